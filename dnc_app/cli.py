@@ -1,0 +1,179 @@
+"""Administration from the command line: `flask --app app team|key|user|entry|demo …`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from . import accounts, dnc
+from .extensions import db
+from .models import Team
+
+CLI_ACTOR = dnc.Actor("cli", None, "command line")
+
+team_cli = AppGroup("team", help="Manage teams.")
+key_cli = AppGroup("key", help="Manage API keys.")
+user_cli = AppGroup("user", help="Manage team members.")
+entry_cli = AppGroup("entry", help="Manage a team's Do Not Contact list.")
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def _require_team(team_ref: str) -> Team:
+    """A team by id or slug."""
+    team = db.session.execute(
+        select(Team).where((Team.id == team_ref) | (Team.slug == team_ref))
+    ).scalar_one_or_none()
+    if team is None:
+        _fail(f"No team with id or slug {team_ref!r}")
+    return team
+
+
+@team_cli.command("create")
+@click.argument("name")
+@click.option("--slug", help="URL name of the public opt-out page (default: from NAME).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: teamId, slug, apiKey.")
+def team_create(name: str, slug: str | None, as_json: bool) -> None:
+    """Create a team and its first API key."""
+    try:
+        team = accounts.create_team(name, slug)
+        _key, secret = accounts.create_api_key(team.id, name="initial", actor=CLI_ACTOR)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps({"teamId": team.id, "slug": team.slug, "apiKey": secret}))
+    else:
+        click.echo(f"Team:    {team.name} ({team.id})")
+        click.echo(f"Slug:    {team.slug}")
+        click.echo(f"API key: {secret}   (shown once; store it now)")
+
+
+@team_cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def team_list(as_json: bool) -> None:
+    """List teams."""
+    teams = db.session.execute(select(Team).order_by(Team.created_at)).scalars().all()
+    rows = [{"teamId": t.id, "slug": t.slug, "name": t.name, "entries": t.entry_count}
+            for t in teams]
+    if as_json:
+        click.echo(json.dumps(rows))
+    else:
+        for row in rows:
+            click.echo(f"{row['teamId']}  {row['slug']:<24} {row['entries']:>9}  {row['name']}")
+
+
+@key_cli.command("create")
+@click.option("--team", "team_ref", required=True, help="Team id or slug.")
+@click.option("--name", help="A label for the key.")
+def key_create(team_ref: str, name: str | None) -> None:
+    """Create an API key; prints it once."""
+    team = _require_team(team_ref)
+    _key, secret = accounts.create_api_key(team.id, name=name, actor=CLI_ACTOR)
+    click.echo(secret)
+
+
+@key_cli.command("list")
+@click.option("--team", "team_ref", required=True, help="Team id or slug.")
+def key_list(team_ref: str) -> None:
+    """List a team's API keys (prefixes only)."""
+    from .models import ApiKey
+
+    team = _require_team(team_ref)
+    keys = db.session.execute(
+        select(ApiKey).where(ApiKey.team_id == team.id).order_by(ApiKey.created_at)
+    ).scalars()
+    for key in keys:
+        state = "revoked" if key.revoked_at else "active"
+        click.echo(f"{key.id}  {key.prefix}…  {state:<8} {key.name or ''}")
+
+
+@key_cli.command("revoke")
+@click.argument("key_id")
+@click.option("--team", "team_ref", required=True, help="Team id or slug.")
+def key_revoke(key_id: str, team_ref: str) -> None:
+    """Revoke an API key by its id (see `key list`)."""
+    team = _require_team(team_ref)
+    try:
+        accounts.revoke_api_key(team.id, key_id, actor=CLI_ACTOR)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"Revoked {key_id}")
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--team", "team_ref", required=True, help="Team id or slug.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_create(email: str, team_ref: str, password_stdin: bool) -> None:
+    """Create a team member. The password comes from a prompt or standard input."""
+    team = _require_team(team_ref)
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(team.id, email, password)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"Created {user.email} in team {team.slug}")
+
+
+@entry_cli.command("add")
+@click.argument("url")
+@click.option("--team", "team_ref", required=True, help="Team id or slug.")
+@click.option("--reason")
+def entry_add(url: str, team_ref: str, reason: str | None) -> None:
+    """Add a LinkedIn URL to a team's list."""
+    team = _require_team(team_ref)
+    try:
+        entry = dnc.add_entry(team.id, url, reason=reason, source="cli", actor=CLI_ACTOR)
+    except dnc.AlreadyListed as exc:
+        _fail(f"Already listed: {exc.entry.url} ({exc.entry.id})")
+    except dnc.DncError as exc:
+        _fail(exc.message)
+    click.echo(json.dumps(entry.to_dict()))
+
+
+@click.command("demo")
+@click.option("--host", default="http://127.0.0.1:8000", help="Base URL for the examples.")
+def demo_command(host: str) -> None:
+    """First run: create a demo team, an API key and a member, and print them.
+
+    Does nothing when a team already exists, so it is safe to run on every start.
+    """
+    if db.session.execute(select(Team.id).limit(1)).first():
+        click.echo("Teams exist already; no demo team created. "
+                   "(`flask --app app team create NAME` makes another.)")
+        return
+    import secrets
+
+    team = accounts.create_team("Demo team", "demo")
+    _key, secret = accounts.create_api_key(team.id, name="demo", actor=CLI_ACTOR)
+    password = secrets.token_urlsafe(12)
+    user = accounts.create_user(team.id, "demo@example.com", password)
+    bar = "=" * 72
+    click.echo(f"""{bar}
+Demo team created: {team.name} ({team.id})
+  API key (shown once):  {secret}
+  Sign in at {host}/login  as  {user.email}  /  {password}
+  Public opt-out page:   {host}/optout/{team.slug}
+
+Try the API:
+  curl -i -X POST {host}/v1/dnc \\
+    -H "Authorization: Bearer {secret}" \\
+    -H "Content-Type: application/json" \\
+    -d '{{"url": "https://www.linkedin.com/in/john-doe/"}}'
+{bar}""")
+
+
+def init_app(app: Flask) -> None:
+    for group in (team_cli, key_cli, user_cli, entry_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,462 @@
+"""The service layer: the one way entries enter and leave a team's list.
+
+Every path that changes a list (API, pages, public form, CSV import, CLI) calls these
+functions. Each normalizes the URL, lets the unique constraint decide duplicates (no
+check-then-insert race), writes the audit record and the team's entry count in the same
+transaction, and returns the entry or raises a typed error.
+
+Concurrency: a write transaction first locks the team row (PostgreSQL `SELECT … FOR
+UPDATE`; SQLite takes the database write lock with `BEGIN IMMEDIATE`), so writes to one
+team are serialized (they are rate-limited to a few per second anyway) and two batches
+with the same URLs in different orders cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, update
+
+from . import ids
+from .extensions import db
+from .models import AuditEvent, DncEntry, Team
+from .normalize import InvalidURL, normalize_linkedin_url
+from .timeutil import utcnow
+
+MAX_REASON_LENGTH = 1000
+# Rows per INSERT statement: well under SQLite's 32,766 bound parameters.
+_INSERT_CHUNK = 500
+# URLs per `IN (…)` lookup.
+_LOOKUP_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: an API key, a team member, the public form or the CLI."""
+
+    kind: str  # "api_key" | "user" | "public" | "cli"
+    id: str | None
+    label: str
+    ip_hash: str | None = None
+
+
+class DncError(Exception):
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidURLError(DncError):
+    code = "invalid_url"
+
+    def __init__(self, reason: str):
+        super().__init__(f"Invalid LinkedIn URL: {reason}")
+        self.reason = reason
+
+
+class InvalidReasonError(DncError):
+    code = "invalid_parameter"
+
+
+class AlreadyListed(DncError):
+    code = "already_exists"
+
+    def __init__(self, entry: DncEntry):
+        super().__init__("URL already exists in Do Not Contact list")
+        self.entry = entry
+
+
+class EntryNotFound(DncError):
+    code = "not_found"
+
+    def __init__(self):
+        super().__init__("DNC entry not found")
+
+
+class TeamNotFound(DncError):
+    code = "team_not_found"
+
+    def __init__(self):
+        super().__init__("Team not found")
+
+
+def normalize(raw_url: object) -> str:
+    """Normalize a URL or raise InvalidURLError with the reason."""
+    try:
+        return normalize_linkedin_url(raw_url)
+    except InvalidURL as exc:
+        raise InvalidURLError(exc.reason) from None
+
+
+def clean_reason(reason: object) -> str | None:
+    """An optional free-text reason: trimmed, at most MAX_REASON_LENGTH characters."""
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise InvalidReasonError("reason must be a string")
+    reason = reason.strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidReasonError(f"reason must be at most {MAX_REASON_LENGTH:,} characters")
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in reason):
+        raise InvalidReasonError("reason must not contain control characters")
+    return reason or None
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def _begin_write(team_id: str) -> None:
+    """Start a fresh write transaction holding the team's write lock."""
+    if db.session().in_transaction():
+        # End the caller's read transaction (e.g. the API key lookup): an SQLite read
+        # snapshot cannot be upgraded to a write once another writer has committed.
+        db.session.commit()
+    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    found = db.session.execute(
+        select(Team.id).where(Team.id == team_id).with_for_update()
+    ).scalar()
+    if found is None:
+        db.session.rollback()
+        raise TeamNotFound()
+
+
+def _insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
+    """INSERT … ON CONFLICT DO NOTHING; return {url: (seq, id)} of the rows stored."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database: {dialect}")
+    stored: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        stmt = (
+            dialect_insert(DncEntry)
+            .values(rows[start : start + _INSERT_CHUNK])
+            .on_conflict_do_nothing(index_elements=["team_id", "url"])
+            .returning(DncEntry.seq, DncEntry.id, DncEntry.url)
+        )
+        for seq, entry_id, url in db.session.execute(stmt):
+            stored[url] = (seq, entry_id)
+    return stored
+
+
+def _audit_rows(
+    team_id: str, action: str, entries: Iterable[DncEntry], source: str, actor: Actor,
+    reason: str | None = None, now: datetime | None = None, reference: str | None = None,
+) -> list[dict]:
+    now = now or utcnow()
+    return [
+        {
+            "team_id": team_id,
+            "action": action,
+            "entry_id": e.id,
+            "url": e.url,
+            "reason": reason if reason is not None else e.reason,
+            "source": source,
+            "actor_type": actor.kind,
+            "actor_id": actor.id,
+            "actor_label": actor.label,
+            "ip_hash": actor.ip_hash,
+            "reference": reference,
+            "created_at": now,
+        }
+        for e in entries
+    ]
+
+
+def _record(rows: list[dict], team_id: str, count_delta: int) -> None:
+    if rows:
+        db.session.execute(insert(AuditEvent), rows)
+    if count_delta:
+        db.session.execute(
+            update(Team)
+            .where(Team.id == team_id)
+            .values(entry_count=Team.entry_count + count_delta)
+        )
+
+
+def _entry_row(team_id: str, url: str, reason: str | None, source: str, actor: Actor,
+               now: datetime) -> dict:
+    return {
+        "id": ids.entry_id(),
+        "team_id": team_id,
+        "url": url,
+        "reason": reason,
+        "source": source,
+        "added_by": actor.label,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def add_entry(
+    team_id: str,
+    raw_url: object,
+    *,
+    reason: object = None,
+    source: str,
+    actor: Actor,
+    reference: str | None = None,
+    record_duplicate: bool = False,
+) -> DncEntry:
+    """Add one URL. Raises InvalidURLError, InvalidReasonError or AlreadyListed.
+
+    `reference` is kept in the audit record (a receipt the person can quote). With
+    `record_duplicate`, a request for a URL already listed is recorded too (action
+    "add_duplicate"), so every public opt-out request leaves a trace and takes the
+    same path as a new one.
+    """
+    url = normalize(raw_url)
+    reason = clean_reason(reason)
+    for _attempt in range(3):
+        now = utcnow()
+        row = _entry_row(team_id, url, reason, source, actor, now)
+        _begin_write(team_id)
+        stored = _insert_ignoring_duplicates([row])
+        if url in stored:
+            row["seq"] = stored[url][0]
+            entry = DncEntry(**row)
+            _record(_audit_rows(team_id, "add", [entry], source, actor, now=now,
+                                reference=reference), team_id, 1)
+            db.session.commit()
+            return entry
+        existing = db.session.execute(
+            select(DncEntry).where(DncEntry.team_id == team_id, DncEntry.url == url)
+        ).scalar_one_or_none()
+        if existing is not None and record_duplicate:
+            _record(_audit_rows(team_id, "add_duplicate", [existing], source, actor,
+                                reason=reason, now=now, reference=reference), team_id, 0)
+            db.session.commit()
+        else:
+            db.session.rollback()
+        if existing is not None:
+            raise AlreadyListed(existing)
+        # The conflicting row was removed between our insert and our read: try again.
+    raise RuntimeError("could not add the entry after 3 attempts")  # pragma: no cover
+
+
+@dataclass
+class ItemResult:
+    """One line of a bulk add, in input order."""
+
+    input: object
+    url: str | None  # normalized, when valid
+    status: str  # "added" | "duplicate" | "error"
+    error: str | None = None
+    entry_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class BulkResult:
+    items: list[ItemResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for item in self.items if item.status == status)
+
+    @property
+    def added(self) -> int:
+        return self.count("added")
+
+    @property
+    def duplicates(self) -> int:
+        return self.count("duplicate")
+
+    @property
+    def errors(self) -> int:
+        return self.count("error")
+
+
+def preview_entries(team_id: str, raw_urls: Sequence[object]) -> BulkResult:
+    """What `add_entries` would do, without writing: statuses are "new", "duplicate"
+    (already listed or repeated within the input) or "error"."""
+    result, pending = _classify(raw_urls)
+    listed = _listed_urls(team_id, list(pending))
+    for url, item in pending.items():
+        item.status = "duplicate" if url in listed else "new"
+    return result
+
+
+def _classify(raw_urls: Sequence[object]) -> tuple[BulkResult, dict[str, ItemResult]]:
+    """Normalize every input; the first occurrence of each URL is pending, repeats are
+    duplicates, invalid ones are errors."""
+    result = BulkResult()
+    pending: dict[str, ItemResult] = {}
+    for raw in raw_urls:
+        try:
+            url = normalize(raw)
+        except InvalidURLError as exc:
+            result.items.append(ItemResult(raw, None, "error", exc.reason))
+            continue
+        item = ItemResult(raw, url, "pending")
+        if url in pending:
+            item.status = "duplicate"
+            item.error = "Duplicate of an earlier line in this request"
+        else:
+            pending[url] = item
+        result.items.append(item)
+    return result, pending
+
+
+def _listed_urls(team_id: str, urls: list[str]) -> set[str]:
+    listed: set[str] = set()
+    for start in range(0, len(urls), _LOOKUP_CHUNK):
+        chunk = urls[start : start + _LOOKUP_CHUNK]
+        listed.update(
+            db.session.execute(
+                select(DncEntry.url).where(DncEntry.team_id == team_id, DncEntry.url.in_(chunk))
+            ).scalars()
+        )
+    return listed
+
+
+def add_entries(
+    team_id: str,
+    raw_urls: Sequence[object],
+    *,
+    reasons: Sequence[object] | None = None,
+    source: str,
+    actor: Actor,
+) -> BulkResult:
+    """Add many URLs in one transaction with a constant number of statements per
+    chunk of rows (no query per item). Results are in input order; entries are stored
+    in input order, so the later line is the newer entry."""
+    result, pending = _classify(raw_urls)
+    if reasons is not None:
+        for item, reason in zip(result.items, reasons, strict=True):
+            if item.status == "pending":
+                try:
+                    item.reason = clean_reason(reason)
+                except InvalidReasonError as exc:
+                    item.status, item.error = "error", exc.message
+                    del pending[item.url]
+    if not pending:
+        return result
+    now = utcnow()
+    _begin_write(team_id)
+    listed = _listed_urls(team_id, list(pending))
+    rows = [
+        _entry_row(team_id, url, item.reason, source, actor, now)
+        for url, item in pending.items()
+        if url not in listed
+    ]
+    stored = _insert_ignoring_duplicates(rows) if rows else {}
+    added = []
+    for row in rows:
+        if row["url"] in stored:
+            row["seq"], row["id"] = stored[row["url"]]
+            added.append(DncEntry(**row))
+    _record(_audit_rows(team_id, "add", added, source, actor, now=now), team_id, len(added))
+    db.session.commit()
+    for url, item in pending.items():
+        if url in stored:
+            item.status, item.entry_id = "added", stored[url][1]
+        else:
+            item.status, item.error = "duplicate", "Already on the Do Not Contact list"
+    return result
+
+
+def remove_entry(
+    team_id: str, entry_id: str, *, reason: object = None, source: str, actor: Actor
+) -> DncEntry:
+    """Remove one entry of this team. Another team's id is EntryNotFound, like an
+    unknown one. The audit record of the removal stays."""
+    reason = clean_reason(reason)
+    _begin_write(team_id)
+    entry = db.session.execute(
+        select(DncEntry).where(DncEntry.id == entry_id, DncEntry.team_id == team_id)
+    ).scalar_one_or_none()
+    if entry is None:
+        db.session.rollback()
+        raise EntryNotFound()
+    db.session.execute(delete(DncEntry).where(DncEntry.seq == entry.seq))
+    _record(_audit_rows(team_id, "remove", [entry], source, actor, reason=reason), team_id, -1)
+    db.session.commit()
+    db.session.expunge(entry)
+    return entry
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def find_by_url(team_id: str, raw_url: object) -> DncEntry | None:
+    """The team's entry for this URL, if listed. Raises InvalidURLError."""
+    url = normalize(raw_url)
+    return db.session.execute(
+        select(DncEntry).where(DncEntry.team_id == team_id, DncEntry.url == url)
+    ).scalar_one_or_none()
+
+
+def get_entry(team_id: str, entry_id: str) -> DncEntry | None:
+    return db.session.execute(
+        select(DncEntry).where(DncEntry.id == entry_id, DncEntry.team_id == team_id)
+    ).scalar_one_or_none()
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("s") or not raw[1:].isdigit():
+            raise ValueError
+        return int(raw[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidCursor("cursor is not valid") from None
+
+
+@dataclass
+class EntryPage:
+    entries: list[DncEntry]
+    total: int
+    next_cursor: str | None
+
+
+def _like_pattern(q: str) -> str:
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_entries(
+    team_id: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    cursor: str | None = None,
+    q: str | None = None,
+) -> EntryPage:
+    """Newest first. Offset pagination, or keyset pagination with `cursor` (fast on
+    the last page of a million entries). `q` filters on a substring of the URL."""
+    stmt = select(DncEntry).where(DncEntry.team_id == team_id)
+    if q:
+        stmt = stmt.where(DncEntry.url.like(_like_pattern(q), escape="\\"))
+        total = db.session.execute(
+            select(func.count()).select_from(stmt.order_by(None).subquery())
+        ).scalar_one()
+    else:
+        total = db.session.execute(
+            select(Team.entry_count).where(Team.id == team_id)
+        ).scalar_one_or_none() or 0
+    if cursor:
+        stmt = stmt.where(DncEntry.seq < decode_cursor(cursor))
+    elif offset:
+        stmt = stmt.offset(offset)
+    rows = list(
+        db.session.execute(stmt.order_by(DncEntry.seq.desc()).limit(limit + 1)).scalars()
+    )
+    next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
+    return EntryPage(rows[:limit], total, next_cursor)

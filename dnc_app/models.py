@@ -1,0 +1,128 @@
+"""Database models (SQLAlchemy 2 typed declarative)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from . import ids
+from .extensions import db
+from .timeutil import UTCDateTime, isoformat, utcnow
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Team(db.Model):
+    __tablename__ = "team"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=ids.team_id)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    # Public opt-out page settings (the name is shown when no display name is set).
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    privacy_url: Mapped[str | None] = mapped_column(String(2048))
+    optout_message: Mapped[str | None] = mapped_column(Text)
+    # Kept by the service layer in the same transaction as every add/remove, so that
+    # the list total is O(1) at a million entries instead of a COUNT(*) per page.
+    entry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def public_name(self) -> str:
+        return self.display_name or self.name
+
+
+class ApiKey(db.Model):
+    __tablename__ = "api_key"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    # SHA-256 of the key; the key itself is shown once and never stored.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Enough of the key for a person to recognise it in a list.
+    prefix: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Coarse: updated at most once per LAST_USED_GRANULARITY, not on every request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    team: Mapped[Team] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    team: Mapped[Team] = relationship()
+
+
+class DncEntry(db.Model):
+    __tablename__ = "dnc_entry"
+    __table_args__ = (
+        # The constraint that makes duplicates impossible, also under concurrency.
+        UniqueConstraint("team_id", "url", name="uq_dnc_entry_team_url"),
+        # Newest-first listing and keyset (cursor) pagination per team.
+        Index("ix_dnc_entry_team_seq", "team_id", "seq"),
+    )
+
+    # Insertion order: newest first is `seq DESC`, stable even within one batch.
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True, default=ids.entry_id)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    added_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def to_dict(self) -> dict:
+        return {
+            "$id": self.id,
+            "teamId": self.team_id,
+            "url": self.url,
+            "$createdAt": isoformat(self.created_at),
+            "$updatedAt": isoformat(self.updated_at),
+            "reason": self.reason,
+            "source": self.source,
+        }
+
+
+class AuditEvent(db.Model):
+    """Append-only record of every change to a team's list (and to its API keys)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_team_id_id", "team_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(30))
+    # Not a foreign key: the record outlives the entry it describes.
+    entry_id: Mapped[str | None] = mapped_column(String(40))
+    url: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    actor_type: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_label: Mapped[str | None] = mapped_column(String(255))
+    # Salted hash of the client IP for public submissions: enough to spot abuse, not to track.
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    # A receipt reference given to the person who made the change (public opt-outs).
+    reference: Mapped[str | None] = mapped_column(String(40), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

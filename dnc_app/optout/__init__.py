@@ -1,0 +1,5 @@
+"""Public opt-out: a prospect removes themself from a team's outreach."""
+
+from flask import Blueprint
+
+bp = Blueprint("optout", __name__, url_prefix="/optout")

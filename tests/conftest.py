@@ -1,0 +1,167 @@
+"""Shared fixtures.
+
+The suite runs against SQLite by default and against PostgreSQL when
+DNC_TEST_DATABASE_URL is set (scripts/test does both). The schema is created once per
+session by the real migrations; each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from dnc_app import accounts, create_app, dnc
+from dnc_app.extensions import db
+
+# Tables in an order that respects foreign keys when emptied.
+TABLES = ["audit_event", "dnc_entry", "api_key", "user_account", "team"]
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+def _is_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_service(env_var: str, what: str) -> str:
+    """The URL of an optional local service; skips locally when absent, fails in CI."""
+    url = os.environ.get(env_var, "")
+    if not url:
+        if _is_ci():
+            pytest.fail(f"{what} is required in CI: {env_var} is not set")
+        pytest.skip(f"{what} not available ({env_var} not set)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("DNC_TEST_DATABASE_URL", "")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    else:
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    # The schema comes from the migrations, as in production.
+    from flask_migrate import upgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": TEST_SECRET})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _environment():
+    # create_app reads the environment; keep the tests off the repository's instance/.
+    os.environ["SECRET_KEY"] = TEST_SECRET
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("RATELIMIT_STORAGE_URI", None)
+    yield
+
+
+def _empty_tables(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build an app with config overrides; tables are emptied after the test."""
+    apps = []
+
+    def factory(**overrides):
+        config = {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": TEST_SECRET,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+            **overrides,
+        }
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    _empty_tables(database_url)
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class TeamCreds:
+    id: str
+    slug: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+CLI_ACTOR = dnc.Actor("cli", None, "tests")
+
+
+@pytest.fixture
+def make_team(app):
+    """Create a team with one API key: make_team("Acme") -> TeamCreds."""
+
+    def factory(name: str = "Acme", slug: str | None = None) -> TeamCreds:
+        with app.app_context():
+            team = accounts.create_team(name, slug)
+            _key, secret = accounts.create_api_key(team.id, name="test", actor=CLI_ACTOR)
+            return TeamCreds(team.id, team.slug, secret)
+
+    return factory
+
+
+@pytest.fixture
+def team(make_team) -> TeamCreds:
+    return make_team("Acme")
+
+
+@pytest.fixture
+def server_env(database_url, tmp_path) -> dict[str, str]:
+    """Environment for a live gunicorn serving the test database."""
+    return {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def pytest_report_header(config):
+    url = os.environ.get("DNC_TEST_DATABASE_URL")
+    return f"database: {'PostgreSQL' if url else 'SQLite'}"
+
