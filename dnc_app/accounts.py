@@ -7,10 +7,12 @@ import unicodedata
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import generate_password_hash
 
 from . import ids
+from .database import begin_write
 from .dnc import Actor
 from .extensions import db
 from .models import ApiKey, AuditEvent, Team, User
@@ -37,6 +39,7 @@ def create_team(name: str, slug: str | None = None) -> Team:
     name = name.strip()
     if not name or len(name) > 200:
         raise AccountError("Team name must be 1 to 200 characters")
+    begin_write()
     if slug is not None:
         slug = slug.strip().lower()
         if not SLUG_RE.match(slug):
@@ -65,6 +68,7 @@ def create_user(team_id: str, email: str, password: str) -> User:
         raise AccountError("Not a valid email address")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
+    begin_write()
     if get_team(team_id) is None:
         raise AccountError("Team not found")
     if db.session.execute(select(User.id).where(User.email == email)).first():
@@ -103,6 +107,7 @@ def create_api_key(
     team_id: str, *, name: str | None = None, actor: Actor, source: str = "cli"
 ) -> tuple[ApiKey, str]:
     """Create a key; return the record and the key itself, which is never stored."""
+    begin_write()
     if get_team(team_id) is None:
         raise AccountError("Team not found")
     name = (name or "").strip()[:100] or None
@@ -124,6 +129,7 @@ def create_api_key(
 
 
 def revoke_api_key(team_id: str, key_id: str, *, actor: Actor, source: str = "cli") -> ApiKey:
+    begin_write()
     key = db.session.execute(
         select(ApiKey).where(ApiKey.id == key_id, ApiKey.team_id == team_id)
     ).scalar_one_or_none()
@@ -145,6 +151,66 @@ def authenticate_api_key(secret: str) -> ApiKey | None:
         return None
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
-        key.last_used_at = now
+        stale = now - LAST_USED_GRANULARITY
+        begin_write()
+        # Conditional, so that concurrent requests with one key write it once.
+        db.session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key.id)
+            .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < stale))
+            .values(last_used_at=now)
+        )
         db.session.commit()
+        # Reflect the stored value without marking the object dirty (no second UPDATE).
+        set_committed_value(key, "last_used_at", now)
     return key
+
+
+# ------------------------------------------------------------- public opt-out page settings
+
+MAX_DISPLAY_NAME_LENGTH = 200
+MAX_PRIVACY_URL_LENGTH = 2048
+MAX_OPTOUT_MESSAGE_LENGTH = 1000
+
+
+def check_privacy_url(url: str) -> str:
+    """An absolute http(s) URL with a host, or AccountError: the public page links to it."""
+    from urllib.parse import urlsplit
+
+    url = url.strip()
+    if len(url) > MAX_PRIVACY_URL_LENGTH:
+        raise AccountError(f"The link must be at most {MAX_PRIVACY_URL_LENGTH:,} characters")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise AccountError("The link must not contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for an invalid port
+    except ValueError:
+        raise AccountError("Not a valid link") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise AccountError("The link must start with https:// or http://")
+    return url
+
+
+def update_team_settings(
+    team_id: str, display_name: str | None, privacy_url: str | None,
+    optout_message: str | None,
+) -> Team:
+    """Save the public opt-out page settings; empty values clear a setting."""
+    team = get_team(team_id)
+    if team is None:
+        raise AccountError("Team not found")
+    display_name = (display_name or "").strip() or None
+    if display_name and len(display_name) > MAX_DISPLAY_NAME_LENGTH:
+        raise AccountError(f"Display name must be at most {MAX_DISPLAY_NAME_LENGTH} characters")
+    privacy_url = (privacy_url or "").strip() or None
+    if privacy_url:
+        privacy_url = check_privacy_url(privacy_url)
+    optout_message = (optout_message or "").strip().replace("\r\n", "\n") or None
+    if optout_message and len(optout_message) > MAX_OPTOUT_MESSAGE_LENGTH:
+        raise AccountError(f"Message must be at most {MAX_OPTOUT_MESSAGE_LENGTH:,} characters")
+    team.display_name = display_name
+    team.privacy_url = privacy_url
+    team.optout_message = optout_message
+    db.session.commit()
+    return team

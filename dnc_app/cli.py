@@ -7,7 +7,7 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import accounts, dnc
@@ -142,6 +142,7 @@ def entry_add(url: str, team_ref: str, reason: str | None) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--host", default="http://127.0.0.1:8000", help="Base URL for the examples.")
 def demo_command(host: str) -> None:
     """First run: create a demo team, an API key and a member, and print them.

@@ -42,3 +42,18 @@ def _configure_sqlite(engine: Engine) -> None:
     def on_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def begin_write() -> None:
+    """Start a fresh write transaction; call before the first statement of any write.
+
+    An SQLite read snapshot cannot be upgraded to a write once another connection has
+    committed (it fails at once with "database is locked", whatever the busy timeout),
+    so the caller's read transaction is ended first and the write starts with BEGIN
+    IMMEDIATE, which queues on the busy timeout instead. On PostgreSQL this is a plain
+    BEGIN.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})

@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 
 from . import ids
+from .database import begin_write
 from .extensions import db
 from .models import AuditEvent, DncEntry, Team
 from .normalize import InvalidURL, normalize_linkedin_url
@@ -113,11 +114,7 @@ def clean_reason(reason: object) -> str | None:
 
 def _begin_write(team_id: str) -> None:
     """Start a fresh write transaction holding the team's write lock."""
-    if db.session().in_transaction():
-        # End the caller's read transaction (e.g. the API key lookup): an SQLite read
-        # snapshot cannot be upgraded to a write once another writer has committed.
-        db.session.commit()
-    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    begin_write()
     found = db.session.execute(
         select(Team.id).where(Team.id == team_id).with_for_update()
     ).scalar()
@@ -405,6 +402,9 @@ class InvalidCursor(ValueError):
     pass
 
 
+_MAX_SEQ = 2**63
+
+
 def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
 
@@ -412,9 +412,14 @@ def encode_cursor(seq: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("s") or not raw[1:].isdigit():
+        digits = raw[1:]
+        if not raw.startswith("s") or not (digits.isascii() and digits.isdigit()):
             raise ValueError
-        return int(raw[1:])
+        seq = int(digits)
+        # A sequence number fits a signed 64-bit integer (larger ones would fail in SQL).
+        if seq >= _MAX_SEQ:
+            raise ValueError
+        return seq
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidCursor("cursor is not valid") from None
 
