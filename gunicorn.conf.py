@@ -1,6 +1,8 @@
-"""gunicorn settings for the embedded default: one process, threads, loopback only.
+"""gunicorn settings, for the embedded default and for production mode.
 
-Override on the command line or with GUNICORN_* / WEB_CONCURRENCY environment variables.
+Embedded default: one process with threads on loopback, SQLite, in-memory rate limits.
+Production mode (scripts/serve-production, docs/production.md): WEB_CONCURRENCY workers,
+PostgreSQL and Redis. Command-line options override what is set here.
 """
 
 import os
@@ -9,8 +11,36 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-# In-flight requests get this long to finish after SIGTERM.
-graceful_timeout = 20
+# After SIGTERM, in-flight requests get this long to finish before workers are killed.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 timeout = 30
 keepalive = 5
+# The app writes one structured JSON line per request (dnc_app/logging.py).
 accesslog = None
+# gunicorn 24+ opens a control socket at one fixed path per user; several instances on a
+# host (machines in tests, blue/green deploys) would take it from each other. Unused here.
+control_socket_disable = True
+
+
+def on_starting(server):
+    """Refuse several workers on a per-process (memory://) rate-limit store."""
+    problem = multi_process_memory_limits(server.cfg.workers, os.environ)
+    if problem:
+        # gunicorn prints a RuntimeError raised here as "Error: …" and exits with 1,
+        # before binding the port or forking a worker.
+        raise RuntimeError(problem)
+
+
+def multi_process_memory_limits(worker_count, env):
+    """The reason not to start, or None."""
+    storage = env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
+    limits_on = env.get("RATELIMIT_ENABLED", "true").lower() not in ("0", "false")
+    if worker_count <= 1 or not limits_on or not storage.startswith("memory://"):
+        return None
+    return (
+        f"refusing to start {worker_count} workers with RATELIMIT_STORAGE_URI={storage}: "
+        "each worker process would keep its own rate-limit counters, so every limit "
+        f"(e.g. 30 writes/minute per team) would silently become {worker_count} times "
+        "higher. Set RATELIMIT_STORAGE_URI=redis://HOST:6379/0 (a Redis shared by all "
+        "workers and machines), or run a single worker (WEB_CONCURRENCY=1)."
+    )

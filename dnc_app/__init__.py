@@ -24,11 +24,31 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Keep the documented field order ($id, teamId, url, …) in JSON responses.
     app.json.sort_keys = False
 
+    register_proxy_fix(app)
+    register_logging(app)
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
     return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    # Only behind trusted proxies (PROXY_FIX_* > 0): limits and audit then see the client
+    # IP the proxies forwarded; otherwise X-Forwarded-* is ignored and cannot be spoofed.
+    hops = {name: int(app.config.get(f"PROXY_FIX_X_{name.upper()}", 0))
+            for name in ("for", "proto", "host")}
+    if any(hops.values()):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, **{f"x_{name}": n for name, n in hops.items()})
+
+
+def register_logging(app: Flask) -> None:
+    from .logging import register_logging
+
+    register_logging(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -40,6 +60,12 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+
+
+def register_security(app: Flask) -> None:
+    from .security import register_security as register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:

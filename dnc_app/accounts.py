@@ -85,6 +85,14 @@ def create_user(team_id: str, email: str, password: str) -> User:
     return user
 
 
+def record_sign_in(user: User) -> None:
+    now = utcnow()
+    begin_write()
+    db.session.execute(update(User).where(User.id == user.id).values(last_login_at=now))
+    db.session.commit()
+    set_committed_value(user, "last_login_at", now)
+
+
 def _audit_key(key: ApiKey, action: str, actor: Actor, source: str) -> None:
     db.session.execute(
         insert(AuditEvent),

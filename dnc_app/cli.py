@@ -178,3 +178,6 @@ def init_app(app: Flask) -> None:
     for group in (team_cli, key_cli, user_cli, entry_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
+    from .optout.cli import optout_cli
+
+    app.cli.add_command(optout_cli)

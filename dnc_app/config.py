@@ -65,8 +65,19 @@ def from_environment(instance_path: Path) -> dict:
             "pool_size": int(env.get("DB_POOL_SIZE", "10")),
             "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10")),
             "pool_recycle": int(env.get("DB_POOL_RECYCLE", "1800")),
+            # Fail fast with a 503 during a database outage instead of hanging.
+            "pool_timeout": int(env.get("DB_POOL_TIMEOUT", "10")),
+            "connect_args": {"connect_timeout": int(env.get("DB_CONNECT_TIMEOUT", "5"))},
         },
+        "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS", "NORMAL").strip().upper(),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_OPTIONS": _limiter_storage_options(
+            env.get("RATELIMIT_STORAGE_URI", "memory://")
+        ),
+        # Fail closed when the limit store is down (errors.py answers 503): an in-memory
+        # fallback would give every process its own budget and multiply the limits.
+        "RATELIMIT_SWALLOW_ERRORS": False,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower() not in ("0", "false"),
@@ -81,4 +92,19 @@ def from_environment(instance_path: Path) -> dict:
     }
     for name, default in DEFAULT_LIMITS.items():
         config[name] = env.get(name, default)
+    # Behind N trusted reverse proxies (load balancer, TLS terminator), werkzeug's ProxyFix
+    # takes the client IP / scheme from the last N X-Forwarded-* values. 0 = off: the
+    # headers are then ignored, so clients cannot spoof their IP for limits or audit.
+    for name in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST"):
+        config[name] = int(env.get(name, "0"))
+    config["LOG_LEVEL"] = env.get("LOG_LEVEL", "INFO").upper()
     return config
+
+
+def _limiter_storage_options(uri: str) -> dict:
+    # Storage errors arrive as limits.errors.StorageError, whatever the backend.
+    options: dict = {"wrap_exceptions": True}
+    if uri.startswith(("redis", "rediss")):
+        # A stalled Redis answers 503 within seconds instead of hanging the worker.
+        options.update(socket_connect_timeout=2, socket_timeout=2)
+    return options

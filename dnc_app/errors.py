@@ -8,9 +8,14 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, render_template, request
 from flask_limiter import RateLimitExceeded
+from limits.errors import StorageError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import limiter
+from .extensions import db, limiter
 from .timeutil import isoformat
 
 API_PREFIX = "/v1"
@@ -43,7 +48,10 @@ def _html(status: int, title: str, message: str):
 def rate_limit_reset() -> tuple[float, int]:
     """(epoch seconds when a request will next be accepted, whole seconds to wait)."""
     limit = limiter.current_limit
-    reset = float(limit.reset_at) if limit else time.time() + 60
+    try:
+        reset = float(limit.reset_at) if limit else time.time() + 60
+    except LIMIT_STORE_ERRORS:
+        reset = time.time() + 60
     return reset, max(1, math.ceil(reset - time.time()))
 
 
@@ -71,6 +79,112 @@ def handle_http_error(exc: HTTPException):
     return _html(status, exc.name, exc.description or "")
 
 
+# ------------------------------------------------------------------ outages: 503, never 500
+
+# The rate-limit store (Redis) is unreachable. Storage errors are wrapped in StorageError
+# (config: wrap_exceptions); the redis errors are listed in case a storage is not wrapped.
+LIMIT_STORE_ERRORS = (StorageError, RedisConnectionError, RedisTimeoutError)
+RETRY_AFTER_SECONDS = 5
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """The database cannot be reached (down, restarting, connection lost, pool exhausted),
+    as opposed to an error in a statement (e.g. IntegrityError), which stays a 500."""
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _unavailable(message: str):
+    if is_api_request():
+        body, status = envelope("service_unavailable", None, message, 503)
+    else:
+        body, status = _html(503, "Temporarily unavailable",
+                             "The service is temporarily unavailable. Please try again in a "
+                             "few seconds.")
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def handle_limit_store_outage(exc: Exception):
+    # Fail closed: without the shared counters no limit can be enforced, and a compliance
+    # list must not take unmetered writes (see docs/production.md).
+    current_app.logger.warning("rate-limit storage unavailable on %s %s: %s",
+                               request.method, request.path, _first_line(exc))
+    return _unavailable("The rate-limit store is unavailable, so the request was "
+                        f"not processed. Try again in {RETRY_AFTER_SECONDS} seconds.")
+
+
+def handle_database_error(exc: DBAPIError | PoolTimeoutError):
+    if not is_database_outage(exc):
+        return handle_unexpected(exc)
+    current_app.logger.warning("database unavailable on %s %s: %s",
+                               request.method, request.path, _first_line(exc))
+    return _unavailable("The database is unavailable. Try again in "
+                        f"{RETRY_AFTER_SECONDS} seconds.")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def handle_internal_error(exc: HTTPException):
+    """A 500 raised outside the view (e.g. in an after-request hook) that is an outage."""
+    original = getattr(exc, "original_exception", None)
+    if isinstance(original, LIMIT_STORE_ERRORS):
+        return handle_limit_store_outage(original)
+    if original is not None and is_database_outage(original):
+        return handle_database_error(original)
+    return handle_http_error(exc)
+
+
+def settle_rate_limit_headers(response):
+    """Decide about the X-RateLimit headers before Flask-Limiter writes them.
+
+    A 503 gets none: it carries its own short Retry-After, which Flask-Limiter would
+    otherwise raise to the end of the rate-limit window. Otherwise the window is read
+    now: when the store fails after the view ran (Redis stopped mid-request), the
+    response keeps its status without those headers instead of turning into a 500 -
+    a 201 here has been committed and must reach the client as a 201.
+    """
+    current = limiter.current_limit
+    if current is None:
+        return response
+    drop = response.status_code == 503
+    if not drop:
+        try:
+            current.window  # noqa: B018 - fetches and caches the window stats
+        except LIMIT_STORE_ERRORS:
+            drop = True
+    if drop:
+        # Flask-Limiter's per-request state: no current limit means no limit headers.
+        limiter.context.view_rate_limit = None
+    return response
+
+
+def end_session_despite_outage(_exc: BaseException | None) -> None:
+    """End the request's database session, also when the connection has just been lost.
+
+    Flask-SQLAlchemy ends it with a ROLLBACK after the response has been made; when
+    PostgreSQL drops the connection at that moment (a restart), that ROLLBACK raises and
+    gunicorn would answer a bare 500 instead of the response. Runs before Flask-SQLAlchemy's
+    own teardown, which then has nothing left to do.
+    """
+    try:
+        db.session.remove()
+    except DBAPIError as exc:
+        if not is_database_outage(exc):
+            raise
+        current_app.logger.warning("database connection lost while ending the session: %s",
+                                   _first_line(exc))
+        session = db.session.registry()
+        try:
+            session.invalidate()  # discards the connection without talking to the server
+        except DBAPIError:
+            pass
+        db.session.registry.clear()
+
+
 def handle_unexpected(exc: Exception):
     # Logged with the traceback for operators; the client gets no internals.
     current_app.logger.exception("Unhandled exception on %s %s", request.method, request.path)
@@ -82,5 +196,15 @@ def handle_unexpected(exc: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, handle_rate_limit)
+    app.register_error_handler(500, handle_internal_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    for error in LIMIT_STORE_ERRORS:
+        app.register_error_handler(error, handle_limit_store_outage)
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(PoolTimeoutError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
+    # Registered after the limiter's own hook, so it runs before it (Flask runs
+    # after-request hooks in reverse order).
+    app.after_request(settle_rate_limit_headers)
+    # Registered after Flask-SQLAlchemy's teardown, so it runs before it.
+    app.teardown_appcontext(end_session_despite_outage)

@@ -81,3 +81,35 @@ class LiveServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def request_pids(log_path: Path, path: str, method: str | None = None) -> set[int]:
+    """The worker processes that answered `path` (from the JSON request log)."""
+    import json
+
+    pids = set()
+    for line in log_path.read_text().splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            if (record.get("event") == "request" and record.get("path") == path
+                    and method in (None, record.get("method"))):
+                pids.add(record["pid"])
+    return pids
+
+
+def wait_for_all_workers(server: LiveServer, count: int, timeout: float = 30) -> None:
+    """Until every worker has booted and answered (the server is up after the first)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ping(_):
+        try:
+            with urllib.request.urlopen(server.url + "/healthz", timeout=5) as resp:
+                resp.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        while len(request_pids(server.log_path, "/healthz")) < count:
+            assert time.monotonic() < deadline, "not all workers started"
+            list(pool.map(ping, range(20)))

@@ -238,6 +238,8 @@ def test_keys_have_a_prefix_and_at_least_128_bits_of_randomness(app, team):
     keys = {ids.new_api_key() for _ in range(200)}
     assert len(keys) == 200
     assert all(k.startswith("dnc_sk_") and ids.looks_like_api_key(k) for k in keys)
+    # Every character of the alphabet turns up (a broken generator would repeat a few).
+    assert len({c for k in keys for c in k[len("dnc_sk_"):]}) == 62
     # 40 characters of a 62-letter alphabet: log2(62) * 40 ≈ 238 bits.
     assert ids.API_KEY_RANDOM_LENGTH * 5.95 >= 128
 

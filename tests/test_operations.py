@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from dnc_app import config
@@ -45,14 +46,24 @@ def test_limits_and_storage_come_from_the_environment(monkeypatch, tmp_path):
     assert cfg["RATELIMIT_STRATEGY"] == "moving-window"
 
 
-def test_sqlite_is_set_up_for_a_threaded_server(app):
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return  # PostgreSQL pass: nothing SQLite-specific to check
+def test_sqlite_is_set_up_for_a_threaded_server(make_app, tmp_path):
+    # Its own SQLite file, so that the PostgreSQL pass checks this too.
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'pragmas.sqlite3'}")
     with app.app_context():
         conn = db.session.connection()
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+
+
+def test_sqlite_synchronous_is_configurable(make_app, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'sync.sqlite3'}"
+    app = make_app(SQLALCHEMY_DATABASE_URI=uri, SQLITE_SYNCHRONOUS="FULL")
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA synchronous")).scalar() == 2
+    with pytest.raises(ValueError, match="SQLITE_SYNCHRONOUS"):
+        make_app(SQLALCHEMY_DATABASE_URI=uri, SQLITE_SYNCHRONOUS="OFF")
 
 
 def test_db_upgrade_creates_the_schema_and_models_match_migrations(tmp_path):

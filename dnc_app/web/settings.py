@@ -1,8 +1,124 @@
-"""Team settings for the public opt-out page (placeholder until implemented)."""
+"""Team settings for the public opt-out page, its public link and personal links."""
 
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length, ValidationError
+
+from .. import accounts, dnc
+from ..optout import links
 from . import bp
+from .pages import is_htmx
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _privacy_url(_form, field) -> None:
+    if field.data:
+        try:
+            accounts.check_privacy_url(field.data)
+        except accounts.AccountError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class SettingsForm(FlaskForm):
+    display_name = StringField(
+        "Display name",
+        validators=[Length(max=accounts.MAX_DISPLAY_NAME_LENGTH)], filters=[_strip],
+    )
+    privacy_url = StringField(
+        "Privacy policy link (optional)",
+        validators=[Length(max=accounts.MAX_PRIVACY_URL_LENGTH), _privacy_url],
+        filters=[_strip],
+    )
+    optout_message = TextAreaField(
+        "Message on the page (optional)",
+        validators=[Length(max=accounts.MAX_OPTOUT_MESSAGE_LENGTH)], filters=[_strip],
+    )
+
+
+class PersonalLinkForm(FlaskForm):
+    profile_url = StringField("LinkedIn profile URL", validators=[Length(max=2048)],
+                              filters=[_strip])
+
+
+# Status of an answer with a field to correct (swapped in place by the team pages' htmx).
+INVALID = 422
+
+
+def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status: int = 200,
+            personal_link: str | None = None, link_error: str | None = None):
+    team = accounts.get_team(current_user.team_id)
+    context = {
+        "team": team,
+        "form": settings_form,
+        "link_form": link_form,
+        "public_url": url_for("optout.page", slug=team.slug, _external=True),
+        "personal_link": personal_link,
+        "link_error": link_error,
+    }
+    return render_template("web/settings.html", **context), status
+
+
+def _settings_form(team) -> SettingsForm:
+    return SettingsForm(formdata=None, data={
+        "display_name": team.display_name or "",
+        "privacy_url": team.privacy_url or "",
+        "optout_message": team.optout_message or "",
+    })
 
 
 @bp.get("/settings")
+@login_required
 def settings():
-    return "Settings", 200
+    team = accounts.get_team(current_user.team_id)
+    return _render(_settings_form(team), PersonalLinkForm(formdata=None))
+
+
+@bp.post("/settings")
+@login_required
+def save_settings():
+    form = SettingsForm()
+    if form.validate():
+        try:
+            accounts.update_team_settings(current_user.team_id, form.display_name.data,
+                                          form.privacy_url.data, form.optout_message.data)
+        except accounts.AccountError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash("Settings saved. The public page shows them now.", "success")
+            # Post/redirect/get: a reload does not post the form again.
+            return redirect(url_for("web.settings"), code=303)
+    return _render(form, PersonalLinkForm(formdata=None), status=INVALID)
+
+
+@bp.post("/settings/personal-link")
+@login_required
+def settings_personal_link():
+    """Make a personal opt-out link for one profile URL (nothing is stored)."""
+    team = accounts.get_team(current_user.team_id)
+    form = PersonalLinkForm()
+    link, error = None, None
+    if not form.validate():
+        error = "; ".join(e for errors in form.errors.values() for e in errors)
+    elif not form.profile_url.data:
+        error = "Enter a LinkedIn profile URL."
+    else:
+        try:
+            token = links.make_token(team.slug, form.profile_url.data)
+        except dnc.InvalidURLError as exc:
+            error = exc.message
+        else:
+            link = url_for("optout.personal_link", slug=team.slug, token=token, _external=True)
+    status = INVALID if error else 200
+    if is_htmx():
+        # The result area only (with the reason when no link could be made).
+        return render_template("web/_personal_link.html", personal_link=link,
+                               link_error=error), status
+    return _render(_settings_form(team), form, status=status, personal_link=link,
+                   link_error=error)

@@ -1,0 +1,37 @@
+"""`flask --app app optout link --team TEAM URL`: print a personal opt-out link."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .. import dnc
+from ..extensions import db
+from ..models import Team
+from . import links
+
+optout_cli = AppGroup("optout", help="The public opt-out page.")
+
+
+@optout_cli.command("link")
+@click.argument("url")
+@click.option("--team", "team_ref", required=True, help="Team id or slug.")
+@click.option("--base-url", default=lambda: os.environ.get("PUBLIC_BASE_URL",
+                                                           "http://127.0.0.1:8000"),
+              show_default="$PUBLIC_BASE_URL or http://127.0.0.1:8000",
+              help="Where the service is reachable by the public.")
+def link_command(url: str, team_ref: str, base_url: str) -> None:
+    """Print the personal opt-out link for one LinkedIn profile URL."""
+    team = db.session.execute(
+        select(Team).where((Team.id == team_ref) | (Team.slug == team_ref))
+    ).scalar_one_or_none()
+    if team is None:
+        raise click.ClickException(f"No team with id or slug {team_ref!r}")
+    try:
+        token = links.make_token(team.slug, url)
+    except dnc.InvalidURLError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(base_url.rstrip("/") + links.link_path(team.slug, token))

@@ -1,0 +1,56 @@
+"""Personal opt-out links: `/optout/<slug>/p/<token>`.
+
+The token is the normalized profile URL signed with the app secret (HMAC-SHA256 via
+itsdangerous), with a salt of its own that includes the team slug, so a link made for
+one team does not work on another team's page. Verifying needs no database lookup.
+Links do not expire: they are sent in messages that may be read months later, and all a
+link can do is opt out the one profile it was made for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from .. import dnc
+
+_SALT = "dnc-optout-personal-link|"
+
+
+def _serializer(slug: str) -> URLSafeSerializer:
+    return URLSafeSerializer(
+        current_app.config["SECRET_KEY"],
+        salt=_SALT + slug,
+        signer_kwargs={"digest_method": hashlib.sha256},
+    )
+
+
+def make_token(slug: str, raw_url: str) -> str:
+    """The token for a profile URL; raises dnc.InvalidURLError for a bad URL."""
+    return _serializer(slug).dumps(dnc.normalize(raw_url))
+
+
+def read_token(slug: str, token: str) -> str | None:
+    """The normalized profile URL a token was made for, or None if it is not valid."""
+    if not token or len(token) > 4096:
+        return None
+    try:
+        url = _serializer(slug).loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(url, str):
+        return None
+    try:
+        normalized = dnc.normalize(url)
+    except dnc.InvalidURLError:
+        return None
+    return normalized if normalized == url else None
+
+
+def link_path(slug: str, token: str) -> str:
+    """The path of a personal link (the CLI has no request to build a URL from)."""
+    from . import bp
+
+    return f"{bp.url_prefix}/{slug}/p/{token}"

@@ -1,0 +1,241 @@
+"""The public opt-out page: `/optout/<slug>`, personal links, inline URL check, receipt.
+
+No answer of these pages depends on whether a profile is on the team's list: a new
+opt-out and one already listed get the same receipt (same status, same content apart
+from the reference and time, and the same work: one audit record each).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from flask import abort, current_app, g, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .. import dnc
+from ..errors import rate_limit_reset
+from ..extensions import csrf, db, limiter
+from ..models import Team
+from ..timeutil import isoformat, utcnow
+from . import bp, links
+from .forms import OptOutForm, issue_started
+from .strings import readable_datetime, t
+
+SOURCE = "public_form"
+# Receipt references: Crockford's base32 (no I, L, O, U), easy to read out and type.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_REFERENCE_LENGTH = 10
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def client_ip_hash() -> str:
+    """HMAC-SHA256 of the client IP keyed with the app secret: the raw IP is never stored."""
+    if "optout_ip_hash" not in g:
+        key = current_app.config["SECRET_KEY"].encode()
+        message = ("optout-ip|" + (request.remote_addr or "")).encode()
+        g.optout_ip_hash = hmac.new(key, message, hashlib.sha256).hexdigest()
+    return g.optout_ip_hash
+
+
+def _ip_key() -> str:
+    # Keyed by the hashed IP, so the rate-limit store holds no raw IPs either.
+    return "optout-ip:" + client_ip_hash()[:32]
+
+
+def _configured(name: str):
+    return lambda: current_app.config[name]
+
+
+# Per client IP, each with a scope of its own: never the team's API budgets.
+submit_limit = limiter.shared_limit(_configured("OPTOUT_RATE_LIMIT"), scope="optout-submit",
+                                    key_func=_ip_key)
+page_limit = limiter.shared_limit(_configured("OPTOUT_PAGE_LIMIT"), scope="optout-page",
+                                  key_func=_ip_key)
+validate_limit = limiter.shared_limit(_configured("OPTOUT_VALIDATE_LIMIT"),
+                                      scope="optout-validate", key_func=_ip_key)
+
+
+def new_reference() -> str:
+    return "OPT-" + "".join(secrets.choice(_REFERENCE_ALPHABET)
+                            for _ in range(_REFERENCE_LENGTH))
+
+
+def find_team(slug: str) -> Team:
+    """The team of a public page, or the app's plain 404 (the same for every unknown slug)."""
+    team = None
+    if len(slug) <= 100:
+        team = db.session.execute(select(Team).where(Team.slug == slug)).scalar_one_or_none()
+    if team is None:
+        abort(404)
+    return team
+
+
+def is_htmx() -> bool:
+    """An htmx request that swaps a part of the page (a history restore wants a whole page)."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def render_form(team: Team, form: OptOutForm, *, status: int = 200, notice: str | None = None,
+                errors: dict | None = None, locked_url: str | None = None):
+    # Every rendering starts a new clock and empties the honeypot (a person whose browser
+    # filled it in by mistake can then simply press the button again).
+    form.started.data = issue_started(team.slug)
+    form.website.data = ""
+    context = {
+        "team": team, "team_name": team.public_name, "form": form, "notice": notice,
+        "errors": errors or {}, "locked_url": locked_url,
+        "max_reason": dnc.MAX_REASON_LENGTH,
+    }
+    template = "optout/_panel.html" if is_htmx() else "optout/page.html"
+    return render_template(template, **context), status
+
+
+def render_receipt(team: Team, reference: str, url: str, when):
+    context = {
+        "team": team, "team_name": team.public_name, "reference": reference, "url": url,
+        "when_iso": isoformat(when), "when_readable": readable_datetime(when),
+    }
+    template = "optout/_receipt.html" if is_htmx() else "optout/receipt.html"
+    return render_template(template, **context), 200
+
+
+def render_problem(status: int, title: str, message: str, headers: dict | None = None):
+    slug = (request.view_args or {}).get("slug")
+    back = url_for("optout.page", slug=slug) if slug else None
+    template = "optout/_problem.html" if is_htmx() else "optout/problem.html"
+    body = render_template(template, title=title, message=message, back=back)
+    return body, status, headers or {}
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+@bp.before_request
+def cap_request_size() -> None:
+    # The form is a URL and a short reason: a larger body is refused before it is read.
+    request.max_content_length = current_app.config["OPTOUT_MAX_CONTENT_LENGTH"]
+
+
+@bp.after_request
+def no_store(response):
+    # Forms carry a CSRF token and receipts a person's details: never cached.
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.context_processor
+def strings():
+    return {"t": t}
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_requests(_exc):
+    _reset, retry_after = rate_limit_reset()
+    return render_problem(429, t("too_many_title"), t("too_many", seconds=retry_after),
+                          {"Retry-After": str(retry_after)})
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_exc):
+    return render_problem(413, t("too_large_title"), t("too_large"))
+
+
+# --------------------------------------------------------------------------- views
+
+
+@bp.get("/<slug>")
+@page_limit
+def page(slug: str):
+    team = find_team(slug)
+    return render_form(team, OptOutForm(formdata=None))
+
+
+@bp.get("/<slug>/p/<token>")
+@page_limit
+def personal_link(slug: str, token: str):
+    team = find_team(slug)
+    url = links.read_token(slug, token)
+    if url is None:
+        return render_form(team, OptOutForm(formdata=None), notice=t("link_invalid"),
+                           status=400)
+    form = OptOutForm(formdata=None, token=token)
+    return render_form(team, form, locked_url=url)
+
+
+@bp.get("/<slug>/validate")
+@validate_limit
+def validate(slug: str):
+    """Inline check of the URL field (htmx): the normalized URL, or why it is not a profile.
+
+    Pure: it does not look at the list, so it tells nothing about who is on it.
+    """
+    find_team(slug)
+    raw = request.args.get("url", "")
+    context = {"url": None, "error": None}
+    if raw.strip():
+        try:
+            context["url"] = dnc.normalize(raw)
+        except dnc.InvalidURLError as exc:
+            context["error"] = t("url_invalid", reason=exc.reason)
+    return render_template("optout/_url_feedback.html", **context)
+
+
+# CSRF is checked by the form itself (same Flask-WTF token) rather than before the view,
+# so that the size cap and the rate limit apply first and every failed check of a
+# submission gets the same answer.
+@csrf.exempt
+@bp.post("/<slug>")
+@submit_limit
+def submit(slug: str):
+    team = find_team(slug)
+    form = OptOutForm()  # reads the body: 413 above OPTOUT_MAX_CONTENT_LENGTH
+
+    locked_url = None
+    if form.token.data:
+        locked_url = links.read_token(slug, form.token.data)
+        if locked_url is None:
+            return render_form(team, OptOutForm(formdata=None), notice=t("link_invalid"),
+                               status=400)
+
+    if not form.passes_protection(slug):
+        # Honeypot filled, too fast, too old, or a missing/invalid CSRF token: nothing is
+        # stored and the answer does not say which. A fake receipt would tell a person
+        # whose browser filled the honeypot that they opted out when they did not.
+        return render_form(team, form, notice=t("retry"), locked_url=locked_url, status=400)
+
+    errors = {}
+    raw_url = locked_url or (form.url.data or "")
+    url = None
+    if not raw_url.strip():
+        errors["url"] = t("url_missing")
+    else:
+        try:
+            url = dnc.normalize(raw_url)
+        except dnc.InvalidURLError as exc:
+            errors["url"] = t("url_invalid", reason=exc.reason)
+    reason = form.reason.data or ""
+    if len(reason.strip()) > dnc.MAX_REASON_LENGTH:
+        errors["reason"] = t("reason_too_long", max=dnc.MAX_REASON_LENGTH)
+    if errors:
+        return render_form(team, form, errors=errors, locked_url=locked_url, status=400)
+
+    reference = new_reference()
+    when = utcnow()
+    actor = dnc.Actor("public", None, "public opt-out form", ip_hash=client_ip_hash())
+    try:
+        dnc.add_entry(team.id, url, reason=reason, source=SOURCE, actor=actor,
+                      reference=reference, record_duplicate=True)
+    except dnc.AlreadyListed:
+        pass  # recorded as a repeated request; answered exactly like a new one
+    except dnc.InvalidReasonError:
+        return render_form(team, form, errors={"reason": t("reason_invalid")},
+                           locked_url=locked_url, status=400)
+    return render_receipt(team, reference, url, when)

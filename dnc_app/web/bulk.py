@@ -1,0 +1,145 @@
+"""Bulk add: paste or upload, preview, then one click adds them all.
+
+The parsed list waits server-side between the two steps (see bulk_input); the
+confirmation form carries only its token.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from flask import current_app, request, session
+from flask_login import current_user, login_required
+
+from .. import dnc
+from ..extensions import csrf
+from . import bp
+from .bulk_input import (
+    MAX_ITEMS,
+    BulkInputError,
+    Item,
+    PendingUploads,
+    items_from_csv,
+    items_from_text,
+)
+from .forms import BulkConfirmForm, BulkForm
+from .pages import actor, render, team_id
+
+# Rows of each kind shown in the preview and the summary; the counts cover all of them.
+SAMPLE_ROWS = 20
+SESSION_KEY = "bulk_upload"
+SOURCE = "web_bulk"
+
+
+@bp.record_once
+def _configure(state) -> None:
+    # Read once when the app is created, like the rest of the configuration.
+    state.app.config.setdefault(
+        "BULK_UPLOAD_DIR",
+        os.environ.get("BULK_UPLOAD_DIR") or os.path.join(state.app.instance_path, "uploads"),
+    )
+
+
+def pending_uploads() -> PendingUploads:
+    return PendingUploads(current_app.config["BULK_UPLOAD_DIR"])
+
+
+@dataclass
+class Tally:
+    """Counts per kind, and the first SAMPLE_ROWS rows of each kind."""
+
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, list[tuple[Item, dnc.ItemResult]]] = field(default_factory=dict)
+
+    def count(self, kind: str) -> int:
+        return self.counts.get(kind, 0)
+
+
+def tally(items: Sequence[Item], results: Sequence[dnc.ItemResult], new_kind: str) -> Tally:
+    """Kinds: `new_kind` ("new" in a preview, "added" after adding), "listed" (already on
+    the list), "repeated" (an earlier line has the same profile) and "invalid"."""
+    summary = Tally(total=len(items))
+    seen: set[str] = set()
+    for item, result in zip(items, results, strict=True):
+        if result.status == "error":
+            kind = "invalid"
+        elif result.url in seen:
+            kind = "repeated"
+        else:
+            kind = "listed" if result.status == "duplicate" else new_kind
+            seen.add(result.url)
+        summary.counts[kind] = summary.counts.get(kind, 0) + 1
+        rows = summary.samples.setdefault(kind, [])
+        if len(rows) < SAMPLE_ROWS:
+            rows.append((item, result))
+    return summary
+
+
+def _items(form: BulkForm) -> list[Item]:
+    items: list[Item] = []
+    upload = request.files.get(form.file.name)
+    if upload is not None and upload.filename:
+        items.extend(items_from_csv(upload.read()))
+        if not items:
+            raise BulkInputError(f"No LinkedIn profile URLs found in {upload.filename}.")
+    if (form.urls.data or "").strip():
+        items.extend(items_from_text(form.urls.data))
+    if not items:
+        raise BulkInputError("Paste LinkedIn profile URLs (one per line) or choose a CSV file.")
+    if len(items) > MAX_ITEMS:
+        raise BulkInputError(f"One upload takes at most {MAX_ITEMS:,} URLs "
+                             f"(this one has {len(items):,}).")
+    return items
+
+
+@bp.get("/bulk")
+@login_required
+def bulk():
+    return render("web/bulk.html", form=BulkForm(formdata=None))
+
+
+@bp.post("/bulk/preview")
+@csrf.exempt  # checked below, once the form size limit allows a 100,000-line paste
+@login_required
+def bulk_preview():
+    # Flask keeps a form field under 500 kB by default; the whole request stays capped
+    # by MAX_CONTENT_LENGTH.
+    request.max_form_memory_size = current_app.config["MAX_CONTENT_LENGTH"]
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
+    form = BulkForm()
+    try:
+        items = _items(form)
+    except BulkInputError as exc:
+        return render("web/bulk.html", "web/_bulk_form.html", 422, form=form, error=str(exc))
+    result = dnc.preview_entries(team_id(), [item.raw for item in items])
+    store = pending_uploads()
+    store.discard(session.get(SESSION_KEY))  # one pending upload per session
+    token = store.save(items, team_id=team_id(), user_id=current_user.id)
+    session[SESSION_KEY] = token
+    return render("web/bulk.html", "web/_bulk_preview.html",
+                  preview=tally(items, result.items, "new"),
+                  confirm_form=BulkConfirmForm(formdata=None, token=token))
+
+
+@bp.post("/bulk/confirm")
+@login_required
+def bulk_confirm():
+    form = BulkConfirmForm()
+    token = form.token.data or ""
+    items = None
+    if form.validate_on_submit() and secrets.compare_digest(token, session.get(SESSION_KEY, "")):
+        items = pending_uploads().take(token, team_id=team_id(), user_id=current_user.id)
+    if items is None:
+        return render("web/bulk.html", "web/_bulk_form.html", 409, form=BulkForm(formdata=None),
+                      error="This preview has expired or was already added. "
+                            "Upload the list again to see a new preview.")
+    session.pop(SESSION_KEY, None)
+    result = dnc.add_entries(team_id(), [item.raw for item in items], source=SOURCE,
+                             actor=actor())
+    return render("web/bulk.html", "web/_bulk_summary.html",
+                  summary=tally(items, result.items, "added"))

@@ -1,0 +1,69 @@
+"""Forms of the team pages (Flask-WTF: every form carries the CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from ..dnc import MAX_REASON_LENGTH
+
+MAX_URL_LENGTH = 2048
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter your email address."),
+                                             Length(max=254)], filters=[_strip])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."),
+                                                     Length(max=1024)])
+    next = HiddenField()
+
+
+class AddEntryForm(FlaskForm):
+    url = StringField(
+        "LinkedIn profile URL",
+        validators=[DataRequired("Enter a LinkedIn profile URL."), Length(max=MAX_URL_LENGTH)],
+        filters=[_strip],
+    )
+    reason = StringField("Reason (optional)", validators=[Length(max=MAX_REASON_LENGTH)],
+                         filters=[_strip])
+
+
+class CheckForm(FlaskForm):
+    url = StringField(
+        "LinkedIn profile URL",
+        validators=[DataRequired("Enter a LinkedIn profile URL."), Length(max=MAX_URL_LENGTH)],
+        filters=[_strip],
+    )
+
+
+class RemoveForm(FlaskForm):
+    reason = StringField(
+        "Why is it removed?",
+        validators=[DataRequired("Say why the entry is removed: the audit trail keeps it."),
+                    Length(max=MAX_REASON_LENGTH)],
+        filters=[_strip],
+    )
+
+
+class BulkForm(FlaskForm):
+    urls = TextAreaField("Paste URLs, one per line")
+    file = FileField("…or upload a CSV file")
+
+
+class BulkConfirmForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired()])
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField("Name (what uses this key)", validators=[Length(max=100)],
+                       filters=[_strip])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token (revoke a key, sign out)."""

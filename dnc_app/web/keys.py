@@ -1,0 +1,80 @@
+"""API keys of the team: create (the key is shown once, in the response that made it),
+list, revoke."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import login_required
+from sqlalchemy import select
+
+from .. import accounts
+from ..extensions import db
+from ..models import ApiKey
+from . import bp
+from .forms import ApiKeyForm, ConfirmForm
+from .pages import actor, is_htmx, render, team_id
+
+
+def team_keys() -> list[ApiKey]:
+    return list(db.session.execute(
+        select(ApiKey).where(ApiKey.team_id == team_id())
+        .order_by(ApiKey.created_at.desc(), ApiKey.id)
+    ).scalars())
+
+
+def key_or_404(key_id: str) -> ApiKey:
+    key = db.session.execute(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.team_id == team_id())
+    ).scalar_one_or_none()
+    if key is None:  # another team's key is unknown here, like a made-up id
+        abort(404, description="No such API key in your team.")
+    return key
+
+
+@bp.get("/keys")
+@login_required
+def keys():
+    return render("web/keys.html", form=ApiKeyForm(formdata=None), keys=team_keys())
+
+
+@bp.post("/keys")
+@login_required
+def create_key():
+    form = ApiKeyForm()
+    if not form.validate_on_submit():
+        return render("web/keys.html", "web/_key_form.html", 422, form=form, keys=team_keys())
+    key, secret = accounts.create_api_key(team_id(), name=form.name.data or None,
+                                          actor=actor(), source="web")
+    # Rendered into this response only: never stored, never in a redirect or the session.
+    context = {"form": ApiKeyForm(formdata=None), "new_key": key, "secret": secret}
+    if is_htmx():
+        return render_template("web/_key_created.html", **context)
+    return render_template("web/keys.html", keys=team_keys(), **context)
+
+
+@bp.get("/keys/<key_id>/revoke")
+@login_required
+def revoke_confirm(key_id: str):
+    return render("web/key_revoke.html", "web/_key_revoke_row.html", key=key_or_404(key_id),
+                  form=ConfirmForm(formdata=None))
+
+
+@bp.post("/keys/<key_id>/revoke")
+@login_required
+def revoke_key(key_id: str):
+    key = key_or_404(key_id)  # CSRF was checked before the view, as for every POST
+    key = accounts.revoke_api_key(team_id(), key.id, actor=actor(), source="web")
+    if is_htmx():
+        return render_template("web/_key_row.html", key=key, just_revoked=True)
+    flash(f"Revoked the key {key.prefix}…. Requests with it are refused from now on.",
+          "success")
+    return redirect(url_for("web.keys"), 303)
+
+
+@bp.get("/keys/<key_id>/row")
+@login_required
+def key_row(key_id: str):
+    key = key_or_404(key_id)
+    if not is_htmx():
+        return redirect(url_for("web.keys"))
+    return render_template("web/_key_row.html", key=key)

@@ -1,0 +1,77 @@
+"""Helpers shared by the team pages: htmx detection, the actor, template filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, render_template, request
+from flask_login import current_user
+
+from .. import dnc
+from ..timeutil import isoformat
+from . import bp
+
+
+def is_htmx() -> bool:
+    """An htmx request that wants a fragment. A history restore (back button after the
+    cache missed) is sent with HX-Request too, but must get the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(page_template: str, fragment_template: str | None = None, status: int = 200,
+           **context):
+    """The fragment for htmx requests, the whole page otherwise (the page includes the
+    fragment, so both show the same thing)."""
+    template = fragment_template if fragment_template and is_htmx() else page_template
+    return render_template(template, **context), status
+
+
+def actor() -> dnc.Actor:
+    """Who makes a change from the pages: the signed-in member."""
+    return dnc.Actor("user", str(current_user.id), current_user.email)
+
+
+def team_id() -> str:
+    return current_user.team_id
+
+
+def get_entry_or_404(entry_id: str):
+    # Another team's entry is a 404, exactly like an unknown one.
+    entry = dnc.get_entry(team_id(), entry_id)
+    if entry is None:
+        abort(404, description="This entry is not on your list (it may have been removed).")
+    return entry
+
+
+def search_term(raw: str | None) -> str:
+    """The text to search for: a URL the normalizer accepts is searched in its stored
+    form (so a pasted `https://www.linkedin.com/in/John/` finds the entry); anything
+    else as typed."""
+    text = (raw or "").strip()[:200]
+    if not text:
+        return ""
+    try:
+        return dnc.normalize(text)
+    except dnc.InvalidURLError:
+        return text
+
+
+@bp.app_template_filter("iso")
+def iso_filter(value: datetime | None) -> str:
+    return isoformat(value) or ""
+
+
+@bp.app_template_filter("when")
+def when_filter(value: datetime | None) -> str:
+    """Readable UTC time; the page script shows it in the reader's own time zone."""
+    if value is None:
+        return "—"
+    return value.strftime("%-d %b %Y, %H:%M UTC")
+
+
+@bp.app_template_filter("thousands")
+def thousands_filter(value: int) -> str:
+    return f"{value:,}"

@@ -1,0 +1,158 @@
+"""The list: browse and search, add one, check one, remove one."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import select
+
+from .. import dnc
+from ..extensions import db
+from ..models import Team
+from . import bp
+from .forms import AddEntryForm, CheckForm, RemoveForm
+from .pages import actor, get_entry_or_404, is_htmx, render, search_term, team_id
+
+PAGE_SIZE = 50
+
+
+def entry_page(q: str, cursor: str | None) -> dnc.EntryPage:
+    try:
+        return dnc.list_entries(team_id(), limit=PAGE_SIZE, cursor=cursor,
+                                q=search_term(q) or None)
+    except dnc.InvalidCursor:
+        abort(400, description="This page link is not valid. Start again from the newest "
+                               "entries.")
+
+
+def team_total() -> int:
+    return db.session.execute(
+        select(Team.entry_count).where(Team.id == team_id())
+    ).scalar_one()
+
+
+def _list_page(form: AddEntryForm, status: int = 200, **context):
+    q = request.args.get("q", "")
+    cursor = request.args.get("cursor") or None
+    return render("web/entries.html", "web/_entries.html", status, form=form, q=q,
+                  cursor=cursor, page=entry_page(q, cursor), team_total=team_total(),
+                  **context)
+
+
+@bp.get("/entries")
+@login_required
+def entries():
+    return _list_page(AddEntryForm(formdata=None))
+
+
+# --------------------------------------------------------------------------- add
+
+
+@bp.post("/entries")
+@login_required
+def add_entry():
+    form = AddEntryForm()
+    duplicate = None
+    if form.validate_on_submit():
+        try:
+            entry = dnc.add_entry(team_id(), form.url.data, reason=form.reason.data or None,
+                                  source="web", actor=actor())
+        except dnc.AlreadyListed as exc:
+            duplicate = exc.entry
+            form.url.errors.append("This profile is already on the list.")
+        except dnc.InvalidURLError as exc:
+            form.url.errors.append(f"{exc.reason}.")
+        except dnc.InvalidReasonError as exc:
+            form.reason.errors.append(exc.message)
+        else:
+            if is_htmx():
+                # A fresh form, plus the new row at the top of the list (out of band).
+                return render_template("web/_add_done.html", form=AddEntryForm(formdata=None),
+                                       added=entry, team_total=team_total())
+            flash(f"Added {entry.url} to the list.", "success")
+            return redirect(url_for("web.entries"), 303)
+    if is_htmx():
+        return render_template("web/_add_form.html", form=form, duplicate=duplicate), 422
+    return _list_page(form, 422, duplicate=duplicate)
+
+
+@bp.post("/entries/validate")
+@login_required
+def validate_url():
+    """Inline validation while typing: the stored form of the URL, or why it is refused."""
+    raw = (request.form.get("url") or "").strip()
+    context: dict = {"raw": raw}
+    if raw:
+        try:
+            context["normalized"] = dnc.normalize(raw)
+        except dnc.InvalidURLError as exc:
+            context["invalid"] = exc.reason
+        else:
+            context["existing"] = dnc.find_by_url(team_id(), raw)
+    return render_template("web/_url_feedback.html", **context)
+
+
+# --------------------------------------------------------------------------- check
+
+
+@bp.route("/check", methods=["GET", "POST"])
+@login_required
+def check():
+    form = CheckForm() if request.method == "POST" else CheckForm(formdata=None)
+    result = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            entry = dnc.find_by_url(team_id(), form.url.data)
+            result = {"url": dnc.normalize(form.url.data), "entry": entry}
+        except dnc.InvalidURLError as exc:
+            form.url.errors.append(f"{exc.reason}.")
+            status = 422
+    elif request.method == "POST":
+        status = 422
+    return render("web/check.html", "web/_check_panel.html", status, form=form, result=result)
+
+
+# --------------------------------------------------------------------------- remove
+
+
+@bp.get("/entries/<entry_id>/remove")
+@login_required
+def remove_confirm(entry_id: str):
+    entry = get_entry_or_404(entry_id)
+    return render("web/remove.html", "web/_remove_row.html", entry=entry,
+                  form=RemoveForm(formdata=None))
+
+
+@bp.post("/entries/<entry_id>/remove")
+@login_required
+def remove_entry(entry_id: str):
+    entry = get_entry_or_404(entry_id)
+    form = RemoveForm()
+    if form.validate_on_submit():
+        try:
+            dnc.remove_entry(team_id(), entry_id, reason=form.reason.data, source="web",
+                             actor=actor())
+        except dnc.EntryNotFound:
+            abort(404, description="This entry is not on your list (it may have been "
+                                   "removed already).")
+        except dnc.InvalidReasonError as exc:
+            form.reason.errors.append(exc.message)
+        else:
+            if is_htmx():
+                return render_template("web/_removed_row.html", entry=entry,
+                                       team_total=team_total())
+            flash(f"Removed {entry.url}. The audit trail keeps the removal and its reason.",
+                  "success")
+            return redirect(url_for("web.entries"), 303)
+    return render("web/remove.html", "web/_remove_row.html", 422, entry=entry, form=form)
+
+
+@bp.get("/entries/<entry_id>/row")
+@login_required
+def entry_row(entry_id: str):
+    """One row of the list (htmx puts it back when a removal is cancelled)."""
+    entry = get_entry_or_404(entry_id)
+    if not is_htmx():
+        return redirect(url_for("web.entries", q=entry.url))
+    return render_template("web/_entry_row.html", entry=entry)

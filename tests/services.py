@@ -1,0 +1,208 @@
+"""Throwaway PostgreSQL and Redis servers on loopback, for tests that stop or restart them.
+
+The shared development servers must never be stopped; a fault test starts its own here
+(the Python counterpart of scripts/services.sh). Each server keeps its port and data
+directory across stop()/start(), so a restart looks the same to the service.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from .live import free_port
+
+
+def _is_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(what: str) -> None:
+    """Skip locally, fail in CI (where every service must be installed)."""
+    if _is_ci():
+        pytest.fail(f"{what} is required in CI but is not installed")
+    pytest.skip(f"{what} is not installed")
+
+
+def postgres_bindir() -> Path | None:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    for bindir in reversed(candidates):
+        if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
+            return bindir
+    found = shutil.which("pg_ctl")
+    return Path(found).parent if found and shutil.which("initdb") else None
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root.
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+class PostgresServer:
+    """A PostgreSQL cluster of its own: start(), stop(), restart(), destroy()."""
+
+    def __init__(self, dbname: str = "dnc_test"):
+        bindir = postgres_bindir()
+        if bindir is None:
+            missing("PostgreSQL (initdb, pg_ctl)")
+        self.bindir = bindir
+        self.dbname = dbname
+        self.port = free_port()
+        # Not under pytest's tmp_path: that is private to root and postgres must enter it.
+        self.dir = Path(tempfile.mkdtemp(prefix="dnc-pg-"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "server.log"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        self._initialized = False
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.dbname}"
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        result = subprocess.run(_as_postgres([str(self.bindir / args[0]), *args[1:]]),
+                                capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            log = self.log.read_text() if self.log.exists() else ""
+            raise RuntimeError(f"{args[0]} failed: {result.stderr}{result.stdout}\n{log}")
+
+    def start(self) -> PostgresServer:
+        if not self._initialized:
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                      "-E", "UTF8")
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                   "-c max_connections=200")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30",
+                  "-o", options, "start")
+        if not self._initialized:
+            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                      self.dbname)
+            self._initialized = True
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+    def is_running(self) -> bool:
+        result = subprocess.run(_as_postgres([str(self.bindir / "pg_ctl"), "-D",
+                                              str(self.data), "status"]),
+                                capture_output=True)
+        return result.returncode == 0
+
+    def destroy(self) -> None:
+        if self._initialized and self.is_running():
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RedisServer:
+    """A redis-server of its own (no persistence): start(), stop(), start() again."""
+
+    def __init__(self):
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            missing("Redis (redis-server)")
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="dnc-redis-"))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10) -> RedisServer:
+        with open(self.dir / "redis.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ping():
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start: {(self.dir / 'redis.log').read_text()}")
+
+    def ping(self) -> bool:
+        import redis
+
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- HTTP client
+
+
+class Reply:
+    """One HTTP answer: status, lower-cased headers, the JSON body (or None) and the text."""
+
+    def __init__(self, status: int, headers: dict[str, str], text: str):
+        self.status = status
+        self.headers = headers
+        self.text = text
+        try:
+            self.json = json.loads(text) if text else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self) -> str:
+        return f"<Reply {self.status} {self.text[:200]!r}>"
+
+
+def call(base_url: str, method: str, path: str, *, key: str | None = None, body=None,
+         headers: dict[str, str] | None = None, timeout: float = 30.0) -> Reply:
+    """One request on a fresh connection (Connection: close); raises OSError and
+    http.client exceptions when the connection fails, e.g. to a killed worker."""
+    parsed = urlsplit(base_url)
+    send = {"Connection": "close", **(headers or {})}
+    if key:
+        send["Authorization"] = f"Bearer {key}"
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        send["Content-Type"] = "application/json"
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
+    try:
+        conn.request(method, path, body=payload, headers=send)
+        response = conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, text)
+    finally:
+        conn.close()

@@ -1,0 +1,248 @@
+"""Bulk add: parsing pasted text and CSV files, preview, confirm, the pending upload."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from dnc_app.extensions import db
+from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.web import bulk_input
+from dnc_app.web.bulk_input import BulkInputError, items_from_csv, items_from_text
+from tests.web_support import HTMX, add_entries, make_member, sign_in, token_for
+
+
+@pytest.fixture
+def app(make_app, tmp_path):
+    return make_app(BULK_UPLOAD_DIR=str(tmp_path / "uploads"))
+
+
+@pytest.fixture
+def signed_in(app, client, team):
+    make_member(app, team.id)
+    sign_in(client)
+    return client
+
+
+def raws(items):
+    return [item.raw for item in items]
+
+
+# --------------------------------------------------------------------------- parsing
+
+JANE = "https://www.linkedin.com/in/jane/"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(f"name,profile\nJane,{JANE}\n".encode(), [JANE], id="header-comma"),
+        pytest.param(f"name;profile;email\r\nJane;{JANE};j@x.com\r\n".encode(), [JANE],
+                     id="semicolon-crlf"),
+        pytest.param(f"name\tprofile\nJane\t{JANE}\n".encode(), [JANE], id="tab"),
+        pytest.param(f"name|profile\nJane|{JANE}\n".encode(), [JANE], id="pipe"),
+        pytest.param(codecs.BOM_UTF8 + f"profile\n{JANE}\n".encode(), [JANE], id="utf8-bom"),
+        pytest.param(f"profile\t\nJürgen\t{JANE}\n".encode("utf-16"), [JANE], id="utf16-bom"),
+        pytest.param(f"Jürgen;{JANE}\n".encode("latin-1"), [JANE], id="latin1"),
+        pytest.param(f'"Doe, Jane","{JANE}","a note, with commas"\n'.encode(), [JANE],
+                     id="quoted-commas"),
+        pytest.param(f'"multi\nline note",{JANE}\n'.encode(), [JANE], id="quoted-newline"),
+        pytest.param(f"{JANE}\nlinkedin.com/in/john\n".encode(), [JANE, "linkedin.com/in/john"],
+                     id="one-column-no-header"),
+        pytest.param(f"a,{JANE},https://linkedin.com/in/john?x=1\n".encode(),
+                     [JANE, "https://linkedin.com/in/john?x=1"], id="two-url-columns"),
+        pytest.param(f"see <{JANE}> and (linkedin.com/in/john)\n".encode(),
+                     [JANE, "linkedin.com/in/john"], id="urls-inside-text"),
+        pytest.param(b"name,email\nJane,jane@example.com\n", [], id="no-urls"),
+        pytest.param(b"linkedin.com/company/acme\n", ["linkedin.com/company/acme"],
+                     id="non-profile-kept-for-its-reason"),
+    ],
+)
+def test_urls_are_found_in_any_column_of_a_csv(data, expected):
+    assert raws(items_from_csv(data)) == expected
+
+
+def test_csv_items_carry_their_line_number():
+    items = items_from_csv(f"header\r\n{JANE}\r\n\r\nlinkedin.com/in/b\r\n".encode())
+    assert [(i.line, i.raw) for i in items] == [(2, JANE), (4, "linkedin.com/in/b")]
+
+
+def test_pasted_lines_keep_invalid_ones_and_split_spreadsheet_rows():
+    text = f"  {JANE}  \n\nnot a url\nJane\t{JANE}\tlinkedin.com/in/x\r\nin/short\n"
+    items = items_from_text(text)
+    assert [(i.line, i.raw) for i in items] == [
+        (1, JANE), (3, "not a url"), (4, JANE), (4, "linkedin.com/in/x"), (5, "in/short")]
+
+
+def test_an_upload_over_the_item_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(bulk_input, "MAX_ITEMS", 3)
+    with pytest.raises(BulkInputError, match="at most 3"):
+        items_from_text("\n".join(f"in/u{i}" for i in range(4)))
+    with pytest.raises(BulkInputError, match="at most 3"):
+        items_from_csv("\n".join(f"linkedin.com/in/u{i}" for i in range(4)).encode())
+
+
+def test_a_broken_csv_is_refused_with_a_reason():
+    data = b'"' + b"x" * 200_000 + b' linkedin.com/in/a"\n'  # one field over csv's limit
+    with pytest.raises(BulkInputError, match="could not be read as CSV"):
+        items_from_csv(data)
+
+
+# --------------------------------------------------------------------------- views
+
+
+def preview(client, htmx=False, **data):
+    """POST the form as a browser does (multipart). The body is encoded here, in memory:
+    the test client would spool a large one to a temp file it never closes."""
+    token = token_for(client, "/bulk")
+    headers = {**HTMX, "X-CSRFToken": token} if htmx else {}
+    fields = {k: FileStorage(v[0], filename=v[1]) if isinstance(v, tuple) else v
+              for k, v in {**data, "csrf_token": token}.items()}
+    boundary, body = encode_multipart(fields)
+    return client.post("/bulk/preview", data=body, headers=headers,
+                       content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def confirm(client, token):
+    return client.post("/bulk/confirm", data={"token": token,
+                                              "csrf_token": token_for(client, "/bulk")})
+
+
+def pending_token(html: str) -> str:
+    return re.search(r'name="token" value="([^"]+)"', html).group(1)
+
+
+def count_entries(app) -> int:
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(DncEntry)).scalar_one()
+
+
+def test_preview_counts_each_kind_and_writes_nothing(app, signed_in, team, tmp_path):
+    add_entries(app, team.id, ["linkedin.com/in/listed"])
+    paste = "in/new-1\nlinkedin.com/in/new-2\nin/listed\nhttps://linkedin.com/in/NEW-1/\nbad line\n"
+    response = preview(signed_in, urls=paste)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    counts = dict(re.findall(r'tally-(\w+)"><strong>(\d+)</strong>', html))
+    assert counts == {"new": "2", "listed": "1", "repeated": "1", "invalid": "1"}
+    assert "5 URLs found" in html and "Add 2 profiles to the list" in html
+    assert "Not a person profile" not in html and "bad line" in html
+    assert count_entries(app) == 1
+    # The list waits server-side; the form carries only its token.
+    assert len(list((tmp_path / "uploads").glob("*.json"))) == 1
+    assert "in/new-2" not in html.split('name="token"')[1]
+
+
+def test_confirm_adds_them_with_source_web_bulk_and_shows_a_summary(app, signed_in, team,
+                                                                    tmp_path):
+    add_entries(app, team.id, ["linkedin.com/in/listed"])
+    html = preview(signed_in, urls="in/a\nin/b\nin/listed\nin/a\nnope").get_data(as_text=True)
+    response = confirm(signed_in, pending_token(html))
+    assert response.status_code == 200
+    summary = response.get_data(as_text=True)
+    assert "Done: 2 profiles added" in summary
+    counts = dict(re.findall(r'tally-(\w+)"><strong>(\d+)</strong>', summary))
+    assert counts == {"new": "2", "listed": "1", "repeated": "1", "invalid": "1"}
+    with app.app_context():
+        rows = db.session.execute(
+            select(DncEntry.url, DncEntry.source, DncEntry.added_by)
+            .where(DncEntry.source == "web_bulk").order_by(DncEntry.seq)).all()
+        assert [tuple(r) for r in rows] == [
+            ("https://linkedin.com/in/a", "web_bulk", "member@example.com"),
+            ("https://linkedin.com/in/b", "web_bulk", "member@example.com")]
+        assert db.session.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.source == "web_bulk")).scalar_one() == 2
+    assert list((tmp_path / "uploads").iterdir()) == []  # the pending file is gone
+
+
+def test_a_csv_upload_is_previewed_and_added(app, signed_in):
+    csv_bytes = (codecs.BOM_UTF8 + b"Name;Profile;Email\r\n"
+                 b"Jane;https://www.linkedin.com/in/jane/;jane@x.com\r\n"
+                 b'"Doe; John";linkedin.com/in/john-doe;john@x.com\r\n')
+    response = preview(signed_in, htmx=True, file=(io.BytesIO(csv_bytes), "people.csv"))
+    html = response.get_data(as_text=True)
+    assert "<html" not in html and "2 URLs found" in html
+    assert confirm(signed_in, pending_token(html)).status_code == 200
+    assert count_entries(app) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"urls": "  \n "}, "Paste LinkedIn profile URLs"),
+        ({"file": (io.BytesIO(b"name,email\nJane,j@x.com\n"), "people.csv")},
+         "No LinkedIn profile URLs found in people.csv"),
+    ],
+)
+def test_an_upload_without_urls_says_what_to_do(signed_in, data, message):
+    response = preview(signed_in, **data)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+
+
+def test_a_pending_upload_is_added_once(app, signed_in):
+    token = pending_token(preview(signed_in, urls="in/a").get_data(as_text=True))
+    assert confirm(signed_in, token).status_code == 200
+    again = confirm(signed_in, token)
+    assert again.status_code == 409
+    assert "expired or was already added" in again.get_data(as_text=True)
+
+
+def test_a_pending_upload_belongs_to_the_session_that_made_it(app, signed_in, team):
+    token = pending_token(preview(signed_in, urls="in/a").get_data(as_text=True))
+    make_member(app, team.id, email="colleague@example.com")
+    colleague = app.test_client()
+    sign_in(colleague, email="colleague@example.com")
+    assert confirm(colleague, token).status_code == 409
+    with colleague.session_transaction() as session:
+        session["bulk_upload"] = token  # even a copied token is checked against the member
+    assert confirm(colleague, token).status_code == 409
+    assert count_entries(app) == 0
+
+
+def test_an_expired_pending_upload_is_refused(app, signed_in, monkeypatch):
+    token = pending_token(preview(signed_in, urls="in/a").get_data(as_text=True))
+    monkeypatch.setattr(bulk_input, "PENDING_TTL", -1)  # older than allowed already
+    assert confirm(signed_in, token).status_code == 409
+    assert count_entries(app) == 0
+
+
+def test_a_paste_larger_than_flasks_form_field_limit_is_accepted(app, signed_in):
+    # 20,000 lines are about 720 kB, over the 500 kB Flask allows a form field by default.
+    lines = "\n".join(f"https://www.linkedin.com/in/person-{i:06d}" for i in range(20_000))
+    assert len(lines) > 500_000
+    response = preview(signed_in, urls=lines)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "20,000 URLs found" in html
+    assert html.count("<tr>") <= 4 * 20 + 10  # samples, not 20,000 rows
+
+
+def test_the_preview_shows_samples_but_counts_everything(app, signed_in):
+    html = preview(signed_in, urls="\n".join(f"bad {i}" for i in range(50))).get_data(
+        as_text=True)
+    assert "Invalid: 50 (the first 20 shown)" in html
+    assert "Nothing new to add." in html
+
+
+def test_a_100000_line_csv_is_previewed_kept_server_side_and_added(app, signed_in, tmp_path):
+    """The size the issue asks for, end to end (bench/bench_web_bulk.py times it)."""
+    rows = ["name,profile"] + [f"P{i},https://www.linkedin.com/in/p-{i:06d}/"
+                               for i in range(100_000)]
+    data = ("\r\n".join(rows) + "\r\n").encode()
+    response = preview(signed_in, file=(io.BytesIO(data), "big.csv"))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "100,000 URLs found" in html and "Add 100,000 profiles to the list" in html
+    assert len(html) < 100_000  # a preview, not the list
+    [pending] = (tmp_path / "uploads").glob("*.json")
+    assert pending.stat().st_size > 4_000_000
+    summary = confirm(signed_in, pending_token(html)).get_data(as_text=True)
+    assert "Done: 100,000 profiles added" in summary
+    assert count_entries(app) == 100_000
