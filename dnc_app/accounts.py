@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import generate_password_hash
 
@@ -150,28 +151,41 @@ def revoke_api_key(team_id: str, key_id: str, *, actor: Actor, source: str = "cl
     return key
 
 
-def authenticate_api_key(secret: str) -> ApiKey | None:
+class KeyIdentity(NamedTuple):
+    """What a request authenticated by an API key needs to know about it."""
+
+    id: str
+    team_id: str
+    prefix: str
+
+
+# Core statements built once: authentication runs on every API request, and the ORM's
+# per-query work (and building the expression each time) costs more than the SQL.
+_KEYS = ApiKey.__table__
+_KEY_BY_HASH = select(
+    _KEYS.c.id, _KEYS.c.team_id, _KEYS.c.prefix, _KEYS.c.revoked_at, _KEYS.c.last_used_at
+).where(_KEYS.c.key_hash == bindparam("key_hash"))
+_MARK_USED = (
+    update(_KEYS)
+    .where(_KEYS.c.id == bindparam("key_id"))
+    # Conditional, so that concurrent requests with one key write it once.
+    .where(or_(_KEYS.c.last_used_at.is_(None), _KEYS.c.last_used_at < bindparam("stale")))
+    .values(last_used_at=bindparam("now"))
+)
+
+
+def authenticate_api_key(secret: str) -> KeyIdentity | None:
     """The active key with this secret, or None. Marks it used (coarsely)."""
-    key = db.session.execute(
-        select(ApiKey).where(ApiKey.key_hash == ids.hash_api_key(secret))
-    ).scalar_one_or_none()
-    if key is None or key.revoked_at is not None:
+    row = db.session.execute(_KEY_BY_HASH, {"key_hash": ids.hash_api_key(secret)}).first()
+    if row is None or row.revoked_at is not None:
         return None
     now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
-        stale = now - LAST_USED_GRANULARITY
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
         begin_write()
-        # Conditional, so that concurrent requests with one key write it once.
-        db.session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == key.id)
-            .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < stale))
-            .values(last_used_at=now)
-        )
+        db.session.execute(_MARK_USED, {"key_id": row.id, "now": now,
+                                        "stale": now - LAST_USED_GRANULARITY})
         db.session.commit()
-        # Reflect the stored value without marking the object dirty (no second UPDATE).
-        set_committed_value(key, "last_used_at", now)
-    return key
+    return KeyIdentity(row.id, row.team_id, row.prefix)
 
 
 # ------------------------------------------------------------- public opt-out page settings

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import g, request
 
 from .. import dnc
 from ..errors import envelope
 from . import bp
-from .auth import require_api_key, write_limit
+from .auth import batch_limit, check_limit, list_limit, require_api_key, write_limit
 
 
 def json_object() -> dict | tuple:
@@ -55,3 +56,188 @@ def add_entry():
 @require_api_key
 def verify():
     return {"status": "success", "message": "API key is valid"}
+
+
+# --------------------------------------------------------------------------- batch
+
+MAX_BATCH_ENTRIES = 1000
+
+
+def _batch_items(body: dict) -> list | tuple:
+    """The `entries` array of a batch request, or the 400 that explains what is wrong."""
+    entries = body.get("entries")
+    if entries is None:
+        return envelope("missing_entries", None, "entries is required", 400)
+    if not isinstance(entries, list):
+        return envelope("invalid_parameter", None, "entries must be an array", 400)
+    if not entries:
+        return envelope("empty_entries", None, "entries must contain at least one entry", 400)
+    if len(entries) > MAX_BATCH_ENTRIES:
+        return envelope(
+            "too_many_entries", None,
+            f"entries must contain at most {MAX_BATCH_ENTRIES:,} entries (got {len(entries):,})",
+            400,
+        )
+    for index, item in enumerate(entries):
+        if not isinstance(item, dict):
+            return envelope(
+                "invalid_parameter", None, f"entries[{index}] must be an object with a url", 400
+            )
+    return entries
+
+
+@bp.post("/dnc/batch")
+@require_api_key
+@write_limit
+@batch_limit
+def add_batch():
+    body = json_object()
+    if isinstance(body, tuple):
+        return body
+    items = _batch_items(body)
+    if isinstance(items, tuple):
+        return items
+    # Items without a URL are answered here; the rest go to the service in one call.
+    details: list[dict | None] = [None] * len(items)
+    positions, urls, reasons = [], [], []
+    for index, item in enumerate(items):
+        url = item.get("url")
+        if url is None or url == "":
+            details[index] = {"url": None, "status": "error", "error": "URL is required"}
+        else:
+            positions.append(index)
+            urls.append(url)
+            reasons.append(item.get("reason"))
+    if urls:
+        result = dnc.add_entries(g.team_id, urls, reasons=reasons, source="api", actor=g.actor)
+        for index, item in zip(positions, result.items, strict=True):
+            details[index] = {
+                "url": item.url if item.url else (item.input if isinstance(item.input, str)
+                                                  else None),
+                "status": item.status,
+                # Only an error carries a message; a duplicate is not an error.
+                "error": item.error if item.status == "error" else None,
+            }
+    counts = {status: sum(1 for d in details if d["status"] == status)
+              for status in ("added", "duplicate", "error")}
+    data = {
+        "added": counts["added"],
+        "duplicates": counts["duplicate"],
+        "errors": counts["error"],
+        "details": details,
+    }
+    message = (f"Bulk import completed: {counts['added']} added, "
+               f"{counts['duplicate']} duplicates, {counts['error']} errors")
+    return envelope(None, data, message, 201)
+
+
+# --------------------------------------------------------------------------- check
+
+
+@bp.get("/dnc/check")
+@require_api_key
+@check_limit
+def check_url():
+    url = request.args.get("url", "")
+    if url == "":
+        return envelope("missing_url", None, "url query parameter is required", 400)
+    try:
+        entry = dnc.find_by_url(g.team_id, url)
+    except dnc.InvalidURLError as exc:
+        return error_response(exc)
+    on_list = entry is not None
+    data = {"onList": on_list, "entry": entry.to_dict() if on_list else None}
+    message = "URL is on the Do Not Contact list" if on_list else "URL is not on the list"
+    return envelope(None, data, message, 200)
+
+
+# --------------------------------------------------------------------------- list
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 50
+# Beyond what any list holds, and within a signed 32-bit OFFSET everywhere.
+MAX_OFFSET = 2_147_483_647
+MAX_QUERY_LENGTH = 200
+
+
+class ParameterError(ValueError):
+    pass
+
+
+def _int_arg(name: str, default: int, low: int, high: int, message: str) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    # Plain decimal digits only: no sign, spaces, exponents or underscores.
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ParameterError(message)
+    return int(raw)
+
+
+def _list_params() -> dict:
+    limit = _int_arg("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE,
+                     f"limit must be an integer between 1 and {MAX_PAGE_SIZE}")
+    offset = _int_arg("offset", 0, 0, MAX_OFFSET,
+                      f"offset must be an integer between 0 and {MAX_OFFSET}")
+    # An empty cursor is the first page, like no cursor at all.
+    cursor = request.args.get("cursor") or None
+    if cursor is not None:
+        if "offset" in request.args:
+            raise ParameterError("cursor and offset cannot be used together")
+        try:
+            dnc.decode_cursor(cursor)
+        except dnc.InvalidCursor:
+            raise ParameterError("cursor is not valid: pass the nextCursor of a page") from None
+    q = request.args.get("q", "").strip()
+    if len(q) > MAX_QUERY_LENGTH:
+        raise ParameterError(f"q must be at most {MAX_QUERY_LENGTH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in q):
+        raise ParameterError("q must not contain control characters")
+    return {"limit": limit, "offset": offset, "cursor": cursor, "q": q or None}
+
+
+@bp.get("/dnc")
+@require_api_key
+@list_limit
+def list_entries():
+    try:
+        params = _list_params()
+    except ParameterError as exc:
+        return envelope("invalid_parameter", None, str(exc), 400)
+    page = dnc.list_entries(g.team_id, **params)
+    data = {
+        "entries": [entry.to_dict() for entry in page.entries],
+        "total": page.total,
+        "limit": params["limit"],
+        # A cursor page has no numeric position.
+        "offset": None if params["cursor"] else params["offset"],
+        "nextCursor": page.next_cursor,
+    }
+    return envelope(None, data, f"{len(page.entries)} of {page.total} entries", 200)
+
+
+# --------------------------------------------------------------------------- delete
+
+# Entry ids are "dnc_" + letters and digits; anything else cannot exist (and must not
+# reach the database, where e.g. a NUL character is an error on PostgreSQL).
+_ENTRY_ID = re.compile(r"dnc_[A-Za-z0-9]{1,36}")
+
+
+@bp.delete("/dnc/<entry_id>")
+@require_api_key
+@write_limit
+def delete_entry(entry_id: str):
+    body = json_object()
+    if isinstance(body, tuple):
+        return body
+    try:
+        reason = dnc.clean_reason(body.get("reason"))
+        if not _ENTRY_ID.fullmatch(entry_id):
+            raise dnc.EntryNotFound()
+        dnc.remove_entry(g.team_id, entry_id, reason=reason, source="api", actor=g.actor)
+    except dnc.EntryNotFound as exc:
+        return error_response(exc, 404)
+    except dnc.DncError as exc:
+        return error_response(exc)
+    message = "DNC entry deleted successfully"
+    return envelope(None, {"message": message}, message, 200)

@@ -1,0 +1,139 @@
+"""Load a team with N entries through the service layer's bulk path, and report rows/s.
+
+Usage (from the repo root):
+    python bench/load_entries.py [--entries 1000000] [--db sqlite|postgresql]
+                                 [--sqlite-path PATH] [--pg-url URL] [--chunk 10000]
+
+The entries go through `dnc.add_entries` (normalization, duplicate check, insert, audit
+record, entry count) in chunks of --chunk URLs, one transaction each: the same path as a
+batch request or a CSV import, without HTTP. A team that already holds the N bench
+entries is reused (loading a million takes a minute or two), so benchmarks can be rerun;
+entries that benchmark batches added stay (a few thousand per run).
+The database is migrated first. Default SQLite file: $TMPDIR/dnc-bench/bench.sqlite3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+TEAM_SLUG = "bench-api"
+DEFAULT_SQLITE = Path(tempfile.gettempdir()) / "dnc-bench" / "bench.sqlite3"
+
+
+def listed_url(i: int) -> str:
+    """The i-th loaded URL (already in normalized form)."""
+    return f"https://linkedin.com/in/bench-{i:07d}"
+
+
+def database_url(db: str, sqlite_path: Path | None = None, pg_url: str | None = None) -> str:
+    if db == "sqlite":
+        path = Path(sqlite_path or DEFAULT_SQLITE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if not pg_url:
+        raise SystemExit("--pg-url is required with --db postgresql")
+    return pg_url
+
+
+def make_app(url: str):
+    """An app on `url` with the schema migrated (quietly)."""
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    from flask_migrate import upgrade
+
+    from dnc_app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url.replace(
+        "postgresql://", "postgresql+psycopg://", 1)})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def ensure_team(app, entries: int, chunk: int = 10_000, log=print) -> dict:
+    """The bench team with exactly `entries` entries: reused if present, else (re)loaded.
+
+    Returns {"team_id", "loaded", "seconds", "rows_per_s"}.
+    """
+    from sqlalchemy import delete, select
+
+    from dnc_app import accounts, dnc
+    from dnc_app.extensions import db
+    from dnc_app.models import Team
+
+    actor = dnc.Actor("cli", None, "bench")
+    with app.app_context():
+        team = db.session.execute(select(Team).where(Team.slug == TEAM_SLUG)).scalar_one_or_none()
+        if team is not None and _holds_exactly(team.id, entries):
+            return {"team_id": team.id, "loaded": False, "seconds": 0.0, "rows_per_s": None}
+        if team is not None:
+            log(f"removing the previous bench team ({team.entry_count:,} entries)…")
+            db.session.execute(delete(Team).where(Team.id == team.id))
+            db.session.commit()
+        team_id = accounts.create_team("Bench API", TEAM_SLUG).id
+        log(f"loading {entries:,} entries in chunks of {chunk:,}…")
+        started = time.perf_counter()
+        done = 0
+        while done < entries:
+            size = min(chunk, entries - done)
+            result = dnc.add_entries(team_id, [listed_url(i) for i in range(done, done + size)],
+                                     source="cli", actor=actor)
+            if result.added != size:
+                raise RuntimeError(f"expected {size} new entries, added {result.added}")
+            done += size
+            if done % (chunk * 10) == 0 or done == entries:
+                elapsed = time.perf_counter() - started
+                log(f"  {done:>10,} entries  {done / elapsed:>9,.0f} rows/s")
+        seconds = time.perf_counter() - started
+        db.session.remove()
+    return {"team_id": team_id, "loaded": True, "seconds": seconds,
+            "rows_per_s": entries / seconds}
+
+
+def _holds_exactly(team_id: str, entries: int) -> bool:
+    """The team has bench entries 0..entries-1 (and maybe what benchmark batches added)."""
+    from dnc_app import dnc
+
+    return (dnc.find_by_url(team_id, listed_url(entries - 1)) is not None
+            and dnc.find_by_url(team_id, listed_url(entries)) is None
+            and dnc.find_by_url(team_id, listed_url(0)) is not None)
+
+
+def new_api_key(app, team_id: str) -> str:
+    from dnc_app import accounts, dnc
+
+    with app.app_context():
+        _key, secret = accounts.create_api_key(
+            team_id, name="bench", actor=dnc.Actor("cli", None, "bench"))
+    return secret
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--sqlite-path", type=Path, default=None)
+    parser.add_argument("--pg-url", default=os.environ.get("DNC_BENCH_PG_URL"))
+    parser.add_argument("--chunk", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    url = database_url(args.db, args.sqlite_path, args.pg_url)
+    result = ensure_team(make_app(url), args.entries, args.chunk)
+    if result["loaded"]:
+        print(f"loaded {args.entries:,} entries in {result['seconds']:.1f} s: "
+              f"{result['rows_per_s']:,.0f} rows/s ({args.db})")
+    else:
+        print(f"reused the bench team with {args.entries:,} entries ({args.db})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

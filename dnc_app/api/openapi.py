@@ -1,0 +1,593 @@
+"""The OpenAPI 3.1 document of the /v1 API, built from the app's configuration.
+
+One document serves three readers: API clients (`GET /v1/openapi.json`), the reference
+page (`/docs`, rendered from it server-side) and the property-based tests (schemathesis
+checks every response against it). The configured rate limits are written into it, so
+the document always states the limits this server enforces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..dnc import MAX_REASON_LENGTH
+from .dnc import (
+    DEFAULT_PAGE_SIZE,
+    MAX_BATCH_ENTRIES,
+    MAX_OFFSET,
+    MAX_PAGE_SIZE,
+    MAX_QUERY_LENGTH,
+)
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "1.0.0"
+
+# Every error code the API answers with, by where it comes from.
+AUTH_ERRORS = ["missing_api_key", "invalid_api_key_format", "invalid_api_key"]
+BODY_ERRORS = ["invalid_json"]
+ERROR_CODES = {
+    "missing_api_key": "No Authorization header.",
+    "invalid_api_key_format": "The header is not 'Bearer dnc_sk_…' with a well-formed key.",
+    "invalid_api_key": "The key is unknown or revoked.",
+    "invalid_json": "The request body is not a JSON object.",
+    "missing_url": "The URL is missing or empty.",
+    "invalid_url": "The URL is not a LinkedIn person profile; the message says why.",
+    "invalid_parameter": "A parameter or field has an invalid value; the message names it.",
+    "already_exists": "The URL is already on the list; `data` is the existing entry.",
+    "missing_entries": "The batch body has no `entries`.",
+    "empty_entries": "The batch `entries` array is empty.",
+    "too_many_entries": f"The batch has more than {MAX_BATCH_ENTRIES:,} entries.",
+    "not_found": "No such entry in this team's list (also for another team's entry).",
+    "method_not_allowed": "The endpoint does not support this HTTP method.",
+    "payload_too_large": "The request body is larger than the server accepts.",
+    "rate_limit_exceeded": "The team's rate limit for this operation is used up; "
+                           "`resetTime` says when a request will next be accepted.",
+    "internal_error": "An unexpected server error (logged for the operator).",
+    "service_unavailable": "The database or the rate-limit store is unreachable; nothing "
+                           "was changed. Retry after `Retry-After` seconds.",
+}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _header_ref(name: str) -> dict:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _json(schema: dict, example=None) -> dict:
+    media = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"application/json": media}
+
+
+def _error_schema(codes: list[str], data: dict | None = None) -> dict:
+    return {
+        "type": "object",
+        "required": ["error", "data", "message"],
+        "properties": {
+            "error": {"type": "string", "enum": codes},
+            "data": data or {"type": "null"},
+            "message": {"type": "string"},
+        },
+    }
+
+
+def _success_schema(data: dict) -> dict:
+    return {
+        "type": "object",
+        "required": ["error", "data", "message"],
+        "properties": {
+            "error": {"type": "null"},
+            "data": data,
+            "message": {"type": "string"},
+        },
+    }
+
+
+def _error_response(description: str, codes: list[str], *, limited: bool,
+                     data: dict | None = None, example: dict | None = None) -> dict:
+    response = {"description": description, "content": _json(_error_schema(codes, data),
+                                                              example)}
+    if limited:
+        response["headers"] = _rate_limit_headers()
+    return response
+
+
+def _rate_limit_headers() -> dict:
+    names = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+    return {name: _header_ref(name) for name in names}
+
+
+# ----------------------------------------------------------------------------- schemas
+
+ENTRY_EXAMPLE = {
+    "$id": "dnc_4fJx9QpLm2ZrT8wKc1Ya",
+    "teamId": "team_Q2n8RkV4sLp0XbTz7HdE",
+    "url": "https://linkedin.com/in/john-doe",
+    "$createdAt": "2026-11-26T10:15:30.123Z",
+    "$updatedAt": "2026-11-26T10:15:30.123Z",
+    "reason": "Asked not to be contacted",
+    "source": "api",
+}
+
+TIMESTAMP = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
+    "description": "ISO 8601 UTC with milliseconds.",
+}
+
+
+def _schemas() -> dict:
+    return {
+        "DncEntry": {
+            "type": "object",
+            "description": "One LinkedIn profile on a team's Do Not Contact list.",
+            "required": ["$id", "teamId", "url", "$createdAt", "$updatedAt"],
+            "properties": {
+                "$id": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
+                        "description": "Opaque entry id."},
+                "teamId": {"type": "string", "pattern": "^team_[A-Za-z0-9]+$"},
+                "url": {"type": "string", "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
+                        "description": "The normalized profile URL."},
+                "$createdAt": TIMESTAMP,
+                "$updatedAt": TIMESTAMP,
+                "reason": {"type": ["string", "null"],
+                           "description": "Why the person is on the list, if given."},
+                "source": {"type": "string",
+                           "description": "Where the entry came from: api, web, csv, optout, "
+                                          "cli."},
+            },
+            "example": ENTRY_EXAMPLE,
+        },
+        "Reason": {
+            "type": ["string", "null"],
+            "maxLength": MAX_REASON_LENGTH,
+            "description": f"Optional free text, at most {MAX_REASON_LENGTH:,} characters, "
+                           "no control characters other than tab and newline; trimmed.",
+        },
+        "AddRequest": {
+            "type": "object",
+            "required": ["url"],
+            "properties": {
+                "url": {"type": "string", "minLength": 1,
+                        "description": "A LinkedIn profile URL in any accepted form "
+                                       "(it is normalized)."},
+                "reason": _ref("Reason"),
+            },
+            "example": {"url": "https://www.linkedin.com/in/john-doe/",
+                        "reason": "Asked not to be contacted"},
+        },
+        "BatchRequest": {
+            "type": "object",
+            "required": ["entries"],
+            "properties": {
+                "entries": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_BATCH_ENTRIES,
+                    # Only the shape of an item is a request error: what is wrong inside
+                    # one (no url, an invalid url or reason) is that item's `error`.
+                    "items": {
+                        "type": "object",
+                        "description": "An object with `url` and an optional `reason`. A "
+                                       "missing, empty or invalid url or an invalid reason "
+                                       "is reported as that item's error, not as a 400.",
+                        "properties": {
+                            "url": {"description": "A LinkedIn profile URL (string)."},
+                            "reason": {"description": "Optional; as for a single add."},
+                        },
+                    },
+                },
+            },
+            "example": {"entries": [
+                {"url": "linkedin.com/in/jane-roe", "reason": "Unsubscribed"},
+                {"url": "https://www.linkedin.com/in/john-doe/"},
+                {"url": "https://www.linkedin.com/company/acme"},
+            ]},
+        },
+        "BatchItemResult": {
+            "type": "object",
+            "required": ["url", "status", "error"],
+            "properties": {
+                "url": {"type": ["string", "null"],
+                        "description": "The normalized URL when valid, else the input as "
+                                       "given (null when it was missing or not a string)."},
+                "status": {"type": "string", "enum": ["added", "duplicate", "error"],
+                           "description": "`duplicate`: already listed, or repeats an "
+                                          "earlier item of the same batch."},
+                "error": {"type": ["string", "null"],
+                          "description": "Why the item was rejected; null unless status "
+                                         "is `error`."},
+            },
+        },
+        "BatchResult": {
+            "type": "object",
+            "required": ["added", "duplicates", "errors", "details"],
+            "properties": {
+                "added": {"type": "integer", "minimum": 0},
+                "duplicates": {"type": "integer", "minimum": 0},
+                "errors": {"type": "integer", "minimum": 0},
+                "details": {"type": "array", "items": _ref("BatchItemResult"),
+                            "description": "One result per input item, in input order."},
+            },
+        },
+        "CheckResult": {
+            "type": "object",
+            "required": ["onList", "entry"],
+            "properties": {
+                "onList": {"type": "boolean"},
+                "entry": {"oneOf": [_ref("DncEntry"), {"type": "null"}]},
+            },
+        },
+        "EntryPage": {
+            "type": "object",
+            "required": ["entries", "total", "limit", "offset", "nextCursor"],
+            "properties": {
+                "entries": {"type": "array", "items": _ref("DncEntry"),
+                            "description": "Newest first."},
+                "total": {"type": "integer", "minimum": 0,
+                          "description": "Entries matching the query (all pages)."},
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                "offset": {"type": ["integer", "null"], "minimum": 0,
+                           "description": "The offset of this page; null for a cursor page."},
+                "nextCursor": {"type": ["string", "null"],
+                               "description": "Pass as `cursor` for the next page; null on "
+                                              "the last page."},
+            },
+        },
+        "DeleteResult": {
+            "type": "object",
+            "required": ["message"],
+            "properties": {"message": {"type": "string",
+                                       "const": "DNC entry deleted successfully"}},
+        },
+        "VerifyResult": {
+            "type": "object",
+            "required": ["status", "message"],
+            "properties": {
+                "status": {"type": "string", "const": "success"},
+                "message": {"type": "string", "const": "API key is valid"},
+            },
+        },
+        "Error": {
+            **_error_schema(sorted(ERROR_CODES)),
+            "description": "The envelope of every error. `data` is null except for "
+                           "`already_exists`, where it is the existing entry.",
+        },
+        "RateLimitError": {
+            "type": "object",
+            "required": ["error", "data", "message", "resetTime"],
+            "properties": {
+                "error": {"type": "string", "const": "rate_limit_exceeded"},
+                "data": {"type": "null"},
+                "message": {"type": "string"},
+                "resetTime": {**TIMESTAMP,
+                              "description": "When a request will next be accepted."},
+            },
+        },
+    }
+
+
+def _headers() -> dict:
+    return {
+        "X-RateLimit-Limit": {
+            "description": "Requests allowed in the window for this operation.",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+        "X-RateLimit-Remaining": {
+            "description": "Requests left in the current window.",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+        "X-RateLimit-Reset": {
+            "description": "Unix time (seconds) when the window next frees a request.",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+        "X-Request-ID": {
+            "description": "The request's id in the service's logs (the client's own "
+                           "X-Request-ID when it sent a sane one); quote it in support "
+                           "requests.",
+            "schema": {"type": "string"},
+        },
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        },
+    }
+
+
+# ----------------------------------------------------------------------------- operations
+
+def _common_responses(*, limited: bool, body: bool) -> dict:
+    responses = {
+        "401": {
+            "description": "Missing, malformed, unknown or revoked API key.",
+            "headers": {"WWW-Authenticate": {
+                "description": "Always `Bearer realm=\"dnc\"`.",
+                "required": True, "schema": {"type": "string"}}},
+            "content": _json(_error_schema(AUTH_ERRORS)),
+        },
+        "500": _error_response("Unexpected server error.", ["internal_error"], limited=False),
+        "503": {
+            "description": "The database or the rate-limit store is unreachable.",
+            "headers": {"Retry-After": _header_ref("Retry-After")},
+            "content": _json(_error_schema(["service_unavailable"])),
+        },
+    }
+    if body:
+        responses["413"] = _error_response("Request body too large.", ["payload_too_large"],
+                                           limited=False)
+    if limited:
+        responses["429"] = {
+            "description": "Rate limit exceeded.",
+            "headers": {**_rate_limit_headers(), "Retry-After": _header_ref("Retry-After")},
+            "content": _json(_ref("RateLimitError")),
+        }
+    return responses
+
+
+def _ok(description: str, data_schema: dict, example=None, *, limited: bool = True) -> dict:
+    response = {"description": description, "content": _json(_success_schema(data_schema),
+                                                              example)}
+    if limited:
+        response["headers"] = _rate_limit_headers()
+    return response
+
+
+def _operations(limits: Mapping[str, str]) -> dict:
+    write, batch = limits["DNC_WRITE_LIMIT"], limits["DNC_BATCH_LIMIT"]
+    check, listing = limits["DNC_CHECK_LIMIT"], limits["DNC_LIST_LIMIT"]
+    write_note = (f"Counts against the team's shared write budget ({write}, shared by add, "
+                  "batch and delete).")
+    entry_data = _ref("DncEntry")
+    add = {
+        "operationId": "addEntry",
+        "tags": ["Entries"],
+        "summary": "Add a URL to the list",
+        "description": "Normalizes the URL and adds it to the team's list. " + write_note,
+        "requestBody": {"required": True, "content": _json(_ref("AddRequest"))},
+        "responses": {
+            "201": _ok("Added. `message` is \"Added to Do Not Contact list\".", entry_data,
+                       {"error": None, "data": ENTRY_EXAMPLE,
+                        "message": "Added to Do Not Contact list"}),
+            "400": _error_response(
+                "Invalid request.", BODY_ERRORS + ["missing_url", "invalid_url",
+                                                   "invalid_parameter"], limited=True,
+                example={"error": "invalid_url", "data": None,
+                         "message": "Invalid LinkedIn URL: not a person profile"}),
+            "409": _error_response("The URL is already listed; `data` is the existing entry.",
+                                   ["already_exists"], limited=True, data=entry_data),
+            **_common_responses(limited=True, body=True),
+        },
+    }
+    batch_op = {
+        "operationId": "addEntriesBatch",
+        "tags": ["Entries"],
+        "summary": f"Add up to {MAX_BATCH_ENTRIES:,} URLs",
+        "description": (
+            "Adds every valid, new URL in one transaction and reports each item in input "
+            "order. Entries of one batch are stored in input order (the later item is the "
+            "newer entry). A repeat inside the batch and an already-listed URL are "
+            "`duplicate`; a missing or invalid URL is an item `error`. `message` is "
+            "\"Bulk import completed: N added, N duplicates, N errors\". One request counts "
+            f"as one write. {write_note} Batch is also limited on its own ({batch})."
+        ),
+        "requestBody": {"required": True, "content": _json(_ref("BatchRequest"))},
+        "responses": {
+            "201": _ok("Processed; see the per-item details.", _ref("BatchResult"),
+                       {"error": None, "data": {
+                           "added": 1, "duplicates": 1, "errors": 1, "details": [
+                               {"url": "https://linkedin.com/in/jane-roe", "status": "added",
+                                "error": None},
+                               {"url": "https://linkedin.com/in/john-doe",
+                                "status": "duplicate", "error": None},
+                               {"url": "https://www.linkedin.com/company/acme",
+                                "status": "error",
+                                "error": "Not a person profile"}]},
+                        "message": "Bulk import completed: 1 added, 1 duplicates, 1 errors"}),
+            "400": _error_response(
+                "Invalid request: `entries` missing, not an array, empty, too long, or an "
+                "item that is not an object (the message names its index).",
+                BODY_ERRORS + ["missing_entries", "empty_entries", "too_many_entries",
+                               "invalid_parameter"], limited=True),
+            **_common_responses(limited=True, body=True),
+        },
+    }
+    check_op = {
+        "operationId": "checkUrl",
+        "tags": ["Entries"],
+        "summary": "Is a URL on the list?",
+        "description": f"Normalizes the URL and looks it up. Limited to {check} per team.",
+        "parameters": [{
+            "name": "url", "in": "query", "required": True,
+            "description": "A LinkedIn profile URL in any accepted form.",
+            "schema": {"type": "string", "minLength": 1},
+            "example": "https://www.linkedin.com/in/john-doe/",
+        }],
+        "responses": {
+            "200": _ok("The answer; `entry` is the listed entry or null.", _ref("CheckResult"),
+                       {"error": None, "data": {"onList": True, "entry": ENTRY_EXAMPLE},
+                        "message": "URL is on the Do Not Contact list"}),
+            "400": _error_response("Missing or invalid URL.", ["missing_url", "invalid_url"],
+                                   limited=True),
+            **_common_responses(limited=True, body=False),
+        },
+    }
+    list_op = {
+        "operationId": "listEntries",
+        "tags": ["Entries"],
+        "summary": "List the entries, newest first",
+        "description": (
+            "Offset pagination (`limit`, `offset`) or keyset pagination (`cursor`, from the "
+            "previous page's `nextCursor`). A cursor stays fast on the last page of a large "
+            "list, where a large offset cannot. `cursor` and `offset` cannot be combined. "
+            f"Limited to {listing} per team."
+        ),
+        "parameters": [
+            {"name": "limit", "in": "query", "required": False,
+             "description": f"Page size, 1–{MAX_PAGE_SIZE:,}.",
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
+                        "default": DEFAULT_PAGE_SIZE}},
+            {"name": "offset", "in": "query", "required": False,
+             "description": "Entries to skip. Not with `cursor`.",
+             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET,
+                        "default": 0}},
+            {"name": "cursor", "in": "query", "required": False,
+             "description": "`nextCursor` of the previous page. Not with `offset`.",
+             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"}},
+            {"name": "q", "in": "query", "required": False,
+             "description": "Only entries whose URL contains this text (case-insensitive).",
+             "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH,
+                        "pattern": "^[^\\x00-\\x1f\\x7f]*$"}},
+        ],
+        "responses": {
+            "200": _ok("A page of entries.", _ref("EntryPage"), {
+                "error": None,
+                "data": {"entries": [ENTRY_EXAMPLE], "total": 1, "limit": 50, "offset": 0,
+                         "nextCursor": None},
+                "message": "1 of 1 entries"}),
+            "400": _error_response("An invalid parameter; the message names it.",
+                                   ["invalid_parameter"], limited=True,
+                                   example={"error": "invalid_parameter", "data": None,
+                                            "message": "limit must be an integer between 1 "
+                                                       f"and {MAX_PAGE_SIZE}"}),
+            **_common_responses(limited=True, body=False),
+        },
+    }
+    delete_op = {
+        "operationId": "deleteEntry",
+        "tags": ["Entries"],
+        "summary": "Remove an entry",
+        "description": (
+            "Removes the entry; its audit record (who, when, optional reason) stays, and the "
+            "URL can be added again later. Another team's entry is a 404, like an unknown "
+            f"id. {write_note}"
+        ),
+        "parameters": [{
+            "name": "entryId", "in": "path", "required": True,
+            "description": "The entry's `$id`.",
+            "schema": {"type": "string"},
+            "example": ENTRY_EXAMPLE["$id"],
+        }],
+        "requestBody": {"required": False, "content": _json({
+            "type": "object",
+            "properties": {"reason": _ref("Reason")},
+            "example": {"reason": "Contact asked to be removed from the list"},
+        })},
+        "responses": {
+            "200": _ok("Deleted.", _ref("DeleteResult"), {
+                "error": None, "data": {"message": "DNC entry deleted successfully"},
+                "message": "DNC entry deleted successfully"}),
+            "400": _error_response("Invalid request body.", BODY_ERRORS + ["invalid_parameter"],
+                                   limited=True),
+            "404": _error_response("No such entry in this team's list.", ["not_found"],
+                                   limited=True),
+            **_common_responses(limited=True, body=True),
+        },
+    }
+    verify = {
+        "operationId": "verifyKey",
+        "tags": ["Keys"],
+        "summary": "Check an API key",
+        "description": "Answers 200 for a valid key. Not rate limited. Note: this response "
+                       "is not wrapped in the envelope.",
+        "responses": {
+            "200": {"description": "The key is valid.",
+                    "content": _json(_ref("VerifyResult"),
+                                     {"status": "success", "message": "API key is valid"})},
+            **_common_responses(limited=False, body=False),
+        },
+    }
+    document = {
+        "operationId": "getOpenApiDocument",
+        "tags": ["Meta"],
+        "summary": "This document",
+        "description": "The OpenAPI 3.1 description of the API. No authentication.",
+        "security": [],
+        "responses": {"200": {"description": "The OpenAPI document.",
+                              "content": _json({"type": "object"})}},
+    }
+    paths = {
+        "/v1/dnc": {"post": add, "get": list_op},
+        "/v1/dnc/batch": {"post": batch_op},
+        "/v1/dnc/check": {"get": check_op},
+        "/v1/dnc/{entryId}": {"delete": delete_op},
+        "/v1/verify": {"get": verify},
+        "/v1/openapi.json": {"get": document},
+    }
+    # Every response names its request in the logs.
+    for item in paths.values():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                response.setdefault("headers", {})["X-Request-ID"] = _header_ref("X-Request-ID")
+    return paths
+
+
+DESCRIPTION = """\
+The JSON API of a team's Do Not Contact list of LinkedIn profiles.
+
+Every response is JSON with the envelope `{{"error", "data", "message"}}`: `error` is null on \
+success and an error code otherwise (see the `Error` schema for all codes). Timestamps are \
+ISO 8601 UTC with milliseconds. URLs are normalized to `https://linkedin.com/in/<username>` \
+before they are stored, compared or returned.
+
+Authenticate with `Authorization: Bearer <API key>`. A key sees and changes only its own \
+team's list; another team's entry answers 404.
+
+Rate limits are per team over a rolling 60-second window: add, batch and delete share one \
+write budget ({write}); batch is also limited to {batch}; check and list have {check} and \
+{listing}. Limited responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and \
+`X-RateLimit-Reset`; a 429 also carries `Retry-After` and a `resetTime`.
+"""
+
+
+def build_document(limits: Mapping[str, str]) -> dict:
+    """The OpenAPI document for the given limit settings (the DNC_*_LIMIT config)."""
+    description = DESCRIPTION.format(
+        write=limits["DNC_WRITE_LIMIT"], batch=limits["DNC_BATCH_LIMIT"],
+        check=limits["DNC_CHECK_LIMIT"], listing=limits["DNC_LIST_LIMIT"],
+    )
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Do Not Contact API",
+            "version": API_VERSION,
+            "description": description,
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "tags": [
+            {"name": "Entries", "description": "The team's Do Not Contact list."},
+            {"name": "Keys", "description": "API key checks."},
+            {"name": "Meta", "description": "About the API itself."},
+        ],
+        "security": [{"bearerAuth": []}],
+        "paths": _operations(limits),
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "dnc_sk_ followed by 40 letters and digits",
+                    "description": "An API key created by a team member (shown once).",
+                },
+            },
+            "schemas": _schemas(),
+            "headers": _headers(),
+        },
+    }
+
+
+_cache: dict[tuple, dict] = {}
+
+
+def document_for(config: Mapping) -> dict:
+    """The document for this app's limits, built once per distinct setting."""
+    names = ("DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT")
+    key = tuple(str(config[name]) for name in names)
+    if key not in _cache:
+        _cache[key] = build_document(dict(zip(names, key, strict=True)))
+    return _cache[key]
