@@ -9,13 +9,16 @@ from sqlalchemy.engine import Engine
 from .extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_POOL_SIZE = 16
 
 
 def init_app(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
-        # The pool options are for server databases; SQLite's own defaults suit it.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+        # A pooled connection per server thread: below that, connections are opened and
+        # closed (with their PRAGMAs) on every request beyond the pool's size.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": SQLITE_POOL_SIZE,
+                                                   "max_overflow": 16}
     db.init_app(app)
     with app.app_context():
         engine = db.engine

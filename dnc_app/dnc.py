@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
-import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -113,15 +111,38 @@ def clean_reason(reason: object) -> str | None:
     return reason or None
 
 
+# --------------------------------------------------------------------------- statements
+
+# Built once and executed with parameters: building an expression and running it through
+# the ORM cost more than the SQL on every request.
+_ENTRY_TABLE = DncEntry.__table__
+_FIND_BY_URL = select(_ENTRY_TABLE).where(_ENTRY_TABLE.c.team_id == bindparam("team_id"),
+                                          _ENTRY_TABLE.c.url == bindparam("url"))
+_GET_ENTRY = select(_ENTRY_TABLE).where(_ENTRY_TABLE.c.id == bindparam("entry_id"),
+                                        _ENTRY_TABLE.c.team_id == bindparam("team_id"))
+
+
+_TEAM_TABLE = Team.__table__
+_LOCK_TEAM = (
+    select(_TEAM_TABLE.c.id).where(_TEAM_TABLE.c.id == bindparam("team_id")).with_for_update()
+)
+_COUNT_ENTRIES = (
+    update(_TEAM_TABLE)
+    .where(_TEAM_TABLE.c.id == bindparam("team_id"))
+    .values(entry_count=_TEAM_TABLE.c.entry_count + bindparam("delta"))
+)
+_DELETE_ENTRY = delete(_ENTRY_TABLE).where(_ENTRY_TABLE.c.seq == bindparam("seq"))
+_TEAM_ENTRY_COUNT = select(_TEAM_TABLE.c.entry_count).where(
+    _TEAM_TABLE.c.id == bindparam("team_id"))
+
+
 # --------------------------------------------------------------------------- writes
 
 
 def _begin_write(team_id: str) -> None:
     """Start a fresh write transaction holding the team's write lock."""
     begin_write()
-    found = db.session.execute(
-        select(Team.id).where(Team.id == team_id).with_for_update()
-    ).scalar()
+    found = db.session.execute(_LOCK_TEAM, {"team_id": team_id}).scalar()
     if found is None:
         db.session.rollback()
         raise TeamNotFound()
@@ -191,11 +212,7 @@ def _record(rows: list[dict], team_id: str, count_delta: int) -> None:
         # The Core table, not the ORM entity: the ORM's bulk path costs more than the SQL.
         db.session.execute(insert(AuditEvent.__table__), rows)
     if count_delta:
-        db.session.execute(
-            update(Team)
-            .where(Team.id == team_id)
-            .values(entry_count=Team.entry_count + count_delta)
-        )
+        db.session.execute(_COUNT_ENTRIES, {"team_id": team_id, "delta": count_delta})
 
 
 def _entry_row(team_id: str, url: str, reason: str | None, source: str, actor: Actor,
@@ -243,9 +260,8 @@ def add_entry(
                                 reference=reference), team_id, 1)
             db.session.commit()
             return entry
-        existing = db.session.execute(
-            select(DncEntry).where(DncEntry.team_id == team_id, DncEntry.url == url)
-        ).scalar_one_or_none()
+        existing = _entry_from_row(
+            db.session.execute(_FIND_BY_URL, {"team_id": team_id, "url": url}).first())
         if existing is not None and record_duplicate:
             _record(_audit_rows(team_id, "add_duplicate", [existing], source, actor,
                                 reason=reason, now=now, reference=reference), team_id, 0)
@@ -347,25 +363,6 @@ class _NewEntry(NamedTuple):
     reason: str | None
 
 
-# Entry ids in bulk, in the format of ids.entry_id() ("dnc_" + 20 letters and digits):
-# random bytes mapped by a table, in C, instead of 20 secrets.choice() calls per id (which
-# cost more than inserting the row). Bytes 0-247 map evenly onto the 62 characters
-# (248 = 4 x 62); 248-255 are dropped, so every character stays uniformly random.
-_ID_CHARS = string.ascii_letters + string.digits
-_ID_LENGTH = 20
-_ID_TABLE = bytes(ord(_ID_CHARS[b % 62]) if b < 248 else 0 for b in range(256))
-_ID_DROP = bytes(range(248, 256))
-
-
-def _new_entry_ids(count: int) -> list[str]:
-    need = count * _ID_LENGTH
-    chars = b""
-    while len(chars) < need:
-        chars += os.urandom((need - len(chars)) * 33 // 32 + 16).translate(_ID_TABLE, _ID_DROP)
-    token = chars[:need].decode("ascii")
-    return ["dnc_" + token[i : i + _ID_LENGTH] for i in range(0, need, _ID_LENGTH)]
-
-
 def _store_new_entries(team_id: str, new: list[_NewEntry], source: str, actor: Actor,
                        now: datetime) -> dict[str, tuple[int, str]]:
     """Insert the entries (in order; a URL listed meanwhile is skipped) and their audit
@@ -454,7 +451,7 @@ def add_entries(
     _begin_write(team_id)
     listed = _listed_urls(team_id, list(pending))
     new = [_NewEntry(entry_id, url, pending[url].reason) for url, entry_id in zip(
-        (url for url in pending if url not in listed), _new_entry_ids(len(pending) - len(listed)),
+        (url for url in pending if url not in listed), ids.entry_ids(len(pending) - len(listed)),
         strict=True)]
     stored = _store_new_entries(team_id, new, source, actor, now) if new else {}
     _record([], team_id, len(stored))
@@ -474,16 +471,14 @@ def remove_entry(
     unknown one. The audit record of the removal stays."""
     reason = clean_reason(reason)
     _begin_write(team_id)
-    entry = db.session.execute(
-        select(DncEntry).where(DncEntry.id == entry_id, DncEntry.team_id == team_id)
-    ).scalar_one_or_none()
+    entry = _entry_from_row(
+        db.session.execute(_GET_ENTRY, {"team_id": team_id, "entry_id": entry_id}).first())
     if entry is None:
         db.session.rollback()
         raise EntryNotFound()
-    db.session.execute(delete(DncEntry).where(DncEntry.seq == entry.seq))
+    db.session.execute(_DELETE_ENTRY, {"seq": entry.seq})
     _record(_audit_rows(team_id, "remove", [entry], source, actor, reason=reason), team_id, -1)
     db.session.commit()
-    db.session.expunge(entry)
     return entry
 
 
@@ -495,13 +490,6 @@ def remove_entry(
 # and return a DncEntry populated straight from the row, as the ORM's loader does, but
 # without the identity map and loading machinery: about a third of the cost of an ORM
 # query. The entry is a read-only snapshot for the caller (not attached to the session).
-_ENTRY_TABLE = DncEntry.__table__
-_FIND_BY_URL = select(_ENTRY_TABLE).where(_ENTRY_TABLE.c.team_id == bindparam("team_id"),
-                                          _ENTRY_TABLE.c.url == bindparam("url"))
-_GET_ENTRY = select(_ENTRY_TABLE).where(_ENTRY_TABLE.c.id == bindparam("entry_id"),
-                                        _ENTRY_TABLE.c.team_id == bindparam("team_id"))
-
-
 _mappers_configured = False
 
 
@@ -590,9 +578,7 @@ def list_entries(
         ).scalar_one()
     else:
         # Kept by every write: O(1) instead of counting a million rows per page.
-        total = db.session.execute(
-            select(Team.entry_count).where(Team.id == team_id)
-        ).scalar_one_or_none() or 0
+        total = db.session.execute(_TEAM_ENTRY_COUNT, {"team_id": team_id}).scalar() or 0
     stmt = select(_ENTRY_TABLE).where(*where)
     if cursor:
         stmt = stmt.where(c.seq < decode_cursor(cursor))

@@ -101,6 +101,9 @@ def test_add_search_and_remove_without_reloading(app, team, live_server, page):
     expect(error).to_contain_text("already on the list")
     expect(error.get_by_role("link", name="Show the entry")).to_have_attribute(
         "href", "/entries?q=https://linkedin.com/in/jane-doe")
+    # The refused field takes the focus back (autofocus, after htmx settles the swap);
+    # wait for that before typing elsewhere, or the keystrokes land in this field.
+    expect(page.get_by_label("LinkedIn profile URL")).to_be_focused()
 
     # Search as you type: results and URL follow, still the same document.
     page.get_by_label("Search the list").press_sequentially("existing-t", delay=20)
