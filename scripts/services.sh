@@ -1,7 +1,6 @@
-# Throwaway PostgreSQL and Redis servers on loopback, for tests and benchmarks.
-# Source this file, then call start_postgres / start_redis; stop_services on exit.
-# Each exports the URL of what it started (DNC_PG_URL, DNC_REDIS_URL) or returns 1
-# when the server binaries are not installed.
+# A throwaway PostgreSQL server on loopback for the test suite's PostgreSQL pass.
+# Source this file, then call start_postgres (exports DNC_PG_URL, or returns 1 when the
+# server binaries are not installed) and stop_services on exit.
 
 DNC_SERVICES_DIR="${DNC_SERVICES_DIR:-$(mktemp -d /tmp/dnc-services.XXXXXX)}"
 
@@ -32,26 +31,9 @@ start_postgres() {
   export DNC_PG_URL="postgresql://postgres@127.0.0.1:$port/dnc_test"
 }
 
-start_redis() {
-  command -v redis-server >/dev/null || return 1
-  local port
-  port=$(_free_port)
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-    --daemonize yes --pidfile "$DNC_SERVICES_DIR/redis.pid" \
-    --logfile "$DNC_SERVICES_DIR/redis.log" >/dev/null || return 1
-  for _ in $(seq 50); do
-    redis-cli -p "$port" ping >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  export DNC_REDIS_URL="redis://127.0.0.1:$port/0"
-}
-
 stop_services() {
   if [ -n "${DNC_PG_DATA:-}" ] && [ -d "$DNC_PG_DATA" ]; then
     _as_postgres "$DNC_PG_BINDIR/pg_ctl" -D "$DNC_PG_DATA" -m fast stop >/dev/null 2>&1 || true
-  fi
-  if [ -f "$DNC_SERVICES_DIR/redis.pid" ]; then
-    kill "$(cat "$DNC_SERVICES_DIR/redis.pid")" 2>/dev/null || true
   fi
   rm -rf "$DNC_SERVICES_DIR"
 }

@@ -21,20 +21,6 @@ TABLES = ["audit_event", "dnc_entry", "api_key", "user_account", "team"]
 TEST_SECRET = "test-secret-key-not-for-production"
 
 
-def _is_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require_service(env_var: str, what: str) -> str:
-    """The URL of an optional local service; skips locally when absent, fails in CI."""
-    url = os.environ.get(env_var, "")
-    if not url:
-        if _is_ci():
-            pytest.fail(f"{what} is required in CI: {env_var} is not set")
-        pytest.skip(f"{what} not available ({env_var} not set)")
-    return url
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("DNC_TEST_DATABASE_URL", "")
@@ -159,6 +145,26 @@ def server_env(database_url, tmp_path) -> dict[str, str]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+
+
+@pytest.fixture
+def live_server_factory(server_env, tmp_path):
+    """live_server_factory(workers=1, threads=8, **env): a real gunicorn (tests.live) on
+    the test database, started and ready; stopped after the test. Its log (JSON request
+    lines included) is at `server.log_path`."""
+    from tests.live import LiveServer
+
+    servers = []
+
+    def factory(workers: int = 1, threads: int = 8, **env) -> LiveServer:
+        server = LiveServer({**server_env, **env}, workers=workers, threads=threads,
+                            log_path=tmp_path / "gunicorn.log")
+        servers.append(server.start())
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
 
 
 def pytest_report_header(config):

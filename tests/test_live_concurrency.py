@@ -11,8 +11,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.live import LiveServer
-
 pytestmark = pytest.mark.live
 
 
@@ -40,22 +38,10 @@ def simultaneously(n: int, fn):
         return list(pool.map(run, range(n)))
 
 
-@pytest.fixture
-def server(server_env, tmp_path):
-    servers: list[LiveServer] = []
-
-    def start(**env) -> LiveServer:
-        server = LiveServer({**server_env, **env}, log_path=tmp_path / "gunicorn.log")
-        servers.append(server.start())
-        return server
-
-    yield start
-    for s in servers:
-        s.stop()
-
-
-def test_20_simultaneous_adds_of_one_url_give_one_201_and_nineteen_409s(server, team, app):
-    live = server()
+def test_20_simultaneous_adds_of_one_url_give_one_201_and_nineteen_409s(
+    live_server_factory, team, app
+):
+    live = live_server_factory()
     results = simultaneously(
         20, lambda i: post_json(live.url, "/v1/dnc",
                                 {"url": "https://www.linkedin.com/in/same-person/"},
@@ -80,8 +66,8 @@ def test_20_simultaneous_adds_of_one_url_give_one_201_and_nineteen_409s(server, 
         assert adds == 1
 
 
-def test_concurrent_writes_of_different_urls_never_fail(server, make_team):
-    live = server(DNC_WRITE_LIMIT="1000/minute")
+def test_concurrent_writes_of_different_urls_never_fail(live_server_factory, make_team):
+    live = live_server_factory(DNC_WRITE_LIMIT="1000/minute")
     teams = [make_team("A"), make_team("B")]
     results = simultaneously(
         40, lambda i: post_json(live.url, "/v1/dnc", {"url": f"in/person-{i}"},
@@ -89,12 +75,12 @@ def test_concurrent_writes_of_different_urls_never_fail(server, make_team):
     assert [status for status, _ in results] == [201] * 40, [b for _, b in results][:3]
 
 
-def test_an_acknowledged_entry_survives_a_hard_kill_and_restart(server, team):
-    live = server()
+def test_an_acknowledged_entry_survives_a_hard_kill_and_restart(live_server_factory, team):
+    live = live_server_factory()
     status, body = post_json(live.url, "/v1/dnc", {"url": "in/durable"}, team.api_key)
     assert status == 201
     live.kill()  # SIGKILL: no shutdown hooks, no flushing by the application
-    restarted = server()
+    restarted = live_server_factory()
     status, again = post_json(restarted.url, "/v1/dnc", {"url": "in/durable"}, team.api_key)
     assert status == 409
     assert again["data"]["$id"] == body["data"]["$id"]

@@ -10,9 +10,9 @@ one server, checked against the database after each:
 3. PostgreSQL restarted mid-load: a 503 envelope during the outage (no 500, no hang),
    and the service recovers by itself.
 
-Bounded (about 2 minutes) and loopback only. Runs on the PostgreSQL pass of the suite
-(DNC_TEST_DATABASE_URL set) or with DNC_LOAD_TESTS=1; DNC_LOAD_SECONDS shortens phase 1
-while developing.
+Bounded (about 2 minutes) and loopback only. scripts/test runs them in its PostgreSQL
+pass; `pytest -m load` runs them alone; DNC_LOAD_SECONDS shortens phase 1 while
+developing.
 """
 
 from __future__ import annotations
@@ -39,15 +39,9 @@ from tests.services import PostgresServer, RedisServer, call
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(Path(sys.executable).with_name("flask"))
 
-pytestmark = [
-    pytest.mark.load,
-    pytest.mark.live,
-    pytest.mark.skipif(
-        not (os.environ.get("DNC_TEST_DATABASE_URL") or os.environ.get("DNC_LOAD_TESTS")),
-        reason="load tests run on the PostgreSQL pass (DNC_TEST_DATABASE_URL) "
-               "or with DNC_LOAD_TESTS=1",
-    ),
-]
+# They bring their own PostgreSQL and Redis, so scripts/test runs them once, in the
+# PostgreSQL pass (the SQLite pass deselects the `load` marker).
+pytestmark = [pytest.mark.load, pytest.mark.live]
 
 LOAD_SECONDS = float(os.environ.get("DNC_LOAD_SECONDS", "60"))
 TEAMS = 3

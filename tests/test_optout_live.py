@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry
-from tests.live import LiveServer, request_pids, wait_for_all_workers
+from tests.live import request_pids, wait_for_all_workers
 from tests.services import RedisServer, call
 from tests.test_optout import REFERENCE_RE, hidden_fields
 
@@ -52,18 +52,11 @@ class FormClient:
 
 
 @pytest.fixture
-def start_server(server_env, tmp_path):
-    servers: list[LiveServer] = []
+def start_server(live_server_factory):
+    def start(workers: int = 1, **env):
+        return live_server_factory(workers=workers, OPTOUT_MIN_SECONDS="0", **env)
 
-    def start(workers: int = 1, **env) -> LiveServer:
-        server = LiveServer({**server_env, "OPTOUT_MIN_SECONDS": "0", **env}, workers=workers,
-                            log_path=tmp_path / "gunicorn.log")
-        servers.append(server.start())
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    return start
 
 
 def test_simultaneous_optouts_of_one_profile_all_get_a_receipt(start_server, app, team):

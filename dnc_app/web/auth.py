@@ -29,14 +29,12 @@ from .forms import LoginForm
 from .pages import is_htmx
 
 LOGIN_ERROR = "Email or password is incorrect."
-DEFAULT_LOGIN_LIMIT = "10/minute"
-DEFAULT_SESSION_MAX_AGE = 12 * 3600  # seconds
 
 login_manager.login_view = "web.login"
 
 
 def _login_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT", DEFAULT_LOGIN_LIMIT)
+    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def _email_key() -> str:
@@ -101,7 +99,7 @@ def load_user(user_id: str) -> User | None:
     if user is None or session.get("pwfp") != _password_fingerprint(user):
         return None
     signed_in_at = session.get("signed_in_at")
-    max_age = current_app.config.get("SESSION_MAX_AGE", DEFAULT_SESSION_MAX_AGE)
+    max_age = current_app.config["SESSION_MAX_AGE"]
     if not isinstance(signed_in_at, int | float) or time.time() - signed_in_at > max_age:
         return None
     return user

@@ -43,21 +43,6 @@ def browser():
 
 
 @pytest.fixture
-def live_server_factory(server_env, tmp_path):
-    """Start gunicorn on the test database, with extra environment if given."""
-    servers = []
-
-    def factory(**env) -> LiveServer:
-        server = LiveServer({**server_env, **env}, log_path=tmp_path / "gunicorn.log")
-        servers.append(server.start())
-        return server
-
-    yield factory
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
 def live_server(live_server_factory) -> LiveServer:
     return live_server_factory()
 
