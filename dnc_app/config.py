@@ -17,6 +17,23 @@ DEFAULT_LIMITS = {
 }
 
 
+# The public opt-out page: name -> (default, type).
+OPTOUT_SETTINGS = {
+    # A person needs at least this long between opening the page and submitting it.
+    "OPTOUT_MIN_SECONDS": ("2", float),
+    # The form (its signed start time and CSRF token) is refused after this long.
+    "OPTOUT_MAX_AGE_SECONDS": (str(4 * 3600), float),
+    # Submissions per client IP, all teams together ("limits" syntax, ";" separated).
+    "OPTOUT_RATE_LIMIT": ("5/minute;30/day", str),
+    # Page views and inline URL checks per client IP.
+    "OPTOUT_PAGE_LIMIT": ("60/minute", str),
+    "OPTOUT_VALIDATE_LIMIT": ("120/minute", str),
+    # Largest accepted request body of the public form, in bytes.
+    "OPTOUT_MAX_CONTENT_LENGTH": (str(16 * 1024), int),
+    "OPTOUT_LANGUAGE": ("en", str),
+}
+
+
 def _database_url(instance_path: Path) -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
@@ -96,6 +113,10 @@ def from_environment(instance_path: Path) -> dict:
     }
     for name, default in DEFAULT_LIMITS.items():
         config[name] = env.get(name, default)
+    for name, (default, kind) in OPTOUT_SETTINGS.items():
+        config[name] = kind(env.get(name, default))
+    # Where a bulk add waits between its preview and its confirmation.
+    config["BULK_UPLOAD_DIR"] = env.get("BULK_UPLOAD_DIR") or str(instance_path / "uploads")
     # Behind N trusted reverse proxies (load balancer, TLS terminator), werkzeug's ProxyFix
     # takes the client IP / scheme from the last N X-Forwarded-* values. 0 = off: the
     # headers are then ignored, so clients cannot spoof their IP for limits or audit.

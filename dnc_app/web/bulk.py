@@ -6,7 +6,6 @@ confirmation form carries only its token.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,15 +31,6 @@ from .pages import actor, render, team_id
 SAMPLE_ROWS = 20
 SESSION_KEY = "bulk_upload"
 SOURCE = "web_bulk"
-
-
-@bp.record_once
-def _configure(state) -> None:
-    # Read once when the app is created, like the rest of the configuration.
-    state.app.config.setdefault(
-        "BULK_UPLOAD_DIR",
-        os.environ.get("BULK_UPLOAD_DIR") or os.path.join(state.app.instance_path, "uploads"),
-    )
 
 
 def pending_uploads() -> PendingUploads:
