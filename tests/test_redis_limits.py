@@ -31,21 +31,14 @@ def redis_server():
 
 
 @pytest.fixture
-def start_server(server_env, redis_server, tmp_path):
-    servers: list[LiveServer] = []
-
+def start_server(live_server_factory, redis_server):
     def start(threads: int = 8, **env) -> LiveServer:
         if not redis_server.ping():
             redis_server.start()
-        redis_server_env = {**server_env, "RATELIMIT_STORAGE_URI": redis_server.url, **env}
-        server = LiveServer(redis_server_env, workers=4, threads=threads,
-                            log_path=tmp_path / "gunicorn.log")
-        servers.append(server.start())
-        return server
+        return live_server_factory(workers=4, threads=threads,
+                                   RATELIMIT_STORAGE_URI=redis_server.url, **env)
 
-    yield start
-    for server in servers:
-        server.stop()
+    return start
 
 
 def stored_ids(app, team_id: str) -> set[str]:
