@@ -6,9 +6,9 @@ Usage (from the repo root):
 
 The entries go through `dnc.add_entries` (normalization, duplicate check, insert, audit
 record, entry count) in chunks of --chunk URLs, one transaction each: the same path as a
-batch request or a CSV import, without HTTP. A team that already holds the N bench
-entries is reused (loading a million takes a minute or two), so benchmarks can be rerun;
-entries that benchmark batches added stay (a few thousand per run).
+batch request or a CSV import, without HTTP. The team of N bench entries is reused
+(loading a million takes a minute or two), so benchmarks can be rerun; an interrupted load
+resumes; entries that benchmark batches added stay (a few thousand per run).
 The database is migrated first. Default SQLite file: $TMPDIR/dnc-bench/bench.sqlite3.
 """
 
@@ -60,29 +60,29 @@ def make_app(url: str):
 
 
 def ensure_team(app, entries: int, chunk: int = 10_000, log=print) -> dict:
-    """The bench team with exactly `entries` entries: reused if present, else (re)loaded.
+    """The bench team of `entries` entries (one team per size): reused when loaded, and a
+    load that was interrupted resumes where it stopped. Nothing is deleted: entries only
+    ever go through the service layer.
 
     Returns {"team_id", "loaded", "seconds", "rows_per_s"}.
     """
-    from sqlalchemy import delete, select
+    from sqlalchemy import select
 
     from dnc_app import accounts, dnc
     from dnc_app.extensions import db
     from dnc_app.models import Team
 
     actor = dnc.Actor("cli", None, "bench")
+    slug = f"{TEAM_SLUG}-{entries}"
     with app.app_context():
-        team = db.session.execute(select(Team).where(Team.slug == TEAM_SLUG)).scalar_one_or_none()
-        if team is not None and _holds_exactly(team.id, entries):
-            return {"team_id": team.id, "loaded": False, "seconds": 0.0, "rows_per_s": None}
-        if team is not None:
-            log(f"removing the previous bench team ({team.entry_count:,} entries)…")
-            db.session.execute(delete(Team).where(Team.id == team.id))
-            db.session.commit()
-        team_id = accounts.create_team("Bench API", TEAM_SLUG).id
-        log(f"loading {entries:,} entries in chunks of {chunk:,}…")
-        started = time.perf_counter()
-        done = 0
+        team_id = db.session.execute(select(Team.id).where(Team.slug == slug)).scalar()
+        if team_id is None:
+            team_id = accounts.create_team(f"Bench API {entries:,}", slug).id
+        done = _loaded(team_id, entries)
+        if done == entries:
+            return {"team_id": team_id, "loaded": False, "seconds": 0.0, "rows_per_s": None}
+        log(f"loading entries {done:,} to {entries:,} in chunks of {chunk:,}…")
+        started, first = time.perf_counter(), done
         while done < entries:
             size = min(chunk, entries - done)
             result = dnc.add_entries(team_id, [listed_url(i) for i in range(done, done + size)],
@@ -92,20 +92,26 @@ def ensure_team(app, entries: int, chunk: int = 10_000, log=print) -> dict:
             done += size
             if done % (chunk * 10) == 0 or done == entries:
                 elapsed = time.perf_counter() - started
-                log(f"  {done:>10,} entries  {done / elapsed:>9,.0f} rows/s")
+                log(f"  {done:>10,} entries  {(done - first) / elapsed:>9,.0f} rows/s")
         seconds = time.perf_counter() - started
         db.session.remove()
     return {"team_id": team_id, "loaded": True, "seconds": seconds,
-            "rows_per_s": entries / seconds}
+            "rows_per_s": (entries - first) / seconds}
 
 
-def _holds_exactly(team_id: str, entries: int) -> bool:
-    """The team has bench entries 0..entries-1 (and maybe what benchmark batches added)."""
+def _loaded(team_id: str, entries: int) -> int:
+    """How many of the bench entries 0..entries-1 are stored (they are loaded in order,
+    one committed chunk at a time): a binary search over find_by_url."""
     from dnc_app import dnc
 
-    return (dnc.find_by_url(team_id, listed_url(entries - 1)) is not None
-            and dnc.find_by_url(team_id, listed_url(entries)) is None
-            and dnc.find_by_url(team_id, listed_url(0)) is not None)
+    low, high = 0, entries  # entries below `low` are stored; from `high` on they are not
+    while low < high:
+        middle = (low + high) // 2
+        if dnc.find_by_url(team_id, listed_url(middle)) is not None:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def new_api_key(app, team_id: str) -> str:
