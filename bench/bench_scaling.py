@@ -15,7 +15,8 @@ worker count. Limits are raised for the run (this measures the work, not the 429
 
 Without --database-url/--redis-url (or BENCH_DATABASE_URL / BENCH_REDIS_URL), a throwaway
 PostgreSQL cluster and Redis server are started for the run (as the tests do) and removed
-after. A given database is migrated; the benchmark's teams are deleted at the end.
+after. A given database is migrated, and the benchmark's teams (named "Bench …") stay in
+it: entries are only ever removed through the service layer.
 
 The load generator (bench/common.py) runs on the same machine as the server: on a 2-core
 machine it takes a good part of the CPU the workers would use.
@@ -98,13 +99,6 @@ def seed(database_url: str) -> list[dict]:
     return teams
 
 
-def remove_teams(database_url: str, teams: list[dict]) -> None:
-    import psycopg
-
-    with psycopg.connect(database_url) as conn:
-        conn.execute("DELETE FROM team WHERE id = ANY(%s)", ([t["id"] for t in teams],))
-
-
 def request_makers(teams: list[dict]):
     """make_request functions for bench/common.run_load (called in forked clients)."""
     headers = [{"Authorization": f"Bearer {t['key']}"} for t in teams]
@@ -176,10 +170,7 @@ def main() -> None:
         env = {**GENEROUS_LIMITS, "SECRET_KEY": SECRET, "DATABASE_URL": database_url,
                "RATELIMIT_STORAGE_URI": redis_url}
         makers = request_makers(teams)  # once: deletes never repeat an id across runs
-        try:
-            rows = [measure(w, env, makers, args.clients, args.seconds) for w in worker_counts]
-        finally:
-            remove_teams(database_url, teams)
+        rows = [measure(w, env, makers, args.clients, args.seconds) for w in worker_counts]
     result = {"seconds": args.seconds, "clients": args.clients, "cpus": os.cpu_count(),
               "rows": rows, "wall_seconds": round(time.monotonic() - started, 1)}
     if args.json:
