@@ -207,18 +207,21 @@ def _audit_rows(
     ]
 
 
-def _record(rows: list[dict], team_id: str, count_delta: int) -> None:
+def _write_audit(rows: list[dict]) -> None:
     if rows:
         # The Core table, not the ORM entity: the ORM's bulk path costs more than the SQL.
         db.session.execute(insert(AuditEvent.__table__), rows)
-    if count_delta:
-        db.session.execute(_COUNT_ENTRIES, {"team_id": team_id, "delta": count_delta})
+
+
+def _count_entries(team_id: str, delta: int) -> None:
+    if delta:
+        db.session.execute(_COUNT_ENTRIES, {"team_id": team_id, "delta": delta})
 
 
 def _entry_row(team_id: str, url: str, reason: str | None, source: str, actor: Actor,
-               now: datetime) -> dict:
+               now: datetime, entry_id: str | None = None) -> dict:
     return {
-        "id": ids.entry_id(),
+        "id": entry_id or ids.entry_id(),
         "team_id": team_id,
         "url": url,
         "reason": reason,
@@ -256,15 +259,16 @@ def add_entry(
         if url in stored:
             row["seq"] = stored[url][0]
             entry = DncEntry(**row)
-            _record(_audit_rows(team_id, "add", [entry], source, actor, now=now,
-                                reference=reference), team_id, 1)
+            _write_audit(_audit_rows(team_id, "add", [entry], source, actor, now=now,
+                                     reference=reference))
+            _count_entries(team_id, 1)
             db.session.commit()
             return entry
         existing = _entry_from_row(
             db.session.execute(_FIND_BY_URL, {"team_id": team_id, "url": url}).first())
         if existing is not None and record_duplicate:
-            _record(_audit_rows(team_id, "add_duplicate", [existing], source, actor,
-                                reason=reason, now=now, reference=reference), team_id, 0)
+            _write_audit(_audit_rows(team_id, "add_duplicate", [existing], source, actor,
+                                     reason=reason, now=now, reference=reference))
             db.session.commit()
         else:
             db.session.rollback()
@@ -369,15 +373,11 @@ def _store_new_entries(team_id: str, new: list[_NewEntry], source: str, actor: A
     records; return {url: (seq, id)} of those stored."""
     if db.session.get_bind().dialect.name == "postgresql":
         return _store_new_entries_pg(team_id, new, source, actor, now)
-    rows = [
-        {"id": e.id, "team_id": team_id, "url": e.url, "reason": e.reason, "source": source,
-         "added_by": actor.label, "created_at": now, "updated_at": now}
-        for e in new
-    ]
+    rows = [_entry_row(team_id, e.url, e.reason, source, actor, now, e.id) for e in new]
     stored = _insert_ignoring_duplicates(rows)
     # Plain records for the audit rows: building ORM objects would cost more than the SQL.
     added = [e for e in new if e.url in stored]
-    _record(_audit_rows(team_id, "add", added, source, actor, now=now), team_id, 0)
+    _write_audit(_audit_rows(team_id, "add", added, source, actor, now=now))
     return stored
 
 
@@ -454,7 +454,7 @@ def add_entries(
         (url for url in pending if url not in listed), ids.entry_ids(len(pending) - len(listed)),
         strict=True)]
     stored = _store_new_entries(team_id, new, source, actor, now) if new else {}
-    _record([], team_id, len(stored))
+    _count_entries(team_id, len(stored))
     db.session.commit()
     for url, item in pending.items():
         if url in stored:
@@ -477,7 +477,8 @@ def remove_entry(
         db.session.rollback()
         raise EntryNotFound()
     db.session.execute(_DELETE_ENTRY, {"seq": entry.seq})
-    _record(_audit_rows(team_id, "remove", [entry], source, actor, reason=reason), team_id, -1)
+    _write_audit(_audit_rows(team_id, "remove", [entry], source, actor, reason=reason))
+    _count_entries(team_id, -1)
     db.session.commit()
     return entry
 
@@ -552,6 +553,11 @@ class EntryPage:
     next_cursor: str | None
 
 
+def count_entries(team_id: str) -> int:
+    """The team's number of entries: kept by every write, so O(1) at a million."""
+    return db.session.execute(_TEAM_ENTRY_COUNT, {"team_id": team_id}).scalar() or 0
+
+
 def _like_pattern(q: str) -> str:
     escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -577,8 +583,7 @@ def list_entries(
             select(func.count()).select_from(_ENTRY_TABLE).where(*where)
         ).scalar_one()
     else:
-        # Kept by every write: O(1) instead of counting a million rows per page.
-        total = db.session.execute(_TEAM_ENTRY_COUNT, {"team_id": team_id}).scalar() or 0
+        total = count_entries(team_id)
     stmt = select(_ENTRY_TABLE).where(*where)
     if cursor:
         stmt = stmt.where(c.seq < decode_cursor(cursor))

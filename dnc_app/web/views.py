@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
-from sqlalchemy import select
 
 from .. import dnc
-from ..extensions import db
-from ..models import Team
 from . import bp
 from .forms import AddEntryForm, CheckForm, RemoveForm
 from .pages import actor, get_entry_or_404, is_htmx, render, search_term, team_id
@@ -26,17 +23,17 @@ def entry_page(q: str, cursor: str | None) -> dnc.EntryPage:
 
 
 def team_total() -> int:
-    return db.session.execute(
-        select(Team.entry_count).where(Team.id == team_id())
-    ).scalar_one()
+    return dnc.count_entries(team_id())
 
 
 def _list_page(form: AddEntryForm, status: int = 200, **context):
     q = request.args.get("q", "")
     cursor = request.args.get("cursor") or None
+    page = entry_page(q, cursor)
+    # Without a search the page's total is the team's: no second query.
+    total = team_total() if search_term(q) else page.total
     return render("web/entries.html", "web/_entries.html", status, form=form, q=q,
-                  cursor=cursor, page=entry_page(q, cursor), team_total=team_total(),
-                  **context)
+                  cursor=cursor, page=page, team_total=total, **context)
 
 
 @bp.get("/entries")
