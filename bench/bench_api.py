@@ -122,7 +122,7 @@ def last_page_cursor(app, team_id: str, limit: int) -> tuple[str, int]:
     """The cursor whose page is the last one (the `limit` oldest entries), and the total."""
     from sqlalchemy import select
 
-    from dnc_app import dnc
+    from dnc_app import entries as service
     from dnc_app.extensions import db
     from dnc_app.models import DncEntry, Team
 
@@ -133,7 +133,7 @@ def last_page_cursor(app, team_id: str, limit: int) -> tuple[str, int]:
         ).scalar_one()
         total = db.session.execute(select(Team.entry_count).where(Team.id == team_id)).scalar()
         db.session.remove()
-    return dnc.encode_cursor(seq), total
+    return service.encode_cursor(seq), total
 
 
 def bench_list(api_url: str, headers: dict, app, team_id: str, requests: int) -> dict:
@@ -288,7 +288,7 @@ def report(results: dict) -> None:
           f"{results['workers']} worker(s) x {results['threads']} threads, rate limits in "
           f"{results['ratelimit_storage']}, {results['seconds']:g} s per run")
     if results["load_rows_per_s"]:
-        print(f"load (dnc.add_entries, 10k per transaction): "
+        print(f"load (entries.add_entries, 10k per transaction): "
               f"{results['load_rows_per_s']:,.0f} rows/s")
     if "check" in results:
         print("\ncheck (GET /v1/dnc/check) vs bare Flask JSON endpoint")

@@ -78,12 +78,13 @@ def seed(database_url: str) -> list[dict]:
     os.environ["SECRET_KEY"] = SECRET
     from flask_migrate import upgrade
 
-    from dnc_app import accounts, create_app, dnc
+    from dnc_app import accounts, create_app
+    from dnc_app import entries as service
     from dnc_app.extensions import db
 
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_STORAGE_URI": "memory://"})
-    actor = dnc.Actor("cli", None, "bench")
+    actor = service.Actor("cli", None, "bench")
     teams = []
     with app.app_context():
         upgrade()
@@ -92,8 +93,8 @@ def seed(database_url: str) -> list[dict]:
             team = accounts.create_team(f"Bench {run} {t}", f"bench-{run}-{t}")
             _key, secret = accounts.create_api_key(team.id, name="bench", actor=actor)
             urls = [f"https://linkedin.com/in/seed-{t}-{n}" for n in range(SEEDED_PER_TEAM)]
-            dnc.add_entries(team.id, urls, source="api", actor=actor)
-            ids = [e.id for e in dnc.list_entries(team.id, limit=SEEDED_PER_TEAM).entries]
+            service.add_entries(team.id, urls, source="api", actor=actor)
+            ids = [e.id for e in service.list_entries(team.id, limit=SEEDED_PER_TEAM).entries]
             teams.append({"id": team.id, "key": secret, "urls": urls, "ids": ids})
         db.engine.dispose()
     return teams

@@ -4,7 +4,7 @@ Usage (from the repo root):
     python bench/load_entries.py [--entries 1000000] [--db sqlite|postgresql]
                                  [--sqlite-path PATH] [--pg-url URL] [--chunk 10000]
 
-The entries go through `dnc.add_entries` (normalization, duplicate check, insert, audit
+The entries go through `entries.add_entries` (normalization, duplicate check, insert, audit
 record, entry count) in chunks of --chunk URLs, one transaction each: the same path as a
 batch request or a CSV import, without HTTP. The team of N bench entries is reused
 (loading a million takes a minute or two), so benchmarks can be rerun; an interrupted load
@@ -68,11 +68,12 @@ def ensure_team(app, entries: int, chunk: int = 10_000, log=print) -> dict:
     """
     from sqlalchemy import select
 
-    from dnc_app import accounts, dnc
+    from dnc_app import accounts
+    from dnc_app import entries as service
     from dnc_app.extensions import db
     from dnc_app.models import Team
 
-    actor = dnc.Actor("cli", None, "bench")
+    actor = service.Actor("cli", None, "bench")
     slug = f"{TEAM_SLUG}-{entries}"
     with app.app_context():
         team_id = db.session.execute(select(Team.id).where(Team.slug == slug)).scalar()
@@ -85,7 +86,7 @@ def ensure_team(app, entries: int, chunk: int = 10_000, log=print) -> dict:
         started, first = time.perf_counter(), done
         while done < entries:
             size = min(chunk, entries - done)
-            result = dnc.add_entries(team_id, [listed_url(i) for i in range(done, done + size)],
+            result = service.add_entries(team_id, [listed_url(i) for i in range(done, done + size)],
                                      source="cli", actor=actor)
             if result.added != size:
                 raise RuntimeError(f"expected {size} new entries, added {result.added}")
@@ -102,12 +103,12 @@ def ensure_team(app, entries: int, chunk: int = 10_000, log=print) -> dict:
 def _loaded(team_id: str, entries: int) -> int:
     """How many of the bench entries 0..entries-1 are stored (they are loaded in order,
     one committed chunk at a time): a binary search over find_by_url."""
-    from dnc_app import dnc
+    from dnc_app import entries as service
 
     low, high = 0, entries  # entries below `low` are stored; from `high` on they are not
     while low < high:
         middle = (low + high) // 2
-        if dnc.find_by_url(team_id, listed_url(middle)) is not None:
+        if service.find_by_url(team_id, listed_url(middle)) is not None:
             low = middle + 1
         else:
             high = middle
@@ -115,11 +116,12 @@ def _loaded(team_id: str, entries: int) -> int:
 
 
 def new_api_key(app, team_id: str) -> str:
-    from dnc_app import accounts, dnc
+    from dnc_app import accounts
+    from dnc_app import entries as service
 
     with app.app_context():
         _key, secret = accounts.create_api_key(
-            team_id, name="bench", actor=dnc.Actor("cli", None, "bench"))
+            team_id, name="bench", actor=service.Actor("cli", None, "bench"))
     return secret
 
 

@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 
 from . import ids
 from .database import begin_write
-from .dnc import Actor
+from .entries import Actor
 from .extensions import db
 from .models import ApiKey, AuditEvent, Team, User
 from .timeutil import utcnow

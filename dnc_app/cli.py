@@ -10,11 +10,11 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from . import accounts, dnc
+from . import accounts, entries
 from .extensions import db
 from .models import Team
 
-CLI_ACTOR = dnc.Actor("cli", None, "command line")
+CLI_ACTOR = entries.Actor("cli", None, "command line")
 
 team_cli = AppGroup("team", help="Manage teams.")
 key_cli = AppGroup("key", help="Manage API keys.")
@@ -133,11 +133,11 @@ def entry_add(url: str, team_ref: str, reason: str | None) -> None:
     """Add a LinkedIn URL to a team's list."""
     team = _require_team(team_ref)
     try:
-        entry = dnc.add_entry(team.id, url, reason=reason, source="cli", actor=CLI_ACTOR)
-    except dnc.AlreadyListed as exc:
+        entry = entries.add_entry(team.id, url, reason=reason, source="cli", actor=CLI_ACTOR)
+    except entries.AlreadyListed as exc:
         _fail(f"Already listed: {exc.entry.url} ({exc.entry.id})")
-    except dnc.DncError as exc:
-        _fail(exc.message)
+    except (entries.EntryError, entries.InvalidURL) as exc:
+        _fail(entries.message_of(exc))
     click.echo(json.dumps(entry.to_dict()))
 
 

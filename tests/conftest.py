@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import create_engine, text
 
-from dnc_app import accounts, create_app, dnc
+from dnc_app import accounts, create_app, entries
 from dnc_app.extensions import db
 
 # Tables in an order that respects foreign keys when emptied.
@@ -115,7 +115,7 @@ class TeamCreds:
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
-CLI_ACTOR = dnc.Actor("cli", None, "tests")
+CLI_ACTOR = entries.Actor("cli", None, "tests")
 
 
 @pytest.fixture

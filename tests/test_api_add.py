@@ -157,12 +157,12 @@ def test_unknown_path_and_wrong_method_are_json_envelopes(client, team):
 
 def test_unexpected_exception_is_a_500_envelope_without_internals(client, team, monkeypatch,
                                                                   caplog):
-    from dnc_app.api import dnc as api_dnc
+    from dnc_app.api import entries as api_entries
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(api_dnc.dnc, "add_entry", explode)
+    monkeypatch.setattr(api_entries.entries, "add_entry", explode)
     resp = add(client, team, {"url": "in/john"})
     assert resp.status_code == 500
     assert resp.get_json() == {"error": "internal_error", "data": None,

@@ -129,12 +129,12 @@ def test_statements_do_not_grow_with_the_number_of_items(app, client, team):
 
 def test_a_failing_batch_stores_nothing(app, client, team, monkeypatch):
     """One transaction: a failure after the entries are inserted rolls them back."""
-    from dnc_app import dnc
+    from dnc_app.entries import service
 
     def fail(*args, **kwargs):
         raise RuntimeError("audit write failed")
 
-    monkeypatch.setattr(dnc, "_count_entries", fail)
+    monkeypatch.setattr(service, "_adjust_entry_count", fail)
     resp = batch(client, team, {"entries": urls_of(3)})
     assert resp.status_code == 500
     assert resp.get_json()["error"] == "internal_error"

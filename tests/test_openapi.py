@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from dnc_app import dnc
+from dnc_app import entries
 from dnc_app.api.openapi import ERROR_CODES, build_document
 from tests.conftest import CLI_ACTOR
 
@@ -142,7 +142,7 @@ def fuzz_team(fuzz_app, make_team):
     team = make_team("Fuzz")
     # Something to find, list and page through.
     with fuzz_app.app_context():
-        dnc.add_entries(team.id, [f"in/seed-{i}" for i in range(5)], source="cli",
+        entries.add_entries(team.id, [f"in/seed-{i}" for i in range(5)], source="cli",
                         actor=CLI_ACTOR)
     return team
 

@@ -17,7 +17,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from dnc_app import accounts, dnc
+from dnc_app import accounts
+from dnc_app import entries as dnc_list
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry
 from dnc_app.optout import forms, links
@@ -177,7 +178,7 @@ def test_new_optout_is_stored_with_receipt_and_audit(app, client, team):
     assert READABLE_RE.search(text)
     assert f'<time datetime="{iso}">' in text
     with app.app_context():
-        entry = dnc.find_by_url(team.id, "linkedin.com/in/jane-doe")
+        entry = dnc_list.find_by_url(team.id, "linkedin.com/in/jane-doe")
         assert entry is not None
         assert entry.source == "public_form"
         assert entry.reason == "Not interested, thanks."
@@ -572,9 +573,9 @@ def test_personal_link_opts_out_with_one_click(app, client, team):
     text = response.get_data(as_text=True)
     assert "https://linkedin.com/in/link-person" in text
     with app.app_context():
-        entry = dnc.find_by_url(team.id, "linkedin.com/in/link-person")
+        entry = dnc_list.find_by_url(team.id, "linkedin.com/in/link-person")
         assert entry is not None and entry.source == "public_form"
-        assert dnc.find_by_url(team.id, "linkedin.com/in/somebody-else") is None
+        assert dnc_list.find_by_url(team.id, "linkedin.com/in/somebody-else") is None
 
 
 @pytest.mark.parametrize("kind", ["tampered", "other_team", "truncated", "garbage"])
@@ -620,7 +621,7 @@ def test_link_tokens_need_no_database(make_app):
         assert links.read_token("other", token) is None
         assert links.read_token("acme", token + "x") is None
         assert links.link_path("acme", token) == f"/optout/acme/p/{token}"
-        with pytest.raises(dnc.InvalidURLError):
+        with pytest.raises(dnc_list.InvalidURL):
             links.make_token("acme", "https://linkedin.com/company/acme")
     with make_app(SECRET_KEY="rotated").test_request_context():
         assert links.read_token("acme", token) is None

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from dnc_app import dnc
+from dnc_app import entries
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry, Team
 
-ACTOR = dnc.Actor("user", "7", "ann@example.com")
+ACTOR = entries.Actor("user", "7", "ann@example.com")
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def audit(team_id: str) -> list[tuple]:
 
 
 def test_add_entry_normalizes_audits_and_counts(ctx, team):
-    entry = dnc.add_entry(team.id, " HTTPS://WWW.LinkedIn.com/in/Ann/ ", reason=" met at fair ",
+    entry = entries.add_entry(team.id, " HTTPS://WWW.LinkedIn.com/in/Ann/ ", reason=" met at fair ",
                           source="web", actor=ACTOR)
     assert entry.url == "https://linkedin.com/in/ann"
     assert entry.reason == "met at fair"
@@ -44,19 +44,19 @@ def test_add_entry_normalizes_audits_and_counts(ctx, team):
 
 
 def test_a_duplicate_raises_with_the_existing_entry_and_writes_nothing(ctx, team):
-    first = dnc.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
-    with pytest.raises(dnc.AlreadyListed) as caught:
-        dnc.add_entry(team.id, "linkedin.com/in/ANN/", source="api", actor=ACTOR)
+    first = entries.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
+    with pytest.raises(entries.AlreadyListed) as caught:
+        entries.add_entry(team.id, "linkedin.com/in/ANN/", source="api", actor=ACTOR)
     assert caught.value.entry.id == first.id
     assert len(audit(team.id)) == 1
     assert entry_count(team.id) == 1
 
 
 def test_record_duplicate_leaves_a_trace_with_the_reference(ctx, team):
-    dnc.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
-    with pytest.raises(dnc.AlreadyListed):
-        dnc.add_entry(team.id, "in/ann", reason="again", source="public_form",
-                      actor=dnc.Actor("public", None, "form", ip_hash="h"),
+    entries.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
+    with pytest.raises(entries.AlreadyListed):
+        entries.add_entry(team.id, "in/ann", reason="again", source="public_form",
+                      actor=entries.Actor("public", None, "form", ip_hash="h"),
                       reference="OPT-1", record_duplicate=True)
     rows = db.session.execute(
         select(AuditEvent).where(AuditEvent.action.like("add%")).order_by(AuditEvent.id)
@@ -67,20 +67,20 @@ def test_record_duplicate_leaves_a_trace_with_the_reference(ctx, team):
 
 
 def test_invalid_input_raises_typed_errors_and_writes_nothing(ctx, team):
-    with pytest.raises(dnc.InvalidURLError) as caught:
-        dnc.add_entry(team.id, "https://linkedin.com/company/x", source="api", actor=ACTOR)
+    with pytest.raises(entries.InvalidURL) as caught:
+        entries.add_entry(team.id, "https://linkedin.com/company/x", source="api", actor=ACTOR)
     assert caught.value.code == "invalid_url" and "company" in caught.value.reason
-    with pytest.raises(dnc.InvalidReasonError):
-        dnc.add_entry(team.id, "in/ann", reason="\x00", source="api", actor=ACTOR)
-    with pytest.raises(dnc.TeamNotFound):
-        dnc.add_entry("team_missing", "in/ann", source="api", actor=ACTOR)
+    with pytest.raises(entries.InvalidReason):
+        entries.add_entry(team.id, "in/ann", reason="\x00", source="api", actor=ACTOR)
+    with pytest.raises(entries.TeamNotFound):
+        entries.add_entry("team_missing", "in/ann", source="api", actor=ACTOR)
     assert db.session.execute(select(func.count()).select_from(DncEntry)).scalar() == 0
     assert audit(team.id) == []
 
 
 def test_add_entries_keeps_input_order_and_reports_every_line(ctx, team):
-    dnc.add_entry(team.id, "in/old", source="api", actor=ACTOR)
-    result = dnc.add_entries(
+    entries.add_entry(team.id, "in/old", source="api", actor=ACTOR)
+    result = entries.add_entries(
         team.id, ["in/b", "in/a", "linkedin.com/in/B", "https://evil.com/in/x", "in/old", None],
         reasons=["rb", "ra", None, None, None, None], source="api", actor=ACTOR)
     assert [(i.url, i.status) for i in result.items] == [
@@ -95,7 +95,7 @@ def test_add_entries_keeps_input_order_and_reports_every_line(ctx, team):
     assert "host" in result.items[3].error
     assert entry_count(team.id) == 3
     # Stored in input order: the later line is the newer entry.
-    page = dnc.list_entries(team.id, limit=10)
+    page = entries.list_entries(team.id, limit=10)
     assert [e.url for e in page.entries] == [
         "https://linkedin.com/in/a", "https://linkedin.com/in/b", "https://linkedin.com/in/old"]
     assert [e.reason for e in page.entries[:2]] == ["ra", "rb"]
@@ -104,57 +104,57 @@ def test_add_entries_keeps_input_order_and_reports_every_line(ctx, team):
 
 def test_add_entries_handles_more_rows_than_one_statement_chunk(ctx, team):
     urls = [f"in/person-{i}" for i in range(1234)]
-    result = dnc.add_entries(team.id, urls, source="import", actor=ACTOR)
+    result = entries.add_entries(team.id, urls, source="import", actor=ACTOR)
     assert result.added == 1234
-    again = dnc.add_entries(team.id, urls[:10] + ["in/new"], source="import", actor=ACTOR)
+    again = entries.add_entries(team.id, urls[:10] + ["in/new"], source="import", actor=ACTOR)
     assert (again.added, again.duplicates) == (1, 10)
     assert entry_count(team.id) == 1235
     assert db.session.execute(select(func.count()).select_from(DncEntry)).scalar() == 1235
 
 
 def test_preview_writes_nothing(ctx, team):
-    dnc.add_entry(team.id, "in/old", source="api", actor=ACTOR)
-    result = dnc.preview_entries(team.id, ["in/old", "in/new", "in/new", "bad"])
+    entries.add_entry(team.id, "in/old", source="api", actor=ACTOR)
+    result = entries.preview_entries(team.id, ["in/old", "in/new", "in/new", "bad"])
     assert [i.status for i in result.items] == ["duplicate", "new", "duplicate", "error"]
     assert entry_count(team.id) == 1
 
 
 def test_remove_entry_keeps_the_audit_and_allows_adding_again(ctx, make_team):
     team, other = make_team("A"), make_team("B")
-    entry = dnc.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
-    with pytest.raises(dnc.EntryNotFound):
-        dnc.remove_entry(other.id, entry.id, source="api", actor=ACTOR)
-    removed = dnc.remove_entry(team.id, entry.id, reason="asked twice", source="web",
+    entry = entries.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
+    with pytest.raises(entries.EntryNotFound):
+        entries.remove_entry(other.id, entry.id, source="api", actor=ACTOR)
+    removed = entries.remove_entry(team.id, entry.id, reason="asked twice", source="web",
                                actor=ACTOR)
     assert removed.url == "https://linkedin.com/in/ann"
-    assert dnc.get_entry(team.id, entry.id) is None
+    assert entries.get_entry(team.id, entry.id) is None
     assert entry_count(team.id) == 0
     assert audit(team.id)[-1] == ("remove", removed.url, "web", "user", "ann@example.com",
                                   "asked twice")
-    again = dnc.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
+    again = entries.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
     assert again.id != entry.id
-    with pytest.raises(dnc.EntryNotFound):
-        dnc.remove_entry(team.id, "dnc_unknown", source="api", actor=ACTOR)
+    with pytest.raises(entries.EntryNotFound):
+        entries.remove_entry(team.id, "dnc_unknown", source="api", actor=ACTOR)
 
 
 def test_list_entries_pages_by_offset_and_cursor_newest_first(ctx, team):
-    dnc.add_entries(team.id, [f"in/p{i:02d}" for i in range(25)], source="api", actor=ACTOR)
-    first = dnc.list_entries(team.id, limit=10)
+    entries.add_entries(team.id, [f"in/p{i:02d}" for i in range(25)], source="api", actor=ACTOR)
+    first = entries.list_entries(team.id, limit=10)
     assert first.total == 25
     assert first.entries[0].url.endswith("/p24")
     seen = [e.url for e in first.entries]
     cursor = first.next_cursor
     while cursor:
-        page = dnc.list_entries(team.id, limit=10, cursor=cursor)
+        page = entries.list_entries(team.id, limit=10, cursor=cursor)
         seen += [e.url for e in page.entries]
         cursor = page.next_cursor
     assert seen == [f"https://linkedin.com/in/p{i:02d}" for i in range(24, -1, -1)]
-    by_offset = dnc.list_entries(team.id, limit=10, offset=20)
+    by_offset = entries.list_entries(team.id, limit=10, offset=20)
     assert [e.url for e in by_offset.entries] == seen[20:]
-    assert dnc.list_entries(team.id, limit=5, q="P1").total == 10
-    assert dnc.list_entries(team.id, limit=5, q="%").total == 0  # LIKE wildcards are literal
-    with pytest.raises(dnc.InvalidCursor):
-        dnc.list_entries(team.id, cursor="not-a-cursor")
+    assert entries.list_entries(team.id, limit=5, q="P1").total == 10
+    assert entries.list_entries(team.id, limit=5, q="%").total == 0  # LIKE wildcards are literal
+    with pytest.raises(entries.InvalidCursor):
+        entries.list_entries(team.id, cursor="not-a-cursor")
 
 
 def test_concurrent_writers_in_one_process_all_succeed_and_release_the_write_lock(app, team):
@@ -168,9 +168,9 @@ def test_concurrent_writers_in_one_process_all_succeed_and_release_the_write_loc
         with app.app_context():
             try:
                 for i in range(15):
-                    dnc.add_entry(team.id, f"in/w{n}-{i}", source="api", actor=ACTOR)
-                with pytest.raises(dnc.AlreadyListed):  # a refused write releases it too
-                    dnc.add_entry(team.id, f"in/w{n}-0", source="api", actor=ACTOR)
+                    entries.add_entry(team.id, f"in/w{n}-{i}", source="api", actor=ACTOR)
+                with pytest.raises(entries.AlreadyListed):  # a refused write releases it too
+                    entries.add_entry(team.id, f"in/w{n}-0", source="api", actor=ACTOR)
             except Exception as exc:  # noqa: BLE001 - collected and asserted below
                 errors.append(exc)
 

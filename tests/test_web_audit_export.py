@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from dnc_app import dnc
+from dnc_app import entries
 from dnc_app.web import audit, export
 from tests.web_support import TEST_ACTOR, add_entries, make_member, sign_in
 
@@ -33,7 +33,7 @@ def event_rows(html: str) -> list[tuple[str, str]]:
 def test_the_audit_trail_lists_every_change_newest_first(app, signed_in, team):
     entry = add_entries(app, team.id, ["linkedin.com/in/a", "linkedin.com/in/b"])[0]
     with app.app_context():
-        dnc.remove_entry(team.id, entry.id, reason="Mistake", source="cli", actor=TEST_ACTOR)
+        entries.remove_entry(team.id, entry.id, reason="Mistake", source="cli", actor=TEST_ACTOR)
     html = signed_in.get("/audit").get_data(as_text=True)
     rows = event_rows(html)
     assert [a for a, _ in rows] == ["remove", "add", "add", "key_create"]
@@ -57,7 +57,7 @@ def test_the_audit_trail_lists_every_change_newest_first(app, signed_in, team):
 def test_the_audit_trail_filters(app, signed_in, team, query, expected):
     entry = add_entries(app, team.id, ["linkedin.com/in/a", "linkedin.com/in/b"])[0]
     with app.app_context():
-        dnc.remove_entry(team.id, entry.id, reason="Mistake", source="web", actor=TEST_ACTOR)
+        entries.remove_entry(team.id, entry.id, reason="Mistake", source="web", actor=TEST_ACTOR)
     assert event_rows(signed_in.get(f"/audit?{query}").get_data(as_text=True)) == expected
 
 
@@ -128,7 +128,7 @@ def test_export_yields_chunk_by_chunk(app, team):
 )
 def test_export_defuses_spreadsheet_formulas(app, signed_in, team, reason, cell):
     with app.app_context():
-        dnc.add_entry(team.id, "in/x", reason=reason, source="api", actor=TEST_ACTOR)
+        entries.add_entry(team.id, "in/x", reason=reason, source="api", actor=TEST_ACTOR)
     rows = list(csv.reader(io.StringIO(signed_in.get("/export.csv").get_data(as_text=True))))
     assert rows[1][1] == cell
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from dnc_app import accounts, dnc
+from dnc_app import accounts, entries
 
 PASSWORD = "correct horse battery staple"
-TEST_ACTOR = dnc.Actor("cli", None, "tests")
+TEST_ACTOR = entries.Actor("cli", None, "tests")
 _META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
@@ -40,7 +40,7 @@ def token_for(client, path: str = "/entries") -> str:
 
 def add_entries(app, team_id: str, urls: list[str], source: str = "api"):
     with app.app_context():
-        return [dnc.add_entry(team_id, url, source=source, actor=TEST_ACTOR,
+        return [entries.add_entry(team_id, url, source=source, actor=TEST_ACTOR,
                               reason=f"reason {i}") for i, url in enumerate(urls)]
 
 

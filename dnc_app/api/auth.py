@@ -7,7 +7,7 @@ from functools import wraps
 from flask import current_app, g, request
 
 from ..accounts import authenticate_api_key
-from ..dnc import Actor
+from ..entries import Actor
 from ..errors import envelope
 from ..extensions import limiter
 from ..ids import looks_like_api_key

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..dnc import MAX_REASON_LENGTH
-from .dnc import (
+from ..entries import MAX_REASON_LENGTH
+from .entries import (
     DEFAULT_PAGE_SIZE,
     MAX_BATCH_ENTRIES,
     MAX_OFFSET,

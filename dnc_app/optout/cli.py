@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from .. import dnc
+from .. import entries
 from ..extensions import db
 from ..models import Team
 from . import links
@@ -32,6 +32,6 @@ def link_command(url: str, team_ref: str, base_url: str) -> None:
         raise click.ClickException(f"No team with id or slug {team_ref!r}")
     try:
         token = links.make_token(team.slug, url)
-    except dnc.InvalidURLError as exc:
-        raise click.ClickException(exc.message) from None
+    except entries.InvalidURL as exc:
+        raise click.ClickException(entries.message_of(exc)) from None
     click.echo(base_url.rstrip("/") + links.link_path(team.slug, token))

@@ -14,7 +14,7 @@ import hashlib
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .. import dnc
+from .. import entries
 
 _SALT = "dnc-optout-personal-link|"
 
@@ -28,8 +28,8 @@ def _serializer(slug: str) -> URLSafeSerializer:
 
 
 def make_token(slug: str, raw_url: str) -> str:
-    """The token for a profile URL; raises dnc.InvalidURLError for a bad URL."""
-    return _serializer(slug).dumps(dnc.normalize(raw_url))
+    """The token for a profile URL; raises InvalidURL for a bad URL."""
+    return _serializer(slug).dumps(entries.normalize(raw_url))
 
 
 def read_token(slug: str, token: str) -> str | None:
@@ -43,8 +43,8 @@ def read_token(slug: str, token: str) -> str | None:
     if not isinstance(url, str):
         return None
     try:
-        normalized = dnc.normalize(url)
-    except dnc.InvalidURLError:
+        normalized = entries.normalize(url)
+    except entries.InvalidURL:
         return None
     return normalized if normalized == url else None
 

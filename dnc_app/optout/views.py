@@ -16,7 +16,7 @@ from flask_limiter import RateLimitExceeded
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import dnc
+from .. import entries
 from ..errors import rate_limit_reset
 from ..extensions import csrf, db, limiter
 from ..models import Team
@@ -91,7 +91,7 @@ def render_form(team: Team, form: OptOutForm, *, status: int = 200, notice: str 
     context = {
         "team": team, "team_name": team.public_name, "form": form, "notice": notice,
         "errors": errors or {}, "locked_url": locked_url,
-        "max_reason": dnc.MAX_REASON_LENGTH,
+        "max_reason": entries.MAX_REASON_LENGTH,
     }
     template = "optout/_panel.html" if is_htmx() else "optout/page.html"
     return render_template(template, **context), status
@@ -182,8 +182,8 @@ def validate(slug: str):
     context = {"url": None, "error": None}
     if raw.strip():
         try:
-            context["url"] = dnc.normalize(raw)
-        except dnc.InvalidURLError as exc:
+            context["url"] = entries.normalize(raw)
+        except entries.InvalidURL as exc:
             context["error"] = t("url_invalid", reason=exc.reason)
     return render_template("optout/_url_feedback.html", **context)
 
@@ -218,24 +218,24 @@ def submit(slug: str):
         errors["url"] = t("url_missing")
     else:
         try:
-            url = dnc.normalize(raw_url)
-        except dnc.InvalidURLError as exc:
+            url = entries.normalize(raw_url)
+        except entries.InvalidURL as exc:
             errors["url"] = t("url_invalid", reason=exc.reason)
     reason = form.reason.data or ""
-    if len(reason.strip()) > dnc.MAX_REASON_LENGTH:
-        errors["reason"] = t("reason_too_long", max=dnc.MAX_REASON_LENGTH)
+    if len(reason.strip()) > entries.MAX_REASON_LENGTH:
+        errors["reason"] = t("reason_too_long", max=entries.MAX_REASON_LENGTH)
     if errors:
         return render_form(team, form, errors=errors, locked_url=locked_url, status=400)
 
     reference = new_reference()
     when = utcnow()
-    actor = dnc.Actor("public", None, "public opt-out form", ip_hash=client_ip_hash())
+    actor = entries.Actor("public", None, "public opt-out form", ip_hash=client_ip_hash())
     try:
-        dnc.add_entry(team.id, url, reason=reason, source=SOURCE, actor=actor,
+        entries.add_entry(team.id, url, reason=reason, source=SOURCE, actor=actor,
                       reference=reference, record_duplicate=True)
-    except dnc.AlreadyListed:
+    except entries.AlreadyListed:
         pass  # recorded as a repeated request; answered exactly like a new one
-    except dnc.InvalidReasonError:
+    except entries.InvalidReason:
         return render_form(team, form, errors={"reason": t("reason_invalid")},
                            locked_url=locked_url, status=400)
     return render_receipt(team, reference, url, when)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from flask import current_app, request, session
 from flask_login import current_user, login_required
 
-from .. import dnc
+from .. import entries
 from ..extensions import csrf
 from . import bp
 from .bulk_input import (
@@ -43,13 +43,13 @@ class Tally:
 
     total: int = 0
     counts: dict[str, int] = field(default_factory=dict)
-    samples: dict[str, list[tuple[Item, dnc.ItemResult]]] = field(default_factory=dict)
+    samples: dict[str, list[tuple[Item, entries.ItemResult]]] = field(default_factory=dict)
 
     def count(self, kind: str) -> int:
         return self.counts.get(kind, 0)
 
 
-def tally(items: Sequence[Item], results: Sequence[dnc.ItemResult], new_kind: str) -> Tally:
+def tally(items: Sequence[Item], results: Sequence[entries.ItemResult], new_kind: str) -> Tally:
     """Kinds: `new_kind` ("new" in a preview, "added" after adding), "listed" (already on
     the list), "repeated" (an earlier line has the same profile) and "invalid"."""
     summary = Tally(total=len(items))
@@ -106,7 +106,7 @@ def bulk_preview():
         items = _items(form)
     except BulkInputError as exc:
         return render("web/bulk.html", "web/_bulk_form.html", 422, form=form, error=str(exc))
-    result = dnc.preview_entries(team_id(), [item.raw for item in items])
+    result = entries.preview_entries(team_id(), [item.raw for item in items])
     store = pending_uploads()
     store.discard(session.get(SESSION_KEY))  # one pending upload per session
     token = store.save(items, team_id=team_id(), user_id=current_user.id)
@@ -129,7 +129,7 @@ def bulk_confirm():
                       error="This preview has expired or was already added. "
                             "Upload the list again to see a new preview.")
     session.pop(SESSION_KEY, None)
-    result = dnc.add_entries(team_id(), [item.raw for item in items], source=SOURCE,
+    result = entries.add_entries(team_id(), [item.raw for item in items], source=SOURCE,
                              actor=actor())
     return render("web/bulk.html", "web/_bulk_summary.html",
                   summary=tally(items, result.items, "added"))

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from flask import Response, stream_with_context
 from flask_login import current_user, login_required
 
-from .. import dnc
+from .. import entries
 from ..extensions import db
 from ..timeutil import isoformat, utcnow
 from . import bp
@@ -40,7 +40,7 @@ def csv_rows(team_id: str, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
     writer.writerow(HEADER)
     cursor = None
     while True:
-        page = dnc.list_entries(team_id, limit=chunk_size, cursor=cursor)
+        page = entries.list_entries(team_id, limit=chunk_size, cursor=cursor)
         db.session.commit()  # end this chunk's read transaction
         for entry in page.entries:
             writer.writerow([safe_cell(entry.url), safe_cell(entry.reason),

@@ -7,9 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..dnc import MAX_REASON_LENGTH
-
-MAX_URL_LENGTH = 2048
+from ..entries import MAX_REASON_LENGTH, MAX_URL_LENGTH
 
 
 def _strip(value):

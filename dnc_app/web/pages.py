@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import abort, render_template, request
 from flask_login import current_user
 
-from .. import dnc
+from .. import entries
 from ..timeutil import isoformat
 from . import bp
 
@@ -29,9 +29,9 @@ def render(page_template: str, fragment_template: str | None = None, status: int
     return render_template(template, **context), status
 
 
-def actor() -> dnc.Actor:
+def actor() -> entries.Actor:
     """Who makes a change from the pages: the signed-in member."""
-    return dnc.Actor("user", str(current_user.id), current_user.email)
+    return entries.Actor("user", str(current_user.id), current_user.email)
 
 
 def team_id() -> str:
@@ -40,7 +40,7 @@ def team_id() -> str:
 
 def get_entry_or_404(entry_id: str):
     # Another team's entry is a 404, exactly like an unknown one.
-    entry = dnc.get_entry(team_id(), entry_id)
+    entry = entries.get_entry(team_id(), entry_id)
     if entry is None:
         abort(404, description="This entry is not on your list (it may have been removed).")
     return entry
@@ -50,13 +50,7 @@ def search_term(raw: str | None) -> str:
     """The text to search for: a URL the normalizer accepts is searched in its stored
     form (so a pasted `https://www.linkedin.com/in/John/` finds the entry); anything
     else as typed."""
-    text = (raw or "").strip()[:200]
-    if not text:
-        return ""
-    try:
-        return dnc.normalize(text)
-    except dnc.InvalidURLError:
-        return text
+    return entries.search_term(raw)
 
 
 @bp.app_template_filter("iso")

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
-from .. import accounts, dnc
+from .. import accounts, entries
 from ..optout import links
 from . import bp
 from .pages import is_htmx
@@ -43,8 +43,8 @@ class SettingsForm(FlaskForm):
 
 
 class PersonalLinkForm(FlaskForm):
-    profile_url = StringField("LinkedIn profile URL", validators=[Length(max=2048)],
-                              filters=[_strip])
+    profile_url = StringField("LinkedIn profile URL",
+                              validators=[Length(max=entries.MAX_URL_LENGTH)], filters=[_strip])
 
 
 # Status of an answer with a field to correct (swapped in place by the team pages' htmx).
@@ -111,8 +111,8 @@ def settings_personal_link():
     else:
         try:
             token = links.make_token(team.slug, form.profile_url.data)
-        except dnc.InvalidURLError as exc:
-            error = exc.message
+        except entries.InvalidURL as exc:
+            error = entries.message_of(exc)
         else:
             link = url_for("optout.personal_link", slug=team.slug, token=token, _external=True)
     status = INVALID if error else 200

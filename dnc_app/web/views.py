@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import dnc
+from .. import entries
 from . import bp
 from .forms import AddEntryForm, CheckForm, RemoveForm
 from .pages import actor, get_entry_or_404, is_htmx, render, search_term, team_id
@@ -13,17 +13,17 @@ from .pages import actor, get_entry_or_404, is_htmx, render, search_term, team_i
 PAGE_SIZE = 50
 
 
-def entry_page(q: str, cursor: str | None) -> dnc.EntryPage:
+def entry_page(q: str, cursor: str | None) -> entries.EntryPage:
     try:
-        return dnc.list_entries(team_id(), limit=PAGE_SIZE, cursor=cursor,
+        return entries.list_entries(team_id(), limit=PAGE_SIZE, cursor=cursor,
                                 q=search_term(q) or None)
-    except dnc.InvalidCursor:
+    except entries.InvalidCursor:
         abort(400, description="This page link is not valid. Start again from the newest "
                                "entries.")
 
 
 def team_total() -> int:
-    return dnc.count_entries(team_id())
+    return entries.count_entries(team_id())
 
 
 def _list_page(form: AddEntryForm, status: int = 200, **context):
@@ -36,30 +36,30 @@ def _list_page(form: AddEntryForm, status: int = 200, **context):
                   cursor=cursor, page=page, team_total=total, **context)
 
 
-@bp.get("/entries")
+@bp.get("/entries", endpoint="entries")
 @login_required
-def entries():
+def show_list():
     return _list_page(AddEntryForm(formdata=None))
 
 
 # --------------------------------------------------------------------------- add
 
 
-@bp.post("/entries")
+@bp.post("/entries", endpoint="add_entry")
 @login_required
-def add_entry():
+def post_entry():
     form = AddEntryForm()
     duplicate = None
     if form.validate_on_submit():
         try:
-            entry = dnc.add_entry(team_id(), form.url.data, reason=form.reason.data or None,
+            entry = entries.add_entry(team_id(), form.url.data, reason=form.reason.data or None,
                                   source="web", actor=actor())
-        except dnc.AlreadyListed as exc:
+        except entries.AlreadyListed as exc:
             duplicate = exc.entry
             form.url.errors.append("This profile is already on the list.")
-        except dnc.InvalidURLError as exc:
+        except entries.InvalidURL as exc:
             form.url.errors.append(f"{exc.reason}.")
-        except dnc.InvalidReasonError as exc:
+        except entries.InvalidReason as exc:
             form.reason.errors.append(exc.message)
         else:
             if is_htmx():
@@ -81,11 +81,11 @@ def validate_url():
     context: dict = {"raw": raw}
     if raw:
         try:
-            context["normalized"] = dnc.normalize(raw)
-        except dnc.InvalidURLError as exc:
+            context["normalized"] = entries.normalize(raw)
+        except entries.InvalidURL as exc:
             context["invalid"] = exc.reason
         else:
-            context["existing"] = dnc.find_by_url(team_id(), raw)
+            context["existing"] = entries.find_by_url(team_id(), raw)
     return render_template("web/_url_feedback.html", **context)
 
 
@@ -100,9 +100,9 @@ def check():
     status = 200
     if form.validate_on_submit():
         try:
-            entry = dnc.find_by_url(team_id(), form.url.data)
-            result = {"url": dnc.normalize(form.url.data), "entry": entry}
-        except dnc.InvalidURLError as exc:
+            entry = entries.find_by_url(team_id(), form.url.data)
+            result = {"url": entries.normalize(form.url.data), "entry": entry}
+        except entries.InvalidURL as exc:
             form.url.errors.append(f"{exc.reason}.")
             status = 422
     elif request.method == "POST":
@@ -121,19 +121,19 @@ def remove_confirm(entry_id: str):
                   form=RemoveForm(formdata=None))
 
 
-@bp.post("/entries/<entry_id>/remove")
+@bp.post("/entries/<entry_id>/remove", endpoint="remove_entry")
 @login_required
-def remove_entry(entry_id: str):
+def post_removal(entry_id: str):
     entry = get_entry_or_404(entry_id)
     form = RemoveForm()
     if form.validate_on_submit():
         try:
-            dnc.remove_entry(team_id(), entry_id, reason=form.reason.data, source="web",
+            entries.remove_entry(team_id(), entry_id, reason=form.reason.data, source="web",
                              actor=actor())
-        except dnc.EntryNotFound:
+        except entries.EntryNotFound:
             abort(404, description="This entry is not on your list (it may have been "
                                    "removed already).")
-        except dnc.InvalidReasonError as exc:
+        except entries.InvalidReason as exc:
             form.reason.errors.append(exc.message)
         else:
             if is_htmx():

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from dnc_app import dnc
+from dnc_app import entries as dnc_list
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry
 from tests.browser.conftest import screenshot
@@ -222,7 +222,7 @@ def test_audit_trail_filters_and_sign_out(app, team, live_server, page):
     make_member(app, team.id)
     entries = add_entries(app, team.id, [f"linkedin.com/in/person-{i}" for i in range(4)])
     with app.app_context():
-        dnc.remove_entry(team.id, entries[1].id, reason="Asked twice", source="web",
+        dnc_list.remove_entry(team.id, entries[1].id, reason="Asked twice", source="web",
                          actor=TEST_ACTOR)
     problems = watch(page)
     sign_in(page, live_server.url, "/audit")
@@ -246,7 +246,7 @@ def test_the_list_fits_a_phone(app, team, live_server, new_page):
     make_member(app, team.id)
     with app.app_context():
         for i in range(6):
-            dnc.add_entry(team.id, f"linkedin.com/in/a-rather-long-profile-name-{i}",
+            dnc_list.add_entry(team.id, f"linkedin.com/in/a-rather-long-profile-name-{i}",
                           reason="Replied: please remove me from your list", source="api",
                           actor=TEST_ACTOR)
     page = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)

@@ -1,4 +1,4 @@
-"""DNC list endpoints."""
+"""The list endpoints: add, batch, check, list, delete."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 from flask import g, request
 
-from .. import dnc
+from .. import entries
 from ..errors import envelope
 from . import bp
 from .auth import batch_limit, check_limit, list_limit, require_api_key, write_limit
@@ -27,14 +27,14 @@ def json_object() -> dict | tuple:
     return body
 
 
-def error_response(exc: dnc.DncError, status: int = 400, data=None):
-    return envelope(exc.code, data, exc.message, status)
+def error_response(exc: entries.EntryError | entries.InvalidURL, status: int = 400, data=None):
+    return envelope(exc.code, data, entries.message_of(exc), status)
 
 
 @bp.post("/dnc")
 @require_api_key
 @write_limit
-def add_entry():
+def post_entry():
     body = json_object()
     if isinstance(body, tuple):
         return body
@@ -42,12 +42,12 @@ def add_entry():
     if url is None or url == "":
         return envelope("missing_url", None, "URL is required", 400)
     try:
-        entry = dnc.add_entry(
+        entry = entries.add_entry(
             g.team_id, url, reason=body.get("reason"), source="api", actor=g.actor
         )
-    except dnc.AlreadyListed as exc:
+    except entries.AlreadyListed as exc:
         return error_response(exc, 409, data=exc.entry.to_dict())
-    except dnc.DncError as exc:
+    except (entries.EntryError, entries.InvalidURL) as exc:
         return error_response(exc)
     return envelope(None, entry.to_dict(), "Added to Do Not Contact list", 201)
 
@@ -65,32 +65,32 @@ MAX_BATCH_ENTRIES = 1000
 
 def _batch_items(body: dict) -> list | tuple:
     """The `entries` array of a batch request, or the 400 that explains what is wrong."""
-    entries = body.get("entries")
-    if entries is None:
+    items = body.get("entries")
+    if items is None:
         return envelope("missing_entries", None, "entries is required", 400)
-    if not isinstance(entries, list):
+    if not isinstance(items, list):
         return envelope("invalid_parameter", None, "entries must be an array", 400)
-    if not entries:
+    if not items:
         return envelope("empty_entries", None, "entries must contain at least one entry", 400)
-    if len(entries) > MAX_BATCH_ENTRIES:
+    if len(items) > MAX_BATCH_ENTRIES:
         return envelope(
             "too_many_entries", None,
-            f"entries must contain at most {MAX_BATCH_ENTRIES:,} entries (got {len(entries):,})",
+            f"entries must contain at most {MAX_BATCH_ENTRIES:,} entries (got {len(items):,})",
             400,
         )
-    for index, item in enumerate(entries):
+    for index, item in enumerate(items):
         if not isinstance(item, dict):
             return envelope(
                 "invalid_parameter", None, f"entries[{index}] must be an object with a url", 400
             )
-    return entries
+    return items
 
 
 @bp.post("/dnc/batch")
 @require_api_key
 @write_limit
 @batch_limit
-def add_batch():
+def post_batch():
     body = json_object()
     if isinstance(body, tuple):
         return body
@@ -109,7 +109,7 @@ def add_batch():
             urls.append(url)
             reasons.append(item.get("reason"))
     if urls:
-        result = dnc.add_entries(g.team_id, urls, reasons=reasons, source="api", actor=g.actor)
+        result = entries.add_entries(g.team_id, urls, reasons=reasons, source="api", actor=g.actor)
         for index, item in zip(positions, result.items, strict=True):
             details[index] = {
                 "url": item.url if item.url else (item.input if isinstance(item.input, str)
@@ -137,13 +137,13 @@ def add_batch():
 @bp.get("/dnc/check")
 @require_api_key
 @check_limit
-def check_url():
+def check_entry():
     url = request.args.get("url", "")
     if url == "":
         return envelope("missing_url", None, "url query parameter is required", 400)
     try:
-        entry = dnc.find_by_url(g.team_id, url)
-    except dnc.InvalidURLError as exc:
+        entry = entries.find_by_url(g.team_id, url)
+    except entries.InvalidURL as exc:
         return error_response(exc)
     on_list = entry is not None
     data = {"onList": on_list, "entry": entry.to_dict() if on_list else None}
@@ -157,7 +157,7 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 50
 # Beyond what any list holds, and within a signed 32-bit OFFSET everywhere.
 MAX_OFFSET = 2_147_483_647
-MAX_QUERY_LENGTH = 200
+MAX_QUERY_LENGTH = entries.MAX_QUERY_LENGTH
 
 
 class ParameterError(ValueError):
@@ -194,14 +194,14 @@ def _list_params() -> dict:
 @bp.get("/dnc")
 @require_api_key
 @list_limit
-def list_entries():
+def get_entries():
     try:
         params = _list_params()
     except ParameterError as exc:
         return envelope("invalid_parameter", None, str(exc), 400)
     try:
-        page = dnc.list_entries(g.team_id, **params)
-    except dnc.InvalidCursor:
+        page = entries.list_entries(g.team_id, **params)
+    except entries.InvalidCursor:
         return envelope("invalid_parameter", None,
                         "cursor is not valid: pass the nextCursor of a page", 400)
     data = {
@@ -225,19 +225,19 @@ _ENTRY_ID = re.compile(r"dnc_[A-Za-z0-9]{1,36}")
 @bp.delete("/dnc/<entry_id>")
 @require_api_key
 @write_limit
-def delete_entry(entry_id: str):
+def delete_entry_by_id(entry_id: str):
     body = json_object()
     if isinstance(body, tuple):
         return body
     try:
         if not _ENTRY_ID.fullmatch(entry_id):
-            raise dnc.EntryNotFound()
+            raise entries.EntryNotFound()
         # The service checks the reason before it writes anything.
-        dnc.remove_entry(g.team_id, entry_id, reason=body.get("reason"), source="api",
+        entries.remove_entry(g.team_id, entry_id, reason=body.get("reason"), source="api",
                          actor=g.actor)
-    except dnc.EntryNotFound as exc:
+    except entries.EntryNotFound as exc:
         return error_response(exc, 404)
-    except dnc.DncError as exc:
+    except entries.EntryError as exc:
         return error_response(exc)
     message = "DNC entry deleted successfully"
     return envelope(None, {"message": message}, message, 200)

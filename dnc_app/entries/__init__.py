@@ -1,0 +1,43 @@
+"""A team's Do Not Contact list: the one way entries are added, removed and read.
+
+- `service`: add, add many, preview, remove, find, list (the functions callers use);
+- `statements`: the SQL, built once, and what differs between SQLite and PostgreSQL;
+- `bulk`: classification of many inputs before anything is written;
+- `validation`: URL normalization, reasons, search text;
+- `values`, `cursor`, `errors`: what the service returns, pages by, and raises.
+"""
+
+from .bulk import BulkResult, ItemResult
+from .cursor import decode_cursor, encode_cursor
+from .errors import (
+    AlreadyListed,
+    EntryError,
+    EntryNotFound,
+    InvalidCursor,
+    InvalidReason,
+    InvalidURL,
+    TeamNotFound,
+    message_of,
+)
+from .service import (
+    Actor,
+    add_entries,
+    add_entry,
+    count_entries,
+    find_by_url,
+    get_entry,
+    list_entries,
+    preview_entries,
+    remove_entry,
+)
+from .validation import clean_reason, normalize, search_term
+from .values import MAX_QUERY_LENGTH, MAX_REASON_LENGTH, MAX_URL_LENGTH, Entry, EntryPage
+
+__all__ = [
+    "MAX_QUERY_LENGTH", "MAX_REASON_LENGTH", "MAX_URL_LENGTH", "Actor", "AlreadyListed",
+    "BulkResult", "Entry", "EntryError", "EntryNotFound", "EntryPage", "InvalidCursor",
+    "InvalidReason", "InvalidURL", "ItemResult", "TeamNotFound", "add_entries", "add_entry",
+    "clean_reason", "count_entries", "decode_cursor", "encode_cursor", "find_by_url",
+    "get_entry", "list_entries", "message_of", "normalize", "preview_entries",
+    "remove_entry", "search_term",
+]

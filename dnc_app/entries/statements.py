@@ -1,0 +1,136 @@
+"""The SQL of the entry service: statements built once, and what differs per dialect.
+
+Built once and executed with parameters: building an expression and running it through
+the ORM cost more than the SQL on every request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text, update
+
+from ..extensions import db
+from ..models import DncEntry, Team
+from ..timeutil import UTCDateTime
+from .values import ENTRY_FIELDS
+
+# Rows per INSERT statement: well under SQLite's 32,766 bound parameters.
+_INSERT_CHUNK = 500
+# URLs per `IN (…)` lookup.
+_LOOKUP_CHUNK = 1000
+
+ENTRIES = DncEntry.__table__
+TEAMS = Team.__table__
+
+# Exactly the columns of an Entry, in its field order.
+SELECT_ENTRY = select(*(ENTRIES.c[name] for name in ENTRY_FIELDS))
+FIND_BY_URL = SELECT_ENTRY.where(ENTRIES.c.team_id == bindparam("team_id"),
+                                 ENTRIES.c.url == bindparam("url"))
+GET_ENTRY = SELECT_ENTRY.where(ENTRIES.c.id == bindparam("entry_id"),
+                               ENTRIES.c.team_id == bindparam("team_id"))
+DELETE_ENTRY = delete(ENTRIES).where(ENTRIES.c.seq == bindparam("seq"))
+
+LOCK_TEAM = select(TEAMS.c.id).where(TEAMS.c.id == bindparam("team_id")).with_for_update()
+ADJUST_ENTRY_COUNT = (
+    update(TEAMS)
+    .where(TEAMS.c.id == bindparam("team_id"))
+    .values(entry_count=TEAMS.c.entry_count + bindparam("delta"))
+)
+READ_ENTRY_COUNT = select(TEAMS.c.entry_count).where(TEAMS.c.id == bindparam("team_id"))
+
+
+def dialect_name() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def like_pattern(q: str) -> str:
+    """`%q%` for a case-insensitive substring match, with LIKE's wildcards taken literally
+    (use with `escape="\\"`)."""
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# --------------------------------------------------------------------------- inserts
+
+
+def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
+    """INSERT … ON CONFLICT DO NOTHING; return {url: (seq, id)} of the rows stored.
+
+    One statement per dialect, compiled once and cached; SQLAlchemy sends many rows as
+    multi-row VALUES batches ("insertmanyvalues") with RETURNING.
+    """
+    dialect = dialect_name()
+    stmt = _INSERT_IGNORE.get(dialect)
+    if stmt is None:
+        stmt = _INSERT_IGNORE[dialect] = _insert_ignore_statement(dialect)
+    stored: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        for seq, entry_id, url in db.session.execute(stmt, rows[start : start + _INSERT_CHUNK]):
+            stored[url] = (seq, entry_id)
+    return stored
+
+
+_INSERT_IGNORE: dict = {}
+
+
+def _insert_ignore_statement(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database: {dialect}")
+    return (
+        dialect_insert(ENTRIES)
+        .on_conflict_do_nothing(index_elements=["team_id", "url"])
+        .returning(ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url)
+    )
+
+
+# PostgreSQL: each column travels as one array parameter and unnest() turns the arrays
+# back into rows, so a statement is short and constant whatever the number of rows (a
+# multi-row VALUES list of thousands of placeholders costs more to build and parse than
+# the insert itself). ORDER BY n keeps the input order in `seq`.
+_PG_INSERT_ENTRIES = text("""
+    INSERT INTO dnc_entry (id, team_id, url, reason, source, added_by, created_at, updated_at)
+    SELECT t.id, :team_id, t.url, t.reason, :source, :added_by, :now, :now
+    FROM unnest(CAST(:ids AS varchar[]), CAST(:urls AS varchar[]), CAST(:reasons AS text[]))
+         WITH ORDINALITY AS t(id, url, reason, n)
+    ORDER BY t.n
+    ON CONFLICT (team_id, url) DO NOTHING
+    RETURNING seq, id, url
+""").bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def insert_entries_pg(team_id: str, ids: list[str], urls: list[str],
+                      reasons: list[str | None], *, source: str, added_by: str,
+                      now: datetime) -> dict[str, tuple[int, str]]:
+    """PostgreSQL's bulk insert (one statement); {url: (seq, id)} of the rows stored."""
+    rows = db.session.execute(_PG_INSERT_ENTRIES, {
+        "team_id": team_id, "source": source, "added_by": added_by, "now": now,
+        "ids": ids, "urls": urls, "reasons": reasons,
+    })
+    return {url: (seq, entry_id) for seq, entry_id, url in rows}
+
+
+# --------------------------------------------------------------------------- lookups
+
+_URL_ARRAY = ARRAY(String())
+
+
+def listed_urls(team_id: str, urls: list[str]) -> set[str]:
+    """Which of these URLs the team lists."""
+    url_column = ENTRIES.c.url
+    if dialect_name() == "postgresql":
+        # One array parameter: a short statement whatever the number of URLs.
+        any_url = func.any(bindparam("urls", type_=_URL_ARRAY))
+        stmt = select(url_column).where(ENTRIES.c.team_id == team_id, url_column == any_url)
+        return set(db.session.execute(stmt, {"urls": urls}).scalars())
+    listed: set[str] = set()
+    for start in range(0, len(urls), _LOOKUP_CHUNK):
+        chunk = urls[start : start + _LOOKUP_CHUNK]
+        listed.update(db.session.execute(
+            select(url_column).where(ENTRIES.c.team_id == team_id, url_column.in_(chunk))
+        ).scalars())
+    return listed

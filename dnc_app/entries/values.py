@@ -1,0 +1,52 @@
+"""Values the entry service hands out: an entry, a page of entries, input limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from ..normalize import MAX_INPUT_LENGTH
+from ..timeutil import isoformat
+
+# Input limits, shared by the API, the pages, the forms and the templates.
+MAX_URL_LENGTH = MAX_INPUT_LENGTH
+MAX_REASON_LENGTH = 1000
+MAX_QUERY_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry of a team's list, as read from its row: a snapshot, not a live object."""
+
+    seq: int
+    id: str
+    team_id: str
+    url: str
+    reason: str | None
+    source: str
+    added_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def to_dict(self) -> dict:
+        """The API's representation (field order as documented)."""
+        return {
+            "$id": self.id,
+            "teamId": self.team_id,
+            "url": self.url,
+            "$createdAt": isoformat(self.created_at),
+            "$updatedAt": isoformat(self.updated_at),
+            "reason": self.reason,
+            "source": self.source,
+        }
+
+
+# The columns an Entry is built from, in field order (statements select exactly these).
+ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
+
+
+@dataclass
+class EntryPage:
+    entries: list[Entry]
+    total: int
+    next_cursor: str | None
