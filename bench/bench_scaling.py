@@ -80,11 +80,12 @@ def seed(database_url: str) -> list[dict]:
 
     from dnc_app import accounts, create_app
     from dnc_app import entries as service
+    from dnc_app.changelog import Actor, ActorType
     from dnc_app.extensions import db
 
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_STORAGE_URI": "memory://"})
-    actor = service.Actor("cli", None, "bench")
+    actor = Actor(ActorType.CLI, None, "bench")
     teams = []
     with app.app_context():
         upgrade()

@@ -70,10 +70,11 @@ def ensure_team(app, entries: int, chunk: int = 10_000, log=print) -> dict:
 
     from dnc_app import accounts
     from dnc_app import entries as service
+    from dnc_app.changelog import Actor, ActorType
     from dnc_app.extensions import db
     from dnc_app.models import Team
 
-    actor = service.Actor("cli", None, "bench")
+    actor = Actor(ActorType.CLI, None, "bench")
     slug = f"{TEAM_SLUG}-{entries}"
     with app.app_context():
         team_id = db.session.execute(select(Team.id).where(Team.slug == slug)).scalar()
@@ -117,11 +118,11 @@ def _loaded(team_id: str, entries: int) -> int:
 
 def new_api_key(app, team_id: str) -> str:
     from dnc_app import accounts
-    from dnc_app import entries as service
+    from dnc_app.changelog import Actor, ActorType
 
     with app.app_context():
         _key, secret = accounts.create_api_key(
-            team_id, name="bench", actor=service.Actor("cli", None, "bench"))
+            team_id, name="bench", actor=Actor(ActorType.CLI, None, "bench"))
     return secret
 
 

@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_security(app)
     register_blueprints(app)
+    register_templating(app)
     register_error_handlers(app)
     register_cli(app)
     return app
@@ -80,6 +81,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(optout_bp)
+
+
+def register_templating(app: Flask) -> None:
+    from . import templating
+
+    templating.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

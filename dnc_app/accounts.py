@@ -7,16 +7,16 @@ import unicodedata
 from datetime import timedelta
 from typing import NamedTuple
 
-from flask import current_app
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import generate_password_hash
 
 from . import ids
+from .changelog import Action, Actor, Change, Source, record
 from .database import begin_write
-from .entries import Actor
+from .entries.values import MAX_URL_LENGTH
 from .extensions import db
-from .models import ApiKey, AuditEvent, Team, User
+from .models import ApiKey, Team, User
 from .timeutil import utcnow
 
 # last_used_at is coarse: one UPDATE per key per interval, not one per request.
@@ -63,7 +63,29 @@ def get_team(team_id: str) -> Team | None:
     return db.session.get(Team, team_id)
 
 
-def create_user(team_id: str, email: str, password: str) -> User:
+def find_team(ref: str) -> Team | None:
+    """A team by its id or its slug (what an administrator types)."""
+    return db.session.execute(
+        select(Team).where((Team.id == ref) | (Team.slug == ref))
+    ).scalar_one_or_none()
+
+
+def find_team_by_slug(slug: str) -> Team | None:
+    if len(slug) > 100:  # longer than any slug: not worth a query
+        return None
+    return db.session.execute(select(Team).where(Team.slug == slug)).scalar_one_or_none()
+
+
+def list_teams() -> list[Team]:
+    return list(db.session.execute(select(Team).order_by(Team.created_at)).scalars())
+
+
+def any_team_exists() -> bool:
+    return db.session.execute(select(Team.id).limit(1)).first() is not None
+
+
+def create_user(team_id: str, email: str, password: str, *, hash_method: str) -> User:
+    """A new member; `hash_method` is werkzeug's (the app's PASSWORD_HASH_METHOD)."""
     email = email.strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise AccountError("Not a valid email address")
@@ -77,9 +99,7 @@ def create_user(team_id: str, email: str, password: str) -> User:
     user = User(
         team_id=team_id,
         email=email,
-        password_hash=generate_password_hash(
-            password, method=current_app.config["PASSWORD_HASH_METHOD"]
-        ),
+        password_hash=generate_password_hash(password, method=hash_method),
     )
     db.session.add(user)
     db.session.commit()
@@ -94,26 +114,13 @@ def record_sign_in(user: User) -> None:
     set_committed_value(user, "last_login_at", now)
 
 
-def _audit_key(key: ApiKey, action: str, actor: Actor, source: str) -> None:
-    db.session.execute(
-        insert(AuditEvent),
-        [{
-            "team_id": key.team_id,
-            "action": action,
-            "entry_id": key.id,
-            "url": None,
-            "reason": key.name,
-            "source": source,
-            "actor_type": actor.kind,
-            "actor_id": actor.id,
-            "actor_label": actor.label,
-            "created_at": utcnow(),
-        }],
-    )
+def _record_key_event(key: ApiKey, action: Action, actor: Actor, source: Source) -> None:
+    record(key.team_id, action, [Change(key.id, None, key.name)], source=source, actor=actor,
+           subject_label=key.prefix)
 
 
 def create_api_key(
-    team_id: str, *, name: str | None = None, actor: Actor, source: str = "cli"
+    team_id: str, *, name: str | None = None, actor: Actor, source: Source = Source.CLI
 ) -> tuple[ApiKey, str]:
     """Create a key; return the record and the key itself, which is never stored."""
     begin_write()
@@ -132,23 +139,37 @@ def create_api_key(
     )
     db.session.add(key)
     db.session.flush()
-    _audit_key(key, "key_create", actor, source)
+    _record_key_event(key, Action.KEY_CREATE, actor, source)
     db.session.commit()
     return key, secret
 
 
-def revoke_api_key(team_id: str, key_id: str, *, actor: Actor, source: str = "cli") -> ApiKey:
+def revoke_api_key(team_id: str, key_id: str, *, actor: Actor,
+                   source: Source = Source.CLI) -> ApiKey:
     begin_write()
-    key = db.session.execute(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.team_id == team_id)
-    ).scalar_one_or_none()
+    key = get_api_key(team_id, key_id)
     if key is None:
         raise AccountError("API key not found")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        _audit_key(key, "key_revoke", actor, source)
+        _record_key_event(key, Action.KEY_REVOKE, actor, source)
         db.session.commit()
     return key
+
+
+def list_api_keys(team_id: str) -> list[ApiKey]:
+    """The team's keys, newest first."""
+    return list(db.session.execute(
+        select(ApiKey).where(ApiKey.team_id == team_id)
+        .order_by(ApiKey.created_at.desc(), ApiKey.id)
+    ).scalars())
+
+
+def get_api_key(team_id: str, key_id: str) -> ApiKey | None:
+    """The team's key with this id; another team's key is None, like an unknown one."""
+    return db.session.execute(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.team_id == team_id)
+    ).scalar_one_or_none()
 
 
 class KeyIdentity(NamedTuple):
@@ -191,7 +212,7 @@ def authenticate_api_key(secret: str) -> KeyIdentity | None:
 # ------------------------------------------------------------- public opt-out page settings
 
 MAX_DISPLAY_NAME_LENGTH = 200
-MAX_PRIVACY_URL_LENGTH = 2048
+MAX_PRIVACY_URL_LENGTH = MAX_URL_LENGTH
 MAX_OPTOUT_MESSAGE_LENGTH = 1000
 
 
@@ -214,14 +235,17 @@ def check_privacy_url(url: str) -> str:
     return url
 
 
+# The settings in the order the settings page shows them, with their names there.
+SETTING_LABELS = {"display_name": "Display name", "privacy_url": "Privacy policy link",
+                  "optout_message": "Message"}
+
+
 def update_team_settings(
     team_id: str, display_name: str | None, privacy_url: str | None,
-    optout_message: str | None,
+    optout_message: str | None, *, actor: Actor, source: Source = Source.WEB,
 ) -> Team:
-    """Save the public opt-out page settings; empty values clear a setting."""
-    team = get_team(team_id)
-    if team is None:
-        raise AccountError("Team not found")
+    """Save the public opt-out page settings; empty values clear a setting. A change is
+    recorded in the change log with what changed."""
     display_name = (display_name or "").strip() or None
     if display_name and len(display_name) > MAX_DISPLAY_NAME_LENGTH:
         raise AccountError(f"Display name must be at most {MAX_DISPLAY_NAME_LENGTH} characters")
@@ -231,8 +255,20 @@ def update_team_settings(
     optout_message = (optout_message or "").strip().replace("\r\n", "\n") or None
     if optout_message and len(optout_message) > MAX_OPTOUT_MESSAGE_LENGTH:
         raise AccountError(f"Message must be at most {MAX_OPTOUT_MESSAGE_LENGTH:,} characters")
-    team.display_name = display_name
-    team.privacy_url = privacy_url
-    team.optout_message = optout_message
+    new = {"display_name": display_name, "privacy_url": privacy_url,
+           "optout_message": optout_message}
+    begin_write()
+    team = get_team(team_id)
+    if team is None:
+        db.session.rollback()
+        raise AccountError("Team not found")
+    changed = {name: value for name, value in new.items() if getattr(team, name) != value}
+    for name, value in changed.items():
+        setattr(team, name, value)
+    if changed:
+        summary = "; ".join(f"{SETTING_LABELS[name]}: {value or '(cleared)'}"
+                            for name, value in changed.items())
+        record(team_id, Action.SETTINGS_CHANGED, [Change(team_id, None, summary)],
+               source=source, actor=actor)
     db.session.commit()
     return team

@@ -6,15 +6,16 @@ import json
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import accounts, entries
+from .changelog import Actor, ActorType, Source
 from .extensions import db
 from .models import Team
 
-CLI_ACTOR = entries.Actor("cli", None, "command line")
+CLI_ACTOR = Actor(ActorType.CLI, None, "command line")
 
 team_cli = AppGroup("team", help="Manage teams.")
 key_cli = AppGroup("key", help="Manage API keys.")
@@ -119,7 +120,8 @@ def user_create(email: str, team_ref: str, password_stdin: bool) -> None:
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = accounts.create_user(team.id, email, password)
+        user = accounts.create_user(team.id, email, password,
+                                   hash_method=current_app.config["PASSWORD_HASH_METHOD"])
     except accounts.AccountError as exc:
         _fail(str(exc))
     click.echo(f"Created {user.email} in team {team.slug}")
@@ -133,7 +135,7 @@ def entry_add(url: str, team_ref: str, reason: str | None) -> None:
     """Add a LinkedIn URL to a team's list."""
     team = _require_team(team_ref)
     try:
-        entry = entries.add_entry(team.id, url, reason=reason, source="cli", actor=CLI_ACTOR)
+        entry = entries.add_entry(team.id, url, reason=reason, source=Source.CLI, actor=CLI_ACTOR)
     except entries.AlreadyListed as exc:
         _fail(f"Already listed: {exc.entry.url} ({exc.entry.id})")
     except (entries.EntryError, entries.InvalidURL) as exc:
@@ -158,7 +160,8 @@ def demo_command(host: str) -> None:
     team = accounts.create_team("Demo team", "demo")
     _key, secret = accounts.create_api_key(team.id, name="demo", actor=CLI_ACTOR)
     password = secrets.token_urlsafe(12)
-    user = accounts.create_user(team.id, "demo@example.com", password)
+    user = accounts.create_user(team.id, "demo@example.com", password,
+                                hash_method=current_app.config["PASSWORD_HASH_METHOD"])
     bar = "=" * 72
     click.echo(f"""{bar}
 Demo team created: {team.name} ({team.id})

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import ids
 from .extensions import db
-from .timeutil import UTCDateTime, isoformat, utcnow
+from .timeutil import UTCDateTime, utcnow
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -29,6 +29,9 @@ class Team(db.Model):
     # Kept by the service layer in the same transaction as every add/remove, so that
     # the list total is O(1) at a million entries instead of a COUNT(*) per page.
     entry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The `seq` of the team's latest change (see changelog): taken under the team row's
+    # lock in the transaction of each change.
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property
@@ -51,8 +54,6 @@ class ApiKey(db.Model):
     # Coarse: updated at most once per LAST_USED_GRANULARITY, not on every request.
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    team: Mapped[Team] = relationship()
 
     @property
     def active(self) -> bool:
@@ -92,29 +93,28 @@ class DncEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    def to_dict(self) -> dict:
-        return {
-            "$id": self.id,
-            "teamId": self.team_id,
-            "url": self.url,
-            "$createdAt": isoformat(self.created_at),
-            "$updatedAt": isoformat(self.updated_at),
-            "reason": self.reason,
-            "source": self.source,
-        }
-
 
 class AuditEvent(db.Model):
-    """Append-only record of every change to a team's list (and to its API keys)."""
+    """The change log: append-only record of every change to a team (its list, keys,
+    settings and members). Written only by dnc_app.changelog."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_team_id_id", "team_id", "id"),)
+    __table_args__ = (
+        # A team's changes in commit order; feeds read from a position on it.
+        Index("uq_audit_event_team_seq", "team_id", "seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    # 1, 2, 3, … per team: the commit order of the team's changes.
+    seq: Mapped[int] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(30))
-    # Not a foreign key: the record outlives the entry it describes.
-    entry_id: Mapped[str | None] = mapped_column(String(40))
+    # What the change is about (changelog.SubjectType) and its id. Not a foreign key: the
+    # record outlives the entry or key it describes.
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[str | None] = mapped_column(String(40))
+    # How people recognise a subject that is not an entry: a key's prefix, a member's email.
+    subject_label: Mapped[str | None] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(20))

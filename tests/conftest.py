@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import create_engine, text
 
-from dnc_app import accounts, create_app, entries
+from dnc_app import accounts, create_app
+from dnc_app.changelog import Actor, ActorType
 from dnc_app.extensions import db
 
 # Tables in an order that respects foreign keys when emptied.
@@ -115,7 +116,7 @@ class TeamCreds:
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
-CLI_ACTOR = entries.Actor("cli", None, "tests")
+CLI_ACTOR = Actor(ActorType.CLI, None, "tests")
 
 
 @pytest.fixture
@@ -134,6 +135,17 @@ def make_team(app):
 @pytest.fixture
 def team(make_team) -> TeamCreds:
     return make_team("Acme")
+
+
+@pytest.fixture
+def signed_in(app, client, team):
+    """A test client signed in as a member of `team`, through the real sign-in form."""
+    from tests.web_support import make_member, sign_in
+
+    make_member(app, team.id)
+    response = sign_in(client)
+    assert response.status_code in (302, 303), response.status_code
+    return client
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def test_add_writes_one_row_and_its_audit_record(app, client, team):
     entry_id = resp.get_json()["data"]["$id"]
     with app.app_context():
         events = db.session.execute(select(AuditEvent)).scalars().all()
-        assert [(e.action, e.entry_id, e.url, e.source, e.actor_type) for e in events if
+        assert [(e.action, e.subject_id, e.url, e.source, e.actor_type) for e in events if
                 e.action == "add"] == [
             ("add", entry_id, "https://linkedin.com/in/jane", "api", "api_key")
         ]

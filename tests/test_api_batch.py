@@ -134,7 +134,7 @@ def test_a_failing_batch_stores_nothing(app, client, team, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("audit write failed")
 
-    monkeypatch.setattr(service, "_adjust_entry_count", fail)
+    monkeypatch.setattr(service, "record", fail)
     resp = batch(client, team, {"entries": urls_of(3)})
     assert resp.status_code == 500
     assert resp.get_json()["error"] == "internal_error"

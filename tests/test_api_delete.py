@@ -43,7 +43,7 @@ def test_the_audit_record_stays_with_who_when_and_the_reason(app, client, team):
     assert resp.status_code == 200
     with app.app_context():
         events = db.session.execute(
-            select(AuditEvent).where(AuditEvent.entry_id == entry["$id"])
+            select(AuditEvent).where(AuditEvent.subject_id == entry["$id"])
             .order_by(AuditEvent.id)
         ).scalars().all()
         assert [e.action for e in events] == ["add", "remove"]

@@ -23,6 +23,7 @@ from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry
 from dnc_app.optout import forms, links
 from tests.conftest import TEST_SECRET
+from tests.web_support import TEST_ACTOR
 
 HTMX = {"HX-Request": "true"}
 REFERENCE_RE = re.compile(r"OPT-[0-9A-HJKMNP-TV-Z]{10}")
@@ -145,7 +146,8 @@ def test_page_is_standalone_and_csp_clean(client, team):
 def test_page_shows_team_settings(app, client, team):
     with app.app_context():
         accounts.update_team_settings(team.id, "Acme Sales", "https://acme.example/privacy",
-                                      "Sorry for the message.\nWe will not write again.")
+                                      "Sorry for the message.\nWe will not write again.",
+                                      actor=TEST_ACTOR)
     text = client.get(f"/optout/{team.slug}").get_data(as_text=True)
     assert "Stop messages from Acme Sales" in text
     assert 'href="https://acme.example/privacy"' in text
@@ -155,7 +157,8 @@ def test_page_shows_team_settings(app, client, team):
 
 def test_team_message_is_escaped(app, client, team):
     with app.app_context():
-        accounts.update_team_settings(team.id, "<b>Acme</b>", None, "<script>alert(1)</script>")
+        accounts.update_team_settings(team.id, "<b>Acme</b>", None, "<script>alert(1)</script>",
+                                      actor=TEST_ACTOR)
     text = client.get(f"/optout/{team.slug}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text

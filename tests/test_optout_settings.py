@@ -7,32 +7,9 @@ import re
 import pytest
 
 from dnc_app import accounts
-from dnc_app.extensions import db
 from tests.test_optout import HTMX, hidden_fields
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def member(app, team):
-    with app.app_context():
-        user = accounts.create_user(team.id, "member@acme.example", PASSWORD)
-        db.session.remove()
-        return user
-
-
-@pytest.fixture
-def signed_in(client, member):
-    """A client signed in through the sign-in form of the team pages."""
-    token = hidden_fields(client.get("/login").get_data(as_text=True))["csrf_token"]
-    response = client.post("/login", data={"csrf_token": token, "email": member.email,
-                                           "password": PASSWORD})
-    assert response.status_code in (302, 303), response.status_code
-    return client
-
-
-def csrf_of(client, path: str = "/settings") -> str:
-    return hidden_fields(client.get(path).get_data(as_text=True))["csrf_token"]
+from tests.web_support import TEST_ACTOR as CLI_ACTOR
+from tests.web_support import token_for
 
 
 def test_settings_need_a_signed_in_member(app, client, team):
@@ -65,7 +42,7 @@ def test_settings_page_shows_the_public_link_with_a_copy_button(signed_in, team)
 
 def test_settings_are_saved_and_shown_on_the_public_page(app, signed_in, team):
     response = signed_in.post("/settings", data={
-        "csrf_token": csrf_of(signed_in), "display_name": "  Acme Outreach ",
+        "csrf_token": token_for(signed_in), "display_name": "  Acme Outreach ",
         "privacy_url": "https://acme.example/privacy", "optout_message": "We are sorry.",
     })
     assert response.status_code == 303
@@ -81,7 +58,7 @@ def test_settings_are_saved_and_shown_on_the_public_page(app, signed_in, team):
     assert "Stop messages from Acme Outreach" in public
     assert 'href="https://acme.example/privacy"' in public and "We are sorry." in public
     # Empty values clear the settings: the team name is shown again.
-    signed_in.post("/settings", data={"csrf_token": csrf_of(signed_in), "display_name": "",
+    signed_in.post("/settings", data={"csrf_token": token_for(signed_in), "display_name": "",
                                       "privacy_url": "", "optout_message": ""})
     with app.app_context():
         stored = accounts.get_team(team.id)
@@ -97,7 +74,7 @@ def test_settings_are_saved_and_shown_on_the_public_page(app, signed_in, team):
 )
 def test_invalid_privacy_link_is_refused(app, signed_in, team, privacy_url):
     response = signed_in.post("/settings", data={
-        "csrf_token": csrf_of(signed_in), "display_name": "New name",
+        "csrf_token": token_for(signed_in), "display_name": "New name",
         "privacy_url": privacy_url, "optout_message": ""})
     assert response.status_code == 422
     text = response.get_data(as_text=True)
@@ -117,7 +94,7 @@ def test_settings_need_the_csrf_token(app, signed_in, team):
 
 def test_personal_link_form_makes_a_working_link(signed_in, team):
     response = signed_in.post("/settings/personal-link", data={
-        "csrf_token": csrf_of(signed_in),
+        "csrf_token": token_for(signed_in),
         "profile_url": "https://www.linkedin.com/in/Recipient-One/"})
     assert response.status_code == 200
     text = response.get_data(as_text=True)
@@ -130,7 +107,7 @@ def test_personal_link_form_makes_a_working_link(signed_in, team):
 
 def test_personal_link_form_with_htmx_returns_the_result_only(signed_in, team):
     response = signed_in.post("/settings/personal-link", headers=HTMX, data={
-        "csrf_token": csrf_of(signed_in), "profile_url": "linkedin.com/in/recipient-two"})
+        "csrf_token": token_for(signed_in), "profile_url": "linkedin.com/in/recipient-two"})
     text = response.get_data(as_text=True)
     assert response.status_code == 200
     assert text.lstrip().startswith('<div id="personal-link-result"')
@@ -140,7 +117,7 @@ def test_personal_link_form_with_htmx_returns_the_result_only(signed_in, team):
 @pytest.mark.parametrize("htmx", [False, True])
 def test_personal_link_form_explains_a_bad_url(signed_in, team, htmx):
     response = signed_in.post("/settings/personal-link", headers=HTMX if htmx else {}, data={
-        "csrf_token": csrf_of(signed_in), "profile_url": "https://linkedin.com/company/acme"})
+        "csrf_token": token_for(signed_in), "profile_url": "https://linkedin.com/company/acme"})
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert "company pages cannot be added" in text and 'role="alert"' in text
@@ -158,6 +135,6 @@ def test_personal_link_form_explains_a_bad_url(signed_in, team, htmx):
 def test_update_team_settings_validates(app, team, args, error):
     with app.app_context():
         with pytest.raises(accounts.AccountError, match=error):
-            accounts.update_team_settings(team.id, *args)
+            accounts.update_team_settings(team.id, *args, actor=CLI_ACTOR)
         with pytest.raises(accounts.AccountError, match="Team not found"):
-            accounts.update_team_settings("team_missing", None, None, None)
+            accounts.update_team_settings("team_missing", None, None, None, actor=CLI_ACTOR)

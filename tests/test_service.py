@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from dnc_app import entries
+from dnc_app.changelog import Actor, ActorType
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry, Team
 
-ACTOR = entries.Actor("user", "7", "ann@example.com")
+ACTOR = Actor(ActorType.MEMBER, "7", "ann@example.com")
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_record_duplicate_leaves_a_trace_with_the_reference(ctx, team):
     entries.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
     with pytest.raises(entries.AlreadyListed):
         entries.add_entry(team.id, "in/ann", reason="again", source="public_form",
-                      actor=entries.Actor("public", None, "form", ip_hash="h"),
+                      actor=Actor(ActorType.PUBLIC, None, "form", ip_hash="h"),
                       reference="OPT-1", record_duplicate=True)
     rows = db.session.execute(
         select(AuditEvent).where(AuditEvent.action.like("add%")).order_by(AuditEvent.id)
@@ -104,9 +105,9 @@ def test_add_entries_keeps_input_order_and_reports_every_line(ctx, team):
 
 def test_add_entries_handles_more_rows_than_one_statement_chunk(ctx, team):
     urls = [f"in/person-{i}" for i in range(1234)]
-    result = entries.add_entries(team.id, urls, source="import", actor=ACTOR)
+    result = entries.add_entries(team.id, urls, source="cli", actor=ACTOR)
     assert result.added == 1234
-    again = entries.add_entries(team.id, urls[:10] + ["in/new"], source="import", actor=ACTOR)
+    again = entries.add_entries(team.id, urls[:10] + ["in/new"], source="cli", actor=ACTOR)
     assert (again.added, again.duplicates) == (1, 10)
     assert entry_count(team.id) == 1235
     assert db.session.execute(select(func.count()).select_from(DncEntry)).scalar() == 1235

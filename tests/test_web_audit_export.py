@@ -10,14 +10,7 @@ import pytest
 
 from dnc_app import entries
 from dnc_app.web import audit, export
-from tests.web_support import TEST_ACTOR, add_entries, make_member, sign_in
-
-
-@pytest.fixture
-def signed_in(app, client, team):
-    make_member(app, team.id)
-    sign_in(client)
-    return client
+from tests.web_support import TEST_ACTOR, add_entries
 
 
 def event_rows(html: str) -> list[tuple[str, str]]:

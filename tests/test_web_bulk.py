@@ -23,13 +23,6 @@ def app(make_app, tmp_path):
     return make_app(BULK_UPLOAD_DIR=str(tmp_path / "uploads"))
 
 
-@pytest.fixture
-def signed_in(app, client, team):
-    make_member(app, team.id)
-    sign_in(client)
-    return client
-
-
 def raws(items):
     return [item.raw for item in items]
 

@@ -10,14 +10,7 @@ from sqlalchemy import select
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry
 from dnc_app.web import views
-from tests.web_support import HTMX, add_entries, make_member, sign_in, token_for
-
-
-@pytest.fixture
-def signed_in(app, client, team):
-    make_member(app, team.id)
-    sign_in(client)
-    return client
+from tests.web_support import HTMX, add_entries, token_for
 
 
 def row_urls(html: str) -> list[str]:
@@ -47,7 +40,7 @@ def test_the_list_shows_newest_first_with_who_when_and_why(app, signed_in, team)
     assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z">', html)
     assert 'target="_blank" rel="noopener noreferrer"' in html
     assert "tests" in html  # added_by of the test actor
-    assert '<span class="badge badge-api">api</span>' in html
+    assert '<span class="badge badge-api">API</span>' in html  # the source's label
 
 
 def test_search_filters_by_url_and_accepts_a_pasted_url(app, signed_in, team):

@@ -10,16 +10,9 @@ from sqlalchemy import select
 from dnc_app import ids
 from dnc_app.extensions import db
 from dnc_app.models import ApiKey, AuditEvent
-from tests.web_support import HTMX, make_member, sign_in, token_for
+from tests.web_support import HTMX, token_for
 
 KEY_RE = re.compile(r"dnc_sk_[A-Za-z0-9]{40}")
-
-
-@pytest.fixture
-def signed_in(app, client, team):
-    make_member(app, team.id)
-    sign_in(client)
-    return client
 
 
 def create(client, name, htmx=False):
@@ -51,7 +44,7 @@ def test_a_new_key_is_shown_once_and_works(app, signed_in, team, htmx):
         assert key.key_hash == ids.hash_api_key(secret)
         assert key.created_by == "member@example.com"
         event = db.session.execute(select(AuditEvent).where(
-            AuditEvent.entry_id == key.id)).scalar_one()
+            AuditEvent.subject_id == key.id)).scalar_one()
         assert (event.action, event.source, event.actor_label) == (
             "key_create", "web", "member@example.com")
 

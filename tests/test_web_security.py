@@ -7,15 +7,7 @@ import re
 import pytest
 
 from dnc_app.security import CONTENT_SECURITY_POLICY
-from tests.web_support import HTMX, add_entries, make_member, sign_in, token_for
-
-
-@pytest.fixture
-def signed_in(app, client, team):
-    make_member(app, team.id)
-    sign_in(client)
-    return client
-
+from tests.web_support import HTMX, add_entries, token_for
 
 PAGES = ["/entries", "/entries?q=abc", "/check", "/bulk", "/keys", "/audit", "/settings"]
 

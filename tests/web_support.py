@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from dnc_app import accounts, entries
+from dnc_app.changelog import Actor, ActorType
 
 PASSWORD = "correct horse battery staple"
-TEST_ACTOR = entries.Actor("cli", None, "tests")
+TEST_ACTOR = Actor(ActorType.CLI, None, "tests")
 _META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
@@ -20,7 +21,8 @@ def csrf_from(html: str) -> str:
 def make_member(app, team_id: str, email: str = "member@example.com",
                 password: str = PASSWORD) -> int:
     with app.app_context():
-        return accounts.create_user(team_id, email, password).id
+        return accounts.create_user(team_id, email, password,
+                                    hash_method=app.config["PASSWORD_HASH_METHOD"]).id
 
 
 def sign_in(client, email: str = "member@example.com", password: str = PASSWORD,

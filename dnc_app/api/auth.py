@@ -7,7 +7,7 @@ from functools import wraps
 from flask import current_app, g, request
 
 from ..accounts import authenticate_api_key
-from ..entries import Actor
+from ..changelog import Actor, ActorType
 from ..errors import envelope
 from ..extensions import limiter
 from ..ids import looks_like_api_key
@@ -44,7 +44,7 @@ def require_api_key(view):
             return _unauthorized("invalid_api_key", "Invalid or revoked API key")
         g.api_key = key
         g.team_id = key.team_id
-        g.actor = Actor("api_key", key.id, f"API key {key.prefix}…")
+        g.actor = Actor(ActorType.API_KEY, key.id, f"API key {key.prefix}…")
         return view(*args, **kwargs)
 
     return wrapper

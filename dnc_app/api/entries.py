@@ -8,6 +8,7 @@ import re
 from flask import g, request
 
 from .. import entries
+from ..changelog import Source
 from ..errors import envelope
 from . import bp
 from .auth import batch_limit, check_limit, list_limit, require_api_key, write_limit
@@ -43,7 +44,7 @@ def post_entry():
         return envelope("missing_url", None, "URL is required", 400)
     try:
         entry = entries.add_entry(
-            g.team_id, url, reason=body.get("reason"), source="api", actor=g.actor
+            g.team_id, url, reason=body.get("reason"), source=Source.API, actor=g.actor
         )
     except entries.AlreadyListed as exc:
         return error_response(exc, 409, data=exc.entry.to_dict())
@@ -109,7 +110,8 @@ def post_batch():
             urls.append(url)
             reasons.append(item.get("reason"))
     if urls:
-        result = entries.add_entries(g.team_id, urls, reasons=reasons, source="api", actor=g.actor)
+        result = entries.add_entries(g.team_id, urls, reasons=reasons, source=Source.API,
+                                     actor=g.actor)
         for index, item in zip(positions, result.items, strict=True):
             details[index] = {
                 "url": item.url if item.url else (item.input if isinstance(item.input, str)
@@ -233,7 +235,7 @@ def delete_entry_by_id(entry_id: str):
         if not _ENTRY_ID.fullmatch(entry_id):
             raise entries.EntryNotFound()
         # The service checks the reason before it writes anything.
-        entries.remove_entry(g.team_id, entry_id, reason=body.get("reason"), source="api",
+        entries.remove_entry(g.team_id, entry_id, reason=body.get("reason"), source=Source.API,
                          actor=g.actor)
     except entries.EntryNotFound as exc:
         return error_response(exc, 404)

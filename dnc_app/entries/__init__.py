@@ -20,7 +20,6 @@ from .errors import (
     message_of,
 )
 from .service import (
-    Actor,
     add_entries,
     add_entry,
     count_entries,
@@ -29,15 +28,16 @@ from .service import (
     list_entries,
     preview_entries,
     remove_entry,
+    walk_entries,
 )
 from .validation import clean_reason, normalize, search_term
 from .values import MAX_QUERY_LENGTH, MAX_REASON_LENGTH, MAX_URL_LENGTH, Entry, EntryPage
 
 __all__ = [
-    "MAX_QUERY_LENGTH", "MAX_REASON_LENGTH", "MAX_URL_LENGTH", "Actor", "AlreadyListed",
+    "MAX_QUERY_LENGTH", "MAX_REASON_LENGTH", "MAX_URL_LENGTH", "AlreadyListed",
     "BulkResult", "Entry", "EntryError", "EntryNotFound", "EntryPage", "InvalidCursor",
     "InvalidReason", "InvalidURL", "ItemResult", "TeamNotFound", "add_entries", "add_entry",
     "clean_reason", "count_entries", "decode_cursor", "encode_cursor", "find_by_url",
     "get_entry", "list_entries", "message_of", "normalize", "preview_entries",
-    "remove_entry", "search_term",
+    "remove_entry", "search_term", "walk_entries",
 ]

@@ -2,8 +2,8 @@
 
 Every path that changes a list (API, pages, public form, CSV import, CLI) calls these
 functions. Each normalizes the URL, lets the unique constraint decide duplicates (no
-check-then-insert race), writes the audit record and the team's entry count in the same
-transaction, and returns the entry or raises a typed error.
+check-then-insert race), records the change in the change log (which keeps the team's
+entry count too) in the same transaction, and returns the entry or raises a typed error.
 
 Concurrency: a write transaction first locks the team row (PostgreSQL `SELECT … FOR
 UPDATE`; SQLite takes the database write lock with `BEGIN IMMEDIATE`), so writes to one
@@ -13,18 +13,17 @@ with the same URLs in different orders cannot deadlock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import func, select
 
 from .. import ids
+from ..changelog import Action, Actor, Change, Source, record
 from ..database import begin_write
 from ..extensions import db
-from ..models import AuditEvent
-from ..timeutil import UTCDateTime, utcnow
+from ..search import contains
+from ..timeutil import utcnow
 from . import statements as sql
 from .bulk import BulkResult, classify
 from .cursor import decode_cursor, encode_cursor
@@ -32,18 +31,8 @@ from .errors import AlreadyListed, EntryNotFound, TeamNotFound
 from .validation import clean_reason, normalize
 from .values import Entry, EntryPage
 
-__all__ = ["Actor", "add_entries", "add_entry", "count_entries", "find_by_url", "get_entry",
-           "list_entries", "preview_entries", "remove_entry"]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who made a change: an API key, a team member, the public form or the CLI."""
-
-    kind: str  # "api_key" | "user" | "public" | "cli"
-    id: str | None
-    label: str
-    ip_hash: str | None = None
+__all__ = ["add_entries", "add_entry", "count_entries", "find_by_url", "get_entry",
+           "list_entries", "preview_entries", "remove_entry", "walk_entries"]
 
 
 # --------------------------------------------------------------------------- writes
@@ -58,41 +47,7 @@ def _begin_write(team_id: str) -> None:
         raise TeamNotFound()
 
 
-def _audit_rows(
-    team_id: str, action: str, entries: Iterable, source: str, actor: Actor,
-    reason: str | None = None, now: datetime | None = None, reference: str | None = None,
-) -> list[dict]:
-    now = now or utcnow()
-    return [
-        {
-            "team_id": team_id,
-            "action": action,
-            "entry_id": e.id,
-            "url": e.url,
-            "reason": reason if reason is not None else e.reason,
-            "source": source,
-            "actor_type": actor.kind,
-            "actor_id": actor.id,
-            "actor_label": actor.label,
-            "ip_hash": actor.ip_hash,
-            "reference": reference,
-            "created_at": now,
-        }
-        for e in entries
-    ]
-
-
-def _write_audit(rows: list[dict]) -> None:
-    if rows:
-        db.session.execute(insert(AuditEvent.__table__), rows)
-
-
-def _adjust_entry_count(team_id: str, delta: int) -> None:
-    if delta:
-        db.session.execute(sql.ADJUST_ENTRY_COUNT, {"team_id": team_id, "delta": delta})
-
-
-def _entry_row(team_id: str, url: str, reason: str | None, source: str, actor: Actor,
+def _entry_row(team_id: str, url: str, reason: str | None, source: Source, actor: Actor,
                now: datetime, entry_id: str | None = None) -> dict:
     return {
         "id": entry_id or ids.entry_id(),
@@ -115,7 +70,7 @@ def add_entry(
     raw_url: object,
     *,
     reason: object = None,
-    source: str,
+    source: Source,
     actor: Actor,
     reference: str | None = None,
     record_duplicate: bool = False,
@@ -129,6 +84,7 @@ def add_entry(
     """
     url = normalize(raw_url)
     reason = clean_reason(reason)
+    source = Source(source)
     for _attempt in range(3):
         now = utcnow()
         row = _entry_row(team_id, url, reason, source, actor, now)
@@ -136,16 +92,16 @@ def add_entry(
         stored = sql.insert_ignoring_duplicates([row])
         if url in stored:
             entry = Entry(seq=stored[url][0], **row)
-            _write_audit(_audit_rows(team_id, "add", [entry], source, actor, now=now,
-                                     reference=reference))
-            _adjust_entry_count(team_id, 1)
+            record(team_id, Action.ADD, [Change(entry.id, url, reason)], source=source,
+                   actor=actor, reference=reference, now=now)
             db.session.commit()
             return entry
         existing = _entry_from_row(
             db.session.execute(sql.FIND_BY_URL, {"team_id": team_id, "url": url}).first())
         if existing is not None and record_duplicate:
-            _write_audit(_audit_rows(team_id, "add_duplicate", [existing], source, actor,
-                                     reason=reason, now=now, reference=reference))
+            change = Change(existing.id, url, reason if reason is not None else existing.reason)
+            record(team_id, Action.ADD_DUPLICATE, [change], source=source, actor=actor,
+                   reference=reference, now=now)
             db.session.commit()
         else:
             db.session.rollback()
@@ -165,45 +121,21 @@ def preview_entries(team_id: str, raw_urls: Sequence[object]) -> BulkResult:
     return result
 
 
-class _NewEntry(NamedTuple):
-    id: str
-    url: str
-    reason: str | None
-
-
-def _store_new_entries(team_id: str, new: list[_NewEntry], source: str, actor: Actor,
+def _store_new_entries(team_id: str, new: list[Change], source: Source, actor: Actor,
                        now: datetime) -> dict[str, tuple[int, str]]:
-    """Insert the entries (in order; a URL listed meanwhile is skipped) and their audit
-    records; return {url: (seq, id)} of those stored."""
+    """Insert the entries (in order; a URL listed meanwhile is skipped) and record them
+    in the change log; return {url: (seq, id)} of those stored."""
     if sql.dialect_name() == "postgresql":
         stored = sql.insert_entries_pg(
-            team_id, [e.id for e in new], [e.url for e in new], [e.reason for e in new],
-            source=source, added_by=actor.label, now=now)
-        added = [e for e in new if e.url in stored]
-        if added:
-            db.session.execute(_PG_INSERT_AUDIT, {
-                "team_id": team_id, "source": source, "actor_type": actor.kind,
-                "actor_id": actor.id, "actor_label": actor.label, "ip_hash": actor.ip_hash,
-                "now": now, "entry_ids": [e.id for e in added],
-                "urls": [e.url for e in added], "reasons": [e.reason for e in added],
-            })
-        return stored
-    rows = [_entry_row(team_id, e.url, e.reason, source, actor, now, e.id) for e in new]
-    stored = sql.insert_ignoring_duplicates(rows)
-    added = [e for e in new if e.url in stored]
-    _write_audit(_audit_rows(team_id, "add", added, source, actor, now=now))
+            team_id, [e.subject_id for e in new], [e.url for e in new],
+            [e.reason for e in new], source=source, added_by=actor.label, now=now)
+    else:
+        stored = sql.insert_ignoring_duplicates(
+            [_entry_row(team_id, e.url, e.reason, source, actor, now, e.subject_id)
+             for e in new])
+    record(team_id, Action.ADD, [e for e in new if e.url in stored], source=source,
+           actor=actor, now=now)
     return stored
-
-
-_PG_INSERT_AUDIT = text("""
-    INSERT INTO audit_event (team_id, action, entry_id, url, reason, source, actor_type,
-                             actor_id, actor_label, ip_hash, created_at)
-    SELECT :team_id, 'add', t.entry_id, t.url, t.reason, :source, :actor_type, :actor_id,
-           :actor_label, :ip_hash, :now
-    FROM unnest(CAST(:entry_ids AS varchar[]), CAST(:urls AS varchar[]),
-                CAST(:reasons AS text[])) WITH ORDINALITY AS t(entry_id, url, reason, n)
-    ORDER BY t.n
-""").bindparams(bindparam("now", type_=UTCDateTime()))
 
 
 def add_entries(
@@ -211,23 +143,23 @@ def add_entries(
     raw_urls: Sequence[object],
     *,
     reasons: Sequence[object] | None = None,
-    source: str,
+    source: Source,
     actor: Actor,
 ) -> BulkResult:
     """Add many URLs in one transaction with a constant number of statements per
     chunk of rows (no query per item). Results are in input order; entries are stored
     in input order, so the later line is the newer entry."""
     result, pending = classify(raw_urls, reasons)
+    source = Source(source)
     if not pending:
         return result
     now = utcnow()
     _begin_write(team_id)
     listed = sql.listed_urls(team_id, list(pending))
-    new = [_NewEntry(entry_id, url, pending[url].reason) for url, entry_id in zip(
+    new = [Change(entry_id, url, pending[url].reason) for url, entry_id in zip(
         (url for url in pending if url not in listed), ids.entry_ids(len(pending) - len(listed)),
         strict=True)]
     stored = _store_new_entries(team_id, new, source, actor, now) if new else {}
-    _adjust_entry_count(team_id, len(stored))
     db.session.commit()
     for url, item in pending.items():
         if url in stored:
@@ -238,7 +170,7 @@ def add_entries(
 
 
 def remove_entry(
-    team_id: str, entry_id: str, *, reason: object = None, source: str, actor: Actor
+    team_id: str, entry_id: str, *, reason: object = None, source: Source, actor: Actor
 ) -> Entry:
     """Remove one entry of this team. Another team's id is EntryNotFound, like an
     unknown one. The audit record of the removal stays."""
@@ -250,8 +182,9 @@ def remove_entry(
         db.session.rollback()
         raise EntryNotFound()
     db.session.execute(sql.DELETE_ENTRY, {"seq": entry.seq})
-    _write_audit(_audit_rows(team_id, "remove", [entry], source, actor, reason=reason))
-    _adjust_entry_count(team_id, -1)
+    record(team_id, Action.REMOVE,
+           [Change(entry.id, entry.url, reason if reason is not None else entry.reason)],
+           source=source, actor=actor)
     db.session.commit()
     return entry
 
@@ -294,7 +227,7 @@ def list_entries(
     if q:
         # A substring match: a scan of the team's rows on SQLite; served by the trigram
         # index on PostgreSQL (migration 0002) when the text is selective.
-        where.append(c.url.like(sql.like_pattern(q), escape="\\"))
+        where.append(contains(c.url, q))
         total = db.session.execute(
             select(func.count()).select_from(sql.ENTRIES).where(*where)
         ).scalar_one()
@@ -309,3 +242,20 @@ def list_entries(
     entries = [Entry(*row) for row in rows[:limit]]
     next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
     return EntryPage(entries, total, next_cursor)
+
+
+def walk_entries(team_id: str, chunk_size: int) -> Iterator[list[Entry]]:
+    """Every entry of the team, newest first, `chunk_size` at a time (an export).
+
+    Each chunk is read in its own short transaction (no snapshot is held open for the
+    whole walk); keyset pagination on the insertion order means an entry added meanwhile
+    is simply not in the walk and none is repeated.
+    """
+    cursor = None
+    while True:
+        page = list_entries(team_id, limit=chunk_size, cursor=cursor)
+        db.session.commit()  # end this chunk's read transaction
+        yield page.entries
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text, update
+from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text
 
 from ..extensions import db
 from ..models import DncEntry, Team
@@ -32,23 +32,11 @@ GET_ENTRY = SELECT_ENTRY.where(ENTRIES.c.id == bindparam("entry_id"),
 DELETE_ENTRY = delete(ENTRIES).where(ENTRIES.c.seq == bindparam("seq"))
 
 LOCK_TEAM = select(TEAMS.c.id).where(TEAMS.c.id == bindparam("team_id")).with_for_update()
-ADJUST_ENTRY_COUNT = (
-    update(TEAMS)
-    .where(TEAMS.c.id == bindparam("team_id"))
-    .values(entry_count=TEAMS.c.entry_count + bindparam("delta"))
-)
 READ_ENTRY_COUNT = select(TEAMS.c.entry_count).where(TEAMS.c.id == bindparam("team_id"))
 
 
 def dialect_name() -> str:
     return db.session.get_bind().dialect.name
-
-
-def like_pattern(q: str) -> str:
-    """`%q%` for a case-insensitive substring match, with LIKE's wildcards taken literally
-    (use with `escape="\\"`)."""
-    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 # --------------------------------------------------------------------------- inserts

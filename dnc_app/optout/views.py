@@ -17,6 +17,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import entries
+from ..changelog import Actor, ActorType, Source
 from ..errors import rate_limit_reset
 from ..extensions import csrf, db, limiter
 from ..models import Team
@@ -25,7 +26,6 @@ from . import bp, links
 from .forms import OptOutForm, issue_started
 from .strings import readable_datetime, t
 
-SOURCE = "public_form"
 # Receipt references: Crockford's base32 (no I, L, O, U), easy to read out and type.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _REFERENCE_LENGTH = 10
@@ -229,9 +229,9 @@ def submit(slug: str):
 
     reference = new_reference()
     when = utcnow()
-    actor = entries.Actor("public", None, "public opt-out form", ip_hash=client_ip_hash())
+    actor = Actor(ActorType.PUBLIC, None, "public opt-out form", ip_hash=client_ip_hash())
     try:
-        entries.add_entry(team.id, url, reason=reason, source=SOURCE, actor=actor,
+        entries.add_entry(team.id, url, reason=reason, source=Source.PUBLIC_FORM, actor=actor,
                       reference=reference, record_duplicate=True)
     except entries.AlreadyListed:
         pass  # recorded as a repeated request; answered exactly like a new one

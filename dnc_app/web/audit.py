@@ -1,90 +1,45 @@
-"""The audit trail: every change to the team's list and keys, newest first.
-
-Read directly from AuditEvent (writes only ever happen in the service layer), keyset
-paginated by id so that the thousandth page is as fast as the first.
-"""
+"""The audit trail: every change to the team's list, keys, settings and members, newest
+first, read from the change log and paged by its sequence number."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import abort, request
 from flask_login import login_required
-from sqlalchemy import select
 
-from ..extensions import db
-from ..models import ApiKey, AuditEvent
+from .. import changelog, entries
 from . import bp
-from .pages import render, search_term, team_id
+from .pages import render, team_id
 
-PAGE_SIZE = 50
-ACTIONS = {
-    "add": "Added",
-    "add_duplicate": "Asked again (already listed)",
-    "remove": "Removed",
-    "key_create": "API key created",
-    "key_revoke": "API key revoked",
-}
-KNOWN_SOURCES = ["web", "web_bulk", "api", "optout", "cli"]
+PAGE_SIZE = changelog.PAGE_SIZE
+# Beyond any team's number of changes; keeps the number within SQL's BIGINT.
+_MAX_SEQ = 2**63 - 1
 
 
-@dataclass
-class AuditFilters:
-    action: str = ""
-    source: str = ""
-    q: str = ""
-
-    @classmethod
-    def from_args(cls) -> AuditFilters:
-        action = request.args.get("action", "")
-        return cls(
-            action=action if action in ACTIONS else "",
-            source=request.args.get("source", "").strip().lower()[:20],
-            q=request.args.get("q", "").strip()[:200],
-        )
-
-    def as_args(self) -> dict[str, str]:
-        return {k: v for k, v in vars(self).items() if v}
+def filters_from_args() -> changelog.Filters:
+    return changelog.Filters.checked(
+        action=request.args.get("action", ""),
+        source=request.args.get("source", "").strip().lower(),
+        q=request.args.get("q", "").strip()[:entries.MAX_QUERY_LENGTH],
+    )
 
 
-@dataclass
-class AuditPage:
-    events: list[AuditEvent]
-    next_before: int | None
-    key_prefixes: dict[str, str]
-
-
-def audit_page(filters: AuditFilters, before: int | None) -> AuditPage:
-    stmt = select(AuditEvent).where(AuditEvent.team_id == team_id())
-    if filters.action:
-        stmt = stmt.where(AuditEvent.action == filters.action)
-    if filters.source:
-        stmt = stmt.where(AuditEvent.source == filters.source)
-    if filters.q:
-        escaped = (search_term(filters.q).lower()
-                   .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
-        stmt = stmt.where(AuditEvent.url.like(f"%{escaped}%", escape="\\"))
-    if before is not None:
-        stmt = stmt.where(AuditEvent.id < before)
-    rows = list(db.session.execute(
-        stmt.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)
-    ).scalars())
-    events = rows[:PAGE_SIZE]
-    key_ids = {e.entry_id for e in events if e.action.startswith("key_") and e.entry_id}
-    prefixes = dict(db.session.execute(
-        select(ApiKey.id, ApiKey.prefix).where(ApiKey.team_id == team_id(),
-                                               ApiKey.id.in_(key_ids))
-    ).all()) if key_ids else {}
-    return AuditPage(events, events[-1].id if len(rows) > PAGE_SIZE else None, prefixes)
+def filter_args(filters: changelog.Filters) -> dict[str, str]:
+    """The filters as query arguments (for the pager's links)."""
+    return {k: v for k, v in vars(filters).items() if v}
 
 
 @bp.get("/audit")
 @login_required
 def audit():
     raw_before = request.args.get("before", "")
-    if raw_before and not raw_before.isdigit():
+    if raw_before and not (raw_before.isascii() and raw_before.isdigit()
+                           and int(raw_before) <= _MAX_SEQ):
         abort(400, description="This page link is not valid.")
-    filters = AuditFilters.from_args()
-    page = audit_page(filters, int(raw_before) if raw_before else None)
-    return render("web/audit.html", "web/_audit_results.html", filters=filters, page=page,
-                  actions=ACTIONS, known_sources=KNOWN_SOURCES, before=raw_before)
+    filters = filters_from_args()
+    search = changelog.Filters(filters.action, filters.source, entries.search_term(filters.q))
+    page = changelog.read_page(team_id(), search, int(raw_before) if raw_before else None,
+                               limit=PAGE_SIZE)
+    return render("web/audit.html", "web/_audit_results.html", filters=filters,
+                  filter_args=filter_args(filters), page=page, actions=changelog.Action,
+                  sources=changelog.Source, before=raw_before)
+

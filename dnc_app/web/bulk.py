@@ -14,6 +14,7 @@ from flask import current_app, request, session
 from flask_login import current_user, login_required
 
 from .. import entries
+from ..changelog import Source
 from ..extensions import csrf
 from . import bp
 from .bulk_input import (
@@ -30,7 +31,6 @@ from .pages import actor, render, team_id
 # Rows of each kind shown in the preview and the summary; the counts cover all of them.
 SAMPLE_ROWS = 20
 SESSION_KEY = "bulk_upload"
-SOURCE = "web_bulk"
 
 
 def pending_uploads() -> PendingUploads:
@@ -129,7 +129,7 @@ def bulk_confirm():
                       error="This preview has expired or was already added. "
                             "Upload the list again to see a new preview.")
     session.pop(SESSION_KEY, None)
-    result = entries.add_entries(team_id(), [item.raw for item in items], source=SOURCE,
+    result = entries.add_entries(team_id(), [item.raw for item in items], source=Source.WEB_BULK,
                              actor=actor())
     return render("web/bulk.html", "web/_bulk_summary.html",
                   summary=tally(items, result.items, "added"))

@@ -1,9 +1,8 @@
-"""Export the team's list as CSV, streamed in keyset-paginated chunks.
+"""Export the team's list as CSV, streamed a chunk of entries at a time.
 
 At most one chunk of entries is in memory at a time, so a million entries download
-without the server holding them. Each chunk is read in its own short transaction (no
-snapshot is held open for the whole download); keyset pagination on the insertion
-order means an entry added meanwhile is simply not in the file and none is repeated.
+without the server holding them (see entries.walk_entries). Each export is recorded in
+the change log: who took a copy of the list, and when.
 """
 
 from __future__ import annotations
@@ -15,13 +14,14 @@ from collections.abc import Iterator
 from flask import Response, stream_with_context
 from flask_login import current_user, login_required
 
-from .. import entries
-from ..extensions import db
+from .. import changelog, entries
+from ..changelog import Action, Source
 from ..timeutil import isoformat, utcnow
 from . import bp
+from .pages import actor
 
 CHUNK_SIZE = 5000
-HEADER = ["url", "reason", "source", "added_by", "created_at", "id"]
+HEADER = ["url", "reason", "source", "added_by", "created_at", "id", "source_label"]
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,26 +38,22 @@ def csv_rows(team_id: str, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)
-    cursor = None
-    while True:
-        page = entries.list_entries(team_id, limit=chunk_size, cursor=cursor)
-        db.session.commit()  # end this chunk's read transaction
-        for entry in page.entries:
+    for chunk in entries.walk_entries(team_id, chunk_size):
+        for entry in chunk:
             writer.writerow([safe_cell(entry.url), safe_cell(entry.reason),
                              safe_cell(entry.source), safe_cell(entry.added_by),
-                             isoformat(entry.created_at), entry.id])
+                             isoformat(entry.created_at), entry.id,
+                             Source.label_of(entry.source)])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
 
 
 @bp.get("/export.csv")
 @login_required
 def export_csv():
     team = current_user.team
+    changelog.log_event(team.id, Action.EXPORTED, team.id, source=Source.WEB, actor=actor())
     filename = f"dnc-{team.slug}-{utcnow():%Y-%m-%d}.csv"
     return Response(
         stream_with_context(csv_rows(team.id)),

@@ -8,6 +8,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from .. import accounts
+from ..changelog import Source
 from ..extensions import db
 from ..models import ApiKey
 from . import bp
@@ -44,7 +45,7 @@ def create_key():
     if not form.validate_on_submit():
         return render("web/keys.html", "web/_key_form.html", 422, form=form, keys=team_keys())
     key, secret = accounts.create_api_key(team_id(), name=form.name.data or None,
-                                          actor=actor(), source="web")
+                                          actor=actor(), source=Source.WEB)
     # Rendered into this response only: never stored, never in a redirect or the session.
     context = {"form": ApiKeyForm(formdata=None), "new_key": key, "secret": secret}
     if is_htmx():
@@ -63,7 +64,7 @@ def revoke_confirm(key_id: str):
 @login_required
 def revoke_key(key_id: str):
     key = key_or_404(key_id)  # CSRF was checked before the view, as for every POST
-    key = accounts.revoke_api_key(team_id(), key.id, actor=actor(), source="web")
+    key = accounts.revoke_api_key(team_id(), key.id, actor=actor(), source=Source.WEB)
     if is_htmx():
         return render_template("web/_key_row.html", key=key, just_revoked=True)
     flash(f"Revoked the key {key.prefix}…. Requests with it are refused from now on.",

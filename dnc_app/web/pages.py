@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import abort, render_template, request
 from flask_login import current_user
 
 from .. import entries
-from ..timeutil import isoformat
-from . import bp
+from ..changelog import Actor
 
 
 def is_htmx() -> bool:
@@ -29,9 +26,9 @@ def render(page_template: str, fragment_template: str | None = None, status: int
     return render_template(template, **context), status
 
 
-def actor() -> entries.Actor:
+def actor() -> Actor:
     """Who makes a change from the pages: the signed-in member."""
-    return entries.Actor("user", str(current_user.id), current_user.email)
+    return Actor.member(current_user.id, current_user.email)
 
 
 def team_id() -> str:
@@ -51,21 +48,3 @@ def search_term(raw: str | None) -> str:
     form (so a pasted `https://www.linkedin.com/in/John/` finds the entry); anything
     else as typed."""
     return entries.search_term(raw)
-
-
-@bp.app_template_filter("iso")
-def iso_filter(value: datetime | None) -> str:
-    return isoformat(value) or ""
-
-
-@bp.app_template_filter("when")
-def when_filter(value: datetime | None) -> str:
-    """Readable UTC time; the page script shows it in the reader's own time zone."""
-    if value is None:
-        return "—"
-    return value.strftime("%-d %b %Y, %H:%M UTC")
-
-
-@bp.app_template_filter("thousands")
-def thousands_filter(value: int) -> str:
-    return f"{value:,}"

@@ -11,7 +11,7 @@ from wtforms.validators import Length, ValidationError
 from .. import accounts, entries
 from ..optout import links
 from . import bp
-from .pages import is_htmx
+from .pages import actor, is_htmx
 
 
 def _strip(value):
@@ -87,7 +87,8 @@ def save_settings():
     if form.validate():
         try:
             accounts.update_team_settings(current_user.team_id, form.display_name.data,
-                                          form.privacy_url.data, form.optout_message.data)
+                                          form.privacy_url.data, form.optout_message.data,
+                                          actor=actor())
         except accounts.AccountError as exc:
             form.form_errors.append(str(exc))
         else:

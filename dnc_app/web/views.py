@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from .. import entries
+from ..changelog import Source
 from . import bp
 from .forms import AddEntryForm, CheckForm, RemoveForm
 from .pages import actor, get_entry_or_404, is_htmx, render, search_term, team_id
@@ -53,7 +54,7 @@ def post_entry():
     if form.validate_on_submit():
         try:
             entry = entries.add_entry(team_id(), form.url.data, reason=form.reason.data or None,
-                                  source="web", actor=actor())
+                                  source=Source.WEB, actor=actor())
         except entries.AlreadyListed as exc:
             duplicate = exc.entry
             form.url.errors.append("This profile is already on the list.")
@@ -128,7 +129,7 @@ def post_removal(entry_id: str):
     form = RemoveForm()
     if form.validate_on_submit():
         try:
-            entries.remove_entry(team_id(), entry_id, reason=form.reason.data, source="web",
+            entries.remove_entry(team_id(), entry_id, reason=form.reason.data, source=Source.WEB,
                              actor=actor())
         except entries.EntryNotFound:
             abort(404, description="This entry is not on your list (it may have been "

@@ -1,0 +1,278 @@
+"""The change log: one append-only record of every change to a team, and its one writer.
+
+Every change goes through `record` (in the caller's write transaction) or `log_event`
+(in a transaction of its own): entries added, asked for again and removed, API keys
+created and revoked, settings changed, exports, and member events (sign-ins, password
+changes, …). Readers: the audit page, and next webhooks and a changes feed.
+
+Order: each team numbers its changes 1, 2, 3, … in `seq`. The number is taken from the
+team row's `change_seq` counter, incremented in the same transaction as the change. That
+UPDATE holds the team row's lock until the commit (PostgreSQL: a row lock, which entry
+writes already hold since their `SELECT … FOR UPDATE`; SQLite: the database write lock),
+so within a team `seq` is the commit order, without gaps (a rollback also rolls back the
+counter). A reader that has seen up to `seq` N reads the rest with `seq > N` on the
+unique index (team_id, seq) and can never miss a change committed later.
+
+The same UPDATE keeps the team's entry count (each add is +1, each removal -1), so the
+count and the log cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.engine import Row
+
+from .database import begin_write
+from .extensions import db
+from .models import AuditEvent, Team
+from .search import contains
+from .timeutil import UTCDateTime, utcnow
+
+# --------------------------------------------------------------------------- vocabulary
+
+
+class _Labelled(StrEnum):
+    """A stored value (the enum's string) with the label people read."""
+
+    def __new__(cls, value: str, label: str, *extra):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def label_of(cls, value: str | None) -> str:
+        """The label of a stored value; an unknown value as it is."""
+        try:
+            return cls(value).label
+        except ValueError:
+            return value or ""
+
+
+class SubjectType(StrEnum):
+    """What a change is about: `subject_id` is an id of this kind."""
+
+    ENTRY = "entry"  # a dnc_entry id (kept after the entry is removed)
+    API_KEY = "api_key"
+    TEAM = "team"
+    MEMBER = "member"  # a user_account id
+
+
+class Action(_Labelled):
+    ADD = "add", "Added", SubjectType.ENTRY, +1
+    ADD_DUPLICATE = "add_duplicate", "Asked again (already listed)", SubjectType.ENTRY, 0
+    REMOVE = "remove", "Removed", SubjectType.ENTRY, -1
+    KEY_CREATE = "key_create", "API key created", SubjectType.API_KEY, 0
+    KEY_REVOKE = "key_revoke", "API key revoked", SubjectType.API_KEY, 0
+    SETTINGS_CHANGED = "settings_changed", "Settings changed", SubjectType.TEAM, 0
+    EXPORTED = "exported", "List exported", SubjectType.TEAM, 0
+    SIGNED_IN = "signed_in", "Signed in", SubjectType.MEMBER, 0
+    SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed", SubjectType.MEMBER, 0
+    PASSWORD_CHANGED = "password_changed", "Password changed", SubjectType.MEMBER, 0
+    MEMBER_DISABLED = "member_disabled", "Member disabled", SubjectType.MEMBER, 0
+    MEMBER_ENABLED = "member_enabled", "Member enabled", SubjectType.MEMBER, 0
+    SESSIONS_REVOKED = "sessions_revoked", "Sessions ended", SubjectType.MEMBER, 0
+
+    def __init__(self, _value, _label, subject_type: SubjectType, entry_delta: int):
+        self.subject_type = subject_type
+        # What one such change does to the team's number of entries.
+        self.entry_delta = entry_delta
+
+
+class Source(_Labelled):
+    """Where a change was made."""
+
+    API = "api", "API"
+    WEB = "web", "Team pages"
+    WEB_BULK = "web_bulk", "Bulk add"
+    PUBLIC_FORM = "public_form", "Public opt-out form"
+    CLI = "cli", "Command line"
+
+
+class ActorType(StrEnum):
+    API_KEY = "api_key"
+    MEMBER = "user"
+    PUBLIC = "public"
+    CLI = "cli"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: an API key, a team member, the public form or the CLI."""
+
+    kind: ActorType
+    id: str | None
+    label: str
+    ip_hash: str | None = None
+
+    @classmethod
+    def member(cls, member_id: int | str, email: str) -> Actor:
+        return cls(ActorType.MEMBER, str(member_id), email)
+
+
+class Change(NamedTuple):
+    """One subject of a change: its id, and the URL and reason kept with the record."""
+
+    subject_id: str | None
+    url: str | None = None
+    reason: str | None = None
+
+
+# --------------------------------------------------------------------------- writing
+
+_LOG = AuditEvent.__table__
+_TEAMS = Team.__table__
+_INSERT = insert(_LOG)
+# Takes `n` numbers (the team row stays locked until the commit); returns the last one.
+_TAKE_SEQS = (
+    update(_TEAMS)
+    .where(_TEAMS.c.id == bindparam("team_id"))
+    .values(change_seq=_TEAMS.c.change_seq + bindparam("n"),
+            entry_count=_TEAMS.c.entry_count + bindparam("entry_delta"))
+    .returning(_TEAMS.c.change_seq)
+)
+# PostgreSQL, many changes: each column travels as one array parameter (a short statement
+# whatever the number of rows, see entries.statements).
+_PG_INSERT_MANY = text("""
+    INSERT INTO audit_event (team_id, seq, action, subject_type, subject_id, subject_label,
+                             url, reason, source, actor_type, actor_id, actor_label, ip_hash,
+                             reference, created_at)
+    SELECT :team_id, :first_seq + t.n - 1, :action, :subject_type, t.subject_id,
+           :subject_label, t.url, t.reason, :source, :actor_type, :actor_id, :actor_label,
+           :ip_hash, :reference, :created_at
+    FROM unnest(CAST(:subject_ids AS varchar[]), CAST(:urls AS varchar[]),
+                CAST(:reasons AS text[])) WITH ORDINALITY AS t(subject_id, url, reason, n)
+    ORDER BY t.n
+""").bindparams(bindparam("created_at", type_=UTCDateTime()))
+
+
+def record(
+    team_id: str,
+    action: Action,
+    changes: Sequence[Change],
+    *,
+    source: Source | str,
+    actor: Actor,
+    subject_label: str | None = None,
+    reference: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Append changes of one kind, by one actor, to the team's log, in the caller's write
+    transaction (begun with `database.begin_write`; the caller commits). Returns the
+    `seq` of the last one (0 when `changes` is empty)."""
+    if not changes:
+        return 0
+    action, source = Action(action), Source(source)  # the vocabulary is closed
+    last = db.session.execute(_TAKE_SEQS, {
+        "team_id": team_id, "n": len(changes), "entry_delta": action.entry_delta * len(changes),
+    }).scalar()
+    if last is None:
+        raise LookupError(f"no team {team_id!r}")
+    first = last - len(changes) + 1
+    common = {
+        "team_id": team_id, "action": action.value,
+        "subject_type": action.subject_type.value, "subject_label": subject_label,
+        "source": source.value, "actor_type": ActorType(actor.kind).value,
+        "actor_id": actor.id, "actor_label": actor.label, "ip_hash": actor.ip_hash,
+        "reference": reference, "created_at": now or utcnow(),
+    }
+    if len(changes) > 1 and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_PG_INSERT_MANY, {
+            **common, "first_seq": first, "subject_ids": [c.subject_id for c in changes],
+            "urls": [c.url for c in changes], "reasons": [c.reason for c in changes],
+        })
+    else:
+        # The Core table, not the ORM entity: the ORM's bulk path costs more than the SQL.
+        db.session.execute(_INSERT, [
+            {**common, "seq": seq, "subject_id": c.subject_id, "url": c.url,
+             "reason": c.reason}
+            for seq, c in enumerate(changes, start=first)
+        ])
+    return last
+
+
+def log_event(team_id: str, action: Action, subject_id: str | None, *, source: Source | str,
+              actor: Actor, subject_label: str | None = None,
+              reason: str | None = None) -> int:
+    """Record one change in a write transaction of its own (for events that change
+    nothing else, e.g. an export or a failed sign-in). Returns its `seq`."""
+    begin_write()
+    seq = record(team_id, action, [Change(subject_id, None, reason)], source=source,
+                 actor=actor, subject_label=subject_label)
+    db.session.commit()
+    return seq
+
+
+def record_member_event(team_id: str, action: Action, member_id: int | str, email: str, *,
+                        actor: Actor | None = None, source: Source | str = Source.WEB,
+                        reason: str | None = None) -> int:
+    """A member's sign-in (or failed one), password change, disabling, enabling, or the
+    end of their sessions, in its own transaction. The actor defaults to the member."""
+    if Action(action).subject_type is not SubjectType.MEMBER:
+        raise ValueError(f"{action} is not a member event")
+    return log_event(team_id, action, str(member_id), source=source,
+                     actor=actor or Actor.member(member_id, email), subject_label=email,
+                     reason=reason)
+
+
+# --------------------------------------------------------------------------- reading
+
+PAGE_SIZE = 50
+_BY_TEAM = select(_LOG).where(_LOG.c.team_id == bindparam("team_id"))
+
+
+def read_from(team_id: str, after_seq: int = 0, limit: int = 1000) -> list[Row]:
+    """The team's changes after position `after_seq`, oldest first (a feed's next page:
+    pass the last `seq` seen). One range scan of the unique index (team_id, seq)."""
+    return list(db.session.execute(
+        _BY_TEAM.where(_LOG.c.seq > after_seq).order_by(_LOG.c.seq).limit(limit),
+        {"team_id": team_id}))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The audit page's filters; unknown actions and sources are ignored."""
+
+    action: str = ""
+    source: str = ""
+    q: str = ""  # a URL substring, already in its search form
+
+    @classmethod
+    def checked(cls, action: str, source: str, q: str) -> Filters:
+        return cls(action if action in _ACTIONS else "",
+                   source if source in _SOURCES else "", q)
+
+
+_ACTIONS = frozenset(a.value for a in Action)
+_SOURCES = frozenset(s.value for s in Source)
+
+
+@dataclass
+class LogPage:
+    events: list[Row]
+    next_before: int | None  # the `before` of the next (older) page
+
+
+def read_page(team_id: str, filters: Filters, before: int | None = None,
+              limit: int = PAGE_SIZE) -> LogPage:
+    """Newest first, `limit` events with `seq < before` that match the filters."""
+    c = _LOG.c
+    stmt = _BY_TEAM
+    if filters.action:
+        stmt = stmt.where(c.action == filters.action)
+    if filters.source:
+        stmt = stmt.where(c.source == filters.source)
+    if filters.q:
+        stmt = stmt.where(contains(c.url, filters.q))
+    if before is not None:
+        stmt = stmt.where(c.seq < before)
+    rows = list(db.session.execute(stmt.order_by(c.seq.desc()).limit(limit + 1),
+                                   {"team_id": team_id}))
+    events = rows[:limit]
+    return LogPage(events, events[-1].seq if len(rows) > limit else None)
