@@ -14,4 +14,4 @@ def cap_request_size():
     request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
 
 
-from . import entries  # noqa: E402,F401  (registers the routes)
+from . import entries, errors  # noqa: E402,F401  (routes and error handlers)

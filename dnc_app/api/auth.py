@@ -8,14 +8,14 @@ from flask import current_app, g, request
 
 from ..accounts import authenticate_api_key
 from ..changelog import Actor, ActorType
-from ..errors import envelope
 from ..extensions import limiter
 from ..ids import looks_like_api_key
+from .errors import ApiError
 
 
-def _unauthorized(code: str, message: str):
-    body, status = envelope(code, None, message, 401)
-    return body, status, {"WWW-Authenticate": 'Bearer realm="dnc"'}
+class Unauthorized(ApiError):
+    def __init__(self, code: str, message: str):
+        super().__init__(code, message, 401, headers={"WWW-Authenticate": 'Bearer realm="dnc"'})
 
 
 def require_api_key(view):
@@ -28,20 +28,16 @@ def require_api_key(view):
     def wrapper(*args, **kwargs):
         header = request.headers.get("Authorization", "").strip()
         if not header:
-            return _unauthorized(
-                "missing_api_key",
-                "API key is required: send it as 'Authorization: Bearer <key>'",
-            )
+            raise Unauthorized("missing_api_key",
+                               "API key is required: send it as 'Authorization: Bearer <key>'")
         scheme, _, secret = header.partition(" ")
         secret = secret.strip()
         if scheme.lower() != "bearer" or not looks_like_api_key(secret):
-            return _unauthorized(
-                "invalid_api_key_format",
-                "Invalid API key format: expected 'Authorization: Bearer dnc_sk_…'",
-            )
+            raise Unauthorized("invalid_api_key_format",
+                               "Invalid API key format: expected 'Authorization: Bearer dnc_sk_…'")
         key = authenticate_api_key(secret)
         if key is None:
-            return _unauthorized("invalid_api_key", "Invalid or revoked API key")
+            raise Unauthorized("invalid_api_key", "Invalid or revoked API key")
         g.api_key = key
         g.team_id = key.team_id
         g.actor = Actor(ActorType.API_KEY, key.id, f"API key {key.prefix}…")

@@ -12,24 +12,21 @@ from ..changelog import Source
 from ..errors import envelope
 from . import bp
 from .auth import batch_limit, check_limit, list_limit, require_api_key, write_limit
+from .errors import ApiError, InvalidParameter
 
 
-def json_object() -> dict | tuple:
-    """The request body as a JSON object, or an error response."""
+def json_object() -> dict:
+    """The request body as a JSON object (empty: {}), or ApiError invalid_json."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
-        return envelope("invalid_json", None, "Request body is not valid JSON", 400)
+        raise ApiError("invalid_json", "Request body is not valid JSON") from None
     if not isinstance(body, dict):
-        return envelope("invalid_json", None, "Request body must be a JSON object", 400)
+        raise ApiError("invalid_json", "Request body must be a JSON object")
     return body
-
-
-def error_response(exc: entries.EntryError | entries.InvalidURL, status: int = 400, data=None):
-    return envelope(exc.code, data, entries.message_of(exc), status)
 
 
 @bp.post("/dnc")
@@ -37,19 +34,11 @@ def error_response(exc: entries.EntryError | entries.InvalidURL, status: int = 4
 @write_limit
 def post_entry():
     body = json_object()
-    if isinstance(body, tuple):
-        return body
     url = body.get("url")
     if url is None or url == "":
-        return envelope("missing_url", None, "URL is required", 400)
-    try:
-        entry = entries.add_entry(
-            g.team_id, url, reason=body.get("reason"), source=Source.API, actor=g.actor
-        )
-    except entries.AlreadyListed as exc:
-        return error_response(exc, 409, data=exc.entry.to_dict())
-    except (entries.EntryError, entries.InvalidURL) as exc:
-        return error_response(exc)
+        raise ApiError("missing_url", "URL is required")
+    entry = entries.add_entry(g.team_id, url, reason=body.get("reason"), source=Source.API,
+                              actor=g.actor)
     return envelope(None, entry.to_dict(), "Added to Do Not Contact list", 201)
 
 
@@ -64,26 +53,21 @@ def verify():
 MAX_BATCH_ENTRIES = 1000
 
 
-def _batch_items(body: dict) -> list | tuple:
-    """The `entries` array of a batch request, or the 400 that explains what is wrong."""
+def _batch_items(body: dict) -> list[dict]:
+    """The `entries` array of a batch request, or ApiError that says what is wrong."""
     items = body.get("entries")
     if items is None:
-        return envelope("missing_entries", None, "entries is required", 400)
+        raise ApiError("missing_entries", "entries is required")
     if not isinstance(items, list):
-        return envelope("invalid_parameter", None, "entries must be an array", 400)
+        raise InvalidParameter("entries must be an array")
     if not items:
-        return envelope("empty_entries", None, "entries must contain at least one entry", 400)
+        raise ApiError("empty_entries", "entries must contain at least one entry")
     if len(items) > MAX_BATCH_ENTRIES:
-        return envelope(
-            "too_many_entries", None,
-            f"entries must contain at most {MAX_BATCH_ENTRIES:,} entries (got {len(items):,})",
-            400,
-        )
+        raise ApiError("too_many_entries", f"entries must contain at most "
+                       f"{MAX_BATCH_ENTRIES:,} entries (got {len(items):,})")
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            return envelope(
-                "invalid_parameter", None, f"entries[{index}] must be an object with a url", 400
-            )
+            raise InvalidParameter(f"entries[{index}] must be an object with a url")
     return items
 
 
@@ -92,12 +76,7 @@ def _batch_items(body: dict) -> list | tuple:
 @write_limit
 @batch_limit
 def post_batch():
-    body = json_object()
-    if isinstance(body, tuple):
-        return body
-    items = _batch_items(body)
-    if isinstance(items, tuple):
-        return items
+    items = _batch_items(json_object())
     # Items without a URL are answered here; the rest go to the service in one call.
     details: list[dict | None] = [None] * len(items)
     positions, urls, reasons = [], [], []
@@ -142,11 +121,8 @@ def post_batch():
 def check_entry():
     url = request.args.get("url", "")
     if url == "":
-        return envelope("missing_url", None, "url query parameter is required", 400)
-    try:
-        entry = entries.find_by_url(g.team_id, url)
-    except entries.InvalidURL as exc:
-        return error_response(exc)
+        raise ApiError("missing_url", "url query parameter is required")
+    entry = entries.find_by_url(g.team_id, url)
     on_list = entry is not None
     data = {"onList": on_list, "entry": entry.to_dict() if on_list else None}
     message = "URL is on the Do Not Contact list" if on_list else "URL is not on the list"
@@ -162,17 +138,13 @@ MAX_OFFSET = 2_147_483_647
 MAX_QUERY_LENGTH = entries.MAX_QUERY_LENGTH
 
 
-class ParameterError(ValueError):
-    pass
-
-
 def _int_arg(name: str, default: int, low: int, high: int, message: str) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
     # Plain decimal digits only: no sign, spaces, exponents or underscores.
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ParameterError(message)
+        raise InvalidParameter(message)
     return int(raw)
 
 
@@ -184,12 +156,12 @@ def _list_params() -> dict:
     # An empty cursor is the first page, like no cursor at all.
     cursor = request.args.get("cursor") or None
     if cursor is not None and "offset" in request.args:
-        raise ParameterError("cursor and offset cannot be used together")
+        raise InvalidParameter("cursor and offset cannot be used together")
     q = request.args.get("q", "").strip()
     if len(q) > MAX_QUERY_LENGTH:
-        raise ParameterError(f"q must be at most {MAX_QUERY_LENGTH} characters")
+        raise InvalidParameter(f"q must be at most {MAX_QUERY_LENGTH} characters")
     if any(ord(c) < 32 or ord(c) == 127 for c in q):
-        raise ParameterError("q must not contain control characters")
+        raise InvalidParameter("q must not contain control characters")
     return {"limit": limit, "offset": offset, "cursor": cursor, "q": q or None}
 
 
@@ -197,15 +169,8 @@ def _list_params() -> dict:
 @require_api_key
 @list_limit
 def get_entries():
-    try:
-        params = _list_params()
-    except ParameterError as exc:
-        return envelope("invalid_parameter", None, str(exc), 400)
-    try:
-        page = entries.list_entries(g.team_id, **params)
-    except entries.InvalidCursor:
-        return envelope("invalid_parameter", None,
-                        "cursor is not valid: pass the nextCursor of a page", 400)
+    params = _list_params()
+    page = entries.list_entries(g.team_id, **params)
     data = {
         "entries": [entry.to_dict() for entry in page.entries],
         "total": page.total,
@@ -229,17 +194,10 @@ _ENTRY_ID = re.compile(r"dnc_[A-Za-z0-9]{1,36}")
 @write_limit
 def delete_entry_by_id(entry_id: str):
     body = json_object()
-    if isinstance(body, tuple):
-        return body
-    try:
-        if not _ENTRY_ID.fullmatch(entry_id):
-            raise entries.EntryNotFound()
-        # The service checks the reason before it writes anything.
-        entries.remove_entry(g.team_id, entry_id, reason=body.get("reason"), source=Source.API,
+    if not _ENTRY_ID.fullmatch(entry_id):
+        raise entries.EntryNotFound()
+    # The service checks the reason before it writes anything.
+    entries.remove_entry(g.team_id, entry_id, reason=body.get("reason"), source=Source.API,
                          actor=g.actor)
-    except entries.EntryNotFound as exc:
-        return error_response(exc, 404)
-    except entries.EntryError as exc:
-        return error_response(exc)
     message = "DNC entry deleted successfully"
     return envelope(None, {"message": message}, message, 200)

@@ -26,4 +26,4 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError
         return seq
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor("cursor is not valid") from None
+        raise InvalidCursor() from None

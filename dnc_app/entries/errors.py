@@ -48,8 +48,11 @@ class TeamNotFound(EntryError):
         super().__init__("Team not found")
 
 
-class InvalidCursor(ValueError):
-    pass
+class InvalidCursor(EntryError):
+    code = "invalid_parameter"
+
+    def __init__(self):
+        super().__init__("cursor is not valid: pass the nextCursor of a page")
 
 
 def message_of(exc: InvalidURL | EntryError) -> str:
