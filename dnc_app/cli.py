@@ -8,11 +8,9 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
 
 from . import accounts, entries
 from .changelog import Actor, ActorType, Source
-from .extensions import db
 from .models import Team
 
 CLI_ACTOR = Actor(ActorType.CLI, None, "command line")
@@ -29,9 +27,7 @@ def _fail(message: str) -> None:
 
 def _require_team(team_ref: str) -> Team:
     """A team by id or slug."""
-    team = db.session.execute(
-        select(Team).where((Team.id == team_ref) | (Team.slug == team_ref))
-    ).scalar_one_or_none()
+    team = accounts.find_team(team_ref)
     if team is None:
         _fail(f"No team with id or slug {team_ref!r}")
     return team
@@ -60,7 +56,7 @@ def team_create(name: str, slug: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def team_list(as_json: bool) -> None:
     """List teams."""
-    teams = db.session.execute(select(Team).order_by(Team.created_at)).scalars().all()
+    teams = accounts.list_teams()
     rows = [{"teamId": t.id, "slug": t.slug, "name": t.name, "entries": t.entry_count}
             for t in teams]
     if as_json:
@@ -84,13 +80,8 @@ def key_create(team_ref: str, name: str | None) -> None:
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
 def key_list(team_ref: str) -> None:
     """List a team's API keys (prefixes only)."""
-    from .models import ApiKey
-
     team = _require_team(team_ref)
-    keys = db.session.execute(
-        select(ApiKey).where(ApiKey.team_id == team.id).order_by(ApiKey.created_at)
-    ).scalars()
-    for key in keys:
+    for key in reversed(accounts.list_api_keys(team.id)):  # oldest first
         state = "revoked" if key.revoked_at else "active"
         click.echo(f"{key.id}  {key.prefix}…  {state:<8} {key.name or ''}")
 
@@ -151,7 +142,7 @@ def demo_command(host: str) -> None:
 
     Does nothing when a team already exists, so it is safe to run on every start.
     """
-    if db.session.execute(select(Team.id).limit(1)).first():
+    if accounts.any_team_exists():
         click.echo("Teams exist already; no demo team created. "
                    "(`flask --app app team create NAME` makes another.)")
         return

@@ -6,11 +6,8 @@ import os
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from .. import entries
-from ..extensions import db
-from ..models import Team
+from .. import accounts, entries
 from . import links
 
 optout_cli = AppGroup("optout", help="The public opt-out page.")
@@ -25,9 +22,7 @@ optout_cli = AppGroup("optout", help="The public opt-out page.")
               help="Where the service is reachable by the public.")
 def link_command(url: str, team_ref: str, base_url: str) -> None:
     """Print the personal opt-out link for one LinkedIn profile URL."""
-    team = db.session.execute(
-        select(Team).where((Team.id == team_ref) | (Team.slug == team_ref))
-    ).scalar_one_or_none()
+    team = accounts.find_team(team_ref)
     if team is None:
         raise click.ClickException(f"No team with id or slug {team_ref!r}")
     try:

@@ -5,28 +5,22 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import login_required
-from sqlalchemy import select
 
 from .. import accounts
 from ..changelog import Source
-from ..extensions import db
+from ..htmx import is_htmx, render
 from ..models import ApiKey
 from . import bp
 from .forms import ApiKeyForm, ConfirmForm
-from .pages import actor, is_htmx, render, team_id
+from .member import actor, team_id
 
 
 def team_keys() -> list[ApiKey]:
-    return list(db.session.execute(
-        select(ApiKey).where(ApiKey.team_id == team_id())
-        .order_by(ApiKey.created_at.desc(), ApiKey.id)
-    ).scalars())
+    return accounts.list_api_keys(team_id())
 
 
 def key_or_404(key_id: str) -> ApiKey:
-    key = db.session.execute(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.team_id == team_id())
-    ).scalar_one_or_none()
+    key = accounts.get_api_key(team_id(), key_id)
     if key is None:  # another team's key is unknown here, like a made-up id
         abort(404, description="No such API key in your team.")
     return key
