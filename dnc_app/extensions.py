@@ -1,5 +1,6 @@
 """Bare extension objects; each is bound to the app in `create_app`."""
 
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -31,3 +32,9 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 # No default limits: every limit is declared where it applies (API per team, pages per IP).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def configured(name: str):
+    """A limit read from the app's configuration when a request is checked (so the app
+    factory, not import time, decides it)."""
+    return lambda: current_app.config[name]

@@ -14,12 +14,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from dnc_app import accounts, create_app
-from dnc_app.changelog import Actor, ActorType
 from dnc_app.extensions import db
+from tests.support import TEST_ACTOR, TEST_SECRET
 
 # Tables in an order that respects foreign keys when emptied.
 TABLES = ["audit_event", "dnc_entry", "api_key", "user_account", "team"]
-TEST_SECRET = "test-secret-key-not-for-production"
 
 
 @pytest.fixture(scope="session")
@@ -116,9 +115,6 @@ class TeamCreds:
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
-CLI_ACTOR = Actor(ActorType.CLI, None, "tests")
-
-
 @pytest.fixture
 def make_team(app):
     """Create a team with one API key: make_team("Acme") -> TeamCreds."""
@@ -126,7 +122,7 @@ def make_team(app):
     def factory(name: str = "Acme", slug: str | None = None) -> TeamCreds:
         with app.app_context():
             team = accounts.create_team(name, slug)
-            _key, secret = accounts.create_api_key(team.id, name="test", actor=CLI_ACTOR)
+            _key, secret = accounts.create_api_key(team.id, name="test", actor=TEST_ACTOR)
             return TeamCreds(team.id, team.slug, secret)
 
     return factory

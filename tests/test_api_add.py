@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from dnc_app import accounts
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry
-from tests.conftest import CLI_ACTOR
+from tests.support import TEST_ACTOR
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -212,7 +212,7 @@ def test_verify_accepts_a_valid_key_and_refuses_a_revoked_one(app, client, team)
         from dnc_app.models import ApiKey
 
         key = db.session.execute(select(ApiKey).where(ApiKey.team_id == team.id)).scalar_one()
-        accounts.revoke_api_key(team.id, key.id, actor=CLI_ACTOR)
+        accounts.revoke_api_key(team.id, key.id, actor=TEST_ACTOR)
     for path, method in (("/v1/verify", "get"), ("/v1/dnc", "post")):
         resp = getattr(client, method)(path, json={"url": "in/x"}, headers=team.headers)
         assert resp.status_code == 401

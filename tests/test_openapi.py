@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from dnc_app import entries
 from dnc_app.api.openapi import ERROR_CODES, build_document
-from tests.conftest import CLI_ACTOR
+from tests.support import TEST_ACTOR
 
 # Generous limits: the fuzzer sends a few hundred requests within a minute.
 FUZZ_LIMITS = {name: "100000/minute" for name in
@@ -143,7 +143,7 @@ def fuzz_team(fuzz_app, make_team):
     # Something to find, list and page through.
     with fuzz_app.app_context():
         entries.add_entries(team.id, [f"in/seed-{i}" for i in range(5)], source="cli",
-                        actor=CLI_ACTOR)
+                        actor=TEST_ACTOR)
     return team
 
 

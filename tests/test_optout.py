@@ -22,7 +22,7 @@ from dnc_app import entries as dnc_list
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry
 from dnc_app.optout import forms, links
-from tests.conftest import TEST_SECRET
+from tests.support import TEST_SECRET
 from tests.web_support import TEST_ACTOR
 
 HTMX = {"HX-Request": "true"}

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from dnc_app import accounts
+from tests.support import TEST_ACTOR
 from tests.test_optout import HTMX, hidden_fields
-from tests.web_support import TEST_ACTOR as CLI_ACTOR
 from tests.web_support import token_for
 
 
@@ -135,6 +135,6 @@ def test_personal_link_form_explains_a_bad_url(signed_in, team, htmx):
 def test_update_team_settings_validates(app, team, args, error):
     with app.app_context():
         with pytest.raises(accounts.AccountError, match=error):
-            accounts.update_team_settings(team.id, *args, actor=CLI_ACTOR)
+            accounts.update_team_settings(team.id, *args, actor=TEST_ACTOR)
         with pytest.raises(accounts.AccountError, match="Team not found"):
-            accounts.update_team_settings("team_missing", None, None, None, actor=CLI_ACTOR)
+            accounts.update_team_settings("team_missing", None, None, None, actor=TEST_ACTOR)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 from dnc_app import accounts, entries
-from dnc_app.changelog import Actor, ActorType
+from tests.support import TEST_ACTOR
 
 PASSWORD = "correct horse battery staple"
-TEST_ACTOR = Actor(ActorType.CLI, None, "tests")
 _META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 

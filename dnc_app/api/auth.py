@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import g, request
 
 from ..accounts import authenticate_api_key
 from ..changelog import Actor, ActorType
-from ..extensions import limiter
+from ..extensions import configured, limiter
 from ..ids import looks_like_api_key
 from .errors import ApiError
 
@@ -50,13 +50,9 @@ def team_key() -> str:
     return "team:" + g.team_id
 
 
-def _configured(name: str):
-    return lambda: current_app.config[name]
-
-
 # One budget shared by every write of a team (add, batch, delete).
-write_limit = limiter.shared_limit(_configured("DNC_WRITE_LIMIT"), scope="dnc-write",
+write_limit = limiter.shared_limit(configured("DNC_WRITE_LIMIT"), scope="dnc-write",
                                    key_func=team_key)
-batch_limit = limiter.limit(_configured("DNC_BATCH_LIMIT"), key_func=team_key)
-check_limit = limiter.limit(_configured("DNC_CHECK_LIMIT"), key_func=team_key)
-list_limit = limiter.limit(_configured("DNC_LIST_LIMIT"), key_func=team_key)
+batch_limit = limiter.limit(configured("DNC_BATCH_LIMIT"), key_func=team_key)
+check_limit = limiter.limit(configured("DNC_CHECK_LIMIT"), key_func=team_key)
+list_limit = limiter.limit(configured("DNC_LIST_LIMIT"), key_func=team_key)

@@ -13,13 +13,13 @@ import secrets
 
 from flask import abort, current_app, g, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import entries
+from .. import accounts, entries
 from ..changelog import Actor, ActorType, Source
 from ..errors import rate_limit_reset
-from ..extensions import csrf, db, limiter
+from ..extensions import configured, csrf, limiter
+from ..htmx import is_htmx
 from ..models import Team
 from ..timeutil import isoformat, utcnow
 from . import bp, links
@@ -48,16 +48,12 @@ def _ip_key() -> str:
     return "optout-ip:" + client_ip_hash()[:32]
 
 
-def _configured(name: str):
-    return lambda: current_app.config[name]
-
-
 # Per client IP, each with a scope of its own: never the team's API budgets.
-submit_limit = limiter.shared_limit(_configured("OPTOUT_RATE_LIMIT"), scope="optout-submit",
+submit_limit = limiter.shared_limit(configured("OPTOUT_RATE_LIMIT"), scope="optout-submit",
                                     key_func=_ip_key)
-page_limit = limiter.shared_limit(_configured("OPTOUT_PAGE_LIMIT"), scope="optout-page",
+page_limit = limiter.shared_limit(configured("OPTOUT_PAGE_LIMIT"), scope="optout-page",
                                   key_func=_ip_key)
-validate_limit = limiter.shared_limit(_configured("OPTOUT_VALIDATE_LIMIT"),
+validate_limit = limiter.shared_limit(configured("OPTOUT_VALIDATE_LIMIT"),
                                       scope="optout-validate", key_func=_ip_key)
 
 
@@ -68,18 +64,10 @@ def new_reference() -> str:
 
 def find_team(slug: str) -> Team:
     """The team of a public page, or the app's plain 404 (the same for every unknown slug)."""
-    team = None
-    if len(slug) <= 100:
-        team = db.session.execute(select(Team).where(Team.slug == slug)).scalar_one_or_none()
+    team = accounts.find_team_by_slug(slug)
     if team is None:
         abort(404)
     return team
-
-
-def is_htmx() -> bool:
-    """An htmx request that swaps a part of the page (a history restore wants a whole page)."""
-    return (request.headers.get("HX-Request") == "true"
-            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def render_form(team: Team, form: OptOutForm, *, status: int = 200, notice: str | None = None,

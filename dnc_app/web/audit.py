@@ -7,8 +7,9 @@ from flask import abort, request
 from flask_login import login_required
 
 from .. import changelog, entries
+from ..htmx import render
 from . import bp
-from .pages import render, team_id
+from .member import team_id
 
 PAGE_SIZE = changelog.PAGE_SIZE
 # Beyond any team's number of changes; keeps the number within SQL's BIGINT.

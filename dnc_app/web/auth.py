@@ -23,10 +23,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import accounts
 from ..extensions import db, limiter, login_manager
+from ..htmx import is_htmx
 from ..models import User
 from . import bp
 from .forms import LoginForm
-from .pages import is_htmx
 
 LOGIN_ERROR = "Email or password is incorrect."
 

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from .. import entries
 from ..changelog import Source
 from ..extensions import csrf
+from ..htmx import render
 from . import bp
 from .bulk_input import (
     MAX_ITEMS,
@@ -26,7 +27,7 @@ from .bulk_input import (
     items_from_text,
 )
 from .forms import BulkConfirmForm, BulkForm
-from .pages import actor, render, team_id
+from .member import actor, team_id
 
 # Rows of each kind shown in the preview and the summary; the counts cover all of them.
 SAMPLE_ROWS = 20

@@ -18,7 +18,7 @@ from .. import changelog, entries
 from ..changelog import Action, Source
 from ..timeutil import isoformat, utcnow
 from . import bp
-from .pages import actor
+from .member import actor
 
 CHUNK_SIZE = 5000
 HEADER = ["url", "reason", "source", "added_by", "created_at", "id", "source_label"]

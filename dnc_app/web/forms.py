@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
+from .. import accounts
 from ..entries import MAX_REASON_LENGTH, MAX_URL_LENGTH
 
 
@@ -65,3 +66,35 @@ class ApiKeyForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that only needs the CSRF token (revoke a key, sign out)."""
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def _privacy_url(_form, field) -> None:
+    if field.data:
+        try:
+            accounts.check_privacy_url(field.data)
+        except accounts.AccountError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class SettingsForm(FlaskForm):
+    display_name = StringField(
+        "Display name",
+        validators=[Length(max=accounts.MAX_DISPLAY_NAME_LENGTH)], filters=[_strip],
+    )
+    privacy_url = StringField(
+        "Privacy policy link (optional)",
+        validators=[Length(max=accounts.MAX_PRIVACY_URL_LENGTH), _privacy_url],
+        filters=[_strip],
+    )
+    optout_message = TextAreaField(
+        "Message on the page (optional)",
+        validators=[Length(max=accounts.MAX_OPTOUT_MESSAGE_LENGTH)], filters=[_strip],
+    )
+
+
+class PersonalLinkForm(FlaskForm):
+    profile_url = StringField("LinkedIn profile URL",
+                              validators=[Length(max=MAX_URL_LENGTH)], filters=[_strip])

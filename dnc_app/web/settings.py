@@ -4,48 +4,13 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
-from wtforms.validators import Length, ValidationError
 
 from .. import accounts, entries
+from ..htmx import is_htmx
 from ..optout import links
 from . import bp
-from .pages import actor, is_htmx
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _privacy_url(_form, field) -> None:
-    if field.data:
-        try:
-            accounts.check_privacy_url(field.data)
-        except accounts.AccountError as exc:
-            raise ValidationError(str(exc)) from None
-
-
-class SettingsForm(FlaskForm):
-    display_name = StringField(
-        "Display name",
-        validators=[Length(max=accounts.MAX_DISPLAY_NAME_LENGTH)], filters=[_strip],
-    )
-    privacy_url = StringField(
-        "Privacy policy link (optional)",
-        validators=[Length(max=accounts.MAX_PRIVACY_URL_LENGTH), _privacy_url],
-        filters=[_strip],
-    )
-    optout_message = TextAreaField(
-        "Message on the page (optional)",
-        validators=[Length(max=accounts.MAX_OPTOUT_MESSAGE_LENGTH)], filters=[_strip],
-    )
-
-
-class PersonalLinkForm(FlaskForm):
-    profile_url = StringField("LinkedIn profile URL",
-                              validators=[Length(max=entries.MAX_URL_LENGTH)], filters=[_strip])
-
+from .forms import PersonalLinkForm, SettingsForm
+from .member import actor
 
 # Status of an answer with a field to correct (swapped in place by the team pages' htmx).
 INVALID = 422

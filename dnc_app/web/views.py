@@ -7,9 +7,10 @@ from flask_login import login_required
 
 from .. import entries
 from ..changelog import Source
+from ..htmx import is_htmx, render
 from . import bp
 from .forms import AddEntryForm, CheckForm, RemoveForm
-from .pages import actor, get_entry_or_404, is_htmx, render, search_term, team_id
+from .member import actor, team_id
 
 PAGE_SIZE = 50
 
@@ -17,10 +18,18 @@ PAGE_SIZE = 50
 def entry_page(q: str, cursor: str | None) -> entries.EntryPage:
     try:
         return entries.list_entries(team_id(), limit=PAGE_SIZE, cursor=cursor,
-                                q=search_term(q) or None)
+                                q=entries.search_term(q) or None)
     except entries.InvalidCursor:
         abort(400, description="This page link is not valid. Start again from the newest "
                                "entries.")
+
+
+def get_entry_or_404(entry_id: str) -> entries.Entry:
+    # Another team's entry is a 404, exactly like an unknown one.
+    entry = entries.get_entry(team_id(), entry_id)
+    if entry is None:
+        abort(404, description="This entry is not on your list (it may have been removed).")
+    return entry
 
 
 def team_total() -> int:
@@ -32,7 +41,7 @@ def _list_page(form: AddEntryForm, status: int = 200, **context):
     cursor = request.args.get("cursor") or None
     page = entry_page(q, cursor)
     # Without a search the page's total is the team's: no second query.
-    total = team_total() if search_term(q) else page.total
+    total = team_total() if entries.search_term(q) else page.total
     return render("web/entries.html", "web/_entries.html", status, form=form, q=q,
                   cursor=cursor, page=page, team_total=total, **context)
 

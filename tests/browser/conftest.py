@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, LiveServer
+from tests.live import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 # Flags for a sandboxed, offline machine (no background network, no first-run UI).
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -66,10 +65,3 @@ def new_page(browser):
 @pytest.fixture
 def page(new_page):
     return new_page()
-
-
-def screenshot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -15,9 +15,9 @@ import pytest
 
 from dnc_app import accounts
 from dnc_app.extensions import db
-from tests.browser.conftest import screenshot as take_screenshot
-from tests.conftest import TEST_SECRET
+from tests.browser.support import screenshot as take_screenshot
 from tests.live import LiveServer
+from tests.support import TEST_SECRET
 
 pytestmark = pytest.mark.live
 

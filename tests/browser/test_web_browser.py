@@ -17,7 +17,7 @@ from sqlalchemy import select
 from dnc_app import entries as dnc_list
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry
-from tests.browser.conftest import screenshot
+from tests.browser.support import screenshot
 from tests.web_support import PASSWORD, TEST_ACTOR, add_entries, make_member
 
 pytestmark = pytest.mark.live

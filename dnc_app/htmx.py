@@ -1,0 +1,22 @@
+"""htmx requests: a fragment for the part of the page being swapped, the whole page
+otherwise (the page includes the fragment, so both show the same thing)."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+
+def is_htmx() -> bool:
+    """An htmx request that wants a fragment. A history restore (back button after the
+    cache missed) is sent with HX-Request too, but must get the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(page_template: str, fragment_template: str | None = None, status: int = 200,
+           **context):
+    """The fragment for htmx requests, the whole page otherwise."""
+    template = fragment_template if fragment_template and is_htmx() else page_template
+    return render_template(template, **context), status
