@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, free_port
+from tests.live import ROOT, free_port, stop_process
 from tests.services import call
 
 pytestmark = [pytest.mark.live, pytest.mark.wheel]
@@ -159,9 +158,4 @@ def test_an_installed_wheel_migrates_and_serves_from_an_empty_directory(
         assert public.status == 200 and "<form" in public.text
         assert "/static/css/optout.css" in _assets_served_from_the_wheel(base_url, public.text)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
