@@ -120,6 +120,9 @@ ACCEPTED = [
     ("https://linkedin.com/in/देवनागरी", "https://linkedin.com/in/देवनागरी"),
     ("https://linkedin.com/in/straße", "https://linkedin.com/in/straße"),
     ("https://linkedin.com/in/\u212aevin", "https://linkedin.com/in/kevin"),  # KELVIN SIGN ~ K
+    # Legacy /pub/ links become the /in/ profile LinkedIn redirects them to (SPEC §1;
+    # this row was a refusal before the contract changed).
+    ("https://www.linkedin.com/pub/john-doe/1/23/456", "https://linkedin.com/in/john-doe-4560231"),
     # Already canonical.
     (JOHN, JOHN),
     (JURGEN, JURGEN),
@@ -143,7 +146,6 @@ REJECTED = [
     ("https://www.linkedin.com/jobs/view/123/", "job links"),
     ("https://www.linkedin.com/events/123/", "event links"),
     ("https://www.linkedin.com/learning/python", "LinkedIn Learning"),
-    ("https://www.linkedin.com/pub/john-doe/1/23/456", "/pub/"),
     ("https://www.linkedin.com/profile/view?id=123", "Old-style"),
     ("https://www.linkedin.com/sales/lead/ACwAAA,NAME_SEARCH,abc", "Sales Navigator"),
     ("https://www.linkedin.com/sales/people/ACwAAA,NAME_SEARCH", "Sales Navigator"),
