@@ -439,7 +439,7 @@ def _normalize_general(s: str) -> str:
 def _resolve_dot_segments(segments: list[str]) -> list[str] | None:
     """The path segments with '.' and '..' resolved as a browser does (WHATWG URL
     path state), or None if there are none.  Linear: one pass, list pops."""
-    if not any(segment in _DOT_SEGMENTS for segment in segments):
+    if _DOT_SEGMENTS.isdisjoint(segments):
         return None
     resolved: list[str] = []
     last = len(segments) - 1
@@ -552,7 +552,11 @@ def _check_username_characters(name: str) -> None:
     _check_dots(name)
     if not has_alnum:
         raise InvalidURL(R_USERNAME_NO_ALNUM)
-    if any(_is_lookalike(c) for c in set(_NON_ASCII.findall(name))):
+    # NFKC leaves every name without compatibility characters unchanged: the
+    # common case needs no per-character look-up.
+    if not unicodedata.is_normalized("NFKC", name) and any(
+        _is_lookalike(c) for c in set(_NON_ASCII.findall(name))
+    ):
         raise InvalidURL(R_USERNAME_COMPAT)
 
 
