@@ -150,14 +150,18 @@ def user_set_password(email: str, password_stdin: bool) -> None:
     click.echo(f"Password of {email.strip().lower()} changed; {_signed_out(ended)}.")
 
 
+def _set_disabled(email: str, disabled: bool) -> int:
+    try:
+        return accounts.set_disabled(email, disabled, actor=CLI_ACTOR)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+
+
 @user_cli.command("disable")
 @click.argument("email")
 def user_disable(email: str) -> None:
     """Disable a member: all their sessions end and sign-in is refused."""
-    try:
-        ended = accounts.set_disabled(email, True, actor=CLI_ACTOR)
-    except accounts.AccountError as exc:
-        _fail(str(exc))
+    ended = _set_disabled(email, True)
     click.echo(f"Disabled {email.strip().lower()}; {_signed_out(ended)}.")
 
 
@@ -165,10 +169,7 @@ def user_disable(email: str) -> None:
 @click.argument("email")
 def user_enable(email: str) -> None:
     """Enable a disabled member again (they sign in with their password)."""
-    try:
-        accounts.set_disabled(email, False, actor=CLI_ACTOR)
-    except accounts.AccountError as exc:
-        _fail(str(exc))
+    _set_disabled(email, False)
     click.echo(f"Enabled {email.strip().lower()}.")
 
 

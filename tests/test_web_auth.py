@@ -539,3 +539,16 @@ def test_sign_ins_passwords_and_sessions_are_in_the_audit_trail(app, client, tea
         failed = db.session.execute(select(AuditEvent).where(
             AuditEvent.action == "member_sign_in_failed")).scalar_one()
         assert failed.ip_hash and "127.0.0.1" not in failed.ip_hash
+
+
+@pytest.mark.parametrize(("email", "password"), [
+    ("member\x00@example.com", PASSWORD),
+    ("member@example.com", "pass\x00word 123"),
+    ("²@example.com", "x" * 1024),
+    ("member@example.com\ufffd", PASSWORD),
+])
+def test_hostile_sign_in_fields_get_the_generic_error(client, member, email, password):
+    # A NUL byte is refused by PostgreSQL in a query: it must never reach one (no 5xx).
+    response = sign_in(client, email=email, password=password)
+    assert response.status_code == 422
+    assert LOGIN_ERROR in response.get_data(as_text=True)
