@@ -16,6 +16,7 @@ from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, MemberSession, User
 from dnc_app.timeutil import utcnow
 from dnc_app.web.auth import LOGIN_ERROR, safe_next
+from tests.services import RedisServer
 from tests.web_support import (
     HTMX,
     PASSWORD,
@@ -275,6 +276,21 @@ def test_successful_sign_ins_use_no_failure_budget(make_app, team):
             for _ in range(6)] == [303] * 6
     assert [attempt_from(app, "10.2.2.2").status_code for _ in range(4)] == [
         422, 422, 422, 429]
+
+
+def test_the_failure_budgets_work_on_redis(make_app, team):
+    # The limiter's storage in production (several workers): the same answers as memory://.
+    redis = RedisServer().start()
+    try:
+        app = make_app(RATELIMIT_STORAGE_URI=redis.url, LOGIN_ACCOUNT_RATE_LIMIT="3/minute")
+        make_member(app, team.id)
+        statuses = [attempt_from(app, "10.3.3.3", e).status_code
+                    for e in ["member@example.com", "Member@example.com", "MEMBER@example.com",
+                              "member@EXAMPLE.com"]]
+        assert statuses == [422, 422, 422, 429]
+        assert attempt_from(app, "10.3.3.4", password=PASSWORD).status_code == 303
+    finally:
+        redis.destroy()
 
 
 def test_ipv6_clients_are_limited_per_64_network(make_app, team):
