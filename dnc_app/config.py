@@ -27,8 +27,9 @@ LIMITS = {
     # Reads each have their own budget and never consume the write budget.
     "DNC_CHECK_LIMIT": "60/minute",
     "DNC_LIST_LIMIT": "60/minute",
-    # Sign-in attempts per client IP and per email.
+    # Failed sign-ins per client address, and per (client address, email).
     "LOGIN_RATE_LIMIT": "10/minute",
+    "LOGIN_ACCOUNT_RATE_LIMIT": "5/minute",
     # Public opt-out submissions per client IP, all teams together.
     "OPTOUT_RATE_LIMIT": "5/minute;30/day",
     # Public page views and inline URL checks per client IP.
@@ -214,7 +215,8 @@ class Config:
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "false").lower() == "true",
-            # A session ends after this many seconds (or when the member's password changes).
+            # A session ends after this many seconds (or on sign-out, a password change,
+            # disabling).
             "SESSION_MAX_AGE": int(env.get("SESSION_MAX_AGE", str(12 * 3600))),
             # werkzeug's scrypt; tests lower the cost, production keeps the default.
             "PASSWORD_HASH_METHOD": "scrypt",

@@ -18,7 +18,7 @@ from dnc_app.config import TEST_SECRET_KEY as TEST_SECRET
 from dnc_app.extensions import db
 
 # Tables in an order that respects foreign keys when emptied.
-TABLES = ["audit_event", "dnc_entry", "api_key", "user_account", "team"]
+TABLES = ["audit_event", "dnc_entry", "api_key", "member_session", "user_account", "team"]
 
 
 @pytest.fixture(scope="session")
