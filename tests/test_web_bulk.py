@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import io
 import re
+import signal
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select
@@ -91,6 +93,138 @@ def test_an_upload_over_the_item_limit_is_refused(monkeypatch):
 def test_a_broken_csv_is_refused_with_a_reason():
     data = b'"' + b"x" * 200_000 + b' linkedin.com/in/a"\n'  # one field over csv's limit
     with pytest.raises(BulkInputError, match="could not be read as CSV"):
+        items_from_csv(data)
+
+
+@contextmanager
+def finishes_within(seconds: float):
+    """Fail (instead of hanging) if the block runs longer than `seconds`: the quadratic
+    parser took hours on these inputs, the linear one takes milliseconds."""
+    def too_slow(*_):
+        raise AssertionError(f"still running after {seconds} s")
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+MiB = 1024 * 1024
+
+
+def repeat_to(unit: bytes, size: int = 4 * MiB) -> bytes:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+# Hostile uploads of the shapes in issue 9 and others; each is parsed as a CSV file and
+# as pasted text. Budget: 3 s on a loaded 2-core machine, for work that takes ~0.1 s.
+HOSTILE = {
+    "one-line-of-a": repeat_to(b"a"),
+    "quote-newline": repeat_to(b'"\n'),
+    "commas": repeat_to(b","),
+    "semicolons": repeat_to(b";"),
+    "quotes": repeat_to(b'"'),
+    "percent": repeat_to(b"%"),
+    "slashes": repeat_to(b"/"),
+    "nul": repeat_to(b"\0"),
+    "cr-only": repeat_to(b"\r"),
+    "almost-linkedin": repeat_to(b"linkedin.co"),
+    "one-16-mib-line-of-urls": repeat_to(b"linkedin.com/in/a ", 16 * MiB),
+    "urls-between-commas": repeat_to(b"linkedin.com/in/a,"),
+    "quoted-cells-then-url": repeat_to(b'"",' * 20_000 + b"linkedin.com/in/a\n"),
+    "url-then-open-quote": repeat_to(b'linkedin.com/in/a,"' + b"\n" * 100),
+    "tabs-then-url": repeat_to(b"\t" * 5_000 + b"linkedin.com/in/a\n"),
+    "url-of-percents": repeat_to(b"linkedin.com/in/" + b"%" * 60_000 + b"\n"),
+    "crlf-url-quote": repeat_to(b'https://linkedin.com/in/a"b\r'),
+}
+
+
+@pytest.mark.parametrize("parse", ["csv", "text"])
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_a_hostile_upload_is_parsed_in_bounded_time(name, parse):
+    data = HOSTILE[name]
+    with finishes_within(3.0):
+        try:
+            items = (items_from_csv(data) if parse == "csv"
+                     else items_from_text(data.decode("latin-1")))
+        except BulkInputError:
+            return
+    # Bounded output too: every candidate is at most one character over the limit.
+    assert all(len(item.raw) <= 2049 for item in items)
+
+
+def test_a_pasted_line_of_40000_letters_is_one_candidate_cut_over_the_limit():
+    with finishes_within(1.0):
+        [item] = items_from_text("a" * 40_000)
+    assert item.raw == "a" * 2049  # refused by the normalizer as too long
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # Text after a URL is never cut off: the line is one candidate, refused with the
+        # normalizer's reason ("contains spaces") instead of becoming another person.
+        pytest.param("https://linkedin.com/in/a b c", ["https://linkedin.com/in/a b c"],
+                     id="url-with-spaces"),
+        pytest.param("Jane Doe https://linkedin.com/in/jane",
+                     ["Jane Doe https://linkedin.com/in/jane"], id="name-then-url"),
+        pytest.param("https://linkedin.com/in/jane-doe (met at the fair)",
+                     ["https://linkedin.com/in/jane-doe (met at the fair)"], id="url-then-note"),
+        pytest.param("<https://linkedin.com/in/a b c>", ["https://linkedin.com/in/a b c"],
+                     id="brackets-around-spaces"),
+        pytest.param("https://linkedin.com/in/a,b", ["https://linkedin.com/in/a,b"],
+                     id="comma-in-a-pasted-url"),
+        pytest.param("linkedin.com/in/john)", ["linkedin.com/in/john)"], id="stray-bracket"),
+        # Quotes or brackets around the whole candidate are dropped.
+        pytest.param('"https://linkedin.com/in/jane"', ["https://linkedin.com/in/jane"],
+                     id="quoted"),
+        pytest.param("<https://linkedin.com/in/jane>", ["https://linkedin.com/in/jane"],
+                     id="angle-brackets"),
+        # Wrapped URLs inside text: the brackets show where each one ends.
+        pytest.param("Jane <https://linkedin.com/in/jane>, Bob (linkedin.com/in/bob).",
+                     ["https://linkedin.com/in/jane", "linkedin.com/in/bob"], id="wrapped-in-text"),
+        pytest.param("https://linkedin.com/in/" + "a" * 3000,
+                     ["https://linkedin.com/in/" + "a" * 2025], id="too-long-cut-over-the-limit"),
+    ],
+)
+def test_a_pasted_line_is_one_candidate_never_a_shorter_url(line, expected):
+    assert raws(items_from_text(line)) == expected
+    # The same text as a CSV cell (quoted, so that commas stay inside it).
+    cell = '"' + line.replace('"', '""') + '"'
+    assert raws(items_from_csv(f"name,profile\nJane,{cell}\n".encode())) == expected
+
+
+def test_items_keep_their_line_numbers_with_any_line_ends():
+    text = "in/a\r\rlinkedin.com/in/b\r\nx\n\n\t\nin/c"
+    assert [(i.line, i.raw) for i in items_from_text(text)] == [
+        (1, "in/a"), (3, "linkedin.com/in/b"), (4, "x"), (7, "in/c")]
+    data = b"h\rlinkedin.com/in/a\r\n\rx,linkedin.com/in/b\n"
+    assert [(i.line, i.raw) for i in items_from_csv(data)] == [
+        (2, "linkedin.com/in/a"), (4, "linkedin.com/in/b")]
+
+
+def test_a_quoted_csv_field_over_lines_is_read_whole_and_never_unbounded():
+    data = b'name,profile\n"Jane\nDoe","https://linkedin.com/in/jane\n-doe"\n'
+    assert raws(items_from_csv(data)) == ["https://linkedin.com/in/jane\n-doe"]
+    never_closed = b'name,profile\nJane,"linkedin.com/in/jane' + b"\nmore" * 100
+    with pytest.raises(BulkInputError, match="quoted field is not closed"):
+        items_from_csv(never_closed)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(codecs.BOM_UTF16_LE + "linkedin.com/in/a\n".encode("utf-16-le") + b"x",
+                     id="odd-byte-count"),
+        pytest.param(codecs.BOM_UTF16_LE + b"\x00\xd8" + "a\n".encode("utf-16-le"),
+                     id="lone-surrogate"),
+        pytest.param(codecs.BOM_UTF16_BE + b"\xdc\x00", id="lone-low-surrogate-be"),
+    ],
+)
+def test_a_broken_utf16_file_is_refused_with_a_reason(data):
+    with pytest.raises(BulkInputError, match="not valid UTF-16"):
         items_from_csv(data)
 
 
