@@ -7,6 +7,7 @@ import io
 import re
 import signal
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.models import AuditEvent, DncEntry, PendingUpload
 from dnc_app.web import bulk_input
 from dnc_app.web.bulk_input import BulkInputError, items_from_csv, items_from_text
 from tests.web_support import HTMX, add_entries, make_member, sign_in, token_for
@@ -380,3 +381,127 @@ def test_a_100000_line_csv_is_previewed_kept_server_side_and_added(app, signed_i
     summary = confirm(signed_in, pending_token(html)).get_data(as_text=True)
     assert "Done: 100,000 profiles added" in summary
     assert count_entries(app) == 100_000
+
+
+# --------------------------------------------------------------------------- hardening
+
+
+def test_hostile_uploads_through_the_preview_page_are_quick_and_clear(app, signed_in):
+    with finishes_within(5.0):
+        response = preview(signed_in, urls="a" * 40_000)
+        assert response.status_code == 200
+        assert "longer than 2,048 characters" in response.get_data(as_text=True)
+        response = preview(signed_in, file=(io.BytesIO(b'"\n' * 32_000), "quotes.csv"))
+        assert response.status_code == 422
+        assert "No LinkedIn profile URLs found" in response.get_data(as_text=True)
+
+
+def test_a_url_with_text_after_it_is_refused_never_added_shorter(app, signed_in):
+    html = preview(signed_in, urls="https://linkedin.com/in/a b c").get_data(as_text=True)
+    assert "The URL contains spaces" in html and "Nothing new to add." in html
+    assert confirm(signed_in, pending_token(html)).status_code == 200
+    assert count_entries(app) == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [codecs.BOM_UTF16_LE + "linkedin.com/in/a\n".encode("utf-16-le") + b"x",
+     codecs.BOM_UTF16_LE + b"\x00\xd8" + "a\n".encode("utf-16-le")],
+    ids=["odd-byte-count", "lone-surrogate"],
+)
+def test_a_broken_utf16_upload_is_a_422_with_the_reason(signed_in, data):
+    response = preview(signed_in, file=(io.BytesIO(data), "people.csv"))
+    assert response.status_code == 422
+    assert "not valid UTF-16" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["é" * 32, "ü", "\x00" * 32, "../../../../etc/passwd", "a" * 33, "a" * 31 + "\n", ""],
+)
+def test_a_malformed_confirm_token_is_a_400_page(app, signed_in, token):
+    preview(signed_in, urls="in/a")
+    response = confirm(signed_in, token)
+    assert response.status_code == 400
+    assert "This confirmation is not valid" in response.get_data(as_text=True)
+    assert count_entries(app) == 0
+
+
+def pending_rows(app) -> list[tuple[int, str]]:
+    with app.app_context():
+        return [tuple(r) for r in db.session.execute(
+            select(PendingUpload.user_id, PendingUpload.token))]
+
+
+def test_replaying_an_old_session_cookie_never_stages_a_second_upload(app, signed_in,
+                                                                      tmp_path):
+    """Issue 9: replaying the cookie from before the first preview staged file after file."""
+    cookie = signed_in.get_cookie("session").value
+    tokens = []
+    for i in range(4):
+        signed_in.set_cookie("session", cookie)  # as if no preview had happened
+        html = preview(signed_in, urls=f"in/person-{i}").get_data(as_text=True)
+        tokens.append(pending_token(html))
+        assert len(list((tmp_path / "uploads").glob("*.json"))) == 1
+    assert [token for _, token in pending_rows(app)] == [tokens[-1]]
+    for old in tokens[:-1]:  # the replaced ones are gone
+        signed_in.set_cookie("session", cookie)
+        assert confirm(signed_in, old).status_code == 409
+    assert confirm(signed_in, tokens[-1]).status_code == 200
+    assert count_entries(app) == 1
+
+
+@pytest.fixture
+def capped_app(make_app, tmp_path):
+    # Room for one of the small pending uploads below (47 and 38 bytes), not two.
+    return make_app(BULK_UPLOAD_DIR=str(tmp_path / "uploads"), BULK_STAGED_BYTES_PER_TEAM=60)
+
+
+def test_a_team_over_its_staged_bytes_cap_gets_a_clear_error(capped_app, team, tmp_path):
+    app = capped_app
+    make_member(app, team.id)
+    make_member(app, team.id, email="colleague@example.com")
+    member, colleague = app.test_client(), app.test_client()
+    sign_in(member)
+    sign_in(colleague, email="colleague@example.com")
+    first = pending_token(preview(member, urls="in/a\nin/b").get_data(as_text=True))
+    # The member's own older upload does not count against the new one: it is replaced.
+    again = pending_token(preview(member, urls="in/a\nin/b\nin/c").get_data(as_text=True))
+    assert first != again
+    response = preview(colleague, urls="in/x\nin/y")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "allowed" in html and "Nothing was kept" in html
+    assert [token for _, token in pending_rows(app)] == [again]
+    assert [p.stem for p in (tmp_path / "uploads").glob("*.json")] == [again]
+    assert confirm(member, again).status_code == 200  # frees the team's room
+    assert preview(colleague, urls="in/x\nin/y").status_code == 200
+
+
+def age_pending_uploads(app, seconds: int) -> None:
+    with app.app_context():
+        for row in db.session.execute(select(PendingUpload)).scalars():
+            row.created_at -= timedelta(seconds=seconds)
+        db.session.commit()
+
+
+def test_expired_uploads_are_removed_at_the_next_staging_and_by_the_cli(app, team, tmp_path):
+    make_member(app, team.id)
+    make_member(app, team.id, email="colleague@example.com")
+    member, colleague = app.test_client(), app.test_client()
+    sign_in(member)
+    sign_in(colleague, email="colleague@example.com")
+    old = pending_token(preview(member, urls="in/a").get_data(as_text=True))
+    age_pending_uploads(app, 3601)
+    new = pending_token(preview(colleague, urls="in/b").get_data(as_text=True))
+    assert [token for _, token in pending_rows(app)] == [new]
+    assert [p.stem for p in (tmp_path / "uploads").glob("*.json")] == [new]
+    assert confirm(member, old).status_code == 409
+
+    age_pending_uploads(app, 3601)
+    orphan = tmp_path / "uploads" / "left-by-a-crash.json"
+    orphan.write_text("{}")
+    result = app.test_cli_runner().invoke(args=["bulk", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert pending_rows(app) == [] and orphan.exists()  # an orphan only once it is old
+    assert list((tmp_path / "uploads").glob("*.json")) == [orphan]

@@ -33,23 +33,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
-import os
-import re
-import secrets
-import time
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from itertools import accumulate, islice
-from pathlib import Path
 from typing import NamedTuple
 
 from ..normalize import MAX_INPUT_LENGTH
+from ..pending_uploads import PENDING_TTL  # noqa: F401  (read here, so tests can shorten it)
 
 MAX_ITEMS = 200_000
-PENDING_TTL = 3600  # seconds
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 MAX_LINE = 64 * 1024  # bytes of one line (or CSV record) that are split and parsed
 MAX_RECORD_LINES = 64  # lines one quoted CSV field may run over
 SAMPLE_LINES = 50  # non-blank lines that decide the CSV delimiter …
@@ -306,66 +299,3 @@ def items_from_csv(data: bytes) -> list[Item]:
             items.extend(Item(line_number, url) for url in candidates(cell))
         pos = end + 1
     return _check_size(items)
-
-
-# --------------------------------------------------------------------------- pending uploads
-
-
-class PendingUploads:
-    """Parsed uploads waiting for the member's confirmation, one file per token."""
-
-    def __init__(self, directory: str | os.PathLike):
-        self.directory = Path(directory)
-
-    def _path(self, token: str) -> Path | None:
-        return self.directory / f"{token}.json" if _TOKEN_RE.match(token or "") else None
-
-    def save(self, items: list[Item], *, team_id: str, user_id: int) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.sweep()
-        token = secrets.token_urlsafe(24)
-        payload = {"team": team_id, "user": user_id, "created": time.time(),
-                   "lines": [i.line for i in items], "urls": [i.raw for i in items]}
-        path = self._path(token)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, separators=(",", ":"))
-        return token
-
-    def take(self, token: str, *, team_id: str, user_id: int) -> list[Item] | None:
-        """The items saved under `token` for this member, removed so that they are added
-        once (a double-click on "Add" cannot add them twice); None if there are none."""
-        path = self._path(token)
-        if path is None:
-            return None
-        taken = path.with_name(f"{token}.{secrets.token_hex(8)}.taken")
-        try:
-            os.replace(path, taken)  # atomic: only one request gets the file
-        except FileNotFoundError:
-            return None
-        try:
-            with open(taken, encoding="utf-8") as fh:
-                payload = json.load(fh)
-        except ValueError:
-            return None
-        finally:
-            taken.unlink(missing_ok=True)
-        if (payload.get("team") != team_id or payload.get("user") != user_id
-                or time.time() - payload.get("created", 0) > PENDING_TTL):
-            return None
-        return [Item(line, raw) for line, raw in zip(payload["lines"], payload["urls"],
-                                                      strict=True)]
-
-    def discard(self, token: str | None) -> None:
-        path = self._path(token or "")
-        if path is not None:
-            path.unlink(missing_ok=True)
-
-    def sweep(self, max_age: float = PENDING_TTL) -> None:
-        cutoff = time.time() - max_age
-        for path in [*self.directory.glob("*.json"), *self.directory.glob("*.taken")]:
-            try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-            except FileNotFoundError:
-                pass
