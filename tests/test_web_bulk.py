@@ -457,13 +457,19 @@ def capped_app(make_app, tmp_path):
     return make_app(BULK_UPLOAD_DIR=str(tmp_path / "uploads"), BULK_STAGED_BYTES_PER_TEAM=60)
 
 
+def two_members(app, team):
+    """Two signed-in clients of members of the same team."""
+    clients = []
+    for email in ("member@example.com", "colleague@example.com"):
+        make_member(app, team.id, email=email)
+        clients.append(app.test_client())
+        sign_in(clients[-1], email=email)
+    return clients
+
+
 def test_a_team_over_its_staged_bytes_cap_gets_a_clear_error(capped_app, team, tmp_path):
     app = capped_app
-    make_member(app, team.id)
-    make_member(app, team.id, email="colleague@example.com")
-    member, colleague = app.test_client(), app.test_client()
-    sign_in(member)
-    sign_in(colleague, email="colleague@example.com")
+    member, colleague = two_members(app, team)
     first = pending_token(preview(member, urls="in/a\nin/b").get_data(as_text=True))
     # The member's own older upload does not count against the new one: it is replaced.
     again = pending_token(preview(member, urls="in/a\nin/b\nin/c").get_data(as_text=True))
@@ -486,11 +492,7 @@ def age_pending_uploads(app, seconds: int) -> None:
 
 
 def test_expired_uploads_are_removed_at_the_next_staging_and_by_the_cli(app, team, tmp_path):
-    make_member(app, team.id)
-    make_member(app, team.id, email="colleague@example.com")
-    member, colleague = app.test_client(), app.test_client()
-    sign_in(member)
-    sign_in(colleague, email="colleague@example.com")
+    member, colleague = two_members(app, team)
     old = pending_token(preview(member, urls="in/a").get_data(as_text=True))
     age_pending_uploads(app, 3601)
     new = pending_token(preview(colleague, urls="in/b").get_data(as_text=True))
