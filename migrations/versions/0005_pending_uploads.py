@@ -1,7 +1,7 @@
 """pending bulk uploads tracked on the server
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-01 10:00:00
 
 "One pending upload per session" relied on the signed session cookie, so replaying an
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
