@@ -224,6 +224,9 @@ class Config:
                for name, (default, kind) in OPTOUT_SETTINGS.items()},
             # Where a bulk add waits between its preview and its confirmation.
             "BULK_UPLOAD_DIR": env.get("BULK_UPLOAD_DIR") or str(instance_path / "uploads"),
+            # Bytes all of a team's waiting bulk uploads may take there together.
+            "BULK_STAGED_BYTES_PER_TEAM": int(env.get("BULK_STAGED_BYTES_PER_TEAM",
+                                                      str(64 * 1024 * 1024))),
             # Behind N trusted reverse proxies (load balancer, TLS terminator), werkzeug's
             # ProxyFix takes the client IP / scheme from the last N X-Forwarded-* values.
             # 0 = off: the headers are then ignored, so clients cannot spoof their IP.

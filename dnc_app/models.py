@@ -146,3 +146,17 @@ class AuditEvent(db.Model):
     # A receipt reference given to the person who made the change (public opt-outs).
     reference: Mapped[str | None] = mapped_column(String(40), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PendingUpload(db.Model):
+    """A member's bulk upload waiting for confirmation: at most one per member (a new one
+    replaces it), its parsed list kept in the file `<token>.json` under BULK_UPLOAD_DIR."""
+
+    __tablename__ = "pending_upload"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)  # bytes of the file, for the team's cap
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
