@@ -71,8 +71,7 @@ def run(lines: int, database_url: str | None) -> dict:
     with app.app_context():
         upgrade()
         team = accounts.create_team("Bench", slug)
-        accounts.create_user(team.id, f"{slug}@example.com", PASSWORD,
-                             hash_method=app.config["PASSWORD_HASH_METHOD"])
+        accounts.create_user(team.id, f"{slug}@example.com", PASSWORD)
         team_id = team.id
     client = app.test_client()
     try:

@@ -1,9 +1,10 @@
 """The change log: one append-only record of every change to a team, and its one writer.
 
-Every change goes through `record` (in the caller's write transaction) or `log_event`
-(in a transaction of its own): entries added, asked for again and removed, API keys
-created and revoked, settings changed, exports, and member events (sign-ins, password
-changes, …). Readers: the audit page, and next webhooks and a changes feed.
+Every change goes through `record` (in the caller's write transaction; member events via
+accounts.record_member_event) or `log_event` (in a transaction of its own): entries
+added, asked for again and removed, API keys created and revoked, settings changed,
+exports, and member events (sign-ins, password changes, …). Readers: the audit page, and
+next webhooks and a changes feed.
 
 Order: each team numbers its changes 1, 2, 3, … in `seq`. The number is taken from the
 team row's `change_seq` counter, incremented in the same transaction as the change. That
@@ -72,8 +73,8 @@ class Action(_Labelled):
     KEY_REVOKE = "key_revoke", "API key revoked", SubjectType.API_KEY, 0
     SETTINGS_CHANGED = "settings_changed", "Settings changed", SubjectType.TEAM, 0
     EXPORTED = "exported", "List exported", SubjectType.TEAM, 0
-    SIGNED_IN = "signed_in", "Signed in", SubjectType.MEMBER, 0
-    SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed", SubjectType.MEMBER, 0
+    SIGNED_IN = "member_signed_in", "Signed in", SubjectType.MEMBER, 0
+    SIGN_IN_FAILED = "member_sign_in_failed", "Sign-in failed", SubjectType.MEMBER, 0
     PASSWORD_CHANGED = "password_changed", "Password changed", SubjectType.MEMBER, 0
     MEMBER_DISABLED = "member_disabled", "Member disabled", SubjectType.MEMBER, 0
     MEMBER_ENABLED = "member_enabled", "Member enabled", SubjectType.MEMBER, 0
@@ -207,18 +208,6 @@ def log_event(team_id: str, action: Action, subject_id: str | None, *, source: S
                  actor=actor, subject_label=subject_label)
     db.session.commit()
     return seq
-
-
-def record_member_event(team_id: str, action: Action, member_id: int | str, email: str, *,
-                        actor: Actor | None = None, source: Source | str = Source.WEB,
-                        reason: str | None = None) -> int:
-    """A member's sign-in (or failed one), password change, disabling, enabling, or the
-    end of their sessions, in its own transaction. The actor defaults to the member."""
-    if Action(action).subject_type is not SubjectType.MEMBER:
-        raise ValueError(f"{action} is not a member event")
-    return log_event(team_id, action, str(member_id), source=source,
-                     actor=actor or Actor.member(member_id, email), subject_label=email,
-                     reason=reason)
 
 
 # --------------------------------------------------------------------------- reading

@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import accounts, entries
+from . import accounts, entries, pending_uploads
 from .changelog import Actor, ActorType, Source
 from .models import Team
 
@@ -19,6 +19,7 @@ team_cli = AppGroup("team", help="Manage teams.")
 key_cli = AppGroup("key", help="Manage API keys.")
 user_cli = AppGroup("user", help="Manage team members.")
 entry_cli = AppGroup("entry", help="Manage a team's Do Not Contact list.")
+bulk_cli = AppGroup("bulk", help="Bulk uploads waiting for confirmation.")
 
 
 def _fail(message: str) -> None:
@@ -99,23 +100,70 @@ def key_revoke(key_id: str, team_ref: str) -> None:
     click.echo(f"Revoked {key_id}")
 
 
+def _read_password(from_stdin: bool, prompt: str = "Password") -> str:
+    """From standard input (a pipe, or --password-stdin) or a hidden prompt typed twice."""
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+PASSWORD_STDIN = click.option("--password-stdin", is_flag=True,
+                              help="Read the password from standard input.")
+
+
 @user_cli.command("create")
 @click.argument("email")
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@PASSWORD_STDIN
 def user_create(email: str, team_ref: str, password_stdin: bool) -> None:
     """Create a team member. The password comes from a prompt or standard input."""
     team = _require_team(team_ref)
-    if password_stdin or not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     try:
-        user = accounts.create_user(team.id, email, password,
-                                   hash_method=current_app.config["PASSWORD_HASH_METHOD"])
+        user = accounts.create_user(team.id, email, password)
     except accounts.AccountError as exc:
         _fail(str(exc))
     click.echo(f"Created {user.email} in team {team.slug}")
+
+
+def _signed_out(ended: int) -> str:
+    return f"{ended} {'session' if ended == 1 else 'sessions'} signed out"
+
+
+@user_cli.command("set-password")
+@click.argument("email")
+@PASSWORD_STDIN
+def user_set_password(email: str, password_stdin: bool) -> None:
+    """Set a member's password (e.g. a lost one); all their sessions end."""
+    password = _read_password(password_stdin, "New password")
+    try:
+        ended = accounts.set_password(email, password, actor=CLI_ACTOR)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"Password of {email.strip().lower()} changed; {_signed_out(ended)}.")
+
+
+def _set_disabled(email: str, disabled: bool) -> int:
+    try:
+        return accounts.set_disabled(email, disabled, actor=CLI_ACTOR)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+
+
+@user_cli.command("disable")
+@click.argument("email")
+def user_disable(email: str) -> None:
+    """Disable a member: all their sessions end and sign-in is refused."""
+    ended = _set_disabled(email, True)
+    click.echo(f"Disabled {email.strip().lower()}; {_signed_out(ended)}.")
+
+
+@user_cli.command("enable")
+@click.argument("email")
+def user_enable(email: str) -> None:
+    """Enable a disabled member again (they sign in with their password)."""
+    _set_disabled(email, False)
+    click.echo(f"Enabled {email.strip().lower()}.")
 
 
 @entry_cli.command("add")
@@ -132,6 +180,14 @@ def entry_add(url: str, team_ref: str, reason: str | None) -> None:
     except (entries.EntryError, entries.InvalidURL) as exc:
         _fail(entries.message_of(exc))
     click.echo(json.dumps(entry.to_dict()))
+
+
+@bulk_cli.command("sweep")
+def bulk_sweep() -> None:
+    """Remove expired pending bulk uploads (also done at each new bulk preview)."""
+    removed = pending_uploads.sweep(current_app.config["BULK_UPLOAD_DIR"],
+                                    pending_uploads.PENDING_TTL)
+    click.echo(f"Removed {removed} expired pending upload file(s).")
 
 
 @click.command("demo")
@@ -151,8 +207,7 @@ def demo_command(host: str) -> None:
     team = accounts.create_team("Demo team", "demo")
     _key, secret = accounts.create_api_key(team.id, name="demo", actor=CLI_ACTOR)
     password = secrets.token_urlsafe(12)
-    user = accounts.create_user(team.id, "demo@example.com", password,
-                                hash_method=current_app.config["PASSWORD_HASH_METHOD"])
+    user = accounts.create_user(team.id, "demo@example.com", password)
     bar = "=" * 72
     click.echo(f"""{bar}
 Demo team created: {team.name} ({team.id})
@@ -169,7 +224,7 @@ Try the API:
 
 
 def init_app(app: Flask) -> None:
-    for group in (team_cli, key_cli, user_cli, entry_cli):
+    for group in (team_cli, key_cli, user_cli, entry_cli, bulk_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     from .optout.cli import optout_cli

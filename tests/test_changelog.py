@@ -11,7 +11,7 @@ from dnc_app import accounts, changelog, entries
 from dnc_app.changelog import Action, Actor, ActorType, Source
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, Team
-from tests.web_support import HTMX, TEST_ACTOR, add_entries, token_for
+from tests.web_support import HTMX, TEST_ACTOR, add_entries, make_member, token_for
 
 MEMBER = Actor.member(7, "ann@example.com")
 
@@ -35,7 +35,7 @@ def test_the_vocabulary_carries_human_labels():
     assert Action.KEY_CREATE.label == "API key created"
     assert Source.label_of("public_form") == "Public opt-out form"
     assert Source.label_of("something-old") == "something-old"
-    for action in ("settings_changed", "exported", "signed_in", "sign_in_failed",
+    for action in ("settings_changed", "exported", "member_signed_in", "member_sign_in_failed",
                    "password_changed", "member_disabled", "member_enabled",
                    "sessions_revoked"):
         assert Action(action).label
@@ -97,22 +97,21 @@ def test_seq_is_unique_per_team(ctx, team):
 def test_the_vocabulary_is_closed(ctx, team):
     with pytest.raises(ValueError):
         entries.add_entry(team.id, "in/ann", source="import", actor=TEST_ACTOR)
-    with pytest.raises(ValueError):
-        changelog.record_member_event(team.id, Action.ADD, 7, "ann@example.com")
     assert entries.count_entries(team.id) == 0
 
 
-def test_member_events_are_recorded_for_the_auth_pages(ctx, team):
-    seq = changelog.record_member_event(team.id, Action.SIGN_IN_FAILED, 7, "ann@example.com",
-                                        actor=Actor(ActorType.PUBLIC, None, "unknown",
-                                                    ip_hash="h"))
-    changelog.record_member_event(team.id, Action.SIGNED_IN, 7, "ann@example.com")
-    rows = changelog.read_from(team.id, seq - 1)
-    assert [(r.action, r.subject_type, r.subject_id, r.subject_label, r.actor_type,
-             r.actor_label) for r in rows] == [
-        ("sign_in_failed", "member", "7", "ann@example.com", "public", "unknown"),
-        ("signed_in", "member", "7", "ann@example.com", "user", "ann@example.com"),
+def test_member_events_go_through_the_change_log(app, ctx, team):
+    member_id = make_member(app, team.id, "ann@example.com")
+    assert accounts.authenticate("ann@example.com", "wrong password", ip_hash="h") is None
+    rows = changelog.read_from(team.id, 1)  # after the key's creation
+    assert [(r.seq, r.action, r.subject_type, r.subject_id, r.subject_label, r.actor_type,
+             r.ip_hash) for r in rows] == [
+        (2, "member_sign_in_failed", "member", str(member_id), "ann@example.com", "public",
+         "h"),
     ]
+    member = accounts.find_member("ann@example.com")
+    with pytest.raises(ValueError):
+        accounts.record_member_event(member, Action.ADD, TEST_ACTOR, Source.CLI)
 
 
 def test_an_unchanged_settings_save_records_nothing(ctx, team):
@@ -142,7 +141,7 @@ def test_settings_changes_and_exports_show_in_the_audit_trail(app, signed_in, te
     assert signed_in.get("/export.csv").status_code == 200
     html = signed_in.get("/audit").get_data(as_text=True)
     assert re.findall(r'<tr class="entry action-(\w+)">', html) == [
-        "exported", "settings_changed", "key_create"]
+        "exported", "settings_changed", "member_signed_in", "key_create"]
     assert "List exported" in html and "Settings changed" in html
     assert "Privacy policy link: https://acme.example/privacy" in html
 
@@ -174,14 +173,17 @@ def test_a_bad_audit_page_link_is_a_400(signed_in, before):
 def test_migration_0003_numbers_existing_changes_per_team(app, team, make_team):
     """Down to 0002, old-shape rows, up again: seq per team in id order, subject types,
     key prefixes as labels, and each team's counter at its last number."""
+    from alembic.script import ScriptDirectory
     from flask_migrate import downgrade, upgrade
 
     other = make_team("Other")
     with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+        before_0003 = ScriptDirectory.from_config(config).get_revision("0003").down_revision
         db.session.execute(text("DELETE FROM audit_event"))
         db.session.commit()
         db.session.remove()
-        downgrade(revision="0002")
+        downgrade(revision=before_0003)
         key_id, prefix = db.session.execute(text(
             "SELECT id, prefix FROM api_key WHERE team_id = :t"), {"t": team.id}).one()
         old = [(team.id, "key_create", key_id), (other.id, "add", "dnc_1"),

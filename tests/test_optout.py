@@ -420,10 +420,10 @@ def test_default_protection_settings(strict_app):
     assert strict_app.config["OPTOUT_MAX_CONTENT_LENGTH"] == 16 * 1024
 
 
-def test_settings_from_the_environment(make_app, monkeypatch):
+def test_settings_from_the_environment(app_from_environment, monkeypatch):
     monkeypatch.setenv("OPTOUT_MIN_SECONDS", "0.25")
     monkeypatch.setenv("OPTOUT_RATE_LIMIT", "7/minute")
-    app = make_app()
+    app = app_from_environment()
     assert app.config["OPTOUT_MIN_SECONDS"] == 0.25
     assert app.config["OPTOUT_RATE_LIMIT"] == "7/minute"
 

@@ -20,8 +20,7 @@ def csrf_from(html: str) -> str:
 def make_member(app, team_id: str, email: str = "member@example.com",
                 password: str = PASSWORD) -> int:
     with app.app_context():
-        return accounts.create_user(team_id, email, password,
-                                    hash_method=app.config["PASSWORD_HASH_METHOD"]).id
+        return accounts.create_user(team_id, email, password).id
 
 
 def sign_in(client, email: str = "member@example.com", password: str = PASSWORD,

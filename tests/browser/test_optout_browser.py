@@ -223,8 +223,7 @@ def test_personal_link_one_click(server, app, team, new_page):
 
 def test_settings_page(server, app, team, new_page):
     with app.app_context():
-        accounts.create_user(team.id, "owner@acme.example", "a long password 123",
-                             hash_method=app.config["PASSWORD_HASH_METHOD"])
+        accounts.create_user(team.id, "owner@acme.example", "a long password 123")
         db.session.remove()
     page = new_page(viewport={"width": 1024, "height": 900})
     problems = watch_console(page)
