@@ -14,6 +14,11 @@ DEFAULT_LIMITS = {
     # Reads each have their own budget and never consume the write budget.
     "DNC_CHECK_LIMIT": "60/minute",
     "DNC_LIST_LIMIT": "60/minute",
+    # Team pages, per signed-in member (not the team's API budgets): add and remove,
+    # checks (check page, inline URL validation), bulk previews and confirmations.
+    "WEB_WRITE_LIMIT": "120/minute",
+    "WEB_CHECK_LIMIT": "120/minute",
+    "WEB_BULK_LIMIT": "10/minute",
 }
 
 

@@ -25,6 +25,7 @@ from .bulk_input import (
     items_from_text,
 )
 from .forms import BulkConfirmForm, BulkForm
+from .limits import bulk_limit
 from .pages import actor, render, team_id
 
 # Rows of each kind shown in the preview and the summary; the counts cover all of them.
@@ -95,6 +96,7 @@ def bulk():
 @bp.post("/bulk/preview")
 @csrf.exempt  # checked below, once the form size limit allows a 100,000-line paste
 @login_required
+@bulk_limit
 def bulk_preview():
     # Flask keeps a form field under 500 kB by default; the whole request stays capped
     # by MAX_CONTENT_LENGTH.
@@ -118,6 +120,7 @@ def bulk_preview():
 
 @bp.post("/bulk/confirm")
 @login_required
+@bulk_limit
 def bulk_confirm():
     form = BulkConfirmForm()
     token = form.token.data or ""

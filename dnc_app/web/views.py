@@ -8,6 +8,7 @@ from flask_login import login_required
 from .. import dnc
 from . import bp
 from .forms import AddEntryForm, CheckForm, RemoveForm
+from .limits import check_limit, write_limit
 from .pages import actor, get_entry_or_404, is_htmx, render, search_term, team_id
 
 PAGE_SIZE = 50
@@ -47,6 +48,7 @@ def entries():
 
 @bp.post("/entries")
 @login_required
+@write_limit
 def add_entry():
     form = AddEntryForm()
     duplicate = None
@@ -75,6 +77,7 @@ def add_entry():
 
 @bp.post("/entries/validate")
 @login_required
+@check_limit
 def validate_url():
     """Inline validation while typing: the stored form of the URL, or why it is refused."""
     raw = (request.form.get("url") or "").strip()
@@ -94,6 +97,7 @@ def validate_url():
 
 @bp.route("/check", methods=["GET", "POST"])
 @login_required
+@check_limit
 def check():
     form = CheckForm() if request.method == "POST" else CheckForm(formdata=None)
     result = None
@@ -123,6 +127,7 @@ def remove_confirm(entry_id: str):
 
 @bp.post("/entries/<entry_id>/remove")
 @login_required
+@write_limit
 def remove_entry(entry_id: str):
     entry = get_entry_or_404(entry_id)
     form = RemoveForm()
