@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_LIMITS = {
     # One budget shared by every write (add, batch, delete), per team.
@@ -128,7 +129,28 @@ def from_environment(instance_path: Path) -> dict:
     for name in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST"):
         config[name] = int(env.get(name, "0"))
     config["LOG_LEVEL"] = env.get("LOG_LEVEL", "INFO").upper()
+    # Where the public reaches the service: the base of the links the settings page and
+    # `optout link` give out, never the request's Host header (see optout/links.py).
+    config["PUBLIC_BASE_URL"] = _public_base_url(env.get("PUBLIC_BASE_URL", ""))
+    # Host names this service answers to (Flask refuses others with a 400), e.g.
+    # "dnc.example.com,10.0.0.5"; unset: any.
+    hosts = [h.strip() for h in env.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    config["TRUSTED_HOSTS"] = hosts or None
     return config
+
+
+def _public_base_url(raw: str) -> str | None:
+    """`scheme://host[:port]`, without a trailing slash; a path or query is refused
+    (links add the app's own paths), so is any other scheme."""
+    url = raw.strip().rstrip("/")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or (
+            parts.path or parts.query or parts.fragment or parts.username):
+        raise ValueError(f"PUBLIC_BASE_URL must be like https://dnc.example.com "
+                         f"(scheme and host only), not {raw!r}")
+    return url
 
 
 def _limiter_storage_options(uri: str) -> dict:
