@@ -29,8 +29,12 @@ OPTOUT_SETTINGS = {
     "OPTOUT_MIN_SECONDS": ("2", float),
     # The form (its signed start time and CSRF token) is refused after this long.
     "OPTOUT_MAX_AGE_SECONDS": (str(4 * 3600), float),
-    # Submissions per client IP, all teams together ("limits" syntax, ";" separated).
+    # Submissions per client (IPv4 address or IPv6 /64), all teams together ("limits"
+    # syntax, ";" separated).
     "OPTOUT_RATE_LIMIT": ("5/minute;30/day", str),
+    # Public submissions per team beyond which they are still listed but flagged for
+    # the team to review (a flood from many addresses).
+    "OPTOUT_TEAM_REVIEW_THRESHOLD": ("50/hour;300/day", str),
     # Page views and inline URL checks per client IP.
     "OPTOUT_PAGE_LIMIT": ("60/minute", str),
     "OPTOUT_VALIDATE_LIMIT": ("120/minute", str),
