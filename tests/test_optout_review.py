@@ -17,19 +17,14 @@ from tests.test_optout import HTMX, mask, post_optout
 from tests.web_support import TEST_ACTOR, make_member, sign_in, token_for
 
 
+# Beyond the cases in test_web_auth (the sign-in limits use the same key).
 @pytest.mark.parametrize(("remote_addr", "key"), [
-    ("192.0.2.1", "192.0.2.1"),
-    ("::ffff:192.0.2.1", "192.0.2.1"),  # IPv4 on a dual-stack socket
-    ("::ffff:c000:201", "192.0.2.1"),
-    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("::ffff:c000:201", "192.0.2.1"),  # IPv4 on a dual-stack socket, in hex
     ("2001:DB8:1:2::9", "2001:db8:1:2::/64"),
     ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
     ("fe80::1%eth0", "fe80::/64"),
     ("::1", "::/64"),
-    ("", "raw:"),
-    (None, "raw:"),
-    ("not an address", "raw:not an address"),
-    ("x" * 10_000, "raw:" + "x" * 64),
+    ("x" * 10_000, "x" * 64),  # bounded keys in the limit store
 ])
 def test_client_key(remote_addr, key):
     assert client_key(remote_addr) == key

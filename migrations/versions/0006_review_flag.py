@@ -1,7 +1,7 @@
 """entries flagged for review (public opt-outs above a team's threshold)
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-26 12:00:00
 
 A public opt-out that arrives while a team's public form takes more than
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
