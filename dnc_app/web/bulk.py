@@ -17,6 +17,7 @@ from ..extensions import csrf
 from . import bp, bulk_input
 from .bulk_input import MAX_ITEMS, BulkInputError, Item, items_from_csv, items_from_text
 from .forms import BulkConfirmForm, BulkForm
+from .limits import bulk_limit
 from .pages import actor, render, team_id
 
 # Rows of each kind shown in the preview and the summary; the counts cover all of them.
@@ -84,6 +85,7 @@ def bulk():
 @bp.post("/bulk/preview")
 @csrf.exempt  # checked below, once the form size limit allows a 100,000-line paste
 @login_required
+@bulk_limit
 def bulk_preview():
     # Flask keeps a form field under 500 kB by default; the whole request stays capped
     # by MAX_CONTENT_LENGTH.
@@ -131,6 +133,7 @@ def _form_error(status: int, message: str):
 
 @bp.post("/bulk/confirm")
 @login_required
+@bulk_limit
 def bulk_confirm():
     form = BulkConfirmForm()
     token = form.token.data
