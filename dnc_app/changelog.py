@@ -73,6 +73,7 @@ class Action(_Labelled):
     KEY_REVOKE = "key_revoke", "API key revoked", SubjectType.API_KEY, 0
     SETTINGS_CHANGED = "settings_changed", "Settings changed", SubjectType.TEAM, 0
     EXPORTED = "exported", "List exported", SubjectType.TEAM, 0
+    REVIEWED = "reviewed", "Flagged entries reviewed", SubjectType.TEAM, 0
     SIGNED_IN = "member_signed_in", "Signed in", SubjectType.MEMBER, 0
     SIGN_IN_FAILED = "member_sign_in_failed", "Sign-in failed", SubjectType.MEMBER, 0
     PASSWORD_CHANGED = "password_changed", "Password changed", SubjectType.MEMBER, 0

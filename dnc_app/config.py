@@ -15,6 +15,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -30,11 +31,19 @@ LIMITS = {
     # Failed sign-ins per client address, and per (client address, email).
     "LOGIN_RATE_LIMIT": "10/minute",
     "LOGIN_ACCOUNT_RATE_LIMIT": "5/minute",
-    # Public opt-out submissions per client IP, all teams together.
+    # Public opt-out submissions per client (IPv4 address or IPv6 /64), all teams together.
     "OPTOUT_RATE_LIMIT": "5/minute;30/day",
+    # Public submissions per team beyond which they are still listed but flagged for the
+    # team to review (a flood from many addresses).
+    "OPTOUT_TEAM_REVIEW_THRESHOLD": "50/hour;300/day",
     # Public page views and inline URL checks per client IP.
     "OPTOUT_PAGE_LIMIT": "60/minute",
     "OPTOUT_VALIDATE_LIMIT": "120/minute",
+    # Team pages, per signed-in member (not the team's API budgets): add and remove,
+    # checks (check page, inline URL validation), bulk previews and confirmations.
+    "WEB_WRITE_LIMIT": "120/minute",
+    "WEB_CHECK_LIMIT": "120/minute",
+    "WEB_BULK_LIMIT": "10/minute",
 }
 
 # The public opt-out page: name -> (default, type).
@@ -107,6 +116,20 @@ def rate_limit_settings(env: Mapping[str, str]) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         **{name: env.get(name, default) for name, default in LIMITS.items()},
     }
+
+
+def _public_base_url(raw: str) -> str | None:
+    """`scheme://host[:port]`, without a trailing slash; a path or query is refused
+    (links add the app's own paths), so is any other scheme."""
+    url = raw.strip().rstrip("/")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or (
+            parts.path or parts.query or parts.fragment or parts.username):
+        raise ConfigError(f"PUBLIC_BASE_URL must be like https://dnc.example.com "
+                          f"(scheme and host only), not {raw!r}")
+    return url
 
 
 def limiter_storage_options(uri: str) -> dict:
@@ -236,7 +259,11 @@ class Config:
             # Where the public reaches the service (https://dnc.example.com), for the links
             # it is given. None: links are derived from the request, fit for development
             # only (the Host header is the client's to choose).
-            "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "").strip().rstrip("/") or None,
+            "PUBLIC_BASE_URL": _public_base_url(env.get("PUBLIC_BASE_URL", "")),
+            # Host names this service answers to (others get a 400), e.g.
+            # "dnc.example.com,10.0.0.5"; unset: any.
+            "TRUSTED_HOSTS": [h.strip() for h in env.get("TRUSTED_HOSTS", "").split(",")
+                              if h.strip()] or None,
         }
         settings.update(self.overrides())
         # Options that follow from the database and the limit store actually configured.

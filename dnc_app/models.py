@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import ids
@@ -100,6 +111,9 @@ class DncEntry(db.Model):
         UniqueConstraint("team_id", "url", name="uq_dnc_entry_team_url"),
         # Newest-first listing and keyset (cursor) pagination per team.
         Index("ix_dnc_entry_team_seq", "team_id", "seq"),
+        # The few flagged entries of a team, newest first, without scanning its list.
+        Index("ix_dnc_entry_team_review", "team_id", "seq",
+              postgresql_where=text("needs_review"), sqlite_where=text("needs_review")),
     )
 
     # Insertion order: newest first is `seq DESC`, stable even within one batch.
@@ -112,6 +126,9 @@ class DncEntry(db.Model):
     added_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A public opt-out that came in above the team's review threshold: listed like any
+    # other, and shown to the team to look at (a flood may be someone else's doing).
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AuditEvent(db.Model):

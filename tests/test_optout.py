@@ -140,7 +140,8 @@ def test_page_is_standalone_and_csp_clean(client, team):
     assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", text)
     assert "<style" not in text and " style=" not in text
     assert not re.search(r"\son[a-z]+=", text)
-    assert """<meta name="htmx-config" content='{"includeIndicatorStyles":false}'>""" in text
+    assert ("""<meta name="htmx-config" content='{"includeIndicatorStyles":false,"""
+            """"defaultSettleDelay":0}'>""") in text
 
 
 def test_page_shows_team_settings(app, client, team):

@@ -58,6 +58,7 @@ def _entry_row(team_id: str, url: str, reason: str | None, source: Source, actor
         "added_by": actor.label,
         "created_at": now,
         "updated_at": now,
+        "needs_review": False,
     }
 
 
@@ -74,8 +75,12 @@ def add_entry(
     actor: Actor,
     reference: str | None = None,
     record_duplicate: bool = False,
+    needs_review: bool = False,
 ) -> Entry:
     """Add one URL. Raises InvalidURL, InvalidReason or AlreadyListed.
+
+    `needs_review` stores a new entry flagged for the team to look at (the caller
+    decides: the public form above the team's threshold).
 
     `reference` is kept in the audit record (a receipt the person can quote). With
     `record_duplicate`, a request for a URL already listed is recorded too (action
@@ -88,6 +93,7 @@ def add_entry(
     for _attempt in range(3):
         now = utcnow()
         row = _entry_row(team_id, url, reason, source, actor, now)
+        row["needs_review"] = needs_review
         _begin_write(team_id)
         stored = sql.insert_ignoring_duplicates([row])
         if url in stored:

@@ -27,6 +27,8 @@ class Entry:
     added_by: str | None
     created_at: datetime
     updated_at: datetime
+    # A public opt-out that came in above the team's review threshold (see review).
+    needs_review: bool
 
     def to_dict(self) -> dict:
         """The API's representation (field order as documented)."""

@@ -7,16 +7,20 @@ from flask_login import login_required
 
 from .. import entries
 from ..changelog import Source
+from ..entries import review
 from ..htmx import is_htmx, render
 from . import bp
-from .forms import AddEntryForm, CheckForm, RemoveForm
+from .forms import AddEntryForm, CheckForm, ConfirmForm, RemoveForm
+from .limits import check_limit, write_limit
 from .member import actor, team_id
 
 PAGE_SIZE = 50
 
 
-def entry_page(q: str, cursor: str | None) -> entries.EntryPage:
+def entry_page(q: str, cursor: str | None, flagged_only: bool = False) -> entries.EntryPage:
     try:
+        if flagged_only:
+            return review.list_flagged(team_id(), limit=PAGE_SIZE, cursor=cursor)
         return entries.list_entries(team_id(), limit=PAGE_SIZE, cursor=cursor,
                                 q=entries.search_term(q) or None)
     except entries.InvalidCursor:
@@ -37,13 +41,19 @@ def team_total() -> int:
 
 
 def _list_page(form: AddEntryForm, status: int = 200, **context):
-    q = request.args.get("q", "")
+    # ?review=1: only the entries flagged for review (then without a search).
+    flagged_only = request.args.get("review") == "1"
+    q = "" if flagged_only else request.args.get("q", "")
     cursor = request.args.get("cursor") or None
-    page = entry_page(q, cursor)
+    page = entry_page(q, cursor, flagged_only)
     # Without a search the page's total is the team's: no second query.
-    total = team_total() if entries.search_term(q) else page.total
+    total = page.total if not (entries.search_term(q) or flagged_only) else team_total()
+    flagged = page.total if flagged_only else review.count_flagged(team_id())
     return render("web/entries.html", "web/_entries.html", status, form=form, q=q,
-                  cursor=cursor, page=page, team_total=total, **context)
+                  cursor=cursor, page=page, team_total=total, flagged_only=flagged_only,
+                  flagged=flagged, review_form=ConfirmForm(formdata=None),
+                  flagged_through=review.newest_flagged_seq(team_id()) if flagged else None,
+                  **context)
 
 
 @bp.get("/entries", endpoint="entries")
@@ -52,11 +62,28 @@ def show_list():
     return _list_page(AddEntryForm(formdata=None))
 
 
+@bp.post("/entries/reviewed")
+@login_required
+@write_limit
+def mark_reviewed():
+    """Clear the review flag of the flagged entries up to the newest one the member saw."""
+    through = request.form.get("through", "")
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form has expired. Reload the page and try again.")
+    if not (through.isascii() and through.isdigit() and len(through) < 19):
+        abort(400, description="This form is not valid. Reload the page and try again.")
+    cleared = review.mark_reviewed(team_id(), int(through), actor=actor(), source=Source.WEB)
+    flash(f"Marked {cleared:,} {'entry' if cleared == 1 else 'entries'} as reviewed.",
+          "success")
+    return redirect(url_for("web.entries"), 303)
+
+
 # --------------------------------------------------------------------------- add
 
 
 @bp.post("/entries", endpoint="add_entry")
 @login_required
+@write_limit
 def post_entry():
     form = AddEntryForm()
     duplicate = None
@@ -85,6 +112,7 @@ def post_entry():
 
 @bp.post("/entries/validate")
 @login_required
+@check_limit
 def validate_url():
     """Inline validation while typing: the stored form of the URL, or why it is refused."""
     raw = (request.form.get("url") or "").strip()
@@ -104,6 +132,7 @@ def validate_url():
 
 @bp.route("/check", methods=["GET", "POST"])
 @login_required
+@check_limit
 def check():
     form = CheckForm() if request.method == "POST" else CheckForm(formdata=None)
     result = None
@@ -133,6 +162,7 @@ def remove_confirm(entry_id: str):
 
 @bp.post("/entries/<entry_id>/remove", endpoint="remove_entry")
 @login_required
+@write_limit
 def post_removal(entry_id: str):
     entry = get_entry_or_404(entry_id)
     form = RemoveForm()
