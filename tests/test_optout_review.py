@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from dnc_app import entries as dnc
-from dnc_app.entries import review
+from dnc_app import entries
 from dnc_app.clientaddr import client_key
+from dnc_app.entries import review
 from dnc_app.extensions import db
 from dnc_app.models import DncEntry
 from tests.test_optout import HTMX, mask, post_optout
@@ -141,10 +141,10 @@ def test_a_team_without_flagged_entries_sees_no_notice(app, client, team):
 def test_the_service_stores_the_flag_and_counts_it(app, team, make_team):
     other = make_team("Other")
     with app.app_context():
-        entry = dnc.add_entry(team.id, "in/flagged", source="public_form",
+        entry = entries.add_entry(team.id, "in/flagged", source="public_form",
                               actor=TEST_ACTOR, needs_review=True)
-        dnc.add_entry(team.id, "in/plain", source="api", actor=TEST_ACTOR)
-        dnc.add_entry(other.id, "in/flagged", source="public_form", actor=TEST_ACTOR,
+        entries.add_entry(team.id, "in/plain", source="api", actor=TEST_ACTOR)
+        entries.add_entry(other.id, "in/flagged", source="public_form", actor=TEST_ACTOR,
                       needs_review=True)
         assert entry.needs_review is True
         assert review.count_flagged(team.id) == 1
