@@ -10,23 +10,18 @@ for htmx the message app.js shows above the page.
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_login import current_user
 
-from ..extensions import limiter
+from ..extensions import configured, limiter
 
 
 def member_key() -> str:
     return f"member:{current_user.id}"
 
 
-def _configured(name: str):
-    return lambda: current_app.config[name]
-
-
-write_limit = limiter.shared_limit(_configured("WEB_WRITE_LIMIT"), scope="web-write",
+write_limit = limiter.shared_limit(configured("WEB_WRITE_LIMIT"), scope="web-write",
                                    key_func=member_key)
-check_limit = limiter.shared_limit(_configured("WEB_CHECK_LIMIT"), scope="web-check",
+check_limit = limiter.shared_limit(configured("WEB_CHECK_LIMIT"), scope="web-check",
                                    key_func=member_key, methods=["POST"])
-bulk_limit = limiter.shared_limit(_configured("WEB_BULK_LIMIT"), scope="web-bulk",
+bulk_limit = limiter.shared_limit(configured("WEB_BULK_LIMIT"), scope="web-bulk",
                                   key_func=member_key)
