@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ApiKey, AuditEvent
+from ..params import MAX_BIGINT, bounded_int
 from . import bp
 from .pages import render, search_term, team_id
 
@@ -82,9 +83,10 @@ def audit_page(filters: AuditFilters, before: int | None) -> AuditPage:
 @login_required
 def audit():
     raw_before = request.args.get("before", "")
-    if raw_before and not raw_before.isdigit():
+    before = bounded_int(raw_before, MAX_BIGINT) if raw_before else None
+    if raw_before and before is None:
         abort(400, description="This page link is not valid.")
     filters = AuditFilters.from_args()
-    page = audit_page(filters, int(raw_before) if raw_before else None)
+    page = audit_page(filters, before)
     return render("web/audit.html", "web/_audit_results.html", filters=filters, page=page,
                   actions=ACTIONS, known_sources=KNOWN_SOURCES, before=raw_before)

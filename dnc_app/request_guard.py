@@ -1,0 +1,64 @@
+"""Refuse request text the app cannot read or the database cannot store, before any view.
+
+- A query string that is not UTF-8 (raw bytes, not percent-escapes): werkzeug decodes
+  it strictly when `request.args` is first read, so any view would fail with a 500.
+  Refused for the whole app, with the envelope under /v1.
+- NUL in the path, the query or a form value of the pages: PostgreSQL refuses NUL in
+  text, so a slug, an entry id, a search or an email with one was a 500 there. Refused
+  with the 400 page by the team pages and the public pages. The JSON API validates its
+  own parameters and answers with its documented codes (e.g. `invalid_url`).
+
+Lone surrogates cannot come through the path, the query or a form: werkzeug decodes
+percent-escapes and bodies as UTF-8 with errors replaced (U+FFFD) or kept as `%XX`
+text, so only NUL needs refusing here. JSON bodies (`"\\ud800"`) can carry them; the
+service layer refuses them field by field.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from flask import Flask, abort, request
+from werkzeug.datastructures import MultiDict
+
+from .errors import envelope, is_api_request
+
+NUL = "\x00"
+
+
+def refuse_undecodable_query():
+    try:
+        request.query_string.decode()
+    except UnicodeDecodeError:
+        message = "The query string is not valid UTF-8."
+        if is_api_request():
+            return envelope("invalid_parameter", None, message, 400)
+        abort(400, description=message)
+    return None
+
+
+def _has_nul(values: MultiDict) -> bool:
+    return any(NUL in key or NUL in value for key, value in values.items(multi=True))
+
+
+def refuse_nul(*, in_form: bool) -> None:
+    if NUL in request.path or _has_nul(request.args):
+        abort(400, description="The address contains a character that is not allowed.")
+    # request.form is empty unless the body is a form; files are not form values.
+    if in_form and _has_nul(request.form):
+        abort(400, description="The form contains a character that is not allowed.")
+
+
+# Blueprint name -> whether form values are checked too. The public form checks each of
+# its fields itself and answers with a field error ("cannot be stored"), so only its
+# path and query are checked here.
+GUARDED_BLUEPRINTS = {"web": True, "optout": False}
+
+
+def register(app: Flask) -> None:
+    """Call after the blueprints are registered: their own hooks (e.g. the public
+    form's body-size cap) then run first."""
+    app.before_request(refuse_undecodable_query)
+    for name, in_form in GUARDED_BLUEPRINTS.items():
+        app.before_request_funcs.setdefault(name, []).append(partial(refuse_nul,
+                                                                     in_form=in_form))
