@@ -1,12 +1,13 @@
-"""Refuse request text the app cannot read or the database cannot store, before any view.
+"""Refuse request text the app cannot read or the database cannot store.
 
 - A query string that is not UTF-8 (raw bytes, not percent-escapes): werkzeug decodes
   it strictly when `request.args` is first read, so any view would fail with a 500.
   Refused for the whole app, with the envelope under /v1.
-- NUL in the path, the query or a form value of the pages: PostgreSQL refuses NUL in
-  text, so a slug, an entry id, a search or an email with one was a 500 there. Refused
-  with the 400 page by the team pages and the public pages. The JSON API validates its
-  own parameters and answers with its documented codes (e.g. `invalid_url`).
+- NUL in the path or the query (before the view) of the team pages and the public pages,
+  and in a form value of the team pages (when the form is parsed): PostgreSQL refuses NUL
+  in text, so a slug, an entry id, a search or an email with one was a 500 there.
+  Refused with the 400 page. The JSON API validates its own parameters and answers with
+  its documented codes (e.g. `invalid_url`).
 
 Lone surrogates cannot come through the path, the query or a form: werkzeug decodes
 percent-escapes and bodies as UTF-8 with errors replaced (U+FFFD) or kept as `%XX`
@@ -16,10 +17,9 @@ service layer refuses them field by field.
 
 from __future__ import annotations
 
-from functools import partial
-
-from flask import Flask, abort, request
+from flask import Flask, Request, abort, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
 
 from .errors import envelope, is_api_request
 
@@ -41,12 +41,9 @@ def _has_nul(values: MultiDict) -> bool:
     return any(NUL in key or NUL in value for key, value in values.items(multi=True))
 
 
-def refuse_nul(*, in_form: bool) -> None:
+def refuse_nul_in_address() -> None:
     if NUL in request.path or _has_nul(request.args):
         abort(400, description="The address contains a character that is not allowed.")
-    # request.form is empty unless the body is a form; files are not form values.
-    if in_form and _has_nul(request.form):
-        abort(400, description="The form contains a character that is not allowed.")
 
 
 # Blueprint name -> whether form values are checked too. The public form checks each of
@@ -55,10 +52,21 @@ def refuse_nul(*, in_form: bool) -> None:
 GUARDED_BLUEPRINTS = {"web": True, "optout": False}
 
 
+class GuardedRequest(Request):
+    """Checks form values when the form is parsed, whenever a view or hook first reads it
+    (a view may raise the form size limit before that, as the bulk paste does)."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        # request.form holds the fields; uploaded files are not form values.
+        if GUARDED_BLUEPRINTS.get(self.blueprint) and _has_nul(self.form):
+            raise BadRequest("The form contains a character that is not allowed.")
+
+
 def register(app: Flask) -> None:
     """Call after the blueprints are registered: their own hooks (e.g. the public
     form's body-size cap) then run first."""
+    app.request_class = GuardedRequest
     app.before_request(refuse_undecodable_query)
-    for name, in_form in GUARDED_BLUEPRINTS.items():
-        app.before_request_funcs.setdefault(name, []).append(partial(refuse_nul,
-                                                                     in_form=in_form))
+    for name in GUARDED_BLUEPRINTS:
+        app.before_request_funcs.setdefault(name, []).append(refuse_nul_in_address)

@@ -18,7 +18,6 @@ import re
 from urllib.parse import quote
 
 import pytest
-from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
 
 from dnc_app import accounts, dnc
@@ -107,15 +106,15 @@ class RecordingDict(ImmutableMultiDict):
         return super().getlist(key, type)
 
 
-class RecordingRequest(Request):
-    parameter_storage_class = RecordingDict
+def recording(request_class):
+    return type("RecordingRequest", (request_class,), {"parameter_storage_class": RecordingDict})
 
 
 @pytest.fixture
 def world(make_app, make_team):
     """A team with entries, a member, a spare API key and a personal link."""
     app = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, OPTOUT_MIN_SECONDS=0)
-    app.request_class = RecordingRequest
+    app.request_class = recording(app.request_class)
     team = make_team("Acme")
     make_member(app, team.id, MEMBER)
     entries = add_entries(app, team.id, [f"linkedin.com/in/listed-{i}" for i in range(3)])
