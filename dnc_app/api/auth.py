@@ -5,17 +5,53 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import current_app, g, request
+from limits import RateLimitItem, parse_many
 
 from ..accounts import authenticate_api_key
+from ..clientaddr import client_key
 from ..dnc import Actor
-from ..errors import envelope
+from ..errors import envelope, rate_limited
 from ..extensions import limiter
 from ..ids import looks_like_api_key
 
+AUTH_FAILURE_SCOPE = "api-auth-failure"
+
 
 def _unauthorized(code: str, message: str):
+    _count_auth_failure()
     body, status = envelope(code, None, message, 401)
     return body, status, {"WWW-Authenticate": 'Bearer realm="dnc"'}
+
+
+# ------------------------------------------------------------ failed authentications
+# Counted per client address (IPv6 by /64), and checked before the key is hashed or
+# looked up: a client guessing keys is stopped without costing a query each time.
+
+
+def _auth_failure_limits() -> list[RateLimitItem]:
+    return parse_many(current_app.config["API_AUTH_FAILURE_LIMIT"])
+
+
+def _client() -> str:
+    return client_key(request.remote_addr)
+
+
+def _auth_failures_exceeded():
+    """The 429 answer when this client has used up its failed authentications, else None."""
+    if not limiter.enabled:
+        return None
+    for item in _auth_failure_limits():
+        if not limiter.limiter.test(item, AUTH_FAILURE_SCOPE, _client()):
+            stats = limiter.limiter.get_window_stats(item, AUTH_FAILURE_SCOPE, _client())
+            return rate_limited(f"{item} failed authentications per client",
+                                reset=stats.reset_time)
+    return None
+
+
+def _count_auth_failure() -> None:
+    if limiter.enabled:
+        for item in _auth_failure_limits():
+            limiter.limiter.hit(item, AUTH_FAILURE_SCOPE, _client())
 
 
 def require_api_key(view):
@@ -26,6 +62,9 @@ def require_api_key(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
+        refused = _auth_failures_exceeded()
+        if refused is not None:
+            return refused
         header = request.headers.get("Authorization", "").strip()
         if not header:
             return _unauthorized(
