@@ -67,7 +67,7 @@ _REJECTED_TEMPLATES = [
     "https://www.linkedin.com/company/{u}",
     "https://www.linkedin.com/school/{u}/",
     "https://www.linkedin.com/sales/lead/ACwAA{n},NAME_SEARCH,abc",
-    "https://www.linkedin.com/pub/{u}/1/23/456",
+    "https://www.linkedin.com/pub/{u}/1/23",  # /pub/NAME/A/B/C converts; this shape does not
     "https://www.linkedin.com/feed/update/urn:li:activity:{n}/",
     "https://linkedin.com.evil.com/in/{u}",
     "https://evil.com/in/{u}",

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 import unicodedata
 from datetime import timedelta
+from functools import cache
 from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import ids
+from . import ids, sessions
 from .database import begin_write
 from .dnc import Actor
 from .extensions import db
@@ -28,6 +31,10 @@ MIN_PASSWORD_LENGTH = 10
 
 class AccountError(ValueError):
     pass
+
+
+class WrongPassword(AccountError):
+    """The member's current password, asked before a change, was not right."""
 
 
 def slugify(name: str) -> str:
@@ -67,31 +74,190 @@ def create_user(team_id: str, email: str, password: str) -> User:
     email = email.strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise AccountError("Not a valid email address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
+    _check_new_password(password)
     begin_write()
     if get_team(team_id) is None:
         raise AccountError("Team not found")
     if db.session.execute(select(User.id).where(User.email == email)).first():
         raise AccountError("A user with this email already exists")
-    user = User(
-        team_id=team_id,
-        email=email,
-        password_hash=generate_password_hash(
-            password, method=current_app.config["PASSWORD_HASH_METHOD"]
-        ),
-    )
+    user = User(team_id=team_id, email=email, password_hash=_hash_password(password))
     db.session.add(user)
     db.session.commit()
     return user
 
 
-def record_sign_in(user: User) -> None:
+# ------------------------------------------------------------------------- team members
+
+# Who acts when nobody is signed in yet (a sign-in attempt).
+SIGN_IN_FORM = Actor("public", None, "sign-in form")
+
+
+def member_actor(user: User) -> Actor:
+    return Actor("user", str(user.id), user.email)
+
+
+def _hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if not _is_encodable(password):
+        raise AccountError("The password contains characters that cannot be stored")
+
+
+def _is_encodable(text: str) -> bool:
+    # A lone surrogate cannot be encoded (or hashed, or sent to the database).
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _password_matches(user: User, password: str) -> bool:
+    return _is_encodable(password) and check_password_hash(user.password_hash, password)
+
+
+def password_fingerprint(user: User) -> str:
+    """Changes with the member's password: a session made before the change is refused."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def find_member(email: str) -> User | None:
+    email = email.strip().lower()
+    # No stored email has a NUL or a lone surrogate (and PostgreSQL refuses to compare one).
+    if not email or not email.isprintable() or not _is_encodable(email):
+        return None
+    return db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+
+
+def _require_member(email: str) -> User:
+    user = find_member(email)
+    if user is None:
+        raise AccountError("No member with this email")
+    return user
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def authenticate(email: str, password: str, *, ip_hash: str | None = None) -> User | None:
+    """The enabled member with this email and password, else None (a failure of a known
+    member is recorded). The same work either way: no answer tells which emails exist."""
+    user = find_member(email)
+    if user is None:
+        # Same cost as a real check, so response time does not tell which emails exist.
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        return None
+    if _password_matches(user, password) and user.disabled_at is None:
+        return user
+    begin_write()
+    record_member_event(user, "member_sign_in_failed", SIGN_IN_FORM, "web", ip_hash=ip_hash)
+    db.session.commit()
+    return None
+
+
+def sign_in(user: User, *, max_age: int, user_agent: str | None = None,
+            ip_hash: str | None = None, previous_token: str | None = None) -> str:
+    """Open a session of the member (ending the browser's previous one); return its
+    token for the cookie."""
     now = utcnow()
     begin_write()
+    sessions.delete_expired()  # cheap housekeeping, at a moment that writes anyway
+    if previous_token is not None:
+        sessions.revoke(previous_token)
+    token = sessions.create(user.id, max_age=max_age, user_agent=user_agent)
     db.session.execute(update(User).where(User.id == user.id).values(last_login_at=now))
+    record_member_event(user, "member_signed_in", member_actor(user), "web", ip_hash=ip_hash)
     db.session.commit()
     set_committed_value(user, "last_login_at", now)
+    return token
+
+
+def member_of_session(token: str) -> User | None:
+    """The member signed in with this session token, while it is open and they are enabled."""
+    return sessions.member_of(token)
+
+
+def sign_out(token: str, user: User | None) -> None:
+    """End the session of this token (nothing to do when it has ended already)."""
+    begin_write()
+    if sessions.revoke(token) and user is not None:
+        record_member_event(user, "sessions_revoked", member_actor(user), "web",
+                            detail="signed out")
+    db.session.commit()
+
+
+def change_own_password(user: User, current: str, new: str, *, session_token: str) -> int:
+    """A member changes their password; their other sessions end. Returns how many."""
+    if not _password_matches(user, current):
+        raise WrongPassword("The current password is not correct.")
+    _check_new_password(new)
+    return _set_password(user, new, member_actor(user), "web", keep_token=session_token)
+
+
+def set_password(email: str, new: str, *, actor: Actor, source: str = "cli") -> int:
+    """Reset a member's password; all their sessions end. Returns how many."""
+    _check_new_password(new)
+    return _set_password(_require_member(email), new, actor, source)
+
+
+def _set_password(user: User, new: str, actor: Actor, source: str,
+                  keep_token: str | None = None) -> int:
+    password_hash = _hash_password(new)  # before the write transaction: it is slow
+    begin_write()
+    user.password_hash = password_hash
+    ended = sessions.revoke_all(user.id, keep_token=keep_token)
+    record_member_event(user, "password_changed", actor, source)
+    _record_revoked(user, ended, actor, source, "after a password change")
+    db.session.commit()
+    return ended
+
+
+def set_disabled(email: str, disabled: bool, *, actor: Actor, source: str = "cli") -> int:
+    """Disable (every session ends, sign-in is refused) or enable a member.
+    Returns how many sessions ended."""
+    user = _require_member(email)
+    if (user.disabled_at is not None) == disabled:
+        return 0
+    begin_write()
+    user.disabled_at = utcnow() if disabled else None
+    ended = sessions.revoke_all(user.id) if disabled else 0
+    record_member_event(user, "member_disabled" if disabled else "member_enabled", actor,
+                        source)
+    _record_revoked(user, ended, actor, source, "member disabled")
+    db.session.commit()
+    return ended
+
+
+def _record_revoked(user: User, ended: int, actor: Actor, source: str, why: str) -> None:
+    if ended:
+        sessions_word = "session" if ended == 1 else "sessions"
+        record_member_event(user, "sessions_revoked", actor, source,
+                            detail=f"{ended} {sessions_word} ended, {why}")
+
+
+def record_member_event(user: User, action: str, actor: Actor, source: str, *,
+                        detail: str | None = None, ip_hash: str | None = None) -> None:
+    """The one writer of member events (sign-ins, passwords, disabling, sessions) to the
+    audit trail, inside the caller's transaction."""
+    db.session.execute(insert(AuditEvent), [{
+        "team_id": user.team_id,
+        "action": action,
+        "entry_id": str(user.id),
+        "url": None,
+        "reason": user.email + (f": {detail}" if detail else ""),
+        "source": source,
+        "actor_type": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "ip_hash": ip_hash or actor.ip_hash,
+        "created_at": utcnow(),
+    }])
 
 
 def _audit_key(key: ApiKey, action: str, actor: Actor, source: str) -> None:

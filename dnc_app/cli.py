@@ -107,22 +107,70 @@ def key_revoke(key_id: str, team_ref: str) -> None:
     click.echo(f"Revoked {key_id}")
 
 
+def _read_password(from_stdin: bool, prompt: str = "Password") -> str:
+    """From standard input (a pipe, or --password-stdin) or a hidden prompt typed twice."""
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+PASSWORD_STDIN = click.option("--password-stdin", is_flag=True,
+                              help="Read the password from standard input.")
+
+
 @user_cli.command("create")
 @click.argument("email")
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@PASSWORD_STDIN
 def user_create(email: str, team_ref: str, password_stdin: bool) -> None:
     """Create a team member. The password comes from a prompt or standard input."""
     team = _require_team(team_ref)
-    if password_stdin or not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     try:
         user = accounts.create_user(team.id, email, password)
     except accounts.AccountError as exc:
         _fail(str(exc))
     click.echo(f"Created {user.email} in team {team.slug}")
+
+
+def _signed_out(ended: int) -> str:
+    return f"{ended} {'session' if ended == 1 else 'sessions'} signed out"
+
+
+@user_cli.command("set-password")
+@click.argument("email")
+@PASSWORD_STDIN
+def user_set_password(email: str, password_stdin: bool) -> None:
+    """Set a member's password (e.g. a lost one); all their sessions end."""
+    password = _read_password(password_stdin, "New password")
+    try:
+        ended = accounts.set_password(email, password, actor=CLI_ACTOR)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"Password of {email.strip().lower()} changed; {_signed_out(ended)}.")
+
+
+def _set_disabled(email: str, disabled: bool) -> int:
+    try:
+        return accounts.set_disabled(email, disabled, actor=CLI_ACTOR)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+
+
+@user_cli.command("disable")
+@click.argument("email")
+def user_disable(email: str) -> None:
+    """Disable a member: all their sessions end and sign-in is refused."""
+    ended = _set_disabled(email, True)
+    click.echo(f"Disabled {email.strip().lower()}; {_signed_out(ended)}.")
+
+
+@user_cli.command("enable")
+@click.argument("email")
+def user_enable(email: str) -> None:
+    """Enable a disabled member again (they sign in with their password)."""
+    _set_disabled(email, False)
+    click.echo(f"Enabled {email.strip().lower()}.")
 
 
 @entry_cli.command("add")

@@ -107,9 +107,10 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "false").lower() == "true",
-        # Sign-in attempts per client IP and per email; a session ends after this many
-        # seconds (or when the member's password changes).
+        # Failed sign-ins per client address, and per (client address, email); a session
+        # ends after this many seconds (or on sign-out, a password change, disabling).
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/minute"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5/minute"),
         "SESSION_MAX_AGE": int(env.get("SESSION_MAX_AGE", str(12 * 3600))),
         # werkzeug's scrypt; tests lower the cost, production keeps the default.
         "PASSWORD_HASH_METHOD": "scrypt",

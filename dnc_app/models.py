@@ -68,8 +68,28 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A disabled member cannot sign in and has no sessions; the account and its history stay.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     team: Mapped[Team] = relationship()
+
+
+class MemberSession(db.Model):
+    """A signed-in browser of a member: the server decides whether its cookie still counts."""
+
+    __tablename__ = "member_session"
+
+    # SHA-256 of the random token in the session cookie: a copy of this table opens nothing.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Coarse: updated at most once per sessions.LAST_SEEN_GRANULARITY.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Indexed: expired sessions are deleted in one range scan.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str | None] = mapped_column(String(255))
 
 
 class DncEntry(db.Model):

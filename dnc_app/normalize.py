@@ -30,16 +30,27 @@ Decisions (each one deliberate; "reject rather than guess"):
   to the same value.
 * Canonical username: percent-decode, Unicode NFC, ``str.lower()``, NFC again
   (so composed/decomposed ``ü`` and ``%C3%BC``/``%c3%bc`` are all the same
-  person).  The stored form is the *decoded*, readable Unicode form, e.g.
+  person; NFC, not NFKC, so that ordinary letters keep their spelling).  The
+  stored form is the *decoded*, readable Unicode form, e.g.
   ``https://linkedin.com/in/jürgen`` (not percent-encoded).  Normalization is
   idempotent.  (LinkedIn member-id URLs like ``/in/ACoAA…`` are lowercased too,
   as the contract requires.)
 * Allowed username characters: Unicode letters (L*), combining marks (Mn, Mc),
   decimal digits (Nd), ``-``, ``_`` and ``.``; at least one letter or digit; no
-  leading/trailing dot and no ``..``.  Characters whose NFKC form differs
-  (full-width letters, ligatures, superscripts, long s, ...) are rejected as
-  look-alikes.  Mixed-script look-alikes that are distinct characters are *not*
-  folded (they may be a different person).
+  leading/trailing dot and no ``..``.  Look-alikes are rejected: characters
+  (or parts of their canonical decomposition) with a compatibility decomposition
+  tag (``<wide>``, ``<narrow>``, ``<font>``, ``<circle>``, ``<super>``, ``<sub>``,
+  ``<small>``, ``<square>``, ``<fraction>``, ``<vertical>``, Arabic presentation
+  forms ``<isolated>``/``<initial>``/``<medial>``/``<final>``, and ``<compat>``
+  such as ligatures ``ﬁ``, long ``ſ``, ``ĳ``, micro sign, Greek symbol variants).
+  Exception: the ``<compat>`` letters that are ordinary letters of their script,
+  typed by its keyboards (Thai ``ำ``, Lao ``ຳ`` ``ໜ`` ``ໝ``, Armenian ``և``,
+  Arabic ``ٵ``-``ٸ``, Tibetan ``ཷ`` ``ཹ``, Hangul compatibility jamo) are
+  accepted.  Invisible letters and marks (Hangul fillers, variation selectors,
+  combining grapheme joiner, Khmer inherent vowels) are rejected.  Mixed-script
+  look-alikes that are distinct characters are *not* folded (they may be a
+  different person).  ``/in/me`` (LinkedIn's alias of whoever is signed in) is
+  rejected.
 * Scheme: ``http`` and ``https`` (any case) followed by ``//``; no scheme means
   ``https``; protocol-relative ``//linkedin.com/in/u`` is accepted as https.
   Every other scheme (``javascript:``, ``ftp://``, ``mailto:``, ...) is
@@ -54,14 +65,24 @@ Decisions (each one deliberate; "reject rather than guess"):
 * Ports: only the scheme's default port is accepted, written exactly (``:443``
   for https or no scheme, ``:80`` for http); other ports, ``0443``, an empty
   port and non-numeric ports are rejected.
-* Path: ``/in/<username>`` (``/in`` in any case, also ``/mwlite/in/<username>``
-  and schemeless ``in/<username>`` or ``/in/<username>``).  Segments after the
+* Path: first, ``.`` and ``..`` segments (also spelled ``%2E``, ``.%2e`` ...) are
+  resolved as a browser does (WHATWG URL / RFC 3986 remove_dot_segments), so
+  ``/in/alice/../bob`` is ``bob`` and ``/in/a/../../company/x`` a company page; a
+  refusal of such a path says that the dot segments were resolved.  Then
+  ``/in/<username>`` (``/in`` in any case; also behind the mobile-lite, e-mail and
+  public-profile prefixes ``/mwlite/``, ``/comm/``, ``/public-profile/``; also
+  schemeless ``in/<username>`` or ``/in/<username>``).  Segments after the
   username, the trailing slash, the query string and the fragment are dropped.
-  Company, school, showcase, group, post/feed, job, event, Learning, old
-  ``/pub/`` and ``/profile/view`` links, Sales Navigator (``/sales/``) and
-  Recruiter (``/talent/``) links, and any other path are rejected with a reason
-  naming the kind of link.  Empty segments before the username (``/in//john``,
-  ``//in/john``) are rejected; an empty username (``in/``) is rejected.
+  Legacy ``/pub/NAME/A/B/C`` links (A, B, C: 1-3 hex digits) become
+  ``/in/NAME-CBA``, the profile LinkedIn redirects them to, with B and C padded
+  to three digits (``/pub/x/a7/576/b50`` -> ``/in/x-b50576a7``); other ``/pub/``
+  shapes and the ``/pub/dir/`` people directory are rejected.  Company, school,
+  showcase, group, post/feed, job, event, Learning and ``/profile/view`` links,
+  Sales Navigator (``/sales/``) and Recruiter (``/talent/``, ``/recruiter/``)
+  links, and any other path are rejected with a reason naming the kind of link.
+  Empty segments before the username (``/in//john``, ``//in/john``) are
+  rejected; an empty username (``in/``) is rejected.  ``lnkd.in`` short links
+  are rejected (they cannot be resolved without a network request).
 """
 
 from __future__ import annotations
@@ -115,6 +136,10 @@ R_SCHEME = "Only http and https URLs are accepted"
 R_USERINFO = "URLs with user info (user@host) are not accepted"
 R_NO_HOST = "Malformed URL: the host name is missing"
 R_HOST = "Not a LinkedIn URL: the host must be linkedin.com"
+R_SHORT_LINK = (
+    f"{R_HOST} (lnkd.in short links cannot be followed here: open the link and "
+    "use the profile URL it leads to)"
+)
 R_PORT_INVALID = "Invalid port in the URL"
 R_PORT = "Non-default ports are not accepted"
 R_NOT_PROFILE = "Not a person profile: expected a linkedin.com/in/<username> URL"
@@ -135,7 +160,21 @@ R_USERNAME_CHARS = (
     "The profile username may only contain letters, digits, hyphens, underscores and dots"
 )
 R_USERNAME_COMPAT = (
-    "The profile username contains look-alike characters (such as full-width letters)"
+    "The profile username contains look-alike characters (full-width, font, circled, "
+    "superscript or ligature forms of letters)"
+)
+R_SIGNED_IN_ALIAS = (
+    "Not a person profile: /in/me is LinkedIn's alias of whoever is signed in; "
+    "use the profile's own URL (linkedin.com/in/<username>)"
+)
+R_PUB_SHAPE = "Malformed old-style /pub/ link: expected linkedin.com/pub/<name>/<a>/<b>/<c>"
+R_PUB_ID = (
+    "Malformed old-style /pub/ link: the three parts after the name must be "
+    "1 to 3 hexadecimal digits each"
+)
+R_PUB_DIRECTORY = "Not a person profile: people directory (/pub/dir/) links cannot be added"
+R_DOT_SEGMENTS = (
+    " (read after resolving the '.' and '..' dot segments in the path, as a browser does)"
 )
 
 
@@ -161,7 +200,6 @@ _PATH_REASONS = {
     "mynetwork": _not_profile("network pages"),
     "messaging": _not_profile("messaging links"),
     "notifications": _not_profile("notification links"),
-    "pub": f"Old-style /pub/ profile links are not supported: {_USE_PROFILE}",
     "profile": f"Old-style /profile/ links are not supported: {_USE_PROFILE}",
     "sales": R_SALES,
     "talent": f"LinkedIn Recruiter links are not supported: {_USE_PROFILE}",
@@ -174,10 +212,13 @@ _PATH_REASONS = {
 # does not match goes to the general path, which accepts a superset and produces
 # the same result for these inputs (checked by the tests).  re.ASCII matters:
 # without it IGNORECASE lets e.g. U+212A KELVIN SIGN match "k" and U+0131 match "i".
+# The path after the username excludes '.' so that dot segments ("/in/a/../b")
+# always take the general path, which resolves them.
 _FAST = re.compile(
     r"(?:(?:https?://)?(?:(?:www|m|[a-z]{2})\.)?linkedin\.com/|/)?in/"
     r"([_-]*+[a-z0-9][a-z0-9_-]*+)"
-    r"(?:[/?#][!-$&-\[\]-~]*)?",
+    r"(?:/[!\"$&-\-/->@-\[\]-~]*+)?"
+    r"(?:[?#][!-$&-\[\]-~]*+)?",
     re.IGNORECASE | re.ASCII,
 )
 
@@ -212,6 +253,38 @@ _USERNAME_PROBLEM_ORDER = (
 )
 _LETTER_MARK_DIGIT = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd"})
 _DEFAULT_PORT = {"https": "443", "http": "80"}
+_SHORT_LINK_HOSTS = frozenset({"lnkd.in", "www.lnkd.in"})
+_SIGNED_IN_ALIAS = "me"
+
+# Every spelling of the '.' and '..' path segments that a browser resolves.
+_SINGLE_DOT = frozenset({".", "%2e", "%2E"})
+_DOUBLE_DOT = frozenset(a + b for a in _SINGLE_DOT for b in _SINGLE_DOT)
+_DOT_SEGMENTS = _SINGLE_DOT | _DOUBLE_DOT
+
+# Path prefixes in front of "/in/<username>" that still show that person's profile:
+# mobile lite, links in LinkedIn's e-mails, the public-profile view.
+_PROFILE_PATH_PREFIXES = frozenset({"mwlite", "comm", "public-profile"})
+_PUB_ID_PART = re.compile(r"[0-9a-f]{1,3}", re.ASCII | re.IGNORECASE)
+
+# <compat> characters that are ordinary letters of their script, typed by its
+# keyboards (every other character with a compatibility decomposition is a
+# look-alike of a plainer spelling: width, font, circled, super/subscript forms,
+# Latin ligatures, long s, Arabic presentation forms, ...).
+_ORDINARY_COMPAT_LETTERS = frozenset(
+    "\u0587"  # Armenian ech-yiwn
+    "\u0675\u0676\u0677\u0678"  # Arabic high hamza letters (Kazakh, Uyghur)
+    "\u0e33"  # Thai sara am
+    "\u0eb3\u0edc\u0edd"  # Lao vowel sign am, ho no, ho mo
+    "\u0f77\u0f79"  # Tibetan vocalic rr, ll
+    + "".join(chr(cp) for cp in range(0x3131, 0x318F) if cp != 0x3164)  # Hangul jamo
+)
+# Letters and marks that render as nothing: a username with one would look
+# identical to the username without it.
+_INVISIBLE_LETTERS = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0"
+    + "".join(chr(cp) for cp in range(0xFE00, 0xFE10))
+    + "".join(chr(cp) for cp in range(0xE0100, 0xE01F0))
+)
 
 
 # --- public API ----------------------------------------------------------------
@@ -226,9 +299,9 @@ def normalize_linkedin_url(raw: str) -> str:
     s = raw.strip(_TRIM)
     m = _FAST.fullmatch(s)
     if m is not None:
-        username = m.group(1)
-        if len(username) <= MAX_USERNAME_LENGTH:
-            return CANONICAL_PREFIX + username.lower()
+        username = m.group(1).lower()
+        if len(username) <= MAX_USERNAME_LENGTH and username != _SIGNED_IN_ALIAS:
+            return CANONICAL_PREFIX + username
     return _normalize_general(s)
 
 
@@ -293,6 +366,8 @@ def _check_host_and_port(authority: str, scheme: str) -> None:
     if host.endswith("."):
         host = host[:-1]
     if _HOST.fullmatch(host) is None:
+        if host in _SHORT_LINK_HOSTS:
+            raise InvalidURL(R_SHORT_LINK)
         raise InvalidURL(R_NO_HOST if not host else R_HOST)
     if sep:
         if not port.isascii() or not port.isdigit():
@@ -351,22 +426,76 @@ def _normalize_general(s: str) -> str:
     scheme, authority, path = _split(s)
     if authority is not None:
         _check_host_and_port(authority, scheme)
-    if path in ("", "/"):
-        raise InvalidURL(R_NOT_PROFILE)
     segments = path[1:].split("/")
+    resolved = _resolve_dot_segments(segments)
+    if resolved is None:
+        return _profile_url(segments)
+    try:
+        return _profile_url(resolved)
+    except InvalidURL as exc:
+        raise InvalidURL(exc.reason + R_DOT_SEGMENTS) from None
+
+
+def _resolve_dot_segments(segments: list[str]) -> list[str] | None:
+    """The path segments with '.' and '..' resolved as a browser does (WHATWG URL
+    path state), or None if there are none.  Linear: one pass, list pops."""
+    if _DOT_SEGMENTS.isdisjoint(segments):
+        return None
+    resolved: list[str] = []
+    last = len(segments) - 1
+    for i, segment in enumerate(segments):
+        if segment in _DOUBLE_DOT:
+            if resolved:
+                resolved.pop()
+        elif segment not in _SINGLE_DOT:
+            resolved.append(segment)
+            continue
+        if i == last:  # "/in/x/.." is the directory "/in/", not "/in"
+            resolved.append("")
+    return resolved
+
+
+def _profile_url(segments: list[str]) -> str:
+    """The canonical URL for a path (its segments, after the leading '/')."""
+    if segments == [""]:
+        raise InvalidURL(R_NOT_PROFILE)
     first = _segment_name(segments[0])
-    if first == "mwlite" and len(segments) > 1 and _segment_name(segments[1]) == "in":
+    if first in _PROFILE_PATH_PREFIXES and len(segments) > 1 and segments[1]:
         segments = segments[1:]
-        first = "in"
-    if first != "in":
-        if first == "":
-            raise InvalidURL(R_REPEATED_SLASH)
-        raise InvalidURL(_PATH_REASONS.get(first, R_NOT_PROFILE))
+        first = _segment_name(segments[0])
+    if first == "in":
+        return _in_profile_url(segments)
+    if first == "pub":
+        return _pub_profile_url(segments)
+    if first == "":
+        raise InvalidURL(R_REPEATED_SLASH)
+    raise InvalidURL(_PATH_REASONS.get(first, R_NOT_PROFILE))
+
+
+def _in_profile_url(segments: list[str]) -> str:
+    """/in/<username>[/anything]"""
     if len(segments) < 2 or segments[1] == "":
         if any(segments[2:]):
             raise InvalidURL(R_REPEATED_SLASH)
         raise InvalidURL(R_USERNAME_MISSING)
     return CANONICAL_PREFIX + _canonical_username(segments[1])
+
+
+def _pub_profile_url(segments: list[str]) -> str:
+    """Legacy /pub/NAME/A/B/C[/anything] -> /in/NAME-CBA, where LinkedIn redirects it;
+    B and C lost their leading zeros in the /pub/ form."""
+    parts = segments[1:5]
+    if len(parts) < 4 or not all(parts):
+        if parts and _segment_name(parts[0]) == "dir":
+            raise InvalidURL(R_PUB_DIRECTORY)
+        raise InvalidURL(R_PUB_SHAPE)
+    name, a, b, c = parts
+    if _segment_name(name) == "dir":
+        raise InvalidURL(R_PUB_DIRECTORY)
+    if not (_PUB_ID_PART.fullmatch(a) and _PUB_ID_PART.fullmatch(b) and _PUB_ID_PART.fullmatch(c)):
+        raise InvalidURL(R_PUB_ID)
+    member_id = (c.zfill(3) + b.zfill(3) + a).lower()
+    return CANONICAL_PREFIX + _canonical_username(f"{name}-{member_id}")
 
 
 def _canonical_username(segment: str) -> str:
@@ -379,6 +508,8 @@ def _canonical_username(segment: str) -> str:
         name = unicodedata.normalize("NFC", name.lower())
     if len(name) > MAX_USERNAME_LENGTH:
         raise InvalidURL(R_USERNAME_LONG)
+    if name == _SIGNED_IN_ALIAS:
+        raise InvalidURL(R_SIGNED_IN_ALIAS)
     if _ASCII_USERNAME.fullmatch(name) is None:
         _check_username_characters(name)
     else:
@@ -399,7 +530,9 @@ def _check_username_characters(name: str) -> None:
     problems = set()
     for c in set(_NOT_ASCII_USERNAME.findall(name)):
         cat = unicodedata.category(c)
-        if cat in _LETTER_MARK_DIGIT:
+        if c in _INVISIBLE_LETTERS:
+            problems.add(R_USERNAME_INVISIBLE)
+        elif cat in _LETTER_MARK_DIGIT:
             if cat[0] != "M":
                 has_alnum = True
         elif cat == "Cc":
@@ -419,5 +552,19 @@ def _check_username_characters(name: str) -> None:
     _check_dots(name)
     if not has_alnum:
         raise InvalidURL(R_USERNAME_NO_ALNUM)
-    if unicodedata.normalize("NFKC", name) != name:
+    # NFKC leaves every name without compatibility characters unchanged: the
+    # common case needs no per-character look-up.
+    if not unicodedata.is_normalized("NFKC", name) and any(
+        _is_lookalike(c) for c in set(_NON_ASCII.findall(name))
+    ):
         raise InvalidURL(R_USERNAME_COMPAT)
+
+
+def _is_lookalike(c: str) -> bool:
+    """True if `c`, or a part of its canonical decomposition (the 'ſ' in 'ẛ'), is a
+    compatibility variant of plainer letters rather than an ordinary letter."""
+    for part in unicodedata.normalize("NFD", c):
+        tag = unicodedata.decomposition(part)
+        if tag.startswith("<") and part not in _ORDINARY_COMPAT_LETTERS:
+            return True
+    return False

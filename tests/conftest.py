@@ -17,7 +17,7 @@ from dnc_app import accounts, create_app, dnc
 from dnc_app.extensions import db
 
 # Tables in an order that respects foreign keys when emptied.
-TABLES = ["audit_event", "dnc_entry", "api_key", "user_account", "team"]
+TABLES = ["audit_event", "dnc_entry", "api_key", "member_session", "user_account", "team"]
 TEST_SECRET = "test-secret-key-not-for-production"
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
 from dnc_app.extensions import db
-from dnc_app.models import ApiKey, DncEntry, User
+from dnc_app.models import ApiKey, AuditEvent, DncEntry, User
+from dnc_app.timeutil import utcnow
+from dnc_app.web.auth import LOGIN_ERROR
+from tests.web_support import make_member, sign_in
 
 
 def test_team_create_json_prints_a_working_key(app, runner):
@@ -96,3 +99,55 @@ def test_demo_creates_a_team_once_and_prints_working_credentials(app, runner):
     assert resp.status_code == 201
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "dnc_sk_" not in again.output
+
+
+def test_user_set_password_ends_every_session_at_its_next_request(app, runner, team):
+    make_member(app, team.id)
+    browser = app.test_client()
+    sign_in(browser)
+    assert browser.get("/entries").status_code == 200
+    result = runner.invoke(args=["user", "set-password", " Member@Example.com",
+                                 "--password-stdin"], input="a reset password 77\n")
+    assert result.exit_code == 0, result.output
+    assert "1 session signed out" in result.output
+    assert browser.get("/entries").status_code == 302
+    assert sign_in(app.test_client()).status_code == 422
+    assert sign_in(app.test_client(), password="a reset password 77").status_code == 303
+    short = runner.invoke(args=["user", "set-password", "member@example.com"], input="short\n")
+    assert short.exit_code != 0 and "at least" in short.output
+    unknown = runner.invoke(args=["user", "set-password", "nobody@example.com"],
+                            input="a reset password 77\n")
+    assert unknown.exit_code != 0 and "No member" in unknown.output
+
+
+def test_user_disable_ends_sessions_and_refuses_sign_in_until_enabled(app, runner, team):
+    make_member(app, team.id)
+    browser = app.test_client()
+    sign_in(browser)
+    result = runner.invoke(args=["user", "disable", "member@example.com"])
+    assert result.exit_code == 0, result.output
+    assert "1 session signed out" in result.output
+    assert browser.get("/entries").status_code == 302
+    refused = sign_in(app.test_client())
+    assert refused.status_code == 422 and LOGIN_ERROR in refused.get_data(as_text=True)
+    assert runner.invoke(args=["user", "enable", "member@example.com"]).exit_code == 0
+    assert sign_in(app.test_client()).status_code == 303
+    with app.app_context():
+        actions = [tuple(row) for row in db.session.execute(
+            select(AuditEvent.action, AuditEvent.actor_type)
+            .where(AuditEvent.action.in_(["member_disabled", "member_enabled",
+                                          "sessions_revoked"]))
+            .order_by(AuditEvent.id))]
+    assert actions == [("member_disabled", "cli"), ("sessions_revoked", "cli"),
+                       ("member_enabled", "cli")]
+
+
+def test_disabling_also_ends_a_session_whose_revocation_was_missed(app, runner, team):
+    # Disabled members are refused by the session query itself, not only by revocation.
+    user_id = make_member(app, team.id)
+    browser = app.test_client()
+    sign_in(browser)
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == user_id).values(disabled_at=utcnow()))
+        db.session.commit()
+    assert browser.get("/entries").status_code == 302

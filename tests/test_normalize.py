@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import unicodedata
 
 import pytest
@@ -120,9 +121,136 @@ ACCEPTED = [
     ("https://linkedin.com/in/देवनागरी", "https://linkedin.com/in/देवनागरी"),
     ("https://linkedin.com/in/straße", "https://linkedin.com/in/straße"),
     ("https://linkedin.com/in/\u212aevin", "https://linkedin.com/in/kevin"),  # KELVIN SIGN ~ K
+    # Legacy /pub/ links become the /in/ profile LinkedIn redirects them to (SPEC §1;
+    # this row was a refusal before the contract changed).
+    ("https://www.linkedin.com/pub/john-doe/1/23/456", "https://linkedin.com/in/john-doe-4560231"),
     # Already canonical.
     (JOHN, JOHN),
     (JURGEN, JURGEN),
+]
+
+BOB = "https://linkedin.com/in/bob-jones"
+JOHN_DOE = "https://linkedin.com/in/john-doe"
+
+# Issue 9 item 12 and real-world shapes (LinkedIn share links, e-mails, mobile apps,
+# exports of CRMs and scrapers).
+ACCEPTED_REAL_WORLD = [
+    # '.' and '..' segments are resolved as a browser does, in every spelling.
+    ("https://www.linkedin.com/in/alice-smith/../bob-jones", BOB),
+    ("https://www.linkedin.com/in/alice-smith/%2E%2E/bob-jones", BOB),
+    ("https://www.linkedin.com/in/alice-smith/%2e%2e/bob-jones/", BOB),
+    ("https://www.linkedin.com/in/alice-smith/.%2E/bob-jones", BOB),
+    ("https://www.linkedin.com/in/alice-smith/%2e./bob-jones", BOB),
+    ("https://www.linkedin.com/in/./bob-jones", BOB),
+    ("https://www.linkedin.com/in/%2E/bob-jones", BOB),
+    ("https://www.linkedin.com/./in/bob-jones", BOB),
+    ("https://www.linkedin.com/../in/bob-jones", BOB),  # '..' above the root stays there
+    ("https://www.linkedin.com/company/acme/../../in/bob-jones", BOB),
+    ("in/alice-smith/../bob-jones", BOB),
+    ("/in/alice-smith/../bob-jones?trk=x", BOB),
+    ("https://www.linkedin.com/in/bob-jones/.", BOB),
+    ("https://www.linkedin.com/in/bob-jones/details/..", BOB),
+    ("https://www.linkedin.com/in/bob-jones/details/experience/../../", BOB),
+    ("https://www.linkedin.com/in/bob-jones?next=/in/alice/../x", BOB),  # query: no path
+    ("https://www.linkedin.com/in/bob-jones#/../../company/x", BOB),  # fragment: no path
+    ("https://www.linkedin.com/in/bob-jones/..;/..;/company/acme", BOB),  # not dot segments
+    ("https://www.linkedin.com/in/bob-jones/...", BOB),  # '...' is an ordinary segment
+    # Legacy /pub/NAME/A/B/C -> /in/NAME-CBA.
+    (
+        "https://www.linkedin.com/pub/john-doe/1a/2b3/4c5",
+        "https://linkedin.com/in/john-doe-4c52b31a",
+    ),
+    (
+        "https://sy.linkedin.com/pub/krzysztof-marzec/a7/576/b50?trk=biz_employee_pub",
+        "https://linkedin.com/in/krzysztof-marzec-b50576a7",
+    ),
+    (
+        "http://uk.linkedin.com/pub/John-Doe/1A/2B3/4C5/",
+        "https://linkedin.com/in/john-doe-4c52b31a",
+    ),
+    ("linkedin.com/pub/jane-doe/b/a1/2c", "https://linkedin.com/in/jane-doe-02c0a1b"),
+    ("https://www.linkedin.com/pub/john-doe/0/7/a", "https://linkedin.com/in/john-doe-00a0070"),
+    (
+        "https://www.linkedin.com/pub/john-doe/1a/2b3/4c5/en",
+        "https://linkedin.com/in/john-doe-4c52b31a",
+    ),
+    (
+        "https://www.linkedin.com/pub/j%C3%BCrgen/12/345/678",
+        "https://linkedin.com/in/jürgen-67834512",
+    ),
+    (
+        "https://www.linkedin.com/pub/a/../john-doe/1a/2b3/4c5",
+        "https://linkedin.com/in/john-doe-4c52b31a",
+    ),
+    # Letters that NFKC changes but that are ordinary letters of their script.
+    ("https://th.linkedin.com/in/สมชาย-ทำดี", "https://linkedin.com/in/สมชาย-ทำดี"),  # Thai ำ
+    (
+        "https://th.linkedin.com/in/%E0%B8%97%E0%B8%B3%E0%B8%94%E0%B8%B5",
+        "https://linkedin.com/in/ทำดี",
+    ),
+    ("https://la.linkedin.com/in/ຄຳ-ໜ້ອຍ", "https://linkedin.com/in/ຄຳ-ໜ້ອຍ"),  # Lao ຳ, ໜ
+    ("https://am.linkedin.com/in/Գևորգ-Աբրահամյան", "https://linkedin.com/in/գևորգ-աբրահամյան"),
+    ("https://kz.linkedin.com/in/ٵلماس", "https://linkedin.com/in/ٵلماس"),  # Arabic high hamza
+    ("https://kr.linkedin.com/in/김민준", "https://linkedin.com/in/김민준"),
+    ("in/\u1100\u1161\u11a8", "https://linkedin.com/in/각"),  # conjoining jamo compose (NFC)
+    ("in/ㅋㅋ-kim", "https://linkedin.com/in/ㅋㅋ-kim"),  # Hangul compatibility jamo
+    # Other scripts, raw and percent-encoded.
+    (
+        "https://www.linkedin.com/in/%E7%8E%8B%E5%B0%8F%E6%98%8E-1a2b3c4d/",
+        "https://linkedin.com/in/王小明-1a2b3c4d",
+    ),
+    ("https://jp.linkedin.com/in/山田太郎", "https://linkedin.com/in/山田太郎"),
+    ("https://ru.linkedin.com/in/Иван-Петров-123", "https://linkedin.com/in/иван-петров-123"),
+    ("https://ru.linkedin.com/in/%D0%98%D0%B2%D0%B0%D0%BD", "https://linkedin.com/in/иван"),
+    ("https://gr.linkedin.com/in/Γιώργος", "https://linkedin.com/in/γιώργος"),
+    ("https://ae.linkedin.com/in/محمد-علي", "https://linkedin.com/in/محمد-علي"),
+    ("https://il.linkedin.com/in/דוד-כהן", "https://linkedin.com/in/דוד-כהן"),
+    ("https://in.linkedin.com/in/தமிழ்-செல்வன்", "https://linkedin.com/in/தமிழ்-செல்வன்"),
+    ("https://vn.linkedin.com/in/nguy%E1%BB%85n-an", "https://linkedin.com/in/nguyễn-an"),
+    (
+        "https://vn.linkedin.com/in/nguye\u0302\u0303n-an",
+        "https://linkedin.com/in/nguyễn-an",
+    ),  # NFD
+    # Usual shapes of today's profile links.
+    ("https://www.linkedin.com/in/john-doe-12345678", "https://linkedin.com/in/john-doe-12345678"),
+    (
+        "https://www.linkedin.com/in/john-doe-a1b2c3d4/?originalSubdomain=uk",
+        "https://linkedin.com/in/john-doe-a1b2c3d4",
+    ),
+    (
+        "https://www.linkedin.com/in/ACoAAA8BYqEBCGLg_vT_ca6mMEqkpp9nVffJ3hc",
+        "https://linkedin.com/in/acoaaa8byqebcglg_vt_ca6mmeqkpp9nvffj3hc",
+    ),
+    ("https://www.linkedin.com/in/john-doe/en", JOHN_DOE),
+    ("https://www.linkedin.com/in/john-doe/detail/recent-activity/", JOHN_DOE),
+    ("https://www.linkedin.com/in/john-doe/recent-activity/shares/", JOHN_DOE),
+    ("https://www.linkedin.com/in/john-doe/overlay/contact-info/", JOHN_DOE),
+    ("https://www.linkedin.com/in/john-doe/details/skills/?detailScreenTabIndex=0", JOHN_DOE),
+    ("https://www.linkedin.com/in/john-doe/details/experience/1234/multiple-positions/", JOHN_DOE),
+    ("https://www.linkedin.com/in/john-doe/edit/intro/", JOHN_DOE),
+    ("https://www.linkedin.com/in/john-doe/#experience", JOHN_DOE),
+    ("https://www.linkedin.com/mwlite/in/john-doe", JOHN_DOE),
+    ("https://www.linkedin.com/comm/in/john-doe?midToken=AQE&trk=eml-email", JOHN_DOE),
+    ("https://www.linkedin.com/public-profile/in/john-doe", JOHN_DOE),
+    ("https://m.linkedin.com/in/john-doe?_l=en_US", JOHN_DOE),
+    (
+        "https://www.linkedin.com/in/john-doe?lipi=urn%3Ali%3Apage%3Ad_flagship3_profile_view_base%3B5x%2Bq",
+        JOHN_DOE,
+    ),
+    (
+        "https://www.linkedin.com/in/john-doe/?utm_source=share&utm_campaign=share_via"
+        "&utm_content=profile&utm_medium=android_app",
+        JOHN_DOE,
+    ),
+    ("HTTPS://LinkedIn.com/in/x", "https://linkedin.com/in/x"),
+    ("HTTPS://WWW.LINKEDIN.COM:443/IN/JOHN-DOE/", JOHN_DOE),
+    ("http://www.linkedin.com:80/in/john-doe", JOHN_DOE),
+    ("https://in.linkedin.com/in/priya-patel", "https://linkedin.com/in/priya-patel"),
+    ("https://cn.linkedin.com/in/wei-zhang", "https://linkedin.com/in/wei-zhang"),
+    ("https://www.linkedin.com./in/john-doe", JOHN_DOE),
+    ("https://linkedin.com/in/me-myself", "https://linkedin.com/in/me-myself"),  # not the alias
+    ("https://linkedin.com/in/me2", "https://linkedin.com/in/me2"),
+    ("https://linkedin.com/in/mé", "https://linkedin.com/in/mé"),
 ]
 
 REJECTED = [
@@ -143,7 +271,6 @@ REJECTED = [
     ("https://www.linkedin.com/jobs/view/123/", "job links"),
     ("https://www.linkedin.com/events/123/", "event links"),
     ("https://www.linkedin.com/learning/python", "LinkedIn Learning"),
-    ("https://www.linkedin.com/pub/john-doe/1/23/456", "/pub/"),
     ("https://www.linkedin.com/profile/view?id=123", "Old-style"),
     ("https://www.linkedin.com/sales/lead/ACwAAA,NAME_SEARCH,abc", "Sales Navigator"),
     ("https://www.linkedin.com/sales/people/ACwAAA,NAME_SEARCH", "Sales Navigator"),
@@ -270,6 +397,125 @@ REJECTED = [
 ]
 
 
+NOT_PERSON = "Not a person profile"
+DOTS = "dot segments"
+LOOKALIKE = "look-alike"
+
+REJECTED_REAL_WORLD = [
+    # Dot segments never leave another profile's username (or a non-profile) in place.
+    ("https://www.linkedin.com/in/john-doe/../../company/acme", "company pages"),
+    ("https://www.linkedin.com/in/john-doe/../../company/acme", DOTS),
+    ("https://www.linkedin.com/in/john-doe/%2E%2E/%2E%2E/company/acme", "company pages"),
+    ("https://www.linkedin.com/in/john-doe/%2e%2e/%2e./company/acme/", "company pages"),
+    ("https://www.linkedin.com/in/john-doe/.%2E/.%2e/sales/people/x", "Sales Navigator"),
+    ("in/john-doe/../../feed/", "posts and feed"),
+    ("https://www.linkedin.com/in/john-doe/..", "username is missing"),
+    ("https://www.linkedin.com/in/john-doe/%2e%2e/", "username is missing"),
+    ("https://www.linkedin.com/in/john-doe/../../", NOT_PERSON),
+    ("https://www.linkedin.com/in/john-doe/../../../../etc/passwd", NOT_PERSON),
+    ("https://www.linkedin.com/in/john-doe/../me", "signed in"),
+    ("https://www.linkedin.com/in/x/../../pub/dir/john/doe", "directory"),
+    ("https://www.linkedin.com/in/.%2E", DOTS),
+    # /in/me is whoever is signed in.
+    ("https://www.linkedin.com/in/me", "alias of whoever is signed in"),
+    ("https://www.linkedin.com/in/me/", "signed in"),
+    ("https://www.linkedin.com/in/ME/detail/contact-info/", "signed in"),
+    ("linkedin.com/in/me?trk=nav_responsive_tab_profile", "signed in"),
+    ("https://www.linkedin.com/in/%6D%65", "signed in"),
+    ("in/me", NOT_PERSON),
+    # Legacy /pub/ links of the wrong shape.
+    ("https://www.linkedin.com/pub/john-doe", "Malformed old-style /pub/"),
+    ("https://www.linkedin.com/pub/john-doe/1a/2b3", "Malformed old-style /pub/"),
+    ("https://www.linkedin.com/pub/john-doe/1a//4c5", "expected linkedin.com/pub/<name>"),
+    ("https://www.linkedin.com/pub/", "Malformed old-style /pub/"),
+    ("https://www.linkedin.com/pub/john-doe/1g/2b3/4c5", "hexadecimal"),
+    ("https://www.linkedin.com/pub/john-doe/1a/2b34/4c5", "hexadecimal"),
+    ("https://www.linkedin.com/pub/john-doe/%31/2/3", "hexadecimal"),
+    ("https://www.linkedin.com/pub/john-doe/-1/2/3", "hexadecimal"),
+    ("https://www.linkedin.com/pub/dir/john/doe", "directory"),
+    ("https://www.linkedin.com/pub/dir/", "directory"),
+    ("https://www.linkedin.com/pub/john%20doe/1/2/3", "spaces"),
+    ("https://www.linkedin.com/pub/me/../../in/me", "signed in"),
+    # Real look-alikes: width, font, super/subscript, presentation and ligature forms.
+    ("https://linkedin.com/in/ｊｏｈｎ-doe", LOOKALIKE),  # <wide>
+    ("https://linkedin.com/in/ﾊﾅｺ", LOOKALIKE),  # <narrow> katakana
+    ("https://linkedin.com/in/\U0001d423\U0001d428\U0001d421\U0001d427", LOOKALIKE),  # <font>
+    ("https://linkedin.com/in/john\u207f", LOOKALIKE),  # <super> ⁿ
+    ("https://linkedin.com/in/j\u02b0ohn", LOOKALIKE),  # <super> ʰ
+    ("https://linkedin.com/in/j\u2092hn", LOOKALIKE),  # <sub> ₒ
+    ("https://linkedin.com/in/\u00aana", LOOKALIKE),  # <super> ª
+    ("https://linkedin.com/in/\ufe8d\ufee0\ufef4", LOOKALIKE),  # Arabic presentation forms
+    ("https://linkedin.com/in/\ufefb", LOOKALIKE),  # lam-alef ligature form
+    ("https://linkedin.com/in/\u0133sbrand", LOOKALIKE),  # ĳ
+    ("https://linkedin.com/in/\u00b5-chen", LOOKALIKE),  # micro sign
+    ("https://linkedin.com/in/\u1e9b", LOOKALIKE),  # ẛ = ſ + dot: look inside
+    ("https://linkedin.com/in/\u2135", LOOKALIKE),  # alef symbol
+    ("https://linkedin.com/in/\ufb13", LOOKALIKE),  # Armenian presentation ligature
+    ("https://linkedin.com/in/\u03d0eta", LOOKALIKE),  # Greek beta symbol
+    ("https://linkedin.com/in/%EF%BD%8A%EF%BD%8F%EF%BD%88%EF%BD%8E", LOOKALIKE),  # encoded ｊｏｈｎ
+    ("https://linkedin.com/in/ⓙⓞⓗⓝ", "may only contain"),  # circled: symbols
+    # Invisible letters and marks.
+    ("https://linkedin.com/in/john\ufe0f", "invisible"),
+    ("https://linkedin.com/in/john%EF%B8%8F", "invisible"),
+    ("https://linkedin.com/in/\u3164", "invisible"),
+    ("https://linkedin.com/in/jo\u034fhn", "invisible"),
+    ("https://linkedin.com/in/\u115fjohn", "invisible"),
+    ("https://linkedin.com/in/john\U000e0100", "invisible"),
+    # Short links, other hosts, IDN look-alikes.
+    ("https://lnkd.in/dA1b2C3", "lnkd.in short links"),
+    ("lnkd.in/dA1b2C3", "lnkd.in short links"),
+    ("https://www.lnkd.in/dA1b2C3", "host must be linkedin.com"),
+    ("https://www.linkedin.cn/in/john", "host must be linkedin.com"),
+    ("https://xn--linkdin-fxa.com/in/john", "host must be linkedin.com"),
+    ("https://www.xn--lnkedin-9ya.com/in/john", "host must be linkedin.com"),
+    ("https://linkedin.com%2eevil.com/in/john", "host must be linkedin.com"),
+    ("https://evil.com/https://www.linkedin.com/in/john", "host must be linkedin.com"),
+    ("https://touch.www.linkedin.com/in/john", "host must be linkedin.com"),
+    ("//in//john-doe", "host must be linkedin.com"),
+    # Not person profiles.
+    ("https://www.linkedin.com/talent/", "Recruiter"),
+    (
+        "https://www.linkedin.com/talent/hire/123/discover/recruiterSearch/profile/AEMAA",
+        "Recruiter",
+    ),
+    ("https://www.linkedin.com/recruiter/profile/12345,abc,CAP", "Recruiter"),
+    ("https://www.linkedin.com/sales/lead/ACwAAB,NAME_SEARCH,Ab1?_ntb=x", "Sales Navigator"),
+    ("https://www.linkedin.com/sales/people/ACwAAB1,NAME_SEARCH,xyz", "Sales Navigator"),
+    ("https://www.linkedin.com/company/acme/people/", "company pages"),
+    ("https://www.linkedin.com/mwlite/company/acme", "company pages"),
+    ("https://www.linkedin.com/comm/mynetwork/discovery-see-all", "network pages"),
+    ("https://www.linkedin.com/posts/john-doe_ai-activity-7100-abcd?utm_source=share", "posts"),
+    ("https://www.linkedin.com/search/results/people/?keywords=john", "search result"),
+    ("https://www.linkedin.com/profile/view?id=AAkAAA&authType=NAME_SEARCH", "Old-style"),
+    ("https://www.linkedin.com/mwlite/", NOT_PERSON),
+    ("https://www.linkedin.com/public-profile/settings", NOT_PERSON),
+    ("linkedin://in/john-doe", "Only http and https"),
+    ("linkedin://profile/12345", "Only http and https"),
+    # Malformed.
+    ("https://www.linkedin.com/in/", "username is missing"),
+    ("https://www.linkedin.com/in/%", "Invalid percent-encoding"),
+    ("https://www.linkedin.com/in/%ZZ", "Invalid percent-encoding"),
+    ("/in/%", "Invalid percent-encoding"),
+    ("https://www.linkedin.com//in//john-doe", "repeated slashes"),
+    ("https:/linkedin.com/in/x", "expected '//'"),
+    ("https://linkedin.com/in/john\tdoe", "control characters"),
+    ("https://linkedin.com/in/john-doe\n/details", "control characters"),
+    ("https://www.linkedin.com/in/john-doe%20", "spaces"),
+    ("https://www.linkedin.com/in/+john", "may only contain"),
+    ("https://www.linkedin.com/in/john-doe.", "dot"),
+    ("https://www.linkedin.com/in/john-doe%2F..%2F..%2Fcompany%2Facme", "encoded '/'"),
+    ("https://www.linkedin.com/in/john-doe-%F0%9F%98%80", "may only contain"),
+    ("https://www.linkedin.com/in/🚀-founder", "may only contain"),
+    ("http://www.linkedin.com:8080/in/john-doe", "Non-default ports"),
+    ("https://www.linkedin.com/in/" + "%C3%BC" * 101, "longer than 100"),
+    ("https://www.linkedin.com/pub/" + "a" * 95 + "/1a/2b3/4c5", "longer than 100"),
+    ("https://www.linkedin.com/in/john?" + "x" * 2048, "longer than 2,048"),
+]
+
+ACCEPTED += ACCEPTED_REAL_WORLD
+REJECTED += REJECTED_REAL_WORLD
+
+
 @pytest.mark.parametrize(("raw", "expected"), ACCEPTED)
 def test_accepted(raw, expected):
     assert normalize_linkedin_url(raw) == expected
@@ -300,6 +546,7 @@ def test_rejected(raw, reason):
 def test_case_table_sizes():
     assert len(ACCEPTED) >= 60
     assert len(REJECTED) >= 40
+    assert len(ACCEPTED_REAL_WORLD) + len(REJECTED_REAL_WORLD) >= 80
 
 
 def test_output_is_canonical_shape():
@@ -427,3 +674,144 @@ def test_no_typeerror_for_weird_strings():
             assert exc.reason
         else:
             assert out.startswith(CANONICAL_PREFIX)
+
+
+# --- dot segments ------------------------------------------------------------------
+
+
+def _rfc3986_remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4, written as the RFC states it (an independent reference)."""
+    output: list[str] = []
+    while path:
+        if path.startswith("../"):
+            path = path[3:]
+        elif path.startswith("./"):
+            path = path[2:]
+        elif path.startswith("/./"):
+            path = path[2:]
+        elif path == "/.":
+            path = "/"
+        elif path.startswith("/../") or path == "/..":
+            path = "/" + path[4:]
+            if output:
+                output.pop()
+        elif path in (".", ".."):
+            path = ""
+        else:
+            end = path.find("/", 1)
+            segment = path if end == -1 else path[:end]
+            output.append(segment)
+            path = path[len(segment) :]
+    return "".join(output)
+
+
+def _outcome(url: str) -> str:
+    try:
+        return normalize_linkedin_url(url)
+    except InvalidURL as exc:
+        return "refused: " + exc.reason.removesuffix(normalize_module.R_DOT_SEGMENTS)
+
+
+_DOT_SPELLINGS = {
+    ".": [".", "%2e", "%2E"],
+    "..": ["..", ".%2e", "%2E.", "%2e%2e", "%2E%2E", "%2e%2E"],
+}
+
+
+def test_dot_segments_resolve_like_rfc3986():
+    # Random paths: the normalizer reads "/in/a/../b" (in any spelling of the dots)
+    # exactly as it reads the path a browser would request after resolving them.
+    rng = random.Random(9)
+    words = ["in", "in", "alice", "bob", "company", "acme", "pub", "me", "details", ".", ".."]
+    words += [".", "..", ""]
+    for _ in range(3000):
+        segments = [rng.choice(words) for _ in range(rng.randint(1, 6))]
+        path = "/" + "/".join(segments)
+        spelled = "/" + "/".join(rng.choice(_DOT_SPELLINGS.get(s, [s])) for s in segments)
+        expected = _outcome("https://linkedin.com" + _rfc3986_remove_dot_segments(path))
+        assert _outcome("https://linkedin.com" + spelled) == expected, (spelled, expected)
+
+
+def test_dot_segment_refusal_says_the_path_was_resolved():
+    with pytest.raises(InvalidURL) as excinfo:
+        normalize_linkedin_url("https://www.linkedin.com/in/john-doe/../../company/acme")
+    assert str(excinfo.value) == (
+        "Not a person profile: company pages cannot be added"
+        " (read after resolving the '.' and '..' dot segments in the path, as a browser does)"
+    )
+
+
+def test_hostile_dot_paths_are_bounded():
+    # Worst cases near the 2,048-character limit: one pass, no error other than InvalidURL.
+    for raw in [
+        "https://linkedin.com/in/" + "../" * 670,
+        "https://linkedin.com/in/" + "%2e%2E/" * 287,
+        "https://linkedin.com/" + "a/" * 1000 + "in/x",
+        "in/" + "x/../" * 400 + "john",
+    ]:
+        assert len(raw) <= MAX_INPUT_LENGTH
+        assert _outcome(raw)
+    assert normalize_linkedin_url("in/" + "x/../" * 400 + "john") == JOHN
+
+
+# --- look-alikes -------------------------------------------------------------------
+
+_USERNAME_CATEGORIES = {"Lu", "Ll", "Lt", "Lm", "Lo", "Nd"}
+
+
+def _letters_and_digits():
+    for cp in range(0x80, 0x110000):
+        c = chr(cp)
+        if unicodedata.category(c) in _USERNAME_CATEGORIES:
+            yield c
+
+
+def test_every_letter_that_is_no_look_alike_is_accepted():
+    # What NFKC leaves alone can never be refused as a look-alike (no new refusals),
+    # except letters that render as nothing.
+    refused = []
+    for c in _letters_and_digits():
+        name = unicodedata.normalize("NFC", unicodedata.normalize("NFC", "a" + c).lower())
+        if unicodedata.normalize("NFKC", name) != name:
+            continue
+        if c in normalize_module._INVISIBLE_LETTERS:
+            continue
+        try:
+            normalize_linkedin_url("in/" + name)
+        except InvalidURL as exc:
+            refused.append((f"U+{ord(c):04X}", exc.reason))
+    assert refused == []
+
+
+def test_compatibility_forms_are_refused_by_their_tag():
+    # Every letter whose lowercase NFC form holds a width, font, circled, super/subscript,
+    # small, square, fraction, vertical, presentation-form or <compat> character is
+    # refused, except the <compat> letters that are ordinary letters of their script.
+    accepted = []
+    for c in _letters_and_digits():
+        name = unicodedata.normalize("NFC", unicodedata.normalize("NFC", "a" + c).lower())
+        parts = unicodedata.normalize("NFD", name)
+        tagged = {p for p in parts if unicodedata.decomposition(p).startswith("<")}
+        if not tagged or tagged <= normalize_module._ORDINARY_COMPAT_LETTERS:
+            continue
+        try:
+            normalize_linkedin_url("in/" + name)
+        except InvalidURL:
+            continue
+        accepted.append(f"U+{ord(c):04X}")
+    assert accepted == []
+
+
+@pytest.mark.parametrize("letter", sorted(normalize_module._ORDINARY_COMPAT_LETTERS))
+def test_ordinary_compat_letters_are_accepted(letter):
+    assert normalize_linkedin_url("in/a" + letter) == CANONICAL_PREFIX + "a" + letter
+
+
+def test_thai_and_armenian_names_round_trip_in_every_spelling():
+    for name in ["ทำดี", "երևան"]:
+        encoded = "".join(f"%{b:02X}" for b in name.encode())
+        forms = {
+            normalize_linkedin_url(f"https://www.linkedin.com/in/{form}/")
+            for form in (name, encoded, encoded.lower(), unicodedata.normalize("NFD", name))
+        }
+        assert forms == {CANONICAL_PREFIX + name}

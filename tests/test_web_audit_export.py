@@ -36,9 +36,10 @@ def test_the_audit_trail_lists_every_change_newest_first(app, signed_in, team):
         dnc.remove_entry(team.id, entry.id, reason="Mistake", source="cli", actor=TEST_ACTOR)
     html = signed_in.get("/audit").get_data(as_text=True)
     rows = event_rows(html)
-    assert [a for a, _ in rows] == ["remove", "add", "add", "key_create"]
+    # The member's sign-in (by the fixture) is a change of its own.
+    assert [a for a, _ in rows] == ["remove", "add", "add", "member_signed_in", "key_create"]
     assert rows[0][1] == "linkedin.com/in/a"
-    assert rows[3][1].startswith("<code>dnc_sk_")  # the key's prefix, not its id
+    assert rows[4][1].startswith("<code>dnc_sk_")  # the key's prefix, not its id
     assert "Mistake" in html and "tests" in html
 
 
@@ -46,7 +47,7 @@ def test_the_audit_trail_lists_every_change_newest_first(app, signed_in, team):
     ("query", "expected"),
     [
         ("action=remove", [("remove", "linkedin.com/in/a")]),
-        ("source=web", [("remove", "linkedin.com/in/a")]),
+        ("source=web", [("remove", "linkedin.com/in/a"), ("member_signed_in", "—")]),
         ("q=in/b", [("add", "linkedin.com/in/b")]),
         ("q=https://www.linkedin.com/in/B/", [("add", "linkedin.com/in/b")]),
         ("action=add&q=in/a", [("add", "linkedin.com/in/a")]),
@@ -80,7 +81,8 @@ def test_the_audit_trail_never_shows_another_teams_events(app, signed_in, make_t
     html = signed_in.get("/audit").get_data(as_text=True)
     assert "theirs" not in html
     assert other.api_key[:11] not in html
-    assert [a for a, _ in event_rows(html)] == ["key_create"]  # only our own key
+    # Only our own key (and our member's sign-in).
+    assert [a for a, _ in event_rows(html)] == ["member_signed_in", "key_create"]
 
 
 # --------------------------------------------------------------------------- export

@@ -13,4 +13,4 @@ def no_store(response: Response) -> Response:
     return response
 
 
-from . import audit, auth, bulk, export, keys, settings, views  # noqa: E402,F401  (routes)
+from . import account, audit, auth, bulk, export, keys, settings, views  # noqa: E402,F401  (routes)

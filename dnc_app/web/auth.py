@@ -1,45 +1,78 @@
-"""Sign-in and sign-out of team members (Flask-Login on the signed cookie session).
+"""Sign-in and sign-out of team members (Flask-Login; sessions kept on the server).
 
-- One generic error whichever field was wrong, and the same work either way: an unknown
-  email still costs one password hash check.
-- Sign-in attempts are limited per client IP and per email address.
-- A new session on sign-in (the old one is cleared); a session ends after
-  SESSION_MAX_AGE, or when the member's password changes.
+- One generic error whichever field was wrong, or when the member is disabled, and the
+  same work either way: an unknown email still costs one password hash check.
+- FAILED sign-ins are limited per client address (IPv6: per /64) and per (address,
+  email): a flood from one address never stops the member signing in from another,
+  and signing in successfully uses no budget.
+- The cookie carries a random session token; the server keeps its hash (member_session)
+  and ends the session on sign-out, on a password change (the member's other sessions),
+  when the member is disabled, and after SESSION_MAX_AGE.
 - After sign-in we only redirect to a relative path on this site.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
-import time
-from functools import cache
+import hmac
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import accounts
-from ..extensions import db, limiter, login_manager
+from ..clientaddr import client_key
+from ..extensions import limiter, login_manager
 from ..models import User
 from . import bp
 from .forms import LoginForm
 from .pages import is_htmx
 
 LOGIN_ERROR = "Email or password is incorrect."
+# Session keys: the session token, and the password it was opened with.
+SESSION_TOKEN = "sid"
+PASSWORD_FINGERPRINT = "pwfp"
 
 login_manager.login_view = "web.login"
 
 
-def _login_limit() -> str:
+# --------------------------------------------------------------------------- limits
+
+
+def _address_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _email_key() -> str:
-    # Separate from the IP keys: a distributed guesser of one account is limited too.
-    return "login-email:" + request.form.get("email", "").strip().lower()[:254]
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _address_key() -> str:
+    return "login-addr:" + client_key(request.remote_addr)
+
+
+def _account_key() -> str:
+    # The email hashed: bounded length, and no addresses in the limit store.
+    email = request.form.get("email", "").strip().lower()
+    digest = hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()[:32]
+    return f"login-account:{client_key(request.remote_addr)}:{digest}"
+
+
+def failed(_response) -> bool:
+    """Deduct from a budget only when the request was a failed check of a password."""
+    return g.get("password_check_failed", False)
+
+
+def limit_failures(limit, key_func):
+    """The limit on failed attempts: checked before the view, counted only on failure."""
+    return limiter.limit(limit, key_func=key_func, methods=["POST"], deduct_when=failed)
+
+
+def client_ip_hash() -> str:
+    """HMAC of the client address keyed with the app secret: the raw IP is never stored."""
+    key = current_app.config["SECRET_KEY"].encode()
+    message = ("sign-in-ip|" + (request.remote_addr or "")).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 # --------------------------------------------------------------------------- redirects
@@ -86,47 +119,38 @@ def unauthorized():
 # --------------------------------------------------------------------------- sessions
 
 
-def _password_fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+    token = session.get(SESSION_TOKEN)
+    if not isinstance(token, str):
         return None
-    if user is None or session.get("pwfp") != _password_fingerprint(user):
+    user = accounts.member_of_session(token)
+    if user is None or str(user.id) != user_id:
         return None
-    signed_in_at = session.get("signed_in_at")
-    max_age = current_app.config["SESSION_MAX_AGE"]
-    if not isinstance(signed_in_at, int | float) or time.time() - signed_in_at > max_age:
+    # Also a password changed outside the services (e.g. in the database) ends sessions.
+    if session.get(PASSWORD_FINGERPRINT) != accounts.password_fingerprint(user):
         return None
     return user
 
 
-@cache
-def _dummy_hash(method: str) -> str:
-    return generate_password_hash(secrets.token_urlsafe(16), method=method)
-
-
-def authenticate(email: str, password: str) -> User | None:
-    user = db.session.execute(
-        select(User).where(User.email == email.strip().lower())
-    ).scalar_one_or_none()
-    if user is None:
-        # Same cost as a real check, so response time does not tell which emails exist.
-        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
-        return None
-    return user if check_password_hash(user.password_hash, password) else None
-
-
 def _start_session(user: User) -> None:
+    token = accounts.sign_in(user, max_age=current_app.config["SESSION_MAX_AGE"],
+                             user_agent=request.user_agent.string, ip_hash=client_ip_hash(),
+                             previous_token=session_token())
     session.clear()  # nothing from before sign-in survives into the member's session
     login_user(user)
-    session["pwfp"] = _password_fingerprint(user)
-    session["signed_in_at"] = time.time()
-    accounts.record_sign_in(user)
+    session[SESSION_TOKEN] = token
+    remember_password(user)
+
+
+def remember_password(user: User) -> None:
+    """Tie the session to the member's current password (after the member changed it)."""
+    session[PASSWORD_FINGERPRINT] = accounts.password_fingerprint(user)
+
+
+def session_token() -> str | None:
+    token = session.get(SESSION_TOKEN)
+    return token if isinstance(token, str) else None
 
 
 # --------------------------------------------------------------------------- views
@@ -140,8 +164,8 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)
+@limit_failures(_address_limit, _address_key)
+@limit_failures(_account_limit, _account_key)
 def login():
     form = LoginForm()
     if request.method == "GET":
@@ -150,11 +174,13 @@ def login():
         return redirect(safe_next(form.next.data) or url_for("web.entries"))
     error = None
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(form.email.data, form.password.data,
+                                     ip_hash=client_ip_hash())
         if user is not None:
             target = safe_next(form.next.data) or url_for("web.entries")
             _start_session(user)
             return redirect(target, 303)
+        g.password_check_failed = True
         error = LOGIN_ERROR
     status = 200 if request.method == "GET" else 422
     return render_template("web/login.html", form=form, error=error), status
@@ -163,6 +189,10 @@ def login():
 @bp.post("/logout")
 def logout():
     # CSRF-checked like every POST, so another site cannot sign a member out.
+    token = session_token()
+    if token is not None:
+        user = current_user._get_current_object() if current_user.is_authenticated else None
+        accounts.sign_out(token, user)
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

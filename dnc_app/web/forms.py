@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..accounts import MIN_PASSWORD_LENGTH
 from ..dnc import MAX_REASON_LENGTH
 
 MAX_URL_LENGTH = 2048
@@ -22,6 +23,26 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password."),
                                                      Length(max=1024)])
     next = HiddenField()
+
+
+MAX_PASSWORD_LENGTH = 1024
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."),
+                    Length(max=MAX_PASSWORD_LENGTH)])
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired("Enter a new password."),
+                    Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+                           message=f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} "
+                                   "characters.")])
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[DataRequired("Enter the new password again."),
+                    EqualTo("new_password", "The two new passwords are not the same.")])
 
 
 class AddEntryForm(FlaskForm):

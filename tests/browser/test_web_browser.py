@@ -226,7 +226,8 @@ def test_audit_trail_filters_and_sign_out(app, team, live_server, page):
                          actor=TEST_ACTOR)
     problems = watch(page)
     sign_in(page, live_server.url, "/audit")
-    expect(page.locator("#audit-results tbody tr")).to_have_count(6)  # 4 adds, 1 removal, 1 key
+    # 4 adds, 1 removal, 1 key, and this sign-in
+    expect(page.locator("#audit-results tbody tr")).to_have_count(7)
     screenshot(page, "audit")
     page.get_by_label("Action").select_option("remove")
     expect(page.locator("#audit-results tbody tr")).to_have_count(1)
@@ -239,6 +240,37 @@ def test_audit_trail_filters_and_sign_out(app, team, live_server, page):
     screenshot(page, "signed-out")
     page.goto(live_server.url + "/entries")
     expect(page).to_have_url(re.compile(r"/login\?next=/entries"))
+    assert problems == []
+
+
+def test_change_the_password_in_place_and_sign_out_other_browsers(app, team, live_server,
+                                                                   page, new_page):
+    make_member(app, team.id)
+    other = new_page()
+    sign_in(other, live_server.url)
+    problems = watch(page)
+    sign_in(page, live_server.url)
+    page.get_by_role("link", name="Account").click()
+    expect(page).to_have_url(live_server.url + "/account")
+    page.evaluate("window.notReloaded = true")
+
+    def change(current: str, new: str, again: str) -> None:
+        page.get_by_label("Current password").fill(current)
+        page.get_by_label("New password", exact=True).fill(new)
+        page.get_by_label("New password again").fill(again)
+        page.get_by_role("button", name="Change password").click()
+
+    change(PASSWORD, "a new password 42", "another password 42")
+    expect(page.locator("#password-panel")).to_contain_text(
+        "The two new passwords are not the same.")
+    change(PASSWORD, "a new password 42", "a new password 42")
+    expect(page.locator("#password-panel")).to_contain_text(
+        "Password changed. 1 other session signed out.")
+    assert page.evaluate("window.notReloaded") is True  # htmx swapped the panel only
+    other.goto(live_server.url + "/entries")
+    expect(other).to_have_url(re.compile(r"/login\?next=/entries"))
+    page.goto(live_server.url + "/entries")
+    expect(page).to_have_url(live_server.url + "/entries")
     assert problems == []
 
 

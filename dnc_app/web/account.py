@@ -1,0 +1,69 @@
+"""The member's own account: change the password (the member's other sessions end)."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from .. import accounts
+from ..clientaddr import client_key
+from . import bp
+from .auth import limit_failures, remember_password, session_token
+from .forms import PasswordForm
+from .pages import is_htmx, render
+
+# Status of an answer with a field to correct (swapped in place by htmx).
+INVALID = 422
+
+
+def _password_check_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _password_check_key() -> str:
+    # Guessing the current password from a borrowed session is limited like sign-in.
+    if current_user.is_authenticated:
+        return f"password-check:{current_user.id}"
+    return "password-check-anonymous:" + client_key(request.remote_addr)
+
+
+def _ended_message(ended: int) -> str:
+    if not ended:
+        return "Password changed."
+    sessions_word = "session" if ended == 1 else "sessions"
+    return f"Password changed. {ended} other {sessions_word} signed out."
+
+
+def _render(form: PasswordForm, status: int = 200, changed: str | None = None):
+    return render("web/account.html", "web/_password_form.html", status, form=form,
+                  changed=changed, min_password_length=accounts.MIN_PASSWORD_LENGTH)
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return _render(PasswordForm(formdata=None))
+
+
+@bp.post("/account/password")
+@login_required
+@limit_failures(_password_check_limit, _password_check_key)
+def change_password():
+    form = PasswordForm()
+    if form.validate():
+        try:
+            ended = accounts.change_own_password(
+                current_user._get_current_object(), form.current_password.data,
+                form.new_password.data, session_token=session_token())
+        except accounts.WrongPassword as exc:
+            g.password_check_failed = True
+            form.current_password.errors.append(str(exc))
+        except accounts.AccountError as exc:
+            form.new_password.errors.append(str(exc))
+        else:
+            remember_password(current_user)  # this session stays open
+            if is_htmx():
+                return _render(PasswordForm(formdata=None), changed=_ended_message(ended))
+            flash(_ended_message(ended), "success")
+            return redirect(url_for("web.account"), 303)  # a reload does not post again
+    return _render(form, INVALID)
