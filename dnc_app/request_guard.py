@@ -4,7 +4,7 @@
   it strictly when `request.args` is first read, so any view would fail with a 500.
   Refused for the whole app, with the envelope under /v1.
 - NUL in the path or the query (before the view) of the team pages and the public pages,
-  and in a form value of the team pages (when the form is parsed): PostgreSQL refuses NUL
+  and in a form value (when the form is parsed): PostgreSQL refuses NUL
   in text, so a slug, an entry id, a search or an email with one was a 500 there.
   Refused with the 400 page. The JSON API validates its own parameters and answers with
   its documented codes (e.g. `invalid_url`).
@@ -46,10 +46,12 @@ def refuse_nul_in_address() -> None:
         abort(400, description="The address contains a character that is not allowed.")
 
 
-# Blueprint name -> whether form values are checked too. The public form checks each of
-# its fields itself and answers with a field error ("cannot be stored"), so only its
-# path and query are checked here.
-GUARDED_BLUEPRINTS = {"web": True, "optout": False}
+# The team pages and the public pages: the path and the query of every request, and the
+# values of every form except those that refuse a NUL themselves with the answer they owe:
+# the public form (a field error, "cannot be stored") and the sign-in form (the one
+# generic error, which tells nothing about the account).
+GUARDED_BLUEPRINTS = ("web", "optout")
+CHECK_THEIR_OWN_FIELDS = {"optout.submit", "web.login"}
 
 
 class GuardedRequest(Request):
@@ -59,7 +61,8 @@ class GuardedRequest(Request):
     def _load_form_data(self) -> None:
         super()._load_form_data()
         # request.form holds the fields; uploaded files are not form values.
-        if GUARDED_BLUEPRINTS.get(self.blueprint) and _has_nul(self.form):
+        if (self.blueprint in GUARDED_BLUEPRINTS
+                and self.endpoint not in CHECK_THEIR_OWN_FIELDS and _has_nul(self.form)):
             raise BadRequest("The form contains a character that is not allowed.")
 
 
