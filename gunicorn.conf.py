@@ -7,6 +7,8 @@ PostgreSQL and Redis. Command-line options override what is set here.
 
 import os
 
+from dnc_app.config import rate_limit_settings
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
@@ -33,9 +35,10 @@ def on_starting(server):
 
 def multi_process_memory_limits(worker_count, env):
     """The reason not to start, or None."""
-    storage = env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
-    limits_on = env.get("RATELIMIT_ENABLED", "true").lower() not in ("0", "false")
-    if worker_count <= 1 or not limits_on or not storage.startswith("memory://"):
+    # The app's own reader of these variables: both see the same store.
+    limits = rate_limit_settings(env)
+    storage = limits["RATELIMIT_STORAGE_URI"]
+    if worker_count <= 1 or not limits["RATELIMIT_ENABLED"] or not storage.startswith("memory://"):
         return None
     return (
         f"refusing to start {worker_count} workers with RATELIMIT_STORAGE_URI={storage}: "

@@ -82,7 +82,8 @@ def seed(database_url: str) -> list[dict]:
     from dnc_app.extensions import db
 
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_STORAGE_URI": "memory://"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET,
+                      "RATELIMIT_STORAGE_URI": "memory://"})
     actor = dnc.Actor("cli", None, "bench")
     teams = []
     with app.app_context():

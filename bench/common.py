@@ -50,6 +50,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """SIGTERM (gunicorn: a graceful shutdown), then a kill if it has not exited in time."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Server:
     """A gunicorn process serving `app` with the repository's gunicorn.conf.py."""
 
@@ -91,13 +102,8 @@ class Server:
         raise RuntimeError(f"gunicorn ({self.app}) did not become ready")
 
     def stop(self, timeout: float = 20.0) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, timeout)
         self._close_log()
 
     def _close_log(self) -> None:

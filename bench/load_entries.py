@@ -52,8 +52,10 @@ def make_app(url: str):
 
     from dnc_app import create_app
 
+    # A test configuration reads no environment: the servers' settings are passed on.
     app = create_app({"SQLALCHEMY_DATABASE_URI": url.replace(
-        "postgresql://", "postgresql+psycopg://", 1)})
+        "postgresql://", "postgresql+psycopg://", 1),
+        "SECRET_KEY": os.environ["SECRET_KEY"], "LOG_LEVEL": os.environ["LOG_LEVEL"]})
     with app.app_context():
         upgrade()
     return app

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+from . import config
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: Mapping | None = None) -> Flask:
+    """The app, configured from the environment (config.Config, or ProductionConfig when
+    DNC_ENV=production), or from config.TestConfig and `test_config` without reading the
+    environment when one is given."""
+    settings = config.configuration(test_config)
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        instance_path=str(settings.instance_path()),
+        template_folder=str(config.resource_dir("templates")),
+        static_folder=str(config.resource_dir("static")),
     )
-    from . import config
-
-    app.config.from_mapping(config.from_environment(Path(app.instance_path)))
-    if test_config:
-        app.config.from_mapping(test_config)
+    app.config.from_mapping(settings.settings(Path(app.instance_path)))
     # Keep the documented field order ($id, teamId, url, …) in JSON responses.
     app.json.sort_keys = False
 
@@ -57,7 +58,7 @@ def register_extensions(app: Flask) -> None:
     from .extensions import csrf, limiter, login_manager, migrate
 
     database.init_app(app)
-    migrate.init_app(app, database.db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, database.db, directory=str(config.resource_dir("migrations")))
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -6,11 +6,11 @@ import json
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from . import accounts, dnc
+from . import accounts, dnc, pending_uploads
 from .extensions import db
 from .models import Team
 
@@ -20,6 +20,7 @@ team_cli = AppGroup("team", help="Manage teams.")
 key_cli = AppGroup("key", help="Manage API keys.")
 user_cli = AppGroup("user", help="Manage team members.")
 entry_cli = AppGroup("entry", help="Manage a team's Do Not Contact list.")
+bulk_cli = AppGroup("bulk", help="Bulk uploads waiting for confirmation.")
 
 
 def _fail(message: str) -> None:
@@ -189,6 +190,14 @@ def entry_add(url: str, team_ref: str, reason: str | None) -> None:
     click.echo(json.dumps(entry.to_dict()))
 
 
+@bulk_cli.command("sweep")
+def bulk_sweep() -> None:
+    """Remove expired pending bulk uploads (also done at each new bulk preview)."""
+    removed = pending_uploads.sweep(current_app.config["BULK_UPLOAD_DIR"],
+                                    pending_uploads.PENDING_TTL)
+    click.echo(f"Removed {removed} expired pending upload file(s).")
+
+
 @click.command("demo")
 @with_appcontext
 @click.option("--host", default="http://127.0.0.1:8000", help="Base URL for the examples.")
@@ -223,7 +232,7 @@ Try the API:
 
 
 def init_app(app: Flask) -> None:
-    for group in (team_cli, key_cli, user_cli, entry_cli):
+    for group in (team_cli, key_cli, user_cli, entry_cli, bulk_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     from .optout.cli import optout_cli

@@ -1,12 +1,26 @@
-"""Configuration from the environment, read when the app is created (never at import time)."""
+"""Configuration in one place: one class per environment, read when the app is created
+(never at import time).
+
+- `Config`: the embedded default (one process, SQLite under the instance folder) and
+  development; every setting comes from the environment.
+- `ProductionConfig` (`DNC_ENV=production`, set by scripts/serve-production): the same,
+  but the shared key and the database must be given, never generated or defaulted.
+- `TestConfig`: `create_app(test_config)`; the defaults, a fixed key, cheap password
+  hashes, then the test's own settings. It reads no environment.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
-DEFAULT_LIMITS = {
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+# The per-route limits ("limits" syntax, ";" separated): name -> default.
+LIMITS = {
     # One budget shared by every write (add, batch, delete), per team.
     "DNC_WRITE_LIMIT": "30/minute",
     # Batch is additionally limited on its own.
@@ -17,8 +31,23 @@ DEFAULT_LIMITS = {
     # Failed API authentications (missing, malformed, unknown or revoked key) per client
     # address (IPv6 by /64); beyond it every API request from there is a 429.
     "API_AUTH_FAILURE_LIMIT": "30/minute",
+    # Failed sign-ins per client address, and per (client address, email).
+    "LOGIN_RATE_LIMIT": "10/minute",
+    "LOGIN_ACCOUNT_RATE_LIMIT": "5/minute",
+    # Public opt-out submissions per client (IPv4 address or IPv6 /64), all teams together.
+    "OPTOUT_RATE_LIMIT": "5/minute;30/day",
+    # Public submissions per team beyond which they are still listed but flagged for the
+    # team to review (a flood from many addresses).
+    "OPTOUT_TEAM_REVIEW_THRESHOLD": "50/hour;300/day",
+    # Public page views and inline URL checks per client IP.
+    "OPTOUT_PAGE_LIMIT": "60/minute",
+    "OPTOUT_VALIDATE_LIMIT": "120/minute",
+    # Team pages, per signed-in member (not the team's API budgets): add and remove,
+    # checks (check page, inline URL validation), bulk previews and confirmations.
+    "WEB_WRITE_LIMIT": "120/minute",
+    "WEB_CHECK_LIMIT": "120/minute",
+    "WEB_BULK_LIMIT": "10/minute",
 }
-
 
 # The public opt-out page: name -> (default, type).
 OPTOUT_SETTINGS = {
@@ -26,19 +55,115 @@ OPTOUT_SETTINGS = {
     "OPTOUT_MIN_SECONDS": ("2", float),
     # The form (its signed start time and CSRF token) is refused after this long.
     "OPTOUT_MAX_AGE_SECONDS": (str(4 * 3600), float),
-    # Submissions per client IP, all teams together ("limits" syntax, ";" separated).
-    "OPTOUT_RATE_LIMIT": ("5/minute;30/day", str),
-    # Page views and inline URL checks per client IP.
-    "OPTOUT_PAGE_LIMIT": ("60/minute", str),
-    "OPTOUT_VALIDATE_LIMIT": ("120/minute", str),
     # Largest accepted request body of the public form, in bytes.
     "OPTOUT_MAX_CONTENT_LENGTH": (str(16 * 1024), int),
     "OPTOUT_LANGUAGE": ("en", str),
 }
 
+# SQLite: a pooled connection per server thread (gunicorn's 8, with room): below that,
+# connections are opened and closed (with their PRAGMAs) on every request beyond the pool.
+SQLITE_ENGINE_OPTIONS = {"pool_size": 16, "max_overflow": 16}
 
-def _database_url(instance_path: Path) -> str:
-    url = os.environ.get("DATABASE_URL", "").strip()
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
+# werkzeug's scrypt at a tiny cost: signing in takes microseconds in tests.
+TEST_PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+MIN_PRODUCTION_KEY_LENGTH = 32
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the app refuses to start."""
+
+
+# --------------------------------------------------------------------------- where files live
+
+
+def installed() -> bool:
+    """True in an installed wheel, which ships templates/, static/ and migrations/ inside the
+    package (setup.py); a source checkout keeps them at its top level."""
+    return (PACKAGE_DIR / "templates").is_dir()
+
+
+def resource_dir(name: str) -> Path:
+    """templates/, static/ or migrations/, in a wheel or in the source checkout."""
+    return PACKAGE_DIR / name if installed() else PACKAGE_DIR.parent / name
+
+
+def default_instance_path() -> Path:
+    """The checkout's instance/ (git-ignored); for an installed package, the current
+    directory's instance/ (site-packages is no place for a database)."""
+    return Path.cwd() / "instance" if installed() else PACKAGE_DIR.parent / "instance"
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _flag(env: Mapping[str, str], name: str, default: str) -> bool:
+    return env.get(name, default).strip().lower() not in ("0", "false")
+
+
+def rate_limit_settings(env: Mapping[str, str]) -> dict:
+    """Every rate-limit setting: the store, on or off, and the limits.
+
+    The one reader of these variables, for the app and for gunicorn.conf.py (which refuses
+    several workers on a per-process store).
+    """
+    storage = env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
+    return {
+        "RATELIMIT_STORAGE_URI": storage,
+        "RATELIMIT_ENABLED": _flag(env, "RATELIMIT_ENABLED", "true"),
+        # Fail closed when the limit store is down (errors.py answers 503): an in-memory
+        # fallback would give every process its own budget and multiply the limits.
+        "RATELIMIT_SWALLOW_ERRORS": False,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        **{name: env.get(name, default) for name, default in LIMITS.items()},
+    }
+
+
+def _public_base_url(raw: str) -> str | None:
+    """`scheme://host[:port]`, without a trailing slash; a path or query is refused
+    (links add the app's own paths), so is any other scheme."""
+    url = raw.strip().rstrip("/")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or (
+            parts.path or parts.query or parts.fragment or parts.username):
+        raise ConfigError(f"PUBLIC_BASE_URL must be like https://dnc.example.com "
+                          f"(scheme and host only), not {raw!r}")
+    return url
+
+
+def limiter_storage_options(uri: str) -> dict:
+    # Storage errors arrive as limits.errors.StorageError, whatever the backend.
+    options: dict = {"wrap_exceptions": True}
+    if uri.startswith(("redis", "rediss")):
+        # A stalled Redis answers 503 within seconds instead of hanging the worker.
+        options.update(socket_connect_timeout=2, socket_timeout=2)
+    return options
+
+
+def engine_options(database_url: str, env: Mapping[str, str]) -> dict:
+    """SQLAlchemy engine options: a pool sized for the server's threads on SQLite, the
+    DB_POOL_* settings on PostgreSQL."""
+    if database_url in ("sqlite://", "sqlite:///:memory:"):
+        return {}  # one shared connection (Flask-SQLAlchemy's StaticPool): no pool to size
+    if database_url.startswith("sqlite"):
+        return dict(SQLITE_ENGINE_OPTIONS)
+    return {
+        "pool_pre_ping": True,
+        "pool_size": int(env.get("DB_POOL_SIZE", "10")),
+        "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10")),
+        "pool_recycle": int(env.get("DB_POOL_RECYCLE", "1800")),
+        # Fail fast with a 503 during a database outage instead of hanging.
+        "pool_timeout": int(env.get("DB_POOL_TIMEOUT", "10")),
+        "connect_args": {"connect_timeout": int(env.get("DB_CONNECT_TIMEOUT", "5"))},
+    }
+
+
+def _database_url(instance_path: Path, env: Mapping[str, str] = os.environ) -> str:
+    url = env.get("DATABASE_URL", "").strip()
     if not url:
         return f"sqlite:///{instance_path / 'dnc.sqlite3'}"
     # Accept the common spellings and use the psycopg 3 driver for PostgreSQL.
@@ -48,13 +173,13 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
-def _secret_key(instance_path: Path) -> str:
+def _secret_key(instance_path: Path, env: Mapping[str, str] = os.environ) -> str:
     """SECRET_KEY from the environment, else one generated once and kept under instance/.
 
     Several processes or machines must share one key (sessions, CSRF, signed links), so
     production sets SECRET_KEY; the embedded default keeps a stable key across restarts.
     """
-    key = os.environ.get("SECRET_KEY", "").strip()
+    key = env.get("SECRET_KEY", "").strip()
     if key:
         return key
     path = instance_path / "secret_key"
@@ -74,66 +199,136 @@ def _secret_key(instance_path: Path) -> str:
     return key
 
 
-def from_environment(instance_path: Path) -> dict:
-    """Build the configuration mapping for `create_app`."""
-    env = os.environ
-    config = {
-        "SECRET_KEY": _secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": True,
-            "pool_size": int(env.get("DB_POOL_SIZE", "10")),
-            "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10")),
-            "pool_recycle": int(env.get("DB_POOL_RECYCLE", "1800")),
-            # Fail fast with a 503 during a database outage instead of hanging.
-            "pool_timeout": int(env.get("DB_POOL_TIMEOUT", "10")),
-            "connect_args": {"connect_timeout": int(env.get("DB_CONNECT_TIMEOUT", "5"))},
-        },
-        "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS", "NORMAL").strip().upper(),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_STORAGE_OPTIONS": _limiter_storage_options(
-            env.get("RATELIMIT_STORAGE_URI", "memory://")
-        ),
-        # Fail closed when the limit store is down (errors.py answers 503): an in-memory
-        # fallback would give every process its own budget and multiply the limits.
-        "RATELIMIT_SWALLOW_ERRORS": False,
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
-        "RATELIMIT_STRATEGY": "moving-window",
-        "RATELIMIT_HEADERS_ENABLED": True,
-        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower() not in ("0", "false"),
-        # Request bodies: API requests are capped lower in the API blueprint.
-        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
-        "API_MAX_CONTENT_LENGTH": int(env.get("API_MAX_CONTENT_LENGTH", str(4 * 1024 * 1024))),
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "false").lower() == "true",
-        # Failed sign-ins per client address, and per (client address, email); a session
-        # ends after this many seconds (or on sign-out, a password change, disabling).
-        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10/minute"),
-        "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5/minute"),
-        "SESSION_MAX_AGE": int(env.get("SESSION_MAX_AGE", str(12 * 3600))),
-        # werkzeug's scrypt; tests lower the cost, production keeps the default.
-        "PASSWORD_HASH_METHOD": "scrypt",
-    }
-    for name, default in DEFAULT_LIMITS.items():
-        config[name] = env.get(name, default)
-    for name, (default, kind) in OPTOUT_SETTINGS.items():
-        config[name] = kind(env.get(name, default))
-    # Where a bulk add waits between its preview and its confirmation.
-    config["BULK_UPLOAD_DIR"] = env.get("BULK_UPLOAD_DIR") or str(instance_path / "uploads")
-    # Behind N trusted reverse proxies (load balancer, TLS terminator), werkzeug's ProxyFix
-    # takes the client IP / scheme from the last N X-Forwarded-* values. 0 = off: the
-    # headers are then ignored, so clients cannot spoof their IP for limits or audit.
-    for name in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST"):
-        config[name] = int(env.get(name, "0"))
-    config["LOG_LEVEL"] = env.get("LOG_LEVEL", "INFO").upper()
-    return config
+# --------------------------------------------------------------------------- the classes
 
 
-def _limiter_storage_options(uri: str) -> dict:
-    # Storage errors arrive as limits.errors.StorageError, whatever the backend.
-    options: dict = {"wrap_exceptions": True}
-    if uri.startswith(("redis", "rediss")):
-        # A stalled Redis answers 503 within seconds instead of hanging the worker.
-        options.update(socket_connect_timeout=2, socket_timeout=2)
-    return options
+class Config:
+    """The embedded default and development: every setting from the environment."""
+
+    name = "default"
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+
+    def instance_path(self) -> Path:
+        """Where the SQLite file, the generated key and pending bulk uploads live."""
+        configured = self.env.get("DNC_INSTANCE_PATH", "").strip()
+        return Path(configured).resolve() if configured else default_instance_path()
+
+    def secret_key(self, instance_path: Path) -> str:
+        return _secret_key(instance_path, self.env)
+
+    def database_url(self, instance_path: Path) -> str:
+        return _database_url(instance_path, self.env)
+
+    def overrides(self) -> dict:
+        """Settings this environment fixes, applied over those read."""
+        return {}
+
+    def settings(self, instance_path: Path) -> dict:
+        """The mapping `create_app` loads."""
+        env = self.env
+        settings = {
+            "DNC_ENV": self.name,
+            "SECRET_KEY": self.secret_key(instance_path),
+            "SQLALCHEMY_DATABASE_URI": self.database_url(instance_path),
+            "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS", "NORMAL").strip().upper(),
+            **rate_limit_settings(env),
+            # Request bodies: API requests are capped lower in the API blueprint.
+            "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
+            "API_MAX_CONTENT_LENGTH": int(env.get("API_MAX_CONTENT_LENGTH",
+                                                  str(4 * 1024 * 1024))),
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "false").lower() == "true",
+            # A session ends after this many seconds (or on sign-out, a password change,
+            # disabling).
+            "SESSION_MAX_AGE": int(env.get("SESSION_MAX_AGE", str(12 * 3600))),
+            # werkzeug's scrypt; tests lower the cost, production keeps the default.
+            "PASSWORD_HASH_METHOD": "scrypt",
+            **{name: kind(env.get(name, default))
+               for name, (default, kind) in OPTOUT_SETTINGS.items()},
+            # Where a bulk add waits between its preview and its confirmation.
+            "BULK_UPLOAD_DIR": env.get("BULK_UPLOAD_DIR") or str(instance_path / "uploads"),
+            # Bytes all of a team's waiting bulk uploads may take there together.
+            "BULK_STAGED_BYTES_PER_TEAM": int(env.get("BULK_STAGED_BYTES_PER_TEAM",
+                                                      str(64 * 1024 * 1024))),
+            # Behind N trusted reverse proxies (load balancer, TLS terminator), werkzeug's
+            # ProxyFix takes the client IP / scheme from the last N X-Forwarded-* values.
+            # 0 = off: the headers are then ignored, so clients cannot spoof their IP.
+            **{name: int(env.get(name, "0"))
+               for name in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST")},
+            "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+            # Where the public reaches the service (https://dnc.example.com), for the links
+            # it is given. None: links are derived from the request, fit for development
+            # only (the Host header is the client's to choose).
+            "PUBLIC_BASE_URL": _public_base_url(env.get("PUBLIC_BASE_URL", "")),
+            # Host names this service answers to (others get a 400), e.g.
+            # "dnc.example.com,10.0.0.5"; unset: any.
+            "TRUSTED_HOSTS": [h.strip() for h in env.get("TRUSTED_HOSTS", "").split(",")
+                              if h.strip()] or None,
+        }
+        settings.update(self.overrides())
+        # Options that follow from the database and the limit store actually configured.
+        settings.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                            engine_options(settings["SQLALCHEMY_DATABASE_URI"], env))
+        settings.setdefault("RATELIMIT_STORAGE_OPTIONS",
+                            limiter_storage_options(settings["RATELIMIT_STORAGE_URI"]))
+        return settings
+
+
+class ProductionConfig(Config):
+    """Production mode: several processes on one or several machines. They must share one
+    key and one database, so neither is generated or defaulted."""
+
+    name = "production"
+
+    def secret_key(self, instance_path: Path) -> str:
+        key = self.env.get("SECRET_KEY", "").strip()
+        if len(key) < MIN_PRODUCTION_KEY_LENGTH:
+            raise ConfigError(
+                "SECRET_KEY is not set or too short: production mode needs at least "
+                f"{MIN_PRODUCTION_KEY_LENGTH} random characters, the same on every machine")
+        return key
+
+    def database_url(self, instance_path: Path) -> str:
+        if not self.env.get("DATABASE_URL", "").strip():
+            raise ConfigError("DATABASE_URL is not set: production mode needs a database "
+                              "shared by every process, e.g. postgresql://user:pass@host/db")
+        return super().database_url(instance_path)
+
+
+class TestConfig(Config):
+    """For tests: the defaults with a fixed key, cheap password hashes and an in-memory
+    database, then the test's own settings. Reads no environment, so that a test does not
+    depend on the shell it runs in."""
+
+    name = "test"
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, test_config: Mapping):
+        super().__init__(env={})
+        self.test_config = dict(test_config)
+
+    def secret_key(self, instance_path: Path) -> str:
+        return TEST_SECRET_KEY
+
+    def database_url(self, instance_path: Path) -> str:
+        return "sqlite://"
+
+    def overrides(self) -> dict:
+        return {"TESTING": True, "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH_METHOD,
+                **self.test_config}
+
+
+ENVIRONMENTS = {"default": Config, "production": ProductionConfig}
+
+
+def configuration(test_config: Mapping | None = None) -> Config:
+    """TestConfig when a test configuration is given, else the class that DNC_ENV names."""
+    if test_config is not None:
+        return TestConfig(test_config)
+    name = os.environ.get("DNC_ENV", "").strip().lower() or "default"
+    if name not in ENVIRONMENTS:
+        raise ConfigError(f"DNC_ENV must be one of {', '.join(ENVIRONMENTS)}, not {name!r}")
+    return ENVIRONMENTS[name](os.environ)

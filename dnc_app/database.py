@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine
 from .extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_POOL_SIZE = 16
 
 # SQLite takes one writer at a time. Threads of one process queue for it on this lock:
 # a fast hand-over, where SQLite's own busy handler polls with sleeps of up to 100 ms
@@ -24,12 +23,7 @@ _LOCK_HELD = "dnc_sqlite_write_lock"
 
 
 def init_app(app: Flask) -> None:
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    if uri.startswith("sqlite"):
-        # A pooled connection per server thread: below that, connections are opened and
-        # closed (with their PRAGMAs) on every request beyond the pool's size.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": SQLITE_POOL_SIZE,
-                                                   "max_overflow": 16}
+    # The engine options (pool sizes) come from the configuration (config.engine_options).
     db.init_app(app)
     with app.app_context():
         engine = db.engine

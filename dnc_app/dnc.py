@@ -244,8 +244,12 @@ def add_entry(
     actor: Actor,
     reference: str | None = None,
     record_duplicate: bool = False,
+    needs_review: bool = False,
 ) -> DncEntry:
     """Add one URL. Raises InvalidURLError, InvalidReasonError or AlreadyListed.
+
+    `needs_review` stores a new entry flagged for the team to look at (the caller
+    decides: the public form above the team's threshold).
 
     `reference` is kept in the audit record (a receipt the person can quote). With
     `record_duplicate`, a request for a URL already listed is recorded too (action
@@ -257,6 +261,7 @@ def add_entry(
     for _attempt in range(3):
         now = utcnow()
         row = _entry_row(team_id, url, reason, source, actor, now)
+        row["needs_review"] = needs_review
         _begin_write(team_id)
         stored = _insert_ignoring_duplicates([row])
         if url in stored:

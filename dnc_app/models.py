@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import ids
@@ -99,6 +110,9 @@ class DncEntry(db.Model):
         UniqueConstraint("team_id", "url", name="uq_dnc_entry_team_url"),
         # Newest-first listing and keyset (cursor) pagination per team.
         Index("ix_dnc_entry_team_seq", "team_id", "seq"),
+        # The few flagged entries of a team, newest first, without scanning its list.
+        Index("ix_dnc_entry_team_review", "team_id", "seq",
+              postgresql_where=text("needs_review"), sqlite_where=text("needs_review")),
     )
 
     # Insertion order: newest first is `seq DESC`, stable even within one batch.
@@ -111,6 +125,9 @@ class DncEntry(db.Model):
     added_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A public opt-out that came in above the team's review threshold: listed like any
+    # other, and shown to the team to look at (a flood may be someone else's doing).
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def to_dict(self) -> dict:
         return {
@@ -146,3 +163,17 @@ class AuditEvent(db.Model):
     # A receipt reference given to the person who made the change (public opt-outs).
     reference: Mapped[str | None] = mapped_column(String(40), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PendingUpload(db.Model):
+    """A member's bulk upload waiting for confirmation: at most one per member (a new one
+    replaces it), its parsed list kept in the file `<token>.json` under BULK_UPLOAD_DIR."""
+
+    __tablename__ = "pending_upload"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)  # bytes of the file, for the team's cap
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -10,6 +10,7 @@ it on its response; these are only defaults (`setdefault`).
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from werkzeug.exceptions import SecurityError
 
 from .errors import is_api_request
 
@@ -54,5 +55,21 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_untrusted_host():
+    """TRUSTED_HOSTS: a request naming another host is a 400, answered here, first.
+
+    Flask then has no URL adapter, so the error pages (which build URLs) cannot render:
+    a plain answer without any URL. API clients get the usual envelope.
+    """
+    if not isinstance(request.routing_exception, SecurityError):
+        return None
+    message = "This host name is not served here."
+    if request.path == "/v1" or request.path.startswith("/v1/"):
+        return {"error": "bad_request", "data": None, "message": message}, 400
+    return Response(message + "\n", 400, mimetype="text/plain")
+
+
 def register_security(app: Flask) -> None:
     app.after_request(add_security_headers)
+    # Before every other hook (limits, sessions): nothing else runs for such a request.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_untrusted_host)

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from dnc_app import accounts, create_app, dnc
+from dnc_app.config import TEST_SECRET_KEY as TEST_SECRET
 from dnc_app.extensions import db
 
 # Tables in an order that respects foreign keys when emptied.
 TABLES = ["audit_event", "dnc_entry", "api_key", "member_session", "user_account", "team"]
-TEST_SECRET = "test-secret-key-not-for-production"
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +36,7 @@ def database_url(tmp_path_factory) -> str:
     # The schema comes from the migrations, as in production.
     from flask_migrate import upgrade
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": TEST_SECRET})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -45,7 +45,8 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def _environment():
-    # create_app reads the environment; keep the tests off the repository's instance/.
+    # create_app(test_config) reads no environment, but the servers and commands the tests
+    # start do: keep them off the repository's instance/, database and limit store.
     os.environ["SECRET_KEY"] = TEST_SECRET
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("RATELIMIT_STORAGE_URI", None)
@@ -69,24 +70,36 @@ def make_app(database_url):
     apps = []
 
     def factory(**overrides):
-        config = {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "SECRET_KEY": TEST_SECRET,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
-            **overrides,
-        }
-        app = create_app(config)
+        # config.TestConfig: test key, cheap password hashes, memory:// limits, TESTING.
+        app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
         apps.append(app)
         return app
 
     yield factory
+    _dispose(apps)
+    _empty_tables(database_url)
+
+
+def _dispose(apps) -> None:
     for app in apps:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    _empty_tables(database_url)
+
+
+@pytest.fixture
+def app_from_environment(monkeypatch, tmp_path):
+    """app_from_environment(): `create_app()` as served, configured from the environment
+    (set it with monkeypatch first), its instance folder under tmp_path."""
+    monkeypatch.setenv("DNC_INSTANCE_PATH", str(tmp_path / "instance"))
+    apps = []
+
+    def factory():
+        apps.append(create_app())
+        return apps[-1]
+
+    yield factory
+    _dispose(apps)
 
 
 @pytest.fixture

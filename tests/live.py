@@ -11,7 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # One gunicorn runner for the tests and the benchmarks.
-from bench.common import GUNICORN, ROOT, Server, free_port  # noqa: F401  (re-exported)
+from bench.common import (  # noqa: F401  (re-exported)
+    GUNICORN,
+    ROOT,
+    Server,
+    free_port,
+    stop_process,
+)
 
 
 class LiveServer(Server):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -36,14 +37,105 @@ def test_secret_key_is_generated_once_and_kept(monkeypatch, tmp_path):
     assert config._secret_key(tmp_path / "instance") == "from-env"
 
 
-def test_limits_and_storage_come_from_the_environment(monkeypatch, tmp_path):
+def test_limits_and_storage_come_from_the_environment(monkeypatch, app_from_environment):
     monkeypatch.setenv("DNC_WRITE_LIMIT", "5/minute")
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:1/0")
-    cfg = config.from_environment(tmp_path)
+    cfg = app_from_environment().config
     assert cfg["DNC_WRITE_LIMIT"] == "5/minute"
     assert cfg["DNC_BATCH_LIMIT"] == "10/minute"
     assert cfg["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:1/0"
     assert cfg["RATELIMIT_STRATEGY"] == "moving-window"
+
+
+def test_a_test_configuration_reads_no_environment(monkeypatch, make_app):
+    for name, value in {"SECRET_KEY": "from-env", "DATABASE_URL": "postgres://u@nowhere/db",
+                        "DNC_WRITE_LIMIT": "1/minute", "RATELIMIT_STORAGE_URI": "redis://x:1/0",
+                        "PUBLIC_BASE_URL": "https://from-env.example", "LOG_LEVEL": "ERROR",
+                        "DNC_ENV": "production"}.items():
+        monkeypatch.setenv(name, value)
+    cfg = make_app(DNC_BATCH_LIMIT="3/minute").config
+    assert cfg["DNC_ENV"] == "test" and cfg["TESTING"] is True
+    assert cfg["SECRET_KEY"] == config.TEST_SECRET_KEY
+    assert cfg["PASSWORD_HASH_METHOD"] == config.TEST_PASSWORD_HASH_METHOD
+    assert cfg["DNC_WRITE_LIMIT"] == "30/minute" and cfg["DNC_BATCH_LIMIT"] == "3/minute"
+    assert cfg["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert cfg["PUBLIC_BASE_URL"] is None and cfg["LOG_LEVEL"] == "INFO"
+
+
+def test_one_reader_of_the_limit_settings_for_the_app_and_gunicorn(monkeypatch,
+                                                                    app_from_environment):
+    # A blank store is memory:// for both (the app used to get the blank string).
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "  ")
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "4/minute")
+    env = dict(os.environ)
+    cfg = app_from_environment().config
+    read = config.rate_limit_settings(env)
+    assert read["RATELIMIT_STORAGE_URI"] == cfg["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert {name: cfg[name] for name in read} == read
+    assert cfg["LOGIN_RATE_LIMIT"] == "4/minute"
+    assert cfg["RATELIMIT_STORAGE_OPTIONS"] == {"wrap_exceptions": True}
+    gunicorn_rule = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["multi_process_memory_limits"]
+    assert "RATELIMIT_STORAGE_URI=memory://" in gunicorn_rule(2, env)
+
+
+def test_production_needs_a_shared_key_and_database(monkeypatch, app_from_environment):
+    monkeypatch.setenv("DNC_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(config.ConfigError, match="SECRET_KEY is not set or too short"):
+        app_from_environment()
+    monkeypatch.setenv("SECRET_KEY", "s" * 31)
+    with pytest.raises(config.ConfigError, match="SECRET_KEY"):
+        app_from_environment()
+    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    with pytest.raises(config.ConfigError, match="DATABASE_URL is not set"):
+        app_from_environment()
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.internal/dnc")
+    cfg = app_from_environment().config
+    assert cfg["DNC_ENV"] == "production" and cfg["SECRET_KEY"] == "s" * 32
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.internal/dnc"
+    assert cfg["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    monkeypatch.setenv("DNC_ENV", "staging")
+    with pytest.raises(config.ConfigError, match="DNC_ENV must be one of default, production"):
+        app_from_environment()
+
+
+def test_the_default_environment_and_its_instance_folder(monkeypatch, app_from_environment,
+                                                         tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("PUBLIC_BASE_URL", " https://dnc.example.com/ ")
+    app = app_from_environment()
+    instance = tmp_path / "instance"  # DNC_INSTANCE_PATH
+    assert app.instance_path == str(instance) and app.config["DNC_ENV"] == "default"
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'dnc.sqlite3'}"
+    assert app.config["SECRET_KEY"] == (instance / "secret_key").read_text()
+    assert app.config["BULK_UPLOAD_DIR"] == str(instance / "uploads")
+    assert app.config["PUBLIC_BASE_URL"] == "https://dnc.example.com"
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    assert app_from_environment().config["PUBLIC_BASE_URL"] is None
+
+
+def test_the_optout_link_command_uses_the_configured_public_base_url(make_app, make_team):
+    app = make_app(PUBLIC_BASE_URL="https://dnc.example.com")
+    team = make_team("Acme")
+    result = app.test_cli_runner().invoke(args=["optout", "link", "--team", team.slug, "in/x"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"https://dnc.example.com/optout/{team.slug}/p/")
+    local = make_app().test_cli_runner().invoke(args=["optout", "link", "--team", team.slug,
+                                                      "in/x"])
+    assert local.output.startswith(f"http://127.0.0.1:8000/optout/{team.slug}/p/")
+
+
+def test_sqlite_engine_options_come_from_the_configuration(make_app, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'pool.sqlite3'}"
+    app = make_app(SQLALCHEMY_DATABASE_URI=uri)
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == config.SQLITE_ENGINE_OPTIONS
+    with app.app_context():
+        assert db.engine.pool.size() == config.SQLITE_ENGINE_OPTIONS["pool_size"]
+    # Configured options are used as given, not replaced.
+    small = make_app(SQLALCHEMY_DATABASE_URI=uri,
+                     SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 3, "max_overflow": 0})
+    with small.app_context():
+        assert db.engine.pool.size() == 3
 
 
 def test_sqlite_is_set_up_for_a_threaded_server(make_app, tmp_path):

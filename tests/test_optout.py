@@ -138,7 +138,8 @@ def test_page_is_standalone_and_csp_clean(client, team):
     assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", text)
     assert "<style" not in text and " style=" not in text
     assert not re.search(r"\son[a-z]+=", text)
-    assert """<meta name="htmx-config" content='{"includeIndicatorStyles":false}'>""" in text
+    assert ("""<meta name="htmx-config" content='{"includeIndicatorStyles":false,"""
+            """"defaultSettleDelay":0}'>""") in text
 
 
 def test_page_shows_team_settings(app, client, team):
@@ -416,10 +417,10 @@ def test_default_protection_settings(strict_app):
     assert strict_app.config["OPTOUT_MAX_CONTENT_LENGTH"] == 16 * 1024
 
 
-def test_settings_from_the_environment(make_app, monkeypatch):
+def test_settings_from_the_environment(app_from_environment, monkeypatch):
     monkeypatch.setenv("OPTOUT_MIN_SECONDS", "0.25")
     monkeypatch.setenv("OPTOUT_RATE_LIMIT", "7/minute")
-    app = make_app()
+    app = app_from_environment()
     assert app.config["OPTOUT_MIN_SECONDS"] == 0.25
     assert app.config["OPTOUT_RATE_LIMIT"] == "7/minute"
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import codecs
 import io
 import re
+import signal
+from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.models import AuditEvent, DncEntry, PendingUpload
 from dnc_app.web import bulk_input
 from dnc_app.web.bulk_input import BulkInputError, items_from_csv, items_from_text
 from tests.web_support import HTMX, add_entries, make_member, sign_in, token_for
@@ -91,6 +94,138 @@ def test_an_upload_over_the_item_limit_is_refused(monkeypatch):
 def test_a_broken_csv_is_refused_with_a_reason():
     data = b'"' + b"x" * 200_000 + b' linkedin.com/in/a"\n'  # one field over csv's limit
     with pytest.raises(BulkInputError, match="could not be read as CSV"):
+        items_from_csv(data)
+
+
+@contextmanager
+def finishes_within(seconds: float):
+    """Fail (instead of hanging) if the block runs longer than `seconds`: the quadratic
+    parser took hours on these inputs, the linear one takes milliseconds."""
+    def too_slow(*_):
+        raise AssertionError(f"still running after {seconds} s")
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+MiB = 1024 * 1024
+
+
+def repeat_to(unit: bytes, size: int = 4 * MiB) -> bytes:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+# Hostile uploads of the shapes in issue 9 and others; each is parsed as a CSV file and
+# as pasted text. Budget: 3 s on a loaded 2-core machine, for work that takes ~0.1 s.
+HOSTILE = {
+    "one-line-of-a": repeat_to(b"a"),
+    "quote-newline": repeat_to(b'"\n'),
+    "commas": repeat_to(b","),
+    "semicolons": repeat_to(b";"),
+    "quotes": repeat_to(b'"'),
+    "percent": repeat_to(b"%"),
+    "slashes": repeat_to(b"/"),
+    "nul": repeat_to(b"\0"),
+    "cr-only": repeat_to(b"\r"),
+    "almost-linkedin": repeat_to(b"linkedin.co"),
+    "one-16-mib-line-of-urls": repeat_to(b"linkedin.com/in/a ", 16 * MiB),
+    "urls-between-commas": repeat_to(b"linkedin.com/in/a,"),
+    "quoted-cells-then-url": repeat_to(b'"",' * 20_000 + b"linkedin.com/in/a\n"),
+    "url-then-open-quote": repeat_to(b'linkedin.com/in/a,"' + b"\n" * 100),
+    "tabs-then-url": repeat_to(b"\t" * 5_000 + b"linkedin.com/in/a\n"),
+    "url-of-percents": repeat_to(b"linkedin.com/in/" + b"%" * 60_000 + b"\n"),
+    "crlf-url-quote": repeat_to(b'https://linkedin.com/in/a"b\r'),
+}
+
+
+@pytest.mark.parametrize("parse", ["csv", "text"])
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_a_hostile_upload_is_parsed_in_bounded_time(name, parse):
+    data = HOSTILE[name]
+    with finishes_within(3.0):
+        try:
+            items = (items_from_csv(data) if parse == "csv"
+                     else items_from_text(data.decode("latin-1")))
+        except BulkInputError:
+            return
+    # Bounded output too: every candidate is at most one character over the limit.
+    assert all(len(item.raw) <= 2049 for item in items)
+
+
+def test_a_pasted_line_of_40000_letters_is_one_candidate_cut_over_the_limit():
+    with finishes_within(1.0):
+        [item] = items_from_text("a" * 40_000)
+    assert item.raw == "a" * 2049  # refused by the normalizer as too long
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # Text after a URL is never cut off: the line is one candidate, refused with the
+        # normalizer's reason ("contains spaces") instead of becoming another person.
+        pytest.param("https://linkedin.com/in/a b c", ["https://linkedin.com/in/a b c"],
+                     id="url-with-spaces"),
+        pytest.param("Jane Doe https://linkedin.com/in/jane",
+                     ["Jane Doe https://linkedin.com/in/jane"], id="name-then-url"),
+        pytest.param("https://linkedin.com/in/jane-doe (met at the fair)",
+                     ["https://linkedin.com/in/jane-doe (met at the fair)"], id="url-then-note"),
+        pytest.param("<https://linkedin.com/in/a b c>", ["https://linkedin.com/in/a b c"],
+                     id="brackets-around-spaces"),
+        pytest.param("https://linkedin.com/in/a,b", ["https://linkedin.com/in/a,b"],
+                     id="comma-in-a-pasted-url"),
+        pytest.param("linkedin.com/in/john)", ["linkedin.com/in/john)"], id="stray-bracket"),
+        # Quotes or brackets around the whole candidate are dropped.
+        pytest.param('"https://linkedin.com/in/jane"', ["https://linkedin.com/in/jane"],
+                     id="quoted"),
+        pytest.param("<https://linkedin.com/in/jane>", ["https://linkedin.com/in/jane"],
+                     id="angle-brackets"),
+        # Wrapped URLs inside text: the brackets show where each one ends.
+        pytest.param("Jane <https://linkedin.com/in/jane>, Bob (linkedin.com/in/bob).",
+                     ["https://linkedin.com/in/jane", "linkedin.com/in/bob"], id="wrapped-in-text"),
+        pytest.param("https://linkedin.com/in/" + "a" * 3000,
+                     ["https://linkedin.com/in/" + "a" * 2025], id="too-long-cut-over-the-limit"),
+    ],
+)
+def test_a_pasted_line_is_one_candidate_never_a_shorter_url(line, expected):
+    assert raws(items_from_text(line)) == expected
+    # The same text as a CSV cell (quoted, so that commas stay inside it).
+    cell = '"' + line.replace('"', '""') + '"'
+    assert raws(items_from_csv(f"name,profile\nJane,{cell}\n".encode())) == expected
+
+
+def test_items_keep_their_line_numbers_with_any_line_ends():
+    text = "in/a\r\rlinkedin.com/in/b\r\nx\n\n\t\nin/c"
+    assert [(i.line, i.raw) for i in items_from_text(text)] == [
+        (1, "in/a"), (3, "linkedin.com/in/b"), (4, "x"), (7, "in/c")]
+    data = b"h\rlinkedin.com/in/a\r\n\rx,linkedin.com/in/b\n"
+    assert [(i.line, i.raw) for i in items_from_csv(data)] == [
+        (2, "linkedin.com/in/a"), (4, "linkedin.com/in/b")]
+
+
+def test_a_quoted_csv_field_over_lines_is_read_whole_and_never_unbounded():
+    data = b'name,profile\n"Jane\nDoe","https://linkedin.com/in/jane\n-doe"\n'
+    assert raws(items_from_csv(data)) == ["https://linkedin.com/in/jane\n-doe"]
+    never_closed = b'name,profile\nJane,"linkedin.com/in/jane' + b"\nmore" * 100
+    with pytest.raises(BulkInputError, match="quoted field is not closed"):
+        items_from_csv(never_closed)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(codecs.BOM_UTF16_LE + "linkedin.com/in/a\n".encode("utf-16-le") + b"x",
+                     id="odd-byte-count"),
+        pytest.param(codecs.BOM_UTF16_LE + b"\x00\xd8" + "a\n".encode("utf-16-le"),
+                     id="lone-surrogate"),
+        pytest.param(codecs.BOM_UTF16_BE + b"\xdc\x00", id="lone-low-surrogate-be"),
+    ],
+)
+def test_a_broken_utf16_file_is_refused_with_a_reason(data):
+    with pytest.raises(BulkInputError, match="not valid UTF-16"):
         items_from_csv(data)
 
 
@@ -246,3 +381,129 @@ def test_a_100000_line_csv_is_previewed_kept_server_side_and_added(app, signed_i
     summary = confirm(signed_in, pending_token(html)).get_data(as_text=True)
     assert "Done: 100,000 profiles added" in summary
     assert count_entries(app) == 100_000
+
+
+# --------------------------------------------------------------------------- hardening
+
+
+def test_hostile_uploads_through_the_preview_page_are_quick_and_clear(app, signed_in):
+    with finishes_within(5.0):
+        response = preview(signed_in, urls="a" * 40_000)
+        assert response.status_code == 200
+        assert "longer than 2,048 characters" in response.get_data(as_text=True)
+        response = preview(signed_in, file=(io.BytesIO(b'"\n' * 32_000), "quotes.csv"))
+        assert response.status_code == 422
+        assert "No LinkedIn profile URLs found" in response.get_data(as_text=True)
+
+
+def test_a_url_with_text_after_it_is_refused_never_added_shorter(app, signed_in):
+    html = preview(signed_in, urls="https://linkedin.com/in/a b c").get_data(as_text=True)
+    assert "The URL contains spaces" in html and "Nothing new to add." in html
+    assert confirm(signed_in, pending_token(html)).status_code == 200
+    assert count_entries(app) == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [codecs.BOM_UTF16_LE + "linkedin.com/in/a\n".encode("utf-16-le") + b"x",
+     codecs.BOM_UTF16_LE + b"\x00\xd8" + "a\n".encode("utf-16-le")],
+    ids=["odd-byte-count", "lone-surrogate"],
+)
+def test_a_broken_utf16_upload_is_a_422_with_the_reason(signed_in, data):
+    response = preview(signed_in, file=(io.BytesIO(data), "people.csv"))
+    assert response.status_code == 422
+    assert "not valid UTF-16" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["é" * 32, "ü", "\x00" * 32, "../../../../etc/passwd", "a" * 33, "a" * 31 + "\n", ""],
+)
+def test_a_malformed_confirm_token_is_a_400_page(app, signed_in, token):
+    preview(signed_in, urls="in/a")
+    response = confirm(signed_in, token)
+    assert response.status_code == 400
+    assert "This confirmation is not valid" in response.get_data(as_text=True)
+    assert count_entries(app) == 0
+
+
+def pending_rows(app) -> list[tuple[int, str]]:
+    with app.app_context():
+        return [tuple(r) for r in db.session.execute(
+            select(PendingUpload.user_id, PendingUpload.token))]
+
+
+def test_replaying_an_old_session_cookie_never_stages_a_second_upload(app, signed_in,
+                                                                      tmp_path):
+    """Issue 9: replaying the cookie from before the first preview staged file after file."""
+    cookie = signed_in.get_cookie("session").value
+    tokens = []
+    for i in range(4):
+        signed_in.set_cookie("session", cookie)  # as if no preview had happened
+        html = preview(signed_in, urls=f"in/person-{i}").get_data(as_text=True)
+        tokens.append(pending_token(html))
+        assert len(list((tmp_path / "uploads").glob("*.json"))) == 1
+    assert [token for _, token in pending_rows(app)] == [tokens[-1]]
+    for old in tokens[:-1]:  # the replaced ones are gone
+        signed_in.set_cookie("session", cookie)
+        assert confirm(signed_in, old).status_code == 409
+    assert confirm(signed_in, tokens[-1]).status_code == 200
+    assert count_entries(app) == 1
+
+
+@pytest.fixture
+def capped_app(make_app, tmp_path):
+    # Room for one of the small pending uploads below (47 and 38 bytes), not two.
+    return make_app(BULK_UPLOAD_DIR=str(tmp_path / "uploads"), BULK_STAGED_BYTES_PER_TEAM=60)
+
+
+def two_members(app, team):
+    """Two signed-in clients of members of the same team."""
+    clients = []
+    for email in ("member@example.com", "colleague@example.com"):
+        make_member(app, team.id, email=email)
+        clients.append(app.test_client())
+        sign_in(clients[-1], email=email)
+    return clients
+
+
+def test_a_team_over_its_staged_bytes_cap_gets_a_clear_error(capped_app, team, tmp_path):
+    app = capped_app
+    member, colleague = two_members(app, team)
+    first = pending_token(preview(member, urls="in/a\nin/b").get_data(as_text=True))
+    # The member's own older upload does not count against the new one: it is replaced.
+    again = pending_token(preview(member, urls="in/a\nin/b\nin/c").get_data(as_text=True))
+    assert first != again
+    response = preview(colleague, urls="in/x\nin/y")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "allowed" in html and "Nothing was kept" in html
+    assert [token for _, token in pending_rows(app)] == [again]
+    assert [p.stem for p in (tmp_path / "uploads").glob("*.json")] == [again]
+    assert confirm(member, again).status_code == 200  # frees the team's room
+    assert preview(colleague, urls="in/x\nin/y").status_code == 200
+
+
+def age_pending_uploads(app, seconds: int) -> None:
+    with app.app_context():
+        for row in db.session.execute(select(PendingUpload)).scalars():
+            row.created_at -= timedelta(seconds=seconds)
+        db.session.commit()
+
+
+def test_expired_uploads_are_removed_at_the_next_staging_and_by_the_cli(app, team, tmp_path):
+    member, colleague = two_members(app, team)
+    old = pending_token(preview(member, urls="in/a").get_data(as_text=True))
+    age_pending_uploads(app, 3601)
+    new = pending_token(preview(colleague, urls="in/b").get_data(as_text=True))
+    assert [token for _, token in pending_rows(app)] == [new]
+    assert [p.stem for p in (tmp_path / "uploads").glob("*.json")] == [new]
+    assert confirm(member, old).status_code == 409
+
+    age_pending_uploads(app, 3601)
+    orphan = tmp_path / "uploads" / "left-by-a-crash.json"
+    orphan.write_text("{}")
+    result = app.test_cli_runner().invoke(args=["bulk", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert pending_rows(app) == [] and orphan.exists()  # an orphan only once it is old
+    assert list((tmp_path / "uploads").glob("*.json")) == [orphan]

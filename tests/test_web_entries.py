@@ -82,6 +82,25 @@ def test_pages_follow_keyset_cursors_to_the_end(app, signed_in, team, monkeypatc
     assert "← Newest" in html
 
 
+def test_every_request_for_the_results_syncs_on_the_search_form(app, signed_in, team,
+                                                                 monkeypatch):
+    """The search box, the search form (Enter, the button), "Clear search" and the page
+    links all replace #entry-results: they share one sync point where the newest request
+    replaces any older one, so a slower older answer never lands after a newer one."""
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    add_entries(app, team.id, ["linkedin.com/in/jane-doe", "linkedin.com/in/jane-roe"])
+    html = text(signed_in.get("/entries?q=jane"))
+    html += text(signed_in.get(re.search(r'rel="next" href="([^"]+)"', html)
+                               .group(1).replace("&amp;", "&")))
+    requesters = re.findall(r'<(?:form|input|a)\b[^>]*hx-target="#entry-results"[^>]*>', html)
+    assert len(requesters) >= 5  # form, box, clear search, older, newest
+    assert re.search(r'<form id="entry-search"[^>]*hx-sync="this:replace"', html)
+    for tag in requesters:
+        assert re.search(r'hx-sync="(this|closest form|#entry-search):replace"', tag), tag
+        if not tag.startswith("<form"):
+            assert 'hx-sync="this:replace"' not in tag, tag
+
+
 def test_a_team_never_sees_another_teams_entries(app, signed_in, make_team):
     other = make_team("Other")
     add_entries(app, other.id, ["linkedin.com/in/secret-person"])

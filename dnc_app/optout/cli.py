@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -13,18 +12,20 @@ from ..extensions import db
 from ..models import Team
 from . import links
 
+# Where scripts/run serves: the link works on this machine.
+LOCAL_BASE_URL = "http://127.0.0.1:8000"
+
 optout_cli = AppGroup("optout", help="The public opt-out page.")
 
 
 @optout_cli.command("link")
 @click.argument("url")
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
-@click.option("--base-url", default=lambda: os.environ.get("PUBLIC_BASE_URL",
-                                                           "http://127.0.0.1:8000"),
-              show_default="$PUBLIC_BASE_URL or http://127.0.0.1:8000",
+@click.option("--base-url", show_default="PUBLIC_BASE_URL, else " + LOCAL_BASE_URL,
               help="Where the service is reachable by the public.")
-def link_command(url: str, team_ref: str, base_url: str) -> None:
+def link_command(url: str, team_ref: str, base_url: str | None) -> None:
     """Print the personal opt-out link for one LinkedIn profile URL."""
+    base_url = base_url or current_app.config["PUBLIC_BASE_URL"] or LOCAL_BASE_URL
     team = db.session.execute(
         select(Team).where((Team.id == team_ref) | (Team.slug == team_ref))
     ).scalar_one_or_none()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app
+from flask import current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import dnc
@@ -54,3 +54,22 @@ def link_path(slug: str, token: str) -> str:
     from . import bp
 
     return f"{bp.url_prefix}/{slug}/p/{token}"
+
+
+def public_base_url() -> str | None:
+    """The base of the links given out: PUBLIC_BASE_URL; else the request's own host when
+    it is vouched for (TRUSTED_HOSTS has checked it) or the app runs for development
+    (debug, tests). Otherwise None: a link built from a Host header anyone can send (e.g.
+    `Host: evil.example`) would send people elsewhere, so none is shown."""
+    config = current_app.config
+    if config.get("PUBLIC_BASE_URL"):
+        return config["PUBLIC_BASE_URL"]
+    if config.get("TRUSTED_HOSTS") or current_app.debug or current_app.testing:
+        return request.host_url.rstrip("/")
+    return None
+
+
+def public_url(endpoint: str, **values) -> str | None:
+    """The absolute URL of a public page, or None when public_base_url() is None."""
+    base = public_base_url()
+    return None if base is None else base + url_for(endpoint, **values)

@@ -13,10 +13,12 @@ import secrets
 
 from flask import abort, current_app, g, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
+from limits import parse_many
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import dnc
+from ..clientaddr import client_key
 from ..errors import rate_limit_reset
 from ..extensions import csrf, db, limiter
 from ..models import Team
@@ -34,18 +36,34 @@ _REFERENCE_LENGTH = 10
 # --------------------------------------------------------------------------- helpers
 
 
+def _keyed_hash(purpose: str, value: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}|{value}".encode(), hashlib.sha256).hexdigest()
+
+
 def client_ip_hash() -> str:
     """HMAC-SHA256 of the client IP keyed with the app secret: the raw IP is never stored."""
     if "optout_ip_hash" not in g:
-        key = current_app.config["SECRET_KEY"].encode()
-        message = ("optout-ip|" + (request.remote_addr or "")).encode()
-        g.optout_ip_hash = hmac.new(key, message, hashlib.sha256).hexdigest()
+        g.optout_ip_hash = _keyed_hash("optout-ip", request.remote_addr or "")
     return g.optout_ip_hash
 
 
 def _ip_key() -> str:
-    # Keyed by the hashed IP, so the rate-limit store holds no raw IPs either.
-    return "optout-ip:" + client_ip_hash()[:32]
+    # The client's IPv4 address or IPv6 /64 (one subscriber's whole IPv6 block shares a
+    # budget), hashed: the rate-limit store holds no raw IPs either.
+    return "optout-ip:" + _keyed_hash("optout-client", client_key(request.remote_addr))[:32]
+
+
+def over_team_threshold(team_id: str) -> bool:
+    """Counts this submission against the team's OPTOUT_TEAM_REVIEW_THRESHOLD; True
+    when it is beyond (the entry is then listed and flagged for review, never refused)."""
+    if not limiter.enabled:
+        return False
+    over = False
+    for limit in parse_many(current_app.config["OPTOUT_TEAM_REVIEW_THRESHOLD"]):
+        # Every window is counted (no short-circuit), like a route's limits.
+        over |= not limiter.limiter.hit(limit, "optout-team-review", team_id)
+    return over
 
 
 def _configured(name: str):
@@ -232,7 +250,8 @@ def submit(slug: str):
     actor = dnc.Actor("public", None, "public opt-out form", ip_hash=client_ip_hash())
     try:
         dnc.add_entry(team.id, url, reason=reason, source=SOURCE, actor=actor,
-                      reference=reference, record_duplicate=True)
+                      reference=reference, record_duplicate=True,
+                      needs_review=over_team_threshold(team.id))
     except dnc.AlreadyListed:
         pass  # recorded as a repeated request; answered exactly like a new one
     except dnc.InvalidReasonError:

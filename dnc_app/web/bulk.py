@@ -1,40 +1,30 @@
 """Bulk add: paste or upload, preview, then one click adds them all.
 
-The parsed list waits server-side between the two steps (see bulk_input); the
+The parsed list waits server-side between the two steps (see pending_uploads); the
 confirmation form carries only its token.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from flask import current_app, request, session
+from flask import current_app, request
 from flask_login import current_user, login_required
 
-from .. import dnc
+from .. import dnc, pending_uploads
 from ..extensions import csrf
-from . import bp
-from .bulk_input import (
-    MAX_ITEMS,
-    BulkInputError,
-    Item,
-    PendingUploads,
-    items_from_csv,
-    items_from_text,
-)
+from . import bp, bulk_input
+from .bulk_input import MAX_ITEMS, BulkInputError, Item, items_from_csv, items_from_text
 from .forms import BulkConfirmForm, BulkForm
+from .limits import bulk_limit
 from .pages import actor, render, team_id
 
 # Rows of each kind shown in the preview and the summary; the counts cover all of them.
 SAMPLE_ROWS = 20
-SESSION_KEY = "bulk_upload"
 SOURCE = "web_bulk"
-
-
-def pending_uploads() -> PendingUploads:
-    return PendingUploads(current_app.config["BULK_UPLOAD_DIR"])
+AGAIN = "Upload the list again to see a new preview."
+EXPIRED = f"This preview has expired or was already added. {AGAIN}"
 
 
 @dataclass
@@ -95,6 +85,7 @@ def bulk():
 @bp.post("/bulk/preview")
 @csrf.exempt  # checked below, once the form size limit allows a 100,000-line paste
 @login_required
+@bulk_limit
 def bulk_preview():
     # Flask keeps a form field under 500 kB by default; the whole request stays capped
     # by MAX_CONTENT_LENGTH.
@@ -107,28 +98,53 @@ def bulk_preview():
     except BulkInputError as exc:
         return render("web/bulk.html", "web/_bulk_form.html", 422, form=form, error=str(exc))
     result = dnc.preview_entries(team_id(), [item.raw for item in items])
-    store = pending_uploads()
-    store.discard(session.get(SESSION_KEY))  # one pending upload per session
-    token = store.save(items, team_id=team_id(), user_id=current_user.id)
-    session[SESSION_KEY] = token
+    try:
+        token = _stage(items)
+    except pending_uploads.StagingLimitError as exc:
+        return render("web/bulk.html", "web/_bulk_form.html", 422, form=form,
+                      error=_over_cap_message(exc))
     return render("web/bulk.html", "web/_bulk_preview.html",
                   preview=tally(items, result.items, "new"),
                   confirm_form=BulkConfirmForm(formdata=None, token=token))
 
 
+def _stage(items: list[Item]) -> str:
+    return pending_uploads.stage(
+        current_app.config["BULK_UPLOAD_DIR"], [i.line for i in items], [i.raw for i in items],
+        team_id=team_id(), user_id=current_user.id, ttl=bulk_input.PENDING_TTL,
+        max_team_bytes=current_app.config["BULK_STAGED_BYTES_PER_TEAM"])
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
+
+
+def _over_cap_message(exc: pending_uploads.StagingLimitError) -> str:
+    return (f"Your team's previews that wait for confirmation already take "
+            f"{_megabytes(exc.used)} of the {_megabytes(exc.cap)} allowed, and this one "
+            f"needs {_megabytes(exc.needed)}. Add or start over on a waiting preview (they "
+            f"expire after an hour), or upload a smaller list. Nothing was kept.")
+
+
+def _form_error(status: int, message: str):
+    return render("web/bulk.html", "web/_bulk_form.html", status, form=BulkForm(formdata=None),
+                  error=message)
+
+
 @bp.post("/bulk/confirm")
 @login_required
+@bulk_limit
 def bulk_confirm():
     form = BulkConfirmForm()
-    token = form.token.data or ""
-    items = None
-    if form.validate_on_submit() and secrets.compare_digest(token, session.get(SESSION_KEY, "")):
-        items = pending_uploads().take(token, team_id=team_id(), user_id=current_user.id)
-    if items is None:
-        return render("web/bulk.html", "web/_bulk_form.html", 409, form=BulkForm(formdata=None),
-                      error="This preview has expired or was already added. "
-                            "Upload the list again to see a new preview.")
-    session.pop(SESSION_KEY, None)
+    token = form.token.data
+    if not form.validate_on_submit() or not pending_uploads.valid_token(token):
+        return _form_error(400, f"This confirmation is not valid. {AGAIN}")
+    taken = pending_uploads.take(current_app.config["BULK_UPLOAD_DIR"], token,
+                                 team_id=team_id(), user_id=current_user.id,
+                                 ttl=bulk_input.PENDING_TTL)
+    if taken is None:
+        return _form_error(409, EXPIRED)
+    items = [Item(line, raw) for line, raw in zip(*taken, strict=True)]
     result = dnc.add_entries(team_id(), [item.raw for item in items], source=SOURCE,
                              actor=actor())
     return render("web/bulk.html", "web/_bulk_summary.html",

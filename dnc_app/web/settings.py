@@ -49,6 +49,8 @@ class PersonalLinkForm(FlaskForm):
 
 # Status of an answer with a field to correct (swapped in place by the team pages' htmx).
 INVALID = 422
+NO_BASE_URL = ("Links need the address people reach this service at: ask the administrator "
+               "to set PUBLIC_BASE_URL (e.g. https://dnc.example.com).")
 
 
 def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status: int = 200,
@@ -58,7 +60,7 @@ def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status:
         "team": team,
         "form": settings_form,
         "link_form": link_form,
-        "public_url": url_for("optout.page", slug=team.slug, _external=True),
+        "public_url": links.public_url("optout.page", slug=team.slug),
         "personal_link": personal_link,
         "link_error": link_error,
     }
@@ -108,13 +110,15 @@ def settings_personal_link():
         error = "; ".join(e for errors in form.errors.values() for e in errors)
     elif not form.profile_url.data:
         error = "Enter a LinkedIn profile URL."
+    elif links.public_base_url() is None:
+        error = NO_BASE_URL
     else:
         try:
             token = links.make_token(team.slug, form.profile_url.data)
         except dnc.InvalidURLError as exc:
             error = exc.message
         else:
-            link = url_for("optout.personal_link", slug=team.slug, token=token, _external=True)
+            link = links.public_url("optout.personal_link", slug=team.slug, token=token)
     status = INVALID if error else 200
     if is_htmx():
         # The result area only (with the reason when no link could be made).

@@ -5,16 +5,19 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import dnc
+from .. import dnc, review
 from . import bp
-from .forms import AddEntryForm, CheckForm, RemoveForm
+from .forms import AddEntryForm, CheckForm, ConfirmForm, RemoveForm
+from .limits import check_limit, write_limit
 from .pages import actor, get_entry_or_404, is_htmx, render, search_term, team_id
 
 PAGE_SIZE = 50
 
 
-def entry_page(q: str, cursor: str | None) -> dnc.EntryPage:
+def entry_page(q: str, cursor: str | None, flagged_only: bool = False) -> dnc.EntryPage:
     try:
+        if flagged_only:
+            return review.list_flagged(team_id(), limit=PAGE_SIZE, cursor=cursor)
         return dnc.list_entries(team_id(), limit=PAGE_SIZE, cursor=cursor,
                                 q=search_term(q) or None)
     except dnc.InvalidCursor:
@@ -27,13 +30,19 @@ def team_total() -> int:
 
 
 def _list_page(form: AddEntryForm, status: int = 200, **context):
-    q = request.args.get("q", "")
+    # ?review=1: only the entries flagged for review (then without a search).
+    flagged_only = request.args.get("review") == "1"
+    q = "" if flagged_only else request.args.get("q", "")
     cursor = request.args.get("cursor") or None
-    page = entry_page(q, cursor)
+    page = entry_page(q, cursor, flagged_only)
     # Without a search the page's total is the team's: no second query.
-    total = team_total() if search_term(q) else page.total
+    total = page.total if not (search_term(q) or flagged_only) else team_total()
+    flagged = page.total if flagged_only else review.count_flagged(team_id())
     return render("web/entries.html", "web/_entries.html", status, form=form, q=q,
-                  cursor=cursor, page=page, team_total=total, **context)
+                  cursor=cursor, page=page, team_total=total, flagged_only=flagged_only,
+                  flagged=flagged, review_form=ConfirmForm(formdata=None),
+                  flagged_through=review.newest_flagged_seq(team_id()) if flagged else None,
+                  **context)
 
 
 @bp.get("/entries")
@@ -42,11 +51,28 @@ def entries():
     return _list_page(AddEntryForm(formdata=None))
 
 
+@bp.post("/entries/reviewed")
+@login_required
+@write_limit
+def mark_reviewed():
+    """Clear the review flag of the flagged entries up to the newest one the member saw."""
+    through = request.form.get("through", "")
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form has expired. Reload the page and try again.")
+    if not (through.isascii() and through.isdigit() and len(through) < 19):
+        abort(400, description="This form is not valid. Reload the page and try again.")
+    cleared = review.mark_reviewed(team_id(), int(through))
+    flash(f"Marked {cleared:,} {'entry' if cleared == 1 else 'entries'} as reviewed.",
+          "success")
+    return redirect(url_for("web.entries"), 303)
+
+
 # --------------------------------------------------------------------------- add
 
 
 @bp.post("/entries")
 @login_required
+@write_limit
 def add_entry():
     form = AddEntryForm()
     duplicate = None
@@ -75,6 +101,7 @@ def add_entry():
 
 @bp.post("/entries/validate")
 @login_required
+@check_limit
 def validate_url():
     """Inline validation while typing: the stored form of the URL, or why it is refused."""
     raw = (request.form.get("url") or "").strip()
@@ -94,6 +121,7 @@ def validate_url():
 
 @bp.route("/check", methods=["GET", "POST"])
 @login_required
+@check_limit
 def check():
     form = CheckForm() if request.method == "POST" else CheckForm(formdata=None)
     result = None
@@ -123,6 +151,7 @@ def remove_confirm(entry_id: str):
 
 @bp.post("/entries/<entry_id>/remove")
 @login_required
+@write_limit
 def remove_entry(entry_id: str):
     entry = get_entry_or_404(entry_id)
     form = RemoveForm()

@@ -76,6 +76,8 @@ def server(database_url, tmp_path_factory):
         "OPTOUT_MIN_SECONDS": "0",
         # The tests share one client IP; the limits have tests of their own.
         "OPTOUT_RATE_LIMIT": "100/minute",
+        # The settings page builds links from a host TRUSTED_HOSTS has checked.
+        "TRUSTED_HOSTS": "127.0.0.1",
     }
     log = tmp_path_factory.mktemp("optout-browser") / "gunicorn.log"
     server = LiveServer(env, log_path=log).start()

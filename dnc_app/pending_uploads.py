@@ -1,0 +1,158 @@
+"""Bulk uploads waiting between their preview and their confirmation.
+
+The parsed list is kept in a file `<token>.json` in a directory (BULK_UPLOAD_DIR), so a
+200,000-line upload never round-trips through the browser. A row per member
+(`pending_upload`) names the member's one current file, its size and its age, so that
+the limits hold on the server whatever cookie a client replays:
+- a member has at most one pending upload: a new one replaces the older one, whose file
+  is deleted;
+- the pending files of one team stay under a cap of bytes (BULK_STAGED_BYTES_PER_TEAM);
+- expired ones are removed at each new staging and by `flask --app app bulk sweep`;
+- a confirmation takes the member's own current upload, once (a double-click on "Add"
+  cannot add it twice).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+
+from .database import begin_write
+from .extensions import db
+from .models import PendingUpload, Team
+from .timeutil import utcnow
+
+PENDING_TTL = 3600  # seconds a parsed upload waits for its confirmation
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+class StagingLimitError(Exception):
+    """The team's pending uploads would go over the cap; nothing was staged."""
+
+    def __init__(self, used: int, needed: int, cap: int):
+        super().__init__(f"{used} + {needed} > {cap} bytes")
+        self.used, self.needed, self.cap = used, needed, cap
+
+
+def valid_token(token: object) -> bool:
+    return isinstance(token, str) and _TOKEN.fullmatch(token) is not None
+
+
+def _path(directory: Path, token: str) -> Path:
+    return directory / f"{token}.json"
+
+
+def _unlink(directory: Path, tokens) -> None:
+    for token in tokens:
+        _path(directory, token).unlink(missing_ok=True)
+
+
+def _remove_expired(ttl: float) -> list[str]:
+    """Delete the expired rows (in the caller's write transaction); their tokens."""
+    cutoff = utcnow() - timedelta(seconds=ttl)
+    tokens = list(db.session.execute(
+        select(PendingUpload.token).where(PendingUpload.created_at < cutoff)).scalars())
+    if tokens:
+        db.session.execute(delete(PendingUpload).where(PendingUpload.token.in_(tokens)))
+    return tokens
+
+
+def stage(directory: str | os.PathLike, lines: list[int], urls: list[str], *,
+          team_id: str, user_id: int, max_team_bytes: int, ttl: float) -> str:
+    """Keep the list as the member's pending upload, replacing an older one; its token.
+
+    Raises StagingLimitError if the team's pending uploads (the member's older one not
+    counted) and this one together are over `max_team_bytes`.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps({"lines": lines, "urls": urls}, separators=(",", ":")).encode()
+    token = secrets.token_urlsafe(24)
+    # Written before the transaction, so that the team's lock is not held for the write.
+    fd = os.open(_path(directory, token), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(payload)
+    try:
+        begin_write()
+        # One staging per team at a time, so that two members cannot both pass the cap.
+        db.session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
+        removed = _remove_expired(ttl)
+        used = db.session.execute(
+            select(func.coalesce(func.sum(PendingUpload.size), 0)).where(
+                PendingUpload.team_id == team_id, PendingUpload.user_id != user_id)
+        ).scalar_one()
+        if used + len(payload) > max_team_bytes:
+            db.session.commit()  # the expired ones go; the member's older one stays
+            _unlink(directory, [*removed, token])
+            raise StagingLimitError(used, len(payload), max_team_bytes)
+        older = db.session.execute(select(PendingUpload.token).where(
+            PendingUpload.user_id == user_id)).scalar_one_or_none()
+        if older is not None:
+            removed.append(older)
+            db.session.execute(delete(PendingUpload).where(PendingUpload.user_id == user_id))
+        db.session.add(PendingUpload(user_id=user_id, team_id=team_id, token=token,
+                                     size=len(payload)))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        _path(directory, token).unlink(missing_ok=True)
+        raise
+    _unlink(directory, removed)  # after the commit: a rollback keeps them
+    return token
+
+
+def take(directory: str | os.PathLike, token: str, *, team_id: str, user_id: int,
+         ttl: float) -> tuple[list[int], list[str]] | None:
+    """(lines, urls) of the member's current pending upload if `token` names it and it
+    has not expired; it is removed, so only one request gets it. None otherwise."""
+    if not valid_token(token):
+        return None
+    directory = Path(directory)
+    begin_write()
+    row = db.session.execute(select(PendingUpload).where(
+        PendingUpload.user_id == user_id, PendingUpload.team_id == team_id,
+        PendingUpload.token == token)).scalar_one_or_none()
+    if row is None:
+        db.session.commit()
+        return None
+    expired = row.created_at < utcnow() - timedelta(seconds=ttl)
+    db.session.delete(row)
+    db.session.commit()
+    path = _path(directory, token)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            payload = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    finally:
+        path.unlink(missing_ok=True)
+    return None if expired else (payload["lines"], payload["urls"])
+
+
+def sweep(directory: str | os.PathLike, ttl: float) -> int:
+    """Remove expired pending uploads, and files in `directory` older than `ttl` that no
+    row names (left by a crash mid-staging or by older versions); how many files."""
+    directory = Path(directory)
+    begin_write()
+    expired = _remove_expired(ttl)
+    db.session.commit()
+    _unlink(directory, expired)
+    live = set(db.session.execute(select(PendingUpload.token)).scalars())
+    db.session.commit()
+    cutoff = time.time() - ttl
+    orphans = 0
+    for path in directory.glob("*") if directory.is_dir() else ():
+        try:
+            if path.stem not in live and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                orphans += 1
+        except FileNotFoundError:
+            pass
+    return len(expired) + orphans
