@@ -48,10 +48,11 @@ def refuse_nul_in_address() -> None:
 
 # The team pages and the public pages: the path and the query of every request, and the
 # values of every form except those that refuse a NUL themselves with the answer they owe:
-# the public form (a field error, "cannot be stored") and the sign-in form (the one
-# generic error, which tells nothing about the account).
+# the public form (a field error, "cannot be stored"), the sign-in form (the one generic
+# error, which tells nothing about the account) and the bulk confirmation (its own
+# "not valid" page for any malformed token).
 GUARDED_BLUEPRINTS = ("web", "optout")
-CHECK_THEIR_OWN_FIELDS = {"optout.submit", "web.login"}
+CHECK_THEIR_OWN_FIELDS = {"optout.submit", "web.login", "web.bulk_confirm"}
 
 
 class GuardedRequest(Request):
