@@ -153,7 +153,7 @@ def test_the_service_stores_the_flag_and_counts_it(app, team, make_team):
         assert review.count_flagged(team.id) == 0 and review.count_flagged(other.id) == 1
 
 
-def test_the_threshold_setting(make_app, monkeypatch):
-    assert make_app().config["OPTOUT_TEAM_REVIEW_THRESHOLD"] == "50/hour;300/day"
+def test_the_threshold_setting(app_from_environment, monkeypatch):
+    assert app_from_environment().config["OPTOUT_TEAM_REVIEW_THRESHOLD"] == "50/hour;300/day"
     monkeypatch.setenv("OPTOUT_TEAM_REVIEW_THRESHOLD", "5/minute")
-    assert make_app().config["OPTOUT_TEAM_REVIEW_THRESHOLD"] == "5/minute"
+    assert app_from_environment().config["OPTOUT_TEAM_REVIEW_THRESHOLD"] == "5/minute"

@@ -4,12 +4,10 @@ request's Host header; TRUSTED_HOSTS refuses other hosts (issue 9, item 9)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
-from dnc_app import config
 from tests.web_support import make_member, sign_in, token_for
 
 EVIL = "evil.example"
@@ -86,26 +84,26 @@ def test_trusted_hosts_refuse_other_hosts_and_vouch_for_their_own(make_app, team
     assert api.status_code == 400 and api.json["error"] == "bad_request"
 
 
-def test_settings_from_the_environment(monkeypatch, tmp_path: Path):
+def test_settings_from_the_environment(app_from_environment, monkeypatch):
     monkeypatch.setenv("PUBLIC_BASE_URL", " https://dnc.example.com/ ")
     monkeypatch.setenv("TRUSTED_HOSTS", "dnc.example.com, 10.0.0.5 ,")
-    settings = config.from_environment(tmp_path)
+    settings = app_from_environment().config
     assert settings["PUBLIC_BASE_URL"] == "https://dnc.example.com"
     assert settings["TRUSTED_HOSTS"] == ["dnc.example.com", "10.0.0.5"]
     monkeypatch.delenv("PUBLIC_BASE_URL")
     monkeypatch.delenv("TRUSTED_HOSTS")
-    settings = config.from_environment(tmp_path)
+    settings = app_from_environment().config
     assert settings["PUBLIC_BASE_URL"] is None and settings["TRUSTED_HOSTS"] is None
 
 
 @pytest.mark.parametrize("bad", ["dnc.example.com", "https://dnc.example.com/dnc",
                                  "ftp://dnc.example.com", "https://", "https://a.b/?x=1",
                                  "https://user@dnc.example.com"])
-def test_a_public_base_url_that_is_not_an_origin_is_refused_at_start(monkeypatch, tmp_path,
-                                                                     bad):
+def test_a_public_base_url_that_is_not_an_origin_is_refused_at_start(app_from_environment,
+                                                                     monkeypatch, bad):
     monkeypatch.setenv("PUBLIC_BASE_URL", bad)
     with pytest.raises(ValueError, match="PUBLIC_BASE_URL must be like"):
-        config.from_environment(tmp_path)
+        app_from_environment()
 
 
 def test_optout_link_uses_the_configured_public_base_url(make_app, team):
