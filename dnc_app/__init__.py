@@ -30,6 +30,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     register_extensions(app)
     register_security(app)
     register_blueprints(app)
+    register_request_guard(app)
     register_templating(app)
     register_error_handlers(app)
     register_cli(app)
@@ -82,6 +83,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(optout_bp)
+
+
+def register_request_guard(app: Flask) -> None:
+    from . import request_guard
+
+    request_guard.register(app)
 
 
 def register_templating(app: Flask) -> None:

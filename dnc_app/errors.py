@@ -6,7 +6,7 @@ import math
 import time
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_limiter import RateLimitExceeded
 from limits.errors import StorageError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db, limiter
+from .logging import loggable_path
 from .timeutil import isoformat
 
 API_PREFIX = "/v1"
@@ -45,30 +46,53 @@ def _html(status: int, title: str, message: str):
                            message=message), status
 
 
-def rate_limit_reset() -> tuple[float, int]:
-    """(epoch seconds when a request will next be accepted, whole seconds to wait)."""
-    limit = limiter.current_limit
-    try:
-        reset = float(limit.reset_at) if limit else time.time() + 60
-    except LIMIT_STORE_ERRORS:
-        reset = time.time() + 60
-    return reset, max(1, math.ceil(reset - time.time()))
+def rate_limit_reset(reset: float | None = None) -> tuple[float, int]:
+    """(epoch seconds when a request will next be accepted, whole seconds to wait).
+
+    Computed once per request from the limit that was hit (or `reset`, for a limit
+    counted outside Flask-Limiter's decorators) and kept: the message, `resetTime` and
+    the `Retry-After` header (written by settle_retry_after) all use these two numbers.
+    """
+    if "rate_limit_reset" not in g:
+        if reset is None:
+            limit = limiter.current_limit
+            try:
+                reset = float(limit.reset_at) if limit else time.time() + 60
+            except LIMIT_STORE_ERRORS:
+                reset = time.time() + 60
+        g.rate_limit_reset = (reset, max(1, math.ceil(reset - time.time())))
+    return g.rate_limit_reset
 
 
-def handle_rate_limit(exc: RateLimitExceeded):
-    reset, retry_after = rate_limit_reset()
+def rate_limited(description: str, reset: float | None = None):
+    """The 429 answer: the envelope under /v1, the page elsewhere."""
+    reset, retry_after = rate_limit_reset(reset)
     if is_api_request():
-        body, status = envelope(
+        return envelope(
             "rate_limit_exceeded",
             None,
-            f"Rate limit exceeded ({exc.description}). Try again in {retry_after} seconds.",
+            f"Rate limit exceeded ({description}). Try again in {retry_after} seconds.",
             429,
             resetTime=isoformat(datetime.fromtimestamp(reset, UTC)),
         )
-    else:
-        body, status = _html(429, "Too many requests",
-                             f"Please wait {retry_after} seconds and try again.")
-    return body, status, {"Retry-After": str(retry_after)}
+    return _html(429, "Too many requests", f"Please wait {retry_after} seconds and try again.")
+
+
+def handle_rate_limit(exc: RateLimitExceeded):
+    return rate_limited(exc.description)
+
+
+def settle_retry_after(response):
+    """`Retry-After` only on a 429 (the value its message gives) and a 503.
+
+    Flask-Limiter writes it on every response of a limited route, a 201 included, and
+    rounds it its own way; this hook runs after Flask-Limiter's and has the last word.
+    """
+    if response.status_code == 429 and "rate_limit_reset" in g:
+        response.headers["Retry-After"] = str(g.rate_limit_reset[1])
+    elif response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 def handle_http_error(exc: HTTPException):
@@ -109,7 +133,7 @@ def handle_limit_store_outage(exc: Exception):
     # Fail closed: without the shared counters no limit can be enforced, and a compliance
     # list must not take unmetered writes (see docs/production.md).
     current_app.logger.warning("rate-limit storage unavailable on %s %s: %s",
-                               request.method, request.path, _first_line(exc))
+                               request.method, loggable_path(), _first_line(exc))
     return _unavailable("The rate-limit store is unavailable, so the request was "
                         f"not processed. Try again in {RETRY_AFTER_SECONDS} seconds.")
 
@@ -118,7 +142,7 @@ def handle_database_error(exc: DBAPIError | PoolTimeoutError):
     if not is_database_outage(exc):
         return handle_unexpected(exc)
     current_app.logger.warning("database unavailable on %s %s: %s",
-                               request.method, request.path, _first_line(exc))
+                               request.method, loggable_path(), _first_line(exc))
     return _unavailable("The database is unavailable. Try again in "
                         f"{RETRY_AFTER_SECONDS} seconds.")
 
@@ -187,7 +211,8 @@ def end_session_despite_outage(_exc: BaseException | None) -> None:
 
 def handle_unexpected(exc: Exception):
     # Logged with the traceback for operators; the client gets no internals.
-    current_app.logger.exception("Unhandled exception on %s %s", request.method, request.path)
+    current_app.logger.exception("Unhandled exception on %s %s", request.method,
+                                 loggable_path())
     if is_api_request():
         return envelope("internal_error", None, "An unexpected error occurred", 500)
     return _html(500, "Something went wrong",
@@ -206,5 +231,8 @@ def init_app(app: Flask) -> None:
     # Registered after the limiter's own hook, so it runs before it (Flask runs
     # after-request hooks in reverse order).
     app.after_request(settle_rate_limit_headers)
+    # First in the list, so it runs after every other after-request hook (Flask runs
+    # them last-registered first), Flask-Limiter's included.
+    app.after_request_funcs.setdefault(None, []).insert(0, settle_retry_after)
     # Registered after Flask-SQLAlchemy's teardown, so it runs before it.
     app.teardown_appcontext(end_session_despite_outage)

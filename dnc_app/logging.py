@@ -1,7 +1,8 @@
 """Structured logs: one JSON line per request, and the app's own log records as JSON too.
 
 A request line holds the method, the path (never the query string: queries carry
-LinkedIn URLs), the status, the duration, the team id when the request was
+LinkedIn URLs; and a personal opt-out link's token, the signed profile URL, is
+replaced by "[redacted]"), the status, the duration, the team id when the request was
 authenticated, and a request id. Never keys, never bodies, never headers.
 """
 
@@ -24,6 +25,11 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 request_logger = logging.getLogger("dnc_app.request")
+
+# Route arguments that carry a person's data: a personal link's token is the profile
+# URL in base64 (signed, not encrypted).
+SECRET_PATH_ARGUMENTS = ("token",)
+REDACTED = "[redacted]"
 
 
 class JsonFormatter(logging.Formatter):
@@ -92,7 +98,7 @@ def _log_request(sender: Flask, response: Response, **_extra) -> None:
             "fields": {
                 "event": "request",
                 "method": request.method,
-                "path": request.path,
+                "path": loggable_path(),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2)
                 if started is not None
@@ -104,6 +110,16 @@ def _log_request(sender: Flask, response: Response, **_extra) -> None:
             }
         },
     )
+
+
+def loggable_path() -> str:
+    """The request path with the values of SECRET_PATH_ARGUMENTS replaced."""
+    path = request.path
+    for name in SECRET_PATH_ARGUMENTS:
+        value = (request.view_args or {}).get(name)
+        if isinstance(value, str) and value:
+            path = path.replace(value, REDACTED)
+    return path
 
 
 def _team_id() -> str | None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from werkzeug.exceptions import SecurityError
 
+from .errors import is_api_request
+
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
@@ -43,6 +45,9 @@ def add_security_headers(response: Response) -> Response:
         response.headers.setdefault(name, value)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if is_api_request():
+        # Every /v1 answer is a team's data or about its key: no cache keeps it.
+        response.headers["Cache-Control"] = "no-store"
     if response.mimetype == "text/html":
         # Pages answer htmx requests with a fragment and others with the whole page
         # at the same URL: caches must keep the two apart.

@@ -100,13 +100,14 @@ def test_a_bulk_add_of_5000_lines_is_one_bulk_operation(limited_app, member):
     assert add(member, "after-bulk").status_code == 303
 
 
-def test_the_page_limits_are_configurable_with_generous_defaults(make_app, monkeypatch):
-    defaults = make_app()
+def test_the_page_limits_are_configurable_with_generous_defaults(app_from_environment,
+                                                                  monkeypatch):
+    defaults = app_from_environment()
     assert defaults.config["WEB_WRITE_LIMIT"] == "120/minute"
     assert defaults.config["WEB_CHECK_LIMIT"] == "120/minute"
     assert defaults.config["WEB_BULK_LIMIT"] == "10/minute"
     monkeypatch.setenv("WEB_WRITE_LIMIT", "7/minute")
-    assert make_app().config["WEB_WRITE_LIMIT"] == "7/minute"
+    assert app_from_environment().config["WEB_WRITE_LIMIT"] == "7/minute"
 
 
 def test_a_burst_of_40_page_adds_passes_the_default_budget(app, client, team):

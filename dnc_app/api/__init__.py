@@ -1,6 +1,6 @@
 """The JSON API under /v1 (Kakiyo-compatible contract)."""
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, abort, current_app, request
 
 from ..extensions import csrf
 
@@ -11,7 +11,16 @@ csrf.exempt(bp)
 
 @bp.before_request
 def cap_request_size():
-    request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
+    cap = current_app.config["API_MAX_CONTENT_LENGTH"]
+    if request.content_length is not None:
+        request.max_content_length = cap  # a larger Content-Length is a 413 on reading
+        return
+    # A chunked body has no Content-Length, and werkzeug silently stops reading it at
+    # the cap: the view would see truncated JSON (a 400). Read one byte more than the
+    # cap to tell a body that fits from one that does not.
+    request.max_content_length = cap + 1
+    if len(request.get_data(cache=True)) > cap:
+        abort(413)
 
 
 from . import entries, errors  # noqa: E402,F401  (routes and error handlers)

@@ -321,12 +321,15 @@ def _common_responses(*, limited: bool, body: bool) -> dict:
     if body:
         responses["413"] = _error_response("Request body too large.", ["payload_too_large"],
                                            limited=False)
-    if limited:
-        responses["429"] = {
-            "description": "Rate limit exceeded.",
-            "headers": {**_rate_limit_headers(), "Retry-After": _header_ref("Retry-After")},
-            "content": _json(_ref("RateLimitError")),
-        }
+    # Every authenticated operation: failed authentications are limited per client.
+    responses["429"] = {
+        "description": ("Rate limit exceeded: the team's budget for this operation, or too "
+                        "many failed authentications from this client address."
+                        if limited else
+                        "Too many failed authentications from this client address."),
+        "headers": {**_rate_limit_headers(), "Retry-After": _header_ref("Retry-After")},
+        "content": _json(_ref("RateLimitError")),
+    }
     return responses
 
 
@@ -493,7 +496,8 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "operationId": "verifyKey",
         "tags": ["Keys"],
         "summary": "Check an API key",
-        "description": "Answers 200 for a valid key. Not rate limited. Note: this response "
+        "description": "Answers 200 for a valid key. Not rate limited (only failed "
+                       "authentications are). Note: this response "
                        "is not wrapped in the envelope.",
         "responses": {
             "200": {"description": "The key is valid.",
@@ -541,7 +545,10 @@ team's list; another team's entry answers 404.
 Rate limits are per team over a rolling 60-second window: add, batch and delete share one \
 write budget ({write}); batch is also limited to {batch}; check and list have {check} and \
 {listing}. Limited responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and \
-`X-RateLimit-Reset`; a 429 also carries `Retry-After` and a `resetTime`.
+`X-RateLimit-Reset`; a 429 also carries `Retry-After` and a `resetTime`. Failed \
+authentications (a missing, malformed, unknown or revoked key) are limited per client address \
+(`API_AUTH_FAILURE_LIMIT`, 30 per minute by default); beyond it every request from that \
+address answers 429 until the window frees. Responses carry `Cache-Control: no-store`.
 """
 
 

@@ -21,6 +21,9 @@ def clean_reason(reason: object) -> str | None:
         raise InvalidReason(f"reason must be at most {MAX_REASON_LENGTH:,} characters")
     if any(ord(c) < 32 and c not in "\t\n\r" for c in reason):
         raise InvalidReason("reason must not contain control characters")
+    # A JSON "\ud800" escape: no database can store a lone surrogate.
+    if not reason.isascii() and any("\ud800" <= c <= "\udfff" for c in reason):
+        raise InvalidReason("reason must not contain lone surrogates")
     return reason or None
 
 

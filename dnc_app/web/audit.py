@@ -8,12 +8,11 @@ from flask_login import login_required
 
 from .. import changelog, entries
 from ..htmx import render
+from ..params import MAX_BIGINT, bounded_int
 from . import bp
 from .member import team_id
 
 PAGE_SIZE = changelog.PAGE_SIZE
-# Beyond any team's number of changes; keeps the number within SQL's BIGINT.
-_MAX_SEQ = 2**63 - 1
 
 
 def filters_from_args() -> changelog.Filters:
@@ -33,13 +32,12 @@ def filter_args(filters: changelog.Filters) -> dict[str, str]:
 @login_required
 def audit():
     raw_before = request.args.get("before", "")
-    if raw_before and not (raw_before.isascii() and raw_before.isdigit()
-                           and int(raw_before) <= _MAX_SEQ):
+    before = bounded_int(raw_before, MAX_BIGINT) if raw_before else None
+    if raw_before and before is None:
         abort(400, description="This page link is not valid.")
     filters = filters_from_args()
     search = changelog.Filters(filters.action, filters.source, entries.search_term(filters.q))
-    page = changelog.read_page(team_id(), search, int(raw_before) if raw_before else None,
-                               limit=PAGE_SIZE)
+    page = changelog.read_page(team_id(), search, before, limit=PAGE_SIZE)
     return render("web/audit.html", "web/_audit_results.html", filters=filters,
                   filter_args=filter_args(filters), page=page, actions=changelog.Action,
                   sources=changelog.Source, before=raw_before)
