@@ -1,7 +1,7 @@
 """one change log: subject type and id, a per-team sequence number
 
 Revision ID: 0003
-Revises: 0006
+Revises: 0002
 Create Date: 2026-12-03 09:00:00
 
 audit_event becomes the change log (dnc_app.changelog):
@@ -22,7 +22,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0003'
-down_revision = '0006'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """member sessions on the server; members can be disabled
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01 09:00:00
 
 A signed cookie alone cannot be taken back: a copy made before sign-out kept working until
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
