@@ -1,0 +1,216 @@
+"""axe-core on every page and state of the app, at desktop and phone widths: zero violations.
+
+The pages are a table of rows (name, path, setup, act): `setup` puts data in place
+through the service layer before the visit, `act` brings the page into the state to scan
+(a submitted form, a new key, …). Add a row for each new page or state.
+
+axe is injected with Playwright's `evaluate`, which runs in the page's main world
+through the DevTools protocol: the page's Content-Security-Policy (script-src 'self')
+does not apply to it (checked by `test_axe_runs_under_the_page_csp`), so the pages are
+scanned with their real CSP, no `bypass_csp`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from dnc_app import entries
+from tests.browser.support import screenshot
+from tests.live import LiveServer
+from tests.support import TEST_ACTOR, TEST_SECRET
+from tests.web_support import PASSWORD, add_entries, make_member
+
+pytestmark = pytest.mark.live
+
+EMAIL = "member@example.com"
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+AXE = Axe()
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What a row's setup and act can use."""
+
+    app: object
+    team: object
+    page: Page
+    base: str
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    path: str  # `{slug}` is the team's slug
+    signed_in: bool = True
+    setup: Callable[[Visit], None] | None = None
+    act: Callable[[Visit], None] | None = None
+
+
+# --------------------------------------------------------------------------- setups and acts
+
+
+def some_entries(visit: Visit) -> None:
+    add_entries(visit.app, visit.team.id,
+                [f"linkedin.com/in/person-{i}-with-a-rather-long-name" for i in range(12)])
+    add_entries(visit.app, visit.team.id, ["linkedin.com/in/from-the-form"],
+                source="public_form")
+
+
+def a_removed_entry(visit: Visit) -> None:
+    entry = add_entries(visit.app, visit.team.id, ["linkedin.com/in/gone-again"])[0]
+    with visit.app.app_context():
+        entries.remove_entry(visit.team.id, entry.id, reason="Added by mistake",
+                             source="web", actor=TEST_ACTOR)
+
+
+def submit_bad_url(visit: Visit) -> None:
+    page = visit.page
+    page.get_by_label("LinkedIn profile URL").fill("linkedin.com/company/acme")
+    page.get_by_role("button", name="Add to list").click()
+    expect(page.locator("#add-url-error")).to_be_visible()
+
+
+def check(url: str) -> Callable[[Visit], None]:
+    def act(visit: Visit) -> None:
+        visit.page.get_by_label("LinkedIn profile URL").fill(url)
+        visit.page.get_by_role("button", name="Check").click()
+        expect(visit.page.locator("#check-result .verdict, #check-result [role=alert]")
+               ).to_be_visible()
+    return act
+
+
+def bulk_preview(visit: Visit) -> None:
+    page = visit.page
+    page.get_by_label("Paste URLs, one per line").fill(
+        "linkedin.com/in/person-0-with-a-rather-long-name\n"
+        "https://www.linkedin.com/in/new-person/\nlinkedin.com/company/acme\nnot a url\n")
+    page.get_by_role("button", name=re.compile("^Preview")).click()
+    expect(page.get_by_role("heading", name=re.compile("Preview: 4 URLs"))).to_be_visible()
+
+
+def create_key(visit: Visit) -> None:
+    visit.page.get_by_label(re.compile("^Name")).fill("HubSpot sync")
+    visit.page.get_by_role("button", name="Create key").click()
+    expect(visit.page.locator(".new-key")).to_be_visible()
+
+
+def opt_out(url: str) -> Callable[[Visit], None]:
+    def act(visit: Visit) -> None:
+        visit.page.locator("#url").fill(url)
+        visit.page.get_by_role("button", name="Opt out").click()
+        expect(visit.page.locator("#optout-panel.receipt, #optout-panel [role=alert]")
+               ).to_be_visible()
+    return act
+
+
+# --------------------------------------------------------------------------- the table
+
+ROWS = [
+    Row("sign-in", "/login", signed_in=False),
+    Row("list-empty", "/entries"),
+    Row("list-full", "/entries", setup=some_entries),
+    Row("add-error", "/entries", act=submit_bad_url),
+    Row("check-form", "/check"),
+    Row("check-listed", "/check", setup=some_entries,
+        act=check("linkedin.com/in/person-1-with-a-rather-long-name")),
+    Row("check-not-listed", "/check", act=check("linkedin.com/in/nobody-here")),
+    Row("check-removed", "/check", setup=a_removed_entry,
+        act=check("linkedin.com/in/gone-again")),
+    Row("check-error", "/check", act=check("linkedin.com/company/acme")),
+    Row("bulk", "/bulk"),
+    Row("bulk-preview", "/bulk", setup=some_entries, act=bulk_preview),
+    Row("keys", "/keys"),
+    Row("keys-new-key", "/keys", act=create_key),
+    Row("audit", "/audit", setup=some_entries),
+    Row("settings", "/settings"),
+    Row("account", "/account"),
+    Row("public-form", "/optout/{slug}", signed_in=False),
+    Row("public-receipt", "/optout/{slug}", signed_in=False,
+        act=opt_out("linkedin.com/in/jane-public")),
+    Row("public-error", "/optout/{slug}", signed_in=False,
+        act=opt_out("linkedin.com/company/acme")),
+    Row("public-unknown-team", "/optout/no-such-team", signed_in=False),
+    Row("docs", "/docs", signed_in=False),
+    Row("not-found", "/no-such-page", signed_in=False),
+]
+
+
+@pytest.fixture(scope="module")
+def server(database_url, tmp_path_factory):
+    """One gunicorn for the module (each test starts from empty tables)."""
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPTOUT_MIN_SECONDS": "0",
+        # All the visits come from one address; the limits have tests of their own.
+        "OPTOUT_RATE_LIMIT": "1000/minute",
+        "OPTOUT_PAGE_LIMIT": "1000/minute",
+        "OPTOUT_VALIDATE_LIMIT": "1000/minute",
+        "TRUSTED_HOSTS": "127.0.0.1",
+    }
+    log = tmp_path_factory.mktemp("axe") / "gunicorn.log"
+    server = LiveServer(env, log_path=log).start()
+    yield server
+    server.stop()
+
+
+def sign_in(page: Page, base: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/entries$"))
+
+
+def describe(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        lines.extend(f"    {node['target']}: {node['failureSummary']}"
+                     for node in violation["nodes"][:5])
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
+def test_no_axe_violations(row: Row, width: str, server: LiveServer, app, team, new_page):
+    page = new_page(viewport=WIDTHS[width])
+    visit = Visit(app, team, page, server.url)
+    if row.signed_in:
+        make_member(app, team.id, EMAIL)
+        sign_in(page, server.url)
+    if row.setup:
+        row.setup(visit)
+    page.goto(server.url + row.path.format(slug=team.slug))
+    page.wait_for_load_state("load")
+    if row.act:
+        row.act(visit)
+    screenshot(page, f"axe-{row.name}-{width}")
+    results = AXE.run(page)
+    assert results.violations_count == 0, describe(results.response["violations"])
+
+
+def test_axe_runs_under_the_page_csp(server: LiveServer, team, new_page):
+    """The page's CSP refuses inline and injected scripts, yet axe runs (no bypass_csp)."""
+    page = new_page()
+    response = page.goto(f"{server.url}/optout/{team.slug}")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    refused = page.evaluate("""() => new Promise((resolve) => {
+        document.addEventListener('securitypolicyviolation', () => resolve(true));
+        const script = document.createElement('script');
+        script.textContent = 'window.__inline = 1';
+        document.head.append(script);
+        setTimeout(() => resolve(false), 1000);
+    })""")
+    assert refused is True and page.evaluate("window.__inline") is None
+    results = AXE.run(page)
+    assert page.evaluate("typeof window.axe.run") == "function"
+    assert results.response["testEngine"]["name"] == "axe-core"
