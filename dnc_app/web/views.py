@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import entries
+from .. import changelog, entries
 from ..changelog import Source
 from ..entries import review
 from ..htmx import is_htmx, render
@@ -140,7 +140,10 @@ def check():
     if form.validate_on_submit():
         try:
             entry = entries.find_by_url(team_id(), form.url.data)
-            result = {"url": entries.normalize(form.url.data), "entry": entry}
+            url = entries.normalize(form.url.data)
+            # Not listed: it may have been, and removed (by whom, why).
+            history = [] if entry else changelog.history_of(team_id(), url)
+            result = {"url": url, "entry": entry, "history": history}
         except entries.InvalidURL as exc:
             form.url.errors.append(f"{exc.reason}.")
             status = 422
