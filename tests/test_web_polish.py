@@ -178,3 +178,60 @@ def test_the_audit_trail_exports_as_formula_safe_csv(app, signed_in, team):
         export = db.session.execute(select(AuditEvent).where(
             AuditEvent.action == "exported")).scalar_one()
     assert export.reason == "Audit trail (CSV)"
+
+
+# --------------------------------------------------------------------------- source labels
+
+IDENTIFIERS = re.compile(r">\s*(web_bulk|public_form|api|web|cli)\s*<")
+
+
+def test_pages_show_source_labels_not_identifiers(app, signed_in, team):
+    add_entries(app, team.id, ["linkedin.com/in/by-form"], source="public_form")
+    bulk_add(app, team.id, 2)
+    token = token_for(signed_in, "/check")
+    for path in ("/settings", "/audit", "/entries"):
+        html = signed_in.get(path).get_data(as_text=True)
+        assert not IDENTIFIERS.search(html), (path, IDENTIFIERS.search(html))
+    html = signed_in.post("/check", data={"url": "linkedin.com/in/by-form"},
+                          headers={**HTMX, "X-CSRFToken": token}).get_data(as_text=True)
+    assert "Public opt-out form" in html and not IDENTIFIERS.search(html)
+
+
+# --------------------------------------------------------------------------- public page
+
+
+def test_an_unknown_teams_link_says_it_is_not_valid(client, team):
+    response = client.get("/optout/no-such-team")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "This link is not valid" in html
+    assert "no-such-team" not in html and "Sign in" not in html and "/login" not in html
+
+
+def test_an_empty_submit_in_the_first_seconds_says_the_field_is_empty(make_app, team):
+    strict = make_app()  # the real minimum time (2 s)
+    client = strict.test_client()
+    from tests.test_optout import open_form
+    _page, fields = open_form(client, f"/optout/{team.slug}")
+    response = client.post(f"/optout/{team.slug}", data={**fields, "url": "  "})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Please enter the address of your LinkedIn profile." in html
+    assert "could not accept this request yet" not in html
+    # A filled field sent as fast is still refused by the minimum time.
+    _page, fields = open_form(client, f"/optout/{team.slug}")
+    too_fast = client.post(f"/optout/{team.slug}", data={**fields, "url": "in/fast"})
+    assert "could not accept this request yet" in too_fast.get_data(as_text=True)
+
+
+def test_the_receipt_shows_a_human_date_and_copy_and_print(make_app, team):
+    client = make_app(OPTOUT_MIN_SECONDS=0).test_client()
+    from tests.test_optout import open_form
+    _page, fields = open_form(client, f"/optout/{team.slug}")
+    html = client.post(f"/optout/{team.slug}", data={**fields, "url": "in/receipt-person"}
+                       ).get_data(as_text=True)
+    when = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', html)
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d UTC", when.group(2))
+    assert html.count(when.group(1)) == 1  # the ISO time only in the attribute
+    assert "data-copy-reference" in html and "data-print" in html
+    assert re.search(r'class="receipt-actions" data-receipt-actions hidden', html)
