@@ -136,6 +136,25 @@ def take(directory: str | os.PathLike, token: str, *, team_id: str, user_id: int
     return None if expired else (payload["lines"], payload["urls"])
 
 
+def peek(directory: str | os.PathLike, token: str, *, team_id: str, user_id: int,
+         ttl: float) -> tuple[list[int], list[str]] | None:
+    """(lines, urls) of the member's current pending upload, left in place (the preview's
+    downloads and pages read it); None if `token` does not name it or it has expired."""
+    if not valid_token(token):
+        return None
+    row = db.session.execute(select(PendingUpload).where(
+        PendingUpload.user_id == user_id, PendingUpload.team_id == team_id,
+        PendingUpload.token == token)).scalar_one_or_none()
+    if row is None or row.created_at < utcnow() - timedelta(seconds=ttl):
+        return None
+    try:
+        with open(_path(Path(directory), token), encoding="utf-8") as fh:
+            payload = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return payload["lines"], payload["urls"]
+
+
 def sweep(directory: str | os.PathLike, ttl: float) -> int:
     """Remove expired pending uploads, and files in `directory` older than `ttl` that no
     row names (left by a crash mid-staging or by older versions); how many files."""

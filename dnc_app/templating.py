@@ -9,7 +9,7 @@ from flask import Flask
 from markupsafe import Markup, escape
 
 from .changelog import Action, ActorType, Source
-from .entries import MAX_QUERY_LENGTH, MAX_URL_LENGTH
+from .entries import MAX_QUERY_LENGTH, MAX_REASON_LENGTH, MAX_URL_LENGTH
 from .timeutil import isoformat
 
 
@@ -33,11 +33,13 @@ _BREAK_AFTER = frozenset("/.@-_?&=")
 
 
 def breakable_filter(value: object) -> Markup:
-    """Escaped text with a <wbr> after each URL or email separator (one pass, linear)."""
+    """Escaped text with a <wbr> after each run of URL or email separators (so `//`
+    stays whole); one pass, linear."""
+    text = str(value or "")
     out = []
-    for char in str(value or ""):
+    for i, char in enumerate(text):
         out.append(str(escape(char)))
-        if char in _BREAK_AFTER:
+        if char in _BREAK_AFTER and text[i + 1:i + 2] not in _BREAK_AFTER:
             out.append("<wbr>")
     return Markup("".join(out))
 
@@ -60,3 +62,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(Action.label_of, "action_label")
     app.add_template_global(MAX_URL_LENGTH, "MAX_URL_LENGTH")
     app.add_template_global(MAX_QUERY_LENGTH, "MAX_QUERY_LENGTH")
+    app.add_template_global(MAX_REASON_LENGTH, "MAX_REASON_LENGTH")

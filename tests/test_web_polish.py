@@ -157,6 +157,7 @@ def test_audit_shows_who_and_from_where_without_the_public_ip(app, signed_in, te
 def test_breakable_puts_wrap_points_after_separators_and_escapes():
     from dnc_app.templating import breakable_filter
     assert breakable_filter("a.b@c-d/<e>") == "a.<wbr>b@<wbr>c-<wbr>d/<wbr>&lt;e&gt;"
+    assert breakable_filter("https://x.y") == "https://<wbr>x.<wbr>y"
 
 
 def test_the_audit_trail_exports_as_formula_safe_csv(app, signed_in, team):
