@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 from dnc_app import entries
 from tests.browser.support import screenshot
 from tests.live import LiveServer
-from tests.support import TEST_ACTOR, TEST_SECRET
+from tests.support import TEST_ACTOR
 from tests.web_support import PASSWORD, add_entries, make_member
 
 pytestmark = pytest.mark.live
@@ -94,6 +94,26 @@ def bulk_preview(visit: Visit) -> None:
     expect(page.get_by_role("heading", name=re.compile("Preview: 4 URLs"))).to_be_visible()
 
 
+def open_the_new_list(visit: Visit) -> None:
+    page = visit.page
+    page.get_by_label("Paste URLs, one per line").fill(
+        "".join(f"linkedin.com/in/new-person-{i}\n" for i in range(30)))
+    page.get_by_role("button", name=re.compile("^Preview")).click()
+    link = page.get_by_role("link", name=re.compile("See all 30 new profiles"))
+    page.goto(visit.base + link.get_attribute("href"))
+
+
+def a_bulk_add(visit: Visit) -> None:
+    with visit.app.app_context():
+        entries.add_entries(visit.team.id, [f"linkedin.com/in/bulk-{i}" for i in range(30)],
+                            reasons=["Trade show"] * 30, source="web_bulk", actor=TEST_ACTOR)
+
+
+def open_the_operation(visit: Visit) -> None:
+    visit.page.locator("details.operation summary").first.click()
+    expect(visit.page.locator("details.operation .operation-rows").first).to_be_visible()
+
+
 def create_key(visit: Visit) -> None:
     visit.page.get_by_label(re.compile("^Name")).fill("HubSpot sync")
     visit.page.get_by_role("button", name="Create key").click()
@@ -125,9 +145,11 @@ ROWS = [
     Row("check-error", "/check", act=check("linkedin.com/company/acme")),
     Row("bulk", "/bulk"),
     Row("bulk-preview", "/bulk", setup=some_entries, act=bulk_preview),
+    Row("bulk-new-list", "/bulk", act=open_the_new_list),
     Row("keys", "/keys"),
     Row("keys-new-key", "/keys", act=create_key),
     Row("audit", "/audit", setup=some_entries),
+    Row("audit-bulk-operation", "/audit", setup=a_bulk_add, act=open_the_operation),
     Row("settings", "/settings"),
     Row("account", "/account"),
     Row("public-form", "/optout/{slug}", signed_in=False),
@@ -139,27 +161,6 @@ ROWS = [
     Row("docs", "/docs", signed_in=False),
     Row("not-found", "/no-such-page", signed_in=False),
 ]
-
-
-@pytest.fixture(scope="module")
-def server(database_url, tmp_path_factory):
-    """One gunicorn for the module (each test starts from empty tables)."""
-    env = {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": TEST_SECRET,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "OPTOUT_MIN_SECONDS": "0",
-        # All the visits come from one address; the limits have tests of their own.
-        "OPTOUT_RATE_LIMIT": "1000/minute",
-        "OPTOUT_PAGE_LIMIT": "1000/minute",
-        "OPTOUT_VALIDATE_LIMIT": "1000/minute",
-        "TRUSTED_HOSTS": "127.0.0.1",
-    }
-    log = tmp_path_factory.mktemp("axe") / "gunicorn.log"
-    server = LiveServer(env, log_path=log).start()
-    yield server
-    server.stop()
 
 
 def sign_in(page: Page, base: str) -> None:
@@ -181,15 +182,15 @@ def describe(violations: list[dict]) -> str:
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
-def test_no_axe_violations(row: Row, width: str, server: LiveServer, app, team, new_page):
+def test_no_axe_violations(row: Row, width: str, shared_server: LiveServer, app, team, new_page):
     page = new_page(viewport=WIDTHS[width])
-    visit = Visit(app, team, page, server.url)
+    visit = Visit(app, team, page, shared_server.url)
     if row.signed_in:
         make_member(app, team.id, EMAIL)
-        sign_in(page, server.url)
+        sign_in(page, shared_server.url)
     if row.setup:
         row.setup(visit)
-    page.goto(server.url + row.path.format(slug=team.slug))
+    page.goto(shared_server.url + row.path.format(slug=team.slug))
     page.wait_for_load_state("load")
     if row.act:
         row.act(visit)
@@ -198,10 +199,10 @@ def test_no_axe_violations(row: Row, width: str, server: LiveServer, app, team, 
     assert results.violations_count == 0, describe(results.response["violations"])
 
 
-def test_axe_runs_under_the_page_csp(server: LiveServer, team, new_page):
+def test_axe_runs_under_the_page_csp(shared_server: LiveServer, team, new_page):
     """The page's CSP refuses inline and injected scripts, yet axe runs (no bypass_csp)."""
     page = new_page()
-    response = page.goto(f"{server.url}/optout/{team.slug}")
+    response = page.goto(f"{shared_server.url}/optout/{team.slug}")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     refused = page.evaluate("""() => new Promise((resolve) => {
         document.addEventListener('securitypolicyviolation', () => resolve(true));
