@@ -557,3 +557,30 @@ def test_the_whole_new_list_is_browsable_by_page(app, signed_in, monkeypatch):
     assert "https://<wbr>linkedin.<wbr>com/<wbr>in/<wbr>person-<wbr>20<" in page3
     assert signed_in.get(f"/bulk/new?token={token}&page=4").status_code == 404
     assert signed_in.get("/bulk/new?token=nope").status_code == 404
+
+
+def test_a_csv_reason_column_gives_each_rows_reason():
+    data = (b"Name;Profile;Reason\n"
+            b"Jane;linkedin.com/in/jane;Asked by email\n"
+            b'"Doe; John";linkedin.com/in/john;"Said no; twice"\n'
+            b"Max;linkedin.com/in/max;\n")
+    assert [(i.raw, i.reason) for i in items_from_csv(data)] == [
+        ("linkedin.com/in/jane", "Asked by email"), ("linkedin.com/in/john", "Said no; twice"),
+        ("linkedin.com/in/max", None)]
+    # Without a header naming it, no column is a reason.
+    no_header = b"Jane;linkedin.com/in/jane;Asked by email\n"
+    assert [i.reason for i in items_from_csv(no_header)] == [None]
+
+
+def test_csv_reasons_are_kept_and_the_batch_reason_fills_the_rest(app, signed_in):
+    data = (b"profile,reason\nlinkedin.com/in/own-reason,Trade show\n"
+            b"linkedin.com/in/no-reason,\n")
+    html = preview(signed_in, file=(io.BytesIO(data), "people.csv"), reason="Batch"
+                   ).get_data(as_text=True)
+    assert "Reason: Trade show" in html
+    signed_in.post("/bulk/confirm", data={"token": pending_token(html), "reason": "Batch",
+                                          "csrf_token": token_for(signed_in, "/bulk")})
+    with app.app_context():
+        rows = dict(db.session.execute(select(DncEntry.url, DncEntry.reason)).all())
+    assert rows == {"https://linkedin.com/in/own-reason": "Trade show",
+                    "https://linkedin.com/in/no-reason": "Batch"}

@@ -131,6 +131,7 @@ def batch_reason(raw: str | None) -> str | None:
 def _stage(items: list[Item]) -> str:
     return pending_uploads.stage(
         current_app.config["BULK_UPLOAD_DIR"], [i.line for i in items], [i.raw for i in items],
+        reasons=[i.reason for i in items],
         team_id=team_id(), user_id=current_user.id, ttl=bulk_input.PENDING_TTL,
         max_team_bytes=current_app.config["BULK_STAGED_BYTES_PER_TEAM"])
 
@@ -164,13 +165,14 @@ def bulk_confirm():
                                  ttl=bulk_input.PENDING_TTL)
     if taken is None:
         return _form_error(409, EXPIRED)
-    items = [Item(line, raw) for line, raw in zip(*taken, strict=True)]
+    items = [Item(*row) for row in zip(*taken, strict=True)]
     try:
         reason = batch_reason(form.reason.data)
     except BulkInputError as exc:
         return _form_error(400, f"{exc} {AGAIN}")
+    # A row's own reason (CSV `reason` column) comes first, then the batch's.
     result = entries.add_entries(team_id(), [item.raw for item in items],
-                                 reasons=[reason] * len(items) if reason else None,
+                                 reasons=[item.reason or reason for item in items],
                                  source=Source.WEB_BULK, actor=actor())
     return render("web/bulk.html", "web/_bulk_summary.html",
                   summary=tally(items, result.items, "added"))
@@ -189,7 +191,7 @@ def _waiting_preview() -> tuple[list[Item], list[entries.ItemResult]]:
                                  ttl=bulk_input.PENDING_TTL)
     if taken is None:
         abort(404, description=EXPIRED)
-    items = [Item(line, raw) for line, raw in zip(*taken, strict=True)]
+    items = [Item(*row) for row in zip(*taken, strict=True)]
     return items, entries.preview_entries(team_id(), [i.raw for i in items]).items
 
 

@@ -76,13 +76,18 @@ def submit_bad_url(visit: Visit) -> None:
     expect(page.locator("#add-url-error")).to_be_visible()
 
 
-def check(url: str) -> Callable[[Visit], None]:
+def submit(field: str, value: str, button: str, outcome: str) -> Callable[[Visit], None]:
+    """Fill the field (a CSS selector), press the button, wait for the outcome (CSS)."""
     def act(visit: Visit) -> None:
-        visit.page.get_by_label("LinkedIn profile URL").fill(url)
-        visit.page.get_by_role("button", name="Check").click()
-        expect(visit.page.locator("#check-result .verdict, #check-result [role=alert]")
-               ).to_be_visible()
+        visit.page.locator(field).fill(value)
+        visit.page.get_by_role("button", name=button).click()
+        expect(visit.page.locator(outcome).first).to_be_visible()
     return act
+
+
+def check(url: str) -> Callable[[Visit], None]:
+    return submit("#check-url", url, "Check",
+                  "#check-result .verdict, #check-result [role=alert]")
 
 
 def bulk_preview(visit: Visit) -> None:
@@ -121,12 +126,7 @@ def create_key(visit: Visit) -> None:
 
 
 def opt_out(url: str) -> Callable[[Visit], None]:
-    def act(visit: Visit) -> None:
-        visit.page.locator("#url").fill(url)
-        visit.page.get_by_role("button", name="Opt out").click()
-        expect(visit.page.locator("#optout-panel.receipt, #optout-panel [role=alert]")
-               ).to_be_visible()
-    return act
+    return submit("#url", url, "Opt out", "#optout-panel.receipt, #optout-panel [role=alert]")
 
 
 # --------------------------------------------------------------------------- the table
