@@ -133,6 +133,8 @@ HOSTILE = {
     "tabs-then-url": repeat_to(b"\t" * 5_000 + b"linkedin.com/in/a\n"),
     "url-of-percents": repeat_to(b"linkedin.com/in/" + b"%" * 60_000 + b"\n"),
     "crlf-url-quote": repeat_to(b'https://linkedin.com/in/a"b\r'),
+    # A reason column: each line is split once more.
+    "reason-column": b"reason,profile\n" + repeat_to(b"x," * 2_000 + b"linkedin.com/in/a\n"),
 }
 
 
