@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import base64
+import threading
+import time
 
 import pytest
+from sqlalchemy import select
 
-from dnc_app import accounts, entries
+from dnc_app import accounts, changelog, entries
 from dnc_app.api.changes import decode_cursor, encode_cursor
 from dnc_app.api.errors import InvalidParameter
-from dnc_app.changelog import Source
+from dnc_app.changelog import Action, Change, Source
+from dnc_app.database import begin_write
+from dnc_app.extensions import db
+from dnc_app.models import AuditEvent
 from tests.support import TEST_ACTOR
 from tests.web_support import make_member
 
@@ -200,3 +206,60 @@ def test_the_feed_has_its_own_rate_limit(make_app, make_team):
 def test_the_limit_setting_is_read_from_the_environment(monkeypatch, app_from_environment):
     monkeypatch.setenv("DNC_CHANGES_LIMIT", "5/hour")
     assert app_from_environment().config["DNC_CHANGES_LIMIT"] == "5/hour"
+
+
+# --------------------------------------------------------------------------- commit order
+
+
+def test_a_change_waits_for_an_open_change_of_its_team_and_commits_after_it(app, team):
+    """The claim the feed rests on (dnc_app.changelog): a change takes its `seq` under the
+    team's lock and holds it to the commit, so a later `seq` cannot commit first, and a
+    reader never sees a higher `seq` while a lower one is still open. Checked for an entry
+    write and for a log event that is not in the feed (a key), on either database."""
+    holding, release = threading.Event(), threading.Event()
+    done: dict[str, object] = {}
+
+    def open_change():
+        with app.app_context():
+            begin_write()
+            done["open"] = changelog.record(
+                team.id, Action.ADD, [Change("dnc_open", "https://linkedin.com/in/open")],
+                source=Source.API, actor=TEST_ACTOR)
+            holding.set()
+            release.wait(20)
+            db.session.commit()
+
+    def add_entry():
+        with app.app_context():
+            done["entry"] = entries.add_entry(team.id, "in/later", source=Source.API,
+                                              actor=TEST_ACTOR)
+
+    def create_key():
+        with app.app_context():
+            done["key"] = accounts.create_api_key(team.id, name="later", actor=TEST_ACTOR)
+
+    first = threading.Thread(target=open_change)
+    first.start()
+    assert holding.wait(20)
+    later = [threading.Thread(target=add_entry), threading.Thread(target=create_key)]
+    for thread in later:
+        thread.start()
+    time.sleep(0.5)
+    with app.app_context():
+        # Both wait for the open change; a reader sees none of the three yet.
+        assert "entry" not in done and "key" not in done
+        assert changelog.read_entry_changes(team.id, 0, 10) == []
+    release.set()
+    for thread in [first, *later]:
+        thread.join(30)
+    with app.app_context():
+        feed_rows = changelog.read_entry_changes(team.id, 0, 10)
+        seqs = db.session.execute(select(AuditEvent.seq, AuditEvent.action)
+                                  .where(AuditEvent.team_id == team.id)
+                                  .order_by(AuditEvent.seq)).all()
+    assert [(r.subject_id, r.url) for r in feed_rows] == [
+        ("dnc_open", "https://linkedin.com/in/open"),
+        (done["entry"].id, "https://linkedin.com/in/later")]
+    # The open change's seq comes before both later ones, with no gap.
+    assert [s.seq for s in seqs] == [1, 2, 3, 4]
+    assert done["open"] == 2 and {a for _, a in seqs[2:]} == {"add", "key_create"}
