@@ -16,16 +16,12 @@ from dnc_app.changelog import Action, Change, Source
 from dnc_app.database import begin_write
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent
-from tests.support import TEST_ACTOR
+from tests.support import TEST_ACTOR, api_data
 from tests.web_support import make_member
 
 
 def feed(client, team, **params):
-    resp = client.get("/v1/dnc/changes", query_string=params, headers=team.headers)
-    assert resp.status_code == 200, resp.get_json()
-    body = resp.get_json()
-    assert body["error"] is None
-    return body["data"]
+    return api_data(client, "/v1/dnc/changes", team, **params)
 
 
 def feed_error(client, team, **params):
