@@ -259,7 +259,10 @@ def _schemas() -> dict:
                                            "that was removed)."},
                 "url": {"type": "string", "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
                         "description": "The normalized profile URL."},
-                "at": {**TIMESTAMP, "description": "When the change was made."},
+                "at": {**TIMESTAMP,
+                       "description": "When the change was asked for. The feed's order is "
+                                      "the commit order: two concurrent changes can have "
+                                      "their `at` the other way round."},
                 "source": {"type": "string",
                            "description": "Where the change was made: api, web, web_bulk, "
                                           "public_form, cli."},
