@@ -13,6 +13,7 @@ from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text
 from ..extensions import db
 from ..models import DncEntry, Team
 from ..timeutil import UTCDateTime
+from .validation import url_digest
 from .values import ENTRY_FIELDS
 
 # Rows per INSERT statement: well under SQLite's 32,766 bound parameters.
@@ -45,6 +46,7 @@ def dialect_name() -> str:
 def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
     """INSERT … ON CONFLICT DO NOTHING; return {url: (seq, id)} of the rows stored.
 
+    Each row is stored with the digest of its URL (`url_sha256`, for screening).
     One statement per dialect, compiled once and cached; SQLAlchemy sends many rows as
     multi-row VALUES batches ("insertmanyvalues") with RETURNING.
     """
@@ -53,6 +55,7 @@ def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
     if stmt is None:
         stmt = _INSERT_IGNORE[dialect] = _insert_ignore_statement(dialect)
     stored: dict[str, tuple[int, str]] = {}
+    rows = [{**row, "url_sha256": url_digest(row["url"])} for row in rows]
     for start in range(0, len(rows), _INSERT_CHUNK):
         for seq, entry_id, url in db.session.execute(stmt, rows[start : start + _INSERT_CHUNK]):
             stored[url] = (seq, entry_id)
@@ -81,8 +84,10 @@ def _insert_ignore_statement(dialect: str):
 # multi-row VALUES list of thousands of placeholders costs more to build and parse than
 # the insert itself). ORDER BY n keeps the input order in `seq`.
 _PG_INSERT_ENTRIES = text("""
-    INSERT INTO dnc_entry (id, team_id, url, reason, source, added_by, created_at, updated_at)
-    SELECT t.id, :team_id, t.url, t.reason, :source, :added_by, :now, :now
+    INSERT INTO dnc_entry (id, team_id, url, url_sha256, reason, source, added_by,
+                           created_at, updated_at)
+    SELECT t.id, :team_id, t.url, encode(sha256(convert_to(t.url, 'UTF8')), 'hex'),
+           t.reason, :source, :added_by, :now, :now
     FROM unnest(CAST(:ids AS varchar[]), CAST(:urls AS varchar[]), CAST(:reasons AS text[]))
          WITH ORDINALITY AS t(id, url, reason, n)
     ORDER BY t.n
@@ -122,3 +127,23 @@ def listed_urls(team_id: str, urls: list[str]) -> set[str]:
             select(url_column).where(ENTRIES.c.team_id == team_id, url_column.in_(chunk))
         ).scalars())
     return listed
+
+
+def _in_values(column, values: list[str]):
+    """`column IN values` as one parameter on PostgreSQL (an array), else an expanding IN
+    (callers pass at most _LOOKUP_CHUNK values: well under SQLite's parameter bound)."""
+    if dialect_name() == "postgresql":
+        return column == func.any(bindparam("values", value=values, type_=_URL_ARRAY))
+    return column.in_(values)
+
+
+def screen_by_url(team_id: str, urls: list[str]):
+    """(url, id) of the team's entries among these normalized URLs."""
+    return select(ENTRIES.c.url, ENTRIES.c.id).where(
+        ENTRIES.c.team_id == team_id, _in_values(ENTRIES.c.url, urls))
+
+
+def screen_by_digest(team_id: str, digests: list[str]):
+    """(url_sha256, url, id) of the team's entries among these lowercase hex digests."""
+    return select(ENTRIES.c.url_sha256, ENTRIES.c.url, ENTRIES.c.id).where(
+        ENTRIES.c.team_id == team_id, _in_values(ENTRIES.c.url_sha256, digests))
