@@ -20,7 +20,7 @@ from .errors import (
     TeamNotFound,
     message_of,
 )
-from .screen import Screened, screen_digests, screen_urls
+from .screen import Screened, end_read, screen_digests, screen_urls
 from .service import (
     add_entries,
     add_entry,
@@ -39,7 +39,7 @@ __all__ = [
     "MAX_QUERY_LENGTH", "MAX_REASON_LENGTH", "MAX_URL_LENGTH", "AlreadyListed",
     "BulkResult", "Entry", "EntryError", "EntryNotFound", "EntryPage", "InvalidCursor",
     "InvalidReason", "InvalidURL", "ItemResult", "TeamNotFound", "add_entries", "add_entry",
-    "clean_reason", "count_entries", "decode_cursor", "encode_cursor", "find_by_url",
+    "clean_reason", "count_entries", "decode_cursor", "end_read", "encode_cursor", "find_by_url",
     "get_entry", "list_entries", "message_of", "normalize", "preview_entries",
     "remove_entry", "Screened", "screen_digests", "screen_urls", "search_term",
     "url_digest", "walk_entries",

@@ -81,3 +81,9 @@ def screen_digests(team_id: str, digests: Sequence[object]) -> list[Screened]:
             url, entry_id = listed.get(key, (None, None))
             results.append(Screened(raw, url, entry_id, None))
     return results
+
+
+def end_read() -> None:
+    """End the read transaction: a long screen (a CSV, a chunk at a time) holds no
+    snapshot open between its chunks."""
+    db.session.commit()
