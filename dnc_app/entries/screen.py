@@ -56,7 +56,7 @@ def screen_urls(team_id: str, raw_urls: Sequence[object]) -> list[Screened]:
     """Each input normalized and looked up; one query for all of them."""
     normalized = [_normalized(raw) for raw in raw_urls]
     wanted = list({url for url, _error in normalized if url is not None})
-    listed = dict(db.session.execute(sql.screen_by_url(team_id, wanted)).all()) if wanted else {}
+    listed = dict(sql.screen_by_url(team_id, wanted)) if wanted else {}
     return [Screened(raw, url, listed.get(url), error) for raw, (url, error)
             in zip(raw_urls, normalized, strict=True)]
 
@@ -72,7 +72,7 @@ def screen_digests(team_id: str, digests: Sequence[object]) -> list[Screened]:
     keys = [d.lower() if valid_digest(d) else None for d in digests]
     wanted = list({key for key in keys if key is not None})
     listed = {digest: (url, entry_id) for digest, url, entry_id
-              in db.session.execute(sql.screen_by_digest(team_id, wanted))} if wanted else {}
+              in sql.screen_by_digest(team_id, wanted)} if wanted else {}
     results = []
     for raw, key in zip(digests, keys, strict=True):
         if key is None:

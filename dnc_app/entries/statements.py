@@ -129,21 +129,30 @@ def listed_urls(team_id: str, urls: list[str]) -> set[str]:
     return listed
 
 
-def _in_values(column, values: list[str]):
-    """`column IN values` as one parameter on PostgreSQL (an array), else an expanding IN
-    (callers pass at most _LOOKUP_CHUNK values: well under SQLite's parameter bound)."""
-    if dialect_name() == "postgresql":
-        return column == func.any(bindparam("values", value=values, type_=_URL_ARRAY))
-    return column.in_(values)
+def _screen_statements(*columns, key):
+    """{dialect: SELECT columns of a team's entries whose `key` is among :values}, built
+    once: PostgreSQL takes the values as one array parameter, SQLite as an expanding IN
+    (callers pass at most _LOOKUP_CHUNK values, well under its parameter bound)."""
+    team = ENTRIES.c.team_id == bindparam("team_id")
+    return {
+        "postgresql": select(*columns).where(
+            team, key == func.any(bindparam("values", type_=_URL_ARRAY))),
+        "sqlite": select(*columns).where(team, key.in_(bindparam("values", expanding=True))),
+    }
 
 
-def screen_by_url(team_id: str, urls: list[str]):
+_SCREEN_BY_URL = _screen_statements(ENTRIES.c.url, ENTRIES.c.id, key=ENTRIES.c.url)
+_SCREEN_BY_DIGEST = _screen_statements(ENTRIES.c.url_sha256, ENTRIES.c.url, ENTRIES.c.id,
+                                       key=ENTRIES.c.url_sha256)
+
+
+def screen_by_url(team_id: str, urls: list[str]) -> list:
     """(url, id) of the team's entries among these normalized URLs."""
-    return select(ENTRIES.c.url, ENTRIES.c.id).where(
-        ENTRIES.c.team_id == team_id, _in_values(ENTRIES.c.url, urls))
+    return db.session.connection().execute(
+        _SCREEN_BY_URL[dialect_name()], {"team_id": team_id, "values": urls}).all()
 
 
-def screen_by_digest(team_id: str, digests: list[str]):
+def screen_by_digest(team_id: str, digests: list[str]) -> list:
     """(url_sha256, url, id) of the team's entries among these lowercase hex digests."""
-    return select(ENTRIES.c.url_sha256, ENTRIES.c.url, ENTRIES.c.id).where(
-        ENTRIES.c.team_id == team_id, _in_values(ENTRIES.c.url_sha256, digests))
+    return db.session.connection().execute(
+        _SCREEN_BY_DIGEST[dialect_name()], {"team_id": team_id, "values": digests}).all()
