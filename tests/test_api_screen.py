@@ -12,6 +12,7 @@ from dnc_app.changelog import Source
 from dnc_app.extensions import db
 from dnc_app.models import DncEntry
 from tests.support import TEST_ACTOR
+from tests.test_api_check import add
 from tests.test_api_limits_shared import assert_429
 
 
@@ -21,12 +22,6 @@ def sha(url: str) -> str:
 
 def screen(client, team, **body):
     return client.post("/v1/dnc/screen", json=body, headers=team.headers)
-
-
-def add(client, team, url):
-    resp = client.post("/v1/dnc", json={"url": url}, headers=team.headers)
-    assert resp.status_code == 201
-    return resp.get_json()["data"]
 
 
 def test_results_come_in_input_order_with_counts(client, team):

@@ -8,7 +8,7 @@ the member's own staged file, named by an unguessable token: it changes nothing.
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, request, stream_with_context
+from flask import Response, abort, current_app, make_response, request, stream_with_context
 from flask_login import current_user, login_required
 
 from ..htmx import render
@@ -72,18 +72,19 @@ def screen_upload():
         return _form_error(422, str(exc))
     finally:
         upload.close()  # the request's temporary file, before the counting pass
-    path = screen_csv.staged_path(_directory(), token)
-    try:
-        return _result(token, path, screen_csv.read_layout(path))
-    except BulkInputError as exc:
-        return _form_error(422, str(exc))
+    return _result(token, *_staged(token))
 
 
 def _staged(token: str):
+    """(path, layout) of the member's staged file; a 404 when there is none (another
+    member's, expired, or made up), the form with the reason when it cannot be read."""
     path = screen_csv.staged_path(_directory(), token)
     if path is None:
         abort(404)
-    return path
+    try:
+        return path, screen_csv.read_layout(path)
+    except BulkInputError as exc:
+        abort(make_response(*_form_error(422, str(exc))))
 
 
 @bp.get("/screen/<token>")
@@ -91,22 +92,14 @@ def _staged(token: str):
 @bulk_limit
 def screen_column(token: str):
     """The counts for another column (the select of header names)."""
-    path = _staged(token)
-    try:
-        return _result(token, path, screen_csv.read_layout(path))
-    except BulkInputError as exc:
-        return _form_error(422, str(exc))
+    return _result(token, *_staged(token))
 
 
 @bp.get("/screen/<token>/download")
 @login_required
 @bulk_limit
 def screen_download(token: str):
-    path = _staged(token)
-    try:
-        layout = screen_csv.read_layout(path)
-    except BulkInputError as exc:
-        return _form_error(422, str(exc))
+    path, layout = _staged(token)
     column = _chosen_column(layout)
     if column is None:
         return _form_error(422, NO_COLUMN)
