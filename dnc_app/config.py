@@ -240,6 +240,10 @@ class Config:
             "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
             "API_MAX_CONTENT_LENGTH": int(env.get("API_MAX_CONTENT_LENGTH",
                                                   str(4 * 1024 * 1024))),
+            # A prospect CSV to screen (streamed to disk, never held in memory): 200,000
+            # rows of a typical export take ~20 MB.
+            "SCREEN_MAX_CONTENT_LENGTH": int(env.get("SCREEN_MAX_CONTENT_LENGTH",
+                                                     str(64 * 1024 * 1024))),
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "false").lower() == "true",

@@ -189,3 +189,19 @@ def test_a_field_over_the_csv_limit_is_a_clear_error(signed_in):
     resp = upload(signed_in, data)
     assert resp.status_code == 422
     assert "could not be read as CSV (line 2" in resp.get_data(as_text=True)
+
+
+def test_a_prospect_file_may_be_larger_than_other_forms_up_to_its_own_cap(make_app, team,
+                                                                          tmp_path):
+    from tests.web_support import make_member, sign_in
+
+    app = make_app(BULK_UPLOAD_DIR=str(tmp_path / "up"), MAX_CONTENT_LENGTH=2_000,
+                   SCREEN_MAX_CONTENT_LENGTH=50_000)
+    client = app.test_client()
+    make_member(app, team.id)
+    sign_in(client)
+    data = "name,profile\n" + "".join(f"P{i},in/p-{i}\n" for i in range(1000))
+    assert 2_000 < len(data) < 50_000
+    html = upload(client, data.encode()).get_data(as_text=True)
+    assert counts_of(html)["not_listed"] == 1000
+    assert upload(client, data.encode() * 5).status_code == 413

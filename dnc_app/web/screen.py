@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Response, abort, current_app, make_response, request, stream_with_context
 from flask_login import current_user, login_required
 
+from ..extensions import csrf
 from ..htmx import render
 from ..timeutil import utcnow
 from . import bp, screen_csv
@@ -57,9 +58,15 @@ def screen():
 
 
 @bp.post("/screen")
+@csrf.exempt  # checked below, once the larger size limit of a prospect file is set
 @login_required
 @bulk_limit
 def screen_upload():
+    # The upload is spooled to disk by werkzeug and copied to the staged file a block at
+    # a time, so a file larger than other forms accept costs no memory.
+    request.max_content_length = current_app.config["SCREEN_MAX_CONTENT_LENGTH"]
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
     form = ScreenForm()
     upload = request.files.get(form.file.name)
     if not form.validate_on_submit():
