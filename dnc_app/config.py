@@ -30,6 +30,8 @@ LIMITS = {
     "DNC_LIST_LIMIT": "60/minute",
     # Screening (POST /v1/dnc/screen, up to 1,000 URLs a call) has its own budget.
     "DNC_SCREEN_LIMIT": "30/minute",
+    # The changes feed (GET /v1/dnc/changes), per team.
+    "DNC_CHANGES_LIMIT": "60/minute",
     # Failed API authentications (missing, malformed, unknown or revoked key) per client
     # address (IPv6 by /64); beyond it every API request from there is a 429.
     "API_AUTH_FAILURE_LIMIT": "30/minute",
