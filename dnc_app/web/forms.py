@@ -78,6 +78,10 @@ class BulkForm(FlaskForm):
     reason = StringField("Reason for all of them (optional)", filters=[_strip])
 
 
+class ScreenForm(FlaskForm):
+    file = FileField("CSV file of prospects")
+
+
 class BulkConfirmForm(FlaskForm):
     token = HiddenField(validators=[DataRequired()])
     reason = HiddenField(filters=[_strip])
