@@ -150,6 +150,7 @@ ROWS = [
     Row("keys-new-key", "/keys", act=create_key),
     Row("audit", "/audit", setup=some_entries),
     Row("audit-bulk-operation", "/audit", setup=a_bulk_add, act=open_the_operation),
+    Row("screening", "/screen"),
     Row("settings", "/settings"),
     Row("account", "/account"),
     Row("public-form", "/optout/{slug}", signed_in=False),
