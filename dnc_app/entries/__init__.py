@@ -7,6 +7,7 @@
 - `values`, `cursor`, `errors`: what the service returns, pages by, and raises.
 """
 
+from .browse import COUNT_CAP, BrowsePage, ListFilter, browse
 from .bulk import BulkResult, ItemResult
 from .cursor import decode_cursor, encode_cursor
 from .errors import (
@@ -35,6 +36,7 @@ from .values import MAX_QUERY_LENGTH, MAX_REASON_LENGTH, MAX_URL_LENGTH, Entry, 
 
 __all__ = [
     "MAX_QUERY_LENGTH", "MAX_REASON_LENGTH", "MAX_URL_LENGTH", "AlreadyListed",
+    "COUNT_CAP", "BrowsePage", "ListFilter", "browse",
     "BulkResult", "Entry", "EntryError", "EntryNotFound", "EntryPage", "InvalidCursor",
     "InvalidReason", "InvalidURL", "ItemResult", "TeamNotFound", "add_entries", "add_entry",
     "clean_reason", "count_entries", "decode_cursor", "encode_cursor", "find_by_url",
