@@ -1,13 +1,13 @@
 """A team's Do Not Contact list: the one way entries are added, removed and read.
 
 - `service`: add, add many, preview, remove, find, list (the functions callers use);
+- `listing`: the list page's filtered pages and counts;
 - `statements`: the SQL, built once, and what differs between SQLite and PostgreSQL;
 - `bulk`: classification of many inputs before anything is written;
 - `validation`: URL normalization, reasons, search text;
 - `values`, `cursor`, `errors`: what the service returns, pages by, and raises.
 """
 
-from .browse import COUNT_CAP, BrowsePage, ListFilter, browse
 from .bulk import BulkResult, ItemResult
 from .cursor import decode_cursor, encode_cursor
 from .errors import (
@@ -20,6 +20,7 @@ from .errors import (
     TeamNotFound,
     message_of,
 )
+from .listing import COUNT_CAP, BrowsePage, ListFilter, browse
 from .service import (
     add_entries,
     add_entry,

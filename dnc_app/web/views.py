@@ -173,8 +173,7 @@ def post_entry():
             entry = entries.add_entry(team_id(), form.url.data, reason=form.reason.data or None,
                                   source=Source.WEB, actor=actor())
         except entries.AlreadyListed as exc:
-            duplicate = exc.entry
-            form.url.errors.append("This profile is already on the list.")
+            duplicate = exc.entry  # shown as information, not as an error
         except entries.InvalidURL as exc:
             form.url.errors.append(f"{exc.reason}.")
         except entries.InvalidReason as exc:
@@ -187,7 +186,8 @@ def post_entry():
             flash(f"Added {entry.url} to the list.", "success")
             return redirect(url_for("web.entries"), 303)
     if is_htmx():
-        return render_template("web/_add_form.html", form=form, duplicate=duplicate), 422
+        # The panel, and an empty message area: an earlier "Added …" must not stay.
+        return render_template("web/_add_refused.html", form=form, duplicate=duplicate), 422
     return _list_page(form, 422, duplicate=duplicate)
 
 
