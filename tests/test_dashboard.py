@@ -238,7 +238,8 @@ def test_filters_answer_htmx_with_the_results_only(app, signed_in, listed):
     assert names(fragment) == ["jane-bulk"]
     page = text(signed_in.get("/entries"))
     form = re.search(r'<form id="entry-search"[^>]*>', page).group(0)
-    assert 'hx-trigger="submit, change"' in form and 'hx-sync="this:replace"' in form
+    assert 'hx-trigger="submit, change from:#list-filters"' in form
+    assert 'hx-sync="this:replace"' in form
     box = re.search(r'<input id="search-q"[^>]*>', page).group(0)
     assert 'hx-include="closest form"' in box
 
@@ -349,3 +350,14 @@ def test_the_empty_list_explains_the_other_ways_in(app, signed_in, team):
     assert 'href="/bulk">Bulk add</a>' in empty
     searched = text(signed_in.get("/entries?q=nobody"))
     assert 'class="empty-list"' not in searched and "No entries match “nobody”." in searched
+
+
+def test_the_address_keeps_only_the_filters_in_use(app, signed_in, listed):
+    """A GET form sends its empty fields too: the list answers with the short address
+    (a redirect without JavaScript, the URL htmx pushes with it)."""
+    response = signed_in.get("/entries?q=jane&source=&from=&to=")
+    assert response.status_code == 302 and response.headers["Location"] == "/entries?q=jane"
+    fragment = signed_in.get("/entries?q=jane&source=&from=&to=", headers=HTMX)
+    assert fragment.headers["HX-Push-Url"] == "/entries?q=jane"
+    assert names(text(fragment)) == ["jane-bulk", "jane-api", "jane-public", "jane-old"]
+    assert "HX-Push-Url" not in signed_in.get("/entries?q=jane", headers=HTMX).headers

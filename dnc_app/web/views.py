@@ -137,10 +137,23 @@ def _list_page(form: AddEntryForm, status: int = 200, **context):
         **results, **context), status
 
 
+def _clean_list_url() -> str | None:
+    """The list's URL without its empty parameters (a GET form sends every field), or
+    None when it has none: the address bar shows only the filters in use."""
+    if all(request.args.values()):
+        return None
+    return url_for("web.entries", **{k: v for k, v in request.args.items() if v})
+
+
 @bp.get("/entries", endpoint="entries")
 @login_required
 def show_list():
-    return _list_page(AddEntryForm(formdata=None))
+    clean = _clean_list_url()
+    if clean and not is_htmx():
+        return redirect(clean)
+    body, status = _list_page(AddEntryForm(formdata=None))
+    headers = {"HX-Push-Url": clean} if clean else {}
+    return body, status, headers
 
 
 @bp.post("/entries/reviewed")

@@ -52,7 +52,12 @@ def shot(locator, name: str, height: int) -> None:
 
 
 def fits(page: Page, width: int) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    """No sideways scrolling (and if there is, the elements that stick out)."""
+    wide = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+        .filter(el => el.getBoundingClientRect().right > width + 1)
+        .slice(0, 5).map(el => el.tagName + '.' + el.className + ' ' +
+                         Math.round(el.getBoundingClientRect().right))""", width)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, wide
 
 
 def test_the_dashboard_chart_filters_the_list_at_desktop_width(app, team, live_server,
@@ -77,6 +82,7 @@ def test_the_dashboard_chart_filters_the_list_at_desktop_width(app, team, live_s
     # The week two weeks back, bulk: a click on its bar shows exactly those entries.
     bar = page.locator(".chart-bar rect.bar-web_bulk").last
     bar.click()
+    page.wait_for_load_state("load")
     expect(page).to_have_url(re.compile(r"/entries\?source=web_bulk&from=\d{4}-\d\d-\d\d&to="))
     expect(page.locator("#entry-rows tr.entry")).to_have_count(8)
     expect(page.locator(".results-meta")).to_contain_text("8 entries from Bulk add, added")
@@ -170,5 +176,6 @@ def test_add_then_duplicate_shows_only_the_neutral_message(app, team, live_serve
     expect(page.locator(".notice-success, .notice-error:visible, .field-error")).to_have_count(0)
     info.get_by_role("link", name="Show the entry").click()
     expect(page.locator("#entry-rows tr.entry")).to_have_count(1)
+    page.wait_for_load_state("load")  # measured with its stylesheet
     fits(page, viewport["width"])
     screenshot(page, f"list-duplicate-{viewport['width']}")

@@ -175,7 +175,7 @@ def test_a_refused_field_takes_the_focus_once(app, team, live_server, page):
       });""")
     page.get_by_label("LinkedIn profile URL").fill("in/jane-doe")
     page.get_by_role("button", name="Add to list").click()
-    expect(page.locator("#add-url-error")).to_contain_text("already on the list")
+    expect(page.locator("#add-url-info")).to_contain_text("already on the list")
     page.wait_for_function("window.movedOn === true")
     page.wait_for_timeout(300)  # well past any settle delay and animation frame
     assert page.evaluate("document.activeElement.id") == "search-q"
