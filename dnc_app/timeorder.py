@@ -22,10 +22,12 @@ def first_seq_at(table: Table, team_id: str, moment: datetime) -> int:
     """The smallest `seq` from which the team's rows are created at or after `moment`
     (one past the team's last row when none is; 0 for a team without rows)."""
     c = table.c
-    low, high = db.session.execute(
-        select(func.min(c.seq), func.max(c.seq)).where(c.team_id == team_id)).one()
+    # Two statements: SQLite reads min() or max() alone from the index's end, but scans
+    # the team's whole range for both in one.
+    low = db.session.execute(select(func.min(c.seq)).where(c.team_id == team_id)).scalar()
     if low is None:
         return 0
+    high = db.session.execute(select(func.max(c.seq)).where(c.team_id == team_id)).scalar()
     first_from = (select(c.seq, c.created_at)
                   .where(c.team_id == bindparam("team_id"), c.seq >= bindparam("seq"))
                   .order_by(c.seq).limit(1))

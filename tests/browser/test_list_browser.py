@@ -174,8 +174,9 @@ def test_add_then_duplicate_shows_only_the_neutral_message(app, team, live_serve
     expect(info).to_contain_text("Already protected since")
     expect(page.locator("#flashes")).to_be_empty()
     expect(page.locator(".notice-success, .notice-error:visible, .field-error")).to_have_count(0)
+    fits(page, viewport["width"])
+    shot(page.locator("body"), f"list-duplicate-{viewport['width']}", height=viewport["height"])
     info.get_by_role("link", name="Show the entry").click()
     expect(page.locator("#entry-rows tr.entry")).to_have_count(1)
     page.wait_for_load_state("load")  # measured with its stylesheet
     fits(page, viewport["width"])
-    screenshot(page, f"list-duplicate-{viewport['width']}")
