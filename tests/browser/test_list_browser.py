@@ -44,10 +44,11 @@ def seed_weeks(app, team_id: str, monkeypatch) -> None:
 
 def shot(locator, name: str, height: int) -> None:
     """A screenshot of the top of one part of the page, at its real size."""
-    box = locator.bounding_box()
+    box = locator.bounding_box()  # in the viewport; the clip is in the page
+    top = box["y"] + locator.page.evaluate("window.scrollY")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     locator.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, clip={
-        "x": 0, "y": box["y"], "width": locator.page.viewport_size["width"],
+        "x": 0, "y": top, "width": locator.page.viewport_size["width"],
         "height": min(box["height"], height)})
 
 
@@ -127,7 +128,7 @@ def test_the_list_on_a_phone_has_a_menu_button_and_two_line_cards(app, team, liv
     row.locator("summary").click()
     expect(remove).to_be_visible()
     fits(page, PHONE["width"])
-    shot(row.locator("xpath=.."), "list-phone-row-menu", height=300)
+    shot(row, "list-phone-row-menu", height=300)
     remove.click()
     expect(page.get_by_label("Why is it removed?")).to_be_focused()
     page.get_by_role("button", name="Cancel").or_(page.get_by_role("link", name="Cancel")).click()
@@ -168,6 +169,7 @@ def test_add_then_duplicate_shows_only_the_neutral_message(app, team, live_serve
     url_field.fill("linkedin.com/in/twice-added")
     page.get_by_role("button", name="Add to list").click()
     expect(page.locator("#flashes")).to_contain_text("Added https://linkedin.com/in/twice-added")
+    expect(page.locator("#stat-total")).to_have_text("1")  # the dashboard's total follows
     url_field.fill("https://www.linkedin.com/in/Twice-Added/")
     page.get_by_role("button", name="Add to list").click()
     info = page.locator("#add-url-info")
