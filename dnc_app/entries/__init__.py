@@ -16,6 +16,7 @@ from .errors import (
     InvalidCursor,
     InvalidReason,
     InvalidURL,
+    ProtectedEntry,
     TeamNotFound,
     message_of,
 )
@@ -31,12 +32,20 @@ from .service import (
     walk_entries,
 )
 from .validation import clean_reason, normalize, search_term
-from .values import MAX_QUERY_LENGTH, MAX_REASON_LENGTH, MAX_URL_LENGTH, Entry, EntryPage
+from .values import (
+    MAX_QUERY_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_URL_LENGTH,
+    PROTECTED_SOURCES,
+    Entry,
+    EntryPage,
+)
 
 __all__ = [
     "MAX_QUERY_LENGTH", "MAX_REASON_LENGTH", "MAX_URL_LENGTH", "AlreadyListed",
     "BulkResult", "Entry", "EntryError", "EntryNotFound", "EntryPage", "InvalidCursor",
-    "InvalidReason", "InvalidURL", "ItemResult", "TeamNotFound", "add_entries", "add_entry",
+    "InvalidReason", "InvalidURL", "ItemResult", "PROTECTED_SOURCES", "ProtectedEntry",
+    "TeamNotFound", "add_entries", "add_entry",
     "clean_reason", "count_entries", "decode_cursor", "encode_cursor", "find_by_url",
     "get_entry", "list_entries", "message_of", "normalize", "preview_entries",
     "remove_entry", "search_term", "walk_entries",

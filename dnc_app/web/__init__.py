@@ -13,4 +13,9 @@ def no_store(response: Response) -> Response:
     return response
 
 
-from . import account, audit, auth, bulk, export, keys, settings, views  # noqa: E402,F401  (routes)
+from . import account, audit, auth, bulk, export, keys, members, settings, views  # noqa: E402,F401  (routes)
+from .access import can, can_remove  # noqa: E402
+
+# The templates show only what the member's role may use (the views enforce it).
+bp.add_app_template_global(can, "can")
+bp.add_app_template_global(can_remove, "can_remove")

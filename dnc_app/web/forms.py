@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from .. import accounts
 from ..accounts import MIN_PASSWORD_LENGTH
 from ..entries import MAX_REASON_LENGTH, MAX_URL_LENGTH
+from ..roles import Role
 
 
 def _strip(value):
@@ -83,6 +91,7 @@ class BulkConfirmForm(FlaskForm):
 class ApiKeyForm(FlaskForm):
     name = StringField("Name (what uses this key)", validators=[Length(max=100)],
                        filters=[_strip])
+    allow_optout_removal = BooleanField("May remove people's own opt-outs")
 
 
 class ConfirmForm(FlaskForm):
@@ -119,3 +128,31 @@ class SettingsForm(FlaskForm):
 class PersonalLinkForm(FlaskForm):
     profile_url = StringField("LinkedIn profile URL",
                               validators=[Length(max=MAX_URL_LENGTH)], filters=[_strip])
+
+
+# --------------------------------------------------------------------------- members
+
+ROLE_CHOICES = [(role.value, role.label) for role in Role]
+
+
+class InviteForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter the person's email address."),
+                                             Length(max=254)], filters=[_strip])
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.MEMBER.value)
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class AcceptInviteForm(FlaskForm):
+    password = PasswordField(
+        "Choose a password",
+        validators=[DataRequired("Choose a password."),
+                    Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+                           message=f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} "
+                                   "characters.")])
+    confirm_password = PasswordField(
+        "The password again",
+        validators=[DataRequired("Enter the password again."),
+                    EqualTo("password", "The two passwords are not the same.")])
