@@ -8,11 +8,10 @@ from wtforms import (
     BooleanField,
     HiddenField,
     PasswordField,
-    SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, ValidationError
 
 from .. import accounts
 from ..accounts import MIN_PASSWORD_LENGTH
@@ -132,17 +131,19 @@ class PersonalLinkForm(FlaskForm):
 
 # --------------------------------------------------------------------------- members
 
-ROLE_CHOICES = [(role.value, role.label) for role in Role]
+# The page renders the <select> of roles itself (the choices are the Role values).
+ROLE_FIELD = {"validators": [AnyOf([role.value for role in Role],
+                                   "Choose owner, member or viewer.")]}
 
 
 class InviteForm(FlaskForm):
     email = StringField("Email", validators=[DataRequired("Enter the person's email address."),
                                              Length(max=254)], filters=[_strip])
-    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.MEMBER.value)
+    role = StringField("Role", default=Role.MEMBER.value, **ROLE_FIELD)
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = StringField("Role", **ROLE_FIELD)
 
 
 class AcceptInviteForm(FlaskForm):
