@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
+import threading
 from datetime import timedelta
 
 import pytest
@@ -336,3 +338,75 @@ def test_key_create_can_allow_opt_out_removal(app, runner, team):
         assert accounts.key_may_remove_optouts(key.id)
         assert not accounts.key_may_remove_optouts(
             accounts.authenticate_api_key(team.api_key).id)
+
+
+# --------------------------------------------------------------------------- email
+
+
+class TinySmtpServer:
+    """Just enough SMTP (no TLS, no auth) to receive messages, on a free loopback port."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rb") as lines:
+                self._session(conn, lines)
+
+    def _session(self, conn, lines) -> None:
+        conn.sendall(b"220 tiny\r\n")
+        for raw in lines:
+            command = raw.decode().strip().upper()
+            if command.startswith(("EHLO", "HELO")):
+                conn.sendall(b"250 tiny\r\n")
+            elif command == "DATA":
+                conn.sendall(b"354 go\r\n")
+                body = []
+                for data_line in lines:
+                    if data_line in (b".\r\n", b".\n"):
+                        break
+                    body.append(data_line.decode())
+                self.messages.append("".join(body))
+                conn.sendall(b"250 ok\r\n")
+            elif command == "QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 ok\r\n")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_an_invitation_is_emailed_when_smtp_is_configured(make_app):
+    server = TinySmtpServer()
+    try:
+        app = make_app(SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, SMTP_STARTTLS=False,
+                       SMTP_FROM="dnc@example.com", PUBLIC_BASE_URL="https://dnc.example.com")
+        with app.app_context():
+            team = accounts.create_team("Mailers")
+        make_world(app, team.id)
+        owner = client_as(app, "owner")
+        response = invite(owner, email="mailed@example.com")
+        assert "It was also emailed to them." in response.get_data(as_text=True)
+        _link, token = _LINK.search(response.get_data(as_text=True)).groups()
+        (message,) = server.messages
+        assert "To: mailed@example.com" in message
+        assert f"https://dnc.example.com/invite/{token}" in message
+    finally:
+        server.close()
+
+
+def test_without_smtp_nothing_is_sent_and_the_link_is_shown(world, owner):
+    page = invite(owner, email="shown@example.com").get_data(as_text=True)
+    assert _LINK.search(page)
+    assert "emailed" not in page
