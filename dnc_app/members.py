@@ -29,10 +29,12 @@ from .changelog import Action, Actor, Change, Source, record
 from .database import begin_write
 from .extensions import db
 from .models import MemberInvite, Team, User
+from .params import bounded_int
 from .roles import Role, role_of
 from .timeutil import utcnow
 
 INVITE_TOKEN_BYTES = 32
+MAX_MEMBER_ID = 2**31 - 1  # user_account.id is an INTEGER
 DEFAULT_INVITE_MAX_AGE = timedelta(days=7)
 
 
@@ -70,13 +72,13 @@ def list_members(team_id: str) -> list[User]:
     ).scalars())
 
 
-def get_member(team_id: str, user_id: object) -> User | None:
+def get_member(team_id: str, user_id: int | str) -> User | None:
     """The team's member with this id; another team's member is None, like an unknown."""
-    if not (isinstance(user_id, int) or (isinstance(user_id, str) and user_id.isascii()
-                                         and user_id.isdigit() and len(user_id) < 10)):
+    member_id = bounded_int(str(user_id), MAX_MEMBER_ID)
+    if member_id is None:  # not an id (or beyond the column): no query
         return None
     return db.session.execute(
-        select(User).where(User.id == int(user_id), User.team_id == team_id)
+        select(User).where(User.id == member_id, User.team_id == team_id)
     ).scalar_one_or_none()
 
 
