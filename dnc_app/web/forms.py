@@ -34,17 +34,20 @@ class LoginForm(FlaskForm):
 MAX_PASSWORD_LENGTH = 1024
 
 
+def new_password_field(label: str, missing: str) -> PasswordField:
+    """A password being chosen: required, of an accepted length."""
+    return PasswordField(label, validators=[
+        DataRequired(missing),
+        Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+               message=f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} characters.")])
+
+
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired("Enter your current password."),
                     Length(max=MAX_PASSWORD_LENGTH)])
-    new_password = PasswordField(
-        "New password",
-        validators=[DataRequired("Enter a new password."),
-                    Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
-                           message=f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} "
-                                   "characters.")])
+    new_password = new_password_field("New password", "Enter a new password.")
     confirm_password = PasswordField(
         "New password again",
         validators=[DataRequired("Enter the new password again."),
@@ -147,12 +150,7 @@ class RoleForm(FlaskForm):
 
 
 class AcceptInviteForm(FlaskForm):
-    password = PasswordField(
-        "Choose a password",
-        validators=[DataRequired("Choose a password."),
-                    Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
-                           message=f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} "
-                                   "characters.")])
+    password = new_password_field("Choose a password", "Choose a password.")
     confirm_password = PasswordField(
         "The password again",
         validators=[DataRequired("Enter the password again."),
