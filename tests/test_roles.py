@@ -30,6 +30,10 @@ ROUTES = {
     ("web.bulk_confirm", "POST"): "member",
     ("web.export_csv", "GET"): "member",
     ("web.audit", "GET"): "member",
+    ("web.screen", "GET"): "member",
+    ("web.screen_upload", "POST"): "member",
+    ("web.screen_column", "GET"): "member",
+    ("web.screen_download", "GET"): "member",
     ("web.keys", "GET"): "owner",
     ("web.create_key", "POST"): "owner",
     ("web.key_row", "GET"): "owner",
@@ -75,7 +79,8 @@ def test_each_view_enforces_the_role_of_the_table(app):
 
 def _url(app, rule, world) -> str:
     values = {"entry_id": world.entry_id, "key_id": world.key_id,
-              "user_id": world.target_id, "invite_id": world.invite_id}
+              "user_id": world.target_id, "invite_id": world.invite_id,
+              "token": "no-such-staged-file"}
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})

@@ -13,7 +13,18 @@ def no_store(response: Response) -> Response:
     return response
 
 
-from . import account, audit, auth, bulk, export, keys, members, settings, views  # noqa: E402,F401  (routes)
+from . import (  # noqa: E402,F401  (routes)
+    account,
+    audit,
+    auth,
+    bulk,
+    export,
+    keys,
+    members,
+    screen,
+    settings,
+    views,
+)
 from .access import can, can_remove  # noqa: E402
 
 # The templates show only what the member's role may use (the views enforce it).

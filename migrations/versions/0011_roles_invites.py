@@ -1,7 +1,7 @@
 """member roles, invitations, API keys that may remove opt-outs
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-30 12:45:00
 
 Roles: every member who exists already becomes an `owner`. A team with one member makes
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
