@@ -8,15 +8,17 @@ import io
 from collections.abc import Iterator
 
 from flask import Response, abort, request, stream_with_context
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import changelog, entries
 from ..changelog import Action, Source
 from ..htmx import render
 from ..params import MAX_BIGINT, bounded_int
+from ..roles import Role
 from ..templating import actor_text
 from ..timeutil import isoformat, utcnow
 from . import bp
+from .access import requires_role
 from .export import safe_cell
 from .member import actor, team_id
 
@@ -37,7 +39,7 @@ def filter_args(filters: changelog.Filters) -> dict[str, str]:
 
 
 @bp.get("/audit")
-@login_required
+@requires_role(Role.MEMBER)
 def audit():
     raw_before = request.args.get("before", "")
     before = bounded_int(raw_before, MAX_BIGINT) if raw_before else None
@@ -82,7 +84,7 @@ def audit_csv_rows(team_id: str, search: changelog.Filters) -> Iterator[str]:
 
 
 @bp.get("/audit.csv")
-@login_required
+@requires_role(Role.MEMBER)
 def audit_csv():
     """The trail (with the page's filters) as CSV, streamed; the export is a change too."""
     team = current_user.team

@@ -12,14 +12,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from flask import Response, abort, current_app, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import entries, pending_uploads
 from ..changelog import Source
 from ..extensions import csrf
 from ..htmx import render
 from ..params import bounded_int
+from ..roles import Role
 from . import bp, bulk_input
+from .access import requires_role
 from .bulk_input import MAX_ITEMS, BulkInputError, Item, items_from_csv, items_from_text
 from .export import safe_cell
 from .forms import BulkConfirmForm, BulkForm
@@ -88,14 +90,14 @@ def _items(form: BulkForm) -> list[Item]:
 
 
 @bp.get("/bulk")
-@login_required
+@requires_role(Role.MEMBER)
 def bulk():
     return render("web/bulk.html", form=BulkForm(formdata=None))
 
 
 @bp.post("/bulk/preview")
 @csrf.exempt  # checked below, once the form size limit allows a 100,000-line paste
-@login_required
+@requires_role(Role.MEMBER)
 @bulk_limit
 def bulk_preview():
     # Flask keeps a form field under 500 kB by default; the whole request stays capped
@@ -153,7 +155,7 @@ def _form_error(status: int, message: str):
 
 
 @bp.post("/bulk/confirm")
-@login_required
+@requires_role(Role.MEMBER)
 @bulk_limit
 def bulk_confirm():
     form = BulkConfirmForm()
@@ -201,7 +203,7 @@ REFUSED_WHY = {"listed": "Already on the list", "repeated": "Repeated in this up
 
 
 @bp.get("/bulk/refused.csv")
-@login_required
+@requires_role(Role.MEMBER)
 @bulk_limit
 def bulk_refused_csv():
     """The lines that will not be added, with why: to fix and upload again."""
@@ -219,7 +221,7 @@ def bulk_refused_csv():
 
 
 @bp.get("/bulk/new")
-@login_required
+@requires_role(Role.MEMBER)
 @check_limit
 def bulk_new():
     """Every new profile of the waiting preview, a page at a time, input beside URL."""

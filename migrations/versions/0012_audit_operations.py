@@ -1,7 +1,7 @@
 """change log: one operation id for the changes of one call, and a URL index
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-11-30 13:00:00
 
 - `audit_event.operation`: the `seq` of the first change of a multi-change call of the
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0008'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
