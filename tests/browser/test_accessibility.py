@@ -152,6 +152,7 @@ ROWS = [
     Row("audit-bulk-operation", "/audit", setup=a_bulk_add, act=open_the_operation),
     Row("screening", "/screen"),
     Row("settings", "/settings"),
+    Row("members", "/members"),
     Row("account", "/account"),
     Row("public-form", "/optout/{slug}", signed_in=False),
     Row("public-receipt", "/optout/{slug}", signed_in=False,
