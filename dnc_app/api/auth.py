@@ -11,7 +11,7 @@ from ..accounts import authenticate_api_key
 from ..changelog import Actor, ActorType
 from ..clientaddr import client_key
 from ..errors import rate_limited
-from ..extensions import configured, limiter
+from ..extensions import limiter
 from ..ids import looks_like_api_key
 from .errors import ApiError
 
@@ -93,15 +93,3 @@ def require_api_key(view):
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def team_key() -> str:
-    return "team:" + g.team_id
-
-
-# One budget shared by every write of a team (add, batch, delete).
-write_limit = limiter.shared_limit(configured("DNC_WRITE_LIMIT"), scope="dnc-write",
-                                   key_func=team_key)
-batch_limit = limiter.limit(configured("DNC_BATCH_LIMIT"), key_func=team_key)
-check_limit = limiter.limit(configured("DNC_CHECK_LIMIT"), key_func=team_key)
-list_limit = limiter.limit(configured("DNC_LIST_LIMIT"), key_func=team_key)
