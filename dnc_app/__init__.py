@@ -34,6 +34,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     register_templating(app)
     register_error_handlers(app)
     register_cli(app)
+    register_api_fast_path(app)
     return app
 
 
@@ -103,6 +104,13 @@ def register_error_handlers(app: Flask) -> None:
     from . import errors
 
     errors.init_app(app)
+
+
+def register_api_fast_path(app: Flask) -> None:
+    from .api import fastpath
+    from .extensions import limiter, login_manager
+
+    fastpath.register(app, owners=(limiter, login_manager))
 
 
 def register_cli(app: Flask) -> None:
