@@ -64,15 +64,19 @@ def begin_write() -> None:
     An SQLite read snapshot cannot be upgraded to a write once another connection has
     committed (it fails at once with "database is locked", whatever the busy timeout),
     so the caller's read transaction is ended first and the write starts with BEGIN
-    IMMEDIATE, which queues on the busy timeout instead. On PostgreSQL this is a plain
-    BEGIN.
+    IMMEDIATE, which queues on the busy timeout instead. On PostgreSQL the transaction
+    goes on (or begins with the first statement).
     """
     session = db.session()
+    lock = _SQLITE_WRITE_LOCKS.get(db.engine)
+    if lock is None:
+        # PostgreSQL (READ COMMITTED): a read transaction may simply go on to write;
+        # ending it and beginning another would cost two round trips.
+        return
     if session.in_transaction():
         session.commit()
-    lock = _SQLITE_WRITE_LOCKS.get(db.engine)
     # Without the lock after the busy timeout, BEGIN IMMEDIATE still waits its turn.
-    if lock is not None and lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+    if lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
         session.info[_LOCK_HELD] = lock
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 

@@ -41,6 +41,23 @@ __all__ = ["add_entries", "add_entry", "count_entries", "find_by_url", "get_entr
 def _begin_write(team_id: str) -> None:
     """Start a fresh write transaction holding the team's write lock."""
     begin_write()
+    _lock_team(team_id)
+
+
+def _insert_one(team_id: str, row: dict) -> dict[str, tuple[int, str]]:
+    """Begin a write holding the team's lock and insert the row unless its URL is listed;
+    {url: (seq, id)} of the row stored. Raises TeamNotFound."""
+    if sql.dialect_name() != "postgresql":
+        _begin_write(team_id)
+        return sql.insert_ignoring_duplicates([row])
+    begin_write()
+    stored = sql.insert_one_locking_team_pg(row)  # lock and insert: one round trip
+    if not stored:
+        _lock_team(team_id)  # listed already, or no such team
+    return stored
+
+
+def _lock_team(team_id: str) -> None:
     found = db.session.execute(sql.LOCK_TEAM, {"team_id": team_id}).scalar()
     if found is None:
         db.session.rollback()
@@ -94,8 +111,7 @@ def add_entry(
         now = utcnow()
         row = _entry_row(team_id, url, reason, source, actor, now)
         row["needs_review"] = needs_review
-        _begin_write(team_id)
-        stored = sql.insert_ignoring_duplicates([row])
+        stored = _insert_one(team_id, row)
         if url in stored:
             entry = Entry(seq=stored[url][0], **row)
             record(team_id, Action.ADD, [Change(entry.id, url, reason)], source=source,
