@@ -55,7 +55,26 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: one statement in autocommit mode (read_one)
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def read_one(statement, params: dict):
+    """The first row of one read statement, or None.
+
+    Within the session's transaction when it has one (a request that already read or
+    wrote sees its own state); otherwise on a pooled connection outside the session: a
+    single statement needs no transaction on SQLite (autocommit mode reads one
+    consistent snapshot), so neither BEGIN nor the session's bookkeeping is paid on the
+    hot path (check).
+    """
+    session = db.session()
+    if session.in_transaction():
+        return session.connection().execute(statement, params).first()
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection = connection.execution_options(sqlite_begin=None)
+        return connection.execute(statement, params).first()
 
 
 def begin_write() -> None:

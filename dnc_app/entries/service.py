@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from .. import ids
 from ..changelog import Action, Actor, Change, Source, record
-from ..database import begin_write
+from ..database import begin_write, read_one
 from ..extensions import db
 from ..search import contains
 from ..timeutil import utcnow
@@ -213,15 +213,15 @@ def remove_entry(
 
 # --------------------------------------------------------------------------- reads
 
-# Single-entry reads are the hot path of the API (check): statements built once, run on
-# the session's connection, rows turned into frozen Entry values (no ORM machinery).
+# Single-entry reads are the hot path of the API (check): statements built once, run
+# with read_one (outside the session when it has no transaction), rows turned into
+# frozen Entry values (no ORM machinery).
 
 
 def find_by_url(team_id: str, raw_url: object) -> Entry | None:
     """The team's entry for this URL, if listed. Raises InvalidURL."""
     url = normalize(raw_url)
-    return _entry_from_row(db.session.connection().execute(
-        sql.FIND_BY_URL, {"team_id": team_id, "url": url}).first())
+    return _entry_from_row(read_one(sql.FIND_BY_URL, {"team_id": team_id, "url": url}))
 
 
 def get_entry(team_id: str, entry_id: str) -> Entry | None:
