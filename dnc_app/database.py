@@ -68,9 +68,9 @@ def read_one(statement, params: dict):
     consistent snapshot), so neither BEGIN nor the session's bookkeeping is paid on the
     hot path (check).
     """
-    session = db.session()
-    if session.in_transaction():
-        return session.connection().execute(statement, params).first()
+    # registry.has(): asking db.session() would create a session only to find it idle.
+    if db.session.registry.has() and db.session().in_transaction():
+        return db.session.connection().execute(statement, params).first()
     with db.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection = connection.execution_options(sqlite_begin=None)

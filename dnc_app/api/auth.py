@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import current_app, g, request
-from limits import RateLimitItem, parse_many
+from limits import RateLimitItem
 
 from ..accounts import authenticate_api_key
 from ..changelog import Actor, ActorType
@@ -14,6 +14,7 @@ from ..errors import rate_limited
 from ..extensions import limiter
 from ..ids import looks_like_api_key
 from .errors import ApiError
+from .limits import limit_items
 
 AUTH_FAILURE_SCOPE = "api-auth-failure"
 
@@ -34,8 +35,8 @@ def _unauthorized(code: str, message: str) -> Unauthorized:
 # looked up: a client guessing keys is stopped without costing a query each time.
 
 
-def _auth_failure_limits() -> list[RateLimitItem]:
-    return parse_many(current_app.config["API_AUTH_FAILURE_LIMIT"])
+def _auth_failure_limits() -> tuple[RateLimitItem, ...]:
+    return limit_items(current_app.config["API_AUTH_FAILURE_LIMIT"])
 
 
 def _client() -> str:

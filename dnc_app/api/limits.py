@@ -32,8 +32,8 @@ CHECK = TeamLimit("DNC_CHECK_LIMIT", None)
 LIST = TeamLimit("DNC_LIST_LIMIT", None)
 
 
-@lru_cache(maxsize=64)
-def _items(text: str) -> tuple[RateLimitItem, ...]:
+@lru_cache(maxsize=64)  # parsed once per configured string, not on every request
+def limit_items(text: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(text))
 
 
@@ -53,7 +53,7 @@ def _applicable(limits: tuple[TeamLimit, ...]) -> list[_Applied]:
     for limit in limits:
         scope = limit.shared_scope or request.endpoint
         identifiers = (prefix, team, scope) if prefix else (team, scope)
-        for item in _items(current_app.config[limit.setting]):
+        for item in limit_items(current_app.config[limit.setting]):
             applied.append(_Applied(item, identifiers, limit.shared_scope is not None))
     applied.sort(key=lambda a: (a.item.get_expiry(), a.shared))
     return applied
