@@ -225,6 +225,27 @@ def read_from(team_id: str, after_seq: int = 0, limit: int = 1000) -> list[Row]:
         {"team_id": team_id}))
 
 
+# What the changes feed shows: the changes to the list itself. Other log events (keys,
+# settings, members, repeated requests) keep their place in `seq` but are not listed.
+FEED_ACTIONS = (Action.ADD.value, Action.REMOVE.value)
+_FEED = (select(_LOG.c.seq, _LOG.c.action, _LOG.c.subject_id, _LOG.c.url, _LOG.c.created_at,
+                _LOG.c.source)
+         .where(_LOG.c.team_id == bindparam("team_id"), _LOG.c.seq > bindparam("after_seq"),
+                _LOG.c.action.in_(FEED_ACTIONS))
+         .order_by(_LOG.c.seq).limit(bindparam("limit")))
+
+
+def read_entry_changes(team_id: str, after_seq: int, limit: int) -> list[Row]:
+    """The team's entry additions and removals after position `after_seq`, oldest first
+    (the changes feed): rows of (seq, action, subject_id, url, created_at, source).
+
+    One statement, so one snapshot: since `seq` is the commit order within a team, what
+    it returns is a gap-free prefix of the changes after `after_seq`; a change committed
+    later has a higher `seq` and comes on a later read."""
+    return list(db.session.execute(
+        _FEED, {"team_id": team_id, "after_seq": after_seq, "limit": limit}))
+
+
 @dataclass(frozen=True)
 class Filters:
     """The audit page's filters; unknown actions and sources are ignored."""

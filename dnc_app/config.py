@@ -28,6 +28,8 @@ LIMITS = {
     # Reads each have their own budget and never consume the write budget.
     "DNC_CHECK_LIMIT": "60/minute",
     "DNC_LIST_LIMIT": "60/minute",
+    # The changes feed (GET /v1/dnc/changes), per team.
+    "DNC_CHANGES_LIMIT": "60/minute",
     # Failed API authentications (missing, malformed, unknown or revoked key) per client
     # address (IPv6 by /64); beyond it every API request from there is a 429.
     "API_AUTH_FAILURE_LIMIT": "30/minute",

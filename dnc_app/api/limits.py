@@ -30,6 +30,7 @@ WRITE = TeamLimit("DNC_WRITE_LIMIT", "dnc-write")  # add, batch and delete share
 BATCH = TeamLimit("DNC_BATCH_LIMIT", None)
 CHECK = TeamLimit("DNC_CHECK_LIMIT", None)
 LIST = TeamLimit("DNC_LIST_LIMIT", None)
+CHANGES = TeamLimit("DNC_CHANGES_LIMIT", None)
 
 
 @lru_cache(maxsize=64)  # parsed once per configured string, not on every request

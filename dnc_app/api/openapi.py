@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..entries import MAX_REASON_LENGTH
+from .changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE
 from .entries import (
     DEFAULT_PAGE_SIZE,
     MAX_BATCH_ENTRIES,
@@ -110,6 +111,14 @@ ENTRY_EXAMPLE = {
     "$createdAt": "2026-11-26T10:15:30.123Z",
     "$updatedAt": "2026-11-26T10:15:30.123Z",
     "reason": "Asked not to be contacted",
+    "source": "api",
+}
+
+CHANGE_EXAMPLE = {
+    "type": "added",
+    "entryId": ENTRY_EXAMPLE["$id"],
+    "url": ENTRY_EXAMPLE["url"],
+    "at": ENTRY_EXAMPLE["$createdAt"],
     "source": "api",
 }
 
@@ -239,6 +248,41 @@ def _schemas() -> dict:
                                               "the last page."},
             },
         },
+        "Change": {
+            "type": "object",
+            "description": "One change to the list: an entry added or removed.",
+            "required": ["type", "entryId", "url", "at", "source"],
+            "properties": {
+                "type": {"type": "string", "enum": ["added", "removed"]},
+                "entryId": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
+                            "description": "The entry's `$id` (a removal names the entry "
+                                           "that was removed)."},
+                "url": {"type": "string", "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
+                        "description": "The normalized profile URL."},
+                "at": {**TIMESTAMP,
+                       "description": "When the change was asked for. The feed's order is "
+                                      "the commit order: two concurrent changes can have "
+                                      "their `at` the other way round."},
+                "source": {"type": "string",
+                           "description": "Where the change was made: api, web, web_bulk, "
+                                          "public_form, cli."},
+            },
+            "example": CHANGE_EXAMPLE,
+        },
+        "ChangesPage": {
+            "type": "object",
+            "required": ["changes", "nextCursor", "hasMore"],
+            "properties": {
+                "changes": {"type": "array", "items": _ref("Change"),
+                            "maxItems": MAX_CHANGES_PAGE,
+                            "description": "Oldest first, in commit order."},
+                "nextCursor": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$",
+                               "description": "Store it and pass it as `cursor` next time; "
+                                              "given also when there is nothing new."},
+                "hasMore": {"type": "boolean",
+                            "description": "More changes are waiting: ask again at once."},
+            },
+        },
         "DeleteResult": {
             "type": "object",
             "required": ["message"],
@@ -344,6 +388,7 @@ def _ok(description: str, data_schema: dict, example=None, *, limited: bool = Tr
 def _operations(limits: Mapping[str, str]) -> dict:
     write, batch = limits["DNC_WRITE_LIMIT"], limits["DNC_BATCH_LIMIT"]
     check, listing = limits["DNC_CHECK_LIMIT"], limits["DNC_LIST_LIMIT"]
+    changes = limits["DNC_CHANGES_LIMIT"]
     write_note = (f"Counts against the team's shared write budget ({write}, shared by add, "
                   "batch and delete).")
     entry_data = _ref("DncEntry")
@@ -461,6 +506,44 @@ def _operations(limits: Mapping[str, str]) -> dict:
             **_common_responses(limited=True, body=False),
         },
     }
+    changes_op = {
+        "operationId": "listChanges",
+        "tags": ["Entries"],
+        "summary": "The changes feed: additions and removals, oldest first",
+        "description": (
+            "Keeps a local copy of the list exact. Without `cursor` it starts at the team's "
+            "first change; each page gives a `nextCursor` (also when it is empty): store it "
+            "and poll with it, and every later change comes exactly once, in commit order, "
+            "also when changes are made concurrently. Apply `added` and `removed` in order. "
+            "While `hasMore` is true, ask again at once. A cursor is opaque and stays valid. "
+            f"Limited to {changes} per team."
+        ),
+        "parameters": [
+            {"name": "cursor", "in": "query", "required": False,
+             "description": "`nextCursor` of an earlier page; none (or empty) for the "
+                            "first change.",
+             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 40}},
+            {"name": "limit", "in": "query", "required": False,
+             "description": f"Changes per page, 1–{MAX_CHANGES_PAGE:,}.",
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_CHANGES_PAGE,
+                        "default": DEFAULT_CHANGES_PAGE}},
+        ],
+        "responses": {
+            "200": _ok("A page of changes.", _ref("ChangesPage"), {
+                "error": None,
+                "data": {"changes": [CHANGE_EXAMPLE, {
+                    **CHANGE_EXAMPLE, "type": "removed", "at": "2026-11-27T08:01:02.345Z",
+                    "source": "web"}],
+                    "nextCursor": "YzE6NDI", "hasMore": False},
+                "message": "2 changes"}),
+            "400": _error_response("A bad `cursor` or `limit`; the message names it.",
+                                   ["invalid_parameter"], limited=True,
+                                   example={"error": "invalid_parameter", "data": None,
+                                            "message": "cursor is not valid: pass the "
+                                                       "nextCursor of an earlier page"}),
+            **_common_responses(limited=True, body=False),
+        },
+    }
     delete_op = {
         "operationId": "deleteEntry",
         "tags": ["Entries"],
@@ -519,6 +602,7 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "/v1/dnc": {"post": add, "get": list_op},
         "/v1/dnc/batch": {"post": batch_op},
         "/v1/dnc/check": {"get": check_op},
+        "/v1/dnc/changes": {"get": changes_op},
         "/v1/dnc/{entryId}": {"delete": delete_op},
         "/v1/verify": {"get": verify},
         "/v1/openapi.json": {"get": document},
@@ -544,7 +628,8 @@ team's list; another team's entry answers 404.
 
 Rate limits are per team over a rolling 60-second window: add, batch and delete share one \
 write budget ({write}); batch is also limited to {batch}; check and list have {check} and \
-{listing}. Limited responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and \
+{listing}; the changes feed \
+{changes}. Limited responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and \
 `X-RateLimit-Reset`; a 429 also carries `Retry-After` and a `resetTime`. Failed \
 authentications (a missing, malformed, unknown or revoked key) are limited per client address \
 (`API_AUTH_FAILURE_LIMIT`, 30 per minute by default); beyond it every request from that \
@@ -557,6 +642,7 @@ def build_document(limits: Mapping[str, str]) -> dict:
     description = DESCRIPTION.format(
         write=limits["DNC_WRITE_LIMIT"], batch=limits["DNC_BATCH_LIMIT"],
         check=limits["DNC_CHECK_LIMIT"], listing=limits["DNC_LIST_LIMIT"],
+        changes=limits["DNC_CHANGES_LIMIT"],
     )
     return {
         "openapi": OPENAPI_VERSION,
@@ -593,7 +679,8 @@ _cache: dict[tuple, dict] = {}
 
 def document_for(config: Mapping) -> dict:
     """The document for this app's limits, built once per distinct setting."""
-    names = ("DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT")
+    names = ("DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT",
+             "DNC_CHANGES_LIMIT")
     key = tuple(str(config[name]) for name in names)
     if key not in _cache:
         _cache[key] = build_document(dict(zip(names, key, strict=True)))
