@@ -31,6 +31,7 @@ BATCH = TeamLimit("DNC_BATCH_LIMIT", None)
 CHECK = TeamLimit("DNC_CHECK_LIMIT", None)
 LIST = TeamLimit("DNC_LIST_LIMIT", None)
 CHANGES = TeamLimit("DNC_CHANGES_LIMIT", None)
+SCREEN = TeamLimit("DNC_SCREEN_LIMIT", None)
 
 
 @lru_cache(maxsize=64)  # parsed once per configured string, not on every request

@@ -18,6 +18,7 @@ from .entries import (
     MAX_OFFSET,
     MAX_PAGE_SIZE,
     MAX_QUERY_LENGTH,
+    MAX_SCREEN_ITEMS,
 )
 
 OPENAPI_VERSION = "3.1.0"
@@ -38,6 +39,8 @@ ERROR_CODES = {
     "missing_entries": "The batch body has no `entries`.",
     "empty_entries": "The batch `entries` array is empty.",
     "too_many_entries": f"The batch has more than {MAX_BATCH_ENTRIES:,} entries.",
+    "missing_urls": "The screen body has neither `urls` nor `sha256`, or its array is empty.",
+    "too_many_urls": f"The screen body has more than {MAX_SCREEN_ITEMS:,} items.",
     "not_found": "No such entry in this team's list (also for another team's entry).",
     "method_not_allowed": "The endpoint does not support this HTTP method.",
     "payload_too_large": "The request body is larger than the server accepts.",
@@ -232,6 +235,7 @@ def _schemas() -> dict:
                 "entry": {"oneOf": [_ref("DncEntry"), {"type": "null"}]},
             },
         },
+        **_screen_schemas(),
         "EntryPage": {
             "type": "object",
             "required": ["entries", "total", "limit", "offset", "nextCursor"],
@@ -344,6 +348,60 @@ def _headers() -> dict:
     }
 
 
+def _screen_schemas() -> dict:
+    items = {"type": "array", "minItems": 1, "maxItems": MAX_SCREEN_ITEMS}
+    return {
+        "ScreenRequest": {
+            "type": "object",
+            "description": "Either `urls` or `sha256`, not both.",
+            # What is wrong inside a string (not a profile URL, not a digest) is that
+            # item's `error`, not a 400: only the shape of the body is a request error.
+            "properties": {
+                "urls": {**items, "items": {
+                    "type": "string",
+                    "description": "A LinkedIn profile URL in any accepted form."}},
+                "sha256": {**items, "items": {
+                    "type": "string",
+                    "description": "The hex SHA-256 (64 digits, any letter case) of a "
+                                   "normalized URL's UTF-8 bytes, e.g. of "
+                                   "`https://linkedin.com/in/john-doe`. A string that is "
+                                   "not 64 hex digits is answered as an invalid item."}},
+            },
+            "oneOf": [{"required": ["urls"]}, {"required": ["sha256"]}],
+            "example": {"urls": ["https://www.linkedin.com/in/john-doe/", "in/jane-roe",
+                                 "https://www.linkedin.com/company/acme"]},
+        },
+        "ScreenItemResult": {
+            "type": "object",
+            "required": ["input", "url", "onList", "entryId", "error"],
+            "properties": {
+                "input": {"type": "string", "description": "The item as sent."},
+                "url": {"type": ["string", "null"],
+                        "description": "The normalized URL (null when invalid). By "
+                                       "`sha256`: the listed URL, null when not listed."},
+                "onList": {"type": "boolean"},
+                "entryId": {"type": ["string", "null"],
+                            "description": "The listed entry's `$id`, else null."},
+                "error": {"type": ["string", "null"], "enum": [None, "invalid_url"],
+                          "description": "`invalid_url` for a string that is not a "
+                                         "LinkedIn profile URL (or not a 64-hex-digit "
+                                         "digest); such an item is never on the list."},
+            },
+        },
+        "ScreenResult": {
+            "type": "object",
+            "required": ["results", "listed", "notListed", "invalid"],
+            "properties": {
+                "results": {"type": "array", "items": _ref("ScreenItemResult"),
+                            "description": "One result per input item, in input order."},
+                "listed": {"type": "integer", "minimum": 0},
+                "notListed": {"type": "integer", "minimum": 0},
+                "invalid": {"type": "integer", "minimum": 0},
+            },
+        },
+    }
+
+
 # ----------------------------------------------------------------------------- operations
 
 def _common_responses(*, limited: bool, body: bool) -> dict:
@@ -383,6 +441,41 @@ def _ok(description: str, data_schema: dict, example=None, *, limited: bool = Tr
     if limited:
         response["headers"] = _rate_limit_headers()
     return response
+
+
+def _screen_operation(limit: str) -> dict:
+    return {
+        "operationId": "screenUrls",
+        "tags": ["Entries"],
+        "summary": f"Screen up to {MAX_SCREEN_ITEMS:,} prospects",
+        "description": (
+            "Which of these prospects are on the list: by `urls` (each normalized), or by "
+            "`sha256` digests of normalized URLs, so that a prospect list need not be sent "
+            "in clear. Results are in input order; a string that is not a profile URL (or "
+            "not a digest) is answered with `error: \"invalid_url\"`. Answered with one "
+            f"database query. Limited to {limit} per team (`DNC_SCREEN_LIMIT`)."),
+        "requestBody": {"required": True, "content": _json(_ref("ScreenRequest"))},
+        "responses": {
+            "200": _ok("The answer for each item, and the counts.", _ref("ScreenResult"), {
+                "error": None, "data": {"results": [
+                    {"input": "https://www.linkedin.com/in/john-doe/",
+                     "url": "https://linkedin.com/in/john-doe", "onList": True,
+                     "entryId": ENTRY_EXAMPLE["$id"], "error": None},
+                    {"input": "in/jane-roe", "url": "https://linkedin.com/in/jane-roe",
+                     "onList": False, "entryId": None, "error": None},
+                    {"input": "https://www.linkedin.com/company/acme", "url": None,
+                     "onList": False, "entryId": None, "error": "invalid_url"}],
+                    "listed": 1, "notListed": 1, "invalid": 1},
+                "message": "Screened 3: 1 listed, 1 not listed, 1 invalid"}),
+            "400": _error_response(
+                "Invalid request: neither or both of `urls` and `sha256`, an empty array "
+                "(`missing_urls`), more than 1,000 items (`too_many_urls`), or an item that "
+                "is not a string (`invalid_parameter`, the message names its index).",
+                BODY_ERRORS + ["missing_urls", "too_many_urls", "invalid_parameter"],
+                limited=True),
+            **_common_responses(limited=True, body=True),
+        },
+    }
 
 
 def _operations(limits: Mapping[str, str]) -> dict:
@@ -600,6 +693,7 @@ def _operations(limits: Mapping[str, str]) -> dict:
     }
     paths = {
         "/v1/dnc": {"post": add, "get": list_op},
+        "/v1/dnc/screen": {"post": _screen_operation(limits["DNC_SCREEN_LIMIT"])},
         "/v1/dnc/batch": {"post": batch_op},
         "/v1/dnc/check": {"get": check_op},
         "/v1/dnc/changes": {"get": changes_op},
@@ -628,7 +722,7 @@ team's list; another team's entry answers 404.
 
 Rate limits are per team over a rolling 60-second window: add, batch and delete share one \
 write budget ({write}); batch is also limited to {batch}; check and list have {check} and \
-{listing}; the changes feed \
+{listing}; screen {screen}; the changes feed \
 {changes}. Limited responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and \
 `X-RateLimit-Reset`; a 429 also carries `Retry-After` and a `resetTime`. Failed \
 authentications (a missing, malformed, unknown or revoked key) are limited per client address \
@@ -642,7 +736,7 @@ def build_document(limits: Mapping[str, str]) -> dict:
     description = DESCRIPTION.format(
         write=limits["DNC_WRITE_LIMIT"], batch=limits["DNC_BATCH_LIMIT"],
         check=limits["DNC_CHECK_LIMIT"], listing=limits["DNC_LIST_LIMIT"],
-        changes=limits["DNC_CHANGES_LIMIT"],
+        screen=limits["DNC_SCREEN_LIMIT"], changes=limits["DNC_CHANGES_LIMIT"],
     )
     return {
         "openapi": OPENAPI_VERSION,
@@ -680,7 +774,7 @@ _cache: dict[tuple, dict] = {}
 def document_for(config: Mapping) -> dict:
     """The document for this app's limits, built once per distinct setting."""
     names = ("DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT",
-             "DNC_CHANGES_LIMIT")
+             "DNC_SCREEN_LIMIT", "DNC_CHANGES_LIMIT")
     key = tuple(str(config[name]) for name in names)
     if key not in _cache:
         _cache[key] = build_document(dict(zip(names, key, strict=True)))
