@@ -110,7 +110,12 @@ def register_api_fast_path(app: Flask) -> None:
     from .api import fastpath
     from .extensions import limiter, login_manager
 
-    fastpath.register(app, owners=(limiter, login_manager))
+    fastpath.register(app, owners={
+        # Flask-Limiter's middleware has work on /v1 only for default/application limits.
+        limiter: lambda: bool(limiter.limit_manager.default_limits
+                              or limiter.limit_manager.application_limits),
+        login_manager: lambda: False,
+    })
 
 
 def register_cli(app: Flask) -> None:

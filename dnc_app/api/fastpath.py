@@ -29,25 +29,29 @@ class PagesOnlySessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def _not_on_api(hook: Callable) -> Callable:
+def _not_on_api(hook: Callable, needed: Callable[[], bool]) -> Callable:
+    """`hook` skipped on /v1 unless `needed()` says it has work there."""
+
     @wraps(hook)
     def run_for_pages(*args, **kwargs):
-        if _is_api(request.path):
+        if _is_api(request.path) and not needed():
             return args[0] if args else None  # an after-request hook returns the response
         return hook(*args, **kwargs)
 
     return run_for_pages
 
 
-def register(app: Flask, owners: tuple[object, ...]) -> None:
+def register(app: Flask, owners: dict[object, Callable[[], bool]]) -> None:
     """Call after the extensions are bound: their app-wide before/after-request hooks
-    (those bound to one of `owners`) are skipped on /v1."""
+    (those bound to a key of `owners`) are skipped on /v1 unless its value says they
+    have work there (e.g. an operator's RATELIMIT_DEFAULT applies to every route)."""
     app.session_interface = PagesOnlySessionInterface()
     for hooks in (app.before_request_funcs, app.after_request_funcs):
         funcs = hooks.get(None, [])
         for index, hook in enumerate(funcs):
-            if _owner(hook) in owners:
-                funcs[index] = _not_on_api(hook)
+            owner = _owner(hook)
+            if owner in owners:
+                funcs[index] = _not_on_api(hook, owners[owner])
 
 
 def _owner(hook: Callable) -> object:
