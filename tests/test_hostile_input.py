@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 from werkzeug.datastructures import ImmutableMultiDict
 
-from dnc_app import accounts, entries
+from dnc_app import accounts, entries, members
 from dnc_app.api.openapi import ERROR_CODES, document_for
 from dnc_app.optout import links
 from dnc_app.optout.forms import issue_started
@@ -112,11 +112,15 @@ def world(make_app, make_team):
     app = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, OPTOUT_MIN_SECONDS=0)
     app.request_class = recording(app.request_class)
     team = make_team("Acme")
-    make_member(app, team.id, MEMBER)
+    member_id = make_member(app, team.id, MEMBER)
     entries = add_entries(app, team.id, [f"linkedin.com/in/listed-{i}" for i in range(3)])
     with app.app_context():
         spare_key, _ = accounts.create_api_key(team.id, name="spare", actor=TEST_ACTOR)
+        invite, _ = members.create_invite(team.id, "invited@example.com", "member",
+                                          actor=TEST_ACTOR)
         path_values = {
+            "user_id": str(member_id),
+            "invite_id": invite.id,
             "slug": team.slug,
             "entry_id": entries[0].id,
             "key_id": spare_key.id,

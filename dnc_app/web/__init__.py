@@ -20,7 +20,13 @@ from . import (  # noqa: E402,F401  (routes)
     bulk,
     export,
     keys,
+    members,
     screen,
     settings,
     views,
 )
+from .access import can, can_remove  # noqa: E402
+
+# The templates show only what the member's role may use (the views enforce it).
+bp.add_app_template_global(can, "can")
+bp.add_app_template_global(can_remove, "can_remove")
