@@ -362,3 +362,15 @@ def summarize(latencies: list[float]) -> dict:
     ordered = sorted(latencies)
     return {"n": len(ordered), "p50_ms": percentile(ordered, 0.5) * 1000,
             "p99_ms": percentile(ordered, 0.99) * 1000, "max_ms": ordered[-1] * 1000}
+
+
+def target_line(what: str, rows: list[dict], clients: int, target: float) -> str:
+    """'<what> at N clients: 41% of bare (target >= 35%): met' from rows with
+    clients/ratio, or a note that N clients were not measured."""
+    row = next((r for r in rows if r["clients"] == clients), None)
+    if row is None:
+        return f"target: {what} at {clients} clients was not measured (--clients)"
+    verdict = "met" if row["ratio"] >= target else "NOT met"
+    return (f"target: {what} at {clients} clients {row['ratio']:.0%} of bare in the same "
+            f"run (target >= {target:.0%}): {verdict}")
+

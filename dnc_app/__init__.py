@@ -34,6 +34,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     register_templating(app)
     register_error_handlers(app)
     register_cli(app)
+    register_api_fast_path(app)
     return app
 
 
@@ -57,11 +58,13 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from . import database
     from .extensions import csrf, limiter, login_manager, migrate
+    from .limitstore import sweep_less_often
 
     database.init_app(app)
     migrate.init_app(app, database.db, directory=str(config.resource_dir("migrations")))
     csrf.init_app(app)
     limiter.init_app(app)
+    sweep_less_often(limiter, app.config["RATELIMIT_STRATEGY"])
     login_manager.init_app(app)
 
 
@@ -103,6 +106,18 @@ def register_error_handlers(app: Flask) -> None:
     from . import errors
 
     errors.init_app(app)
+
+
+def register_api_fast_path(app: Flask) -> None:
+    from .api import fastpath
+    from .extensions import limiter, login_manager
+
+    fastpath.register(app, owners={
+        # Flask-Limiter's middleware has work on /v1 only for default/application limits.
+        limiter: lambda: bool(limiter.limit_manager.default_limits
+                              or limiter.limit_manager.application_limits),
+        login_manager: lambda: False,
+    })
 
 
 def register_cli(app: Flask) -> None:

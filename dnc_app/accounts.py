@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 import unicodedata
 from dataclasses import replace
 from datetime import timedelta
@@ -341,6 +342,7 @@ def revoke_api_key(team_id: str, key_id: str, *, actor: Actor,
         key.revoked_at = utcnow()
         _record_key_event(key, Action.KEY_REVOKE, actor, source)
         db.session.commit()
+        _forget_cached_keys()  # refused on this process's very next request
     return key
 
 
@@ -388,9 +390,40 @@ _MARK_USED = (
 )
 
 
+# Keys authenticated in the last second, per app (i.e. per process): checks and adds are
+# every connected tool's hot path, and the lookup cost as much as the rest of a check. A
+# key revoked here is forgotten at once (revoke_api_key); one revoked by another process
+# is refused there within KEY_CACHE_SECONDS, when the entry has expired.
+KEY_CACHE_SECONDS = 1.0
+_KEY_CACHE_MAX = 10_000
+
+
+def _key_cache() -> dict[str, tuple[float, KeyIdentity]]:
+    return current_app.extensions.setdefault("dnc_api_key_cache", {})
+
+
+def _forget_cached_keys() -> None:
+    _key_cache().clear()
+
+
 def authenticate_api_key(secret: str) -> KeyIdentity | None:
     """The active key with this secret, or None. Marks it used (coarsely)."""
-    row = db.session.execute(_KEY_BY_HASH, {"key_hash": ids.hash_api_key(secret)}).first()
+    key_hash = ids.hash_api_key(secret)
+    cache = _key_cache()
+    cached = cache.get(key_hash)
+    now_s = time.monotonic()
+    if cached is not None and cached[0] > now_s:
+        return cached[1]
+    identity = _authenticate_from_database(key_hash)
+    if identity is not None:
+        if len(cache) >= _KEY_CACHE_MAX:
+            cache.clear()
+        cache[key_hash] = (now_s + KEY_CACHE_SECONDS, identity)
+    return identity
+
+
+def _authenticate_from_database(key_hash: str) -> KeyIdentity | None:
+    row = db.session.execute(_KEY_BY_HASH, {"key_hash": key_hash}).first()
     if row is None or row.revoked_at is not None:
         return None
     now = utcnow()

@@ -156,7 +156,9 @@ def engine_options(database_url: str, env: Mapping[str, str]) -> dict:
     if database_url.startswith("sqlite"):
         return dict(SQLITE_ENGINE_OPTIONS)
     return {
-        "pool_pre_ping": True,
+        # No ping on every checkout (a round trip per request): a connection that broke is
+        # invalidated with the whole pool by the first error on it (a 503), and
+        # pool_recycle retires connections before a server or proxy idle timeout.
         "pool_size": int(env.get("DB_POOL_SIZE", "10")),
         "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10")),
         "pool_recycle": int(env.get("DB_POOL_RECYCLE", "1800")),

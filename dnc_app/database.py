@@ -55,7 +55,26 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: one statement in autocommit mode (read_one)
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def read_one(statement, params: dict):
+    """The first row of one read statement, or None.
+
+    Within the session's transaction when it has one (a request that already read or
+    wrote sees its own state); otherwise on a pooled connection outside the session: a
+    single statement needs no transaction on SQLite (autocommit mode reads one
+    consistent snapshot), so neither BEGIN nor the session's bookkeeping is paid on the
+    hot path (check).
+    """
+    # registry.has(): asking db.session() would create a session only to find it idle.
+    if db.session.registry.has() and db.session().in_transaction():
+        return db.session.connection().execute(statement, params).first()
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection = connection.execution_options(sqlite_begin=None)
+        return connection.execute(statement, params).first()
 
 
 def begin_write() -> None:
@@ -64,15 +83,19 @@ def begin_write() -> None:
     An SQLite read snapshot cannot be upgraded to a write once another connection has
     committed (it fails at once with "database is locked", whatever the busy timeout),
     so the caller's read transaction is ended first and the write starts with BEGIN
-    IMMEDIATE, which queues on the busy timeout instead. On PostgreSQL this is a plain
-    BEGIN.
+    IMMEDIATE, which queues on the busy timeout instead. On PostgreSQL the transaction
+    goes on (or begins with the first statement).
     """
     session = db.session()
+    lock = _SQLITE_WRITE_LOCKS.get(db.engine)
+    if lock is None:
+        # PostgreSQL (READ COMMITTED): a read transaction may simply go on to write;
+        # ending it and beginning another would cost two round trips.
+        return
     if session.in_transaction():
         session.commit()
-    lock = _SQLITE_WRITE_LOCKS.get(db.engine)
     # Without the lock after the busy timeout, BEGIN IMMEDIATE still waits its turn.
-    if lock is not None and lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+    if lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
         session.info[_LOCK_HELD] = lock
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 

@@ -93,7 +93,10 @@ def test_production_needs_a_shared_key_and_database(monkeypatch, app_from_enviro
     cfg = app_from_environment().config
     assert cfg["DNC_ENV"] == "production" and cfg["SECRET_KEY"] == "s" * 32
     assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.internal/dnc"
-    assert cfg["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    # No ping per checkout (issue 12): stale connections are recycled, broken ones
+    # invalidated on their first error (tests/test_load_faults.py restarts PostgreSQL).
+    assert "pool_pre_ping" not in cfg["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert cfg["SQLALCHEMY_ENGINE_OPTIONS"]["pool_recycle"] > 0
     monkeypatch.setenv("DNC_ENV", "staging")
     with pytest.raises(config.ConfigError, match="DNC_ENV must be one of default, production"):
         app_from_environment()

@@ -24,3 +24,6 @@ def cap_request_size():
 
 
 from . import changes, entries, errors  # noqa: E402,F401  (routes and error handlers)
+from .limits import add_rate_limit_headers  # noqa: E402
+
+bp.after_request(add_rate_limit_headers)

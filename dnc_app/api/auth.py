@@ -5,15 +5,16 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import current_app, g, request
-from limits import RateLimitItem, parse_many
+from limits import RateLimitItem
 
 from ..accounts import authenticate_api_key
 from ..changelog import Actor, ActorType
 from ..clientaddr import client_key
 from ..errors import rate_limited
-from ..extensions import configured, limiter
+from ..extensions import limiter
 from ..ids import looks_like_api_key
 from .errors import ApiError
+from .limits import limit_items
 
 AUTH_FAILURE_SCOPE = "api-auth-failure"
 
@@ -34,8 +35,8 @@ def _unauthorized(code: str, message: str) -> Unauthorized:
 # looked up: a client guessing keys is stopped without costing a query each time.
 
 
-def _auth_failure_limits() -> list[RateLimitItem]:
-    return parse_many(current_app.config["API_AUTH_FAILURE_LIMIT"])
+def _auth_failure_limits() -> tuple[RateLimitItem, ...]:
+    return limit_items(current_app.config["API_AUTH_FAILURE_LIMIT"])
 
 
 def _client() -> str:
@@ -93,17 +94,3 @@ def require_api_key(view):
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def team_key() -> str:
-    return "team:" + g.team_id
-
-
-# One budget shared by every write of a team (add, batch, delete).
-write_limit = limiter.shared_limit(configured("DNC_WRITE_LIMIT"), scope="dnc-write",
-                                   key_func=team_key)
-batch_limit = limiter.limit(configured("DNC_BATCH_LIMIT"), key_func=team_key)
-check_limit = limiter.limit(configured("DNC_CHECK_LIMIT"), key_func=team_key)
-list_limit = limiter.limit(configured("DNC_LIST_LIMIT"), key_func=team_key)
-screen_limit = limiter.limit(configured("DNC_SCREEN_LIMIT"), key_func=team_key)
-changes_limit = limiter.limit(configured("DNC_CHANGES_LIMIT"), key_func=team_key)

@@ -17,9 +17,10 @@ from ..changelog import Action, read_entry_changes
 from ..errors import envelope
 from ..timeutil import isoformat
 from . import bp
-from .auth import changes_limit, require_api_key
+from .auth import require_api_key
 from .entries import _int_arg
 from .errors import InvalidParameter
+from .limits import CHANGES, team_limits
 
 MAX_CHANGES_PAGE = 1000
 DEFAULT_CHANGES_PAGE = 100
@@ -58,7 +59,7 @@ def _change(row) -> dict:
 
 @bp.get("/dnc/changes")
 @require_api_key
-@changes_limit
+@team_limits(CHANGES)
 def get_changes():
     limit = _int_arg("limit", DEFAULT_CHANGES_PAGE, 1, MAX_CHANGES_PAGE,
                      f"limit must be an integer between 1 and {MAX_CHANGES_PAGE}")

@@ -11,15 +11,9 @@ from .. import accounts, entries
 from ..changelog import Source
 from ..errors import envelope
 from . import bp
-from .auth import (
-    batch_limit,
-    check_limit,
-    list_limit,
-    require_api_key,
-    screen_limit,
-    write_limit,
-)
+from .auth import require_api_key
 from .errors import ApiError, InvalidParameter
+from .limits import BATCH, CHECK, LIST, SCREEN, WRITE, team_limits
 
 
 def json_object() -> dict:
@@ -38,7 +32,7 @@ def json_object() -> dict:
 
 @bp.post("/dnc")
 @require_api_key
-@write_limit
+@team_limits(WRITE)
 def post_entry():
     body = json_object()
     url = body.get("url")
@@ -80,8 +74,7 @@ def _batch_items(body: dict) -> list[dict]:
 
 @bp.post("/dnc/batch")
 @require_api_key
-@write_limit
-@batch_limit
+@team_limits(WRITE, BATCH)
 def post_batch():
     items = _batch_items(json_object())
     # Items without a URL are answered here; the rest go to the service in one call.
@@ -124,7 +117,7 @@ def post_batch():
 
 @bp.get("/dnc/check")
 @require_api_key
-@check_limit
+@team_limits(CHECK)
 def check_entry():
     url = request.args.get("url", "")
     if url == "":
@@ -172,7 +165,7 @@ def _screen_items(body: dict) -> tuple[str, list]:
 
 @bp.post("/dnc/screen")
 @require_api_key
-@screen_limit
+@team_limits(SCREEN)
 def screen():
     key, items = _screen_items(json_object())
     if key == "urls":
@@ -227,7 +220,7 @@ def _list_params() -> dict:
 
 @bp.get("/dnc")
 @require_api_key
-@list_limit
+@team_limits(LIST)
 def get_entries():
     params = _list_params()
     page = entries.list_entries(g.team_id, **params)
@@ -251,7 +244,7 @@ _ENTRY_ID = re.compile(r"dnc_[A-Za-z0-9]{1,36}")
 
 @bp.delete("/dnc/<entry_id>")
 @require_api_key
-@write_limit
+@team_limits(WRITE)
 def delete_entry_by_id(entry_id: str):
     body = json_object()
     if not _ENTRY_ID.fullmatch(entry_id):

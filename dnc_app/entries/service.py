@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from .. import ids
 from ..changelog import Action, Actor, Change, Source, record
-from ..database import begin_write
+from ..database import begin_write, read_one
 from ..extensions import db
 from ..search import contains
 from ..timeutil import utcnow
@@ -41,6 +41,23 @@ __all__ = ["add_entries", "add_entry", "count_entries", "find_by_url", "get_entr
 def _begin_write(team_id: str) -> None:
     """Start a fresh write transaction holding the team's write lock."""
     begin_write()
+    _lock_team(team_id)
+
+
+def _insert_one(team_id: str, row: dict) -> dict[str, tuple[int, str]]:
+    """Begin a write holding the team's lock and insert the row unless its URL is listed;
+    {url: (seq, id)} of the row stored. Raises TeamNotFound."""
+    if sql.dialect_name() != "postgresql":
+        _begin_write(team_id)
+        return sql.insert_ignoring_duplicates([row])
+    begin_write()
+    stored = sql.insert_one_locking_team_pg(row)  # lock and insert: one round trip
+    if not stored:
+        _lock_team(team_id)  # listed already, or no such team
+    return stored
+
+
+def _lock_team(team_id: str) -> None:
     found = db.session.execute(sql.LOCK_TEAM, {"team_id": team_id}).scalar()
     if found is None:
         db.session.rollback()
@@ -94,8 +111,7 @@ def add_entry(
         now = utcnow()
         row = _entry_row(team_id, url, reason, source, actor, now)
         row["needs_review"] = needs_review
-        _begin_write(team_id)
-        stored = sql.insert_ignoring_duplicates([row])
+        stored = _insert_one(team_id, row)
         if url in stored:
             entry = Entry(seq=stored[url][0], **row)
             record(team_id, Action.ADD, [Change(entry.id, url, reason)], source=source,
@@ -217,15 +233,15 @@ def _check_optout_removal(team_id: str, entry: Entry, reason: str | None, source
 
 # --------------------------------------------------------------------------- reads
 
-# Single-entry reads are the hot path of the API (check): statements built once, run on
-# the session's connection, rows turned into frozen Entry values (no ORM machinery).
+# Single-entry reads are the hot path of the API (check): statements built once, run
+# with read_one (outside the session when it has no transaction), rows turned into
+# frozen Entry values (no ORM machinery).
 
 
 def find_by_url(team_id: str, raw_url: object) -> Entry | None:
     """The team's entry for this URL, if listed. Raises InvalidURL."""
     url = normalize(raw_url)
-    return _entry_from_row(db.session.connection().execute(
-        sql.FIND_BY_URL, {"team_id": team_id, "url": url}).first())
+    return _entry_from_row(read_one(sql.FIND_BY_URL, {"team_id": team_id, "url": url}))
 
 
 def get_entry(team_id: str, entry_id: str) -> Entry | None:

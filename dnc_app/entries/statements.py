@@ -79,6 +79,35 @@ def _insert_ignore_statement(dialect: str):
     )
 
 
+def insert_one_locking_team_pg(row: dict) -> dict[str, tuple[int, str]]:
+    """PostgreSQL, one entry: lock the team row and insert in one statement (one round
+    trip instead of two). Stored with its URL's digest (`url_sha256`, for screening), like
+    every insert. {url: (seq, id)}, or {} when the URL is listed or there is no such team
+    (the caller tells the two apart)."""
+    row = {**row, "url_sha256": url_digest(row["url"])}
+    keys = tuple(row)
+    stmt = _LOCKED_INSERTS.get(keys)
+    if stmt is None:
+        stmt = _LOCKED_INSERTS[keys] = _locked_insert_statement(keys)
+    return {url: (seq, entry_id) for seq, entry_id, url in db.session.execute(stmt, row)}
+
+
+_LOCKED_INSERTS: dict = {}
+
+
+def _locked_insert_statement(keys: tuple[str, ...]):
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    # The SELECT yields the row only once it holds the team's lock (FOR UPDATE), so the
+    # insert is ordered after it exactly as LOCK_TEAM then INSERT were.
+    values = [bindparam(key, type_=ENTRIES.c[key].type) for key in keys]
+    locked_row = (select(*values).select_from(TEAMS)
+                  .where(TEAMS.c.id == bindparam("team_id")).with_for_update())
+    return (pg_insert(ENTRIES).from_select(list(keys), locked_row)
+            .on_conflict_do_nothing(index_elements=["team_id", "url"])
+            .returning(ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url))
+
+
 # PostgreSQL: each column travels as one array parameter and unnest() turns the arrays
 # back into rows, so a statement is short and constant whatever the number of rows (a
 # multi-row VALUES list of thousands of placeholders costs more to build and parse than
