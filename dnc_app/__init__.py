@@ -34,6 +34,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     register_templating(app)
     register_error_handlers(app)
     register_cli(app)
+    register_webhook_delivery(app)
     return app
 
 
@@ -107,3 +108,9 @@ def register_cli(app: Flask) -> None:
     from . import cli
 
     cli.init_app(app)
+
+
+def register_webhook_delivery(app: Flask) -> None:
+    from .webhooks import delivery
+
+    delivery.init_app(app)

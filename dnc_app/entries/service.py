@@ -189,7 +189,8 @@ def remove_entry(
         raise EntryNotFound()
     db.session.execute(sql.DELETE_ENTRY, {"seq": entry.seq})
     record(team_id, Action.REMOVE,
-           [Change(entry.id, entry.url, reason if reason is not None else entry.reason)],
+           [Change(entry.id, entry.url, reason if reason is not None else entry.reason,
+                   entry)],
            source=source, actor=actor)
     db.session.commit()
     return entry
