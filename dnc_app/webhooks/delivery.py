@@ -186,6 +186,10 @@ class Dispatcher:
                 log.exception("webhook claim failed")
             if outbox.WAKE.wait(self.settings.poll_interval):
                 outbox.WAKE.clear()
+        self.close()
+
+    def close(self) -> None:
+        """Release the delivery threads (a dispatcher driven by run_once)."""
         self._pool.shutdown(wait=True)
 
     def start(self) -> Dispatcher:
