@@ -40,18 +40,18 @@ def list_webhooks():
                     "Webhook endpoints", 200)
 
 
-@bp.delete("/webhooks/<endpoint_id>")
+@bp.delete("/webhooks/<webhook_id>")
 @require_api_key
 @write_limit
-def delete_webhook(endpoint_id: str):
-    endpoint = endpoints.delete_endpoint(g.team_id, endpoint_id)
+def delete_webhook(webhook_id: str):
+    endpoint = endpoints.delete_endpoint(g.team_id, webhook_id)
     return envelope(None, endpoints.to_dict(endpoint), "Webhook endpoint deleted", 200)
 
 
-@bp.post("/webhooks/<endpoint_id>/test")
+@bp.post("/webhooks/<webhook_id>/test")
 @require_api_key
 @write_limit
-def test_webhook(endpoint_id: str):
-    msg_id = endpoints.send_test(g.team_id, endpoint_id)
+def test_webhook(webhook_id: str):
+    msg_id = endpoints.send_test(g.team_id, webhook_id)
     return envelope(None, {"id": msg_id, "type": "webhook.test"},
                     "Test event queued for delivery", 202)

@@ -69,7 +69,7 @@ def resolve(destination: Destination, allow_private: bool) -> str:
     try:
         infos = socket.getaddrinfo(destination.host, destination.port,
                                    type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+    except (OSError, UnicodeError, ValueError):
         raise DestinationError("the host name does not resolve") from None
     addresses = [info[4][0] for info in infos]
     if not addresses:
