@@ -13,4 +13,14 @@ def no_store(response: Response) -> Response:
     return response
 
 
-from . import account, audit, auth, bulk, export, keys, settings, views  # noqa: E402,F401  (routes)
+from . import (  # noqa: E402,F401  (routes)
+    account,
+    audit,
+    auth,
+    bulk,
+    export,
+    keys,
+    settings,
+    views,
+    webhooks,
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from .. import accounts
@@ -119,3 +119,16 @@ class SettingsForm(FlaskForm):
 class PersonalLinkForm(FlaskForm):
     profile_url = StringField("LinkedIn profile URL",
                               validators=[Length(max=MAX_URL_LENGTH)], filters=[_strip])
+
+
+class WebhookForm(FlaskForm):
+    url = StringField("Endpoint URL", validators=[DataRequired("Enter the URL to send to."),
+                                                  Length(max=2048)], filters=[_strip])
+    description = StringField("Description (optional)", validators=[Length(max=500)],
+                              filters=[_strip])
+    added = BooleanField("Entry added (dnc.entry.added)", default=True)
+    removed = BooleanField("Entry removed (dnc.entry.removed)", default=True)
+
+    def events(self) -> list[str]:
+        return [name for name, on in (("dnc.entry.added", self.added.data),
+                                      ("dnc.entry.removed", self.removed.data)) if on]

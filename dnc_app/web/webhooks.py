@@ -1,0 +1,126 @@
+"""Webhook endpoints of the team: create (the secret is shown once), list, enable and
+disable, delete, send a test event, rotate the secret, the delivery log, redeliver."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..webhooks import endpoints
+from . import bp
+from .forms import WebhookForm
+from .member import team_id
+
+
+def _endpoint(endpoint_id: str):
+    try:
+        return endpoints.get_endpoint(team_id(), endpoint_id)
+    except endpoints.EndpointNotFound:  # another team's endpoint is unknown here too
+        abort(404, description="No such webhook endpoint in your team.")
+
+
+def _list_page(form: WebhookForm, status: int = 200, **context):
+    return render_template("web/webhooks.html", form=form,
+                           endpoints=endpoints.list_endpoints(team_id()), **context), status
+
+
+def _detail_page(endpoint, **context):
+    return render_template("web/webhook.html", endpoint=endpoint,
+                           log=endpoints.delivery_log(team_id(), endpoint.id), **context)
+
+
+@bp.context_processor
+def webhook_notice():
+    """How many of the team's endpoints the service disabled (shown in the navigation)."""
+    if not current_user.is_authenticated:
+        return {}
+    return {"webhooks_disabled": len(endpoints.disabled_endpoints(team_id()))}
+
+
+@bp.get("/webhooks")
+@login_required
+def webhooks():
+    return _list_page(WebhookForm(formdata=None))
+
+
+@bp.post("/webhooks")
+@login_required
+def create_webhook():
+    form = WebhookForm()
+    if not form.validate_on_submit():
+        return _list_page(form, 422)
+    if not form.events():
+        form.added.errors = ["Choose at least one event."]
+        return _list_page(form, 422)
+    try:
+        endpoint, secret = endpoints.create_endpoint(team_id(), form.url.data, form.events(),
+                                                     form.description.data)
+    except endpoints.WebhookError as exc:
+        form.url.errors = [exc.message]
+        return _list_page(form, 422)
+    # Rendered into this response only: never stored in clear, never in a redirect.
+    return _list_page(WebhookForm(formdata=None), new_endpoint=endpoint, secret=secret)
+
+
+@bp.get("/webhooks/<endpoint_id>")
+@login_required
+def webhook(endpoint_id: str):
+    return _detail_page(_endpoint(endpoint_id))
+
+
+def _act(endpoint_id: str, action, done: str):
+    """Run `action` on the team's endpoint (CSRF checked before the view), then back to
+    its page with a message."""
+    endpoint = _endpoint(endpoint_id)
+    try:
+        action(endpoint)
+    except endpoints.WebhookError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("web.webhook", endpoint_id=endpoint.id), 303)
+
+
+@bp.post("/webhooks/<endpoint_id>/enable")
+@login_required
+def enable_webhook(endpoint_id: str):
+    return _act(endpoint_id, lambda e: endpoints.set_enabled(team_id(), e.id, True),
+                "Enabled: new changes are sent to this endpoint again.")
+
+
+@bp.post("/webhooks/<endpoint_id>/disable")
+@login_required
+def disable_webhook(endpoint_id: str):
+    return _act(endpoint_id, lambda e: endpoints.set_enabled(team_id(), e.id, False),
+                "Disabled: nothing is sent to this endpoint until you enable it.")
+
+
+@bp.post("/webhooks/<endpoint_id>/test")
+@login_required
+def test_webhook_page(endpoint_id: str):
+    return _act(endpoint_id, lambda e: endpoints.send_test(team_id(), e.id),
+                "Test event queued: its delivery appears in the log below.")
+
+
+@bp.post("/webhooks/<endpoint_id>/redeliver")
+@login_required
+def redeliver_webhook(endpoint_id: str):
+    msg_id = request.form.get("event", "")
+    return _act(endpoint_id, lambda e: endpoints.redeliver(team_id(), e.id, msg_id),
+                "The event is queued to be delivered again.")
+
+
+@bp.post("/webhooks/<endpoint_id>/rotate")
+@login_required
+def rotate_webhook(endpoint_id: str):
+    endpoint = _endpoint(endpoint_id)
+    secret = endpoints.rotate_secret(team_id(), endpoint.id)
+    return _detail_page(endpoint, secret=secret)
+
+
+@bp.post("/webhooks/<endpoint_id>/delete")
+@login_required
+def delete_webhook_page(endpoint_id: str):
+    endpoint = endpoints.delete_endpoint(team_id(), _endpoint(endpoint_id).id)
+    flash(f"Deleted the endpoint {endpoint.url}.", "success")
+    return redirect(url_for("web.webhooks"), 303)
