@@ -189,6 +189,16 @@ def live_server_factory(server_env, tmp_path):
         server.stop()
 
 
+@pytest.fixture
+def receiver():
+    """A webhook receiver on loopback that records every delivery (tests.webhook_support)."""
+    from tests.webhook_support import Receiver
+
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
 def pytest_report_header(config):
     url = os.environ.get("DNC_TEST_DATABASE_URL")
     return f"database: {'PostgreSQL' if url else 'SQLite'}"

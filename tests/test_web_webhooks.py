@@ -10,14 +10,7 @@ import pytest
 from dnc_app.webhooks import endpoints
 from tests.test_webhooks import attempts, deliver
 from tests.web_support import make_member, sign_in, token_for
-from tests.webhook_support import Answer, Receiver
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
+from tests.webhook_support import Answer
 
 
 @pytest.fixture

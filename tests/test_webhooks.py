@@ -5,6 +5,7 @@ secret rotation, and the delivery loop woken by a commit."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -21,16 +22,9 @@ from dnc_app.webhooks import delivery, endpoints
 from tests.test_optout import open_form, post_optout
 from tests.test_web_bulk import confirm, pending_token, preview
 from tests.web_support import HTMX, make_member, sign_in, token_for
-from tests.webhook_support import Answer, Receiver
+from tests.webhook_support import Answer
 
 SCHEDULE = [0, 0.2, 0.4]
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -445,3 +439,26 @@ def test_cli_create_list_test_delete(app, team, receiver):
                                team.slug]).exit_code == 0
     assert endpoint_id not in runner.invoke(args=["webhooks", "list", "--team",
                                                   team.slug]).output
+
+
+def test_an_endpoint_deleted_during_an_attempt_is_no_error(app, client, team, receiver):
+    endpoint_id, _secret = register(client, team, receiver.url)
+    client.post(f"/v1/webhooks/{endpoint_id}/test", headers=team.headers)
+    receiver.script = [Answer(200, delay=0.6)]
+    settings = delivery.Settings.of(app)
+    with app.app_context():
+        (claimed,) = delivery.claim(settings, 10)
+    results = []
+
+    def attempt():
+        with app.app_context():
+            results.append(delivery.attempt(claimed, settings))
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    receiver.wait_for(1)  # the POST is in flight
+    with app.app_context():
+        endpoints.delete_endpoint(team.id, endpoint_id)
+    thread.join()
+    assert results == [True]  # delivered; nothing left to record it on, and no error
+    assert attempts(app, endpoint_id) == []

@@ -19,16 +19,9 @@ from dnc_app.webhooks import endpoints
 from tests.live import ROOT
 from tests.support import TEST_ACTOR
 from tests.test_live_concurrency import post_json
-from tests.webhook_support import Answer, Receiver
+from tests.webhook_support import Answer
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -110,12 +110,15 @@ def _record(message_id: int, endpoint_id: str, at: datetime, outcome: sender.Out
             settings: Settings) -> None:
     """The attempt in the log, the event's next step, the endpoint's health."""
     begin_write()
+    message = db.session.get(M, message_id)
+    if message is None:  # the endpoint was deleted during the attempt
+        db.session.rollback()
+        return
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     db.session.execute(insert(WebhookAttempt), [{
         "message_id": message_id, "endpoint_id": endpoint_id, "attempted_at": at,
         "status_code": outcome.status, "duration_ms": outcome.duration_ms,
         "error": outcome.error, "response_excerpt": outcome.excerpt}])
-    message = db.session.get(M, message_id)
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     message.attempts += 1
     message.locked_until = None
     now = utcnow()

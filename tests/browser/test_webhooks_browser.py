@@ -12,16 +12,8 @@ from playwright.sync_api import expect
 from tests.browser.support import screenshot
 from tests.browser.test_web_browser import sign_in, watch
 from tests.web_support import make_member
-from tests.webhook_support import Receiver
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 def test_create_an_endpoint_send_a_test_and_see_the_delivery(app, team, live_server_factory,
