@@ -96,7 +96,6 @@ __all__ = [
     "MAX_INPUT_LENGTH",
     "MAX_USERNAME_LENGTH",
     "InvalidURL",
-    "canonical_url",
     "normalize_linkedin_url",
 ]
 
@@ -303,25 +302,6 @@ def normalize_linkedin_url(raw: str) -> str:
         if len(username) <= MAX_USERNAME_LENGTH and username != _SIGNED_IN_ALIAS:
             return CANONICAL_PREFIX + username
     return _normalize_general(s)
-
-
-def canonical_url(username: str) -> str:
-    """Return the canonical profile URL for one username (raw or percent-encoded).
-
-    The username goes through the same validation and normalization as the username
-    part of a URL; raises InvalidURL if it is not acceptable.
-    """
-    if not isinstance(username, str):
-        raise InvalidURL("Username must be a string")
-    if len(username) > MAX_INPUT_LENGTH:
-        raise InvalidURL(R_USERNAME_LONG)
-    if _BAD_PERCENT.search(username):
-        raise InvalidURL(R_PERCENT)
-    if not username:
-        raise InvalidURL(R_USERNAME_MISSING)
-    if _AUTHORITY_END.search(username):  # a raw '/', '?' or '#'
-        raise InvalidURL(R_USERNAME_CHARS)
-    return CANONICAL_PREFIX + _canonical_username(username)
 
 
 # --- general path ----------------------------------------------------------------

@@ -13,7 +13,6 @@ from dnc_app.normalize import (
     MAX_INPUT_LENGTH,
     MAX_USERNAME_LENGTH,
     InvalidURL,
-    canonical_url,
     normalize_linkedin_url,
 )
 
@@ -628,22 +627,6 @@ def test_username_length_counts_decoded_characters():
         normalize_linkedin_url("in/" + encoded + "%C3%BC")
     with pytest.raises(InvalidURL, match="longer than 100 characters"):
         normalize_linkedin_url("in/" + "%41" * 101)
-
-
-def test_canonical_url():
-    assert canonical_url("John") == JOHN
-    assert canonical_url("j%C3%BCrgen") == JURGEN
-    assert canonical_url("jürgen") == JURGEN
-    for bad, reason in [
-        ("", "missing"),
-        ("john/doe", "may only contain"),
-        ("john?x", "may only contain"),
-        ("a" * 101, "longer than 100"),
-        ("j%zz", "percent-encoding"),
-        (None, "must be a string"),
-    ]:
-        with pytest.raises(InvalidURL, match=reason):
-            canonical_url(bad)
 
 
 def test_no_typeerror_for_weird_strings():

@@ -84,6 +84,17 @@ def test_an_upload_over_the_item_limit_is_refused(monkeypatch):
         items_from_csv("\n".join(f"linkedin.com/in/u{i}" for i in range(4)).encode())
 
 
+def test_too_many_pasted_lines_are_counted_before_any_line_is_read(monkeypatch):
+    monkeypatch.setattr(bulk_input, "MAX_ITEMS", 3)
+    # Blank and whitespace-only lines are not items, so they do not count.
+    assert len(items_from_text(" \n\t\r\nx\n\n y\n \nz\n")) == 3
+    read = []
+    monkeypatch.setattr(bulk_input, "_line_end", lambda *a: read.append(a) or -1)
+    with pytest.raises(BulkInputError, match="more than 3 lines"):
+        items_from_text('"\n' * 4)
+    assert read == []
+
+
 def test_a_broken_csv_is_refused_with_a_reason():
     data = b'"' + b"x" * 200_000 + b' linkedin.com/in/a"\n'  # one field over csv's limit
     with pytest.raises(BulkInputError, match="could not be read as CSV"):
