@@ -462,3 +462,23 @@ def test_an_endpoint_deleted_during_an_attempt_is_no_error(app, client, team, re
     thread.join()
     assert results == [True]  # delivered; nothing left to record it on, and no error
     assert attempts(app, endpoint_id) == []
+
+
+def test_after_a_secret_key_change_deliveries_fail_until_the_secret_is_rotated(
+        make_app, team, receiver):
+    before = make_app(WEBHOOK_ALLOW_PRIVATE=True, SECRET_KEY="the-old-key" * 4)
+    endpoint_id, _old = register(before.test_client(), team, receiver.url)
+    app = make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCHEDULE=[0],
+                   SECRET_KEY="the-new-key" * 4)
+    client = app.test_client()
+    client.post(f"/v1/webhooks/{endpoint_id}/test", headers=team.headers)
+    deliver(app)
+    assert receiver.received == []
+    assert [a.error for a in attempts(app, endpoint_id)] == ["secret unreadable: rotate it"]
+    with app.app_context():
+        new = endpoints.rotate_secret(team.id, endpoint_id)  # the old one cannot co-sign
+    client.post(f"/v1/webhooks/{endpoint_id}/test", headers=team.headers)
+    deliver(app)
+    (received,) = receiver.wait_for(1)
+    assert received.verified(new)["type"] == "webhook.test"
+    assert len(received.headers["webhook-signature"].split()) == 1

@@ -82,12 +82,17 @@ def attempt(message_id: int, settings: Settings) -> bool:
         _finish(message_id, status="cancelled")
         return False
     now = utcnow()
-    headers = signing.headers(message.msg_id, now, message.payload,
-                              endpoints.signing_secrets(endpoint))
     url, payload, endpoint_id = endpoint.url, message.payload, endpoint.id
-    db.session.rollback()  # no transaction open across the network call
-    outcome = sender.post(url, payload, headers, timeout=settings.timeout,
-                          allow_private=settings.allow_private)
+    try:
+        headers = signing.headers(message.msg_id, now, payload,
+                                  endpoints.signing_secrets(endpoint))
+    except signing.SecretUnreadable:
+        db.session.rollback()
+        outcome = sender.Outcome(None, 0, sender.SECRET_UNREADABLE)
+    else:
+        db.session.rollback()  # no transaction open across the network call
+        outcome = sender.post(url, payload, headers, timeout=settings.timeout,
+                              allow_private=settings.allow_private)
     _record(message_id, endpoint_id, now, outcome, settings)
     return outcome.ok
 

@@ -158,7 +158,10 @@ def signing_secrets(endpoint) -> list[str]:
     secrets = [signing.decrypt(endpoint.secret)]
     if endpoint.previous_secret and endpoint.previous_secret_until and (
             endpoint.previous_secret_until > utcnow()):
-        secrets.append(signing.decrypt(endpoint.previous_secret))
+        try:
+            secrets.append(signing.decrypt(endpoint.previous_secret))
+        except signing.SecretUnreadable:
+            pass  # rotated because SECRET_KEY changed: only the new one can sign
     return secrets
 
 

@@ -18,6 +18,8 @@ LOG_LIMIT = 1024  # and keep this much in the delivery log
 TIMEOUT = "timeout"
 CONNECTION_FAILED = "connection failed"
 REFUSED = "destination not allowed"
+# Not sent: the stored secret was encrypted under another SECRET_KEY (rotate it).
+SECRET_UNREADABLE = "secret unreadable: rotate it"
 
 
 @dataclass(frozen=True)

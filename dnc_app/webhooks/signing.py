@@ -13,7 +13,7 @@ import os
 from datetime import datetime
 from functools import lru_cache
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
@@ -38,8 +38,16 @@ def encrypt(secret: str) -> str:
     return _fernet(current_app.config["SECRET_KEY"]).encrypt(secret.encode()).decode("ascii")
 
 
+class SecretUnreadable(Exception):
+    """The stored secret was encrypted under another SECRET_KEY."""
+
+
 def decrypt(stored: str) -> str:
-    return _fernet(current_app.config["SECRET_KEY"]).decrypt(stored.encode()).decode("ascii")
+    try:
+        return _fernet(current_app.config["SECRET_KEY"]).decrypt(
+            stored.encode()).decode("ascii")
+    except InvalidToken:
+        raise SecretUnreadable() from None
 
 
 def headers(msg_id: str, timestamp: datetime, body: str, secrets: list[str]) -> dict[str, str]:
