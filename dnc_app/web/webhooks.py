@@ -12,9 +12,9 @@ from .forms import WebhookForm
 from .member import team_id
 
 
-def _endpoint(endpoint_id: str):
+def _endpoint(webhook_id: str):
     try:
-        return endpoints.get_endpoint(team_id(), endpoint_id)
+        return endpoints.get_endpoint(team_id(), webhook_id)
     except endpoints.EndpointNotFound:  # another team's endpoint is unknown here too
         abort(404, description="No such webhook endpoint in your team.")
 
@@ -62,65 +62,65 @@ def create_webhook():
     return _list_page(WebhookForm(formdata=None), new_endpoint=endpoint, secret=secret)
 
 
-@bp.get("/webhooks/<endpoint_id>")
+@bp.get("/webhooks/<webhook_id>")
 @login_required
-def webhook(endpoint_id: str):
-    return _detail_page(_endpoint(endpoint_id))
+def webhook(webhook_id: str):
+    return _detail_page(_endpoint(webhook_id))
 
 
-def _act(endpoint_id: str, action, done: str):
+def _act(webhook_id: str, action, done: str):
     """Run `action` on the team's endpoint (CSRF checked before the view), then back to
     its page with a message."""
-    endpoint = _endpoint(endpoint_id)
+    endpoint = _endpoint(webhook_id)
     try:
         action(endpoint)
     except endpoints.WebhookError as exc:
         flash(exc.message, "error")
     else:
         flash(done, "success")
-    return redirect(url_for("web.webhook", endpoint_id=endpoint.id), 303)
+    return redirect(url_for("web.webhook", webhook_id=endpoint.id), 303)
 
 
-@bp.post("/webhooks/<endpoint_id>/enable")
+@bp.post("/webhooks/<webhook_id>/enable")
 @login_required
-def enable_webhook(endpoint_id: str):
-    return _act(endpoint_id, lambda e: endpoints.set_enabled(team_id(), e.id, True),
+def enable_webhook(webhook_id: str):
+    return _act(webhook_id, lambda e: endpoints.set_enabled(team_id(), e.id, True),
                 "Enabled: new changes are sent to this endpoint again.")
 
 
-@bp.post("/webhooks/<endpoint_id>/disable")
+@bp.post("/webhooks/<webhook_id>/disable")
 @login_required
-def disable_webhook(endpoint_id: str):
-    return _act(endpoint_id, lambda e: endpoints.set_enabled(team_id(), e.id, False),
+def disable_webhook(webhook_id: str):
+    return _act(webhook_id, lambda e: endpoints.set_enabled(team_id(), e.id, False),
                 "Disabled: nothing is sent to this endpoint until you enable it.")
 
 
-@bp.post("/webhooks/<endpoint_id>/test")
+@bp.post("/webhooks/<webhook_id>/test")
 @login_required
-def test_webhook_page(endpoint_id: str):
-    return _act(endpoint_id, lambda e: endpoints.send_test(team_id(), e.id),
+def test_webhook_page(webhook_id: str):
+    return _act(webhook_id, lambda e: endpoints.send_test(team_id(), e.id),
                 "Test event queued: its delivery appears in the log below.")
 
 
-@bp.post("/webhooks/<endpoint_id>/redeliver")
+@bp.post("/webhooks/<webhook_id>/redeliver")
 @login_required
-def redeliver_webhook(endpoint_id: str):
+def redeliver_webhook(webhook_id: str):
     msg_id = request.form.get("event", "")
-    return _act(endpoint_id, lambda e: endpoints.redeliver(team_id(), e.id, msg_id),
+    return _act(webhook_id, lambda e: endpoints.redeliver(team_id(), e.id, msg_id),
                 "The event is queued to be delivered again.")
 
 
-@bp.post("/webhooks/<endpoint_id>/rotate")
+@bp.post("/webhooks/<webhook_id>/rotate")
 @login_required
-def rotate_webhook(endpoint_id: str):
-    endpoint = _endpoint(endpoint_id)
+def rotate_webhook(webhook_id: str):
+    endpoint = _endpoint(webhook_id)
     secret = endpoints.rotate_secret(team_id(), endpoint.id)
     return _detail_page(endpoint, secret=secret)
 
 
-@bp.post("/webhooks/<endpoint_id>/delete")
+@bp.post("/webhooks/<webhook_id>/delete")
 @login_required
-def delete_webhook_page(endpoint_id: str):
-    endpoint = endpoints.delete_endpoint(team_id(), _endpoint(endpoint_id).id)
+def delete_webhook_page(webhook_id: str):
+    endpoint = endpoints.delete_endpoint(team_id(), _endpoint(webhook_id).id)
     flash(f"Deleted the endpoint {endpoint.url}.", "success")
     return redirect(url_for("web.webhooks"), 303)
