@@ -3,6 +3,7 @@ the delivery log and redelivery. Knows nothing of Flask's request."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -16,6 +17,8 @@ from ..timeutil import isoformat, utcnow
 from . import destinations, outbox, signing
 
 ROTATION_OVERLAP = timedelta(hours=24)
+ENDPOINT_ID_LENGTH = 20
+_ENDPOINT_ID = re.compile(rf"whk_[A-Za-z0-9]{{{ENDPOINT_ID_LENGTH}}}")
 MAX_DESCRIPTION_LENGTH = 500
 LOG_PAGE_SIZE = 50
 
@@ -91,7 +94,7 @@ def create_endpoint(team_id: str, url: object, events: object = None,
         raise InvalidWebhookURL(exc.message) from None
     secret = signing.new_secret()
     endpoint = WebhookEndpoint(
-        id="whk_" + random_token(20), team_id=team_id, url=url,
+        id="whk_" + random_token(ENDPOINT_ID_LENGTH), team_id=team_id, url=url,
         events=" ".join(_clean_events(events)), description=_clean_description(description),
         enabled=True, secret=signing.encrypt(secret), created_at=utcnow())
     db.session.add(endpoint)
@@ -106,6 +109,8 @@ def list_endpoints(team_id: str) -> list[WebhookEndpoint]:
 
 def get_endpoint(team_id: str, endpoint_id: str) -> WebhookEndpoint:
     """Another team's endpoint is not found, like an unknown id."""
+    if not _ENDPOINT_ID.fullmatch(endpoint_id):  # never sent to the database (NUL, …)
+        raise EndpointNotFound()
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None or endpoint.team_id != team_id:
         raise EndpointNotFound()
