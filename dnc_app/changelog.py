@@ -3,9 +3,8 @@
 Every change goes through `record` (in the caller's write transaction; member events via
 accounts.record_member_event) or `log_event` (in a transaction of its own): entries
 added, asked for again and removed, API keys created and revoked, settings changed,
-exports, and member events (sign-ins, password changes, …). Readers: the audit page, and
-webhooks (the outbox is written here, in the
-same transaction) and next a changes feed.
+exports, and member events (sign-ins, password changes, …). Readers: the audit page and
+the changes feed; webhook events are queued here too, in the same transaction.
 
 Order: each team numbers its changes 1, 2, 3, … in `seq`. The number is taken from the
 team row's `change_seq` counter, incremented in the same transaction as the change. That
@@ -231,6 +230,27 @@ def read_from(team_id: str, after_seq: int = 0, limit: int = 1000) -> list[Row]:
     return list(db.session.execute(
         _BY_TEAM.where(_LOG.c.seq > after_seq).order_by(_LOG.c.seq).limit(limit),
         {"team_id": team_id}))
+
+
+# What the changes feed shows: the changes to the list itself. Other log events (keys,
+# settings, members, repeated requests) keep their place in `seq` but are not listed.
+FEED_ACTIONS = (Action.ADD.value, Action.REMOVE.value)
+_FEED = (select(_LOG.c.seq, _LOG.c.action, _LOG.c.subject_id, _LOG.c.url, _LOG.c.created_at,
+                _LOG.c.source)
+         .where(_LOG.c.team_id == bindparam("team_id"), _LOG.c.seq > bindparam("after_seq"),
+                _LOG.c.action.in_(FEED_ACTIONS))
+         .order_by(_LOG.c.seq).limit(bindparam("limit")))
+
+
+def read_entry_changes(team_id: str, after_seq: int, limit: int) -> list[Row]:
+    """The team's entry additions and removals after position `after_seq`, oldest first
+    (the changes feed): rows of (seq, action, subject_id, url, created_at, source).
+
+    One statement, so one snapshot: since `seq` is the commit order within a team, what
+    it returns is a gap-free prefix of the changes after `after_seq`; a change committed
+    later has a higher `seq` and comes on a later read."""
+    return list(db.session.execute(
+        _FEED, {"team_id": team_id, "after_seq": after_seq, "limit": limit}))
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,10 @@ LIMITS = {
     # Reads each have their own budget and never consume the write budget.
     "DNC_CHECK_LIMIT": "60/minute",
     "DNC_LIST_LIMIT": "60/minute",
+    # Screening (POST /v1/dnc/screen, up to 1,000 URLs a call) has its own budget.
+    "DNC_SCREEN_LIMIT": "30/minute",
+    # The changes feed (GET /v1/dnc/changes), per team.
+    "DNC_CHANGES_LIMIT": "60/minute",
     # Failed API authentications (missing, malformed, unknown or revoked key) per client
     # address (IPv6 by /64); beyond it every API request from there is a 429.
     "API_AUTH_FAILURE_LIMIT": "30/minute",
@@ -278,6 +282,10 @@ class Config:
             "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
             "API_MAX_CONTENT_LENGTH": int(env.get("API_MAX_CONTENT_LENGTH",
                                                   str(4 * 1024 * 1024))),
+            # A prospect CSV to screen (streamed to disk, never held in memory): 200,000
+            # rows of a typical export take ~20 MB.
+            "SCREEN_MAX_CONTENT_LENGTH": int(env.get("SCREEN_MAX_CONTENT_LENGTH",
+                                                     str(64 * 1024 * 1024))),
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "false").lower() == "true",

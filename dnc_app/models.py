@@ -115,6 +115,8 @@ class DncEntry(db.Model):
         # The few flagged entries of a team, newest first, without scanning its list.
         Index("ix_dnc_entry_team_review", "team_id", "seq",
               postgresql_where=text("needs_review"), sqlite_where=text("needs_review")),
+        # Screening by digest (POST /v1/dnc/screen with sha256): one probe per digest.
+        Index("ix_dnc_entry_team_sha256", "team_id", "url_sha256"),
     )
 
     # Insertion order: newest first is `seq DESC`, stable even within one batch.
@@ -122,6 +124,11 @@ class DncEntry(db.Model):
     id: Mapped[str] = mapped_column(String(40), unique=True, default=ids.entry_id)
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(String(255))
+    # Hex SHA-256 of `url` (UTF-8), set by the entry service on every insert: lets a
+    # connector screen prospects without sending their URLs. Nullable only so that the
+    # column could be added to SQLite without rebuilding the table; migration 0008
+    # backfills every row.
+    url_sha256: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(20))
     added_by: Mapped[str | None] = mapped_column(String(255))

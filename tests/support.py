@@ -1,10 +1,20 @@
-"""Constants shared by the tests and their fixtures (no fixtures and no tests here)."""
+"""Constants and helpers shared by the tests and their fixtures (no fixtures and no tests
+here)."""
 
 from __future__ import annotations
 
 from dnc_app.changelog import Actor, ActorType
 from dnc_app.config import TEST_SECRET_KEY as TEST_SECRET
 
-__all__ = ["TEST_ACTOR", "TEST_SECRET"]
+__all__ = ["TEST_ACTOR", "TEST_SECRET", "api_data"]
 # The actor of changes a test makes directly through the services.
 TEST_ACTOR = Actor(ActorType.CLI, None, "tests")
+
+
+def api_data(client, path: str, team, **params):
+    """The `data` of a successful GET of the API (asserting the 200 and `error: null`)."""
+    resp = client.get(path, query_string=params, headers=team.headers)
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["error"] is None
+    return body["data"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support import api_data
+
 
 def add_many(client, team, usernames):
     resp = client.post("/v1/dnc/batch", json={"entries": [{"url": f"in/{u}"} for u in usernames]},
@@ -13,11 +15,7 @@ def add_many(client, team, usernames):
 
 
 def list_page(client, team, **params):
-    resp = client.get("/v1/dnc", query_string=params, headers=team.headers)
-    assert resp.status_code == 200, resp.get_json()
-    body = resp.get_json()
-    assert body["error"] is None
-    return body["data"]
+    return api_data(client, "/v1/dnc", team, **params)
 
 
 def names(entries) -> list[str]:

@@ -32,7 +32,7 @@ from tests.support import TEST_ACTOR
 # Generous limits: the fuzzer sends a few hundred requests within a minute.
 FUZZ_LIMITS = {name: "100000/minute" for name in
                ("DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT",
-                "API_AUTH_FAILURE_LIMIT")}
+                "DNC_SCREEN_LIMIT", "DNC_CHANGES_LIMIT", "API_AUTH_FAILURE_LIMIT")}
 # Bounded so the test takes seconds; deterministic so CI cannot fail by chance. To explore
 # further: DNC_FUZZ_EXAMPLES=500 DNC_FUZZ_RANDOM=1 pytest tests/test_openapi.py
 EXAMPLES_PER_OPERATION = int(os.environ.get("DNC_FUZZ_EXAMPLES", "30"))

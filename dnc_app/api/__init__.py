@@ -23,4 +23,4 @@ def cap_request_size():
         abort(413)
 
 
-from . import entries, errors, webhooks  # noqa: E402,F401  (routes and error handlers)
+from . import changes, entries, errors, webhooks  # noqa: E402,F401  (routes and error handlers)

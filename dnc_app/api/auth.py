@@ -105,3 +105,5 @@ write_limit = limiter.shared_limit(configured("DNC_WRITE_LIMIT"), scope="dnc-wri
 batch_limit = limiter.limit(configured("DNC_BATCH_LIMIT"), key_func=team_key)
 check_limit = limiter.limit(configured("DNC_CHECK_LIMIT"), key_func=team_key)
 list_limit = limiter.limit(configured("DNC_LIST_LIMIT"), key_func=team_key)
+screen_limit = limiter.limit(configured("DNC_SCREEN_LIMIT"), key_func=team_key)
+changes_limit = limiter.limit(configured("DNC_CHANGES_LIMIT"), key_func=team_key)

@@ -1,15 +1,17 @@
-"""The API reference: `/v1/openapi.json` and the `/docs` page rendered from it.
+"""The API reference: `/v1/openapi.json`, the `/docs` page rendered from it, and the
+guide `/docs/connect` (how an outreach tool uses webhooks, screening and the feed).
 
-Both are public (no key, no rate limit). The page is plain server-rendered HTML with
+All are public (no key, no rate limit). The page is plain server-rendered HTML with
 its own stylesheet: no scripts, no inline styles, nothing from a CDN.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 from markupsafe import Markup, escape
 
 from ..extensions import limiter
@@ -38,6 +40,25 @@ def reference():
         headers=document["components"]["headers"],
         error_codes=ERROR_CODES,
         security=document["components"]["securitySchemes"]["bearerAuth"],
+    )
+
+
+# Screening's per-team limit (SPEC §4's default until the setting is configured).
+SCREEN_LIMIT_DEFAULT = "30/minute"
+
+
+@bp.get("/docs/connect")
+@limiter.exempt
+def connect():
+    config = current_app.config
+    return render_template(
+        "docs/connect.html",
+        info=document_for(config)["info"],
+        base_url=request.host_url.rstrip("/"),
+        max_screen="1,000",
+        screen_limit=config.get("DNC_SCREEN_LIMIT", SCREEN_LIMIT_DEFAULT),
+        changes_limit=config["DNC_CHANGES_LIMIT"],
+        example_digest=hashlib.sha256(b"https://linkedin.com/in/john-doe").hexdigest(),
     )
 
 

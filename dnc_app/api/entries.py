@@ -11,7 +11,14 @@ from .. import entries
 from ..changelog import Source
 from ..errors import envelope
 from . import bp
-from .auth import batch_limit, check_limit, list_limit, require_api_key, write_limit
+from .auth import (
+    batch_limit,
+    check_limit,
+    list_limit,
+    require_api_key,
+    screen_limit,
+    write_limit,
+)
 from .errors import ApiError, InvalidParameter
 
 
@@ -126,6 +133,59 @@ def check_entry():
     on_list = entry is not None
     data = {"onList": on_list, "entry": entry.to_dict() if on_list else None}
     message = "URL is on the Do Not Contact list" if on_list else "URL is not on the list"
+    return envelope(None, data, message, 200)
+
+
+# --------------------------------------------------------------------------- screen
+
+MAX_SCREEN_ITEMS = 1000
+SCREEN_KEYS = ("urls", "sha256")
+
+
+def _screen_items(body: dict) -> tuple[str, list]:
+    """("urls" or "sha256", its array), or ApiError that says what is wrong.
+
+    Codes: neither key (or an empty array) is 400 `missing_urls`; over 1,000 items is
+    400 `too_many_urls`; both keys, a value that is not an array, or an item that is not a
+    string is 400 `invalid_parameter`. A string that is not a profile URL, or not a
+    64-hex-digit digest, is answered in its result (`error: "invalid_url"`).
+    """
+    given = [key for key in SCREEN_KEYS if key in body]
+    if len(given) > 1:
+        raise InvalidParameter("Send either urls or sha256, not both")
+    if not given:
+        raise ApiError("missing_urls", "urls (or sha256) is required")
+    key = given[0]
+    items = body[key]
+    if not isinstance(items, list):
+        raise InvalidParameter(f"{key} must be an array of strings")
+    if not items:
+        raise ApiError("missing_urls", f"{key} must contain at least one item")
+    if len(items) > MAX_SCREEN_ITEMS:
+        raise ApiError("too_many_urls", f"{key} must contain at most "
+                       f"{MAX_SCREEN_ITEMS:,} items (got {len(items):,})")
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise InvalidParameter(f"{key}[{index}] must be a string")
+    return key, items
+
+
+@bp.post("/dnc/screen")
+@require_api_key
+@screen_limit
+def screen():
+    key, items = _screen_items(json_object())
+    if key == "urls":
+        results = entries.screen_urls(g.team_id, items)
+    else:
+        results = entries.screen_digests(g.team_id, items)
+    counts = {status: 0 for status in ("listed", "not_listed", "invalid")}
+    for result in results:
+        counts[result.status] += 1
+    data = {"results": [result.to_dict() for result in results], "listed": counts["listed"],
+            "notListed": counts["not_listed"], "invalid": counts["invalid"]}
+    message = (f"Screened {len(results)}: {counts['listed']} listed, "
+               f"{counts['not_listed']} not listed, {counts['invalid']} invalid")
     return envelope(None, data, message, 200)
 
 

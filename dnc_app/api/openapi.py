@@ -13,12 +13,14 @@ from collections.abc import Mapping
 
 from ..entries import MAX_REASON_LENGTH
 from . import openapi_webhooks
+from .changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE
 from .entries import (
     DEFAULT_PAGE_SIZE,
     MAX_BATCH_ENTRIES,
     MAX_OFFSET,
     MAX_PAGE_SIZE,
     MAX_QUERY_LENGTH,
+    MAX_SCREEN_ITEMS,
 )
 
 OPENAPI_VERSION = "3.1.0"
@@ -40,6 +42,8 @@ ERROR_CODES = {
     "missing_entries": "The batch body has no `entries`.",
     "empty_entries": "The batch `entries` array is empty.",
     "too_many_entries": f"The batch has more than {MAX_BATCH_ENTRIES:,} entries.",
+    "missing_urls": "The screen body has neither `urls` nor `sha256`, or its array is empty.",
+    "too_many_urls": f"The screen body has more than {MAX_SCREEN_ITEMS:,} items.",
     "not_found": "No such entry in this team's list (also for another team's entry), or "
                  "no such webhook endpoint in this team.",
     **openapi_webhooks.WEBHOOK_ERRORS,
@@ -115,6 +119,14 @@ ENTRY_EXAMPLE = {
     "$createdAt": "2026-11-26T10:15:30.123Z",
     "$updatedAt": "2026-11-26T10:15:30.123Z",
     "reason": "Asked not to be contacted",
+    "source": "api",
+}
+
+CHANGE_EXAMPLE = {
+    "type": "added",
+    "entryId": ENTRY_EXAMPLE["$id"],
+    "url": ENTRY_EXAMPLE["url"],
+    "at": ENTRY_EXAMPLE["$createdAt"],
     "source": "api",
 }
 
@@ -228,6 +240,7 @@ def _schemas() -> dict:
                 "entry": {"oneOf": [_ref("DncEntry"), {"type": "null"}]},
             },
         },
+        **_screen_schemas(),
         "EntryPage": {
             "type": "object",
             "required": ["entries", "total", "limit", "offset", "nextCursor"],
@@ -242,6 +255,41 @@ def _schemas() -> dict:
                 "nextCursor": {"type": ["string", "null"],
                                "description": "Pass as `cursor` for the next page; null on "
                                               "the last page."},
+            },
+        },
+        "Change": {
+            "type": "object",
+            "description": "One change to the list: an entry added or removed.",
+            "required": ["type", "entryId", "url", "at", "source"],
+            "properties": {
+                "type": {"type": "string", "enum": ["added", "removed"]},
+                "entryId": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
+                            "description": "The entry's `$id` (a removal names the entry "
+                                           "that was removed)."},
+                "url": {"type": "string", "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
+                        "description": "The normalized profile URL."},
+                "at": {**TIMESTAMP,
+                       "description": "When the change was asked for. The feed's order is "
+                                      "the commit order: two concurrent changes can have "
+                                      "their `at` the other way round."},
+                "source": {"type": "string",
+                           "description": "Where the change was made: api, web, web_bulk, "
+                                          "public_form, cli."},
+            },
+            "example": CHANGE_EXAMPLE,
+        },
+        "ChangesPage": {
+            "type": "object",
+            "required": ["changes", "nextCursor", "hasMore"],
+            "properties": {
+                "changes": {"type": "array", "items": _ref("Change"),
+                            "maxItems": MAX_CHANGES_PAGE,
+                            "description": "Oldest first, in commit order."},
+                "nextCursor": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$",
+                               "description": "Store it and pass it as `cursor` next time; "
+                                              "given also when there is nothing new."},
+                "hasMore": {"type": "boolean",
+                            "description": "More changes are waiting: ask again at once."},
             },
         },
         "DeleteResult": {
@@ -306,6 +354,60 @@ def _headers() -> dict:
     }
 
 
+def _screen_schemas() -> dict:
+    items = {"type": "array", "minItems": 1, "maxItems": MAX_SCREEN_ITEMS}
+    return {
+        "ScreenRequest": {
+            "type": "object",
+            "description": "Either `urls` or `sha256`, not both.",
+            # What is wrong inside a string (not a profile URL, not a digest) is that
+            # item's `error`, not a 400: only the shape of the body is a request error.
+            "properties": {
+                "urls": {**items, "items": {
+                    "type": "string",
+                    "description": "A LinkedIn profile URL in any accepted form."}},
+                "sha256": {**items, "items": {
+                    "type": "string",
+                    "description": "The hex SHA-256 (64 digits, any letter case) of a "
+                                   "normalized URL's UTF-8 bytes, e.g. of "
+                                   "`https://linkedin.com/in/john-doe`. A string that is "
+                                   "not 64 hex digits is answered as an invalid item."}},
+            },
+            "oneOf": [{"required": ["urls"]}, {"required": ["sha256"]}],
+            "example": {"urls": ["https://www.linkedin.com/in/john-doe/", "in/jane-roe",
+                                 "https://www.linkedin.com/company/acme"]},
+        },
+        "ScreenItemResult": {
+            "type": "object",
+            "required": ["input", "url", "onList", "entryId", "error"],
+            "properties": {
+                "input": {"type": "string", "description": "The item as sent."},
+                "url": {"type": ["string", "null"],
+                        "description": "The normalized URL (null when invalid). By "
+                                       "`sha256`: the listed URL, null when not listed."},
+                "onList": {"type": "boolean"},
+                "entryId": {"type": ["string", "null"],
+                            "description": "The listed entry's `$id`, else null."},
+                "error": {"type": ["string", "null"], "enum": [None, "invalid_url"],
+                          "description": "`invalid_url` for a string that is not a "
+                                         "LinkedIn profile URL (or not a 64-hex-digit "
+                                         "digest); such an item is never on the list."},
+            },
+        },
+        "ScreenResult": {
+            "type": "object",
+            "required": ["results", "listed", "notListed", "invalid"],
+            "properties": {
+                "results": {"type": "array", "items": _ref("ScreenItemResult"),
+                            "description": "One result per input item, in input order."},
+                "listed": {"type": "integer", "minimum": 0},
+                "notListed": {"type": "integer", "minimum": 0},
+                "invalid": {"type": "integer", "minimum": 0},
+            },
+        },
+    }
+
+
 # ----------------------------------------------------------------------------- operations
 
 def _common_responses(*, limited: bool, body: bool) -> dict:
@@ -347,9 +449,45 @@ def _ok(description: str, data_schema: dict, example=None, *, limited: bool = Tr
     return response
 
 
+def _screen_operation(limit: str) -> dict:
+    return {
+        "operationId": "screenUrls",
+        "tags": ["Entries"],
+        "summary": f"Screen up to {MAX_SCREEN_ITEMS:,} prospects",
+        "description": (
+            "Which of these prospects are on the list: by `urls` (each normalized), or by "
+            "`sha256` digests of normalized URLs, so that a prospect list need not be sent "
+            "in clear. Results are in input order; a string that is not a profile URL (or "
+            "not a digest) is answered with `error: \"invalid_url\"`. Answered with one "
+            f"database query. Limited to {limit} per team (`DNC_SCREEN_LIMIT`)."),
+        "requestBody": {"required": True, "content": _json(_ref("ScreenRequest"))},
+        "responses": {
+            "200": _ok("The answer for each item, and the counts.", _ref("ScreenResult"), {
+                "error": None, "data": {"results": [
+                    {"input": "https://www.linkedin.com/in/john-doe/",
+                     "url": "https://linkedin.com/in/john-doe", "onList": True,
+                     "entryId": ENTRY_EXAMPLE["$id"], "error": None},
+                    {"input": "in/jane-roe", "url": "https://linkedin.com/in/jane-roe",
+                     "onList": False, "entryId": None, "error": None},
+                    {"input": "https://www.linkedin.com/company/acme", "url": None,
+                     "onList": False, "entryId": None, "error": "invalid_url"}],
+                    "listed": 1, "notListed": 1, "invalid": 1},
+                "message": "Screened 3: 1 listed, 1 not listed, 1 invalid"}),
+            "400": _error_response(
+                "Invalid request: neither or both of `urls` and `sha256`, an empty array "
+                "(`missing_urls`), more than 1,000 items (`too_many_urls`), or an item that "
+                "is not a string (`invalid_parameter`, the message names its index).",
+                BODY_ERRORS + ["missing_urls", "too_many_urls", "invalid_parameter"],
+                limited=True),
+            **_common_responses(limited=True, body=True),
+        },
+    }
+
+
 def _operations(limits: Mapping[str, str]) -> dict:
     write, batch = limits["DNC_WRITE_LIMIT"], limits["DNC_BATCH_LIMIT"]
     check, listing = limits["DNC_CHECK_LIMIT"], limits["DNC_LIST_LIMIT"]
+    changes = limits["DNC_CHANGES_LIMIT"]
     write_note = (f"Counts against the team's shared write budget ({write}, shared by add, "
                   "batch and delete).")
     entry_data = _ref("DncEntry")
@@ -467,6 +605,44 @@ def _operations(limits: Mapping[str, str]) -> dict:
             **_common_responses(limited=True, body=False),
         },
     }
+    changes_op = {
+        "operationId": "listChanges",
+        "tags": ["Entries"],
+        "summary": "The changes feed: additions and removals, oldest first",
+        "description": (
+            "Keeps a local copy of the list exact. Without `cursor` it starts at the team's "
+            "first change; each page gives a `nextCursor` (also when it is empty): store it "
+            "and poll with it, and every later change comes exactly once, in commit order, "
+            "also when changes are made concurrently. Apply `added` and `removed` in order. "
+            "While `hasMore` is true, ask again at once. A cursor is opaque and stays valid. "
+            f"Limited to {changes} per team."
+        ),
+        "parameters": [
+            {"name": "cursor", "in": "query", "required": False,
+             "description": "`nextCursor` of an earlier page; none (or empty) for the "
+                            "first change.",
+             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 40}},
+            {"name": "limit", "in": "query", "required": False,
+             "description": f"Changes per page, 1–{MAX_CHANGES_PAGE:,}.",
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_CHANGES_PAGE,
+                        "default": DEFAULT_CHANGES_PAGE}},
+        ],
+        "responses": {
+            "200": _ok("A page of changes.", _ref("ChangesPage"), {
+                "error": None,
+                "data": {"changes": [CHANGE_EXAMPLE, {
+                    **CHANGE_EXAMPLE, "type": "removed", "at": "2026-11-27T08:01:02.345Z",
+                    "source": "web"}],
+                    "nextCursor": "YzE6NDI", "hasMore": False},
+                "message": "2 changes"}),
+            "400": _error_response("A bad `cursor` or `limit`; the message names it.",
+                                   ["invalid_parameter"], limited=True,
+                                   example={"error": "invalid_parameter", "data": None,
+                                            "message": "cursor is not valid: pass the "
+                                                       "nextCursor of an earlier page"}),
+            **_common_responses(limited=True, body=False),
+        },
+    }
     delete_op = {
         "operationId": "deleteEntry",
         "tags": ["Entries"],
@@ -523,8 +699,10 @@ def _operations(limits: Mapping[str, str]) -> dict:
     }
     paths = {
         "/v1/dnc": {"post": add, "get": list_op},
+        "/v1/dnc/screen": {"post": _screen_operation(limits["DNC_SCREEN_LIMIT"])},
         "/v1/dnc/batch": {"post": batch_op},
         "/v1/dnc/check": {"get": check_op},
+        "/v1/dnc/changes": {"get": changes_op},
         "/v1/dnc/{entryId}": {"delete": delete_op},
         "/v1/verify": {"get": verify},
         "/v1/openapi.json": {"get": document},
@@ -555,7 +733,8 @@ team's list; another team's entry answers 404.
 
 Rate limits are per team over a rolling 60-second window: add, batch and delete share one \
 write budget ({write}); batch is also limited to {batch}; check and list have {check} and \
-{listing}. Limited responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and \
+{listing}; screen {screen}; the changes feed \
+{changes}. Limited responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and \
 `X-RateLimit-Reset`; a 429 also carries `Retry-After` and a `resetTime`. Failed \
 authentications (a missing, malformed, unknown or revoked key) are limited per client address \
 (`API_AUTH_FAILURE_LIMIT`, 30 per minute by default); beyond it every request from that \
@@ -568,6 +747,7 @@ def build_document(limits: Mapping[str, str]) -> dict:
     description = DESCRIPTION.format(
         write=limits["DNC_WRITE_LIMIT"], batch=limits["DNC_BATCH_LIMIT"],
         check=limits["DNC_CHECK_LIMIT"], listing=limits["DNC_LIST_LIMIT"],
+        screen=limits["DNC_SCREEN_LIMIT"], changes=limits["DNC_CHANGES_LIMIT"],
     )
     return {
         "openapi": OPENAPI_VERSION,
@@ -606,7 +786,8 @@ _cache: dict[tuple, dict] = {}
 
 def document_for(config: Mapping) -> dict:
     """The document for this app's limits, built once per distinct setting."""
-    names = ("DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT")
+    names = ("DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT",
+             "DNC_SCREEN_LIMIT", "DNC_CHANGES_LIMIT")
     key = tuple(str(config[name]) for name in names)
     if key not in _cache:
         _cache[key] = build_document(dict(zip(names, key, strict=True)))

@@ -2,6 +2,7 @@
 
 - `service`: add, add many, preview, remove, find, list (the functions callers use);
 - `statements`: the SQL, built once, and what differs between SQLite and PostgreSQL;
+- `screen`: which of many URLs (or SHA-256 digests of URLs) a team lists, in one query;
 - `bulk`: classification of many inputs before anything is written;
 - `validation`: URL normalization, reasons, search text;
 - `values`, `cursor`, `errors`: what the service returns, pages by, and raises.
@@ -19,6 +20,7 @@ from .errors import (
     TeamNotFound,
     message_of,
 )
+from .screen import Screened, end_read, screen_digests, screen_urls
 from .service import (
     add_entries,
     add_entry,
@@ -30,14 +32,15 @@ from .service import (
     remove_entry,
     walk_entries,
 )
-from .validation import clean_reason, normalize, search_term
+from .validation import clean_reason, normalize, search_term, url_digest
 from .values import MAX_QUERY_LENGTH, MAX_REASON_LENGTH, MAX_URL_LENGTH, Entry, EntryPage
 
 __all__ = [
     "MAX_QUERY_LENGTH", "MAX_REASON_LENGTH", "MAX_URL_LENGTH", "AlreadyListed",
     "BulkResult", "Entry", "EntryError", "EntryNotFound", "EntryPage", "InvalidCursor",
     "InvalidReason", "InvalidURL", "ItemResult", "TeamNotFound", "add_entries", "add_entry",
-    "clean_reason", "count_entries", "decode_cursor", "encode_cursor", "find_by_url",
+    "clean_reason", "count_entries", "decode_cursor", "end_read", "encode_cursor", "find_by_url",
     "get_entry", "list_entries", "message_of", "normalize", "preview_entries",
-    "remove_entry", "search_term", "walk_entries",
+    "remove_entry", "Screened", "screen_digests", "screen_urls", "search_term",
+    "url_digest", "walk_entries",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text
 from ..extensions import db
 from ..models import DncEntry, Team
 from ..timeutil import UTCDateTime
+from .validation import url_digest
 from .values import ENTRY_FIELDS
 
 # Rows per INSERT statement: well under SQLite's 32,766 bound parameters.
@@ -45,6 +46,7 @@ def dialect_name() -> str:
 def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
     """INSERT … ON CONFLICT DO NOTHING; return {url: (seq, id)} of the rows stored.
 
+    Each row is stored with the digest of its URL (`url_sha256`, for screening).
     One statement per dialect, compiled once and cached; SQLAlchemy sends many rows as
     multi-row VALUES batches ("insertmanyvalues") with RETURNING.
     """
@@ -53,6 +55,7 @@ def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
     if stmt is None:
         stmt = _INSERT_IGNORE[dialect] = _insert_ignore_statement(dialect)
     stored: dict[str, tuple[int, str]] = {}
+    rows = [{**row, "url_sha256": url_digest(row["url"])} for row in rows]
     for start in range(0, len(rows), _INSERT_CHUNK):
         for seq, entry_id, url in db.session.execute(stmt, rows[start : start + _INSERT_CHUNK]):
             stored[url] = (seq, entry_id)
@@ -81,8 +84,10 @@ def _insert_ignore_statement(dialect: str):
 # multi-row VALUES list of thousands of placeholders costs more to build and parse than
 # the insert itself). ORDER BY n keeps the input order in `seq`.
 _PG_INSERT_ENTRIES = text("""
-    INSERT INTO dnc_entry (id, team_id, url, reason, source, added_by, created_at, updated_at)
-    SELECT t.id, :team_id, t.url, t.reason, :source, :added_by, :now, :now
+    INSERT INTO dnc_entry (id, team_id, url, url_sha256, reason, source, added_by,
+                           created_at, updated_at)
+    SELECT t.id, :team_id, t.url, encode(sha256(convert_to(t.url, 'UTF8')), 'hex'),
+           t.reason, :source, :added_by, :now, :now
     FROM unnest(CAST(:ids AS varchar[]), CAST(:urls AS varchar[]), CAST(:reasons AS text[]))
          WITH ORDINALITY AS t(id, url, reason, n)
     ORDER BY t.n
@@ -122,3 +127,32 @@ def listed_urls(team_id: str, urls: list[str]) -> set[str]:
             select(url_column).where(ENTRIES.c.team_id == team_id, url_column.in_(chunk))
         ).scalars())
     return listed
+
+
+def _screen_statements(*columns, key):
+    """{dialect: SELECT columns of a team's entries whose `key` is among :values}, built
+    once: PostgreSQL takes the values as one array parameter, SQLite as an expanding IN
+    (callers pass at most _LOOKUP_CHUNK values, well under its parameter bound)."""
+    team = ENTRIES.c.team_id == bindparam("team_id")
+    return {
+        "postgresql": select(*columns).where(
+            team, key == func.any(bindparam("values", type_=_URL_ARRAY))),
+        "sqlite": select(*columns).where(team, key.in_(bindparam("values", expanding=True))),
+    }
+
+
+_SCREEN_BY_URL = _screen_statements(ENTRIES.c.url, ENTRIES.c.id, key=ENTRIES.c.url)
+_SCREEN_BY_DIGEST = _screen_statements(ENTRIES.c.url_sha256, ENTRIES.c.url, ENTRIES.c.id,
+                                       key=ENTRIES.c.url_sha256)
+
+
+def screen_by_url(team_id: str, urls: list[str]) -> list:
+    """(url, id) of the team's entries among these normalized URLs."""
+    return db.session.connection().execute(
+        _SCREEN_BY_URL[dialect_name()], {"team_id": team_id, "values": urls}).all()
+
+
+def screen_by_digest(team_id: str, digests: list[str]) -> list:
+    """(url_sha256, url, id) of the team's entries among these lowercase hex digests."""
+    return db.session.connection().execute(
+        _SCREEN_BY_DIGEST[dialect_name()], {"team_id": team_id, "values": digests}).all()

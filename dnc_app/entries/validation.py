@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from ..normalize import normalize_linkedin_url
 from .errors import InvalidReason, InvalidURL
 from .values import MAX_QUERY_LENGTH, MAX_REASON_LENGTH
 
 # The stored form of a LinkedIn profile URL, or InvalidURL with the reason.
 normalize = normalize_linkedin_url
+
+
+def url_digest(url: str) -> str:
+    """Hex SHA-256 of a normalized URL (UTF-8): what screening by digest compares."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
 def clean_reason(reason: object) -> str | None:

@@ -20,6 +20,7 @@ from . import (  # noqa: E402,F401  (routes)
     bulk,
     export,
     keys,
+    screen,
     settings,
     views,
     webhooks,

@@ -76,6 +76,10 @@ class BulkForm(FlaskForm):
     file = FileField("…or upload a CSV file")
 
 
+class ScreenForm(FlaskForm):
+    file = FileField("CSV file of prospects")
+
+
 class BulkConfirmForm(FlaskForm):
     token = HiddenField(validators=[DataRequired()])
 

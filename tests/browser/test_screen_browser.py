@@ -1,0 +1,103 @@
+"""Screen a prospect list in a real Chromium against a real gunicorn: upload with htmx
+(progress bar), the counts, another column, both downloads; and the same without
+JavaScript."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.support import screenshot
+from tests.browser.test_web_browser import sign_in, watch
+from tests.web_support import add_entries, make_member
+
+pytestmark = pytest.mark.live
+
+
+def prospects(tmp_path, rows: int = 3000):
+    lines = ["Name;Company;LinkedIn;Email"]
+    for i in range(rows):
+        url = ("https://www.linkedin.com/company/acme" if i % 1000 == 5
+               else f"https://www.linkedin.com/in/person-{i:04d}/")
+        lines.append(f'"Person {i}";=cmd();{url};p{i}@example.com')
+    path = tmp_path / "prospects.csv"
+    path.write_bytes("\r\n".join(lines).encode())
+    return path
+
+
+def read_download(download) -> list[list[str]]:
+    with open(download.path(), encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+@pytest.fixture
+def server(app, team, live_server_factory, tmp_path):
+    make_member(app, team.id)
+    add_entries(app, team.id, ["linkedin.com/in/person-0001", "linkedin.com/in/person-0002"])
+    return live_server_factory(BULK_UPLOAD_DIR=str(tmp_path / "uploads"))
+
+
+def test_upload_see_the_counts_and_download_with_htmx(server, new_page, tmp_path):
+    page = new_page(accept_downloads=True)
+    problems = watch(page)
+    sign_in(page, server.url, "/screen")
+    page.evaluate("""window.progressSeen = [];
+        document.addEventListener('htmx:xhr:progress', () => {
+          const bar = document.querySelector('#screen-progress progress');
+          if (bar) window.progressSeen.push(bar.value);
+        });""")
+    page.get_by_label("CSV file of prospects").set_input_files(prospects(tmp_path))
+    page.get_by_role("button", name="Screen").click()
+    expect(page.get_by_role("heading", name=re.compile("screened"))).to_have_text(
+        "3,000 prospects screened")
+    counts = page.locator("#screen-counts")
+    expect(counts).to_contain_text("2,995 may be contacted")
+    expect(counts).to_contain_text("2 on the Do Not Contact list")
+    expect(counts).to_contain_text("3 without a valid LinkedIn profile URL")
+    expect(page.get_by_label("LinkedIn column")).to_have_value("2")
+    assert page.url == server.url + "/screen"  # htmx swapped the panel in place
+    assert max(page.evaluate("window.progressSeen")) == 100
+    screenshot(page, "screen-counts")
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download the 2,995 rows that may be contacted").click()
+    rows = read_download(info.value)
+    assert rows[0] == ["Name", "Company", "LinkedIn", "Email", "dnc_status", "dnc_url"]
+    assert len(rows) == 2996
+    assert {row[4] for row in rows[1:]} == {"not_listed"}
+    assert rows[1][1] == "'=cmd()"  # formula-safe
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download all rows with their status").click()
+    rows = read_download(info.value)
+    assert len(rows) == 3001
+    assert rows[2][4:] == ["listed", "https://linkedin.com/in/person-0001"]
+    assert rows[6][4:] == ["invalid", ""]
+
+    # Another column: nothing in "Email" is a profile.
+    page.get_by_label("LinkedIn column").select_option(label="Email")
+    expect(page.locator("#screen-counts")).to_contain_text(
+        "3,000 without a valid LinkedIn profile URL")
+    assert problems == []
+
+
+def test_the_page_works_without_javascript(server, new_page, tmp_path):
+    page = new_page(java_script_enabled=False, accept_downloads=True)
+    sign_in(page, server.url, "/screen")
+    page.get_by_label("CSV file of prospects").set_input_files(prospects(tmp_path, 40))
+    page.get_by_role("button", name="Screen").click()
+    expect(page.get_by_role("heading", name=re.compile("screened"))).to_have_text(
+        "40 prospects screened")
+    expect(page.locator("#screen-counts")).to_contain_text("2 on the Do Not Contact list")
+    page.get_by_label("LinkedIn column").select_option(label="Email")
+    page.get_by_role("button", name="Use this column").click()
+    expect(page.locator("#screen-counts")).to_contain_text(
+        "40 without a valid LinkedIn profile URL")
+    page.get_by_label("LinkedIn column").select_option(label="LinkedIn")
+    page.get_by_role("button", name="Use this column").click()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download the 37 rows that may be contacted").click()
+    assert len(read_download(info.value)) == 38
+    screenshot(page, "screen-nojs")
