@@ -82,6 +82,9 @@ def make_app(database_url):
 
 
 def _dispose(apps) -> None:
+    from dnc_app.webhooks.delivery import stop_in_process
+
+    stop_in_process()  # delivery loops started by a served request (WEBHOOK_DELIVERY on)
     for app in apps:
         with app.app_context():
             db.session.remove()
