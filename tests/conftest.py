@@ -96,6 +96,8 @@ def app_from_environment(monkeypatch, tmp_path):
     """app_from_environment(): `create_app()` as served, configured from the environment
     (set it with monkeypatch first), its instance folder under tmp_path."""
     monkeypatch.setenv("DNC_INSTANCE_PATH", str(tmp_path / "instance"))
+    # No webhook delivery loop on this (unmigrated) database unless the test sets it.
+    monkeypatch.setenv("WEBHOOK_DELIVERY", "off")
     apps = []
 
     def factory():
