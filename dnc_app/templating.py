@@ -3,7 +3,7 @@ and the input limits (so a `maxlength` says the same as the server)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Flask
 
@@ -23,6 +23,14 @@ def when_filter(value: datetime | None) -> str:
     return value.strftime("%-d %b %Y, %H:%M UTC")
 
 
+def day_filter(value: date) -> str:
+    return value.strftime("%-d %b %Y")
+
+
+def short_day_filter(value: date) -> str:
+    return value.strftime("%-d %b")
+
+
 def thousands_filter(value: int) -> str:
     return f"{value:,}"
 
@@ -31,6 +39,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(iso_filter, "iso")
     app.add_template_filter(when_filter, "when")
     app.add_template_filter(thousands_filter, "thousands")
+    app.add_template_filter(day_filter, "day")
+    app.add_template_filter(short_day_filter, "short_day")
     app.add_template_filter(Source.label_of, "source_label")
     app.add_template_filter(Action.label_of, "action_label")
     app.add_template_global(MAX_URL_LENGTH, "MAX_URL_LENGTH")

@@ -1,6 +1,7 @@
 """A team's Do Not Contact list: the one way entries are added, removed and read.
 
 - `service`: add, add many, preview, remove, find, list (the functions callers use);
+- `listing`: the list page's filtered pages and counts;
 - `statements`: the SQL, built once, and what differs between SQLite and PostgreSQL;
 - `screen`: which of many URLs (or SHA-256 digests of URLs) a team lists, in one query;
 - `bulk`: classification of many inputs before anything is written;
@@ -20,6 +21,7 @@ from .errors import (
     TeamNotFound,
     message_of,
 )
+from .listing import COUNT_CAP, BrowsePage, ListFilter, browse
 from .screen import Screened, end_read, screen_digests, screen_urls
 from .service import (
     add_entries,
@@ -37,6 +39,7 @@ from .values import MAX_QUERY_LENGTH, MAX_REASON_LENGTH, MAX_URL_LENGTH, Entry, 
 
 __all__ = [
     "MAX_QUERY_LENGTH", "MAX_REASON_LENGTH", "MAX_URL_LENGTH", "AlreadyListed",
+    "COUNT_CAP", "BrowsePage", "ListFilter", "browse",
     "BulkResult", "Entry", "EntryError", "EntryNotFound", "EntryPage", "InvalidCursor",
     "InvalidReason", "InvalidURL", "ItemResult", "TeamNotFound", "add_entries", "add_entry",
     "clean_reason", "count_entries", "decode_cursor", "end_read", "encode_cursor", "find_by_url",

@@ -2,27 +2,67 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import entries
+from .. import dashboard, entries
 from ..changelog import Source
 from ..entries import review
 from ..htmx import is_htmx, render
-from . import bp
+from . import bp, chart
 from .forms import AddEntryForm, CheckForm, ConfirmForm, RemoveForm
 from .limits import check_limit, write_limit
 from .member import actor, team_id
 
 PAGE_SIZE = 50
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+SOURCES = frozenset(source.value for source in Source)
 
 
-def entry_page(q: str, cursor: str | None, flagged_only: bool = False) -> entries.EntryPage:
+class FilterError(ValueError):
+    """A filter of the list that cannot be read: the message says what to fix."""
+
+
+def _day(raw: str, name: str) -> date | None:
+    if not raw:
+        return None
     try:
-        if flagged_only:
-            return review.list_flagged(team_id(), limit=PAGE_SIZE, cursor=cursor)
-        return entries.list_entries(team_id(), limit=PAGE_SIZE, cursor=cursor,
-                                q=entries.search_term(q) or None)
+        if not _DATE.fullmatch(raw):
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise FilterError(f"The {name} date must be a date like 2026-01-31.") from None
+
+
+def list_filter(args) -> entries.ListFilter:
+    """The list's filters from the query string. Raises FilterError."""
+    source = args.get("source", "")
+    if source and source not in SOURCES:
+        raise FilterError("Choose a source from the list.")
+    first, last = _day(args.get("from", ""), "“from”"), _day(args.get("to", ""), "“to”")
+    if first and last and first > last:
+        raise FilterError("The “from” date is after the “to” date.")
+    # Whole days in UTC, both ends included.
+    until = None
+    if last and last < date.max:
+        until = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
+    since = datetime.combine(first, time(), tzinfo=UTC) if first else None
+    return entries.ListFilter(q=entries.search_term(args.get("q", "")) or "", source=source,
+                              since=since, until=until)
+
+
+def _page_number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
+
+
+def browse_page(where: entries.ListFilter, older: str | None, newer: str | None
+                ) -> entries.BrowsePage:
+    try:
+        return entries.browse(team_id(), where, limit=PAGE_SIZE, older_than=older,
+                              newer_than=newer)
     except entries.InvalidCursor:
         abort(400, description="This page link is not valid. Start again from the newest "
                                "entries.")
@@ -40,26 +80,80 @@ def team_total() -> int:
     return entries.count_entries(team_id())
 
 
+def _list_url(params: dict):
+    """url_for the list with the current filters, changed by `extra` (None drops one)."""
+    def list_url(**extra) -> str:
+        merged = {k: v for k, v in {**params, **extra}.items() if v}
+        return url_for("web.entries", **merged)
+    return list_url
+
+
+def _results(flagged_only: bool) -> dict:
+    """The context of the results: the page of entries and where it is in the list."""
+    args = request.args
+    older, newer = args.get("cursor") or None, args.get("newer") or None
+    params = {name: args.get(name, "") for name in ("q", "source", "from", "to")}
+    context = {"filters": params, "q": params["q"], "list_url": _list_url(params),
+               "filter_error": None, "flagged_only": flagged_only, "cursor": older or newer,
+               "page_number": 1, "first_index": 1, "filtered": False}
+    if flagged_only:
+        try:
+            context["page"] = review.list_flagged(team_id(), limit=PAGE_SIZE, cursor=older)
+        except entries.InvalidCursor:
+            abort(400, description="This page link is not valid.")
+        context["q"] = ""
+        return context
+    try:
+        where = list_filter(args)
+    except FilterError as exc:
+        context["filter_error"] = str(exc)
+        return context
+    page_number = _page_number(args.get("page")) if older or newer else 1
+    context.update(page=browse_page(where, older, newer), page_number=page_number,
+                   first_index=(page_number - 1) * PAGE_SIZE + 1, filtered=where.active)
+    return context
+
+
+def _dashboard_context() -> dict:
+    numbers = dashboard.read_dashboard(team_id())
+    return {"dashboard": numbers, "chart": chart.chart_context(numbers),
+            "week_link": chart.week_link}
+
+
 def _list_page(form: AddEntryForm, status: int = 200, **context):
     # ?review=1: only the entries flagged for review (then without a search).
     flagged_only = request.args.get("review") == "1"
-    q = "" if flagged_only else request.args.get("q", "")
-    cursor = request.args.get("cursor") or None
-    page = entry_page(q, cursor, flagged_only)
-    # Without a search the page's total is the team's: no second query.
-    total = page.total if not (entries.search_term(q) or flagged_only) else team_total()
-    flagged = page.total if flagged_only else review.count_flagged(team_id())
-    return render("web/entries.html", "web/_entries.html", status, form=form, q=q,
-                  cursor=cursor, page=page, team_total=total, flagged_only=flagged_only,
-                  flagged=flagged, review_form=ConfirmForm(formdata=None),
-                  flagged_through=review.newest_flagged_seq(team_id()) if flagged else None,
-                  **context)
+    results = _results(flagged_only)
+    if results["filter_error"]:
+        status = 422
+    if is_htmx():
+        return render_template("web/_entries.html", **results), status
+    flagged = review.count_flagged(team_id())
+    return render_template(
+        "web/entries.html", form=form, team_total=team_total(), flagged=flagged,
+        **_dashboard_context(), source_choices=list(Source),
+        review_form=ConfirmForm(formdata=None),
+        flagged_through=review.newest_flagged_seq(team_id()) if flagged else None,
+        **results, **context), status
+
+
+def _clean_list_url() -> str | None:
+    """The list's URL without its empty parameters (a GET form sends every field), or
+    None when it has none: the address bar shows only the filters in use."""
+    if all(request.args.values()):
+        return None
+    return url_for("web.entries", **{k: v for k, v in request.args.items() if v})
 
 
 @bp.get("/entries", endpoint="entries")
 @login_required
 def show_list():
-    return _list_page(AddEntryForm(formdata=None))
+    clean = _clean_list_url()
+    if clean and not is_htmx():
+        return redirect(clean)
+    body, status = _list_page(AddEntryForm(formdata=None))
+    headers = {"HX-Push-Url": clean} if clean else {}
+    return body, status, headers
 
 
 @bp.post("/entries/reviewed")
@@ -92,8 +186,7 @@ def post_entry():
             entry = entries.add_entry(team_id(), form.url.data, reason=form.reason.data or None,
                                   source=Source.WEB, actor=actor())
         except entries.AlreadyListed as exc:
-            duplicate = exc.entry
-            form.url.errors.append("This profile is already on the list.")
+            duplicate = exc.entry  # shown as information, not as an error
         except entries.InvalidURL as exc:
             form.url.errors.append(f"{exc.reason}.")
         except entries.InvalidReason as exc:
@@ -106,7 +199,8 @@ def post_entry():
             flash(f"Added {entry.url} to the list.", "success")
             return redirect(url_for("web.entries"), 303)
     if is_htmx():
-        return render_template("web/_add_form.html", form=form, duplicate=duplicate), 422
+        # The panel, and an empty message area: an earlier "Added …" must not stay.
+        return render_template("web/_add_refused.html", form=form, duplicate=duplicate), 422
     return _list_page(form, 422, duplicate=duplicate)
 
 

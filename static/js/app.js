@@ -45,6 +45,32 @@
     showError("The server could not be reached. Check your connection and try again.");
   });
 
+  // A form's submit empties the message area at once: an earlier "Added …" must not sit
+  // above the answer to this one (the answers empty it too, for slow connections).
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var flashes = document.getElementById("flashes");
+    if (flashes && evt.detail.elt.tagName === "FORM") flashes.textContent = "";
+  });
+
+  // ------------------------------------------------------------ menus
+
+  // The menus are <details> (they open and close without this file). Escape closes an open
+  // one and gives the focus back to its button; a click elsewhere closes it.
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var menu = evt.target.closest && evt.target.closest("details[data-menu][open]");
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+
+  document.addEventListener("click", function (evt) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(evt.target)) menu.open = false;
+    });
+  });
+
   // ------------------------------------------------------------ upload progress
 
   document.addEventListener("htmx:beforeRequest", function (evt) {

@@ -103,14 +103,17 @@ def test_add_search_and_remove_without_reloading(app, team, live_server, page):
     assert page.evaluate("window.sameDocument") is True
     assert entry_urls(app, team.id)[-1] == "https://linkedin.com/in/jane-doe"
 
-    # A duplicate says so and points to the entry.
+    # A duplicate says so, as information, and points to the entry; the "Added …" goes.
     page.get_by_label("LinkedIn profile URL").fill("in/JANE-DOE")
     expect(feedback).to_contain_text("Already on the list since")
     page.get_by_role("button", name="Add to list").click()
-    error = page.locator("#add-url-error")
-    expect(error).to_contain_text("already on the list")
-    expect(error.get_by_role("link", name="Show the entry")).to_have_attribute(
+    info = page.locator("#add-url-info")
+    expect(info).to_contain_text("already on the list")
+    expect(info).to_contain_text("Already protected since")
+    expect(info.get_by_role("link", name="Show the entry")).to_have_attribute(
         "href", "/entries?q=https://linkedin.com/in/jane-doe")
+    expect(page.locator("#flashes")).to_be_empty()
+    expect(page.locator("#add-url-error")).to_have_count(0)
     # The refused field takes the focus back (autofocus after the swap).
     expect(page.get_by_label("LinkedIn profile URL")).to_be_focused()
 
@@ -172,7 +175,7 @@ def test_a_refused_field_takes_the_focus_once(app, team, live_server, page):
       });""")
     page.get_by_label("LinkedIn profile URL").fill("in/jane-doe")
     page.get_by_role("button", name="Add to list").click()
-    expect(page.locator("#add-url-error")).to_contain_text("already on the list")
+    expect(page.locator("#add-url-info")).to_contain_text("already on the list")
     page.wait_for_function("window.movedOn === true")
     page.wait_for_timeout(300)  # well past any settle delay and animation frame
     assert page.evaluate("document.activeElement.id") == "search-q"
