@@ -22,6 +22,7 @@ from .database import begin_write
 from .entries.values import MAX_URL_LENGTH
 from .extensions import db
 from .models import ApiKey, Team, User
+from .roles import Role, role_of
 from .timeutil import utcnow
 
 # last_used_at is coarse: one UPDATE per key per interval, not one per request.
@@ -93,20 +94,36 @@ def any_team_exists() -> bool:
     return db.session.execute(select(Team.id).limit(1)).first() is not None
 
 
-def create_user(team_id: str, email: str, password: str) -> User:
-    email = email.strip().lower()
-    if not EMAIL_RE.match(email) or len(email) > 254:
-        raise AccountError("Not a valid email address")
+def create_user(team_id: str, email: str, password: str, role: Role | str | None = None) -> User:
+    """Add a member with this role; by default the team's first member is its owner and
+    the next ones are members."""
+    email = check_email(email)
+    if role is not None and role_of(role) is None:
+        raise AccountError("Role must be owner, member or viewer")
     _check_new_password(password)
+    password_hash = _hash_password(password)  # before the write transaction: it is slow
     begin_write()
     if get_team(team_id) is None:
         raise AccountError("Team not found")
     if db.session.execute(select(User.id).where(User.email == email)).first():
         raise AccountError("A user with this email already exists")
-    user = User(team_id=team_id, email=email, password_hash=_hash_password(password))
+    if role is None:
+        has_members = db.session.execute(
+            select(User.id).where(User.team_id == team_id).limit(1)).first()
+        role = Role.MEMBER if has_members else Role.OWNER
+    user = User(team_id=team_id, email=email, password_hash=password_hash,
+                role=Role(role).value)
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def check_email(email: str) -> str:
+    """The address in its stored form (trimmed, lower case), or AccountError."""
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 254 or not _is_encodable(email):
+        raise AccountError("Not a valid email address")
+    return email
 
 
 # ------------------------------------------------------------------------- team members
@@ -277,15 +294,20 @@ def record_member_event(user: User, action: Action, actor: Actor, source: Source
            actor=actor, subject_label=user.email)
 
 
-def _record_key_event(key: ApiKey, action: Action, actor: Actor, source: Source) -> None:
-    record(key.team_id, action, [Change(key.id, None, key.name)], source=source, actor=actor,
+def _record_key_event(key: ApiKey, action: Action, actor: Actor, source: Source,
+                      detail: str | None = None) -> None:
+    reason = "; ".join(part for part in (key.name, detail) if part) or None
+    record(key.team_id, action, [Change(key.id, None, reason)], source=source, actor=actor,
            subject_label=key.prefix)
 
 
 def create_api_key(
-    team_id: str, *, name: str | None = None, actor: Actor, source: Source = Source.CLI
+    team_id: str, *, name: str | None = None, actor: Actor, source: Source = Source.CLI,
+    can_remove_optouts: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Create a key; return the record and the key itself, which is never stored."""
+    """Create a key; return the record and the key itself, which is never stored.
+    `can_remove_optouts`: the key may delete people's own opt-outs (callers let only an
+    owner or an administrator set it)."""
     begin_write()
     if get_team(team_id) is None:
         raise AccountError("Team not found")
@@ -299,10 +321,12 @@ def create_api_key(
         prefix=secret[: len(ids.API_KEY_PREFIX) + 4],
         created_by=actor.label,
         created_at=utcnow(),
+        can_remove_optouts=can_remove_optouts,
     )
     db.session.add(key)
     db.session.flush()
-    _record_key_event(key, Action.KEY_CREATE, actor, source)
+    _record_key_event(key, Action.KEY_CREATE, actor, source,
+                      "may remove opt-outs" if can_remove_optouts else None)
     db.session.commit()
     return key, secret
 
@@ -333,6 +357,12 @@ def get_api_key(team_id: str, key_id: str) -> ApiKey | None:
     return db.session.execute(
         select(ApiKey).where(ApiKey.id == key_id, ApiKey.team_id == team_id)
     ).scalar_one_or_none()
+
+
+def key_may_remove_optouts(key_id: str) -> bool:
+    """Whether an owner allowed this key to delete people's own opt-outs."""
+    return bool(db.session.execute(
+        select(ApiKey.can_remove_optouts).where(ApiKey.id == key_id)).scalar())
 
 
 class KeyIdentity(NamedTuple):

@@ -70,6 +70,8 @@ class Action(_Labelled):
     ADD = "add", "Added", SubjectType.ENTRY, +1
     ADD_DUPLICATE = "add_duplicate", "Asked again (already listed)", SubjectType.ENTRY, 0
     REMOVE = "remove", "Removed", SubjectType.ENTRY, -1
+    # Someone without the right tried to remove a person's own opt-out: nothing changed.
+    REMOVE_REFUSED = "remove_refused", "Removal refused (own opt-out)", SubjectType.ENTRY, 0
     KEY_CREATE = "key_create", "API key created", SubjectType.API_KEY, 0
     KEY_REVOKE = "key_revoke", "API key revoked", SubjectType.API_KEY, 0
     SETTINGS_CHANGED = "settings_changed", "Settings changed", SubjectType.TEAM, 0
@@ -81,6 +83,12 @@ class Action(_Labelled):
     MEMBER_DISABLED = "member_disabled", "Member disabled", SubjectType.MEMBER, 0
     MEMBER_ENABLED = "member_enabled", "Member enabled", SubjectType.MEMBER, 0
     SESSIONS_REVOKED = "sessions_revoked", "Sessions ended", SubjectType.MEMBER, 0
+    # Invitations: their subject id is the invite's id (no member exists yet).
+    MEMBER_INVITED = "member_invited", "Member invited", SubjectType.MEMBER, 0
+    INVITE_WITHDRAWN = "invite_withdrawn", "Invitation withdrawn", SubjectType.MEMBER, 0
+    INVITE_ACCEPTED = "invite_accepted", "Invitation accepted", SubjectType.MEMBER, 0
+    ROLE_CHANGED = "role_changed", "Role changed", SubjectType.MEMBER, 0
+    MEMBER_REMOVED = "member_removed", "Member removed", SubjectType.MEMBER, 0
 
     def __init__(self, _value, _label, subject_type: SubjectType, entry_delta: int):
         self.subject_type = subject_type

@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from . import accounts, entries, pending_uploads
 from .changelog import Actor, ActorType, Source
 from .models import Team
+from .roles import Role
 
 CLI_ACTOR = Actor(ActorType.CLI, None, "command line")
 
@@ -70,10 +71,13 @@ def team_list(as_json: bool) -> None:
 @key_cli.command("create")
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
 @click.option("--name", help="A label for the key.")
-def key_create(team_ref: str, name: str | None) -> None:
+@click.option("--allow-optout-removal", is_flag=True,
+              help="The key may delete people's own opt-outs (else 403 protected_entry).")
+def key_create(team_ref: str, name: str | None, allow_optout_removal: bool) -> None:
     """Create an API key; prints it once."""
     team = _require_team(team_ref)
-    _key, secret = accounts.create_api_key(team.id, name=name, actor=CLI_ACTOR)
+    _key, secret = accounts.create_api_key(team.id, name=name, actor=CLI_ACTOR,
+                                           can_remove_optouts=allow_optout_removal)
     click.echo(secret)
 
 
@@ -114,16 +118,18 @@ PASSWORD_STDIN = click.option("--password-stdin", is_flag=True,
 @user_cli.command("create")
 @click.argument("email")
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
+@click.option("--role", type=click.Choice([role.value for role in Role]),
+              help="Default: owner for the team's first member, else member.")
 @PASSWORD_STDIN
-def user_create(email: str, team_ref: str, password_stdin: bool) -> None:
+def user_create(email: str, team_ref: str, role: str | None, password_stdin: bool) -> None:
     """Create a team member. The password comes from a prompt or standard input."""
     team = _require_team(team_ref)
     password = _read_password(password_stdin)
     try:
-        user = accounts.create_user(team.id, email, password)
+        user = accounts.create_user(team.id, email, password, role=role)
     except accounts.AccountError as exc:
         _fail(str(exc))
-    click.echo(f"Created {user.email} in team {team.slug}")
+    click.echo(f"Created {user.email} ({user.role}) in team {team.slug}")
 
 
 def _signed_out(ended: int) -> str:

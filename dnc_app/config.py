@@ -312,6 +312,15 @@ class Config:
             # it is given. None: links are derived from the request, fit for development
             # only (the Host header is the client's to choose).
             "PUBLIC_BASE_URL": _public_base_url(env.get("PUBLIC_BASE_URL", "")),
+            # Invitations: how long a link stays valid, and optional email (no SMTP_HOST:
+            # none is sent; the owner copies the link).
+            "INVITE_MAX_AGE_DAYS": int(env.get("INVITE_MAX_AGE_DAYS", "7")),
+            "SMTP_HOST": env.get("SMTP_HOST", "").strip() or None,
+            "SMTP_PORT": int(env.get("SMTP_PORT", "587")),
+            "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
+            "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+            "SMTP_FROM": env.get("SMTP_FROM", "dnc@localhost"),
+            "SMTP_STARTTLS": env.get("SMTP_STARTTLS", "true").lower() == "true",
             # Host names this service answers to (others get a 400), e.g.
             # "dnc.example.com,10.0.0.5"; unset: any.
             "TRUSTED_HOSTS": [h.strip() for h in env.get("TRUSTED_HOSTS", "").split(",")

@@ -66,6 +66,9 @@ class ApiKey(db.Model):
     # Coarse: updated at most once per LAST_USED_GRANULARITY, not on every request.
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set by an owner: the key may delete a person's own opt-out (see entries.PROTECTED_SOURCES).
+    can_remove_optouts: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                     server_default=false())
 
     @property
     def active(self) -> bool:
@@ -83,8 +86,28 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A disabled member cannot sign in and has no sessions; the account and its history stay.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # roles.Role: owner, member or viewer.
+    role: Mapped[str] = mapped_column(String(10), default="member", server_default="member")
 
     team: Mapped[Team] = relationship()
+
+
+class MemberInvite(db.Model):
+    """A single-use invitation to join a team with a role, until it expires."""
+
+    __tablename__ = "member_invite"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(10))
+    # SHA-256 of the token in the link: the link is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set once, when the link is used (or withdrawn): the link opens nothing after that.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MemberSession(db.Model):

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 from werkzeug.datastructures import ImmutableMultiDict
 
-from dnc_app import accounts, entries
+from dnc_app import accounts, entries, members
 from dnc_app.api.openapi import ERROR_CODES, document_for
 from dnc_app.optout import links
 from dnc_app.optout.forms import issue_started
@@ -114,13 +114,17 @@ def world(make_app, make_team):
                    WEBHOOK_ALLOW_PRIVATE=True)
     app.request_class = recording(app.request_class)
     team = make_team("Acme")
-    make_member(app, team.id, MEMBER)
+    member_id = make_member(app, team.id, MEMBER)
     entries = add_entries(app, team.id, [f"linkedin.com/in/listed-{i}" for i in range(3)])
     with app.app_context():
         spare_key, _ = accounts.create_api_key(team.id, name="spare", actor=TEST_ACTOR)
+        invite, _ = members.create_invite(team.id, "invited@example.com", "member",
+                                          actor=TEST_ACTOR)
         webhook, _ = webhook_endpoints.create_endpoint(team.id, "http://127.0.0.1:9/hook")
         path_values = {
             "webhook_id": webhook.id,
+            "user_id": str(member_id),
+            "invite_id": invite.id,
             "slug": team.slug,
             "entry_id": entries[0].id,
             "key_id": spare_key.id,

@@ -7,7 +7,7 @@ import re
 
 from flask import g, request
 
-from .. import entries
+from .. import accounts, entries
 from ..changelog import Source
 from ..errors import envelope
 from . import bp
@@ -258,6 +258,7 @@ def delete_entry_by_id(entry_id: str):
         raise entries.EntryNotFound()
     # The service checks the reason before it writes anything.
     entries.remove_entry(g.team_id, entry_id, reason=body.get("reason"), source=Source.API,
-                         actor=g.actor)
+                         actor=g.actor,
+                         may_remove_optouts=accounts.key_may_remove_optouts(g.api_key.id))
     message = "DNC entry deleted successfully"
     return envelope(None, {"message": message}, message, 200)

@@ -28,7 +28,7 @@ class InvalidParameter(ApiError):
 
 
 # The status of each service error; any other is a 400.
-_STATUS = {entries.AlreadyListed: 409, entries.EntryNotFound: 404}
+_STATUS = {entries.AlreadyListed: 409, entries.EntryNotFound: 404, entries.ProtectedEntry: 403}
 
 
 @bp.errorhandler(ApiError)

@@ -47,6 +47,8 @@ ERROR_CODES = {
     "not_found": "No such entry in this team's list (also for another team's entry), or "
                  "no such webhook endpoint in this team.",
     **openapi_webhooks.WEBHOOK_ERRORS,
+    "protected_entry": "The entry is the person's own opt-out (public form or personal "
+                       "link); only a key an owner allowed to remove opt-outs may delete it.",
     "method_not_allowed": "The endpoint does not support this HTTP method.",
     "payload_too_large": "The request body is larger than the server accepts.",
     "rate_limit_exceeded": "The team's rate limit for this operation is used up; "
@@ -650,7 +652,11 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "description": (
             "Removes the entry; its audit record (who, when, optional reason) stays, and the "
             "URL can be added again later. Another team's entry is a 404, like an unknown "
-            f"id. {write_note}"
+            "id. An entry from the person's own request (source `public_form`: the public "
+            "opt-out page or a personal link) is their objection: deleting it is a 403 "
+            "`protected_entry` (the attempt is recorded in the audit trail) unless an owner "
+            "created the key with permission to remove opt-outs; then a `reason` is "
+            f"required. {write_note}"
         ),
         "parameters": [{
             "name": "entryId", "in": "path", "required": True,
@@ -669,6 +675,12 @@ def _operations(limits: Mapping[str, str]) -> dict:
                 "message": "DNC entry deleted successfully"}),
             "400": _error_response("Invalid request body.", BODY_ERRORS + ["invalid_parameter"],
                                    limited=True),
+            "403": _error_response(
+                "The entry is the person's own opt-out and this key may not remove those.",
+                ["protected_entry"], limited=True, example={
+                    "error": "protected_entry", "data": None,
+                    "message": "This entry is the person's own opt-out and cannot be removed "
+                               "with this API key"}),
             "404": _error_response("No such entry in this team's list.", ["not_found"],
                                    limited=True),
             **_common_responses(limited=True, body=True),

@@ -18,6 +18,7 @@ from .errors import (
     InvalidCursor,
     InvalidReason,
     InvalidURL,
+    ProtectedEntry,
     TeamNotFound,
     message_of,
 )
@@ -35,13 +36,21 @@ from .service import (
     walk_entries,
 )
 from .validation import clean_reason, normalize, search_term, url_digest
-from .values import MAX_QUERY_LENGTH, MAX_REASON_LENGTH, MAX_URL_LENGTH, Entry, EntryPage
+from .values import (
+    MAX_QUERY_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_URL_LENGTH,
+    PROTECTED_SOURCES,
+    Entry,
+    EntryPage,
+)
 
 __all__ = [
     "MAX_QUERY_LENGTH", "MAX_REASON_LENGTH", "MAX_URL_LENGTH", "AlreadyListed",
     "COUNT_CAP", "BrowsePage", "ListFilter", "browse",
     "BulkResult", "Entry", "EntryError", "EntryNotFound", "EntryPage", "InvalidCursor",
-    "InvalidReason", "InvalidURL", "ItemResult", "TeamNotFound", "add_entries", "add_entry",
+    "InvalidReason", "InvalidURL", "ItemResult", "PROTECTED_SOURCES", "ProtectedEntry",
+    "TeamNotFound", "add_entries", "add_entry",
     "clean_reason", "count_entries", "decode_cursor", "end_read", "encode_cursor", "find_by_url",
     "get_entry", "list_entries", "message_of", "normalize", "preview_entries",
     "remove_entry", "Screened", "screen_digests", "screen_urls", "search_term",

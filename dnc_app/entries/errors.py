@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from .values import Entry
 
 __all__ = ["AlreadyListed", "EntryError", "EntryNotFound", "InvalidCursor", "InvalidReason",
-           "InvalidURL", "TeamNotFound", "message_of"]
+           "InvalidURL", "ProtectedEntry", "TeamNotFound", "message_of"]
 
 
 class EntryError(Exception):
@@ -39,6 +39,16 @@ class EntryNotFound(EntryError):
 
     def __init__(self):
         super().__init__("DNC entry not found")
+
+
+class ProtectedEntry(EntryError):
+    """The entry is the person's own opt-out, and the caller may not remove those."""
+
+    code = "protected_entry"
+
+    def __init__(self, message: str = "This entry is the person's own opt-out and cannot be "
+                                      "removed with this API key"):
+        super().__init__(message)
 
 
 class TeamNotFound(EntryError):

@@ -27,7 +27,7 @@ from ..timeutil import utcnow
 from . import statements as sql
 from .bulk import BulkResult, classify
 from .cursor import decode_cursor, encode_cursor
-from .errors import AlreadyListed, EntryNotFound, TeamNotFound
+from .errors import AlreadyListed, EntryNotFound, InvalidReason, ProtectedEntry, TeamNotFound
 from .validation import clean_reason, normalize
 from .values import Entry, EntryPage
 
@@ -176,10 +176,15 @@ def add_entries(
 
 
 def remove_entry(
-    team_id: str, entry_id: str, *, reason: object = None, source: Source, actor: Actor
+    team_id: str, entry_id: str, *, reason: object = None, source: Source, actor: Actor,
+    may_remove_optouts: bool = False,
 ) -> Entry:
     """Remove one entry of this team. Another team's id is EntryNotFound, like an
-    unknown one. The audit record of the removal stays."""
+    unknown one. The audit record of the removal stays.
+
+    A person's own opt-out (Entry.is_optout) is removed only when `may_remove_optouts`
+    (an owner, or a key an owner allowed), and only with a reason; a refused attempt
+    is recorded (REMOVE_REFUSED) and raises ProtectedEntry."""
     reason = clean_reason(reason)
     _begin_write(team_id)
     entry = _entry_from_row(
@@ -187,6 +192,8 @@ def remove_entry(
     if entry is None:
         db.session.rollback()
         raise EntryNotFound()
+    if entry.is_optout:
+        _check_optout_removal(team_id, entry, reason, source, actor, may_remove_optouts)
     db.session.execute(sql.DELETE_ENTRY, {"seq": entry.seq})
     record(team_id, Action.REMOVE,
            [Change(entry.id, entry.url, reason if reason is not None else entry.reason,
@@ -194,6 +201,19 @@ def remove_entry(
            source=source, actor=actor)
     db.session.commit()
     return entry
+
+
+def _check_optout_removal(team_id: str, entry: Entry, reason: str | None, source: Source,
+                          actor: Actor, allowed: bool) -> None:
+    if not allowed:
+        # The attempt is kept: someone tried to take a person's objection off the list.
+        record(team_id, Action.REMOVE_REFUSED, [Change(entry.id, entry.url, reason)],
+               source=source, actor=actor)
+        db.session.commit()
+        raise ProtectedEntry()
+    if not reason:
+        db.session.rollback()
+        raise InvalidReason("A reason is required to remove a person's own opt-out")
 
 
 # --------------------------------------------------------------------------- reads

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
+from ..changelog import Source
 from ..normalize import MAX_INPUT_LENGTH
 from ..timeutil import isoformat
 
@@ -12,6 +13,9 @@ from ..timeutil import isoformat
 MAX_URL_LENGTH = MAX_INPUT_LENGTH
 MAX_REASON_LENGTH = 1000
 MAX_QUERY_LENGTH = 200
+# An entry from the person's own request (the public form, also through a personal link)
+# is their objection: only an owner, or an API key an owner allowed, may remove it.
+PROTECTED_SOURCES = frozenset({Source.PUBLIC_FORM.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,11 @@ class Entry:
     updated_at: datetime
     # A public opt-out that came in above the team's review threshold (see review).
     needs_review: bool
+
+    @property
+    def is_optout(self) -> bool:
+        """The person's own opt-out (see PROTECTED_SOURCES)."""
+        return self.source in PROTECTED_SOURCES
 
     def to_dict(self) -> dict:
         """The API's representation (field order as documented)."""

@@ -20,8 +20,14 @@ from . import (  # noqa: E402,F401  (routes)
     bulk,
     export,
     keys,
+    members,
     screen,
     settings,
     views,
     webhooks,
 )
+from .access import can, can_remove  # noqa: E402
+
+# The templates show only what the member's role may use (the views enforce it).
+bp.add_app_template_global(can, "can")
+bp.add_app_template_global(can_remove, "can_remove")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import accounts
 from ..clientaddr import client_key
 from ..htmx import is_htmx, render
+from ..roles import Role
 from . import bp
+from .access import requires_role
 from .auth import limit_failures, remember_password, session_token
 from .forms import PasswordForm
 
@@ -40,13 +42,13 @@ def _render(form: PasswordForm, status: int = 200, changed: str | None = None):
 
 
 @bp.get("/account")
-@login_required
+@requires_role(Role.VIEWER)
 def account():
     return _render(PasswordForm(formdata=None))
 
 
 @bp.post("/account/password")
-@login_required
+@requires_role(Role.VIEWER)
 @limit_failures(_password_check_limit, _password_check_key)
 def change_password():
     form = PasswordForm()

@@ -4,12 +4,13 @@ first, read from the change log and paged by its sequence number."""
 from __future__ import annotations
 
 from flask import abort, request
-from flask_login import login_required
 
 from .. import changelog, entries
 from ..htmx import render
 from ..params import MAX_BIGINT, bounded_int
+from ..roles import Role
 from . import bp
+from .access import requires_role
 from .member import team_id
 
 PAGE_SIZE = changelog.PAGE_SIZE
@@ -29,7 +30,7 @@ def filter_args(filters: changelog.Filters) -> dict[str, str]:
 
 
 @bp.get("/audit")
-@login_required
+@requires_role(Role.MEMBER)
 def audit():
     raw_before = request.args.get("before", "")
     before = bounded_int(raw_before, MAX_BIGINT) if raw_before else None

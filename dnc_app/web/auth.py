@@ -133,7 +133,7 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def _start_session(user: User) -> None:
+def start_session(user: User) -> None:
     token = accounts.sign_in(user, max_age=current_app.config["SESSION_MAX_AGE"],
                              user_agent=request.user_agent.string, ip_hash=client_ip_hash(),
                              previous_token=session_token())
@@ -178,7 +178,7 @@ def login():
                                      ip_hash=client_ip_hash())
         if user is not None:
             target = safe_next(form.next.data) or url_for("web.entries")
-            _start_session(user)
+            start_session(user)
             return redirect(target, 303)
         g.password_check_failed = True
         error = LOGIN_ERROR

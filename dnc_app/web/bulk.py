@@ -10,13 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask import current_app, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import entries, pending_uploads
 from ..changelog import Source
 from ..extensions import csrf
 from ..htmx import render
+from ..roles import Role
 from . import bp, bulk_input
+from .access import requires_role
 from .bulk_input import MAX_ITEMS, BulkInputError, Item, items_from_csv, items_from_text
 from .forms import BulkConfirmForm, BulkForm
 from .limits import bulk_limit
@@ -78,14 +80,14 @@ def _items(form: BulkForm) -> list[Item]:
 
 
 @bp.get("/bulk")
-@login_required
+@requires_role(Role.MEMBER)
 def bulk():
     return render("web/bulk.html", form=BulkForm(formdata=None))
 
 
 @bp.post("/bulk/preview")
 @csrf.exempt  # checked below, once the form size limit allows a 100,000-line paste
-@login_required
+@requires_role(Role.MEMBER)
 @bulk_limit
 def bulk_preview():
     # Flask keeps a form field under 500 kB by default; the whole request stays capped
@@ -133,7 +135,7 @@ def _form_error(status: int, message: str):
 
 
 @bp.post("/bulk/confirm")
-@login_required
+@requires_role(Role.MEMBER)
 @bulk_limit
 def bulk_confirm():
     form = BulkConfirmForm()

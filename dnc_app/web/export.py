@@ -12,12 +12,14 @@ import io
 from collections.abc import Iterator
 
 from flask import Response, stream_with_context
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import changelog, entries
 from ..changelog import Action, Source
+from ..roles import Role
 from ..timeutil import isoformat, utcnow
 from . import bp
+from .access import requires_role
 from .member import actor
 
 CHUNK_SIZE = 5000
@@ -50,7 +52,7 @@ def csv_rows(team_id: str, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
 
 
 @bp.get("/export.csv")
-@login_required
+@requires_role(Role.MEMBER)
 def export_csv():
     team = current_user.team
     changelog.log_event(team.id, Action.EXPORTED, team.id, source=Source.WEB, actor=actor())

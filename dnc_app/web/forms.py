@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, ValidationError
 
 from .. import accounts
 from ..accounts import MIN_PASSWORD_LENGTH
 from ..entries import MAX_REASON_LENGTH, MAX_URL_LENGTH
+from ..roles import Role
 
 
 def _strip(value):
@@ -27,17 +34,20 @@ class LoginForm(FlaskForm):
 MAX_PASSWORD_LENGTH = 1024
 
 
+def new_password_field(label: str, missing: str) -> PasswordField:
+    """A password being chosen: required, of an accepted length."""
+    return PasswordField(label, validators=[
+        DataRequired(missing),
+        Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+               message=f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} characters.")])
+
+
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired("Enter your current password."),
                     Length(max=MAX_PASSWORD_LENGTH)])
-    new_password = PasswordField(
-        "New password",
-        validators=[DataRequired("Enter a new password."),
-                    Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
-                           message=f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} "
-                                   "characters.")])
+    new_password = new_password_field("New password", "Enter a new password.")
     confirm_password = PasswordField(
         "New password again",
         validators=[DataRequired("Enter the new password again."),
@@ -87,6 +97,7 @@ class BulkConfirmForm(FlaskForm):
 class ApiKeyForm(FlaskForm):
     name = StringField("Name (what uses this key)", validators=[Length(max=100)],
                        filters=[_strip])
+    allow_optout_removal = BooleanField("May remove people's own opt-outs")
 
 
 class ConfirmForm(FlaskForm):
@@ -123,6 +134,31 @@ class SettingsForm(FlaskForm):
 class PersonalLinkForm(FlaskForm):
     profile_url = StringField("LinkedIn profile URL",
                               validators=[Length(max=MAX_URL_LENGTH)], filters=[_strip])
+
+
+# --------------------------------------------------------------------------- members
+
+# The page renders the <select> of roles itself (the choices are the Role values).
+ROLE_FIELD = {"validators": [AnyOf([role.value for role in Role],
+                                   "Choose owner, member or viewer.")]}
+
+
+class InviteForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter the person's email address."),
+                                             Length(max=254)], filters=[_strip])
+    role = StringField("Role", default=Role.MEMBER.value, **ROLE_FIELD)
+
+
+class RoleForm(FlaskForm):
+    role = StringField("Role", **ROLE_FIELD)
+
+
+class AcceptInviteForm(FlaskForm):
+    password = new_password_field("Choose a password", "Choose a password.")
+    confirm_password = PasswordField(
+        "The password again",
+        validators=[DataRequired("Enter the password again."),
+                    EqualTo("password", "The two passwords are not the same.")])
 
 
 class WebhookForm(FlaskForm):

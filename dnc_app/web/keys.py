@@ -4,13 +4,14 @@ list, revoke."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_login import login_required
 
 from .. import accounts
 from ..changelog import Source
 from ..htmx import is_htmx, render
 from ..models import ApiKey
+from ..roles import Role
 from . import bp
+from .access import requires_role
 from .forms import ApiKeyForm, ConfirmForm
 from .member import actor, team_id
 
@@ -27,19 +28,20 @@ def key_or_404(key_id: str) -> ApiKey:
 
 
 @bp.get("/keys")
-@login_required
+@requires_role(Role.OWNER)
 def keys():
     return render("web/keys.html", form=ApiKeyForm(formdata=None), keys=team_keys())
 
 
 @bp.post("/keys")
-@login_required
+@requires_role(Role.OWNER)
 def create_key():
     form = ApiKeyForm()
     if not form.validate_on_submit():
         return render("web/keys.html", "web/_key_form.html", 422, form=form, keys=team_keys())
     key, secret = accounts.create_api_key(team_id(), name=form.name.data or None,
-                                          actor=actor(), source=Source.WEB)
+                                          actor=actor(), source=Source.WEB,
+                                          can_remove_optouts=form.allow_optout_removal.data)
     # Rendered into this response only: never stored, never in a redirect or the session.
     context = {"form": ApiKeyForm(formdata=None), "new_key": key, "secret": secret}
     if is_htmx():
@@ -48,14 +50,14 @@ def create_key():
 
 
 @bp.get("/keys/<key_id>/revoke")
-@login_required
+@requires_role(Role.OWNER)
 def revoke_confirm(key_id: str):
     return render("web/key_revoke.html", "web/_key_revoke_row.html", key=key_or_404(key_id),
                   form=ConfirmForm(formdata=None))
 
 
 @bp.post("/keys/<key_id>/revoke")
-@login_required
+@requires_role(Role.OWNER)
 def revoke_key(key_id: str):
     key = key_or_404(key_id)  # CSRF was checked before the view, as for every POST
     key = accounts.revoke_api_key(team_id(), key.id, actor=actor(), source=Source.WEB)
@@ -67,7 +69,7 @@ def revoke_key(key_id: str):
 
 
 @bp.get("/keys/<key_id>/row")
-@login_required
+@requires_role(Role.OWNER)
 def key_row(key_id: str):
     key = key_or_404(key_id)
     if not is_htmx():

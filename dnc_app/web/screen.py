@@ -9,12 +9,14 @@ the member's own staged file, named by an unguessable token: it changes nothing.
 from __future__ import annotations
 
 from flask import Response, abort, current_app, make_response, request, stream_with_context
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..extensions import csrf
 from ..htmx import render
+from ..roles import Role
 from ..timeutil import utcnow
 from . import bp, screen_csv
+from .access import requires_role
 from .bulk_input import BulkInputError
 from .forms import ScreenForm
 from .limits import bulk_limit
@@ -52,14 +54,14 @@ def _result(token: str, path, layout: screen_csv.Layout):
 
 
 @bp.get("/screen")
-@login_required
+@requires_role(Role.MEMBER)
 def screen():
     return render("web/screen.html", form=ScreenForm(formdata=None))
 
 
 @bp.post("/screen")
 @csrf.exempt  # checked below, once the larger size limit of a prospect file is set
-@login_required
+@requires_role(Role.MEMBER)
 @bulk_limit
 def screen_upload():
     # The upload is spooled to disk by werkzeug and copied to the staged file a block at
@@ -95,7 +97,7 @@ def _staged(token: str):
 
 
 @bp.get("/screen/<token>")
-@login_required
+@requires_role(Role.MEMBER)
 @bulk_limit
 def screen_column(token: str):
     """The counts for another column (the select of header names)."""
@@ -103,7 +105,7 @@ def screen_column(token: str):
 
 
 @bp.get("/screen/<token>/download")
-@login_required
+@requires_role(Role.MEMBER)
 @bulk_limit
 def screen_download(token: str):
     path, layout = _staged(token)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import accounts, entries
 from ..htmx import is_htmx
 from ..optout import links
+from ..roles import Role
 from . import bp
+from .access import requires_role
 from .forms import PersonalLinkForm, SettingsForm
 from .member import actor
 
@@ -41,14 +43,14 @@ def _settings_form(team) -> SettingsForm:
 
 
 @bp.get("/settings")
-@login_required
+@requires_role(Role.OWNER)
 def settings():
     team = accounts.get_team(current_user.team_id)
     return _render(_settings_form(team), PersonalLinkForm(formdata=None))
 
 
 @bp.post("/settings")
-@login_required
+@requires_role(Role.OWNER)
 def save_settings():
     form = SettingsForm()
     if form.validate():
@@ -66,7 +68,7 @@ def save_settings():
 
 
 @bp.post("/settings/personal-link")
-@login_required
+@requires_role(Role.OWNER)
 def settings_personal_link():
     """Make a personal opt-out link for one profile URL (nothing is stored)."""
     team = accounts.get_team(current_user.team_id)

@@ -6,13 +6,14 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import login_required
 
 from .. import dashboard, entries
 from ..changelog import Source
 from ..entries import review
 from ..htmx import is_htmx, render
+from ..roles import Role
 from . import bp, chart
+from .access import can, requires_role
 from .forms import AddEntryForm, CheckForm, ConfirmForm, RemoveForm
 from .limits import check_limit, write_limit
 from .member import actor, team_id
@@ -66,6 +67,13 @@ def browse_page(where: entries.ListFilter, older: str | None, newer: str | None
     except entries.InvalidCursor:
         abort(400, description="This page link is not valid. Start again from the newest "
                                "entries.")
+
+
+def removable_or_403(entry: entries.Entry) -> None:
+    """A person's own opt-out: only an owner removes it (a member's attempt is recorded)."""
+    if entry.is_optout and not can(Role.OWNER):
+        abort(403, description="This entry is the person's own opt-out: only an owner of the "
+                               "team can remove it.")
 
 
 def get_entry_or_404(entry_id: str) -> entries.Entry:
@@ -146,7 +154,7 @@ def _clean_list_url() -> str | None:
 
 
 @bp.get("/entries", endpoint="entries")
-@login_required
+@requires_role(Role.VIEWER)
 def show_list():
     clean = _clean_list_url()
     if clean and not is_htmx():
@@ -157,7 +165,7 @@ def show_list():
 
 
 @bp.post("/entries/reviewed")
-@login_required
+@requires_role(Role.MEMBER)
 @write_limit
 def mark_reviewed():
     """Clear the review flag of the flagged entries up to the newest one the member saw."""
@@ -176,7 +184,7 @@ def mark_reviewed():
 
 
 @bp.post("/entries", endpoint="add_entry")
-@login_required
+@requires_role(Role.MEMBER)
 @write_limit
 def post_entry():
     form = AddEntryForm()
@@ -205,7 +213,7 @@ def post_entry():
 
 
 @bp.post("/entries/validate")
-@login_required
+@requires_role(Role.VIEWER)
 @check_limit
 def validate_url():
     """Inline validation while typing: the stored form of the URL, or why it is refused."""
@@ -225,7 +233,7 @@ def validate_url():
 
 
 @bp.route("/check", methods=["GET", "POST"])
-@login_required
+@requires_role(Role.VIEWER)
 @check_limit
 def check():
     form = CheckForm() if request.method == "POST" else CheckForm(formdata=None)
@@ -247,23 +255,29 @@ def check():
 
 
 @bp.get("/entries/<entry_id>/remove")
-@login_required
+@requires_role(Role.MEMBER)
 def remove_confirm(entry_id: str):
     entry = get_entry_or_404(entry_id)
+    removable_or_403(entry)
     return render("web/remove.html", "web/_remove_row.html", entry=entry,
                   form=RemoveForm(formdata=None))
 
 
 @bp.post("/entries/<entry_id>/remove", endpoint="remove_entry")
-@login_required
+@requires_role(Role.MEMBER)
 @write_limit
 def post_removal(entry_id: str):
     entry = get_entry_or_404(entry_id)
     form = RemoveForm()
-    if form.validate_on_submit():
+    owner = can(Role.OWNER)
+    # Not an owner: a protected entry's removal goes to the service, which records the
+    # refused attempt, whatever the form holds.
+    if form.validate_on_submit() or (entry.is_optout and not owner):
         try:
             entries.remove_entry(team_id(), entry_id, reason=form.reason.data, source=Source.WEB,
-                             actor=actor())
+                                 actor=actor(), may_remove_optouts=owner)
+        except entries.ProtectedEntry:
+            removable_or_403(entry)
         except entries.EntryNotFound:
             abort(404, description="This entry is not on your list (it may have been "
                                    "removed already).")
@@ -280,7 +294,7 @@ def post_removal(entry_id: str):
 
 
 @bp.get("/entries/<entry_id>/row")
-@login_required
+@requires_role(Role.VIEWER)
 def entry_row(entry_id: str):
     """One row of the list (htmx puts it back when a removal is cancelled)."""
     entry = get_entry_or_404(entry_id)

@@ -4,10 +4,12 @@ disable, delete, send a test event, rotate the secret, the delivery log, redeliv
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from ..roles import Role
 from ..webhooks import endpoints
 from . import bp
+from .access import requires_role
 from .forms import WebhookForm
 from .member import team_id
 
@@ -38,13 +40,13 @@ def webhook_notice():
 
 
 @bp.get("/webhooks")
-@login_required
+@requires_role(Role.OWNER)
 def webhooks():
     return _list_page(WebhookForm(formdata=None))
 
 
 @bp.post("/webhooks")
-@login_required
+@requires_role(Role.OWNER)
 def create_webhook():
     form = WebhookForm()
     if not form.validate_on_submit():
@@ -63,7 +65,7 @@ def create_webhook():
 
 
 @bp.get("/webhooks/<webhook_id>")
-@login_required
+@requires_role(Role.OWNER)
 def webhook(webhook_id: str):
     return _detail_page(_endpoint(webhook_id))
 
@@ -82,28 +84,28 @@ def _act(webhook_id: str, action, done: str):
 
 
 @bp.post("/webhooks/<webhook_id>/enable")
-@login_required
+@requires_role(Role.OWNER)
 def enable_webhook(webhook_id: str):
     return _act(webhook_id, lambda e: endpoints.set_enabled(team_id(), e.id, True),
                 "Enabled: new changes are sent to this endpoint again.")
 
 
 @bp.post("/webhooks/<webhook_id>/disable")
-@login_required
+@requires_role(Role.OWNER)
 def disable_webhook(webhook_id: str):
     return _act(webhook_id, lambda e: endpoints.set_enabled(team_id(), e.id, False),
                 "Disabled: nothing is sent to this endpoint until you enable it.")
 
 
 @bp.post("/webhooks/<webhook_id>/test")
-@login_required
+@requires_role(Role.OWNER)
 def test_webhook_page(webhook_id: str):
     return _act(webhook_id, lambda e: endpoints.send_test(team_id(), e.id),
                 "Test event queued: its delivery appears in the log below.")
 
 
 @bp.post("/webhooks/<webhook_id>/redeliver")
-@login_required
+@requires_role(Role.OWNER)
 def redeliver_webhook(webhook_id: str):
     msg_id = request.form.get("event", "")
     return _act(webhook_id, lambda e: endpoints.redeliver(team_id(), e.id, msg_id),
@@ -111,7 +113,7 @@ def redeliver_webhook(webhook_id: str):
 
 
 @bp.post("/webhooks/<webhook_id>/rotate")
-@login_required
+@requires_role(Role.OWNER)
 def rotate_webhook(webhook_id: str):
     endpoint = _endpoint(webhook_id)
     secret = endpoints.rotate_secret(team_id(), endpoint.id)
@@ -119,7 +121,7 @@ def rotate_webhook(webhook_id: str):
 
 
 @bp.post("/webhooks/<webhook_id>/delete")
-@login_required
+@requires_role(Role.OWNER)
 def delete_webhook_page(webhook_id: str):
     endpoint = endpoints.delete_endpoint(team_id(), _endpoint(webhook_id).id)
     flash(f"Deleted the endpoint {endpoint.url}.", "success")

@@ -1,0 +1,42 @@
+"""Optional email (invitations), when SMTP_HOST is configured; nothing is sent otherwise.
+
+The link is always shown to the owner too, so a team needs no mail server.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+SMTP_TIMEOUT_SECONDS = 10
+
+
+def enabled() -> bool:
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def send(to: str, subject: str, body: str) -> bool:
+    """Send a plain-text email; True when the server took it. Failures are logged (without
+    the body, which may hold a link) and answered False: the caller shows the link."""
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["SMTP_FROM"]
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    try:
+        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"],
+                          timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+            if config["SMTP_STARTTLS"]:
+                smtp.starttls()
+            if config["SMTP_USERNAME"]:
+                smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("email not sent: %s", type(exc).__name__)
+        return False
+    return True
