@@ -120,3 +120,16 @@ def test_another_teams_endpoint_is_not_found(app, signed_in, make_team, receiver
 
 def test_pages_need_a_signed_in_member(client):
     assert client.get("/webhooks").status_code in (302, 303)
+
+
+def test_webhooks_are_the_owners(app, signed_in, team, receiver):
+    endpoint_id, _secret = create(signed_in, receiver.url)  # the first member owns the team
+    with app.app_context():
+        from dnc_app import accounts
+        accounts.create_user(team.id, "plain@example.com", "correct horse battery staple",
+                             role="member")
+    member = app.test_client()
+    sign_in(member, email="plain@example.com")
+    assert member.get("/webhooks").status_code == 403
+    assert member.get(f"/webhooks/{endpoint_id}").status_code == 403
+    assert ">Webhooks" not in text(member.get("/entries"))
