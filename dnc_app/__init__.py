@@ -75,12 +75,14 @@ def register_security(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .api.docs import bp as docs_bp
+    from .favicon import bp as favicon_bp
     from .health import bp as health_bp
     from .optout import bp as optout_bp
     from .web import bp as web_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(favicon_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(optout_bp)

@@ -20,13 +20,13 @@ count and the log cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Row
 
 from .database import begin_write
@@ -155,10 +155,10 @@ _TAKE_SEQS = (
 _PG_INSERT_MANY = text("""
     INSERT INTO audit_event (team_id, seq, action, subject_type, subject_id, subject_label,
                              url, reason, source, actor_type, actor_id, actor_label, ip_hash,
-                             reference, created_at)
+                             reference, created_at, operation)
     SELECT :team_id, :first_seq + t.n - 1, :action, :subject_type, t.subject_id,
            :subject_label, t.url, t.reason, :source, :actor_type, :actor_id, :actor_label,
-           :ip_hash, :reference, :created_at
+           :ip_hash, :reference, :created_at, :operation
     FROM unnest(CAST(:subject_ids AS varchar[]), CAST(:urls AS varchar[]),
                 CAST(:reasons AS text[])) WITH ORDINALITY AS t(subject_id, url, reason, n)
     ORDER BY t.n
@@ -194,6 +194,8 @@ def record(
         "source": source.value, "actor_type": ActorType(actor.kind).value,
         "actor_id": actor.id, "actor_label": actor.label, "ip_hash": actor.ip_hash,
         "reference": reference, "created_at": now or utcnow(),
+        # The changes of one call are one operation (the audit page shows it as one event).
+        "operation": first if len(changes) > 1 else None,
     }
     if len(changes) > 1 and db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(_PG_INSERT_MANY, {
@@ -283,13 +285,27 @@ _SOURCES = frozenset(s.value for s in Source)
 class LogPage:
     events: list[Row]
     next_before: int | None  # the `before` of the next (older) page
+    # operation -> (its number of changes, its first rows), for the grouped events shown.
+    operations: dict[int, tuple[int, list[Row]]] = field(default_factory=dict)
+
+
+OPERATION_PREVIEW = 10  # rows of an operation shown when its event is opened
 
 
 def read_page(team_id: str, filters: Filters, before: int | None = None,
-              limit: int = PAGE_SIZE) -> LogPage:
-    """Newest first, `limit` events with `seq < before` that match the filters."""
+              limit: int = PAGE_SIZE, operation: int | None = None,
+              grouped: bool = True) -> LogPage:
+    """Newest first, `limit` events with `seq < before` that match the filters.
+
+    The changes of one operation (a bulk add) are one event, its first change, with their
+    count in `operations`; a URL search (`q`) or one `operation` lists changes one by one.
+    """
     c = _LOG.c
     stmt = _BY_TEAM
+    if operation is not None:
+        stmt = stmt.where(c.operation == operation)
+    elif grouped and not filters.q:
+        stmt = stmt.where((c.operation.is_(None)) | (c.operation == c.seq))
     if filters.action:
         stmt = stmt.where(c.action == filters.action)
     if filters.source:
@@ -301,4 +317,44 @@ def read_page(team_id: str, filters: Filters, before: int | None = None,
     rows = list(db.session.execute(stmt.order_by(c.seq.desc()).limit(limit + 1),
                                    {"team_id": team_id}))
     events = rows[:limit]
-    return LogPage(events, events[-1].seq if len(rows) > limit else None)
+    page = LogPage(events, events[-1].seq if len(rows) > limit else None)
+    if grouped and operation is None and not filters.q:
+        page.operations = _operations(team_id, [e.seq for e in events if e.operation])
+    return page
+
+
+def _operations(team_id: str, operations: list[int]) -> dict[int, tuple[int, list[Row]]]:
+    """The size and first rows of each operation, in two reads of the operation index."""
+    if not operations:
+        return {}
+    c = _LOG.c
+    in_ops = c.team_id == team_id, c.operation.in_(operations)
+    counts = dict(db.session.execute(
+        select(c.operation, func.count()).where(*in_ops).group_by(c.operation)).all())
+    firsts: dict[int, list[Row]] = {op: [] for op in operations}
+    for row in db.session.execute(
+            select(_LOG).where(*in_ops, c.seq < c.operation + OPERATION_PREVIEW)
+            .order_by(c.seq)):
+        firsts[row.operation].append(row)
+    return {op: (counts.get(op, 0), firsts[op]) for op in operations}
+
+
+def walk_events(team_id: str, filters: Filters, chunk_size: int = 1000) -> Iterator[list[Row]]:
+    """Every change that matches the filters, newest first, one chunk at a time (an
+    export: one index range per chunk, at most one chunk in memory)."""
+    before = None
+    while True:
+        page = read_page(team_id, filters, before, limit=chunk_size, grouped=False)
+        if page.events:
+            yield page.events
+        if page.next_before is None:
+            return
+        before = page.next_before
+
+
+def history_of(team_id: str, url: str, limit: int = 20) -> list[Row]:
+    """One profile's changes (added, asked again, removed), newest first: the check page
+    shows them for a profile that is no longer listed."""
+    return list(db.session.execute(
+        _BY_TEAM.where(_LOG.c.url == url).order_by(_LOG.c.seq.desc()).limit(limit),
+        {"team_id": team_id}))

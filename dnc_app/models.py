@@ -170,6 +170,12 @@ class AuditEvent(db.Model):
     __table_args__ = (
         # A team's changes in commit order; feeds read from a position on it.
         Index("uq_audit_event_team_seq", "team_id", "seq", unique=True),
+        # One profile's history (the check page).
+        Index("ix_audit_event_team_url", "team_id", "url"),
+        # The rows of multi-change operations only (bulk adds): their counts and rows.
+        Index("ix_audit_event_team_operation", "team_id", "operation",
+              postgresql_where=text("operation IS NOT NULL"),
+              sqlite_where=text("operation IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -194,6 +200,8 @@ class AuditEvent(db.Model):
     # A receipt reference given to the person who made the change (public opt-outs).
     reference: Mapped[str | None] = mapped_column(String(40), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The `seq` of the first change of a multi-change operation (a bulk add), else NULL.
+    operation: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class PendingUpload(db.Model):

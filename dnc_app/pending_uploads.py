@@ -65,7 +65,8 @@ def _remove_expired(ttl: float) -> list[str]:
 
 
 def stage(directory: str | os.PathLike, lines: list[int], urls: list[str], *,
-          team_id: str, user_id: int, max_team_bytes: int, ttl: float) -> str:
+          team_id: str, user_id: int, max_team_bytes: int, ttl: float,
+          reasons: list[str | None] | None = None) -> str:
     """Keep the list as the member's pending upload, replacing an older one; its token.
 
     Raises StagingLimitError if the team's pending uploads (the member's older one not
@@ -73,7 +74,10 @@ def stage(directory: str | os.PathLike, lines: list[int], urls: list[str], *,
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps({"lines": lines, "urls": urls}, separators=(",", ":")).encode()
+    kept = {"lines": lines, "urls": urls}
+    if reasons and any(reasons):  # a CSV file's reason column
+        kept["reasons"] = reasons
+    payload = json.dumps(kept, separators=(",", ":")).encode()
     token = secrets.token_urlsafe(24)
     # Written before the transaction, so that the team's lock is not held for the write.
     fd = os.open(_path(directory, token), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -109,8 +113,8 @@ def stage(directory: str | os.PathLike, lines: list[int], urls: list[str], *,
 
 
 def take(directory: str | os.PathLike, token: str, *, team_id: str, user_id: int,
-         ttl: float) -> tuple[list[int], list[str]] | None:
-    """(lines, urls) of the member's current pending upload if `token` names it and it
+         ttl: float) -> tuple[list[int], list[str], list[str | None]] | None:
+    """(lines, urls, reasons) of the member's current pending upload if `token` names it and it
     has not expired; it is removed, so only one request gets it. None otherwise."""
     if not valid_token(token):
         return None
@@ -133,7 +137,31 @@ def take(directory: str | os.PathLike, token: str, *, team_id: str, user_id: int
         return None
     finally:
         path.unlink(missing_ok=True)
-    return None if expired else (payload["lines"], payload["urls"])
+    return None if expired else _unpack(payload)
+
+
+def peek(directory: str | os.PathLike, token: str, *, team_id: str, user_id: int,
+         ttl: float) -> tuple[list[int], list[str], list[str | None]] | None:
+    """(lines, urls, reasons) of the member's current pending upload, left in place (the preview's
+    downloads and pages read it); None if `token` does not name it or it has expired."""
+    if not valid_token(token):
+        return None
+    row = db.session.execute(select(PendingUpload).where(
+        PendingUpload.user_id == user_id, PendingUpload.team_id == team_id,
+        PendingUpload.token == token)).scalar_one_or_none()
+    if row is None or row.created_at < utcnow() - timedelta(seconds=ttl):
+        return None
+    try:
+        with open(_path(Path(directory), token), encoding="utf-8") as fh:
+            payload = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return _unpack(payload)
+
+
+def _unpack(payload: dict) -> tuple[list[int], list[str], list[str | None]]:
+    lines, urls = payload["lines"], payload["urls"]
+    return lines, urls, payload.get("reasons") or [None] * len(urls)
 
 
 def sweep(directory: str | os.PathLike, ttl: float) -> int:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Flask
+from markupsafe import Markup, escape
 
-from .changelog import Action, Source
-from .entries import MAX_QUERY_LENGTH, MAX_URL_LENGTH
+from .changelog import Action, ActorType, Source
+from .entries import MAX_QUERY_LENGTH, MAX_REASON_LENGTH, MAX_URL_LENGTH
 from .timeutil import isoformat
 
 
@@ -35,7 +36,33 @@ def thousands_filter(value: int) -> str:
     return f"{value:,}"
 
 
+# Where a long URL or email may wrap: after these, never mid-word.
+_BREAK_AFTER = frozenset("/.@-_?&=")
+
+
+def breakable_filter(value: object) -> Markup:
+    """Escaped text with a <wbr> after each run of URL or email separators (so `//`
+    stays whole); one pass, linear."""
+    text = str(value or "")
+    out = []
+    for i, char in enumerate(text):
+        out.append(str(escape(char)))
+        if char in _BREAK_AFTER and text[i + 1:i + 2] not in _BREAK_AFTER:
+            out.append("<wbr>")
+    return Markup("".join(out))
+
+
+def actor_text(event) -> str:
+    """Who made a change, as the audit trail shows it: a member's email, the API key, the
+    command line; for the public form only that (its IP hash is not shown)."""
+    if event.actor_type == ActorType.PUBLIC:
+        return "Public form" if event.source == Source.PUBLIC_FORM else event.actor_label
+    return event.actor_label or event.actor_type
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(breakable_filter, "breakable")
+    app.add_template_filter(actor_text, "actor_text")
     app.add_template_filter(iso_filter, "iso")
     app.add_template_filter(when_filter, "when")
     app.add_template_filter(thousands_filter, "thousands")
@@ -45,3 +72,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(Action.label_of, "action_label")
     app.add_template_global(MAX_URL_LENGTH, "MAX_URL_LENGTH")
     app.add_template_global(MAX_QUERY_LENGTH, "MAX_QUERY_LENGTH")
+    app.add_template_global(MAX_REASON_LENGTH, "MAX_REASON_LENGTH")

@@ -14,8 +14,8 @@ from tests.web_support import TEST_ACTOR, add_entries
 
 
 def event_rows(html: str) -> list[tuple[str, str]]:
-    """(action, url or key) of each row, in page order."""
-    return [(action, re.sub(r"\s+", " ", cell).strip())
+    """(action, url or key) of each row, in page order (as read: without the <wbr> hints)."""
+    return [(action, re.sub(r"\s+", " ", cell.replace("<wbr>", "")).strip())
             for action, cell in re.findall(
                 r'<tr class="entry action-(\w+)">.*?class="url-cell">(.*?)</td>', html, re.S)]
 

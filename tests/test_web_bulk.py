@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import re
 import signal
@@ -16,7 +17,7 @@ from werkzeug.test import encode_multipart
 
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry, PendingUpload
-from dnc_app.web import bulk_input
+from dnc_app.web import bulk, bulk_input
 from dnc_app.web.bulk_input import BulkInputError, items_from_csv, items_from_text
 from tests.web_support import HTMX, add_entries, make_member, sign_in, token_for
 
@@ -146,6 +147,8 @@ HOSTILE = {
     "tabs-then-url": repeat_to(b"\t" * 5_000 + b"linkedin.com/in/a\n"),
     "url-of-percents": repeat_to(b"linkedin.com/in/" + b"%" * 60_000 + b"\n"),
     "crlf-url-quote": repeat_to(b'https://linkedin.com/in/a"b\r'),
+    # A reason column: each line is split once more.
+    "reason-column": b"reason,profile\n" + repeat_to(b"x," * 2_000 + b"linkedin.com/in/a\n"),
 }
 
 
@@ -514,3 +517,86 @@ def test_expired_uploads_are_removed_at_the_next_staging_and_by_the_cli(app, tea
     assert result.exit_code == 0, result.output
     assert pending_rows(app) == [] and orphan.exists()  # an orphan only once it is old
     assert list((tmp_path / "uploads").glob("*.json")) == [orphan]
+
+
+# --------------------------------------------------------------------------- batch reason,
+# refused lines, the whole new list
+
+
+def test_one_reason_for_the_whole_batch_is_kept_with_every_entry(app, signed_in, team):
+    html = preview(signed_in, urls="in/r-1\nin/r-2\n", reason="  Met at the fair  "
+                   ).get_data(as_text=True)
+    assert "Reason for all of them: <strong>Met at the fair</strong>" in html
+    assert '<input type="hidden" name="reason" value="Met at the fair">' in html
+    response = signed_in.post("/bulk/confirm", data={
+        "token": pending_token(html), "reason": "Met at the fair",
+        "csrf_token": token_for(signed_in, "/bulk")})
+    assert response.status_code == 200
+    with app.app_context():
+        reasons = db.session.execute(select(DncEntry.reason)).scalars().all()
+    assert reasons == ["Met at the fair", "Met at the fair"]
+
+
+def test_a_batch_reason_too_long_is_refused_before_the_preview(app, signed_in):
+    response = preview(signed_in, urls="in/r-1\n", reason="x" * 5001)
+    assert response.status_code == 422
+    assert "Reason: reason must be at most" in response.get_data(as_text=True)
+
+
+def test_the_refused_lines_download_with_why(app, signed_in, team):
+    add_entries(app, team.id, ["linkedin.com/in/listed"])
+    html = preview(signed_in, urls="in/ok\nin/listed\n=cmd|' /C calc'!A0\nin/ok\n"
+                   ).get_data(as_text=True)
+    token = pending_token(html)
+    assert f'href="/bulk/refused.csv?token={token}"' in html
+    response = signed_in.get(f"/bulk/refused.csv?token={token}")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["line", "input", "why"]
+    assert [r[0] for r in rows[1:]] == ["2", "3", "4"]
+    assert rows[1][2] == "Already on the list" and rows[3][2] == "Repeated in this upload"
+    assert rows[2][1].startswith("'=") and rows[2][2]  # formula-safe, with the reason
+    # Reading does not use the preview up: it can still be confirmed.
+    assert confirm(signed_in, token).status_code == 200
+    assert signed_in.get(f"/bulk/refused.csv?token={token}").status_code == 404
+
+
+def test_the_whole_new_list_is_browsable_by_page(app, signed_in, monkeypatch):
+    monkeypatch.setattr(bulk, "NEW_PAGE_SIZE", 10)
+    paste = "".join(f"https://www.linkedin.com/in/Person-{i}/\n" for i in range(25))
+    html = preview(signed_in, urls=paste).get_data(as_text=True)
+    token = pending_token(html)
+    assert "See all 25 new profiles" in html
+    page3 = signed_in.get(f"/bulk/new?token={token}&page=3").get_data(as_text=True)
+    assert "21–25 of 25" in page3 and "← Previous" in page3 and "Next →" not in page3
+    assert "https://<wbr>www.<wbr>linkedin.<wbr>com/<wbr>in/<wbr>Person-<wbr>20/" in page3
+    assert "https://<wbr>linkedin.<wbr>com/<wbr>in/<wbr>person-<wbr>20<" in page3
+    assert signed_in.get(f"/bulk/new?token={token}&page=4").status_code == 404
+    assert signed_in.get("/bulk/new?token=nope").status_code == 404
+
+
+def test_a_csv_reason_column_gives_each_rows_reason():
+    data = (b"Name;Profile;Reason\n"
+            b"Jane;linkedin.com/in/jane;Asked by email\n"
+            b'"Doe; John";linkedin.com/in/john;"Said no; twice"\n'
+            b"Max;linkedin.com/in/max;\n")
+    assert [(i.raw, i.reason) for i in items_from_csv(data)] == [
+        ("linkedin.com/in/jane", "Asked by email"), ("linkedin.com/in/john", "Said no; twice"),
+        ("linkedin.com/in/max", None)]
+    # Without a header naming it, no column is a reason.
+    no_header = b"Jane;linkedin.com/in/jane;Asked by email\n"
+    assert [i.reason for i in items_from_csv(no_header)] == [None]
+
+
+def test_csv_reasons_are_kept_and_the_batch_reason_fills_the_rest(app, signed_in):
+    data = (b"profile,reason\nlinkedin.com/in/own-reason,Trade show\n"
+            b"linkedin.com/in/no-reason,\n")
+    html = preview(signed_in, file=(io.BytesIO(data), "people.csv"), reason="Batch"
+                   ).get_data(as_text=True)
+    assert "Reason: Trade show" in html
+    signed_in.post("/bulk/confirm", data={"token": pending_token(html), "reason": "Batch",
+                                          "csrf_token": token_for(signed_in, "/bulk")})
+    with app.app_context():
+        rows = dict(db.session.execute(select(DncEntry.url, DncEntry.reason)).all())
+    assert rows == {"https://linkedin.com/in/own-reason": "Trade show",
+                    "https://linkedin.com/in/no-reason": "Batch"}

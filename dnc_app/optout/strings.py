@@ -60,6 +60,13 @@ ENGLISH = {
     "receipt_time": "Date and time",
     "receipt_keep": "Keep this reference. If you are contacted again, quote it to {team}.",
     "receipt_another": "Opt out another profile",
+    "copy_reference": "Copy reference",
+    "copied": "Copied",
+    "print": "Print",
+    # An address under /optout/ that names no team (mistyped, or the team is gone).
+    "unknown_link_title": "This link is not valid",
+    "unknown_link": "This opt-out link does not lead to any page. Please check the address "
+                    "you were given, or ask the sender for their opt-out link.",
     # Problems (a whole-page answer)
     "too_many_title": "Too many requests",
     "too_many": "Too many requests from your network. Please wait {seconds} seconds and "

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 
-from flask import abort, current_app, g, render_template, request, url_for
+from flask import abort, current_app, g, make_response, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
 from limits import parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -84,7 +84,10 @@ def find_team(slug: str) -> Team:
     """The team of a public page, or the app's plain 404 (the same for every unknown slug)."""
     team = accounts.find_team_by_slug(slug)
     if team is None:
-        abort(404)
+        # A page that says the link is not valid (not the team sign-in), without the slug.
+        body, status, _headers = render_problem(404, t("unknown_link_title"),
+                                                t("unknown_link"), back=False)
+        abort(make_response(body, status))
     return team
 
 
@@ -112,8 +115,9 @@ def render_receipt(team: Team, reference: str, url: str, when):
     return render_template(template, **context), 200
 
 
-def render_problem(status: int, title: str, message: str, headers: dict | None = None):
-    slug = (request.view_args or {}).get("slug")
+def render_problem(status: int, title: str, message: str, headers: dict | None = None,
+                   back: bool = True):
+    slug = (request.view_args or {}).get("slug") if back else None
     back = url_for("optout.page", slug=slug) if slug else None
     template = "optout/_problem.html" if is_htmx() else "optout/problem.html"
     body = render_template(template, title=title, message=message, back=back)
@@ -210,6 +214,11 @@ def submit(slug: str):
         if locked_url is None:
             return render_form(team, OptOutForm(formdata=None), notice=t("link_invalid"),
                                status=400)
+
+    if not (locked_url or (form.url.data or "").strip()):
+        # An empty field is said first, even in the first seconds: there is nothing to
+        # protect yet (nothing is stored) and a person who pressed too early can fix it.
+        return render_form(team, form, errors={"url": t("url_missing")}, status=400)
 
     if not form.passes_protection(slug):
         # Honeypot filled, too fast, too old, or a missing/invalid CSRF token: nothing is

@@ -3,15 +3,24 @@ first, read from the change log and paged by its sequence number."""
 
 from __future__ import annotations
 
-from flask import abort, request
+import csv
+import io
+from collections.abc import Iterator
+
+from flask import Response, abort, request, stream_with_context
+from flask_login import current_user
 
 from .. import changelog, entries
+from ..changelog import Action, Source
 from ..htmx import render
 from ..params import MAX_BIGINT, bounded_int
 from ..roles import Role
+from ..templating import actor_text
+from ..timeutil import isoformat, utcnow
 from . import bp
 from .access import requires_role
-from .member import team_id
+from .export import safe_cell
+from .member import actor, team_id
 
 PAGE_SIZE = changelog.PAGE_SIZE
 
@@ -36,10 +45,57 @@ def audit():
     before = bounded_int(raw_before, MAX_BIGINT) if raw_before else None
     if raw_before and before is None:
         abort(400, description="This page link is not valid.")
+    raw_operation = request.args.get("operation", "")
+    operation = bounded_int(raw_operation, MAX_BIGINT) if raw_operation else None
+    if raw_operation and operation is None:
+        abort(400, description="This link to an operation is not valid.")
     filters = filters_from_args()
     search = changelog.Filters(filters.action, filters.source, entries.search_term(filters.q))
-    page = changelog.read_page(team_id(), search, before, limit=PAGE_SIZE)
+    page = changelog.read_page(team_id(), search, before, limit=PAGE_SIZE, operation=operation)
+    args = filter_args(filters) | ({"operation": operation} if operation is not None else {})
     return render("web/audit.html", "web/_audit_results.html", filters=filters,
-                  filter_args=filter_args(filters), page=page, actions=changelog.Action,
-                  sources=changelog.Source, before=raw_before)
+                  filter_args=args, page=page, actions=changelog.Action,
+                  sources=changelog.Source, before=raw_before, operation=operation)
 
+
+
+# --------------------------------------------------------------------------- CSV export
+
+CSV_HEADER = ["seq", "created_at", "action", "action_label", "subject_type", "url_or_subject",
+              "reason", "reference", "source", "source_label", "who", "operation"]
+
+
+def audit_csv_rows(team_id: str, search: changelog.Filters) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for chunk in changelog.walk_events(team_id, search):
+        for event in chunk:
+            subject = event.url or event.subject_label or event.subject_id
+            writer.writerow([
+                event.seq, isoformat(event.created_at), event.action,
+                Action.label_of(event.action), event.subject_type, safe_cell(subject),
+                safe_cell(event.reason), safe_cell(event.reference), event.source,
+                Source.label_of(event.source), safe_cell(actor_text(event)),
+                event.operation or ""])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+@bp.get("/audit.csv")
+@requires_role(Role.MEMBER)
+def audit_csv():
+    """The trail (with the page's filters) as CSV, streamed; the export is a change too."""
+    team = current_user.team
+    filters = filters_from_args()
+    search = changelog.Filters(filters.action, filters.source, entries.search_term(filters.q))
+    changelog.log_event(team.id, Action.EXPORTED, team.id, source=Source.WEB, actor=actor(),
+                        reason="Audit trail (CSV)")
+    filename = f"dnc-{team.slug}-audit-{utcnow():%Y-%m-%d}.csv"
+    return Response(
+        stream_with_context(audit_csv_rows(team.id, search)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                 "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )

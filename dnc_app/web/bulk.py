@@ -6,22 +6,26 @@ confirmation form carries only its token.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+import io
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from flask import current_app, request
+from flask import Response, abort, current_app, request
 from flask_login import current_user
 
 from .. import entries, pending_uploads
 from ..changelog import Source
 from ..extensions import csrf
 from ..htmx import render
+from ..params import bounded_int
 from ..roles import Role
 from . import bp, bulk_input
 from .access import requires_role
 from .bulk_input import MAX_ITEMS, BulkInputError, Item, items_from_csv, items_from_text
+from .export import safe_cell
 from .forms import BulkConfirmForm, BulkForm
-from .limits import bulk_limit
+from .limits import bulk_limit, check_limit
 from .member import actor, team_id
 
 # Rows of each kind shown in the preview and the summary; the counts cover all of them.
@@ -42,19 +46,25 @@ class Tally:
         return self.counts.get(kind, 0)
 
 
+def kinds(items: Sequence[Item], results: Sequence[entries.ItemResult],
+          new_kind: str = "new") -> Iterator[tuple[Item, entries.ItemResult, str]]:
+    """(item, result, kind) of each line, kinds as in `tally`."""
+    seen: set[str] = set()
+    for item, result in zip(items, results, strict=True):
+        if result.status == "error":
+            yield item, result, "invalid"
+        elif result.url in seen:
+            yield item, result, "repeated"
+        else:
+            seen.add(result.url)
+            yield item, result, "listed" if result.status == "duplicate" else new_kind
+
+
 def tally(items: Sequence[Item], results: Sequence[entries.ItemResult], new_kind: str) -> Tally:
     """Kinds: `new_kind` ("new" in a preview, "added" after adding), "listed" (already on
     the list), "repeated" (an earlier line has the same profile) and "invalid"."""
     summary = Tally(total=len(items))
-    seen: set[str] = set()
-    for item, result in zip(items, results, strict=True):
-        if result.status == "error":
-            kind = "invalid"
-        elif result.url in seen:
-            kind = "repeated"
-        else:
-            kind = "listed" if result.status == "duplicate" else new_kind
-            seen.add(result.url)
+    for item, result, kind in kinds(items, results, new_kind):
         summary.counts[kind] = summary.counts.get(kind, 0) + 1
         rows = summary.samples.setdefault(kind, [])
         if len(rows) < SAMPLE_ROWS:
@@ -97,6 +107,7 @@ def bulk_preview():
         csrf.protect()
     form = BulkForm()
     try:
+        reason = batch_reason(form.reason.data)
         items = _items(form)
     except BulkInputError as exc:
         return render("web/bulk.html", "web/_bulk_form.html", 422, form=form, error=str(exc))
@@ -107,13 +118,22 @@ def bulk_preview():
         return render("web/bulk.html", "web/_bulk_form.html", 422, form=form,
                       error=_over_cap_message(exc))
     return render("web/bulk.html", "web/_bulk_preview.html",
-                  preview=tally(items, result.items, "new"),
-                  confirm_form=BulkConfirmForm(formdata=None, token=token))
+                  preview=tally(items, result.items, "new"), reason=reason,
+                  confirm_form=BulkConfirmForm(formdata=None, token=token, reason=reason))
+
+
+def batch_reason(raw: str | None) -> str | None:
+    """The batch's one reason, checked as every entry's reason is."""
+    try:
+        return entries.clean_reason(raw)
+    except entries.InvalidReason as exc:
+        raise BulkInputError(f"Reason: {exc.message}") from exc
 
 
 def _stage(items: list[Item]) -> str:
     return pending_uploads.stage(
         current_app.config["BULK_UPLOAD_DIR"], [i.line for i in items], [i.raw for i in items],
+        reasons=[i.reason for i in items],
         team_id=team_id(), user_id=current_user.id, ttl=bulk_input.PENDING_TTL,
         max_team_bytes=current_app.config["BULK_STAGED_BYTES_PER_TEAM"])
 
@@ -147,8 +167,70 @@ def bulk_confirm():
                                  ttl=bulk_input.PENDING_TTL)
     if taken is None:
         return _form_error(409, EXPIRED)
-    items = [Item(line, raw) for line, raw in zip(*taken, strict=True)]
-    result = entries.add_entries(team_id(), [item.raw for item in items], source=Source.WEB_BULK,
-                             actor=actor())
+    items = [Item(*row) for row in zip(*taken, strict=True)]
+    try:
+        reason = batch_reason(form.reason.data)
+    except BulkInputError as exc:
+        return _form_error(400, f"{exc} {AGAIN}")
+    # A row's own reason (CSV `reason` column) comes first, then the batch's.
+    result = entries.add_entries(team_id(), [item.raw for item in items],
+                                 reasons=[item.reason or reason for item in items],
+                                 source=Source.WEB_BULK, actor=actor())
     return render("web/bulk.html", "web/_bulk_summary.html",
                   summary=tally(items, result.items, "added"))
+
+
+# --------------------------------------------------------------------------- the preview's
+# refused lines (CSV) and its whole "new" list (paged), read from the waiting upload.
+
+NEW_PAGE_SIZE = 100
+
+
+def _waiting_preview() -> tuple[list[Item], list[entries.ItemResult]]:
+    token = request.args.get("token", "")
+    taken = pending_uploads.peek(current_app.config["BULK_UPLOAD_DIR"], token,
+                                 team_id=team_id(), user_id=current_user.id,
+                                 ttl=bulk_input.PENDING_TTL)
+    if taken is None:
+        abort(404, description=EXPIRED)
+    items = [Item(*row) for row in zip(*taken, strict=True)]
+    return items, entries.preview_entries(team_id(), [i.raw for i in items]).items
+
+
+
+
+REFUSED_WHY = {"listed": "Already on the list", "repeated": "Repeated in this upload"}
+
+
+@bp.get("/bulk/refused.csv")
+@requires_role(Role.MEMBER)
+@bulk_limit
+def bulk_refused_csv():
+    """The lines that will not be added, with why: to fix and upload again."""
+    items, results = _waiting_preview()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["line", "input", "why"])
+    for item, result, kind in kinds(items, results):
+        if kind != "new":
+            writer.writerow([item.line, safe_cell(item.raw),
+                             safe_cell(result.error if kind == "invalid" else REFUSED_WHY[kind])])
+    return Response(buffer.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="refused-lines.csv"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/bulk/new")
+@requires_role(Role.MEMBER)
+@check_limit
+def bulk_new():
+    """Every new profile of the waiting preview, a page at a time, input beside URL."""
+    items, results = _waiting_preview()
+    new = [(item, result) for item, result, kind in kinds(items, results) if kind == "new"]
+    pages = max(1, -(-len(new) // NEW_PAGE_SIZE))
+    page = bounded_int(request.args.get("page", "1"), pages, low=1)
+    if page is None:
+        abort(404, description="There is no such page of this preview.")
+    start = (page - 1) * NEW_PAGE_SIZE
+    return render("web/bulk_new.html", rows=new[start:start + NEW_PAGE_SIZE], total=len(new),
+                  page=page, pages=pages, first=start + 1, token=request.args["token"])

@@ -23,6 +23,8 @@ e.g. "contains spaces", instead of becoming another person):
   spaces ("see <url> and (url)"), URLs that are each wrapped in <>, (), [] or quotes are
   the candidates: the brackets show where each URL ends. Otherwise the whole text is one
   candidate.
+- A `reason` column (named so in the first line, the header) gives the reason of the
+  profiles of each row.
 - A candidate longer than the normalizer accepts is kept as its first
   MAX_INPUT_LENGTH + 1 characters: still refused as too long, and the pending list stays
   small.
@@ -60,6 +62,7 @@ class BulkInputError(ValueError):
 class Item(NamedTuple):
     line: int  # line of the paste, or of the CSV file (1-based)
     raw: str
+    reason: str | None = None  # from a CSV file's `reason` column
 
 
 def _check_size(items: list[Item]) -> list[Item]:
@@ -292,11 +295,33 @@ def _csv_record(buf: bytes, start: int, end: int, dialect, line_number: int
                 break
 
 
+def reason_column(buf: bytes, delimiter: bytes | None, dialect) -> int | None:
+    """The index of a `reason` column named in the file's first line (its header), if
+    any: that cell of each row is the reason of the row's profiles."""
+    if delimiter is None:
+        return None
+    start = _skip_blank(buf, 0)
+    end = _line_end(buf, start)
+    if end < 0 or HIT in buf[start:end].lower():
+        return None  # no header: the first line is data (or too long to be a header)
+    try:
+        header = next(csv.reader(io.StringIO(_decode(buf[start:end])), dialect), [])
+    except csv.Error:
+        return None
+    names = [cell.strip().lower() for cell in header]
+    return names.index("reason") if "reason" in names else None
+
+
+def _split(line: bytes, delimiter: bytes | None) -> list[str]:
+    return _decode(line).split(delimiter.decode()) if delimiter else [_decode(line)]
+
+
 def items_from_csv(data: bytes) -> list[Item]:
     buf = _as_utf8_lines(decode_upload(data))
     low = buf.lower()  # bytes: only ASCII letters change, so positions stay the same
     delimiter = detect_delimiter(buf)
     dialect = _dialect(delimiter) if delimiter else None
+    reason_at = reason_column(buf, delimiter, dialect)
     items: list[Item] = []
     pos, counted, line_number = 0, 0, 1
     while len(items) <= MAX_ITEMS and (hit := low.find(HIT, pos)) >= 0:
@@ -306,12 +331,18 @@ def items_from_csv(data: bytes) -> list[Item]:
         end = _line_end(buf, start)
         if end < 0:
             raise _unreadable(line_number, f"longer than {MAX_LINE:,} bytes")
+        row = None
         if dialect is None or buf.find(b'"', start, end) < 0:
             cells = _cells_with_hits(buf[start:end], delimiter)
+            if reason_at is not None:  # one more split of this (bounded) line
+                row = _split(buf[start:end], delimiter)
         else:
             row, end = _csv_record(buf, start, end, dialect, line_number)
             cells = _row_cells_with_hits(row)
+        reason = None
+        if reason_at is not None and row and reason_at < len(row):
+            reason = row[reason_at].strip() or None
         for cell in cells:
-            items.extend(Item(line_number, url) for url in candidates(cell))
+            items.extend(Item(line_number, url, reason) for url in candidates(cell))
         pos = end + 1
     return _check_size(items)

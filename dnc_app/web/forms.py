@@ -84,6 +84,8 @@ class RemoveForm(FlaskForm):
 class BulkForm(FlaskForm):
     urls = TextAreaField("Paste URLs, one per line")
     file = FileField("…or upload a CSV file")
+    # One reason for every profile of the batch (checked by entries.clean_reason).
+    reason = StringField("Reason for all of them (optional)", filters=[_strip])
 
 
 class ScreenForm(FlaskForm):
@@ -92,6 +94,7 @@ class ScreenForm(FlaskForm):
 
 class BulkConfirmForm(FlaskForm):
     token = HiddenField(validators=[DataRequired()])
+    reason = HiddenField(filters=[_strip])
 
 
 class ApiKeyForm(FlaskForm):

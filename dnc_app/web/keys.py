@@ -3,7 +3,7 @@ list, revoke."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from .. import accounts
 from ..changelog import Source
@@ -62,7 +62,11 @@ def revoke_key(key_id: str):
     key = key_or_404(key_id)  # CSRF was checked before the view, as for every POST
     key = accounts.revoke_api_key(team_id(), key.id, actor=actor(), source=Source.WEB)
     if is_htmx():
-        return render_template("web/_key_row.html", key=key, just_revoked=True)
+        # The page may still show this key's secret in its "Copy it now" panel: then the
+        # answer also puts the plain form back in its place (out of band).
+        clear_panel = request.form.get("shown_key") == key.id
+        return render_template("web/_key_revoked.html", key=key, clear_panel=clear_panel,
+                               form=ApiKeyForm(formdata=None))
     flash(f"Revoked the key {key.prefix}…. Requests with it are refused from now on.",
           "success")
     return redirect(url_for("web.keys"), 303)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from .. import dashboard, entries
+from .. import changelog, dashboard, entries
 from ..changelog import Source
 from ..entries import review
 from ..htmx import is_htmx, render
@@ -242,7 +242,10 @@ def check():
     if form.validate_on_submit():
         try:
             entry = entries.find_by_url(team_id(), form.url.data)
-            result = {"url": entries.normalize(form.url.data), "entry": entry}
+            url = entries.normalize(form.url.data)
+            # Not listed: it may have been, and removed (by whom, why).
+            history = [] if entry else changelog.history_of(team_id(), url)
+            result = {"url": url, "entry": entry, "history": history}
         except entries.InvalidURL as exc:
             form.url.errors.append(f"{exc.reason}.")
             status = 422

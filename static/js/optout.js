@@ -45,4 +45,36 @@
       input.removeAttribute("aria-invalid");
     }
   });
+
+  // The receipt: "Copy reference" and "Print" (hidden without this script).
+  function showReceiptActions(root) {
+    var actions = root.querySelector && root.querySelector("[data-receipt-actions]");
+    if (actions) {
+      actions.hidden = false;
+      if (!navigator.clipboard) {
+        actions.querySelector("[data-copy-reference]").hidden = true;
+      }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { showReceiptActions(document); });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    showReceiptActions(event.detail.target.parentElement || document);
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy-reference], [data-print]");
+    if (!button) {
+      return;
+    }
+    if (button.hasAttribute("data-print")) {
+      window.print();
+      return;
+    }
+    var reference = document.querySelector("[data-reference]").textContent.trim();
+    var label = button.textContent;
+    navigator.clipboard.writeText(reference).then(function () {
+      button.textContent = button.getAttribute("data-copied-label");
+      setTimeout(function () { button.textContent = label; }, 2000);
+    });
+  });
 })();

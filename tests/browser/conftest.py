@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.live import LiveServer
+from tests.support import TEST_SECRET
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags for a sandboxed, offline machine (no background network, no first-run UI).
@@ -65,3 +66,25 @@ def new_page(browser):
 @pytest.fixture
 def page(new_page):
     return new_page()
+
+
+@pytest.fixture(scope="module")
+def shared_server(database_url, tmp_path_factory):
+    """One gunicorn for a module's tests (each test starts from empty tables), with the
+    public form's minimum time and the page limits out of the way."""
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPTOUT_MIN_SECONDS": "0",
+        # All the visits come from one address; the limits have tests of their own.
+        "OPTOUT_RATE_LIMIT": "1000/minute",
+        "OPTOUT_PAGE_LIMIT": "1000/minute",
+        "OPTOUT_VALIDATE_LIMIT": "1000/minute",
+        "TRUSTED_HOSTS": "127.0.0.1",
+    }
+    log = tmp_path_factory.mktemp("shared") / "gunicorn.log"
+    server = LiveServer(env, log_path=log).start()
+    yield server
+    server.stop()

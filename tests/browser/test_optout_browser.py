@@ -16,8 +16,6 @@ import pytest
 from dnc_app import accounts
 from dnc_app.extensions import db
 from tests.browser.support import screenshot as take_screenshot
-from tests.live import LiveServer
-from tests.support import TEST_SECRET
 
 pytestmark = pytest.mark.live
 
@@ -65,24 +63,9 @@ def watch_console(page) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def server(database_url, tmp_path_factory):
-    """One gunicorn for this module's tests (each test starts from empty tables)."""
-    env = {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": TEST_SECRET,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        # A test submits right after the page loads; people take longer.
-        "OPTOUT_MIN_SECONDS": "0",
-        # The tests share one client IP; the limits have tests of their own.
-        "OPTOUT_RATE_LIMIT": "100/minute",
-        # The settings page builds links from a host TRUSTED_HOSTS has checked.
-        "TRUSTED_HOSTS": "127.0.0.1",
-    }
-    log = tmp_path_factory.mktemp("optout-browser") / "gunicorn.log"
-    server = LiveServer(env, log_path=log).start()
-    yield server
-    server.stop()
+def server(shared_server):
+    """One gunicorn for this module's tests (conftest: no minimum time, limits raised)."""
+    return shared_server
 
 
 def test_htmx_form_on_a_phone(server, team, new_page):
