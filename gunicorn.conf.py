@@ -47,3 +47,19 @@ def multi_process_memory_limits(worker_count, env):
         "higher. Set RATELIMIT_STORAGE_URI=redis://HOST:6379/0 (a Redis shared by all "
         "workers and machines), or run a single worker (WEB_CONCURRENCY=1)."
     )
+
+
+def post_worker_init(worker):
+    """Each worker delivers webhooks from its start (unless WEBHOOK_DELIVERY=off),
+    not only after its first request: events left by a killed server go out at once."""
+    from dnc_app.webhooks.delivery import start_in_process
+
+    if hasattr(worker.wsgi, "config"):
+        start_in_process(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    """Graceful stop: the attempts in flight finish, no more are claimed."""
+    from dnc_app.webhooks.delivery import stop_in_process
+
+    stop_in_process(timeout=graceful_timeout)

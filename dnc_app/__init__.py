@@ -35,6 +35,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     register_api_fast_path(app)
+    register_webhook_delivery(app)
     return app
 
 
@@ -124,3 +125,9 @@ def register_cli(app: Flask) -> None:
     from . import cli
 
     cli.init_app(app)
+
+
+def register_webhook_delivery(app: Flask) -> None:
+    from .webhooks import delivery
+
+    delivery.init_app(app)

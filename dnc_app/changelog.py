@@ -3,8 +3,8 @@
 Every change goes through `record` (in the caller's write transaction; member events via
 accounts.record_member_event) or `log_event` (in a transaction of its own): entries
 added, asked for again and removed, API keys created and revoked, settings changed,
-exports, and member events (sign-ins, password changes, …). Readers: the audit page, and
-next webhooks and a changes feed.
+exports, and member events (sign-ins, password changes, …). Readers: the audit page and
+the changes feed; webhook events are queued here too, in the same transaction.
 
 Order: each team numbers its changes 1, 2, 3, … in `seq`. The number is taken from the
 team row's `change_seq` counter, incremented in the same transaction as the change. That
@@ -34,6 +34,7 @@ from .extensions import db
 from .models import AuditEvent, Team
 from .search import contains
 from .timeutil import UTCDateTime, utcnow
+from .webhooks.outbox import enqueue_entry_changes
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -132,6 +133,8 @@ class Change(NamedTuple):
     subject_id: str | None
     url: str | None = None
     reason: str | None = None
+    # A removal: the entry as it was, for the webhook event (not stored in the log).
+    entry: object | None = None
 
 
 # --------------------------------------------------------------------------- writing
@@ -206,6 +209,10 @@ def record(
              "reason": c.reason}
             for seq, c in enumerate(changes, start=first)
         ])
+    if action in (Action.ADD, Action.REMOVE):
+        # Webhook events in the same transaction: they exist exactly when the change does.
+        enqueue_entry_changes(team_id, action is Action.REMOVE, changes, source.value,
+                              common["created_at"])
     return last
 
 

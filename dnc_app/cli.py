@@ -236,3 +236,6 @@ def init_app(app: Flask) -> None:
     from .optout.cli import optout_cli
 
     app.cli.add_command(optout_cli)
+    from .webhooks.cli import webhooks_cli
+
+    app.cli.add_command(webhooks_cli)

@@ -64,6 +64,46 @@ OPTOUT_SETTINGS = {
     "OPTOUT_LANGUAGE": ("en", str),
 }
 
+DEFAULT_RETRY_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
+
+
+def _retry_schedule(raw: str) -> list[float]:
+    try:
+        schedule = [float(s) for s in raw.split(",") if s.strip()]
+    except ValueError:
+        schedule = []
+    if not schedule or any(s < 0 for s in schedule):
+        raise ConfigError(f"WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds, like "
+                          f"{DEFAULT_RETRY_SCHEDULE!r}, not {raw!r}")
+    return schedule
+
+
+def _on(env: Mapping[str, str], name: str, default: str) -> bool:
+    return env.get(name, default).strip().lower() not in ("0", "false", "off", "no", "")
+
+
+def webhook_settings(env: Mapping[str, str]) -> dict:
+    """Webhook delivery (dnc_app.webhooks)."""
+    return {
+        # A delivery loop in each server process; "off" where `flask webhooks worker` runs.
+        "WEBHOOK_DELIVERY": _on(env, "WEBHOOK_DELIVERY", "on"),
+        # Seconds before attempt 1, 2, …: the event fails after the last.
+        "WEBHOOK_RETRY_SCHEDULE": _retry_schedule(
+            env.get("WEBHOOK_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE)),
+        "WEBHOOK_TIMEOUT": float(env.get("WEBHOOK_TIMEOUT", "10")),
+        # Private, loopback and link-local destinations (development, tests only).
+        "WEBHOOK_ALLOW_PRIVATE": _on(env, "WEBHOOK_ALLOW_PRIVATE", "0"),
+        # An endpoint whose every delivery fails for this long is disabled.
+        "WEBHOOK_DISABLE_AFTER": float(env.get("WEBHOOK_DISABLE_AFTER", str(5 * 86400))),
+        # The longest Retry-After (429/503) honoured, in seconds.
+        "WEBHOOK_RETRY_AFTER_MAX": float(env.get("WEBHOOK_RETRY_AFTER_MAX", "3600")),
+        # How often a loop looks for events written by other processes.
+        "WEBHOOK_POLL_INTERVAL": float(env.get("WEBHOOK_POLL_INTERVAL", "1")),
+        # Deliveries in flight per loop.
+        "WEBHOOK_CONCURRENCY": int(env.get("WEBHOOK_CONCURRENCY", "4")),
+    }
+
+
 # SQLite: a pooled connection per server thread (gunicorn's 8, with room): below that,
 # connections are opened and closed (with their PRAGMAs) on every request beyond the pool.
 SQLITE_ENGINE_OPTIONS = {"pool_size": 16, "max_overflow": 16}
@@ -269,6 +309,7 @@ class Config:
             **{name: int(env.get(name, "0"))
                for name in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST")},
             "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+            **webhook_settings(env),
             # Where the public reaches the service (https://dnc.example.com), for the links
             # it is given. None: links are derived from the request, fit for development
             # only (the Host header is the client's to choose).
@@ -336,8 +377,9 @@ class TestConfig(Config):
         return "sqlite://"
 
     def overrides(self) -> dict:
+        # No webhook delivery loop unless the test asks for one (WEBHOOK_DELIVERY=True).
         return {"TESTING": True, "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH_METHOD,
-                **self.test_config}
+                "WEBHOOK_DELIVERY": False, **self.test_config}
 
 
 ENVIRONMENTS = {"default": Config, "production": ProductionConfig}

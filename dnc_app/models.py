@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -215,3 +216,72 @@ class PendingUpload(db.Model):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)  # bytes of the file, for the team's cap
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class WebhookEndpoint(db.Model):
+    """A team's webhook destination (dnc_app.webhooks)."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    # Space-separated event types; empty: every event.
+    events: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    description: Mapped[str | None] = mapped_column(String(500))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The signing secret, encrypted with a key derived from SECRET_KEY (webhooks.secrets);
+    # after a rotation the previous one still signs until `previous_secret_until`.
+    secret: Mapped[str] = mapped_column(Text)
+    previous_secret: Mapped[str | None] = mapped_column(Text)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Start of the current run of failed attempts (None: the last attempt succeeded).
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookMessage(db.Model):
+    """The outbox: one event for one endpoint, written in the transaction of the change."""
+
+    __tablename__ = "webhook_message"
+    __table_args__ = (
+        # The delivery loop's claim: pending messages in order of their next attempt.
+        Index("ix_webhook_message_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # `webhook-id`: the same on every attempt of this event to this endpoint.
+    msg_id: Mapped[str] = mapped_column(String(40), unique=True)
+    endpoint_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)  # the JSON body, exactly as sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # pending -> delivered | failed (schedule used up) | cancelled (endpoint disabled)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A claim: a worker owns the message until then (a crashed worker's claim expires).
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookAttempt(db.Model):
+    """One delivery attempt, for the endpoint's delivery log."""
+
+    __tablename__ = "webhook_attempt"
+    __table_args__ = (Index("ix_webhook_attempt_endpoint", "endpoint_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_message.id", ondelete="CASCADE"), index=True)
+    endpoint_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    # A generic error class ("timeout", "connection failed", …), never a raw socket error.
+    error: Mapped[str | None] = mapped_column(String(100))
+    response_excerpt: Mapped[str | None] = mapped_column(Text)  # the first 1 KiB

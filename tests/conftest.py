@@ -18,8 +18,8 @@ from dnc_app.extensions import db
 from tests.support import TEST_ACTOR, TEST_SECRET
 
 # Tables in an order that respects foreign keys when emptied.
-TABLES = ["audit_event", "dnc_entry", "api_key", "member_session", "user_account",
-          "member_invite", "team"]
+TABLES = ["webhook_attempt", "webhook_message", "webhook_endpoint", "audit_event", "dnc_entry",
+          "api_key", "member_session", "user_account", "member_invite", "team"]
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +82,9 @@ def make_app(database_url):
 
 
 def _dispose(apps) -> None:
+    from dnc_app.webhooks.delivery import stop_in_process
+
+    stop_in_process()  # delivery loops started by a served request (WEBHOOK_DELIVERY on)
     for app in apps:
         with app.app_context():
             db.session.remove()
@@ -93,6 +96,8 @@ def app_from_environment(monkeypatch, tmp_path):
     """app_from_environment(): `create_app()` as served, configured from the environment
     (set it with monkeypatch first), its instance folder under tmp_path."""
     monkeypatch.setenv("DNC_INSTANCE_PATH", str(tmp_path / "instance"))
+    # No webhook delivery loop on this (unmigrated) database unless the test sets it.
+    monkeypatch.setenv("WEBHOOK_DELIVERY", "off")
     apps = []
 
     def factory():
@@ -187,6 +192,16 @@ def live_server_factory(server_env, tmp_path):
     yield factory
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on loopback that records every delivery (tests.webhook_support)."""
+    from tests.webhook_support import Receiver
+
+    server = Receiver().start()
+    yield server
+    server.stop()
 
 
 def pytest_report_header(config):

@@ -24,6 +24,7 @@ from dnc_app import accounts, entries, members
 from dnc_app.api.openapi import ERROR_CODES, document_for
 from dnc_app.optout import links
 from dnc_app.optout.forms import issue_started
+from dnc_app.webhooks import endpoints as webhook_endpoints
 from tests.web_support import PASSWORD, TEST_ACTOR, add_entries, make_member, sign_in
 
 MEMBER = "member@example.com"
@@ -109,7 +110,8 @@ def recording(request_class):
 @pytest.fixture
 def world(make_app, make_team):
     """A team with entries, a member, a spare API key and a personal link."""
-    app = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, OPTOUT_MIN_SECONDS=0)
+    app = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, OPTOUT_MIN_SECONDS=0,
+                   WEBHOOK_ALLOW_PRIVATE=True)
     app.request_class = recording(app.request_class)
     team = make_team("Acme")
     member_id = make_member(app, team.id, MEMBER)
@@ -118,7 +120,9 @@ def world(make_app, make_team):
         spare_key, _ = accounts.create_api_key(team.id, name="spare", actor=TEST_ACTOR)
         invite, _ = members.create_invite(team.id, "invited@example.com", "member",
                                           actor=TEST_ACTOR)
+        webhook, _ = webhook_endpoints.create_endpoint(team.id, "http://127.0.0.1:9/hook")
         path_values = {
+            "webhook_id": webhook.id,
             "user_id": str(member_id),
             "invite_id": invite.id,
             "slug": team.slug,

@@ -23,7 +23,7 @@ def cap_request_size():
         abort(413)
 
 
-from . import changes, entries, errors  # noqa: E402,F401  (routes and error handlers)
+from . import changes, entries, errors, webhooks  # noqa: E402,F401  (routes and error handlers)
 from .limits import add_rate_limit_headers  # noqa: E402
 
 bp.after_request(add_rate_limit_headers)

@@ -8,9 +8,11 @@ the document always states the limits this server enforces.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 from ..entries import MAX_REASON_LENGTH
+from . import openapi_webhooks
 from .changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE
 from .entries import (
     DEFAULT_PAGE_SIZE,
@@ -33,7 +35,8 @@ ERROR_CODES = {
     "invalid_api_key": "The key is unknown or revoked.",
     "invalid_json": "The request body is not a JSON object.",
     "missing_url": "The URL is missing or empty.",
-    "invalid_url": "The URL is not a LinkedIn person profile; the message says why.",
+    "invalid_url": "The URL is not a LinkedIn person profile (for a webhook: not an "
+                   "https/http URL on a public address); the message says why.",
     "invalid_parameter": "A parameter or field has an invalid value; the message names it.",
     "already_exists": "The URL is already on the list; `data` is the existing entry.",
     "missing_entries": "The batch body has no `entries`.",
@@ -41,7 +44,9 @@ ERROR_CODES = {
     "too_many_entries": f"The batch has more than {MAX_BATCH_ENTRIES:,} entries.",
     "missing_urls": "The screen body has neither `urls` nor `sha256`, or its array is empty.",
     "too_many_urls": f"The screen body has more than {MAX_SCREEN_ITEMS:,} items.",
-    "not_found": "No such entry in this team's list (also for another team's entry).",
+    "not_found": "No such entry in this team's list (also for another team's entry), or "
+                 "no such webhook endpoint in this team.",
+    **openapi_webhooks.WEBHOOK_ERRORS,
     "protected_entry": "The entry is the person's own opt-out (public form or personal "
                        "link); only a key an owner allowed to remove opt-outs may delete it.",
     "method_not_allowed": "The endpoint does not support this HTTP method.",
@@ -303,6 +308,7 @@ def _schemas() -> dict:
                 "message": {"type": "string", "const": "API key is valid"},
             },
         },
+        **openapi_webhooks.schemas(TIMESTAMP),
         "Error": {
             **_error_schema(sorted(ERROR_CODES)),
             "description": "The envelope of every error. `data` is null except for "
@@ -712,6 +718,7 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "/v1/dnc/{entryId}": {"delete": delete_op},
         "/v1/verify": {"get": verify},
         "/v1/openapi.json": {"get": document},
+        **_webhook_operations(write, listing),
     }
     # Every response names its request in the logs.
     for item in paths.values():
@@ -719,6 +726,10 @@ def _operations(limits: Mapping[str, str]) -> dict:
             for response in operation["responses"].values():
                 response.setdefault("headers", {})["X-Request-ID"] = _header_ref("X-Request-ID")
     return paths
+
+
+def _webhook_operations(write: str, listing: str) -> dict:
+    return openapi_webhooks.operations(sys.modules[__name__], write, listing, BODY_ERRORS)
 
 
 DESCRIPTION = """\
@@ -761,6 +772,8 @@ def build_document(limits: Mapping[str, str]) -> dict:
         "tags": [
             {"name": "Entries", "description": "The team's Do Not Contact list."},
             {"name": "Keys", "description": "API key checks."},
+            {"name": "Webhooks", "description": "Signed events for every entry added or "
+                                                "removed (Standard Webhooks)."},
             {"name": "Meta", "description": "About the API itself."},
         ],
         "security": [{"bearerAuth": []}],

@@ -212,7 +212,8 @@ def remove_entry(
         _check_optout_removal(team_id, entry, reason, source, actor, may_remove_optouts)
     db.session.execute(sql.DELETE_ENTRY, {"seq": entry.seq})
     record(team_id, Action.REMOVE,
-           [Change(entry.id, entry.url, reason if reason is not None else entry.reason)],
+           [Change(entry.id, entry.url, reason if reason is not None else entry.reason,
+                   entry)],
            source=source, actor=actor)
     db.session.commit()
     return entry

@@ -24,6 +24,7 @@ from . import (  # noqa: E402,F401  (routes)
     screen,
     settings,
     views,
+    webhooks,
 )
 from .access import can, can_remove  # noqa: E402
 

@@ -162,3 +162,16 @@ class AcceptInviteForm(FlaskForm):
         "The password again",
         validators=[DataRequired("Enter the password again."),
                     EqualTo("password", "The two passwords are not the same.")])
+
+
+class WebhookForm(FlaskForm):
+    url = StringField("Endpoint URL", validators=[DataRequired("Enter the URL to send to."),
+                                                  Length(max=2048)], filters=[_strip])
+    description = StringField("Description (optional)", validators=[Length(max=500)],
+                              filters=[_strip])
+    added = BooleanField("Entry added (dnc.entry.added)", default=True)
+    removed = BooleanField("Entry removed (dnc.entry.removed)", default=True)
+
+    def events(self) -> list[str]:
+        return [name for name, on in (("dnc.entry.added", self.added.data),
+                                      ("dnc.entry.removed", self.removed.data)) if on]

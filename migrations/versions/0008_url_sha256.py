@@ -1,7 +1,7 @@
 """url_sha256: the digest of each entry's URL, for screening by SHA-256
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 12:40:00
 
 POST /v1/dnc/screen accepts hex SHA-256 digests of normalized URLs, so a connector can
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

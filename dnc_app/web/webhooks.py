@@ -1,0 +1,128 @@
+"""Webhook endpoints of the team: create (the secret is shown once), list, enable and
+disable, delete, send a test event, rotate the secret, the delivery log, redeliver."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..roles import Role
+from ..webhooks import endpoints
+from . import bp
+from .access import requires_role
+from .forms import WebhookForm
+from .member import team_id
+
+
+def _endpoint(webhook_id: str):
+    try:
+        return endpoints.get_endpoint(team_id(), webhook_id)
+    except endpoints.EndpointNotFound:  # another team's endpoint is unknown here too
+        abort(404, description="No such webhook endpoint in your team.")
+
+
+def _list_page(form: WebhookForm, status: int = 200, **context):
+    return render_template("web/webhooks.html", form=form,
+                           endpoints=endpoints.list_endpoints(team_id()), **context), status
+
+
+def _detail_page(endpoint, **context):
+    return render_template("web/webhook.html", endpoint=endpoint,
+                           log=endpoints.delivery_log(team_id(), endpoint.id), **context)
+
+
+@bp.context_processor
+def webhook_notice():
+    """How many of the team's endpoints the service disabled (shown in the navigation)."""
+    if not current_user.is_authenticated:
+        return {}
+    return {"webhooks_disabled": len(endpoints.disabled_endpoints(team_id()))}
+
+
+@bp.get("/webhooks")
+@requires_role(Role.OWNER)
+def webhooks():
+    return _list_page(WebhookForm(formdata=None))
+
+
+@bp.post("/webhooks")
+@requires_role(Role.OWNER)
+def create_webhook():
+    form = WebhookForm()
+    if not form.validate_on_submit():
+        return _list_page(form, 422)
+    if not form.events():
+        form.added.errors = ["Choose at least one event."]
+        return _list_page(form, 422)
+    try:
+        endpoint, secret = endpoints.create_endpoint(team_id(), form.url.data, form.events(),
+                                                     form.description.data)
+    except endpoints.WebhookError as exc:
+        form.url.errors = [exc.message]
+        return _list_page(form, 422)
+    # Rendered into this response only: never stored in clear, never in a redirect.
+    return _list_page(WebhookForm(formdata=None), new_endpoint=endpoint, secret=secret)
+
+
+@bp.get("/webhooks/<webhook_id>")
+@requires_role(Role.OWNER)
+def webhook(webhook_id: str):
+    return _detail_page(_endpoint(webhook_id))
+
+
+def _act(webhook_id: str, action, done: str):
+    """Run `action` on the team's endpoint (CSRF checked before the view), then back to
+    its page with a message."""
+    endpoint = _endpoint(webhook_id)
+    try:
+        action(endpoint)
+    except endpoints.WebhookError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("web.webhook", webhook_id=endpoint.id), 303)
+
+
+@bp.post("/webhooks/<webhook_id>/enable")
+@requires_role(Role.OWNER)
+def enable_webhook(webhook_id: str):
+    return _act(webhook_id, lambda e: endpoints.set_enabled(team_id(), e.id, True),
+                "Enabled: new changes are sent to this endpoint again.")
+
+
+@bp.post("/webhooks/<webhook_id>/disable")
+@requires_role(Role.OWNER)
+def disable_webhook(webhook_id: str):
+    return _act(webhook_id, lambda e: endpoints.set_enabled(team_id(), e.id, False),
+                "Disabled: nothing is sent to this endpoint until you enable it.")
+
+
+@bp.post("/webhooks/<webhook_id>/test")
+@requires_role(Role.OWNER)
+def test_webhook_page(webhook_id: str):
+    return _act(webhook_id, lambda e: endpoints.send_test(team_id(), e.id),
+                "Test event queued: its delivery appears in the log below.")
+
+
+@bp.post("/webhooks/<webhook_id>/redeliver")
+@requires_role(Role.OWNER)
+def redeliver_webhook(webhook_id: str):
+    msg_id = request.form.get("event", "")
+    return _act(webhook_id, lambda e: endpoints.redeliver(team_id(), e.id, msg_id),
+                "The event is queued to be delivered again.")
+
+
+@bp.post("/webhooks/<webhook_id>/rotate")
+@requires_role(Role.OWNER)
+def rotate_webhook(webhook_id: str):
+    endpoint = _endpoint(webhook_id)
+    secret = endpoints.rotate_secret(team_id(), endpoint.id)
+    return _detail_page(endpoint, secret=secret)
+
+
+@bp.post("/webhooks/<webhook_id>/delete")
+@requires_role(Role.OWNER)
+def delete_webhook_page(webhook_id: str):
+    endpoint = endpoints.delete_endpoint(team_id(), _endpoint(webhook_id).id)
+    flash(f"Deleted the endpoint {endpoint.url}.", "success")
+    return redirect(url_for("web.webhooks"), 303)

@@ -1,0 +1,98 @@
+"""The outbox: webhook events written in the transaction of the change they announce.
+
+The change log's writer calls `enqueue_entry_changes` for every entry added or removed,
+whatever the path, so an event exists exactly when its change committed. After a commit
+that wrote events, the delivery loop of this process is woken (others poll).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import bindparam, event, insert, select
+
+from ..extensions import db
+from ..ids import random_token
+from ..models import WebhookEndpoint, WebhookMessage
+from ..timeutil import isoformat
+
+ENTRY_ADDED = "dnc.entry.added"
+ENTRY_REMOVED = "dnc.entry.removed"
+TEST_EVENT = "webhook.test"
+EVENT_TYPES = (ENTRY_ADDED, ENTRY_REMOVED)
+
+# Set after a commit that wrote events; the process's delivery loop waits on it.
+WAKE = threading.Event()
+_WROTE_EVENTS = "dnc_webhook_events"
+
+_ENDPOINTS = WebhookEndpoint.__table__
+_MESSAGES = WebhookMessage.__table__
+_SUBSCRIBED = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events).where(
+    _ENDPOINTS.c.team_id == bindparam("team_id"), _ENDPOINTS.c.enabled)
+
+
+def new_msg_id() -> str:
+    return "msg_" + random_token(24)
+
+
+def body(event_type: str, timestamp: datetime, data: dict) -> str:
+    return json.dumps({"type": event_type, "timestamp": isoformat(timestamp), "data": data},
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_data(team_id: str, change, source: str, now: datetime, removed: bool) -> dict:
+    """The entry as the API returns it, plus the change's `source` and `reason`."""
+    if removed and change.entry is not None:
+        entry = change.entry.to_dict()
+    else:  # a new entry: made now, from this change
+        entry = {"$id": change.subject_id, "teamId": team_id, "url": change.url,
+                 "$createdAt": isoformat(now), "$updatedAt": isoformat(now)}
+    return {**entry, "source": source, "reason": change.reason}
+
+
+def add_messages(rows: list[dict]) -> None:
+    """Insert outbox rows in the caller's transaction; wake the loop after its commit."""
+    if rows:
+        db.session.execute(insert(_MESSAGES), rows)
+        wake_after_commit()
+
+
+def wake_after_commit() -> None:
+    """Wake this process's delivery loop when the current transaction commits."""
+    db.session.info[_WROTE_EVENTS] = True
+
+
+def message_row(endpoint_id: str, event_type: str, payload: str, now: datetime) -> dict:
+    return {"msg_id": new_msg_id(), "endpoint_id": endpoint_id, "event_type": event_type,
+            "payload": payload, "created_at": now, "status": "pending", "attempts": 0,
+            "next_attempt_at": now}
+
+
+def enqueue_entry_changes(team_id: str, removed: bool, changes: Sequence, source: str,
+                          now: datetime) -> None:
+    """One event per change for each enabled endpoint of the team that takes its type."""
+    event_type = ENTRY_REMOVED if removed else ENTRY_ADDED
+    endpoints = [endpoint_id for endpoint_id, events
+                 in db.session.execute(_SUBSCRIBED, {"team_id": team_id})
+                 if event_type in events.split()]
+    if not endpoints:
+        return
+    rows = []
+    for change in changes:
+        payload = body(event_type, now, entry_data(team_id, change, source, now, removed))
+        rows.extend(message_row(e, event_type, payload, now) for e in endpoints)
+    add_messages(rows)
+
+
+@event.listens_for(db.session, "after_commit")
+def _wake_after_commit(session) -> None:
+    if session.info.pop(_WROTE_EVENTS, False):
+        WAKE.set()
+
+
+@event.listens_for(db.session, "after_rollback")
+def _forget_after_rollback(session) -> None:
+    session.info.pop(_WROTE_EVENTS, None)
