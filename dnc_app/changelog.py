@@ -148,7 +148,7 @@ _TAKE_SEQS = (
     .where(_TEAMS.c.id == bindparam("team_id"))
     .values(change_seq=_TEAMS.c.change_seq + bindparam("n"),
             entry_count=_TEAMS.c.entry_count + bindparam("entry_delta"))
-    .returning(_TEAMS.c.change_seq)
+    .returning(_TEAMS.c.change_seq, _TEAMS.c.has_webhooks)
 )
 # PostgreSQL, many changes: each column travels as one array parameter (a short statement
 # whatever the number of rows, see entries.statements).
@@ -182,11 +182,12 @@ def record(
     if not changes:
         return 0
     action, source = Action(action), Source(source)  # the vocabulary is closed
-    last = db.session.execute(_TAKE_SEQS, {
+    taken = db.session.execute(_TAKE_SEQS, {
         "team_id": team_id, "n": len(changes), "entry_delta": action.entry_delta * len(changes),
-    }).scalar()
-    if last is None:
+    }).first()
+    if taken is None:
         raise LookupError(f"no team {team_id!r}")
+    last, has_webhooks = taken
     first = last - len(changes) + 1
     common = {
         "team_id": team_id, "action": action.value,
@@ -209,7 +210,7 @@ def record(
              "reason": c.reason}
             for seq, c in enumerate(changes, start=first)
         ])
-    if action in (Action.ADD, Action.REMOVE):
+    if has_webhooks and action in (Action.ADD, Action.REMOVE):
         # Webhook events in the same transaction: they exist exactly when the change does.
         enqueue_entry_changes(team_id, action is Action.REMOVE, changes, source.value,
                               common["created_at"])

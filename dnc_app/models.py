@@ -44,6 +44,10 @@ class Team(db.Model):
     # The `seq` of the team's latest change (see changelog): taken under the team row's
     # lock in the transaction of each change.
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Whether the team may have an enabled webhook endpoint: read with change_seq, so a
+    # change of a team without webhooks costs no query for them. Set under the team row's
+    # lock whenever endpoints are created, enabled, disabled or deleted.
+    has_webhooks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property

@@ -5,6 +5,7 @@ secret rotation, and the delivery loop woken by a commit."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -15,7 +16,7 @@ from standardwebhooks import Webhook
 
 from dnc_app.config import ConfigError
 from dnc_app.extensions import db
-from dnc_app.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from dnc_app.models import Team, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from dnc_app.optout import links
 from dnc_app.timeutil import utcnow
 from dnc_app.webhooks import delivery, endpoints
@@ -273,6 +274,38 @@ def test_410_gone_disables_the_endpoint(app, client, team, receiver):
     assert len(receiver.received) == 1
     test = client.post(f"/v1/webhooks/{endpoint_id}/test", headers=team.headers)
     assert test.status_code == 409 and test.get_json()["error"] == "endpoint_disabled"
+
+
+def has_webhooks(app, team_id: str) -> bool:
+    with app.app_context():
+        flag = db.session.get(Team, team_id).has_webhooks
+        db.session.remove()
+        return flag
+
+
+def test_the_team_flag_follows_its_enabled_endpoints(app, client, team, receiver):
+    """Changes read Team.has_webhooks instead of querying endpoints: it must be true
+    exactly while an endpoint is enabled, whichever way endpoints come and go."""
+    assert not has_webhooks(app, team.id)
+    first, _ = register(client, team, receiver.url)
+    second, _ = register(client, team, receiver.url)
+    assert has_webhooks(app, team.id)
+    with app.app_context():
+        endpoints.set_enabled(team.id, first, False)
+    assert has_webhooks(app, team.id)  # the second is still enabled
+    assert client.delete(f"/v1/webhooks/{second}", headers=team.headers).status_code == 200
+    assert not has_webhooks(app, team.id)
+    client.post("/v1/dnc", json={"url": "in/nobody-listens"}, headers=team.headers)
+    assert pending(app) == 0
+    with app.app_context():
+        endpoints.set_enabled(team.id, first, True)
+    assert has_webhooks(app, team.id)
+    receiver.script = [Answer(410)]
+    client.post("/v1/dnc", json={"url": "in/heard"}, headers=team.headers)
+    deliver(app)  # 410: the service disables the last endpoint
+    assert not has_webhooks(app, team.id)
+    assert [json.loads(r.body)["data"]["url"] for r in receiver.received] == [
+        "https://linkedin.com/in/heard"]
 
 
 def test_an_endpoint_failing_too_long_is_disabled(make_app, team, receiver):

@@ -10,9 +10,10 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from ..database import begin_write
 from ..extensions import db
 from ..ids import random_token
-from ..models import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from ..models import Team, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from ..timeutil import isoformat, utcnow
 from . import destinations, outbox, signing
 
@@ -97,9 +98,22 @@ def create_endpoint(team_id: str, url: object, events: object = None,
         id="whk_" + random_token(ENDPOINT_ID_LENGTH), team_id=team_id, url=url,
         events=" ".join(_clean_events(events)), description=_clean_description(description),
         enabled=True, secret=signing.encrypt(secret), created_at=utcnow())
+    begin_write()
     db.session.add(endpoint)
+    _note_team_webhooks(team_id)
     db.session.commit()
     return endpoint, secret
+
+
+def _note_team_webhooks(team_id: str) -> None:
+    """Keep Team.has_webhooks true exactly when an endpoint of the team is enabled, in the
+    caller's transaction. The UPDATE takes the team row's lock, which every change of the
+    team's list holds while it reads the flag: a change committed after this one sees
+    the endpoint, one committed before it was not meant for it."""
+    db.session.flush()
+    enabled = select(WebhookEndpoint.id).where(WebhookEndpoint.team_id == team_id,
+                                               WebhookEndpoint.enabled).exists()
+    db.session.execute(update(Team).where(Team.id == team_id).values(has_webhooks=enabled))
 
 
 def list_endpoints(team_id: str) -> list[WebhookEndpoint]:
@@ -119,16 +133,20 @@ def get_endpoint(team_id: str, endpoint_id: str) -> WebhookEndpoint:
 
 def delete_endpoint(team_id: str, endpoint_id: str) -> WebhookEndpoint:
     endpoint = get_endpoint(team_id, endpoint_id)
+    begin_write()
     db.session.delete(endpoint)  # its outbox rows and log go with it (ON DELETE CASCADE)
+    _note_team_webhooks(team_id)
     db.session.commit()
     return endpoint
 
 
 def set_enabled(team_id: str, endpoint_id: str, enabled: bool) -> WebhookEndpoint:
     endpoint = get_endpoint(team_id, endpoint_id)
+    begin_write()
     endpoint.enabled = enabled
     if enabled:
         endpoint.disabled_reason = endpoint.disabled_at = endpoint.failing_since = None
+        _note_team_webhooks(team_id)
     else:
         disable(endpoint, "Disabled by the team")
     db.session.commit()
@@ -144,6 +162,7 @@ def disable(endpoint: WebhookEndpoint, reason: str) -> None:
     db.session.execute(update(WebhookMessage).where(
         WebhookMessage.endpoint_id == endpoint.id, WebhookMessage.status == "pending",
     ).values(status="cancelled", locked_until=None))
+    _note_team_webhooks(endpoint.team_id)
 
 
 def rotate_secret(team_id: str, endpoint_id: str) -> str:

@@ -22,6 +22,10 @@ BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade():
+    # Read with each change's seq (changelog.record): no endpoint query for the teams
+    # without webhooks. ADD COLUMN, not a batch: a rebuilt team table would cascade.
+    op.add_column('team', sa.Column('has_webhooks', sa.Boolean(), nullable=False,
+                                    server_default=sa.false()))
     op.create_table(
         'webhook_endpoint',
         sa.Column('id', sa.String(length=40), nullable=False),
@@ -83,3 +87,4 @@ def downgrade():
     op.drop_table('webhook_attempt')
     op.drop_table('webhook_message')
     op.drop_table('webhook_endpoint')
+    op.drop_column('team', 'has_webhooks')  # ALTER TABLE … DROP COLUMN (SQLite 3.35+)
