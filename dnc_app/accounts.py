@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 import time
 import unicodedata
 from dataclasses import replace
 from datetime import timedelta
-from functools import cache
 from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from . import ids, sessions
 from .changelog import Action, Actor, ActorType, Change, Source, record
@@ -23,6 +21,7 @@ from .database import begin_write
 from .entries.values import MAX_URL_LENGTH
 from .extensions import db
 from .models import ApiKey, Team, User
+from .passwords import dummy_hash, hash_password
 from .roles import Role, role_of
 from .timeutil import utcnow
 
@@ -102,7 +101,7 @@ def create_user(team_id: str, email: str, password: str, role: Role | str | None
     if role is not None and role_of(role) is None:
         raise AccountError("Role must be owner, member or viewer")
     _check_new_password(password)
-    password_hash = _hash_password(password)  # before the write transaction: it is slow
+    password_hash = hash_password(password)  # before the write transaction: it is slow
     begin_write()
     if get_team(team_id) is None:
         raise AccountError("Team not found")
@@ -135,10 +134,6 @@ SIGN_IN_FORM = Actor(ActorType.PUBLIC, None, "sign-in form")
 
 def member_actor(user: User) -> Actor:
     return Actor.member(user.id, user.email)
-
-
-def _hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def _check_new_password(password: str) -> None:
@@ -181,18 +176,13 @@ def _require_member(email: str) -> User:
     return user
 
 
-@cache
-def _dummy_hash(method: str) -> str:
-    return generate_password_hash(secrets.token_urlsafe(16), method=method)
-
-
 def authenticate(email: str, password: str, *, ip_hash: str | None = None) -> User | None:
     """The enabled member with this email and password, else None (a failure of a known
     member is recorded). The same work either way: no answer tells which emails exist."""
     user = find_member(email)
     if user is None:
         # Same cost as a real check, so response time does not tell which emails exist.
-        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        check_password_hash(dummy_hash(), password)
         return None
     if _password_matches(user, password) and user.disabled_at is None:
         return user
@@ -249,7 +239,7 @@ def set_password(email: str, new: str, *, actor: Actor, source: str = "cli") -> 
 
 def _set_password(user: User, new: str, actor: Actor, source: str,
                   keep_token: str | None = None) -> int:
-    password_hash = _hash_password(new)  # before the write transaction: it is slow
+    password_hash = hash_password(new)  # before the write transaction: it is slow
     begin_write()
     user.password_hash = password_hash
     ended = sessions.revoke_all(user.id, keep_token=keep_token)

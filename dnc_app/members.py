@@ -21,7 +21,6 @@ from . import ids, sessions
 from .accounts import (
     AccountError,
     _check_new_password,
-    _hash_password,
     check_email,
     record_member_event,
 )
@@ -30,6 +29,7 @@ from .database import begin_write
 from .extensions import db
 from .models import MemberInvite, Team, User
 from .params import bounded_int
+from .passwords import hash_password
 from .roles import Role, role_of
 from .timeutil import utcnow
 
@@ -164,7 +164,7 @@ def accept_invite(token: str, password: str) -> User:
     if invite is None:
         raise InviteNotValid()
     _check_new_password(password)
-    password_hash = _hash_password(password)  # before the write transaction: it is slow
+    password_hash = hash_password(password)  # before the write transaction: it is slow
     _lock_team(invite.team_id)
     # Conditional: of two requests with one link, only one finds it still open.
     used = db.session.execute(

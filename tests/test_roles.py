@@ -42,6 +42,15 @@ ROUTES = {
     ("web.key_row", "GET"): "owner",
     ("web.revoke_confirm", "GET"): "owner",
     ("web.revoke_key", "POST"): "owner",
+    ("web.webhooks", "GET"): "owner",
+    ("web.create_webhook", "POST"): "owner",
+    ("web.webhook", "GET"): "owner",
+    ("web.enable_webhook", "POST"): "owner",
+    ("web.disable_webhook", "POST"): "owner",
+    ("web.test_webhook_page", "POST"): "owner",
+    ("web.redeliver_webhook", "POST"): "owner",
+    ("web.rotate_webhook", "POST"): "owner",
+    ("web.delete_webhook_page", "POST"): "owner",
     ("web.settings", "GET"): "owner",
     ("web.save_settings", "POST"): "owner",
     ("web.settings_personal_link", "POST"): "owner",
@@ -83,7 +92,7 @@ def test_each_view_enforces_the_role_of_the_table(app):
 def _url(app, rule, world) -> str:
     values = {"entry_id": world.entry_id, "key_id": world.key_id,
               "user_id": world.target_id, "invite_id": world.invite_id,
-              "token": "no-such-staged-file"}
+              "token": "no-such-staged-file", "webhook_id": "whk_nosuchendpoint"}
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
