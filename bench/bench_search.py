@@ -1,0 +1,172 @@
+"""The list page's search (`q`) at a million entries: p50/p95 of the page query and of its
+capped total, for many, few and no matches and for 1- and 2-character terms.
+
+Usage (from the repo root):
+    python bench/bench_search.py [--db sqlite|postgresql] [--pg-url URL]
+                                 [--sqlite-path PATH] [--entries 1000000] [--repeat 20]
+    python bench/bench_search.py --load-only …      # load (or resume) the team, print rows/s
+
+The team (`bench-search-<N>`) is loaded once through `entries.add_entries` (the bulk path of
+imports, 10,000 rows per transaction) and reused. Its URLs are half `…/in/user-<hex>` and half
+other names with a hex suffix, interleaved, so "many matches" (`in/user`, 500,000 rows) is
+spread over the whole list; the oldest-only case (`many, oldest`) matches only the first
+100,000 rows, which a newest-first scan reaches last. Default SQLite file:
+$TMPDIR/dnc-search-bench/bench.sqlite3 (never in the repository).
+
+Each case runs `entries.browse` (what the list page calls: the first page of 50 and the total
+beside it) in-process, so the figures are the database work plus the service layer, without
+HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench.load_entries import database_url, make_app  # noqa: E402
+
+DEFAULT_SQLITE = Path(tempfile.gettempdir()) / "dnc-search-bench" / "bench.sqlite3"
+NAMES = ["anna", "jean-luc", "maria", "chen", "olga", "kofi", "sven", "priya", "tomasz"]
+# label -> search term
+CASES = {
+    "many (in/user, 50%)": "in/user",
+    "many, oldest (old-, 10%)": "old-",
+    "few (4 hex digits)": None,  # filled from the data: see few_term()
+    "none": "nobody-at-all",
+    "1 char, dense (k)": "k",
+    "1 char, none (q)": "q",
+    "2 chars, dense (us)": "us",
+    "2 chars, none (zq)": "zq",
+}
+
+
+def search_url(i: int) -> str:
+    """The i-th loaded URL: names interleaved, a pseudo-random 8-hex-digit suffix; the
+    oldest tenth carries `old-` (a term that matches only the oldest rows)."""
+    name = "user" if i % 2 == 0 else NAMES[(i // 2) % len(NAMES)]
+    marker = "old-" if i < 100_000 else ""
+    return f"https://linkedin.com/in/{name}-{marker}{(i * 2654435761) % 2**32:08x}"
+
+
+def few_term() -> str:
+    return f"{(777 * 2654435761) % 2**32:08x}"[:4]
+
+
+def ensure_team(app, entries: int, chunk: int = 10_000) -> tuple[str, float | None]:
+    """The search team, loaded (or resumed) through the bulk path; (team id, rows/s)."""
+    from sqlalchemy import select
+
+    from dnc_app import accounts
+    from dnc_app import entries as service
+    from dnc_app.changelog import Actor, ActorType
+    from dnc_app.extensions import db
+    from dnc_app.models import Team
+
+    actor = Actor(ActorType.CLI, None, "bench")
+    slug = f"bench-search-{entries}"
+    with app.app_context():
+        team_id = db.session.execute(select(Team.id).where(Team.slug == slug)).scalar()
+        if team_id is None:
+            team_id = accounts.create_team(f"Bench search {entries:,}", slug).id
+        done = service.count_entries(team_id)
+        if done >= entries:
+            return team_id, None
+        print(f"loading entries {done:,} to {entries:,}…", flush=True)
+        started, first = time.perf_counter(), done
+        while done < entries:
+            size = min(chunk, entries - done)
+            result = service.add_entries(team_id, [search_url(i) for i in range(done, done + size)],
+                                         source="cli", actor=actor)
+            if result.added != size:
+                raise RuntimeError(f"expected {size} new entries, added {result.added}")
+            done += size
+            if done % (chunk * 10) == 0:
+                rate = (done - first) / (time.perf_counter() - started)
+                print(f"  {done:>10,} entries  {rate:>9,.0f} rows/s", flush=True)
+        rate = (entries - first) / (time.perf_counter() - started)
+        db.session.remove()
+    return team_id, rate
+
+
+def _timed(fn, repeat: int) -> tuple[float, float, object]:
+    fn()  # warm up (page cache, statement cache)
+    samples, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+    return statistics.median(samples), p95, result
+
+
+def bench(app, team_id: str, repeat: int) -> list[dict]:
+    from dnc_app import entries
+    from dnc_app.entries import listing
+    from dnc_app.extensions import db
+
+    rows = []
+    with app.app_context():
+        for label, term in CASES.items():
+            term = term or few_term()
+            where = entries.ListFilter(q=term)
+
+            def page(where=where):
+                db.session.rollback()
+                return listing.browse(team_id, where, limit=50)
+
+            def rows_only(where=where):
+                db.session.rollback()
+                return listing.page_rows(team_id, where, limit=50)
+
+            def total_only(where=where):
+                db.session.rollback()
+                return listing.count_matches(team_id, where)
+
+            p50, p95, result = _timed(page, repeat)
+            if hasattr(listing, "page_rows"):
+                rows_p50, rows_p95, _ = _timed(rows_only, repeat)
+                total_p50, total_p95, _ = _timed(total_only, repeat)
+            else:  # the code before issue 12's search work: only the whole page
+                rows_p50 = rows_p95 = total_p50 = total_p95 = float("nan")
+            total = f"{result.total:,}{'+' if result.more else ''}"
+            rows.append({"case": label, "term": term, "shown": len(result.entries),
+                         "total": total, "p50": p50, "p95": p95, "rows_p50": rows_p50,
+                         "rows_p95": rows_p95, "total_p50": total_p50, "total_p95": total_p95})
+            print(f"  {label:<28} q={term!r:<16} {len(result.entries):>3} shown, total "
+                  f"{total:>7}  page+total p50 {p50:7.2f} p95 {p95:7.2f} ms | rows p50 "
+                  f"{rows_p50:7.2f} | total p50 {total_p50:7.2f} ms", flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--sqlite-path", type=Path, default=DEFAULT_SQLITE)
+    parser.add_argument("--pg-url", default=os.environ.get("DNC_BENCH_PG_URL"))
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--load-only", action="store_true")
+    args = parser.parse_args(argv)
+    app = make_app(database_url(args.db, args.sqlite_path, args.pg_url))
+    team_id, rate = ensure_team(app, args.entries)
+    if rate is not None:
+        print(f"loaded at {rate:,.0f} rows/s ({args.db})")
+    if args.load_only:
+        return 0
+    print(f"search at {args.entries:,} entries ({args.db}), {args.repeat} runs per case:")
+    bench(app, team_id, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
