@@ -54,8 +54,11 @@ ERROR_CODES = {
     **openapi_webhooks.WEBHOOK_ERRORS,
     "protected_entry": "The entry is the person's own opt-out (public form or personal "
                        "link); only a key an owner allowed to remove opt-outs may delete it.",
+    "bad_request": "The request itself could not be understood (e.g. a Host header this "
+                   "server does not serve).",
     "method_not_allowed": "The endpoint does not support this HTTP method.",
     "payload_too_large": "The request body is larger than the server accepts.",
+    "unsupported_media_type": "The request body is not sent as JSON.",
     "rate_limit_exceeded": "The team's rate limit for this operation is used up; "
                            "`resetTime` says when a request will next be accepted.",
     "internal_error": "An unexpected server error (logged for the operator).",
