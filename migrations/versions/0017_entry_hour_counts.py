@@ -1,6 +1,6 @@
 """entry_hour_count: the team's entries per hour and source, kept by triggers
 
-Revision ID: 0013
+Revision ID: 0017
 Revises: 0012
 Create Date: 2026-11-30 15:20:00
 
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0013'
+revision = '0017'
 down_revision = '0012'
 branch_labels = None
 depends_on = None
