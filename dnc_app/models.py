@@ -144,6 +144,9 @@ class DncEntry(db.Model):
               postgresql_where=text("needs_review"), sqlite_where=text("needs_review")),
         # Screening by digest (POST /v1/dnc/screen with sha256): one probe per digest.
         Index("ix_dnc_entry_team_sha256", "team_id", "url_sha256"),
+        # The list filtered by source, newest first: a rare source (a few CLI entries among
+        # a million) is a short range, not a scan of the team's list.
+        Index("ix_dnc_entry_team_source_seq", "team_id", "source", "seq"),
     )
 
     # Insertion order: newest first is `seq DESC`, stable even within one batch.

@@ -1,4 +1,5 @@
-"""entry_hour_count: the team's entries per hour and source, kept by triggers
+"""entry_hour_count: the team's entries per hour and source, kept by triggers; indexes
+for the removals and the source filter
 
 Revision ID: 0017
 Revises: 0012
@@ -18,6 +19,9 @@ SQLite has only row-level triggers (one small upsert per row).
 `ix_audit_event_team_removals`: the removals of the last 30 days are counted on a partial
 index of the change log's removals, not by reading every change of those days (a million
 adds in a month made that 0.7 s).
+
+`ix_dnc_entry_team_source_seq`: the list filtered by a rare source, newest first, read
+1.6 s of index at a million entries; it is now a range of this index.
 
 Note for later migrations: SQLite's batch mode (`op.batch_alter_table('dnc_entry')`)
 rebuilds the table and drops its triggers; such a migration must create them again
@@ -124,9 +128,12 @@ def upgrade():
     op.create_index('ix_audit_event_team_removals', 'audit_event', ['team_id', 'seq'],
                     unique=False, postgresql_where=sa.text("action = 'remove'"),
                     sqlite_where=sa.text("action = 'remove'"))
+    op.create_index('ix_dnc_entry_team_source_seq', 'dnc_entry', ['team_id', 'source', 'seq'],
+                    unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_dnc_entry_team_source_seq', table_name='dnc_entry')
     op.drop_index('ix_audit_event_team_removals', table_name='audit_event')
     bind = op.get_bind()
     for name in TRIGGER_NAMES:
