@@ -156,8 +156,9 @@ def bench(app, team_id: str, repeat: int) -> list[dict]:
     return rows
 
 
-def _write_app(path: Path, revision: str):
-    """A fresh SQLite app migrated to `revision` (0012: before the index and its triggers)."""
+def _write_app(path: Path, before_index: bool):
+    """A fresh SQLite app migrated to head, or to the revision before 0014's index."""
+    from alembic.script import ScriptDirectory
     from flask_migrate import upgrade
 
     from dnc_app import create_app
@@ -167,7 +168,9 @@ def _write_app(path: Path, revision: str):
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "LOG_LEVEL": "WARNING",
                       "SECRET_KEY": "bench-secret-key", "DNC_WRITE_LIMIT": "1000000/minute"})
     with app.app_context():
-        upgrade(revision=revision)
+        config = app.extensions["migrate"].migrate.get_config()
+        before = ScriptDirectory.from_config(config).get_revision("0014").down_revision
+        upgrade(revision=before if before_index else "head")
     return app
 
 
@@ -182,9 +185,9 @@ def bench_writes(directory: Path, adds: int, bulk_rows: int, rounds: int = 2) ->
     actor = Actor(ActorType.CLI, None, "bench")
     results: dict[str, dict[str, list[float]]] = {}
     for round_ in range(rounds):
-        pairs = [("0012", "without index (0012)"), ("head", "with index (0014)")]
-        for revision, label in pairs[::-1] if round_ % 2 else pairs:  # each goes first once
-            app = _write_app(directory / f"writes-{revision}.sqlite3", revision)
+        pairs = [(True, "without the index"), (False, "with the index (0014)")]
+        for before_index, label in pairs[::-1] if round_ % 2 else pairs:  # each first once
+            app = _write_app(directory / f"writes-{before_index}.sqlite3", before_index)
             with app.app_context():
                 team_id = accounts.create_team(f"Writes {round_}", f"writes-{round_}").id
             key = new_api_key(app, team_id)

@@ -189,14 +189,17 @@ def test_the_index_drives_the_query(app, team):
 
 
 def test_migration_0014_indexes_existing_rows_and_goes_back(app, team):
+    from alembic.script import ScriptDirectory
     from flask_migrate import downgrade, upgrade
 
     with app.app_context():
         sqlite_only(app)
         entries.add_entries(team.id, ["in/kept-1", "in/kept-2"], source=Source.CLI,
                             actor=TEST_ACTOR)
+        config = app.extensions["migrate"].migrate.get_config()
+        before = ScriptDirectory.from_config(config).get_revision("0014").down_revision
         db.session.remove()
-        downgrade(revision="0012")
+        downgrade(revision=before)
         assert not db.session.execute(text(
             "SELECT name FROM sqlite_master WHERE name LIKE 'dnc_entry_fts%'")).all()
         # Written without the index: the search scans, with the same results.

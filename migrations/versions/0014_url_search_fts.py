@@ -1,7 +1,7 @@
 """trigram full-text index for URL substring search (SQLite only)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0017
 Create Date: 2026-11-30 15:00:00
 
 A search of the list (`url LIKE '%…%'`) scanned the team's rows on SQLite: 285-320 ms per
@@ -18,7 +18,10 @@ Existing rows are indexed in batches of 10,000, then merged into one segment.
 
 The trigram tokenizer needs SQLite 3.34+ built with FTS5. Without it the migration says
 so and goes on without the index: search still works (the application finds no index
-and scans), only slower. Upgrade SQLite, downgrade to 0012 and upgrade again to add it.
+and scans), only slower. Upgrade SQLite, downgrade one revision and upgrade again to add it.
+
+Like 0017's triggers, these are dropped by SQLite's batch mode (a table rebuild of
+`dnc_entry`): such a migration must create them again (TRIGGERS below).
 
 PostgreSQL: nothing to do (the pg_trgm GIN index of migration 0002 serves searches).
 """
@@ -27,7 +30,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0012'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
