@@ -34,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench import load_entries  # noqa: E402
 from bench.load_entries import database_url, make_app  # noqa: E402
 
 DEFAULT_SQLITE = Path(tempfile.gettempdir()) / "dnc-search-bench" / "bench.sqlite3"
@@ -63,40 +64,11 @@ def few_term() -> str:
     return f"{(777 * 2654435761) % 2**32:08x}"[:4]
 
 
-def ensure_team(app, entries: int, chunk: int = 10_000) -> tuple[str, float | None]:
+def ensure_team(app, entries: int) -> tuple[str, float | None]:
     """The search team, loaded (or resumed) through the bulk path; (team id, rows/s)."""
-    from sqlalchemy import select
-
-    from dnc_app import accounts
-    from dnc_app import entries as service
-    from dnc_app.changelog import Actor, ActorType
-    from dnc_app.extensions import db
-    from dnc_app.models import Team
-
-    actor = Actor(ActorType.CLI, None, "bench")
-    slug = f"bench-search-{entries}"
-    with app.app_context():
-        team_id = db.session.execute(select(Team.id).where(Team.slug == slug)).scalar()
-        if team_id is None:
-            team_id = accounts.create_team(f"Bench search {entries:,}", slug).id
-        done = service.count_entries(team_id)
-        if done >= entries:
-            return team_id, None
-        print(f"loading entries {done:,} to {entries:,}…", flush=True)
-        started, first = time.perf_counter(), done
-        while done < entries:
-            size = min(chunk, entries - done)
-            result = service.add_entries(team_id, [search_url(i) for i in range(done, done + size)],
-                                         source="cli", actor=actor)
-            if result.added != size:
-                raise RuntimeError(f"expected {size} new entries, added {result.added}")
-            done += size
-            if done % (chunk * 10) == 0:
-                rate = (done - first) / (time.perf_counter() - started)
-                print(f"  {done:>10,} entries  {rate:>9,.0f} rows/s", flush=True)
-        rate = (entries - first) / (time.perf_counter() - started)
-        db.session.remove()
-    return team_id, rate
+    result = load_entries.ensure_team(app, entries, url_of=search_url,
+                                      slug_prefix="bench-search")
+    return result["team_id"], result["rows_per_s"]
 
 
 def _timed(fn, repeat: int) -> tuple[float, float, object, float]:

@@ -61,10 +61,11 @@ def make_app(url: str):
     return app
 
 
-def ensure_team(app, entries: int, chunk: int = 10_000, log=print) -> dict:
+def ensure_team(app, entries: int, chunk: int = 10_000, log=print, *, url_of=listed_url,
+                slug_prefix: str = TEAM_SLUG) -> dict:
     """The bench team of `entries` entries (one team per size): reused when loaded, and a
     load that was interrupted resumes where it stopped. Nothing is deleted: entries only
-    ever go through the service layer.
+    ever go through the service layer. `url_of(i)` is the i-th URL (normalized).
 
     Returns {"team_id", "loaded", "seconds", "rows_per_s"}.
     """
@@ -77,19 +78,19 @@ def ensure_team(app, entries: int, chunk: int = 10_000, log=print) -> dict:
     from dnc_app.models import Team
 
     actor = Actor(ActorType.CLI, None, "bench")
-    slug = f"{TEAM_SLUG}-{entries}"
+    slug = f"{slug_prefix}-{entries}"
     with app.app_context():
         team_id = db.session.execute(select(Team.id).where(Team.slug == slug)).scalar()
         if team_id is None:
             team_id = accounts.create_team(f"Bench API {entries:,}", slug).id
-        done = _loaded(team_id, entries)
+        done = _loaded(team_id, entries, url_of)
         if done == entries:
             return {"team_id": team_id, "loaded": False, "seconds": 0.0, "rows_per_s": None}
         log(f"loading entries {done:,} to {entries:,} in chunks of {chunk:,}…")
         started, first = time.perf_counter(), done
         while done < entries:
             size = min(chunk, entries - done)
-            result = service.add_entries(team_id, [listed_url(i) for i in range(done, done + size)],
+            result = service.add_entries(team_id, [url_of(i) for i in range(done, done + size)],
                                      source="cli", actor=actor)
             if result.added != size:
                 raise RuntimeError(f"expected {size} new entries, added {result.added}")
@@ -103,7 +104,7 @@ def ensure_team(app, entries: int, chunk: int = 10_000, log=print) -> dict:
             "rows_per_s": (entries - first) / seconds}
 
 
-def _loaded(team_id: str, entries: int) -> int:
+def _loaded(team_id: str, entries: int, url_of=listed_url) -> int:
     """How many of the bench entries 0..entries-1 are stored (they are loaded in order,
     one committed chunk at a time): a binary search over find_by_url."""
     from dnc_app import entries as service
@@ -111,7 +112,7 @@ def _loaded(team_id: str, entries: int) -> int:
     low, high = 0, entries  # entries below `low` are stored; from `high` on they are not
     while low < high:
         middle = (low + high) // 2
-        if service.find_by_url(team_id, listed_url(middle)) is not None:
+        if service.find_by_url(team_id, url_of(middle)) is not None:
             low = middle + 1
         else:
             high = middle

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dnc_app.changelog import Actor, ActorType
 from dnc_app.config import TEST_SECRET_KEY as TEST_SECRET
 
-__all__ = ["TEST_ACTOR", "TEST_SECRET", "api_data"]
+__all__ = ["TEST_ACTOR", "TEST_SECRET", "api_data", "downgrade_before"]
 # The actor of changes a test makes directly through the services.
 TEST_ACTOR = Actor(ActorType.CLI, None, "tests")
 
@@ -18,3 +18,16 @@ def api_data(client, path: str, team, **params):
     body = resp.get_json()
     assert body["error"] is None
     return body["data"]
+
+
+def downgrade_before(app, revision: str) -> None:
+    """Downgrade the test database to the revision before `revision` (in an app context;
+    the session is closed first so that SQLite's schema changes are not locked out)."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade
+
+    from dnc_app.extensions import db
+
+    config = app.extensions["migrate"].migrate.get_config()
+    db.session.remove()
+    downgrade(revision=ScriptDirectory.from_config(config).get_revision(revision).down_revision)

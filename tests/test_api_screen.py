@@ -11,7 +11,7 @@ from dnc_app import entries
 from dnc_app.changelog import Source
 from dnc_app.extensions import db
 from dnc_app.models import DncEntry
-from tests.support import TEST_ACTOR
+from tests.support import TEST_ACTOR, downgrade_before
 from tests.test_api_check import add
 from tests.test_api_limits_shared import assert_429
 
@@ -208,16 +208,12 @@ def test_every_insert_path_stores_the_digest_of_the_url(app, client, team):
 
 
 def test_migration_0008_backfills_the_digest_of_existing_entries(app, team):
-    from alembic.script import ScriptDirectory
-    from flask_migrate import downgrade, upgrade
+    from flask_migrate import upgrade
 
     with app.app_context():
         entries.add_entries(team.id, ["in/old-1", "in/jürgen"], source=Source.CLI,
                             actor=TEST_ACTOR)
-        config = app.extensions["migrate"].migrate.get_config()
-        before = ScriptDirectory.from_config(config).get_revision("0008").down_revision
-        db.session.remove()
-        downgrade(revision=before)
+        downgrade_before(app, "0008")
         # An entry stored before the column existed.
         db.session.execute(text(
             "INSERT INTO dnc_entry (id, team_id, url, source, created_at, updated_at) "

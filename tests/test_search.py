@@ -13,7 +13,7 @@ from dnc_app import entries
 from dnc_app.changelog import Source
 from dnc_app.entries import listing
 from dnc_app.extensions import db
-from tests.support import TEST_ACTOR
+from tests.support import TEST_ACTOR, downgrade_before
 
 # Stored (normalized) URLs: lower case, letters, digits, `-`, `_` and `.`, any script.
 PROFILES = ["in/jürgen", "in/a_b", "in/ab", "in/aab", "in/über", "in/ana-maría", "in/王小明",
@@ -189,17 +189,13 @@ def test_the_index_drives_the_query(app, team):
 
 
 def test_migration_0014_indexes_existing_rows_and_goes_back(app, team):
-    from alembic.script import ScriptDirectory
-    from flask_migrate import downgrade, upgrade
+    from flask_migrate import upgrade
 
     with app.app_context():
         sqlite_only(app)
         entries.add_entries(team.id, ["in/kept-1", "in/kept-2"], source=Source.CLI,
                             actor=TEST_ACTOR)
-        config = app.extensions["migrate"].migrate.get_config()
-        before = ScriptDirectory.from_config(config).get_revision("0014").down_revision
-        db.session.remove()
-        downgrade(revision=before)
+        downgrade_before(app, "0014")
         assert not db.session.execute(text(
             "SELECT name FROM sqlite_master WHERE name LIKE 'dnc_entry_fts%'")).all()
         # Written without the index: the search scans, with the same results.
