@@ -24,7 +24,9 @@ def trigram_query(text: str) -> str | None:
     superset of the LIKE's (the index folds case further and ignores trigram order), so
     the LIKE is applied to them too."""
     lowered = text.lower()
-    trigrams = dict.fromkeys(lowered[i : i + 3] for i in range(len(lowered) - 2))
+    # FTS5's query parser stops at a NUL (no URL holds one: the LIKE decides those terms).
+    trigrams = dict.fromkeys(trigram for i in range(len(lowered) - 2)
+                             if "\x00" not in (trigram := lowered[i : i + 3]))
     if not trigrams:
         return None
     return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)

@@ -152,6 +152,23 @@ def assert_in_sync(*terms: str) -> None:
     db.session.rollback()
 
 
+def test_a_nul_leaves_the_index_query_valid(app, searched, small_windows, monkeypatch):
+    """The address refuses a NUL (400) before a search; the service copes anyway, with
+    the scan's results (SQLite's LIKE reads its pattern up to the NUL)."""
+    from dnc_app.search import trigram_query
+
+    assert trigram_query('a\x00b"cd') == '"b""c" AND """cd"'
+    assert trigram_query("ab\x00") is None
+    with app.app_context():
+        sqlite_only(app)
+        for q in ("user-1\x00", "\x00user", "ab\x00cd"):
+            where = listing.ListFilter(q=q)
+            found = every_page(searched.id, where, 2)
+            with monkeypatch.context() as patch:
+                patch.setattr(listing, "_trigram_query", lambda q: None)  # the scan alone
+                assert found == every_page(searched.id, where, 2)
+
+
 def test_the_index_follows_every_write(app, team, make_team):
     with app.app_context():
         sqlite_only(app)
