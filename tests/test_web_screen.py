@@ -439,3 +439,27 @@ def test_the_form_names_the_size_cap_of_a_prospect_file(make_app, team, tmp_path
     make_member(app, team.id)
     sign_in(client)
     assert "At most 64 MB." in client.get("/screen").get_data(as_text=True)
+
+
+def test_a_column_of_thousands_of_digits_is_the_detected_one(signed_in):
+    html = upload(signed_in, PROSPECTS.encode()).get_data(as_text=True)
+    token = re.search(r"/screen/([\w-]{32})/download", html).group(1)
+    resp = signed_in.get(f"/screen/{token}?column=" + "9" * 5000)
+    assert resp.status_code == 200
+    assert re.search(r'<option value="2" selected>Profile</option>', resp.get_data(as_text=True))
+
+
+def test_a_file_replaced_during_a_step_asks_for_it_again(stepping, member, monkeypatch):
+    html = upload(member, tricky_csv(10), headers=HTMX).get_data(as_text=True)
+    link = PROGRESS_LINK.search(html).group(1)
+
+    real_step = screen_csv.count_step
+
+    def another_tab_uploads_meanwhile(team_id, path, *args, **kwargs):
+        path.unlink()  # what a newer upload does to the member's older file
+        return real_step(team_id, path, *args, **kwargs)
+
+    monkeypatch.setattr(screen_csv, "count_step", another_tab_uploads_meanwhile)
+    resp = member.get(link, headers=HTMX)
+    assert resp.status_code == 422 and "no longer here" in resp.get_data(as_text=True)
+    assert resp.headers["HX-Retarget"] == "#screen-panel"

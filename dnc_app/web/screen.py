@@ -44,7 +44,7 @@ def _form_error(status: int, message: str):
 
 def _chosen_column(layout: screen_csv.Layout) -> int | None:
     raw = request.values.get("column", "")
-    if raw.isascii() and raw.isdigit() and int(raw) < layout.width:
+    if raw.isascii() and raw.isdigit() and len(raw) < 6 and int(raw) < layout.width:
         return int(raw)
     return layout.column
 
@@ -54,7 +54,11 @@ def _count(path, layout: screen_csv.Layout, progress: screen_csv.Progress
     """One step on (htmx), or to the end (a whole page), kept for the next request."""
     if not progress.done:
         seconds = current_app.config["SCREEN_STEP_SECONDS"] if is_htmx() else None
-        progress = screen_csv.count_step(team_id(), path, layout, progress, seconds=seconds)
+        try:
+            progress = screen_csv.count_step(team_id(), path, layout, progress,
+                                             seconds=seconds)
+        except FileNotFoundError:  # a newer upload (another tab) took its place meanwhile
+            raise BulkInputError(GONE) from None
         screen_csv.save_progress(path, progress)
     return progress
 
