@@ -45,20 +45,45 @@ class _Applied(NamedTuple):
     shared: bool
 
 
-def _applicable(limits: tuple[TeamLimit, ...]) -> list[_Applied]:
+def _applicable(team_id: str, endpoint: str, limits: tuple[TeamLimit, ...]) -> list[_Applied]:
     """Every item of these limits with its storage identifiers: shortest window first, and
     a route's own limit before a shared one, so that a request its own limit refuses
     costs nothing of the shared budget (a refused batch is not a write)."""
-    team = "team:" + g.team_id
+    team = "team:" + team_id
     prefix = getattr(limiter, "_key_prefix", None)
     applied = []
     for limit in limits:
-        scope = limit.shared_scope or request.endpoint
+        scope = limit.shared_scope or endpoint
         identifiers = (prefix, team, scope) if prefix else (team, scope)
         for item in limit_items(current_app.config[limit.setting]):
             applied.append(_Applied(item, identifiers, limit.shared_scope is not None))
     applied.sort(key=lambda a: (a.item.get_expiry(), a.shared))
     return applied
+
+
+# X-RateLimit-Limit, -Remaining and -Reset of a counted request.
+HeaderValues = tuple[str, str, str]
+
+
+class Counted(NamedTuple):
+    headers: HeaderValues | None  # None: limits are off
+    refused: tuple[str, int] | None  # (the limit, its reset in epoch seconds) of a 429
+
+
+def count_team_request(team_id: str, endpoint: str, limits: tuple[TeamLimit, ...]) -> Counted:
+    """Count one request of the team's `endpoint` against `limits`; a used-up limit
+    refuses it and counts against no later one."""
+    if not limiter.enabled:
+        return Counted(None, None)
+    strategy = limiter.limiter
+    applied = _applicable(team_id, endpoint, limits)
+    for limit in applied:
+        if not strategy.hit(limit.item, *limit.identifiers):
+            headers = _window_headers(limit)
+            return Counted(headers, (str(limit.item), int(headers[2])))
+    # The headers describe a route's own limit before a shared one.
+    own = [limit for limit in applied if not limit.shared]
+    return Counted(_window_headers((own or applied)[0]), None)
 
 
 def team_limits(*limits: TeamLimit) -> Callable:
@@ -68,17 +93,11 @@ def team_limits(*limits: TeamLimit) -> Callable:
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if not limiter.enabled:
-                return view(*args, **kwargs)
-            strategy = limiter.limiter
-            applied = _applicable(limits)
-            for limit in applied:
-                if not strategy.hit(limit.item, *limit.identifiers):
-                    reset_at = _remember_headers(limit)
-                    return rate_limited(str(limit.item), reset=reset_at)
-            # The headers describe a route's own limit before a shared one.
-            own = [limit for limit in applied if not limit.shared]
-            _remember_headers((own or applied)[0])
+            counted = count_team_request(g.team_id, request.endpoint, limits)
+            if counted.headers is not None:
+                g.api_rate_limit = counted.headers
+            if counted.refused is not None:
+                return rate_limited(*counted.refused)
             return view(*args, **kwargs)
 
         return wrapper
@@ -86,13 +105,11 @@ def team_limits(*limits: TeamLimit) -> Callable:
     return decorate
 
 
-def _remember_headers(limit: _Applied) -> int:
-    """Read the limit's window once; keep its X-RateLimit-* values for the response and
-    return when it resets (epoch seconds, rounded up like Flask-Limiter's)."""
+def _window_headers(limit: _Applied) -> HeaderValues:
+    """Read the limit's window once: its X-RateLimit-* values, the reset in epoch
+    seconds rounded up like Flask-Limiter's."""
     reset_time, remaining = limiter.limiter.get_window_stats(limit.item, *limit.identifiers)
-    reset_at = int(reset_time + 1)
-    g.api_rate_limit = (str(limit.item.amount), str(max(0, remaining)), str(reset_at))
-    return reset_at
+    return str(limit.item.amount), str(max(0, remaining)), str(int(reset_time + 1))
 
 
 def add_rate_limit_headers(response: Response) -> Response:
