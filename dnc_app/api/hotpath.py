@@ -197,7 +197,11 @@ class HotPath:
         run in a request context as Flask runs it."""
         app = self.app
         with app.request_context(environ):
-            response = app.make_response(app.handle_user_exception(exc))
+            try:
+                answered = app.handle_user_exception(exc)
+            except Exception as unhandled:  # noqa: BLE001 - as Flask's wsgi_app: a 500
+                answered = app.handle_exception(unhandled)
+            response = app.make_response(answered)
         answer.status = response.status_code
         answer.body = response.get_data()
         answer.headers = [(name, value) for name, value in response.headers.items()
