@@ -1,7 +1,8 @@
 """The WSGI hot path (api/hotpath.py) answers check and add exactly as the Flask views do:
 same status, body and headers, the same limit budgets, and Flask still serves whatever
 the hot path does not reproduce. The raw read of the check (database.read_one) returns
-what SQLAlchemy Core returns and falls back to it when the driver fails."""
+what SQLAlchemy Core returns and falls back to it when the driver fails. One storage call
+per limit counts and reads the window as limits' two calls do (memory and Redis)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from sqlalchemy import select
 from werkzeug.test import Client
 
 from dnc_app.api.hotpath import HotPath
+from dnc_app.api.limits import limit_items
 from dnc_app.database import read_one
 from dnc_app.entries import statements as sql
-from dnc_app.extensions import db
+from dnc_app.extensions import db, limiter
+from dnc_app.limitstore import hit_with_window
+from tests.services import RedisServer
 
 REQUEST_ID = {"X-Request-ID": "req-1"}
 
@@ -181,3 +185,31 @@ def test_the_raw_read_falls_back_to_core_when_the_driver_fails(make_app, team):
         assert read_one(sql.FIND_BY_URL, params) is None
     assert app.test_client().get("/v1/dnc/check?url=in/nobody",
                                  headers=team.headers).status_code == 200
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_one_storage_call_counts_and_reads_the_window_as_limits_does(make_app, store):
+    """limitstore.hit_with_window on the limiter's own store: the same refusals and the same
+    window as limits' hit + get_window_stats, on one shared budget."""
+    redis = RedisServer().start() if store == "redis" else None
+    try:
+        app = make_app(**({"RATELIMIT_STORAGE_URI": redis.url} if redis else {}))
+        with app.app_context():
+            strategy = limiter.limiter
+            (item,) = limit_items("3/minute")
+            ids = ("team:t1", "scope")
+            first = hit_with_window(strategy, item, *ids)
+            assert first.counted and first.remaining == 2
+            assert strategy.hit(item, *ids)  # limits' own call on the same budget
+            stats = strategy.get_window_stats(item, *ids)
+            third = hit_with_window(strategy, item, *ids)
+            assert third.counted and third.remaining == 0
+            assert abs(third.reset - stats.reset_time) < 0.01  # the same oldest entry
+            refused = hit_with_window(strategy, item, *ids)
+            assert not refused.counted and refused.remaining == 0
+            assert not strategy.test(item, *ids)
+            # Another key is another budget.
+            assert hit_with_window(strategy, item, "team:t2", "scope").remaining == 2
+    finally:
+        if redis is not None:
+            redis.destroy()

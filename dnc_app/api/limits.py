@@ -2,8 +2,9 @@
 
 Flask-Limiter's decorators cost more Python than the limit itself (its middleware pass,
 the limit evaluation, a separate header pass); checks are every connected tool's hot path.
-Here each limit is one `hit` (an atomic test-and-count on the moving window, exact across
-processes on Redis) and the headers come from one window read of the limit they describe.
+Here each limit is one storage call (limitstore.hit_with_window: an atomic test-and-count
+on the moving window, exact across processes on Redis, that also reads the window the
+headers describe: one Redis round trip per limit instead of two).
 The storage keys are Flask-Limiter's own (`team:<id>` and the scope: the shared
 "dnc-write" or the endpoint), so budgets stay where they were.
 """
@@ -19,6 +20,7 @@ from limits import RateLimitItem, parse_many
 
 from ..errors import rate_limited
 from ..extensions import limiter
+from ..limitstore import WindowAfterHit, hit_with_window
 
 
 class TeamLimit(NamedTuple):
@@ -77,13 +79,18 @@ def count_team_request(team_id: str, endpoint: str, limits: tuple[TeamLimit, ...
         return Counted(None, None)
     strategy = limiter.limiter
     applied = _applicable(team_id, endpoint, limits)
-    for limit in applied:
-        if not strategy.hit(limit.item, *limit.identifiers):
-            headers = _window_headers(limit)
-            return Counted(headers, (str(limit.item), int(headers[2])))
     # The headers describe a route's own limit before a shared one.
-    own = [limit for limit in applied if not limit.shared]
-    return Counted(_window_headers((own or applied)[0]), None)
+    described = next((limit for limit in applied if not limit.shared), applied[0])
+    headers = None
+    for limit in applied:
+        # One storage call counts the request and reads the window it leaves.
+        window = hit_with_window(strategy, limit.item, *limit.identifiers)
+        if not window.counted:
+            refused = _headers(limit, window)
+            return Counted(refused, (str(limit.item), int(refused[2])))
+        if limit is described:
+            headers = _headers(limit, window)
+    return Counted(headers, None)
 
 
 def team_limits(*limits: TeamLimit) -> Callable:
@@ -105,11 +112,11 @@ def team_limits(*limits: TeamLimit) -> Callable:
     return decorate
 
 
-def _window_headers(limit: _Applied) -> HeaderValues:
-    """Read the limit's window once: its X-RateLimit-* values, the reset in epoch
-    seconds rounded up like Flask-Limiter's."""
-    reset_time, remaining = limiter.limiter.get_window_stats(limit.item, *limit.identifiers)
-    return str(limit.item.amount), str(max(0, remaining)), str(int(reset_time + 1))
+def _headers(limit: _Applied, window: WindowAfterHit) -> HeaderValues:
+    """The limit's X-RateLimit-* values; the reset in epoch seconds rounded up like
+    Flask-Limiter's."""
+    return (str(limit.item.amount), str(max(0, window.remaining)),
+            str(int(window.reset + 1)))
 
 
 def add_rate_limit_headers(response: Response) -> Response:
