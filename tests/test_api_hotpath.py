@@ -147,6 +147,15 @@ def test_flask_serves_what_the_hot_path_does_not_reproduce(make_app, team):
              headers=team.headers)
     assert flask_only.calls == 4
 
+    trusting = make_app(TRUSTED_HOSTS=["dnc.example"])
+    _hot, hot, _flask, flask_only = _hot_and_flask(trusting)
+    assert hot.get("/v1/dnc/check?url=in/x", headers={**team.headers, "Host": "dnc.example"},
+                   ).status_code == 200
+    assert flask_only.calls == 0
+    refused = hot.get("/v1/dnc/check?url=in/x", headers={**team.headers, "Host": "evil.example"})
+    assert refused.status_code == 400 and refused.get_json()["error"] == "bad_request"
+    assert flask_only.calls == 1
+
     other = make_app()
 
     @other.before_request

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from flask import Flask
 from werkzeug.exceptions import SecurityError
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.sansio.utils import get_host
+from werkzeug.wsgi import get_host
 
 from ..clientaddr import client_key
 from ..errors import api_rate_limited, seconds_until
@@ -109,9 +109,8 @@ class HotPath:
         return True
 
     def _trusted_host(self, environ: dict) -> bool:
-        try:
-            get_host(environ["wsgi.url_scheme"], environ.get("HTTP_HOST"),
-                     (environ.get("SERVER_NAME", ""), None), self.app.config["TRUSTED_HOSTS"])
+        try:  # werkzeug's own check, as Flask's request makes it
+            get_host(environ, self.app.config["TRUSTED_HOSTS"])
         except SecurityError:
             return False
         return True
