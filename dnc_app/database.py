@@ -75,11 +75,19 @@ def read_one(statement, params: dict):
     engine = db.engine
     prepared = _prepared(engine, statement)
     fairy = engine.raw_connection()
+    # PostgreSQL: the statement in autocommit mode is its own snapshot, one round trip
+    # instead of three (BEGIN, SELECT, and the pool's ROLLBACK). Switched back before the
+    # connection returns to the pool; on any error the connection is discarded.
+    autocommit = engine.dialect.name == "postgresql"
     try:
+        if autocommit:
+            fairy.driver_connection.autocommit = True
         cursor = fairy.cursor()
         cursor.execute(prepared.sql, prepared.parameters(params))
         row = cursor.fetchone()
         cursor.close()
+        if autocommit:
+            fairy.driver_connection.autocommit = False
     except engine.dialect.loaded_dbapi.Error:
         # Whatever went wrong (a lost connection, a restart), the SQLAlchemy path below
         # answers it as everywhere else: wrapped errors (a 503), pool invalidation.
