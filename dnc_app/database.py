@@ -74,11 +74,15 @@ def read_one(statement, params: dict):
         return db.session.connection().execute(statement, params).first()
     engine = db.engine
     prepared = _prepared(engine, statement)
-    fairy = engine.raw_connection()
     # PostgreSQL: the statement in autocommit mode is its own snapshot, one round trip
     # instead of three (BEGIN, SELECT, and the pool's ROLLBACK). Switched back before the
     # connection returns to the pool; on any error the connection is discarded.
     autocommit = engine.dialect.name == "postgresql"
+    try:
+        # The pool hands out the driver's own errors (a failed connect) unwrapped.
+        fairy = engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error:
+        return _read_one_through_sqlalchemy(engine, statement, params)
     try:
         if autocommit:
             fairy.driver_connection.autocommit = True

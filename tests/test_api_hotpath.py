@@ -10,6 +10,7 @@ import json
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client
 
 from dnc_app.api.hotpath import HotPath
@@ -240,3 +241,11 @@ def test_the_raw_read_leaves_pooled_connections_transactional(make_app, team):
             db.session.rollback()
         names = db.session.execute(select(sql.TEAMS.c.name).where(sql.TEAMS.c.id == team.id))
         assert names.scalar() == "Acme"
+
+
+def test_a_database_that_cannot_be_reached_is_the_wrapped_error_answered_503(make_app, tmp_path):
+    # The pool's connect fails with the driver's own error: the read answers it as Core does
+    # (SQLAlchemy's OperationalError, which errors.py turns into a 503), never a 500.
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/no/such/dir/dnc.sqlite3")
+    with app.app_context(), pytest.raises(OperationalError):
+        read_one(sql.FIND_BY_URL, {"team_id": "team_x", "url": "https://linkedin.com/in/x"})
