@@ -8,7 +8,7 @@ import re
 from flask import g, request
 
 from .. import accounts, entries
-from ..changelog import Source
+from ..changelog import Actor, Source
 from ..errors import envelope
 from . import bp
 from .auth import require_api_key
@@ -18,7 +18,11 @@ from .limits import BATCH, CHECK, LIST, SCREEN, WRITE, team_limits
 
 def json_object() -> dict:
     """The request body as a JSON object (empty: {}), or ApiError invalid_json."""
-    raw = request.get_data(cache=True)
+    return parse_json_object(request.get_data(cache=True))
+
+
+def parse_json_object(raw: bytes) -> dict:
+    """A body as a JSON object (empty: {}), or ApiError invalid_json."""
     if not raw.strip():
         return {}
     try:
@@ -34,12 +38,16 @@ def json_object() -> dict:
 @require_api_key
 @team_limits(WRITE)
 def post_entry():
-    body = json_object()
+    return add_answer(g.team_id, g.actor, json_object())
+
+
+def add_answer(team_id: str, actor: Actor, body: dict):
+    """POST /v1/dnc once authenticated and counted (also the WSGI hot path's)."""
     url = body.get("url")
     if url is None or url == "":
         raise ApiError("missing_url", "URL is required")
-    entry = entries.add_entry(g.team_id, url, reason=body.get("reason"), source=Source.API,
-                              actor=g.actor)
+    entry = entries.add_entry(team_id, url, reason=body.get("reason"), source=Source.API,
+                              actor=actor)
     return envelope(None, entry.to_dict(), "Added to Do Not Contact list", 201)
 
 
@@ -119,10 +127,14 @@ def post_batch():
 @require_api_key
 @team_limits(CHECK)
 def check_entry():
-    url = request.args.get("url", "")
+    return check_answer(g.team_id, request.args.get("url", ""))
+
+
+def check_answer(team_id: str, url: str):
+    """GET /v1/dnc/check once authenticated and counted (also the WSGI hot path's)."""
     if url == "":
         raise ApiError("missing_url", "url query parameter is required")
-    entry = entries.find_by_url(g.team_id, url)
+    entry = entries.find_by_url(team_id, url)
     on_list = entry is not None
     data = {"onList": on_list, "entry": entry.to_dict() if on_list else None}
     message = "URL is on the Do Not Contact list" if on_list else "URL is not on the list"
