@@ -14,6 +14,7 @@ from . import bp
 from .auth import require_api_key
 from .errors import ApiError, InvalidParameter
 from .limits import BATCH, CHECK, LIST, SCREEN, WRITE, team_limits
+from .params import int_arg
 
 
 def json_object() -> dict:
@@ -203,20 +204,10 @@ MAX_OFFSET = 2_147_483_647
 MAX_QUERY_LENGTH = entries.MAX_QUERY_LENGTH
 
 
-def _int_arg(name: str, default: int, low: int, high: int, message: str) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    # Plain decimal digits only: no sign, spaces, exponents or underscores.
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise InvalidParameter(message)
-    return int(raw)
-
-
 def _list_params() -> dict:
-    limit = _int_arg("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE,
+    limit = int_arg("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE,
                      f"limit must be an integer between 1 and {MAX_PAGE_SIZE}")
-    offset = _int_arg("offset", 0, 0, MAX_OFFSET,
+    offset = int_arg("offset", 0, 0, MAX_OFFSET,
                       f"offset must be an integer between 0 and {MAX_OFFSET}")
     # An empty cursor is the first page, like no cursor at all.
     cursor = request.args.get("cursor") or None
