@@ -128,8 +128,9 @@
   colourInput.addEventListener("input", function () { showColour(); markUnsaved(); });
   fileInput.addEventListener("change", showLogo);
   darkScheme.addEventListener("change", showColour);
-  // The browser may restore a chosen colour on going back: show it.
-  if (colourInput.value !== colourInput.defaultValue) {
+  // A colour that is not the saved one (a refused form shows what was sent; the browser
+  // may restore a choice on going back): show it.
+  if (colourInput.value.toLowerCase() !== form.getAttribute("data-saved-accent")) {
     showColour();
     markUnsaved();
   }
