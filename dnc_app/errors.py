@@ -22,7 +22,7 @@ from .timeutil import isoformat
 API_PREFIX = "/v1"
 
 # Codes and messages for HTTP errors raised outside the views' own validation.
-_API_ERRORS = {
+API_ERRORS = {
     400: ("bad_request", "The request could not be understood"),
     401: ("missing_api_key", "API key is required"),
     404: ("not_found", "Resource not found"),
@@ -98,7 +98,7 @@ def settle_retry_after(response):
 def handle_http_error(exc: HTTPException):
     status = exc.code or 500
     if is_api_request():
-        code, message = _API_ERRORS.get(status, ("error", exc.name))
+        code, message = API_ERRORS.get(status, ("error", exc.name))
         return envelope(code, None, message, status)
     return _html(status, exc.name, exc.description or "")
 

@@ -169,6 +169,9 @@ class DncEntry(db.Model):
               postgresql_where=text("needs_review"), sqlite_where=text("needs_review")),
         # Screening by digest (POST /v1/dnc/screen with sha256): one probe per digest.
         Index("ix_dnc_entry_team_sha256", "team_id", "url_sha256"),
+        # The list filtered by source, newest first: a rare source (a few CLI entries among
+        # a million) is a short range, not a scan of the team's list.
+        Index("ix_dnc_entry_team_source_seq", "team_id", "source", "seq"),
     )
 
     # Insertion order: newest first is `seq DESC`, stable even within one batch.
@@ -191,6 +194,22 @@ class DncEntry(db.Model):
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class EntryHourCount(db.Model):
+    """How many of a team's current entries were added in each hour, by source: the
+    dashboard's weekly chart and counts read a few hundred of these instead of the
+    entries themselves. Kept by database triggers on dnc_entry (migration 0017), so every
+    insert and delete, on any path, counts in its own transaction. `hour` is whole hours
+    since the Unix epoch (UTC) of the entry's `created_at`."""
+
+    __tablename__ = "entry_hour_count"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class AuditEvent(db.Model):
     """The change log: append-only record of every change to a team (its list, keys,
     settings and members). Written only by dnc_app.changelog."""
@@ -205,6 +224,11 @@ class AuditEvent(db.Model):
         Index("ix_audit_event_team_operation", "team_id", "operation",
               postgresql_where=text("operation IS NOT NULL"),
               sqlite_where=text("operation IS NOT NULL")),
+        # A team's removals only (the dashboard counts those of the last 30 days without
+        # reading the adds around them).
+        Index("ix_audit_event_team_removals", "team_id", "seq",
+              postgresql_where=text("action = 'remove'"),
+              sqlite_where=text("action = 'remove'")),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

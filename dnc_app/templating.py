@@ -24,6 +24,13 @@ def when_filter(value: datetime | None) -> str:
     return value.strftime("%-d %b %Y, %H:%M UTC")
 
 
+def time_tag_filter(value: datetime | None) -> Markup:
+    """A <time> element: machine-readable UTC, readable text (the page script localises it)."""
+    if value is None:
+        return Markup("—")
+    return Markup('<time datetime="{}">{}</time>').format(iso_filter(value), when_filter(value))
+
+
 def day_filter(value: date) -> str:
     return value.strftime("%-d %b %Y")
 
@@ -65,6 +72,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(actor_text, "actor_text")
     app.add_template_filter(iso_filter, "iso")
     app.add_template_filter(when_filter, "when")
+    app.add_template_filter(time_tag_filter, "time_tag")
     app.add_template_filter(thousands_filter, "thousands")
     app.add_template_filter(day_filter, "day")
     app.add_template_filter(short_day_filter, "short_day")

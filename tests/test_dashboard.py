@@ -156,6 +156,75 @@ def test_a_time_window_is_found_by_a_binary_search_of_the_seq_index(app, clock, 
             seqs[0], seqs[0], seqs[1], seqs[1], seqs[2], seqs[2], seqs[2] + 1)
 
 
+def hour_counts(team_id=None) -> tuple[Counter, Counter]:
+    """(kept by the triggers, counted from the entries in Python), zero rows left out."""
+    from dnc_app.models import EntryHourCount as H
+
+    kept = Counter({(t, hour, source): n for t, hour, source, n in db.session.execute(
+        select(H.team_id, H.hour, H.source, H.entries)) if n})
+    counted = Counter((t, dashboard.epoch_hour(created_at), source)
+                      for t, source, created_at in db.session.execute(
+                          select(DncEntry.team_id, DncEntry.source, DncEntry.created_at)))
+    return kept, counted
+
+
+def test_the_hour_counts_follow_every_kind_of_write(app, clock, make_team):
+    """Single adds, batches (PostgreSQL's one-statement bulk insert too), removals and a
+    team's deletion (the cascade) all keep entry_hour_count equal to the entries."""
+    from sqlalchemy import text as sql_text
+
+    team, other, gone = make_team("Acme"), make_team("Other"), make_team("Gone")
+    with app.app_context():
+        seed(app, clock, team.id)
+        for t in (other.id, gone.id):
+            clock.now = NOW - timedelta(hours=5, minutes=30)
+            entries.add_entries(t, [f"linkedin.com/in/b-{i}" for i in range(30)],
+                                source=Source.WEB_BULK, actor=TEST_ACTOR)
+        clock.now = NOW
+        for entry_id in db.session.execute(select(DncEntry.id).where(
+                DncEntry.team_id == other.id).limit(7)).scalars():
+            entries.remove_entry(other.id, entry_id, source=Source.API, actor=TEST_ACTOR)
+        kept, counted = hour_counts()
+        assert kept == counted and sum(counted.values()) == 11 + 23 + 30
+        db.session.execute(sql_text("DELETE FROM team WHERE id = :t"), {"t": gone.id})
+        db.session.commit()
+        kept, counted = hour_counts()
+        assert kept == counted and sum(counted.values()) == 11 + 23
+
+
+def test_the_last_7_days_count_their_first_hour_from_the_entries(app, clock, team):
+    """A week ago is not a whole hour: of the hour it falls in, only what came after it
+    counts (from the entries; the whole hours after it from the hour counts)."""
+    now = NOW + timedelta(minutes=30)
+    week_ago = now - timedelta(days=7)
+    with app.app_context():
+        for minutes, name in [(-10, "before"), (10, "after"), (40, "next-hour"),
+                              (60 * 24 * 3, "later")]:
+            add_at(clock, team.id, week_ago + timedelta(minutes=minutes), name)
+        shown = dashboard.read_dashboard(team.id, now=now)
+    assert shown.added_last_7_days == 3
+    assert shown.total == 4
+
+
+def test_migration_0017_counts_the_entries_already_there(app, clock, team):
+    """Down to 0012 (no counts, no triggers), entries added meanwhile, up again: the
+    backfill counts them and the triggers count from there on."""
+    from flask_migrate import downgrade, upgrade
+
+    with app.app_context():
+        seed(app, clock, team.id)
+        db.session.remove()
+        downgrade(revision="0012")
+        add_at(clock, team.id, NOW - timedelta(hours=1), "while-down")
+        db.session.remove()
+        upgrade()
+        kept, counted = hour_counts()
+        assert kept == counted and sum(counted.values()) == 12
+        add_at(clock, team.id, NOW, "after-up")
+        kept, counted = hour_counts()
+        assert kept == counted and sum(counted.values()) == 13
+
+
 # --------------------------------------------------------------------------- the page
 
 

@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from dnc_app import entries
 from dnc_app.api.openapi import ERROR_CODES, build_document
+from dnc_app.errors import API_ERRORS
 from tests.support import TEST_ACTOR
 
 # Generous limits: the fuzzer sends a few hundred requests within a minute.
@@ -97,6 +98,8 @@ def test_every_operation_documents_its_errors_and_headers(client):
                 schema = response.get("content", {}).get("application/json", {}).get("schema", {})
                 used |= set(schema.get("properties", {}).get("error", {}).get("enum", []))
     assert used <= set(ERROR_CODES)
+    # So is every code the app-wide error handlers answer with (404, 405, 413, ...).
+    assert {code for code, _ in API_ERRORS.values()} <= set(ERROR_CODES)
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
         **document["components"]["securitySchemes"]["bearerAuth"],
         "type": "http", "scheme": "bearer"}

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, render_template, request
 from markupsafe import Markup, escape
 
 from ..extensions import limiter
+from .entries import MAX_SCREEN_ITEMS
 from .openapi import ERROR_CODES, document_for
 
 bp = Blueprint("docs", __name__)
@@ -43,10 +44,6 @@ def reference():
     )
 
 
-# Screening's per-team limit (SPEC §4's default until the setting is configured).
-SCREEN_LIMIT_DEFAULT = "30/minute"
-
-
 @bp.get("/docs/connect")
 @limiter.exempt
 def connect():
@@ -55,8 +52,8 @@ def connect():
         "docs/connect.html",
         info=document_for(config)["info"],
         base_url=request.host_url.rstrip("/"),
-        max_screen="1,000",
-        screen_limit=config.get("DNC_SCREEN_LIMIT", SCREEN_LIMIT_DEFAULT),
+        max_screen=f"{MAX_SCREEN_ITEMS:,}",
+        screen_limit=config["DNC_SCREEN_LIMIT"],
         changes_limit=config["DNC_CHANGES_LIMIT"],
         example_digest=hashlib.sha256(b"https://linkedin.com/in/john-doe").hexdigest(),
     )

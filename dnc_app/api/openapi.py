@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 
+from ..changelog import Source
 from ..entries import MAX_REASON_LENGTH
 from . import openapi_webhooks
 from .changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE
@@ -22,6 +23,10 @@ from .entries import (
     MAX_QUERY_LENGTH,
     MAX_SCREEN_ITEMS,
 )
+
+# The change log's vocabulary of sources, as the API and webhooks report them.
+SOURCES = [source.value for source in Source]
+SOURCE_TEXT = ", ".join(f"`{source.value}` ({source.label})" for source in Source) + "."
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
@@ -49,8 +54,11 @@ ERROR_CODES = {
     **openapi_webhooks.WEBHOOK_ERRORS,
     "protected_entry": "The entry is the person's own opt-out (public form or personal "
                        "link); only a key an owner allowed to remove opt-outs may delete it.",
+    "bad_request": "The request itself could not be understood (e.g. a Host header this "
+                   "server does not serve).",
     "method_not_allowed": "The endpoint does not support this HTTP method.",
     "payload_too_large": "The request body is larger than the server accepts.",
+    "unsupported_media_type": "The request body is not sent as JSON.",
     "rate_limit_exceeded": "The team's rate limit for this operation is used up; "
                            "`resetTime` says when a request will next be accepted.",
     "internal_error": "An unexpected server error (logged for the operator).",
@@ -156,9 +164,8 @@ def _schemas() -> dict:
                 "$updatedAt": TIMESTAMP,
                 "reason": {"type": ["string", "null"],
                            "description": "Why the person is on the list, if given."},
-                "source": {"type": "string",
-                           "description": "Where the entry came from: api, web, csv, optout, "
-                                          "cli."},
+                "source": {"type": "string", "enum": SOURCES,
+                           "description": "Where the entry came from: " + SOURCE_TEXT},
             },
             "example": ENTRY_EXAMPLE,
         },
@@ -274,9 +281,8 @@ def _schemas() -> dict:
                        "description": "When the change was asked for. The feed's order is "
                                       "the commit order: two concurrent changes can have "
                                       "their `at` the other way round."},
-                "source": {"type": "string",
-                           "description": "Where the change was made: api, web, web_bulk, "
-                                          "public_form, cli."},
+                "source": {"type": "string", "enum": SOURCES,
+                           "description": "Where the change was made: " + SOURCE_TEXT},
             },
             "example": CHANGE_EXAMPLE,
         },
