@@ -36,6 +36,7 @@ ROUTES = {
     ("web.screen", "GET"): "member",
     ("web.screen_upload", "POST"): "member",
     ("web.screen_column", "GET"): "member",
+    ("web.screen_progress", "GET"): "member",
     ("web.screen_download", "GET"): "member",
     ("web.keys", "GET"): "owner",
     ("web.create_key", "POST"): "owner",
