@@ -55,6 +55,7 @@ ROUTES = {
     ("web.settings", "GET"): "owner",
     ("web.save_settings", "POST"): "owner",
     ("web.settings_personal_link", "POST"): "owner",
+    ("web.save_look", "POST"): "owner",
     ("web.members", "GET"): "owner",
     ("web.invite_member", "POST"): "owner",
     ("web.withdraw_invite", "POST"): "owner",
