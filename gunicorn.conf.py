@@ -54,7 +54,8 @@ def post_worker_init(worker):
     not only after its first request: events left by a killed server go out at once."""
     from dnc_app.webhooks.delivery import start_in_process
 
-    if hasattr(worker.wsgi, "config"):
+    # The service only: the benchmarks' bare Flask app (same configuration) has no webhooks.
+    if "WEBHOOK_DELIVERY" in getattr(worker.wsgi, "config", {}):
         start_in_process(worker.wsgi)
 
 

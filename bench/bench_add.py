@@ -106,15 +106,18 @@ def main(argv: list[str] | None = None) -> int:
             for clients in [int(c) for c in args.clients.split(",")]:
                 best_api, best_bare = None, None
                 for _ in range(args.rounds):
-                    a = run_load(api.url, add_requests(keys), clients, args.seconds)
-                    b = run_load(bare.url, ping_request, clients, args.seconds)
+                    a = run_load(api.url, add_requests(keys), clients, args.seconds,
+                                 server_pid=api.proc.pid)
+                    b = run_load(bare.url, ping_request, clients, args.seconds,
+                                 server_pid=bare.proc.pid)
                     if a["errors"]:
                         raise SystemExit(f"POST /v1/dnc errors: {a['statuses']}")
                     best_api = a if best_api is None or a["rps"] > best_api["rps"] else best_api
                     best_bare = (b if best_bare is None or b["rps"] > best_bare["rps"]
                                  else best_bare)
                 row = {"clients": clients, "add": best_api, "bare": best_bare,
-                       "ratio": best_api["rps"] / best_bare["rps"]}
+                       "ratio": best_api["rps"] / best_bare["rps"],
+                       "cpu_ratio": best_bare["server_cpu_us"] / best_api["server_cpu_us"]}
                 results.append(row)
                 log(f"{clients:>3} clients  POST /v1/dnc {best_api['rps']:8.0f} req/s  "
                     f"p50 {best_api['p50_ms']:6.2f} ms  p99 {best_api['p99_ms']:7.2f} ms   "
@@ -135,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['clients']:>7} {a['rps']:>8.0f} {a['p50_ms']:>8.2f} {a['p99_ms']:>8.2f} "
               f"{row['bare']['rps']:>11.0f} {row['ratio']:>6.0%}")
     print(target_line("POST /v1/dnc", results, 8, ADD_TARGET))
+    print("server CPU per request (less disturbed by other load on the machine):")
+    for row in results:
+        print(f"{row['clients']:>7} clients: add {row['add']['server_cpu_us']:,.0f} µs, "
+              f"bare {row['bare']['server_cpu_us']:,.0f} µs, ratio {row['cpu_ratio']:.0%}")
     typical = normalizer.get("typical", normalizer)
     print(f"\nnormalizer: {typical.get('urls_per_sec', 0):,.0f} URLs/s (typical URL, one core)")
     return 0

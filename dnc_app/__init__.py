@@ -110,15 +110,16 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_api_fast_path(app: Flask) -> None:
-    from .api import fastpath
+    from .api import fastpath, hotpath
     from .extensions import limiter, login_manager
 
-    fastpath.register(app, owners={
+    def app_wide_limits() -> bool:
         # Flask-Limiter's middleware has work on /v1 only for default/application limits.
-        limiter: lambda: bool(limiter.limit_manager.default_limits
-                              or limiter.limit_manager.application_limits),
-        login_manager: lambda: False,
-    })
+        return bool(limiter.limit_manager.default_limits
+                    or limiter.limit_manager.application_limits)
+
+    fastpath.register(app, owners={limiter: app_wide_limits, login_manager: lambda: False})
+    hotpath.install(app, app_wide_limits)
 
 
 def register_cli(app: Flask) -> None:

@@ -182,7 +182,10 @@ def record(
     if not changes:
         return 0
     action, source = Action(action), Source(source)  # the vocabulary is closed
-    taken = db.session.execute(_TAKE_SEQS, {
+    # Core statements on the transaction's connection: the session's execute adds only
+    # bookkeeping for them (no ORM entity, no autoflush), ~25% of an add.
+    connection = db.session.connection()
+    taken = connection.execute(_TAKE_SEQS, {
         "team_id": team_id, "n": len(changes), "entry_delta": action.entry_delta * len(changes),
     }).first()
     if taken is None:
@@ -199,13 +202,13 @@ def record(
         "operation": first if len(changes) > 1 else None,
     }
     if len(changes) > 1 and db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_PG_INSERT_MANY, {
+        connection.execute(_PG_INSERT_MANY, {
             **common, "first_seq": first, "subject_ids": [c.subject_id for c in changes],
             "urls": [c.url for c in changes], "reasons": [c.reason for c in changes],
         })
     else:
         # The Core table, not the ORM entity: the ORM's bulk path costs more than the SQL.
-        db.session.execute(_INSERT, [
+        connection.execute(_INSERT, [
             {**common, "seq": seq, "subject_id": c.subject_id, "url": c.url,
              "reason": c.reason}
             for seq, c in enumerate(changes, start=first)

@@ -288,6 +288,9 @@ class Config:
             # rows of a typical export take ~20 MB.
             "SCREEN_MAX_CONTENT_LENGTH": int(env.get("SCREEN_MAX_CONTENT_LENGTH",
                                                      str(64 * 1024 * 1024))),
+            # The prospect CSV's counts are made in steps of about this many seconds,
+            # each answer showing the progress (the page asks for the next at once).
+            "SCREEN_STEP_SECONDS": float(env.get("SCREEN_STEP_SECONDS", "0.5")),
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "false").lower() == "true",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import namedtuple
 
 from flask import Flask
 from sqlalchemy import event
@@ -71,10 +72,87 @@ def read_one(statement, params: dict):
     # registry.has(): asking db.session() would create a session only to find it idle.
     if db.session.registry.has() and db.session().in_transaction():
         return db.session.connection().execute(statement, params).first()
-    with db.engine.connect() as connection:
+    engine = db.engine
+    prepared = _prepared(engine, statement)
+    # PostgreSQL: the statement in autocommit mode is its own snapshot, one round trip
+    # instead of three (BEGIN, SELECT, and the pool's ROLLBACK). Switched back before the
+    # connection returns to the pool; on any error the connection is discarded.
+    autocommit = engine.dialect.name == "postgresql"
+    try:
+        # The pool hands out the driver's own errors (a failed connect) unwrapped.
+        fairy = engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error:
+        return _read_one_through_sqlalchemy(engine, statement, params)
+    try:
+        if autocommit:
+            fairy.driver_connection.autocommit = True
+        cursor = fairy.cursor()
+        cursor.execute(prepared.sql, prepared.parameters(params))
+        row = cursor.fetchone()
+        cursor.close()
+        if autocommit:
+            fairy.driver_connection.autocommit = False
+    except engine.dialect.loaded_dbapi.Error:
+        # Whatever went wrong (a lost connection, a restart), the SQLAlchemy path below
+        # answers it as everywhere else: wrapped errors (a 503), pool invalidation.
+        fairy.invalidate()
+        fairy.close()
+        return _read_one_through_sqlalchemy(engine, statement, params)
+    fairy.close()
+    return None if row is None else prepared.row(row)
+
+
+def _read_one_through_sqlalchemy(engine: Engine, statement, params: dict):
+    with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection = connection.execution_options(sqlite_begin=None)
         return connection.execute(statement, params).first()
+
+
+class _Prepared:
+    """A read statement compiled once per engine, for the DBAPI cursor: its SQL (the
+    driver keeps it prepared: sqlite3's statement cache, psycopg's automatic prepare),
+    its parameters in the driver's style, and SQLAlchemy's own result processors (e.g.
+    timestamps read back as aware UTC), so rows are exactly what Core returns."""
+
+    def __init__(self, engine: Engine, statement):
+        dialect = engine.dialect
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.positions = tuple(compiled.positiontup) if dialect.positional else None
+        self.bind_processors = compiled._bind_processors
+        self.keys = [column[0] for column in compiled._result_columns]
+        self.processors = [column[3]._cached_result_processor(dialect, None)
+                           for column in compiled._result_columns]
+        self.row_class = namedtuple("Row", self.keys, rename=True)
+
+    def parameters(self, params: dict):
+        if self.bind_processors:
+            params = {name: self.bind_processors[name](value)
+                      if name in self.bind_processors else value
+                      for name, value in params.items()}
+        if self.positions is None:
+            return params
+        return tuple(params[name] for name in self.positions)
+
+    def row(self, values):
+        return self.row_class(*(value if process is None else process(value)
+                                for process, value in zip(self.processors, values,
+                                                          strict=True)))
+
+
+_PREPARED: weakref.WeakKeyDictionary[Engine, dict[int, tuple[object, _Prepared]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _prepared(engine: Engine, statement) -> _Prepared:
+    # Callers pass statements built once; each is kept with its compiled form, so its
+    # id cannot be reused by another statement.
+    statements = _PREPARED.setdefault(engine, {})
+    known = statements.get(id(statement))
+    if known is None or known[0] is not statement:
+        known = statements[id(statement)] = (statement, _Prepared(engine, statement))
+    return known[1]
 
 
 def begin_write() -> None:

@@ -60,21 +60,31 @@ def rate_limit_reset(reset: float | None = None) -> tuple[float, int]:
                 reset = float(limit.reset_at) if limit else time.time() + 60
             except LIMIT_STORE_ERRORS:
                 reset = time.time() + 60
-        g.rate_limit_reset = (reset, max(1, math.ceil(reset - time.time())))
+        g.rate_limit_reset = (reset, seconds_until(reset))
     return g.rate_limit_reset
+
+
+def seconds_until(reset: float) -> int:
+    """Whole seconds to wait for `reset` (epoch seconds): the Retry-After value."""
+    return max(1, math.ceil(reset - time.time()))
+
+
+def api_rate_limited(description: str, reset: float, retry_after: int):
+    """The API's 429 envelope (the Retry-After header carries `retry_after`)."""
+    return envelope(
+        "rate_limit_exceeded",
+        None,
+        f"Rate limit exceeded ({description}). Try again in {retry_after} seconds.",
+        429,
+        resetTime=isoformat(datetime.fromtimestamp(reset, UTC)),
+    )
 
 
 def rate_limited(description: str, reset: float | None = None):
     """The 429 answer: the envelope under /v1, the page elsewhere."""
     reset, retry_after = rate_limit_reset(reset)
     if is_api_request():
-        return envelope(
-            "rate_limit_exceeded",
-            None,
-            f"Rate limit exceeded ({description}). Try again in {retry_after} seconds.",
-            429,
-            resetTime=isoformat(datetime.fromtimestamp(reset, UTC)),
-        )
+        return api_rate_limited(description, reset, retry_after)
     return _html(429, "Too many requests", f"Please wait {retry_after} seconds and try again.")
 
 

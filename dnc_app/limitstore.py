@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
+from typing import NamedTuple
 
 from flask_limiter import Limiter
-from limits.storage import MemoryStorage
-from limits.strategies import STRATEGIES
+from limits import RateLimitItem
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import STRATEGIES, MovingWindowRateLimiter, RateLimiter
 
 SWEEP_INTERVAL_S = 1.0
 
@@ -46,3 +50,85 @@ def sweep_less_often(limiter: Limiter, strategy: str) -> None:
         options = {"wrap_exceptions": storage.wrap_exceptions}
         limiter._storage = SweepingMemoryStorage(**options)
         limiter._limiter = STRATEGIES[strategy](limiter._storage)
+
+
+# ------------------------------------------------------------ one call per limit per request
+
+# limits' acquire_moving_window.lua (one entry) followed by its moving_window.lua, in one
+# script: one round trip to Redis counts the request and reads the window for the
+# X-RateLimit-* headers, atomically. Same list, same entries (Lua numbers, pushed as
+# limits pushes them), so budgets counted either way are one.
+_REDIS_HIT_AND_WINDOW = """
+local timestamp = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local expiry = tonumber(ARGV[3])
+local acquired = 0
+local entry = redis.call('lindex', KEYS[1], limit - 1)
+if not (entry and tonumber(entry) >= timestamp - expiry) then
+    redis.call('lpush', KEYS[1], timestamp)
+    redis.call('ltrim', KEYS[1], 0, limit - 1)
+    redis.call('expire', KEYS[1], expiry)
+    acquired = 1
+end
+local target = timestamp - expiry
+local low, high, index = 0, limit - 1, nil
+while low <= high do
+    local mid = math.floor((low + high) / 2)
+    local val = tonumber(redis.call('lindex', KEYS[1], mid))
+    if val and val >= target then
+        index = mid
+        low = mid + 1
+    else
+        high = mid - 1
+    end
+end
+if index then
+    return {acquired, tostring(tonumber(redis.call('lindex', KEYS[1], index))), index + 1}
+end
+return {acquired, tostring(timestamp), 0}
+"""
+
+_REDIS_SCRIPTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class WindowAfterHit(NamedTuple):
+    counted: bool
+    reset: float  # epoch seconds when the window has room again
+    remaining: int
+
+
+def hit_with_window(strategy: RateLimiter, item: RateLimitItem,
+                    *identifiers: str) -> WindowAfterHit:
+    """Count one request against `item` and read its moving window, in one storage
+    operation where the store allows it (memory://, Redis); else `hit` then
+    `get_window_stats`, as Flask-Limiter does."""
+    storage = strategy.storage
+    key, amount, expiry = item.key_for(*identifiers), item.amount, item.get_expiry()
+    if isinstance(strategy, MovingWindowRateLimiter):
+        if isinstance(storage, MemoryStorage):
+            with storage.locks[key]:  # re-entrant: the two calls below take it too
+                counted = storage.acquire_entry(key, amount, expiry)
+                start, count = storage.get_moving_window(key, amount, expiry)
+            return WindowAfterHit(counted, start + expiry, amount - count)
+        if isinstance(storage, RedisStorage):
+            counted, start, count = _redis_hit_and_window(storage, key, amount, expiry)
+            return WindowAfterHit(counted, start + expiry, amount - count)
+    counted = strategy.hit(item, *identifiers)
+    reset, remaining = strategy.get_window_stats(item, *identifiers)
+    return WindowAfterHit(counted, reset, remaining)
+
+
+def _redis_hit_and_window(storage: RedisStorage, key: str, limit: int,
+                          expiry: int) -> tuple[bool, float, int]:
+    script = _REDIS_SCRIPTS.get(storage)
+    try:
+        if script is None:
+            script = _REDIS_SCRIPTS[storage] = storage.get_connection().register_script(
+                _REDIS_HIT_AND_WINDOW)
+        acquired, start, count = script(keys=[storage.prefixed_key(key)],
+                                        args=[time.time(), limit, expiry])
+    except storage.base_exceptions as exc:
+        if storage.wrap_exceptions:  # as limits' own storage calls do
+            raise StorageError(exc) from exc
+        raise
+    return bool(acquired), float(start), int(count)

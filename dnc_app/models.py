@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -53,6 +54,30 @@ class Team(db.Model):
     @property
     def public_name(self) -> str:
         return self.display_name or self.name
+
+
+class TeamBranding(db.Model):
+    """A team's look on its public page (dnc_app.branding): its accent colour and logo.
+
+    One row per team at most, read with the page. The logo's bytes are in the database
+    (at most 256 KiB): every process of a deployment serves them without shared files.
+    """
+
+    __tablename__ = "team_branding"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    accent_color: Mapped[str | None] = mapped_column(String(7))  # "#rrggbb"; None: default
+    # The logo as uploaded, its type decided from its bytes (image/png, jpeg or webp).
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_type: Mapped[str | None] = mapped_column(String(20))
+    logo_size: Mapped[int | None] = mapped_column(Integer)
+    logo_width: Mapped[int | None] = mapped_column(Integer)
+    logo_height: Mapped[int | None] = mapped_column(Integer)
+    # Raised by every change: in the URLs of the logo and the theme, so that browsers
+    # may keep them for a year and still never show an old one.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ApiKey(db.Model):

@@ -14,17 +14,25 @@ from werkzeug.exceptions import SecurityError
 
 from .errors import is_api_request
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+
+def _policy(img_src: str) -> str:
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"img-src {img_src}",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+CONTENT_SECURITY_POLICY = _policy("'self'")
+# The settings page previews a logo chosen on the member's own computer before it is
+# uploaded (`URL.createObjectURL`): blob: images there, and nothing else more.
+PREVIEW_IMAGES_POLICY = _policy("'self' blob:")
 
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

@@ -150,6 +150,8 @@ BAD_CURSOR = "cursor is not valid: pass the nextCursor of a page"
         ("offset=-1", "offset must be an integer between 0 and 2147483647"),
         ("offset=x", "offset must be an integer between 0 and 2147483647"),
         ("offset=99999999999999999999999", "offset must be an integer between 0 and 2147483647"),
+        # Past Python's 4,300-digit int() limit: refused by its length, not a 500.
+        ("offset=" + "9" * 5000, "offset must be an integer between 0 and 2147483647"),
         ("cursor=!!", BAD_CURSOR),
         # "s18446744073709551616": a sequence number beyond 64 bits.
         ("cursor=czE4NDQ2NzQ0MDczNzA5NTUxNjE2", BAD_CURSOR),

@@ -37,6 +37,8 @@ HOSTILE_WIRE = {
     "superscript-digit": "%C2%B2",
     "arabic-indic-digit": "%D9%A3",
     "huge-number": "9" * 23,
+    # Past Python's 4,300-digit limit: int() raises ValueError on it.
+    "thousands-of-digits": "9" * 5000,
     "negative": "-1",
     "long": "a" * 10_000,
     "literal-percent-00": "%2500",
@@ -53,6 +55,7 @@ HOSTILE_JSON = {
     "lone-low-surrogate": "in/a\udfffb",
     "superscript-digit": "²",
     "huge-string-number": "9" * 23,
+    "thousands-of-digits": "9" * 5000,
     "huge-number": 10**23,
     "float": 1e308,
     "long": "a" * 10_000,

@@ -205,3 +205,261 @@ def test_a_prospect_file_may_be_larger_than_other_forms_up_to_its_own_cap(make_a
     html = upload(client, data.encode()).get_data(as_text=True)
     assert counts_of(html)["not_listed"] == 1000
     assert upload(client, data.encode() * 5).status_code == 413
+
+
+# --------------------------------------------------------------------------- counting in steps
+# With htmx the counts of a file are made a step at a time (SCREEN_STEP_SECONDS), each
+# answer showing the progress and asking for the next step; here a step is one chunk
+# of CHUNK_ROWS rows, so a small file takes many steps.
+
+PROGRESS_LINK = re.compile(r'hx-get="(/screen/[\w-]{32}/progress\?column=\d+)"')
+
+
+@pytest.fixture
+def stepping(make_app, tmp_path, monkeypatch):
+    monkeypatch.setattr(screen_csv, "CHUNK_ROWS", 2)
+    return make_app(BULK_UPLOAD_DIR=str(tmp_path / "uploads"), SCREEN_STEP_SECONDS=0)
+
+
+@pytest.fixture
+def member(stepping, team):
+    from tests.web_support import make_member, sign_in
+
+    client = stepping.test_client()
+    make_member(stepping, team.id)
+    sign_in(client)
+    return client
+
+
+def follow_steps(client, html: str) -> tuple[list[int], str]:
+    """Take the steps as htmx does (each answer names the next); the rows counted at
+    each step shown, and the last answer, which replaces the panel."""
+    counted = []
+    for _ in range(1000):
+        link = PROGRESS_LINK.search(html)
+        if link is None:
+            return counted, html
+        counted.append(int(re.search(r'data-counted="(\d+)"', html).group(1)))
+        assert re.search(r'<progress id="screen-count-progress" max="\d+" value="\d+"', html)
+        resp = client.get(link.group(1), headers=HTMX)
+        html = resp.get_data(as_text=True)
+        if "HX-Retarget" in resp.headers:  # the end (or an unreadable row)
+            assert resp.headers["HX-Retarget"] == "#screen-panel"
+            assert resp.status_code in (200, 422) and PROGRESS_LINK.search(html) is None
+            return counted, html
+        assert resp.status_code == 200, html
+    raise AssertionError("the count never ended")
+
+
+def tricky_csv(rows: int) -> bytes:
+    """A BOM, CRLF, quoted fields over several lines (one ending a chunk's last row),
+    blank lines, invalid URLs, and a second URL column."""
+    lines = ["Name,Note,Profile,Other"]
+    for i in range(rows):
+        note = f'"line one\r\nline ""{i}"", two\r\n\r\nthree"' if i % 3 == 0 else f"note {i}"
+        profile = "not a url" if i % 7 == 3 else f"https://www.linkedin.com/in/p-{i}/"
+        other = f"in/other-{i % 4}" if i % 2 else ""
+        lines.append(f"P{i},{note},{profile},{other}")
+        if i % 5 == 4:
+            lines.append("")
+    return codecs.BOM_UTF8 + ("\r\n".join(lines) + "\r\n").encode()
+
+
+def counts_from_the_database(app, team_id: str, data: bytes, column: int) -> dict[str, int]:
+    """Read on its own: the csv module over the whole text, one lookup per URL."""
+    from dnc_app import entries
+
+    counts = dict.fromkeys(screen_csv.STATUSES, 0)
+    text = data.decode("utf-8-sig")
+    rows = [row for row in csv.reader(io.StringIO(text, newline="")) if any(row)][1:]
+    with app.app_context():
+        for row in rows:
+            try:
+                url = entries.normalize(row[column])
+            except entries.InvalidURL:
+                counts["invalid"] += 1
+                continue
+            listed = entries.find_by_url(team_id, url) is not None
+            counts["listed" if listed else "not_listed"] += 1
+    return counts
+
+
+def test_counting_in_steps_equals_one_count_and_the_database(stepping, member, team):
+    add_entries(stepping, team.id, ["in/p-0", "in/p-4", "in/p-12", "in/other-1"])
+    data = tricky_csv(40)
+    resp = upload(member, data, headers=HTMX)
+    assert resp.status_code == 200
+    counted, html = follow_steps(member, resp.get_data(as_text=True))
+    # The progress advances a chunk (2 rows) a step, from the first answer on (the last
+    # step may find only the blank line that ends the file).
+    assert counted in (list(range(2, 40, 2)), list(range(2, 41, 2)))
+    expected = counts_from_the_database(stepping, team.id, data, 2)
+    assert expected == {"listed": 3, "not_listed": 31, "invalid": 6}
+    assert counts_of(html) == expected
+    assert "40 prospects screened" in html
+    token = re.search(r"/screen/([\w-]{32})/download", html).group(1)
+
+    # A chosen column is counted in steps too, and matches the one-shot count.
+    resp = member.get(f"/screen/{token}?column=3", headers=HTMX)
+    _counted, html = follow_steps(member, resp.get_data(as_text=True))
+    expected = counts_from_the_database(stepping, team.id, data, 3)
+    assert expected == {"listed": 10, "not_listed": 10, "invalid": 20}
+    assert counts_of(html) == expected
+    with stepping.app_context():
+        path = screen_csv.staged_path(
+            screen_csv.member_dir(stepping.config["BULK_UPLOAD_DIR"], team.id, 1), token)
+        one_shot = screen_csv.count(team.id, path, screen_csv.read_layout(path), 3)
+    assert one_shot.by_status == expected and one_shot.rows == 40
+    # The download agrees with the counts.
+    rows = download(member, html, "all")
+    assert len(rows) == 41 and sum(row[4] == "listed" for row in rows) == 10
+    # A count that has ended is shown again without counting.
+    assert counts_of(member.get(f"/screen/{token}?column=3", headers=HTMX)
+                     .get_data(as_text=True)) == expected
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
+def test_every_resume_point_gives_the_one_shot_count(app, team, tmp_path, newline):
+    """A step of one row resumes at each record boundary; quoted line breaks, blank
+    lines and the header are never split or counted twice, whatever the line ends."""
+    add_entries(app, team.id, ["in/p-0", "in/p-5"])
+    data = tricky_csv(12).replace(b"\r\n", newline.encode())
+    with app.app_context():
+        token = screen_csv.stage(io.BytesIO(data), tmp_path)
+        path = screen_csv.staged_path(tmp_path, token)
+        layout = screen_csv.read_layout(path)
+        one_shot = screen_csv.count(team.id, path, layout, 2)
+        progress, steps = screen_csv.Progress.start(path, 2), 0
+        while not progress.done:
+            progress = screen_csv.count_step(team.id, path, layout, progress, max_rows=1)
+            screen_csv.save_progress(path, progress)
+            progress = screen_csv.load_progress(path, 2)
+            steps += 1
+    assert one_shot.rows == 12 and one_shot.by_status == {
+        "listed": 2, "not_listed": 8, "invalid": 2}
+    assert progress.counts == one_shot
+    assert steps in (12, 13)  # the last step may find only the end of the file
+    assert progress.position == progress.size and progress.percent == 100
+
+
+def test_an_unreadable_row_late_in_the_file_names_its_line(stepping, member):
+    # Past the sample that the layout is read from (SAMPLE_LINES).
+    data = tricky_csv(60) + b"x," + b"y" * (screen_csv.csv.field_size_limit() + 1) + b"\r\n"
+    counted, html = follow_steps(member, upload(member, data, headers=HTMX)
+                                 .get_data(as_text=True))
+    assert len(counted) >= 29
+    # 1 header + 60 rows + 20 quoted notes of 3 more lines + 12 blank lines: line 134, as
+    # one request without htmx says.
+    assert "could not be read as CSV (line 134:" in html
+    assert 'id="screen-form"' in html
+    assert "could not be read as CSV (line 134:" in upload(member, data).get_data(as_text=True)
+
+
+def test_each_step_is_one_query_on_the_list(stepping, member, team):
+    from sqlalchemy import event
+
+    from dnc_app.extensions import db
+
+    html = upload(member, tricky_csv(10), headers=HTMX).get_data(as_text=True)
+    link = PROGRESS_LINK.search(html).group(1)
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "dnc_entry" in statement:
+            statements.append(statement)
+
+    with stepping.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert member.get(link, headers=HTMX).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 1, statements
+
+
+def test_a_large_file_shows_its_progress_and_an_estimate(make_app, team, tmp_path):
+    from tests.web_support import make_member, sign_in
+
+    app = make_app(BULK_UPLOAD_DIR=str(tmp_path / "up"), SCREEN_STEP_SECONDS=0)
+    client = app.test_client()
+    make_member(app, team.id)
+    sign_in(client)
+    data = "name,profile\n" + "".join(f"P{i:05d},in/p-{i:06d}\n" for i in range(20_000))
+    html = upload(client, data.encode(), headers=HTMX).get_data(as_text=True)
+    assert "Screening your prospects" in html and 'id="screen-column-form"' not in html
+    assert "Screened 1,000 of about 20,000 rows" in html
+    announced = []
+    for _ in range(19):
+        resp = client.get(PROGRESS_LINK.search(html).group(1), headers=HTMX)
+        html = resp.get_data(as_text=True)
+        announced += re.findall(r"data-announce>([^<]+)<", html)
+    # Read out at each quarter, not at each of the 19 steps.
+    assert announced == ["Screened 25%: 5,000 of about 20,000 rows",
+                         "Screened 50%: 10,000 of about 20,000 rows",
+                         "Screened 75%: 15,000 of about 20,000 rows"]
+    assert counts_of(html) == {"not_listed": 20_000, "listed": 0, "invalid": 0}
+
+
+def test_without_htmx_one_request_counts_the_whole_file(stepping, member):
+    html = upload(member, tricky_csv(40)).get_data(as_text=True)
+    assert "<html" in html and PROGRESS_LINK.search(html) is None
+    assert sum(counts_of(html).values()) == 40
+
+
+def test_a_stale_or_foreign_count_is_refused(stepping, member, team):
+    from tests.web_support import make_member, sign_in
+
+    html = upload(member, tricky_csv(10), headers=HTMX).get_data(as_text=True)
+    link = PROGRESS_LINK.search(html).group(1)
+    # Another member of the team cannot read or move this count.
+    other = stepping.test_client()
+    make_member(stepping, team.id, "other@example.com")
+    sign_in(other, "other@example.com")
+    resp = other.get(link, headers=HTMX)
+    assert resp.status_code == 409 and "no longer here" in resp.get_data(as_text=True)
+    assert resp.headers["HX-Retarget"] == "#screen-panel"
+    # Nor did it move: the member's next step counts the next chunk.
+    assert 'data-counted="4"' in member.get(link, headers=HTMX).get_data(as_text=True)
+    # A column whose count was not started, a made-up column or token.
+    for bad in (link.replace("column=2", "column=0"), link.replace("column=2", "column=x"),
+                link.replace("column=2", "column=" + "9" * 5000),
+                "/screen/" + "x" * 32 + "/progress?column=2"):
+        assert member.get(bad, headers=HTMX).status_code == 409, bad
+    # A newer upload replaces the file and its count.
+    upload(member, tricky_csv(10), headers=HTMX)
+    assert member.get(link, headers=HTMX).status_code == 409
+
+
+def test_the_form_names_the_size_cap_of_a_prospect_file(make_app, team, tmp_path):
+    from tests.web_support import make_member, sign_in
+
+    app = make_app(BULK_UPLOAD_DIR=str(tmp_path / "up"), SCREEN_MAX_CONTENT_LENGTH=64 << 20)
+    client = app.test_client()
+    make_member(app, team.id)
+    sign_in(client)
+    assert "At most 64 MB." in client.get("/screen").get_data(as_text=True)
+
+
+def test_a_column_of_thousands_of_digits_is_the_detected_one(signed_in):
+    html = upload(signed_in, PROSPECTS.encode()).get_data(as_text=True)
+    token = re.search(r"/screen/([\w-]{32})/download", html).group(1)
+    resp = signed_in.get(f"/screen/{token}?column=" + "9" * 5000)
+    assert resp.status_code == 200
+    assert re.search(r'<option value="2" selected>Profile</option>', resp.get_data(as_text=True))
+
+
+def test_a_file_replaced_during_a_step_asks_for_it_again(stepping, member, monkeypatch):
+    html = upload(member, tricky_csv(10), headers=HTMX).get_data(as_text=True)
+    link = PROGRESS_LINK.search(html).group(1)
+
+    real_step = screen_csv.count_step
+
+    def another_tab_uploads_meanwhile(team_id, path, *args, **kwargs):
+        path.unlink()  # what a newer upload does to the member's older file
+        return real_step(team_id, path, *args, **kwargs)
+
+    monkeypatch.setattr(screen_csv, "count_step", another_tab_uploads_meanwhile)
+    resp = member.get(link, headers=HTMX)
+    assert resp.status_code == 422 and "no longer here" in resp.get_data(as_text=True)
+    assert resp.headers["HX-Retarget"] == "#screen-panel"

@@ -7,7 +7,7 @@ from functools import wraps
 from flask import current_app, g, request
 from limits import RateLimitItem
 
-from ..accounts import authenticate_api_key
+from ..accounts import KeyIdentity, authenticate_api_key
 from ..changelog import Actor, ActorType
 from ..clientaddr import client_key
 from ..errors import rate_limited
@@ -24,12 +24,6 @@ class Unauthorized(ApiError):
         super().__init__(code, message, 401, headers={"WWW-Authenticate": 'Bearer realm="dnc"'})
 
 
-def _unauthorized(code: str, message: str) -> Unauthorized:
-    """The error to raise for a failed authentication, counted for its client."""
-    _count_auth_failure()
-    return Unauthorized(code, message)
-
-
 # ------------------------------------------------------------ failed authentications
 # Counted per client address (IPv6 by /64), and checked before the key is hashed or
 # looked up: a client guessing keys is stopped without costing a query each time.
@@ -39,26 +33,53 @@ def _auth_failure_limits() -> tuple[RateLimitItem, ...]:
     return limit_items(current_app.config["API_AUTH_FAILURE_LIMIT"])
 
 
-def _client() -> str:
-    return client_key(request.remote_addr)
-
-
-def _auth_failures_exceeded():
-    """The 429 answer when this client has used up its failed authentications, else None."""
+def auth_failures_exceeded(client: str) -> tuple[str, float] | None:
+    """(description, reset) of the 429 when this client (clientaddr.client_key) has used
+    up its failed authentications, else None."""
     if not limiter.enabled:
         return None
     for item in _auth_failure_limits():
-        if not limiter.limiter.test(item, AUTH_FAILURE_SCOPE, _client()):
-            stats = limiter.limiter.get_window_stats(item, AUTH_FAILURE_SCOPE, _client())
-            return rate_limited(f"{item} failed authentications per client",
-                                reset=stats.reset_time)
+        if not limiter.limiter.test(item, AUTH_FAILURE_SCOPE, client):
+            stats = limiter.limiter.get_window_stats(item, AUTH_FAILURE_SCOPE, client)
+            return f"{item} failed authentications per client", stats.reset_time
     return None
 
 
-def _count_auth_failure() -> None:
+def _count_auth_failure(client: str) -> None:
     if limiter.enabled:
         for item in _auth_failure_limits():
-            limiter.limiter.hit(item, AUTH_FAILURE_SCOPE, _client())
+            limiter.limiter.hit(item, AUTH_FAILURE_SCOPE, client)
+
+
+def _unauthorized(client: str, code: str, message: str) -> Unauthorized:
+    """The error to raise for a failed authentication, counted for its client."""
+    _count_auth_failure(client)
+    return Unauthorized(code, message)
+
+
+def key_of(authorization: str, client: str) -> KeyIdentity:
+    """The active key named by an Authorization header; raises Unauthorized (counted)."""
+    header = authorization.strip()
+    if not header:
+        raise _unauthorized(
+            client, "missing_api_key",
+            "API key is required: send it as 'Authorization: Bearer <key>'",
+        )
+    scheme, _, secret = header.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not looks_like_api_key(secret):
+        raise _unauthorized(
+            client, "invalid_api_key_format",
+            "Invalid API key format: expected 'Authorization: Bearer dnc_sk_…'",
+        )
+    key = authenticate_api_key(secret)
+    if key is None:
+        raise _unauthorized(client, "invalid_api_key", "Invalid or revoked API key")
+    return key
+
+
+def actor_of(key: KeyIdentity) -> Actor:
+    return Actor(ActorType.API_KEY, key.id, f"API key {key.prefix}…")
 
 
 def require_api_key(view):
@@ -69,28 +90,14 @@ def require_api_key(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        refused = _auth_failures_exceeded()
+        client = client_key(request.remote_addr)
+        refused = auth_failures_exceeded(client)
         if refused is not None:
-            return refused
-        header = request.headers.get("Authorization", "").strip()
-        if not header:
-            raise _unauthorized(
-                "missing_api_key",
-                "API key is required: send it as 'Authorization: Bearer <key>'",
-            )
-        scheme, _, secret = header.partition(" ")
-        secret = secret.strip()
-        if scheme.lower() != "bearer" or not looks_like_api_key(secret):
-            raise _unauthorized(
-                "invalid_api_key_format",
-                "Invalid API key format: expected 'Authorization: Bearer dnc_sk_…'",
-            )
-        key = authenticate_api_key(secret)
-        if key is None:
-            raise _unauthorized("invalid_api_key", "Invalid or revoked API key")
+            return rate_limited(*refused)
+        key = key_of(request.headers.get("Authorization", ""), client)
         g.api_key = key
         g.team_id = key.team_id
-        g.actor = Actor(ActorType.API_KEY, key.id, f"API key {key.prefix}…")
+        g.actor = actor_of(key)
         return view(*args, **kwargs)
 
     return wrapper

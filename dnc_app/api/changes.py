@@ -18,9 +18,9 @@ from ..errors import envelope
 from ..timeutil import isoformat
 from . import bp
 from .auth import require_api_key
-from .entries import _int_arg
 from .errors import InvalidParameter
 from .limits import CHANGES, team_limits
+from .params import int_arg
 
 MAX_CHANGES_PAGE = 1000
 DEFAULT_CHANGES_PAGE = 100
@@ -61,7 +61,7 @@ def _change(row) -> dict:
 @require_api_key
 @team_limits(CHANGES)
 def get_changes():
-    limit = _int_arg("limit", DEFAULT_CHANGES_PAGE, 1, MAX_CHANGES_PAGE,
+    limit = int_arg("limit", DEFAULT_CHANGES_PAGE, 1, MAX_CHANGES_PAGE,
                      f"limit must be an integer between 1 and {MAX_CHANGES_PAGE}")
     # No cursor (or an empty one): from the team's first change.
     cursor = request.args.get("cursor") or ""

@@ -8,17 +8,22 @@ import re
 from flask import g, request
 
 from .. import accounts, entries
-from ..changelog import Source
+from ..changelog import Actor, Source
 from ..errors import envelope
 from . import bp
 from .auth import require_api_key
 from .errors import ApiError, InvalidParameter
 from .limits import BATCH, CHECK, LIST, SCREEN, WRITE, team_limits
+from .params import int_arg
 
 
 def json_object() -> dict:
     """The request body as a JSON object (empty: {}), or ApiError invalid_json."""
-    raw = request.get_data(cache=True)
+    return parse_json_object(request.get_data(cache=True))
+
+
+def parse_json_object(raw: bytes) -> dict:
+    """A body as a JSON object (empty: {}), or ApiError invalid_json."""
     if not raw.strip():
         return {}
     try:
@@ -34,12 +39,16 @@ def json_object() -> dict:
 @require_api_key
 @team_limits(WRITE)
 def post_entry():
-    body = json_object()
+    return add_answer(g.team_id, g.actor, json_object())
+
+
+def add_answer(team_id: str, actor: Actor, body: dict):
+    """POST /v1/dnc once authenticated and counted (also the WSGI hot path's)."""
     url = body.get("url")
     if url is None or url == "":
         raise ApiError("missing_url", "URL is required")
-    entry = entries.add_entry(g.team_id, url, reason=body.get("reason"), source=Source.API,
-                              actor=g.actor)
+    entry = entries.add_entry(team_id, url, reason=body.get("reason"), source=Source.API,
+                              actor=actor)
     return envelope(None, entry.to_dict(), "Added to Do Not Contact list", 201)
 
 
@@ -119,10 +128,14 @@ def post_batch():
 @require_api_key
 @team_limits(CHECK)
 def check_entry():
-    url = request.args.get("url", "")
+    return check_answer(g.team_id, request.args.get("url", ""))
+
+
+def check_answer(team_id: str, url: str):
+    """GET /v1/dnc/check once authenticated and counted (also the WSGI hot path's)."""
     if url == "":
         raise ApiError("missing_url", "url query parameter is required")
-    entry = entries.find_by_url(g.team_id, url)
+    entry = entries.find_by_url(team_id, url)
     on_list = entry is not None
     data = {"onList": on_list, "entry": entry.to_dict() if on_list else None}
     message = "URL is on the Do Not Contact list" if on_list else "URL is not on the list"
@@ -191,20 +204,10 @@ MAX_OFFSET = 2_147_483_647
 MAX_QUERY_LENGTH = entries.MAX_QUERY_LENGTH
 
 
-def _int_arg(name: str, default: int, low: int, high: int, message: str) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    # Plain decimal digits only: no sign, spaces, exponents or underscores.
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise InvalidParameter(message)
-    return int(raw)
-
-
 def _list_params() -> dict:
-    limit = _int_arg("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE,
+    limit = int_arg("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE,
                      f"limit must be an integer between 1 and {MAX_PAGE_SIZE}")
-    offset = _int_arg("offset", 0, 0, MAX_OFFSET,
+    offset = int_arg("offset", 0, 0, MAX_OFFSET,
                       f"offset must be an integer between 0 and {MAX_OFFSET}")
     # An empty cursor is the first page, like no cursor at all.
     cursor = request.args.get("cursor") or None

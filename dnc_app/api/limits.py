@@ -2,8 +2,9 @@
 
 Flask-Limiter's decorators cost more Python than the limit itself (its middleware pass,
 the limit evaluation, a separate header pass); checks are every connected tool's hot path.
-Here each limit is one `hit` (an atomic test-and-count on the moving window, exact across
-processes on Redis) and the headers come from one window read of the limit they describe.
+Here each limit is one storage call (limitstore.hit_with_window: an atomic test-and-count
+on the moving window, exact across processes on Redis, that also reads the window the
+headers describe: one Redis round trip per limit instead of two).
 The storage keys are Flask-Limiter's own (`team:<id>` and the scope: the shared
 "dnc-write" or the endpoint), so budgets stay where they were.
 """
@@ -19,6 +20,7 @@ from limits import RateLimitItem, parse_many
 
 from ..errors import rate_limited
 from ..extensions import limiter
+from ..limitstore import WindowAfterHit, hit_with_window
 
 
 class TeamLimit(NamedTuple):
@@ -45,20 +47,50 @@ class _Applied(NamedTuple):
     shared: bool
 
 
-def _applicable(limits: tuple[TeamLimit, ...]) -> list[_Applied]:
+def _applicable(team_id: str, endpoint: str, limits: tuple[TeamLimit, ...]) -> list[_Applied]:
     """Every item of these limits with its storage identifiers: shortest window first, and
     a route's own limit before a shared one, so that a request its own limit refuses
     costs nothing of the shared budget (a refused batch is not a write)."""
-    team = "team:" + g.team_id
+    team = "team:" + team_id
     prefix = getattr(limiter, "_key_prefix", None)
     applied = []
     for limit in limits:
-        scope = limit.shared_scope or request.endpoint
+        scope = limit.shared_scope or endpoint
         identifiers = (prefix, team, scope) if prefix else (team, scope)
         for item in limit_items(current_app.config[limit.setting]):
             applied.append(_Applied(item, identifiers, limit.shared_scope is not None))
     applied.sort(key=lambda a: (a.item.get_expiry(), a.shared))
     return applied
+
+
+# X-RateLimit-Limit, -Remaining and -Reset of a counted request.
+HeaderValues = tuple[str, str, str]
+
+
+class Counted(NamedTuple):
+    headers: HeaderValues | None  # None: limits are off
+    refused: tuple[str, int] | None  # (the limit, its reset in epoch seconds) of a 429
+
+
+def count_team_request(team_id: str, endpoint: str, limits: tuple[TeamLimit, ...]) -> Counted:
+    """Count one request of the team's `endpoint` against `limits`; a used-up limit
+    refuses it and counts against no later one."""
+    if not limiter.enabled:
+        return Counted(None, None)
+    strategy = limiter.limiter
+    applied = _applicable(team_id, endpoint, limits)
+    # The headers describe a route's own limit before a shared one.
+    described = next((limit for limit in applied if not limit.shared), applied[0])
+    headers = None
+    for limit in applied:
+        # One storage call counts the request and reads the window it leaves.
+        window = hit_with_window(strategy, limit.item, *limit.identifiers)
+        if not window.counted:
+            refused = _headers(limit, window)
+            return Counted(refused, (str(limit.item), int(refused[2])))
+        if limit is described:
+            headers = _headers(limit, window)
+    return Counted(headers, None)
 
 
 def team_limits(*limits: TeamLimit) -> Callable:
@@ -68,17 +100,11 @@ def team_limits(*limits: TeamLimit) -> Callable:
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if not limiter.enabled:
-                return view(*args, **kwargs)
-            strategy = limiter.limiter
-            applied = _applicable(limits)
-            for limit in applied:
-                if not strategy.hit(limit.item, *limit.identifiers):
-                    reset_at = _remember_headers(limit)
-                    return rate_limited(str(limit.item), reset=reset_at)
-            # The headers describe a route's own limit before a shared one.
-            own = [limit for limit in applied if not limit.shared]
-            _remember_headers((own or applied)[0])
+            counted = count_team_request(g.team_id, request.endpoint, limits)
+            if counted.headers is not None:
+                g.api_rate_limit = counted.headers
+            if counted.refused is not None:
+                return rate_limited(*counted.refused)
             return view(*args, **kwargs)
 
         return wrapper
@@ -86,13 +112,11 @@ def team_limits(*limits: TeamLimit) -> Callable:
     return decorate
 
 
-def _remember_headers(limit: _Applied) -> int:
-    """Read the limit's window once; keep its X-RateLimit-* values for the response and
-    return when it resets (epoch seconds, rounded up like Flask-Limiter's)."""
-    reset_time, remaining = limiter.limiter.get_window_stats(limit.item, *limit.identifiers)
-    reset_at = int(reset_time + 1)
-    g.api_rate_limit = (str(limit.item.amount), str(max(0, remaining)), str(reset_at))
-    return reset_at
+def _headers(limit: _Applied, window: WindowAfterHit) -> HeaderValues:
+    """The limit's X-RateLimit-* values; the reset in epoch seconds rounded up like
+    Flask-Limiter's."""
+    return (str(limit.item.amount), str(max(0, window.remaining)),
+            str(int(window.reset + 1)))
 
 
 def add_rate_limit_headers(response: Response) -> Response:

@@ -58,7 +58,7 @@ def _insert_one(team_id: str, row: dict) -> dict[str, tuple[int, str]]:
 
 
 def _lock_team(team_id: str) -> None:
-    found = db.session.execute(sql.LOCK_TEAM, {"team_id": team_id}).scalar()
+    found = db.session.connection().execute(sql.LOCK_TEAM, {"team_id": team_id}).scalar()
     if found is None:
         db.session.rollback()
         raise TeamNotFound()

@@ -57,7 +57,8 @@ def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
     stored: dict[str, tuple[int, str]] = {}
     rows = [{**row, "url_sha256": url_digest(row["url"])} for row in rows]
     for start in range(0, len(rows), _INSERT_CHUNK):
-        for seq, entry_id, url in db.session.execute(stmt, rows[start : start + _INSERT_CHUNK]):
+        for seq, entry_id, url in db.session.connection().execute(
+                stmt, rows[start : start + _INSERT_CHUNK]):
             stored[url] = (seq, entry_id)
     return stored
 
@@ -89,7 +90,8 @@ def insert_one_locking_team_pg(row: dict) -> dict[str, tuple[int, str]]:
     stmt = _LOCKED_INSERTS.get(keys)
     if stmt is None:
         stmt = _LOCKED_INSERTS[keys] = _locked_insert_statement(keys)
-    return {url: (seq, entry_id) for seq, entry_id, url in db.session.execute(stmt, row)}
+    return {url: (seq, entry_id)
+            for seq, entry_id, url in db.session.connection().execute(stmt, row)}
 
 
 _LOCKED_INSERTS: dict = {}

@@ -11,12 +11,21 @@ import hashlib
 import hmac
 import secrets
 
-from flask import abort, current_app, g, make_response, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask_limiter import RateLimitExceeded
 from limits import parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import accounts, entries
+from .. import accounts, branding, entries
 from ..changelog import Actor, ActorType, Source
 from ..clientaddr import client_key
 from ..errors import rate_limit_reset
@@ -73,6 +82,14 @@ page_limit = limiter.shared_limit(configured("OPTOUT_PAGE_LIMIT"), scope="optout
                                   key_func=_ip_key)
 validate_limit = limiter.shared_limit(configured("OPTOUT_VALIDATE_LIMIT"),
                                       scope="optout-validate", key_func=_ip_key)
+# The logo and theme of a page: a budget of their own, as large as the pages' (a browser
+# keeps them for a year, so a person fetches each once).
+asset_limit = limiter.shared_limit(configured("OPTOUT_PAGE_LIMIT"), scope="optout-asset",
+                                   key_func=_ip_key)
+# A versioned URL never changes its content: browsers keep it for a year.
+IMMUTABLE = "public, max-age=31536000, immutable"
+# The logo is an image and nothing else: no script, no style, no frame, even if opened.
+LOGO_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 
 def new_reference() -> str:
@@ -100,7 +117,7 @@ def render_form(team: Team, form: OptOutForm, *, status: int = 200, notice: str 
     context = {
         "team": team, "team_name": team.public_name, "form": form, "notice": notice,
         "errors": errors or {}, "locked_url": locked_url,
-        "max_reason": entries.MAX_REASON_LENGTH,
+        "max_reason": entries.MAX_REASON_LENGTH, "look": _look(team),
     }
     template = "optout/_panel.html" if is_htmx() else "optout/page.html"
     return render_template(template, **context), status
@@ -110,9 +127,15 @@ def render_receipt(team: Team, reference: str, url: str, when):
     context = {
         "team": team, "team_name": team.public_name, "reference": reference, "url": url,
         "when_iso": isoformat(when), "when_readable": readable_datetime(when),
+        "look": _look(team),
     }
     template = "optout/_receipt.html" if is_htmx() else "optout/receipt.html"
     return render_template(template, **context), 200
+
+
+def _look(team: Team) -> branding.Look | None:
+    # The whole page shows the logo and links the theme; an htmx panel needs neither.
+    return None if is_htmx() else branding.look_of(team.id)
 
 
 def render_problem(status: int, title: str, message: str, headers: dict | None = None,
@@ -135,8 +158,9 @@ def cap_request_size() -> None:
 
 @bp.after_request
 def no_store(response):
-    # Forms carry a CSRF token and receipts a person's details: never cached.
-    response.headers["Cache-Control"] = "no-store"
+    # Forms carry a CSRF token and receipts a person's details: never cached. (Only the
+    # logo and the theme say how they may be cached.)
+    response.headers.setdefault("Cache-Control", "no-store")
     response.vary.add("HX-Request")
     return response
 
@@ -255,3 +279,46 @@ def submit(slug: str):
         return render_form(team, form, errors={"reason": t("reason_invalid")},
                            locked_url=locked_url, status=400)
     return render_receipt(team, reference, url, when)
+
+
+# --------------------------------------------------------------------------- the team's look
+
+
+def _not_found() -> Response:
+    # The same answer for an unknown team and a team without a logo (or colour).
+    return Response("Not found\n", 404, mimetype="text/plain",
+                    headers={"Cache-Control": "no-store"})
+
+
+def _cached(response: Response, version: int) -> Response:
+    """Kept for a year when asked for at the current version; revalidated otherwise."""
+    current = request.args.get("v") == str(version)
+    response.headers["Cache-Control"] = IMMUTABLE if current else "no-cache"
+    response.set_etag(f"v{version}")
+    return response.make_conditional(request)
+
+
+@bp.get("/<slug>/theme.css")
+@asset_limit
+def theme(slug: str):
+    found = branding.theme_for_slug(slug)
+    if found is None:
+        return _not_found()
+    accent, version = found
+    css = branding.colours.theme_css(branding.theme_for(accent),
+                                     f"Accent colour {accent}, version {version}")
+    return _cached(Response(css, mimetype="text/css"), version)
+
+
+@bp.get("/<slug>/logo")
+@asset_limit
+def logo(slug: str):
+    found = branding.logo_for_slug(slug)
+    if found is None:
+        return _not_found()
+    response = Response(found.data, mimetype=found.mime, headers={
+        "Content-Security-Policy": LOGO_POLICY,
+        "Cross-Origin-Resource-Policy": "same-origin",
+        "Content-Disposition": "inline",
+    })
+    return _cached(response, found.version)

@@ -16,7 +16,6 @@ from flask_login import current_user
 
 from .. import entries, pending_uploads
 from ..changelog import Source
-from ..extensions import csrf
 from ..htmx import render
 from ..params import bounded_int
 from ..roles import Role
@@ -25,7 +24,7 @@ from .access import requires_role
 from .bulk_input import MAX_ITEMS, BulkInputError, Item, items_from_csv, items_from_text
 from .export import safe_cell
 from .forms import BulkConfirmForm, BulkForm
-from .limits import bulk_limit, check_limit
+from .limits import bulk_limit, check_limit, large_form
 from .member import actor, team_id
 
 # Rows of each kind shown in the preview and the summary; the counts cover all of them.
@@ -96,15 +95,12 @@ def bulk():
 
 
 @bp.post("/bulk/preview")
-@csrf.exempt  # checked below, once the form size limit allows a 100,000-line paste
 @requires_role(Role.MEMBER)
 @bulk_limit
+# Flask keeps a form field under 500 kB by default: a 100,000-line paste may take the
+# whole request's MAX_CONTENT_LENGTH.
+@large_form(max_form_memory_size="MAX_CONTENT_LENGTH")
 def bulk_preview():
-    # Flask keeps a form field under 500 kB by default; the whole request stays capped
-    # by MAX_CONTENT_LENGTH.
-    request.max_form_memory_size = current_app.config["MAX_CONTENT_LENGTH"]
-    if current_app.config.get("WTF_CSRF_ENABLED", True):
-        csrf.protect()
     form = BulkForm()
     try:
         reason = batch_reason(form.reason.data)

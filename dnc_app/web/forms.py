@@ -175,3 +175,10 @@ class WebhookForm(FlaskForm):
     def events(self) -> list[str]:
         return [name for name, on in (("dnc.entry.added", self.added.data),
                                       ("dnc.entry.removed", self.removed.data)) if on]
+
+
+class LookForm(FlaskForm):
+    """The public page's logo and accent colour (checked by dnc_app.branding)."""
+
+    logo = FileField("Logo")
+    accent_color = StringField("Accent colour", validators=[Length(max=20)], filters=[_strip])

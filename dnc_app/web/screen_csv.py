@@ -8,6 +8,11 @@ finds it (bulk_input.detect_delimiter: counts over the first lines, no csv.Sniff
 the LinkedIn column is the one whose sample cells mention linkedin.com most often. Each
 record is read by the csv module (linear; a field is bounded by csv.field_size_limit
 and the upload by MAX_CONTENT_LENGTH).
+
+The counts of a large file are made a step at a time (count_step), so that a page can
+show progress: how far a column's count has got (a Progress: the offset of the next
+record, the lines read and the counts so far) is kept in a small JSON file beside the
+staged file, so any process can take the next step, and it goes when the file goes.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import os
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -55,7 +61,7 @@ def stage(upload, directory: Path) -> str:
     file per member. UTF-16 with a BOM (Excel's "Unicode text"), UTF-8 (with or without
     BOM), else Latin-1, which decodes any byte (URLs are ASCII anyway)."""
     directory.mkdir(parents=True, exist_ok=True)
-    for old in directory.glob("*.csv"):
+    for old in directory.glob("*.*"):  # older uploads and their counts
         old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(24)
     path = directory / f"{token}.csv"
@@ -84,7 +90,8 @@ def staged_path(directory: Path, token: str) -> Path | None:
     path = directory / f"{token}.csv"
     try:
         if path.stat().st_mtime < time.time() - STAGED_TTL:
-            path.unlink(missing_ok=True)
+            for stale in directory.glob(f"{token}.*"):  # the file and its counts
+                stale.unlink(missing_ok=True)
             return None
     except FileNotFoundError:
         return None
@@ -117,18 +124,39 @@ def _open(path: Path):
     return open(path, encoding="utf-8", errors="replace", newline="")
 
 
-def _records(path: Path, delimiter: str) -> Iterator[list[str]]:
-    """The file's non-blank records; a record the csv module refuses is an error that
-    names its line."""
-    with _open(path) as fh:
-        reader = _reader(fh, delimiter)
+class _Records:
+    """The non-blank records of an open file from its current position (a record
+    boundary), with `line` (lines read, counted from `first_line`) and `offset()`, where
+    the next record starts. The csv module pulls a line only when the record it returns
+    needs it, so after each record the file stands at the next one, even when a quoted
+    field spans lines. A record the csv module refuses is an error naming its line."""
+
+    def __init__(self, fh, delimiter: str, first_line: int = 0):
+        self._fh = fh
+        self._first_line = first_line
+        # readline, not iteration: TextIOWrapper.tell() is refused during iteration.
+        self._reader = _reader(iter(fh.readline, ""), delimiter)
+
+    @property
+    def line(self) -> int:
+        return self._first_line + self._reader.line_num
+
+    def offset(self) -> int:
+        return self._fh.tell()
+
+    def __iter__(self) -> Iterator[list[str]]:
         try:
-            for row in reader:
+            for row in self._reader:
                 if any(cell.strip() for cell in row):
                     yield row
         except csv.Error as exc:
             raise BulkInputError(f"The file could not be read as CSV (line "
-                                 f"{reader.line_num:,}: {exc}).") from None
+                                 f"{self.line:,}: {exc}).") from None
+
+
+def _records(path: Path, delimiter: str) -> Iterator[list[str]]:
+    with _open(path) as fh:
+        yield from _Records(fh, delimiter)
 
 
 def _is_profile(cell: str) -> bool:
@@ -173,6 +201,11 @@ class Counts:
     rows: int = 0
     by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
 
+    def add(self, chunk: list[tuple[list[str], entries.Screened]]) -> None:
+        self.rows += len(chunk)
+        for _row, result in chunk:
+            self.by_status[result.status] += 1
+
 
 def _data_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
     records = _records(path, layout.delimiter)
@@ -181,25 +214,119 @@ def _data_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
     return records
 
 
+def _screened(team_id: str, chunk: list[list[str]], column: int
+              ) -> list[tuple[list[str], entries.Screened]]:
+    cells = [row[column].strip() if column < len(row) else "" for row in chunk]
+    results = entries.screen_urls(team_id, cells)
+    # Each chunk's read ends its transaction: no snapshot is held for the whole file.
+    entries.end_read()
+    return list(zip(chunk, results, strict=True))
+
+
 def screened_chunks(team_id: str, path: Path, layout: Layout, column: int
                     ) -> Iterator[list[tuple[list[str], entries.Screened]]]:
     """(row, result) pairs, CHUNK_ROWS rows (one query) at a time, in file order."""
     rows = _data_rows(path, layout)
     while chunk := list(islice(rows, CHUNK_ROWS)):
-        cells = [row[column].strip() if column < len(row) else "" for row in chunk]
-        results = entries.screen_urls(team_id, cells)
-        # Each chunk's read ends its transaction: no snapshot is held for the whole file.
-        entries.end_read()
-        yield list(zip(chunk, results, strict=True))
+        yield _screened(team_id, chunk, column)
 
 
 def count(team_id: str, path: Path, layout: Layout, column: int) -> Counts:
-    counts = Counts()
-    for chunk in screened_chunks(team_id, path, layout, column):
-        counts.rows += len(chunk)
-        for _row, result in chunk:
-            counts.by_status[result.status] += 1
-    return counts
+    """The counts of the whole file, in one go."""
+    return count_step(team_id, path, layout, Progress.start(path, column)).counts
+
+
+# --------------------------------------------------------------------------- counting by steps
+
+_POSITION_BITS = (1 << 64) - 1  # TextIOWrapper.tell(): the byte position is the low bits
+
+
+@dataclass
+class Progress:
+    """How far the count of one column of a staged file has got."""
+
+    column: int
+    size: int  # bytes in the staged file
+    offset: int = 0  # TextIOWrapper.tell() of the next record to count
+    line: int = 0  # lines read before `offset` (error messages name the file's line)
+    counts: Counts = field(default_factory=Counts)
+    done: bool = False
+
+    @classmethod
+    def start(cls, path: Path, column: int) -> Progress:
+        return cls(column, path.stat().st_size)
+
+    @property
+    def position(self) -> int:
+        """Bytes of the file counted so far."""
+        return self.size if self.done else min(self.offset & _POSITION_BITS, self.size)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.done or not self.size else self.position * 100 // self.size
+
+    @property
+    def estimated_rows(self) -> int:
+        """The number of rows the file seems to have, from the bytes per row so far (two
+        significant digits: it is an estimate), never fewer than those counted."""
+        if self.done or not self.position:
+            return self.counts.rows
+        estimate = self.counts.rows * self.size / self.position
+        digits = max(0, len(str(int(estimate))) - 2)
+        return max(self.counts.rows, int(round(estimate, -digits)))
+
+
+def count_step(team_id: str, path: Path, layout: Layout, progress: Progress, *,
+               max_rows: int | None = None, seconds: float | None = None) -> Progress:
+    """Count on from `progress`, CHUNK_ROWS rows (one query) at a time, until the file
+    ends, `max_rows` rows were counted or `seconds` have passed (at least one chunk)."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    with _open(path) as fh:
+        fh.seek(progress.offset)
+        records = _Records(fh, layout.delimiter, progress.line)
+        rows = iter(records)
+        if progress.offset == 0 and layout.has_header:
+            next(rows, None)
+        counted = 0
+        while max_rows is None or counted < max_rows:
+            size = CHUNK_ROWS if max_rows is None else min(CHUNK_ROWS, max_rows - counted)
+            chunk = list(islice(rows, size))
+            if chunk:
+                progress.counts.add(_screened(team_id, chunk, progress.column))
+                counted += len(chunk)
+            if len(chunk) < size:
+                progress.done = True
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        progress.offset, progress.line = records.offset(), records.line
+    progress.done = progress.done or progress.position >= progress.size
+    return progress
+
+
+def _progress_path(path: Path, column: int) -> Path:
+    return path.with_name(f"{path.stem}.{column}.json")
+
+
+def save_progress(path: Path, progress: Progress) -> None:
+    """Kept beside the staged file (written whole, then renamed: a reader in another
+    process never sees half of it)."""
+    target = _progress_path(path, progress.column)
+    partial = target.with_suffix(f".{secrets.token_hex(4)}.tmp")
+    partial.write_text(json.dumps(asdict(progress)))
+    os.replace(partial, target)
+
+
+def load_progress(path: Path, column: int) -> Progress | None:
+    """The count of `column` so far, if one was started (and the file is unchanged)."""
+    try:
+        saved = json.loads(_progress_path(path, column).read_text())
+        progress = Progress(**{**saved, "counts": Counts(**saved["counts"])})
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if progress.column != column or progress.size != path.stat().st_size:
+        return None
+    return progress
 
 
 def csv_lines(team_id: str, path: Path, layout: Layout, column: int, *,

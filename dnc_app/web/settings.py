@@ -1,17 +1,24 @@
-"""Team settings for the public opt-out page, its public link and personal links."""
+"""Team settings for the public opt-out page (its text, its look), its public link and
+personal links."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
-from flask_login import current_user
+import io
 
-from .. import accounts, entries
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .. import accounts, branding, entries
+from ..extensions import csrf
 from ..htmx import is_htmx
 from ..optout import links
+from ..optout.strings import t
 from ..roles import Role
+from ..security import PREVIEW_IMAGES_POLICY
 from . import bp
 from .access import requires_role
-from .forms import PersonalLinkForm, SettingsForm
+from .forms import LookForm, PersonalLinkForm, SettingsForm
 from .member import actor
 
 # Status of an answer with a field to correct (swapped in place by the team pages' htmx).
@@ -20,9 +27,17 @@ NO_BASE_URL = ("Links need the address people reach this service at: ask the adm
                "to set PUBLIC_BASE_URL (e.g. https://dnc.example.com).")
 
 
+# The logo's form: the file and a few fields; a larger body is refused before it is read.
+LOOK_MAX_CONTENT_LENGTH = branding.MAX_LOGO_BYTES + 16 * 1024
+LOOK_SAVED = "Saved. The public page shows its new look now."
+
+
 def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status: int = 200,
-            personal_link: str | None = None, link_error: str | None = None):
+            personal_link: str | None = None, link_error: str | None = None,
+            look_form: LookForm | None = None, look_errors: dict | None = None):
     team = accounts.get_team(current_user.team_id)
+    look = branding.look_of(team.id)
+    accent = (look.accent if look else None) or branding.DEFAULT_ACCENT
     context = {
         "team": team,
         "form": settings_form,
@@ -30,8 +45,20 @@ def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status:
         "public_url": links.public_url("optout.page", slug=team.slug),
         "personal_link": personal_link,
         "link_error": link_error,
+        "look": look,
+        "theme": branding.theme_for(accent),
+        "look_form": look_form or LookForm(formdata=None, accent_color=accent),
+        "look_errors": look_errors or {},
+        "max_logo_kib": branding.MAX_LOGO_BYTES // 1024,
+        # The preview shows the public page's own words.
+        "preview_heading": t("heading", team=team.public_name),
+        "preview_link": t("privacy_link", team=team.public_name),
+        "preview_button": t("submit"),
     }
-    return render_template("web/settings.html", **context), status
+    response = make_response(render_template("web/settings.html", **context), status)
+    # The live preview shows a chosen logo before it is uploaded (a blob: URL).
+    response.headers["Content-Security-Policy"] = PREVIEW_IMAGES_POLICY
+    return response
 
 
 def _settings_form(team) -> SettingsForm:
@@ -94,3 +121,52 @@ def settings_personal_link():
                                link_error=error), status
     return _render(_settings_form(team), form, status=status, personal_link=link,
                    link_error=error)
+
+
+@bp.post("/settings/look")
+@csrf.exempt  # checked below, once the size limit for the logo applies
+@requires_role(Role.OWNER)
+def save_look():
+    """The public page's logo and accent colour: save, remove the logo, reset the colour."""
+    request.max_content_length = LOOK_MAX_CONTENT_LENGTH
+    try:
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+        form = LookForm()
+        action = request.form.get("action", "save")
+        upload = request.files.get("logo")
+    except RequestEntityTooLarge:
+        return _look_refused({"logo": branding.too_large_message()}, status=413)
+    if not form.validate():
+        return _look_refused({"accent_color": branding.InvalidColour.message}, form=form)
+    try:
+        if action == "remove_logo":
+            branding.remove_logo(current_user.team_id, actor=actor())
+        elif action == "reset_accent":
+            branding.reset_accent(current_user.team_id, actor=actor())
+        else:
+            branding.save_look(current_user.team_id, accent=form.accent_color.data or None,
+                               logo=_uploaded_logo(upload), actor=actor())
+    except branding.InvalidColour as exc:
+        return _look_refused({"accent_color": exc.message}, form=form)
+    except branding.ImageRefused as exc:
+        return _look_refused({"logo": exc.message}, form=form)
+    flash(LOOK_SAVED, "success")
+    return redirect(url_for("web.settings"), code=303)
+
+
+def _uploaded_logo(upload) -> bytes | None:
+    """The chosen file's bytes (None: no file chosen); one too large is refused unread."""
+    if upload is None or not upload.filename:
+        return None
+    size = upload.stream.seek(0, io.SEEK_END)
+    if size > branding.MAX_LOGO_BYTES:
+        raise branding.ImageRefused(branding.too_large_message(size))
+    upload.stream.seek(0)
+    return upload.stream.read()
+
+
+def _look_refused(errors: dict, *, form: LookForm | None = None, status: int = INVALID):
+    team = accounts.get_team(current_user.team_id)
+    return _render(_settings_form(team), PersonalLinkForm(formdata=None), status=status,
+                   look_form=form, look_errors=errors)

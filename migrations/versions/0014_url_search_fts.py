@@ -1,7 +1,7 @@
 """trigram full-text index for URL substring search (SQLite only)
 
 Revision ID: 0014
-Revises: 0017
+Revises: 0013 (written against 0012; re-linked after 0017 and 0013 landed in main)
 Create Date: 2026-11-30 15:00:00
 
 A search of the list (`url LIKE '%…%'`) scanned the team's rows on SQLite: 285-320 ms per
@@ -30,7 +30,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0017'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -73,8 +73,10 @@
 
   // ------------------------------------------------------------ upload progress
 
+  // A form's upload starts its bar at 0 (not a bar that a step of counting shows).
   document.addEventListener("htmx:beforeRequest", function (evt) {
-    var bar = evt.target.querySelector && evt.target.querySelector("progress");
+    var form = evt.target.tagName === "FORM" ? evt.target : null;
+    var bar = form && form.querySelector("progress");
     if (bar) bar.value = 0;
   });
 

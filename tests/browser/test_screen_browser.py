@@ -1,6 +1,8 @@
 """Screen a prospect list in a real Chromium against a real gunicorn: upload with htmx
-(progress bar), the counts, another column, both downloads; and the same without
-JavaScript."""
+(progress bar), the counting steps and their progress, the counts, another column, both
+downloads; and the same without JavaScript. The server counts in the smallest steps
+(SCREEN_STEP_SECONDS=0: one chunk of 1,000 rows a step), so a file of a few thousand
+rows takes several."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support import screenshot
+from tests.browser.test_accessibility import AXE, describe
 from tests.browser.test_web_browser import sign_in, watch
 from tests.web_support import add_entries, make_member
 
@@ -37,7 +40,7 @@ def read_download(download) -> list[list[str]]:
 def server(app, team, live_server_factory, tmp_path):
     make_member(app, team.id)
     add_entries(app, team.id, ["linkedin.com/in/person-0001", "linkedin.com/in/person-0002"])
-    return live_server_factory(BULK_UPLOAD_DIR=str(tmp_path / "uploads"))
+    return live_server_factory(BULK_UPLOAD_DIR=str(tmp_path / "uploads"), SCREEN_STEP_SECONDS="0")
 
 
 def test_upload_see_the_counts_and_download_with_htmx(server, new_page, tmp_path):
@@ -86,18 +89,64 @@ def test_upload_see_the_counts_and_download_with_htmx(server, new_page, tmp_path
 def test_the_page_works_without_javascript(server, new_page, tmp_path):
     page = new_page(java_script_enabled=False, accept_downloads=True)
     sign_in(page, server.url, "/screen")
-    page.get_by_label("CSV file of prospects").set_input_files(prospects(tmp_path, 40))
+    # Three chunks, counted in the one request that the form's POST is.
+    page.get_by_label("CSV file of prospects").set_input_files(prospects(tmp_path, 3000))
     page.get_by_role("button", name="Screen").click()
     expect(page.get_by_role("heading", name=re.compile("screened"))).to_have_text(
-        "40 prospects screened")
+        "3,000 prospects screened")
     expect(page.locator("#screen-counts")).to_contain_text("2 on the Do Not Contact list")
     page.get_by_label("LinkedIn column").select_option(label="Email")
     page.get_by_role("button", name="Use this column").click()
     expect(page.locator("#screen-counts")).to_contain_text(
-        "40 without a valid LinkedIn profile URL")
+        "3,000 without a valid LinkedIn profile URL")
     page.get_by_label("LinkedIn column").select_option(label="LinkedIn")
     page.get_by_role("button", name="Use this column").click()
     with page.expect_download() as info:
-        page.get_by_role("link", name="Download the 37 rows that may be contacted").click()
-    assert len(read_download(info.value)) == 38
+        page.get_by_role("link", name="Download the 2,995 rows that may be contacted").click()
+    assert len(read_download(info.value)) == 2996
     screenshot(page, "screen-nojs")
+
+
+def assert_no_axe_violations(page) -> None:
+    results = AXE.run(page)
+    assert results.violations_count == 0, describe(results.response["violations"])
+
+
+def test_a_large_file_shows_its_progress_then_the_counts(server, new_page, tmp_path):
+    page = new_page()
+    problems = watch(page)
+    sign_in(page, server.url, "/screen")
+    # The first step is held back, to look at the progress as it is first shown.
+    held = []
+    page.route("**/screen/*/progress?*", lambda route: held.append(route))
+    page.get_by_label("CSV file of prospects").set_input_files(prospects(tmp_path, 20_000))
+    page.get_by_role("button", name="Screen").click()
+    heading = page.get_by_role("heading", name="Screening your prospects…")
+    expect(heading).to_be_focused()
+    bar = page.get_by_role("progressbar", name=re.compile("Screened"))
+    expect(bar).to_have_accessible_name(re.compile(r"^Screened 1,000 of about [\d,]+ rows$"))
+    assert 0 < int(bar.get_attribute("value")) < int(bar.get_attribute("max")) / 10
+    screenshot(page, "screen-progress")
+    assert_no_axe_violations(page)
+
+    page.evaluate("""window.stepsSeen = [];
+        document.addEventListener('htmx:afterSettle', () => {
+          const text = document.getElementById('screen-count-text');
+          if (text) window.stepsSeen.push(Number(text.dataset.counted));
+        });""")
+    held[0].continue_()
+    page.unroute("**/screen/*/progress?*")  # lets through any step held meanwhile
+    expect(page.get_by_role("heading", name=re.compile("screened"))).to_have_text(
+        "20,000 prospects screened", timeout=60_000)
+    counts = page.locator("#screen-counts")
+    expect(counts).to_contain_text("19,978 may be contacted")
+    expect(counts).to_contain_text("2 on the Do Not Contact list")
+    expect(counts).to_contain_text("20 without a valid LinkedIn profile URL")
+    seen = page.evaluate("window.stepsSeen")
+    # Every step was shown, each further on; the milestones were read out, not each step.
+    assert seen == list(range(2000, 20_000, 1000)) or seen == list(range(2000, 21_000, 1000))
+    # (The percent is of the file's bytes, the rows of an estimate.)
+    expect(page.locator("#live-status")).to_have_text(
+        re.compile(r"^Screened (7[5-9]|8\d)%: 1\d,000 of about [\d,]+ rows$"))
+    assert_no_axe_violations(page)
+    assert problems == []
