@@ -129,7 +129,7 @@ def bench(app, team_id: str, repeat: int) -> list[dict]:
 
 
 def _write_app(path: Path, before_index: bool):
-    """A fresh SQLite app migrated to head, or to the revision before 0014's index."""
+    """A fresh SQLite app migrated to head, or to the revision before 0015's index."""
     from alembic.script import ScriptDirectory
     from flask_migrate import upgrade
 
@@ -141,7 +141,7 @@ def _write_app(path: Path, before_index: bool):
                       "SECRET_KEY": "bench-secret-key", "DNC_WRITE_LIMIT": "1000000/minute"})
     with app.app_context():
         config = app.extensions["migrate"].migrate.get_config()
-        before = ScriptDirectory.from_config(config).get_revision("0014").down_revision
+        before = ScriptDirectory.from_config(config).get_revision("0015").down_revision
         upgrade(revision=before if before_index else "head")
     return app
 
@@ -157,7 +157,7 @@ def bench_writes(directory: Path, adds: int, bulk_rows: int, rounds: int = 2) ->
     actor = Actor(ActorType.CLI, None, "bench")
     results: dict[str, dict[str, list[float]]] = {}
     for round_ in range(rounds):
-        pairs = [(True, "without the index"), (False, "with the index (0014)")]
+        pairs = [(True, "without the index"), (False, "with the index (0015)")]
         for before_index, label in pairs[::-1] if round_ % 2 else pairs:  # each first once
             app = _write_app(directory / f"writes-{before_index}.sqlite3", before_index)
             with app.app_context():

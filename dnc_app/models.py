@@ -197,7 +197,7 @@ class DncEntry(db.Model):
 class EntryHourCount(db.Model):
     """How many of a team's current entries were added in each hour, by source: the
     dashboard's weekly chart and counts read a few hundred of these instead of the
-    entries themselves. Kept by database triggers on dnc_entry (migration 0017), so every
+    entries themselves. Kept by database triggers on dnc_entry (migration 0013), so every
     insert and delete, on any path, counts in its own transaction. `hour` is whole hours
     since the Unix epoch (UTC) of the entry's `created_at`."""
 

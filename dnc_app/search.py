@@ -1,5 +1,5 @@
 """Substring search in SQL: `LIKE '%…%'` with the text's own `%`, `_` and `\\` literal,
-and the query that finds candidate rows in SQLite's trigram index (migration 0014)."""
+and the query that finds candidate rows in SQLite's trigram index (migration 0015)."""
 
 from __future__ import annotations
 
@@ -52,5 +52,5 @@ def _cross_join(element, compiler, **kw):
 
 def has_entry_fts(connection) -> bool:
     """Whether the trigram index exists (SQLite with FTS5's trigram tokenizer, migration
-    0014 applied): looked up per search, a few µs, so a migration is seen at once."""
+    0015 applied): looked up per search, a few µs, so a migration is seen at once."""
     return connection.execute(_HAS_ENTRY_FTS).first() is not None

@@ -69,7 +69,7 @@ def run_migrations_offline():
 
 def include_name(name, type_, parent_names):
     """Autogenerate and `flask db check` leave out SQLite's FTS5 search index (migration
-    0014: a virtual table and its shadow tables, no model)."""
+    0015: a virtual table and its shadow tables, no model)."""
     return not (type_ == "table" and name.startswith("dnc_entry_fts"))
 
 

@@ -206,7 +206,7 @@ def test_the_last_7_days_count_their_first_hour_from_the_entries(app, clock, tea
     assert shown.total == 4
 
 
-def test_migration_0017_counts_the_entries_already_there(app, clock, team):
+def test_migration_0013_counts_the_entries_already_there(app, clock, team):
     """Down to 0012 (no counts, no triggers), entries added meanwhile, up again: the
     backfill counts them and the triggers count from there on."""
     from flask_migrate import downgrade, upgrade

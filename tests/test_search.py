@@ -205,14 +205,14 @@ def test_the_index_drives_the_query(app, team):
         assert "INTEGER PRIMARY KEY" in plan[1], plan
 
 
-def test_migration_0014_indexes_existing_rows_and_goes_back(app, team):
+def test_migration_0015_indexes_existing_rows_and_goes_back(app, team):
     from flask_migrate import upgrade
 
     with app.app_context():
         sqlite_only(app)
         entries.add_entries(team.id, ["in/kept-1", "in/kept-2"], source=Source.CLI,
                             actor=TEST_ACTOR)
-        downgrade_before(app, "0014")
+        downgrade_before(app, "0015")
         assert not db.session.execute(text(
             "SELECT name FROM sqlite_master WHERE name LIKE 'dnc_entry_fts%'")).all()
         # Written without the index: the search scans, with the same results.

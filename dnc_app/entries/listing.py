@@ -5,7 +5,7 @@ Kept fast at a million entries: a date range is a range of the (team_id, seq) in
 (see timeorder), pages are keyset pages on it, and a filtered count stops at COUNT_CAP.
 A search of three characters or more reads the team's newest rows first (a term in many
 URLs fills its page there), then the rows the trigram index finds (SQLite's FTS5 table of
-migration 0014, PostgreSQL's pg_trgm GIN index of 0002). Either way every row is tested
+migration 0015, PostgreSQL's pg_trgm GIN index of 0002). Either way every row is tested
 with the same `LIKE`, so the results are those of a scan.
 """
 

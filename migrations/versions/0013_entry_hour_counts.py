@@ -1,7 +1,7 @@
 """entry_hour_count: the team's entries per hour and source, kept by triggers; indexes
 for the removals and the source filter
 
-Revision ID: 0017
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-30 15:20:00
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0017'
+revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None

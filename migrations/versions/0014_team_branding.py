@@ -1,7 +1,7 @@
 """team branding: a public page's accent colour and logo
 
-Revision ID: 0013
-Revises: 0017 (re-linked after 0017 landed in main; written against 0012)
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 15:00:00
 
 - `team_branding`: at most one row per team (created on the first change of its look),
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0013'
-down_revision = '0017'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """trigram full-text index for URL substring search (SQLite only)
 
-Revision ID: 0014
-Revises: 0013 (written against 0012; re-linked after 0017 and 0013 landed in main)
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-30 15:00:00
 
 A search of the list (`url LIKE '%…%'`) scanned the team's rows on SQLite: 285-320 ms per
@@ -20,7 +20,7 @@ The trigram tokenizer needs SQLite 3.34+ built with FTS5. Without it the migrati
 so and goes on without the index: search still works (the application finds no index
 and scans), only slower. Upgrade SQLite, downgrade one revision and upgrade again to add it.
 
-Like 0017's triggers, these are dropped by SQLite's batch mode (a table rebuild of
+Like 0013's triggers, these are dropped by SQLite's batch mode (a table rebuild of
 `dnc_entry`): such a migration must create them again (TRIGGERS below).
 
 PostgreSQL: nothing to do (the pg_trgm GIN index of migration 0002 serves searches).
@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
