@@ -205,7 +205,22 @@ def receiver():
     server.stop()
 
 
+def _pass_database() -> str:
+    return "postgresql" if os.environ.get("DNC_TEST_DATABASE_URL") else "sqlite"
+
+
 def pytest_report_header(config):
-    url = os.environ.get("DNC_TEST_DATABASE_URL")
-    return f"database: {'PostgreSQL' if url else 'SQLite'}"
+    return f"database: {'PostgreSQL' if _pass_database() == 'postgresql' else 'SQLite'}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.database("postgresql")`: the test belongs to that database's pass and
+    is deselected in the other (the suite runs once per database), never skipped."""
+    mine, others = [], []
+    for item in items:
+        marker = item.get_closest_marker("database")
+        (others if marker and marker.args[0] != _pass_database() else mine).append(item)
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = mine
 

@@ -225,13 +225,13 @@ def test_one_storage_call_counts_and_reads_the_window_as_limits_does(make_app, s
             redis.destroy()
 
 
+@pytest.mark.database("postgresql")
 def test_the_raw_read_leaves_pooled_connections_transactional(make_app, team):
     """PostgreSQL reads in autocommit mode; the connection goes back to the pool without it,
     so the next transaction on it still rolls back."""
     app = make_app()
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL only: SQLite reads in autocommit mode as before")
+        assert db.engine.dialect.name == "postgresql"  # SQLite reads in autocommit as before
         params = {"team_id": team.id, "url": "https://linkedin.com/in/nobody"}
         for _ in range(3):
             assert read_one(sql.FIND_BY_URL, params) is None

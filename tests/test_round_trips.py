@@ -9,6 +9,8 @@ from sqlalchemy import event
 
 from dnc_app.extensions import db
 
+pytestmark = pytest.mark.database("postgresql")
+
 MAX_ROUND_TRIPS_PER_ADD = 5
 
 
@@ -45,8 +47,7 @@ class RoundTrips:
 
 @pytest.fixture
 def pg_app(make_app, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("round trips are counted on PostgreSQL")
+    assert database_url.startswith("postgresql")
     return make_app(DNC_WRITE_LIMIT="1000/minute")
 
 

@@ -123,11 +123,6 @@ def test_the_page_shows_a_capped_total_beyond_1000(app, signed_in, team):
 # --------------------------------------------------------------------------- SQLite's index
 
 
-def sqlite_only(app):
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("the trigram FTS5 index is SQLite's (PostgreSQL has pg_trgm)")
-
-
 def indexed_seqs(term: str) -> set[int]:
     """The rowids the FTS index alone answers for `term` (no LIKE re-check)."""
     from dnc_app.search import trigram_query
@@ -152,6 +147,7 @@ def assert_in_sync(*terms: str) -> None:
     db.session.rollback()
 
 
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
 def test_a_nul_leaves_the_index_query_valid(app, searched, small_windows, monkeypatch):
     """The address refuses a NUL (400) before a search; the service copes anyway, with
     the scan's results (SQLite's LIKE reads its pattern up to the NUL)."""
@@ -160,7 +156,6 @@ def test_a_nul_leaves_the_index_query_valid(app, searched, small_windows, monkey
     assert trigram_query('a\x00b"cd') == '"b""c" AND """cd"'
     assert trigram_query("ab\x00") is None
     with app.app_context():
-        sqlite_only(app)
         for q in ("user-1\x00", "\x00user", "ab\x00cd"):
             where = listing.ListFilter(q=q)
             found = every_page(searched.id, where, 2)
@@ -169,9 +164,9 @@ def test_a_nul_leaves_the_index_query_valid(app, searched, small_windows, monkey
                 assert found == every_page(searched.id, where, 2)
 
 
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
 def test_the_index_follows_every_write(app, team, make_team):
     with app.app_context():
-        sqlite_only(app)
         added = entries.add_entry(team.id, "in/solo-one", source=Source.CLI, actor=TEST_ACTOR)
         entries.add_entries(team.id, ["in/bulk-one", "in/bulk-two"], source=Source.CLI,
                             actor=TEST_ACTOR)
@@ -190,11 +185,11 @@ def test_the_index_follows_every_write(app, team, make_team):
         assert len(indexed_seqs("bulk-")) == 2
 
 
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
 def test_the_index_drives_the_query(app, team):
     """The FTS table is the outer loop (its rowids come in order, the page stops early),
     not a probe per row of the team."""
     with app.app_context():
-        sqlite_only(app)
         span = listing._Span(before=10**9)
         stmt = listing._indexed([listing.sql.ENTRIES.c.seq],
                                 listing._conditions(team.id, listing.ListFilter(q="user")),
@@ -205,11 +200,11 @@ def test_the_index_drives_the_query(app, team):
         assert "INTEGER PRIMARY KEY" in plan[1], plan
 
 
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
 def test_migration_0015_indexes_existing_rows_and_goes_back(app, team):
     from flask_migrate import upgrade
 
     with app.app_context():
-        sqlite_only(app)
         entries.add_entries(team.id, ["in/kept-1", "in/kept-2"], source=Source.CLI,
                             actor=TEST_ACTOR)
         downgrade_before(app, "0015")

@@ -26,7 +26,8 @@ import pytest
 from tests.live import ROOT, free_port, stop_process
 from tests.services import call
 
-pytestmark = [pytest.mark.live, pytest.mark.wheel]
+# The installed wheel uses its own SQLite file: it runs in the SQLite pass.
+pytestmark = [pytest.mark.live, pytest.mark.wheel, pytest.mark.database("sqlite")]
 
 PASSWORD = "a long enough password"
 # Not copied into the build: local state and caches of the checkout.
@@ -45,8 +46,6 @@ def _run(args: list, cwd: Path, env: dict, stdin: str | None = None, timeout: fl
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
-    if os.environ.get("DNC_TEST_DATABASE_URL"):
-        pytest.skip("the installed wheel uses its own SQLite file: checked in the SQLite pass")
     return tmp_path_factory.mktemp("wheel")
 
 
