@@ -74,6 +74,9 @@ def test_the_dashboard_chart_filters_the_list_at_desktop_width(app, team, live_s
     # Wide: the navigation is shown, the menu button is not; rows show Remove directly.
     expect(page.get_by_role("link", name="Audit trail")).to_be_visible()
     expect(page.locator(".menu-button")).to_be_hidden()
+    # The owner's whole navigation and "Sign out" keep to the brand's one row.
+    row = page.locator(".header-row").bounding_box()["height"]
+    assert row < 2 * page.locator(".brand").bounding_box()["height"] + 40, row
     expect(page.locator("#entry-rows tr").first.get_by_role(
         "link", name=re.compile("Remove"))).to_be_visible()
     fits(page, DESKTOP["width"])
