@@ -15,7 +15,6 @@ mode, or a hook it does not know (checked once, when the first request comes).
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -29,7 +28,7 @@ from werkzeug.wsgi import get_host
 from ..clientaddr import client_key
 from ..errors import api_rate_limited, seconds_until
 from ..extensions import limiter
-from ..logging import _SANE_REQUEST_ID, REQUEST_ID_HEADER, request_logger
+from ..logging import _SANE_REQUEST_ID, REQUEST_ID_HEADER, log_request_line, request_logger
 from ..security import HEADERS, HSTS
 from .auth import actor_of, auth_failures_exceeded, key_of
 from .entries import add_answer, check_answer, parse_json_object
@@ -226,18 +225,9 @@ class HotPath:
         return headers
 
     def _log(self, environ: dict, answer: _Answer, started: float, request_id: str) -> None:
-        if not request_logger.isEnabledFor(logging.INFO):
-            return
-        request_logger.info("request", extra={"fields": {
-            "event": "request",
-            "method": environ["REQUEST_METHOD"],
-            "path": environ["PATH_INFO"],
-            "status": answer.status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "team_id": answer.team_id,
-            "request_id": request_id,
-            "pid": os.getpid(),
-        }})
+        if request_logger.isEnabledFor(logging.INFO):
+            log_request_line(environ["REQUEST_METHOD"], environ["PATH_INFO"], answer.status,
+                             started, answer.team_id, request_id)
 
 
 
