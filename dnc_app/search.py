@@ -1,15 +1,35 @@
 """Substring search in SQL: `LIKE '%…%'` with the text's own `%`, `_` and `\\` literal,
-and the query that finds candidate rows in SQLite's trigram index (migration 0015)."""
+what a search term asks of the username part of the stored URLs, and the queries of
+SQLite's trigram index of the usernames (migration 0016).
+
+Every stored URL is `https://linkedin.com/in/<username>` (URL_PREFIX), and no username
+holds `/`, `%`, `$`, whitespace or control characters (normalize.py; pinned by
+tests/test_normalize.py). So a term either lies in the prefix (every URL matches), or
+ends the prefix and starts the username, or lies in the username, or matches nothing:
+`username_search` says which, without SQL. The index holds `<username>$$`: the padding
+gives every position of the username a trigram that starts there, so a term of 1 or 2
+characters is found through the trigrams that start with it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Integer, column, literal_column, table, text
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Integer, String, column, literal_column, select, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.selectable import Join
 
-# SQLite's FTS5 table of the entries' URLs (trigram tokenizer), rowid = dnc_entry.seq.
-ENTRY_FTS = table("dnc_entry_fts", column("rowid", Integer))
-_HAS_ENTRY_FTS = text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dnc_entry_fts'")
+from .normalize import CANONICAL_PREFIX as URL_PREFIX
+
+# SQLite's contentless FTS5 table of `<username>$$` (trigram tokenizer, case-sensitive),
+# rowid = dnc_entry.seq, and its fts5vocab table of terms (the trigrams).
+ENTRY_FTS = table("dnc_entry_fts_username", column("rowid", Integer))
+ENTRY_FTS_TERMS = table("dnc_entry_fts_username_terms", column("term", String))
+_HAS_ENTRY_FTS = text("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                      "AND name = 'dnc_entry_fts_username_terms'")
+# What follows the username in the index: '$' is never in a username.
+END = "$$"
 
 
 def contains(column, text: str) -> ColumnElement[bool]:
@@ -18,22 +38,86 @@ def contains(column, text: str) -> ColumnElement[bool]:
     return column.like(f"%{escaped}%", escape="\\")
 
 
+def never_in_username(char: str) -> bool:
+    """Characters the normalizer keeps out of every username (normalize.py)."""
+    category = unicodedata.category(char)
+    return char in "$%/" or char.isspace() or category[0] == "Z" or category in ("Cc", "Cs")
+
+
+@dataclass(frozen=True)
+class UsernameSearch:
+    """What a search term (`contains`'s text) asks of the stored URLs: `every` one
+    matches, `none` can, or their username must contain `text`."""
+
+    every: bool = False
+    none: bool = False
+    text: str = ""
+
+
+EVERY, NONE = UsernameSearch(every=True), UsernameSearch(none=True)
+
+
+def username_search(term: str) -> UsernameSearch:
+    lowered = term.lower()  # as in `contains`
+    if lowered in URL_PREFIX:
+        return EVERY
+    # The prefix's last '/' is the only one a match can reach past (usernames hold none),
+    # so a term with a '/' must end with it: a suffix of the prefix, then the username's start.
+    after_slash = lowered.rfind("/") + 1
+    if after_slash and not URL_PREFIX.endswith(lowered[:after_slash]):
+        return NONE
+    username = lowered[after_slash:]
+    if any(never_in_username(char) for char in username):
+        return NONE
+    return UsernameSearch(text=username)
+
+
 def trigram_query(text: str) -> str | None:
     """An FTS5 query for the rows holding every trigram of the text (lowered as in
     `contains`), or None when the text is shorter than a trigram. The rows it finds are a
-    superset of the LIKE's (the index folds case further and ignores trigram order), so
-    the LIKE is applied to them too."""
+    superset of the LIKE's (the index ignores trigram order and where the text starts),
+    so the LIKE is applied to them too."""
     lowered = text.lower()
     # FTS5's query parser stops at a NUL (no URL holds one: the LIKE decides those terms).
     trigrams = dict.fromkeys(trigram for i in range(len(lowered) - 2)
                              if "\x00" not in (trigram := lowered[i : i + 3]))
     if not trigrams:
         return None
-    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
+    return _any_or_all(trigrams, " AND ")
+
+
+def _any_or_all(terms, operator: str) -> str:
+    return operator.join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def _after_prefix(text: str) -> str | None:
+    """The least string greater than every string that starts with `text` (None: none is),
+    in code point order, which is SQLite's order of UTF-8 text."""
+    last = ord(text[-1]) + 1
+    if last == 0xD800:  # surrogates are not text
+        last = 0xE000
+    return text[:-1] + chr(last) if last <= 0x10FFFF else None
+
+
+def username_fts_query(connection, username: str) -> str | None:
+    """The FTS5 query of the rows whose username may contain `username` (a
+    UsernameSearch's text), or None when no row can. Three characters or more: all of its
+    trigrams. One or two: any trigram that starts with it, listed from the index's terms
+    (with the `$$` padding, the rows found are exactly the matching ones)."""
+    if len(username) >= 3:
+        return trigram_query(username)
+    term = ENTRY_FTS_TERMS.c.term
+    stmt = select(term).where(term >= username)
+    upper = _after_prefix(username)
+    if upper is not None:
+        stmt = stmt.where(term < upper)
+    starting = [found for found in connection.execute(stmt).scalars()
+                if found.startswith(username)]
+    return _any_or_all(starting, " OR ") if starting else None
 
 
 def trigram_match(query: str) -> ColumnElement[bool]:
-    return literal_column("dnc_entry_fts").op("MATCH")(query)
+    return literal_column(ENTRY_FTS.name).op("MATCH")(query)
 
 
 class CrossJoin(Join):
@@ -52,5 +136,5 @@ def _cross_join(element, compiler, **kw):
 
 def has_entry_fts(connection) -> bool:
     """Whether the trigram index exists (SQLite with FTS5's trigram tokenizer, migration
-    0015 applied): looked up per search, a few µs, so a migration is seen at once."""
+    0016 applied): looked up per search, a few µs, so a migration is seen at once."""
     return connection.execute(_HAS_ENTRY_FTS).first() is not None

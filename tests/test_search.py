@@ -1,18 +1,21 @@
 """The list's search (`q`): the same rows as a plain substring filter, whichever way the
-rows are found (the newest rows scanned, then the trigram index), on every page in both
-directions, with the count capped; SQLite's trigram index kept in sync by its triggers."""
+rows are found (nothing read when no row can match, the newest rows scanned, then the
+trigram index), on every page in both directions, with the count capped; SQLite's trigram
+index of the usernames kept in sync by its triggers."""
 
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from dnc_app import entries
 from dnc_app.changelog import Source
 from dnc_app.entries import listing
 from dnc_app.extensions import db
+from dnc_app.search import EVERY, NONE, username_fts_query, username_search
 from tests.support import TEST_ACTOR, downgrade_before
 
 # Stored (normalized) URLs: lower case, letters, digits, `-`, `_` and `.`, any script.
@@ -25,7 +28,15 @@ TERMS = ["a", "b", "ab", "_", "a_b", "a_", "_b", "%", "a%b", "\\", "\\%", "'", '
          "MARÍA", "user", "USER-1", "user-1", "user-11", "in/", "linkedin.com/in/",
          "https://www.linkedin.com/in/jürgen/", "nothing", "a b", "ab AND b", "user NEAR",
          "*", "user*", "(", "ab)", "-", "--", "e-e", "..", ".b", "a.b", "xyz", "zzy",
-         "e-e-e-e", "company", "acme ", "^user", "user:1", "{in}", "[a]"]
+         "e-e-e-e", "company", "acme ", "^user", "user:1", "{in}", "[a]",
+         # In the prefix `https://linkedin.com/in/` (every URL), across its end, beside it.
+         "h", "k", "/", "//", ":", "n/", "/in/", "https://linkedin.com/in/", "in/a",
+         "n/ab", "/in/u", "m/in/user-1", "com/in/a_b", "/ab", "x/ab", "in/ab/", "kedin",
+         "linkedin.com/in/user-11", "https:/", "ab/", "/in/in/ab",
+         # Never in a username: '$' (the index's padding), '%', spaces, NUL.
+         "$", "a$", "b$$", "user-1$", "$$", "%a", "a\x00", "\x00", "user-1\x00",
+         # 1-2 characters in some usernames or in none.
+         "q", "zq", "y", "yz", "ü", "王", "-1", "1", "r", "ç", "\U0010ffff"]
 
 
 def add_all(team_id: str, urls: list[str]) -> None:
@@ -120,37 +131,101 @@ def test_the_page_shows_a_capped_total_beyond_1000(app, signed_in, team):
     assert "1–50 of 1,002" in signed_in.get("/entries").get_data(as_text=True)
 
 
+# --------------------------------------------------------------------------- what a term asks
+
+
+@pytest.mark.parametrize(("term", "wanted"), [
+    # (a) a piece of the prefix: every URL.
+    ("k", EVERY), ("HTTPS", EVERY), ("/", EVERY), ("linkedin.com/in/", EVERY), (":/", EVERY),
+    # (b) a '/': what precedes its last '/' must end the prefix, the rest starts the username.
+    ("in/ab", username_search("ab")), ("/AB", username_search("ab")),
+    ("https://linkedin.com/in/jo", username_search("jo")), ("m/in/j", username_search("j")),
+    ("x/ab", NONE), ("in/ab/", NONE), ("/in/in/ab", NONE), ("www.linkedin.com/in/a", NONE),
+    # (c) no '/': anywhere in the username.
+    ("Ab", username_search("ab")), ("us", username_search("us")), ("王小", username_search("王小")),
+    # Never in a username.
+    ("a$", NONE), ("$", NONE), ("a%", NONE), ("a b", NONE), ("a\x00", NONE), ("\x00", NONE),
+    ("a\u00a0", NONE), ("a\u2028", NONE), ("a\ud800", NONE), ("in/a$", NONE),
+])
+def test_what_a_term_asks_of_the_username(term, wanted):
+    assert username_search(term) == wanted
+    assert username_search("Ab").text == "ab"
+
+
+def test_the_terms_after_a_prefix_skip_surrogates_and_end_at_the_last_code_point():
+    from dnc_app.search import _after_prefix
+
+    assert (_after_prefix("ab"), _after_prefix("\ud7ff"), _after_prefix("a\U0010ffff")) == (
+        "ac", "\ue000", None)
+
+
+def test_a_term_that_cannot_match_reads_nothing(app, searched, small_windows):
+    """No statement at all, on either database, for a term no URL can hold."""
+    where = listing.ListFilter(q="x/user")
+    with app.app_context(), statements() as seen:
+        assert listing.browse(searched.id, where, limit=2).entries == []
+        assert listing.count_matches(searched.id, where) == (0, False)
+        assert entries.list_entries(searched.id, q="user$").entries == []
+    assert seen == []
+
+
 # --------------------------------------------------------------------------- SQLite's index
 
 
-def indexed_seqs(term: str) -> set[int]:
-    """The rowids the FTS index alone answers for `term` (no LIKE re-check)."""
-    from dnc_app.search import trigram_query
+@contextmanager
+def statements():
+    """The SQL statements run meanwhile (a list, filled as they run)."""
+    seen: list[str] = []
 
-    found = set(db.session.execute(
-        text("SELECT rowid FROM dnc_entry_fts WHERE dnc_entry_fts MATCH :q"),
-        {"q": trigram_query(term)}).scalars())
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def indexed_seqs(username: str) -> set[int]:
+    """The rowids the FTS index alone answers for a username's text (no LIKE re-check)."""
+    query = username_fts_query(db.session.connection(), username)
+    found = set() if query is None else set(db.session.execute(
+        text("SELECT rowid FROM dnc_entry_fts_username WHERE dnc_entry_fts_username MATCH :q"),
+        {"q": query}).scalars())
     db.session.rollback()  # no read transaction left open before the next write
     return found
 
 
-def stored_seqs(term: str) -> set[int]:
-    return set(db.session.execute(text("SELECT seq FROM dnc_entry WHERE instr(url, :t) > 0"),
-                                  {"t": term}).scalars())
+def stored_seqs(username: str) -> set[int]:
+    return set(db.session.execute(text(
+        "SELECT seq FROM dnc_entry WHERE instr(substr(url, 25) || '$$', :t) > 0"), {"t": username}
+    ).scalars())
 
 
-def assert_in_sync(*terms: str) -> None:
-    db.session.execute(text("INSERT INTO dnc_entry_fts(dnc_entry_fts) VALUES ('integrity-check')"))
+def indexed_rows() -> int:
+    """How many rows the index holds: each has one term ending with the `$$` padding."""
+    return db.session.execute(text(
+        "SELECT coalesce(sum(doc), 0) FROM dnc_entry_fts_username_terms "
+        "WHERE substr(term, 2) = '$$'")).scalar_one()
+
+
+def assert_in_sync(*usernames: str) -> None:
+    db.session.execute(text("INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username) "
+                            "VALUES ('integrity-check')"))
     db.session.commit()
-    for term in terms:
-        assert indexed_seqs(term) == stored_seqs(term), term
+    for username in usernames:
+        assert indexed_seqs(username) == stored_seqs(username), username
+    assert indexed_rows() == db.session.execute(text("SELECT count(*) FROM dnc_entry")
+                                                ).scalar_one()
     db.session.rollback()
 
 
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
 def test_a_nul_leaves_the_index_query_valid(app, searched, small_windows, monkeypatch):
-    """The address refuses a NUL (400) before a search; the service copes anyway, with
-    the scan's results (SQLite's LIKE reads its pattern up to the NUL)."""
+    """The address refuses a NUL (400) before a search; the service copes anyway: no URL
+    holds a NUL, so nothing is found (SQLite's LIKE alone would read its pattern only up
+    to the NUL)."""
     from dnc_app.search import trigram_query
 
     assert trigram_query('a\x00b"cd') == '"b""c" AND """cd"'
@@ -159,9 +234,31 @@ def test_a_nul_leaves_the_index_query_valid(app, searched, small_windows, monkey
         for q in ("user-1\x00", "\x00user", "ab\x00cd"):
             where = listing.ListFilter(q=q)
             found = every_page(searched.id, where, 2)
-            with monkeypatch.context() as patch:
-                patch.setattr(listing, "_trigram_query", lambda q: None)  # the scan alone
-                assert found == every_page(searched.id, where, 2)
+            assert found == ([], []) == (brute_force(app, searched.id, q),) * 2
+            with monkeypatch.context() as patch:  # the scan alone
+                patch.setattr(listing, "_search", lambda q: listing._Search(q))
+                assert every_page(searched.id, where, 2) != found  # the LIKE's own answer
+
+
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+def test_short_terms_use_the_index_and_read_no_entry_when_it_has_none(app, searched,
+                                                                      small_windows):
+    with app.app_context():
+        for term, found in (("y", "xyzzy"), ("zy", "xyzzy"), ("ü", "über")):
+            with statements() as seen:
+                page = listing.browse(searched.id, listing.ListFilter(q=term), limit=50)
+            assert found in page.entries[0].url
+            assert any("FROM dnc_entry_fts_username_terms" in s for s in seen), seen
+            assert any("MATCH" in s for s in seen), seen
+        # The trigrams that start with "u" (in jean.luc, i̇stanbul, under_score, user-…;
+        # über starts with another letter), in the index's order.
+        assert username_fts_query(db.session.connection(), "u") == (
+            '"uc$" OR "ul$" OR "und" OR "use"')
+        with statements() as seen:
+            assert listing.browse(searched.id, listing.ListFilter(q="zq"), limit=2).entries == []
+        # The newest rows are read (the window), then the index's terms, then nothing.
+        assert not any("MATCH" in s for s in seen), seen
+        assert sum("FROM dnc_entry_fts_username_terms" in s for s in seen) == 1, seen
 
 
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
@@ -170,19 +267,24 @@ def test_the_index_follows_every_write(app, team, make_team):
         added = entries.add_entry(team.id, "in/solo-one", source=Source.CLI, actor=TEST_ACTOR)
         entries.add_entries(team.id, ["in/bulk-one", "in/bulk-two"], source=Source.CLI,
                             actor=TEST_ACTOR)
-        assert_in_sync("solo-one", "bulk-", "in/")
+        assert_in_sync("solo-one", "bulk-", "o", "ne", "e$")
         assert len(indexed_seqs("bulk-")) == 2
         entries.remove_entry(team.id, added.id, source=Source.CLI, actor=TEST_ACTOR)
         assert indexed_seqs("solo-one") == set()
-        assert_in_sync("solo-one", "bulk-", "in/")
+        assert_in_sync("solo-one", "bulk-", "o", "so")
+        # A URL changed in place (no service does it; the trigger covers it).
+        db.session.execute(text("UPDATE dnc_entry SET url = 'https://linkedin.com/in/swapped' "
+                                "WHERE url LIKE '%bulk-two'"))
+        db.session.commit()
+        assert_in_sync("bulk-", "swapped", "tw", "w")
         # A team's rows leave the index with it (the foreign key's cascade).
         other = make_team("Gone", "gone")
         entries.add_entries(other.id, ["in/bulk-three"], source=Source.CLI, actor=TEST_ACTOR)
-        assert len(indexed_seqs("bulk-")) == 3
+        assert len(indexed_seqs("bulk-")) == 2
         db.session.execute(text("DELETE FROM team WHERE id = :id"), {"id": other.id})
         db.session.commit()
-        assert_in_sync("bulk-", "in/")
-        assert len(indexed_seqs("bulk-")) == 2
+        assert_in_sync("bulk-", "thr", "e")
+        assert len(indexed_seqs("bulk-")) == 1
 
 
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
@@ -196,7 +298,7 @@ def test_the_index_drives_the_query(app, team):
                                 span, '"use"').limit(5)
         compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = [row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
-        assert plan[0].startswith("SCAN dnc_entry_fts VIRTUAL TABLE"), plan
+        assert plan[0].startswith("SCAN dnc_entry_fts_username VIRTUAL TABLE"), plan
         assert "INTEGER PRIMARY KEY" in plan[1], plan
 
 
@@ -218,10 +320,48 @@ def test_migration_0015_indexes_existing_rows_and_goes_back(app, team):
                 ] == expected
         db.session.remove()
         upgrade()
-        assert_in_sync("kept-", "kept-1", "in/")
+        assert_in_sync("kept-", "kept-1", "k", "-2")
         assert len(indexed_seqs("kept-")) == 24
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(listing, "PAGE_WINDOW", 2)  # the index answers most of the page
             assert [e.url for e in listing.browse(team.id, listing.ListFilter(q="kept-1"))
                     .entries] == expected
 
+
+def old_index_seqs(term: str) -> set[int]:
+    """What 0015's index of whole URLs answers for a term of 3 characters or more."""
+    from dnc_app.search import trigram_query
+
+    return set(db.session.execute(text(
+        "SELECT rowid FROM dnc_entry_fts WHERE dnc_entry_fts MATCH :q"),
+        {"q": trigram_query(term)}).scalars())
+
+
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+def test_migration_0016_replaces_0015s_index_and_goes_back(app, team):
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        entries.add_entries(team.id, ["in/kept-1", "in/kept-2"], source=Source.CLI,
+                            actor=TEST_ACTOR)
+        downgrade_before(app, "0016")
+        names = {row[0] for row in db.session.execute(text(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'dnc_entry_fts%'"))}
+        assert "dnc_entry_fts" in names and "dnc_entry_fts_insert" in names
+        assert not {name for name in names if name.startswith("dnc_entry_fts_username")}
+        # 0015's index holds the rows written under 0016, and its triggers index new ones.
+        entries.add_entries(team.id, ["in/kept-3"], source=Source.CLI, actor=TEST_ACTOR)
+        db.session.execute(text("INSERT INTO dnc_entry_fts(dnc_entry_fts) "
+                                "VALUES ('integrity-check')"))
+        assert len(old_index_seqs("in/kept-")) == 3
+        # The code of this revision finds no index of its own there: it scans.
+        for term in ("k", "t-2", "3"):
+            assert [e.url for e in listing.browse(team.id, listing.ListFilter(q=term)).entries
+                    ] == brute_force(app, team.id, term)
+        db.session.remove()
+        upgrade()
+        assert not db.session.execute(text(
+            "SELECT name FROM sqlite_master WHERE name IN ('dnc_entry_fts', "
+            "'dnc_entry_fts_insert', 'dnc_entry_fts_delete', 'dnc_entry_fts_update')")).all()
+        assert_in_sync("kept-", "t-3", "3", "kep")
+        assert len(indexed_seqs("-")) == 3

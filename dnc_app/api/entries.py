@@ -230,12 +230,15 @@ def get_entries():
     data = {
         "entries": [entry.to_dict() for entry in page.entries],
         "total": page.total,
+        # A search counts up to a cap (beyond it: the cap + 1, "more than the cap").
+        **({"totalExact": page.total_exact} if params["q"] else {}),
         "limit": params["limit"],
         # A cursor page has no numeric position.
         "offset": None if params["cursor"] else params["offset"],
         "nextCursor": page.next_cursor,
     }
-    return envelope(None, data, f"{len(page.entries)} of {page.total} entries", 200)
+    total = f"{page.total}" if page.total_exact else f"more than {page.total - 1}"
+    return envelope(None, data, f"{len(page.entries)} of {total} entries", 200)
 
 
 # --------------------------------------------------------------------------- delete

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from ..changelog import Source
 from ..entries import MAX_REASON_LENGTH
+from ..entries.listing import COUNT_CAP
 from . import openapi_webhooks
 from .changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE
 from .entries import (
@@ -257,7 +258,13 @@ def _schemas() -> dict:
                 "entries": {"type": "array", "items": _ref("DncEntry"),
                             "description": "Newest first."},
                 "total": {"type": "integer", "minimum": 0,
-                          "description": "Entries matching the query (all pages)."},
+                          "description": "Entries matching the query (all pages). With `q`: "
+                                         f"exact up to {COUNT_CAP:,}; beyond, "
+                                         f"{COUNT_CAP + 1:,} with `totalExact` false."},
+                "totalExact": {"type": "boolean",
+                               "description": "Only with `q`: whether `total` is the exact "
+                                              f"count (false: more than {COUNT_CAP:,} "
+                                              "entries match)."},
                 "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
                 "offset": {"type": ["integer", "null"], "minimum": 0,
                            "description": "The offset of this page; null for a cursor page."},
@@ -595,7 +602,9 @@ def _operations(limits: Mapping[str, str]) -> dict:
              "description": "`nextCursor` of the previous page. Not with `offset`.",
              "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"}},
             {"name": "q", "in": "query", "required": False,
-             "description": "Only entries whose URL contains this text (case-insensitive).",
+             "description": "Only entries whose URL contains this text (case-insensitive). "
+                            f"The response's `total` then counts up to {COUNT_CAP:,} "
+                            "(`totalExact` says whether it is exact).",
              "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH,
                         "pattern": "^[^\\x00-\\x1f\\x7f]*$"}},
         ],

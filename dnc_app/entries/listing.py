@@ -1,12 +1,15 @@
 """The list page's reads: the entries matching filters (source, a date range, a search),
-a page at a time in either direction, and how many match.
+a page at a time in either direction, and how many match; and the API's list with `q`.
 
 Kept fast at a million entries: a date range is a range of the (team_id, seq) index
 (see timeorder), pages are keyset pages on it, and a filtered count stops at COUNT_CAP.
-A search of three characters or more reads the team's newest rows first (a term in many
-URLs fills its page there), then the rows the trigram index finds (SQLite's FTS5 table of
-migration 0015, PostgreSQL's pg_trgm GIN index of 0002). Either way every row is tested
-with the same `LIKE`, so the results are those of a scan.
+A search first asks what the term can match (search.username_search, no SQL): every URL
+(a piece of `https://linkedin.com/in/`: the newest rows fill the page), none (nothing is
+read), or URLs whose username holds some text. Then it reads the team's newest rows (a
+term in many URLs fills its page there), then the rows the trigram index finds (SQLite's
+FTS5 table of the usernames, migration 0016, for terms of any length; PostgreSQL's pg_trgm
+GIN index of 0002 for terms of 3 characters or more). Either way every row is tested with
+the same `LIKE`, so the results are those of a scan.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from ..search import (
     contains,
     has_entry_fts,
     trigram_match,
-    trigram_query,
+    username_fts_query,
+    username_search,
 )
 from ..timeorder import first_seq_at
 from . import statements as sql
 from .cursor import decode_cursor, encode_cursor
 from .service import count_entries
-from .values import Entry
+from .values import Entry, EntryPage
 
 # A filtered count stops here and says "1,000+": counting every match of a broad
 # search would read most of a large list on each page view.
@@ -103,13 +107,37 @@ class _Span:
         return _Span(edge - 1, self.before), _Span(self.after, edge)
 
 
-def _trigram_query(q: str) -> str | None:
-    """The trigram index's query when an index can serve this search, else None."""
-    query = trigram_query(q) if q else None
-    if query is None or (sql.dialect_name() == "sqlite"
-                         and not has_entry_fts(db.session.connection())):
-        return None
-    return query
+@dataclass(frozen=True)
+class _Search:
+    """How a search finds its rows: `empty` (no row can match: nothing is read), else a
+    scan newest first, or (`indexed`) the newest rows and then the trigram index."""
+
+    q: str = ""
+    empty: bool = False
+    indexed: bool = False
+    username: str = ""  # what the username must contain (SQLite's index query)
+
+    def index_query(self) -> str | None:
+        """The FTS5 query (SQLite; None: the index finds no row), or the term (PostgreSQL:
+        its GIN index serves the LIKE itself). Asked only when the newest rows fell short."""
+        if sql.dialect_name() == "sqlite":
+            return username_fts_query(db.session.connection(), self.username)
+        return self.q
+
+
+def _search(q: str) -> _Search:
+    if not q:
+        return _Search()
+    wanted = username_search(q)
+    if wanted.none:
+        return _Search(q, empty=True)
+    if wanted.every:  # every row matches: the newest rows fill any page
+        return _Search(q)
+    if sql.dialect_name() == "sqlite":
+        return _Search(q, indexed=has_entry_fts(db.session.connection()),
+                       username=wanted.text)
+    # pg_trgm finds no trigram in a shorter term: its GIN index would read every entry.
+    return _Search(q, indexed=len(q.lower()) >= 3)
 
 
 def _window_edge(team_id: str, span: _Span, size: int) -> int | None:
@@ -126,8 +154,9 @@ def _scanned(columns, conditions: list, span: _Span):
 
 
 def _indexed(columns, conditions: list, span: _Span, query: str, *, ordered: bool = True):
-    """The rows of `span` the trigram index finds, still tested by `conditions` (in `span`'s
-    order, or unordered for a count on PostgreSQL: the heap scan then stops at the limit)."""
+    """The rows of `span` the trigram index finds (SQLite: FTS5 `query`), still tested by
+    `conditions` (in `span`'s order, or unordered for a count on PostgreSQL: the heap scan
+    then stops at the limit)."""
     if sql.dialect_name() == "sqlite":
         # Driven by the FTS table, which yields its rowids in order: the page stops early.
         rowid = ENTRY_FTS.c.rowid
@@ -142,19 +171,27 @@ def _indexed(columns, conditions: list, span: _Span, query: str, *, ordered: boo
     return stmt.order_by(span.order(c.seq + 0)) if ordered else stmt
 
 
-def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int) -> list:
+def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
+                   offset: int = 0) -> list:
+    """Up to `count` matching rows of `span` in its order, the first `offset` skipped."""
+    search = _search(where.q)
+    if search.empty:
+        return []
     conditions = _conditions(team_id, where)
-    query = _trigram_query(where.q)
-    edge = _window_edge(team_id, span, PAGE_WINDOW) if query else None
+    columns = sql.SELECT_ENTRY.selected_columns
+    edge = _window_edge(team_id, span, PAGE_WINDOW) if search.indexed else None
     if edge is None:
         return db.session.execute(
-            _scanned(sql.SELECT_ENTRY.selected_columns, conditions, span).limit(count)).all()
+            _scanned(columns, conditions, span).offset(offset).limit(count)).all()
     window, rest = span.split(edge)
-    rows = db.session.execute(
-        _scanned(sql.SELECT_ENTRY.selected_columns, conditions, window).limit(count)).all()
-    if len(rows) < count:
-        rows += db.session.execute(_indexed(sql.SELECT_ENTRY.selected_columns, conditions,
-                                            rest, query).limit(count - len(rows))).all()
+    # The window holds at most PAGE_WINDOW rows, whatever the offset.
+    rows = db.session.execute(_scanned(columns, conditions, window).limit(offset + count)).all()
+    skipped = min(offset, len(rows))
+    rows = rows[offset:]
+    query = search.index_query() if len(rows) < count else None
+    if query is not None:
+        rows += db.session.execute(_indexed(columns, conditions, rest, query)
+                                   .offset(offset - skipped).limit(count - len(rows))).all()
     return rows
 
 
@@ -180,15 +217,18 @@ def count_matches(team_id: str, where: ListFilter) -> tuple[int, bool]:
     if not where.active:
         return count_entries(team_id), False
     c, cap = sql.ENTRIES.c, COUNT_CAP
+    search = _search(where.q)
+    if search.empty:
+        return 0, False
     conditions = _conditions(team_id, where)
-    query = _trigram_query(where.q)
-    edge = _window_edge(team_id, _Span(), COUNT_WINDOW) if query else None
+    edge = _window_edge(team_id, _Span(), COUNT_WINDOW) if search.indexed else None
     if edge is None:
         found = _count(_scanned([c.seq], conditions, _Span()), cap + 1)
     else:
         window, rest = _Span().split(edge)
         found = _count(_scanned([c.seq], conditions, window), cap + 1)
-        if found <= cap:
+        query = search.index_query() if found <= cap else None
+        if query is not None:
             found += _count(_indexed([c.seq], conditions, rest, query, ordered=False),
                             cap + 1 - found)
     return found, found > cap
@@ -209,3 +249,20 @@ def browse(team_id: str, where: ListFilter, *, limit: int = 50, older_than: str 
         entries, total, more,
         older=encode_cursor(entries[-1].seq) if has_older and entries else None,
         newer=encode_cursor(entries[0].seq) if has_newer and entries else None)
+
+
+def search_entries(team_id: str, q: str, *, limit: int, offset: int = 0,
+                   cursor: str | None = None) -> EntryPage:
+    """The API's list with `q` (entries.list_entries): newest first, offset or cursor
+    pages, the rows of a scan; the total exact up to COUNT_CAP, else COUNT_CAP + 1 with
+    `total_exact` False. Raises InvalidCursor."""
+    where = ListFilter(q=q)
+    span = _Span(before=decode_cursor(cursor)) if cursor else _Span()
+    rows = _matching_rows(team_id, where, span, limit + 1, offset)
+    if not cursor and not offset and len(rows) <= limit:
+        total, more = len(rows), False  # the first page holds every match
+    else:
+        total, more = count_matches(team_id, where)
+    next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
+    return EntryPage([Entry(*row) for row in rows[:limit]], total, next_cursor,
+                     total_exact=not more)

@@ -16,13 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
-
 from .. import ids
 from ..changelog import Action, Actor, Change, Source, record
 from ..database import begin_write, read_one
 from ..extensions import db
-from ..search import contains
 from ..timeutil import utcnow
 from . import statements as sql
 from .bulk import BulkResult, classify
@@ -264,19 +261,14 @@ def list_entries(
     q: str | None = None,
 ) -> EntryPage:
     """Newest first. Offset pagination, or keyset pagination with `cursor` (fast on
-    the last page of a million entries). `q` filters on a substring of the URL."""
-    c = sql.ENTRIES.c
-    where = [c.team_id == team_id]
+    the last page of a million entries). `q` filters on a substring of the URL, the way
+    the list page searches (its total exact up to listing.COUNT_CAP)."""
     if q:
-        # A substring match: a scan of the team's rows on SQLite; served by the trigram
-        # index on PostgreSQL (migration 0002) when the text is selective.
-        where.append(contains(c.url, q))
-        total = db.session.execute(
-            select(func.count()).select_from(sql.ENTRIES).where(*where)
-        ).scalar_one()
-    else:
-        total = count_entries(team_id)
-    stmt = sql.SELECT_ENTRY.where(*where)
+        from .listing import search_entries  # listing reads this module's count_entries
+
+        return search_entries(team_id, q, limit=limit, offset=offset, cursor=cursor)
+    c = sql.ENTRIES.c
+    stmt = sql.SELECT_ENTRY.where(c.team_id == team_id)
     if cursor:
         stmt = stmt.where(c.seq < decode_cursor(cursor))
     elif offset:
@@ -284,7 +276,7 @@ def list_entries(
     rows = db.session.connection().execute(stmt.order_by(c.seq.desc()).limit(limit + 1)).all()
     entries = [Entry(*row) for row in rows[:limit]]
     next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
-    return EntryPage(entries, total, next_cursor)
+    return EntryPage(entries, count_entries(team_id), next_cursor)
 
 
 def walk_entries(team_id: str, chunk_size: int) -> Iterator[list[Entry]]:

@@ -59,5 +59,6 @@ ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
 @dataclass
 class EntryPage:
     entries: list[Entry]
-    total: int
+    total: int  # exact, unless not total_exact (then COUNT_CAP + 1: "more than COUNT_CAP")
     next_cursor: str | None
+    total_exact: bool = True
