@@ -108,6 +108,70 @@ def test_q_filters_by_url_substring_case_insensitively(client, team):
     assert rest["nextCursor"] is None
 
 
+@pytest.fixture
+def small_windows(monkeypatch):
+    """The search's windows and count cap small, so that pages cross from the newest rows
+    to the index, and the total reaches the cap."""
+    from dnc_app.entries import listing
+
+    monkeypatch.setattr(listing, "PAGE_WINDOW", 3)
+    monkeypatch.setattr(listing, "COUNT_WINDOW", 4)
+    monkeypatch.setattr(listing, "COUNT_CAP", 5)
+
+
+SEARCHED = ["ann-1", "bob", "ann-2", "x", "y", "ann-3", "ann-4", "z", "w", "ann-5", "ann-6",
+            "v", "ann-7", "u", "t", "s"]
+
+
+def test_q_pages_by_offset_and_cursor_are_the_scans_rows(client, team, small_windows):
+    add_many(client, team, SEARCHED)
+    expected = [name for name in reversed(SEARCHED) if "ann" in name]
+    for limit in (1, 2, 3, 5):
+        by_offset = []
+        for offset in range(0, 9, limit):
+            data = list_page(client, team, q="ANN", limit=limit, offset=offset)
+            assert data["offset"] == offset
+            by_offset += names(data["entries"])
+        assert by_offset == expected
+        by_cursor, cursor = [], None
+        while True:
+            data = list_page(client, team, q="ann", limit=limit,
+                             **({"cursor": cursor} if cursor else {}))
+            by_cursor += names(data["entries"])
+            if not (cursor := data["nextCursor"]):
+                break
+        assert by_cursor == expected
+    for term, found in (("n-", expected), ("in/ann-7", ["ann-7"]), ("in/bo", ["bob"]),
+                        ("q", []), ("/in/", list(reversed(SEARCHED))), ("x/ann", []),
+                        ("ann$", []), ("o", list(reversed(SEARCHED))), ("/ann-1", ["ann-1"])):
+        assert names(list_page(client, team, q=term)["entries"]) == found, term
+
+
+def test_q_total_is_exact_up_to_the_cap_and_says_so(client, team, small_windows):
+    add_many(client, team, SEARCHED)
+    data = list_page(client, team, q="ann", limit=2)
+    assert list(data) == ["entries", "total", "totalExact", "limit", "offset", "nextCursor"]
+    # 7 matches, the cap 5: "more than 5", on every page.
+    assert (data["total"], data["totalExact"]) == (6, False)
+    resp = client.get("/v1/dnc", query_string={"q": "ann", "limit": 2}, headers=team.headers)
+    assert resp.get_json()["message"] == "2 of more than 5 entries"
+    data = list_page(client, team, q="ann", limit=2, offset=6)
+    assert (names(data["entries"]), data["total"], data["totalExact"]) == (["ann-1"], 6, False)
+    # Every match on the first page: counted from it, exact whatever the cap.
+    data = list_page(client, team, q="ann", limit=10)
+    assert (data["total"], data["totalExact"]) == (7, True)
+    # Counted up to the cap: exact.
+    data = list_page(client, team, q="ann-", limit=2, cursor=list_page(
+        client, team, q="ann-", limit=2)["nextCursor"])
+    assert (data["total"], data["totalExact"]) == (6, False)
+    data = list_page(client, team, q="ann-", limit=2, offset=2)
+    assert names(data["entries"]) == ["ann-5", "ann-4"]
+    for term, total in (("ann-1", 1), ("bob", 1), ("nobody", 0), ("m/ann", 0)):
+        data = list_page(client, team, q=term, limit=1, offset=1)
+        assert (data["total"], data["totalExact"]) == (total, True), term
+    assert "totalExact" not in list_page(client, team)
+
+
 def test_total_follows_deletes(client, team):
     add_many(client, team, ["a", "b", "c"])
     entry = list_page(client, team)["entries"][0]

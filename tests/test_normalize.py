@@ -798,3 +798,38 @@ def test_thai_and_armenian_names_round_trip_in_every_spelling():
             for form in (name, encoded, encoded.lower(), unicodedata.normalize("NFD", name))
         }
         assert forms == {CANONICAL_PREFIX + name}
+
+
+def _accepted(raw: str) -> str | None:
+    try:
+        return normalize_linkedin_url(raw)
+    except InvalidURL:
+        return None
+
+
+def test_a_stored_url_is_the_prefix_and_a_lower_case_username_free_of_what_search_excludes():
+    """dnc_app/search.py relies on it (and migration 0016 indexes `<username>$$`): every
+    URL is CANONICAL_PREFIX + a username, lower case, which holds no '/', '%', '$',
+    whitespace, control character or surrogate, however those are written."""
+    from urllib.parse import quote
+
+    from dnc_app.search import never_in_username
+
+    excluded = [c for c in map(chr, range(0x110000)) if never_in_username(c)]
+    assert {"/", "%", "$", " ", "\x00", "\t", "\x7f", "\x85", "\u00a0", "\u2028", "\u3000",
+            "\ud800"} <= set(excluded)
+    accepted = []
+    for c in excluded:
+        forms = [f"in/a{c}b", f"https://linkedin.com/in/{c}ab", f"in/ab{c}"]
+        if not 0xD800 <= ord(c) <= 0xDFFF:
+            forms.append(f"in/a{quote(c, safe='')}b")
+        accepted += filter(None, map(_accepted, forms))
+    assert accepted  # '/' ends the username ("in/a/b" is a's profile)
+    cased = [c for c in map(chr, range(0x110000)) if c.lower() != c or c.upper() != c]
+    accepted += filter(None, (_accepted(f"in/{c}{c}x") for c in cased))
+    assert len(accepted) > 1000
+    for url in accepted:
+        username = url.removeprefix(CANONICAL_PREFIX)
+        assert url.startswith(CANONICAL_PREFIX) and username, url
+        assert not any(never_in_username(c) for c in username), url
+        assert url == url.lower(), url
