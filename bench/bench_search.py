@@ -1,12 +1,13 @@
 """The list page's search (`q`) at a million entries: p50/p95 of the page query and of its
-capped total, for many, few and no matches and for 1- and 2-character terms.
+capped total, for many, few and no matches and for 1- and 2-character terms; and the API's
+`GET /v1/dnc?q=` (in-process, Flask test client) for the same terms.
 
 Usage (from the repo root):
     python bench/bench_search.py [--db sqlite|postgresql] [--pg-url URL]
                                  [--sqlite-path PATH] [--entries 1000000] [--repeat 20]
     python bench/bench_search.py --load-only …      # load (or resume) the team, print rows/s
     python bench/bench_search.py --writes [--adds 500] [--bulk-rows 100000]
-        # POST /v1/dnc in-process µs and bulk rows/s on SQLite, without and with the index
+        # POST /v1/dnc in-process µs and bulk rows/s on SQLite: no index, 0015's, head's
 
 The team (`bench-search-<N>`) is loaded once through `entries.add_entries` (the bulk path of
 imports, 10,000 rows per transaction) and reused. Its URLs are half `…/in/user-<hex>` and half
@@ -17,7 +18,9 @@ $TMPDIR/dnc-search-bench/bench.sqlite3 (never in the repository).
 
 Each case runs `entries.browse` (what the list page calls: the first page of 50 and the total
 beside it) in-process, so the figures are the database work plus the service layer, without
-HTTP.
+HTTP; then `GET /v1/dnc?q=…` (a page of 50 and its total) through the Flask test client, so
+with the API's request handling but without a server. `--api-only` / `--page-only` run one
+half; `--cases a,b` picks cases by the term.
 """
 
 from __future__ import annotations
@@ -45,9 +48,14 @@ CASES = {
     "many, oldest (old-, 10%)": "old-",
     "few (4 hex digits)": None,  # filled from the data: see few_term()
     "none": "nobody-at-all",
-    "1 char, dense (k)": "k",
+    "none, impossible (x/user)": "x/user",
+    "1 char, in the prefix (k)": "k",
+    "1 char, dense (a)": "a",
+    "1 char, 5% (v)": "v",
     "1 char, none (q)": "q",
     "2 chars, dense (us)": "us",
+    "2 chars, 5% (sv)": "sv",
+    "2 chars, oldest 10% (d-)": "d-",
     "2 chars, none (zq)": "zq",
 }
 
@@ -87,15 +95,22 @@ def _timed(fn, repeat: int) -> tuple[float, float, object, float]:
     return statistics.median(samples), p95, result, statistics.median(cpu)
 
 
-def bench(app, team_id: str, repeat: int) -> list[dict]:
+def _cases(only: str | None):
+    wanted = set(only.split(",")) if only else None
+    for label, term in CASES.items():
+        term = term or few_term()
+        if wanted is None or term in wanted:
+            yield label, term
+
+
+def bench(app, team_id: str, repeat: int, only: str | None = None) -> list[dict]:
     from dnc_app import entries
     from dnc_app.entries import listing
     from dnc_app.extensions import db
 
     rows = []
     with app.app_context():
-        for label, term in CASES.items():
-            term = term or few_term()
+        for label, term in _cases(only):
             where = entries.ListFilter(q=term)
 
             def page(where=where):
@@ -128,9 +143,31 @@ def bench(app, team_id: str, repeat: int) -> list[dict]:
     return rows
 
 
-def _write_app(path: Path, before_index: bool):
-    """A fresh SQLite app migrated to head, or to the revision before 0015's index."""
-    from alembic.script import ScriptDirectory
+def bench_api(app, team_id: str, repeat: int, only: str | None = None) -> list[dict]:
+    """`GET /v1/dnc?q=…` (50 per page) through the Flask test client, per case."""
+    from bench.load_entries import new_api_key
+
+    app.config["DNC_LIST_LIMIT"] = "1000000/minute"  # read per request: no 429 while timing
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {new_api_key(app, team_id)}"}
+    rows = []
+    for label, term in _cases(only):
+        def get(term=term):
+            resp = client.get("/v1/dnc", query_string={"q": term}, headers=headers)
+            assert resp.status_code == 200, resp.get_json()
+            return resp.get_json()["data"]
+
+        p50, p95, data, cpu = _timed(get, repeat)
+        total = f"{data['total']:,}{'' if data.get('totalExact', True) else '+'}"
+        rows.append({"case": label, "term": term, "total": total, "p50": p50, "p95": p95,
+                     "cpu_p50": cpu})
+        print(f"  API {label:<28} q={term!r:<16} {len(data['entries']):>3} shown, total "
+              f"{total:>8}  p50 {p50:7.2f} p95 {p95:7.2f} (CPU {cpu:7.2f}) ms", flush=True)
+    return rows
+
+
+def _write_app(path: Path, revision: str):
+    """A fresh SQLite app migrated to `revision` ("head", or "0014": before any index)."""
     from flask_migrate import upgrade
 
     from dnc_app import create_app
@@ -140,15 +177,19 @@ def _write_app(path: Path, before_index: bool):
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "LOG_LEVEL": "WARNING",
                       "SECRET_KEY": "bench-secret-key", "DNC_WRITE_LIMIT": "1000000/minute"})
     with app.app_context():
-        config = app.extensions["migrate"].migrate.get_config()
-        before = ScriptDirectory.from_config(config).get_revision("0015").down_revision
-        upgrade(revision=before if before_index else "head")
+        upgrade(revision=revision)
     return app
+
+
+# The write benchmark's states: no index (before 0015), 0015's whole-URL index, head.
+WRITE_STATES = {"without an index (0014)": "0014", "whole URLs (0015)": "0015",
+                "usernames (head)": "head"}
 
 
 def bench_writes(directory: Path, adds: int, bulk_rows: int, rounds: int = 2) -> None:
     """POST /v1/dnc in-process (test client) and bulk adds (`add_entries`, 10,000 rows a
-    transaction), without and with the trigram index's triggers, alternately."""
+    transaction) without an index, with 0015's and with head's, in turn (the order
+    reversed in every other round)."""
     from bench.load_entries import new_api_key
     from dnc_app import accounts
     from dnc_app import entries as service
@@ -157,9 +198,9 @@ def bench_writes(directory: Path, adds: int, bulk_rows: int, rounds: int = 2) ->
     actor = Actor(ActorType.CLI, None, "bench")
     results: dict[str, dict[str, list[float]]] = {}
     for round_ in range(rounds):
-        pairs = [(True, "without the index"), (False, "with the index (0015)")]
-        for before_index, label in pairs[::-1] if round_ % 2 else pairs:  # each first once
-            app = _write_app(directory / f"writes-{before_index}.sqlite3", before_index)
+        states = list(WRITE_STATES.items())
+        for label, revision in states[::-1] if round_ % 2 else states:
+            app = _write_app(directory / f"writes-{revision}.sqlite3", revision)
             with app.app_context():
                 team_id = accounts.create_team(f"Writes {round_}", f"writes-{round_}").id
             key = new_api_key(app, team_id)
@@ -179,10 +220,10 @@ def bench_writes(directory: Path, adds: int, bulk_rows: int, rounds: int = 2) ->
             found = results.setdefault(label, {"add_us": [], "bulk": []})
             found["add_us"].append(statistics.median(samples))
             found["bulk"].append(rate)
-            print(f"  round {round_ + 1} {label:<22} POST /v1/dnc p50 "
+            print(f"  round {round_ + 1} {label:<24} POST /v1/dnc p50 "
                   f"{statistics.median(samples):7.0f} µs   bulk {rate:8,.0f} rows/s", flush=True)
     for label, found in results.items():
-        print(f"{label:<22} POST /v1/dnc p50 {min(found['add_us']):7.0f} µs (best round)   "
+        print(f"{label:<24} POST /v1/dnc p50 {min(found['add_us']):7.0f} µs (best round)   "
               f"bulk {max(found['bulk']):8,.0f} rows/s (best round)")
 
 
@@ -194,8 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=os.environ.get("DNC_BENCH_PG_URL"))
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--load-only", action="store_true")
+    parser.add_argument("--page-only", action="store_true", help="skip the API's q")
+    parser.add_argument("--api-only", action="store_true", help="skip the list page's search")
+    parser.add_argument("--cases", help="comma-separated terms (default: every case)")
     parser.add_argument("--writes", action="store_true",
-                        help="instead: POST /v1/dnc µs and bulk rows/s without/with the index")
+                        help="instead: POST /v1/dnc µs and bulk rows/s without an index, "
+                             "with 0015's, with head's")
     parser.add_argument("--adds", type=int, default=500)
     parser.add_argument("--bulk-rows", type=int, default=100_000)
     args = parser.parse_args(argv)
@@ -211,7 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.load_only:
         return 0
     print(f"search at {args.entries:,} entries ({args.db}), {args.repeat} runs per case:")
-    bench(app, team_id, args.repeat)
+    if not args.api_only:
+        bench(app, team_id, args.repeat, args.cases)
+    if not args.page_only:
+        bench_api(app, team_id, args.repeat, args.cases)
     return 0
 
 
