@@ -302,19 +302,27 @@ def test_the_index_drives_the_query(app, team):
         assert "INTEGER PRIMARY KEY" in plan[1], plan
 
 
+def fts_names() -> set[str]:
+    """The FTS tables, their shadow tables and triggers in the schema."""
+    return {row[0] for row in db.session.execute(text(
+        "SELECT name FROM sqlite_master WHERE name LIKE 'dnc_entry_fts%'"))}
+
+
+def add_kept(team_id: str, numbers) -> None:
+    entries.add_entries(team_id, [f"in/kept-{i}" for i in numbers], source=Source.CLI,
+                        actor=TEST_ACTOR)
+
+
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
 def test_migration_0015_indexes_existing_rows_and_goes_back(app, team):
     from flask_migrate import upgrade
 
     with app.app_context():
-        entries.add_entries(team.id, ["in/kept-1", "in/kept-2"], source=Source.CLI,
-                            actor=TEST_ACTOR)
+        add_kept(team.id, (1, 2))
         downgrade_before(app, "0015")
-        assert not db.session.execute(text(
-            "SELECT name FROM sqlite_master WHERE name LIKE 'dnc_entry_fts%'")).all()
+        assert not fts_names()
         # Written without the index: the search scans, with the same results.
-        entries.add_entries(team.id, [f"in/kept-{i}" for i in range(3, 25)], source=Source.CLI,
-                            actor=TEST_ACTOR)
+        add_kept(team.id, range(3, 25))
         expected = brute_force(app, team.id, "kept-1")
         assert [e.url for e in listing.browse(team.id, listing.ListFilter(q="kept-1")).entries
                 ] == expected
@@ -342,15 +350,13 @@ def test_migration_0016_replaces_0015s_index_and_goes_back(app, team):
     from flask_migrate import upgrade
 
     with app.app_context():
-        entries.add_entries(team.id, ["in/kept-1", "in/kept-2"], source=Source.CLI,
-                            actor=TEST_ACTOR)
+        add_kept(team.id, (1, 2))
         downgrade_before(app, "0016")
-        names = {row[0] for row in db.session.execute(text(
-            "SELECT name FROM sqlite_master WHERE name LIKE 'dnc_entry_fts%'"))}
+        names = fts_names()
         assert "dnc_entry_fts" in names and "dnc_entry_fts_insert" in names
         assert not {name for name in names if name.startswith("dnc_entry_fts_username")}
         # 0015's index holds the rows written under 0016, and its triggers index new ones.
-        entries.add_entries(team.id, ["in/kept-3"], source=Source.CLI, actor=TEST_ACTOR)
+        add_kept(team.id, (3,))
         db.session.execute(text("INSERT INTO dnc_entry_fts(dnc_entry_fts) "
                                 "VALUES ('integrity-check')"))
         assert len(old_index_seqs("in/kept-")) == 3
@@ -360,8 +366,7 @@ def test_migration_0016_replaces_0015s_index_and_goes_back(app, team):
                     ] == brute_force(app, team.id, term)
         db.session.remove()
         upgrade()
-        assert not db.session.execute(text(
-            "SELECT name FROM sqlite_master WHERE name IN ('dnc_entry_fts', "
-            "'dnc_entry_fts_insert', 'dnc_entry_fts_delete', 'dnc_entry_fts_update')")).all()
+        assert not fts_names() & {"dnc_entry_fts", "dnc_entry_fts_insert", "dnc_entry_fts_delete",
+                                  "dnc_entry_fts_update", "dnc_entry_fts_data"}
         assert_in_sync("kept-", "t-3", "3", "kep")
         assert len(indexed_seqs("-")) == 3

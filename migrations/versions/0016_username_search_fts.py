@@ -61,7 +61,8 @@ TRIGGERS = {
         INSERT INTO {FTS}(rowid, username) VALUES (new.seq, {INDEXED.format(row='new')}); END""",
 }
 
-# 0015's index of whole URLs (external content), for the downgrade.
+# 0015's index of whole URLs (external content), for the downgrade: copied, not imported,
+# so that this migration stays what it is whatever later becomes of 0015's file.
 OLD_FTS = "dnc_entry_fts"
 OLD_TRIGGERS = {
     f"{OLD_FTS}_insert": f"""AFTER INSERT ON dnc_entry BEGIN
