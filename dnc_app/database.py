@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import weakref
 from collections import namedtuple
@@ -9,6 +10,7 @@ from collections import namedtuple
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
 
@@ -21,6 +23,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = (
     weakref.WeakKeyDictionary())
 _LOCK_HELD = "dnc_sqlite_write_lock"
+_CONNECTION = "dnc_transaction_connection"
 
 
 def init_app(app: Flask) -> None:
@@ -57,7 +60,14 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     def on_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         if mode is not None:  # None: one statement in autocommit mode (read_one)
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            # On the DBAPI connection: Core's statement machinery costs more than BEGIN.
+            # Its errors are wrapped as Core wraps them (a locked database is a 503).
+            begin = f"BEGIN {mode}"
+            try:
+                conn.connection.driver_connection.execute(begin)
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(begin, (), exc, sqlite3.Error,
+                                          dialect=conn.dialect) from exc
 
 
 def read_one(statement, params: dict):
@@ -109,24 +119,86 @@ def _read_one_through_sqlalchemy(engine: Engine, statement, params: dict):
         return connection.execute(statement, params).first()
 
 
-class _Prepared:
-    """A read statement compiled once per engine, for the DBAPI cursor: its SQL (the
-    driver keeps it prepared: sqlite3's statement cache, psycopg's automatic prepare),
-    its parameters in the driver's style, and SQLAlchemy's own result processors (e.g.
-    timestamps read back as aware UTC), so rows are exactly what Core returns."""
+def run(statement, params: dict | list[dict]) -> list:
+    """Run a statement built once in the session's transaction, straight on the DBAPI
+    cursor of its connection; the rows it returns (RETURNING), as Core would give them.
+    A list of parameter sets runs it once per set (executemany, no rows).
 
-    def __init__(self, engine: Engine, statement):
+    The write path's statements (an add: the team lock, the insert, the change log's
+    two): SQLAlchemy's per-statement machinery cost more than the SQL on SQLite. Errors
+    are wrapped as Core wraps them (so a locked database is still a 503), a lost
+    connection is invalidated, and the engine's cursor events still fire (tests count
+    statements with them).
+    """
+    connection = _transaction_connection()
+    engine = connection.engine
+    many = isinstance(params, list)
+    # An INSERT's SQL depends on the columns given: compiled per set of keys.
+    prepared = _prepared(engine, statement, tuple(params[0] if many else params))
+    values = [prepared.parameters(p) for p in params] if many else prepared.parameters(params)
+    fairy = connection.connection
+    cursor = fairy.cursor()
+    has_events = engine._has_events or connection._has_events
+    sql = prepared.sql
+    if has_events:
+        for listener in engine.dispatch.before_cursor_execute:
+            listener(connection, cursor, sql, values, None, many)
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        if many:
+            cursor.executemany(sql, values)
+            rows = []
+        else:
+            cursor.execute(sql, values)
+            rows = cursor.fetchall() if cursor.description else []
+    except dbapi.Error as exc:
+        lost = engine.dialect.is_disconnect(exc, fairy, cursor)
+        cursor.close()
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, values, exc, dbapi.Error,
+                                  connection_invalidated=lost, dialect=engine.dialect) from exc
+    if has_events:
+        for listener in engine.dispatch.after_cursor_execute:
+            listener(connection, cursor, sql, values, None, many)
+    cursor.close()
+    return [prepared.row(row) for row in rows]
+
+
+def _transaction_connection():
+    """The session's connection, begun if need be; kept for the rest of its transaction
+    (asking the session costs more than an SQLite statement)."""
+    session = db.session()
+    connection = session.info.get(_CONNECTION)
+    if connection is None or connection.closed or not connection.in_transaction():
+        connection = session.info[_CONNECTION] = session.connection()
+    return connection
+
+
+class _Prepared:
+    """A statement compiled once per engine, for the DBAPI cursor: its SQL (the driver
+    keeps it prepared: sqlite3's statement cache, psycopg's automatic prepare), its
+    parameters in the driver's style, and SQLAlchemy's own result processors (e.g.
+    timestamps read back as aware UTC), so rows are exactly what Core returns. An INSERT
+    is compiled for the columns given (`column_keys`); column defaults are not applied."""
+
+    def __init__(self, engine: Engine, statement, column_keys: tuple[str, ...] | None = None):
         dialect = engine.dialect
-        compiled = statement.compile(dialect=dialect)
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         self.sql = str(compiled)
         self.positions = tuple(compiled.positiontup) if dialect.positional else None
         self.bind_processors = compiled._bind_processors
+        # Values written into the statement itself (`column == "x"`), as Core sends them.
+        self.literals = {name: bind.value for name, bind in compiled.binds.items()
+                         if not bind.required and bind.callable is None}
         self.keys = [column[0] for column in compiled._result_columns]
         self.processors = [column[3]._cached_result_processor(dialect, None)
                            for column in compiled._result_columns]
         self.row_class = namedtuple("Row", self.keys, rename=True)
 
     def parameters(self, params: dict):
+        if self.literals:
+            params = {**self.literals, **params}
         if self.bind_processors:
             params = {name: self.bind_processors[name](value)
                       if name in self.bind_processors else value
@@ -141,17 +213,19 @@ class _Prepared:
                                                           strict=True)))
 
 
-_PREPARED: weakref.WeakKeyDictionary[Engine, dict[int, tuple[object, _Prepared]]] = (
+_PREPARED: weakref.WeakKeyDictionary[Engine, dict[tuple, tuple[object, _Prepared]]] = (
     weakref.WeakKeyDictionary())
 
 
-def _prepared(engine: Engine, statement) -> _Prepared:
+def _prepared(engine: Engine, statement, column_keys: tuple[str, ...] | None = None
+              ) -> _Prepared:
     # Callers pass statements built once; each is kept with its compiled form, so its
     # id cannot be reused by another statement.
     statements = _PREPARED.setdefault(engine, {})
-    known = statements.get(id(statement))
+    key = (id(statement), column_keys)
+    known = statements.get(key)
     if known is None or known[0] is not statement:
-        known = statements[id(statement)] = (statement, _Prepared(engine, statement))
+        known = statements[key] = (statement, _Prepared(engine, statement, column_keys))
     return known[1]
 
 
@@ -183,6 +257,7 @@ def _release_sqlite_write_lock(session, transaction) -> None:
     # The outermost transaction ended (commit, rollback or close, after the database's
     # own commit or rollback): the next writer may begin.
     if transaction.parent is None:
+        session.info.pop(_CONNECTION, None)
         lock = session.info.pop(_LOCK_HELD, None)
         if lock is not None:
             lock.release()

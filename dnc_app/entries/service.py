@@ -18,7 +18,7 @@ from datetime import datetime
 
 from .. import ids
 from ..changelog import Action, Actor, Change, Source, record
-from ..database import begin_write, read_one
+from ..database import begin_write, read_one, run
 from ..extensions import db
 from ..timeutil import utcnow
 from . import statements as sql
@@ -55,8 +55,7 @@ def _insert_one(team_id: str, row: dict) -> dict[str, tuple[int, str]]:
 
 
 def _lock_team(team_id: str) -> None:
-    found = db.session.connection().execute(sql.LOCK_TEAM, {"team_id": team_id}).scalar()
-    if found is None:
+    if not run(sql.LOCK_TEAM, {"team_id": team_id}):
         db.session.rollback()
         raise TeamNotFound()
 
@@ -115,8 +114,8 @@ def add_entry(
                    actor=actor, reference=reference, now=now)
             db.session.commit()
             return entry
-        existing = _entry_from_row(
-            db.session.execute(sql.FIND_BY_URL, {"team_id": team_id, "url": url}).first())
+        found = run(sql.FIND_BY_URL, {"team_id": team_id, "url": url})
+        existing = _entry_from_row(found[0] if found else None)
         if existing is not None and record_duplicate:
             change = Change(existing.id, url, reason if reason is not None else existing.reason)
             record(team_id, Action.ADD_DUPLICATE, [change], source=source, actor=actor,

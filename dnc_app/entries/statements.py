@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text
 
+from ..database import run
 from ..extensions import db
 from ..models import DncEntry, Team
 from ..timeutil import UTCDateTime
@@ -37,7 +38,7 @@ READ_ENTRY_COUNT = select(TEAMS.c.entry_count).where(TEAMS.c.id == bindparam("te
 
 
 def dialect_name() -> str:
-    return db.session.get_bind().dialect.name
+    return db.engine.dialect.name
 
 
 # --------------------------------------------------------------------------- inserts
@@ -56,6 +57,8 @@ def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
         stmt = _INSERT_IGNORE[dialect] = _insert_ignore_statement(dialect)
     stored: dict[str, tuple[int, str]] = {}
     rows = [{**row, "url_sha256": url_digest(row["url"])} for row in rows]
+    if len(rows) == 1:  # an add: the statement straight on the cursor
+        return {url: (seq, entry_id) for seq, entry_id, url in run(stmt, rows[0])}
     for start in range(0, len(rows), _INSERT_CHUNK):
         for seq, entry_id, url in db.session.connection().execute(
                 stmt, rows[start : start + _INSERT_CHUNK]):
@@ -90,8 +93,7 @@ def insert_one_locking_team_pg(row: dict) -> dict[str, tuple[int, str]]:
     stmt = _LOCKED_INSERTS.get(keys)
     if stmt is None:
         stmt = _LOCKED_INSERTS[keys] = _locked_insert_statement(keys)
-    return {url: (seq, entry_id)
-            for seq, entry_id, url in db.session.connection().execute(stmt, row)}
+    return {url: (seq, entry_id) for seq, entry_id, url in run(stmt, row)}
 
 
 _LOCKED_INSERTS: dict = {}
