@@ -26,8 +26,10 @@ from .normalize import CANONICAL_PREFIX as URL_PREFIX
 # rowid = dnc_entry.seq, and its fts5vocab table of terms (the trigrams).
 ENTRY_FTS = table("dnc_entry_fts_username", column("rowid", Integer))
 ENTRY_FTS_TERMS = table("dnc_entry_fts_username_terms", column("term", String))
+# How far the index has taken the entries (migration 0017): those with seq <= indexed_upto.
 _HAS_ENTRY_FTS = text("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                      "AND name = 'dnc_entry_fts_username_terms'")
+                      "AND name = 'dnc_entry_fts_state'")
+_INDEXED_UPTO = text("SELECT indexed_upto FROM dnc_entry_fts_state")
 # What follows the username in the index: '$' is never in a username.
 END = "$$"
 
@@ -134,7 +136,10 @@ def _cross_join(element, compiler, **kw):
     return compiler.visit_join(element, **kw).replace(" JOIN ", " CROSS JOIN ", 1)
 
 
-def has_entry_fts(connection) -> bool:
-    """Whether the trigram index exists (SQLite with FTS5's trigram tokenizer, migration
-    0016 applied): looked up per search, a few µs, so a migration is seen at once."""
-    return connection.execute(_HAS_ENTRY_FTS).first() is not None
+def entry_fts_upto(connection) -> int | None:
+    """The seq up to which the trigram index holds the entries (it takes new ones in
+    batches, migration 0017), or None when there is no index (SQLite without FTS5's
+    trigram tokenizer). Looked up per search, a few µs, so a migration is seen at once."""
+    if connection.execute(_HAS_ENTRY_FTS).first() is None:
+        return None
+    return connection.execute(_INDEXED_UPTO).scalar_one()

@@ -77,13 +77,36 @@ def small_windows(monkeypatch):
 @pytest.fixture
 def searched(app, team, make_team):
     """The team's profiles, with another team's copies of them interleaved (older and
-    newer), so that the index's matches include rows the team filter must drop."""
+    newer), so that the index's matches include rows the team filter must drop. SQLite:
+    all of them in the index (it takes new entries in batches: see index_upto)."""
     other = make_team("Other", "other")
     with app.app_context():
         add_all(other.id, PROFILES[::2])
         add_all(team.id, PROFILES)
         add_all(other.id, PROFILES[1::2])
+        if db.engine.dialect.name == "sqlite":
+            index_upto(max_seq())
     return team
+
+
+def max_seq() -> int:
+    return db.session.execute(text("SELECT coalesce(max(seq), 0) FROM dnc_entry")).scalar_one()
+
+
+def index_upto(seq: int) -> None:
+    """SQLite: the index holds exactly the entries up to `seq` (its invariant, migration
+    0017), as if its batches had stopped there."""
+    db.session.execute(text("INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username) "
+                            "VALUES ('delete-all')"))
+    db.session.execute(text("INSERT INTO dnc_entry_fts_username(rowid, username) "
+                            "SELECT seq, substr(url, 25) || '$$' FROM dnc_entry WHERE seq <= :s"),
+                       {"s": seq})
+    db.session.execute(text("UPDATE dnc_entry_fts_state SET indexed_upto = :s"), {"s": seq})
+    db.session.commit()
+
+
+def indexed_upto() -> int:
+    return db.session.execute(text("SELECT indexed_upto FROM dnc_entry_fts_state")).scalar_one()
 
 
 @pytest.mark.parametrize("term", TERMS)
@@ -100,6 +123,23 @@ def test_search_finds_what_a_substring_filter_finds(app, searched, small_windows
                                            else (6, True))
         assert listing.count_matches(searched.id, where) == (
             min(len(expected), 6), len(expected) > 5)
+
+
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+def test_search_is_the_same_whatever_the_index_has_taken(app, searched, small_windows):
+    """The index lags behind the newest entries (migration 0017): nothing, half or all of
+    the team's entries in it, a search finds the same rows, newest first and back."""
+    with app.app_context():
+        seqs = sorted(db.session.execute(text("SELECT seq FROM dnc_entry")).scalars())
+        for upto in (0, seqs[len(seqs) // 2], seqs[-1]):
+            index_upto(upto)
+            for term in TERMS:
+                q = entries.search_term(term)
+                where = listing.ListFilter(q=q)
+                expected = brute_force(app, searched.id, q)
+                assert every_page(searched.id, where, 2) == (expected, expected), (upto, term)
+                assert listing.count_matches(searched.id, where) == (
+                    min(len(expected), 6), len(expected) > 5), (upto, term)
 
 
 def test_search_is_the_same_with_the_real_windows(app, searched):
@@ -211,13 +251,16 @@ def indexed_rows() -> int:
 
 
 def assert_in_sync(*usernames: str) -> None:
+    """The index holds exactly the entries up to its position (migration 0017)."""
     db.session.execute(text("INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username) "
                             "VALUES ('integrity-check')"))
     db.session.commit()
+    upto = indexed_upto()
     for username in usernames:
-        assert indexed_seqs(username) == stored_seqs(username), username
-    assert indexed_rows() == db.session.execute(text("SELECT count(*) FROM dnc_entry")
-                                                ).scalar_one()
+        assert indexed_seqs(username) == {s for s in stored_seqs(username) if s <= upto}, (
+            username)
+    assert indexed_rows() == db.session.execute(
+        text("SELECT count(*) FROM dnc_entry WHERE seq <= :s"), {"s": upto}).scalar_one()
     db.session.rollback()
 
 
@@ -264,6 +307,7 @@ def test_short_terms_use_the_index_and_read_no_entry_when_it_has_none(app, searc
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
 def test_the_index_follows_every_write(app, team, make_team):
     with app.app_context():
+        index_upto(max_seq() + 100)  # entries are indexed as they are written
         added = entries.add_entry(team.id, "in/solo-one", source=Source.CLI, actor=TEST_ACTOR)
         entries.add_entries(team.id, ["in/bulk-one", "in/bulk-two"], source=Source.CLI,
                             actor=TEST_ACTOR)
@@ -285,6 +329,50 @@ def test_the_index_follows_every_write(app, team, make_team):
         db.session.commit()
         assert_in_sync("bulk-", "thr", "e")
         assert len(indexed_seqs("bulk-")) == 1
+
+
+# Migration 0017: the index takes the entries past its position once they are this many.
+LAG = 1000
+
+
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+def test_the_index_takes_new_entries_in_batches(app, team):
+    def add(*names: str):
+        return entries.add_entries(team.id, [f"in/{name}" for name in names],
+                                   source=Source.CLI, actor=TEST_ACTOR)
+
+    with app.app_context():
+        start = max_seq()
+        index_upto(start)
+        add(*(f"batch-{i}" for i in range(LAG - 1)))
+        assert indexed_upto() == start and indexed_seqs("batch-") == set()
+        # Not in the index yet, found all the same (the entries past it are scanned).
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(listing, "PAGE_WINDOW", 2)
+            found = [e.url for e in listing.browse(team.id, listing.ListFilter(q="ch-99")).entries]
+        assert found == brute_force(app, team.id, "ch-99") and len(found) == 10
+        # The LAG-th entry takes all of them into the index, in its own transaction.
+        last = entries.add_entry(team.id, "in/the-last", source=Source.CLI, actor=TEST_ACTOR)
+        assert indexed_upto() == last.seq == start + LAG
+        assert len(indexed_seqs("batch-")) == LAG - 1
+        assert_in_sync("batch-", "the-last", "9")
+        # SQLite gives the newest entry's seq again after its removal: indexed at once.
+        entries.remove_entry(team.id, last.id, source=Source.CLI, actor=TEST_ACTOR)
+        reused = entries.add_entry(team.id, "in/reused", source=Source.CLI, actor=TEST_ACTOR)
+        assert reused.seq == last.seq and indexed_seqs("reused") == {reused.seq}
+        assert_in_sync("the-last", "reused")
+        # Past the position: not indexed, and its removal leaves the index alone (a
+        # contentless index told to delete a row it lacks would fail its integrity check).
+        newer = entries.add_entry(team.id, "in/newer", source=Source.CLI, actor=TEST_ACTOR)
+        assert indexed_seqs("newer") == set()
+        entries.remove_entry(team.id, newer.id, source=Source.CLI, actor=TEST_ACTOR)
+        assert_in_sync("newer", "reused", "batch-")
+        # One statement crossing the position: indexed up to the row that reached it.
+        before = max_seq()
+        assert before == indexed_upto()
+        add(*(f"cross-{i}" for i in range(LAG + 500)))
+        assert indexed_upto() == before + LAG and max_seq() == before + LAG + 500
+        assert_in_sync("cross-", "batch-", "5")
 
 
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
@@ -370,3 +458,27 @@ def test_migration_0016_replaces_0015s_index_and_goes_back(app, team):
                                   "dnc_entry_fts_update", "dnc_entry_fts_data"}
         assert_in_sync("kept-", "t-3", "3", "kep")
         assert len(indexed_seqs("-")) == 3
+
+
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+def test_migration_0017_goes_back_to_an_index_of_every_entry(app, team):
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        index_upto(max_seq())
+        add_kept(team.id, (1, 2, 3))  # past the position: not in the index
+        assert indexed_seqs("kept-") == set()
+        downgrade_before(app, "0017")
+        names = fts_names()
+        assert "dnc_entry_fts_state" not in names and "dnc_entry_fts_username_insert" in names
+        # 0016's index holds every entry, and its triggers take new ones one by one.
+        add_kept(team.id, (4,))
+        db.session.execute(text("INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username) "
+                                "VALUES ('integrity-check')"))
+        assert indexed_rows() == db.session.execute(text("SELECT count(*) FROM dnc_entry")
+                                                    ).scalar_one()
+        assert len(indexed_seqs("kept-")) == 4
+        db.session.remove()
+        upgrade()
+        assert indexed_upto() == max_seq()
+        assert_in_sync("kept-", "t-4", "4")

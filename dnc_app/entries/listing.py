@@ -24,7 +24,7 @@ from ..search import (
     ENTRY_FTS,
     CrossJoin,
     contains,
-    has_entry_fts,
+    entry_fts_upto,
     trigram_match,
     username_fts_query,
     username_search,
@@ -116,6 +116,9 @@ class _Search:
     empty: bool = False
     indexed: bool = False
     username: str = ""  # what the username must contain (SQLite's index query)
+    # SQLite: the index holds the entries up to this seq (it takes new ones in batches,
+    # migration 0017); the newer ones are read by a scan. None: every entry (PostgreSQL).
+    indexed_upto: int | None = None
 
     def index_query(self) -> str | None:
         """The FTS5 query (SQLite; None: the index finds no row), or the term (PostgreSQL:
@@ -134,8 +137,8 @@ def _search(q: str) -> _Search:
     if wanted.every:  # every row matches: the newest rows fill any page
         return _Search(q)
     if sql.dialect_name() == "sqlite":
-        return _Search(q, indexed=has_entry_fts(db.session.connection()),
-                       username=wanted.text)
+        upto = entry_fts_upto(db.session.connection())
+        return _Search(q, indexed=upto is not None, username=wanted.text, indexed_upto=upto)
     # pg_trgm finds no trigram in a shorter term: its GIN index would read every entry.
     return _Search(q, indexed=len(q.lower()) >= 3)
 
@@ -171,9 +174,27 @@ def _indexed(columns, conditions: list, span: _Span, query: str, *, ordered: boo
     return stmt.order_by(span.order(c.seq + 0)) if ordered else stmt
 
 
+def _parts(span: _Span, edge: int, upto: int | None) -> list[tuple[_Span, bool]]:
+    """`span` in reading order, split at the window's `edge`: (part, read through the
+    index). Entries past the index's position `upto` are always scanned (at most the
+    index's lag, all teams together)."""
+    if not span.ascending:  # the newest rows down to the edge, then the index
+        if upto is not None:
+            edge = min(edge, upto + 1)
+        window, rest = span.split(edge)
+        return [(window, False), (rest, True)]
+    window, rest = span.split(edge)  # the oldest rows up to the edge, then newer ones
+    if upto is None or (rest.before is not None and rest.before <= upto + 1):
+        return [(window, False), (rest, True)]
+    return [(window, False), (_Span(edge, upto + 1, True), True),
+            (_Span(max(edge, upto), rest.before, True), False)]
+
+
 def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
                    offset: int = 0) -> list:
-    """Up to `count` matching rows of `span` in its order, the first `offset` skipped."""
+    """Up to `count` matching rows of `span` in its order, the first `offset` skipped
+    (newest first only)."""
+    assert not (offset and span.ascending)
     search = _search(where.q)
     if search.empty:
         return []
@@ -183,15 +204,23 @@ def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
     if edge is None:
         return db.session.execute(
             _scanned(columns, conditions, span).offset(offset).limit(count)).all()
-    window, rest = span.split(edge)
-    # The window holds at most PAGE_WINDOW rows, whatever the offset.
-    rows = db.session.execute(_scanned(columns, conditions, window).limit(offset + count)).all()
-    skipped = min(offset, len(rows))
-    rows = rows[offset:]
-    query = search.index_query() if len(rows) < count else None
-    if query is not None:
-        rows += db.session.execute(_indexed(columns, conditions, rest, query)
-                                   .offset(offset - skipped).limit(count - len(rows))).all()
+    rows: list = []
+    skip, query = offset, None
+    for part, through_index in _parts(span, edge, search.indexed_upto):
+        if len(rows) >= count:
+            break
+        if not through_index:
+            # A scanned part is the window or the index's lag: a bounded number of rows.
+            found = db.session.execute(_scanned(columns, conditions, part)
+                                       .limit(skip + count - len(rows))).all()
+            rows += found[skip:]
+            skip -= min(skip, len(found))
+            continue
+        query = query or search.index_query()  # asked only when the scans fell short
+        if query is not None:
+            rows += db.session.execute(_indexed(columns, conditions, part, query)
+                                       .offset(skip).limit(count - len(rows))).all()
+            skip = 0  # the last part when newest first; oldest first has no offset
     return rows
 
 
@@ -225,7 +254,7 @@ def count_matches(team_id: str, where: ListFilter) -> tuple[int, bool]:
     if edge is None:
         found = _count(_scanned([c.seq], conditions, _Span()), cap + 1)
     else:
-        window, rest = _Span().split(edge)
+        (window, _), (rest, _) = _parts(_Span(), edge, search.indexed_upto)
         found = _count(_scanned([c.seq], conditions, window), cap + 1)
         query = search.index_query() if found <= cap else None
         if query is not None:
