@@ -6,6 +6,9 @@ import sqlite3
 import threading
 import weakref
 from collections import namedtuple
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import Flask
 from sqlalchemy import event
@@ -79,8 +82,7 @@ def read_one(statement, params: dict):
     consistent snapshot), so neither BEGIN nor the session's bookkeeping is paid on the
     hot path (check).
     """
-    # registry.has(): asking db.session() would create a session only to find it idle.
-    if db.session.registry.has() and db.session().in_transaction():
+    if session_in_transaction():
         return db.session.connection().execute(statement, params).first()
     engine = db.engine
     prepared = _prepared(engine, statement)
@@ -165,9 +167,53 @@ def run(statement, params: dict | list[dict]) -> list:
     return [prepared.row(row) for row in rows]
 
 
+# The connection of a write_outside_session() in progress, where run() executes.
+_OUTSIDE_SESSION: ContextVar = ContextVar("dnc_write_outside_session", default=None)
+
+
+def session_in_transaction() -> bool:
+    # registry.has(): asking db.session() would create a session only to find it idle.
+    return db.session.registry.has() and db.session().in_transaction()
+
+
+@contextmanager
+def write_outside_session() -> Iterator:
+    """SQLite: a write transaction (BEGIN IMMEDIATE, queued on this process's write lock
+    like begin_write) on a pooled connection outside the session, for run()'s statements;
+    yields the Core transaction, committed at the end unless the caller ended it, rolled
+    back on an exception. The session's transaction machinery costs more than an add's
+    SQL. Only when the session holds no transaction (it might hold the write lock)."""
+    engine = db.engine
+    lock = _SQLITE_WRITE_LOCKS[engine]
+    # Without the lock after the busy timeout, BEGIN IMMEDIATE still waits its turn.
+    held = lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(sqlite_begin="IMMEDIATE")
+            transaction = connection.begin()
+            token = _OUTSIDE_SESSION.set(connection)
+            try:
+                yield transaction
+                if transaction.is_active:
+                    transaction.commit()
+            except BaseException:
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
+            finally:
+                _OUTSIDE_SESSION.reset(token)
+    finally:
+        if held:
+            lock.release()
+
+
 def _transaction_connection():
-    """The session's connection, begun if need be; kept for the rest of its transaction
-    (asking the session costs more than an SQLite statement)."""
+    """The connection of the write in progress: write_outside_session()'s, else the
+    session's, begun if need be and kept for the rest of its transaction (asking the
+    session costs more than an SQLite statement)."""
+    outside = _OUTSIDE_SESSION.get()
+    if outside is not None:
+        return outside
     session = db.session()
     connection = session.info.get(_CONNECTION)
     if connection is None or connection.closed or not connection.in_transaction():

@@ -1,18 +1,24 @@
 """database.run: the write path's statements straight on the DBAPI cursor (issue 12) must
 behave as Core's execute does: the same rows (types processed), errors wrapped the same
-way, the engine's cursor events fired, and only within the session's transaction."""
+way, the engine's cursor events fired. And an add on SQLite, which runs them on a
+connection outside the session unless the session is in a transaction or the team has
+webhooks."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dnc_app.database import begin_write, run
+from dnc_app import entries
+from dnc_app.changelog import Actor, ActorType, Source
+from dnc_app.database import begin_write, run, session_in_transaction
 from dnc_app.entries import statements as sql
 from dnc_app.extensions import db
+from dnc_app.models import AuditEvent, Team
 
 
 def _row(team_id: str, url: str, entry_id: str) -> dict:
@@ -76,3 +82,72 @@ def test_cursor_events_fire_and_many_runs_each_set(app, team):
                    .order_by(sql.ENTRIES.c.seq), {})
         assert [r.url for r in rows] == [f"https://linkedin.com/in/many-{n}" for n in range(3)]
         db.session.rollback()
+
+
+# --------------------------------------------------------------------------- an add on SQLite
+
+ACTOR = Actor(ActorType.API_KEY, "key_1", "key")
+
+
+@contextmanager
+def statements():
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def stored(team_id: str) -> tuple[int, list[str]]:
+    """(entries, change-log actions on entries) as a new connection sees them: committed."""
+    with db.engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(sql.ENTRIES)
+                                   .where(sql.ENTRIES.c.team_id == team_id)).scalar_one()
+        actions = list(connection.execute(select(AuditEvent.action).where(
+            AuditEvent.team_id == team_id, AuditEvent.action.like("add%"))
+            .order_by(AuditEvent.seq)).scalars())
+    return count, actions
+
+
+@pytest.mark.database("sqlite")  # PostgreSQL's add is counted in test_round_trips
+def test_an_add_runs_outside_the_session_unless_the_team_has_webhooks(app, team):
+    with app.app_context():
+        with statements() as seen:
+            entry = entries.add_entry(team.id, "in/outside", source=Source.API, actor=ACTOR)
+        # Four statements on a connection of its own; the session never began.
+        assert seen == ["SELECT team.has_webhooks FROM", "INSERT INTO dnc_entry",
+                        "UPDATE team SET", "INSERT INTO audit_event"], seen
+        assert not session_in_transaction()
+        assert stored(team.id) == (1, ["add"])
+        with pytest.raises(entries.AlreadyListed) as listed:
+            entries.add_entry(team.id, "in/outside", source=Source.API, actor=ACTOR)
+        assert listed.value.entry.id == entry.id and stored(team.id) == (1, ["add"])
+        with pytest.raises(entries.TeamNotFound):
+            entries.add_entry("team_missing", "in/x", source=Source.API, actor=ACTOR)
+        # A team with webhooks: the outbox rides on the session's commit, so the session's
+        # path adds it (after the first attempt rolled back: one entry, one record).
+        db.session.execute(update(Team).where(Team.id == team.id).values(has_webhooks=True))
+        db.session.commit()
+        with statements() as seen:
+            entries.add_entry(team.id, "in/hooked", source=Source.API, actor=ACTOR)
+        # Read outside the session, then the session's own write: its team lock, the
+        # insert, the change log and the outbox's look-up of the team's endpoints.
+        assert seen[0] == "SELECT team.has_webhooks FROM" and "SELECT team.id FROM" in seen, seen
+        assert any("webhook_endpoint" in s for s in seen), seen
+        assert stored(team.id) == (2, ["add", "add"])
+
+
+@pytest.mark.database("sqlite")
+def test_an_add_inside_a_session_transaction_takes_the_sessions_path(app, team):
+    """The session may hold the write lock (a write in progress): an add joins it rather
+    than waiting on the lock it holds."""
+    with app.app_context():
+        db.session.execute(update(Team).where(Team.id == team.id).values(name="Renamed"))
+        entries.add_entry(team.id, "in/inside", source=Source.API, actor=ACTOR)
+        assert stored(team.id) == (1, ["add"])
+        assert db.session.get(Team, team.id).name == "Renamed"

@@ -35,6 +35,7 @@ DELETE_ENTRY = delete(ENTRIES).where(ENTRIES.c.seq == bindparam("seq"))
 
 LOCK_TEAM = select(TEAMS.c.id).where(TEAMS.c.id == bindparam("team_id")).with_for_update()
 READ_ENTRY_COUNT = select(TEAMS.c.entry_count).where(TEAMS.c.id == bindparam("team_id"))
+TEAM_HAS_WEBHOOKS = select(TEAMS.c.has_webhooks).where(TEAMS.c.id == bindparam("team_id"))
 
 
 def dialect_name() -> str:
