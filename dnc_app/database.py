@@ -122,8 +122,9 @@ def _read_one_through_sqlalchemy(engine: Engine, statement, params: dict):
 
 
 def run(statement, params: dict | list[dict]) -> list:
-    """Run a statement built once in the session's transaction, straight on the DBAPI
-    cursor of its connection; the rows it returns (RETURNING), as Core would give them.
+    """Run a statement built once in the write in progress (write_outside_session's, else
+    the session's transaction), straight on the DBAPI cursor of its connection; the rows it
+    returns (RETURNING), as Core would give them.
     A list of parameter sets runs it once per set (executemany, no rows).
 
     The write path's statements (an add: the team lock, the insert, the change log's
