@@ -1,6 +1,7 @@
 """Substring search in SQL: `LIKE '%…%'` with the text's own `%`, `_` and `\\` literal,
-what a search term asks of the username part of the stored URLs, and the queries of
-SQLite's trigram index of the usernames (migration 0016).
+what a search term asks of the username part of the stored URLs, and the queries of the
+indexes of the usernames: SQLite's FTS5 trigram index (migrations 0016, 0017) and
+PostgreSQL's GIN index of substrings by team and range of seq (migration 0018).
 
 Every stored URL is `https://linkedin.com/in/<username>` (URL_PREFIX), and no username
 holds `/`, `%`, `$`, whitespace or control characters (normalize.py; pinned by
@@ -16,7 +17,21 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Integer, String, column, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.selectable import Join
 
@@ -116,6 +131,64 @@ def username_fts_query(connection, username: str) -> str | None:
     starting = [found for found in connection.execute(stmt).scalars()
                 if found.startswith(username)]
     return _any_or_all(starting, " OR ") if starting else None
+
+
+def username_grams(username: str) -> list[str]:
+    """PostgreSQL (migration 0018): the substrings every username containing `username`
+    holds among its index keys: the text itself when shorter than a trigram (the index
+    keeps every substring of 1 to 3 characters), else all its trigrams (overlapping ones
+    too: they are what ties the others together, e.g. `-00` in `bench-0099`)."""
+    if len(username) < 3:
+        return [username]
+    return list(dict.fromkeys(username[i : i + 3] for i in range(len(username) - 2)))
+
+
+# PostgreSQL (migration 0018): an entry's bucket is `seq >> BUCKET_BITS`, its index keys
+# dnc_entry_search_keys(team_id, seq, url), those a search wants in a bucket
+# dnc_entry_search_query(team_id, bucket, grams).
+BUCKET_BITS = 14
+_KEYS = ARRAY(Text)
+
+
+def bucketed_search(entries, columns, conditions: list, *, team_id: str, grams: list[str],
+                    after: int | None, before: int | None, ascending: bool, limit: int,
+                    offset: int = 0, ordered: bool = True):
+    """PostgreSQL: the rows (`columns`) of the team's entries with `after < seq < before`
+    (None: no bound) that hold every gram and meet `conditions`, newest first (or oldest
+    first), read bucket by bucket through the index: `limit` of them after `offset`.
+    Every bucket's rows come in order, so the search stops at the bucket that fills the
+    page. Unordered (a count): the same buckets, each one's rows as the bitmap yields them.
+
+    PostgreSQL runs the LATERAL join as a nested loop over the buckets in the order
+    generate_series yields them; the rows come out in that order."""
+    c = entries.c
+    span = ([c.seq > after] if after is not None else []) + (
+        [c.seq < before] if before is not None else [])
+    # The same bounds for the rows of a bucket, but on `seq + 0`: as such the planner would
+    # intersect the index's rows with the bound's range on the seq index (2 ms a bucket).
+    bucket_span = ([c.seq + 0 > after] if after is not None else []) + (
+        [c.seq + 0 < before] if before is not None else [])
+
+    def team_edge(newest: bool):  # the bucket of the team's newest (oldest) row in span
+        seq = func.max(c.seq) if newest else func.min(c.seq)
+        return (select(seq.op(">>")(literal_column(str(BUCKET_BITS))))
+                .where(c.team_id == team_id, *span).scalar_subquery())
+
+    buckets = (func.generate_series(team_edge(not ascending), team_edge(ascending),
+                                    1 if ascending else -1)
+               .table_valued("n").render_derived("bucket"))
+    bucket = buckets.c.n
+    keys = func.dnc_entry_search_keys(c.team_id, c.seq, c.url, type_=_KEYS)
+    wanted = func.dnc_entry_search_query(team_id, bucket, literal(grams, _KEYS), type_=_KEYS)
+    # The key function's declared cost keeps the planner on the index: it never evaluates
+    # the function row by row (a bucket's range on seq as well would have it intersect
+    # the index's rows with the range's 16,384, at 0.4 ms a bucket).
+    found = select(*columns).where(keys.contains(wanted), *conditions, *bucket_span)
+    if ordered:
+        found = found.order_by(c.seq if ascending else c.seq.desc())
+    found = found.limit(offset + limit).lateral("found")
+    return (select(*found.c).select_from(buckets.join(found, true()))
+            .offset(offset).limit(limit))
 
 
 def trigram_match(query: str) -> ColumnElement[bool]:

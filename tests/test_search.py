@@ -15,7 +15,14 @@ from dnc_app import entries
 from dnc_app.changelog import Source
 from dnc_app.entries import listing
 from dnc_app.extensions import db
-from dnc_app.search import EVERY, NONE, username_fts_query, username_search
+from dnc_app.search import (
+    BUCKET_BITS,
+    EVERY,
+    NONE,
+    username_fts_query,
+    username_grams,
+    username_search,
+)
 from tests.support import TEST_ACTOR, downgrade_before
 
 # Stored (normalized) URLs: lower case, letters, digits, `-`, `_` and `.`, any script.
@@ -125,7 +132,7 @@ def test_search_finds_what_a_substring_filter_finds(app, searched, small_windows
             min(len(expected), 6), len(expected) > 5)
 
 
-@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
 def test_search_is_the_same_whatever_the_index_has_taken(app, searched, small_windows):
     """The index lags behind the newest entries (migration 0017): nothing, half or all of
     the team's entries in it, a search finds the same rows, newest first and back."""
@@ -264,7 +271,7 @@ def assert_in_sync(*usernames: str) -> None:
     db.session.rollback()
 
 
-@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
 def test_a_nul_leaves_the_index_query_valid(app, searched, small_windows, monkeypatch):
     """The address refuses a NUL (400) before a search; the service copes anyway: no URL
     holds a NUL, so nothing is found (SQLite's LIKE alone would read its pattern only up
@@ -283,7 +290,7 @@ def test_a_nul_leaves_the_index_query_valid(app, searched, small_windows, monkey
                 assert every_page(searched.id, where, 2) != found  # the LIKE's own answer
 
 
-@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
 def test_short_terms_use_the_index_and_read_no_entry_when_it_has_none(app, searched,
                                                                       small_windows):
     with app.app_context():
@@ -304,7 +311,7 @@ def test_short_terms_use_the_index_and_read_no_entry_when_it_has_none(app, searc
         assert sum("FROM dnc_entry_fts_username_terms" in s for s in seen) == 1, seen
 
 
-@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
 def test_the_index_follows_every_write(app, team, make_team):
     with app.app_context():
         index_upto(max_seq() + 100)  # entries are indexed as they are written
@@ -335,7 +342,7 @@ def test_the_index_follows_every_write(app, team, make_team):
 LAG = 1000
 
 
-@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
 def test_the_index_takes_new_entries_in_batches(app, team):
     def add(*names: str):
         return entries.add_entries(team.id, [f"in/{name}" for name in names],
@@ -375,15 +382,15 @@ def test_the_index_takes_new_entries_in_batches(app, team):
         assert_in_sync("cross-", "batch-", "5")
 
 
-@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
 def test_the_index_drives_the_query(app, team):
     """The FTS table is the outer loop (its rowids come in order, the page stops early),
     not a probe per row of the team."""
     with app.app_context():
         span = listing._Span(before=10**9)
-        stmt = listing._indexed([listing.sql.ENTRIES.c.seq],
+        stmt = listing._indexed(team.id, [listing.sql.ENTRIES.c.seq],
                                 listing._conditions(team.id, listing.ListFilter(q="user")),
-                                span, '"use"').limit(5)
+                                span, '"use"', limit=5)
         compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = [row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
         assert plan[0].startswith("SCAN dnc_entry_fts_username VIRTUAL TABLE"), plan
@@ -401,7 +408,7 @@ def add_kept(team_id: str, numbers) -> None:
                         actor=TEST_ACTOR)
 
 
-@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
 def test_migration_0015_indexes_existing_rows_and_goes_back(app, team):
     from flask_migrate import upgrade
 
@@ -433,7 +440,7 @@ def old_index_seqs(term: str) -> set[int]:
         {"q": trigram_query(term)}).scalars())
 
 
-@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
 def test_migration_0016_replaces_0015s_index_and_goes_back(app, team):
     from flask_migrate import upgrade
 
@@ -460,7 +467,7 @@ def test_migration_0016_replaces_0015s_index_and_goes_back(app, team):
         assert len(indexed_seqs("-")) == 3
 
 
-@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: pg_trgm)
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
 def test_migration_0017_goes_back_to_an_index_of_every_entry(app, team):
     from flask_migrate import upgrade
 
@@ -482,3 +489,161 @@ def test_migration_0017_goes_back_to_an_index_of_every_entry(app, team):
         upgrade()
         assert indexed_upto() == max_seq()
         assert_in_sync("kept-", "t-4", "4")
+
+
+# ----------------------------------------------------------------------- PostgreSQL's index
+
+
+def seq_bucket() -> int:
+    """The bucket (migration 0018) of the next seq."""
+    return db.session.execute(text(
+        "SELECT last_value >> :bits FROM dnc_entry_seq_seq"), {"bits": BUCKET_BITS}).scalar_one()
+
+
+def jump_to_bucket(bucket: int) -> None:
+    db.session.execute(text("SELECT setval('dnc_entry_seq_seq', :seq)"),
+                       {"seq": bucket << BUCKET_BITS})
+    db.session.commit()
+
+
+@pytest.fixture
+def spread(app, team, make_team):
+    """PostgreSQL: the team's profiles spread over the index's buckets, one or two empty
+    buckets between groups, each beside another team's copy in the same bucket."""
+    other = make_team("Other", "other")
+    with app.app_context():
+        for i, profile in enumerate(PROFILES):
+            if i % 4 == 0:
+                jump_to_bucket(seq_bucket() + 2 + i % 8 // 4)
+            add_all(other.id, [profile])
+            add_all(team.id, [profile])
+        buckets = db.session.execute(text(
+            "SELECT count(DISTINCT seq >> :bits) FROM dnc_entry WHERE team_id = :t"),
+            {"bits": BUCKET_BITS, "t": team.id}).scalar_one()
+        assert buckets == 7
+    return team
+
+
+@contextmanager
+def bucketed_statements():
+    """The bucket-by-bucket searches run meanwhile: (statement, parameters)."""
+    seen: list = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        if "generate_series" in statement:
+            seen.append((statement, params))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.mark.database("postgresql")
+@pytest.mark.parametrize("term", TERMS)
+def test_search_across_buckets_finds_what_a_substring_filter_finds(app, spread, small_windows,
+                                                                  term):
+    q = entries.search_term(term)
+    expected = brute_force(app, spread.id, q)
+    where = listing.ListFilter(q=q)
+    with app.app_context():
+        for limit in (1, 2, 50):
+            assert every_page(spread.id, where, limit) == (expected, expected)
+        assert listing.count_matches(spread.id, where) == (
+            min(len(expected), 6), len(expected) > 5)
+        page = entries.list_entries(spread.id, q=q, limit=2, offset=1)
+        assert [e.url for e in page.entries] == expected[1:3]
+        first = entries.list_entries(spread.id, q=q, limit=2)
+        assert (first.total, first.total_exact) == (min(len(expected), 6), len(expected) <= 5)
+
+
+@pytest.mark.database("postgresql")
+def test_the_search_reads_the_index_bucket_by_bucket(app, spread, small_windows):
+    """The newest bucket first, each through the GIN index, and never a scan of the
+    entries (the key function is costly, so the planner keeps to the index)."""
+    with app.app_context(), bucketed_statements() as seen:
+        page = listing.browse(spread.id, listing.ListFilter(q="user-1"), limit=2)
+    assert [e.url for e in page.entries] == brute_force(app, spread.id, "user-1")[:2]
+    assert seen
+    with app.app_context():
+        for statement, params in seen:
+            plan = db.session.connection().exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + statement, params).scalar_one()
+            loop = next(n for n in plan_nodes(plan[0]["Plan"])
+                        if n["Node Type"] == "Nested Loop")
+            outer, inner = loop["Plans"]
+            assert outer.get("Function Name") == "generate_series", outer
+            scans = {(n["Node Type"], n.get("Index Name") or n.get("Relation Name"))
+                     for n in plan_nodes(inner) if "Scan" in n["Node Type"]}
+            assert scans == {("Bitmap Heap Scan", "dnc_entry"),
+                             ("Bitmap Index Scan", "ix_dnc_entry_search")}, scans
+
+
+def plan_nodes(node):
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.database("postgresql")
+def test_the_index_keys_are_the_username_substrings_by_team_and_bucket(app):
+    username = "jürgen-a"
+    seq = (5 << BUCKET_BITS) + 3
+    with app.app_context():
+        keys = db.session.execute(text("SELECT dnc_entry_search_keys('team_x', :seq, :url)"),
+                                  {"seq": seq, "url": f"https://linkedin.com/in/{username}"}
+                                  ).scalar_one()
+        assert set(keys) == {f"team_x:5:{username[i:i + n]}" for n in (1, 2, 3)
+                             for i in range(len(username) - n + 1)}
+        wanted = db.session.execute(text("SELECT dnc_entry_search_query('team_x', 5, :g)"),
+                                    {"g": username_grams("rgen-")}).scalar_one()
+        assert wanted == ["team_x:5:rge", "team_x:5:gen", "team_x:5:en-"]
+
+
+@pytest.mark.parametrize(("username", "grams"), [
+    ("q", ["q"]), ("zq", ["zq"]), ("abc", ["abc"]), ("abab", ["aba", "bab"]),
+    ("aaaa", ["aaa"]), ("王小明", ["王小明"]), ("bench-0099", [
+        "ben", "enc", "nch", "ch-", "h-0", "-00", "009", "099"]),
+])
+def test_the_grams_a_term_asks_of_the_index(username, grams):
+    assert username_grams(username) == grams
+
+
+@pytest.mark.database("postgresql")
+def test_connections_run_without_jit(app):
+    """A bucket-by-bucket search has a high estimated cost: JIT would compile it (50-100 ms)
+    for a query of 1-2 ms."""
+    with app.app_context():
+        assert db.session.execute(text("SHOW jit")).scalar_one() == "off"
+
+
+def pg_schema() -> set[str]:
+    return set(db.session.execute(text(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'dnc_entry' UNION "
+        "SELECT proname FROM pg_proc WHERE proname LIKE 'dnc_entry_search%'")).scalars())
+
+
+@pytest.mark.database("postgresql")
+def test_migration_0018_indexes_existing_rows_and_goes_back(app, team):
+    from flask_migrate import upgrade
+
+    ours = {"ix_dnc_entry_search", "dnc_entry_search_keys", "dnc_entry_search_query"}
+    with app.app_context():
+        add_kept(team.id, (1, 2))
+        assert ours <= pg_schema() and "ix_dnc_entry_url_trgm" not in pg_schema()
+        downgrade_before(app, "0018")
+        assert not ours & pg_schema()
+        has_trgm = db.session.execute(text(
+            "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first() is not None
+        assert ("ix_dnc_entry_url_trgm" in pg_schema()) == has_trgm
+        jump_to_bucket(seq_bucket() + 3)
+        add_kept(team.id, range(3, 25))  # written without the index
+        db.session.remove()
+        upgrade()
+        assert ours <= pg_schema() and "ix_dnc_entry_url_trgm" not in pg_schema()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(listing, "PAGE_WINDOW", 2)  # the index answers most of the page
+            for term in ("kept-1", "t-2", "k", "2"):
+                assert [e.url for e in listing.browse(team.id, listing.ListFilter(q=term))
+                        .entries] == brute_force(app, team.id, term)

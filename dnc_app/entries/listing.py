@@ -6,10 +6,10 @@ Kept fast at a million entries: a date range is a range of the (team_id, seq) in
 A search first asks what the term can match (search.username_search, no SQL): every URL
 (a piece of `https://linkedin.com/in/`: the newest rows fill the page), none (nothing is
 read), or URLs whose username holds some text. Then it reads the team's newest rows (a
-term in many URLs fills its page there), then the rows the trigram index finds (SQLite's
-FTS5 table of the usernames, migration 0016, for terms of any length; PostgreSQL's pg_trgm
-GIN index of 0002 for terms of 3 characters or more). Either way every row is tested with
-the same `LIKE`, so the results are those of a scan.
+term in many URLs fills its page there), then the rows the index of the usernames finds,
+for terms of any length: SQLite's FTS5 trigram table (migrations 0016, 0017), or
+PostgreSQL's GIN index of substrings by range of seq, read newest range first (0018).
+Either way every row is tested with the same `LIKE`, so the results are those of a scan.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from ..extensions import db
 from ..search import (
     ENTRY_FTS,
     CrossJoin,
+    bucketed_search,
     contains,
     entry_fts_upto,
     trigram_match,
     username_fts_query,
+    username_grams,
     username_search,
 )
 from ..timeorder import first_seq_at
@@ -70,6 +72,7 @@ class BrowsePage:
 
 
 def _conditions(team_id: str, where: ListFilter) -> list:
+    """The conditions on the rows: the team's first (see _indexed), then the filter's."""
     c = sql.ENTRIES.c
     conditions = [c.team_id == team_id]
     if where.since is not None:
@@ -115,17 +118,17 @@ class _Search:
     q: str = ""
     empty: bool = False
     indexed: bool = False
-    username: str = ""  # what the username must contain (SQLite's index query)
+    username: str = ""  # what the username must contain (the index query)
     # SQLite: the index holds the entries up to this seq (it takes new ones in batches,
     # migration 0017); the newer ones are read by a scan. None: every entry (PostgreSQL).
     indexed_upto: int | None = None
 
-    def index_query(self) -> str | None:
-        """The FTS5 query (SQLite; None: the index finds no row), or the term (PostgreSQL:
-        its GIN index serves the LIKE itself). Asked only when the newest rows fell short."""
+    def index_query(self) -> str | list[str] | None:
+        """The FTS5 query (SQLite; None: the index finds no row), or the grams every
+        matching username holds (PostgreSQL). Asked only when the newest rows fell short."""
         if sql.dialect_name() == "sqlite":
             return username_fts_query(db.session.connection(), self.username)
-        return self.q
+        return username_grams(self.username)
 
 
 def _search(q: str) -> _Search:
@@ -139,8 +142,7 @@ def _search(q: str) -> _Search:
     if sql.dialect_name() == "sqlite":
         upto = entry_fts_upto(db.session.connection())
         return _Search(q, indexed=upto is not None, username=wanted.text, indexed_upto=upto)
-    # pg_trgm finds no trigram in a shorter term: its GIN index would read every entry.
-    return _Search(q, indexed=len(q.lower()) >= 3)
+    return _Search(q, indexed=True, username=wanted.text)
 
 
 def _window_edge(team_id: str, span: _Span, size: int) -> int | None:
@@ -156,22 +158,23 @@ def _scanned(columns, conditions: list, span: _Span):
     return select(*columns).where(*conditions, *span.of(c.seq)).order_by(span.order(c.seq))
 
 
-def _indexed(columns, conditions: list, span: _Span, query: str, *, ordered: bool = True):
-    """The rows of `span` the trigram index finds (SQLite: FTS5 `query`), still tested by
-    `conditions` (in `span`'s order, or unordered for a count on PostgreSQL: the heap scan
-    then stops at the limit)."""
+def _indexed(team_id: str, columns, conditions: list, span: _Span, query, *, limit: int,
+             offset: int = 0, ordered: bool = True):
+    """`limit` of the rows of `span` the index finds (SQLite: FTS5 `query`; PostgreSQL:
+    the rows holding the grams `query`), still tested by `conditions`, after `offset`; in
+    `span`'s order, or unordered for a count on PostgreSQL."""
     if sql.dialect_name() == "sqlite":
         # Driven by the FTS table, which yields its rowids in order: the page stops early.
         rowid = ENTRY_FTS.c.rowid
         return (select(*columns)
                 .select_from(CrossJoin(ENTRY_FTS, sql.ENTRIES, sql.ENTRIES.c.seq == rowid))
                 .where(trigram_match(query), *span.of(rowid), *conditions)
-                .order_by(span.order(rowid)))
-    # `seq + 0`: sorting what the GIN index found; else the planner may walk the seq index
-    # and filter every row (1 s when the matches are the oldest tenth of a million).
-    c = sql.ENTRIES.c
-    stmt = select(*columns).where(*conditions, *span.of(c.seq))
-    return stmt.order_by(span.order(c.seq + 0)) if ordered else stmt
+                .order_by(span.order(rowid)).offset(offset).limit(limit))
+    # Without the team's condition: the index keys hold the team (no team id holds ':'),
+    # and the condition would offer the planner the team's index, read whole per bucket.
+    return bucketed_search(sql.ENTRIES, columns, conditions[1:], team_id=team_id, grams=query,
+                           after=span.after, before=span.before, ascending=span.ascending,
+                           limit=limit, offset=offset, ordered=ordered)
 
 
 def _parts(span: _Span, edge: int, upto: int | None) -> list[tuple[_Span, bool]]:
@@ -218,8 +221,8 @@ def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
             continue
         query = query or search.index_query()  # asked only when the scans fell short
         if query is not None:
-            rows += db.session.execute(_indexed(columns, conditions, part, query)
-                                       .offset(skip).limit(count - len(rows))).all()
+            rows += db.session.execute(_indexed(team_id, columns, conditions, part, query,
+                                                limit=count - len(rows), offset=skip)).all()
             skip = 0  # the last part when newest first; oldest first has no offset
     return rows
 
@@ -236,13 +239,19 @@ def page_rows(team_id: str, where: ListFilter, *, limit: int = 50, older_than: s
     return rows[:limit], bool(older_than), len(rows) > limit
 
 
-def _count(stmt, most: int) -> int:
-    return db.session.execute(select(func.count()).select_from(stmt.limit(most).subquery())
-                              ).scalar_one()
+def _count(stmt, most: int | None = None) -> int:
+    """How many rows `stmt` yields, up to `most` (None: `stmt` has its own limit)."""
+    if most is not None:
+        stmt = stmt.limit(most)
+    return db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
-def count_matches(team_id: str, where: ListFilter) -> tuple[int, bool]:
-    """(how many entries match, whether that is COUNT_CAP + 1 of more)."""
+def count_matches(team_id: str, where: ListFilter, *, known: int = 0,
+                  before: int | None = None) -> tuple[int, bool]:
+    """(how many entries match, whether that is COUNT_CAP + 1 or more). `known`: the
+    matches with seq >= `before`, already read (a first page's): only older ones are
+    counted, so the count does not read again the newest rows and index buckets the page
+    went through."""
     if not where.active:
         return count_entries(team_id), False
     c, cap = sql.ENTRIES.c, COUNT_CAP
@@ -250,17 +259,25 @@ def count_matches(team_id: str, where: ListFilter) -> tuple[int, bool]:
     if search.empty:
         return 0, False
     conditions = _conditions(team_id, where)
-    edge = _window_edge(team_id, _Span(), COUNT_WINDOW) if search.indexed else None
+    span = _Span(before=before)
+    found = known
+    edge = _window_edge(team_id, span, COUNT_WINDOW) if search.indexed else None
     if edge is None:
-        found = _count(_scanned([c.seq], conditions, _Span()), cap + 1)
+        found += _count(_scanned([c.seq], conditions, span), cap + 1 - found)
     else:
-        (window, _), (rest, _) = _parts(_Span(), edge, search.indexed_upto)
-        found = _count(_scanned([c.seq], conditions, window), cap + 1)
+        (window, _), (rest, _) = _parts(span, edge, search.indexed_upto)
+        found += _count(_scanned([c.seq], conditions, window), cap + 1 - found)
         query = search.index_query() if found <= cap else None
         if query is not None:
-            found += _count(_indexed([c.seq], conditions, rest, query, ordered=False),
-                            cap + 1 - found)
+            found += _count(_indexed(team_id, [c.seq], conditions, rest, query,
+                                     limit=cap + 1 - found, ordered=False))
     return found, found > cap
+
+
+def _first_page_total(team_id: str, where: ListFilter, shown: list) -> tuple[int, bool]:
+    """The total beside a first page of matches that has older ones: the page's rows
+    are every match from its last one up, so only older matches are counted."""
+    return count_matches(team_id, where, known=len(shown), before=shown[-1].seq)
 
 
 def browse(team_id: str, where: ListFilter, *, limit: int = 50, older_than: str | None = None,
@@ -269,8 +286,10 @@ def browse(team_id: str, where: ListFilter, *, limit: int = 50, older_than: str 
     before cursor `newer_than`. Raises InvalidCursor."""
     rows, has_newer, has_older = page_rows(team_id, where, limit=limit, older_than=older_than,
                                            newer_than=newer_than)
-    if older_than or newer_than or has_older:
+    if older_than or newer_than:
         total, more = count_matches(team_id, where)
+    elif has_older:
+        total, more = _first_page_total(team_id, where, rows)
     else:  # the first page holds every match: no count to run
         total, more = (len(rows), False) if where.active else (count_entries(team_id), False)
     entries = [Entry(*row) for row in rows]
@@ -288,10 +307,12 @@ def search_entries(team_id: str, q: str, *, limit: int, offset: int = 0,
     where = ListFilter(q=q)
     span = _Span(before=decode_cursor(cursor)) if cursor else _Span()
     rows = _matching_rows(team_id, where, span, limit + 1, offset)
-    if not cursor and not offset and len(rows) <= limit:
-        total, more = len(rows), False  # the first page holds every match
-    else:
+    if cursor or offset:
         total, more = count_matches(team_id, where)
+    elif len(rows) > limit:
+        total, more = _first_page_total(team_id, where, rows[:limit])
+    else:
+        total, more = len(rows), False  # the first page holds every match
     next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
     return EntryPage([Entry(*row) for row in rows[:limit]], total, next_cursor,
                      total_exact=not more)
