@@ -18,6 +18,8 @@ from sqlalchemy.exc import DBAPIError
 from .extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: how much a GIN index may hold of new entries before they are merged into it.
+GIN_PENDING_LIST_LIMIT = "64kB"
 
 # SQLite takes one writer at a time. Threads of one process queue for it on this lock:
 # a fast hand-over, where SQLite's own busy handler polls with sleeps of up to 100 ms
@@ -44,13 +46,16 @@ def init_app(app: Flask) -> None:
 def _configure_postgresql(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
-        # No JIT compilation: it pays on long analytic queries, and costs 50-100 ms on a
-        # search that reads the index bucket by bucket (migration 0018), whose estimated
-        # cost is high (its key function is declared costly, so that the planner reads
-        # the index) while it runs in 1-2 ms. Set once per connection, not per request.
+        # Set once per connection, not per request (migration 0018):
+        # - No JIT compilation: it pays on long analytic queries, and costs 50-100 ms on a
+        #   search that reads the index bucket by bucket, whose estimated cost is high (its
+        #   key function is declared costly, so that the planner reads the index) while it
+        #   runs in 1-2 ms.
+        # - A small GIN pending list: every index scan reads it whole, once per bucket.
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True
-        dbapi_connection.execute("SET jit = off")
+        dbapi_connection.execute(
+            f"SET jit = off; SET gin_pending_list_limit = '{GIN_PENDING_LIST_LIMIT}'")
         dbapi_connection.autocommit = autocommit
 
 

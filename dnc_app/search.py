@@ -146,7 +146,7 @@ def username_grams(username: str) -> list[str]:
 # PostgreSQL (migration 0018): an entry's bucket is `seq >> BUCKET_BITS`, its index keys
 # dnc_entry_search_keys(team_id, seq, url), those a search wants in a bucket
 # dnc_entry_search_query(team_id, bucket, grams).
-BUCKET_BITS = 14
+BUCKET_BITS = 15
 _KEYS = ARRAY(Text)
 
 
@@ -182,12 +182,13 @@ def bucketed_search(entries, columns, conditions: list, *, team_id: str, grams: 
     wanted = func.dnc_entry_search_query(team_id, bucket, literal(grams, _KEYS), type_=_KEYS)
     # The key function's declared cost keeps the planner on the index: it never evaluates
     # the function row by row (a bucket's range on seq as well would have it intersect
-    # the index's rows with the range's 16,384, at 0.4 ms a bucket).
+    # the index's rows with the range's rows, 0.4 ms a bucket).
     found = select(*columns).where(keys.contains(wanted), *conditions, *bucket_span)
     if ordered:
         found = found.order_by(c.seq if ascending else c.seq.desc())
     found = found.limit(offset + limit).lateral("found")
-    return (select(*found.c).select_from(buckets.join(found, true()))
+    # `found.*`: the columns in their order, without building a proxy of each (≈ 0.3 ms).
+    return (select(literal_column("found.*")).select_from(buckets.join(found, true()))
             .offset(offset).limit(limit))
 
 

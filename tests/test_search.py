@@ -611,11 +611,37 @@ def test_the_grams_a_term_asks_of_the_index(username, grams):
 
 
 @pytest.mark.database("postgresql")
-def test_connections_run_without_jit(app):
+def test_connections_run_without_jit_and_with_a_small_pending_list(app):
     """A bucket-by-bucket search has a high estimated cost: JIT would compile it (50-100 ms)
-    for a query of 1-2 ms."""
+    for a query of 1-2 ms; and it reads the index's pending list once per bucket."""
     with app.app_context():
         assert db.session.execute(text("SHOW jit")).scalar_one() == "off"
+        assert db.session.execute(text("SHOW gin_pending_list_limit")).scalar_one() == "64kB"
+
+
+def merge_pending_list() -> int:
+    """How many pages of new entries the search index had yet to merge (it merges them)."""
+    pages = db.session.execute(text(
+        "SELECT gin_clean_pending_list('ix_dnc_entry_search'::regclass)")).scalar_one()
+    db.session.commit()
+    return pages
+
+
+@pytest.mark.database("postgresql")
+def test_a_bulk_add_leaves_its_rows_merged_into_the_index(app, team):
+    with app.app_context():
+        merge_pending_list()
+        entries.add_entry(team.id, "in/one-by-one", source=Source.CLI, actor=TEST_ACTOR)
+        assert merge_pending_list() == 1  # a single add leaves its keys pending
+        result = entries.add_entries(team.id, [f"in/bulk-{i}-person" for i in range(300)],
+                                     source=Source.CLI, actor=TEST_ACTOR)
+        assert result.added == 300
+        assert merge_pending_list() == 0
+        assert db.session.execute(text("SHOW gin_pending_list_limit")).scalar_one() == "64kB"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(listing, "PAGE_WINDOW", 2)
+            assert [e.url for e in listing.browse(team.id, listing.ListFilter(q="-29")).entries
+                    ] == brute_force(app, team.id, "-29")
 
 
 def pg_schema() -> set[str]:

@@ -15,7 +15,7 @@ Create Date: 2026-11-30 21:00:00
 
 This index holds, for each entry, the keys `<team>:<bucket>:<gram>`: every substring of 1
 to 3 characters of the username (what follows `https://linkedin.com/in/`, character 25 on),
-with the team and the entry's bucket, `seq >> 14` (16,384 consecutive seqs). A search asks,
+with the team and the entry's bucket, `seq >> 15` (32,768 consecutive seqs). A search asks,
 bucket by bucket from the newest one the team has, for the rows holding every key of its
 term (the term itself when it has 1 or 2 characters, else its trigrams), and tests them with
 its LIKE (dnc_app/entries/listing.py): each bucket's lists are short (only that team's rows
@@ -25,7 +25,12 @@ bucket that fills its page. Measured at 1,000,000 entries: 0.3-2 ms for every ca
 - The key function is PL/pgSQL (its plan is kept per session: about 10 µs per row written)
   and declared costly, so that the planner reads the index instead of evaluating it per row.
 - The pending list of new entries (GIN's fastupdate) is read in full by every index scan,
-  that is once per bucket a search visits: it is kept small (64 kB, a few dozen adds).
+  that is once per bucket a search visits. The app's connections keep it small
+  (`gin_pending_list_limit` 64 kB, a few dozen adds: dnc_app/database.py); a bulk insert
+  lets it grow for its rows, then merges them into the index at once (cheaper than many
+  small merges). Not a storage parameter of the index, which would override both. Another
+  writer (the server's default is 4 MB) leaves at most that much, merged by the app's next
+  add or by (auto)vacuum.
 - The key format lives here only: searches build their keys with
   dnc_entry_search_query().
 
@@ -48,7 +53,7 @@ KEYS_FUNCTION = """
 CREATE FUNCTION dnc_entry_search_keys(team text, seq bigint, url text) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT COST 10000 AS $$
 DECLARE
-  head text := team || ':' || (seq >> 14)::text || ':';
+  head text := team || ':' || (seq >> 15)::text || ':';
   username text := substr(url, 25);
   n int := length(username);
   keys text[] := array_fill(NULL::text, ARRAY[3 * n]);
@@ -74,7 +79,7 @@ def upgrade():
     op.execute(KEYS_FUNCTION)
     op.execute(QUERY_FUNCTION)
     op.execute(f"CREATE INDEX {INDEX} ON dnc_entry USING gin "
-               "(dnc_entry_search_keys(team_id, seq, url)) WITH (gin_pending_list_limit = 64)")
+               "(dnc_entry_search_keys(team_id, seq, url))")
     op.execute(f"DROP INDEX IF EXISTS {TRGM_INDEX}")
 
 
