@@ -164,8 +164,9 @@ def bucketed_search(entries, columns, conditions: list, *, team_id: str, grams: 
     c = entries.c
     span = ([c.seq > after] if after is not None else []) + (
         [c.seq < before] if before is not None else [])
-    # The same bounds for the rows of a bucket, but on `seq + 0`: as such the planner would
-    # intersect the index's rows with the bound's range on the seq index (2 ms a bucket).
+    # The same bounds for the rows of a bucket, on `seq + 0`: on `seq` itself the planner
+    # would intersect the index's rows with the bound's range of the seq index (2 ms a
+    # bucket). The bounds on `seq` above find the buckets to read, on the team's index.
     bucket_span = ([c.seq + 0 > after] if after is not None else []) + (
         [c.seq + 0 < before] if before is not None else [])
 
