@@ -558,6 +558,46 @@ def test_search_across_buckets_finds_what_a_substring_filter_finds(app, spread, 
         assert (first.total, first.total_exact) == (min(len(expected), 6), len(expected) <= 5)
 
 
+def search_dates_cases(app, team_id: str):
+    """The team's entries newest first, and date ranges cut at some of them."""
+    with app.app_context():
+        stored = entries.list_entries(team_id, limit=1000).entries
+    times = [e.created_at for e in stored]
+    return stored, [(times[20], None), (None, times[6]), (times[22], times[3]),
+                    (times[0], None), (None, times[-1])]
+
+
+def dated_brute_force(stored, q: str, since, until) -> list[str]:
+    return [e.url for e in stored if q.lower() in e.url
+            and (since is None or e.created_at >= since)
+            and (until is None or e.created_at < until)]
+
+
+@pytest.mark.parametrize("term", ["user", "a", "-1", "u", "zq", "in/", "ü"])
+def test_search_with_dates_reads_their_range(app, searched, small_windows, term):
+    stored, cases = search_dates_cases(app, searched.id)
+    with app.app_context():
+        for since, until in cases:
+            where = listing.ListFilter(q=entries.search_term(term), since=since, until=until)
+            expected = dated_brute_force(stored, where.q, since, until)
+            assert every_page(searched.id, where, 2) == (expected, expected), (since, until)
+            assert listing.count_matches(searched.id, where) == (
+                min(len(expected), 6), len(expected) > 5), (since, until)
+
+
+@pytest.mark.database("postgresql")
+@pytest.mark.parametrize("term", ["user", "a", "-1", "u", "zq", "e-e"])
+def test_search_with_dates_across_buckets(app, spread, small_windows, term):
+    stored, cases = search_dates_cases(app, spread.id)
+    with app.app_context():
+        for since, until in cases:
+            where = listing.ListFilter(q=entries.search_term(term), since=since, until=until)
+            expected = dated_brute_force(stored, where.q, since, until)
+            assert every_page(spread.id, where, 2) == (expected, expected), (since, until)
+            assert listing.count_matches(spread.id, where) == (
+                min(len(expected), 6), len(expected) > 5), (since, until)
+
+
 @pytest.mark.database("postgresql")
 def test_the_search_reads_the_index_bucket_by_bucket(app, spread, small_windows):
     """The newest bucket first, each through the GIN index, and never a scan of the

@@ -72,15 +72,14 @@ class BrowsePage:
 
 
 def _conditions(team_id: str, where: ListFilter) -> list:
-    """The conditions on the rows: the team's first (see _indexed), then the filter's."""
+    """The conditions on the rows: the team's first (see _indexed), then the filter's
+    (its dates' range of seq narrows the span read: _within_dates)."""
     c = sql.ENTRIES.c
     conditions = [c.team_id == team_id]
     if where.since is not None:
-        conditions += [c.seq >= first_seq_at(sql.ENTRIES, team_id, where.since),
-                       c.created_at >= where.since]
+        conditions.append(c.created_at >= where.since)
     if where.until is not None:
-        conditions += [c.seq < first_seq_at(sql.ENTRIES, team_id, where.until),
-                       c.created_at < where.until]
+        conditions.append(c.created_at < where.until)
     if where.source:
         conditions.append(c.source == where.source)
     if where.q:
@@ -129,6 +128,19 @@ class _Search:
         if sql.dialect_name() == "sqlite":
             return username_fts_query(db.session.connection(), self.username)
         return username_grams(self.username)
+
+
+def _within_dates(team_id: str, where: ListFilter, span: _Span) -> _Span:
+    """`span` narrowed to the range of seq of the filter's dates (timeorder): the scans read
+    a range of the (team_id, seq) index, and PostgreSQL's search only the buckets in it."""
+    after, before = span.after, span.before
+    if where.since is not None:
+        first = first_seq_at(sql.ENTRIES, team_id, where.since) - 1
+        after = first if after is None else max(after, first)
+    if where.until is not None:
+        end = first_seq_at(sql.ENTRIES, team_id, where.until)
+        before = end if before is None else min(before, end)
+    return _Span(after, before, span.ascending)
 
 
 def _search(q: str) -> _Search:
@@ -202,6 +214,7 @@ def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
     if search.empty:
         return []
     conditions = _conditions(team_id, where)
+    span = _within_dates(team_id, where, span)
     columns = sql.SELECT_ENTRY.selected_columns
     edge = _window_edge(team_id, span, PAGE_WINDOW) if search.indexed else None
     if edge is None:
@@ -259,7 +272,7 @@ def count_matches(team_id: str, where: ListFilter, *, known: int = 0,
     if search.empty:
         return 0, False
     conditions = _conditions(team_id, where)
-    span = _Span(before=before)
+    span = _within_dates(team_id, where, _Span(before=before))
     found = known
     edge = _window_edge(team_id, span, COUNT_WINDOW) if search.indexed else None
     if edge is None:
