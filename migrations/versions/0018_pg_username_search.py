@@ -20,7 +20,9 @@ bucket by bucket from the newest one the team has, for the rows holding every ke
 term (the term itself when it has 1 or 2 characters, else its trigrams), and tests them with
 its LIKE (dnc_app/entries/listing.py): each bucket's lists are short (only that team's rows
 of that range of seq), an empty bucket costs a few index pages, and the search stops at the
-bucket that fills its page. Measured at 1,000,000 entries: 0.3-2 ms for every case.
+bucket that fills its page. Measured at 1,000,000 entries (the list page's search, page
+and total, in-process): 2-10 ms for every case, those three included (docs/performance.md).
+Building the index took 35 s there; writes to the table wait meanwhile.
 
 - The key function is PL/pgSQL (its plan is kept per session: about 10 µs per row written)
   and declared costly, so that the planner reads the index instead of evaluating it per row.
