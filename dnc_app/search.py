@@ -151,32 +151,24 @@ _KEYS = ARRAY(Text)
 
 
 def bucketed_search(entries, columns, conditions: list, *, team_id: str, grams: list[str],
-                    after: int | None, before: int | None, ascending: bool, limit: int,
-                    offset: int = 0, ordered: bool = True):
-    """PostgreSQL: the rows (`columns`) of the team's entries with `after < seq < before`
-    (None: no bound) that hold every gram and meet `conditions`, newest first (or oldest
-    first), read bucket by bucket through the index: `limit` of them after `offset`.
+                    span, limit: int, offset: int = 0, ordered: bool = True):
+    """PostgreSQL: the rows (`columns`) of the team's entries in `span` (listing's: its
+    bounds on a column, `span.of(column)`, and its order) that hold every gram and meet
+    `conditions`, read bucket by bucket through the index: `limit` of them after `offset`.
     Every bucket's rows come in order, so the search stops at the bucket that fills the
     page. Unordered (a count): the same buckets, each one's rows as the bitmap yields them.
 
     PostgreSQL runs the LATERAL join as a nested loop over the buckets in the order
     generate_series yields them; the rows come out in that order."""
     c = entries.c
-    span = ([c.seq > after] if after is not None else []) + (
-        [c.seq < before] if before is not None else [])
-    # The same bounds for the rows of a bucket, on `seq + 0`: on `seq` itself the planner
-    # would intersect the index's rows with the bound's range of the seq index (2 ms a
-    # bucket). The bounds on `seq` above find the buckets to read, on the team's index.
-    bucket_span = ([c.seq + 0 > after] if after is not None else []) + (
-        [c.seq + 0 < before] if before is not None else [])
 
     def team_edge(newest: bool):  # the bucket of the team's newest (oldest) row in span
         seq = func.max(c.seq) if newest else func.min(c.seq)
         return (select(seq.op(">>")(literal_column(str(BUCKET_BITS))))
-                .where(c.team_id == team_id, *span).scalar_subquery())
+                .where(c.team_id == team_id, *span.of(c.seq)).scalar_subquery())
 
-    buckets = (func.generate_series(team_edge(not ascending), team_edge(ascending),
-                                    1 if ascending else -1)
+    buckets = (func.generate_series(team_edge(not span.ascending), team_edge(span.ascending),
+                                    1 if span.ascending else -1)
                .table_valued("n").render_derived("bucket"))
     bucket = buckets.c.n
     keys = func.dnc_entry_search_keys(c.team_id, c.seq, c.url, type_=_KEYS)
@@ -184,9 +176,12 @@ def bucketed_search(entries, columns, conditions: list, *, team_id: str, grams: 
     # The key function's declared cost keeps the planner on the index: it never evaluates
     # the function row by row (a bucket's range on seq as well would have it intersect
     # the index's rows with the range's rows, 0.4 ms a bucket).
-    found = select(*columns).where(keys.contains(wanted), *conditions, *bucket_span)
+    # The span's bounds on `seq + 0` in a bucket: on `seq` itself the planner would
+    # intersect the index's rows with the bounds' range of the seq index (2 ms a bucket).
+    # Those on `seq` above find the buckets to read, on the team's index.
+    found = select(*columns).where(keys.contains(wanted), *conditions, *span.of(c.seq + 0))
     if ordered:
-        found = found.order_by(c.seq if ascending else c.seq.desc())
+        found = found.order_by(span.order(c.seq))
     found = found.limit(offset + limit).lateral("found")
     # `found.*`: the columns in their order, without building a proxy of each (≈ 0.3 ms).
     return (select(literal_column("found.*")).select_from(buckets.join(found, true()))

@@ -73,7 +73,7 @@ class BrowsePage:
 
 def _conditions(team_id: str, where: ListFilter) -> list:
     """The conditions on the rows: the team's first (see _indexed), then the filter's
-    (its dates' range of seq narrows the span read: _within_dates)."""
+    (its dates' range of seq narrows the span read: _dates_span)."""
     c = sql.ENTRIES.c
     conditions = [c.team_id == team_id]
     if where.since is not None:
@@ -101,6 +101,14 @@ class _Span:
 
     def order(self, column):
         return column if self.ascending else column.desc()
+
+    def within(self, other: _Span) -> _Span:
+        """This span narrowed to `other`'s bounds."""
+        def tighter(mine, theirs, pick):
+            return mine if theirs is None else theirs if mine is None else pick(mine, theirs)
+
+        return _Span(tighter(self.after, other.after, max),
+                     tighter(self.before, other.before, min), self.ascending)
 
     def split(self, edge: int) -> tuple[_Span, _Span]:
         """The part read first (up to and including `edge`) and the rest."""
@@ -130,17 +138,15 @@ class _Search:
         return username_grams(self.username)
 
 
-def _within_dates(team_id: str, where: ListFilter, span: _Span) -> _Span:
-    """`span` narrowed to the range of seq of the filter's dates (timeorder): the scans read
-    a range of the (team_id, seq) index, and PostgreSQL's search only the buckets in it."""
-    after, before = span.after, span.before
-    if where.since is not None:
-        first = first_seq_at(sql.ENTRIES, team_id, where.since) - 1
-        after = first if after is None else max(after, first)
-    if where.until is not None:
-        end = first_seq_at(sql.ENTRIES, team_id, where.until)
-        before = end if before is None else min(before, end)
-    return _Span(after, before, span.ascending)
+def _dates_span(team_id: str, where: ListFilter) -> _Span:
+    """The range of seq of the filter's dates (timeorder), which narrows the span read: the
+    scans read a range of the (team_id, seq) index, and PostgreSQL's search only the
+    buckets in it. Each bound is a binary search of ≈ 20 lookups: found once for a page
+    and its total."""
+    since, until = where.since, where.until
+    return _Span(
+        first_seq_at(sql.ENTRIES, team_id, since) - 1 if since is not None else None,
+        first_seq_at(sql.ENTRIES, team_id, until) if until is not None else None)
 
 
 def _search(q: str) -> _Search:
@@ -185,8 +191,7 @@ def _indexed(team_id: str, columns, conditions: list, span: _Span, query, *, lim
     # Without the team's condition: the index keys hold the team (no team id holds ':'),
     # and the condition would offer the planner the team's index, read whole per bucket.
     return bucketed_search(sql.ENTRIES, columns, conditions[1:], team_id=team_id, grams=query,
-                           after=span.after, before=span.before, ascending=span.ascending,
-                           limit=limit, offset=offset, ordered=ordered)
+                           span=span, limit=limit, offset=offset, ordered=ordered)
 
 
 def _parts(span: _Span, edge: int, upto: int | None) -> list[tuple[_Span, bool]]:
@@ -206,15 +211,15 @@ def _parts(span: _Span, edge: int, upto: int | None) -> list[tuple[_Span, bool]]
 
 
 def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
-                   offset: int = 0) -> list:
+                   offset: int = 0, dates: _Span | None = None) -> list:
     """Up to `count` matching rows of `span` in its order, the first `offset` skipped
-    (newest first only)."""
+    (newest first only). `dates`: the filter's _dates_span, if already found."""
     assert not (offset and span.ascending)
     search = _search(where.q)
     if search.empty:
         return []
     conditions = _conditions(team_id, where)
-    span = _within_dates(team_id, where, span)
+    span = span.within(dates or _dates_span(team_id, where))
     columns = sql.SELECT_ENTRY.selected_columns
     edge = _window_edge(team_id, span, PAGE_WINDOW) if search.indexed else None
     if edge is None:
@@ -241,14 +246,15 @@ def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
 
 
 def page_rows(team_id: str, where: ListFilter, *, limit: int = 50, older_than: str | None = None,
-              newer_than: str | None = None) -> tuple[list, bool, bool]:
+              newer_than: str | None = None, dates: _Span | None = None
+              ) -> tuple[list, bool, bool]:
     """(rows newest first, has newer, has older). Raises InvalidCursor."""
     if newer_than:
         rows = _matching_rows(team_id, where, _Span(after=decode_cursor(newer_than),
-                                                    ascending=True), limit + 1)
+                                                    ascending=True), limit + 1, dates=dates)
         return rows[:limit][::-1], len(rows) > limit, bool(rows)
     span = _Span(before=decode_cursor(older_than)) if older_than else _Span()
-    rows = _matching_rows(team_id, where, span, limit + 1)
+    rows = _matching_rows(team_id, where, span, limit + 1, dates=dates)
     return rows[:limit], bool(older_than), len(rows) > limit
 
 
@@ -260,11 +266,11 @@ def _count(stmt, most: int | None = None) -> int:
 
 
 def count_matches(team_id: str, where: ListFilter, *, known: int = 0,
-                  before: int | None = None) -> tuple[int, bool]:
+                  before: int | None = None, dates: _Span | None = None) -> tuple[int, bool]:
     """(how many entries match, whether that is COUNT_CAP + 1 or more). `known`: the
     matches with seq >= `before`, already read (a first page's): only older ones are
     counted, so the count does not read again the newest rows and index buckets the page
-    went through."""
+    went through. `dates`: the filter's _dates_span, if already found."""
     if not where.active:
         return count_entries(team_id), False
     c, cap = sql.ENTRIES.c, COUNT_CAP
@@ -272,7 +278,7 @@ def count_matches(team_id: str, where: ListFilter, *, known: int = 0,
     if search.empty:
         return 0, False
     conditions = _conditions(team_id, where)
-    span = _within_dates(team_id, where, _Span(before=before))
+    span = _Span(before=before).within(dates or _dates_span(team_id, where))
     found = known
     edge = _window_edge(team_id, span, COUNT_WINDOW) if search.indexed else None
     if edge is None:
@@ -287,22 +293,24 @@ def count_matches(team_id: str, where: ListFilter, *, known: int = 0,
     return found, found > cap
 
 
-def _first_page_total(team_id: str, where: ListFilter, shown: list) -> tuple[int, bool]:
+def _first_page_total(team_id: str, where: ListFilter, shown: list,
+                      dates: _Span | None = None) -> tuple[int, bool]:
     """The total beside a first page of matches that has older ones: the page's rows
     are every match from its last one up, so only older matches are counted."""
-    return count_matches(team_id, where, known=len(shown), before=shown[-1].seq)
+    return count_matches(team_id, where, known=len(shown), before=shown[-1].seq, dates=dates)
 
 
 def browse(team_id: str, where: ListFilter, *, limit: int = 50, older_than: str | None = None,
            newer_than: str | None = None) -> BrowsePage:
     """Newest first: the first page, the page after cursor `older_than`, or the page
     before cursor `newer_than`. Raises InvalidCursor."""
+    dates = _dates_span(team_id, where)
     rows, has_newer, has_older = page_rows(team_id, where, limit=limit, older_than=older_than,
-                                           newer_than=newer_than)
+                                           newer_than=newer_than, dates=dates)
     if older_than or newer_than:
-        total, more = count_matches(team_id, where)
+        total, more = count_matches(team_id, where, dates=dates)
     elif has_older:
-        total, more = _first_page_total(team_id, where, rows)
+        total, more = _first_page_total(team_id, where, rows, dates)
     else:  # the first page holds every match: no count to run
         total, more = (len(rows), False) if where.active else (count_entries(team_id), False)
     entries = [Entry(*row) for row in rows]
