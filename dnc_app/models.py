@@ -310,6 +310,9 @@ class WebhookMessage(db.Model):
     endpoint_id: Mapped[str] = mapped_column(
         ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True)
     event_type: Mapped[str] = mapped_column(String(40))
+    # The team's change number of the event (the changes feed's `seq`); None for a test
+    # event. An endpoint's events are attempted in this order.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
     payload: Mapped[str] = mapped_column(Text)  # the JSON body, exactly as sent
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # pending -> delivered | failed (schedule used up) | cancelled (endpoint disabled)
