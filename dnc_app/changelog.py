@@ -215,7 +215,7 @@ def record(
     if has_webhooks and action in (Action.ADD, Action.REMOVE):
         # Webhook events in the same transaction: they exist exactly when the change does.
         enqueue_entry_changes(team_id, action is Action.REMOVE, changes, source.value,
-                              common["created_at"])
+                              common["created_at"], first)
     return last
 
 

@@ -90,6 +90,8 @@ def webhook_settings(env: Mapping[str, str]) -> dict:
         # Seconds before attempt 1, 2, …: the event fails after the last.
         "WEBHOOK_RETRY_SCHEDULE": _retry_schedule(
             env.get("WEBHOOK_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE)),
+        # One attempt's whole time: resolution, connect, sending and the whole answer (a
+        # receiver that trickles its answer is cut here, whatever its pace).
         "WEBHOOK_TIMEOUT": float(env.get("WEBHOOK_TIMEOUT", "10")),
         # Private, loopback and link-local destinations (development, tests only).
         "WEBHOOK_ALLOW_PRIVATE": _on(env, "WEBHOOK_ALLOW_PRIVATE", "0"),
@@ -99,8 +101,17 @@ def webhook_settings(env: Mapping[str, str]) -> dict:
         "WEBHOOK_RETRY_AFTER_MAX": float(env.get("WEBHOOK_RETRY_AFTER_MAX", "3600")),
         # How often a loop looks for events written by other processes.
         "WEBHOOK_POLL_INTERVAL": float(env.get("WEBHOOK_POLL_INTERVAL", "1")),
-        # Deliveries in flight per loop.
-        "WEBHOOK_CONCURRENCY": int(env.get("WEBHOOK_CONCURRENCY", "4")),
+        # Jobs in flight per loop (a job: one endpoint's events in order, or one retry).
+        # Endpoints that hang hold at most WEBHOOK_ENDPOINT_CONCURRENCY each, so this is
+        # sized for several of them at once beside the healthy ones.
+        "WEBHOOK_CONCURRENCY": int(env.get("WEBHOOK_CONCURRENCY", "16")),
+        # Attempts in flight per endpoint, all loops and processes together: its stream
+        # of new events and its retries; what one slow endpoint can take from the others.
+        "WEBHOOK_ENDPOINT_CONCURRENCY": max(1, int(env.get("WEBHOOK_ENDPOINT_CONCURRENCY",
+                                                           "2"))),
+        # A loop's claim on events, renewed while it works on them: the events of a loop
+        # that died are free again this long after its last renewal.
+        "WEBHOOK_LEASE_SECONDS": float(env.get("WEBHOOK_LEASE_SECONDS", "15")),
     }
 
 

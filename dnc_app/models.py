@@ -302,6 +302,8 @@ class WebhookMessage(db.Model):
     __table_args__ = (
         # The delivery loop's claim: pending messages in order of their next attempt.
         Index("ix_webhook_message_due", "status", "next_attempt_at"),
+        # An endpoint's queue in order: its stream's head and batch, retries, leases.
+        Index("ix_webhook_message_endpoint_queue", "endpoint_id", "status", "attempts", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -1,23 +1,38 @@
-"""Delivering the outbox: claim due events, POST them signed, schedule retries.
+"""Delivering the outbox: claim due events fairly, POST them signed, schedule retries.
 
-Who delivers: a loop thread in each server process (started with the first request, or
-by gunicorn's post_worker_init), unless WEBHOOK_DELIVERY=off; or `flask webhooks worker`.
-Several loops, processes or machines may run at once: a claim sets `locked_until` (a
-lease) on due rows, taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite: under
-its database write lock), so each event goes to one loop; a crashed loop's lease
-expires and the event is delivered again (at least once).
+Who delivers: a loop in each server process (started with the first request, or by
+gunicorn's post_worker_init), unless WEBHOOK_DELIVERY=off; or `flask webhooks worker`.
+Any number of loops, processes or machines may run at once. docs/webhook-delivery.md
+explains the design; in short:
+
+- A slot per endpoint. A loop runs at most WEBHOOK_CONCURRENCY jobs at once, and an
+  endpoint has at most WEBHOOK_ENDPOINT_CONCURRENCY attempts in flight across all loops,
+  so endpoints that hang or trickle hold their own slots only. Each attempt has one
+  total deadline (sender). A finished job frees its slot at once and wakes the loop.
+- Fair claims: endpoints are served in order of their longest-waiting due event, each
+  at most its own slots per round.
+- Order: an endpoint's new events form a stream taken in queue order (`seq` order), a
+  batch at a time, sent one after another on a kept-alive connection. A failed event
+  leaves the stream for its retry schedule; the stream goes on after a pause that grows
+  while the endpoint keeps failing. Retries run beside the stream, within the slots.
+- Leases: a claim sets `locked_until` to now + WEBHOOK_LEASE_SECONDS; the value is the
+  claim's token. The loop renews the leases of the events it holds while it works, so an
+  event whose loop died is free again within one lease and taken by any live loop.
+- Results are recorded in batches: one transaction per batch of attempts.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from ..database import begin_write
 from ..extensions import db
@@ -28,6 +43,17 @@ from . import endpoints, outbox, sender, signing
 log = logging.getLogger(__name__)
 M = WebhookMessage
 
+# New events taken for one endpoint at once: sent one after another on one connection.
+STREAM_BATCH = 100
+# Results recorded together: at most this many, or after this long.
+RECORD_BATCH = 50
+RECORD_EVERY = 0.5
+# After a failed attempt an endpoint's stream of new events pauses for as long as the
+# endpoint has been failing, within these bounds (seconds): a dead endpoint is tried
+# ever less often, one that failed once goes on soon.
+STREAM_PAUSE_MIN = 1.0
+STREAM_PAUSE_MAX = 60.0
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -37,7 +63,9 @@ class Settings:
     disable_after: float  # seconds of failing before an endpoint is disabled
     retry_after_max: float
     poll_interval: float
-    concurrency: int
+    concurrency: int  # jobs in flight per loop
+    endpoint_concurrency: int  # attempts in flight per endpoint, all loops together
+    lease_seconds: float
 
     @classmethod
     def of(cls, app: Flask) -> Settings:
@@ -45,62 +73,172 @@ class Settings:
         return cls(tuple(c["WEBHOOK_RETRY_SCHEDULE"]), c["WEBHOOK_TIMEOUT"],
                    bool(c["WEBHOOK_ALLOW_PRIVATE"]), c["WEBHOOK_DISABLE_AFTER"],
                    c["WEBHOOK_RETRY_AFTER_MAX"], c["WEBHOOK_POLL_INTERVAL"],
-                   c["WEBHOOK_CONCURRENCY"])
+                   c["WEBHOOK_CONCURRENCY"], c["WEBHOOK_ENDPOINT_CONCURRENCY"],
+                   c["WEBHOOK_LEASE_SECONDS"])
 
     @property
     def lease(self) -> timedelta:
-        # Longer than any attempt: a live loop's claim never expires under it.
-        return timedelta(seconds=self.timeout + 60)
+        return timedelta(seconds=self.lease_seconds)
 
 
-# --------------------------------------------------------------------------- one event
+@dataclass
+class Job:
+    """Claimed events of one endpoint, attempted in this order: a stream of new events,
+    or one retry."""
+
+    endpoint_id: str
+    ids: list[int]
+    token: datetime  # the lease's `locked_until`, as claimed
+    stream: bool
 
 
-def claim(settings: Settings, limit: int) -> list[int]:
-    """Take up to `limit` due events for this loop (a lease); returns their row ids."""
+# --------------------------------------------------------------------------- claiming
+
+def _unleased(now: datetime):
+    return or_(M.locked_until.is_(None), M.locked_until < now)
+
+
+def claim(settings: Settings, slots: int) -> list[Job]:
+    """Take up to `slots` jobs for this loop, fairly: endpoints whose due events waited
+    longest first, each within its free slots. Returns them leased."""
+    if slots <= 0:
+        return []
     now = utcnow()
+    token = now + settings.lease
     begin_write()
-    due = (select(M.id).where(M.status == "pending", M.next_attempt_at <= now,
-                              or_(M.locked_until.is_(None), M.locked_until < now))
-           .order_by(M.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
-    claimed = list(db.session.scalars(
-        update(M).where(M.id.in_(due.scalar_subquery()))
-        .values(locked_until=now + settings.lease).returning(M.id)))
+    waiting = db.session.execute(
+        select(M.endpoint_id, func.min(M.next_attempt_at).label("since"))
+        .where(M.status == "pending", M.next_attempt_at <= now, _unleased(now))
+        .group_by(M.endpoint_id).order_by("since").limit(slots * 2)).all()
+    jobs: list[Job] = []
+    for endpoint_id, _since in waiting:
+        if slots <= 0:
+            break
+        for job in _claim_endpoint(endpoint_id, now, token, slots, settings):
+            jobs.append(job)
+            slots -= 1
     db.session.commit()
-    return claimed
+    return jobs
 
 
-def attempt(message_id: int, settings: Settings) -> bool:
-    """One delivery attempt of a claimed event; records it. True when delivered."""
-    message = db.session.get(M, message_id)
-    if message is None or message.status != "pending":  # deleted or done meanwhile
+def _claim_endpoint(endpoint_id: str, now: datetime, token: datetime, slots: int,
+                    settings: Settings) -> list[Job]:
+    # PostgreSQL: one claimer per endpoint at a time (another loop skips it this round),
+    # so two loops never take two parts of one stream. SQLite: the write lock does that.
+    enabled = db.session.scalar(
+        select(WebhookEndpoint.enabled).where(WebhookEndpoint.id == endpoint_id)
+        .with_for_update(skip_locked=True, key_share=True))
+    if not enabled:
+        return []
+    mine = (M.endpoint_id == endpoint_id, M.status == "pending")
+    head = db.session.execute(select(M.id, M.locked_until).where(*mine, M.attempts == 0)
+                              .order_by(M.id).limit(1)).first()
+    stream_busy = head is not None and head.locked_until is not None and (
+        head.locked_until >= now)
+    retrying = db.session.scalar(select(func.count()).select_from(M).where(
+        *mine, M.attempts > 0, M.locked_until >= now))
+    room = min(slots, settings.endpoint_concurrency - retrying - (1 if stream_busy else 0))
+    jobs = []
+    if head is not None and not stream_busy and room > 0:
+        batch = []
+        for message_id, due in db.session.execute(
+                select(M.id, M.next_attempt_at).where(*mine, M.attempts == 0)
+                .order_by(M.id).limit(STREAM_BATCH)):
+            if due > now:
+                break  # the stream is paused from here: order is kept
+            batch.append(message_id)
+        if batch:
+            jobs.append(Job(endpoint_id, batch, token, stream=True))
+            room -= 1
+    if room > 0:
+        jobs.extend(Job(endpoint_id, [message_id], token, stream=False)
+                    for message_id in db.session.scalars(
+                        select(M.id).where(*mine, M.attempts > 0, M.next_attempt_at <= now,
+                                           _unleased(now)).order_by(M.id).limit(room)))
+    ids = [i for job in jobs for i in job.ids]
+    if not ids:
+        return []
+    taken = set(db.session.scalars(
+        update(M).where(M.id.in_(ids), M.status == "pending", _unleased(now))
+        .values(locked_until=token).returning(M.id)))
+    for job in jobs:
+        job.ids = [i for i in job.ids if i in taken]
+    return [job for job in jobs if job.ids]
+
+
+def renew(ids_by_token: dict[datetime, list[int]], settings: Settings) -> datetime:
+    """Extend the leases this loop still holds (those with the token it set); returns
+    the new token."""
+    new = utcnow() + settings.lease
+    begin_write()
+    for token, ids in ids_by_token.items():
+        db.session.execute(update(M).where(M.id.in_(ids), M.locked_until == token,
+                                           M.status == "pending")
+                           .values(locked_until=new))
+    db.session.commit()
+    return new
+
+
+# --------------------------------------------------------------------------- attempting
+
+
+def deliver(job: Job, settings: Settings, connections: sender.Connections | None = None,
+            stopping: threading.Event | None = None,
+            on_recorded: Callable[[list[int]], None] | None = None) -> int:
+    """Attempt a claimed job's events in order and record them; returns how many were
+    delivered. The stream stops at the first failure (the rest are released)."""
+    endpoint = db.session.get(WebhookEndpoint, job.endpoint_id)
+    rows = db.session.execute(select(M.id, M.msg_id, M.payload).where(
+        M.id.in_(job.ids), M.status == "pending")).all()
+    by_id = {row.id: row for row in rows}
+    messages = [by_id[i] for i in job.ids if i in by_id]
+    if endpoint is None or not messages:  # deleted, or done meanwhile
         db.session.rollback()
-        return False
-    endpoint = db.session.get(WebhookEndpoint, message.endpoint_id)
+        _release(job.ids)
+        return 0
     if not endpoint.enabled:
         db.session.rollback()
-        _finish(message_id, status="cancelled")
-        return False
-    now = utcnow()
-    url, payload, endpoint_id = endpoint.url, message.payload, endpoint.id
+        _release(job.ids, cancel=True)
+        return 0
+    url = endpoint.url
     try:
-        headers = signing.headers(message.msg_id, now, payload,
-                                  endpoints.signing_secrets(endpoint))
+        secrets = endpoints.signing_secrets(endpoint)
     except signing.SecretUnreadable:
-        db.session.rollback()
-        outcome = sender.Outcome(None, 0, sender.SECRET_UNREADABLE)
-    else:
-        db.session.rollback()  # no transaction open across the network call
-        outcome = sender.post(url, payload, headers, timeout=settings.timeout,
-                              allow_private=settings.allow_private)
-    _record(message_id, endpoint_id, now, outcome, settings)
-    return outcome.ok
+        secrets = None
+    db.session.rollback()  # no transaction open across the network calls
+    keep = max(1, settings.endpoint_concurrency)
+    results: list[tuple[int, datetime, sender.Outcome]] = []
+    delivered = 0
+    attempted = set()
+    flushed = time.monotonic()
+    for message in messages:
+        if attempted and stopping is not None and stopping.is_set():
+            break  # stopping: the rest go back
+        attempted.add(message.id)
+        now = utcnow()
+        if secrets is None:
+            outcome = sender.Outcome(None, 0, sender.SECRET_UNREADABLE)
+        else:
+            headers = signing.headers(message.msg_id, now, message.payload, secrets)
+            outcome = sender.post(url, message.payload, headers, timeout=settings.timeout,
+                                  allow_private=settings.allow_private,
+                                  connections=connections, keep=keep)
+        results.append((message.id, now, outcome))
+        delivered += outcome.ok
+        if not outcome.ok:
+            break
+        if len(results) >= RECORD_BATCH or time.monotonic() - flushed >= RECORD_EVERY:
+            _record(job, results, settings, on_recorded)
+            results, flushed = [], time.monotonic()
+    rest = [i for i in job.ids if i not in attempted]
+    _record(job, results, settings, on_recorded, release=rest)
+    return delivered
 
 
-def _finish(message_id: int, **values) -> None:
+def _release(ids: list[int], cancel: bool = False) -> None:
     begin_write()
-    db.session.execute(update(M).where(M.id == message_id).values(locked_until=None,
-                                                                  **values))
+    values = {"locked_until": None, **({"status": "cancelled"} if cancel else {})}
+    db.session.execute(update(M).where(M.id.in_(ids), M.status == "pending").values(**values))
     db.session.commit()
 
 
@@ -111,38 +249,72 @@ def _next_delay(attempts: int, outcome: sender.Outcome, settings: Settings) -> f
     return delay
 
 
-def _record(message_id: int, endpoint_id: str, at: datetime, outcome: sender.Outcome,
-            settings: Settings) -> None:
-    """The attempt in the log, the event's next step, the endpoint's health."""
+def _record(job: Job, results: list[tuple[int, datetime, sender.Outcome]],
+            settings: Settings, on_recorded: Callable[[list[int]], None] | None = None,
+            release: list[int] = ()) -> None:
+    """The attempts in the log, each event's next step, the endpoint's health, in one
+    transaction; `release` are claimed events not attempted (they go back, in order)."""
+    if not results and not release:
+        return
     begin_write()
-    message = db.session.get(M, message_id)
-    if message is None:  # the endpoint was deleted during the attempt
+    # The endpoint row first, as claims lock it first: the same order, no deadlock.
+    endpoint = db.session.scalars(select(WebhookEndpoint).where(
+        WebhookEndpoint.id == job.endpoint_id).with_for_update(key_share=True)).first()
+    if endpoint is None:  # deleted during the attempts: nothing left to record
         db.session.rollback()
         return
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    db.session.execute(insert(WebhookAttempt), [{
-        "message_id": message_id, "endpoint_id": endpoint_id, "attempted_at": at,
-        "status_code": outcome.status, "duration_ms": outcome.duration_ms,
-        "error": outcome.error, "response_excerpt": outcome.excerpt}])
-    message.attempts += 1
-    message.locked_until = None
+    ids = [r[0] for r in results]
+    attempts_of = dict(db.session.execute(select(M.id, M.attempts).where(M.id.in_(ids))).all())
+    results = [r for r in results if r[0] in attempts_of]
+    if results:
+        db.session.execute(insert(WebhookAttempt), [{
+            "message_id": message_id, "endpoint_id": job.endpoint_id, "attempted_at": at,
+            "status_code": o.status, "duration_ms": o.duration_ms, "error": o.error,
+            "response_excerpt": o.excerpt} for message_id, at, o in results])
     now = utcnow()
-    if outcome.ok:
-        message.status, message.delivered_at = "delivered", now
-        endpoint.failing_since = None
-    else:
+    was_failing = endpoint.failing_since is not None
+    delivered = [message_id for message_id, _at, o in results if o.ok]
+    if delivered:
+        db.session.execute(update(M).where(M.id.in_(delivered)).values(
+            status="delivered", delivered_at=now, locked_until=None, attempts=M.attempts + 1))
+    for message_id, at, outcome in results:
+        if outcome.ok:
+            endpoint.failing_since = None
+            continue
         endpoint.failing_since = endpoint.failing_since or at
-        if message.attempts >= len(settings.schedule):
-            message.status = "failed"
+        attempts = attempts_of[message_id] + 1
+        values = {"attempts": attempts, "locked_until": None}
+        if attempts >= len(settings.schedule):
+            values["status"] = "failed"
         else:
-            message.next_attempt_at = now + timedelta(
-                seconds=_next_delay(message.attempts, outcome, settings))
+            values["next_attempt_at"] = now + timedelta(
+                seconds=_next_delay(attempts, outcome, settings))
+        db.session.execute(update(M).where(M.id == message_id).values(**values))
+        if not endpoint.enabled:
+            continue
         if outcome.status == 410:
             endpoints.disable(endpoint, "The endpoint answered 410 Gone")
         elif (now - endpoint.failing_since).total_seconds() >= settings.disable_after:
             endpoints.disable(endpoint, "Every delivery failed for "
                               f"{_duration(settings.disable_after)}")
+    if release:
+        db.session.execute(update(M).where(M.id.in_(release), M.status == "pending")
+                           .values(locked_until=None))
+    mine = (M.endpoint_id == job.endpoint_id, M.status == "pending", M.attempts == 0)
+    if endpoint.enabled and job.stream and results and not results[-1][2].ok:
+        # The stream pauses: its next event waits, the ones after it wait behind it.
+        pause = min(max((now - endpoint.failing_since).total_seconds(), STREAM_PAUSE_MIN),
+                    STREAM_PAUSE_MAX)
+        head = select(func.min(M.id)).where(*mine).scalar_subquery()
+        db.session.execute(update(M).where(M.id == head).values(
+            next_attempt_at=now + timedelta(seconds=pause)))
+    elif was_failing and endpoint.failing_since is None:
+        # Healthy again: a paused stream goes on at once.
+        db.session.execute(update(M).where(*mine, M.next_attempt_at > now)
+                           .values(next_attempt_at=now))
     db.session.commit()
+    if on_recorded is not None:
+        on_recorded(ids + list(release))
 
 
 def _duration(seconds: float) -> str:
@@ -153,9 +325,41 @@ def _duration(seconds: float) -> str:
 # --------------------------------------------------------------------------- the loop
 
 
+@dataclass
+class _Held:
+    """The events this loop holds, by lease token (renewed together)."""
+
+    by_id: dict[int, datetime] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, job: Job) -> None:
+        with self.lock:
+            self.by_id.update(dict.fromkeys(job.ids, job.token))
+
+    def drop(self, ids: list[int]) -> None:
+        with self.lock:
+            for i in ids:
+                self.by_id.pop(i, None)
+
+    def by_token(self) -> dict[datetime, list[int]]:
+        with self.lock:
+            groups: dict[datetime, list[int]] = {}
+            for i, token in self.by_id.items():
+                groups.setdefault(token, []).append(i)
+            return groups
+
+    def renewed(self, groups: dict[datetime, list[int]], new: datetime) -> None:
+        with self.lock:
+            for ids in groups.values():
+                for i in ids:
+                    if i in self.by_id:
+                        self.by_id[i] = new
+
+
 class Dispatcher:
-    """Claims due events and delivers them, `concurrency` at a time, until stopped.
-    Woken at once by a commit in this process that wrote events; polls otherwise."""
+    """Claims jobs and runs them, at most `concurrency` at once, until stopped. Woken at
+    once by a finished job and by a commit in this process that wrote events; polls
+    otherwise (for events written by other processes, and retries coming due)."""
 
     def __init__(self, app: Flask):
         self.app = app
@@ -164,41 +368,99 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(self.settings.concurrency,
                                         thread_name_prefix="webhook-delivery")
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
+        self._held = _Held()
+        self.connections = sender.Connections()
+        self._renewed_at = time.monotonic()
 
-    def run_once(self) -> int:
-        """One claim and its deliveries; returns how many were attempted."""
+    # -- claiming and running jobs
+
+    def _free(self) -> int:
+        with self._count_lock:
+            return self.settings.concurrency - self._in_flight
+
+    def _claim(self) -> list[tuple[Job, Future]]:
+        free = self._free()
+        if free <= 0:
+            return []
         with self.app.app_context():
             try:
-                claimed = claim(self.settings, self.settings.concurrency * 4)
+                jobs = claim(self.settings, free)
             finally:
                 db.session.remove()
-        list(self._pool.map(self._deliver, claimed))
-        return len(claimed)
+        futures = []
+        for job in jobs:
+            self._held.add(job)
+            with self._count_lock:
+                self._in_flight += 1
+            future = self._pool.submit(self._run_job, job)
+            future.add_done_callback(self._finished)
+            futures.append((job, future))
+        return futures
 
-    def _deliver(self, message_id: int) -> None:
+    def _run_job(self, job: Job) -> int:
         with self.app.app_context():
             try:
-                attempt(message_id, self.settings)
+                return deliver(job, self.settings, self.connections, self._stopping,
+                               self._held.drop)
             except Exception:  # its lease expires and it is tried again
                 log.exception("webhook delivery failed")
+                return 0
             finally:
+                self._held.drop(job.ids)
                 db.session.remove()
+
+    def _finished(self, _future: Future) -> None:
+        with self._count_lock:
+            self._in_flight -= 1
+        outbox.WAKE.set()  # a slot is free: claim again now
+
+    def run_once(self) -> int:
+        """One claim and its jobs, to their end; returns how many events were claimed."""
+        claimed = self._claim()
+        wait([future for _job, future in claimed])
+        return sum(len(job.ids) for job, _future in claimed)
+
+    # -- leases
+
+    def _renew_if_due(self) -> None:
+        if time.monotonic() - self._renewed_at < self.settings.lease_seconds / 3:
+            return
+        self._renewed_at = time.monotonic()
+        groups = self._held.by_token()
+        if groups:
+            with self.app.app_context():
+                try:
+                    new = renew(groups, self.settings)
+                finally:
+                    db.session.remove()
+            self._held.renewed(groups, new)
+        self.connections.prune()
+
+    # -- the loop
 
     def run(self) -> None:
         """Deliver until stop(): the attempts in flight finish, no more are claimed."""
         while not self._stopping.is_set():
+            outbox.WAKE.clear()
+            claimed = []
             try:
-                if self.run_once():
-                    continue
+                self._renew_if_due()
+                claimed = self._claim()
             except Exception:
                 log.exception("webhook claim failed")
-            if outbox.WAKE.wait(self.settings.poll_interval):
-                outbox.WAKE.clear()
+            if claimed and self._free() > 0:
+                continue  # there may be more due: claim again
+            renew_in = self.settings.lease_seconds / 3 - (time.monotonic() - self._renewed_at)
+            outbox.WAKE.wait(max(0.01, min(self.settings.poll_interval, renew_in)))
         self.close()
 
     def close(self) -> None:
-        """Release the delivery threads (a dispatcher driven by run_once)."""
+        """Release the delivery threads and connections (also after run_once)."""
+        self._stopping.set()
         self._pool.shutdown(wait=True)
+        self.connections.close()
 
     def start(self) -> Dispatcher:
         self._thread = threading.Thread(target=self.run, name="webhook-dispatcher",

@@ -43,14 +43,17 @@ def body(event_type: str, timestamp: datetime, data: dict) -> str:
                       separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_data(team_id: str, change, source: str, now: datetime, removed: bool) -> dict:
-    """The entry as the API returns it, plus the change's `source` and `reason`."""
+def entry_data(team_id: str, change, source: str, now: datetime, removed: bool,
+               seq: int | None = None) -> dict:
+    """The entry as the API returns it, plus the change's `source`, `reason` and `seq`
+    (the team's change number, as in the changes feed: a receiver lines events up with
+    it and reads the feed when it sees a gap)."""
     if removed and change.entry is not None:
         entry = change.entry.to_dict()
     else:  # a new entry: made now, from this change
         entry = {"$id": change.subject_id, "teamId": team_id, "url": change.url,
                  "$createdAt": isoformat(now), "$updatedAt": isoformat(now)}
-    return {**entry, "source": source, "reason": change.reason}
+    return {**entry, "source": source, "reason": change.reason, "seq": seq}
 
 
 def add_messages(rows: list[dict]) -> None:
@@ -65,15 +68,17 @@ def wake_after_commit() -> None:
     db.session.info[_WROTE_EVENTS] = True
 
 
-def message_row(endpoint_id: str, event_type: str, payload: str, now: datetime) -> dict:
+def message_row(endpoint_id: str, event_type: str, payload: str, now: datetime,
+                seq: int | None = None) -> dict:
     return {"msg_id": new_msg_id(), "endpoint_id": endpoint_id, "event_type": event_type,
             "payload": payload, "created_at": now, "status": "pending", "attempts": 0,
-            "next_attempt_at": now}
+            "next_attempt_at": now, "seq": seq}
 
 
 def enqueue_entry_changes(team_id: str, removed: bool, changes: Sequence, source: str,
-                          now: datetime) -> None:
-    """One event per change for each enabled endpoint of the team that takes its type."""
+                          now: datetime, first_seq: int | None = None) -> None:
+    """One event per change for each enabled endpoint of the team that takes its type;
+    the changes are numbered `first_seq`, `first_seq + 1`, … in the team's change log."""
     event_type = ENTRY_REMOVED if removed else ENTRY_ADDED
     endpoints = [endpoint_id for endpoint_id, events
                  in db.session.execute(_SUBSCRIBED, {"team_id": team_id})
@@ -81,9 +86,11 @@ def enqueue_entry_changes(team_id: str, removed: bool, changes: Sequence, source
     if not endpoints:
         return
     rows = []
-    for change in changes:
-        payload = body(event_type, now, entry_data(team_id, change, source, now, removed))
-        rows.extend(message_row(e, event_type, payload, now) for e in endpoints)
+    for n, change in enumerate(changes):
+        seq = None if first_seq is None else first_seq + n
+        payload = body(event_type, now, entry_data(team_id, change, source, now, removed,
+                                                   seq))
+        rows.extend(message_row(e, event_type, payload, now, seq) for e in endpoints)
     add_messages(rows)
 
 
