@@ -265,7 +265,9 @@ def _exchange(connection: _Pinned, body: bytes, headers: dict[str, str],
         sock.settimeout(_left(deadline))
         response = connection.getresponse()
         answer = _read_bounded(response, deadline, sock)
-        if len(answer) >= READ_LIMIT or not response.isclosed():
+        if response.isclosed() or response.length == 0:
+            response.close()  # read to its end: the connection can carry the next one
+        else:
             connection.close()  # the rest of the answer is not read: not reusable
         return response, answer
     finally:
