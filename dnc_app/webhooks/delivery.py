@@ -44,9 +44,9 @@ log = logging.getLogger(__name__)
 M = WebhookMessage
 
 # New events taken for one endpoint at once: sent one after another on one connection.
-STREAM_BATCH = 100
+STREAM_BATCH = 250
 # Results recorded together: at most this many, or after this long.
-RECORD_BATCH = 50
+RECORD_BATCH = 100
 RECORD_EVERY = 0.5
 # After a failed attempt an endpoint's stream of new events pauses for as long as the
 # endpoint has been failing, within these bounds (seconds): a dead endpoint is tried
@@ -98,9 +98,14 @@ def _unleased(now: datetime):
     return or_(M.locked_until.is_(None), M.locked_until < now)
 
 
-def claim(settings: Settings, slots: int) -> list[Job]:
+# Endpoints looked at per claim, at most (those with due events, longest waiting first).
+CLAIM_SCAN = 1000
+
+
+def claim(settings: Settings, slots: int, full: frozenset[str] = frozenset()) -> list[Job]:
     """Take up to `slots` jobs for this loop, fairly: endpoints whose due events waited
-    longest first, each within its free slots. Returns them leased."""
+    longest first, each within its free slots; `full`: endpoints whose slots this loop
+    holds all of (passed over without a query). Returns the jobs leased."""
     if slots <= 0:
         return []
     now = utcnow()
@@ -109,11 +114,13 @@ def claim(settings: Settings, slots: int) -> list[Job]:
     waiting = db.session.execute(
         select(M.endpoint_id, func.min(M.next_attempt_at).label("since"))
         .where(M.status == "pending", M.next_attempt_at <= now, _unleased(now))
-        .group_by(M.endpoint_id).order_by("since").limit(slots * 2)).all()
+        .group_by(M.endpoint_id).order_by("since").limit(CLAIM_SCAN)).all()
     jobs: list[Job] = []
     for endpoint_id, _since in waiting:
         if slots <= 0:
             break
+        if endpoint_id in full:
+            continue
         for job in _claim_endpoint(endpoint_id, now, token, slots, settings):
             jobs.append(job)
             slots -= 1
@@ -369,6 +376,7 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(self.settings.concurrency,
                                         thread_name_prefix="webhook-delivery")
         self._in_flight = 0
+        self._per_endpoint: dict[str, int] = {}
         self._count_lock = threading.Lock()
         self._held = _Held()
         self.connections = sender.Connections()
@@ -384,9 +392,12 @@ class Dispatcher:
         free = self._free()
         if free <= 0:
             return []
+        with self._count_lock:
+            full = frozenset(e for e, n in self._per_endpoint.items()
+                             if n >= self.settings.endpoint_concurrency)
         with self.app.app_context():
             try:
-                jobs = claim(self.settings, free)
+                jobs = claim(self.settings, free, full)
             finally:
                 db.session.remove()
         futures = []
@@ -394,8 +405,10 @@ class Dispatcher:
             self._held.add(job)
             with self._count_lock:
                 self._in_flight += 1
+                self._per_endpoint[job.endpoint_id] = self._per_endpoint.get(
+                    job.endpoint_id, 0) + 1
             future = self._pool.submit(self._run_job, job)
-            future.add_done_callback(self._finished)
+            future.add_done_callback(lambda _f, e=job.endpoint_id: self._finished(e))
             futures.append((job, future))
         return futures
 
@@ -411,9 +424,12 @@ class Dispatcher:
                 self._held.drop(job.ids)
                 db.session.remove()
 
-    def _finished(self, _future: Future) -> None:
+    def _finished(self, endpoint_id: str) -> None:
         with self._count_lock:
             self._in_flight -= 1
+            left = self._per_endpoint.pop(endpoint_id) - 1
+            if left:
+                self._per_endpoint[endpoint_id] = left
         outbox.WAKE.set()  # a slot is free: claim again now
 
     def run_once(self) -> int:
