@@ -222,3 +222,31 @@ def test_a_failed_event_is_retried_later_and_the_others_keep_their_order(
     assert len({r.headers["webhook-id"] for r in received}) == 20
     later = [s for s in seqs[1:] if s != first]
     assert later == sorted(later)  # first attempts never overtake each other
+
+
+# --------------------------------------------------------------------------- several loops
+
+
+def test_two_loops_keep_each_endpoints_order_and_slots(app, make_app, team, receiver,
+                                                       misbehaving):
+    """Two loops on one database (as two processes would be): an endpoint's stream is
+    taken by one of them at a time, and its slots are counted across both."""
+    _id, secret = register(app, team.id, receiver.url)
+    hang = misbehaving("hang")
+    register(app, team.id, hang.url)
+    loops = [delivery.Dispatcher(app).start(),
+             delivery.Dispatcher(make_app(**{k: app.config[k] for k in (
+                 "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_TIMEOUT", "WEBHOOK_RETRY_SCHEDULE",
+                 "WEBHOOK_POLL_INTERVAL")})).start()]
+    try:
+        for n in range(6):
+            add(app, team.id, [f"in/two-{n}-{k}" for k in range(50)])
+        received = receiver.wait_for(300, timeout=30)
+        seqs = [r.verified(secret)["data"]["seq"] for r in received]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 300
+        time.sleep(2 * TIMEOUT)  # the hanging endpoint's stream and retries meanwhile
+        assert hang.most_open <= app.config["WEBHOOK_ENDPOINT_CONCURRENCY"]
+        assert len(hang.requests) >= 2
+    finally:
+        for dispatcher in loops:
+            dispatcher.stop(timeout=10)
