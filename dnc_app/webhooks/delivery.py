@@ -148,11 +148,13 @@ def _claim_endpoint(endpoint_id: str, now: datetime, token: datetime, slots: int
     jobs = []
     if head is not None and not stream_busy and room > 0:
         batch = []
-        for message_id, due in db.session.execute(
-                select(M.id, M.next_attempt_at).where(*mine, M.attempts == 0)
+        for message_id, due, leased in db.session.execute(
+                select(M.id, M.next_attempt_at, M.locked_until).where(*mine, M.attempts == 0)
                 .order_by(M.id).limit(STREAM_BATCH)):
-            if due > now:
-                break  # the stream is paused from here: order is kept
+            if due > now or (leased is not None and leased >= now):
+                # Paused from here, or in flight from here (an event queued again ahead
+                # of a running batch goes alone): order is kept.
+                break
             batch.append(message_id)
         if batch:
             jobs.append(Job(endpoint_id, batch, token, stream=True))
