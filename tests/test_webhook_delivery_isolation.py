@@ -73,8 +73,9 @@ def log_of(app, endpoint_id: str) -> list[WebhookAttempt]:
 # --------------------------------------------------------------------------- the deadline
 
 
-def test_a_trickling_answer_is_cut_at_the_total_deadline(misbehaving):
-    trickle = misbehaving("trickle", interval=0.2)  # far below a per-read time-out
+@pytest.mark.parametrize("mode", ["trickle", "trickle-body"])
+def test_a_trickling_answer_is_cut_at_the_total_deadline(misbehaving, mode):
+    trickle = misbehaving(mode, interval=0.2)  # far below a per-read time-out
     started = time.monotonic()
     outcome = sender.post(trickle.url, "{}", {}, timeout=TIMEOUT, allow_private=True)
     took = time.monotonic() - started

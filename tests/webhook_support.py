@@ -98,7 +98,8 @@ class Receiver:
 class Misbehaving:
     """A receiver on loopback that never answers well, on a raw socket: "hang" (reads the
     request, never answers), "trickle" (answers one byte every `interval` seconds, never
-    done), or a status such as 500 or 410 (answered at once). Counts the requests and the
+    done), "trickle-body" (the same after a complete head), or a status such as 500 or
+    410 (answered at once). Counts the requests and the
     most it held open at once."""
 
     def __init__(self, mode: str | int, interval: float = 1.0):
@@ -185,8 +186,12 @@ class Misbehaving:
                 except (BlockingIOError, TimeoutError):
                     pass
             return False
-        if self.mode == "trickle":
-            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" * 1000:
+        if self.mode in ("trickle", "trickle-body"):
+            answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" * 1000
+            if self.mode == "trickle-body":  # the head at once, then the body slowly
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                answer = b"x" * 100000
+            for byte in answer:
                 if self._stopping.wait(self.interval):
                     return False
                 conn.sendall(bytes([byte]))
