@@ -251,3 +251,53 @@ def test_two_loops_keep_each_endpoints_order_and_slots(app, make_app, team, rece
     finally:
         for dispatcher in loops:
             dispatcher.stop(timeout=10)
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+def test_https_checks_the_certificate_of_the_urls_host(tmp_path, monkeypatch):
+    """The connection goes to the checked address, the TLS server name and certificate
+    check use the URL's host, under the same deadline."""
+    import socket
+    import ssl
+    import subprocess
+    import threading
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem"), "-days",
+                    "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server = socket.create_server(("127.0.0.1", 0))
+    heads = []
+
+    def serve():
+        while True:
+            try:
+                conn, _addr = server.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    head = b""
+                    while b"\r\n\r\n" not in head:
+                        head += tls.recv(4096)
+                    heads.append(head)
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            except (OSError, ssl.SSLError):
+                pass  # the client refused the certificate
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"https://localhost:{server.getsockname()[1]}/hook"
+    try:
+        refused = sender.post(url, "{}", {}, timeout=2, allow_private=True)
+        assert refused.error == sender.CONNECTION_FAILED and heads == []
+        monkeypatch.setattr(sender, "_tls_context",
+                            ssl.create_default_context(cafile=tmp_path / "cert.pem"))
+        trusted = sender.post(url, "{}", {}, timeout=2, allow_private=True)
+        assert trusted.ok
+        assert f"Host: localhost:{server.getsockname()[1]}".encode() in heads[0]
+    finally:
+        server.close()

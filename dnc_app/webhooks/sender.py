@@ -151,6 +151,8 @@ class _Pinned(http.client.HTTPConnection):
         super().__init__(destination.host, destination.port)
         self.destination, self.address = destination, address
         self.tls = destination.scheme == "https"
+        if self.tls:  # the Host header names no port on 443
+            self.default_port = 443
 
     def open(self, deadline: float) -> None:
         sock = socket.create_connection((self.address, self.port), _left(deadline))
