@@ -676,3 +676,55 @@ def test_a_request_waits_for_the_members_previous_one_then_says_so(app, signed_i
     # The file was left as it was, and the lock went with the request.
     assert signed_in.get(links_of(html)["all"]).status_code == 200
     assert upload(signed_in, PROSPECTS.encode()).status_code == 200
+
+
+@pytest.mark.live
+def test_two_simultaneous_uploads_of_one_member_take_turns(live_server_factory, app, team,
+                                                           tmp_path):
+    """Two tabs of one member upload at the same instant, to two server processes: the
+    second waits for the first's request, then replaces its file; neither is a 500."""
+    import threading
+
+    import requests
+
+    from tests.web_support import PASSWORD, make_member
+
+    make_member(app, team.id)
+    uploads = tmp_path / "live-uploads"
+    live = live_server_factory(workers=2, threads=4, BULK_UPLOAD_DIR=str(uploads),
+                               RATELIMIT_ENABLED="false")
+    tab = requests.Session()
+    html = tab.get(live.url + "/login", timeout=30).text
+    tab.post(live.url + "/login", timeout=30, data={
+        "email": "member@example.com", "password": PASSWORD,
+        "csrf_token": re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)})
+    token = re.search(r'name="csrf-token" content="([^"]+)"',
+                      tab.get(live.url + "/screen", timeout=30).text).group(1)
+    data = ("name,profile\n" + "".join(f"P{i},in/p-{i}\n" for i in range(60_000))).encode()
+    barrier = threading.Barrier(2)
+    answers = [None, None]
+
+    def screen(i: int) -> None:
+        other = requests.Session()
+        other.cookies.update(tab.cookies)
+        barrier.wait()
+        answers[i] = other.post(live.url + "/screen", headers=HTMX, timeout=60,
+                                data={"csrf_token": token},
+                                files={"file": (f"tab-{i}.csv", data, "text/csv")})
+
+    threads = [threading.Thread(target=screen, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) == [200, 200], [
+        (a.status_code, a.text[:300]) for a in answers]
+    tokens = [PROGRESS_LINK.search(a.text).group(1) for a in answers]
+    staged = sorted(p.name for p in screen_csv.member_dir(uploads, team.id, 1).glob("*"))
+    # One file (the later upload's) and its count.
+    assert len(staged) == 2 and {p.split(".")[0] for p in staged} <= {
+        t.split("/")[2] for t in tokens}
+    steps = [tab.get(live.url + link, headers=HTMX, timeout=60) for link in tokens]
+    assert sorted(s.status_code for s in steps) == [200, 409]
+    gone = next(s for s in steps if s.status_code == 409)
+    assert "replaced by a newer upload" in gone.text
