@@ -52,12 +52,19 @@ ADDED_COLUMNS = ["dnc_status", "dnc_url"]
 # --------------------------------------------------------------------------- staging
 
 
-def team_dir(base: str | os.PathLike, team_id: str) -> Path:
-    return Path(base) / "screen" / team_id
+# The areas of BULK_UPLOAD_DIR kept a directory per team and member: prospect files being
+# screened, and what a bulk add did not add (its Done page's download).
+SCREEN, NOT_ADDED = "screen", "bulk-not-added"
+AREAS = (SCREEN, NOT_ADDED)
 
 
-def member_dir(base: str | os.PathLike, team_id: str, user_id: int) -> Path:
-    return team_dir(base, team_id) / str(user_id)
+def team_dir(base: str | os.PathLike, team_id: str, area: str = SCREEN) -> Path:
+    return Path(base) / area / team_id
+
+
+def member_dir(base: str | os.PathLike, team_id: str, user_id: int,
+               area: str = SCREEN) -> Path:
+    return team_dir(base, team_id, area) / str(user_id)
 
 
 class Busy(Exception):
@@ -109,13 +116,14 @@ class StagingLimitError(Exception):
 
 
 def sweep_team(base: str | os.PathLike, team_id: str, members: set[str] | None,
-               ttl: float = STAGED_TTL, *, skip: str | None = None) -> int:
+               ttl: float = STAGED_TTL, *, skip: str | None = None, area: str = SCREEN
+               ) -> int:
     """Remove the team's expired staged files, and every file of a member who is no
     longer in `members` (None: the team is gone); the bytes still staged, not counting
     the member directory `skip` (a new upload replaces its file)."""
     cutoff = time.time() - ttl
     used = 0
-    root = team_dir(base, team_id)
+    root = team_dir(base, team_id, area)
     for member in (list(root.iterdir()) if root.is_dir() else []):
         if not member.is_dir():
             continue
@@ -145,15 +153,19 @@ def members_of(team_id: str) -> set[str] | None:
 
 
 def sweep(base: str | os.PathLike, ttl: float = STAGED_TTL) -> int:
-    """Every team's screening files: the expired ones, those of removed members and of
-    removed teams (`flask bulk sweep`; each upload does it for its own team); how many
+    """Every team's files of every area: the expired ones, those of removed members and
+    of removed teams (`flask bulk sweep`; each upload does it for its own team); how many
     files were removed."""
-    root = Path(base) / "screen"
-    before = sum(1 for _ in root.glob("*/*/*.*")) if root.is_dir() else 0
-    for team in (list(root.iterdir()) if root.is_dir() else []):
-        if team.is_dir():
-            sweep_team(base, team.name, members_of(team.name), ttl)
-    return before - (sum(1 for _ in root.glob("*/*/*.*")) if root.is_dir() else 0)
+    def files() -> int:
+        return sum(1 for area in AREAS for _ in Path(base).glob(f"{area}/*/*/*.*"))
+
+    before = files()
+    for area in AREAS:
+        root = Path(base) / area
+        for team in (list(root.iterdir()) if root.is_dir() else []):
+            if team.is_dir():
+                sweep_team(base, team.name, members_of(team.name), ttl, area=area)
+    return before - files()
 
 
 def stage(upload, directory: Path, *, used: Callable[[], int] | None = None,
