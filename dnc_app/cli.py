@@ -190,10 +190,16 @@ def entry_add(url: str, team_ref: str, reason: str | None) -> None:
 
 @bulk_cli.command("sweep")
 def bulk_sweep() -> None:
-    """Remove expired pending bulk uploads (also done at each new bulk preview)."""
-    removed = pending_uploads.sweep(current_app.config["BULK_UPLOAD_DIR"],
-                                    pending_uploads.PENDING_TTL)
-    click.echo(f"Removed {removed} expired pending upload file(s).")
+    """Remove expired staged uploads: bulk previews waiting for confirmation and prospect
+    files being screened, also those of removed members and teams (each new bulk preview
+    or screening upload does it too, for its own team)."""
+    from .web import screen_csv
+
+    base = current_app.config["BULK_UPLOAD_DIR"]
+    removed = pending_uploads.sweep(base, pending_uploads.PENDING_TTL)
+    screened = screen_csv.sweep(base)
+    click.echo(f"Removed {removed} expired pending upload file(s) and {screened} "
+               f"screening file(s).")
 
 
 @click.command("demo")

@@ -302,6 +302,11 @@ class Config:
             # The prospect CSV's counts are made in steps of about this many seconds,
             # each answer showing the progress (the page asks for the next at once).
             "SCREEN_STEP_SECONDS": float(env.get("SCREEN_STEP_SECONDS", "0.5")),
+            # Bytes all of a team's prospect files being screened may take on disk
+            # together (staged as UTF-8, so up to twice the upload), so that one team's
+            # uploads cannot fill the disk the others share.
+            "SCREEN_STAGED_BYTES_PER_TEAM": int(env.get("SCREEN_STAGED_BYTES_PER_TEAM",
+                                                        str(256 * 1024 * 1024))),
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "false").lower() == "true",

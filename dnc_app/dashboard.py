@@ -1,4 +1,5 @@
-"""The list page's dashboard: a team's numbers and its additions per week by source.
+"""The list page's dashboard: a team's numbers and its additions per week (or month) by
+source.
 
 What is on the list now (an entry added and then removed is not counted as added) is
 read from entry_hour_count, the entries per hour and source that triggers keep: a few
@@ -23,6 +24,8 @@ from .timeorder import first_seq_at
 from .timeutil import utcnow
 
 WEEKS = 12
+PERIODS = 12  # bars of the chart, whichever the range
+SPANS = ("weeks", "months")  # the chart's range: 12 weeks, or 12 months
 HOURS_A_WEEK = 7 * 24
 _LOG = AuditEvent.__table__
 _HOURS = EntryHourCount.__table__
@@ -30,18 +33,24 @@ _HOURS = EntryHourCount.__table__
 
 @dataclass(frozen=True)
 class Week:
-    """Monday to Sunday (UTC): the entries added, by source value."""
+    """A week (Monday to Sunday, UTC) or a calendar month: the entries added, by source
+    value, of those still on the list."""
 
     start: date
     by_source: dict[str, int] = field(default_factory=dict)
+    next_start: date | None = None  # the next period's first day (a week's when None)
 
     @property
     def end(self) -> date:
-        return self.start + timedelta(days=6)
+        """The last day."""
+        return (self.next_start or self.start + timedelta(days=7)) - timedelta(days=1)
 
     @property
     def total(self) -> int:
         return sum(self.by_source.values())
+
+
+Period = Week
 
 
 @dataclass(frozen=True)
@@ -50,13 +59,25 @@ class Dashboard:
     added_last_7_days: int
     public_this_month: int
     removed_last_30_days: int
-    weeks: list[Week]  # oldest first; the last one is the current week
+    weeks: list[Week]  # the periods, oldest first; the last one is the current one
+    span: str = "weeks"
+
+    @property
+    def periods(self) -> list[Week]:
+        return self.weeks
 
     @property
     def sources(self) -> list[Source]:
-        """The sources that added something in the weeks shown, in the vocabulary's order."""
+        """The sources that added something in the periods shown, in the vocabulary's order."""
         seen = {value for week in self.weeks for value in week.by_source}
         return [source for source in Source if source in seen]
+
+    @property
+    def source_totals(self) -> list[tuple[Source, int]]:
+        """Each source's entries over the whole range (the legend: a source too small for
+        its bars to show still says how many)."""
+        return [(source, sum(week.by_source.get(source.value, 0) for week in self.weeks))
+                for source in self.sources]
 
     @property
     def busiest_week(self) -> int:
@@ -73,6 +94,20 @@ def week_starts(now: datetime) -> list[date]:
     return [this_monday - timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
 
 
+def month_starts(now: datetime) -> list[date]:
+    """The first days of the last PERIODS months, oldest first (the last: this month's)."""
+    year, month = now.year, now.month
+    firsts = []
+    for _ in range(PERIODS):
+        firsts.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return firsts[::-1]
+
+
+def _next_month(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
 def epoch_hour(moment: datetime) -> int:
     """Whole hours since the Unix epoch: the `hour` of entry_hour_count."""
     return int(moment.timestamp()) // 3600
@@ -82,39 +117,50 @@ def _hour_start(hour: int) -> datetime:
     return datetime.fromtimestamp(hour * 3600, UTC)
 
 
-def read_dashboard(team_id: str, now: datetime | None = None) -> Dashboard:
+def read_dashboard(team_id: str, now: datetime | None = None, span: str = "weeks"
+                   ) -> Dashboard:
+    """The numbers, and the chart's periods: the last 12 weeks, or (span "months") the
+    last 12 calendar months. Either way one grouped read of at most a year of hour counts
+    (a row per hour and source that added something), summed into 12 periods."""
     now = now or utcnow()
-    mondays = week_starts(now)
-    start_hour = epoch_hour(_midnight(mondays[0]))
-    # Both later than the first Monday (WEEKS weeks reach back further than a month).
+    if span == "months":
+        starts = month_starts(now)
+        periods = [Week(first, next_start=_next_month(first)) for first in starts]
+    else:
+        starts = week_starts(now)
+        periods = [Week(monday) for monday in starts]
+    start_hour = epoch_hour(_midnight(starts[0]))
+    # All later than the first period's start (12 weeks reach back further than a month).
     # Midnights are whole hours; a week ago is not: its first hour is counted apart.
     week_ago = now - timedelta(days=7)
     first_whole_hour = -(-int(week_ago.timestamp()) // 3600)
     month_hour = epoch_hour(_midnight(now.date().replace(day=1)))
     c = _HOURS.c
-    hours = (select(((c.hour - start_hour) // HOURS_A_WEEK).label("week"), c.source,
-                    c.entries,
+    # The period of an hour: its index among the periods' first hours (the last that is
+    # not after it), a CASE of 11 comparisons (months are not of one length).
+    period = case(*[(c.hour < epoch_hour(_midnight(first)), i - 1)
+                    for i, first in enumerate(starts) if i], else_=len(starts) - 1)
+    hours = (select(period.label("period"), c.source, c.entries,
                     case((c.hour >= first_whole_hour, c.entries), else_=0).label("recent"),
                     case((c.hour >= month_hour, c.entries), else_=0).label("this_month"))
              .where(c.team_id == team_id, c.hour >= start_hour).subquery())
     counts = db.session.execute(
-        select(hours.c.week, hours.c.source, func.sum(hours.c.entries),
+        select(hours.c.period, hours.c.source, func.sum(hours.c.entries),
                func.sum(hours.c.recent), func.sum(hours.c.this_month))
-        .group_by(hours.c.week, hours.c.source)).all()
-    weeks = [Week(monday) for monday in mondays]
+        .group_by(hours.c.period, hours.c.source)).all()
     added_last_7_days = _added_between(team_id, week_ago, _hour_start(first_whole_hour))
     public_this_month = 0
-    for week, source, *sums in counts:
+    for index, source, *sums in counts:
         added, last_7_days, this_month = map(int, sums)  # PostgreSQL sums are numeric
         if not added:
             continue  # every entry of those hours was removed
-        by_source = weeks[min(week, WEEKS - 1)].by_source
+        by_source = periods[min(int(index), len(periods) - 1)].by_source
         by_source[source] = by_source.get(source, 0) + added
         added_last_7_days += last_7_days
         if source == Source.PUBLIC_FORM:
             public_this_month += this_month
     return Dashboard(count_entries(team_id), added_last_7_days, public_this_month,
-                     removals_since(team_id, now - timedelta(days=30)), weeks)
+                     removals_since(team_id, now - timedelta(days=30)), periods, span)
 
 
 def _added_between(team_id: str, since: datetime, until: datetime) -> int:

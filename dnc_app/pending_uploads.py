@@ -178,7 +178,9 @@ def sweep(directory: str | os.PathLike, ttl: float) -> int:
     orphans = 0
     for path in directory.glob("*") if directory.is_dir() else ():
         try:
-            if path.stem not in live and path.stat().st_mtime < cutoff:
+            # Only its own files: the screening files have a directory of their own.
+            if (path.suffix == ".json" and path.stem not in live
+                    and path.stat().st_mtime < cutoff):
                 path.unlink(missing_ok=True)
                 orphans += 1
         except FileNotFoundError:

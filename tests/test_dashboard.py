@@ -432,3 +432,93 @@ def test_the_address_keeps_only_the_filters_in_use(app, signed_in, listed):
     assert fragment.headers["HX-Push-Url"] == "/entries?q=jane"
     assert names(text(fragment)) == ["jane-bulk", "jane-api", "jane-public", "jane-old"]
     assert "HX-Push-Url" not in signed_in.get("/entries?q=jane", headers=HTMX).headers
+
+
+# --------------------------------------------------------------------------- 12 months
+
+
+def test_the_months_range_matches_the_database(app, clock, make_team):
+    team, other = make_team("Acme"), make_team("Other")
+    seed(app, clock, team.id)
+    seed(app, clock, other.id)
+    with app.app_context():
+        # A year back, and on the first instant of a month, which counts in that month.
+        add_at(clock, team.id, datetime(2025, 12, 1, tzinfo=UTC), "first-of-december",
+               Source.CLI)
+        add_at(clock, team.id, datetime(2025, 11, 30, 23, 59, tzinfo=UTC), "too-old")
+        clock.now = NOW
+        shown = dashboard.read_dashboard(team.id, now=NOW, span="months")
+        rows = db.session.execute(select(DncEntry.source, DncEntry.created_at)
+                                  .where(DncEntry.team_id == team.id)).all()
+        weeks = dashboard.read_dashboard(team.id, now=NOW)
+    assert shown.span == "months" and len(shown.periods) == 12
+    assert [(p.start.isoformat(), p.end.isoformat()) for p in shown.periods][::11] == [
+        ("2025-12-01", "2025-12-31"), ("2026-11-01", "2026-11-30")]
+    expected: Counter = Counter()
+    for source, created_at in rows:
+        if created_at >= datetime(2025, 12, 1, tzinfo=UTC):
+            expected[(created_at.date().replace(day=1), source)] += 1
+    drawn = Counter({(p.start, source): n for p in shown.periods
+                     for source, n in p.by_source.items()})
+    assert drawn == expected
+    assert shown.periods[0].by_source == {"cli": 1}
+    # The numbers above the chart do not depend on its range.
+    assert (shown.total, shown.added_last_7_days, shown.public_this_month,
+            shown.removed_last_30_days) == (weeks.total, weeks.added_last_7_days,
+                                            weeks.public_this_month,
+                                            weeks.removed_last_30_days)
+    # Each source's total over the range, for the legend.
+    assert dict((s.value, n) for s, n in shown.source_totals) == {
+        source: sum(n for (_, s), n in expected.items() if s == source)
+        for source in {s for _, s in expected}}
+
+
+def test_the_range_is_a_link_without_javascript_and_a_swap_with_htmx(app, clock, signed_in,
+                                                                    team):
+    base = clock.now = utcnow()
+    with app.app_context():
+        add_at(clock, team.id, base - timedelta(days=100), "months-ago", Source.CLI)
+        add_at(clock, team.id, base - timedelta(seconds=5), "today", Source.API)
+    html = text(signed_in.get("/entries?source=api"))
+    assert 'id="dashboard"' in html
+    assert "Added per week, by source" in html and "removed entries are not counted" in html
+    # The links keep the list's filters; the current range is marked.
+    assert re.search(r'id="range-months" href="/entries\?source=api&amp;range=months"', html)
+    assert re.search(r'id="range-weeks" href="[^"]+"\s+hx-get="/dashboard\?range=weeks"'
+                     r'[^>]*aria-current="true"', html)
+    legend = dict(re.findall(r'<li data-source="(\w+)">.*?<strong>(\d+)</strong>', html))
+    assert legend == {"api": "1"}  # the CLI one is older than 12 weeks
+    html = text(signed_in.get("/entries?range=months"))
+    assert "Added per month, by source" in html
+    assert dict(re.findall(r'<li data-source="(\w+)">.*?<strong>(\d+)</strong>', html)) == {
+        "api": "1", "cli": "1"}
+    # The choice is kept (a dashboard redrawn after an add keeps it).
+    assert "Added per month" in text(signed_in.get("/entries"))
+    resp = signed_in.get("/dashboard?range=weeks", headers=HTMX)
+    assert resp.status_code == 200
+    body = text(resp)
+    assert body.lstrip().startswith('<section class="dashboard" id="dashboard"')
+    assert "Added per week" in body and "<html" not in body
+    # Without htmx the address is the list's.
+    resp = signed_in.get("/dashboard?range=months")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(
+        "/entries?range=months")
+    # An unknown range is the one chosen before.
+    assert "Added per month" in text(signed_in.get("/entries?range=<script>"))
+
+
+def test_small_sources_stay_visible_beside_a_large_one(app, clock, team):
+    from dnc_app.web import chart
+
+    with app.app_context():
+        shown = dashboard.read_dashboard(team.id, now=NOW)
+    big = dashboard.Week(shown.weeks[-1].start, {"api": 4996, "web": 1, "cli": 1,
+                                                 "web_bulk": 1, "public_form": 1})
+    with app.test_request_context():
+        drawn, top = chart.bars(dashboard.Dashboard(5000, 0, 0, 0, [*shown.weeks[:-1], big]))
+    assert top == 5000
+    heights = {s.source.value: s.height for s in drawn[-1].segments}
+    assert heights["api"] == 99.92
+    assert all(heights[s] == chart.MIN_SEGMENT for s in ("web", "cli", "web_bulk",
+                                                          "public_form"))
+    assert min(s.y for s in drawn[-1].segments) >= 0  # within the drawing's room on top

@@ -303,7 +303,9 @@ def test_confirm_adds_them_with_source_web_bulk_and_shows_a_summary(app, signed_
             ("https://linkedin.com/in/b", "web_bulk", "member@example.com")]
         assert db.session.execute(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.source == "web_bulk")).scalar_one() == 2
-    assert list((tmp_path / "uploads").iterdir()) == []  # the pending file is gone
+    # The pending file is gone; the lines not added wait for the Done page's download.
+    assert list((tmp_path / "uploads").glob("*.json")) == []
+    assert len(list((tmp_path / "uploads").glob("bulk-not-added/*/*/*.csv"))) == 1
 
 
 def test_a_csv_upload_is_previewed_and_added(app, signed_in):
@@ -543,22 +545,67 @@ def test_a_batch_reason_too_long_is_refused_before_the_preview(app, signed_in):
     assert "Reason: reason must be at most" in response.get_data(as_text=True)
 
 
-def test_the_refused_lines_download_with_why(app, signed_in, team):
+def test_invalid_lines_and_lines_not_needed_download_apart_with_why(app, signed_in, team):
     add_entries(app, team.id, ["linkedin.com/in/listed"])
     html = preview(signed_in, urls="in/ok\nin/listed\n=cmd|' /C calc'!A0\nin/ok\n"
                    ).get_data(as_text=True)
     token = pending_token(html)
-    assert f'href="/bulk/refused.csv?token={token}"' in html
-    response = signed_in.get(f"/bulk/refused.csv?token={token}")
-    assert response.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["line", "input", "why"]
-    assert [r[0] for r in rows[1:]] == ["2", "3", "4"]
-    assert rows[1][2] == "Already on the list" and rows[3][2] == "Repeated in this upload"
-    assert rows[2][1].startswith("'=") and rows[2][2]  # formula-safe, with the reason
+    assert "refused lines" not in html
+    assert "1</strong> invalid: refused, fix and upload again" in html
+    assert "1</strong> already on the list: skipped" in html
+    assert "1</strong> repeated in this upload: taken once" in html
+    invalid = f"/bulk/lines.csv?token={token}&amp;kind=invalid"
+    skipped = f"/bulk/lines.csv?token={token}&amp;kind=skipped"
+    assert f'href="{invalid}" download>Download the 1 invalid line, with why (CSV)' in html
+    assert (f'href="{skipped}" download>Download the 2 lines already on the list or '
+            f'repeated (CSV)') in html
+
+    def rows_of(url: str, filename: str) -> list[list[str]]:
+        response = signed_in.get(url.replace("&amp;", "&"))
+        assert response.mimetype == "text/csv"
+        assert f'filename="{filename}"' in response.headers["Content-Disposition"]
+        return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+    rows = rows_of(invalid, "invalid-lines.csv")
+    assert rows[0] == ["line", "input", "status", "why"]
+    assert [r[:3] for r in rows[1:]] == [["3", rows[1][1], "invalid"]]
+    assert rows[1][1].startswith("'=") and rows[1][3]  # formula-safe, with the reason
+    assert rows_of(skipped, "already-listed-or-repeated-lines.csv")[1:] == [
+        ["2", "in/listed", "already_listed", "Already on the list"],
+        ["4", "in/ok", "repeated", "Repeated in this upload"]]
+    assert signed_in.get(f"/bulk/lines.csv?token={token}&kind=new").status_code == 404
     # Reading does not use the preview up: it can still be confirmed.
     assert confirm(signed_in, token).status_code == 200
-    assert signed_in.get(f"/bulk/refused.csv?token={token}").status_code == 404
+    assert signed_in.get(invalid.replace("&amp;", "&")).status_code == 404
+
+
+def test_the_done_page_offers_what_was_not_added_with_why(app, signed_in, team):
+    add_entries(app, team.id, ["linkedin.com/in/listed"])
+    html = preview(signed_in, urls="in/new\nin/listed\nnot a url\nin/new\n"
+                   ).get_data(as_text=True)
+    done = confirm(signed_in, pending_token(html)).get_data(as_text=True)
+    link = re.search(r'id="download-not-added" download href="([^"]+)">Download the 3 lines '
+                     r'not added, with why \(CSV\)', done).group(1)
+    response = signed_in.get(link)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert 'filename="not-added-lines.csv"' in response.headers["Content-Disposition"]
+    assert response.headers["Cache-Control"] == "no-store"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert [r[:3] for r in rows] == [["line", "input", "status"],
+                                     ["2", "in/listed", "already_listed"],
+                                     ["3", "not a url", "invalid"],
+                                     ["4", "in/new", "repeated"]]
+    # Only its member gets it; it goes with the next confirmation, and with the sweep.
+    from tests.web_support import make_member, sign_in
+
+    other = app.test_client()
+    make_member(app, team.id, "other@example.com")
+    sign_in(other, "other@example.com")
+    assert other.get(link).status_code == 404
+    html = preview(signed_in, urls="in/another\n").get_data(as_text=True)
+    done = confirm(signed_in, pending_token(html)).get_data(as_text=True)
+    assert "download-not-added" not in done  # everything was added
+    assert signed_in.get(link).status_code == 404
 
 
 def test_the_whole_new_list_is_browsable_by_page(app, signed_in, monkeypatch):

@@ -21,15 +21,40 @@ def app(make_app, tmp_path):
     return make_app(BULK_UPLOAD_DIR=str(tmp_path / "uploads"))
 
 
-def upload(client, data: bytes, filename="prospects.csv", headers=None, csrf=True):
-    """POST the form as a browser does. The body is encoded here, in memory: the test
-    client would spool a large one to a temp file it never closes."""
+def upload(client, data: bytes, filename="prospects.csv", headers=None, csrf=True,
+           follow=True):
+    """POST the form as a browser does (without htmx, and with `follow`, the progress
+    pages are followed to the end as a browser without JavaScript does). The body is
+    encoded here, in memory: the test client would spool a large one to a temp file it
+    never closes."""
     fields = {"file": FileStorage(io.BytesIO(data), filename=filename)}
     if csrf:
         fields["csrf_token"] = token_for(client, "/screen")
     boundary, body = encode_multipart(fields)
-    return client.post("/screen", data=body, headers=headers or {},
+    resp = client.post("/screen", data=body, headers=headers or {},
                        content_type=f"multipart/form-data; boundary={boundary}")
+    return follow_refresh(client, resp)[-1] if follow and not headers else resp
+
+
+REFRESH = re.compile(r'<noscript><meta http-equiv="refresh" content="0; url=([^"]+)"></noscript>')
+CONTINUE = re.compile(r'<a class="button" href="([^"]+)">Continue</a>')
+
+
+def follow_refresh(client, resp) -> list:
+    """The pages a browser without JavaScript loads: each progress page reloads itself
+    (its "Continue" link goes to the same step) until the result."""
+    pages = [resp]
+    for _ in range(10_000):
+        html = resp.get_data(as_text=True)
+        refresh = REFRESH.search(html)
+        if refresh is None:
+            assert CONTINUE.search(html) is None
+            return pages
+        assert CONTINUE.search(html).group(1) == refresh.group(1)
+        assert "<html" in html and resp.status_code == 200
+        resp = client.get(refresh.group(1).replace("&amp;", "&"))
+        pages.append(resp)
+    raise AssertionError("the progress pages never ended")
 
 
 def counts_of(html: str) -> dict[str, int]:
@@ -401,10 +426,25 @@ def test_a_large_file_shows_its_progress_and_an_estimate(make_app, team, tmp_pat
     assert counts_of(html) == {"not_listed": 20_000, "listed": 0, "invalid": 0}
 
 
-def test_without_htmx_one_request_counts_the_whole_file(stepping, member):
-    html = upload(member, tricky_csv(40)).get_data(as_text=True)
-    assert "<html" in html and PROGRESS_LINK.search(html) is None
+def test_without_javascript_each_request_is_one_step_and_the_pages_reload(stepping, member):
+    resp = upload(member, tricky_csv(40), follow=False)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Screening your prospects" in html
+    assert 'data-counted="2"' in html  # one step (a chunk of 2 rows), not the whole file
+    pages = follow_refresh(member, resp)
+    assert len(pages) >= 20
+    counted = [int(re.search(r'data-counted="(\d+)"', p.get_data(as_text=True)).group(1))
+               for p in pages[:-1]]
+    assert counted == sorted(counted) and counted[:3] == [2, 4, 6]
+    html = pages[-1].get_data(as_text=True)
+    assert "<html" in html and "40 prospects screened" in html
     assert sum(counts_of(html).values()) == 40
+    # A column chosen without JavaScript is counted in steps too.
+    token = re.search(r"/screen/([\w-]{32})/download", html).group(1)
+    resp = member.get(f"/screen/{token}?column=3")
+    assert REFRESH.search(resp.get_data(as_text=True))
+    assert sum(counts_of(follow_refresh(member, resp)[-1].get_data(as_text=True))
+               .values()) == 40
 
 
 def test_a_stale_or_foreign_count_is_refused(stepping, member, team):
@@ -463,3 +503,228 @@ def test_a_file_replaced_during_a_step_asks_for_it_again(stepping, member, monke
     resp = member.get(link, headers=HTMX)
     assert resp.status_code == 422 and "no longer here" in resp.get_data(as_text=True)
     assert resp.headers["HX-Retarget"] == "#screen-panel"
+
+
+# --------------------------------------------------------------------------- what stays on
+# disk: refused and finished files go, the team's cap, the sweep, one request at a time
+
+
+def staged_files(app, team_id: str, user_id: int = 1) -> list[str]:
+    directory = screen_csv.member_dir(app.config["BULK_UPLOAD_DIR"], team_id, user_id)
+    return sorted(p.name for p in directory.glob("*")) if directory.is_dir() else []
+
+
+def token_of(html: str) -> str:
+    return re.search(r"/screen/([\w-]{32})/(?:download|done|progress)", html).group(1)
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param(codecs.BOM_UTF16_LE + b"a\x00" * 1000 + b"\x00\xd8", id="bad-utf16"),
+    pytest.param(b"\n\n \n", id="empty"),
+    pytest.param(b"name,profile\nx," + b"y" * 200_000 + b"\n", id="unreadable-row"),
+])
+def test_a_refused_upload_leaves_nothing_on_disk(app, signed_in, team, data):
+    upload(signed_in, PROSPECTS.encode())
+    assert len(staged_files(app, team.id)) == 2  # the file and its count
+    resp = upload(signed_in, data)
+    assert resp.status_code == 422
+    assert staged_files(app, team.id) == []
+
+
+def test_an_unreadable_row_late_in_the_steps_removes_the_file(stepping, member, team):
+    data = tricky_csv(60) + b"x," + b"y" * (screen_csv.csv.field_size_limit() + 1) + b"\r\n"
+    _counted, html = follow_steps(member, upload(member, data, headers=HTMX)
+                                  .get_data(as_text=True))
+    assert "could not be read as CSV" in html
+    assert staged_files(stepping, team.id) == []
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_screen_another_file_removes_the_finished_one(app, signed_in, team, htmx):
+    html = upload(signed_in, PROSPECTS.encode()).get_data(as_text=True)
+    token = token_of(html)
+    assert staged_files(app, team.id)
+    resp = signed_in.post(f"/screen/{token}/done", headers=HTMX if htmx else {},
+                          data={"csrf_token": token_for(signed_in, "/screen")})
+    if htmx:
+        assert resp.status_code == 200 and 'id="screen-form"' in resp.get_data(as_text=True)
+    else:
+        assert resp.status_code == 303 and resp.headers["Location"].endswith("/screen")
+    assert staged_files(app, team.id) == []
+    assert signed_in.get(links_of(html)["all"]).status_code == 404
+    # Without its CSRF token nothing is removed.
+    html = upload(signed_in, PROSPECTS.encode()).get_data(as_text=True)
+    assert signed_in.post(f"/screen/{token_of(html)}/done").status_code == 400
+    assert staged_files(app, team.id)
+
+
+def test_the_teams_staged_files_stay_under_their_cap(make_app, team, tmp_path):
+    from tests.web_support import make_member, sign_in
+
+    cap = 20_000
+    app = make_app(BULK_UPLOAD_DIR=str(tmp_path / "up"), SCREEN_STAGED_BYTES_PER_TEAM=cap)
+    clients = []
+    for email in ("a@example.com", "b@example.com"):
+        client = app.test_client()
+        make_member(app, team.id, email)
+        sign_in(client, email)
+        clients.append(client)
+    first, second = clients
+    data = ("name,profile\n" + "".join(f"P{i},in/p-{i}\n" for i in range(1000))).encode()
+    assert len(data) < cap < 2 * len(data)
+    assert counts_of(upload(first, data).get_data(as_text=True))["not_listed"] == 1000
+    resp = upload(second, data)
+    assert resp.status_code == 422
+    assert re.search(r"already take [\d.]+ MB of the [\d.]+ MB allowed, and this one needs "
+                     r"[\d.]+ MB\. .*Nothing was kept\.", resp.get_data(as_text=True))
+    assert staged_files(app, team.id, 2) == []
+    # Latin-1 grows when staged as UTF-8: the staged size is what counts.
+    text = "name,profile\n" + "".join(f"\xe9\xe9\xe9{i},in/p-{i}\n" for i in range(400))
+    grows = text.encode("latin-1")
+    assert len(grows) <= cap - len(data) < len(text.encode())
+    assert upload(second, grows).status_code == 422
+    assert staged_files(app, team.id, 2) == []
+    # A member's new file replaces their own older one: it does not count against them.
+    assert upload(first, data).status_code == 200
+    # When the first member is done, the second can screen the file, and the first not.
+    html = upload(first, data).get_data(as_text=True)
+    first.post(f"/screen/{token_of(html)}/done",
+               data={"csrf_token": token_for(first, "/screen")})
+    assert upload(second, data).status_code == 200
+    assert upload(first, data).status_code == 422
+
+
+def age(app, team_id: str, user_id: int, seconds: float) -> None:
+    import os
+    import time
+
+    directory = screen_csv.member_dir(app.config["BULK_UPLOAD_DIR"], team_id, user_id)
+    for path in directory.glob("*"):
+        then = time.time() - seconds
+        os.utime(path, (then, then))
+
+
+def test_the_sweep_removes_expired_files_and_those_of_removed_members(app, team, make_team):
+    from sqlalchemy import delete
+
+    from dnc_app import accounts, members
+    from dnc_app.extensions import db
+    from dnc_app.models import Team
+    from tests.support import TEST_ACTOR
+    from tests.web_support import make_member, sign_in
+
+    clients = {}
+    for email in ("a@example.com", "b@example.com", "c@example.com"):
+        clients[email] = app.test_client()
+        make_member(app, team.id, email)
+        sign_in(clients[email], email)
+        upload(clients[email], PROSPECTS.encode())
+    other = make_team("Globex")
+    with app.app_context():
+        outsider = accounts.create_user(other.id, "d@example.com", "x" * 20).id
+    outsider_client = app.test_client()
+    sign_in(outsider_client, "d@example.com", "x" * 20)
+    upload(outsider_client, PROSPECTS.encode())
+    assert all(staged_files(app, t, u) for t, u in
+               [(team.id, 1), (team.id, 2), (team.id, 3), (other.id, outsider)])
+    age(app, team.id, 1, screen_csv.STAGED_TTL + 5)  # expired
+    with app.app_context():
+        members.remove_member(team.id, 2, actor=TEST_ACTOR)  # removed
+        db.session.execute(delete(Team).where(Team.id == other.id))  # a removed team
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["bulk", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "and 6 screening file(s)" in result.output
+    assert staged_files(app, team.id, 1) == [] and staged_files(app, team.id, 2) == []
+    assert len(staged_files(app, team.id, 3)) == 2  # still in use
+    base = screen_csv.team_dir(app.config["BULK_UPLOAD_DIR"], team.id)
+    assert sorted(p.name for p in base.iterdir()) == ["1", "3"]
+    assert not screen_csv.team_dir(app.config["BULK_UPLOAD_DIR"], other.id).exists()
+
+
+def test_each_upload_sweeps_its_team(app, team):
+    from dnc_app import members
+    from tests.support import TEST_ACTOR
+    from tests.web_support import make_member, sign_in
+
+    clients = []
+    for email in ("a@example.com", "b@example.com", "c@example.com"):
+        client = app.test_client()
+        make_member(app, team.id, email)
+        sign_in(client, email)
+        upload(client, PROSPECTS.encode())
+        clients.append(client)
+    age(app, team.id, 1, screen_csv.STAGED_TTL + 5)
+    with app.app_context():
+        members.remove_member(team.id, 2, actor=TEST_ACTOR)
+    upload(clients[2], PROSPECTS.encode())
+    assert staged_files(app, team.id, 1) == [] and staged_files(app, team.id, 2) == []
+    assert len(staged_files(app, team.id, 3)) == 2
+
+
+def test_a_request_waits_for_the_members_previous_one_then_says_so(app, signed_in, team,
+                                                                   monkeypatch):
+    monkeypatch.setattr(screen_csv, "LOCK_WAIT", 0.2)
+    html = upload(signed_in, PROSPECTS.encode()).get_data(as_text=True)
+    directory = screen_csv.member_dir(app.config["BULK_UPLOAD_DIR"], team.id, 1)
+    with screen_csv.member_lock(directory):  # another request of the member at work
+        resp = upload(signed_in, PROSPECTS.encode(), headers=HTMX)
+        assert resp.status_code == 409 and "being read in another tab" in resp.get_data(
+            as_text=True)
+        assert resp.headers["HX-Retarget"] == "#screen-panel"
+        assert upload(signed_in, PROSPECTS.encode()).status_code == 409
+    # The file was left as it was, and the lock went with the request.
+    assert signed_in.get(links_of(html)["all"]).status_code == 200
+    assert upload(signed_in, PROSPECTS.encode()).status_code == 200
+
+
+@pytest.mark.live
+def test_two_simultaneous_uploads_of_one_member_take_turns(live_server_factory, app, team,
+                                                           tmp_path):
+    """Two tabs of one member upload at the same instant, to two server processes: the
+    second waits for the first's request, then replaces its file; neither is a 500."""
+    import threading
+
+    import requests
+
+    from tests.web_support import PASSWORD, make_member
+
+    make_member(app, team.id)
+    uploads = tmp_path / "live-uploads"
+    live = live_server_factory(workers=2, threads=4, BULK_UPLOAD_DIR=str(uploads),
+                               RATELIMIT_ENABLED="false")
+    tab = requests.Session()
+    html = tab.get(live.url + "/login", timeout=30).text
+    tab.post(live.url + "/login", timeout=30, data={
+        "email": "member@example.com", "password": PASSWORD,
+        "csrf_token": re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)})
+    token = re.search(r'name="csrf-token" content="([^"]+)"',
+                      tab.get(live.url + "/screen", timeout=30).text).group(1)
+    data = ("name,profile\n" + "".join(f"P{i},in/p-{i}\n" for i in range(60_000))).encode()
+    barrier = threading.Barrier(2)
+    answers = [None, None]
+
+    def screen(i: int) -> None:
+        other = requests.Session()
+        other.cookies.update(tab.cookies)
+        barrier.wait()
+        answers[i] = other.post(live.url + "/screen", headers=HTMX, timeout=60,
+                                data={"csrf_token": token},
+                                files={"file": (f"tab-{i}.csv", data, "text/csv")})
+
+    threads = [threading.Thread(target=screen, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) == [200, 200], [
+        (a.status_code, a.text[:300]) for a in answers]
+    tokens = [PROGRESS_LINK.search(a.text).group(1) for a in answers]
+    staged = sorted(p.name for p in screen_csv.member_dir(uploads, team.id, 1).glob("*"))
+    # One file (the later upload's) and its count.
+    assert len(staged) == 2 and {p.split(".")[0] for p in staged} <= {
+        t.split("/")[2] for t in tokens}
+    steps = [tab.get(live.url + link, headers=HTMX, timeout=60) for link in tokens]
+    assert sorted(s.status_code for s in steps) == [200, 409]
+    gone = next(s for s in steps if s.status_code == 409)
+    assert "replaced by a newer upload" in gone.text

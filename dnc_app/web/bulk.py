@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask import Response, abort, current_app, request
 from flask_login import current_user
@@ -19,7 +21,7 @@ from ..changelog import Source
 from ..htmx import render
 from ..params import bounded_int
 from ..roles import Role
-from . import bp, bulk_input
+from . import bp, bulk_input, screen_csv
 from .access import requires_role
 from .bulk_input import MAX_ITEMS, BulkInputError, Item, items_from_csv, items_from_text
 from .export import safe_cell
@@ -173,11 +175,13 @@ def bulk_confirm():
                                  reasons=[item.reason or reason for item in items],
                                  source=Source.WEB_BULK, actor=actor())
     return render("web/bulk.html", "web/_bulk_summary.html",
-                  summary=tally(items, result.items, "added"))
+                  summary=tally(items, result.items, "added"),
+                  not_added=_keep_not_added(items, result.items))
 
 
 # --------------------------------------------------------------------------- the preview's
-# refused lines (CSV) and its whole "new" list (paged), read from the waiting upload.
+# lines that will not be added (CSV) and its whole "new" list (paged), read from the
+# waiting upload; the Done page's lines that were not added.
 
 NEW_PAGE_SIZE = 100
 
@@ -195,25 +199,85 @@ def _waiting_preview() -> tuple[list[Item], list[entries.ItemResult]]:
 
 
 
-REFUSED_WHY = {"listed": "Already on the list", "repeated": "Repeated in this upload"}
+# The lines not added, by what they are: an invalid line is refused (fix it and upload it
+# again), a listed or repeated one is simply not needed.
+LINE_STATUS = {"invalid": "invalid", "listed": "already_listed", "repeated": "repeated"}
+LINE_WHY = {"listed": "Already on the list", "repeated": "Repeated in this upload"}
+DOWNLOADS = {  # ?kind= of the preview's downloads: its kinds, and the file's name
+    "invalid": (("invalid",), "invalid-lines.csv"),
+    "skipped": (("listed", "repeated"), "already-listed-or-repeated-lines.csv"),
+}
+CSV_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
-@bp.get("/bulk/refused.csv")
-@requires_role(Role.MEMBER)
-@bulk_limit
-def bulk_refused_csv():
-    """The lines that will not be added, with why: to fix and upload again."""
-    items, results = _waiting_preview()
+def lines_csv(rows: Iterable[tuple[Item, entries.ItemResult, str]]) -> str:
+    """line, input, status (invalid, already_listed, repeated) and why, formula-safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["line", "input", "why"])
-    for item, result, kind in kinds(items, results):
-        if kind != "new":
-            writer.writerow([item.line, safe_cell(item.raw),
-                             safe_cell(result.error if kind == "invalid" else REFUSED_WHY[kind])])
-    return Response(buffer.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="refused-lines.csv"',
-        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+    writer.writerow(["line", "input", "status", "why"])
+    for item, result, kind in rows:
+        writer.writerow([item.line, safe_cell(item.raw), LINE_STATUS[kind],
+                         safe_cell(result.error if kind == "invalid" else LINE_WHY[kind])])
+    return buffer.getvalue()
+
+
+@bp.get("/bulk/lines.csv")
+@requires_role(Role.MEMBER)
+@bulk_limit
+def bulk_lines_csv():
+    """The preview's invalid lines (kind=invalid), or those already listed or repeated
+    (kind=skipped), with why: to fix and upload again."""
+    if request.args.get("kind") not in DOWNLOADS:
+        abort(404)
+    wanted, filename = DOWNLOADS[request.args["kind"]]
+    items, results = _waiting_preview()
+    body = lines_csv(row for row in kinds(items, results) if row[2] in wanted)
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', **CSV_HEADERS})
+
+
+def _not_added_dir() -> Path:
+    return screen_csv.member_dir(current_app.config["BULK_UPLOAD_DIR"], team_id(),
+                                 current_user.id, area=screen_csv.NOT_ADDED)
+
+
+def _keep_not_added(items: Sequence[Item], results: Sequence[entries.ItemResult]
+                    ) -> str | None:
+    """The lines a confirmation did not add, with why, kept for the Done page's download
+    (the member's one such file, removed after an hour by the sweeps); its token."""
+    rows = [row for row in kinds(items, results, "added") if row[2] != "added"]
+    directory = _not_added_dir()
+    screen_csv.sweep_team(current_app.config["BULK_UPLOAD_DIR"], team_id(),
+                          screen_csv.members_of(team_id()), area=screen_csv.NOT_ADDED)
+    try:
+        with screen_csv.member_lock(directory, wait=1):
+            screen_csv.remove_staged(directory)  # the member's older one
+            if not rows:
+                return None
+            token = secrets.token_urlsafe(24)
+            (directory / f"{token}.csv").write_text(lines_csv(rows), encoding="utf-8")
+    except screen_csv.Busy:  # another confirmation of theirs is writing its own
+        return None
+    return token
+
+
+@bp.get("/bulk/not-added/<token>.csv")
+@requires_role(Role.MEMBER)
+@bulk_limit
+def bulk_not_added_csv(token: str):
+    """The Done page's download: what was not added, with why."""
+    path = screen_csv.staged_path(_not_added_dir(), token)
+    if path is None:
+        abort(404, description="This download has expired: it is kept for an hour.")
+    fh = open(path, "rb")  # noqa: SIM115  (closed by the generator, also on a disconnect)
+
+    def blocks() -> Iterator[bytes]:
+        with fh:
+            while block := fh.read(screen_csv.BLOCK):
+                yield block
+
+    return Response(blocks(), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="not-added-lines.csv"', **CSV_HEADERS})
 
 
 @bp.get("/bulk/new")

@@ -5,15 +5,33 @@ The upload is staged to a file of the member's own (screen_csv.stage); the count
 the downloads each stream that file a chunk of rows at a time. A download is a GET of
 the member's own staged file, named by an unguessable token: it changes nothing.
 
-Counting a large file takes a while, so with htmx it is made in steps of about
-SCREEN_STEP_SECONDS: each answer shows the progress and asks for the next step
-(/screen/<token>/progress), which any server process can take (the progress is kept
-beside the staged file). Without JavaScript one request counts the whole file.
+Counting a large file takes a while, so it is made in steps of about
+SCREEN_STEP_SECONDS, with or without JavaScript: each answer shows the progress and asks
+for the next step (/screen/<token>/progress; htmx at once, a page without JavaScript by
+reloading itself), which any server process can take (the progress is kept beside the
+staged file). No request does more than a step, so uploads cannot tie up the server.
+
+A member's screening requests take turns (screen_csv.member_lock): a second upload waits
+for the first's request to end, then replaces its file. The team's staged files stay
+under SCREEN_STAGED_BYTES_PER_TEAM; a refused file is removed at once, a finished one
+when its member screens another (or after STAGED_TTL, by each upload's sweep of its
+team and by `flask bulk sweep`).
 """
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, make_response, request, stream_with_context
+from functools import wraps
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
 from ..htmx import is_htmx, render
@@ -22,7 +40,7 @@ from ..timeutil import utcnow
 from . import bp, screen_csv
 from .access import requires_role
 from .bulk_input import BulkInputError
-from .forms import ScreenForm
+from .forms import ConfirmForm, ScreenForm
 from .limits import bulk_limit, large_form
 from .member import team_id
 
@@ -30,11 +48,27 @@ NO_COLUMN = ("No column with LinkedIn profile URLs was found. Choose the column 
              "holds them.")
 GONE = ("This file is no longer here: it was replaced by a newer upload or has expired. "
         "Choose the file again.")
+BUSY = ("Another file of yours is being read in another tab or window. Try again in a "
+        "moment; a new upload replaces the older one.")
 
 
 def _directory():
     return screen_csv.member_dir(current_app.config["BULK_UPLOAD_DIR"], team_id(),
                                  current_user.id)
+
+
+def _locked(view):
+    """The view holding the member's screening lock; a clear 409 if their previous
+    request is still at work after LOCK_WAIT (each request's work is bounded)."""
+    @wraps(view)
+    def locked(*args, **kwargs):
+        try:
+            with screen_csv.member_lock(_directory()):
+                return view(*args, **kwargs)
+        except screen_csv.Busy:
+            return _panel(_form_error(409, BUSY))
+
+    return locked
 
 
 def _form_error(status: int, message: str):
@@ -51,14 +85,17 @@ def _chosen_column(layout: screen_csv.Layout) -> int | None:
 
 def _count(path, layout: screen_csv.Layout, progress: screen_csv.Progress
            ) -> screen_csv.Progress:
-    """One step on (htmx), or to the end (a whole page), kept for the next request."""
+    """One step on (SCREEN_STEP_SECONDS, with or without htmx), kept for the next
+    request. A file that cannot be read on is removed with the error."""
     if not progress.done:
-        seconds = current_app.config["SCREEN_STEP_SECONDS"] if is_htmx() else None
         try:
             progress = screen_csv.count_step(team_id(), path, layout, progress,
-                                             seconds=seconds)
-        except FileNotFoundError:  # a newer upload (another tab) took its place meanwhile
+                                             seconds=current_app.config["SCREEN_STEP_SECONDS"])
+        except FileNotFoundError:  # gone meanwhile (expired, or removed by hand)
             raise BulkInputError(GONE) from None
+        except BulkInputError:
+            screen_csv.remove_staged(path.parent)
+            raise
         screen_csv.save_progress(path, progress)
     return progress
 
@@ -95,6 +132,7 @@ def screen():
 # The upload is spooled to disk by werkzeug and copied to the staged file a block at a
 # time, so a file larger than other forms accept costs no memory.
 @large_form(max_content_length="SCREEN_MAX_CONTENT_LENGTH")
+@_locked
 def screen_upload():
     form = ScreenForm()
     upload = request.files.get(form.file.name)
@@ -102,13 +140,37 @@ def screen_upload():
         return _form_error(400, "The form has expired. Please choose the file again.")
     if upload is None or not upload.filename:
         return _form_error(422, "Choose a CSV file of prospects.")
+    directory = _directory()
+    base, team = current_app.config["BULK_UPLOAD_DIR"], team_id()
+    members = screen_csv.members_of(team)
     try:
-        token = screen_csv.stage(upload.stream, _directory())
+        token = screen_csv.stage(
+            upload.stream, directory, cap=current_app.config["SCREEN_STAGED_BYTES_PER_TEAM"],
+            used=lambda: screen_csv.sweep_team(base, team, members, skip=directory.name))
+    except screen_csv.StagingLimitError as exc:
+        return _form_error(422, _over_cap_message(exc))
     except BulkInputError as exc:
         return _form_error(422, str(exc))
     finally:
         upload.close()  # the request's temporary file, before the counting pass
-    return _result(token, *_staged(token))
+    path = screen_csv.staged_path(directory, token)
+    try:
+        layout = screen_csv.read_layout(path)
+    except BulkInputError as exc:
+        screen_csv.remove_staged(directory)  # nothing is kept of a refused file
+        return _form_error(422, str(exc))
+    return _result(token, path, layout)
+
+
+def _over_cap_message(exc: screen_csv.StagingLimitError) -> str:
+    return (f"Your team's files being screened already take {_megabytes(exc.used)} of the "
+            f"{_megabytes(exc.cap)} allowed, and this one needs {_megabytes(exc.needed)}. "
+            f"Try again when a teammate is done (a file is removed when they screen "
+            f"another one or after an hour), or split the file. Nothing was kept.")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
 
 
 def _staged(token: str):
@@ -126,6 +188,7 @@ def _staged(token: str):
 @bp.get("/screen/<token>")
 @requires_role(Role.MEMBER)
 @bulk_limit
+@_locked
 def screen_column(token: str):
     """The counts for another column (the select of header names)."""
     return _result(token, *_staged(token))
@@ -133,10 +196,15 @@ def screen_column(token: str):
 
 @bp.get("/screen/<token>/progress")
 @requires_role(Role.MEMBER)
+@_locked
 def screen_progress(token: str):
     """The next step of a count that the upload or a column choice started (only those:
     so its work is bounded by theirs, and it needs no budget of its own). A count that
-    is gone (a newer upload, expired, another member's) is refused with the form."""
+    is gone (a newer upload, expired, another member's) is refused with the form.
+
+    htmx asks for each step from the last one's answer; without JavaScript the progress
+    page reloads itself here (or its "Continue" link does), a step a request, and the
+    last step's page is the result."""
     path = screen_csv.staged_path(_directory(), token)
     column = request.args.get("column", "")
     progress = (screen_csv.load_progress(path, int(column)) if path is not None
@@ -149,11 +217,25 @@ def screen_progress(token: str):
         progress = _count(path, layout, progress)
     except BulkInputError as exc:
         return _panel(_form_error(422, str(exc)))
-    if progress.done:
+    if progress.done or not is_htmx():
         return _panel(_shown(token, layout, progress))
     # Read out at each quarter, not at every step.
     return render("web/_screen_step.html", token=token, progress=progress,
                   announce=progress.percent // 25 > quarter)
+
+
+@bp.post("/screen/<token>/done")
+@requires_role(Role.MEMBER)
+@_locked
+def screen_done(token: str):
+    """"Screen another file": the member's staged file goes now, not after an hour."""
+    if not ConfirmForm().validate_on_submit():
+        return _form_error(400, "The form has expired. Choose a file to screen.")
+    if screen_csv.staged_path(_directory(), token) is not None:
+        screen_csv.remove_staged(_directory())
+    if is_htmx():
+        return render("web/_screen_form.html", form=ScreenForm(formdata=None))
+    return redirect(url_for("web.screen"), 303)
 
 
 def _panel(answer):

@@ -19,23 +19,32 @@ from __future__ import annotations
 
 import codecs
 import csv
+import fcntl
 import io
 import json
 import os
 import secrets
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from sqlalchemy import select
+
 from .. import entries
+from ..extensions import db
+from ..models import Team, User
 from .bulk_input import SAMPLE_BYTES, SAMPLE_LINES, BulkInputError, detect_delimiter
 from .export import safe_cell
 
 CHUNK_ROWS = 1000  # rows screened per query
 BLOCK = 64 * 1024  # bytes copied at a time when staging
 STAGED_TTL = 3600  # seconds a staged upload can still be downloaded
+LOCK_WAIT = 10.0  # seconds a member's request waits for their previous one (a few steps)
+LOCK_POLL = 0.05
 STATUSES = ("listed", "not_listed", "invalid")
 ADDED_COLUMNS = ["dnc_status", "dnc_url"]
 
@@ -43,8 +52,52 @@ ADDED_COLUMNS = ["dnc_status", "dnc_url"]
 # --------------------------------------------------------------------------- staging
 
 
-def member_dir(base: str | os.PathLike, team_id: str, user_id: int) -> Path:
-    return Path(base) / "screen" / team_id / str(user_id)
+# The areas of BULK_UPLOAD_DIR kept a directory per team and member: prospect files being
+# screened, and what a bulk add did not add (its Done page's download).
+SCREEN, NOT_ADDED = "screen", "bulk-not-added"
+AREAS = (SCREEN, NOT_ADDED)
+
+
+def team_dir(base: str | os.PathLike, team_id: str, area: str = SCREEN) -> Path:
+    return Path(base) / area / team_id
+
+
+def member_dir(base: str | os.PathLike, team_id: str, user_id: int,
+               area: str = SCREEN) -> Path:
+    return team_dir(base, team_id, area) / str(user_id)
+
+
+class Busy(Exception):
+    """Another request of the same member still holds their screening directory."""
+
+
+@contextmanager
+def member_lock(directory: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """The member's screening work, one request at a time (an upload, a step, a column):
+    a second upload waits for the first to finish its bounded work, then replaces it,
+    instead of deleting the file the first is reading. An flock on the directory, so it
+    holds across the server's processes and goes with a crashed one."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise Busy from None
+                time.sleep(LOCK_POLL)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
+
+
+def remove_staged(directory: Path) -> None:
+    """The member's staged file and its counts (a refused, finished or replaced upload)."""
+    for old in directory.glob("*.*"):
+        old.unlink(missing_ok=True)
 
 
 def _copy_as_utf8(upload, target, encoding: str) -> None:
@@ -54,17 +107,112 @@ def _copy_as_utf8(upload, target, encoding: str) -> None:
     target.write(decoder.decode(b"", final=True).encode("utf-8", "surrogatepass"))
 
 
-def stage(upload, directory: Path) -> str:
+class StagingLimitError(Exception):
+    """The team's staged screening files and this one would go over the cap."""
+
+    def __init__(self, used: int, needed: int, cap: int):
+        super().__init__(f"{used} + {needed} > {cap} bytes")
+        self.used, self.needed, self.cap = used, needed, cap
+
+
+def sweep_team(base: str | os.PathLike, team_id: str, members: set[str] | None,
+               ttl: float = STAGED_TTL, *, skip: str | None = None, area: str = SCREEN
+               ) -> int:
+    """Remove the team's expired staged files, and every file of a member who is no
+    longer in `members` (None: the team is gone); the bytes still staged, not counting
+    the member directory `skip` (a new upload replaces its file)."""
+    cutoff = time.time() - ttl
+    used = 0
+    root = team_dir(base, team_id, area)
+    for member in (list(root.iterdir()) if root.is_dir() else []):
+        if not member.is_dir():
+            continue
+        if members is None or member.name not in members:
+            shutil.rmtree(member, ignore_errors=True)
+            continue
+        for path in member.glob("*.*"):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if stat.st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+            elif member.name != skip:
+                used += stat.st_size
+    if members is None:
+        shutil.rmtree(root, ignore_errors=True)
+    return used
+
+
+def members_of(team_id: str) -> set[str] | None:
+    """The ids (as directory names) of the team's members; None if the team is gone."""
+    if db.session.get(Team, team_id) is None:
+        return None
+    ids = db.session.execute(select(User.id).where(User.team_id == team_id)).scalars()
+    return {str(i) for i in ids}
+
+
+def sweep(base: str | os.PathLike, ttl: float = STAGED_TTL) -> int:
+    """Every team's files of every area: the expired ones, those of removed members and
+    of removed teams (`flask bulk sweep`; each upload does it for its own team); how many
+    files were removed."""
+    def files() -> int:
+        return sum(1 for area in AREAS for _ in Path(base).glob(f"{area}/*/*/*.*"))
+
+    before = files()
+    for area in AREAS:
+        root = Path(base) / area
+        for team in (list(root.iterdir()) if root.is_dir() else []):
+            if team.is_dir():
+                sweep_team(base, team.name, members_of(team.name), ttl, area=area)
+    return before - files()
+
+
+def stage(upload, directory: Path, *, used: Callable[[], int] | None = None,
+          cap: int | None = None) -> str:
     """Copy the uploaded file (a binary stream) into `directory` as UTF-8; its token.
 
-    The member's older uploads, and any older than STAGED_TTL, are removed: one staged
-    file per member. UTF-16 with a BOM (Excel's "Unicode text"), UTF-8 (with or without
-    BOM), else Latin-1, which decodes any byte (URLs are ASCII anyway)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for old in directory.glob("*.*"):  # older uploads and their counts
-        old.unlink(missing_ok=True)
+    The caller holds the member's lock. The member's older upload is removed: one staged
+    file per member. With `cap`, `used()` (the bytes of the team's other staged files) and
+    this file must stay under it, checked before the copy (by the upload's size) and
+    after (by the copy's, under the team's lock): a StagingLimitError leaves nothing.
+    UTF-16 with a BOM (Excel's "Unicode text"), UTF-8 (with or without BOM), else
+    Latin-1, which decodes any byte (URLs are ASCII anyway)."""
+    remove_staged(directory)
+    if cap is not None:
+        upload.seek(0, os.SEEK_END)
+        size = upload.tell()
+        upload.seek(0)
+        if (already := used()) + size > cap:
+            raise StagingLimitError(already, size, cap)
     token = secrets.token_urlsafe(24)
     path = directory / f"{token}.csv"
+    try:
+        _copy(upload, path)
+        if cap is not None:
+            with _team_lock(directory.parent):
+                size = path.stat().st_size
+                if (already := used()) + size > cap:
+                    raise StagingLimitError(already, size, cap)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return token
+
+
+@contextmanager
+def _team_lock(directory: Path) -> Iterator[None]:
+    """Two members' checks of the team's cap one after the other, so that the later
+    one sees the earlier one's whole file."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held only for a directory scan
+        yield
+    finally:
+        os.close(fd)
+
+
+def _copy(upload, path: Path) -> None:
     head = upload.read(2)
     encoding = "utf-16" if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
     for attempt in (encoding, "latin-1"):
@@ -72,10 +220,9 @@ def stage(upload, directory: Path) -> str:
         try:
             with open(path, "wb") as target:
                 _copy_as_utf8(upload, target, attempt)
-            return token
+            return
         except UnicodeDecodeError:
             if attempt == "utf-16":
-                path.unlink(missing_ok=True)
                 raise BulkInputError(
                     "The file starts like UTF-16 text but is not valid UTF-16. Save it again "
                     "as CSV (UTF-8) and upload that.") from None

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from .. import changelog, dashboard, entries
+from .. import changelog, entries
 from ..changelog import Source
 from ..entries import review
 from ..htmx import is_htmx, render
@@ -123,9 +123,7 @@ def _results(flagged_only: bool) -> dict:
 
 
 def _dashboard_context() -> dict:
-    numbers = dashboard.read_dashboard(team_id())
-    return {"dashboard": numbers, "chart": chart.chart_context(numbers),
-            "week_link": chart.week_link}
+    return chart.dashboard_context(team_id())
 
 
 def _list_page(form: AddEntryForm, status: int = 200, **context):
