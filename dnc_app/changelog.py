@@ -273,6 +273,8 @@ class Filters:
     action: str = ""
     source: str = ""
     q: str = ""  # a URL substring, already in its search form
+    # Actions left out unless `action` asks for one of them (the page hides sign-ins).
+    hidden: frozenset[str] = frozenset()
 
     @classmethod
     def checked(cls, action: str, source: str, q: str) -> Filters:
@@ -311,6 +313,8 @@ def read_page(team_id: str, filters: Filters, before: int | None = None,
         stmt = stmt.where((c.operation.is_(None)) | (c.operation == c.seq))
     if filters.action:
         stmt = stmt.where(c.action == filters.action)
+    elif filters.hidden:
+        stmt = stmt.where(c.action.not_in(sorted(filters.hidden)))
     if filters.source:
         stmt = stmt.where(c.source == filters.source)
     if filters.q:

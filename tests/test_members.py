@@ -22,7 +22,7 @@ from tests.support import TEST_ACTOR
 from tests.web_support import PASSWORD, csrf_from, token_for
 
 NEW_PASSWORD = "a new member's password"
-_LINK = re.compile(r'data-copy="(http://[^"]+/invite/([^"]+))"')
+_LINK = re.compile(r'data-copy="(https?://[^"]+/invite/([^"]+))"')
 
 
 def actions(app, team_id: str) -> list[str]:
@@ -398,7 +398,9 @@ def test_an_invitation_is_emailed_when_smtp_is_configured(make_app):
         owner = client_as(app, "owner")
         response = invite(owner, email="mailed@example.com")
         assert "It was also emailed to them." in response.get_data(as_text=True)
-        _link, token = _LINK.search(response.get_data(as_text=True)).groups()
+        link, token = _LINK.search(response.get_data(as_text=True)).groups()
+        # The link shown is on PUBLIC_BASE_URL too, not on the request's host.
+        assert link == f"https://dnc.example.com/invite/{token}"
         (message,) = server.messages
         assert "To: mailed@example.com" in message
         assert f"https://dnc.example.com/invite/{token}" in message

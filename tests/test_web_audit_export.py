@@ -29,18 +29,25 @@ def test_the_audit_trail_lists_every_change_newest_first(app, signed_in, team):
         entries.remove_entry(team.id, entry.id, reason="Mistake", source="cli", actor=TEST_ACTOR)
     html = signed_in.get("/audit").get_data(as_text=True)
     rows = event_rows(html)
-    # The member's sign-in (by the fixture) is a change of its own.
-    assert [a for a, _ in rows] == ["remove", "add", "add", "member_signed_in", "key_create"]
+    # The member's sign-in (by the fixture) is a change of its own, hidden by default.
+    assert [a for a, _ in rows] == ["remove", "add", "add", "key_create"]
     assert rows[0][1] == "linkedin.com/in/a"
-    assert rows[4][1].startswith("<code>dnc_sk_")  # the key's prefix, not its id
+    assert rows[3][1].startswith("<code>dnc_sk_")  # the key's prefix, not its id
     assert "Mistake" in html and "tests" in html
+    assert re.search(r'<input type="checkbox" name="signins" value="1">\s*Show sign-ins', html)
+    shown = signed_in.get("/audit?signins=1").get_data(as_text=True)
+    assert [a for a, _ in event_rows(shown)] == ["remove", "add", "add", "member_signed_in",
+                                                 "key_create"]
+    assert re.search(r'name="signins" value="1" checked', shown)
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
         ("action=remove", [("remove", "linkedin.com/in/a")]),
-        ("source=web", [("remove", "linkedin.com/in/a"), ("member_signed_in", "—")]),
+        ("source=web", [("remove", "linkedin.com/in/a")]),
+        ("source=web&signins=1", [("remove", "linkedin.com/in/a"), ("member_signed_in", "—")]),
+        ("action=member_signed_in", [("member_signed_in", "—")]),
         ("q=in/b", [("add", "linkedin.com/in/b")]),
         ("q=https://www.linkedin.com/in/B/", [("add", "linkedin.com/in/b")]),
         ("action=add&q=in/a", [("add", "linkedin.com/in/a")]),
@@ -71,7 +78,7 @@ def test_the_audit_trail_pages_by_id(app, signed_in, team, monkeypatch):
 def test_the_audit_trail_never_shows_another_teams_events(app, signed_in, make_team):
     other = make_team("Other")
     add_entries(app, other.id, ["linkedin.com/in/theirs"])
-    html = signed_in.get("/audit").get_data(as_text=True)
+    html = signed_in.get("/audit?signins=1").get_data(as_text=True)
     assert "theirs" not in html
     assert other.api_key[:11] not in html
     # Only our own key (and our member's sign-in).

@@ -72,7 +72,7 @@ def test_pages_follow_keyset_cursors_to_the_end(app, signed_in, team, monkeypatc
         match = re.search(r'rel="next" href="([^"]+)"', html)
         url = match.group(1).replace("&amp;", "&") if match else None
     assert seen == [f"https://linkedin.com/in/user-{i}" for i in range(4, -1, -1)]
-    assert "← Newest" in html
+    assert "« First" in html
 
 
 def test_every_request_for_the_results_syncs_on_the_search_form(app, signed_in, team,

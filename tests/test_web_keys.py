@@ -73,7 +73,7 @@ def test_revoke_without_javascript_confirms_first(app, signed_in, team):
     response = signed_in.post(f"/keys/{key.id}/revoke",
                               data={"csrf_token": token_for(signed_in, "/keys")})
     assert response.status_code == 303 and response.headers["Location"] == "/keys"
-    assert "badge-revoked" in signed_in.get("/keys").get_data(as_text=True)
+    assert "badge-muted" in signed_in.get("/keys").get_data(as_text=True)
     assert signed_in.get("/v1/verify", headers=team.headers).status_code == 401
     with app.app_context():
         assert db.session.execute(select(AuditEvent).where(
@@ -88,7 +88,7 @@ def test_revoke_with_htmx_confirms_inline(app, signed_in, team):
     assert "Revoke key" in inline
     row = signed_in.post(f"/keys/{key.id}/revoke", headers={
         **HTMX, "X-CSRFToken": token_for(signed_in, "/keys")}).get_data(as_text=True)
-    assert row.startswith(f'<tr id="key-{key.id}"') and "badge-revoked" in row
+    assert row.startswith(f'<tr id="key-{key.id}"') and "badge-muted" in row
 
 
 def test_a_member_cannot_see_or_revoke_another_teams_keys(app, signed_in, make_team):

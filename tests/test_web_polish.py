@@ -61,7 +61,7 @@ def test_revoking_the_key_just_shown_takes_its_secret_off_the_page(app, signed_i
     token = token_for(signed_in, "/keys")
     answer = signed_in.post(f"/keys/{key_id}/revoke", data={"shown_key": key_id},
                             headers={**HTMX, "X-CSRFToken": token}).get_data(as_text=True)
-    assert answer.startswith(f'<tr id="key-{key_id}"') and "badge-revoked" in answer
+    assert answer.startswith(f'<tr id="key-{key_id}"') and "badge-muted" in answer
     assert ('<section id="key-panel" class="card" aria-labelledby="new-key-heading" '
             'hx-swap-oob="true">') in answer
     assert secret not in answer and "Copy it now" not in answer
@@ -73,7 +73,7 @@ def test_revoking_another_key_leaves_the_shown_secret_alone(app, signed_in, team
     token = token_for(signed_in, "/keys")
     answer = signed_in.post(f"/keys/{old_key.id}/revoke", data={"shown_key": "another-id"},
                             headers={**HTMX, "X-CSRFToken": token}).get_data(as_text=True)
-    assert "badge-revoked" in answer and "hx-swap-oob" not in answer
+    assert "badge-muted" in answer and "hx-swap-oob" not in answer
 
 
 # --------------------------------------------------------------------------- check

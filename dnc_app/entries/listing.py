@@ -300,11 +300,26 @@ def _first_page_total(team_id: str, where: ListFilter, shown: list,
     return count_matches(team_id, where, known=len(shown), before=shown[-1].seq, dates=dates)
 
 
+def _oldest_page(team_id: str, where: ListFilter, limit: int, dates: _Span) -> BrowsePage:
+    """The last page (the oldest matches), read as a keyset page from the oldest end, so
+    its cost does not grow with the list. It holds what is left after the full pages from
+    the newest end (the pages line up with those the Next link reaches), which needs the
+    count; past COUNT_CAP, where the count stops, a full page of the oldest matches."""
+    total, more = count_matches(team_id, where, dates=dates)
+    size = limit if more or not total else (total - 1) % limit + 1
+    rows = _matching_rows(team_id, where, _Span(ascending=True), size + 1, dates=dates)
+    entries = [Entry(*row) for row in rows[:size][::-1]]
+    return BrowsePage(entries, total, more, older=None,
+                      newer=encode_cursor(entries[0].seq) if len(rows) > size else None)
+
+
 def browse(team_id: str, where: ListFilter, *, limit: int = 50, older_than: str | None = None,
-           newer_than: str | None = None) -> BrowsePage:
-    """Newest first: the first page, the page after cursor `older_than`, or the page
-    before cursor `newer_than`. Raises InvalidCursor."""
+           newer_than: str | None = None, oldest: bool = False) -> BrowsePage:
+    """Newest first: the first page, the page after cursor `older_than`, the page before
+    cursor `newer_than`, or (`oldest`) the last page. Raises InvalidCursor."""
     dates = _dates_span(team_id, where)
+    if oldest:
+        return _oldest_page(team_id, where, limit, dates)
     rows, has_newer, has_older = page_rows(team_id, where, limit=limit, older_than=older_than,
                                            newer_than=newer_than, dates=dates)
     if older_than or newer_than:

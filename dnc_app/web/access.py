@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort
+from flask import abort, render_template
 from flask_login import current_user, login_required
+from werkzeug.exceptions import Forbidden
 
+from .. import members
 from ..entries import Entry
 from ..roles import Role, role_of
+from . import bp
 
 FORBIDDEN = "Your role in this team does not allow this. Ask an owner of the team."
 
@@ -53,3 +56,16 @@ def requires_role(required: Role | str) -> Callable:
         return guarded
 
     return decorate
+
+
+@bp.errorhandler(403)
+def forbidden(exc: Forbidden):
+    """A team page the member's role does not allow: the normal page (navigation, sign
+    out), why, and who the team's owners are, to ask. Only a signed-in member of the team
+    gets here (a visitor is sent to sign in first), so the owners are not shown to others."""
+    owners = []
+    if current_user.is_authenticated:
+        owners = [user for user in members.list_members(current_user.team_id)
+                  if user.role == Role.OWNER.value and not user.disabled_at]
+    return render_template("web/forbidden.html", message=exc.description or FORBIDDEN,
+                           owners=owners), 403

@@ -25,6 +25,11 @@ from .member import actor, team_id
 PAGE_SIZE = changelog.PAGE_SIZE
 
 
+# Sign-ins (and failed ones) come with every working day of every member: the trail
+# hides them unless asked (a checkbox, or the action filter set to one of them).
+SIGN_INS = frozenset({Action.SIGNED_IN.value, Action.SIGN_IN_FAILED.value})
+
+
 def filters_from_args() -> changelog.Filters:
     return changelog.Filters.checked(
         action=request.args.get("action", ""),
@@ -33,9 +38,22 @@ def filters_from_args() -> changelog.Filters:
     )
 
 
+def shows_sign_ins() -> bool:
+    return request.args.get("signins") == "1"
+
+
+def search_filters(filters: changelog.Filters) -> changelog.Filters:
+    """The filters as the change log reads them: the search term in its search form, the
+    sign-ins hidden unless shown."""
+    return changelog.Filters(filters.action, filters.source, entries.search_term(filters.q),
+                             hidden=frozenset() if shows_sign_ins() else SIGN_INS)
+
+
 def filter_args(filters: changelog.Filters) -> dict[str, str]:
     """The filters as query arguments (for the pager's links)."""
-    return {k: v for k, v in vars(filters).items() if v}
+    args = {k: v for k, v in (("action", filters.action), ("source", filters.source),
+                               ("q", filters.q)) if v}
+    return args | ({"signins": "1"} if shows_sign_ins() else {})
 
 
 @bp.get("/audit")
@@ -50,11 +68,11 @@ def audit():
     if raw_operation and operation is None:
         abort(400, description="This link to an operation is not valid.")
     filters = filters_from_args()
-    search = changelog.Filters(filters.action, filters.source, entries.search_term(filters.q))
+    search = search_filters(filters)
     page = changelog.read_page(team_id(), search, before, limit=PAGE_SIZE, operation=operation)
     args = filter_args(filters) | ({"operation": operation} if operation is not None else {})
     return render("web/audit.html", "web/_audit_results.html", filters=filters,
-                  filter_args=args, page=page, actions=changelog.Action,
+                  filter_args=args, page=page, sign_ins=shows_sign_ins(), actions=changelog.Action,
                   sources=changelog.Source, before=raw_before, operation=operation)
 
 
@@ -89,7 +107,7 @@ def audit_csv():
     """The trail (with the page's filters) as CSV, streamed; the export is a change too."""
     team = current_user.team
     filters = filters_from_args()
-    search = changelog.Filters(filters.action, filters.source, entries.search_term(filters.q))
+    search = search_filters(filters)
     changelog.log_event(team.id, Action.EXPORTED, team.id, source=Source.WEB, actor=actor(),
                         reason="Audit trail (CSV)")
     filename = f"dnc-{team.slug}-audit-{utcnow():%Y-%m-%d}.csv"

@@ -22,9 +22,17 @@ INVALID = 422
 INVITE_NOT_VALID = "This invitation link is not valid or has expired."
 
 
+def _sole_owner(team: list) -> int | None:
+    """The id of the team's only enabled owner, if it has just one: that owner's role and
+    removal are not offered (the service refuses them too)."""
+    owners = [user.id for user in team if user.role == Role.OWNER.value and not user.disabled_at]
+    return owners[0] if len(owners) == 1 else None
+
+
 def _page(form: InviteForm, status: int = 200, **context):
+    team = members.list_members(team_id())
     return render_template(
-        "web/members.html", form=form, members=members.list_members(team_id()),
+        "web/members.html", form=form, members=team, sole_owner=_sole_owner(team),
         invites=members.pending_invites(team_id()), role_form=RoleForm(formdata=None),
         confirm_form=ConfirmForm(formdata=None), roles=list(Role), **context), status
 
@@ -43,8 +51,12 @@ def members_page():
 
 
 def _invite_link(token: str) -> str:
-    # The owner's own request names this site; an email needs PUBLIC_BASE_URL (below).
-    return url_for("web.accept_invite", token=token, _external=True)
+    # PUBLIC_BASE_URL when it is set (like the settings page's links), so a link made
+    # through an internal address works outside; else the owner's own request names this
+    # site. An email needs PUBLIC_BASE_URL (below).
+    path = url_for("web.accept_invite", token=token)
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return base + path if base else url_for("web.accept_invite", token=token, _external=True)
 
 
 def _email_invite(email: str, token: str) -> bool:

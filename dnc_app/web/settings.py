@@ -34,7 +34,8 @@ LOOK_SAVED = "Saved. The public page shows its new look now."
 
 def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status: int = 200,
             personal_link: str | None = None, link_error: str | None = None,
-            look_form: LookForm | None = None, look_errors: dict | None = None):
+            look_form: LookForm | None = None, look_errors: dict | None = None,
+            accent_hex: str | None = None):
     team = accounts.get_team(current_user.team_id)
     look = branding.look_of(team.id)
     accent = (look.accent if look else None) or branding.DEFAULT_ACCENT
@@ -49,6 +50,7 @@ def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status:
         "theme": branding.theme_for(accent),
         "look_form": look_form or LookForm(formdata=None, accent_color=accent),
         "look_errors": look_errors or {},
+        "accent_hex": accent_hex,  # a refused hex code, shown as sent
         "max_logo_kib": branding.MAX_LOGO_BYTES // 1024,
         # The preview shows the public page's own words.
         "preview_heading": t("heading", team=team.public_name),
@@ -139,6 +141,11 @@ def save_look():
         return _look_refused({"logo": branding.too_large_message()}, status=413)
     if not form.validate():
         return _look_refused({"accent_color": branding.InvalidColour.message}, form=form)
+    hex_code = (request.form.get("accent_hex") or "").strip()[:20]
+    try:
+        _take_hex_code(form, hex_code)
+    except branding.InvalidColour:
+        return _look_refused({"accent_color": HEX_REFUSED}, form=form, accent_hex=hex_code)
     try:
         if action == "remove_logo":
             branding.remove_logo(current_user.team_id, actor=actor())
@@ -155,6 +162,27 @@ def save_look():
     return redirect(url_for("web.settings"), code=303)
 
 
+HEX_REFUSED = ("The hex code must be a # and six digits 0-9 or letters a-f, like #0b57d0 "
+               "(or three, like #08f).")
+
+
+def _take_hex_code(form: LookForm, code: str) -> None:
+    """The colour of the hex code field, when it is the one changed: the picker and the
+    field follow each other with JavaScript; without it, the one changed from the saved
+    colour is saved (the code, if both were). `0b57d0` and `#08f` are read as #0b57d0 and
+    #0088ff. Raises InvalidColour."""
+    if not code:
+        return
+    digits = code.removeprefix("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    colour = branding.normalize_colour("#" + digits)
+    look = branding.look_of(current_user.team_id)
+    saved = (look.accent if look else None) or branding.DEFAULT_ACCENT
+    if colour != saved or (form.accent_color.data or "").lower() == saved:
+        form.accent_color.data = colour
+
+
 def _uploaded_logo(upload) -> bytes | None:
     """The chosen file's bytes (None: no file chosen); one too large is refused unread."""
     if upload is None or not upload.filename:
@@ -166,7 +194,8 @@ def _uploaded_logo(upload) -> bytes | None:
     return upload.stream.read()
 
 
-def _look_refused(errors: dict, *, form: LookForm | None = None, status: int = INVALID):
+def _look_refused(errors: dict, *, form: LookForm | None = None, status: int = INVALID,
+                  accent_hex: str | None = None):
     team = accounts.get_team(current_user.team_id)
     return _render(_settings_form(team), PersonalLinkForm(formdata=None), status=status,
-                   look_form=form, look_errors=errors)
+                   look_form=form, look_errors=errors, accent_hex=accent_hex)

@@ -6,11 +6,14 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from .. import changelog, entries
 from ..changelog import Source
 from ..entries import review
+from ..extensions import db
 from ..htmx import is_htmx, render
+from ..models import ApiKey
 from ..roles import Role
 from . import bp, chart
 from .access import can, requires_role
@@ -59,11 +62,19 @@ def _page_number(raw: str | None) -> int:
     return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
 
 
-def browse_page(where: entries.ListFilter, older: str | None, newer: str | None
-                ) -> entries.BrowsePage:
+# The page sizes a reader may choose (the default is PAGE_SIZE).
+PAGE_SIZES = (25, 50, 100, 200)
+
+
+def page_size(raw: str | None) -> int:
+    return int(raw) if raw in {str(size) for size in PAGE_SIZES} else PAGE_SIZE
+
+
+def browse_page(where: entries.ListFilter, older: str | None, newer: str | None,
+                size: int, oldest: bool = False) -> entries.BrowsePage:
     try:
-        return entries.browse(team_id(), where, limit=PAGE_SIZE, older_than=older,
-                              newer_than=newer)
+        return entries.browse(team_id(), where, limit=size, older_than=older,
+                              newer_than=newer, oldest=oldest)
     except entries.InvalidCursor:
         abort(400, description="This page link is not valid. Start again from the newest "
                                "entries.")
@@ -100,26 +111,49 @@ def _results(flagged_only: bool) -> dict:
     """The context of the results: the page of entries and where it is in the list."""
     args = request.args
     older, newer = args.get("cursor") or None, args.get("newer") or None
+    oldest = args.get("last") == "1" and not (older or newer)
+    size = page_size(args.get("size"))
     params = {name: args.get(name, "") for name in ("q", "source", "from", "to")}
+    params["size"] = str(size) if size != PAGE_SIZE else ""
     context = {"filters": params, "q": params["q"], "list_url": _list_url(params),
                "filter_error": None, "flagged_only": flagged_only, "cursor": older or newer,
-               "page_number": 1, "first_index": 1, "filtered": False}
+               "oldest": oldest, "page_number": 1, "first_index": 1, "filtered": False,
+               "page_sizes": PAGE_SIZES, "page_size": size, "key_names": {}}
     if flagged_only:
         try:
             context["page"] = review.list_flagged(team_id(), limit=PAGE_SIZE, cursor=older)
         except entries.InvalidCursor:
             abort(400, description="This page link is not valid.")
         context["q"] = ""
+        context["key_names"] = key_names(context["page"].entries)
         return context
     try:
         where = list_filter(args)
     except FilterError as exc:
         context["filter_error"] = str(exc)
         return context
-    page_number = _page_number(args.get("page")) if older or newer else 1
-    context.update(page=browse_page(where, older, newer), page_number=page_number,
-                   first_index=(page_number - 1) * PAGE_SIZE + 1, filtered=where.active)
+    page = browse_page(where, older, newer, size, oldest)
+    if oldest:
+        # Its place is known from the count, unless the count stopped at its cap (0: unknown).
+        page_number = 0 if page.more else max(1, -(-page.total // size))
+    else:
+        page_number = _page_number(args.get("page")) if older or newer else 1
+    context.update(page=page, page_number=page_number, key_names=key_names(page.entries),
+                   first_index=(page_number - 1) * size + 1, filtered=where.active)
     return context
+
+
+def key_names(shown) -> dict[str, str]:
+    """"Added by" of entries an API key added: the label kept with the entry ("API key"
+    and the key's first characters) mapped to the key's name, read once for the page."""
+    prefixes = {label[len("API key "):-1] for label in {e.added_by for e in shown}
+                if label and label.startswith("API key ") and label.endswith("…")}
+    if not prefixes:
+        return {}
+    named = db.session.execute(
+        select(ApiKey.prefix, ApiKey.name)
+        .where(ApiKey.team_id == team_id(), ApiKey.prefix.in_(prefixes))).all()
+    return {f"API key {prefix}…": name for prefix, name in named if name}
 
 
 def _dashboard_context() -> dict:
@@ -133,7 +167,9 @@ def _list_page(form: AddEntryForm, status: int = 200, **context):
     if results["filter_error"]:
         status = 422
     if is_htmx():
-        return render_template("web/_entries.html", **results), status
+        # With the message area emptied (out of band): an "Added …" does not stay through
+        # later searches and pages.
+        return render_template("web/_entries_swap.html", **results), status
     flagged = review.count_flagged(team_id())
     return render_template(
         "web/entries.html", form=form, team_total=team_total(), flagged=flagged,
@@ -201,7 +237,8 @@ def post_entry():
             if is_htmx():
                 # A fresh form, plus the new row at the top of the list (out of band).
                 return render_template("web/_add_done.html", form=AddEntryForm(formdata=None),
-                                       added=entry, team_total=team_total())
+                                       added=entry, team_total=team_total(),
+                                       **_dashboard_context())
             flash(f"Added {entry.url} to the list.", "success")
             return redirect(url_for("web.entries"), 303)
     if is_htmx():
@@ -287,7 +324,7 @@ def post_removal(entry_id: str):
         else:
             if is_htmx():
                 return render_template("web/_removed_row.html", entry=entry,
-                                       team_total=team_total())
+                                       team_total=team_total(), **_dashboard_context())
             flash(f"Removed {entry.url}. The audit trail keeps the removal and its reason.",
                   "success")
             return redirect(url_for("web.entries"), 303)
@@ -301,4 +338,6 @@ def entry_row(entry_id: str):
     entry = get_entry_or_404(entry_id)
     if not is_htmx():
         return redirect(url_for("web.entries", q=entry.url))
-    return render_template("web/_entry_row.html", entry=entry)
+    # The row comes back after a Cancel: the focus goes to its actions (app.js).
+    return render_template("web/_entry_row.html", entry=entry, focus_actions=True,
+                           key_names=key_names([entry]))

@@ -13,6 +13,31 @@ from .access import requires_role
 from .forms import WebhookForm
 from .member import team_id
 
+# The service's messages (the API's, terse) as sentences that say what to do.
+_PLAIN = (
+    ("url is required", "Enter the URL of your endpoint, e.g. https://crm.example.com/hooks/dnc."),
+    ("url must be at most", "This URL is too long. Use a shorter one."),
+    ("url is not a valid URL", "This is not a valid URL. Enter one like "
+                               "https://crm.example.com/hooks/dnc."),
+    ("url must start with", "The URL must start with https:// (or http://)."),
+    ("url must have a host name", "The URL needs a host name, and no user name or password "
+                                  "in it."),
+    ("url must not contain", "The URL must not contain spaces or control characters."),
+    ("the host name does not resolve", "This host name was not found. Check it for typos: "
+                                       "the server must be reachable from this service."),
+    ("the destination is a private", "This address is on a private network or this "
+                                     "machine, which webhooks may not reach. Use a public "
+                                     "address (see “Testing on your own computer?” below)."),
+)
+
+
+def _plain(message: str) -> str:
+    for start, sentence in _PLAIN:
+        if message.startswith(start):
+            return sentence
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith(".") else message + "."
+
 
 def _endpoint(webhook_id: str):
     try:
@@ -58,7 +83,7 @@ def create_webhook():
         endpoint, secret = endpoints.create_endpoint(team_id(), form.url.data, form.events(),
                                                      form.description.data)
     except endpoints.WebhookError as exc:
-        form.url.errors = [exc.message]
+        form.url.errors = [_plain(exc.message)]
         return _list_page(form, 422)
     # Rendered into this response only: never stored in clear, never in a redirect.
     return _list_page(WebhookForm(formdata=None), new_endpoint=endpoint, secret=secret)
@@ -77,7 +102,7 @@ def _act(webhook_id: str, action, done: str):
     try:
         action(endpoint)
     except endpoints.WebhookError as exc:
-        flash(exc.message, "error")
+        flash(_plain(exc.message), "error")
     else:
         flash(done, "success")
     return redirect(url_for("web.webhook", webhook_id=endpoint.id), 303)

@@ -71,6 +71,51 @@
     });
   });
 
+  // Escape in an inline form with a Cancel (the removal's) cancels it; the row that comes
+  // back gives the focus to its Remove button (below).
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape" || !evt.target.closest) return;
+    var form = evt.target.closest("form");
+    var cancel = form && form.querySelector("[data-cancel]");
+    if (cancel) {
+      evt.preventDefault();
+      cancel.click();
+    }
+  });
+
+  // ------------------------------------------------------------ focus after swaps
+
+  // A swap removes the element that had the focus (the button pressed, a page link), and
+  // the browser would put it on the body. The answer marks where it goes instead:
+  // [data-focus] on a swapped-in element (a message, a row; "actions": the row's first
+  // visible action), or data-then-focus="selector" on the link that asked (a page link:
+  // the range line, with the list's top scrolled into view).
+  function firstVisible(root, selector) {
+    var found = root.querySelectorAll(selector);
+    for (var i = 0; i < found.length; i++) {
+      if (found[i].getClientRects().length) return found[i];
+    }
+    return null;
+  }
+
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var marked = document.querySelector("[data-focus]");
+    if (marked) {
+      var kind = marked.getAttribute("data-focus");
+      marked.removeAttribute("data-focus");
+      var target = kind === "actions" ? firstVisible(marked, ".row-actions a, .row-actions summary") : marked;
+      if (target) target.focus();
+      return;
+    }
+    var config = evt.detail.requestConfig;
+    var selector = config && config.elt && config.elt.getAttribute("data-then-focus");
+    var then = selector && document.querySelector(selector);
+    if (then && then !== document.activeElement) {
+      then.focus({ preventScroll: true });
+      then.scrollIntoView({ block: "start" });
+    }
+  });
+
   // ------------------------------------------------------------ upload progress
 
   // A form's upload starts its bar at 0 (not a bar that a step of counting shows).

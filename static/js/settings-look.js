@@ -125,7 +125,30 @@
     markUnsaved();
   }
 
-  colourInput.addEventListener("input", function () { showColour(); markUnsaved(); });
+  // The hex code field and the picker follow each other (the server reads `0b57d0` and
+  // `#08f` too: settings.py, _take_hex_code).
+  var hexInput = form.querySelector("[data-hex-input]");
+
+  function hexColour(code) {
+    var digits = code.trim().toLowerCase().replace(/^#/, "");
+    if (/^[0-9a-f]{3}$/.test(digits)) digits = digits.replace(/./g, "$&$&");
+    return /^[0-9a-f]{6}$/.test(digits) ? "#" + digits : null;
+  }
+
+  colourInput.addEventListener("input", function () {
+    if (hexInput) hexInput.value = colourInput.value.toLowerCase();
+    showColour();
+    markUnsaved();
+  });
+  if (hexInput) {
+    hexInput.addEventListener("input", function () {
+      var colour = hexColour(hexInput.value);
+      if (!colour || colour === colourInput.value.toLowerCase()) return;
+      colourInput.value = colour;
+      showColour();
+      markUnsaved();
+    });
+  }
   fileInput.addEventListener("change", showLogo);
   darkScheme.addEventListener("change", showColour);
   // A colour that is not the saved one (a refused form shows what was sent; the browser

@@ -38,7 +38,12 @@ def css(locator, prop: str) -> str:
 def set_look(app, team, accent: str | None, logo: bytes | None = None) -> None:
     with app.app_context():
         branding.save_look(team.id, accent=accent, logo=logo, actor=TEST_ACTOR)
-        # A link on the form page, drawn in the accent's readable shade.
+    privacy_link(app, team)
+
+
+def privacy_link(app, team) -> None:
+    """A link on the form page (and in the preview), drawn in the accent's readable shade."""
+    with app.app_context():
         accounts.update_team_settings(team.id, None, "https://acme.example/privacy", None,
                                       actor=TEST_ACTOR)
         db.session.remove()
@@ -54,6 +59,7 @@ def owner_page(app, team, server, new_page, **options):
 def test_the_preview_follows_the_colour_and_a_chosen_logo(shared_server, app, team, new_page,
                                                          tmp_path):
     page = owner_page(app, team, shared_server, new_page, viewport=WIDTHS["desktop"])
+    privacy_link(app, team)
     problems = watch_console(page)
     page.goto(f"{shared_server.url}/settings")
     button = page.locator(".look-preview-button")
