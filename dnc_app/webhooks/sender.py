@@ -262,6 +262,10 @@ def _read_bounded(response: http.client.HTTPResponse, deadline: float,
         sock.settimeout(_left(deadline))
         chunk = response.read1(READ_LIMIT - len(body))
         if not chunk:
+            if time.monotonic() >= deadline:
+                raise _Deadline()  # the watchdog ended it: the answer was too slow
+            if response.length:  # closed before the announced length
+                raise http.client.IncompleteRead(body, response.length)
             break
         body += chunk
     return body
