@@ -82,6 +82,11 @@ def _on(env: Mapping[str, str], name: str, default: str) -> bool:
     return env.get(name, default).strip().lower() not in ("0", "false", "off", "no", "")
 
 
+def metrics_enabled(env: Mapping[str, str]) -> bool:
+    """METRICS_ENABLED, for the app and for gunicorn.conf.py (which prepares the files)."""
+    return _on(env, "METRICS_ENABLED", "0")
+
+
 def webhook_settings(env: Mapping[str, str]) -> dict:
     """Webhook delivery (dnc_app.webhooks)."""
     return {
@@ -330,6 +335,12 @@ class Config:
             # "dnc.example.com,10.0.0.5"; unset: any.
             "TRUSTED_HOSTS": [h.strip() for h in env.get("TRUSTED_HOSTS", "").split(",")
                               if h.strip()] or None,
+            # Prometheus metrics at GET /metrics: off by default (the page says how busy the
+            # service is and which routes fail, which not every installation wants public).
+            "METRICS_ENABLED": metrics_enabled(env),
+            # When set, /metrics asks for "Authorization: Bearer <token>" (for a scraper
+            # that reaches the service through a public address).
+            "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         }
         settings.update(self.overrides())
         # Options that follow from the database and the limit store actually configured.
