@@ -209,7 +209,13 @@ def engine_options(database_url: str, env: Mapping[str, str]) -> dict:
         "pool_recycle": int(env.get("DB_POOL_RECYCLE", "1800")),
         # Fail fast with a 503 during a database outage instead of hanging.
         "pool_timeout": int(env.get("DB_POOL_TIMEOUT", "10")),
-        "connect_args": {"connect_timeout": int(env.get("DB_CONNECT_TIMEOUT", "5"))},
+        "connect_args": {
+            "connect_timeout": int(env.get("DB_CONNECT_TIMEOUT", "5")),
+            # psycopg prepares a statement run often on a connection; behind a pooler in
+            # transaction mode that does not track them (PgBouncer before 1.21), the next
+            # transaction may land on a server connection without it: DB_PREPARED_STATEMENTS=off.
+            **({} if _on(env, "DB_PREPARED_STATEMENTS", "on") else {"prepare_threshold": None}),
+        },
     }
 
 
