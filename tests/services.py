@@ -110,13 +110,34 @@ class PostgresServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class _OwnServer:
+    """A server process of a test's own, in its own directory."""
+
+    proc: subprocess.Popen | None
+    dir: Path
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def pgbouncer_binary() -> str | None:
     return shutil.which("pgbouncer") or next(
         (str(p) for p in (Path("/usr/sbin/pgbouncer"), Path("/usr/bin/pgbouncer")) if p.exists()),
         None)
 
 
-class PgBouncer:
+class PgBouncer(_OwnServer):
     """Debian's pgbouncer in transaction mode in front of `postgres` (a PostgresServer):
     start(), stop(), destroy(). Clients see one database of the same name."""
 
@@ -188,22 +209,8 @@ class PgBouncer:
         log = self.dir / "pgbouncer.log"
         raise RuntimeError(f"pgbouncer did not start: {log.read_text() if log.exists() else ''}")
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
 
-    def destroy(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class RedisServer:
+class RedisServer(_OwnServer):
     """A redis-server of its own (no persistence): start(), stop(), start() again."""
 
     def __init__(self):
@@ -244,20 +251,6 @@ class RedisServer:
             return False
         finally:
             client.close()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def destroy(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- HTTP client
