@@ -37,6 +37,11 @@ def on_starting(server):
     prepare_metrics_dir(os.environ)
 
 
+# Metrics directories this master made (removed when it exits).
+_owned_dirs: list[str] = []
+_OWN_DIR_VARIABLE = "DNC_METRICS_OWN_DIR"
+
+
 def prepare_metrics_dir(env) -> None:
     """With METRICS_ENABLED, every worker writes its metrics to files in one directory
     (prometheus_client's multiprocess mode) that a scrape adds up. Set here, in the
@@ -45,18 +50,17 @@ def prepare_metrics_dir(env) -> None:
     if not metrics_enabled(env):
         return
     path = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
-    if not path:
+    # Unset, or the directory a previous master made for itself (a master re-executed by
+    # USR2 inherits its environment, and that directory goes when the old master exits).
+    if not path or path == env.get(_OWN_DIR_VARIABLE):
         # One directory per master: two masters on one host must not share files.
         path = tempfile.mkdtemp(prefix="dnc-metrics-")
-        env["PROMETHEUS_MULTIPROC_DIR"] = path
+        env["PROMETHEUS_MULTIPROC_DIR"] = env[_OWN_DIR_VARIABLE] = path
         _owned_dirs.append(path)
     os.makedirs(path, exist_ok=True)
     for name in os.listdir(path):
         if name.endswith(".db"):
             os.remove(os.path.join(path, name))
-
-
-_owned_dirs: list[str] = []
 
 
 def on_exit(server):

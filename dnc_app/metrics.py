@@ -79,9 +79,12 @@ def observe_request(method: str, route: str, status: int, seconds: float | None)
     """One answered request (called with the request's log line, on both request paths)."""
     if method not in METHODS:
         method = "other"
-    REQUESTS.labels(method, route, str(status)).inc()
-    if seconds is not None:
-        LATENCY.labels(method, route).observe(seconds)
+    try:
+        REQUESTS.labels(method, route, str(status)).inc()
+        if seconds is not None:
+            LATENCY.labels(method, route).observe(seconds)
+    except Exception as exc:  # noqa: BLE001 - counting never fails a request (e.g. a full disk)
+        logger.warning("metrics: request not counted: %s", type(exc).__name__)
 
 
 def record_webhook_attempt(status_code: int | None, error: str | None) -> None:

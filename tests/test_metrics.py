@@ -4,10 +4,12 @@ across gunicorn workers (prometheus_client's multiprocess mode)."""
 from __future__ import annotations
 
 import os
+import runpy
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,7 +19,7 @@ from dnc_app.extensions import db
 from dnc_app.models import WebhookMessage
 from dnc_app.timeutil import utcnow
 from dnc_app.webhooks import endpoints
-from tests.live import request_pids, wait_for_all_workers
+from tests.live import ROOT, request_pids, wait_for_all_workers
 from tests.services import call
 from tests.support import TEST_ACTOR
 from tests.test_optout import post_optout
@@ -145,6 +147,33 @@ def test_public_optouts_and_attempts(app, client, team):
 
 
 # --------------------------------------------------------------------------- gunicorn
+
+
+def test_gunicorn_prepares_one_directory_per_master(tmp_path):
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    prepare = conf["prepare_metrics_dir"]
+    env: dict[str, str] = {}
+    prepare(env)
+    assert env == {}  # off: nothing set, no multiprocess mode
+
+    env = {"METRICS_ENABLED": "1"}
+    prepare(env)
+    own = Path(env["PROMETHEUS_MULTIPROC_DIR"])
+    assert own.is_dir() and not list(own.iterdir())
+    # A master re-executed (USR2) inherits the variable: it makes a directory of its own.
+    inherited = dict(env)
+    prepare(inherited)
+    assert inherited["PROMETHEUS_MULTIPROC_DIR"] != str(own)
+    # A directory the operator chose is kept, emptied of an earlier run's files.
+    chosen = tmp_path / "metrics"
+    chosen.mkdir()
+    (chosen / "counter_123.db").write_bytes(b"stale")
+    (chosen / "keep.txt").write_text("not ours")
+    prepare({"METRICS_ENABLED": "1", "PROMETHEUS_MULTIPROC_DIR": str(chosen)})
+    assert sorted(p.name for p in chosen.iterdir()) == ["keep.txt"]
+    conf["on_exit"](None)
+    assert not own.exists() and not Path(inherited["PROMETHEUS_MULTIPROC_DIR"]).exists()
+    assert chosen.exists()
 
 
 @pytest.mark.live
