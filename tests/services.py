@@ -149,6 +149,12 @@ class PgBouncer(_OwnServer):
         "reserve_pool_size": "5",
         "server_reset_query": "",
         "ignore_startup_parameters": "extra_float_digits,options",
+        # While PostgreSQL is down a query fails after this long instead of 120 s (beyond
+        # gunicorn's worker timeout): the app answers 503 and /readyz reports it.
+        "query_wait_timeout": "5",
+        "server_connect_timeout": "3",
+        # Back within a second once PostgreSQL is up again (the default waits 15 s).
+        "server_login_retry": "1",
         "max_prepared_statements": "0",
     }
 

@@ -1,7 +1,8 @@
-"""Readiness follows PostgreSQL and Redis (a real server on servers of its own): 503 while
-either is down, 200 again once it is back, without restarting the service; liveness stays
-200 throughout. (SIGTERM's draining: tests/test_production.py for a request in flight,
-tests/test_webhooks_live.py for a delivery attempt in flight.)"""
+"""Readiness follows PostgreSQL and Redis (a real server on servers of its own, with
+PostgreSQL reached directly or through PgBouncer): 503 while either is down, 200 again once
+it is back, without restarting the service; liveness stays 200 throughout. (SIGTERM's
+draining: tests/test_production.py for a request in flight, tests/test_webhooks_live.py for
+a delivery attempt in flight.)"""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ import time
 import pytest
 
 from tests.live import LiveServer
-from tests.services import PostgresServer, RedisServer, call
+from tests.services import PgBouncer, PostgresServer, RedisServer, call
 
 pytestmark = [pytest.mark.load, pytest.mark.live]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
+@pytest.fixture(scope="module", params=["postgresql", "pgbouncer"])
+def served(request, tmp_path_factory):
     pg = PostgresServer().start()
     redis = RedisServer().start()
-    env = {"DATABASE_URL": pg.url, "RATELIMIT_STORAGE_URI": redis.url,
-           "WEBHOOK_DELIVERY": "off", "DB_CONNECT_TIMEOUT": "2", "DB_POOL_TIMEOUT": "2"}
+    bouncer = PgBouncer(pg).start() if request.param == "pgbouncer" else None
+    env = {"DATABASE_URL": bouncer.url if bouncer else pg.url,
+           "RATELIMIT_STORAGE_URI": redis.url, "WEBHOOK_DELIVERY": "off",
+           "DB_CONNECT_TIMEOUT": "2", "DB_POOL_TIMEOUT": "2"}
+    if bouncer:
+        env["DB_PREPARED_STATEMENTS"] = "off"
     log = tmp_path_factory.mktemp("readiness") / "server.log"
     server = LiveServer(env, workers=2, log_path=log)
     try:
@@ -28,6 +33,8 @@ def served(tmp_path_factory):
         yield server, pg, redis
     finally:
         server.stop()
+        if bouncer:
+            bouncer.destroy()
         redis.destroy()
         pg.destroy()
 
@@ -60,6 +67,10 @@ def test_readiness_follows_the_shared_services(served, down):
             assert checks[check] == "unavailable"
             assert list(checks.values()).count("ok") == 1  # only the stopped one fails
             assert call(server.url, "GET", "/healthz").status == 200
+            # The API says so too: a 503 envelope, never a 500 or a hang.
+            api = call(server.url, "GET", "/v1/dnc/check?url=in/x", key="dnc_sk_" + "A" * 40,
+                       timeout=15)
+            assert api.status == 503 and api.json["error"] == "service_unavailable", api
     finally:
         service.start()
     assert wait_ready(server) == (200, {"database": "ok", "rateLimitStorage": "ok"})
