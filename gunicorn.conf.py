@@ -6,8 +6,10 @@ PostgreSQL and Redis. Command-line options override what is set here.
 """
 
 import os
+import shutil
+import tempfile
 
-from dnc_app.config import rate_limit_settings
+from dnc_app.config import metrics_enabled, rate_limit_settings
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 worker_class = "gthread"
@@ -25,12 +27,53 @@ control_socket_disable = True
 
 
 def on_starting(server):
-    """Refuse several workers on a per-process (memory://) rate-limit store."""
+    """Refuse several workers on a per-process (memory://) rate-limit store; prepare the
+    metrics directory."""
     problem = multi_process_memory_limits(server.cfg.workers, os.environ)
     if problem:
         # gunicorn prints a RuntimeError raised here as "Error: …" and exits with 1,
         # before binding the port or forking a worker.
         raise RuntimeError(problem)
+    prepare_metrics_dir(os.environ)
+
+
+# Metrics directories this master made (removed when it exits).
+_owned_dirs: list[str] = []
+_OWN_DIR_VARIABLE = "DNC_METRICS_OWN_DIR"
+
+
+def prepare_metrics_dir(env) -> None:
+    """With METRICS_ENABLED, every worker writes its metrics to files in one directory
+    (prometheus_client's multiprocess mode) that a scrape adds up. Set here, in the
+    master, before any worker imports the app (the mode is chosen at import). Emptied at
+    each start: the files of a previous master's workers would be counted again."""
+    if not metrics_enabled(env):
+        return
+    path = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    # Unset, or the directory a previous master made for itself (a master re-executed by
+    # USR2 inherits its environment, and that directory goes when the old master exits).
+    if not path or path == env.get(_OWN_DIR_VARIABLE):
+        # One directory per master: two masters on one host must not share files.
+        path = tempfile.mkdtemp(prefix="dnc-metrics-")
+        env["PROMETHEUS_MULTIPROC_DIR"] = env[_OWN_DIR_VARIABLE] = path
+        _owned_dirs.append(path)
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+
+
+def on_exit(server):
+    for path in _owned_dirs:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    """A worker's live values leave the sums when it exits (its counters stay counted)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def multi_process_memory_limits(worker_count, env):

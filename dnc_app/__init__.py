@@ -36,6 +36,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     register_cli(app)
     register_api_fast_path(app)
     register_webhook_delivery(app)
+    register_metrics(app)
     return app
 
 
@@ -132,3 +133,9 @@ def register_webhook_delivery(app: Flask) -> None:
     from .webhooks import delivery
 
     delivery.init_app(app)
+
+
+def register_metrics(app: Flask) -> None:
+    from . import metrics
+
+    metrics.init_app(app)

@@ -245,3 +245,5 @@ def init_app(app: Flask) -> None:
     from .webhooks.cli import webhooks_cli
 
     app.cli.add_command(webhooks_cli)
+    # `db backup`: a command of Flask-Migrate's `db` group (attached when imported).
+    from . import backup  # noqa: F401

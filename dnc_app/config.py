@@ -82,6 +82,11 @@ def _on(env: Mapping[str, str], name: str, default: str) -> bool:
     return env.get(name, default).strip().lower() not in ("0", "false", "off", "no", "")
 
 
+def metrics_enabled(env: Mapping[str, str]) -> bool:
+    """METRICS_ENABLED, for the app and for gunicorn.conf.py (which prepares the files)."""
+    return _on(env, "METRICS_ENABLED", "0")
+
+
 def webhook_settings(env: Mapping[str, str]) -> dict:
     """Webhook delivery (dnc_app.webhooks)."""
     return {
@@ -215,7 +220,13 @@ def engine_options(database_url: str, env: Mapping[str, str]) -> dict:
         "pool_recycle": int(env.get("DB_POOL_RECYCLE", "1800")),
         # Fail fast with a 503 during a database outage instead of hanging.
         "pool_timeout": int(env.get("DB_POOL_TIMEOUT", "10")),
-        "connect_args": {"connect_timeout": int(env.get("DB_CONNECT_TIMEOUT", "5"))},
+        "connect_args": {
+            "connect_timeout": int(env.get("DB_CONNECT_TIMEOUT", "5")),
+            # psycopg prepares a statement run often on a connection; behind a pooler in
+            # transaction mode that does not track them (PgBouncer before 1.21), the next
+            # transaction may land on a server connection without it: DB_PREPARED_STATEMENTS=off.
+            **({} if _on(env, "DB_PREPARED_STATEMENTS", "on") else {"prepare_threshold": None}),
+        },
     }
 
 
@@ -346,6 +357,12 @@ class Config:
             # "dnc.example.com,10.0.0.5"; unset: any.
             "TRUSTED_HOSTS": [h.strip() for h in env.get("TRUSTED_HOSTS", "").split(",")
                               if h.strip()] or None,
+            # Prometheus metrics at GET /metrics: off by default (the page says how busy the
+            # service is and which routes fail, which not every installation wants public).
+            "METRICS_ENABLED": metrics_enabled(env),
+            # When set, /metrics asks for "Authorization: Bearer <token>" (for a scraper
+            # that reaches the service through a public address).
+            "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         }
         settings.update(self.overrides())
         # Options that follow from the database and the limit store actually configured.

@@ -20,6 +20,9 @@ import uuid
 from flask import Flask, Response, g, request, request_finished, request_started
 from flask.logging import default_handler
 
+from . import metrics
+from .metrics import UNMATCHED
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id set by a proxy in front is kept (so lines correlate across hops) if it is sane.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -92,20 +95,27 @@ def _log_request(sender: Flask, response: Response, **_extra) -> None:
     started = g.get("request_started_at")
     request_id = g.get("request_id") or uuid.uuid4().hex
     response.headers[REQUEST_ID_HEADER] = request_id
-    log_request_line(request.method, loggable_path(), response.status_code, started,
-                     _team_id(), request_id)
+    rule = request.url_rule
+    log_request_line(sender, request.method, loggable_path(),
+                     rule.rule if rule is not None else UNMATCHED, response.status_code,
+                     started, _team_id(), request_id)
 
 
-def log_request_line(method: str, path: str, status: int, started: float | None,
-                     team_id: str | None, request_id: str) -> None:
-    """The one line a request leaves in the log (Flask's hook and the API's hot path)."""
+def log_request_line(app: Flask, method: str, path: str, route: str, status: int,
+                     started: float | None, team_id: str | None, request_id: str) -> None:
+    """The one line a request leaves in the log, and its count in the metrics (Flask's
+    hook and the API's hot path). `route` is the matched rule, for the metrics."""
+    seconds = time.perf_counter() - started if started is not None else None
+    if metrics.enabled(app):
+        metrics.observe_request(method, route, status, seconds)
+    if not request_logger.isEnabledFor(logging.INFO):
+        return
     request_logger.info("request", extra={"fields": {
         "event": "request",
         "method": method,
         "path": path,
         "status": status,
-        "duration_ms": (round((time.perf_counter() - started) * 1000, 2)
-                        if started is not None else None),
+        "duration_ms": round(seconds * 1000, 2) if seconds is not None else None,
         "team_id": team_id,
         "request_id": request_id,
         "pid": os.getpid(),  # which gunicorn worker served it

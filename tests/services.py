@@ -110,7 +110,113 @@ class PostgresServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class RedisServer:
+class _OwnServer:
+    """A server process of a test's own, in its own directory."""
+
+    proc: subprocess.Popen | None
+    dir: Path
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def pgbouncer_binary() -> str | None:
+    return shutil.which("pgbouncer") or next(
+        (str(p) for p in (Path("/usr/sbin/pgbouncer"), Path("/usr/bin/pgbouncer")) if p.exists()),
+        None)
+
+
+class PgBouncer(_OwnServer):
+    """Debian's pgbouncer in transaction mode in front of `postgres` (a PostgresServer):
+    start(), stop(), destroy(). Clients see one database of the same name."""
+
+    # The settings docs/production.md shows for the service behind PgBouncer.
+    SETTINGS = {
+        "pool_mode": "transaction",
+        "max_client_conn": "500",
+        "default_pool_size": "20",
+        "reserve_pool_size": "5",
+        "server_reset_query": "",
+        "ignore_startup_parameters": "extra_float_digits,options",
+        # While PostgreSQL is down a query fails after this long instead of 120 s (beyond
+        # gunicorn's worker timeout): the app answers 503 and /readyz reports it.
+        "query_wait_timeout": "5",
+        "server_connect_timeout": "3",
+        # Back within a second once PostgreSQL is up again (the default waits 15 s).
+        "server_login_retry": "1",
+        "max_prepared_statements": "0",
+    }
+
+    def __init__(self, postgres: PostgresServer):
+        self.binary = pgbouncer_binary()
+        if self.binary is None:
+            missing("PgBouncer (pgbouncer)")
+        self.postgres = postgres
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="dnc-pgbouncer-"))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.postgres.dbname}"
+
+    def _write_config(self) -> Path:
+        (self.dir / "userlist.txt").write_text('"postgres" ""\n')
+        settings = {"listen_addr": "127.0.0.1", "listen_port": str(self.port),
+                    "unix_socket_dir": "", "auth_type": "trust",
+                    "auth_file": str(self.dir / "userlist.txt"),
+                    "logfile": str(self.dir / "pgbouncer.log"), **self.SETTINGS}
+        if "max_prepared_statements" in settings and not self._knows_prepared_statements():
+            del settings["max_prepared_statements"]  # before 1.21: not a setting (none kept)
+        lines = ["[databases]",
+                 f"{self.postgres.dbname} = host=127.0.0.1 port={self.postgres.port} "
+                 f"dbname={self.postgres.dbname}",
+                 "[pgbouncer]", *(f"{k} = {v}" for k, v in settings.items())]
+        path = self.dir / "pgbouncer.ini"
+        path.write_text("\n".join(lines) + "\n")
+        if os.geteuid() == 0:
+            for item in (self.dir, *self.dir.iterdir()):
+                shutil.chown(item, "postgres")
+        return path
+
+    def _knows_prepared_statements(self) -> bool:
+        version = subprocess.run([self.binary, "--version"], capture_output=True, text=True)
+        numbers = version.stdout.split()[1].split(".") if version.stdout else ["0", "0"]
+        return (int(numbers[0]), int(numbers[1])) >= (1, 21)
+
+    def start(self, timeout: float = 10) -> PgBouncer:
+        config = self._write_config()
+        # pgbouncer refuses to run as root, like postgres.
+        self.proc = subprocess.Popen(_as_postgres([self.binary, str(config)]),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                import psycopg
+
+                with psycopg.connect(self.url, connect_timeout=2, prepare_threshold=None) as c:
+                    c.execute("SELECT 1")
+                return self
+            except psycopg.OperationalError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        log = self.dir / "pgbouncer.log"
+        raise RuntimeError(f"pgbouncer did not start: {log.read_text() if log.exists() else ''}")
+
+
+class RedisServer(_OwnServer):
     """A redis-server of its own (no persistence): start(), stop(), start() again."""
 
     def __init__(self):
@@ -151,20 +257,6 @@ class RedisServer:
             return False
         finally:
             client.close()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def destroy(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- HTTP client

@@ -14,7 +14,6 @@ mode, or a hook it does not know (checked once, when the first request comes).
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -28,7 +27,7 @@ from werkzeug.wsgi import get_host
 from ..clientaddr import client_key
 from ..errors import api_rate_limited, seconds_until
 from ..extensions import limiter
-from ..logging import _SANE_REQUEST_ID, REQUEST_ID_HEADER, log_request_line, request_logger
+from ..logging import _SANE_REQUEST_ID, REQUEST_ID_HEADER, log_request_line
 from ..security import HEADERS, HSTS
 from .auth import actor_of, auth_failures_exceeded, key_of
 from .entries import add_answer, check_answer, parse_json_object
@@ -225,9 +224,10 @@ class HotPath:
         return headers
 
     def _log(self, environ: dict, answer: _Answer, started: float, request_id: str) -> None:
-        if request_logger.isEnabledFor(logging.INFO):
-            log_request_line(environ["REQUEST_METHOD"], environ["PATH_INFO"], answer.status,
-                             started, answer.team_id, request_id)
+        # The routes served here are fixed paths: the path is the rule.
+        path = environ["PATH_INFO"]
+        log_request_line(self.app, environ["REQUEST_METHOD"], path, path, answer.status,
+                         started, answer.team_id, request_id)
 
 
 

@@ -25,7 +25,7 @@ from flask_limiter import RateLimitExceeded
 from limits import parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import accounts, branding, entries
+from .. import accounts, branding, entries, metrics
 from ..changelog import Actor, ActorType, Source
 from ..clientaddr import client_key
 from ..errors import rate_limit_reset
@@ -273,11 +273,14 @@ def submit(slug: str):
         entries.add_entry(team.id, url, reason=reason, source=Source.PUBLIC_FORM, actor=actor,
                           reference=reference, record_duplicate=True,
                           needs_review=over_team_threshold(team.id))
+        repeated = False
     except entries.AlreadyListed:
-        pass  # recorded as a repeated request; answered exactly like a new one
+        repeated = True  # recorded as a repeated request; answered exactly like a new one
     except entries.InvalidReason:
         return render_form(team, form, errors={"reason": t("reason_invalid")},
                            locked_url=locked_url, status=400)
+    if metrics.enabled(current_app):
+        metrics.record_public_optout(repeated)
     return render_receipt(team, reference, url, when)
 
 
