@@ -187,6 +187,14 @@ def test_a_failing_endpoint_backs_off_without_delaying_its_team(app, team, recei
     assert len(failing.requests) < 15, len(failing.requests)
 
 
+def test_retry_after_holds_the_whole_stream(app, team, receiver, loop):
+    register(app, team.id, receiver.url)
+    receiver.script = [Answer(429, {"Retry-After": "2"})]
+    add(app, team.id, [f"in/slow-down-{n}" for n in range(3)])
+    first, second, *_rest = receiver.wait_for(4, timeout=10)
+    assert second.at - first.at >= 1.9  # not the stream's shortest pause
+
+
 # --------------------------------------------------------------------------- order and seq
 
 

@@ -311,9 +311,13 @@ def _record(job: Job, results: list[tuple[int, datetime, sender.Outcome]],
                            .values(locked_until=None))
     mine = (M.endpoint_id == job.endpoint_id, M.status == "pending", M.attempts == 0)
     if endpoint.enabled and job.stream and results and not results[-1][2].ok:
-        # The stream pauses: its next event waits, the ones after it wait behind it.
+        # The stream pauses: its next event waits, the ones after it wait behind it. A
+        # receiver that asked for time (429/503 with Retry-After) gets it for all of them.
         pause = min(max((now - endpoint.failing_since).total_seconds(), STREAM_PAUSE_MIN),
                     STREAM_PAUSE_MAX)
+        last = results[-1][2]
+        if last.status in (429, 503) and last.retry_after is not None:
+            pause = max(pause, min(last.retry_after, settings.retry_after_max))
         head = select(func.min(M.id)).where(*mine).scalar_subquery()
         db.session.execute(update(M).where(M.id == head).values(
             next_attempt_at=now + timedelta(seconds=pause)))
