@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 from sqlalchemy import func, insert, or_, select, update
 
+from .. import metrics
 from ..database import begin_write
 from ..extensions import db
 from ..models import WebhookAttempt, WebhookEndpoint, WebhookMessage
@@ -326,6 +327,8 @@ def _record(job: Job, results: list[tuple[int, datetime, sender.Outcome]],
         db.session.execute(update(M).where(*mine, M.next_attempt_at > now)
                            .values(next_attempt_at=now))
     db.session.commit()
+    for _message_id, _at, outcome in results:
+        metrics.record_webhook_attempt(outcome.status, outcome.error)
     if on_recorded is not None:
         on_recorded(ids + list(release))
 
