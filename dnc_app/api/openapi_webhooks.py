@@ -1,4 +1,4 @@
-"""The webhook operations of the OpenAPI document (SPEC §4), and the event they send."""
+"""The webhook operations of the OpenAPI document, and the event they send."""
 
 from __future__ import annotations
 

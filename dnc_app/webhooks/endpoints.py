@@ -54,7 +54,7 @@ class EndpointDisabled(WebhookError):
 
 
 def to_dict(endpoint: WebhookEndpoint) -> dict:
-    """The API's representation (SPEC §4)."""
+    """The API's representation."""
     return {"id": endpoint.id, "url": endpoint.url, "events": endpoint.events.split(),
             "description": endpoint.description, "enabled": endpoint.enabled,
             "$createdAt": isoformat(endpoint.created_at)}
