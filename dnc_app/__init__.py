@@ -5,9 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response
 
 from . import config
+
+
+class DncFlask(Flask):
+    def make_default_options_response(self) -> Response:
+        """OPTIONS under /v1: 204 with `Allow` and no body (pages keep Flask's empty 200)."""
+        from .errors import is_api_request
+
+        response = super().make_default_options_response()
+        if is_api_request():
+            response.status_code = 204
+            del response.headers["Content-Type"]
+        return response
 
 
 def create_app(test_config: Mapping | None = None) -> Flask:
@@ -15,7 +27,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     DNC_ENV=production), or from config.TestConfig and `test_config` without reading the
     environment when one is given."""
     settings = config.configuration(test_config)
-    app = Flask(
+    app = DncFlask(
         __name__,
         instance_path=str(settings.instance_path()),
         template_folder=str(config.resource_dir("templates")),

@@ -107,10 +107,14 @@ def settle_retry_after(response):
 
 def handle_http_error(exc: HTTPException):
     status = exc.code or 500
+    # The exception's own headers (a 405's Allow), not its HTML Content-Type.
+    headers = [(name, value) for name, value in exc.get_headers()
+               if name.lower() != "content-type"]
     if is_api_request():
         code, message = API_ERRORS.get(status, ("error", exc.name))
-        return envelope(code, None, message, status)
-    return _html(status, exc.name, exc.description or "")
+        body, status = envelope(code, None, message, status)
+        return body, status, headers
+    return *_html(status, exc.name, exc.description or ""), headers
 
 
 # ------------------------------------------------------------------ outages: 503, never 500

@@ -33,11 +33,13 @@ from ..security import HEADERS, HSTS
 from .auth import actor_of, auth_failures_exceeded, key_of
 from .entries import add_answer, check_answer, parse_json_object
 from .limits import CHECK, WRITE, Counted, count_team_request
+from .mediatype import refuses_body
 
 # The hooks the hot path reproduces or that have no work on these routes (by qualname).
 # Any other before/after/teardown hook or signal receiver sends every request to Flask.
 KNOWN_HOOKS = frozenset({
     "refuse_untrusted_host", "refuse_undecodable_query", "cap_request_size",  # reproduced
+    "refuse_non_json_body",  # asked in _serves: Flask answers the 415
     "CSRFProtect.init_app.<locals>.csrf_protect",  # the API blueprint is exempt
     "Limiter._check_request_limit", "Limiter._inject_headers",  # skipped on /v1 (fastpath)
     "LoginManager._update_remember_cookie",  # skipped on /v1 (fastpath)
@@ -100,6 +102,8 @@ class HotPath:
             return False  # refused by request_guard
         if config["TRUSTED_HOSTS"] and not self._trusted_host(environ):
             return False
+        if refuses_body(environ):
+            return False  # refuse_non_json_body's 415, answered by Flask
         if environ["REQUEST_METHOD"] == "POST":
             length = environ.get("CONTENT_LENGTH", "")
             if not (length.isascii() and length.isdigit()
