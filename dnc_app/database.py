@@ -161,11 +161,11 @@ def run(statement, params: dict | list[dict]) -> list:
     values = [prepared.parameters(p) for p in params] if many else prepared.parameters(params)
     fairy = connection.connection
     cursor = fairy.cursor()
-    has_events = engine._has_events or connection._has_events
     sql = prepared.sql
-    if has_events:
-        for listener in engine.dispatch.before_cursor_execute:
-            listener(connection, cursor, sql, values, None, many)
+    # The connection's cursor listeners (the engine's included); usually none.
+    dispatch = connection.dispatch
+    for listener in dispatch.before_cursor_execute:
+        listener(connection, cursor, sql, values, None, many)
     dbapi = engine.dialect.loaded_dbapi
     try:
         if many:
@@ -181,9 +181,8 @@ def run(statement, params: dict | list[dict]) -> list:
             connection.invalidate(exc)
         raise DBAPIError.instance(sql, values, exc, dbapi.Error,
                                   connection_invalidated=lost, dialect=engine.dialect) from exc
-    if has_events:
-        for listener in engine.dispatch.after_cursor_execute:
-            listener(connection, cursor, sql, values, None, many)
+    for listener in dispatch.after_cursor_execute:
+        listener(connection, cursor, sql, values, None, many)
     cursor.close()
     return [prepared.row(row) for row in rows]
 
@@ -245,22 +244,29 @@ def _transaction_connection():
 class _Prepared:
     """A statement compiled once per engine, for the DBAPI cursor: its SQL (the driver
     keeps it prepared: sqlite3's statement cache, psycopg's automatic prepare), its
-    parameters in the driver's style, and SQLAlchemy's own result processors (e.g.
+    parameters in the driver's style, and its types' own bind and result processors (e.g.
     timestamps read back as aware UTC), so rows are exactly what Core returns. An INSERT
-    is compiled for the columns given (`column_keys`); column defaults are not applied."""
+    is compiled for the columns given (`column_keys`); column defaults are not applied.
+    Only public interfaces: the compiled statement's SQL, `binds` and `positiontup`, the
+    statement's `exported_columns`, and each type's `bind_processor`/`result_processor`."""
 
     def __init__(self, engine: Engine, statement, column_keys: tuple[str, ...] | None = None):
         dialect = engine.dialect
         compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         self.sql = str(compiled)
-        self.positions = tuple(compiled.positiontup) if dialect.positional else None
-        self.bind_processors = compiled._bind_processors
+        self.positions = tuple(compiled.positiontup or ()) if dialect.positional else None
+        self.bind_processors = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self.bind_processors[name] = process
         # Values written into the statement itself (`column == "x"`), as Core sends them.
         self.literals = {name: bind.value for name, bind in compiled.binds.items()
                          if not bind.required and bind.callable is None}
-        self.keys = [column[0] for column in compiled._result_columns]
-        self.processors = [column[3]._cached_result_processor(dialect, None)
-                           for column in compiled._result_columns]
+        columns = list(statement.exported_columns)  # a SELECT's, or the RETURNING ones
+        self.keys = [column.name for column in columns]
+        self.processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                           for column in columns]
         self.row_class = namedtuple("Row", self.keys, rename=True)
 
     def parameters(self, params: dict):

@@ -1,10 +1,20 @@
-"""The in-memory rate-limit store (memory://, one process) without a thread per request.
+"""Where the service depends on how limits and Flask-Limiter work inside: the one module
+that does (tests/test_limitstore_versions.py fails on their next major versions, so that
+these are checked again before the pins move).
+
+1. The in-memory rate-limit store (memory://, one process) without a thread per request.
 
 limits' MemoryStorage starts a timer thread to sweep expired entries whenever the
 previous one has finished, i.e. every 10 ms under load: a thread start and a sweep of
 every key cost more than the rest of the limit check (~300 µs of CPU per request at a
 few hundred requests/s). The sweep only frees memory — every read compares timestamps
-itself — so here it runs at most once a second. Same answers, same keys.
+itself — so here it runs at most once a second. Same answers, same keys. limits offers
+no setting for it: the store overrides its private scheduling method, and is put in place
+of the one Flask-Limiter made (Flask-Limiter takes no storage object).
+
+2. One Redis round trip per limit and request (hit_with_window): limits' own Lua scripts
+for the moving window, acquire then read, in one script. It must keep limits' list layout,
+so that budgets counted here and by Flask-Limiter are one.
 """
 
 from __future__ import annotations
