@@ -6,11 +6,19 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
 
 from . import config
 
 
+class _JSONProvider(DefaultJSONProvider):
+    # Keep the documented field order ($id, teamId, url, …) in JSON responses.
+    sort_keys = False
+
+
 class DncFlask(Flask):
+    json_provider_class = _JSONProvider
+
     def make_default_options_response(self) -> Response:
         """OPTIONS under /v1: 204 with `Allow` and no body (pages keep Flask's empty 200)."""
         from .errors import is_api_request
@@ -34,8 +42,6 @@ def create_app(test_config: Mapping | None = None) -> Flask:
         static_folder=str(config.resource_dir("static")),
     )
     app.config.from_mapping(settings.settings(Path(app.instance_path)))
-    # Keep the documented field order ($id, teamId, url, …) in JSON responses.
-    app.json.sort_keys = False
 
     register_proxy_fix(app)
     register_logging(app)
@@ -59,7 +65,10 @@ def register_proxy_fix(app: Flask) -> None:
     if any(hops.values()):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, **{f"x_{name}": n for name, n in hops.items()})
+        # Flask's documented way to add WSGI middleware, which mypy reads as replacing a
+        # method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, **{f"x_{name}": n for name, n in hops.items()})
 
 
 def register_logging(app: Flask) -> None:

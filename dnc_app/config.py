@@ -349,7 +349,7 @@ class Settings(BaseSettings):
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """The settings in `env`; ConfigError naming the first variable that is wrong."""
-        given = {}
+        given: dict[str, Any] = {}
         for name in cls.model_fields:
             raw = env.get(name)
             if raw is not None and raw.strip():

@@ -6,9 +6,10 @@ import sqlite3
 import threading
 import weakref
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
@@ -115,15 +116,16 @@ def read_one(statement, params: dict):
         fairy = engine.raw_connection()
     except engine.dialect.loaded_dbapi.Error:
         return _read_one_through_sqlalchemy(engine, statement, params)
+    driver: Any = fairy.driver_connection  # the checked-out connection: never None
     try:
         if autocommit:
-            fairy.driver_connection.autocommit = True
+            driver.autocommit = True
         cursor = fairy.cursor()
         cursor.execute(prepared.sql, prepared.parameters(params))
         row = cursor.fetchone()
         cursor.close()
         if autocommit:
-            fairy.driver_connection.autocommit = False
+            driver.autocommit = False
     except engine.dialect.loaded_dbapi.Error:
         # Whatever went wrong (a lost connection, a restart), the SQLAlchemy path below
         # answers it as everywhere else: wrapped errors (a 503), pool invalidation.
@@ -155,10 +157,16 @@ def run(statement, params: dict | list[dict]) -> list:
     """
     connection = _transaction_connection()
     engine = connection.engine
-    many = isinstance(params, list)
     # An INSERT's SQL depends on the columns given: compiled per set of keys.
-    prepared = _prepared(engine, statement, tuple(params[0] if many else params))
-    values = [prepared.parameters(p) for p in params] if many else prepared.parameters(params)
+    values: Any
+    if isinstance(params, list):
+        many = True
+        prepared = _prepared(engine, statement, tuple(params[0]))
+        values = [prepared.parameters(p) for p in params]
+    else:
+        many = False
+        prepared = _prepared(engine, statement, tuple(params))
+        values = prepared.parameters(params)
     fairy = connection.connection
     cursor = fairy.cursor()
     sql = prepared.sql
@@ -170,7 +178,7 @@ def run(statement, params: dict | list[dict]) -> list:
     try:
         if many:
             cursor.executemany(sql, values)
-            rows = []
+            rows: list[Any] = []
         else:
             cursor.execute(sql, values)
             rows = cursor.fetchall() if cursor.description else []
@@ -267,7 +275,7 @@ class _Prepared:
         self.keys = [column.name for column in columns]
         self.processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                            for column in columns]
-        self.row_class = namedtuple("Row", self.keys, rename=True)
+        self.row_class = _row_class(self.keys)
 
     def parameters(self, params: dict):
         if self.literals:
@@ -284,6 +292,12 @@ class _Prepared:
         return self.row_class(*(value if process is None else process(value)
                                 for process, value in zip(self.processors, values,
                                                           strict=True)))
+
+
+def _row_class(keys: list[str]) -> Callable[..., tuple[Any, ...]]:
+    """Rows with attribute access by column name, like Core's."""
+    make: Callable[..., Callable[..., tuple[Any, ...]]] = namedtuple
+    return make("Row", keys, rename=True)
 
 
 _PREPARED: weakref.WeakKeyDictionary[Engine, dict[tuple, tuple[object, _Prepared]]] = (

@@ -35,7 +35,7 @@ SWEEP_INTERVAL_S = 1.0
 
 class SweepingMemoryStorage(MemoryStorage):
     # Not registered under a scheme of its own: the configured URI stays memory://.
-    STORAGE_SCHEME = None
+    STORAGE_SCHEME: list[str] = []
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         self._next_sweep = 0.0
@@ -48,7 +48,8 @@ class SweepingMemoryStorage(MemoryStorage):
             return
         try:
             self._next_sweep = now + SWEEP_INTERVAL_S
-            super()._MemoryStorage__schedule_expiry()
+            # The deliberate private call this module exists for (see the docstring).
+            super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
         finally:
             self._sweep_lock.release()
 
@@ -57,8 +58,7 @@ def sweep_less_often(limiter: Limiter, strategy: str) -> None:
     """After limiter.init_app: a memory:// store becomes a SweepingMemoryStorage."""
     storage = limiter._storage
     if type(storage) is MemoryStorage:
-        options = {"wrap_exceptions": storage.wrap_exceptions}
-        limiter._storage = SweepingMemoryStorage(**options)
+        limiter._storage = SweepingMemoryStorage(wrap_exceptions=storage.wrap_exceptions)
         limiter._limiter = STRATEGIES[strategy](limiter._storage)
 
 
@@ -68,7 +68,7 @@ def sweep_less_often(limiter: Limiter, strategy: str) -> None:
 # script: one round trip to Redis counts the request and reads the window for the
 # X-RateLimit-* headers, atomically. Same list, same entries (Lua numbers, pushed as
 # limits pushes them), so budgets counted either way are one.
-_REDIS_HIT_AND_WINDOW = """
+_REDIS_HIT_AND_WINDOW = b"""
 local timestamp = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local expiry = tonumber(ARGV[3])
