@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
@@ -314,6 +314,12 @@ def _prepared(engine: Engine, statement, column_keys: tuple[str, ...] | None = N
     if known is None or known[0] is not statement:
         known = statements[key] = (statement, _Prepared(engine, statement, column_keys))
     return known[1]
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (its result is a CursorResult)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 def begin_write() -> None:

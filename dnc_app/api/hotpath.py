@@ -81,7 +81,7 @@ class HotPath:
     # ------------------------------------------------------------------ dispatch
 
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
-        route = self.routes.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO")))
+        route = self.routes.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
         if route is None or not self._serves(environ):
             return self.flask_wsgi(environ, start_response)
         return self._serve(route, environ, start_response)
@@ -91,7 +91,8 @@ class HotPath:
         if self._hooks_known is None:
             self._hooks_known = self._only_known_hooks()
         config = self.app.config
-        if (not self._hooks_known or self.app.debug or self.app.json.compact is False
+        compact = getattr(self.app.json, "compact", None)  # DefaultJSONProvider's
+        if (not self._hooks_known or self.app.debug or compact is False
                 or config["SERVER_NAME"]):
             return False
         if limiter.enabled and self.api_limited_by_app():
@@ -242,4 +243,5 @@ def install(app: Flask, api_limited_by_app: Callable[[], bool]) -> None:
     if hasattr(outer, "app") and not hasattr(outer, "__self__"):  # a middleware (ProxyFix)
         outer.app = HotPath(app, outer.app, api_limited_by_app)
     else:
-        app.wsgi_app = HotPath(app, outer, api_limited_by_app)
+        # Flask's documented way to add WSGI middleware (mypy reads it as replacing a method).
+        app.wsgi_app = HotPath(app, outer, api_limited_by_app)  # type: ignore[method-assign]

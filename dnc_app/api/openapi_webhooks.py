@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..webhooks.outbox import EVENT_TYPES
 
 WEBHOOK_ERRORS = {
@@ -34,7 +36,7 @@ SIGNING = (
 
 
 def schemas(timestamp: dict) -> dict:
-    endpoint = {
+    endpoint: dict[str, Any] = {
         "type": "object",
         "description": "A webhook endpoint of the team.",
         "required": ["id", "url", "events", "description", "enabled", "$createdAt"],

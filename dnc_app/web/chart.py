@@ -5,6 +5,7 @@ measure is an SVG attribute and every colour a CSS class)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import url_for
 
@@ -46,8 +47,8 @@ def nice_ceiling(value: int) -> int:
 
 def week_link(week: Week, source: str | None = None) -> str:
     """The list filtered to one week (and one source)."""
-    return url_for("web.entries", source=source or None, **{
-        "from": week.start.isoformat(), "to": week.end.isoformat()})
+    values: dict[str, Any] = {"from": week.start.isoformat(), "to": week.end.isoformat()}
+    return url_for("web.entries", source=source or None, **values)
 
 
 def bars(dashboard: Dashboard) -> tuple[list[Bar], int]:

@@ -77,7 +77,7 @@ def attempt(message_id: int, settings: Settings) -> bool:
         db.session.rollback()
         return False
     endpoint = db.session.get(WebhookEndpoint, message.endpoint_id)
-    if not endpoint.enabled:
+    if endpoint is None or not endpoint.enabled:
         db.session.rollback()
         _finish(message_id, status="cancelled")
         return False
@@ -116,10 +116,10 @@ def _record(message_id: int, endpoint_id: str, at: datetime, outcome: sender.Out
     """The attempt in the log, the event's next step, the endpoint's health."""
     begin_write()
     message = db.session.get(M, message_id)
-    if message is None:  # the endpoint was deleted during the attempt
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if message is None or endpoint is None:  # the endpoint was deleted during the attempt
         db.session.rollback()
         return
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     db.session.execute(insert(WebhookAttempt), [{
         "message_id": message_id, "endpoint_id": endpoint_id, "attempted_at": at,
         "status_code": outcome.status, "duration_ms": outcome.duration_ms,
