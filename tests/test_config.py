@@ -133,3 +133,17 @@ def test_gunicorn_refuses_to_start_with_a_wrong_setting(tmp_path, config_file):
         cwd=ROOT, capture_output=True, text=True, timeout=60,
         env=_environment(DNC_INSTANCE_PATH=str(tmp_path), **BAD))
     _assert_refused(result)
+
+
+def test_the_app_gets_secure_cookies_from_1_and_no_limits_from_off(monkeypatch,
+                                                                   app_from_environment):
+    from dnc_app.extensions import limiter
+
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
+    monkeypatch.setenv("RATELIMIT_ENABLED", "off")
+    app = app_from_environment()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["RATELIMIT_ENABLED"] is False and limiter.enabled is False
+    # The sign-in page keeps its CSRF token in the session cookie.
+    cookie = app.test_client().get("/login").headers["Set-Cookie"]
+    assert "; Secure" in cookie
