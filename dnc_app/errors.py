@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db, limiter
+from .limitstore import forget_current_limit
 from .logging import loggable_path
 from .timeutil import isoformat
 
@@ -195,8 +196,7 @@ def settle_rate_limit_headers(response):
         except LIMIT_STORE_ERRORS:
             drop = True
     if drop:
-        # Flask-Limiter's per-request state: no current limit means no limit headers.
-        limiter.context.view_rate_limit = None
+        forget_current_limit(limiter)
     return response
 
 

@@ -12,7 +12,10 @@ itself — so here it runs at most once a second. Same answers, same keys. limit
 no setting for it: the store overrides its private scheduling method, and is put in place
 of the one Flask-Limiter made (Flask-Limiter takes no storage object).
 
-2. One Redis round trip per limit and request (hit_with_window): limits' own Lua scripts
+2. No X-RateLimit-* headers on a response (forget_current_limit): Flask-Limiter writes
+them from the request's current limit, kept in its request context (a private property).
+
+3. One Redis round trip per limit and request (hit_with_window): limits' own Lua scripts
 for the moving window, acquire then read, in one script. It must keep limits' list layout,
 so that budgets counted here and by Flask-Limiter are one.
 """
@@ -60,6 +63,11 @@ def sweep_less_often(limiter: Limiter, strategy: str) -> None:
     if type(storage) is MemoryStorage:
         limiter._storage = SweepingMemoryStorage(wrap_exceptions=storage.wrap_exceptions)
         limiter._limiter = STRATEGIES[strategy](limiter._storage)
+
+
+def forget_current_limit(limiter: Limiter) -> None:
+    """This response gets no X-RateLimit-* headers from Flask-Limiter."""
+    limiter.context.view_rate_limit = None
 
 
 # ------------------------------------------------------------ one call per limit per request

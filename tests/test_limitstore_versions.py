@@ -1,7 +1,7 @@
 """dnc_app/limitstore.py is the one module that relies on how limits and Flask-Limiter
 work inside (a private method of limits' MemoryStorage, the storage Flask-Limiter made,
-limits' Redis list layout). This fails on their next major versions and when those
-internals move, so the module is reviewed before the pins in pyproject.toml change."""
+its request context, limits' Redis list layout). This fails on their next major versions
+and when those internals move, so the module is reviewed before the pins change."""
 
 from __future__ import annotations
 
@@ -34,3 +34,13 @@ def test_the_internals_it_relies_on_are_there(make_app):
     # The memory store Flask-Limiter made was replaced, and its strategy uses ours.
     assert type(limiter.storage) is SweepingMemoryStorage
     assert limiter.limiter.storage is limiter.storage
+
+
+def test_forgetting_the_current_limit_drops_the_headers(make_app, team):
+    from dnc_app.limitstore import forget_current_limit
+
+    app = make_app()
+    with app.test_request_context("/login"):
+        assert hasattr(limiter.context, "view_rate_limit")
+        forget_current_limit(limiter)
+        assert limiter.current_limit is None
