@@ -9,14 +9,28 @@ import os
 import shutil
 import tempfile
 
-from dnc_app.config import metrics_enabled, rate_limit_settings
+from dnc_app.config import (
+    ConfigError,
+    Settings,
+    configuration,
+    exit_on_config_error,
+    rate_limit_settings,
+)
 
-bind = os.environ.get("BIND", "127.0.0.1:8000")
+# Every setting is checked here, in the master, before a port is bound or a worker forked:
+# a wrong one stops gunicorn with one line naming it (a worker failing to boot would
+# print a traceback per attempt).
+try:
+    settings = configuration().values
+except ConfigError as error:
+    exit_on_config_error(error)
+
+bind = settings.BIND
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+workers = settings.WEB_CONCURRENCY
+threads = settings.GUNICORN_THREADS
 # After SIGTERM, in-flight requests get this long to finish before workers are killed.
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+graceful_timeout = settings.GUNICORN_GRACEFUL_TIMEOUT
 timeout = 30
 keepalive = 5
 # The app writes one structured JSON line per request (dnc_app/logging.py).
@@ -47,7 +61,7 @@ def prepare_metrics_dir(env) -> None:
     (prometheus_client's multiprocess mode) that a scrape adds up. Set here, in the
     master, before any worker imports the app (the mode is chosen at import). Emptied at
     each start: the files of a previous master's workers would be counted again."""
-    if not metrics_enabled(env):
+    if not Settings.from_env(env).METRICS_ENABLED:
         return
     path = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
     # Unset, or the directory a previous master made for itself (a master re-executed by

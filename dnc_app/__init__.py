@@ -5,9 +5,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
 
 from . import config
+
+
+class _JSONProvider(DefaultJSONProvider):
+    # Keep the documented field order ($id, teamId, url, …) in JSON responses.
+    sort_keys = False
+
+
+class DncFlask(Flask):
+    json_provider_class = _JSONProvider
+
+    def make_default_options_response(self) -> Response:
+        """OPTIONS under /v1: 204 with `Allow` and no body (pages keep Flask's empty 200)."""
+        from .errors import is_api_request
+
+        response = super().make_default_options_response()
+        if is_api_request():
+            response.status_code = 204
+            del response.headers["Content-Type"]
+        return response
 
 
 def create_app(test_config: Mapping | None = None) -> Flask:
@@ -15,15 +35,13 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     DNC_ENV=production), or from config.TestConfig and `test_config` without reading the
     environment when one is given."""
     settings = config.configuration(test_config)
-    app = Flask(
+    app = DncFlask(
         __name__,
         instance_path=str(settings.instance_path()),
         template_folder=str(config.resource_dir("templates")),
         static_folder=str(config.resource_dir("static")),
     )
     app.config.from_mapping(settings.settings(Path(app.instance_path)))
-    # Keep the documented field order ($id, teamId, url, …) in JSON responses.
-    app.json.sort_keys = False
 
     register_proxy_fix(app)
     register_logging(app)
@@ -48,7 +66,10 @@ def register_proxy_fix(app: Flask) -> None:
     if any(hops.values()):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, **{f"x_{name}": n for name, n in hops.items()})
+        # Flask's documented way to add WSGI middleware, which mypy reads as replacing a
+        # method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, **{f"x_{name}": n for name, n in hops.items()})
 
 
 def register_logging(app: Flask) -> None:

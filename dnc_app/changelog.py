@@ -42,7 +42,11 @@ from .webhooks.outbox import enqueue_entry_changes
 class _Labelled(StrEnum):
     """A stored value (the enum's string) with the label people read."""
 
-    def __new__(cls, value: str, label: str, *extra):
+    label: str
+
+    # `label` has a default only for the type checker, which reads a lookup by value
+    # (`Source("api")`) as a call of this method.
+    def __new__(cls, value: str, label: str = "", *extra: object):
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label
@@ -52,7 +56,7 @@ class _Labelled(StrEnum):
     def label_of(cls, value: str | None) -> str:
         """The label of a stored value; an unknown value as it is."""
         try:
-            return cls(value).label
+            return cls(value or "").label
         except ValueError:
             return value or ""
 
@@ -90,7 +94,9 @@ class Action(_Labelled):
     ROLE_CHANGED = "role_changed", "Role changed", SubjectType.MEMBER, 0
     MEMBER_REMOVED = "member_removed", "Member removed", SubjectType.MEMBER, 0
 
-    def __init__(self, _value, _label, subject_type: SubjectType, entry_delta: int):
+    # Defaults only for the type checker, as _Labelled.__new__'s.
+    def __init__(self, _value: str, _label: str = "",
+                 subject_type: SubjectType = SubjectType.ENTRY, entry_delta: int = 0):
         self.subject_type = subject_type
         # What one such change does to the team's number of entries.
         self.entry_delta = entry_delta
@@ -191,12 +197,13 @@ def record(
         raise LookupError(f"no team {team_id!r}")
     last, has_webhooks = taken[0]
     first = last - len(changes) + 1
+    created_at = now or utcnow()
     common = {
         "team_id": team_id, "action": action.value,
         "subject_type": action.subject_type.value, "subject_label": subject_label,
         "source": source.value, "actor_type": ActorType(actor.kind).value,
         "actor_id": actor.id, "actor_label": actor.label, "ip_hash": actor.ip_hash,
-        "reference": reference, "created_at": now or utcnow(),
+        "reference": reference, "created_at": created_at,
         # The changes of one call are one operation (the audit page shows it as one event).
         "operation": first if len(changes) > 1 else None,
     }
@@ -215,7 +222,7 @@ def record(
     if has_webhooks and action in (Action.ADD, Action.REMOVE):
         # Webhook events in the same transaction: they exist exactly when the change does.
         enqueue_entry_changes(team_id, action is Action.REMOVE, changes, source.value,
-                              common["created_at"], first)
+                              created_at, first)
     return last
 
 
@@ -336,7 +343,7 @@ def _operations(team_id: str, operations: list[int]) -> dict[int, tuple[int, lis
         return {}
     c = _LOG.c
     in_ops = c.team_id == team_id, c.operation.in_(operations)
-    counts = dict(db.session.execute(
+    counts: dict[int, int] = dict(db.session.execute(
         select(c.operation, func.count()).where(*in_ops).group_by(c.operation)).all())
     firsts: dict[int, list[Row]] = {op: [] for op in operations}
     for row in db.session.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -23,7 +24,7 @@ entry_cli = AppGroup("entry", help="Manage a team's Do Not Contact list.")
 bulk_cli = AppGroup("bulk", help="Bulk uploads waiting for confirmation.")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 

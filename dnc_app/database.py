@@ -6,13 +6,14 @@ import sqlite3
 import threading
 import weakref
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
@@ -115,15 +116,16 @@ def read_one(statement, params: dict):
         fairy = engine.raw_connection()
     except engine.dialect.loaded_dbapi.Error:
         return _read_one_through_sqlalchemy(engine, statement, params)
+    driver: Any = fairy.driver_connection  # the checked-out connection: never None
     try:
         if autocommit:
-            fairy.driver_connection.autocommit = True
+            driver.autocommit = True
         cursor = fairy.cursor()
         cursor.execute(prepared.sql, prepared.parameters(params))
         row = cursor.fetchone()
         cursor.close()
         if autocommit:
-            fairy.driver_connection.autocommit = False
+            driver.autocommit = False
     except engine.dialect.loaded_dbapi.Error:
         # Whatever went wrong (a lost connection, a restart), the SQLAlchemy path below
         # answers it as everywhere else: wrapped errors (a 503), pool invalidation.
@@ -155,22 +157,28 @@ def run(statement, params: dict | list[dict]) -> list:
     """
     connection = _transaction_connection()
     engine = connection.engine
-    many = isinstance(params, list)
     # An INSERT's SQL depends on the columns given: compiled per set of keys.
-    prepared = _prepared(engine, statement, tuple(params[0] if many else params))
-    values = [prepared.parameters(p) for p in params] if many else prepared.parameters(params)
+    values: Any
+    if isinstance(params, list):
+        many = True
+        prepared = _prepared(engine, statement, tuple(params[0]))
+        values = [prepared.parameters(p) for p in params]
+    else:
+        many = False
+        prepared = _prepared(engine, statement, tuple(params))
+        values = prepared.parameters(params)
     fairy = connection.connection
     cursor = fairy.cursor()
-    has_events = engine._has_events or connection._has_events
     sql = prepared.sql
-    if has_events:
-        for listener in engine.dispatch.before_cursor_execute:
-            listener(connection, cursor, sql, values, None, many)
+    # The connection's cursor listeners (the engine's included); usually none.
+    dispatch = connection.dispatch
+    for listener in dispatch.before_cursor_execute:
+        listener(connection, cursor, sql, values, None, many)
     dbapi = engine.dialect.loaded_dbapi
     try:
         if many:
             cursor.executemany(sql, values)
-            rows = []
+            rows: list[Any] = []
         else:
             cursor.execute(sql, values)
             rows = cursor.fetchall() if cursor.description else []
@@ -181,9 +189,8 @@ def run(statement, params: dict | list[dict]) -> list:
             connection.invalidate(exc)
         raise DBAPIError.instance(sql, values, exc, dbapi.Error,
                                   connection_invalidated=lost, dialect=engine.dialect) from exc
-    if has_events:
-        for listener in engine.dispatch.after_cursor_execute:
-            listener(connection, cursor, sql, values, None, many)
+    for listener in dispatch.after_cursor_execute:
+        listener(connection, cursor, sql, values, None, many)
     cursor.close()
     return [prepared.row(row) for row in rows]
 
@@ -245,23 +252,30 @@ def _transaction_connection():
 class _Prepared:
     """A statement compiled once per engine, for the DBAPI cursor: its SQL (the driver
     keeps it prepared: sqlite3's statement cache, psycopg's automatic prepare), its
-    parameters in the driver's style, and SQLAlchemy's own result processors (e.g.
+    parameters in the driver's style, and its types' own bind and result processors (e.g.
     timestamps read back as aware UTC), so rows are exactly what Core returns. An INSERT
-    is compiled for the columns given (`column_keys`); column defaults are not applied."""
+    is compiled for the columns given (`column_keys`); column defaults are not applied.
+    Only public interfaces: the compiled statement's SQL, `binds` and `positiontup`, the
+    statement's `exported_columns`, and each type's `bind_processor`/`result_processor`."""
 
     def __init__(self, engine: Engine, statement, column_keys: tuple[str, ...] | None = None):
         dialect = engine.dialect
         compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         self.sql = str(compiled)
-        self.positions = tuple(compiled.positiontup) if dialect.positional else None
-        self.bind_processors = compiled._bind_processors
+        self.positions = tuple(compiled.positiontup or ()) if dialect.positional else None
+        self.bind_processors = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self.bind_processors[name] = process
         # Values written into the statement itself (`column == "x"`), as Core sends them.
         self.literals = {name: bind.value for name, bind in compiled.binds.items()
                          if not bind.required and bind.callable is None}
-        self.keys = [column[0] for column in compiled._result_columns]
-        self.processors = [column[3]._cached_result_processor(dialect, None)
-                           for column in compiled._result_columns]
-        self.row_class = namedtuple("Row", self.keys, rename=True)
+        columns = list(statement.exported_columns)  # a SELECT's, or the RETURNING ones
+        self.keys = [column.name for column in columns]
+        self.processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                           for column in columns]
+        self.row_class = _row_class(self.keys)
 
     def parameters(self, params: dict):
         if self.literals:
@@ -280,6 +294,12 @@ class _Prepared:
                                                           strict=True)))
 
 
+def _row_class(keys: list[str]) -> Callable[..., tuple[Any, ...]]:
+    """Rows with attribute access by column name, like Core's."""
+    make: Callable[..., Callable[..., tuple[Any, ...]]] = namedtuple
+    return make("Row", keys, rename=True)
+
+
 _PREPARED: weakref.WeakKeyDictionary[Engine, dict[tuple, tuple[object, _Prepared]]] = (
     weakref.WeakKeyDictionary())
 
@@ -294,6 +314,12 @@ def _prepared(engine: Engine, statement, column_keys: tuple[str, ...] | None = N
     if known is None or known[0] is not statement:
         known = statements[key] = (statement, _Prepared(engine, statement, column_keys))
     return known[1]
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (its result is a CursorResult)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 def begin_write() -> None:

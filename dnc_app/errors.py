@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db, limiter
+from .limitstore import forget_current_limit
 from .logging import loggable_path
 from .timeutil import isoformat
 
@@ -107,10 +108,14 @@ def settle_retry_after(response):
 
 def handle_http_error(exc: HTTPException):
     status = exc.code or 500
+    # The exception's own headers (a 405's Allow), not its HTML Content-Type.
+    headers = [(name, value) for name, value in exc.get_headers()
+               if name.lower() != "content-type"]
     if is_api_request():
         code, message = API_ERRORS.get(status, ("error", exc.name))
-        return envelope(code, None, message, status)
-    return _html(status, exc.name, exc.description or "")
+        body, status = envelope(code, None, message, status)
+        return body, status, headers
+    return *_html(status, exc.name, exc.description or ""), headers
 
 
 # ------------------------------------------------------------------ outages: 503, never 500
@@ -191,8 +196,7 @@ def settle_rate_limit_headers(response):
         except LIMIT_STORE_ERRORS:
             drop = True
     if drop:
-        # Flask-Limiter's per-request state: no current limit means no limit headers.
-        limiter.context.view_rate_limit = None
+        forget_current_limit(limiter)
     return response
 
 

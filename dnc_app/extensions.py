@@ -1,5 +1,7 @@
 """Bare extension objects; each is bound to the app in `create_app`."""
 
+from typing import TYPE_CHECKING, ClassVar
+
 from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -7,11 +9,14 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
+    # Every model maps one table (DeclarativeBase's annotation allows any FROM clause).
+    __table__: ClassVar[Table]
+
     # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
     metadata = MetaData(
         naming_convention={
@@ -27,6 +32,12 @@ class Base(DeclarativeBase):
 # Objects stay readable after commit: the service layer returns what it just wrote
 # without a second SELECT.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+if TYPE_CHECKING:
+    # What the models derive from, as the type checker sees it: Flask-SQLAlchemy builds
+    # db.Model from Base at run time, which a checker cannot follow.
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

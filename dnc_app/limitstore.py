@@ -1,10 +1,23 @@
-"""The in-memory rate-limit store (memory://, one process) without a thread per request.
+"""Where the service depends on how limits and Flask-Limiter work inside: the one module
+that does (tests/test_limitstore_versions.py fails on their next major versions, so that
+these are checked again before the pins move).
+
+1. The in-memory rate-limit store (memory://, one process) without a thread per request.
 
 limits' MemoryStorage starts a timer thread to sweep expired entries whenever the
 previous one has finished, i.e. every 10 ms under load: a thread start and a sweep of
 every key cost more than the rest of the limit check (~300 µs of CPU per request at a
 few hundred requests/s). The sweep only frees memory — every read compares timestamps
-itself — so here it runs at most once a second. Same answers, same keys.
+itself — so here it runs at most once a second. Same answers, same keys. limits offers
+no setting for it: the store overrides its private scheduling method, and is put in place
+of the one Flask-Limiter made (Flask-Limiter takes no storage object).
+
+2. No X-RateLimit-* headers on a response (forget_current_limit): Flask-Limiter writes
+them from the request's current limit, kept in its request context (a private property).
+
+3. One Redis round trip per limit and request (hit_with_window): limits' own Lua scripts
+for the moving window, acquire then read, in one script. It must keep limits' list layout,
+so that budgets counted here and by Flask-Limiter are one.
 """
 
 from __future__ import annotations
@@ -25,7 +38,7 @@ SWEEP_INTERVAL_S = 1.0
 
 class SweepingMemoryStorage(MemoryStorage):
     # Not registered under a scheme of its own: the configured URI stays memory://.
-    STORAGE_SCHEME = None
+    STORAGE_SCHEME: list[str] = []
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         self._next_sweep = 0.0
@@ -38,7 +51,8 @@ class SweepingMemoryStorage(MemoryStorage):
             return
         try:
             self._next_sweep = now + SWEEP_INTERVAL_S
-            super()._MemoryStorage__schedule_expiry()
+            # The deliberate private call this module exists for (see the docstring).
+            super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
         finally:
             self._sweep_lock.release()
 
@@ -47,9 +61,13 @@ def sweep_less_often(limiter: Limiter, strategy: str) -> None:
     """After limiter.init_app: a memory:// store becomes a SweepingMemoryStorage."""
     storage = limiter._storage
     if type(storage) is MemoryStorage:
-        options = {"wrap_exceptions": storage.wrap_exceptions}
-        limiter._storage = SweepingMemoryStorage(**options)
+        limiter._storage = SweepingMemoryStorage(wrap_exceptions=storage.wrap_exceptions)
         limiter._limiter = STRATEGIES[strategy](limiter._storage)
+
+
+def forget_current_limit(limiter: Limiter) -> None:
+    """This response gets no X-RateLimit-* headers from Flask-Limiter."""
+    limiter.context.view_rate_limit = None
 
 
 # ------------------------------------------------------------ one call per limit per request
@@ -58,7 +76,7 @@ def sweep_less_often(limiter: Limiter, strategy: str) -> None:
 # script: one round trip to Redis counts the request and reads the window for the
 # X-RateLimit-* headers, atomically. Same list, same entries (Lua numbers, pushed as
 # limits pushes them), so budgets counted either way are one.
-_REDIS_HIT_AND_WINDOW = """
+_REDIS_HIT_AND_WINDOW = b"""
 local timestamp = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local expiry = tonumber(ARGV[3])

@@ -25,7 +25,7 @@ from .accounts import (
     record_member_event,
 )
 from .changelog import Action, Actor, Change, Source, record
-from .database import begin_write
+from .database import begin_write, rows_matched
 from .extensions import db
 from .models import MemberInvite, Team, User
 from .params import bounded_int
@@ -72,7 +72,7 @@ def list_members(team_id: str) -> list[User]:
     ).scalars())
 
 
-def get_member(team_id: str, user_id: int | str) -> User | None:
+def get_member(team_id: str, user_id: object) -> User | None:
     """The team's member with this id; another team's member is None, like an unknown."""
     member_id = bounded_int(str(user_id), MAX_MEMBER_ID)
     if member_id is None:  # not an id (or beyond the column): no query
@@ -167,11 +167,11 @@ def accept_invite(token: str, password: str) -> User:
     password_hash = hash_password(password)  # before the write transaction: it is slow
     _lock_team(invite.team_id)
     # Conditional: of two requests with one link, only one finds it still open.
-    used = db.session.execute(
+    used = rows_matched(db.session.execute(
         update(MemberInvite)
         .where(MemberInvite.id == invite.id, MemberInvite.used_at.is_(None),
                MemberInvite.expires_at > utcnow())
-        .values(used_at=utcnow())).rowcount
+        .values(used_at=utcnow())))
     if not used:
         db.session.rollback()
         raise InviteNotValid()
@@ -197,7 +197,7 @@ def _other_owners(team_id: str, user_id: int) -> int:
         select(func.count()).select_from(User).where(
             User.team_id == team_id, User.id != user_id, User.role == Role.OWNER.value,
             User.disabled_at.is_(None))
-    ).scalar()
+    ).scalar_one()
 
 
 def _locked_member(team_id: str, user_id: object) -> User:

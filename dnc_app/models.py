@@ -22,14 +22,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import ids
-from .extensions import db
+from .extensions import Model
 from .timeutil import UTCDateTime, utcnow
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class Team(db.Model):
+class Team(Model):
     __tablename__ = "team"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=ids.team_id)
@@ -56,7 +56,7 @@ class Team(db.Model):
         return self.display_name or self.name
 
 
-class TeamBranding(db.Model):
+class TeamBranding(Model):
     """A team's look on its public page (dnc_app.branding): its accent colour and logo.
 
     One row per team at most, read with the page. The logo's bytes are in the database
@@ -80,7 +80,7 @@ class TeamBranding(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     __tablename__ = "api_key"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -104,7 +104,7 @@ class ApiKey(db.Model):
         return self.revoked_at is None
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -121,7 +121,7 @@ class User(UserMixin, db.Model):
     team: Mapped[Team] = relationship()
 
 
-class MemberInvite(db.Model):
+class MemberInvite(Model):
     """A single-use invitation to join a team with a role, until it expires."""
 
     __tablename__ = "member_invite"
@@ -139,7 +139,7 @@ class MemberInvite(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class MemberSession(db.Model):
+class MemberSession(Model):
     """A signed-in browser of a member: the server decides whether its cookie still counts."""
 
     __tablename__ = "member_session"
@@ -157,7 +157,7 @@ class MemberSession(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(255))
 
 
-class DncEntry(db.Model):
+class DncEntry(Model):
     __tablename__ = "dnc_entry"
     __table_args__ = (
         # The constraint that makes duplicates impossible, also under concurrency.
@@ -194,7 +194,7 @@ class DncEntry(db.Model):
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-class EntryHourCount(db.Model):
+class EntryHourCount(Model):
     """How many of a team's current entries were added in each hour, by source: the
     dashboard's weekly chart and counts read a few hundred of these instead of the
     entries themselves. Kept by database triggers on dnc_entry (migration 0013), so every
@@ -210,7 +210,7 @@ class EntryHourCount(db.Model):
     entries: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """The change log: append-only record of every change to a team (its list, keys,
     settings and members). Written only by dnc_app.changelog."""
 
@@ -257,7 +257,7 @@ class AuditEvent(db.Model):
     operation: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class PendingUpload(db.Model):
+class PendingUpload(Model):
     """A member's bulk upload waiting for confirmation: at most one per member (a new one
     replaces it), its parsed list kept in the file `<token>.json` under BULK_UPLOAD_DIR."""
 
@@ -271,7 +271,7 @@ class PendingUpload(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
-class WebhookEndpoint(db.Model):
+class WebhookEndpoint(Model):
     """A team's webhook destination (dnc_app.webhooks)."""
 
     __tablename__ = "webhook_endpoint"
@@ -295,7 +295,7 @@ class WebhookEndpoint(db.Model):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class WebhookMessage(db.Model):
+class WebhookMessage(Model):
     """The outbox: one event for one endpoint, written in the transaction of the change."""
 
     __tablename__ = "webhook_message"
@@ -326,7 +326,7 @@ class WebhookMessage(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class WebhookAttempt(db.Model):
+class WebhookAttempt(Model):
     """One delivery attempt, for the endpoint's delivery log."""
 
     __tablename__ = "webhook_attempt"

@@ -289,7 +289,7 @@ _INVISIBLE_LETTERS = frozenset(
 # --- public API ----------------------------------------------------------------
 
 
-def normalize_linkedin_url(raw: str) -> str:
+def normalize_linkedin_url(raw: object) -> str:
     """Return the canonical 'https://linkedin.com/in/<username>' or raise InvalidURL(reason)."""
     if not isinstance(raw, str):
         raise InvalidURL(R_NOT_STRING)

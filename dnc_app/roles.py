@@ -35,6 +35,8 @@ _RANKS = {Role.VIEWER: 1, Role.MEMBER: 2, Role.OWNER: 3}
 
 def role_of(value: object) -> Role | None:
     """The Role named by a stored or submitted value, else None (never raises)."""
+    if not isinstance(value, str):
+        return None
     try:
         return Role(value)
     except ValueError:

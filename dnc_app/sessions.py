@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, select, update
 
-from .database import begin_write
+from .database import begin_write, rows_matched
 from .extensions import db
 from .models import MemberSession, User
 from .timeutil import utcnow
@@ -61,7 +61,7 @@ def revoke(token: str) -> bool:
         .where(MemberSession.id == hash_token(token), MemberSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return result.rowcount > 0
+    return rows_matched(result) > 0
 
 
 def revoke_all(user_id: int, *, keep_token: str | None = None) -> int:
@@ -73,7 +73,7 @@ def revoke_all(user_id: int, *, keep_token: str | None = None) -> int:
     )
     if keep_token is not None:
         stmt = stmt.where(MemberSession.id != hash_token(keep_token))
-    return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount
+    return rows_matched(db.session.execute(stmt.values(revoked_at=utcnow())))
 
 
 def member_of(token: str) -> User | None:

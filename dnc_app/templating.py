@@ -78,6 +78,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(short_day_filter, "short_day")
     app.add_template_filter(Source.label_of, "source_label")
     app.add_template_filter(Action.label_of, "action_label")
-    app.add_template_global(MAX_URL_LENGTH, "MAX_URL_LENGTH")
-    app.add_template_global(MAX_QUERY_LENGTH, "MAX_QUERY_LENGTH")
-    app.add_template_global(MAX_REASON_LENGTH, "MAX_REASON_LENGTH")
+    app.jinja_env.globals.update(MAX_URL_LENGTH=MAX_URL_LENGTH,
+                                 MAX_QUERY_LENGTH=MAX_QUERY_LENGTH,
+                                 MAX_REASON_LENGTH=MAX_REASON_LENGTH)

@@ -27,7 +27,8 @@ def first_seq_at(table: Table, team_id: str, moment: datetime) -> int:
     low = db.session.execute(select(func.min(c.seq)).where(c.team_id == team_id)).scalar()
     if low is None:
         return 0
-    high = db.session.execute(select(func.max(c.seq)).where(c.team_id == team_id)).scalar()
+    high = db.session.execute(
+        select(func.max(c.seq)).where(c.team_id == team_id)).scalar_one()
     first_from = (select(c.seq, c.created_at)
                   .where(c.team_id == bindparam("team_id"), c.seq >= bindparam("seq"))
                   .order_by(c.seq).limit(1))

@@ -1,4 +1,4 @@
-"""POST /v1/dnc and GET /v1/verify: every documented response of SPEC §2."""
+"""POST /v1/dnc and GET /v1/verify: every documented response of the API contract."""
 
 from __future__ import annotations
 

@@ -120,8 +120,8 @@ ACCEPTED = [
     ("https://linkedin.com/in/देवनागरी", "https://linkedin.com/in/देवनागरी"),
     ("https://linkedin.com/in/straße", "https://linkedin.com/in/straße"),
     ("https://linkedin.com/in/\u212aevin", "https://linkedin.com/in/kevin"),  # KELVIN SIGN ~ K
-    # Legacy /pub/ links become the /in/ profile LinkedIn redirects them to (SPEC §1;
-    # this row was a refusal before the contract changed).
+    # Legacy /pub/ links become the /in/ profile LinkedIn redirects them to
+    # (this row was a refusal before the contract changed).
     ("https://www.linkedin.com/pub/john-doe/1/23/456", "https://linkedin.com/in/john-doe-4560231"),
     # Already canonical.
     (JOHN, JOHN),

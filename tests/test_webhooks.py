@@ -1,4 +1,4 @@
-"""Webhooks (issue 11 item 1, SPEC §4): registered through the API, the CLI and the pages,
+"""Webhooks (issue 11 item 1): registered through the API, the CLI and the pages,
 signed events for every path that adds or removes an entry, delivered by a real sender to
 a real receiver on loopback, with retries, 410, Retry-After, SSRF refusals, no redirects,
 secret rotation, and the delivery loop woken by a commit."""

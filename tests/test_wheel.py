@@ -1,6 +1,7 @@
 """A wheel that runs: built, installed (not editable) into a fresh virtual environment,
 then migrated and served from an empty directory. Templates, static files and migrations
-live at the top of the source tree; this proves the wheel carries them (setup.py).
+live at the top of the source tree; this proves the wheel built from
+pyproject.toml alone carries them.
 
 About a minute: the wheel's dependencies are installed from the package index or pip's
 cache. The wheel brings its own SQLite database, so it runs in the SQLite pass only.

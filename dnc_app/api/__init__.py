@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, current_app, request
 
 from ..extensions import csrf
+from .mediatype import refuses_body
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 # Bearer-key API: no cookies are read, so there is nothing for CSRF to protect.
@@ -21,6 +22,13 @@ def cap_request_size():
     request.max_content_length = cap + 1
     if len(request.get_data(cache=True)) > cap:
         abort(413)
+
+
+@bp.before_request
+def refuse_non_json_body():
+    """A body that is not JSON is a 415 (api/mediatype.py; the hot path asks the same)."""
+    if refuses_body(request.environ):
+        abort(415)
 
 
 from . import changes, entries, errors, webhooks  # noqa: E402,F401  (routes and error handlers)

@@ -1,5 +1,5 @@
 """The changes feed: `GET /v1/dnc/changes`, a team's additions and removals in commit
-order, for clients that keep a local copy of the list (SPEC §4).
+order, for clients that keep a local copy of the list.
 
 A client stores `nextCursor` and polls with it: every later change comes exactly once and
 in commit order, because the cursor is a position in the team's change log, whose `seq`

@@ -137,7 +137,7 @@ def check_answer(team_id: str, url: str):
         raise ApiError("missing_url", "url query parameter is required")
     entry = entries.find_by_url(team_id, url)
     on_list = entry is not None
-    data = {"onList": on_list, "entry": entry.to_dict() if on_list else None}
+    data = {"onList": on_list, "entry": entry.to_dict() if entry is not None else None}
     message = "URL is on the Do Not Contact list" if on_list else "URL is not on the list"
     return envelope(None, data, message, 200)
 

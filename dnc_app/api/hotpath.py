@@ -32,11 +32,13 @@ from ..security import HEADERS, HSTS
 from .auth import actor_of, auth_failures_exceeded, key_of
 from .entries import add_answer, check_answer, parse_json_object
 from .limits import CHECK, WRITE, Counted, count_team_request
+from .mediatype import refuses_body
 
 # The hooks the hot path reproduces or that have no work on these routes (by qualname).
 # Any other before/after/teardown hook or signal receiver sends every request to Flask.
 KNOWN_HOOKS = frozenset({
     "refuse_untrusted_host", "refuse_undecodable_query", "cap_request_size",  # reproduced
+    "refuse_non_json_body",  # asked in _serves: Flask answers the 415
     "CSRFProtect.init_app.<locals>.csrf_protect",  # the API blueprint is exempt
     "Limiter._check_request_limit", "Limiter._inject_headers",  # skipped on /v1 (fastpath)
     "LoginManager._update_remember_cookie",  # skipped on /v1 (fastpath)
@@ -78,7 +80,7 @@ class HotPath:
     # ------------------------------------------------------------------ dispatch
 
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
-        route = self.routes.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO")))
+        route = self.routes.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
         if route is None or not self._serves(environ):
             return self.flask_wsgi(environ, start_response)
         return self._serve(route, environ, start_response)
@@ -88,7 +90,8 @@ class HotPath:
         if self._hooks_known is None:
             self._hooks_known = self._only_known_hooks()
         config = self.app.config
-        if (not self._hooks_known or self.app.debug or self.app.json.compact is False
+        compact = getattr(self.app.json, "compact", None)  # DefaultJSONProvider's
+        if (not self._hooks_known or self.app.debug or compact is False
                 or config["SERVER_NAME"]):
             return False
         if limiter.enabled and self.api_limited_by_app():
@@ -99,6 +102,8 @@ class HotPath:
             return False  # refused by request_guard
         if config["TRUSTED_HOSTS"] and not self._trusted_host(environ):
             return False
+        if refuses_body(environ):
+            return False  # refuse_non_json_body's 415, answered by Flask
         if environ["REQUEST_METHOD"] == "POST":
             length = environ.get("CONTENT_LENGTH", "")
             if not (length.isascii() and length.isdigit()
@@ -238,4 +243,5 @@ def install(app: Flask, api_limited_by_app: Callable[[], bool]) -> None:
     if hasattr(outer, "app") and not hasattr(outer, "__self__"):  # a middleware (ProxyFix)
         outer.app = HotPath(app, outer.app, api_limited_by_app)
     else:
-        app.wsgi_app = HotPath(app, outer, api_limited_by_app)
+        # Flask's documented way to add WSGI middleware (mypy reads it as replacing a method).
+        app.wsgi_app = HotPath(app, outer, api_limited_by_app)  # type: ignore[method-assign]

@@ -52,7 +52,9 @@ def _applicable(team_id: str, endpoint: str, limits: tuple[TeamLimit, ...]) -> l
     a route's own limit before a shared one, so that a request its own limit refuses
     costs nothing of the shared budget (a refused batch is not a write)."""
     team = "team:" + team_id
-    prefix = getattr(limiter, "_key_prefix", None)
+    # Flask-Limiter's key prefix (its RATELIMIT_KEY_PREFIX setting; the limiter is made
+    # without one of its own).
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
     applied = []
     for limit in limits:
         scope = limit.shared_scope or endpoint

@@ -444,6 +444,9 @@ def _common_responses(*, limited: bool, body: bool) -> dict:
     if body:
         responses["413"] = _error_response("Request body too large.", ["payload_too_large"],
                                            limited=False)
+        responses["415"] = _error_response(
+            "The body is not sent as JSON: its Content-Type must be `application/json` (or "
+            "a `+json` type).", ["unsupported_media_type"], limited=False)
     # Every authenticated operation: failed authentications are limited per client.
     responses["429"] = {
         "description": ("Rate limit exceeded: the team's budget for this operation, or too "

@@ -1,6 +1,8 @@
-"""The webhook operations of the OpenAPI document (SPEC §4), and the event they send."""
+"""The webhook operations of the OpenAPI document, and the event they send."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ..webhooks.outbox import EVENT_TYPES
 
@@ -34,7 +36,7 @@ SIGNING = (
 
 
 def schemas(timestamp: dict) -> dict:
-    endpoint = {
+    endpoint: dict[str, Any] = {
         "type": "object",
         "description": "A webhook endpoint of the team.",
         "required": ["id", "url", "events", "description", "enabled", "$createdAt"],

@@ -1,4 +1,4 @@
-"""Webhook endpoints of the key's team (SPEC §4): register, list, delete, test."""
+"""Webhook endpoints of the key's team: register, list, delete, test."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def create_webhook():
 @require_api_key
 @team_limits(LIST)
 def list_webhooks():
-    # `data` is an object, as in every envelope (SPEC §2), holding the list.
+    # `data` is an object, as in every envelope, holding the list.
     webhooks = [endpoints.to_dict(e) for e in endpoints.list_endpoints(g.team_id)]
     return envelope(None, {"webhooks": webhooks}, "Webhook endpoints", 200)
 

@@ -9,6 +9,7 @@ pass over the at most MAX_LOGO_BYTES of the file).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 MAX_LOGO_BYTES = 256 * 1024
 MIN_SIDE = 16
@@ -66,7 +67,8 @@ def looks_like_svg(data: bytes) -> bool:
     return head.startswith(b"<") and (b"<svg" in head or head.startswith(b"<?xml"))
 
 
-def _uint(data: bytes, start: int, length: int, order: str = "big") -> int:
+def _uint(data: bytes, start: int, length: int,
+          order: Literal["big", "little"] = "big") -> int:
     if start + length > len(data):
         raise _Damaged("truncated")
     return int.from_bytes(data[start:start + length], order)

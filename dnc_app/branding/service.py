@@ -38,7 +38,7 @@ class Look(NamedTuple):
 
     @property
     def logo_label(self) -> str | None:
-        return LABELS.get(self.logo_type)
+        return LABELS.get(self.logo_type) if self.logo_type else None
 
     @property
     def logo_kib(self) -> int:
@@ -69,7 +69,9 @@ def logo_for_slug(slug: str) -> Logo | None:
         select(TeamBranding.logo, TeamBranding.logo_type, TeamBranding.version)
         .join(Team, Team.id == TeamBranding.team_id)
         .where(Team.slug == slug, TeamBranding.logo_type.is_not(None))).first()
-    return Logo(*row) if row else None
+    if row is None or row.logo is None or row.logo_type is None:
+        return None
+    return Logo(row.logo, row.logo_type, row.version)
 
 
 def theme_for_slug(slug: str) -> tuple[str, int] | None:
@@ -102,7 +104,7 @@ def save_look(team_id: str, *, accent: str | None = None, logo: bytes | None = N
         if accent is not None and accent != branding.accent_color and not default_kept:
             branding.accent_color = accent
             changed.append(f"Accent colour: {accent}")
-        if info is not None:
+        if info is not None and logo is not None:
             _set_logo(branding, logo, info)
             changed.append(f"Logo: uploaded ({info.label}, {info.width} × {info.height} "
                            f"pixels, {-(-info.size // 1024)} KiB)")

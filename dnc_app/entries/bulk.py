@@ -62,7 +62,7 @@ def classify(raw_urls: Sequence[object], reasons: Sequence[object] | None = None
         result.items.append(item)
     if reasons is not None:
         for item, reason in zip(result.items, reasons, strict=True):
-            if item.status == "pending":
+            if item.status == "pending" and item.url is not None:
                 try:
                     item.reason = clean_reason(reason)
                 except InvalidReason as exc:

@@ -223,8 +223,8 @@ def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
     columns = sql.SELECT_ENTRY.selected_columns
     edge = _window_edge(team_id, span, PAGE_WINDOW) if search.indexed else None
     if edge is None:
-        return db.session.execute(
-            _scanned(columns, conditions, span).offset(offset).limit(count)).all()
+        return list(db.session.execute(
+            _scanned(columns, conditions, span).offset(offset).limit(count)).all())
     rows: list = []
     skip, query = offset, None
     for part, through_index in _parts(span, edge, search.indexed_upto):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from ..changelog import Action, Actor, Change, Source, record
-from ..database import begin_write
+from ..database import begin_write, rows_matched
 from ..extensions import db
 from . import statements as sql
 from .cursor import decode_cursor, encode_cursor
@@ -51,11 +51,11 @@ def mark_reviewed(team_id: str, through_seq: int, *, actor: Actor,
     """Clear the flag of the team's entries up to `through_seq` (the newest one the
     member saw: any that arrived since stay flagged). Returns how many were cleared."""
     begin_write()
-    cleared = db.session.execute(
+    cleared = rows_matched(db.session.execute(
         update(_ENTRIES)
         .where(_ENTRIES.c.team_id == team_id, _FLAGGED, _ENTRIES.c.seq <= through_seq)
         .values(needs_review=False)
-    ).rowcount
+    ))
     if cleared:
         noun = "entry" if cleared == 1 else "entries"
         record(team_id, Action.REVIEWED, [Change(team_id, None, f"{cleared:,} {noun}")],

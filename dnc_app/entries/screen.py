@@ -12,6 +12,7 @@ from __future__ import annotations
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from ..extensions import db
 from . import statements as sql
@@ -61,7 +62,7 @@ def screen_urls(team_id: str, raw_urls: Sequence[object]) -> list[Screened]:
             in zip(raw_urls, normalized, strict=True)]
 
 
-def valid_digest(value: object) -> bool:
+def valid_digest(value: object) -> TypeGuard[str]:
     return (isinstance(value, str) and len(value) == DIGEST_LENGTH
             and _HEX.issuperset(value))
 

@@ -190,18 +190,25 @@ def preview_entries(team_id: str, raw_urls: Sequence[object]) -> BulkResult:
     return result
 
 
+def _stored_as(change: Change) -> tuple[str, str]:
+    """(id, URL) of a change about an entry (both always set there)."""
+    assert change.subject_id is not None and change.url is not None
+    return change.subject_id, change.url
+
+
 def _store_new_entries(team_id: str, new: list[Change], source: Source, actor: Actor,
                        now: datetime) -> dict[str, tuple[int, str]]:
     """Insert the entries (in order; a URL listed meanwhile is skipped) and record them
     in the change log; return {url: (seq, id)} of those stored."""
+    keys = [_stored_as(e) for e in new]
     if sql.dialect_name() == "postgresql":
         stored = sql.insert_entries_pg(
-            team_id, [e.subject_id for e in new], [e.url for e in new],
+            team_id, [entry_id for entry_id, _ in keys], [url for _, url in keys],
             [e.reason for e in new], source=source, added_by=actor.label, now=now)
     else:
         stored = sql.insert_ignoring_duplicates(
-            [_entry_row(team_id, e.url, e.reason, source, actor, now, e.subject_id)
-             for e in new])
+            [_entry_row(team_id, url, e.reason, source, actor, now, entry_id)
+             for (entry_id, url), e in zip(keys, new, strict=True)])
     record(team_id, Action.ADD, [e for e in new if e.url in stored], source=source,
            actor=actor, now=now)
     return stored

@@ -6,7 +6,9 @@ the ORM cost more than the SQL on every request.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text
 
@@ -71,17 +73,19 @@ _INSERT_IGNORE: dict = {}
 
 
 def _insert_ignore_statement(dialect: str):
+    returned = ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database: {dialect}")
-    return (
-        dialect_insert(ENTRIES)
-        .on_conflict_do_nothing(index_elements=["team_id", "url"])
-        .returning(ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url)
-    )
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return (pg_insert(ENTRIES).on_conflict_do_nothing(index_elements=["team_id", "url"])
+                .returning(*returned))
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return (sqlite_insert(ENTRIES).on_conflict_do_nothing(index_elements=["team_id", "url"])
+                .returning(*returned))
+    # pragma: no cover - only SQLite and PostgreSQL are supported
+    raise RuntimeError(f"unsupported database: {dialect}")
 
 
 def insert_one_locking_team_pg(row: dict) -> dict[str, tuple[int, str]]:
@@ -192,13 +196,13 @@ _SCREEN_BY_DIGEST = _screen_statements(ENTRIES.c.url_sha256, ENTRIES.c.url, ENTR
                                        key=ENTRIES.c.url_sha256)
 
 
-def screen_by_url(team_id: str, urls: list[str]) -> list:
+def screen_by_url(team_id: str, urls: list[str]) -> Sequence[Any]:
     """(url, id) of the team's entries among these normalized URLs."""
     return db.session.connection().execute(
         _SCREEN_BY_URL[dialect_name()], {"team_id": team_id, "values": urls}).all()
 
 
-def screen_by_digest(team_id: str, digests: list[str]) -> list:
+def screen_by_digest(team_id: str, digests: list[str]) -> Sequence[Any]:
     """(url_sha256, url, id) of the team's entries among these lowercase hex digests."""
     return db.session.connection().execute(
         _SCREEN_BY_DIGEST[dialect_name()], {"team_id": team_id, "values": digests}).all()

@@ -141,9 +141,9 @@ def _look(team: Team) -> branding.Look | None:
 def render_problem(status: int, title: str, message: str, headers: dict | None = None,
                    back: bool = True):
     slug = (request.view_args or {}).get("slug") if back else None
-    back = url_for("optout.page", slug=slug) if slug else None
+    back_url = url_for("optout.page", slug=slug) if slug else None
     template = "optout/_problem.html" if is_htmx() else "optout/problem.html"
-    body = render_template(template, title=title, message=message, back=back)
+    body = render_template(template, title=title, message=message, back=back_url)
     return body, status, headers or {}
 
 
@@ -213,7 +213,7 @@ def validate(slug: str):
     """
     find_team(slug)
     raw = request.args.get("url", "")
-    context = {"url": None, "error": None}
+    context: dict[str, str | None] = {"url": None, "error": None}
     if raw.strip():
         try:
             context["url"] = entries.normalize(raw)
@@ -263,7 +263,7 @@ def submit(slug: str):
     reason = form.reason.data or ""
     if len(reason.strip()) > entries.MAX_REASON_LENGTH:
         errors["reason"] = t("reason_too_long", max=entries.MAX_REASON_LENGTH)
-    if errors:
+    if errors or url is None:
         return render_form(team, form, errors=errors, locked_url=locked_url, status=400)
 
     reference = new_reference()
@@ -298,7 +298,8 @@ def _cached(response: Response, version: int) -> Response:
     current = request.args.get("v") == str(version)
     response.headers["Cache-Control"] = IMMUTABLE if current else "no-cache"
     response.set_etag(f"v{version}")
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place: a 304 when the browser has it
+    return response
 
 
 @bp.get("/<slug>/theme.css")

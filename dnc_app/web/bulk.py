@@ -52,7 +52,7 @@ def kinds(items: Sequence[Item], results: Sequence[entries.ItemResult],
     """(item, result, kind) of each line, kinds as in `tally`."""
     seen: set[str] = set()
     for item, result in zip(items, results, strict=True):
-        if result.status == "error":
+        if result.status == "error" or result.url is None:
             yield item, result, "invalid"
         elif result.url in seen:
             yield item, result, "repeated"

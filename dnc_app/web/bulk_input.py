@@ -102,8 +102,9 @@ def candidates(cell: str) -> list[str]:
         return [_cut(cell)]
     tokens = cell.split()
     if len(tokens) > 1:
-        urls = [_wrapped(t) for t in tokens if "linkedin.com" in t.lower()]
-        if urls and all(urls):
+        wrapped = [_wrapped(t) for t in tokens if "linkedin.com" in t.lower()]
+        urls = [url for url in wrapped if url]
+        if urls and len(urls) == len(wrapped):
             return urls
     elif cell[:1] not in _WRAPPERS:
         return [cell]
@@ -338,7 +339,7 @@ def items_from_csv(data: bytes) -> list[Item]:
                 row = _split(buf[start:end], delimiter)
         else:
             row, end = _csv_record(buf, start, end, dialect, line_number)
-            cells = _row_cells_with_hits(row)
+            cells = list(_row_cells_with_hits(row))
         reason = None
         if reason_at is not None and row and reason_at < len(row):
             reason = row[reason_at].strip() or None

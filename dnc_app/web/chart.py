@@ -10,6 +10,7 @@ at any width (a scaled SVG's text would be tiny on a phone, huge on a desktop).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import redirect, render_template, request, session, url_for
 
@@ -59,8 +60,8 @@ def nice_ceiling(value: int) -> int:
 
 def week_link(week: Week, source: str | None = None) -> str:
     """The list filtered to one week or month (and one source)."""
-    return url_for("web.entries", source=source or None, **{
-        "from": week.start.isoformat(), "to": week.end.isoformat()})
+    values: dict[str, Any] = {"from": week.start.isoformat(), "to": week.end.isoformat()}
+    return url_for("web.entries", source=source or None, **values)
 
 
 def _label(week: Week, span: str) -> str:

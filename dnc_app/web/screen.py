@@ -209,7 +209,7 @@ def screen_progress(token: str):
     column = request.args.get("column", "")
     progress = (screen_csv.load_progress(path, int(column)) if path is not None
                 and column.isascii() and column.isdigit() and len(column) < 6 else None)
-    if progress is None:
+    if progress is None or path is None:
         return _panel(_form_error(409, GONE))
     quarter = progress.percent // 25
     try:

@@ -37,6 +37,7 @@ def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status:
             look_form: LookForm | None = None, look_errors: dict | None = None,
             accent_hex: str | None = None):
     team = accounts.get_team(current_user.team_id)
+    assert team is not None  # the signed-in member's own team
     look = branding.look_of(team.id)
     accent = (look.accent if look else None) or branding.DEFAULT_ACCENT
     context = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -184,7 +185,8 @@ def _clean_list_url() -> str | None:
     None when it has none: the address bar shows only the filters in use."""
     if all(request.args.values()):
         return None
-    return url_for("web.entries", **{k: v for k, v in request.args.items() if v})
+    values: dict[str, Any] = {k: v for k, v in request.args.items() if v}
+    return url_for("web.entries", **values)
 
 
 @bp.get("/entries", endpoint="entries")

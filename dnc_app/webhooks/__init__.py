@@ -1,4 +1,4 @@
-"""Webhooks (SPEC §4): a team's endpoints receive signed events for every entry added
+"""Webhooks: a team's endpoints receive signed events for every entry added
 or removed, delivered at least once from an outbox written with the change.
 
 - outbox: events written in the change's transaction (called by the change log);

@@ -81,7 +81,9 @@ def webhooks_test(endpoint_id: str, team_ref: str) -> None:
 def webhooks_worker() -> None:
     """Deliver events until SIGTERM/SIGINT (finishes the attempts in flight). Run it
     where servers have WEBHOOK_DELIVERY=off; any number may run at once."""
-    dispatcher = Dispatcher(current_app._get_current_object())
+    # The app itself, not its proxy (werkzeug's documented accessor, which Flask's type
+    # for current_app does not declare).
+    dispatcher = Dispatcher(current_app._get_current_object())  # type: ignore[attr-defined]
 
     def stop(_signum, _frame):
         dispatcher.stop()

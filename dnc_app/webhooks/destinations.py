@@ -71,7 +71,7 @@ def resolve(destination: Destination, allow_private: bool) -> str:
                                    type=socket.SOCK_STREAM)
     except (OSError, UnicodeError, ValueError):
         raise DestinationError("the host name does not resolve") from None
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise DestinationError("the host name does not resolve")
     if not allow_private and not all(is_public(a) for a in addresses):

@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..database import begin_write
+from ..database import begin_write, rows_matched
 from ..extensions import db
 from ..ids import random_token
 from ..models import Team, WebhookAttempt, WebhookEndpoint, WebhookMessage
@@ -54,7 +54,7 @@ class EndpointDisabled(WebhookError):
 
 
 def to_dict(endpoint: WebhookEndpoint) -> dict:
-    """The API's representation (SPEC §4)."""
+    """The API's representation."""
     return {"id": endpoint.id, "url": endpoint.url, "events": endpoint.events.split(),
             "description": endpoint.description, "enabled": endpoint.enabled,
             "$createdAt": isoformat(endpoint.created_at)}
@@ -211,7 +211,7 @@ def redeliver(team_id: str, endpoint_id: str, msg_id: str) -> None:
     done = db.session.execute(update(WebhookMessage).where(
         WebhookMessage.endpoint_id == endpoint.id, WebhookMessage.msg_id == msg_id,
     ).values(status="pending", attempts=0, next_attempt_at=utcnow(), locked_until=None))
-    if done.rowcount == 0:
+    if rows_matched(done) == 0:
         db.session.rollback()
         raise WebhookError("No such event for this endpoint")
     outbox.wake_after_commit()

@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, event, insert, select
 
@@ -85,7 +86,7 @@ def enqueue_entry_changes(team_id: str, removed: bool, changes: Sequence, source
                  if event_type in events.split()]
     if not endpoints:
         return
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n, change in enumerate(changes):
         seq = None if first_seq is None else first_seq + n
         payload = body(event_type, now, entry_data(team_id, change, source, now, removed,
