@@ -26,10 +26,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, insert, or_, select, update
@@ -144,7 +145,7 @@ def _claim_endpoint(endpoint_id: str, now: datetime, token: datetime, slots: int
     stream_busy = head is not None and head.locked_until is not None and (
         head.locked_until >= now)
     retrying = db.session.scalar(select(func.count()).select_from(M).where(
-        *mine, M.attempts > 0, M.locked_until >= now))
+        *mine, M.attempts > 0, M.locked_until >= now)) or 0
     room = min(slots, settings.endpoint_concurrency - retrying - (1 if stream_busy else 0))
     jobs = []
     if head is not None and not stream_busy and room > 0:
@@ -219,7 +220,7 @@ def deliver(job: Job, settings: Settings, connections: sender.Connections | None
     keep = max(1, settings.endpoint_concurrency)
     results: list[tuple[int, datetime, sender.Outcome]] = []
     delivered = 0
-    attempted = set()
+    attempted: set[int] = set()
     flushed = time.monotonic()
     for message in messages:
         if attempted and stopping is not None and stopping.is_set():
@@ -261,7 +262,7 @@ def _next_delay(attempts: int, outcome: sender.Outcome, settings: Settings) -> f
 
 def _record(job: Job, results: list[tuple[int, datetime, sender.Outcome]],
             settings: Settings, on_recorded: Callable[[list[int]], None] | None = None,
-            release: list[int] = ()) -> None:
+            release: Sequence[int] = ()) -> None:
     """The attempts in the log, each event's next step, the endpoint's health, in one
     transaction; `release` are claimed events not attempted (they go back, in order)."""
     if not results and not release:
@@ -291,9 +292,9 @@ def _record(job: Job, results: list[tuple[int, datetime, sender.Outcome]],
         if outcome.ok:
             endpoint.failing_since = None
             continue
-        endpoint.failing_since = endpoint.failing_since or at
+        failing_since = endpoint.failing_since = endpoint.failing_since or at
         attempts = attempts_of[message_id] + 1
-        values = {"attempts": attempts, "locked_until": None}
+        values: dict[str, Any] = {"attempts": attempts, "locked_until": None}
         if attempts >= len(settings.schedule):
             values["status"] = "failed"
         else:
@@ -304,7 +305,7 @@ def _record(job: Job, results: list[tuple[int, datetime, sender.Outcome]],
             continue
         if outcome.status == 410:
             endpoints.disable(endpoint, "The endpoint answered 410 Gone")
-        elif (now - endpoint.failing_since).total_seconds() >= settings.disable_after:
+        elif (now - failing_since).total_seconds() >= settings.disable_after:
             endpoints.disable(endpoint, "Every delivery failed for "
                               f"{_duration(settings.disable_after)}")
     if release:
@@ -314,7 +315,8 @@ def _record(job: Job, results: list[tuple[int, datetime, sender.Outcome]],
     if endpoint.enabled and job.stream and results and not results[-1][2].ok:
         # The stream pauses: its next event waits, the ones after it wait behind it. A
         # receiver that asked for time (429/503 with Retry-After) gets it for all of them.
-        pause = min(max((now - endpoint.failing_since).total_seconds(), STREAM_PAUSE_MIN),
+        pause = min(max((now - (endpoint.failing_since or now)).total_seconds(),
+                        STREAM_PAUSE_MIN),
                     STREAM_PAUSE_MAX)
         last = results[-1][2]
         if last.status in (429, 503) and last.retry_after is not None:
@@ -417,7 +419,11 @@ class Dispatcher:
                 self._per_endpoint[job.endpoint_id] = self._per_endpoint.get(
                     job.endpoint_id, 0) + 1
             future = self._pool.submit(self._run_job, job)
-            future.add_done_callback(lambda _f, e=job.endpoint_id: self._finished(e))
+
+            def done(_future: Future[int], endpoint_id: str = job.endpoint_id) -> None:
+                self._finished(endpoint_id)
+
+            future.add_done_callback(done)
             futures.append((job, future))
         return futures
 
