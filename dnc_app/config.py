@@ -51,6 +51,9 @@ LIMITS = {
     "WEB_WRITE_LIMIT": "120/minute",
     "WEB_CHECK_LIMIT": "120/minute",
     "WEB_BULK_LIMIT": "10/minute",
+    # Webhook endpoints created in the team pages per member: creation checks the URL's
+    # name resolution, and endpoints multiply every event.
+    "WEB_WEBHOOK_CREATE_LIMIT": "10/minute;30/hour",
 }
 
 # The public opt-out page: name -> (default, type).
@@ -101,6 +104,15 @@ def webhook_settings(env: Mapping[str, str]) -> dict:
         "WEBHOOK_POLL_INTERVAL": float(env.get("WEBHOOK_POLL_INTERVAL", "1")),
         # Deliveries in flight per loop.
         "WEBHOOK_CONCURRENCY": int(env.get("WEBHOOK_CONCURRENCY", "4")),
+        # Endpoints per team: each change is written once per endpoint, so this bounds
+        # the fan-out of every change (and of a batch of a thousand).
+        "WEBHOOK_MAX_ENDPOINTS": int(env.get("WEBHOOK_MAX_ENDPOINTS", "10")),
+        # Seconds the previous secret still signs (second) after a rotation, so that
+        # receivers switch to the new one without a gap.
+        "WEBHOOK_SECRET_OVERLAP": float(env.get("WEBHOOK_SECRET_OVERLAP", "86400")),
+        # Most events one recover call may queue (one request, one transaction); more
+        # is refused with advice to recover from later or read the changes feed.
+        "WEBHOOK_RECOVER_MAX": int(env.get("WEBHOOK_RECOVER_MAX", "10000")),
     }
 
 
