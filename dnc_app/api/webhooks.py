@@ -4,8 +4,6 @@ Another team's endpoint or event is a 404, like an unknown one."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import g, request
 
 from ..errors import envelope
@@ -21,7 +19,6 @@ from .params import int_arg
 _PATCHABLE = ("url", "events", "description", "enabled")
 _ATTEMPTS_KIND = "a1"
 BAD_CURSOR = "cursor is not valid: pass the nextCursor of an earlier page"
-MAX_SINCE_LENGTH = 40
 
 
 @bp.errorhandler(endpoints.WebhookError)
@@ -148,19 +145,6 @@ def redeliver_message(webhook_id: str, msg_id: str):
                     "The event is queued to be delivered again, with the same webhook-id", 202)
 
 
-def parse_since(value: object) -> datetime:
-    """An ISO 8601 time (a naive one is UTC), or InvalidParameter."""
-    message = "since must be an ISO 8601 time, like 2026-11-26T10:15:30Z"
-    if not isinstance(value, str) or not value or len(value) > MAX_SINCE_LENGTH \
-            or not value.isascii():
-        raise InvalidParameter(message)
-    try:
-        since = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
-        raise InvalidParameter(message) from None
-    return since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
-
-
 @bp.post("/webhooks/<webhook_id>/recover")
 @require_api_key
 @team_limits(WRITE)
@@ -168,7 +152,7 @@ def recover_webhook(webhook_id: str):
     body = json_object()
     if "since" not in body:
         raise InvalidParameter("since is required: the time to recover from (ISO 8601)")
-    since = parse_since(body["since"])
+    since = endpoints.parse_since(body["since"])
     count = endpoints.recover(g.team_id, webhook_id, since)
     return envelope(None, {"count": count},
                     f"{count} events queued again for the endpoint", 202)

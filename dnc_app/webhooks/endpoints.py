@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -333,6 +333,22 @@ def delivery_log(team_id: str, endpoint_id: str, limit: int = LOG_PAGE_SIZE,
     if before is not None:
         stmt = stmt.where(WebhookAttempt.id < before)
     return db.session.execute(stmt.order_by(WebhookAttempt.id.desc()).limit(limit)).all()
+
+
+MAX_SINCE_LENGTH = 40
+
+
+def parse_since(value: object) -> datetime:
+    """An ISO 8601 time (without an offset: UTC), or WebhookError invalid_parameter."""
+    message = "since must be an ISO 8601 time, like 2026-11-26T10:15:30Z"
+    if (not isinstance(value, str) or not value or len(value) > MAX_SINCE_LENGTH
+            or not value.isascii()):
+        raise WebhookError(message)
+    try:
+        since = datetime.fromisoformat(value)
+    except ValueError:
+        raise WebhookError(message) from None
+    return since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
 
 
 def recover_cap() -> int:
