@@ -233,3 +233,18 @@ def test_the_endpoint_cap_and_the_creation_limit_in_the_pages(make_app, team, re
 def _endpoints_of(app, team_id):
     with app.app_context():
         return endpoints.list_endpoints(team_id)
+
+
+@pytest.mark.parametrize(("field", "value", "status"), [
+    ("url", "http://127.0.0.1:9/a\x00b", 400),  # NUL: refused for every form (request_guard)
+    ("description", "CRM\x00", 400),
+    ("url", "http://127.0.0.1:9/a\x1bb", 422),
+    ("description", "CRM\x1b[31m", 422),
+])
+def test_hostile_strings_in_the_form_are_refused(app, signed_in, team, field, value, status):
+    form = {"url": "http://127.0.0.1:9/hook", "added": "y", field: value}
+    refused = post(signed_in, "/webhooks", **form)
+    assert refused.status_code == status
+    if status == 422:
+        assert f'id="webhook-{field}-error"' in text(refused)
+    assert _endpoints_of(app, team.id) == []

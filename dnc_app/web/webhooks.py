@@ -87,7 +87,7 @@ def create_webhook():
         endpoint, secret = endpoints.create_endpoint(team_id(), form.url.data, form.events(),
                                                      form.description.data)
     except endpoints.WebhookError as exc:
-        form.url.errors = [exc.message]
+        getattr(form, exc.field or "url").errors = [exc.message]
         return _list_page(form, 422)
     # Rendered into this response only: never stored in clear, never in a redirect.
     return _list_page(WebhookForm(formdata=None), new_endpoint=endpoint, secret=secret)

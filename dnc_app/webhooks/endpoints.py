@@ -30,6 +30,7 @@ DISABLED_BY_TEAM = "Disabled by the team"
 class WebhookError(Exception):
     code = "invalid_parameter"
     status = 400
+    field: str | None = None  # the form field the message belongs to, if one
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -38,6 +39,11 @@ class WebhookError(Exception):
 
 class InvalidWebhookURL(WebhookError):
     code = "invalid_url"
+    field = "url"
+
+
+class InvalidDescription(WebhookError):
+    field = "description"
 
 
 class TooManyEndpoints(WebhookError):
@@ -116,10 +122,10 @@ def _clean_description(description: object) -> str | None:
     if description is None or description == "":
         return None
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
-        raise WebhookError(f"description must be text of at most "
+        raise InvalidDescription(f"description must be text of at most "
                            f"{MAX_DESCRIPTION_LENGTH} characters")
     if _unprintable(description):
-        raise WebhookError("description must not contain control characters or "
+        raise InvalidDescription("description must not contain control characters or "
                            "invalid characters")
     return description.strip() or None
 
