@@ -94,10 +94,11 @@ def test_patch_changes_fields_with_the_create_rules(client, team, receiver):
                         ({"events": []}, "invalid_parameter"),
                         ({"description": 5}, "invalid_parameter"),
                         ({"enabled": "yes"}, "invalid_parameter"),
-                        ({"secret": "whsec_x"}, "invalid_parameter")]:
+                        ({"secret": "whsec_x"}, "invalid_parameter"),
+                        ({}, "invalid_parameter")]:
         status, body = call(client, "PATCH", f"/v1/webhooks/{webhook_id}", team,
                             json={**patch, "description": "changed?"}
-                            if "description" not in patch else patch)
+                            if patch and "description" not in patch else patch)
         assert (status, body["error"]) == (400, code), patch
     # Nothing of a refused request was stored.
     data = call(client, "GET", f"/v1/webhooks/{webhook_id}", team)[1]["data"]

@@ -81,9 +81,9 @@ def get_webhook(webhook_id: str):
 def update_webhook(webhook_id: str):
     body = json_object()
     unknown = [name for name in body if name not in _PATCHABLE][:1]
-    if unknown:
-        raise InvalidParameter(f"unknown field {unknown[0][:40]!r}: send any of "
-                               + ", ".join(_PATCHABLE))
+    if unknown or not body:
+        raise InvalidParameter((f"unknown field {unknown[0][:40]!r}: " if unknown else "")
+                               + "send any of " + ", ".join(_PATCHABLE))
     if "url" in body and body["url"] in (None, ""):
         raise ApiError("missing_url", "url must not be empty")
     endpoint = endpoints.update_endpoint(
