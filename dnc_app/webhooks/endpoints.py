@@ -148,8 +148,9 @@ def create_endpoint(team_id: str, url: object, events: object = None,
                     description: object = None) -> tuple[WebhookEndpoint, str]:
     """A new enabled endpoint and its secret (shown once). Raises WebhookError; at most
     WEBHOOK_MAX_ENDPOINTS per team, also when many are created at once."""
-    url = _clean_url(url)
+    # The URL last: its check resolves the name, not worth it for a refused request.
     events, description = " ".join(_clean_events(events)), _clean_description(description)
+    url = _clean_url(url)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint(
         id="whk_" + random_token(ENDPOINT_ID_LENGTH), team_id=team_id, url=url,
@@ -187,12 +188,12 @@ def update_endpoint(team_id: str, endpoint_id: str, *, url: object = _UNSET,
     if enabled is not _UNSET and not isinstance(enabled, bool):
         raise WebhookError("enabled must be true or false")
     changes = {}
-    if url is not _UNSET:
-        changes["url"] = _clean_url(url)
     if events is not _UNSET:
         changes["events"] = " ".join(_clean_events(events))
     if description is not _UNSET:
         changes["description"] = _clean_description(description)
+    if url is not _UNSET:
+        changes["url"] = _clean_url(url)
     begin_write()
     for name, value in changes.items():
         setattr(endpoint, name, value)
