@@ -112,7 +112,7 @@ def webhook_settings(env: Mapping[str, str]) -> dict:
         "WEBHOOK_SECRET_OVERLAP": float(env.get("WEBHOOK_SECRET_OVERLAP", "86400")),
         # Most events one recover call may queue (one request, one transaction); more
         # is refused with advice to recover from later or read the changes feed.
-        "WEBHOOK_RECOVER_MAX": int(env.get("WEBHOOK_RECOVER_MAX", "10000")),
+        "WEBHOOK_RECOVER_MAX": int(env.get("WEBHOOK_RECOVER_MAX", "5000")),
     }
 
 

@@ -61,7 +61,7 @@ def test_the_page_explains_each_mechanism_and_is_linked_from_the_reference(clien
                   "standardwebhooks", "node:crypto", "60/minute",
                   # Managing an endpoint and catching up after downtime.
                   "/v1/webhooks/&lt;id&gt;/attempts", "rotate-secret", "redeliver",
-                  "/recover", "disabledReason", "too_many_endpoints", "10,000",
+                  "/recover", "disabledReason", "too_many_endpoints", "5,000",
                   'href="#recover"', "webhook-id</code> you already processed"):
         assert words in text, words
     assert 'href="/docs/connect"' in client.get("/docs").get_data(as_text=True)

@@ -343,7 +343,7 @@ def operations(h, write: str, listing: str, body_errors: list[str]) -> dict:
                         "endpoint's event types select is queued again as new events "
                         "(from the change log, so also the changes made while the endpoint "
                         "was disabled), each with its change's `seq`. At most "
-                        "`WEBHOOK_RECOVER_MAX` (10,000 by default) per call: beyond, 400 "
+                        "`WEBHOOK_RECOVER_MAX` (5,000 by default) per call: beyond, 400 "
                         "`too_many_changes` and nothing is queued. " + note),
         "parameters": path_id,
         "requestBody": {"required": True, "content": h._json(h._ref("WebhookRecover"))},
