@@ -401,3 +401,24 @@ def test_ipv6_destinations_embedding_loopback_are_refused(make_app, team, host):
     status, body = call(client, "POST", "/v1/webhooks", team,
                         json={"url": f"http://{host}:8080/hook"})
     assert (status, body["error"]) == (400, "invalid_url")
+
+
+def test_the_document_links_a_webhooks_id_to_its_routes(client):
+    document = client.get("/v1/openapi.json").get_json()
+    operations = {op["operationId"]: (path, method)
+                  for path, item in document["paths"].items() for method, op in item.items()}
+    created = document["paths"]["/v1/webhooks"]["post"]["responses"]["201"]["links"]
+    read = document["paths"]["/v1/webhooks/{webhookId}"]["get"]["responses"]["200"]["links"]
+    assert created == read
+    for name in ("getWebhook", "updateWebhook", "deleteWebhook", "rotateWebhookSecret",
+                 "listWebhookAttempts", "recoverWebhook", "testWebhook"):
+        link = created[name]
+        assert link["operationId"] in operations
+        assert link["parameters"] == {"webhookId": "$response.body#/data/id"}
+        assert "{webhookId}" in operations[link["operationId"]][0]
+    update = document["paths"]["/v1/webhooks/{webhookId}"]["patch"]
+    assert set(update["responses"]["400"]["content"]["application/json"]["schema"]
+               ["properties"]["error"]["enum"]) >= {"invalid_url", "invalid_parameter"}
+    create = document["paths"]["/v1/webhooks"]["post"]
+    assert "too_many_endpoints" in (create["responses"]["400"]["content"]["application/json"]
+                                    ["schema"]["properties"]["error"]["enum"])
