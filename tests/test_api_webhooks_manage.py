@@ -422,3 +422,19 @@ def test_the_document_links_a_webhooks_id_to_its_routes(client):
     create = document["paths"]["/v1/webhooks"]["post"]
     assert "too_many_endpoints" in (create["responses"]["400"]["content"]["application/json"]
                                     ["schema"]["properties"]["error"]["enum"])
+
+
+def test_an_endpoint_deleted_during_a_patch_is_not_found(app, client, team, receiver,
+                                                         monkeypatch):
+    webhook_id, _ = register(client, team, receiver.url)
+    check_url = endpoints._clean_url
+
+    def deleted_meanwhile(url):  # another request deletes it while this one checks
+        assert app.test_client().delete(f"/v1/webhooks/{webhook_id}",
+                                        headers=team.headers).status_code == 200
+        return check_url(url)
+
+    monkeypatch.setattr(endpoints, "_clean_url", deleted_meanwhile)
+    status, body = call(client, "PATCH", f"/v1/webhooks/{webhook_id}", team,
+                        json={"url": receiver.url + "/v2"})
+    assert (status, body["error"]) == (404, "not_found")

@@ -184,7 +184,7 @@ def update_endpoint(team_id: str, endpoint_id: str, *, url: object = _UNSET,
                     enabled: object = _UNSET) -> WebhookEndpoint:
     """Change any of url, events, description and enabled (checked as on create; nothing
     is changed if one is refused). Enabling clears why it was disabled."""
-    endpoint = get_endpoint(team_id, endpoint_id)
+    get_endpoint(team_id, endpoint_id)  # an unknown one is a 404 before any other error
     if enabled is not _UNSET and not isinstance(enabled, bool):
         raise WebhookError("enabled must be true or false")
     changes = {}
@@ -194,7 +194,7 @@ def update_endpoint(team_id: str, endpoint_id: str, *, url: object = _UNSET,
         changes["description"] = _clean_description(description)
     if url is not _UNSET:
         changes["url"] = _clean_url(url)
-    begin_write()
+    endpoint = _for_update(team_id, endpoint_id)
     for name, value in changes.items():
         setattr(endpoint, name, value)
     if enabled is True:
@@ -219,6 +219,18 @@ def _note_team_webhooks(team_id: str) -> None:
 def list_endpoints(team_id: str) -> list[WebhookEndpoint]:
     return list(db.session.scalars(select(WebhookEndpoint).where(
         WebhookEndpoint.team_id == team_id).order_by(WebhookEndpoint.created_at)))
+
+
+def _for_update(team_id: str, endpoint_id: str) -> WebhookEndpoint:
+    """Begin the write and read the endpoint again, locked until the commit: one deleted
+    (or changed) meanwhile by another request is not found, never a stale write."""
+    begin_write()
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id, with_for_update=True,
+                              populate_existing=True)
+    if endpoint is None or endpoint.team_id != team_id:
+        db.session.rollback()
+        raise EndpointNotFound()
+    return endpoint
 
 
 def get_endpoint(team_id: str, endpoint_id: str) -> WebhookEndpoint:
@@ -269,9 +281,9 @@ def rotation_overlap() -> timedelta:
 def rotate_secret(team_id: str, endpoint_id: str) -> str:
     """A new secret; the previous one keeps signing (alongside, second) for
     WEBHOOK_SECRET_OVERLAP, so a receiver can switch without a gap."""
-    endpoint = get_endpoint(team_id, endpoint_id)
+    get_endpoint(team_id, endpoint_id)
     secret = signing.new_secret()
-    begin_write()
+    endpoint = _for_update(team_id, endpoint_id)
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_until = utcnow() + rotation_overlap()
     endpoint.secret = signing.encrypt(secret)
