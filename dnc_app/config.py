@@ -211,6 +211,9 @@ class Settings(BaseSettings):
         "120/minute", "team pages, per member: check page and inline URL validation")
     WEB_BULK_LIMIT: LimitString = setting(
         "10/minute", "team pages, per member: bulk previews and confirmations")
+    WEB_WEBHOOK_CREATE_LIMIT: LimitString = setting(
+        "10/minute;30/hour", "team pages, per member: webhook endpoints created (creation "
+        "resolves the URL's name, and endpoints multiply every event)")
     OPTOUT_RATE_LIMIT: LimitString = setting(
         "5/minute;30/day", "public opt-out submissions per client (an IPv4 address, or an "
         "IPv6 /64: one subscriber's block), all teams together")
@@ -341,6 +344,15 @@ class Settings(BaseSettings):
     WEBHOOK_ENDPOINT_CONCURRENCY: PositiveCount = setting(
         2, "attempts in flight per endpoint, all loops and processes together: what one "
         "slow endpoint can take from the others")
+    WEBHOOK_MAX_ENDPOINTS: PositiveCount = setting(
+        10, "webhook endpoints per team (one more is a 400 `too_many_endpoints`): each "
+        "change is written once per endpoint, so this bounds the fan-out of every change")
+    WEBHOOK_SECRET_OVERLAP: Seconds = setting(
+        86400.0, "seconds the previous secret still signs (second) after a rotation, so "
+        "receivers switch without a gap")
+    WEBHOOK_RECOVER_MAX: PositiveCount = setting(
+        5000, "most events one `recover` call may queue (one request, one transaction); "
+        "more is a 400 `too_many_changes`")
     WEBHOOK_LEASE_SECONDS: PositiveSeconds = setting(
         15.0, "a loop's claim on events, renewed while it works on them: the events of a "
         "loop that died are taken over this long after its last renewal")

@@ -62,10 +62,13 @@ def test_the_contract_shape_oldest_first_with_removals(client, team):
     assert data["hasMore"] is False
     assert names(data["changes"]) == [("added", "ann"), ("added", "bob"), ("removed", "ann")]
     first, _, removal = data["changes"]
-    assert list(first) == ["type", "entryId", "url", "at", "source"]
+    assert list(first) == ["type", "entryId", "url", "at", "source", "seq"]
     assert first == {"type": "added", "entryId": ann["$id"], "url": ann["url"],
-                     "at": ann["$createdAt"], "source": "api"}
+                     "at": ann["$createdAt"], "source": "api", "seq": first["seq"]}
     assert removal["entryId"] == ann["$id"] and removal["at"] >= first["at"]
+    # seq: the team's change number, increasing in commit order (the webhook events' too).
+    seqs = [c["seq"] for c in data["changes"]]
+    assert all(isinstance(n, int) for n in seqs) and seqs == sorted(set(seqs))
 
 
 def test_only_list_changes_appear_and_every_path_is_included(app, client, team):
@@ -128,18 +131,28 @@ def test_teams_see_only_their_own_changes(client, make_team):
     add(client, other, "zed")
     assert names(feed(client, other)["changes"]) == [("added", "zed")]
     acme_end = feed(client, acme)["nextCursor"]
-    # A position is only a number: another team's (even past this team's end) shows
-    # this team's own changes after it, never the other team's.
-    assert feed(client, other, cursor=acme_end)["changes"] == []
-    assert names(feed(client, acme, cursor=feed(client, other)["nextCursor"])["changes"]) \
-        == [("added", "bob")]
+    # Another team's cursor was never issued to this team: a 400, in both directions.
+    assert feed_error(client, other, cursor=acme_end)[0] == 400
+    assert feed_error(client, acme, cursor=feed(client, other)["nextCursor"])[0] == 400
 
 
-def test_a_cursor_beyond_the_end_is_an_empty_page_at_that_position(client, team):
+def test_a_cursor_beyond_the_end_is_a_400_never_an_empty_page(app, client, team):
     add(client, team, "ann")
-    far = encode_cursor(10**12)
-    assert feed(client, team, cursor=far) == {"changes": [], "nextCursor": far,
-                                              "hasMore": False}
+    with app.app_context():
+        far = encode_cursor(team.id, 10**12)  # signed, as after a restore from a backup
+    status, body = feed_error(client, team, cursor=far)
+    assert (status, body["error"]) == (400, "invalid_parameter")
+    # Also a cursor of the former, unsigned kind.
+    assert feed_error(client, team, cursor=b64(b"c1:99"))[0] == 400
+
+
+def test_cursors_of_the_former_kind_are_still_read(client, team):
+    """Cursors issued before they were signed do not expire: read up to the team's end."""
+    add(client, team, "ann", "bob")
+    first = feed(client, team)["changes"][0]["seq"]
+    page = feed(client, team, cursor=b64(f"c1:{first}".encode()))
+    assert names(page["changes"]) == [("added", "bob")]
+    assert page["nextCursor"] != b64(f"c1:{first + 1}".encode())  # now a signed one
 
 
 def b64(raw: bytes) -> str:
@@ -175,12 +188,19 @@ def test_an_empty_cursor_is_the_start(client, team):
     assert names(feed(client, team, cursor="")["changes"]) == [("added", "ann")]
 
 
-def test_cursors_round_trip_and_are_opaque():
-    for seq in (0, 1, 42, 2**63 - 1):
-        assert decode_cursor(encode_cursor(seq)) == seq
-    assert encode_cursor(42) == "YzE6NDI"
-    with pytest.raises(InvalidParameter):
-        decode_cursor(b64(b"c1:042"))  # the same number, not the server's spelling
+def test_cursors_round_trip_and_are_opaque(app, team):
+    with app.app_context():
+        for _ in range(5):  # positions the team has reached
+            changelog.log_event(team.id, Action.EXPORTED, team.id, source=Source.WEB,
+                                actor=TEST_ACTOR)
+        for seq in (0, 1, 5):
+            assert decode_cursor(team.id, encode_cursor(team.id, seq)) == seq
+        cursor = encode_cursor(team.id, 5)
+        for bad in (b64(b"c1:042"),  # the same number, not the server's spelling
+                    cursor[:-1] + ("A" if cursor[-1] != "A" else "B"),  # altered
+                    encode_cursor(team.id, 5) + "=", encode_cursor("team_other", 5)):
+            with pytest.raises(InvalidParameter):
+                decode_cursor(team.id, bad)
 
 
 def test_a_key_is_required(client):

@@ -58,7 +58,11 @@ def test_the_page_explains_each_mechanism_and_is_linked_from_the_reference(clien
     text = page(client)
     for words in ("Webhooks", "Screening", "Changes feed", "/v1/dnc/screen",
                   "/v1/dnc/changes", "nextCursor", "sha256", "POST \"$DNC_URL/v1/webhooks\"",
-                  "standardwebhooks", "node:crypto", "60/minute"):
+                  "standardwebhooks", "node:crypto", "60/minute",
+                  # Managing an endpoint and catching up after downtime.
+                  "/v1/webhooks/&lt;id&gt;/attempts", "rotate-secret", "redeliver",
+                  "/recover", "disabledReason", "too_many_endpoints", "5,000",
+                  'href="#recover"', "webhook-id</code> you already processed"):
         assert words in text, words
     assert 'href="/docs/connect"' in client.get("/docs").get_data(as_text=True)
     assert "<script" not in text and "style=" not in text and "<style" not in text

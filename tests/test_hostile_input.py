@@ -126,6 +126,7 @@ def world(make_app, make_team):
         webhook, _ = webhook_endpoints.create_endpoint(team.id, "http://127.0.0.1:9/hook")
         path_values = {
             "webhook_id": webhook.id,
+            "msg_id": "msg_" + "a" * 24,
             "user_id": str(member_id),
             "invite_id": invite.id,
             "slug": team.slug,

@@ -51,6 +51,7 @@ ROUTES = {
     ("web.test_webhook_page", "POST"): "owner",
     ("web.redeliver_webhook", "POST"): "owner",
     ("web.rotate_webhook", "POST"): "owner",
+    ("web.recover_webhook", "POST"): "owner",
     ("web.delete_webhook_page", "POST"): "owner",
     ("web.settings", "GET"): "owner",
     ("web.save_settings", "POST"): "owner",

@@ -133,3 +133,118 @@ def test_webhooks_are_the_owners(app, signed_in, team, receiver):
     assert member.get("/webhooks").status_code == 403
     assert member.get(f"/webhooks/{endpoint_id}").status_code == 403
     assert ">Webhooks" not in text(member.get("/entries"))
+    assert member.post(f"/webhooks/{endpoint_id}/recover", data={
+        "since": "2026-01-01T00:00:00", "csrf_token": token_for(member, "/entries")},
+    ).status_code == 403
+
+
+# --------------------------------------------------------------------------- issue 18
+
+
+def test_the_log_shows_the_change_number_and_pages_back(make_app, team, receiver):
+    app = make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCHEDULE=[0])
+    client = app.test_client()
+    make_member(app, team.id)
+    sign_in(client)
+    for name in ("a", "b", "c"):  # before the endpoint: only recovered events
+        client.post("/v1/dnc", json={"url": f"in/{name}"}, headers=team.headers)
+    endpoint_id, _ = create(client, receiver.url)
+    with app.app_context():
+        endpoints.recover(team.id, endpoint_id, endpoints.parse_since("2000-01-01"))
+    deliver(app)
+    page = text(client.get(f"/webhooks/{endpoint_id}"))
+    assert page.count("data-attempt") == 3 and page.count("data-seq") == 3
+    # A page size of 50: 51 attempts give an older page with the first one.
+    with app.app_context():
+        for _ in range(16):
+            endpoints.recover(team.id, endpoint_id, endpoints.parse_since("2000-01-01"))
+    deliver(app)
+    page = text(client.get(f"/webhooks/{endpoint_id}"))
+    assert page.count("data-attempt") == 50
+    older = re.search(r'href="(/webhooks/whk_\w+\?before=[^"]+)"', page).group(1)
+    rest = text(client.get(older.replace("&amp;", "&")))
+    assert rest.count("data-attempt") == 1 and "Older attempts" not in rest
+    # A cursor the server did not write shows the newest page, never an error.
+    assert text(client.get(f"/webhooks/{endpoint_id}?before=forged")).count(
+        "data-attempt") == 50
+
+
+def test_recover_and_reenable_with_the_reason_shown(app, signed_in, team, receiver):
+    endpoint_id, secret = create(signed_in, receiver.url)
+    receiver.script = [Answer(410)]
+    post(signed_in, f"/webhooks/{endpoint_id}/test")
+    deliver(app)
+    page = text(signed_in.get(f"/webhooks/{endpoint_id}"))
+    assert "data-disabled-reason" in page and "410 Gone" in page
+    assert "recover-since" not in page  # enable it first
+    signed_in.post("/v1/dnc", json={"url": "in/while-off"}, headers=team.headers)
+    done = post(signed_in, f"/webhooks/{endpoint_id}/enable")
+    assert done.status_code == 303
+    page = text(signed_in.get(done.headers["Location"]))
+    assert "data-disabled-reason" not in page and "recover-since" in page
+    done = post(signed_in, f"/webhooks/{endpoint_id}/recover", since="2000-01-01T00:00")
+    assert done.status_code == 303
+    assert "1 change is queued" in text(signed_in.get(done.headers["Location"]))
+    deliver(app)
+    event = receiver.wait_for(2)[1].verified(secret)
+    assert event["type"] == "dnc.entry.added" and event["data"]["url"].endswith("while-off")
+    bad = post(signed_in, f"/webhooks/{endpoint_id}/recover", since="not a time")
+    assert "ISO 8601" in text(signed_in.get(bad.headers["Location"]))
+
+
+def test_actions_answer_the_panel_for_htmx(app, signed_in, team, receiver):
+    endpoint_id, _ = create(signed_in, receiver.url)
+    response = signed_in.post(f"/webhooks/{endpoint_id}/disable", headers={
+        "HX-Request": "true"}, data={"csrf_token": token_for(signed_in, "/webhooks")})
+    assert response.status_code == 200
+    panel = text(response)
+    assert 'id="webhook-panel"' in panel
+    assert "<html" not in panel and "Disabled:" in panel and ">Enable<" in panel
+    rotated = text(signed_in.post(f"/webhooks/{endpoint_id}/rotate", headers={
+        "HX-Request": "true"}, data={"csrf_token": token_for(signed_in, "/webhooks")}))
+    assert "<html" not in rotated and 'data-copy="whsec_' in rotated
+
+
+def test_recover_needs_csrf_and_is_not_for_another_team(app, signed_in, make_team, receiver):
+    endpoint_id, _ = create(signed_in, receiver.url)
+    assert signed_in.post(f"/webhooks/{endpoint_id}/recover",
+                          data={"since": "2000-01-01"}).status_code == 400
+    other = make_team("Other")
+    with app.app_context():
+        theirs, _secret = endpoints.create_endpoint(other.id, receiver.url)
+    assert post(signed_in, f"/webhooks/{theirs.id}/recover",
+                since="2000-01-01").status_code == 404
+
+
+def test_the_endpoint_cap_and_the_creation_limit_in_the_pages(make_app, team, receiver):
+    app = make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_MAX_ENDPOINTS=2,
+                   WEB_WEBHOOK_CREATE_LIMIT="3/minute")
+    client = app.test_client()
+    make_member(app, team.id)
+    sign_in(client)
+    create(client, receiver.url)
+    create(client, receiver.url)
+    refused = post(client, "/webhooks", url=receiver.url, added="y")
+    assert refused.status_code == 422 and "at most 2" in text(refused)
+    assert post(client, "/webhooks", url=receiver.url, added="y").status_code == 429
+    assert len(_endpoints_of(app, team.id)) == 2
+
+
+def _endpoints_of(app, team_id):
+    with app.app_context():
+        return endpoints.list_endpoints(team_id)
+
+
+@pytest.mark.parametrize(("field", "value", "status"), [
+    ("url", "http://127.0.0.1:9/a\x00b", 400),  # NUL: refused for every form (request_guard)
+    ("description", "CRM\x00", 400),
+    ("url", "http://127.0.0.1:9/a\x1bb", 422),
+    ("description", "CRM\x1b[31m", 422),
+])
+def test_hostile_strings_in_the_form_are_refused(app, signed_in, team, field, value, status):
+    form = {"url": "http://127.0.0.1:9/hook", "added": "y", field: value}
+    refused = post(signed_in, "/webhooks", **form)
+    assert refused.status_code == status
+    if status == 422:
+        assert f'id="webhook-{field}-error"' in text(refused)
+    assert _endpoints_of(app, team.id) == []

@@ -88,7 +88,7 @@ def test_register_list_delete_through_the_api(client, team, make_team, receiver)
     assert body["error"] is None
     data = body["data"]
     assert list(data) == ["id", "url", "events", "description", "enabled", "$createdAt",
-                          "secret"]
+                          "disabledReason", "secret"]
     assert data["id"].startswith("whk_") and data["secret"].startswith("whsec_")
     assert data["events"] == ["dnc.entry.removed"] and data["enabled"] is True
     Webhook(data["secret"])  # a usable Standard Webhooks secret

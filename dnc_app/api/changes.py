@@ -3,20 +3,23 @@ order, for clients that keep a local copy of the list.
 
 A client stores `nextCursor` and polls with it: every later change comes exactly once and
 in commit order, because the cursor is a position in the team's change log, whose `seq`
-is the commit order within a team (see dnc_app.changelog).
+is the commit order within a team (see dnc_app.changelog). Each item carries its `seq`,
+the number webhook events carry too, so a receiver that sees a gap knows what to read.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 
 from flask import g, request
+from sqlalchemy import select
 
 from ..changelog import Action, read_entry_changes
 from ..errors import envelope
+from ..extensions import db
+from ..models import Team
 from ..timeutil import isoformat
-from . import bp
+from . import bp, cursors
 from .auth import require_api_key
 from .errors import InvalidParameter
 from .limits import CHANGES, team_limits
@@ -24,37 +27,44 @@ from .params import int_arg
 
 MAX_CHANGES_PAGE = 1000
 DEFAULT_CHANGES_PAGE = 100
-# A position fits a signed 64-bit integer (larger ones would fail in SQL).
-_MAX_SEQ = 2**63 - 1
-# The version prefix lets the cursor's meaning change later without breaking old ones.
-_CURSOR_PREFIX = "c1:"
+# The cursor's kind: a new one lets the cursor's meaning change later.
+_KIND = "c2"
+# Cursors issued before they were signed: a position only, still accepted (a stored
+# cursor does not expire) when it is not past the team's newest change.
+_LEGACY_PREFIX = "c1:"
 _TYPES = {Action.ADD.value: "added", Action.REMOVE.value: "removed"}
 BAD_CURSOR = "cursor is not valid: pass the nextCursor of an earlier page"
 
 
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).decode().rstrip("=")
+def encode_cursor(team_id: str, seq: int) -> str:
+    return cursors.encode(_KIND, team_id, seq)
 
 
-def decode_cursor(cursor: str) -> int:
-    """The position in a cursor; InvalidParameter for anything this server did not write
-    (only the canonical encoding is accepted: no padding, sign, spaces or stray bytes)."""
-    if len(cursor) > 40 or not cursor.isascii():
+def decode_cursor(team_id: str, cursor: str) -> int:
+    """The position in a cursor this server issued to the team and that is not past its
+    newest change; InvalidParameter for any other (forged, altered, another team's, one
+    past the end after a restore), so that a client never polls an empty page forever."""
+    seq = cursors.decode(_KIND, team_id, cursor)
+    if seq is None:
+        seq = _legacy(cursor)
+    if seq is None or seq > (db.session.scalar(
+            select(Team.change_seq).where(Team.id == team_id)) or 0):
         raise InvalidParameter(BAD_CURSOR)
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (ValueError, binascii.Error):
-        raise InvalidParameter(BAD_CURSOR) from None
-    digits = raw.removeprefix(_CURSOR_PREFIX)
-    if (digits == raw or not (digits.isascii() and digits.isdigit())
-            or int(digits) > _MAX_SEQ or encode_cursor(int(digits)) != cursor):
-        raise InvalidParameter(BAD_CURSOR)
-    return int(digits)
+    return seq
+
+
+def _legacy(cursor: str) -> int | None:
+    digits = (cursors.unpadded(cursor) or "").removeprefix(_LEGACY_PREFIX)
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+        return None
+    seq = int(digits)
+    canonical = base64.urlsafe_b64encode(f"{_LEGACY_PREFIX}{seq}".encode()).decode()
+    return seq if canonical.rstrip("=") == cursor else None
 
 
 def _change(row) -> dict:
     return {"type": _TYPES[row.action], "entryId": row.subject_id, "url": row.url,
-            "at": isoformat(row.created_at), "source": row.source}
+            "at": isoformat(row.created_at), "source": row.source, "seq": row.seq}
 
 
 @bp.get("/dnc/changes")
@@ -65,11 +75,11 @@ def get_changes():
                      f"limit must be an integer between 1 and {MAX_CHANGES_PAGE}")
     # No cursor (or an empty one): from the team's first change.
     cursor = request.args.get("cursor") or ""
-    after = decode_cursor(cursor) if cursor else 0
+    after = decode_cursor(g.team_id, cursor) if cursor else 0
     rows = read_entry_changes(g.team_id, after, limit + 1)
     page = rows[:limit]
     # Also with nothing new: the same position, to poll from.
     next_seq = page[-1].seq if page else after
-    data = {"changes": [_change(row) for row in page], "nextCursor": encode_cursor(next_seq),
-            "hasMore": len(rows) > limit}
+    data = {"changes": [_change(row) for row in page],
+            "nextCursor": encode_cursor(g.team_id, next_seq), "hasMore": len(rows) > limit}
     return envelope(None, data, f"{len(page)} changes", 200)

@@ -55,6 +55,8 @@ def connect():
         max_screen=f"{MAX_SCREEN_ITEMS:,}",
         screen_limit=config["DNC_SCREEN_LIMIT"],
         changes_limit=config["DNC_CHANGES_LIMIT"],
+        max_endpoints=config["WEBHOOK_MAX_ENDPOINTS"],
+        recover_max=f"{config['WEBHOOK_RECOVER_MAX']:,}",
         example_digest=hashlib.sha256(b"https://linkedin.com/in/john-doe").hexdigest(),
     )
 

@@ -139,6 +139,7 @@ CHANGE_EXAMPLE = {
     "url": ENTRY_EXAMPLE["url"],
     "at": ENTRY_EXAMPLE["$createdAt"],
     "source": "api",
+    "seq": 42,
 }
 
 TIMESTAMP = {
@@ -276,7 +277,7 @@ def _schemas() -> dict:
         "Change": {
             "type": "object",
             "description": "One change to the list: an entry added or removed.",
-            "required": ["type", "entryId", "url", "at", "source"],
+            "required": ["type", "entryId", "url", "at", "source", "seq"],
             "properties": {
                 "type": {"type": "string", "enum": ["added", "removed"]},
                 "entryId": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
@@ -290,6 +291,11 @@ def _schemas() -> dict:
                                       "their `at` the other way round."},
                 "source": {"type": "string", "enum": SOURCES,
                            "description": "Where the change was made: " + SOURCE_TEXT},
+                "seq": {"type": "integer", "minimum": 1,
+                        "description": "The team's change number: it increases in commit "
+                                       "order, with gaps where the team's log holds other "
+                                       "events. Webhook events carry the same number in "
+                                       "`data.seq`."},
             },
             "example": CHANGE_EXAMPLE,
         },
@@ -635,13 +641,17 @@ def _operations(limits: Mapping[str, str]) -> dict:
             "and poll with it, and every later change comes exactly once, in commit order, "
             "also when changes are made concurrently. Apply `added` and `removed` in order. "
             "While `hasMore` is true, ask again at once. A cursor is opaque and stays valid. "
+            "A cursor this server did not issue to the team (altered, another team's, or "
+            "past the team's newest change, e.g. after the database was restored from a "
+            "backup) is refused with 400 `invalid_parameter`, never answered with an empty "
+            "page: start again without a cursor. "
             f"Limited to {changes} per team."
         ),
         "parameters": [
             {"name": "cursor", "in": "query", "required": False,
              "description": "`nextCursor` of an earlier page; none (or empty) for the "
                             "first change.",
-             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 40}},
+             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 80}},
             {"name": "limit", "in": "query", "required": False,
              "description": f"Changes per page, 1–{MAX_CHANGES_PAGE:,}.",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_CHANGES_PAGE,
@@ -652,10 +662,11 @@ def _operations(limits: Mapping[str, str]) -> dict:
                 "error": None,
                 "data": {"changes": [CHANGE_EXAMPLE, {
                     **CHANGE_EXAMPLE, "type": "removed", "at": "2026-11-27T08:01:02.345Z",
-                    "source": "web"}],
+                    "source": "web", "seq": 57}],
                     "nextCursor": "YzE6NDI", "hasMore": False},
                 "message": "2 changes"}),
-            "400": _error_response("A bad `cursor` or `limit`; the message names it.",
+            "400": _error_response("A bad `cursor` (not issued to this team, or past its "
+                                   "newest change) or `limit`; the message names it.",
                                    ["invalid_parameter"], limited=True,
                                    example={"error": "invalid_parameter", "data": None,
                                             "message": "cursor is not valid: pass the "

@@ -1,16 +1,23 @@
 """Webhook endpoints of the team: create (the secret is shown once), list, enable and
-disable, delete, send a test event, rotate the secret, the delivery log, redeliver."""
+disable (with why the service disabled one), delete, send a test event, rotate the
+secret, the delivery log page by page, redeliver an event, recover the changes since a
+time. Every action is a form that works without JavaScript (POST, then back to the page
+with a message); with htmx it answers the endpoint's panel in place."""
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..api import cursors
+from ..extensions import configured, limiter
+from ..htmx import is_htmx
 from ..roles import Role
 from ..webhooks import endpoints
 from . import bp
 from .access import requires_role
 from .forms import WebhookForm
+from .limits import member_key
 from .member import team_id
 
 # The service's messages (the API's, terse) as sentences that say what to do.
@@ -39,6 +46,12 @@ def _plain(message: str) -> str:
     return message if message.endswith(".") else message + "."
 
 
+# Endpoint creation per member: it resolves the URL's name and multiplies every event.
+create_limit = limiter.shared_limit(configured("WEB_WEBHOOK_CREATE_LIMIT"),
+                                    scope="web-webhook-create", key_func=member_key)
+_LOG_KIND = "w1"
+
+
 def _endpoint(webhook_id: str):
     try:
         return endpoints.get_endpoint(team_id(), webhook_id)
@@ -48,12 +61,28 @@ def _endpoint(webhook_id: str):
 
 def _list_page(form: WebhookForm, status: int = 200, **context):
     return render_template("web/webhooks.html", form=form,
-                           endpoints=endpoints.list_endpoints(team_id()), **context), status
+                           endpoints=endpoints.list_endpoints(team_id()),
+                           max_endpoints=endpoints.max_endpoints(), **context), status
 
 
-def _detail_page(endpoint, **context):
-    return render_template("web/webhook.html", endpoint=endpoint,
-                           log=endpoints.delivery_log(team_id(), endpoint.id), **context)
+def _log_page(endpoint) -> dict:
+    """The delivery log's page named by `?before=` (a cursor of this endpoint; any other
+    value shows the newest page), and the link to the next, older one."""
+    before = cursors.decode(_LOG_KIND, endpoint.id, request.args.get("before", ""))
+    rows = endpoints.delivery_log(team_id(), endpoint.id, endpoints.LOG_PAGE_SIZE + 1, before)
+    older = None
+    if len(rows) > endpoints.LOG_PAGE_SIZE:
+        older = url_for("web.webhook", webhook_id=endpoint.id,
+                        before=cursors.encode(_LOG_KIND, endpoint.id,
+                                              rows[endpoints.LOG_PAGE_SIZE - 1][0].id))
+    return {"log": rows[:endpoints.LOG_PAGE_SIZE], "older": older, "paged": before is not None}
+
+
+def _detail_page(endpoint, status: int = 200, **context):
+    template = "web/_webhook_panel.html" if is_htmx() else "web/webhook.html"
+    overlap_hours = endpoints.rotation_overlap().total_seconds() / 3600
+    return render_template(template, endpoint=endpoint, overlap_hours=overlap_hours,
+                           **_log_page(endpoint), **context), status
 
 
 @bp.context_processor
@@ -72,6 +101,7 @@ def webhooks():
 
 @bp.post("/webhooks")
 @requires_role(Role.OWNER)
+@create_limit
 def create_webhook():
     form = WebhookForm()
     if not form.validate_on_submit():
@@ -83,7 +113,7 @@ def create_webhook():
         endpoint, secret = endpoints.create_endpoint(team_id(), form.url.data, form.events(),
                                                      form.description.data)
     except endpoints.WebhookError as exc:
-        form.url.errors = [_plain(exc.message)]
+        getattr(form, exc.field or "url").errors = [_plain(exc.message)]
         return _list_page(form, 422)
     # Rendered into this response only: never stored in clear, never in a redirect.
     return _list_page(WebhookForm(formdata=None), new_endpoint=endpoint, secret=secret)
@@ -95,16 +125,20 @@ def webhook(webhook_id: str):
     return _detail_page(_endpoint(webhook_id))
 
 
-def _act(webhook_id: str, action, done: str):
+def _act(webhook_id: str, action, done):
     """Run `action` on the team's endpoint (CSRF checked before the view), then back to
-    its page with a message."""
+    its page with a message (`done`: the message, or a function of the action's result);
+    for htmx, the endpoint's panel with the message."""
     endpoint = _endpoint(webhook_id)
     try:
-        action(endpoint)
+        result = action(endpoint)
     except endpoints.WebhookError as exc:
-        flash(_plain(exc.message), "error")
+        message, category = _plain(exc.message), "error"
     else:
-        flash(done, "success")
+        message, category = done(result) if callable(done) else done, "success"
+    if is_htmx():
+        return _detail_page(endpoint, notice=(category, message))
+    flash(message, category)
     return redirect(url_for("web.webhook", webhook_id=endpoint.id), 303)
 
 
@@ -112,7 +146,8 @@ def _act(webhook_id: str, action, done: str):
 @requires_role(Role.OWNER)
 def enable_webhook(webhook_id: str):
     return _act(webhook_id, lambda e: endpoints.set_enabled(team_id(), e.id, True),
-                "Enabled: new changes are sent to this endpoint again.")
+                "Enabled: new changes are sent to this endpoint again. Changes made while "
+                "it was disabled can be sent with “Send the changes since”.")
 
 
 @bp.post("/webhooks/<webhook_id>/disable")
@@ -137,11 +172,25 @@ def redeliver_webhook(webhook_id: str):
                 "The event is queued to be delivered again.")
 
 
+@bp.post("/webhooks/<webhook_id>/recover")
+@requires_role(Role.OWNER)
+def recover_webhook(webhook_id: str):
+    since = request.form.get("since", "")
+
+    def recover(endpoint):
+        return endpoints.recover(team_id(), endpoint.id, endpoints.parse_since(since))
+
+    return _act(webhook_id, recover,
+                lambda count: f"{count} {'change is' if count == 1 else 'changes are'} "
+                              "queued to be sent again.")
+
+
 @bp.post("/webhooks/<webhook_id>/rotate")
 @requires_role(Role.OWNER)
 def rotate_webhook(webhook_id: str):
     endpoint = _endpoint(webhook_id)
     secret = endpoints.rotate_secret(team_id(), endpoint.id)
+    # Rendered into this response only (never a redirect that would need to carry it).
     return _detail_page(endpoint, secret=secret)
 
 

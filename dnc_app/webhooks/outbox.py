@@ -17,8 +17,8 @@ from sqlalchemy import bindparam, event, insert, select
 
 from ..extensions import db
 from ..ids import random_token
-from ..models import WebhookEndpoint, WebhookMessage
-from ..timeutil import isoformat
+from ..models import AuditEvent, Team, WebhookEndpoint, WebhookMessage
+from ..timeutil import isoformat, utcnow
 
 ENTRY_ADDED = "dnc.entry.added"
 ENTRY_REMOVED = "dnc.entry.removed"
@@ -104,3 +104,79 @@ def _wake_after_commit(session) -> None:
 @event.listens_for(db.session, "after_rollback")
 def _forget_after_rollback(session) -> None:
     session.info.pop(_WROTE_EVENTS, None)
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+def _first_seq_since(team_id: str, since: datetime) -> int | None:
+    """The `seq` of the team's first change at or after `since`, found by bisection on
+    the (team_id, seq) index: the log has no index by time, and its times follow `seq`."""
+    log = AuditEvent.__table__.c
+    at_or_after = (select(log.seq, log.created_at).where(log.team_id == team_id)
+                   .order_by(log.seq).limit(1))
+    low, high = 1, db.session.scalar(select(Team.change_seq).where(Team.id == team_id)) or 0
+    found = None
+    while low <= high:
+        middle = (low + high) // 2
+        row = db.session.execute(at_or_after.where(log.seq >= middle)).first()
+        if row is None or row.seq > high:
+            high = middle - 1
+        elif row.created_at >= since:
+            found, high = row.seq, middle - 1
+        else:
+            low = row.seq + 1
+    return found
+
+
+def enqueue_recovered(team_id: str, endpoint_id: str, event_types: Sequence[str],
+                      since: datetime, cap: int) -> int | None:
+    """Queue for one endpoint, in the caller's write transaction, an event for each entry
+    change of the team from `since` on that `event_types` select, built from the change
+    log (new events: new webhook-ids; the change's own `seq`, time, source and reason).
+    Returns how many, or None (nothing queued) if more than `cap` would be."""
+    actions = [action for event_type, action in _LOGGED_AS.items() if event_type in event_types]
+    first = _first_seq_since(team_id, since)
+    if first is None or not actions:
+        return 0
+    log = AuditEvent.__table__.c
+    # One range of the (team_id, seq) index, bounded by the cap.
+    changes = db.session.execute(
+        select(log.seq, log.action, log.subject_id, log.url, log.reason, log.source,
+               log.created_at)
+        .where(log.team_id == team_id, log.seq >= first, log.action.in_(actions))
+        .order_by(log.seq).limit(cap + 1)).all()
+    if len(changes) > cap:
+        return None
+    added_at = _added_at(team_id, [c.url for c in changes if c.action == "remove"])
+    now, rows = utcnow(), []
+    for change in changes:
+        event_type = ENTRY_REMOVED if change.action == "remove" else ENTRY_ADDED
+        created = (added_at.get((change.url, change.subject_id), change.created_at)
+                   if event_type == ENTRY_REMOVED else change.created_at)
+        data = {"$id": change.subject_id, "teamId": team_id, "url": change.url,
+                "$createdAt": isoformat(created), "$updatedAt": isoformat(created),
+                "source": change.source, "reason": change.reason, "seq": change.seq}
+        rows.append({**message_row(endpoint_id, event_type,
+                                   body(event_type, change.created_at, data), now),
+                     "seq": change.seq})
+    add_messages(rows)
+    return len(rows)
+
+
+# The change log's action of each entry event type.
+_LOGGED_AS = {ENTRY_ADDED: "add", ENTRY_REMOVED: "remove"}
+
+
+def _added_at(team_id: str, urls: list[str]) -> dict[tuple[str, str], datetime]:
+    """When each removed entry was added (its event carries the entry as it was), by
+    (url, entry id), on the (team_id, url) index, in bounded IN lists."""
+    log = AuditEvent.__table__.c
+    found: dict[tuple[str, str], datetime] = {}
+    for start in range(0, len(urls), 500):
+        for url, entry_id, at in db.session.execute(
+                select(log.url, log.subject_id, log.created_at).where(
+                    log.team_id == team_id, log.url.in_(urls[start:start + 500]),
+                    log.action == "add")):
+            found[(url, entry_id)] = at
+    return found

@@ -129,6 +129,26 @@ def opt_out(url: str) -> Callable[[Visit], None]:
     return submit("#url", url, "Opt out", "#optout-panel.receipt, #optout-panel [role=alert]")
 
 
+def a_disabled_webhook(visit: Visit) -> None:
+    from dnc_app.extensions import db
+    from dnc_app.webhooks import endpoints as webhook_endpoints
+
+    with visit.app.app_context():
+        visit.app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the URL is never called
+        endpoint, _ = webhook_endpoints.create_endpoint(
+            visit.team.id, "http://127.0.0.1:9/hook", description="CRM")
+        webhook_endpoints.disable(endpoint, "The endpoint answered 410 Gone")
+        db.session.commit()
+
+
+def submit_bad_webhook_description(visit: Visit) -> None:
+    page = visit.page
+    page.get_by_label("Endpoint URL").fill("https://crm.example.com/hook")
+    page.get_by_label("Description").fill("CRM \x1b")
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.locator("#webhook-description-error")).to_be_visible()
+
+
 # --------------------------------------------------------------------------- the table
 
 ROWS = [
@@ -153,6 +173,8 @@ ROWS = [
     Row("screening", "/screen"),
     Row("settings", "/settings"),
     Row("members", "/members"),
+    Row("webhooks", "/webhooks", setup=a_disabled_webhook),
+    Row("webhooks-description-error", "/webhooks", act=submit_bad_webhook_description),
     Row("account", "/account"),
     Row("public-form", "/optout/{slug}", signed_in=False),
     Row("public-receipt", "/optout/{slug}", signed_in=False,

@@ -51,3 +51,46 @@ def test_create_an_endpoint_send_a_test_and_see_the_delivery(app, team, live_ser
     expect(row).to_contain_text("200")
     screenshot(page, "webhook-delivery-log")
     assert problems == []
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_repair_a_disabled_endpoint_in_the_page(app, team, live_server_factory, new_page,
+                                                receiver, width):
+    """A 410 disabled the endpoint: the page says why; enable it, send the changes made
+    meanwhile, rotate the secret (htmx in place, the page's CSP), with no axe violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.browser.test_accessibility import WIDTHS, describe
+    from tests.test_webhooks import deliver
+    from tests.webhook_support import Answer
+
+    make_member(app, team.id)
+    live = live_server_factory(WEBHOOK_ALLOW_PRIVATE="1", WEBHOOK_DELIVERY="off")
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the receiver is on loopback
+    client = app.test_client()
+    created = client.post("/v1/webhooks", json={"url": receiver.url},
+                          headers=team.headers).get_json()["data"]
+    receiver.script = [Answer(410)]
+    client.post("/v1/dnc", json={"url": "in/first"}, headers=team.headers)
+    deliver(app)
+    client.post("/v1/dnc", json={"url": "in/while-disabled"}, headers=team.headers)
+
+    page = new_page(viewport=WIDTHS[width])
+    problems = watch(page)
+    sign_in(page, live.url, f"/webhooks/{created['id']}")
+    expect(page.locator("[data-disabled-reason]")).to_contain_text("410 Gone")
+    results = Axe().run(page)
+    assert results.violations_count == 0, describe(results.response["violations"])
+
+    page.get_by_role("button", name="Enable", exact=True).click()
+    expect(page.locator("#flashes")).to_contain_text("Enabled")
+    assert page.url.endswith(created["id"])  # swapped in place, no navigation
+    page.get_by_label("Send the changes since (UTC)").fill("2000-01-01T00:00:00")
+    page.get_by_role("button", name="Send the changes").click()
+    expect(page.locator("#flashes")).to_contain_text("2 changes are queued")
+    page.get_by_role("button", name="Rotate the secret").click()
+    expect(page.get_by_label("The new signing secret")).to_be_visible()
+    screenshot(page, f"webhook-repaired-{width}")
+    results = Axe().run(page)
+    assert results.violations_count == 0, describe(results.response["violations"])
+    assert problems == []
