@@ -157,9 +157,8 @@ def enqueue_recovered(team_id: str, endpoint_id: str, event_types: Sequence[str]
         data = {"$id": change.subject_id, "teamId": team_id, "url": change.url,
                 "$createdAt": isoformat(created), "$updatedAt": isoformat(created),
                 "source": change.source, "reason": change.reason, "seq": change.seq}
-        rows.append({**message_row(endpoint_id, event_type,
-                                   body(event_type, change.created_at, data), now),
-                     "seq": change.seq})
+        rows.append(message_row(endpoint_id, event_type,
+                                body(event_type, change.created_at, data), now, change.seq))
     add_messages(rows)
     return len(rows)
 
