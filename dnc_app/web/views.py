@@ -136,6 +136,7 @@ def _results(flagged_only: bool) -> dict:
     if oldest:
         # Its place is known from the count, unless the count stopped at its cap (0: unknown).
         page_number = 0 if page.more else max(1, -(-page.total // size))
+        context["oldest"] = page_number != 1  # a single page is the first page
     else:
         page_number = _page_number(args.get("page")) if older or newer else 1
     context.update(page=page, page_number=page_number, key_names=key_names(page.entries),
