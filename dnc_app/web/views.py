@@ -118,7 +118,8 @@ def _results(flagged_only: bool) -> dict:
     context = {"filters": params, "q": params["q"], "list_url": _list_url(params),
                "filter_error": None, "flagged_only": flagged_only, "cursor": older or newer,
                "oldest": oldest, "page_number": 1, "first_index": 1, "filtered": False,
-               "page_sizes": PAGE_SIZES, "page_size": size, "key_names": {}}
+               "page_sizes": PAGE_SIZES, "page_size": size, "default_size": PAGE_SIZE,
+               "key_names": {}}
     if flagged_only:
         try:
             context["page"] = review.list_flagged(team_id(), limit=PAGE_SIZE, cursor=older)
