@@ -276,11 +276,11 @@ class Settings(BaseSettings):
     SESSION_COOKIE_SECURE: Flag = setting(False, "`true` when served over HTTPS")
     PUBLIC_BASE_URL: Annotated[str | None, AfterValidator(_public_base_url)] = setting(
         None, "where people reach the service, e.g. `https://dnc.example.com`: the base of "
-        "the public and personal links on the settings page and of those `optout link` "
-        "prints (which falls back to `http://127.0.0.1:8000`). Unset, the settings page "
-        "uses the request's host only when `TRUSTED_HOSTS` has checked it (or in debug "
-        "mode); otherwise it shows no link and asks for this setting, since anyone can "
-        "send any `Host` header", shown="none (`scripts/run`: `http://$BIND`)")
+        "the public and personal links on the settings page, of invitation links, and of "
+        "those `optout link` prints (which falls back to `http://127.0.0.1:8000`). Unset, "
+        "the settings page uses the request's host only when `TRUSTED_HOSTS` has checked "
+        "it (or in debug mode); otherwise it shows no link and asks for this setting, "
+        "since anyone can send any `Host` header", shown="none (`scripts/run`: `http://$BIND`)")
     TRUSTED_HOSTS: Annotated[list[str] | None, BeforeValidator(_host_list)] = setting(
         None, "comma-separated host names the service answers to, e.g. "
         "`dnc.example.com,10.0.0.5`; other `Host` headers get a 400 (include the name your "

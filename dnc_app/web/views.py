@@ -119,7 +119,8 @@ def _results(flagged_only: bool) -> dict:
     context = {"filters": params, "q": params["q"], "list_url": _list_url(params),
                "filter_error": None, "flagged_only": flagged_only, "cursor": older or newer,
                "oldest": oldest, "page_number": 1, "first_index": 1, "filtered": False,
-               "page_sizes": PAGE_SIZES, "page_size": size, "key_names": {}}
+               "page_sizes": PAGE_SIZES, "page_size": size, "default_size": PAGE_SIZE,
+               "key_names": {}}
     if flagged_only:
         try:
             context["page"] = review.list_flagged(team_id(), limit=PAGE_SIZE, cursor=older)
@@ -137,6 +138,7 @@ def _results(flagged_only: bool) -> dict:
     if oldest:
         # Its place is known from the count, unless the count stopped at its cap (0: unknown).
         page_number = 0 if page.more else max(1, -(-page.total // size))
+        context["oldest"] = page_number != 1  # a single page is the first page
     else:
         page_number = _page_number(args.get("page")) if older or newer else 1
     context.update(page=page, page_number=page_number, key_names=key_names(page.entries),

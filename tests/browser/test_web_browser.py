@@ -265,8 +265,12 @@ def test_audit_trail_filters_and_sign_out(app, team, live_server, page):
                          actor=TEST_ACTOR)
     problems = watch(page)
     sign_in(page, live_server.url, "/audit")
-    # 4 adds, 1 removal, 1 key, and this sign-in
+    # 4 adds, 1 removal, 1 key; this sign-in only when sign-ins are shown
+    expect(page.locator("#audit-results tbody tr")).to_have_count(6)
+    page.get_by_label("Show sign-ins").check()
     expect(page.locator("#audit-results tbody tr")).to_have_count(7)
+    page.get_by_label("Show sign-ins").uncheck()
+    expect(page.locator("#audit-results tbody tr")).to_have_count(6)
     screenshot(page, "audit")
     page.get_by_label("Action").select_option("remove")
     expect(page.locator("#audit-results tbody tr")).to_have_count(1)
