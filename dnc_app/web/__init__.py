@@ -26,7 +26,10 @@ from . import (  # noqa: E402,F401  (routes)
     views,
     webhooks,
 )
-from .access import can, can_remove  # noqa: E402
+from .access import can, can_remove, forbidden  # noqa: E402
+
+# A page the member's role does not allow: the normal page, why, and whom to ask.
+bp.register_error_handler(403, forbidden)
 
 # The templates show only what the member's role may use (the views enforce it).
 bp.add_app_template_global(can, "can")

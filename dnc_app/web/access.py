@@ -19,7 +19,6 @@ from werkzeug.exceptions import Forbidden
 from .. import members
 from ..entries import Entry
 from ..roles import Role, role_of
-from . import bp
 
 FORBIDDEN = "Your role in this team does not allow this. Ask an owner of the team."
 
@@ -58,7 +57,6 @@ def requires_role(required: Role | str) -> Callable:
     return decorate
 
 
-@bp.errorhandler(403)
 def forbidden(exc: Forbidden):
     """A team page the member's role does not allow: the normal page (navigation, sign
     out), why, and who the team's owners are, to ask. Only a signed-in member of the team
