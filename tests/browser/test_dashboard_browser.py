@@ -78,12 +78,12 @@ def test_the_dashboard_is_readable_at_both_widths_and_its_range_swaps(
                                    return [r.left, r.right]; })""")]
     assert all(a[1] <= b[0] for a, b in zip(boxes, boxes[1:], strict=False)), boxes
     # The one CLI entry beside 400 others is a bar one can see (and click).
-    tiny = page.locator(".chart-bar").last.locator("rect.bar-cli")
+    tiny = page.locator(".chart-bar rect.bar-cli").last
     assert tiny.bounding_box()["height"] >= 3
     expect(page.locator('.legend li[data-source="cli"]')).to_have_text("Command line 1")
     no_sideways_scroll(page, width)
     axe_clean(page)
-    screenshot(page.locator(".dashboard"), f"dashboard-weeks-{width}")
+    screenshot(page, f"dashboard-weeks-{width}")
 
     # 12 months, with htmx: the dashboard alone is swapped; the link keeps the focus.
     page.locator("#range-months").focus()
@@ -95,7 +95,7 @@ def test_the_dashboard_is_readable_at_both_widths_and_its_range_swaps(
     expect(page.locator('.legend li[data-source="cli"]')).to_have_text("Command line 2")
     no_sideways_scroll(page, width)
     axe_clean(page)
-    screenshot(page.locator(".dashboard"), f"dashboard-months-{width}")
+    screenshot(page, f"dashboard-months-{width}")
     # The choice holds for the next visit of the list.
     page.reload()
     expect(page.locator(".chart-caption")).to_contain_text("Added per month")
