@@ -238,18 +238,22 @@ class Settings(BaseSettings):
         "to disk, never held in memory)", shown="64 MiB")
     SCREEN_STAGED_BYTES_PER_TEAM: Bytes = setting(
         256 * MIB, "bytes a team's prospect files being screened may take on disk together "
-        "(staged as UTF-8, so up to twice the upload): one team cannot fill the disk the "
-        "others share", shown="268435456 (256 MiB)")
+        "(staged as UTF-8, so up to twice the upload; one per member, removed when they "
+        "screen another file, after an hour, or by `bulk sweep`): one team cannot fill the "
+        "disk the others share", shown="268435456 (256 MiB)")
     SCREEN_STEP_SECONDS: PositiveSeconds = setting(
-        0.5, "the counts of a prospect CSV are made in steps of about this long, each "
-        "showing the progress")
+        0.5, "the counts of a prospect CSV are made in steps of about this long, each a "
+        "request showing the progress (without JavaScript the progress page reloads "
+        "itself); no request does more than a step")
     BULK_UPLOAD_DIR: str | None = setting(
         None, "where a bulk add waits between preview and confirm",
         shown="`instance/uploads`")
     BULK_STAGED_BYTES_PER_TEAM: Bytes = setting(
         64 * MIB, "bytes a team's bulk adds waiting for confirmation may take there "
         "together (one per member; expired after an hour, or by "
-        "`.venv/bin/flask --app app bulk sweep`)", shown="67108864 (64 MiB)")
+        "`.venv/bin/flask --app app bulk sweep`, which also removes expired screening "
+        "files, the Done page's \"not added\" downloads, and every file of removed members "
+        "and teams)", shown="67108864 (64 MiB)")
 
     # ---- the database
     SQLITE_SYNCHRONOUS: Annotated[Literal["NORMAL", "FULL", "EXTRA"],

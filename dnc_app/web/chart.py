@@ -110,8 +110,8 @@ def chosen_span() -> str:
 
 def range_link(span: str) -> str:
     """The list page as it is (its filters and page), with the chart over `span`."""
-    args = {k: v for k, v in request.args.items() if k != "range"} if request.endpoint == (
-        "web.entries") else {}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "range"} if (
+        request.endpoint == "web.entries") else {}
     return url_for("web.entries", **args, range=span)
 
 

@@ -234,7 +234,7 @@ def screen_done(token: str):
     if screen_csv.staged_path(_directory(), token) is not None:
         screen_csv.remove_staged(_directory())
     if is_htmx():
-        return render("web/_screen_form.html", form=ScreenForm(formdata=None))
+        return render("web/_screen_form.html", form=ScreenForm(formdata=None), focus=True)
     return redirect(url_for("web.screen"), 303)
 
 

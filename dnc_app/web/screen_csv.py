@@ -168,7 +168,11 @@ def sweep(base: str | os.PathLike, ttl: float = STAGED_TTL) -> int:
     return before - files()
 
 
-def stage(upload, directory: Path, *, used: Callable[[], int] | None = None,
+def _nothing_staged() -> int:
+    return 0
+
+
+def stage(upload, directory: Path, *, used: Callable[[], int] = _nothing_staged,
           cap: int | None = None) -> str:
     """Copy the uploaded file (a binary stream) into `directory` as UTF-8; its token.
 

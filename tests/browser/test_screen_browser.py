@@ -89,11 +89,15 @@ def test_upload_see_the_counts_and_download_with_htmx(server, new_page, tmp_path
 def test_the_page_works_without_javascript(server, new_page, tmp_path):
     page = new_page(java_script_enabled=False, accept_downloads=True)
     sign_in(page, server.url, "/screen")
-    # Three chunks, counted in the one request that the form's POST is.
+    steps = []
+    page.on("request", lambda request: steps.append(request.url)
+            if "/progress?" in request.url else None)
+    # Three chunks: one a request, the progress page reloading itself after each.
     page.get_by_label("CSV file of prospects").set_input_files(prospects(tmp_path, 3000))
     page.get_by_role("button", name="Screen").click()
     expect(page.get_by_role("heading", name=re.compile("screened"))).to_have_text(
         "3,000 prospects screened")
+    assert len(steps) >= 2 and re.search(r"/screen/[\w-]{32}/progress\?column=2$", page.url)
     expect(page.locator("#screen-counts")).to_contain_text("2 on the Do Not Contact list")
     page.get_by_label("LinkedIn column").select_option(label="Email")
     page.get_by_role("button", name="Use this column").click()
@@ -105,6 +109,11 @@ def test_the_page_works_without_javascript(server, new_page, tmp_path):
         page.get_by_role("link", name="Download the 2,995 rows that may be contacted").click()
     assert len(read_download(info.value)) == 2996
     screenshot(page, "screen-nojs")
+    # Done: the file goes, and the form is back.
+    page.get_by_role("button", name="Screen another file").click()
+    expect(page).to_have_url(server.url + "/screen")
+    expect(page.get_by_label("CSV file of prospects")).to_be_visible()
+    assert list((tmp_path / "uploads").glob("screen/*/*/*")) == []
 
 
 def assert_no_axe_violations(page) -> None:
@@ -148,5 +157,68 @@ def test_a_large_file_shows_its_progress_then_the_counts(server, new_page, tmp_p
     # (The percent is of the file's bytes, the rows of an estimate.)
     expect(page.locator("#live-status")).to_have_text(
         re.compile(r"^Screened (7[5-9]|8\d)%: 1\d,000 of about [\d,]+ rows$"))
+    assert_no_axe_violations(page)
+    assert problems == []
+
+
+def fits(page, width: int) -> None:
+    """No sideways scrolling (and if there is, the elements that stick out)."""
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    wide = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+        .filter(el => el.getBoundingClientRect().right > width + 1)
+        .map(el => el.tagName + '.' + el.className + ' ' +
+                   Math.round(el.getBoundingClientRect().right))""", width)
+    assert scroll <= width, (scroll, wide)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_screening_state_fits_and_passes_axe(server, new_page, tmp_path, width):
+    page = new_page(viewport={"width": width, "height": 844}, accept_downloads=True)
+    problems = watch(page)
+    sign_in(page, server.url, "/screen")
+    fits(page, width)
+    assert_no_axe_violations(page)
+
+    # A refused file: the message, nothing kept.
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe" + b"a\x00" * 100 + b"\x00\xd8")
+    page.get_by_label("CSV file of prospects").set_input_files(bad)
+    page.get_by_role("button", name="Screen").click()
+    expect(page.get_by_role("alert")).to_contain_text("not valid UTF-16")
+    fits(page, width)
+    assert_no_axe_violations(page)
+    assert list((tmp_path / "uploads").glob("screen/*/*/*")) == []
+
+    # The progress, held at its first step.
+    held = []
+    page.route("**/screen/*/progress?*", lambda route: held.append(route))
+    page.get_by_label("CSV file of prospects").set_input_files(prospects(tmp_path, 12_000))
+    page.get_by_role("button", name="Screen").click()
+    expect(page.get_by_role("heading", name="Screening your prospects…")).to_be_focused()
+    fits(page, width)
+    assert_no_axe_violations(page)
+    held[0].continue_()
+    page.unroute("**/screen/*/progress?*")  # lets through any step held meanwhile
+
+    # The counts, with the longest labels.
+    expect(page.get_by_role("heading", name=re.compile("screened"))).to_have_text(
+        "12,000 prospects screened", timeout=60_000)
+    link = page.get_by_role("link", name="Download the 11,986 rows that may be contacted")
+    expect(link).to_be_visible()
+    fits(page, width)
+    assert_no_axe_violations(page)
+    screenshot(page, f"screen-counts-{width}")
+
+    # No column found: the question.
+    page.get_by_role("button", name="Screen another file").click()
+    expect(page.get_by_label("CSV file of prospects")).to_be_focused()
+    assert list((tmp_path / "uploads").glob("screen/*/*/*")) == []
+    plain = tmp_path / "plain.csv"
+    plain.write_text("name,email\nJane,jane@example.com\n")
+    page.get_by_label("CSV file of prospects").set_input_files(plain)
+    page.get_by_role("button", name="Screen").click()
+    expect(page.get_by_role("heading", name="Which column holds the LinkedIn URLs?")
+           ).to_be_visible()
+    fits(page, width)
     assert_no_axe_violations(page)
     assert problems == []
