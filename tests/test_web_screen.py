@@ -691,8 +691,10 @@ def test_two_simultaneous_uploads_of_one_member_take_turns(live_server_factory, 
 
     make_member(app, team.id)
     uploads = tmp_path / "live-uploads"
+    # Steps of one chunk each: the first answer is a progress page however fast the
+    # machine (60 chunks), so the second upload always finds the first one's count going.
     live = live_server_factory(workers=2, threads=4, BULK_UPLOAD_DIR=str(uploads),
-                               RATELIMIT_ENABLED="false")
+                               RATELIMIT_ENABLED="false", SCREEN_STEP_SECONDS="0.000001")
     tab = requests.Session()
     html = tab.get(live.url + "/login", timeout=30).text
     tab.post(live.url + "/login", timeout=30, data={
