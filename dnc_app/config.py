@@ -51,6 +51,10 @@ LIMITS = {
     "WEB_WRITE_LIMIT": "120/minute",
     "WEB_CHECK_LIMIT": "120/minute",
     "WEB_BULK_LIMIT": "10/minute",
+    # Password reset requests by email: per client address, and per email address asked
+    # for (so nobody can flood one member's mailbox from many addresses either).
+    "PASSWORD_RESET_RATE_LIMIT": "10/hour",
+    "PASSWORD_RESET_ACCOUNT_RATE_LIMIT": "3/hour",
 }
 
 # The public opt-out page: name -> (default, type).
@@ -353,6 +357,18 @@ class Config:
             "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
             "SMTP_FROM": env.get("SMTP_FROM", "dnc@localhost"),
             "SMTP_STARTTLS": env.get("SMTP_STARTTLS", "true").lower() == "true",
+            # Team notifications (dnc_app.notifications): after an email about public
+            # opt-outs, the next waits at least this many seconds and then holds every
+            # opt-out since (a digest), so a wave of opt-outs is one email, not hundreds.
+            "NOTIFY_DIGEST_INTERVAL": float(env.get("NOTIFY_DIGEST_INTERVAL", "300")),
+            # A notification that could not be sent (mail server down) is tried again
+            # after a delay that doubles from NOTIFY_RETRY_MIN up to NOTIFY_RETRY_MAX
+            # seconds, for as long as it takes: a mail server that is down delays, never
+            # loses.
+            "NOTIFY_RETRY_MIN": float(env.get("NOTIFY_RETRY_MIN", "10")),
+            "NOTIFY_RETRY_MAX": float(env.get("NOTIFY_RETRY_MAX", "3600")),
+            # How long a password reset link sent by email stays valid (seconds).
+            "PASSWORD_RESET_MAX_AGE": int(env.get("PASSWORD_RESET_MAX_AGE", "3600")),
             # Host names this service answers to (others get a 400), e.g.
             # "dnc.example.com,10.0.0.5"; unset: any.
             "TRUSTED_HOSTS": [h.strip() for h in env.get("TRUSTED_HOSTS", "").split(",")

@@ -32,12 +32,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 
 from .. import metrics
 from ..database import begin_write
 from ..extensions import db
 from ..models import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from ..notifications import delivery as notifications
 from ..timeutil import utcnow
 from . import endpoints, outbox, sender, signing
 
@@ -96,7 +97,7 @@ class Job:
 # --------------------------------------------------------------------------- claiming
 
 def _unleased(now: datetime):
-    return or_(M.locked_until.is_(None), M.locked_until < now)
+    return notifications.unleased(M, now)
 
 
 # Endpoints looked at per claim, at most (those with due events, longest waiting first).
@@ -390,6 +391,10 @@ class Dispatcher:
         self._held = _Held()
         self.connections = sender.Connections()
         self._renewed_at = time.monotonic()
+        # Team notifications go out from this loop too, on a thread of their own: a mail
+        # server that hangs holds that thread, never a webhook slot nor a request.
+        self._notify_pool = ThreadPoolExecutor(1, thread_name_prefix="notify")
+        self._notifying: Future | None = None
 
     # -- claiming and running jobs
 
@@ -463,6 +468,18 @@ class Dispatcher:
             self._held.renewed(groups, new)
         self.connections.prune()
 
+    # -- notifications
+
+    def _notify_round(self) -> None:
+        try:
+            notifications.run_round(self.app, self._stopping)
+        except Exception:  # the messages stay queued; the next round tries again
+            log.exception("notification round failed")
+
+    def _notify_if_idle(self) -> None:
+        if self._notifying is None or self._notifying.done():
+            self._notifying = self._notify_pool.submit(self._notify_round)
+
     # -- the loop
 
     def run(self) -> None:
@@ -472,6 +489,7 @@ class Dispatcher:
             claimed = []
             try:
                 self._renew_if_due()
+                self._notify_if_idle()
                 claimed = self._claim()
             except Exception:
                 log.exception("webhook claim failed")
@@ -485,6 +503,7 @@ class Dispatcher:
         """Release the delivery threads and connections (also after run_once)."""
         self._stopping.set()
         self._pool.shutdown(wait=True)
+        self._notify_pool.shutdown(wait=True)
         self.connections.close()
 
     def start(self) -> Dispatcher:

@@ -14,10 +14,12 @@ from ..database import begin_write
 from ..extensions import db
 from ..ids import random_token
 from ..models import Team, WebhookAttempt, WebhookEndpoint, WebhookMessage
+from ..notifications import outbox as notifications
 from ..timeutil import isoformat, utcnow
 from . import destinations, outbox, signing
 
 ROTATION_OVERLAP = timedelta(hours=24)
+BY_TEAM = "Disabled by the team"
 ENDPOINT_ID_LENGTH = 20
 _ENDPOINT_ID = re.compile(rf"whk_[A-Za-z0-9]{{{ENDPOINT_ID_LENGTH}}}")
 MAX_DESCRIPTION_LENGTH = 500
@@ -148,15 +150,18 @@ def set_enabled(team_id: str, endpoint_id: str, enabled: bool) -> WebhookEndpoin
         endpoint.disabled_reason = endpoint.disabled_at = endpoint.failing_since = None
         _note_team_webhooks(team_id)
     else:
-        disable(endpoint, "Disabled by the team")
+        disable(endpoint, BY_TEAM)
     db.session.commit()
     return endpoint
 
 
 def disable(endpoint: WebhookEndpoint, reason: str) -> None:
     """Stop delivering to the endpoint (in the caller's transaction): its waiting events
-    are cancelled, new changes write none for it."""
+    are cancelled, new changes write none for it. Unless the team did it, the team is
+    told (a notification written in this transaction)."""
     now = utcnow()
+    if reason != BY_TEAM:
+        notifications.endpoint_disabled(endpoint.team_id, endpoint.id, reason, now)
     endpoint.enabled = False
     endpoint.disabled_reason, endpoint.disabled_at = reason, now
     db.session.execute(update(WebhookMessage).where(
@@ -232,4 +237,4 @@ def delivery_log(team_id: str, endpoint_id: str, limit: int = LOG_PAGE_SIZE) -> 
 def disabled_endpoints(team_id: str) -> list[WebhookEndpoint]:
     """Endpoints the service disabled (not the team): shown on the team's pages."""
     return [e for e in list_endpoints(team_id)
-            if not e.enabled and e.disabled_reason and e.disabled_reason != "Disabled by the team"]
+            if not e.enabled and e.disabled_reason and e.disabled_reason != BY_TEAM]
