@@ -22,12 +22,11 @@ BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade():
-    with op.batch_alter_table('team') as batch:
-        batch.add_column(sa.Column('chat_webhook_url', sa.Text(), nullable=True))
-        batch.add_column(sa.Column('optouts_notified_at', sa.DateTime(), nullable=True))
-    with op.batch_alter_table('user_account') as batch:
-        batch.add_column(sa.Column('notify_optouts', sa.Boolean(), nullable=True))
-        batch.add_column(sa.Column('notify_endpoints', sa.Boolean(), nullable=True))
+    # ADD COLUMN, not a batch: a rebuilt team or user_account table would cascade.
+    op.add_column('team', sa.Column('chat_webhook_url', sa.Text(), nullable=True))
+    op.add_column('team', sa.Column('optouts_notified_at', sa.DateTime(), nullable=True))
+    op.add_column('user_account', sa.Column('notify_optouts', sa.Boolean(), nullable=True))
+    op.add_column('user_account', sa.Column('notify_endpoints', sa.Boolean(), nullable=True))
     op.create_table(
         'notification_event',
         sa.Column('id', BigIntPK, primary_key=True, autoincrement=True),
@@ -80,9 +79,8 @@ def downgrade():
     op.drop_table('password_reset')
     op.drop_table('notification_message')
     op.drop_table('notification_event')
-    with op.batch_alter_table('user_account') as batch:
-        batch.drop_column('notify_endpoints')
-        batch.drop_column('notify_optouts')
-    with op.batch_alter_table('team') as batch:
-        batch.drop_column('optouts_notified_at')
-        batch.drop_column('chat_webhook_url')
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+): no rebuilt table, nothing cascades.
+    for table, column in (('user_account', 'notify_endpoints'),
+                          ('user_account', 'notify_optouts'),
+                          ('team', 'optouts_notified_at'), ('team', 'chat_webhook_url')):
+        op.drop_column(table, column)
