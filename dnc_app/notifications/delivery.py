@@ -169,15 +169,18 @@ def claim_one() -> tuple[int, datetime] | None:
     """Lease the message due longest; (its id, the lease's token) or None."""
     now = utcnow()
     token = now + LEASE
-    begin_write()
+    # Read first: an idle loop takes no write lock (SQLite's is the whole database's).
     due = db.session.scalars(
         select(N.id).where(N.status == "pending", N.next_attempt_at <= now, unleased(N, now))
         .order_by(N.next_attempt_at, N.id).limit(1)).first()
-    taken = None
-    if due is not None:
-        taken = db.session.scalars(update(N).where(N.id == due, N.status == "pending",
-                                                   unleased(N, now))
-                                   .values(locked_until=token).returning(N.id)).first()
+    if due is None:
+        db.session.rollback()
+        return None
+    begin_write()
+    # Taken only if still free: a loop that raced us to it leaves us nothing.
+    taken = db.session.scalars(update(N).where(N.id == due, N.status == "pending",
+                                               unleased(N, now))
+                               .values(locked_until=token).returning(N.id)).first()
     db.session.commit()
     return None if taken is None else (taken, token)
 

@@ -395,6 +395,7 @@ class Dispatcher:
         # server that hangs holds that thread, never a webhook slot nor a request.
         self._notify_pool = ThreadPoolExecutor(1, thread_name_prefix="notify")
         self._notifying: Future | None = None
+        self._notified_at = 0.0
 
     # -- claiming and running jobs
 
@@ -477,8 +478,14 @@ class Dispatcher:
             log.exception("notification round failed")
 
     def _notify_if_idle(self) -> None:
-        if self._notifying is None or self._notifying.done():
-            self._notifying = self._notify_pool.submit(self._notify_round)
+        # At most one round at a time, and one per poll interval: a loop woken often by
+        # webhook work does not query for notifications as often.
+        if self._notifying is not None and not self._notifying.done():
+            return
+        if time.monotonic() - self._notified_at < self.settings.poll_interval:
+            return
+        self._notified_at = time.monotonic()
+        self._notifying = self._notify_pool.submit(self._notify_round)
 
     # -- the loop
 
