@@ -310,3 +310,19 @@ def test_without_smtp_no_reset_by_email(make_app):
     assert "/login/reset" not in client.get("/login").get_data(as_text=True)
     assert client.get("/login/reset").status_code == 404
     assert client.get("/login/reset/abc").status_code == 404
+
+
+def test_hostile_reset_tokens_and_emails_answer_cleanly(make_app, smtp):
+    app = notify_app(make_app, smtp.port)
+    setup_team(app)
+    client = app.test_client()
+    for token in ("%00", "a" * 5000, "%F0%9F%92%A5", "..%2F..%2Fetc", "x'%20OR%201=1"):
+        # 400: the request guard refuses control characters in any path.
+        assert client.get(f"/login/reset/{token}").status_code in (400, 404, 410), token
+    form = csrf_from(client.get("/login/reset").get_data(as_text=True))
+    for email in ("\x00@x", "a" * 300, "\ud800@example.com", OWNER + "\n" + OTHER):
+        status = client.post("/login/reset", data={"csrf_token": form, "email": email},
+                             environ_base={"REMOTE_ADDR": "10.2.0.1"}).status_code
+        assert status in (200, 400, 422), (email, status)
+    with app.app_context():  # none of them reached a member
+        assert db.session.scalars(select(PasswordReset)).all() == []
