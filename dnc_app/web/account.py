@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from .. import accounts, mail
 from ..clientaddr import client_key
+from ..database import begin_write
 from ..extensions import db
 from ..htmx import is_htmx, render
 from ..roles import Role
@@ -69,6 +70,7 @@ def notifications():
     form = NotificationsForm()
     if form.validate():  # CSRF: the switches have no other way to be wrong
         user = current_user._get_current_object()
+        begin_write()
         user.notify_optouts, user.notify_endpoints = form.optouts.data, form.endpoints.data
         db.session.commit()
         if is_htmx():

@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import accounts, branding, entries
+from ..database import begin_write
 from ..extensions import csrf, db
 from ..htmx import is_htmx
 from ..optout import links
@@ -124,6 +125,7 @@ def save_chat_webhook():
         except destinations.DestinationError as exc:
             form.url.errors = [exc.message]
         else:
+            begin_write()
             team = accounts.get_team(current_user.team_id)
             team.chat_webhook_url = signing.encrypt(url) if url else None
             db.session.commit()
