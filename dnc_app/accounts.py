@@ -241,11 +241,23 @@ def _set_password(user: User, new: str, actor: Actor, source: str,
                   keep_token: str | None = None) -> int:
     password_hash = hash_password(new)  # before the write transaction: it is slow
     begin_write()
+    ended = apply_password(user, password_hash, actor, source, keep_token)
+    db.session.commit()
+    return ended
+
+
+def check_new_password(password: str) -> None:
+    _check_new_password(password)
+
+
+def apply_password(user: User, password_hash: str, actor: Actor, source: str,
+                   keep_token: str | None = None) -> int:
+    """In the caller's write transaction: the new password's hash, the member's sessions
+    ended (but `keep_token`'s), the audit records. Returns how many sessions ended."""
     user.password_hash = password_hash
     ended = sessions.revoke_all(user.id, keep_token=keep_token)
     record_member_event(user, Action.PASSWORD_CHANGED, actor, source)
     _record_revoked(user, ended, actor, source, "after a password change")
-    db.session.commit()
     return ended
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Row
 from .database import begin_write, run
 from .extensions import db
 from .models import AuditEvent, Team
+from .notifications import outbox as notifications
 from .search import contains
 from .timeutil import UTCDateTime, utcnow
 from .webhooks.outbox import enqueue_entry_changes
@@ -223,6 +224,9 @@ def record(
         # Webhook events in the same transaction: they exist exactly when the change does.
         enqueue_entry_changes(team_id, action is Action.REMOVE, changes, source.value,
                               created_at, first)
+    if source is Source.PUBLIC_FORM and action in (Action.ADD, Action.ADD_DUPLICATE):
+        # The team is told of a person's own opt-out (an email, soon), in this transaction.
+        notifications.optouts(team_id, first, len(changes), created_at)
     return last
 
 

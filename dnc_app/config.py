@@ -211,6 +211,11 @@ class Settings(BaseSettings):
         "120/minute", "team pages, per member: check page and inline URL validation")
     WEB_BULK_LIMIT: LimitString = setting(
         "10/minute", "team pages, per member: bulk previews and confirmations")
+    PASSWORD_RESET_RATE_LIMIT: LimitString = setting(
+        "10/hour", "password reset requests by email per client address")
+    PASSWORD_RESET_ACCOUNT_RATE_LIMIT: LimitString = setting(
+        "3/hour", "password reset requests per email address asked for (nobody floods one "
+        "member's mailbox from many addresses)")
     WEB_WEBHOOK_CREATE_LIMIT: LimitString = setting(
         "10/minute;30/hour", "team pages, per member: webhook endpoints created (creation "
         "resolves the URL's name, and endpoints multiply every event)")
@@ -313,13 +318,25 @@ class Settings(BaseSettings):
     INVITE_MAX_AGE_DAYS: PositiveCount = setting(
         7, "days an invitation link stays valid")
     SMTP_HOST: str | None = setting(
-        None, "mail server for invitations; unset: none is sent (the owner copies the "
-        "link)", shown="none")
+        None, "mail server for invitations, team notifications and password resets; "
+        "unset: no email at all (the owner copies invitation links; the command line "
+        "resets passwords)", shown="none")
     SMTP_PORT: Annotated[int, Field(ge=1, le=65535)] = setting(587, "mail server port")
     SMTP_USERNAME: str = setting("", "mail server user", shown="none")
     SMTP_PASSWORD: str = setting("", "mail server password", shown="none")
-    SMTP_FROM: str = setting("dnc@localhost", "sender address of invitations")
+    SMTP_FROM: str = setting("dnc@localhost", "sender address of every email")
     SMTP_STARTTLS: Flag = setting(True, "`false` for a mail server without STARTTLS")
+    NOTIFY_DIGEST_INTERVAL: PositiveSeconds = setting(
+        300.0, "after an email about public opt-outs, the next waits at least this long "
+        "and holds every opt-out since (a digest): a wave of opt-outs is one email")
+    NOTIFY_RETRY_MIN: PositiveSeconds = setting(
+        10.0, "a notification that could not be sent is tried again after a delay that "
+        "doubles from this")
+    NOTIFY_RETRY_MAX: PositiveSeconds = setting(
+        3600.0, "… up to this many seconds, for as long as it takes (a mail server that is "
+        "down delays, never loses)")
+    PASSWORD_RESET_MAX_AGE: PositiveCount = setting(
+        3600, "seconds a password reset link sent by email stays valid")
 
     # ---- webhooks
     WEBHOOK_DELIVERY: Flag = setting(

@@ -1,6 +1,8 @@
-"""Optional email (invitations), when SMTP_HOST is configured; nothing is sent otherwise.
+"""Optional email, when SMTP_HOST is configured; nothing is sent otherwise.
 
-The link is always shown to the owner too, so a team needs no mail server.
+Invitations are sent from the request (the link is always shown to the owner too, so a
+team needs no mail server); notifications and password resets from the delivery loop
+(dnc_app.notifications), which retries.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ def enabled() -> bool:
 def send(to: str, subject: str, body: str) -> bool:
     """Send a plain-text email; True when the server took it. Failures are logged (without
     the body, which may hold a link) and answered False: the caller shows the link."""
+    error = try_send(to, subject, body)
+    if error is not None:
+        log.warning("email not sent: %s", error)
+    return error is None
+
+
+def try_send(to: str, subject: str, body: str) -> str | None:
+    """Send a plain-text email; None when the server took it, else the error's class name
+    (never the body, which may hold a link)."""
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["SMTP_FROM"]
@@ -37,6 +48,5 @@ def send(to: str, subject: str, body: str) -> bool:
                 smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        log.warning("email not sent: %s", type(exc).__name__)
-        return False
-    return True
+        return type(exc).__name__
+    return None

@@ -49,6 +49,11 @@ class Team(Model):
     # change of a team without webhooks costs no query for them. Set under the team row's
     # lock whenever endpoints are created, enabled, disabled or deleted.
     has_webhooks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Team notifications: a Slack-compatible incoming-webhook URL (encrypted like webhook
+    # secrets: the URL is the credential), and when the last email about public opt-outs
+    # was prepared (the next digest waits NOTIFY_DIGEST_INTERVAL after it).
+    chat_webhook_url: Mapped[str | None] = mapped_column(Text)
+    optouts_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property
@@ -117,6 +122,10 @@ class User(UserMixin, Model):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # roles.Role: owner, member or viewer.
     role: Mapped[str] = mapped_column(String(10), default="member", server_default="member")
+    # Email notifications, set on the account page; None: the default of the role (owners
+    # on, others off), so a member made owner later gets them.
+    notify_optouts: Mapped[bool | None] = mapped_column(Boolean)
+    notify_endpoints: Mapped[bool | None] = mapped_column(Boolean)
 
     team: Mapped[Team] = relationship()
 
@@ -343,3 +352,62 @@ class WebhookAttempt(Model):
     # A generic error class ("timeout", "connection failed", …), never a raw socket error.
     error: Mapped[str | None] = mapped_column(String(100))
     response_excerpt: Mapped[str | None] = mapped_column(Text)  # the first 1 KiB
+
+
+class NotificationEvent(Model):
+    """Something the team is to be told of, written in the transaction of the event (the
+    outbox): a public opt-out (its change's `seq`: the details are read from the change
+    log when the email is made, so no personal data waits here) or a disabled endpoint.
+    The delivery loop gathers a team's events into messages (`digested_at`)."""
+
+    __tablename__ = "notification_event"
+    __table_args__ = (Index("ix_notification_event_waiting", "digested_at", "team_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # "optout" | "endpoint_disabled"
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    endpoint_id: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    digested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotificationMessage(Model):
+    """One email or chat message to send, retried until sent. The body is encrypted at
+    rest (it may hold a password reset link) and removed once sent."""
+
+    __tablename__ = "notification_message"
+    __table_args__ = (Index("ix_notification_message_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    team_id: Mapped[str | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
+                                                index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # "email" | "chat"
+    kind: Mapped[str] = mapped_column(String(20))  # "optouts" | "endpoints" | "reset"
+    recipient: Mapped[str | None] = mapped_column(String(254))  # email; chat: None
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # pending -> sent | dropped (no longer meant to be sent: expired link, URL removed)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A reset link is of no use after this: not sent any more.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PasswordReset(Model):
+    """A password reset link sent by email: only the SHA-256 of its token is stored."""
+
+    __tablename__ = "password_reset"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -18,7 +18,8 @@ from dnc_app.extensions import db
 from tests.support import TEST_ACTOR, TEST_SECRET
 
 # Tables in an order that respects foreign keys when emptied.
-TABLES = ["webhook_attempt", "webhook_message", "webhook_endpoint", "audit_event", "dnc_entry",
+TABLES = ["notification_message", "notification_event", "password_reset",
+          "webhook_attempt", "webhook_message", "webhook_endpoint", "audit_event", "dnc_entry",
           "api_key", "member_session", "user_account", "member_invite", "team_branding",
           "team"]
 

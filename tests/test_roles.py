@@ -22,6 +22,7 @@ ROUTES = {
     ("web.validate_url", "POST"): "viewer",
     ("web.account", "GET"): "viewer",
     ("web.change_password", "POST"): "viewer",
+    ("web.notifications", "POST"): "viewer",
     ("web.add_entry", "POST"): "member",
     ("web.remove_confirm", "GET"): "member",
     ("web.remove_entry", "POST"): "member",
@@ -60,6 +61,7 @@ ROUTES = {
     ("web.save_settings", "POST"): "owner",
     ("web.settings_personal_link", "POST"): "owner",
     ("web.save_look", "POST"): "owner",
+    ("web.save_chat_webhook", "POST"): "owner",
     ("web.members", "GET"): "owner",
     ("web.invite_member", "POST"): "owner",
     ("web.withdraw_invite", "POST"): "owner",
@@ -69,7 +71,9 @@ ROUTES = {
 }
 # Pages for everyone (sign-in, sign-out, the invitation link).
 PUBLIC = {("web.index", "GET"), ("web.login", "GET"), ("web.login", "POST"),
-          ("web.logout", "POST"), ("web.accept_invite", "GET"), ("web.accept_invite", "POST")}
+          ("web.logout", "POST"), ("web.accept_invite", "GET"), ("web.accept_invite", "POST"),
+          ("web.reset_request", "GET"), ("web.reset_request", "POST"),
+          ("web.reset_password", "GET"), ("web.reset_password", "POST")}
 ROLES = ["owner", "member", "viewer"]
 
 

@@ -1,18 +1,21 @@
-"""The member's own account: change the password (the member's other sessions end)."""
+"""The member's own account: change the password (the member's other sessions end), and
+the member's email notifications."""
 
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
 
-from .. import accounts
+from .. import accounts, mail
 from ..clientaddr import client_key
+from ..database import begin_write
+from ..extensions import db
 from ..htmx import is_htmx, render
 from ..roles import Role
 from . import bp
 from .access import requires_role
 from .auth import limit_failures, remember_password, session_token
-from .forms import PasswordForm
+from .forms import NotificationsForm, PasswordForm
 
 # Status of an answer with a field to correct (swapped in place by htmx).
 INVALID = 422
@@ -36,15 +39,46 @@ def _ended_message(ended: int) -> str:
     return f"Password changed. {ended} other {sessions_word} signed out."
 
 
-def _render(form: PasswordForm, status: int = 200, changed: str | None = None):
+def _wants(switch: bool | None) -> bool:
+    """A member's switch; unset: on for owners, off for the others."""
+    return switch if switch is not None else current_user.role == Role.OWNER
+
+
+def _notifications_form() -> NotificationsForm:
+    return NotificationsForm(formdata=None, data={
+        "optouts": _wants(current_user.notify_optouts),
+        "endpoints": _wants(current_user.notify_endpoints)})
+
+
+def _render(form: PasswordForm, status: int = 200, changed: str | None = None,
+            notifications: NotificationsForm | None = None, saved: str | None = None):
     return render("web/account.html", "web/_password_form.html", status, form=form,
-                  changed=changed, min_password_length=accounts.MIN_PASSWORD_LENGTH)
+                  changed=changed, min_password_length=accounts.MIN_PASSWORD_LENGTH,
+                  notifications=notifications or _notifications_form(),
+                  notifications_saved=saved, smtp=mail.enabled())
 
 
 @bp.get("/account")
 @requires_role(Role.VIEWER)
 def account():
     return _render(PasswordForm(formdata=None))
+
+
+@bp.post("/account/notifications")
+@requires_role(Role.VIEWER)
+def notifications():
+    form = NotificationsForm()
+    if form.validate():  # CSRF: the switches have no other way to be wrong
+        user = current_user._get_current_object()
+        begin_write()
+        user.notify_optouts, user.notify_endpoints = form.optouts.data, form.endpoints.data
+        db.session.commit()
+        if is_htmx():
+            return render("web/_notifications_form.html", "web/_notifications_form.html",
+                          notifications=_notifications_form(), notifications_saved="Saved.",
+                          smtp=mail.enabled())
+        flash("Notifications saved.", "success")
+    return redirect(url_for("web.account"), 303)
 
 
 @bp.post("/account/password")

@@ -27,6 +27,7 @@ from ..htmx import is_htmx
 from ..models import User
 from . import bp
 from .forms import LoginForm
+from .reset import reset_available
 
 LOGIN_ERROR = "Email or password is incorrect."
 # Session keys: the session token, and the password it was opened with.
@@ -183,7 +184,8 @@ def login():
         g.password_check_failed = True
         error = LOGIN_ERROR
     status = 200 if request.method == "GET" else 422
-    return render_template("web/login.html", form=form, error=error), status
+    return render_template("web/login.html", form=form, error=error,
+                           reset=reset_available()), status
 
 
 @bp.post("/logout")

@@ -42,16 +42,35 @@ def new_password_field(label: str, missing: str) -> PasswordField:
                message=f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} characters.")])
 
 
-class PasswordForm(FlaskForm):
-    current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired("Enter your current password."),
-                    Length(max=MAX_PASSWORD_LENGTH)])
+class ResetPasswordForm(FlaskForm):
+    """A new password, twice (also the password reset page's form)."""
+
     new_password = new_password_field("New password", "Enter a new password.")
     confirm_password = PasswordField(
         "New password again",
         validators=[DataRequired("Enter the new password again."),
                     EqualTo("new_password", "The two new passwords are not the same.")])
+
+
+class PasswordForm(ResetPasswordForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."),
+                    Length(max=MAX_PASSWORD_LENGTH)])
+
+
+class NotificationsForm(FlaskForm):
+    optouts = BooleanField("Email me when a person opts out on the public page")
+    endpoints = BooleanField("Email me when a webhook endpoint is disabled")
+
+
+class ChatWebhookForm(FlaskForm):
+    url = StringField("Incoming-webhook URL", validators=[Length(max=2048)], filters=[_strip])
+
+
+class ResetRequestForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter your email address."),
+                                             Length(max=254)], filters=[_strip])
 
 
 class AddEntryForm(FlaskForm):

@@ -10,15 +10,17 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import accounts, branding, entries
-from ..extensions import csrf
+from ..database import begin_write
+from ..extensions import csrf, db
 from ..htmx import is_htmx
 from ..optout import links
 from ..optout.strings import t
 from ..roles import Role
 from ..security import PREVIEW_IMAGES_POLICY
+from ..webhooks import destinations, signing
 from . import bp
 from .access import requires_role
-from .forms import LookForm, PersonalLinkForm, SettingsForm
+from .forms import ChatWebhookForm, LookForm, PersonalLinkForm, SettingsForm
 from .member import actor
 
 # Status of an answer with a field to correct (swapped in place by the team pages' htmx).
@@ -35,7 +37,7 @@ LOOK_SAVED = "Saved. The public page shows its new look now."
 def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status: int = 200,
             personal_link: str | None = None, link_error: str | None = None,
             look_form: LookForm | None = None, look_errors: dict | None = None,
-            accent_hex: str | None = None):
+            accent_hex: str | None = None, chat_form: ChatWebhookForm | None = None):
     team = accounts.get_team(current_user.team_id)
     assert team is not None  # the signed-in member's own team
     look = branding.look_of(team.id)
@@ -57,6 +59,8 @@ def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status:
         "preview_heading": t("heading", team=team.public_name),
         "preview_link": t("privacy_link", team=team.public_name),
         "preview_button": t("submit"),
+        "chat_form": chat_form or ChatWebhookForm(formdata=None),
+        "chat_host": _chat_host(team),
     }
     response = make_response(render_template("web/settings.html", **context), status)
     # The live preview shows a chosen logo before it is uploaded (a blob: URL).
@@ -95,6 +99,43 @@ def save_settings():
             # Post/redirect/get: a reload does not post the form again.
             return redirect(url_for("web.settings"), code=303)
     return _render(form, PersonalLinkForm(formdata=None), status=INVALID)
+
+
+def _chat_host(team) -> str | None:
+    """The host of the team's chat webhook (the rest of its URL is its secret)."""
+    if not team.chat_webhook_url:
+        return None
+    try:
+        return destinations.parse(signing.decrypt(team.chat_webhook_url)).host
+    except (signing.SecretUnreadable, destinations.DestinationError):
+        return "(unreadable: set it again)"
+
+
+@bp.post("/settings/chat")
+@requires_role(Role.OWNER)
+def save_chat_webhook():
+    """A Slack-compatible incoming webhook for the team's notifications; empty: none.
+    The same destination rules as webhooks (no private addresses, checked again on
+    every post)."""
+    form = ChatWebhookForm()
+    if form.validate():
+        url = form.url.data or None
+        try:
+            if url is not None:
+                url = destinations.check(url, bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"]))
+        except destinations.DestinationError as exc:
+            form.url.errors = [exc.message]
+        else:
+            begin_write()
+            team = accounts.get_team(current_user.team_id)
+            team.chat_webhook_url = signing.encrypt(url) if url else None
+            db.session.commit()
+            flash("Chat notifications saved." if url else "Chat notifications turned off.",
+                  "success")
+            return redirect(url_for("web.settings"), code=303)
+    team = accounts.get_team(current_user.team_id)
+    return _render(_settings_form(team), PersonalLinkForm(formdata=None), status=INVALID,
+                   chat_form=form)
 
 
 @bp.post("/settings/personal-link")
@@ -196,7 +237,7 @@ def _uploaded_logo(upload) -> bytes | None:
 
 
 def _look_refused(errors: dict, *, form: LookForm | None = None, status: int = INVALID,
-                  accent_hex: str | None = None):
+                  accent_hex: str | None = None, chat_form: ChatWebhookForm | None = None):
     team = accounts.get_team(current_user.team_id)
     return _render(_settings_form(team), PersonalLinkForm(formdata=None), status=status,
                    look_form=form, look_errors=errors, accent_hex=accent_hex)

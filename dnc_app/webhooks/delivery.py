@@ -33,12 +33,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 
 from .. import metrics
 from ..database import begin_write
 from ..extensions import db
 from ..models import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from ..notifications import delivery as notifications
 from ..timeutil import utcnow
 from . import endpoints, outbox, sender, signing
 
@@ -97,7 +98,7 @@ class Job:
 # --------------------------------------------------------------------------- claiming
 
 def _unleased(now: datetime):
-    return or_(M.locked_until.is_(None), M.locked_until < now)
+    return notifications.unleased(M, now)
 
 
 # Endpoints looked at per claim, at most (those with due events, longest waiting first).
@@ -392,6 +393,11 @@ class Dispatcher:
         self._held = _Held()
         self.connections = sender.Connections()
         self._renewed_at = time.monotonic()
+        # Team notifications go out from this loop too, on a thread of their own: a mail
+        # server that hangs holds that thread, never a webhook slot nor a request.
+        self._notify_pool = ThreadPoolExecutor(1, thread_name_prefix="notify")
+        self._notifying: Future | None = None
+        self._notified_at = 0.0
 
     # -- claiming and running jobs
 
@@ -469,6 +475,24 @@ class Dispatcher:
             self._held.renewed(groups, new)
         self.connections.prune()
 
+    # -- notifications
+
+    def _notify_round(self) -> None:
+        try:
+            notifications.run_round(self.app, self._stopping)
+        except Exception:  # the messages stay queued; the next round tries again
+            log.exception("notification round failed")
+
+    def _notify_if_idle(self) -> None:
+        # At most one round at a time, and one per poll interval: a loop woken often by
+        # webhook work does not query for notifications as often.
+        if self._notifying is not None and not self._notifying.done():
+            return
+        if time.monotonic() - self._notified_at < self.settings.poll_interval:
+            return
+        self._notified_at = time.monotonic()
+        self._notifying = self._notify_pool.submit(self._notify_round)
+
     # -- the loop
 
     def run(self) -> None:
@@ -478,6 +502,7 @@ class Dispatcher:
             claimed = []
             try:
                 self._renew_if_due()
+                self._notify_if_idle()
                 claimed = self._claim()
             except Exception:
                 log.exception("webhook claim failed")
@@ -491,6 +516,7 @@ class Dispatcher:
         """Release the delivery threads and connections (also after run_once)."""
         self._stopping.set()
         self._pool.shutdown(wait=True)
+        self._notify_pool.shutdown(wait=True)
         self.connections.close()
 
     def start(self) -> Dispatcher:

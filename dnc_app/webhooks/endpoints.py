@@ -15,6 +15,7 @@ from ..database import begin_write, rows_matched
 from ..extensions import db
 from ..ids import random_token
 from ..models import Team, WebhookAttempt, WebhookEndpoint, WebhookMessage
+from ..notifications import outbox as notifications
 from ..timeutil import isoformat, utcnow
 from . import destinations, outbox, signing
 
@@ -264,8 +265,11 @@ def _enable(endpoint: WebhookEndpoint) -> None:
 
 def disable(endpoint: WebhookEndpoint, reason: str) -> None:
     """Stop delivering to the endpoint (in the caller's transaction): its waiting events
-    are cancelled, new changes write none for it."""
+    are cancelled, new changes write none for it. Unless the team did it, the team is
+    told (a notification written in this transaction)."""
     now = utcnow()
+    if reason != DISABLED_BY_TEAM:
+        notifications.endpoint_disabled(endpoint.team_id, endpoint.id, reason, now)
     endpoint.enabled = False
     endpoint.disabled_reason, endpoint.disabled_at = reason, now
     db.session.execute(update(WebhookMessage).where(

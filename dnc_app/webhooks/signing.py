@@ -45,7 +45,7 @@ class SecretUnreadable(Exception):
 def decrypt(stored: str) -> str:
     try:
         return _fernet(current_app.config["SECRET_KEY"]).decrypt(
-            stored.encode()).decode("ascii")
+            stored.encode()).decode("utf-8")  # also notification bodies
     except InvalidToken:
         raise SecretUnreadable() from None
 
