@@ -207,7 +207,8 @@ def send_one(message_id: int, token: datetime, settings: Settings) -> bool:
     except signing.SecretUnreadable:
         return _record(message_id, token, attempts, "dropped", "unreadable", settings)
     if channel == "email":
-        error = mail.try_send(recipient, subject, text) if mail.enabled() else "no SMTP_HOST"
+        error = (mail.try_send(recipient or "", subject or "", text) if mail.enabled()
+                 else "no SMTP_HOST")
     elif chat_url is None:
         return _record(message_id, token, attempts, "dropped", "no chat URL", settings)
     else:
