@@ -28,7 +28,8 @@ DEFAULT_CHANGES_PAGE = 100
 _MAX_SEQ = 2**63 - 1
 # The version prefix lets the cursor's meaning change later without breaking old ones.
 _CURSOR_PREFIX = "c1:"
-_TYPES = {Action.ADD.value: "added", Action.REMOVE.value: "removed"}
+_TYPES = {Action.ADD.value: "added", Action.REMOVE.value: "removed",
+          Action.ERASE.value: "erased"}
 BAD_CURSOR = "cursor is not valid: pass the nextCursor of an earlier page"
 
 

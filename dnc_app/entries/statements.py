@@ -27,8 +27,10 @@ TEAMS = Team.__table__
 
 # Exactly the columns of an Entry, in its field order.
 SELECT_ENTRY = select(*(ENTRIES.c[name] for name in ENTRY_FIELDS))
-FIND_BY_URL = SELECT_ENTRY.where(ENTRIES.c.team_id == bindparam("team_id"),
-                                 ENTRIES.c.url == bindparam("url"))
+# By the digest of the normalized URL, not the URL: an erased entry has only its digest
+# left, and is still the person (check, add and screen find it).
+FIND_BY_DIGEST = SELECT_ENTRY.where(ENTRIES.c.team_id == bindparam("team_id"),
+                                    ENTRIES.c.url_sha256 == bindparam("sha256"))
 GET_ENTRY = SELECT_ENTRY.where(ENTRIES.c.id == bindparam("entry_id"),
                                ENTRIES.c.team_id == bindparam("team_id"))
 DELETE_ENTRY = delete(ENTRIES).where(ENTRIES.c.seq == bindparam("seq"))
@@ -43,6 +45,11 @@ def dialect_name() -> str:
 
 
 # --------------------------------------------------------------------------- inserts
+
+
+# What makes an entry unique in its team: the digest of its URL (an erased entry keeps
+# only that), so an insert of a listed or erased person's URL is a conflict.
+UNIQUE_KEY = ["team_id", "url_sha256"]
 
 
 def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
@@ -79,7 +86,7 @@ def _insert_ignore_statement(dialect: str):
         raise RuntimeError(f"unsupported database: {dialect}")
     return (
         dialect_insert(ENTRIES)
-        .on_conflict_do_nothing(index_elements=["team_id", "url"])
+        .on_conflict_do_nothing(index_elements=UNIQUE_KEY)
         .returning(ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url)
     )
 
@@ -109,7 +116,7 @@ def _locked_insert_statement(keys: tuple[str, ...]):
     locked_row = (select(*values).select_from(TEAMS)
                   .where(TEAMS.c.id == bindparam("team_id")).with_for_update())
     return (pg_insert(ENTRIES).from_select(list(keys), locked_row)
-            .on_conflict_do_nothing(index_elements=["team_id", "url"])
+            .on_conflict_do_nothing(index_elements=UNIQUE_KEY)
             .returning(ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url))
 
 
@@ -125,7 +132,7 @@ _PG_INSERT_ENTRIES = text("""
     FROM unnest(CAST(:ids AS varchar[]), CAST(:urls AS varchar[]), CAST(:reasons AS text[]))
          WITH ORDINALITY AS t(id, url, reason, n)
     ORDER BY t.n
-    ON CONFLICT (team_id, url) DO NOTHING
+    ON CONFLICT (team_id, url_sha256) DO NOTHING
     RETURNING seq, id, url
 """).bindparams(bindparam("now", type_=UTCDateTime()))
 
@@ -159,18 +166,20 @@ _URL_ARRAY = ARRAY(String())
 
 
 def listed_urls(team_id: str, urls: list[str]) -> set[str]:
-    """Which of these URLs the team lists."""
-    url_column = ENTRIES.c.url
+    """Which of these URLs the team lists (by their digests: erased entries too)."""
+    by_digest = {url_digest(url): url for url in urls}
+    digests = list(by_digest)
+    column = ENTRIES.c.url_sha256
     if dialect_name() == "postgresql":
         # One array parameter: a short statement whatever the number of URLs.
-        any_url = func.any(bindparam("urls", type_=_URL_ARRAY))
-        stmt = select(url_column).where(ENTRIES.c.team_id == team_id, url_column == any_url)
-        return set(db.session.execute(stmt, {"urls": urls}).scalars())
+        any_digest = func.any(bindparam("digests", type_=_URL_ARRAY))
+        stmt = select(column).where(ENTRIES.c.team_id == team_id, column == any_digest)
+        return {by_digest[d] for d in db.session.execute(stmt, {"digests": digests}).scalars()}
     listed: set[str] = set()
-    for start in range(0, len(urls), _LOOKUP_CHUNK):
-        chunk = urls[start : start + _LOOKUP_CHUNK]
-        listed.update(db.session.execute(
-            select(url_column).where(ENTRIES.c.team_id == team_id, url_column.in_(chunk))
+    for start in range(0, len(digests), _LOOKUP_CHUNK):
+        chunk = digests[start : start + _LOOKUP_CHUNK]
+        listed.update(by_digest[d] for d in db.session.execute(
+            select(column).where(ENTRIES.c.team_id == team_id, column.in_(chunk))
         ).scalars())
     return listed
 
@@ -187,18 +196,12 @@ def _screen_statements(*columns, key):
     }
 
 
-_SCREEN_BY_URL = _screen_statements(ENTRIES.c.url, ENTRIES.c.id, key=ENTRIES.c.url)
 _SCREEN_BY_DIGEST = _screen_statements(ENTRIES.c.url_sha256, ENTRIES.c.url, ENTRIES.c.id,
                                        key=ENTRIES.c.url_sha256)
 
 
-def screen_by_url(team_id: str, urls: list[str]) -> list:
-    """(url, id) of the team's entries among these normalized URLs."""
-    return db.session.connection().execute(
-        _SCREEN_BY_URL[dialect_name()], {"team_id": team_id, "values": urls}).all()
-
-
 def screen_by_digest(team_id: str, digests: list[str]) -> list:
-    """(url_sha256, url, id) of the team's entries among these lowercase hex digests."""
+    """(url_sha256, url, id) of the team's entries among these lowercase hex digests (an
+    erased entry's url is None)."""
     return db.session.connection().execute(
         _SCREEN_BY_DIGEST[dialect_name()], {"team_id": team_id, "values": digests}).all()
