@@ -179,7 +179,8 @@ class DncEntry(db.Model):
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(40), unique=True, default=ids.entry_id)
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
-    # None once erased: the person's data went, their digest and the dates stay.
+    # None once erased: the person's data went, their digest and the dates stay
+    # (`updated_at` is then the time of the erasure).
     url: Mapped[str | None] = mapped_column(String(255))
     # Hex SHA-256 of `url` (UTF-8), set by the entry service on every insert: lets a
     # connector screen prospects without sending their URLs. Nullable only so that the
@@ -194,8 +195,6 @@ class DncEntry(db.Model):
     # A public opt-out that came in above the team's review threshold: listed like any
     # other, and shown to the team to look at (a flood may be someone else's doing).
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # When the person's data was erased (their URL, reasons and free text, everywhere).
-    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class EntryHourCount(db.Model):

@@ -194,7 +194,8 @@ def test_only_a_key_that_may_remove_opt_outs_erases(app, client, team, make_team
     entry = add(client, team, raw)
     refused = erase(client, team.headers, entry["$id"])
     assert refused.status_code == 403
-    assert refused.get_json()["error"] == "erasure_not_allowed" and refused.get_json()["data"] is None
+    assert refused.get_json()["error"] == "erasure_not_allowed"
+    assert refused.get_json()["data"] is None
     # Refused before any lookup: an ordinary key learns nothing about ids.
     assert erase(client, team.headers, "dnc_doesnotexist").status_code == 403
     other = make_team("Other")

@@ -71,7 +71,7 @@ def scrub(team_id: str, entry: Entry, now: datetime) -> dict:
     fts_indexed = _prepare_sqlite_index(entry)
     db.session.execute(
         update(_ENTRIES).where(_ENTRIES.c.seq == entry.seq)
-        .values(url=None, reason=None, erased_at=now, updated_at=now))
+        .values(url=None, reason=None, updated_at=now))
     person = _LOG.c.subject_id == entry.id
     if url is not None:
         person = or_(person, _LOG.c.url == url)

@@ -79,7 +79,6 @@ def _entry_row(team_id: str, url: str, reason: str | None, source: Source, actor
         "created_at": now,
         "updated_at": now,
         "needs_review": False,
-        "erased_at": None,
     }
 
 
@@ -293,7 +292,7 @@ def erase_entry(team_id: str, entry_id: str, *, source: Source, actor: Actor) ->
         return entry
     now = utcnow()
     done = erasure.scrub(team_id, entry, now)
-    erased = dataclasses.replace(entry, url=None, reason=None, updated_at=now, erased_at=now)
+    erased = dataclasses.replace(entry, url=None, reason=None, updated_at=now)
     record(team_id, Action.ERASE, [Change(entry.id, None, None, erased)], source=source,
            actor=actor, now=now)
     db.session.commit()

@@ -47,13 +47,13 @@ def dialect_name() -> str:
 # --------------------------------------------------------------------------- inserts
 
 
-# What makes an entry unique in its team: the digest of its URL (an erased entry keeps
-# only that), so an insert of a listed or erased person's URL is a conflict.
-UNIQUE_KEY = ["team_id", "url_sha256"]
-
-
 def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
     """INSERT … ON CONFLICT DO NOTHING; return {url: (seq, id)} of the rows stored.
+
+    No conflict target: an entry is unique in its team by its URL and by the digest of
+    its URL (migration 0024: an erased entry keeps only the digest), and a row that
+    breaks either is a duplicate. (A clash of random ids, which never happens, would
+    look like one too, and the add tries again.)
 
     Each row is stored with the digest of its URL (`url_sha256`, for screening).
     One statement per dialect, compiled once and cached; SQLAlchemy sends many rows as
@@ -86,7 +86,7 @@ def _insert_ignore_statement(dialect: str):
         raise RuntimeError(f"unsupported database: {dialect}")
     return (
         dialect_insert(ENTRIES)
-        .on_conflict_do_nothing(index_elements=UNIQUE_KEY)
+        .on_conflict_do_nothing()
         .returning(ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url)
     )
 
@@ -116,7 +116,7 @@ def _locked_insert_statement(keys: tuple[str, ...]):
     locked_row = (select(*values).select_from(TEAMS)
                   .where(TEAMS.c.id == bindparam("team_id")).with_for_update())
     return (pg_insert(ENTRIES).from_select(list(keys), locked_row)
-            .on_conflict_do_nothing(index_elements=UNIQUE_KEY)
+            .on_conflict_do_nothing()
             .returning(ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url))
 
 
@@ -132,7 +132,7 @@ _PG_INSERT_ENTRIES = text("""
     FROM unnest(CAST(:ids AS varchar[]), CAST(:urls AS varchar[]), CAST(:reasons AS text[]))
          WITH ORDINALITY AS t(id, url, reason, n)
     ORDER BY t.n
-    ON CONFLICT (team_id, url_sha256) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING seq, id, url
 """).bindparams(bindparam("now", type_=UTCDateTime()))
 

@@ -35,8 +35,6 @@ class Entry:
     needs_review: bool
     # Hex SHA-256 of the normalized URL: the person's identity in the team, kept by erasure.
     url_sha256: str | None = None
-    # When the person's data was erased (None: it was not).
-    erased_at: datetime | None = None
 
     @property
     def is_optout(self) -> bool:
@@ -45,7 +43,8 @@ class Entry:
 
     @property
     def erased(self) -> bool:
-        return self.erased_at is not None
+        """The person's data was erased (at `updated_at`): only the digest is left."""
+        return self.url is None
 
     def to_dict(self) -> dict:
         """The API's representation (field order as documented)."""
@@ -58,7 +57,7 @@ class Entry:
             "reason": self.reason,
             "source": self.source,
             # An erased entry keeps only its digest and dates: url and reason are null.
-            "erased": self.erased_at is not None,
+            "erased": self.url is None,
             "sha256": self.url_sha256,
         }
 

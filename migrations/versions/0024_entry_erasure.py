@@ -6,7 +6,8 @@ Create Date: 2026-12-07 06:00:00
 
 An erased entry (a person's data erased on request, the person still suppressed) keeps
 only the SHA-256 of its normalized URL and its dates:
-- `dnc_entry.url` becomes nullable; `erased_at` says when the data went.
+- `dnc_entry.url` becomes nullable: NULL is an erased entry (its `updated_at` the time
+  of the erasure). No new column: the code of every revision reads the same columns.
 - The digest is what makes an entry unique in its team now: a unique index on
   (team_id, url_sha256) replaces 0008's plain one, and every insert's ON CONFLICT names
   it, so adding an erased person again is a duplicate. (team_id, url) stays unique for
@@ -89,12 +90,10 @@ def upgrade():
         saved = _saved_sqlite_objects(bind)
         with op.batch_alter_table('dnc_entry', recreate='always') as batch:
             batch.alter_column('url', existing_type=sa.String(255), nullable=True)
-            batch.add_column(sa.Column('erased_at', sa.DateTime(), nullable=True))
         _restore_sqlite_objects(bind, saved, skip={OLD_INDEX})
         op.execute(f'DROP INDEX IF EXISTS {OLD_INDEX}')
     else:
         op.alter_column('dnc_entry', 'url', existing_type=sa.String(255), nullable=True)
-        op.add_column('dnc_entry', sa.Column('erased_at', sa.DateTime(), nullable=True))
         op.drop_index(OLD_INDEX, table_name='dnc_entry')
     op.create_index(INDEX, 'dnc_entry', ['team_id', 'url_sha256'], unique=True)
     _subscribe_all_to_erased(bind)
@@ -114,10 +113,8 @@ def downgrade():
     if bind.dialect.name == 'sqlite':
         saved = _saved_sqlite_objects(bind)
         with op.batch_alter_table('dnc_entry', recreate='always') as batch:
-            batch.drop_column('erased_at')
             batch.alter_column('url', existing_type=sa.String(255), nullable=False)
         _restore_sqlite_objects(bind, saved, skip=set())
     else:
-        op.drop_column('dnc_entry', 'erased_at')
         op.alter_column('dnc_entry', 'url', existing_type=sa.String(255), nullable=False)
     op.create_index(OLD_INDEX, 'dnc_entry', ['team_id', 'url_sha256'], unique=False)
