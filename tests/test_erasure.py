@@ -354,3 +354,25 @@ def test_an_owner_erases_from_the_pages_without_javascript(app, client, team):
     listing = client.get("/entries").get_data(as_text=True)
     assert url not in listing and "Personal data erased" in listing
     assert text_columns_holding(app, [url, reason]) == []
+
+
+def test_a_staged_bulk_upload_holding_the_person_is_dropped(app, client, team, eraser):
+    from dnc_app import pending_uploads
+    from dnc_app.models import PendingUpload
+
+    raw, url, _reason = person()
+    entry = add(client, team, raw)
+    member = make_member(app, team.id, "owner@example.com")
+    directory = Path(app.config["BULK_UPLOAD_DIR"])
+    with app.app_context():
+        # Another spelling of the same profile, among other lines.
+        token = pending_uploads.stage(directory, [1, 2], ["in/keep-me", url.upper() + "/"],
+                                      team_id=team.id, user_id=member,
+                                      max_team_bytes=10**6, ttl=3600)
+        db.session.remove()
+    assert (directory / f"{token}.json").exists()
+    assert erase(client, eraser, entry["$id"]).status_code == 200
+    assert not (directory / f"{token}.json").exists()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PendingUpload)) == 0
+        db.session.remove()

@@ -5,7 +5,8 @@ then `after_commit`. What is removed: the entry's URL and reason; in the team's 
 log every event of this entry or of this URL (an earlier entry of the same person), its
 URL, reason, label and the hashed address it came from; in stored webhook payloads (the
 outbox, whatever their status) the URL and reason of this person; the receivers'
-answers kept with their attempts, which may echo a payload. What stays: the digest of the
+answers kept with their attempts, which may echo a payload; a bulk upload waiting for
+its confirmation that holds the URL. What stays: the digest of the
 URL, the entry's id and dates, the events themselves (with no personal data).
 
 The search indexes follow the URL by triggers (SQLite's FTS5 table, migrations
@@ -27,13 +28,17 @@ import logging
 import sqlite3
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import or_, select, text, update
 
+from .. import pending_uploads
 from ..database import begin_write
 from ..extensions import db
 from ..models import AuditEvent, DncEntry, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from ..normalize import CANONICAL_PREFIX
 from ..search import entry_fts_upto
+from .errors import InvalidURL
+from .validation import normalize, url_digest
 from .values import Entry
 
 log = logging.getLogger(__name__)
@@ -79,8 +84,27 @@ def scrub(team_id: str, entry: Entry, now: datetime) -> dict:
         update(_LOG).where(_LOG.c.team_id == team_id, person)
         .values(url=None, reason=None, subject_label=None, ip_hash=None)).rowcount
     messages, attempts = _scrub_webhooks(team_id, entry)
+    staged = _drop_staged_uploads(team_id, entry)
     return {"audit_events": audit, "webhook_messages": messages, "webhook_attempts": attempts,
-            "fts_indexed": fts_indexed}
+            "staged_uploads": staged, "fts_indexed": fts_indexed}
+
+
+def _drop_staged_uploads(team_id: str, entry: Entry) -> int:
+    """A bulk upload waiting for its confirmation that holds the person's URL (in any
+    spelling) is dropped: the member uploads again."""
+    if entry.url_sha256 is None:
+        return 0
+    directory = current_app.config["BULK_UPLOAD_DIR"]
+
+    def is_person(raw: str) -> bool:
+        try:
+            return url_digest(normalize(raw)) == entry.url_sha256
+        except InvalidURL:
+            return False
+
+    tokens = pending_uploads.holding(directory, team_id, is_person)
+    pending_uploads.discard(directory, tokens)
+    return len(tokens)
 
 
 def _scrub_webhooks(team_id: str, entry: Entry) -> tuple[int, int]:
