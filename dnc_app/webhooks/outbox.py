@@ -7,6 +7,7 @@ that wrote events, the delivery loop of this process is woken (others poll).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Sequence
@@ -54,7 +55,9 @@ def entry_data(team_id: str, change, source: str, now: datetime, removed: bool,
         entry = change.entry.to_dict()
     else:  # a new entry: made now, from this change
         entry = {"$id": change.subject_id, "teamId": team_id, "url": change.url,
-                 "$createdAt": isoformat(now), "$updatedAt": isoformat(now)}
+                 "$createdAt": isoformat(now), "$updatedAt": isoformat(now),
+                 "erased": False,
+                 "sha256": hashlib.sha256(change.url.encode("utf-8")).hexdigest()}
     return {**entry, "source": source, "reason": change.reason, "seq": seq}
 
 
