@@ -353,6 +353,13 @@ def test_an_owner_erases_from_the_pages_without_javascript(app, client, team):
     assert "Personal data erased" in html and url_digest(url) in html and url not in html
     listing = client.get("/entries").get_data(as_text=True)
     assert url not in listing and "Personal data erased" in listing
+    assert f"/entries/{entry['$id']}/erase" not in listing  # nothing left to erase
+    checked = client.post("/check", data={"url": raw, "csrf_token": token_for(client, "/check")})
+    assert checked.status_code == 200
+    assert "On the list since" in checked.get_data(as_text=True)
+    assert "Personal data erased" in checked.get_data(as_text=True)
+    removal = client.get(f"/entries/{entry['$id']}/remove").get_data(as_text=True)
+    assert "None" not in removal and "erased" in removal
     assert text_columns_holding(app, [url, reason]) == []
 
 
