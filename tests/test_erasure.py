@@ -312,9 +312,14 @@ def test_the_erased_url_leaves_the_database_file_and_its_wal(app, client, team, 
 
 @pytest.mark.database("sqlite")
 def test_the_migration_kept_the_tables_triggers_and_partial_index(app):
+    assert_sqlite_schema_kept(app)
+
+
+def assert_sqlite_schema_kept(app) -> None:
     with app.app_context():
         names = {name: sql for name, sql in db.session.execute(text(
             "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'dnc_entry'"))}
+        db.session.remove()
     assert {"dnc_entry_count_insert", "dnc_entry_count_delete", "dnc_entry_count_update",
             "dnc_entry_fts_username_insert_batch", "dnc_entry_fts_username_update",
             "dnc_entry_fts_username_delete", "dnc_entry_fts_username_insert_reused"} <= set(names)
@@ -383,3 +388,43 @@ def test_a_staged_bulk_upload_holding_the_person_is_dropped(app, client, team, e
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(PendingUpload)) == 0
         db.session.remove()
+
+
+# --------------------------------------------------------------------------- the migration
+
+
+def test_migration_0024_goes_back_and_forth(app, client, team, eraser, receiver):
+    from flask_migrate import upgrade
+
+    from dnc_app.models import WebhookEndpoint
+    from tests.support import downgrade_before
+
+    both = register(client, team, receiver.url,
+                    events=["dnc.entry.added", "dnc.entry.removed"])[0]
+    one = register(client, team, receiver.url, events=["dnc.entry.added"])[0]
+    kept = add(client, team, "in/kept-across")
+    gone = add(client, team, "in/erased-before-downgrade")
+    erase(client, eraser, gone["$id"])
+    with app.app_context():
+        downgrade_before(app, "0024")
+        # An erased entry cannot exist without a nullable URL: the downgrade drops it.
+        ids = set(db.session.execute(text("SELECT id FROM dnc_entry")).scalars())
+        assert ids == {kept["$id"]}
+        # A row written without its digest (by a tool of its own) gets one on the upgrade.
+        db.session.execute(text("UPDATE dnc_entry SET url_sha256 = NULL"))
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        db.session.remove()
+        assert db.session.execute(text("SELECT url_sha256 FROM dnc_entry")).scalar_one() == \
+            url_digest("https://linkedin.com/in/kept-across")
+        events = {e.id: e.events.split() for e in db.session.scalars(select(WebhookEndpoint))}
+        db.session.remove()
+    # Endpoints that took every type take erasures too; a narrower choice stays as it was.
+    assert events[both] == ["dnc.entry.added", "dnc.entry.removed", "dnc.entry.erased"]
+    assert events[one] == ["dnc.entry.added"]
+    again = client.post("/v1/dnc", json={"url": "in/kept-across"}, headers=team.headers)
+    assert again.status_code == 409
+    assert add(client, team, "in/erased-before-downgrade")["url"].endswith("downgrade")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        assert_sqlite_schema_kept(app)
