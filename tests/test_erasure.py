@@ -428,3 +428,15 @@ def test_migration_0024_goes_back_and_forth(app, client, team, eraser, receiver)
     assert add(client, team, "in/erased-before-downgrade")["url"].endswith("downgrade")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         assert_sqlite_schema_kept(app)
+
+
+def test_the_webhooks_page_offers_the_erased_event(app, client, team, receiver):
+    make_member(app, team.id, "owner@example.com")
+    sign_in(client, "owner@example.com")
+    page = client.get("/webhooks").get_data(as_text=True)
+    assert 'name="erased"' in page and "dnc.entry.erased" in page
+    response = client.post("/webhooks", data={
+        "url": receiver.url, "erased": "y", "csrf_token": token_for(client, "/webhooks")})
+    assert response.status_code in (200, 303), response.status_code
+    listed = client.get("/v1/webhooks", headers=team.headers).get_json()["data"]["webhooks"]
+    assert [w["events"] for w in listed] == [["dnc.entry.erased"]]
