@@ -440,3 +440,34 @@ def test_the_webhooks_page_offers_the_erased_event(app, client, team, receiver):
     assert response.status_code in (200, 303), response.status_code
     listed = client.get("/v1/webhooks", headers=team.headers).get_json()["data"]["webhooks"]
     assert [w["events"] for w in listed] == [["dnc.entry.erased"]]
+
+
+@pytest.mark.database("sqlite")
+def test_the_search_index_stays_consistent_through_erasure_and_removal(app, client, team,
+                                                                      eraser):
+    def fillers(n: int) -> None:
+        with app.app_context():
+            entries.add_entries(team.id, [f"in/filler-{secrets.token_hex(4)}-{i}"
+                                          for i in range(n)], source=Source.API,
+                                actor=TEST_ACTOR)
+
+    def integrity_check() -> None:
+        with app.app_context():
+            db.session.execute(text("INSERT INTO dnc_entry_fts_username"
+                                     "(dnc_entry_fts_username) VALUES ('integrity-check')"))
+            db.session.remove()
+
+    indexed = add(client, team, person()[0])
+    fillers(1100)  # `indexed` is in the index now
+    unindexed = add(client, team, person()[0])  # past the index's position
+    for entry in (indexed, unindexed):
+        assert erase(client, eraser, entry["$id"]).status_code == 200
+    fillers(1100)  # the index takes `unindexed`, erased (no username to index)
+    integrity_check()
+    for entry in (indexed, unindexed):
+        removed = client.delete(f"/v1/dnc/{entry['$id']}", json={"reason": "test"},
+                                headers=eraser)
+        assert removed.status_code == 200, removed.get_json()
+    integrity_check()
+    search = client.get("/v1/dnc", query_string={"q": "filler"}, headers=team.headers)
+    assert search.get_json()["data"]["total"] == 1000 + 1  # capped count: more than 1,000
