@@ -34,8 +34,7 @@ from .validation import clean_reason, normalize, url_digest
 from .values import Entry, EntryPage
 
 __all__ = ["add_entries", "add_entry", "count_entries", "erase_entry", "find_by_url",
-           "get_entry",
-           "list_entries", "preview_entries", "remove_entry", "walk_entries"]
+           "get_entry", "list_entries", "preview_entries", "remove_entry", "walk_entries"]
 
 
 # --------------------------------------------------------------------------- writes
