@@ -471,3 +471,27 @@ def test_the_search_index_stays_consistent_through_erasure_and_removal(app, clie
     integrity_check()
     search = client.get("/v1/dnc", query_string={"q": "filler"}, headers=team.headers)
     assert search.get_json()["data"]["total"] == 1000 + 1  # capped count: more than 1,000
+
+
+def test_staged_screening_and_not_added_files_naming_the_person_are_deleted(
+        app, client, team, eraser):
+    from dnc_app.web.screen_csv import NOT_ADDED, SCREEN, team_dir
+
+    raw, url, _reason = person()
+    entry = add(client, team, raw)
+    base = app.config["BULK_UPLOAD_DIR"]
+    screening = team_dir(base, team.id, SCREEN) / "7"
+    not_added = team_dir(base, team.id, NOT_ADDED) / "7"
+    for directory in (screening, not_added):
+        directory.mkdir(parents=True, exist_ok=True)
+    mine = screening / "tokmine.csv"
+    mine.write_text(f"name,profile\nX,{url.upper()}\n")
+    progress = screening / "tokmine.1.json"
+    progress.write_text("{}")
+    refused = not_added / "tokrefused.csv"
+    refused.write_text(f"line,input\n3,{raw}\n")
+    other = screening / "tokother.csv"
+    other.write_text("name,profile\nY,https://linkedin.com/in/someone-else\n")
+    assert erase(client, eraser, entry["$id"]).status_code == 200
+    assert not mine.exists() and not progress.exists() and not refused.exists()
+    assert other.exists()

@@ -6,7 +6,8 @@ log every event of this entry or of this URL (an earlier entry of the same perso
 URL, reason, label and the hashed address it came from; in stored webhook payloads (the
 outbox, whatever their status) the URL and reason of this person; the receivers'
 answers kept with their attempts, which may echo a payload; a bulk upload waiting for
-its confirmation that holds the URL. What stays: the digest of the
+its confirmation that holds the URL; after the commit, staged screening files that
+mention it. What stays: the digest of the
 URL, the entry's id and dates, the events themselves (with no personal data).
 
 The search indexes follow the URL by triggers (SQLite's FTS5 table, migrations
@@ -177,6 +178,31 @@ def _prepare_sqlite_index(entry: Entry) -> bool:
             f"INSERT INTO {_FTS}({_FTS}, rank) VALUES ('secure-delete', 1)"))
         return False
     return True
+
+
+def drop_staged_files(team_id: str, url: str) -> int:
+    """Files of the team staged for an hour (prospect CSVs being screened, what a bulk add
+    did not add) that mention the username, in any letter case, are deleted with their
+    side files (a screening's progress). After the commit: files are not transactional.
+    The number of files deleted."""
+    from ..web.screen_csv import AREAS, team_dir  # the pages' module: imported on use
+
+    needle = url[len(CANONICAL_PREFIX):].lower().encode()
+    base = current_app.config["BULK_UPLOAD_DIR"]
+    dropped = 0
+    for area in AREAS:
+        root = team_dir(base, team_id, area)
+        for path in sorted(root.glob("*/*")) if root.is_dir() else ():
+            try:
+                holds = needle in path.read_bytes().lower()
+            except OSError:
+                continue
+            if holds:
+                stem = path.name.split(".", 1)[0]
+                for staged in path.parent.glob(f"{stem}.*"):
+                    staged.unlink(missing_ok=True)
+                    dropped += 1
+    return dropped
 
 
 def after_commit(fts_indexed: bool) -> None:

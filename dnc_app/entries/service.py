@@ -295,6 +295,8 @@ def erase_entry(team_id: str, entry_id: str, *, source: Source, actor: Actor) ->
     record(team_id, Action.ERASE, [Change(entry.id, None, None, erased)], source=source,
            actor=actor, now=now)
     db.session.commit()
+    if entry.url is not None:
+        erasure.drop_staged_files(team_id, entry.url)
     erasure.after_commit(done["fts_indexed"])
     return erased
 
