@@ -35,7 +35,7 @@ from .models import AuditEvent, Team
 from .notifications import outbox as notifications
 from .search import contains
 from .timeutil import UTCDateTime, utcnow
-from .webhooks.outbox import enqueue_entry_changes
+from .webhooks.outbox import enqueue_entry_changes, enqueue_erasures
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -77,6 +77,8 @@ class Action(_Labelled):
     REMOVE = "remove", "Removed", SubjectType.ENTRY, -1
     # Someone without the right tried to remove a person's own opt-out: nothing changed.
     REMOVE_REFUSED = "remove_refused", "Removal refused (own opt-out)", SubjectType.ENTRY, 0
+    # The person's data erased on request; the entry (its digest) stays on the list.
+    ERASE = "erase", "Personal data erased", SubjectType.ENTRY, 0
     KEY_CREATE = "key_create", "API key created", SubjectType.API_KEY, 0
     KEY_REVOKE = "key_revoke", "API key revoked", SubjectType.API_KEY, 0
     SETTINGS_CHANGED = "settings_changed", "Settings changed", SubjectType.TEAM, 0
@@ -224,6 +226,8 @@ def record(
         # Webhook events in the same transaction: they exist exactly when the change does.
         enqueue_entry_changes(team_id, action is Action.REMOVE, changes, source.value,
                               created_at, first)
+    elif has_webhooks and action is Action.ERASE:
+        enqueue_erasures(team_id, changes, created_at, first)
     if source is Source.PUBLIC_FORM and action in (Action.ADD, Action.ADD_DUPLICATE):
         # The team is told of a person's own opt-out (an email, soon), in this transaction.
         notifications.optouts(team_id, first, len(changes), created_at)
@@ -258,7 +262,7 @@ def read_from(team_id: str, after_seq: int = 0, limit: int = 1000) -> list[Row]:
 
 # What the changes feed shows: the changes to the list itself. Other log events (keys,
 # settings, members, repeated requests) keep their place in `seq` but are not listed.
-FEED_ACTIONS = (Action.ADD.value, Action.REMOVE.value)
+FEED_ACTIONS = (Action.ADD.value, Action.REMOVE.value, Action.ERASE.value)
 _FEED = (select(_LOG.c.seq, _LOG.c.action, _LOG.c.subject_id, _LOG.c.url, _LOG.c.created_at,
                 _LOG.c.source)
          .where(_LOG.c.team_id == bindparam("team_id"), _LOG.c.seq > bindparam("after_seq"),
@@ -267,7 +271,7 @@ _FEED = (select(_LOG.c.seq, _LOG.c.action, _LOG.c.subject_id, _LOG.c.url, _LOG.c
 
 
 def read_entry_changes(team_id: str, after_seq: int, limit: int) -> list[Row]:
-    """The team's entry additions and removals after position `after_seq`, oldest first
+    """The team's entry additions, removals and erasures after position `after_seq`, oldest first
     (the changes feed): rows of (seq, action, subject_id, url, created_at, source).
 
     One statement, so one snapshot: since `seq` is the commit order within a team, what

@@ -176,8 +176,9 @@ class DncEntry(Model):
         # The few flagged entries of a team, newest first, without scanning its list.
         Index("ix_dnc_entry_team_review", "team_id", "seq",
               postgresql_where=text("needs_review"), sqlite_where=text("needs_review")),
-        # Screening by digest (POST /v1/dnc/screen with sha256): one probe per digest.
-        Index("ix_dnc_entry_team_sha256", "team_id", "url_sha256"),
+        # The person's identity in the team: screening by digest probes it, and it keeps
+        # an erased entry (no URL left) unique, so adding the person again is a duplicate.
+        Index("uq_dnc_entry_team_sha256", "team_id", "url_sha256", unique=True),
         # The list filtered by source, newest first: a rare source (a few CLI entries among
         # a million) is a short range, not a scan of the team's list.
         Index("ix_dnc_entry_team_source_seq", "team_id", "source", "seq"),
@@ -187,7 +188,9 @@ class DncEntry(Model):
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(40), unique=True, default=ids.entry_id)
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
-    url: Mapped[str] = mapped_column(String(255))
+    # None once erased: the person's data went, their digest and the dates stay
+    # (`updated_at` is then the time of the erasure).
+    url: Mapped[str | None] = mapped_column(String(255))
     # Hex SHA-256 of `url` (UTF-8), set by the entry service on every insert: lets a
     # connector screen prospects without sending their URLs. Nullable only so that the
     # column could be added to SQLite without rebuilding the table; migration 0008

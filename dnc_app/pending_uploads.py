@@ -186,3 +186,27 @@ def sweep(directory: str | os.PathLike, ttl: float) -> int:
         except FileNotFoundError:
             pass
     return len(expired) + orphans
+
+
+def holding(directory: str | os.PathLike, team_id: str, matches) -> list[str]:
+    """Tokens of the team's pending uploads that hold an input `matches(raw)` is true for
+    (an erased person's URL, in any spelling): the caller removes them with `discard`.
+    Reads each of the team's files once; they are few (one per member, capped in size)."""
+    found = []
+    for token in db.session.execute(select(PendingUpload.token).where(
+            PendingUpload.team_id == team_id)).scalars():
+        try:
+            with open(_path(Path(directory), token), encoding="utf-8") as fh:
+                urls = json.load(fh).get("urls") or []
+        except (OSError, ValueError, AttributeError):
+            continue
+        if any(isinstance(raw, str) and matches(raw) for raw in urls):
+            found.append(token)
+    return found
+
+
+def discard(directory: str | os.PathLike, tokens: list[str]) -> None:
+    """Delete these pending uploads: rows in the caller's write transaction, then files."""
+    if tokens:
+        db.session.execute(delete(PendingUpload).where(PendingUpload.token.in_(tokens)))
+        _unlink(Path(directory), tokens)

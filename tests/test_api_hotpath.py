@@ -17,6 +17,7 @@ from dnc_app.api.hotpath import HotPath
 from dnc_app.api.limits import limit_items
 from dnc_app.database import read_one
 from dnc_app.entries import statements as sql
+from dnc_app.entries import url_digest
 from dnc_app.extensions import db, limiter
 from dnc_app.limitstore import hit_with_window
 from tests.services import RedisServer
@@ -171,19 +172,19 @@ def test_flask_serves_what_the_hot_path_does_not_reproduce(make_app, team):
 def test_the_raw_read_returns_what_core_returns(make_app, team):
     app = make_app()
     app.test_client().post("/v1/dnc", json={"url": "in/raw"}, headers=team.headers)
-    params = {"team_id": team.id, "url": "https://linkedin.com/in/raw"}
+    params = {"team_id": team.id, "sha256": url_digest("https://linkedin.com/in/raw")}
     with app.app_context():
-        raw = read_one(sql.FIND_BY_URL, params)
+        raw = read_one(sql.FIND_BY_DIGEST, params)
         with db.engine.connect() as connection:
-            core = connection.execute(sql.FIND_BY_URL, params).first()
+            core = connection.execute(sql.FIND_BY_DIGEST, params).first()
         assert tuple(raw) == tuple(core)
         assert raw.created_at.tzinfo is not None and raw.url == core.url
-        assert read_one(sql.FIND_BY_URL, {**params, "url": "https://linkedin.com/in/no"}) is None
+        assert read_one(sql.FIND_BY_DIGEST, {**params, "sha256": "0" * 64}) is None
 
 
 def test_the_raw_read_falls_back_to_core_when_the_driver_fails(make_app, team):
     app = make_app()
-    params = {"team_id": team.id, "url": "https://linkedin.com/in/nobody"}
+    params = {"team_id": team.id, "sha256": "0" * 64}
     with app.app_context():
         engine = db.engine
         # Every pooled connection is broken under the pool's feet (as by a restart).
@@ -192,7 +193,7 @@ def test_the_raw_read_falls_back_to_core_when_the_driver_fails(make_app, team):
             fairy.dbapi_connection.close()
         for fairy in fairies:
             fairy.close()
-        assert read_one(sql.FIND_BY_URL, params) is None
+        assert read_one(sql.FIND_BY_DIGEST, params) is None
     assert app.test_client().get("/v1/dnc/check?url=in/nobody",
                                  headers=team.headers).status_code == 200
 
@@ -232,9 +233,9 @@ def test_the_raw_read_leaves_pooled_connections_transactional(make_app, team):
     app = make_app()
     with app.app_context():
         assert db.engine.dialect.name == "postgresql"  # SQLite reads in autocommit as before
-        params = {"team_id": team.id, "url": "https://linkedin.com/in/nobody"}
+        params = {"team_id": team.id, "sha256": "0" * 64}
         for _ in range(3):
-            assert read_one(sql.FIND_BY_URL, params) is None
+            assert read_one(sql.FIND_BY_DIGEST, params) is None
         renamed = sql.TEAMS.update().where(sql.TEAMS.c.id == team.id).values(name="Renamed")
         for _ in range(3):  # whichever pooled connection the session gets
             db.session.execute(renamed)
@@ -248,4 +249,4 @@ def test_a_database_that_cannot_be_reached_is_the_wrapped_error_answered_503(mak
     # (SQLAlchemy's OperationalError, which errors.py turns into a 503), never a 500.
     app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/no/such/dir/dnc.sqlite3")
     with app.app_context(), pytest.raises(OperationalError):
-        read_one(sql.FIND_BY_URL, {"team_id": "team_x", "url": "https://linkedin.com/in/x"})
+        read_one(sql.FIND_BY_DIGEST, {"team_id": "team_x", "sha256": "0" * 64})

@@ -17,13 +17,14 @@ from dnc_app import entries
 from dnc_app.changelog import Actor, ActorType, Source
 from dnc_app.database import begin_write, run, session_in_transaction
 from dnc_app.entries import statements as sql
+from dnc_app.entries import url_digest
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, Team
 
 
 def _row(team_id: str, url: str, entry_id: str) -> dict:
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-    return {"id": entry_id, "team_id": team_id, "url": url, "url_sha256": None,
+    return {"id": entry_id, "team_id": team_id, "url": url, "url_sha256": url_digest(url),
             "reason": "r", "source": "api", "added_by": "test", "created_at": now,
             "updated_at": now, "needs_review": False}
 
@@ -43,7 +44,8 @@ def test_rows_are_those_core_returns(app, team):
         assert raw[0].created_at == core[0].created_at == datetime(2026, 11, 30, 12, 0,
                                                                    tzinfo=UTC)
         assert raw[0].seq + 1 == core[0].seq
-        found = run(sql.FIND_BY_URL, {"team_id": team.id, "url": "https://linkedin.com/in/raw"})
+        found = run(sql.FIND_BY_DIGEST, {"team_id": team.id,
+                                         "sha256": url_digest("https://linkedin.com/in/raw")})
         assert [(e.id, e.reason) for e in found] == [("e-raw", "r")]
         db.session.rollback()
 
@@ -55,8 +57,9 @@ def test_errors_are_wrapped_as_core_wraps_them(app, team):
         with pytest.raises(IntegrityError):  # the unique (team, url): a wrapped DBAPI error
             run(INSERT, _row(team.id, "https://linkedin.com/in/twice", "e-2"))
         db.session.rollback()
-        assert run(sql.FIND_BY_URL, {"team_id": team.id,
-                                      "url": "https://linkedin.com/in/twice"}) == []
+        assert run(sql.FIND_BY_DIGEST, {"team_id": team.id,
+                                         "sha256": url_digest("https://linkedin.com/in/twice")}
+                   ) == []
         db.session.rollback()
 
 

@@ -26,6 +26,8 @@ ROUTES = {
     ("web.add_entry", "POST"): "member",
     ("web.remove_confirm", "GET"): "member",
     ("web.remove_entry", "POST"): "member",
+    ("web.erase_confirm", "GET"): "owner",
+    ("web.erase_entry", "POST"): "owner",
     ("web.mark_reviewed", "POST"): "member",
     ("web.bulk", "GET"): "member",
     ("web.bulk_preview", "POST"): "member",

@@ -32,7 +32,8 @@ _KIND = "c2"
 # Cursors issued before they were signed: a position only, still accepted (a stored
 # cursor does not expire) when it is not past the team's newest change.
 _LEGACY_PREFIX = "c1:"
-_TYPES = {Action.ADD.value: "added", Action.REMOVE.value: "removed"}
+_TYPES = {Action.ADD.value: "added", Action.REMOVE.value: "removed",
+          Action.ERASE.value: "erased"}
 BAD_CURSOR = "cursor is not valid: pass the nextCursor of an earlier page"
 
 

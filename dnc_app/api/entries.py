@@ -261,3 +261,21 @@ def delete_entry_by_id(entry_id: str):
                          may_remove_optouts=accounts.key_may_remove_optouts(g.api_key.id))
     message = "DNC entry deleted successfully"
     return envelope(None, {"message": message}, message, 200)
+
+
+# --------------------------------------------------------------------------- erase
+
+
+@bp.post("/dnc/<entry_id>/erase")
+@require_api_key
+@team_limits(WRITE)
+def erase_entry_by_id(entry_id: str):
+    # The right is checked first: a key without it learns nothing about which ids exist.
+    if not accounts.key_may_remove_optouts(g.api_key.id):
+        raise ApiError("erasure_not_allowed", "This API key may not erase personal data: an "
+                       "owner allows it for keys that may remove opt-outs", 403)
+    if not _ENTRY_ID.fullmatch(entry_id):
+        raise entries.EntryNotFound()
+    entry = entries.erase_entry(g.team_id, entry_id, source=Source.API, actor=g.actor)
+    return envelope(None, entry.to_dict(),
+                    "Personal data erased; the person stays on the Do Not Contact list", 200)

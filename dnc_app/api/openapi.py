@@ -55,6 +55,8 @@ ERROR_CODES = {
     **openapi_webhooks.WEBHOOK_ERRORS,
     "protected_entry": "The entry is the person's own opt-out (public form or personal "
                        "link); only a key an owner allowed to remove opt-outs may delete it.",
+    "erasure_not_allowed": "The API key may not erase personal data (only a key an owner "
+                           "allowed to remove opt-outs may).",
     "bad_request": "The request itself could not be understood (e.g. a Host header this "
                    "server does not serve).",
     "method_not_allowed": "The endpoint does not support this HTTP method.",
@@ -131,7 +133,11 @@ ENTRY_EXAMPLE = {
     "$updatedAt": "2026-11-26T10:15:30.123Z",
     "reason": "Asked not to be contacted",
     "source": "api",
+    "erased": False,
+    "sha256": "45015760b2bb573f5b8a270210aaf6904d1b1e6fd0a2e0676d467490ccf1b8dc",
 }
+ERASED_EXAMPLE = {**ENTRY_EXAMPLE, "url": None, "reason": None, "erased": True,
+                  "$updatedAt": "2026-12-01T09:00:00.000Z"}
 
 CHANGE_EXAMPLE = {
     "type": "added",
@@ -160,14 +166,24 @@ def _schemas() -> dict:
                 "$id": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
                         "description": "Opaque entry id."},
                 "teamId": {"type": "string", "pattern": "^team_[A-Za-z0-9]+$"},
-                "url": {"type": "string", "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
-                        "description": "The normalized profile URL."},
+                "url": {"type": ["string", "null"],
+                        "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
+                        "description": "The normalized profile URL; null once the person's "
+                                       "data was erased."},
                 "$createdAt": TIMESTAMP,
                 "$updatedAt": TIMESTAMP,
                 "reason": {"type": ["string", "null"],
                            "description": "Why the person is on the list, if given."},
                 "source": {"type": "string", "enum": SOURCES,
                            "description": "Where the entry came from: " + SOURCE_TEXT},
+                "erased": {"type": "boolean",
+                           "description": "The person's data was erased (POST "
+                                          "/v1/dnc/{entryId}/erase): `url` and `reason` are "
+                                          "null, the person stays on the list (check, screen "
+                                          "and add find them by URL or digest)."},
+                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                           "description": "Hex SHA-256 of the normalized URL (UTF-8): what "
+                                          "stays of an erased entry."},
             },
             "example": ENTRY_EXAMPLE,
         },
@@ -276,15 +292,18 @@ def _schemas() -> dict:
         },
         "Change": {
             "type": "object",
-            "description": "One change to the list: an entry added or removed.",
+            "description": "One change to the list: an entry added, removed, or its "
+                           "person's data erased (`erased`: the entry stays listed; this "
+                           "change and the earlier changes of that person have `url` null).",
             "required": ["type", "entryId", "url", "at", "source", "seq"],
             "properties": {
-                "type": {"type": "string", "enum": ["added", "removed"]},
+                "type": {"type": "string", "enum": ["added", "removed", "erased"]},
                 "entryId": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
                             "description": "The entry's `$id` (a removal names the entry "
                                            "that was removed)."},
-                "url": {"type": "string", "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
-                        "description": "The normalized profile URL."},
+                "url": {"type": ["string", "null"],
+                        "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
+                        "description": "The normalized profile URL; null once erased."},
                 "at": {**TIMESTAMP,
                        "description": "When the change was asked for. The feed's order is "
                                       "the commit order: two concurrent changes can have "
@@ -715,6 +734,35 @@ def _operations(limits: Mapping[str, str]) -> dict:
             **_common_responses(limited=True, body=True),
         },
     }
+    erase_op = {
+        "operationId": "eraseEntry",
+        "tags": ["Entries"],
+        "summary": "Erase a person's data, keep them on the list",
+        "description": (
+            "Erases the person's data (a right-to-erasure request) without forgetting the "
+            "objection: the profile URL, reasons and free text leave the entry, the change "
+            "log and audit trail, stored webhook payloads and the search indexes; the "
+            "SHA-256 of the normalized URL and the dates stay. The person stays on the list: "
+            "check and screen by URL or digest answer `onList: true` with the entry "
+            "(`url` null, `erased` true), adding them again is a 409 `already_exists`. "
+            "Connected tools get `dnc.entry.erased` (`data`: `$id`, `sha256`, `seq`) and the "
+            "changes feed an `erased` change. Only a key an owner allowed to remove opt-outs "
+            "may erase (else 403 `erasure_not_allowed`, whatever the id). Another team's "
+            f"entry is a 404. Erasing an erased entry answers it again. {write_note}"
+        ),
+        "parameters": delete_op["parameters"],
+        "responses": {
+            "200": _ok("Erased (or erased already).", _ref("DncEntry"), {
+                "error": None, "data": ERASED_EXAMPLE,
+                "message": "Personal data erased; the person stays on the Do Not Contact "
+                           "list"}),
+            "403": _error_response("This key may not erase personal data.",
+                                   ["erasure_not_allowed"], limited=True),
+            "404": _error_response("No such entry in this team's list.", ["not_found"],
+                                   limited=True),
+            **_common_responses(limited=True, body=False),
+        },
+    }
     verify = {
         "operationId": "verifyKey",
         "tags": ["Keys"],
@@ -745,6 +793,7 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "/v1/dnc/check": {"get": check_op},
         "/v1/dnc/changes": {"get": changes_op},
         "/v1/dnc/{entryId}": {"delete": delete_op},
+        "/v1/dnc/{entryId}/erase": {"post": erase_op},
         "/v1/verify": {"get": verify},
         "/v1/openapi.json": {"get": document},
         **_webhook_operations(write, listing),

@@ -3,8 +3,8 @@
 By URL (each normalized; an invalid one is answered as such) or by the hex SHA-256 of
 a normalized URL (a connector need not send its prospect list in clear). Whatever the
 number of items (the API takes 1,000, the CSV page a chunk), one SELECT answers them:
-an `IN` over the distinct values, served by the unique (team_id, url) index or the
-(team_id, url_sha256) one.
+an `IN` over the distinct digests (a URL is looked up by its digest, which an erased
+entry keeps), served by the unique (team_id, url_sha256) index.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TypeGuard
 from ..extensions import db
 from . import statements as sql
 from .errors import InvalidURL
-from .validation import normalize
+from .validation import normalize, url_digest
 
 DIGEST_LENGTH = 64
 _HEX = frozenset(string.hexdigits)
@@ -56,10 +56,13 @@ def _normalized(raw: object) -> tuple[str | None, str | None]:
 def screen_urls(team_id: str, raw_urls: Sequence[object]) -> list[Screened]:
     """Each input normalized and looked up; one query for all of them."""
     normalized = [_normalized(raw) for raw in raw_urls]
-    wanted = list({url for url, _error in normalized if url is not None})
-    listed = dict(sql.screen_by_url(team_id, wanted)) if wanted else {}
-    return [Screened(raw, url, listed.get(url), error) for raw, (url, error)
-            in zip(raw_urls, normalized, strict=True)]
+    # By digest, which an erased entry keeps (its URL is gone): the person stays listed.
+    digests = {url: url_digest(url) for url, _error in normalized if url is not None}
+    wanted = list(set(digests.values()))
+    listed = {digest: entry_id for digest, _url, entry_id
+              in sql.screen_by_digest(team_id, wanted)} if wanted else {}
+    return [Screened(raw, url, None if url is None else listed.get(digests[url]), error)
+            for raw, (url, error) in zip(raw_urls, normalized, strict=True)]
 
 
 def valid_digest(value: object) -> TypeGuard[str]:

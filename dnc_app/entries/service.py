@@ -16,6 +16,7 @@ webhooks.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
@@ -24,15 +25,16 @@ from ..changelog import Action, Actor, Change, Source, record
 from ..database import begin_write, read_one, run, session_in_transaction, write_outside_session
 from ..extensions import db
 from ..timeutil import utcnow
+from . import erasure
 from . import statements as sql
 from .bulk import BulkResult, classify
 from .cursor import decode_cursor, encode_cursor
 from .errors import AlreadyListed, EntryNotFound, InvalidReason, ProtectedEntry, TeamNotFound
-from .validation import clean_reason, normalize
+from .validation import clean_reason, normalize, url_digest
 from .values import Entry, EntryPage
 
-__all__ = ["add_entries", "add_entry", "count_entries", "find_by_url", "get_entry",
-           "list_entries", "preview_entries", "remove_entry", "walk_entries"]
+__all__ = ["add_entries", "add_entry", "count_entries", "erase_entry", "find_by_url",
+           "get_entry", "list_entries", "preview_entries", "remove_entry", "walk_entries"]
 
 
 # --------------------------------------------------------------------------- writes
@@ -69,6 +71,7 @@ def _entry_row(team_id: str, url: str, reason: str | None, source: Source, actor
         "id": entry_id or ids.entry_id(),
         "team_id": team_id,
         "url": url,
+        "url_sha256": url_digest(url),
         "reason": reason,
         "source": source,
         "added_by": actor.label,
@@ -136,10 +139,13 @@ def _add_row(team_id: str, row: dict, actor: Actor, reference: str | None,
         record(team_id, Action.ADD, [Change(entry.id, url, reason)], source=source,
                actor=actor, reference=reference, now=now)
         return entry, None, True
-    found = run(sql.FIND_BY_URL, {"team_id": team_id, "url": url})
+    found = run(sql.FIND_BY_DIGEST, {"team_id": team_id, "sha256": row["url_sha256"]})
     existing = _entry_from_row(found[0] if found else None)
     if existing is not None and record_duplicate:
         change = Change(existing.id, url, reason if reason is not None else existing.reason)
+        if existing.erased:
+            # The person was erased: their request is recorded, their data is not again.
+            change = Change(existing.id)
         record(team_id, Action.ADD_DUPLICATE, [change], source=source, actor=actor,
                reference=reference, now=now)
         return None, existing, True
@@ -262,7 +268,9 @@ def remove_entry(
     if entry is None:
         db.session.rollback()
         raise EntryNotFound()
-    if entry.is_optout:
+    if entry.is_optout or entry.erased:
+        # An erased entry is a person's data erased on request: it stays suppressed
+        # unless the same right that removes an opt-out removes it.
         _check_optout_removal(team_id, entry, reason, source, actor, may_remove_optouts)
     db.session.execute(sql.DELETE_ENTRY, {"seq": entry.seq})
     record(team_id, Action.REMOVE,
@@ -271,6 +279,33 @@ def remove_entry(
            source=source, actor=actor)
     db.session.commit()
     return entry
+
+
+def erase_entry(team_id: str, entry_id: str, *, source: Source, actor: Actor) -> Entry:
+    """Erase a person's data and keep them suppressed: the entry keeps its id, the digest
+    of its URL and its dates; its URL and reason go from every table and stored payload
+    (erasure.scrub), in one transaction with the `erase` change (feed `erased`, webhook
+    `dnc.entry.erased`). Another team's id is EntryNotFound. Erasing an erased entry
+    changes nothing and returns it. The caller checks the right to erase."""
+    _begin_write(team_id)
+    entry = _entry_from_row(
+        db.session.execute(sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id}).first())
+    if entry is None:
+        db.session.rollback()
+        raise EntryNotFound()
+    if entry.erased:
+        db.session.rollback()
+        return entry
+    now = utcnow()
+    done = erasure.scrub(team_id, entry, now)
+    erased = dataclasses.replace(entry, url=None, reason=None, updated_at=now)
+    record(team_id, Action.ERASE, [Change(entry.id, None, None, erased)], source=source,
+           actor=actor, now=now)
+    db.session.commit()
+    if entry.url is not None:
+        erasure.drop_staged_files(team_id, entry.url)
+    erasure.after_commit(done["fts_indexed"])
+    return erased
 
 
 def _check_optout_removal(team_id: str, entry: Entry, reason: str | None, source: Source,
@@ -295,8 +330,8 @@ def _check_optout_removal(team_id: str, entry: Entry, reason: str | None, source
 
 def find_by_url(team_id: str, raw_url: object) -> Entry | None:
     """The team's entry for this URL, if listed. Raises InvalidURL."""
-    url = normalize(raw_url)
-    return _entry_from_row(read_one(sql.FIND_BY_URL, {"team_id": team_id, "url": url}))
+    digest = url_digest(normalize(raw_url))
+    return _entry_from_row(read_one(sql.FIND_BY_DIGEST, {"team_id": team_id, "sha256": digest}))
 
 
 def get_entry(team_id: str, entry_id: str) -> Entry | None:

@@ -29,8 +29,10 @@ TEAMS = Team.__table__
 
 # Exactly the columns of an Entry, in its field order.
 SELECT_ENTRY = select(*(ENTRIES.c[name] for name in ENTRY_FIELDS))
-FIND_BY_URL = SELECT_ENTRY.where(ENTRIES.c.team_id == bindparam("team_id"),
-                                 ENTRIES.c.url == bindparam("url"))
+# By the digest of the normalized URL, not the URL: an erased entry has only its digest
+# left, and is still the person (check, add and screen find it).
+FIND_BY_DIGEST = SELECT_ENTRY.where(ENTRIES.c.team_id == bindparam("team_id"),
+                                    ENTRIES.c.url_sha256 == bindparam("sha256"))
 GET_ENTRY = SELECT_ENTRY.where(ENTRIES.c.id == bindparam("entry_id"),
                                ENTRIES.c.team_id == bindparam("team_id"))
 DELETE_ENTRY = delete(ENTRIES).where(ENTRIES.c.seq == bindparam("seq"))
@@ -49,6 +51,11 @@ def dialect_name() -> str:
 
 def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
     """INSERT … ON CONFLICT DO NOTHING; return {url: (seq, id)} of the rows stored.
+
+    No conflict target: an entry is unique in its team by its URL and by the digest of
+    its URL (migration 0024: an erased entry keeps only the digest), and a row that
+    breaks either is a duplicate. (A clash of random ids, which never happens, would
+    look like one too, and the add tries again.)
 
     Each row is stored with the digest of its URL (`url_sha256`, for screening).
     One statement per dialect, compiled once and cached; SQLAlchemy sends many rows as
@@ -73,17 +80,17 @@ _INSERT_IGNORE: dict = {}
 
 
 def _insert_ignore_statement(dialect: str):
+    # No conflict target: a clash on the URL or on the digest (an erased person, whose
+    # URL is gone) is a duplicate either way.
     returned = ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return (pg_insert(ENTRIES).on_conflict_do_nothing(index_elements=["team_id", "url"])
-                .returning(*returned))
+        return pg_insert(ENTRIES).on_conflict_do_nothing().returning(*returned)
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return (sqlite_insert(ENTRIES).on_conflict_do_nothing(index_elements=["team_id", "url"])
-                .returning(*returned))
+        return sqlite_insert(ENTRIES).on_conflict_do_nothing().returning(*returned)
     # pragma: no cover - only SQLite and PostgreSQL are supported
     raise RuntimeError(f"unsupported database: {dialect}")
 
@@ -113,7 +120,7 @@ def _locked_insert_statement(keys: tuple[str, ...]):
     locked_row = (select(*values).select_from(TEAMS)
                   .where(TEAMS.c.id == bindparam("team_id")).with_for_update())
     return (pg_insert(ENTRIES).from_select(list(keys), locked_row)
-            .on_conflict_do_nothing(index_elements=["team_id", "url"])
+            .on_conflict_do_nothing()
             .returning(ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url))
 
 
@@ -129,7 +136,7 @@ _PG_INSERT_ENTRIES = text("""
     FROM unnest(CAST(:ids AS varchar[]), CAST(:urls AS varchar[]), CAST(:reasons AS text[]))
          WITH ORDINALITY AS t(id, url, reason, n)
     ORDER BY t.n
-    ON CONFLICT (team_id, url) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING seq, id, url
 """).bindparams(bindparam("now", type_=UTCDateTime()))
 
@@ -163,18 +170,20 @@ _URL_ARRAY = ARRAY(String())
 
 
 def listed_urls(team_id: str, urls: list[str]) -> set[str]:
-    """Which of these URLs the team lists."""
-    url_column = ENTRIES.c.url
+    """Which of these URLs the team lists (by their digests: erased entries too)."""
+    by_digest = {url_digest(url): url for url in urls}
+    digests = list(by_digest)
+    column = ENTRIES.c.url_sha256
     if dialect_name() == "postgresql":
         # One array parameter: a short statement whatever the number of URLs.
-        any_url = func.any(bindparam("urls", type_=_URL_ARRAY))
-        stmt = select(url_column).where(ENTRIES.c.team_id == team_id, url_column == any_url)
-        return set(db.session.execute(stmt, {"urls": urls}).scalars())
+        any_digest = func.any(bindparam("digests", type_=_URL_ARRAY))
+        stmt = select(column).where(ENTRIES.c.team_id == team_id, column == any_digest)
+        return {by_digest[d] for d in db.session.execute(stmt, {"digests": digests}).scalars()}
     listed: set[str] = set()
-    for start in range(0, len(urls), _LOOKUP_CHUNK):
-        chunk = urls[start : start + _LOOKUP_CHUNK]
-        listed.update(db.session.execute(
-            select(url_column).where(ENTRIES.c.team_id == team_id, url_column.in_(chunk))
+    for start in range(0, len(digests), _LOOKUP_CHUNK):
+        chunk = digests[start : start + _LOOKUP_CHUNK]
+        listed.update(by_digest[d] for d in db.session.execute(
+            select(column).where(ENTRIES.c.team_id == team_id, column.in_(chunk))
         ).scalars())
     return listed
 
@@ -191,18 +200,12 @@ def _screen_statements(*columns, key):
     }
 
 
-_SCREEN_BY_URL = _screen_statements(ENTRIES.c.url, ENTRIES.c.id, key=ENTRIES.c.url)
 _SCREEN_BY_DIGEST = _screen_statements(ENTRIES.c.url_sha256, ENTRIES.c.url, ENTRIES.c.id,
                                        key=ENTRIES.c.url_sha256)
 
 
-def screen_by_url(team_id: str, urls: list[str]) -> Sequence[Any]:
-    """(url, id) of the team's entries among these normalized URLs."""
-    return db.session.connection().execute(
-        _SCREEN_BY_URL[dialect_name()], {"team_id": team_id, "values": urls}).all()
-
-
 def screen_by_digest(team_id: str, digests: list[str]) -> Sequence[Any]:
-    """(url_sha256, url, id) of the team's entries among these lowercase hex digests."""
+    """(url_sha256, url, id) of the team's entries among these lowercase hex digests (an
+    erased entry's url is None)."""
     return db.session.connection().execute(
         _SCREEN_BY_DIGEST[dialect_name()], {"team_id": team_id, "values": digests}).all()

@@ -25,7 +25,7 @@ class Entry:
     seq: int
     id: str
     team_id: str
-    url: str
+    url: str | None  # None once erased
     reason: str | None
     source: str
     added_by: str | None
@@ -33,11 +33,18 @@ class Entry:
     updated_at: datetime
     # A public opt-out that came in above the team's review threshold (see review).
     needs_review: bool
+    # Hex SHA-256 of the normalized URL: the person's identity in the team, kept by erasure.
+    url_sha256: str | None = None
 
     @property
     def is_optout(self) -> bool:
         """The person's own opt-out (see PROTECTED_SOURCES)."""
         return self.source in PROTECTED_SOURCES
+
+    @property
+    def erased(self) -> bool:
+        """The person's data was erased (at `updated_at`): only the digest is left."""
+        return self.url is None
 
     def to_dict(self) -> dict:
         """The API's representation (field order as documented)."""
@@ -49,6 +56,9 @@ class Entry:
             "$updatedAt": isoformat(self.updated_at),
             "reason": self.reason,
             "source": self.source,
+            # An erased entry keeps only its digest and dates: url and reason are null.
+            "erased": self.url is None,
+            "sha256": self.url_sha256,
         }
 
 

@@ -190,10 +190,12 @@ class WebhookForm(FlaskForm):
                               filters=[_strip])
     added = BooleanField("Entry added (dnc.entry.added)", default=True)
     removed = BooleanField("Entry removed (dnc.entry.removed)", default=True)
+    erased = BooleanField("Personal data erased (dnc.entry.erased)", default=True)
 
     def events(self) -> list[str]:
         return [name for name, on in (("dnc.entry.added", self.added.data),
-                                      ("dnc.entry.removed", self.removed.data)) if on]
+                                      ("dnc.entry.removed", self.removed.data),
+                                      ("dnc.entry.erased", self.erased.data)) if on]
 
 
 class LookForm(FlaskForm):

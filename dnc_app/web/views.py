@@ -335,6 +335,32 @@ def post_removal(entry_id: str):
     return render("web/remove.html", "web/_remove_row.html", 422, entry=entry, form=form)
 
 
+# --------------------------------------------------------------------------- erase
+
+
+@bp.get("/entries/<entry_id>/erase")
+@requires_role(Role.OWNER)
+def erase_confirm(entry_id: str):
+    entry = get_entry_or_404(entry_id)
+    return render_template("web/erase.html", entry=entry, form=ConfirmForm(formdata=None))
+
+
+@bp.post("/entries/<entry_id>/erase", endpoint="erase_entry")
+@requires_role(Role.OWNER)
+@write_limit
+def post_erasure(entry_id: str):
+    """An owner erases a person's data; the person stays on the list (entries.erase_entry)."""
+    entry = get_entry_or_404(entry_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template("web/erase.html", entry=entry, form=form), 422
+    try:
+        erased = entries.erase_entry(team_id(), entry_id, source=Source.WEB, actor=actor())
+    except entries.EntryNotFound:
+        abort(404, description="This entry is not on your list (it may have been removed).")
+    return render_template("web/erase.html", entry=erased, form=form, done=True)
+
+
 @bp.get("/entries/<entry_id>/row")
 @requires_role(Role.VIEWER)
 def entry_row(entry_id: str):

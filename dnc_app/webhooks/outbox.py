@@ -7,6 +7,7 @@ that wrote events, the delivery loop of this process is woken (others poll).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Sequence
@@ -22,8 +23,10 @@ from ..timeutil import isoformat, utcnow
 
 ENTRY_ADDED = "dnc.entry.added"
 ENTRY_REMOVED = "dnc.entry.removed"
+# A person's data was erased (they stay on the list): the receiver forgets them too.
+ENTRY_ERASED = "dnc.entry.erased"
 TEST_EVENT = "webhook.test"
-EVENT_TYPES = (ENTRY_ADDED, ENTRY_REMOVED)
+EVENT_TYPES = (ENTRY_ADDED, ENTRY_REMOVED, ENTRY_ERASED)
 
 # Set after a commit that wrote events; the process's delivery loop waits on it.
 WAKE = threading.Event()
@@ -53,7 +56,9 @@ def entry_data(team_id: str, change, source: str, now: datetime, removed: bool,
         entry = change.entry.to_dict()
     else:  # a new entry: made now, from this change
         entry = {"$id": change.subject_id, "teamId": team_id, "url": change.url,
-                 "$createdAt": isoformat(now), "$updatedAt": isoformat(now)}
+                 "$createdAt": isoformat(now), "$updatedAt": isoformat(now),
+                 "erased": False,
+                 "sha256": hashlib.sha256(change.url.encode("utf-8")).hexdigest()}
     return {**entry, "source": source, "reason": change.reason, "seq": seq}
 
 
@@ -81,9 +86,7 @@ def enqueue_entry_changes(team_id: str, removed: bool, changes: Sequence, source
     """One event per change for each enabled endpoint of the team that takes its type;
     the changes are numbered `first_seq`, `first_seq + 1`, … in the team's change log."""
     event_type = ENTRY_REMOVED if removed else ENTRY_ADDED
-    endpoints = [endpoint_id for endpoint_id, events
-                 in db.session.execute(_SUBSCRIBED, {"team_id": team_id})
-                 if event_type in events.split()]
+    endpoints = _subscribed(team_id, event_type)
     if not endpoints:
         return
     rows: list[dict[str, Any]] = []
@@ -92,6 +95,26 @@ def enqueue_entry_changes(team_id: str, removed: bool, changes: Sequence, source
         payload = body(event_type, now, entry_data(team_id, change, source, now, removed,
                                                    seq))
         rows.extend(message_row(e, event_type, payload, now, seq) for e in endpoints)
+    add_messages(rows)
+
+
+def _subscribed(team_id: str, event_type: str) -> list[str]:
+    return [endpoint_id for endpoint_id, events
+            in db.session.execute(_SUBSCRIBED, {"team_id": team_id})
+            if event_type in events.split()]
+
+
+def enqueue_erasures(team_id: str, changes: Sequence, now: datetime,
+                     first_seq: int) -> None:
+    """`dnc.entry.erased` for each change (its `entry` the erased Entry): only the id,
+    the digest a receiver can match its own records by, and the change's number."""
+    endpoints = _subscribed(team_id, ENTRY_ERASED)
+    rows: list[dict[str, Any]] = []
+    for n, change in enumerate(changes):
+        seq = first_seq + n
+        payload = body(ENTRY_ERASED, now, {"$id": change.subject_id,
+                                           "sha256": change.entry.url_sha256, "seq": seq})
+        rows.extend(message_row(e, ENTRY_ERASED, payload, now, seq) for e in endpoints)
     add_messages(rows)
 
 

@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0025'
-down_revision = '0020'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 

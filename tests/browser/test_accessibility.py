@@ -149,6 +149,34 @@ def submit_bad_webhook_description(visit: Visit) -> None:
     expect(page.locator("#webhook-description-error")).to_be_visible()
 
 
+ERASABLE = "linkedin.com/in/erasable-person"
+
+
+def an_entry_to_erase(visit: Visit) -> None:
+    some_entries(visit)
+    add_entries(visit.app, visit.team.id, [ERASABLE])
+
+
+def an_erased_entry(visit: Visit) -> None:
+    an_entry_to_erase(visit)
+    with visit.app.app_context():
+        entry = entries.find_by_url(visit.team.id, ERASABLE)
+        entries.erase_entry(visit.team.id, entry.id, source="web", actor=TEST_ACTOR)
+
+
+def open_the_erasure(visit: Visit) -> None:
+    with visit.app.app_context():
+        entry_id = entries.find_by_url(visit.team.id, ERASABLE).id
+    visit.page.goto(f"{visit.base}/entries/{entry_id}/erase")
+    expect(visit.page.get_by_role("button", name="Erase their personal data")).to_be_visible()
+
+
+def erase(visit: Visit) -> None:
+    open_the_erasure(visit)
+    visit.page.get_by_role("button", name="Erase their personal data").click()
+    expect(visit.page.get_by_role("heading", name="Personal data erased")).to_be_visible()
+
+
 # --------------------------------------------------------------------------- the table
 
 ROWS = [
@@ -163,6 +191,10 @@ ROWS = [
     Row("check-removed", "/check", setup=a_removed_entry,
         act=check("linkedin.com/in/gone-again")),
     Row("check-error", "/check", act=check("linkedin.com/company/acme")),
+    Row("erase-confirm", "/entries", setup=an_entry_to_erase, act=open_the_erasure),
+    Row("erase-done", "/entries", setup=an_entry_to_erase, act=erase),
+    Row("list-with-erased", "/entries", setup=an_erased_entry),
+    Row("check-erased", "/check", setup=an_erased_entry, act=check(ERASABLE)),
     Row("bulk", "/bulk"),
     Row("bulk-preview", "/bulk", setup=some_entries, act=bulk_preview),
     Row("bulk-new-list", "/bulk", act=open_the_new_list),
