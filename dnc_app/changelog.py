@@ -69,6 +69,8 @@ class SubjectType(StrEnum):
 class Action(_Labelled):
     ADD = "add", "Added", SubjectType.ENTRY, +1
     ADD_DUPLICATE = "add_duplicate", "Asked again (already listed)", SubjectType.ENTRY, 0
+    # The person's own request for an entry listed otherwise: it became protected.
+    OPTED_OUT = "opted_out", "Opted out themselves", SubjectType.ENTRY, 0
     REMOVE = "remove", "Removed", SubjectType.ENTRY, -1
     # Someone without the right tried to remove a person's own opt-out: nothing changed.
     REMOVE_REFUSED = "remove_refused", "Removal refused (own opt-out)", SubjectType.ENTRY, 0

@@ -216,42 +216,94 @@ def test_ip_hash_differs_per_ip_and_per_secret(make_app, team):
     assert hashes[0] == ip_hash("198.51.100.1")
 
 
+# Headers whose value must differ between any two answers, whatever the list holds:
+# - X-Request-ID: a fresh random id per request (it ties a log line to an answer);
+# - X-RateLimit-Reset: a clock reading (when the window frees), compared within a second.
+# Every other header, and the order and number of all of them, must be the same.
+_PER_REQUEST_HEADERS = {"X-Request-ID"}
+
+
+def header_shape(response) -> list[tuple[str, str]]:
+    """The answer's headers in order, with the per-request values masked."""
+    shaped = []
+    for name, value in response.headers.items():
+        if name in _PER_REQUEST_HEADERS or name == "X-RateLimit-Reset":
+            value = "<per request>"
+        elif name == "Set-Cookie":
+            # A session cookie carries a freshly signed value: its name and flags count.
+            cookie_name, _sep, rest = value.partition("=")
+            value = cookie_name + "=<signed>;" + rest.partition(";")[2]
+        shaped.append((name, value))
+    return shaped
+
+
+def assert_same_answer(first, second, first_text: str, second_text: str) -> None:
+    """Status, body (references and times masked) and every header are the same."""
+    assert first.status_code == second.status_code
+    assert mask(first_text) == mask(second_text)
+    assert header_shape(first) == header_shape(second)
+    resets = [int(r.headers["X-RateLimit-Reset"]) for r in (first, second)
+              if "X-RateLimit-Reset" in r.headers]
+    assert not resets or max(resets) - min(resets) <= 1
+
+
 @pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx"])
 @pytest.mark.parametrize("listed_by", ["public_form", "api"])
 def test_already_listed_gets_the_identical_answer(app, client, team, htmx, listed_by):
-    url = "https://linkedin.com/in/already-there"
+    """A person already listed (by their own earlier request, or by the team) and a person
+    not listed get the same answer, from two addresses with budgets of their own."""
+    listed, fresh = "https://linkedin.com/in/already-aaa", "https://linkedin.com/in/not-yet-bbb"
     headers = HTMX if htmx else {}
     if listed_by == "api":
-        # Listed before by the team itself: the person must not learn that either.
-        assert client.post("/v1/dnc", json={"url": url}, headers=team.headers).status_code == 201
-        second = post_optout(client, team.slug, url, headers=headers)
-        # Compared with a new opt-out of the same URL on another team's page (same name).
-        new_team = accounts_team(app, "Acme")
-        first = post_optout(app.test_client(), new_team.slug, url, headers=headers)
-        second_text = second.get_data(as_text=True).replace(team.slug, "SLUG")
-        first_text = first.get_data(as_text=True).replace(new_team.slug, "SLUG")
+        assert client.post("/v1/dnc", json={"url": listed},
+                           headers=team.headers).status_code == 201
     else:
-        first = post_optout(client, team.slug, url, headers=headers)
-        second = post_optout(app.test_client(), team.slug, url, headers=headers)
-        first_text, second_text = first.get_data(as_text=True), second.get_data(as_text=True)
-    assert first.status_code == second.status_code == 200
+        assert post_optout(app.test_client(), team.slug, listed,
+                           environ={"REMOTE_ADDR": "198.51.100.9"}).status_code == 200
+    second = post_optout(app.test_client(), team.slug, listed, headers=headers,
+                         environ={"REMOTE_ADDR": "198.51.100.1"})
+    first = post_optout(app.test_client(), team.slug, fresh, headers=headers,
+                        environ={"REMOTE_ADDR": "198.51.100.2"})
+    first_text = first.get_data(as_text=True).replace(fresh, "URL")
+    second_text = second.get_data(as_text=True).replace(listed, "URL")
+    assert first.status_code == 200
     assert reference_of(first_text) != reference_of(second_text)
-    assert mask(first_text) == mask(second_text)
-    assert first.headers["Content-Type"] == second.headers["Content-Type"]
-    assert first.headers["Cache-Control"] == second.headers["Cache-Control"]
+    assert_same_answer(first, second, first_text, second_text)
     if htmx:
         assert "<html" not in first_text and 'class="panel receipt"' in first_text
     with app.app_context():
         actions = db.session.execute(
             select(AuditEvent.action, AuditEvent.reference)
-            .where(AuditEvent.url == url, AuditEvent.team_id == team.id)
+            .where(AuditEvent.url == listed, AuditEvent.team_id == team.id)
             .order_by(AuditEvent.id)).all()
         entries = db.session.execute(
             select(func.count()).select_from(DncEntry)
-            .where(DncEntry.url == url, DncEntry.team_id == team.id)).scalar_one()
-    assert entries == 1
-    # The repeated request is recorded too, with the reference the person was given.
-    assert actions[-1] == ("add_duplicate", reference_of(second_text))
+            .where(DncEntry.url == listed, DncEntry.team_id == team.id)).scalar_one()
+        protected = db.session.execute(
+            select(DncEntry.protected).where(DncEntry.url == listed)).scalar_one()
+    assert entries == 1 and protected
+    # The request is recorded too, with the reference the person was given: it made the
+    # team's entry their own, or it repeats their own.
+    expected = "opted_out" if listed_by == "api" else "add_duplicate"
+    assert actions[-1] == (expected, reference_of(second_text))
+
+
+def test_the_identical_answer_check_sees_an_extra_header(app, team):
+    """The comparison above fails for an answer with one header more (or changed)."""
+    url = "https://linkedin.com/in/header-check"
+    first = post_optout(app.test_client(), team.slug, url,
+                        environ={"REMOTE_ADDR": "198.51.100.3"})
+    second = post_optout(app.test_client(), team.slug, url,
+                         environ={"REMOTE_ADDR": "198.51.100.4"})
+    texts = [r.get_data(as_text=True) for r in (first, second)]
+    assert_same_answer(first, second, *texts)
+    second.headers["X-Listed"] = "1"
+    with pytest.raises(AssertionError):
+        assert_same_answer(first, second, *texts)
+    del second.headers["X-Listed"]
+    second.headers["Vary"] = "Cookie"
+    with pytest.raises(AssertionError):
+        assert_same_answer(first, second, *texts)
 
 
 def accounts_team(app, name: str):

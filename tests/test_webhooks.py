@@ -206,13 +206,28 @@ def test_every_path_that_changes_the_list_sends_its_event(app, team, receiver):
     }
     first = next(e for e in events if e["data"]["url"].endswith("api-one")
                  and e["type"] == "dnc.entry.added")
-    # The entry as the API returns it, plus the change's source and reason.
-    assert first["data"] == {**api, "source": "api", "reason": "asked"}
+    # The entry as the API returns it, plus the change's source and reason (`protected`:
+    # see test_an_added_event_carries_protected).
+    assert first["data"] == {**{k: v for k, v in api.items() if k != "protected"},
+                             "source": "api", "reason": "asked"}
     removed = next(e for e in events if e["type"] == "dnc.entry.removed"
                    and e["data"]["url"].endswith("api-one"))
     assert removed["data"]["$id"] == api["$id"] and removed["data"]["reason"] == "mistake"
     assert removed["data"]["$createdAt"] == api["$createdAt"]
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 11
+
+
+@pytest.mark.xfail(strict=True, reason="an added event's data is built by the outbox "
+                   "(webhooks/outbox.py, being rewritten): it is to take Entry.to_dict, "
+                   "which has `protected`; removed events have it already")
+def test_an_added_event_carries_protected(app, client, team, receiver):
+    _id, secret = register(client, team, receiver.url)
+    added = client.post("/v1/dnc", json={"url": "in/x"}, headers=team.headers).get_json()
+    client.delete(f"/v1/dnc/{added['data']['$id']}", headers=team.headers)
+    deliver(app)
+    events = [r.verified(secret) for r in receiver.wait_for(2)]
+    assert events[1]["data"]["protected"] is False  # removed: the entry's to_dict
+    assert events[0]["data"]["protected"] is False
 
 
 def test_events_follow_the_endpoints_subscription(app, client, team, receiver):

@@ -131,6 +131,7 @@ ENTRY_EXAMPLE = {
     "$updatedAt": "2026-11-26T10:15:30.123Z",
     "reason": "Asked not to be contacted",
     "source": "api",
+    "protected": False,
 }
 
 CHANGE_EXAMPLE = {
@@ -154,7 +155,7 @@ def _schemas() -> dict:
         "DncEntry": {
             "type": "object",
             "description": "One LinkedIn profile on a team's Do Not Contact list.",
-            "required": ["$id", "teamId", "url", "$createdAt", "$updatedAt"],
+            "required": ["$id", "teamId", "url", "$createdAt", "$updatedAt", "protected"],
             "properties": {
                 "$id": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
                         "description": "Opaque entry id."},
@@ -167,6 +168,12 @@ def _schemas() -> dict:
                            "description": "Why the person is on the list, if given."},
                 "source": {"type": "string", "enum": SOURCES,
                            "description": "Where the entry came from: " + SOURCE_TEXT},
+                "protected": {
+                    "type": "boolean",
+                    "description": "The person's own opt-out: they asked on the public page "
+                                   "or through a personal link (whatever added the entry "
+                                   "first). DELETE is then a 403 `protected_entry` unless "
+                                   "the key may remove people's own opt-outs."},
             },
             "example": ENTRY_EXAMPLE,
         },

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text
+from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text, true, update
 
 from ..database import run
 from ..extensions import db
 from ..models import DncEntry, Team
 from ..timeutil import UTCDateTime
 from .validation import url_digest
-from .values import ENTRY_FIELDS
+from .values import ENTRY_FIELDS, PROTECTED_SOURCES
 
 # Rows per INSERT statement: well under SQLite's 32,766 bound parameters.
 _INSERT_CHUNK = 500
@@ -32,6 +32,9 @@ FIND_BY_URL = SELECT_ENTRY.where(ENTRIES.c.team_id == bindparam("team_id"),
 GET_ENTRY = SELECT_ENTRY.where(ENTRIES.c.id == bindparam("entry_id"),
                                ENTRIES.c.team_id == bindparam("team_id"))
 DELETE_ENTRY = delete(ENTRIES).where(ENTRIES.c.seq == bindparam("seq"))
+# The person's own request for an entry listed otherwise: it becomes protected.
+PROTECT_ENTRY = (update(ENTRIES).where(ENTRIES.c.seq == bindparam("entry_seq"))
+                 .values(protected=true(), updated_at=bindparam("at", type_=UTCDateTime())))
 
 LOCK_TEAM = select(TEAMS.c.id).where(TEAMS.c.id == bindparam("team_id")).with_for_update()
 READ_ENTRY_COUNT = select(TEAMS.c.entry_count).where(TEAMS.c.id == bindparam("team_id"))
@@ -119,9 +122,9 @@ def _locked_insert_statement(keys: tuple[str, ...]):
 # the insert itself). ORDER BY n keeps the input order in `seq`.
 _PG_INSERT_ENTRIES = text("""
     INSERT INTO dnc_entry (id, team_id, url, url_sha256, reason, source, added_by,
-                           created_at, updated_at)
+                           created_at, updated_at, protected)
     SELECT t.id, :team_id, t.url, encode(sha256(convert_to(t.url, 'UTF8')), 'hex'),
-           t.reason, :source, :added_by, :now, :now
+           t.reason, :source, :added_by, :now, :now, :protected
     FROM unnest(CAST(:ids AS varchar[]), CAST(:urls AS varchar[]), CAST(:reasons AS text[]))
          WITH ORDINALITY AS t(id, url, reason, n)
     ORDER BY t.n
@@ -147,7 +150,7 @@ def insert_entries_pg(team_id: str, ids: list[str], urls: list[str],
     db.session.execute(_PG_BULK_PENDING_LIST)
     rows = db.session.execute(_PG_INSERT_ENTRIES, {
         "team_id": team_id, "source": source, "added_by": added_by, "now": now,
-        "ids": ids, "urls": urls, "reasons": reasons,
+        "protected": source in PROTECTED_SOURCES, "ids": ids, "urls": urls, "reasons": reasons,
     }).all()
     db.session.execute(_PG_MERGE_PENDING_LIST)
     return {url: (seq, entry_id) for seq, entry_id, url in rows}

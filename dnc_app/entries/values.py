@@ -14,7 +14,9 @@ MAX_URL_LENGTH = MAX_INPUT_LENGTH
 MAX_REASON_LENGTH = 1000
 MAX_QUERY_LENGTH = 200
 # An entry from the person's own request (the public form, also through a personal link)
-# is their objection: only an owner, or an API key an owner allowed, may remove it.
+# is their objection: only an owner, or an API key an owner allowed, may remove it. An
+# entry added otherwise becomes protected too when the person asks on the public form
+# (Entry.protected, kept in its row: the hot path reads it with the entry, no join).
 PROTECTED_SOURCES = frozenset({Source.PUBLIC_FORM.value})
 
 
@@ -33,11 +35,14 @@ class Entry:
     updated_at: datetime
     # A public opt-out that came in above the team's review threshold (see review).
     needs_review: bool
+    # The person asked themselves (the public form or a personal link), whatever added
+    # the entry first: removed only by an owner or a key an owner allowed.
+    protected: bool
 
     @property
     def is_optout(self) -> bool:
-        """The person's own opt-out (see PROTECTED_SOURCES)."""
-        return self.source in PROTECTED_SOURCES
+        """The person's own opt-out: protected against removal."""
+        return bool(self.protected)
 
     def to_dict(self) -> dict:
         """The API's representation (field order as documented)."""
@@ -49,6 +54,7 @@ class Entry:
             "$updatedAt": isoformat(self.updated_at),
             "reason": self.reason,
             "source": self.source,
+            "protected": bool(self.protected),
         }
 
 
