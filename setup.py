@@ -1,7 +1,8 @@
-"""Ship the top-level templates/, static/ and migrations/ inside the wheel.
+"""Ship the top-level templates/, static/, migrations/ and translations/ inside the wheel.
 
 They stay at the top of the source tree (the layout is part of the design); a built wheel
-carries them as dnc_app/templates/, dnc_app/static/ and dnc_app/migrations/, where
+carries them as dnc_app/templates/, dnc_app/static/, dnc_app/migrations/ and
+dnc_app/translations/ (the compiled .mo catalogues are committed), where
 dnc_app.config.resource_dir finds them. Everything else is in pyproject.toml.
 """
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-RESOURCES = ("templates", "static", "migrations")
+RESOURCES = ("templates", "static", "migrations", "translations")
 
 
 class BuildPyWithResources(build_py):

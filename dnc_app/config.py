@@ -61,8 +61,22 @@ OPTOUT_SETTINGS = {
     "OPTOUT_MAX_AGE_SECONDS": (str(4 * 3600), float),
     # Largest accepted request body of the public form, in bytes.
     "OPTOUT_MAX_CONTENT_LENGTH": (str(16 * 1024), int),
-    "OPTOUT_LANGUAGE": ("en", str),
+    # The public page's language where a team has not fixed one: "auto" picks the best
+    # of en, de, fr, es for the visitor's Accept-Language (English when none fits); a
+    # language code fixes that language for the whole installation.
+    "OPTOUT_LANGUAGE": ("auto", lambda raw: _optout_language(raw)),
 }
+
+# The languages the public page has catalogues for (translations/), and "auto".
+OPTOUT_LANGUAGES = ("auto", "en", "de", "fr", "es")
+
+
+def _optout_language(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in OPTOUT_LANGUAGES:
+        raise ConfigError(f"OPTOUT_LANGUAGE must be one of {', '.join(OPTOUT_LANGUAGES)}, "
+                          f"not {raw!r}")
+    return value
 
 DEFAULT_RETRY_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
 
@@ -128,7 +142,7 @@ def installed() -> bool:
 
 
 def resource_dir(name: str) -> Path:
-    """templates/, static/ or migrations/, in a wheel or in the source checkout."""
+    """templates/, static/, migrations/ or translations/, in a wheel or in the checkout."""
     return PACKAGE_DIR / name if installed() else PACKAGE_DIR.parent / name
 
 

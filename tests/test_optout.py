@@ -118,7 +118,9 @@ def test_page_has_team_name_form_and_explanation(client, team):
     assert '<label for="reason">' in text and 'name="reason"' in text
     assert 'name="csrf_token"' in text and 'name="started"' in text
     assert "will not contact you again" in text
-    assert "recorded permanently" in text
+    # What the person gets, not a warning that they cannot be forgotten.
+    assert "so you will not be contacted in later campaigns either" in text
+    assert "permanently" not in text and "forgotten" not in text
     assert "one-way hash of your IP address" in text
     # The honeypot: off-screen, skipped by keyboard and screen readers, never autofilled.
     honeypot = re.search(r'<div class="hp" aria-hidden="true">.*?</div>', text, re.S).group(0)

@@ -35,7 +35,7 @@ from ..models import Team
 from ..timeutil import isoformat, utcnow
 from . import bp, links
 from .forms import OptOutForm, issue_started
-from .strings import readable_datetime, t
+from .strings import language, readable_datetime, t, url_problem
 
 # Receipt references: Crockford's base32 (no I, L, O, U), easy to read out and type.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -162,12 +162,16 @@ def no_store(response):
     # logo and the theme say how they may be cached.)
     response.headers.setdefault("Cache-Control", "no-store")
     response.vary.add("HX-Request")
+    if response.mimetype == "text/html":
+        # Its language may follow the visitor's Accept-Language.
+        response.vary.add("Accept-Language")
+        response.headers["Content-Language"] = language()
     return response
 
 
 @bp.context_processor
 def strings():
-    return {"t": t}
+    return {"t": t, "lang": language()}
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -218,7 +222,7 @@ def validate(slug: str):
         try:
             context["url"] = entries.normalize(raw)
         except entries.InvalidURL as exc:
-            context["error"] = t("url_invalid", reason=exc.reason)
+            context["error"] = t("url_invalid", reason=url_problem(exc.reason))
     return render_template("optout/_url_feedback.html", **context)
 
 
@@ -259,7 +263,7 @@ def submit(slug: str):
         try:
             url = entries.normalize(raw_url)
         except entries.InvalidURL as exc:
-            errors["url"] = t("url_invalid", reason=exc.reason)
+            errors["url"] = t("url_invalid", reason=url_problem(exc.reason))
     reason = form.reason.data or ""
     if len(reason.strip()) > entries.MAX_REASON_LENGTH:
         errors["reason"] = t("reason_too_long", max=entries.MAX_REASON_LENGTH)

@@ -13,12 +13,12 @@ from .. import accounts, branding, entries
 from ..extensions import csrf
 from ..htmx import is_htmx
 from ..optout import links
-from ..optout.strings import t
+from ..optout.strings import LANGUAGE_NAMES, t
 from ..roles import Role
 from ..security import PREVIEW_IMAGES_POLICY
 from . import bp
 from .access import requires_role
-from .forms import LookForm, PersonalLinkForm, SettingsForm
+from .forms import LANGUAGE_CHOICES, LookForm, PersonalLinkForm, SettingsForm
 from .member import actor
 
 # Status of an answer with a field to correct (swapped in place by the team pages' htmx).
@@ -54,6 +54,9 @@ def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status:
         "preview_heading": t("heading", team=team.public_name),
         "preview_link": t("privacy_link", team=team.public_name),
         "preview_button": t("submit"),
+        "installation_language": current_app.config["OPTOUT_LANGUAGE"],
+        "language_names": LANGUAGE_NAMES,
+        "language_choices": LANGUAGE_CHOICES,
     }
     response = make_response(render_template("web/settings.html", **context), status)
     # The live preview shows a chosen logo before it is uploaded (a blob: URL).
@@ -66,6 +69,7 @@ def _settings_form(team) -> SettingsForm:
         "display_name": team.display_name or "",
         "privacy_url": team.privacy_url or "",
         "optout_message": team.optout_message or "",
+        "optout_language": team.optout_language or "",
     })
 
 
@@ -84,6 +88,7 @@ def save_settings():
         try:
             accounts.update_team_settings(current_user.team_id, form.display_name.data,
                                           form.privacy_url.data, form.optout_message.data,
+                                          optout_language=form.optout_language.data,
                                           actor=actor())
         except accounts.AccountError as exc:
             form.form_errors.append(str(exc))
