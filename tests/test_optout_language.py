@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from babel.messages.mofile import read_mo
 from babel.dates import format_date
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from dnc_app import accounts, config
 from dnc_app.config import ConfigError
 from dnc_app.optout.strings import LANGUAGES, MESSAGES
-from tests.test_optout import HTMX, open_form, post_optout
+from tests.test_optout import HTMX, post_optout
 from tests.web_support import TEST_ACTOR
 
 TRANSLATIONS = config.resource_dir("translations")
