@@ -501,17 +501,63 @@ def test_rate_limited_per_ip_with_a_friendly_page(strict_app, team, monkeypatch)
         response = post_optout(client, team.slug, f"in/person-{n}")
         assert response.status_code == 200, n
     before = counts(strict_app)
-    response = post_optout(client, team.slug, "in/person-6")
+    response = post_optout(client, team.slug, "in/person-6", reason="Please stop")
     assert response.status_code == 429
     text = response.get_data(as_text=True)
     assert "Too many requests" in text and "Please wait" in text
     assert int(response.headers["Retry-After"]) >= 1
-    assert 'href="/optout/acme"' in text  # back to the form, in the page's own layout
-    assert "optout.css" in text
+    # The team's page, with the form as the person left it: they send it again later.
+    assert "Stop messages from Acme" in text and "optout.css" in text
+    assert 'value="in/person-6"' in text and ">Please stop</textarea>" in text
+    assert 'role="alert"' in text
     assert counts(strict_app) == before
     # Another client IP has its own budget.
     response = post_optout(client, team.slug, "in/person-7", environ={"REMOTE_ADDR": "10.9.9.9"})
     assert response.status_code == 200
+
+
+def test_only_accepted_submissions_count_against_the_limit(make_app, team):
+    """Typos, empty fields and invalid URLs are not attempts: five of them, then the
+    five accepted opt-outs the limit allows, and only then a 429."""
+    app = make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="5/minute")
+    client = app.test_client()
+    for typo in ("", "linkedin.com/company/acme", "linkdin.com/in/ann", "in/", "in/a b"):
+        assert post_optout(client, team.slug, typo).status_code == 400, typo
+    for n in range(5):
+        assert post_optout(client, team.slug, f"in/accepted-{n}").status_code == 200, n
+    assert post_optout(client, team.slug, "in/accepted-6").status_code == 429
+    # Over the limit, a typo still gets its own answer (what to correct), not a 429.
+    assert post_optout(client, team.slug, "linkedin.com/company/acme").status_code == 400
+
+
+def test_the_429_page_keeps_the_teams_branding(make_app, team):
+    from dnc_app import branding
+    from tests.branding_support import png
+
+    app = make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="1/minute")
+    with app.app_context():
+        branding.save_look(team.id, accent="#0a7d53", logo=png(120, 40), actor=TEST_ACTOR)
+    client = app.test_client()
+    assert post_optout(client, team.slug, "in/first").status_code == 200
+    response = post_optout(client, team.slug, "https://www.linkedin.com/in/second/")
+    assert response.status_code == 429
+    text = response.get_data(as_text=True)
+    assert f"/optout/{team.slug}/logo?v=" in text and 'class="team-logo"' in text
+    assert f"/optout/{team.slug}/theme.css?v=" in text
+    assert 'value="https://www.linkedin.com/in/second/"' in text
+
+
+def test_a_personal_link_over_the_limit_keeps_its_profile(make_app, team):
+    app = make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="1/minute")
+    client = app.test_client()
+    assert post_optout(client, team.slug, "in/first").status_code == 200
+    with app.app_context():
+        token = links.make_token(team.slug, "in/linked-person")
+    page = client.get(f"/optout/{team.slug}/p/{token}").get_data(as_text=True)
+    response = post_optout(client, team.slug, fields=hidden_fields(page))
+    assert response.status_code == 429
+    text = response.get_data(as_text=True)
+    assert "https://linkedin.com/in/linked-person" in text and 'name="token"' in text
 
 
 def test_rate_limited_with_htmx_gets_a_fragment(make_app, team):
@@ -741,3 +787,18 @@ def test_htmx_page_request_gets_the_panel_only(client, team):
     text = response.get_data(as_text=True)
     assert "<html" not in text and text.lstrip().startswith('<section id="optout-panel"')
     assert "Vary" in response.headers and "HX-Request" in response.headers["Vary"]
+
+
+def test_the_page_budget_bounds_invalid_submissions_and_keeps_what_was_typed(make_app, team):
+    """Invalid submissions are free of the opt-out limit, not of the page's: a flood of
+    them is refused with the page budget, on the team's page with the typed text."""
+    app = make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_PAGE_LIMIT="3/minute")
+    client = app.test_client()
+    _page, fields = open_form(client, f"/optout/{team.slug}")  # 1
+    for n in range(2):  # 2, 3
+        response = post_optout(client, team.slug, "in/", fields=fields)
+        assert response.status_code == 400, n
+    response = post_optout(client, team.slug, "linkedin.com/in/typed-here", fields=fields)
+    assert response.status_code == 429
+    text = response.get_data(as_text=True)
+    assert 'value="linkedin.com/in/typed-here"' in text and "Stop messages from Acme" in text

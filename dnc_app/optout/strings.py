@@ -17,6 +17,7 @@ from datetime import datetime
 
 from flask import current_app, g, request
 from flask_babel import format_datetime, format_decimal, get_locale, gettext
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import OPTOUT_LANGUAGES
 
@@ -170,9 +171,18 @@ def select_locale() -> str:
     if request.blueprint != "optout":
         return "en"
     if "optout_team_language" not in g:
-        from ..accounts import find_team_by_slug
-
-        slug = (request.view_args or {}).get("slug")
-        team = find_team_by_slug(slug) if isinstance(slug, str) else None
-        g.optout_team_language = team.optout_language if team is not None else None
+        g.optout_team_language = _team_language((request.view_args or {}).get("slug"))
     return choose_language(g.optout_team_language)
+
+
+def _team_language(slug: object) -> str | None:
+    from ..accounts import find_team_by_slug
+
+    if not isinstance(slug, str):
+        return None
+    try:
+        team = find_team_by_slug(slug)
+    except SQLAlchemyError:
+        # The answer about the outage itself (a 503 page) is still written.
+        return None
+    return team.optout_language if team is not None else None
