@@ -674,8 +674,9 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "description": (
             "Removes the entry; its audit record (who, when, optional reason) stays, and the "
             "URL can be added again later. Another team's entry is a 404, like an unknown "
-            "id. An entry from the person's own request (source `public_form`: the public "
-            "opt-out page or a personal link) is their objection: deleting it is a 403 "
+            "id. An entry the person asked for themselves (`protected`: the public opt-out "
+            "page or a personal link named it, whatever added it first) is their objection: "
+            "deleting it is a 403 "
             "`protected_entry` (the attempt is recorded in the audit trail) unless an owner "
             "created the key with permission to remove opt-outs; then a `reason` is "
             f"required. {write_note}"
