@@ -261,3 +261,17 @@ def delete_entry_by_id(entry_id: str):
                          may_remove_optouts=accounts.key_may_remove_optouts(g.api_key.id))
     message = "DNC entry deleted successfully"
     return envelope(None, {"message": message}, message, 200)
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+@bp.get("/dnc/<entry_id>/evidence")
+@require_api_key
+@team_limits(LIST)
+def get_evidence(entry_id: str):
+    """The entry, its whole history, the receipt and each webhook delivery about it."""
+    found = entries.evidence_of(g.team_id, entry_id) if _ENTRY_ID.fullmatch(entry_id) else None
+    if found is None:
+        raise entries.EntryNotFound()
+    return envelope(None, found, "Evidence of the entry", 200)
