@@ -133,3 +133,11 @@ def test_one_statement_per_part_whatever_the_history(app, client, team, receiver
     # 4 additions, 3 removals, 10 requests of the person.
     assert len(_evidence(client, team, long["$id"]).get_json()["data"]["history"]) == 17
     assert few == many
+
+
+def test_the_openapi_document_describes_it(client):
+    document = client.get("/v1/openapi.json").get_json()
+    operation = document["paths"]["/v1/dnc/{entryId}/evidence"]["get"]
+    assert set(operation["responses"]) >= {"200", "404", "401", "429"}
+    schema = document["components"]["schemas"]["Evidence"]
+    assert schema["required"] == ["entry", "history", "receipt", "deliveries"]

@@ -314,6 +314,59 @@ def _schemas() -> dict:
                             "description": "More changes are waiting: ask again at once."},
             },
         },
+        "Evidence": {
+            "type": "object",
+            "description": "What a team hands to a regulator about one person.",
+            "required": ["entry", "history", "receipt", "deliveries"],
+            "properties": {
+                "entry": _ref("DncEntry"),
+                "history": {
+                    "type": "array",
+                    "description": "Every change and audit event of this profile (also of "
+                                   "an earlier entry of the same person), oldest first.",
+                    "items": {
+                        "type": "object",
+                        "required": ["type", "at", "source", "actor", "reason"],
+                        "properties": {
+                            "type": {"type": "string", "description": "What happened, e.g. "
+                                     "`add`, `opted_out` (the person asked themselves), "
+                                     "`add_duplicate`, `remove_refused`, `remove`."},
+                            "at": TIMESTAMP,
+                            "source": {"type": "string", "enum": SOURCES},
+                            "actor": {"type": ["string", "null"]},
+                            "reason": {"type": ["string", "null"]},
+                        },
+                    },
+                },
+                "receipt": {
+                    "type": ["object", "null"],
+                    "description": "The receipt the person was given for this entry (the "
+                                   "first), or null when they never asked themselves.",
+                    "required": ["reference", "at"],
+                    "properties": {"reference": {"type": "string"}, "at": TIMESTAMP},
+                },
+                "deliveries": {
+                    "type": "array",
+                    "description": "Each webhook event about this profile, per endpoint.",
+                    "items": {
+                        "type": "object",
+                        "required": ["endpointId", "msgId", "eventType", "seq",
+                                     "deliveredAt", "attempts"],
+                        "properties": {
+                            "endpointId": {"type": "string"},
+                            "msgId": {"type": "string",
+                                      "description": "The event's `webhook-id` header."},
+                            "eventType": {"type": "string"},
+                            "seq": {"type": ["integer", "null"],
+                                    "description": "The change's number in the changes "
+                                                   "feed (null for older events)."},
+                            "deliveredAt": {"anyOf": [TIMESTAMP, {"type": "null"}]},
+                            "attempts": {"type": "integer", "minimum": 0},
+                        },
+                    },
+                },
+            },
+        },
         "DeleteResult": {
             "type": "object",
             "required": ["message"],
@@ -709,6 +762,28 @@ def _operations(limits: Mapping[str, str]) -> dict:
             **_common_responses(limited=True, body=True),
         },
     }
+    evidence_op = {
+        "operationId": "getEntryEvidence",
+        "tags": ["Entries"],
+        "summary": "The evidence of an entry",
+        "description": (
+            "The entry, the whole history of the person (every change and audit event, "
+            "oldest first), the receipt they were given and each connected tool's "
+            "delivery with its time. Another team's entry is a 404, like an unknown id. "
+            f"Counts against the list budget ({listing} per team)."
+        ),
+        "parameters": [{
+            "name": "entryId", "in": "path", "required": True,
+            "description": "The entry's `$id`.", "schema": {"type": "string"},
+            "example": ENTRY_EXAMPLE["$id"],
+        }],
+        "responses": {
+            "200": _ok("The evidence.", _ref("Evidence")),
+            "404": _error_response("No such entry in this team's list.", ["not_found"],
+                                   limited=True),
+            **_common_responses(limited=True, body=False),
+        },
+    }
     verify = {
         "operationId": "verifyKey",
         "tags": ["Keys"],
@@ -739,6 +814,7 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "/v1/dnc/check": {"get": check_op},
         "/v1/dnc/changes": {"get": changes_op},
         "/v1/dnc/{entryId}": {"delete": delete_op},
+        "/v1/dnc/{entryId}/evidence": {"get": evidence_op},
         "/v1/verify": {"get": verify},
         "/v1/openapi.json": {"get": document},
         **_webhook_operations(write, listing),
