@@ -141,3 +141,19 @@ def test_the_openapi_document_describes_it(client):
     assert set(operation["responses"]) >= {"200", "404", "401", "429"}
     schema = document["components"]["schemas"]["Evidence"]
     assert schema["required"] == ["entry", "history", "receipt", "deliveries"]
+
+
+def test_the_entry_page_shows_the_evidence_with_a_json_download(app, client, team, signed_in):
+    added = client.post("/v1/dnc", json={"url": URL}, headers=team.headers).get_json()["data"]
+    receipt = post_optout(app.test_client(), team.slug, URL)
+    reference = reference_of(receipt.get_data(as_text=True))
+    page = signed_in.get(f"/entries/{added['$id']}/evidence")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert reference in text and "Opted out themselves" in text and "badge-protected" in text
+    download = signed_in.get(f"/entries/{added['$id']}/evidence.json")
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    api = _evidence(client, team, added["$id"]).get_json()["data"]
+    assert download.get_json() == api
+    assert signed_in.get("/entries/dnc_unknown/evidence").status_code == 404
