@@ -128,6 +128,8 @@ def test_one_statement_per_part_whatever_the_history(app, client, team, receiver
                            headers=team.headers).get_json()["data"]
     for _ in range(10):
         post_optout(app.test_client(), team.slug, URL)
+    # Once first: the key's coarse last-used time is written on its first use.
+    _evidence(client, team, long["$id"])
     few = _reads(app, client, team, short.get_json()["data"]["$id"])
     many = _reads(app, client, team, long["$id"])
     # 4 additions, 3 removals, 10 requests of the person.
