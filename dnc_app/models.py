@@ -199,7 +199,8 @@ class DncEntry(db.Model):
     # whatever added it first): only an owner, or a key an owner allowed, removes it.
     # Kept in the row, not derived from the audit trail, so that every read of an entry
     # (the API's hot path too) has it without a join. Set by the entry service only.
-    protected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # No Python-side default: an insert names the column only for a protected entry.
+    protected: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class EntryHourCount(db.Model):

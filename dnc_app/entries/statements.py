@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import DncEntry, Team
 from ..timeutil import UTCDateTime
 from .validation import url_digest
-from .values import ENTRY_FIELDS, PROTECTED_SOURCES
+from .values import ENTRY_FIELDS
 
 # Rows per INSERT statement: well under SQLite's 32,766 bound parameters.
 _INSERT_CHUNK = 500
@@ -60,7 +60,7 @@ def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
     if stmt is None:
         stmt = _INSERT_IGNORE[dialect] = _insert_ignore_statement(dialect)
     stored: dict[str, tuple[int, str]] = {}
-    rows = [{**row, "url_sha256": url_digest(row["url"])} for row in rows]
+    rows = [_stored(row) for row in rows]
     if len(rows) == 1:  # an add: the statement straight on the cursor
         return {url: (seq, entry_id) for seq, entry_id, url in run(stmt, rows[0])}
     for start in range(0, len(rows), _INSERT_CHUNK):
@@ -71,6 +71,15 @@ def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
 
 
 _INSERT_IGNORE: dict = {}
+
+
+def _stored(row: dict) -> dict:
+    """The row as inserted: with its URL's digest; `protected` only when set (else the
+    column's default, false: a bulk add is never the person's own request)."""
+    stored = {**row, "url_sha256": url_digest(row["url"])}
+    if not stored.get("protected", True):
+        del stored["protected"]
+    return stored
 
 
 def _insert_ignore_statement(dialect: str):
@@ -92,7 +101,7 @@ def insert_one_locking_team_pg(row: dict) -> dict[str, tuple[int, str]]:
     trip instead of two). Stored with its URL's digest (`url_sha256`, for screening), like
     every insert. {url: (seq, id)}, or {} when the URL is listed or there is no such team
     (the caller tells the two apart)."""
-    row = {**row, "url_sha256": url_digest(row["url"])}
+    row = _stored(row)
     keys = tuple(row)
     stmt = _LOCKED_INSERTS.get(keys)
     if stmt is None:
@@ -122,9 +131,9 @@ def _locked_insert_statement(keys: tuple[str, ...]):
 # the insert itself). ORDER BY n keeps the input order in `seq`.
 _PG_INSERT_ENTRIES = text("""
     INSERT INTO dnc_entry (id, team_id, url, url_sha256, reason, source, added_by,
-                           created_at, updated_at, protected)
+                           created_at, updated_at)
     SELECT t.id, :team_id, t.url, encode(sha256(convert_to(t.url, 'UTF8')), 'hex'),
-           t.reason, :source, :added_by, :now, :now, :protected
+           t.reason, :source, :added_by, :now, :now
     FROM unnest(CAST(:ids AS varchar[]), CAST(:urls AS varchar[]), CAST(:reasons AS text[]))
          WITH ORDINALITY AS t(id, url, reason, n)
     ORDER BY t.n
@@ -150,7 +159,7 @@ def insert_entries_pg(team_id: str, ids: list[str], urls: list[str],
     db.session.execute(_PG_BULK_PENDING_LIST)
     rows = db.session.execute(_PG_INSERT_ENTRIES, {
         "team_id": team_id, "source": source, "added_by": added_by, "now": now,
-        "protected": source in PROTECTED_SOURCES, "ids": ids, "urls": urls, "reasons": reasons,
+        "ids": ids, "urls": urls, "reasons": reasons,
     }).all()
     db.session.execute(_PG_MERGE_PENDING_LIST)
     return {url: (seq, entry_id) for seq, entry_id, url in rows}
