@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash
 
 from . import ids, sessions
 from .changelog import Action, Actor, ActorType, Change, Source, record
+from .config import OPTOUT_LANGUAGES
 from .database import begin_write
 from .entries.values import MAX_URL_LENGTH
 from .extensions import db
@@ -465,15 +466,19 @@ def check_privacy_url(url: str) -> str:
 
 # The settings in the order the settings page shows them, with their names there.
 SETTING_LABELS = {"display_name": "Display name", "privacy_url": "Privacy policy link",
-                  "optout_message": "Message"}
+                  "optout_message": "Message", "optout_language": "Language"}
+# update_team_settings: a setting not given keeps its value.
+KEEP = object()
 
 
 def update_team_settings(
     team_id: str, display_name: str | None, privacy_url: str | None,
     optout_message: str | None, *, actor: Actor, source: Source = Source.WEB,
+    optout_language: str | None | object = KEEP,
 ) -> Team:
     """Save the public opt-out page settings; empty values clear a setting. A change is
-    recorded in the change log with what changed."""
+    recorded in the change log with what changed. `optout_language`: one of
+    config.OPTOUT_LANGUAGES, or empty for the installation's OPTOUT_LANGUAGE."""
     display_name = (display_name or "").strip() or None
     if display_name and len(display_name) > MAX_DISPLAY_NAME_LENGTH:
         raise AccountError(f"Display name must be at most {MAX_DISPLAY_NAME_LENGTH} characters")
@@ -485,6 +490,12 @@ def update_team_settings(
         raise AccountError(f"Message must be at most {MAX_OPTOUT_MESSAGE_LENGTH:,} characters")
     new = {"display_name": display_name, "privacy_url": privacy_url,
            "optout_message": optout_message}
+    if optout_language is not KEEP:
+        language = optout_language or None
+        if language is not None and (not isinstance(language, str)
+                                     or language not in OPTOUT_LANGUAGES):
+            raise AccountError("Language must be one of " + ", ".join(OPTOUT_LANGUAGES))
+        new["optout_language"] = language
     begin_write()
     team = get_team(team_id)
     if team is None:

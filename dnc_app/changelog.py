@@ -74,6 +74,8 @@ class SubjectType(StrEnum):
 class Action(_Labelled):
     ADD = "add", "Added", SubjectType.ENTRY, +1
     ADD_DUPLICATE = "add_duplicate", "Asked again (already listed)", SubjectType.ENTRY, 0
+    # The person's own request for an entry listed otherwise: it became protected.
+    OPTED_OUT = "opted_out", "Opted out themselves", SubjectType.ENTRY, 0
     REMOVE = "remove", "Removed", SubjectType.ENTRY, -1
     # Someone without the right tried to remove a person's own opt-out: nothing changed.
     REMOVE_REFUSED = "remove_refused", "Removal refused (own opt-out)", SubjectType.ENTRY, 0
@@ -113,6 +115,13 @@ class Source(_Labelled):
     WEB_BULK = "web_bulk", "Bulk add"
     PUBLIC_FORM = "public_form", "Public opt-out form"
     CLI = "cli", "Command line"
+
+
+# An entry from the person's own request (the public form, also through a personal link)
+# is their objection: only an owner, or an API key an owner allowed, may remove it. An
+# entry added otherwise becomes protected too when the person asks on the public form
+# (Entry.protected, kept in its row: the hot path reads it with the entry, no join).
+PROTECTED_SOURCES = frozenset({Source.PUBLIC_FORM.value})
 
 
 class ActorType(StrEnum):
@@ -225,7 +234,7 @@ def record(
     if has_webhooks and action in (Action.ADD, Action.REMOVE):
         # Webhook events in the same transaction: they exist exactly when the change does.
         enqueue_entry_changes(team_id, action is Action.REMOVE, changes, source.value,
-                              created_at, first)
+                              created_at, first, source.value in PROTECTED_SOURCES)
     elif has_webhooks and action is Action.ERASE:
         enqueue_erasures(team_id, changes, created_at, first)
     if source is Source.PUBLIC_FORM and action in (Action.ADD, Action.ADD_DUPLICATE):

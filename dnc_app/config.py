@@ -23,7 +23,7 @@ import secrets
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn, get_args
 from urllib.parse import urlsplit
 
 import limits
@@ -34,6 +34,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 DEFAULT_RETRY_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
+
+# The languages the public page has catalogues for (translations/), and "auto".
+OptoutLanguage = Literal["auto", "en", "de", "fr", "es"]
+OPTOUT_LANGUAGES: tuple[str, ...] = get_args(OptoutLanguage)
 
 # SQLite: a pooled connection per server thread (gunicorn's 8, with room): below that,
 # connections are opened and closed (with their PRAGMAs) on every request beyond the pool.
@@ -128,6 +132,10 @@ def _upper(raw: Any) -> Any:
     return raw.strip().upper() if isinstance(raw, str) else raw
 
 
+def _lower(raw: Any) -> Any:
+    return raw.strip().lower() if isinstance(raw, str) else raw
+
+
 def _dnc_env(raw: Any) -> Any:
     if isinstance(raw, str) and raw.strip().lower() not in ("default", "production"):
         raise ValueError(f"must be one of default, production, not {raw!r}")
@@ -220,16 +228,19 @@ class Settings(BaseSettings):
         "10/minute;30/hour", "team pages, per member: webhook endpoints created (creation "
         "resolves the URL's name, and endpoints multiply every event)")
     OPTOUT_RATE_LIMIT: LimitString = setting(
-        "5/minute;30/day", "public opt-out submissions per client (an IPv4 address, or an "
-        "IPv6 /64: one subscriber's block), all teams together")
+        "5/minute;30/day", "accepted public opt-outs per client (an IPv4 address, or an "
+        "IPv6 /64: one subscriber's block), all teams together; a submission refused for "
+        "its content (an invalid URL, an empty field) counts only against "
+        "`OPTOUT_PAGE_LIMIT`")
     OPTOUT_TEAM_REVIEW_THRESHOLD: LimitString = setting(
         "50/hour;300/day", "public opt-outs per team beyond which each is still listed but "
         "flagged for review (a flood from many addresses): the list page says how many, "
         "shows them (`/entries?review=1`) and marks them reviewed; the person's receipt is "
         "the same")
     OPTOUT_PAGE_LIMIT: LimitString = setting(
-        "60/minute", "public page views per IP (the page's logo and theme stylesheet have a "
-        "budget of their own of this size; browsers keep them for a year)")
+        "60/minute", "public page views and submissions per IP (the page's logo and theme "
+        "stylesheet have a budget of their own of this size; browsers keep them for a "
+        "year)")
     OPTOUT_VALIDATE_LIMIT: LimitString = setting(
         "120/minute", "inline URL checks of the public page per IP")
 
@@ -311,8 +322,11 @@ class Settings(BaseSettings):
         4 * 3600.0, "a public form (its signed start time and CSRF token) is refused after "
         "this long", shown="14400")
     OPTOUT_MAX_CONTENT_LENGTH: Bytes = setting(16 * 1024, "body cap of the public form")
-    OPTOUT_LANGUAGE: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] = (
-        setting("en", "language of the public page"))
+    OPTOUT_LANGUAGE: Annotated[OptoutLanguage, BeforeValidator(_lower)] = setting(
+        "auto", "the public page's language where a team has not fixed one: `auto` picks "
+        "the best of en, de, fr, es for the visitor's `Accept-Language` (English when none "
+        "fits); a language code fixes that language for the whole installation",
+        shown="`auto`")
 
     # ---- invitations and email
     INVITE_MAX_AGE_DAYS: PositiveCount = setting(
@@ -472,13 +486,14 @@ def rate_limit_settings(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def installed() -> bool:
-    """True in an installed wheel, which ships templates/, static/ and migrations/ inside the
-    package (pyproject.toml's force-include); a source checkout keeps them at its top level."""
+    """True in an installed wheel, which ships templates/, static/, migrations/ and
+    translations/ inside the package (pyproject.toml's force-include); a source checkout
+    keeps them at its top level."""
     return (PACKAGE_DIR / "templates").is_dir()
 
 
 def resource_dir(name: str) -> Path:
-    """templates/, static/ or migrations/, in a wheel or in the source checkout."""
+    """templates/, static/, migrations/ or translations/, in a wheel or in the checkout."""
     return PACKAGE_DIR / name if installed() else PACKAGE_DIR.parent / name
 
 

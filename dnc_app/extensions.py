@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING, ClassVar
 
 from flask import current_app
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -41,6 +42,9 @@ else:
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# Translations of the public opt-out page; its templates call optout.strings.t, so Jinja's
+# own i18n extension and Babel's filters are not installed.
+babel = Babel(configure_jinja=False)
 # No default limits: every limit is declared where it applies (API per team, pages per IP).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 

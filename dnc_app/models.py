@@ -39,6 +39,9 @@ class Team(Model):
     display_name: Mapped[str | None] = mapped_column(String(200))
     privacy_url: Mapped[str | None] = mapped_column(String(2048))
     optout_message: Mapped[str | None] = mapped_column(Text)
+    # The public page's language when the team fixed one ("en", "de", …, or "auto": the
+    # visitor's browser); None: the installation's OPTOUT_LANGUAGE.
+    optout_language: Mapped[str | None] = mapped_column(String(10))
     # Kept by the service layer in the same transaction as every add/remove, so that
     # the list total is O(1) at a million entries instead of a COUNT(*) per page.
     entry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -100,7 +103,7 @@ class ApiKey(Model):
     # Coarse: updated at most once per LAST_USED_GRANULARITY, not on every request.
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Set by an owner: the key may delete a person's own opt-out (see entries.PROTECTED_SOURCES).
+    # Set by an owner: the key may delete a person's own opt-out (DncEntry.protected).
     can_remove_optouts: Mapped[bool] = mapped_column(Boolean, default=False,
                                                      server_default=false())
 
@@ -204,6 +207,12 @@ class DncEntry(Model):
     # A public opt-out that came in above the team's review threshold: listed like any
     # other, and shown to the team to look at (a flood may be someone else's doing).
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The person's own opt-out (the public form or a personal link named this profile,
+    # whatever added it first): only an owner, or a key an owner allowed, removes it.
+    # Kept in the row, not derived from the audit trail, so that every read of an entry
+    # (the API's hot path too) has it without a join. Set by the entry service only.
+    # No Python-side default: an insert names the column only for a protected entry.
+    protected: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class EntryHourCount(Model):

@@ -118,7 +118,9 @@ def test_page_has_team_name_form_and_explanation(client, team):
     assert '<label for="reason">' in text and 'name="reason"' in text
     assert 'name="csrf_token"' in text and 'name="started"' in text
     assert "will not contact you again" in text
-    assert "recorded permanently" in text
+    # What the person gets, not a warning that they cannot be forgotten.
+    assert "so you will not be contacted in later campaigns either" in text
+    assert "permanently" not in text and "forgotten" not in text
     assert "one-way hash of your IP address" in text
     # The honeypot: off-screen, skipped by keyboard and screen readers, never autofilled.
     honeypot = re.search(r'<div class="hp" aria-hidden="true">.*?</div>', text, re.S).group(0)
@@ -216,42 +218,94 @@ def test_ip_hash_differs_per_ip_and_per_secret(make_app, team):
     assert hashes[0] == ip_hash("198.51.100.1")
 
 
+# Headers whose value must differ between any two answers, whatever the list holds:
+# - X-Request-ID: a fresh random id per request (it ties a log line to an answer);
+# - X-RateLimit-Reset: a clock reading (when the window frees), compared within a second.
+# Every other header, and the order and number of all of them, must be the same.
+_PER_REQUEST_HEADERS = {"X-Request-ID"}
+
+
+def header_shape(response) -> list[tuple[str, str]]:
+    """The answer's headers in order, with the per-request values masked."""
+    shaped = []
+    for name, value in response.headers.items():
+        if name in _PER_REQUEST_HEADERS or name == "X-RateLimit-Reset":
+            value = "<per request>"
+        elif name == "Set-Cookie":
+            # A session cookie carries a freshly signed value: its name and flags count.
+            cookie_name, _sep, rest = value.partition("=")
+            value = cookie_name + "=<signed>;" + rest.partition(";")[2]
+        shaped.append((name, value))
+    return shaped
+
+
+def assert_same_answer(first, second, first_text: str, second_text: str) -> None:
+    """Status, body (references and times masked) and every header are the same."""
+    assert first.status_code == second.status_code
+    assert mask(first_text) == mask(second_text)
+    assert header_shape(first) == header_shape(second)
+    resets = [int(r.headers["X-RateLimit-Reset"]) for r in (first, second)
+              if "X-RateLimit-Reset" in r.headers]
+    assert not resets or max(resets) - min(resets) <= 1
+
+
 @pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx"])
 @pytest.mark.parametrize("listed_by", ["public_form", "api"])
 def test_already_listed_gets_the_identical_answer(app, client, team, htmx, listed_by):
-    url = "https://linkedin.com/in/already-there"
+    """A person already listed (by their own earlier request, or by the team) and a person
+    not listed get the same answer, from two addresses with budgets of their own."""
+    listed, fresh = "https://linkedin.com/in/already-aaa", "https://linkedin.com/in/not-yet-bbb"
     headers = HTMX if htmx else {}
     if listed_by == "api":
-        # Listed before by the team itself: the person must not learn that either.
-        assert client.post("/v1/dnc", json={"url": url}, headers=team.headers).status_code == 201
-        second = post_optout(client, team.slug, url, headers=headers)
-        # Compared with a new opt-out of the same URL on another team's page (same name).
-        new_team = accounts_team(app, "Acme")
-        first = post_optout(app.test_client(), new_team.slug, url, headers=headers)
-        second_text = second.get_data(as_text=True).replace(team.slug, "SLUG")
-        first_text = first.get_data(as_text=True).replace(new_team.slug, "SLUG")
+        assert client.post("/v1/dnc", json={"url": listed},
+                           headers=team.headers).status_code == 201
     else:
-        first = post_optout(client, team.slug, url, headers=headers)
-        second = post_optout(app.test_client(), team.slug, url, headers=headers)
-        first_text, second_text = first.get_data(as_text=True), second.get_data(as_text=True)
-    assert first.status_code == second.status_code == 200
+        assert post_optout(app.test_client(), team.slug, listed,
+                           environ={"REMOTE_ADDR": "198.51.100.9"}).status_code == 200
+    second = post_optout(app.test_client(), team.slug, listed, headers=headers,
+                         environ={"REMOTE_ADDR": "198.51.100.1"})
+    first = post_optout(app.test_client(), team.slug, fresh, headers=headers,
+                        environ={"REMOTE_ADDR": "198.51.100.2"})
+    first_text = first.get_data(as_text=True).replace(fresh, "URL")
+    second_text = second.get_data(as_text=True).replace(listed, "URL")
+    assert first.status_code == 200
     assert reference_of(first_text) != reference_of(second_text)
-    assert mask(first_text) == mask(second_text)
-    assert first.headers["Content-Type"] == second.headers["Content-Type"]
-    assert first.headers["Cache-Control"] == second.headers["Cache-Control"]
+    assert_same_answer(first, second, first_text, second_text)
     if htmx:
         assert "<html" not in first_text and 'class="panel receipt"' in first_text
     with app.app_context():
         actions = db.session.execute(
             select(AuditEvent.action, AuditEvent.reference)
-            .where(AuditEvent.url == url, AuditEvent.team_id == team.id)
+            .where(AuditEvent.url == listed, AuditEvent.team_id == team.id)
             .order_by(AuditEvent.id)).all()
         entries = db.session.execute(
             select(func.count()).select_from(DncEntry)
-            .where(DncEntry.url == url, DncEntry.team_id == team.id)).scalar_one()
-    assert entries == 1
-    # The repeated request is recorded too, with the reference the person was given.
-    assert actions[-1] == ("add_duplicate", reference_of(second_text))
+            .where(DncEntry.url == listed, DncEntry.team_id == team.id)).scalar_one()
+        protected = db.session.execute(
+            select(DncEntry.protected).where(DncEntry.url == listed)).scalar_one()
+    assert entries == 1 and protected
+    # The request is recorded too, with the reference the person was given: it made the
+    # team's entry their own, or it repeats their own.
+    expected = "opted_out" if listed_by == "api" else "add_duplicate"
+    assert actions[-1] == (expected, reference_of(second_text))
+
+
+def test_the_identical_answer_check_sees_an_extra_header(app, team):
+    """The comparison above fails for an answer with one header more (or changed)."""
+    url = "https://linkedin.com/in/header-check"
+    first = post_optout(app.test_client(), team.slug, url,
+                        environ={"REMOTE_ADDR": "198.51.100.3"})
+    second = post_optout(app.test_client(), team.slug, url,
+                         environ={"REMOTE_ADDR": "198.51.100.4"})
+    texts = [r.get_data(as_text=True) for r in (first, second)]
+    assert_same_answer(first, second, *texts)
+    second.headers["X-Listed"] = "1"
+    with pytest.raises(AssertionError):
+        assert_same_answer(first, second, *texts)
+    del second.headers["X-Listed"]
+    second.headers["Vary"] = "Cookie"
+    with pytest.raises(AssertionError):
+        assert_same_answer(first, second, *texts)
 
 
 def accounts_team(app, name: str):
@@ -447,17 +501,63 @@ def test_rate_limited_per_ip_with_a_friendly_page(strict_app, team, monkeypatch)
         response = post_optout(client, team.slug, f"in/person-{n}")
         assert response.status_code == 200, n
     before = counts(strict_app)
-    response = post_optout(client, team.slug, "in/person-6")
+    response = post_optout(client, team.slug, "in/person-6", reason="Please stop")
     assert response.status_code == 429
     text = response.get_data(as_text=True)
     assert "Too many requests" in text and "Please wait" in text
     assert int(response.headers["Retry-After"]) >= 1
-    assert 'href="/optout/acme"' in text  # back to the form, in the page's own layout
-    assert "optout.css" in text
+    # The team's page, with the form as the person left it: they send it again later.
+    assert "Stop messages from Acme" in text and "optout.css" in text
+    assert 'value="in/person-6"' in text and ">Please stop</textarea>" in text
+    assert 'role="alert"' in text
     assert counts(strict_app) == before
     # Another client IP has its own budget.
     response = post_optout(client, team.slug, "in/person-7", environ={"REMOTE_ADDR": "10.9.9.9"})
     assert response.status_code == 200
+
+
+def test_only_accepted_submissions_count_against_the_limit(make_app, team):
+    """Typos, empty fields and invalid URLs are not attempts: five of them, then the
+    five accepted opt-outs the limit allows, and only then a 429."""
+    app = make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="5/minute")
+    client = app.test_client()
+    for typo in ("", "linkedin.com/company/acme", "linkdin.com/in/ann", "in/", "in/a b"):
+        assert post_optout(client, team.slug, typo).status_code == 400, typo
+    for n in range(5):
+        assert post_optout(client, team.slug, f"in/accepted-{n}").status_code == 200, n
+    assert post_optout(client, team.slug, "in/accepted-6").status_code == 429
+    # Over the limit, a typo still gets its own answer (what to correct), not a 429.
+    assert post_optout(client, team.slug, "linkedin.com/company/acme").status_code == 400
+
+
+def test_the_429_page_keeps_the_teams_branding(make_app, team):
+    from dnc_app import branding
+    from tests.branding_support import png
+
+    app = make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="1/minute")
+    with app.app_context():
+        branding.save_look(team.id, accent="#0a7d53", logo=png(120, 40), actor=TEST_ACTOR)
+    client = app.test_client()
+    assert post_optout(client, team.slug, "in/first").status_code == 200
+    response = post_optout(client, team.slug, "https://www.linkedin.com/in/second/")
+    assert response.status_code == 429
+    text = response.get_data(as_text=True)
+    assert f"/optout/{team.slug}/logo?v=" in text and 'class="team-logo"' in text
+    assert f"/optout/{team.slug}/theme.css?v=" in text
+    assert 'value="https://www.linkedin.com/in/second/"' in text
+
+
+def test_a_personal_link_over_the_limit_keeps_its_profile(make_app, team):
+    app = make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="1/minute")
+    client = app.test_client()
+    assert post_optout(client, team.slug, "in/first").status_code == 200
+    with app.app_context():
+        token = links.make_token(team.slug, "in/linked-person")
+    page = client.get(f"/optout/{team.slug}/p/{token}").get_data(as_text=True)
+    response = post_optout(client, team.slug, fields=hidden_fields(page))
+    assert response.status_code == 429
+    text = response.get_data(as_text=True)
+    assert "https://linkedin.com/in/linked-person" in text and 'name="token"' in text
 
 
 def test_rate_limited_with_htmx_gets_a_fragment(make_app, team):
@@ -687,3 +787,18 @@ def test_htmx_page_request_gets_the_panel_only(client, team):
     text = response.get_data(as_text=True)
     assert "<html" not in text and text.lstrip().startswith('<section id="optout-panel"')
     assert "Vary" in response.headers and "HX-Request" in response.headers["Vary"]
+
+
+def test_the_page_budget_bounds_invalid_submissions_and_keeps_what_was_typed(make_app, team):
+    """Invalid submissions are free of the opt-out limit, not of the page's: a flood of
+    them is refused with the page budget, on the team's page with the typed text."""
+    app = make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_PAGE_LIMIT="3/minute")
+    client = app.test_client()
+    _page, fields = open_form(client, f"/optout/{team.slug}")  # 1
+    for n in range(2):  # 2, 3
+        response = post_optout(client, team.slug, "in/", fields=fields)
+        assert response.status_code == 400, n
+    response = post_optout(client, team.slug, "linkedin.com/in/typed-here", fields=fields)
+    assert response.status_code == 429
+    text = response.get_data(as_text=True)
+    assert 'value="linkedin.com/in/typed-here"' in text and "Stop messages from Acme" in text

@@ -70,6 +70,8 @@ ROUTES = {
     ("web.change_member_role", "POST"): "owner",
     ("web.remove_member_confirm", "GET"): "owner",
     ("web.remove_member", "POST"): "owner",
+    ("web.entry_evidence", "GET"): "viewer",
+    ("web.entry_evidence_json", "GET"): "viewer",
 }
 # Pages for everyone (sign-in, sign-out, the invitation link).
 PUBLIC = {("web.index", "GET"), ("web.login", "GET"), ("web.login", "POST"),

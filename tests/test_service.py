@@ -54,17 +54,21 @@ def test_a_duplicate_raises_with_the_existing_entry_and_writes_nothing(ctx, team
 
 
 def test_record_duplicate_leaves_a_trace_with_the_reference(ctx, team):
+    # The person's first request for an entry the API added makes it their own opt-out
+    # ("opted_out"); their next request is a repeated one ("add_duplicate").
     entries.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
-    with pytest.raises(entries.AlreadyListed):
-        entries.add_entry(team.id, "in/ann", reason="again", source="public_form",
-                      actor=Actor(ActorType.PUBLIC, None, "form", ip_hash="h"),
-                      reference="OPT-1", record_duplicate=True)
-    rows = db.session.execute(
-        select(AuditEvent).where(AuditEvent.action.like("add%")).order_by(AuditEvent.id)
-    ).scalars().all()
+    public = Actor(ActorType.PUBLIC, None, "form", ip_hash="h")
+    for reference in ("OPT-1", "OPT-2"):
+        with pytest.raises(entries.AlreadyListed) as caught:
+            entries.add_entry(team.id, "in/ann", reason="again", source="public_form",
+                              actor=public, reference=reference, record_duplicate=True)
+        assert caught.value.entry.protected and caught.value.entry.source == "api"
+    rows = db.session.execute(select(AuditEvent).where(AuditEvent.subject_type == "entry")
+                              .order_by(AuditEvent.id)).scalars().all()
     assert [(r.action, r.reference, r.ip_hash) for r in rows] == [
-        ("add", None, None), ("add_duplicate", "OPT-1", "h")]
+        ("add", None, None), ("opted_out", "OPT-1", "h"), ("add_duplicate", "OPT-2", "h")]
     assert entry_count(team.id) == 1
+    assert entries.get_entry(team.id, caught.value.entry.id).protected
 
 
 def test_invalid_input_raises_typed_errors_and_writes_nothing(ctx, team):

@@ -216,6 +216,16 @@ def test_every_path_that_changes_the_list_sends_its_event(app, team, receiver):
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 11
 
 
+def test_an_added_event_carries_protected(app, client, team, receiver):
+    _id, secret = register(client, team, receiver.url)
+    added = client.post("/v1/dnc", json={"url": "in/x"}, headers=team.headers).get_json()
+    client.delete(f"/v1/dnc/{added['data']['$id']}", headers=team.headers)
+    deliver(app)
+    events = [r.verified(secret) for r in receiver.wait_for(2)]
+    assert events[1]["data"]["protected"] is False  # removed: the entry's to_dict
+    assert events[0]["data"]["protected"] is False
+
+
 def test_events_follow_the_endpoints_subscription(app, client, team, receiver):
     _id, secret = register(client, team, receiver.url, events=["dnc.entry.removed"])
     entry = client.post("/v1/dnc", json={"url": "in/x"}, headers=team.headers).get_json()

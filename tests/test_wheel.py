@@ -157,5 +157,10 @@ def test_an_installed_wheel_migrates_and_serves_from_an_empty_directory(
         public = call(base_url, "GET", f"/optout/{team['slug']}")
         assert public.status == 200 and "<form" in public.text
         assert "/static/css/optout.css" in _assets_served_from_the_wheel(base_url, public.text)
+        # The compiled catalogues travel in the wheel: a German browser reads German.
+        german = call(base_url, "GET", f"/optout/{team['slug']}",
+                      headers={"Accept-Language": "de-DE,de;q=0.9"})
+        assert german.status == 200 and '<html lang="de">' in german.text
+        assert "Keine Nachrichten mehr von" in german.text
     finally:
         stop_process(server)

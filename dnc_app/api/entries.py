@@ -279,3 +279,17 @@ def erase_entry_by_id(entry_id: str):
     entry = entries.erase_entry(g.team_id, entry_id, source=Source.API, actor=g.actor)
     return envelope(None, entry.to_dict(),
                     "Personal data erased; the person stays on the Do Not Contact list", 200)
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+@bp.get("/dnc/<entry_id>/evidence")
+@require_api_key
+@team_limits(LIST)
+def get_evidence(entry_id: str):
+    """The entry, its whole history, the receipt and each webhook delivery about it."""
+    found = entries.evidence_of(g.team_id, entry_id) if _ENTRY_ID.fullmatch(entry_id) else None
+    if found is None:
+        raise entries.EntryNotFound()
+    return envelope(None, found, "Evidence of the entry", 200)

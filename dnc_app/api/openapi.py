@@ -133,6 +133,7 @@ ENTRY_EXAMPLE = {
     "$updatedAt": "2026-11-26T10:15:30.123Z",
     "reason": "Asked not to be contacted",
     "source": "api",
+    "protected": False,
     "erased": False,
     "sha256": "45015760b2bb573f5b8a270210aaf6904d1b1e6fd0a2e0676d467490ccf1b8dc",
 }
@@ -161,7 +162,7 @@ def _schemas() -> dict:
         "DncEntry": {
             "type": "object",
             "description": "One LinkedIn profile on a team's Do Not Contact list.",
-            "required": ["$id", "teamId", "url", "$createdAt", "$updatedAt"],
+            "required": ["$id", "teamId", "url", "$createdAt", "$updatedAt", "protected"],
             "properties": {
                 "$id": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
                         "description": "Opaque entry id."},
@@ -176,6 +177,12 @@ def _schemas() -> dict:
                            "description": "Why the person is on the list, if given."},
                 "source": {"type": "string", "enum": SOURCES,
                            "description": "Where the entry came from: " + SOURCE_TEXT},
+                "protected": {
+                    "type": "boolean",
+                    "description": "The person's own opt-out: they asked on the public page "
+                                   "or through a personal link (whatever added the entry "
+                                   "first). DELETE is then a 403 `protected_entry` unless "
+                                   "the key may remove people's own opt-outs."},
                 "erased": {"type": "boolean",
                            "description": "The person's data was erased (POST "
                                           "/v1/dnc/{entryId}/erase): `url` and `reason` are "
@@ -330,6 +337,59 @@ def _schemas() -> dict:
                                               "given also when there is nothing new."},
                 "hasMore": {"type": "boolean",
                             "description": "More changes are waiting: ask again at once."},
+            },
+        },
+        "Evidence": {
+            "type": "object",
+            "description": "What a team hands to a regulator about one person.",
+            "required": ["entry", "history", "receipt", "deliveries"],
+            "properties": {
+                "entry": _ref("DncEntry"),
+                "history": {
+                    "type": "array",
+                    "description": "Every change and audit event of this profile (also of "
+                                   "an earlier entry of the same person), oldest first.",
+                    "items": {
+                        "type": "object",
+                        "required": ["type", "at", "source", "actor", "reason"],
+                        "properties": {
+                            "type": {"type": "string", "description": "What happened, e.g. "
+                                     "`add`, `opted_out` (the person asked themselves), "
+                                     "`add_duplicate`, `remove_refused`, `remove`."},
+                            "at": TIMESTAMP,
+                            "source": {"type": "string", "enum": SOURCES},
+                            "actor": {"type": ["string", "null"]},
+                            "reason": {"type": ["string", "null"]},
+                        },
+                    },
+                },
+                "receipt": {
+                    "type": ["object", "null"],
+                    "description": "The receipt the person was given for this entry (the "
+                                   "first), or null when they never asked themselves.",
+                    "required": ["reference", "at"],
+                    "properties": {"reference": {"type": "string"}, "at": TIMESTAMP},
+                },
+                "deliveries": {
+                    "type": "array",
+                    "description": "Each webhook event about this profile, per endpoint.",
+                    "items": {
+                        "type": "object",
+                        "required": ["endpointId", "msgId", "eventType", "seq",
+                                     "deliveredAt", "attempts"],
+                        "properties": {
+                            "endpointId": {"type": "string"},
+                            "msgId": {"type": "string",
+                                      "description": "The event's `webhook-id` header."},
+                            "eventType": {"type": "string"},
+                            "seq": {"type": ["integer", "null"],
+                                    "description": "The change's number in the changes "
+                                                   "feed (null for older events)."},
+                            "deliveredAt": {"anyOf": [TIMESTAMP, {"type": "null"}]},
+                            "attempts": {"type": "integer", "minimum": 0},
+                        },
+                    },
+                },
             },
         },
         "DeleteResult": {
@@ -700,8 +760,9 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "description": (
             "Removes the entry; its audit record (who, when, optional reason) stays, and the "
             "URL can be added again later. Another team's entry is a 404, like an unknown "
-            "id. An entry from the person's own request (source `public_form`: the public "
-            "opt-out page or a personal link) is their objection: deleting it is a 403 "
+            "id. An entry the person asked for themselves (`protected`: the public opt-out "
+            "page or a personal link named it, whatever added it first) is their objection: "
+            "deleting it is a 403 "
             "`protected_entry` (the attempt is recorded in the audit trail) unless an owner "
             "created the key with permission to remove opt-outs; then a `reason` is "
             f"required. {write_note}"
@@ -763,6 +824,28 @@ def _operations(limits: Mapping[str, str]) -> dict:
             **_common_responses(limited=True, body=False),
         },
     }
+    evidence_op = {
+        "operationId": "getEntryEvidence",
+        "tags": ["Entries"],
+        "summary": "The evidence of an entry",
+        "description": (
+            "The entry, the whole history of the person (every change and audit event, "
+            "oldest first), the receipt they were given and each connected tool's "
+            "delivery with its time. Another team's entry is a 404, like an unknown id. "
+            f"Counts against the list budget ({listing} per team)."
+        ),
+        "parameters": [{
+            "name": "entryId", "in": "path", "required": True,
+            "description": "The entry's `$id`.", "schema": {"type": "string"},
+            "example": ENTRY_EXAMPLE["$id"],
+        }],
+        "responses": {
+            "200": _ok("The evidence.", _ref("Evidence")),
+            "404": _error_response("No such entry in this team's list.", ["not_found"],
+                                   limited=True),
+            **_common_responses(limited=True, body=False),
+        },
+    }
     verify = {
         "operationId": "verifyKey",
         "tags": ["Keys"],
@@ -794,6 +877,7 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "/v1/dnc/changes": {"get": changes_op},
         "/v1/dnc/{entryId}": {"delete": delete_op},
         "/v1/dnc/{entryId}/erase": {"post": erase_op},
+        "/v1/dnc/{entryId}/evidence": {"get": evidence_op},
         "/v1/verify": {"get": verify},
         "/v1/openapi.json": {"get": document},
         **_webhook_operations(write, listing),

@@ -22,6 +22,7 @@ from .errors import (
     TeamNotFound,
     message_of,
 )
+from .evidence import evidence_of
 from .listing import COUNT_CAP, BrowsePage, ListFilter, browse
 from .screen import Screened, end_read, screen_digests, screen_urls
 from .service import (
@@ -53,7 +54,7 @@ __all__ = [
     "InvalidReason", "InvalidURL", "ItemResult", "PROTECTED_SOURCES", "ProtectedEntry",
     "TeamNotFound", "add_entries", "add_entry",
     "clean_reason", "count_entries", "decode_cursor", "erase_entry", "end_read",
-    "encode_cursor", "find_by_url",
+    "encode_cursor", "evidence_of", "find_by_url",
     "get_entry", "list_entries", "message_of", "normalize", "preview_entries",
     "remove_entry", "Screened", "screen_digests", "screen_urls", "search_term",
     "url_digest", "walk_entries",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from .. import ids
@@ -31,7 +32,7 @@ from .bulk import BulkResult, classify
 from .cursor import decode_cursor, encode_cursor
 from .errors import AlreadyListed, EntryNotFound, InvalidReason, ProtectedEntry, TeamNotFound
 from .validation import clean_reason, normalize, url_digest
-from .values import Entry, EntryPage
+from .values import PROTECTED_SOURCES, Entry, EntryPage
 
 __all__ = ["add_entries", "add_entry", "count_entries", "erase_entry", "find_by_url",
            "get_entry", "list_entries", "preview_entries", "remove_entry", "walk_entries"]
@@ -78,6 +79,7 @@ def _entry_row(team_id: str, url: str, reason: str | None, source: Source, actor
         "created_at": now,
         "updated_at": now,
         "needs_review": False,
+        "protected": source in PROTECTED_SOURCES,
     }
 
 
@@ -105,6 +107,11 @@ def add_entry(
     `record_duplicate`, a request for a URL already listed is recorded too (action
     "add_duplicate"), so every public opt-out request leaves a trace and takes the
     same path as a new one.
+
+    The person's own request (source public_form) for a URL listed by anything else
+    makes that entry theirs: it becomes protected (see remove_entry) and the log
+    records "opted out themselves" (action "opted_out") instead of "add_duplicate";
+    AlreadyListed then carries the entry as it is now.
     """
     url = normalize(raw_url)
     reason = clean_reason(reason)
@@ -141,6 +148,8 @@ def _add_row(team_id: str, row: dict, actor: Actor, reference: str | None,
         return entry, None, True
     found = run(sql.FIND_BY_DIGEST, {"team_id": team_id, "sha256": row["url_sha256"]})
     existing = _entry_from_row(found[0] if found else None)
+    if existing is not None and row["protected"] and not existing.protected:
+        return None, _protect(team_id, existing, reason, source, actor, reference, now), True
     if existing is not None and record_duplicate:
         change = Change(existing.id, url, reason if reason is not None else existing.reason)
         if existing.erased:
@@ -150,6 +159,17 @@ def _add_row(team_id: str, row: dict, actor: Actor, reference: str | None,
                reference=reference, now=now)
         return None, existing, True
     return None, existing, False
+
+
+def _protect(team_id: str, entry: Entry, reason: str | None, source: Source, actor: Actor,
+             reference: str | None, now: datetime) -> Entry:
+    """The person asked themselves for an entry listed otherwise: it becomes their own
+    opt-out, recorded with their receipt's reference, in the caller's transaction."""
+    run(sql.PROTECT_ENTRY, {"entry_seq": entry.seq, "at": now})
+    change = Change(entry.id, entry.url, reason if reason is not None else entry.reason)
+    record(team_id, Action.OPTED_OUT, [change], source=source, actor=actor,
+           reference=reference, now=now)
+    return replace(entry, protected=True, updated_at=now)
 
 
 def _add_in_session(team_id: str, row: dict, actor: Actor, reference: str | None,
@@ -258,7 +278,7 @@ def remove_entry(
     """Remove one entry of this team. Another team's id is EntryNotFound, like an
     unknown one. The audit record of the removal stays.
 
-    A person's own opt-out (Entry.is_optout) is removed only when `may_remove_optouts`
+    A person's own opt-out (Entry.protected) is removed only when `may_remove_optouts`
     (an owner, or a key an owner allowed), and only with a reason; a refused attempt
     is recorded (REMOVE_REFUSED) and raises ProtectedEntry."""
     reason = clean_reason(reason)
@@ -268,7 +288,7 @@ def remove_entry(
     if entry is None:
         db.session.rollback()
         raise EntryNotFound()
-    if entry.is_optout or entry.erased:
+    if entry.protected or entry.erased:
         # An erased entry is a person's data erased on request: it stays suppressed
         # unless the same right that removes an opt-out removes it.
         _check_optout_removal(team_id, entry, reason, source, actor, may_remove_optouts)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text
+from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text, true, update
 
 from ..database import run
 from ..extensions import db
@@ -36,6 +36,9 @@ FIND_BY_DIGEST = SELECT_ENTRY.where(ENTRIES.c.team_id == bindparam("team_id"),
 GET_ENTRY = SELECT_ENTRY.where(ENTRIES.c.id == bindparam("entry_id"),
                                ENTRIES.c.team_id == bindparam("team_id"))
 DELETE_ENTRY = delete(ENTRIES).where(ENTRIES.c.seq == bindparam("seq"))
+# The person's own request for an entry listed otherwise: it becomes protected.
+PROTECT_ENTRY = (update(ENTRIES).where(ENTRIES.c.seq == bindparam("entry_seq"))
+                 .values(protected=true(), updated_at=bindparam("at", type_=UTCDateTime())))
 
 LOCK_TEAM = select(TEAMS.c.id).where(TEAMS.c.id == bindparam("team_id")).with_for_update()
 READ_ENTRY_COUNT = select(TEAMS.c.entry_count).where(TEAMS.c.id == bindparam("team_id"))
@@ -66,7 +69,7 @@ def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
     if stmt is None:
         stmt = _INSERT_IGNORE[dialect] = _insert_ignore_statement(dialect)
     stored: dict[str, tuple[int, str]] = {}
-    rows = [{**row, "url_sha256": url_digest(row["url"])} for row in rows]
+    rows = [_stored(row) for row in rows]
     if len(rows) == 1:  # an add: the statement straight on the cursor
         return {url: (seq, entry_id) for seq, entry_id, url in run(stmt, rows[0])}
     for start in range(0, len(rows), _INSERT_CHUNK):
@@ -77,6 +80,15 @@ def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
 
 
 _INSERT_IGNORE: dict = {}
+
+
+def _stored(row: dict) -> dict:
+    """The row as inserted: with its URL's digest; `protected` only when set (else the
+    column's default, false: a bulk add is never the person's own request)."""
+    stored = {**row, "url_sha256": url_digest(row["url"])}
+    if not stored.get("protected", True):
+        del stored["protected"]
+    return stored
 
 
 def _insert_ignore_statement(dialect: str):
@@ -100,7 +112,7 @@ def insert_one_locking_team_pg(row: dict) -> dict[str, tuple[int, str]]:
     trip instead of two). Stored with its URL's digest (`url_sha256`, for screening), like
     every insert. {url: (seq, id)}, or {} when the URL is listed or there is no such team
     (the caller tells the two apart)."""
-    row = {**row, "url_sha256": url_digest(row["url"])}
+    row = _stored(row)
     keys = tuple(row)
     stmt = _LOCKED_INSERTS.get(keys)
     if stmt is None:

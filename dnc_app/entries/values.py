@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from ..changelog import Source
+from ..changelog import PROTECTED_SOURCES
 from ..normalize import MAX_INPUT_LENGTH
 from ..timeutil import isoformat
 
@@ -13,9 +13,7 @@ from ..timeutil import isoformat
 MAX_URL_LENGTH = MAX_INPUT_LENGTH
 MAX_REASON_LENGTH = 1000
 MAX_QUERY_LENGTH = 200
-# An entry from the person's own request (the public form, also through a personal link)
-# is their objection: only an owner, or an API key an owner allowed, may remove it.
-PROTECTED_SOURCES = frozenset({Source.PUBLIC_FORM.value})
+__all__ = ["PROTECTED_SOURCES", "Entry", "EntryPage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +31,16 @@ class Entry:
     updated_at: datetime
     # A public opt-out that came in above the team's review threshold (see review).
     needs_review: bool
+    # The person asked themselves (the public form or a personal link), whatever added
+    # the entry first: removed only by an owner or a key an owner allowed.
+    protected: bool
     # Hex SHA-256 of the normalized URL: the person's identity in the team, kept by erasure.
     url_sha256: str | None = None
 
     @property
     def is_optout(self) -> bool:
-        """The person's own opt-out (see PROTECTED_SOURCES)."""
-        return self.source in PROTECTED_SOURCES
+        """The person's own opt-out: protected against removal."""
+        return bool(self.protected)
 
     @property
     def erased(self) -> bool:
@@ -56,6 +57,7 @@ class Entry:
             "$updatedAt": isoformat(self.updated_at),
             "reason": self.reason,
             "source": self.source,
+            "protected": bool(self.protected),
             # An erased entry keeps only its digest and dates: url and reason are null.
             "erased": self.url is None,
             "sha256": self.url_sha256,

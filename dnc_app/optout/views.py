@@ -31,11 +31,12 @@ from ..clientaddr import client_key
 from ..errors import rate_limit_reset
 from ..extensions import configured, csrf, limiter
 from ..htmx import is_htmx
+from ..limitstore import hit_with_window
 from ..models import Team
 from ..timeutil import isoformat, utcnow
 from . import bp, links
 from .forms import OptOutForm, issue_started
-from .strings import readable_datetime, t
+from .strings import language, readable_datetime, t, url_problem
 
 # Receipt references: Crockford's base32 (no I, L, O, U), easy to read out and type.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -75,9 +76,30 @@ def over_team_threshold(team_id: str) -> bool:
     return over
 
 
-# Per client IP, each with a scope of its own: never the team's API budgets.
-submit_limit = limiter.shared_limit(configured("OPTOUT_RATE_LIMIT"), scope="optout-submit",
-                                    key_func=_ip_key)
+def count_accepted_submission() -> float | None:
+    """Count an accepted submission against OPTOUT_RATE_LIMIT (per client address; a
+    typo or an invalid URL is not an attempt). None when counted; else the time (epoch
+    seconds) when the next one will be, and nothing is counted."""
+    if not limiter.enabled:
+        return None
+    strategy, key = limiter.limiter, _ip_key()
+    limits = parse_many(current_app.config["OPTOUT_RATE_LIMIT"])
+    # Every window is tested before any is counted: a refused submission uses none.
+    refused = [item for item in limits if not strategy.test(item, _SUBMIT_SCOPE, key)]
+    if refused:
+        return max(strategy.get_window_stats(item, _SUBMIT_SCOPE, key).reset_time
+                   for item in refused)
+    for item in limits:
+        window = hit_with_window(strategy, item, _SUBMIT_SCOPE, key)
+        if not window.counted:  # another request of this address took the last place
+            return window.reset
+    return None
+
+
+# Per client IP, each with a scope of its own: never the team's API budgets. Every
+# request of the page, a submission too, counts against OPTOUT_PAGE_LIMIT (what bounds
+# the work of invalid submissions); accepted ones against OPTOUT_RATE_LIMIT as well.
+_SUBMIT_SCOPE = "optout-submit"
 page_limit = limiter.shared_limit(configured("OPTOUT_PAGE_LIMIT"), scope="optout-page",
                                   key_func=_ip_key)
 validate_limit = limiter.shared_limit(configured("OPTOUT_VALIDATE_LIMIT"),
@@ -100,6 +122,8 @@ def new_reference() -> str:
 def find_team(slug: str) -> Team:
     """The team of a public page, or the app's plain 404 (the same for every unknown slug)."""
     team = accounts.find_team_by_slug(slug)
+    # The page's language follows the team's setting (strings.select_locale): no second query.
+    g.optout_team_language = team.optout_language if team is not None else None
     if team is None:
         # A page that says the link is not valid (not the team sign-in), without the slug.
         body, status, _headers = render_problem(404, t("unknown_link_title"),
@@ -162,19 +186,52 @@ def no_store(response):
     # logo and the theme say how they may be cached.)
     response.headers.setdefault("Cache-Control", "no-store")
     response.vary.add("HX-Request")
+    if response.mimetype == "text/html":
+        # Its language may follow the visitor's Accept-Language.
+        response.vary.add("Accept-Language")
+        response.headers["Content-Language"] = language()
     return response
 
 
 @bp.context_processor
 def strings():
-    return {"t": t}
+    return {"t": t, "lang": language()}
 
 
 @bp.errorhandler(RateLimitExceeded)
 def too_many_requests(_exc):
+    slug = (request.view_args or {}).get("slug")
+    team = accounts.find_team_by_slug(slug) if request.endpoint in _FORM_ENDPOINTS else None
+    if team is not None:
+        return render_limited(team, _submitted_form(), None)
     _reset, retry_after = rate_limit_reset()
     return render_problem(429, t("too_many_title"), t("too_many", seconds=retry_after),
                           {"Retry-After": str(retry_after)})
+
+
+# The routes whose 429 is the team's page with the form as the person left it.
+_FORM_ENDPOINTS = frozenset({"optout.page", "optout.personal_link", "optout.submit"})
+
+
+def _submitted_form() -> OptOutForm:
+    """The form as submitted (a POST), else empty."""
+    if request.method != "POST":
+        return OptOutForm(formdata=None)
+    try:
+        return OptOutForm()
+    except RequestEntityTooLarge:
+        return OptOutForm(formdata=None)
+
+
+def render_limited(team: Team, form: OptOutForm, reset: float | None):
+    """429: the team's page (its logo and colour) with what the person typed, and when
+    they may send it."""
+    _reset, retry_after = rate_limit_reset(reset)
+    token = form.token.data
+    locked_url = links.read_token(team.slug, token) if token else None
+    body, status = render_form(team, form, notice=t("too_many", seconds=retry_after),
+                               locked_url=locked_url, status=429)
+    return body, status, {"Retry-After": str(retry_after)}
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -218,7 +275,7 @@ def validate(slug: str):
         try:
             context["url"] = entries.normalize(raw)
         except entries.InvalidURL as exc:
-            context["error"] = t("url_invalid", reason=exc.reason)
+            context["error"] = t("url_invalid", reason=url_problem(exc.reason))
     return render_template("optout/_url_feedback.html", **context)
 
 
@@ -227,7 +284,7 @@ def validate(slug: str):
 # submission gets the same answer.
 @csrf.exempt
 @bp.post("/<slug>")
-@submit_limit
+@page_limit
 def submit(slug: str):
     team = find_team(slug)
     form = OptOutForm()  # reads the body: 413 above OPTOUT_MAX_CONTENT_LENGTH
@@ -259,13 +316,16 @@ def submit(slug: str):
         try:
             url = entries.normalize(raw_url)
         except entries.InvalidURL as exc:
-            errors["url"] = t("url_invalid", reason=exc.reason)
+            errors["url"] = t("url_invalid", reason=url_problem(exc.reason))
     reason = form.reason.data or ""
     if len(reason.strip()) > entries.MAX_REASON_LENGTH:
         errors["reason"] = t("reason_too_long", max=entries.MAX_REASON_LENGTH)
     if errors or url is None:
         return render_form(team, form, errors=errors, locked_url=locked_url, status=400)
 
+    refused_until = count_accepted_submission()
+    if refused_until is not None:
+        return render_limited(team, form, refused_until)
     reference = new_reference()
     when = utcnow()
     actor = Actor(ActorType.PUBLIC, None, "public opt-out form", ip_hash=client_ip_hash())

@@ -16,6 +16,7 @@ from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, ValidationE
 from .. import accounts
 from ..accounts import MIN_PASSWORD_LENGTH
 from ..entries import MAX_REASON_LENGTH, MAX_URL_LENGTH
+from ..optout.strings import AUTO, LANGUAGE_NAMES
 from ..roles import Role
 
 
@@ -137,6 +138,11 @@ def _privacy_url(_form, field) -> None:
             raise ValidationError(str(exc)) from None
 
 
+# The public page's language, as the team's settings offer it.
+LANGUAGE_CHOICES = [("", "The installation’s default"),
+                    (AUTO, "The visitor’s browser language"), *LANGUAGE_NAMES.items()]
+
+
 class SettingsForm(FlaskForm):
     display_name = StringField(
         "Display name",
@@ -150,6 +156,14 @@ class SettingsForm(FlaskForm):
     optout_message = TextAreaField(
         "Message on the page (optional)",
         validators=[Length(max=accounts.MAX_OPTOUT_MESSAGE_LENGTH)], filters=[_strip],
+    )
+    # A <select> of LANGUAGE_CHOICES (written by the template: wtforms' SelectField
+    # changes how it takes choices between versions).
+    optout_language = StringField(
+        "Language of the page",
+        validators=[AnyOf([value for value, _label in LANGUAGE_CHOICES],
+                          message="Choose one of the languages listed.")],
+        default="",
     )
 
 

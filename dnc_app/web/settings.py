@@ -14,13 +14,13 @@ from ..database import begin_write
 from ..extensions import csrf, db
 from ..htmx import is_htmx
 from ..optout import links
-from ..optout.strings import t
+from ..optout.strings import LANGUAGE_NAMES, t
 from ..roles import Role
 from ..security import PREVIEW_IMAGES_POLICY
 from ..webhooks import destinations, signing
 from . import bp
 from .access import requires_role
-from .forms import ChatWebhookForm, LookForm, PersonalLinkForm, SettingsForm
+from .forms import LANGUAGE_CHOICES, ChatWebhookForm, LookForm, PersonalLinkForm, SettingsForm
 from .member import actor
 
 # Status of an answer with a field to correct (swapped in place by the team pages' htmx).
@@ -61,6 +61,9 @@ def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status:
         "preview_button": t("submit"),
         "chat_form": chat_form or ChatWebhookForm(formdata=None),
         "chat_host": _chat_host(team),
+        "installation_language": current_app.config["OPTOUT_LANGUAGE"],
+        "language_names": LANGUAGE_NAMES,
+        "language_choices": LANGUAGE_CHOICES,
     }
     response = make_response(render_template("web/settings.html", **context), status)
     # The live preview shows a chosen logo before it is uploaded (a blob: URL).
@@ -73,6 +76,7 @@ def _settings_form(team) -> SettingsForm:
         "display_name": team.display_name or "",
         "privacy_url": team.privacy_url or "",
         "optout_message": team.optout_message or "",
+        "optout_language": team.optout_language or "",
     })
 
 
@@ -91,6 +95,7 @@ def save_settings():
         try:
             accounts.update_team_settings(current_user.team_id, form.display_name.data,
                                           form.privacy_url.data, form.optout_message.data,
+                                          optout_language=form.optout_language.data,
                                           actor=actor())
         except accounts.AccountError as exc:
             form.form_errors.append(str(exc))

@@ -48,15 +48,18 @@ def body(event_type: str, timestamp: datetime, data: dict) -> str:
 
 
 def entry_data(team_id: str, change, source: str, now: datetime, removed: bool,
-               seq: int | None = None) -> dict:
+               seq: int | None = None, protected: bool = False) -> dict:
     """The entry as the API returns it, plus the change's `source`, `reason` and `seq`
     (the team's change number, as in the changes feed: a receiver lines events up with
     it and reads the feed when it sees a gap)."""
     if removed and change.entry is not None:
         entry = change.entry.to_dict()
     else:  # a new entry: made now, from this change
+        # The fields of Entry.to_dict, in its order (`protected`: the person's own
+        # opt-out, from the source that added it).
         entry = {"$id": change.subject_id, "teamId": team_id, "url": change.url,
                  "$createdAt": isoformat(now), "$updatedAt": isoformat(now),
+                 "reason": change.reason, "source": source, "protected": protected,
                  "erased": False,
                  "sha256": hashlib.sha256(change.url.encode("utf-8")).hexdigest()}
     return {**entry, "source": source, "reason": change.reason, "seq": seq}
@@ -82,7 +85,8 @@ def message_row(endpoint_id: str, event_type: str, payload: str, now: datetime,
 
 
 def enqueue_entry_changes(team_id: str, removed: bool, changes: Sequence, source: str,
-                          now: datetime, first_seq: int | None = None) -> None:
+                          now: datetime, first_seq: int | None = None,
+                          protected: bool = False) -> None:
     """One event per change for each enabled endpoint of the team that takes its type;
     the changes are numbered `first_seq`, `first_seq + 1`, … in the team's change log."""
     event_type = ENTRY_REMOVED if removed else ENTRY_ADDED
@@ -93,7 +97,7 @@ def enqueue_entry_changes(team_id: str, removed: bool, changes: Sequence, source
     for n, change in enumerate(changes):
         seq = None if first_seq is None else first_seq + n
         payload = body(event_type, now, entry_data(team_id, change, source, now, removed,
-                                                   seq))
+                                                   seq, protected))
         rows.extend(message_row(e, event_type, payload, now, seq) for e in endpoints)
     add_messages(rows)
 

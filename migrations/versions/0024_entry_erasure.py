@@ -1,7 +1,7 @@
 """erasure without forgetting: an entry may lose its URL and keep its digest
 
 Revision ID: 0024
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-07 06:00:00
 
 An erased entry (a person's data erased on request, the person still suppressed) keeps
@@ -28,7 +28,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0024'
-down_revision = '0020'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Team notifications: their outbox (events, messages), switches, chat URL, password resets
 
 Revision ID: 0025
-Revises: 0020
+Revises: 0024
 Create Date: 2026-12-07 06:00:00
 
 Public opt-outs and disabled endpoints write a notification_event in their own
