@@ -247,6 +247,35 @@ def test_a_pending_event_is_sent_without_the_data(app, client, team, eraser, rec
     assert url not in b"".join(r.body for r in receiver.received).decode()
 
 
+def test_a_notification_not_yet_sent_loses_the_erased_url(app, client, team, eraser,
+                                                          make_team):
+    """A mail server that is down keeps notifications pending (encrypted): those naming
+    the person are rewritten; another person's, and another team's, are left alone."""
+    from dnc_app.models import NotificationMessage
+    from dnc_app.notifications import outbox as notifications
+    from dnc_app.timeutil import utcnow
+    from dnc_app.webhooks import signing
+
+    raw, url, reason = person()
+    entry = add(client, team, raw, reason)
+    other_team = make_team("Other erasure team")
+    bodies = {team.id: f"Opted out: {url}\nAlso: https://linkedin.com/in/someone-else",
+              other_team.id: f"Opted out: {url}"}
+    with app.app_context():
+        notifications.add_messages([
+            notifications.message(team_id, "email", "optouts", "owner@example.com",
+                                  "Opt-outs", body, utcnow())
+            for team_id, body in bodies.items()])
+        db.session.commit()
+    assert erase(client, eraser, entry["$id"]).status_code == 200
+    with app.app_context():
+        sent = {m.team_id: signing.decrypt(m.body)
+                for m in db.session.scalars(select(NotificationMessage))}
+    assert url not in sent[team.id] and "(erased)" in sent[team.id]
+    assert "https://linkedin.com/in/someone-else" in sent[team.id]
+    assert sent[other_team.id] == bodies[other_team.id]  # another team's person
+
+
 def test_endpoints_subscribe_to_erasures_like_other_events(client, team, receiver):
     response = client.post("/v1/webhooks", json={"url": receiver.url,
                                                  "events": ["dnc.entry.erased"]},
