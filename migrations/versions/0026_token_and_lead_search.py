@@ -16,7 +16,8 @@ every other letter of a username already).
 
 Every URL stored before this revision is a lower-case profile URL, for which the new text
 is the old one: the indexes stay valid without a rebuild (SQLite: the triggers change;
-PostgreSQL: the key function's body). The downgrade reindexes the rows whose text differs.
+PostgreSQL: the key function's body). Rows whose text differs (written by an app of this revision, then downgraded) are
+reindexed both ways.
 
 SQLite's triggers are 0017's with the new text; like theirs, they are dropped by SQLite's
 batch mode (a table rebuild of `dnc_entry`): such a migration must create them again
@@ -131,6 +132,12 @@ def upgrade():
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute(KEYS_FUNCTION)
+        # Rows whose keys change (only those an app of this revision wrote, then
+        # downgraded): their index entries hold the old keys.
+        if bind.execute(sa.text(
+                "SELECT 1 FROM dnc_entry WHERE url !~ '^https://linkedin\\.com/in/[^A-Z]*$' "
+                "LIMIT 1")).first() is not None:
+            op.execute("REINDEX INDEX ix_dnc_entry_search")
     elif bind.dialect.name == "sqlite" and _has_index(bind):
         _reindex_changed(OLD_INDEXED, INDEXED)  # none, unless rows came from a newer app
         _replace_triggers(TRIGGERS)
