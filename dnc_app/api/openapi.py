@@ -159,7 +159,8 @@ def _schemas() -> dict:
                 "$id": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
                         "description": "Opaque entry id."},
                 "teamId": {"type": "string", "pattern": "^team_[A-Za-z0-9]+$"},
-                "url": {"type": "string", "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
+                "url": {"type": "string", "pattern":
+                        "^https://linkedin\\.com/(in|sales/lead)/[^/?#]+$",
                         "description": "The normalized profile URL."},
                 "$createdAt": TIMESTAMP,
                 "$updatedAt": TIMESTAMP,
@@ -282,7 +283,8 @@ def _schemas() -> dict:
                 "entryId": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
                             "description": "The entry's `$id` (a removal names the entry "
                                            "that was removed)."},
-                "url": {"type": "string", "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
+                "url": {"type": "string", "pattern":
+                        "^https://linkedin\\.com/(in|sales/lead)/[^/?#]+$",
                         "description": "The normalized profile URL."},
                 "at": {**TIMESTAMP,
                        "description": "When the change was asked for. The feed's order is "
@@ -753,7 +755,9 @@ The JSON API of a team's Do Not Contact list of LinkedIn profiles.
 Every response is JSON with the envelope `{{"error", "data", "message"}}`: `error` is null on \
 success and an error code otherwise (see the `Error` schema for all codes). Timestamps are \
 ISO 8601 UTC with milliseconds. URLs are normalized to `https://linkedin.com/in/<username>` \
-before they are stored, compared or returned.
+before they are stored, compared or returned (the username lowercased, except a member token \
+`ACoAA…`, which keeps its case); Sales Navigator lead, people and profile URLs to \
+`https://linkedin.com/sales/lead/<token>` (case kept).
 
 Authenticate with `Authorization: Bearer <API key>`. A key sees and changes only its own \
 team's list; another team's entry answers 404.
