@@ -25,6 +25,9 @@ from .errors import (
 from .listing import COUNT_CAP, BrowsePage, ListFilter, browse
 from .screen import Screened, end_read, screen_digests, screen_urls
 from .service import (
+    REMOVAL_STATUSES,
+    RemovalItem,
+    RemovalResult,
     add_entries,
     add_entry,
     count_entries,
@@ -32,6 +35,7 @@ from .service import (
     get_entry,
     list_entries,
     preview_entries,
+    remove_entries,
     remove_entry,
     walk_entries,
 )
@@ -53,6 +57,8 @@ __all__ = [
     "TeamNotFound", "add_entries", "add_entry",
     "clean_reason", "count_entries", "decode_cursor", "end_read", "encode_cursor", "find_by_url",
     "get_entry", "list_entries", "message_of", "normalize", "preview_entries",
-    "remove_entry", "Screened", "screen_digests", "screen_urls", "search_term",
+    "REMOVAL_STATUSES", "RemovalItem", "RemovalResult", "remove_entries", "remove_entry",
+    "Screened",
+    "screen_digests", "screen_urls", "search_term",
     "url_digest", "walk_entries",
 ]

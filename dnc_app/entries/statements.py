@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text
+from sqlalchemy import ARRAY, BigInteger, String, bindparam, delete, func, select, text
 
 from ..database import run
 from ..extensions import db
 from ..models import DncEntry, Team
 from ..timeutil import UTCDateTime
 from .validation import url_digest
-from .values import ENTRY_FIELDS
+from .values import ENTRY_FIELDS, Entry
 
 # Rows per INSERT statement: well under SQLite's 32,766 bound parameters.
 _INSERT_CHUNK = 500
@@ -173,6 +173,38 @@ def listed_urls(team_id: str, urls: list[str]) -> set[str]:
             select(url_column).where(ENTRIES.c.team_id == team_id, url_column.in_(chunk))
         ).scalars())
     return listed
+
+
+def entries_among(team_id: str, keys: list[str], *, by_url: bool) -> list:
+    """The team's entries (Entry) whose URL (or id) is among `keys` (at most a removal's
+    1,000 at a time on SQLite, one array parameter on PostgreSQL)."""
+
+    column = ENTRIES.c.url if by_url else ENTRIES.c.id
+    base = SELECT_ENTRY.where(ENTRIES.c.team_id == team_id)
+    if dialect_name() == "postgresql":
+        stmt = base.where(column == func.any(bindparam("keys", type_=_URL_ARRAY)))
+        return [Entry(*row) for row in db.session.execute(stmt, {"keys": keys})]
+    rows = []
+    for start in range(0, len(keys), _LOOKUP_CHUNK):
+        rows += db.session.execute(base.where(column.in_(keys[start : start + _LOOKUP_CHUNK])))
+    return [Entry(*row) for row in rows]
+
+
+_DELETE_SEQS = {
+    "postgresql": delete(ENTRIES).where(
+        ENTRIES.c.seq == func.any(bindparam("seqs", type_=ARRAY(BigInteger())))),
+    "sqlite": delete(ENTRIES).where(ENTRIES.c.seq.in_(bindparam("seqs", expanding=True))),
+}
+
+
+def delete_entries(seqs: list[int]) -> None:
+    """Delete these entries (by seq): one statement per _LOOKUP_CHUNK on SQLite."""
+    statement = _DELETE_SEQS[dialect_name()]
+    if dialect_name() == "postgresql":
+        db.session.execute(statement, {"seqs": seqs})
+        return
+    for start in range(0, len(seqs), _LOOKUP_CHUNK):
+        db.session.execute(statement, {"seqs": seqs[start : start + _LOOKUP_CHUNK]})
 
 
 def _screen_statements(*columns, key):
