@@ -41,7 +41,8 @@ from .validation import clean_reason, normalize
 from .values import Entry, EntryPage
 
 __all__ = ["RemovalItem", "RemovalResult", "add_entries", "add_entry", "count_entries",
-           "find_by_url", "get_entry", "list_entries", "preview_entries", "remove_entries",
+           "find_by_url", "get_entry", "list_entries", "preview_entries", "preview_removal",
+           "remove_entries",
            "remove_entry", "walk_entries"]
 
 
@@ -291,6 +292,7 @@ class RemovalItem:
     status: str = "not_found"
     url: str | None = None  # the entry's URL (or, by URL, the normalized input)
     error: str | None = None  # why an input is not a URL (status invalid_url)
+    entry: Entry | None = None  # the entry it names (removed or protected)
 
 
 @dataclass
@@ -315,39 +317,12 @@ def remove_entries(
     unless `may_remove_optouts` (the refused attempts are recorded, as one operation);
     removing one needs a reason: without one, InvalidReason and nothing is written."""
     reason = clean_reason(reason)
-    by_url = ids is None
-    inputs = list(urls if by_url else ids or ())
-    result = RemovalResult([RemovalItem(raw) for raw in inputs])
-    keys: list[str | None] = []
-    for item in result.items:
-        key = None
-        if by_url:
-            try:
-                key = item.url = normalize(item.input)
-            except InvalidURL as exc:
-                item.status, item.error = "invalid_url", exc.reason
-        elif isinstance(item.input, str) and ENTRY_ID.fullmatch(item.input):
-            key = item.input
-        keys.append(key)
-    wanted = list(dict.fromkeys(key for key in keys if key is not None))
+    result, keys, wanted = _removal_keys(ids, urls)
     if not wanted:
         return result
     _begin_write(team_id)
-    found = {(row.url if by_url else row.id): row
-             for row in sql.entries_among(team_id, wanted, by_url=by_url)}
-    removed: dict[str, Entry] = {}
-    refused: dict[str, Entry] = {}
-    for item, key in zip(result.items, keys, strict=True):
-        entry = found.get(key) if key is not None else None
-        if entry is None or entry.id in removed:
-            continue  # not_found (or invalid_url), as set above
-        item.entry_id, item.url = entry.id, entry.url
-        if entry.is_optout and not may_remove_optouts:
-            item.status = "protected_entry"
-            refused[entry.id] = entry
-            continue
-        item.status = "removed"
-        removed[entry.id] = entry
+    removed, refused = _classify_removal(team_id, result, keys, wanted, ids is None,
+                                         may_remove_optouts)
     if not reason and any(entry.is_optout for entry in removed.values()):
         db.session.rollback()
         raise InvalidReason("A reason is required to remove a person's own opt-out")
@@ -365,6 +340,59 @@ def remove_entries(
                source=source, actor=actor, now=now)
     db.session.commit()
     return result
+
+
+def preview_removal(team_id: str, *, ids: Sequence[str] | None = None,
+                    urls: Sequence[object] | None = None,
+                    may_remove_optouts: bool = False) -> RemovalResult:
+    """What `remove_entries` would do, without writing (statuses as it would set them)."""
+    result, keys, wanted = _removal_keys(ids, urls)
+    if wanted:
+        _classify_removal(team_id, result, keys, wanted, ids is None, may_remove_optouts)
+        db.session.rollback()  # end the read
+    return result
+
+
+def _removal_keys(ids, urls) -> tuple[RemovalResult, list[str | None], list[str]]:
+    """The result to fill, each input's key (a normalized URL or a well-formed id; None:
+    invalid_url or not_found already), and the distinct keys to read."""
+    by_url = ids is None
+    result = RemovalResult([RemovalItem(raw) for raw in (urls if by_url else ids) or ()])
+    keys: list[str | None] = []
+    for item in result.items:
+        key = None
+        if by_url:
+            try:
+                key = item.url = normalize(item.input)
+            except InvalidURL as exc:
+                item.status, item.error = "invalid_url", exc.reason
+        elif isinstance(item.input, str) and ENTRY_ID.fullmatch(item.input):
+            key = item.input
+        keys.append(key)
+    return result, keys, list(dict.fromkeys(key for key in keys if key is not None))
+
+
+def _classify_removal(team_id: str, result: RemovalResult, keys: list[str | None],
+                      wanted: list[str], by_url: bool, may_remove_optouts: bool
+                      ) -> tuple[dict[str, Entry], dict[str, Entry]]:
+    """Read the entries and set each item's status, in input order; returns the entries
+    to remove and the protected ones refused, by id."""
+    found = {(row.url if by_url else row.id): row
+             for row in sql.entries_among(team_id, wanted, by_url=by_url)}
+    removed: dict[str, Entry] = {}
+    refused: dict[str, Entry] = {}
+    for item, key in zip(result.items, keys, strict=True):
+        entry = found.get(key) if key is not None else None
+        if entry is None or entry.id in removed:
+            continue  # not_found (or invalid_url), as set before
+        item.entry_id, item.url, item.entry = entry.id, entry.url, entry
+        if entry.is_optout and not may_remove_optouts:
+            item.status = "protected_entry"
+            refused[entry.id] = entry
+            continue
+        item.status = "removed"
+        removed[entry.id] = entry
+    return removed, refused
 
 
 def _check_optout_removal(team_id: str, entry: Entry, reason: str | None, source: Source,
