@@ -21,6 +21,7 @@ from . import (  # noqa: E402,F401  (routes)
     export,
     keys,
     members,
+    remove_many,
     screen,
     settings,
     views,
