@@ -1,5 +1,5 @@
-"""Removing many from the list in Chromium, at 1280 px and 390 px, with and without
-JavaScript: select rows (or the whole page, or paste a list), the confirmation that says
+"""Removing many from the list in Chromium, at 1280 px and 390 px: select rows (or the
+whole page with the head checkbox), the confirmation that says
 how many and which are opt-outs, one reason; axe finds nothing on the list or the
 confirmation.
 
@@ -76,22 +76,3 @@ def test_select_all_on_the_page_with_the_head_checkbox(app, team, live_server, n
     page.get_by_role("button", name="Remove selected…").click()
     confirm_and_remove(page, 5, "all")
     expect(page.locator("#entry-rows tr.entry")).to_have_count(0)
-
-
-def test_without_javascript_the_page_and_a_pasted_list(app, team, live_server, new_page):
-    make_member(app, team.id)
-    seed(app, team.id)
-    page = new_page(viewport=PHONE, java_script_enabled=False)
-    sign_in(page, live_server.url)
-    expect(page.locator("input[data-select-all]")).to_be_hidden()  # shown by the script
-    page.get_by_role("button", name="Remove all on this page…").click()
-    expect(page.locator("#remove-many-summary")).to_contain_text("5 entries will be removed")
-    page.go_back()
-    page.get_by_role("link", name="Paste a list to remove…").click()
-    axe_clean(page)
-    page.get_by_label("LinkedIn URLs to remove, one a line").fill(
-        "https://www.linkedin.com/in/Person-0/\nlinkedin.com/in/objected\nin/nobody")
-    page.get_by_role("button", name="Review the removal").click()
-    expect(page.get_by_text("1 not on the list.")).to_be_visible()
-    confirm_and_remove(page, 2, "pasted")
-    fits(page, PHONE["width"])
