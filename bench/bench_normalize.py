@@ -66,7 +66,8 @@ _SUFFIXES = [
 _REJECTED_TEMPLATES = [
     "https://www.linkedin.com/company/{u}",
     "https://www.linkedin.com/school/{u}/",
-    "https://www.linkedin.com/sales/lead/ACwAA{n},NAME_SEARCH,abc",
+    "https://www.linkedin.com/sales/company/{n}",
+    "https://www.linkedin.com/sales/lead/acwaa{n},NAME_SEARCH,abc",
     "https://www.linkedin.com/pub/{u}/1/23",  # /pub/NAME/A/B/C converts; this shape does not
     "https://www.linkedin.com/feed/update/urn:li:activity:{n}/",
     "https://linkedin.com.evil.com/in/{u}",
@@ -100,9 +101,27 @@ def _username(rng: random.Random) -> str:
     return "".join(c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode()) for c in name)
 
 
+_TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _token(rng: random.Random, head: str) -> str:
+    return head + "".join(rng.choice(_TOKEN_CHARS) for _ in range(34))
+
+
 def make_accepted(n: int = 10_000, seed: int = 1) -> list[str]:
+    """Mostly vanity URLs; one in twenty a member token, one in twenty a Sales Navigator lead."""
     rng = random.Random(seed)
-    return [rng.choice(_PREFIXES) + _username(rng) + rng.choice(_SUFFIXES) for _ in range(n)]
+    out = []
+    for _ in range(n):
+        kind = rng.random()
+        if kind < 0.05:
+            out.append(rng.choice(_PREFIXES) + _token(rng, "ACoAA") + rng.choice(_SUFFIXES))
+        elif kind < 0.10:
+            out.append("https://www.linkedin.com/sales/lead/" + _token(rng, "ACwAA")
+                       + ",NAME_SEARCH," + _token(rng, "")[:4])
+        else:
+            out.append(rng.choice(_PREFIXES) + _username(rng) + rng.choice(_SUFFIXES))
+    return out
 
 
 def make_rejected(n: int = 1_000, seed: int = 2) -> list[str]:

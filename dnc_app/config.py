@@ -192,11 +192,11 @@ class Settings(BaseSettings):
     RATELIMIT_ENABLED: Flag = setting(
         True, "`off` disables every rate limit (benchmarks; never in production)")
     DNC_WRITE_LIMIT: LimitString = setting(
-        "30/minute", "per team, shared by add, batch and delete")
+        "30/minute", "per team, shared by add, batch, delete and batch-delete")
     DNC_BATCH_LIMIT: LimitString = setting(
-        "10/minute", "per team, batch only (on top of the write budget)")
+        "10/minute", "per team, batch and batch-delete (on top of the write budget)")
     DNC_CHECK_LIMIT: LimitString = setting(
-        "60/minute", "per team: `GET /v1/verify` (reads never consume the write budget)")
+        "60/minute", "per team: `GET /v1/dnc/check` (reads never consume the write budget)")
     DNC_LIST_LIMIT: LimitString = setting("60/minute", "per team: `GET /v1/dnc`")
     DNC_SCREEN_LIMIT: LimitString = setting(
         "30/minute", "per team: `POST /v1/dnc/screen` (up to 1,000 prospects a call)")

@@ -8,10 +8,13 @@ from flask import render_template, request
 
 def is_htmx() -> bool:
     """An htmx request that wants a fragment. A history restore (back button after the
-    cache missed) is sent with HX-Request too, but must get the whole page."""
+    cache missed) and a boosted link or form (hx-boost: htmx swaps the body) are sent with
+    HX-Request too, but must get the whole page."""
+    headers = request.headers
     return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+        and headers.get("HX-Boosted") != "true"
     )
 
 

@@ -33,8 +33,18 @@ Decisions (each one deliberate; "reject rather than guess"):
   person; NFC, not NFKC, so that ordinary letters keep their spelling).  The
   stored form is the *decoded*, readable Unicode form, e.g.
   ``https://linkedin.com/in/jürgen`` (not percent-encoded).  Normalization is
-  idempotent.  (LinkedIn member-id URLs like ``/in/ACoAA…`` are lowercased too,
-  as the contract requires.)
+  idempotent.
+* Member tokens: a username that is exactly a LinkedIn member token (``ACoAA``
+  then 34 letters, digits, ``-`` or ``_``, 39 characters in all) keeps its case:
+  the token is case-sensitive, its lowercased form names nobody.  Anything else
+  (another length, a lowercased ``acoaa…``) is an ordinary username, lowercased.
+* Sales Navigator leads: ``/sales/lead/<token>,…``, ``/sales/people/<token>,…``
+  and ``/sales/profile/<token>,…`` (the segment percent-decoded, everything from
+  its first comma dropped; the token starts with ``ACwAA`` and holds only
+  letters, digits, ``-`` and ``_``, at most 100 characters; case kept) become
+  ``https://linkedin.com/sales/lead/<token>``.  It names the person by another
+  identifier than the profile and cannot be converted to it.  Other Sales
+  Navigator pages are refused with a reason.
 * Allowed username characters: Unicode letters (L*), combining marks (Mn, Mc),
   decimal digits (Nd), ``-``, ``_`` and ``.``; at least one letter or digit; no
   leading/trailing dot and no ``..``.  Look-alikes are rejected: characters
@@ -78,7 +88,7 @@ Decisions (each one deliberate; "reject rather than guess"):
   to three digits (``/pub/x/a7/576/b50`` -> ``/in/x-b50576a7``); other ``/pub/``
   shapes and the ``/pub/dir/`` people directory are rejected.  Company, school,
   showcase, group, post/feed, job, event, Learning and ``/profile/view`` links,
-  Sales Navigator (``/sales/``) and Recruiter (``/talent/``, ``/recruiter/``)
+  Sales Navigator pages other than a lead, Recruiter (``/talent/``, ``/recruiter/``)
   links, and any other path are rejected with a reason naming the kind of link.
   Empty segments before the username (``/in//john``, ``//in/john``) are
   rejected; an empty username (``in/``) is rejected.  ``lnkd.in`` short links
@@ -93,6 +103,7 @@ from urllib.parse import unquote_to_bytes
 
 __all__ = [
     "CANONICAL_PREFIX",
+    "LEAD_PREFIX",
     "MAX_INPUT_LENGTH",
     "MAX_USERNAME_LENGTH",
     "InvalidURL",
@@ -102,6 +113,7 @@ __all__ = [
 MAX_INPUT_LENGTH = 2048
 MAX_USERNAME_LENGTH = 100
 CANONICAL_PREFIX = "https://linkedin.com/in/"
+LEAD_PREFIX = "https://linkedin.com/sales/lead/"
 
 
 class InvalidURL(ValueError):
@@ -143,7 +155,14 @@ R_PORT_INVALID = "Invalid port in the URL"
 R_PORT = "Non-default ports are not accepted"
 R_NOT_PROFILE = "Not a person profile: expected a linkedin.com/in/<username> URL"
 R_REPEATED_SLASH = "Malformed URL path: repeated slashes"
-R_SALES = f"Sales Navigator links are not supported: {_USE_PROFILE}"
+R_SALES = (
+    "Sales Navigator pages other than a lead are not accepted: use a lead URL "
+    f"(linkedin.com/sales/lead/ACwAA…) or {_USE_PROFILE}"
+)
+R_SALES_TOKEN = (
+    "Malformed Sales Navigator lead URL: expected linkedin.com/sales/lead/<token>, "
+    "the token starting with ACwAA (letters, digits, '-' and '_')"
+)
 R_USERNAME_MISSING = "The profile username is missing"
 R_USERNAME_LONG = f"The profile username is longer than {MAX_USERNAME_LENGTH} characters"
 R_USERNAME_CONTROL = "The profile username contains control characters"
@@ -254,6 +273,12 @@ _LETTER_MARK_DIGIT = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd"})
 _DEFAULT_PORT = {"https": "443", "http": "80"}
 _SHORT_LINK_HOSTS = frozenset({"lnkd.in", "www.lnkd.in"})
 _SIGNED_IN_ALIAS = "me"
+# LinkedIn's member token, the other spelling of a profile's /in/ URL: case-sensitive.
+_MEMBER_TOKEN = re.compile(r"ACoAA[A-Za-z0-9_-]{34}", re.ASCII)
+_MEMBER_TOKEN_LENGTH = 39
+# Sales Navigator's person pages, all of one lead, and the lead token they start with.
+_SALES_LEAD_PAGES = frozenset({"lead", "people", "profile"})
+_LEAD_TOKEN = re.compile(r"ACwAA[A-Za-z0-9_-]+", re.ASCII)
 
 # Every spelling of the '.' and '..' path segments that a browser resolves.
 _SINGLE_DOT = frozenset({".", "%2e", "%2E"})
@@ -298,7 +323,10 @@ def normalize_linkedin_url(raw: object) -> str:
     s = raw.strip(_TRIM)
     m = _FAST.fullmatch(s)
     if m is not None:
-        username = m.group(1).lower()
+        username = m.group(1)
+        if len(username) == _MEMBER_TOKEN_LENGTH and _MEMBER_TOKEN.fullmatch(username):
+            return CANONICAL_PREFIX + username
+        username = username.lower()
         if len(username) <= MAX_USERNAME_LENGTH and username != _SIGNED_IN_ALIAS:
             return CANONICAL_PREFIX + username
     return _normalize_general(s)
@@ -447,6 +475,8 @@ def _profile_url(segments: list[str]) -> str:
         return _in_profile_url(segments)
     if first == "pub":
         return _pub_profile_url(segments)
+    if first == "sales":
+        return _sales_lead_url(segments)
     if first == "":
         raise InvalidURL(R_REPEATED_SLASH)
     raise InvalidURL(_PATH_REASONS.get(first, R_NOT_PROFILE))
@@ -459,6 +489,16 @@ def _in_profile_url(segments: list[str]) -> str:
             raise InvalidURL(R_REPEATED_SLASH)
         raise InvalidURL(R_USERNAME_MISSING)
     return CANONICAL_PREFIX + _canonical_username(segments[1])
+
+
+def _sales_lead_url(segments: list[str]) -> str:
+    """/sales/{lead,people,profile}/<token>,…[/anything] -> /sales/lead/<token>."""
+    if len(segments) < 3 or _segment_name(segments[1]) not in _SALES_LEAD_PAGES:
+        raise InvalidURL(R_SALES)
+    token = _percent_decode(segments[2]).partition(",")[0]
+    if len(token) > MAX_USERNAME_LENGTH or _LEAD_TOKEN.fullmatch(token) is None:
+        raise InvalidURL(R_SALES_TOKEN)
+    return LEAD_PREFIX + token
 
 
 def _pub_profile_url(segments: list[str]) -> str:
@@ -481,6 +521,8 @@ def _pub_profile_url(segments: list[str]) -> str:
 def _canonical_username(segment: str) -> str:
     """Decode, normalize and validate one username path segment."""
     name = _percent_decode(segment)
+    if len(name) == _MEMBER_TOKEN_LENGTH and _MEMBER_TOKEN.fullmatch(name):
+        return name
     if name.isascii():
         name = name.lower()
     else:

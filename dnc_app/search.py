@@ -1,15 +1,19 @@
 """Substring search in SQL: `LIKE '%…%'` with the text's own `%`, `_` and `\\` literal,
-what a search term asks of the username part of the stored URLs, and the queries of the
-indexes of the usernames: SQLite's FTS5 trigram index (migrations 0016, 0017) and
-PostgreSQL's GIN index of substrings by team and range of seq (migration 0018).
+ASCII letters in any case (member and lead tokens keep theirs), what a search term asks
+of the identifier part of the stored URLs, and the queries of the indexes of those parts:
+SQLite's FTS5 trigram index (migrations 0016, 0017, 0026) and PostgreSQL's GIN index of
+substrings by team and range of seq (migrations 0018, 0026).
 
-Every stored URL is `https://linkedin.com/in/<username>` (URL_PREFIX), and no username
-holds `/`, `%`, `$`, whitespace or control characters (normalize.py; pinned by
-tests/test_normalize.py). So a term either lies in the prefix (every URL matches), or
-ends the prefix and starts the username, or lies in the username, or matches nothing:
-`username_search` says which, without SQL. The index holds `<username>$$`: the padding
-gives every position of the username a trigram that starts there, so a term of 1 or 2
-characters is found through the trigrams that start with it.
+A stored URL is a profile, `https://linkedin.com/in/<username>` (URL_PREFIX), or a Sales
+Navigator lead, `https://linkedin.com/sales/lead/<token>` (LEAD_PREFIX); no username or
+token holds `/`, `%`, `$`, whitespace or control characters (normalize.py; pinned by
+tests/test_normalize.py). The index holds, ASCII letters lowered, the username of a
+profile and `sales/lead/<token>` of a lead (all that follows `https://linkedin.com/`), then
+`$$`: the padding gives every position a trigram that starts there, so a term of 1 or 2
+characters is found through the trigrams that start with it. A term either lies in the
+part both prefixes share (every URL matches), or in one prefix only (a scan decides), or
+its part after its last `/` lies in what the index holds, or it matches nothing:
+`username_search` says which, without SQL.
 """
 
 from __future__ import annotations
@@ -33,9 +37,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import Join
 
 from .normalize import CANONICAL_PREFIX as URL_PREFIX
+from .normalize import LEAD_PREFIX
+
+# What every stored URL starts with, profile or lead.
+SHARED_PREFIX = "https://linkedin.com/"
+# The index's text of a row (migration 0026 holds a copy): a profile's username or a
+# lead's `sales/lead/<token>`, ASCII letters lowered (SQLite's lower() lowers only those;
+# the normalizer has lowered every other letter already), then the padding.
+SQLITE_INDEXED_TEXT = (
+    "lower(CASE WHEN substr({row}.url, 1, 24) = 'https://linkedin.com/in/' "
+    "THEN substr({row}.url, 25) ELSE substr({row}.url, 22) END) || '$$'")
+_UPPER_ASCII = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # SQLite's contentless FTS5 table of `<username>$$` (trigram tokenizer, case-sensitive),
 # rowid = dnc_entry.seq, and its fts5vocab table of terms (the trigrams).
@@ -49,10 +65,29 @@ _INDEXED_UPTO = text("SELECT indexed_upto FROM dnc_entry_fts_state")
 END = "$$"
 
 
+class ascii_lower(FunctionElement):
+    """The text with its ASCII letters lowered, the folding SQLite's LIKE does itself."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(ascii_lower)
+def _ascii_lower(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)  # SQLite's LIKE folds ASCII case
+
+
+@compiles(ascii_lower, "postgresql")
+def _ascii_lower_pg(element, compiler, **kw):
+    return (f"translate({compiler.process(element.clauses, **kw)}, "
+            f"'{_UPPER_ASCII}', '{_UPPER_ASCII.lower()}')")
+
+
 def contains(column, text: str) -> ColumnElement[bool]:
-    """Case-insensitive for the stored (lower-case) URLs: the text is lowered too."""
+    """Case-insensitive for the stored URLs (lower case but for the ASCII letters of a
+    token): the text is lowered, and the URL's ASCII letters too."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"%{escaped}%", escape="\\")
+    return ascii_lower(column).like(f"%{escaped}%", escape="\\")
 
 
 def never_in_username(char: str) -> bool:
@@ -75,17 +110,23 @@ EVERY, NONE = UsernameSearch(every=True), UsernameSearch(none=True)
 
 
 def username_search(term: str) -> UsernameSearch:
+    """`every` also when the term lies in the profile prefix only (most rows hold it), or
+    ends with a '/' of the lead prefix: the rows are then scanned with the LIKE."""
     lowered = term.lower()  # as in `contains`
-    if lowered in URL_PREFIX:
+    if lowered in URL_PREFIX:  # SHARED_PREFIX is a part of it
         return EVERY
-    # The prefix's last '/' is the only one a match can reach past (usernames hold none),
-    # so a term with a '/' must end with it: a suffix of the prefix, then the username's start.
+    # A username or token holds no '/': what follows the term's last '/' lies in what the
+    # index holds. What precedes it must end the profile prefix (then the username
+    # starts), or lie in the lead prefix (the index holds its `sales/lead/` too).
     after_slash = lowered.rfind("/") + 1
-    if after_slash and not URL_PREFIX.endswith(lowered[:after_slash]):
+    head = lowered[:after_slash]
+    if after_slash and not (URL_PREFIX.endswith(head) or head in LEAD_PREFIX):
         return NONE
     username = lowered[after_slash:]
     if any(never_in_username(char) for char in username):
         return NONE
+    if not username:
+        return EVERY
     return UsernameSearch(text=username)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from dnc_app import normalize as normalize_module
 from dnc_app.normalize import (
     CANONICAL_PREFIX,
+    LEAD_PREFIX,
     MAX_INPUT_LENGTH,
     MAX_USERNAME_LENGTH,
     InvalidURL,
@@ -18,6 +20,10 @@ from dnc_app.normalize import (
 
 JOHN = "https://linkedin.com/in/john"
 JURGEN = "https://linkedin.com/in/jürgen"
+MEMBER_TOKEN = "ACoAAA7IcPoBXbqAyFuCjYLHAhmm13BgChs-P5g"
+MEMBER = "https://linkedin.com/in/" + MEMBER_TOKEN
+LEAD_TOKEN = "ACwAAA7IcPoBXbqAyFuCjYLHAhmm13BgChs_P5g"
+LEAD = "https://linkedin.com/sales/lead/" + LEAD_TOKEN
 
 ACCEPTED = [
     # The contract's table.
@@ -90,10 +96,32 @@ ACCEPTED = [
     ("https://linkedin.com/in/-john-", "https://linkedin.com/in/-john-"),
     ("https://linkedin.com/in/in", "https://linkedin.com/in/in"),
     ("https://linkedin.com/in/company", "https://linkedin.com/in/company"),
+    # Not 39 characters: an ordinary username, lowercased.
     (
         "https://www.linkedin.com/in/ACoAAAbCdEfGhIjK",
         "https://linkedin.com/in/acoaaabcdefghijk",
     ),
+    (f"in/{MEMBER_TOKEN}x", f"https://linkedin.com/in/{MEMBER_TOKEN.lower()}x"),
+    # A member token keeps its case (it is case-sensitive), whatever surrounds it.
+    (f"https://www.linkedin.com/in/{MEMBER_TOKEN}/", MEMBER),
+    (f"HTTPS://WWW.LINKEDIN.COM/IN/{MEMBER_TOKEN}", MEMBER),
+    (f"in/{MEMBER_TOKEN}?trk=x#top", MEMBER),
+    (f"https://uk.linkedin.com/in/{MEMBER_TOKEN}/details/experience/", MEMBER),
+    (f"https://linkedin.com/in/%41%43{MEMBER_TOKEN[2:]}", MEMBER),
+    (f"https://linkedin.com/in/john/../{MEMBER_TOKEN}", MEMBER),
+    # A lowercased token is an ordinary username (it names nobody, but it is not refused).
+    (f"in/{MEMBER_TOKEN.lower()}", f"https://linkedin.com/in/{MEMBER_TOKEN.lower()}"),
+    # Sales Navigator lead, people and profile pages: one lead form, case kept.
+    (f"https://www.linkedin.com/sales/lead/{LEAD_TOKEN},NAME_SEARCH,Ab1?_ntb=x", LEAD),
+    (f"https://www.linkedin.com/sales/people/{LEAD_TOKEN},NAME_SEARCH,xyz", LEAD),
+    (f"https://www.linkedin.com/sales/profile/{LEAD_TOKEN},OUT_OF_NETWORK,x", LEAD),
+    (f"linkedin.com/SALES/LEAD/{LEAD_TOKEN}", LEAD),
+    (f"https://linkedin.com/sales/lead/{LEAD_TOKEN}", LEAD),
+    (f"https://linkedin.com/sales/lead/{LEAD_TOKEN}/", LEAD),
+    (f"https://linkedin.com/sales/lead/{LEAD_TOKEN}%2CNAME_SEARCH%2Cx", LEAD),
+    (f"https://linkedin.com/sales/lead/{LEAD_TOKEN},a,b/extra#f", LEAD),
+    (f"https://linkedin.com/sales/x/../lead/{LEAD_TOKEN},a", LEAD),
+    ("https://www.linkedin.com/sales/lead/ACwAAB,NAME_SEARCH", "https://linkedin.com/sales/lead/ACwAAB"),
     # Percent-encoded and raw non-ASCII usernames.
     ("https://linkedin.com/in/jürgen", JURGEN),
     ("https://linkedin.com/in/j%C3%BCrgen", JURGEN),
@@ -218,7 +246,12 @@ ACCEPTED_REAL_WORLD = [
     ),
     (
         "https://www.linkedin.com/in/ACoAAA8BYqEBCGLg_vT_ca6mMEqkpp9nVffJ3hc",
-        "https://linkedin.com/in/acoaaa8byqebcglg_vt_ca6mmeqkpp9nvffj3hc",
+        "https://linkedin.com/in/ACoAAA8BYqEBCGLg_vT_ca6mMEqkpp9nVffJ3hc",
+    ),
+    (
+        "https://www.linkedin.com/sales/lead/ACwAAAEuHH8BZcLrT0-TJNvBPN3gAt6Ob0VPJ1w,"
+        "NAME_SEARCH,1Ab2?_ntb=ZpAkPxIgS9C_RvRe1KSvHA%3D%3D",
+        "https://linkedin.com/sales/lead/ACwAAAEuHH8BZcLrT0-TJNvBPN3gAt6Ob0VPJ1w",
     ),
     ("https://www.linkedin.com/in/john-doe/en", JOHN_DOE),
     ("https://www.linkedin.com/in/john-doe/detail/recent-activity/", JOHN_DOE),
@@ -271,8 +304,26 @@ REJECTED = [
     ("https://www.linkedin.com/events/123/", "event links"),
     ("https://www.linkedin.com/learning/python", "LinkedIn Learning"),
     ("https://www.linkedin.com/profile/view?id=123", "Old-style"),
-    ("https://www.linkedin.com/sales/lead/ACwAAA,NAME_SEARCH,abc", "Sales Navigator"),
-    ("https://www.linkedin.com/sales/people/ACwAAA,NAME_SEARCH", "Sales Navigator"),
+    # Sales Navigator: only a lead (lead, people, profile pages) with an ACwAA token.
+    ("https://www.linkedin.com/sales/company/1035", "other than a lead"),
+    ("https://www.linkedin.com/sales/search/people?query=x", "other than a lead"),
+    ("https://www.linkedin.com/sales/home", "other than a lead"),
+    ("https://www.linkedin.com/sales/", "other than a lead"),
+    ("https://www.linkedin.com/sales/lead", "other than a lead"),
+    ("https://www.linkedin.com/sales/lists/people/123", "other than a lead"),
+    ("https://www.linkedin.com/sales/lead/", "Malformed Sales Navigator lead"),
+    ("https://www.linkedin.com/sales/lead/,NAME_SEARCH", "Malformed Sales Navigator lead"),
+    ("https://www.linkedin.com/sales/lead/ACwAA,NAME_SEARCH", "Malformed Sales Navigator lead"),
+    ("https://www.linkedin.com/sales/lead/acwaab1,NAME_SEARCH", "Malformed Sales Navigator lead"),
+    ("https://www.linkedin.com/sales/lead/ACoAAB1,NAME_SEARCH", "Malformed Sales Navigator lead"),
+    ("https://www.linkedin.com/sales/lead/ACwAA%2FB1,x", "Malformed Sales Navigator lead"),
+    ("https://www.linkedin.com/sales/lead/ACwAAB%2E1,x", "Malformed Sales Navigator lead"),
+    ("https://www.linkedin.com/sales/lead/ACwAAB%C3%BC,x", "Malformed Sales Navigator lead"),
+    ("https://www.linkedin.com/sales/lead/ACwAAB1$,x", "Malformed Sales Navigator lead"),
+    ("https://www.linkedin.com/sales/lead/ACwAAB1%,x", "percent-encoding"),
+    ("https://www.linkedin.com/sales/lead/ACwAA" + "b" * 96, "Malformed Sales Navigator lead"),
+    ("https://linkedin.com.evil.com/sales/lead/ACwAAB1", "host must be linkedin.com"),
+    ("https://user@linkedin.com/sales/lead/ACwAAB1", "user info"),
     ("https://www.linkedin.com/talent/profile/AEMAAA", "Recruiter"),
     ("https://www.linkedin.com/", "Not a person profile"),
     ("https://www.linkedin.com", "Not a person profile"),
@@ -478,8 +529,6 @@ REJECTED_REAL_WORLD = [
         "Recruiter",
     ),
     ("https://www.linkedin.com/recruiter/profile/12345,abc,CAP", "Recruiter"),
-    ("https://www.linkedin.com/sales/lead/ACwAAB,NAME_SEARCH,Ab1?_ntb=x", "Sales Navigator"),
-    ("https://www.linkedin.com/sales/people/ACwAAB1,NAME_SEARCH,xyz", "Sales Navigator"),
     ("https://www.linkedin.com/company/acme/people/", "company pages"),
     ("https://www.linkedin.com/mwlite/company/acme", "company pages"),
     ("https://www.linkedin.com/comm/mynetwork/discovery-see-all", "network pages"),
@@ -551,11 +600,14 @@ def test_case_table_sizes():
 def test_output_is_canonical_shape():
     for raw, _ in ACCEPTED:
         out = normalize_linkedin_url(raw)
+        if out.startswith(LEAD_PREFIX):
+            assert re.fullmatch(r"ACwAA[A-Za-z0-9_-]+", out[len(LEAD_PREFIX) :])
+            continue
         assert out.startswith(CANONICAL_PREFIX)
         username = out[len(CANONICAL_PREFIX) :]
         assert username
         assert "/" not in username and "%" not in username
-        assert username == username.lower()
+        assert username == username.lower() or re.fullmatch(r"ACoAA[A-Za-z0-9_-]{34}", username)
         assert unicodedata.is_normalized("NFC", username)
 
 
@@ -833,3 +885,29 @@ def test_a_stored_url_is_the_prefix_and_a_lower_case_username_free_of_what_searc
         assert url.startswith(CANONICAL_PREFIX) and username, url
         assert not any(never_in_username(c) for c in username), url
         assert url == url.lower(), url
+
+
+def test_member_token_and_lead_forms_are_case_sensitive_identities():
+    """A token differs from its lowercased spelling; the three Sales Navigator pages of
+    one lead are one value; a lead is never the same value as a profile."""
+    assert normalize_linkedin_url(f"in/{MEMBER_TOKEN}") != normalize_linkedin_url(
+        f"in/{MEMBER_TOKEN.lower()}")
+    pages = {normalize_linkedin_url(f"linkedin.com/sales/{page}/{LEAD_TOKEN},X,y")
+             for page in ("lead", "people", "profile", "LEAD", "People")}
+    assert pages == {LEAD}
+    swapped = LEAD_TOKEN.swapcase().replace("acWaa", "ACwAA", 1)
+    assert normalize_linkedin_url(f"linkedin.com/sales/lead/{swapped}") != LEAD
+
+
+@pytest.mark.parametrize("tail", [",", ",a", "%2C", "/", "?", "#", "-"])
+def test_hostile_sales_paths_are_bounded(tail):
+    import time
+
+    started = time.perf_counter()
+    for body in (f"ACwAAB{tail * 600}", tail * 600, f"ACwAA{tail}" * 200):
+        raw = f"https://linkedin.com/sales/lead/{body}"[:MAX_INPUT_LENGTH]
+        try:
+            normalize_linkedin_url(raw)
+        except InvalidURL:
+            pass
+    assert time.perf_counter() - started < 0.5

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 
 from flask import g, request
 
 from .. import accounts, entries
 from ..changelog import Actor, Source
+from ..entries.service import ENTRY_ID
 from ..errors import envelope
 from . import bp
 from .auth import require_api_key
@@ -243,9 +243,7 @@ def get_entries():
 
 # --------------------------------------------------------------------------- delete
 
-# Entry ids are "dnc_" + letters and digits; anything else cannot exist (and must not
-# reach the database, where e.g. a NUL character is an error on PostgreSQL).
-_ENTRY_ID = re.compile(r"dnc_[A-Za-z0-9]{1,36}")
+_ENTRY_ID = ENTRY_ID  # an id of any other shape cannot exist
 
 
 @bp.delete("/dnc/<entry_id>")
@@ -293,3 +291,57 @@ def get_evidence(entry_id: str):
     if found is None:
         raise entries.EntryNotFound()
     return envelope(None, found, "Evidence of the entry", 200)
+
+
+# --------------------------------------------------------------------------- remove many
+
+MAX_BATCH_DELETE = 1000
+BATCH_DELETE_KEYS = ("ids", "urls")
+
+
+def _batch_delete_items(body: dict) -> tuple[str, list]:
+    """("ids" or "urls", its array), or ApiError that says what is wrong.
+
+    Codes: neither key, or an empty array, is 400 `missing_ids`; over 1,000 items is 400
+    `too_many_ids`; both keys, a value that is not an array, or an item that is not a
+    string is 400 `invalid_parameter`. An id that names no entry of the team is answered
+    in its item (`not_found`), a string that is not a profile URL too (`invalid_url`)."""
+    given = [key for key in BATCH_DELETE_KEYS if key in body]
+    if len(given) > 1:
+        raise InvalidParameter("Send either ids or urls, not both")
+    if not given:
+        raise ApiError("missing_ids", "ids (or urls) is required")
+    key = given[0]
+    items = body[key]
+    if not isinstance(items, list):
+        raise InvalidParameter(f"{key} must be an array of strings")
+    if not items:
+        raise ApiError("missing_ids", f"{key} must contain at least one item")
+    if len(items) > MAX_BATCH_DELETE:
+        raise ApiError("too_many_ids", f"{key} must contain at most "
+                       f"{MAX_BATCH_DELETE:,} items (got {len(items):,})")
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise InvalidParameter(f"{key}[{index}] must be a string")
+    return key, items
+
+
+@bp.post("/dnc/batch-delete")
+@require_api_key
+@team_limits(WRITE, BATCH)
+def post_batch_delete():
+    body = json_object()
+    key, items = _batch_delete_items(body)
+    result = entries.remove_entries(
+        g.team_id, **{key: items}, reason=body.get("reason"), source=Source.API,
+        actor=g.actor, may_remove_optouts=accounts.key_may_remove_optouts(g.api_key.id))
+    counts = {status: result.count(status) for status in entries.REMOVAL_STATUSES}
+    data = {
+        "removed": counts["removed"], "notFound": counts["not_found"],
+        "protected": counts["protected_entry"],
+        "details": [{"input": item.input, "entryId": item.entry_id, "status": item.status}
+                    for item in result.items],
+    }
+    message = (f"Removed {counts['removed']}: {counts['not_found']} not found, "
+               f"{counts['protected_entry']} protected, {counts['invalid_url']} invalid")
+    return envelope(None, data, message, 200)

@@ -18,6 +18,7 @@ from . import openapi_webhooks
 from .changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE
 from .entries import (
     DEFAULT_PAGE_SIZE,
+    MAX_BATCH_DELETE,
     MAX_BATCH_ENTRIES,
     MAX_OFFSET,
     MAX_PAGE_SIZE,
@@ -50,6 +51,9 @@ ERROR_CODES = {
     "too_many_entries": f"The batch has more than {MAX_BATCH_ENTRIES:,} entries.",
     "missing_urls": "The screen body has neither `urls` nor `sha256`, or its array is empty.",
     "too_many_urls": f"The screen body has more than {MAX_SCREEN_ITEMS:,} items.",
+    "missing_ids": "The batch-delete body has neither `ids` nor `urls`, or its array is "
+                   "empty.",
+    "too_many_ids": f"The batch-delete body has more than {MAX_BATCH_DELETE:,} items.",
     "not_found": "No such entry in this team's list (also for another team's entry), or "
                  "no such webhook endpoint in this team.",
     **openapi_webhooks.WEBHOOK_ERRORS,
@@ -168,7 +172,7 @@ def _schemas() -> dict:
                         "description": "Opaque entry id."},
                 "teamId": {"type": "string", "pattern": "^team_[A-Za-z0-9]+$"},
                 "url": {"type": ["string", "null"],
-                        "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
+                        "pattern": "^https://linkedin\\.com/(in|sales/lead)/[^/?#]+$",
                         "description": "The normalized profile URL; null once the person's "
                                        "data was erased."},
                 "$createdAt": TIMESTAMP,
@@ -275,6 +279,7 @@ def _schemas() -> dict:
             },
         },
         **_screen_schemas(),
+        **_batch_delete_schemas(),
         "EntryPage": {
             "type": "object",
             "required": ["entries", "total", "limit", "offset", "nextCursor"],
@@ -309,7 +314,7 @@ def _schemas() -> dict:
                             "description": "The entry's `$id` (a removal names the entry "
                                            "that was removed)."},
                 "url": {"type": ["string", "null"],
-                        "pattern": "^https://linkedin\\.com/in/[^/?#]+$",
+                        "pattern": "^https://linkedin\\.com/(in|sales/lead)/[^/?#]+$",
                         "description": "The normalized profile URL; null once erased."},
                 "at": {**TIMESTAMP,
                        "description": "When the change was asked for. The feed's order is "
@@ -454,6 +459,88 @@ def _headers() -> dict:
     }
 
 
+def _batch_delete_schemas() -> dict:
+    items = {"type": "array", "minItems": 1, "maxItems": MAX_BATCH_DELETE,
+             "items": {"type": "string"}}
+    return {
+        "BatchDeleteRequest": {
+            "type": "object",
+            "description": "Either `ids` or `urls`, not both; an optional `reason`.",
+            "properties": {
+                "ids": {**items, "description": "Entry `$id`s."},
+                "urls": {**items, "description": "LinkedIn URLs in any accepted form."},
+                "reason": _ref("Reason"),
+            },
+            "oneOf": [{"required": ["ids"]}, {"required": ["urls"]}],
+            "example": {"ids": ["dnc_8fK2mQpL4xRt7vNw", "dnc_unknown"],
+                        "reason": "Customer signed"},
+        },
+        "BatchDeleteItem": {
+            "type": "object",
+            "required": ["input", "entryId", "status"],
+            "properties": {
+                "input": {"type": "string", "description": "The item as sent."},
+                "entryId": {"type": ["string", "null"],
+                            "description": "The entry's `$id` (removed or protected), "
+                                           "else null."},
+                "status": {"type": "string", "enum": ["removed", "not_found",
+                                                      "protected_entry", "invalid_url"]},
+            },
+        },
+        "BatchDeleteResult": {
+            "type": "object",
+            "required": ["removed", "notFound", "protected", "details"],
+            "properties": {
+                "removed": {"type": "integer", "minimum": 0},
+                "notFound": {"type": "integer", "minimum": 0},
+                "protected": {"type": "integer", "minimum": 0},
+                "details": {"type": "array", "items": _ref("BatchDeleteItem"),
+                            "description": "One result per input item, in input order."},
+            },
+        },
+    }
+
+
+def _batch_delete_operation(write_note: str, batch: str) -> dict:
+    return {
+        "operationId": "deleteEntriesBatch",
+        "tags": ["Entries"],
+        "summary": f"Remove up to {MAX_BATCH_DELETE:,} entries",
+        "description": (
+            "Removes the entries named by `ids` (their `$id`) or by `urls` (any accepted "
+            "form) in one transaction and reports each item in input order; items are "
+            "applied in order. An unknown id, another team's entry, a URL not listed, or a "
+            "repeat of an entry an earlier item removed is `not_found`; a string that is not "
+            "a LinkedIn URL is `invalid_url` (by `urls`). A person's own opt-out (source "
+            "`public_form`) is `protected_entry` (the attempt is recorded in the audit "
+            "trail) unless an owner created the key with permission to remove opt-outs; "
+            "then a `reason` is required (400 `invalid_parameter` without one, and nothing "
+            "is removed). The removal is one operation in the audit trail; each removed "
+            "entry is a `removed` change in the feed and a `dnc.entry.removed` webhook "
+            f"event. One request counts as one write. {write_note} Also limited on its "
+            f"own ({batch}), like batch add."
+        ),
+        "requestBody": {"required": True, "content": _json(_ref("BatchDeleteRequest"))},
+        "responses": {
+            "200": _ok("Processed; see the per-item details.", _ref("BatchDeleteResult"),
+                       {"error": None, "data": {
+                           "removed": 1, "notFound": 1, "protected": 0, "details": [
+                               {"input": "dnc_8fK2mQpL4xRt7vNw",
+                                "entryId": "dnc_8fK2mQpL4xRt7vNw", "status": "removed"},
+                               {"input": "dnc_unknown", "entryId": None,
+                                "status": "not_found"}]},
+                        "message": "Removed 1: 1 not found, 0 protected, 0 invalid"}),
+            "400": _error_response(
+                "Invalid request: neither `ids` nor `urls` (or an empty array), both, more "
+                f"than {MAX_BATCH_DELETE:,} items, an item that is not a string, or an "
+                "invalid `reason` (the message says which).",
+                BODY_ERRORS + ["missing_ids", "too_many_ids", "invalid_parameter"],
+                limited=True),
+            **_common_responses(limited=True, body=True),
+        },
+    }
+
+
 def _screen_schemas() -> dict:
     items = {"type": "array", "minItems": 1, "maxItems": MAX_SCREEN_ITEMS}
     return {
@@ -592,7 +679,7 @@ def _operations(limits: Mapping[str, str]) -> dict:
     check, listing = limits["DNC_CHECK_LIMIT"], limits["DNC_LIST_LIMIT"]
     changes = limits["DNC_CHANGES_LIMIT"]
     write_note = (f"Counts against the team's shared write budget ({write}, shared by add, "
-                  "batch and delete).")
+                  "batch, delete and batch-delete).")
     entry_data = _ref("DncEntry")
     add = {
         "operationId": "addEntry",
@@ -873,6 +960,7 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "/v1/dnc": {"post": add, "get": list_op},
         "/v1/dnc/screen": {"post": _screen_operation(limits["DNC_SCREEN_LIMIT"])},
         "/v1/dnc/batch": {"post": batch_op},
+        "/v1/dnc/batch-delete": {"post": _batch_delete_operation(write_note, batch)},
         "/v1/dnc/check": {"get": check_op},
         "/v1/dnc/changes": {"get": changes_op},
         "/v1/dnc/{entryId}": {"delete": delete_op},
@@ -900,7 +988,9 @@ The JSON API of a team's Do Not Contact list of LinkedIn profiles.
 Every response is JSON with the envelope `{{"error", "data", "message"}}`: `error` is null on \
 success and an error code otherwise (see the `Error` schema for all codes). Timestamps are \
 ISO 8601 UTC with milliseconds. URLs are normalized to `https://linkedin.com/in/<username>` \
-before they are stored, compared or returned.
+before they are stored, compared or returned (the username lowercased, except a member token \
+`ACoAA…`, which keeps its case); Sales Navigator lead, people and profile URLs to \
+`https://linkedin.com/sales/lead/<token>` (case kept).
 
 Authenticate with `Authorization: Bearer <API key>`. A key sees and changes only its own \
 team's list; another team's entry answers 404.

@@ -26,6 +26,9 @@ from .evidence import evidence_of
 from .listing import COUNT_CAP, BrowsePage, ListFilter, browse
 from .screen import Screened, end_read, screen_digests, screen_urls
 from .service import (
+    REMOVAL_STATUSES,
+    RemovalItem,
+    RemovalResult,
     add_entries,
     add_entry,
     count_entries,
@@ -34,6 +37,8 @@ from .service import (
     get_entry,
     list_entries,
     preview_entries,
+    preview_removal,
+    remove_entries,
     remove_entry,
     walk_entries,
 )
@@ -54,8 +59,9 @@ __all__ = [
     "InvalidReason", "InvalidURL", "ItemResult", "PROTECTED_SOURCES", "ProtectedEntry",
     "TeamNotFound", "add_entries", "add_entry",
     "clean_reason", "count_entries", "decode_cursor", "erase_entry", "end_read",
-    "encode_cursor", "evidence_of", "find_by_url",
-    "get_entry", "list_entries", "message_of", "normalize", "preview_entries",
-    "remove_entry", "Screened", "screen_digests", "screen_urls", "search_term",
+    "encode_cursor", "evidence_of", "find_by_url", "get_entry", "list_entries", "message_of",
+    "normalize", "preview_entries", "preview_removal", "REMOVAL_STATUSES", "RemovalItem",
+    "RemovalResult", "remove_entries", "remove_entry", "Screened", "screen_digests",
+    "screen_urls", "search_term",
     "url_digest", "walk_entries",
 ]

@@ -17,8 +17,9 @@ webhooks.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .. import ids
@@ -30,12 +31,20 @@ from . import erasure
 from . import statements as sql
 from .bulk import BulkResult, classify
 from .cursor import decode_cursor, encode_cursor
-from .errors import AlreadyListed, EntryNotFound, InvalidReason, ProtectedEntry, TeamNotFound
+from .errors import (
+    AlreadyListed,
+    EntryNotFound,
+    InvalidReason,
+    InvalidURL,
+    ProtectedEntry,
+    TeamNotFound,
+)
 from .validation import clean_reason, normalize, url_digest
 from .values import PROTECTED_SOURCES, Entry, EntryPage
 
-__all__ = ["add_entries", "add_entry", "count_entries", "erase_entry", "find_by_url",
-           "get_entry", "list_entries", "preview_entries", "remove_entry", "walk_entries"]
+__all__ = ["RemovalItem", "RemovalResult", "add_entries", "add_entry", "count_entries",
+           "erase_entry", "find_by_url", "get_entry", "list_entries", "preview_entries",
+           "preview_removal", "remove_entries", "remove_entry", "walk_entries"]
 
 
 # --------------------------------------------------------------------------- writes
@@ -326,6 +335,125 @@ def erase_entry(team_id: str, entry_id: str, *, source: Source, actor: Actor) ->
         erasure.drop_staged_files(team_id, entry.url)
     erasure.after_commit(done["fts_indexed"])
     return erased
+
+
+# Entry ids are "dnc_" + letters and digits; anything else cannot exist (and must not
+# reach the database, where e.g. a NUL character is an error on PostgreSQL).
+ENTRY_ID = re.compile(r"dnc_[A-Za-z0-9]{1,36}")
+REMOVAL_STATUSES = ("removed", "not_found", "protected_entry", "invalid_url")
+
+
+@dataclass
+class RemovalItem:
+    """One input of a removal of many, and what became of it."""
+
+    input: object
+    entry_id: str | None = None
+    status: str = "not_found"
+    url: str | None = None  # the entry's URL (or, by URL, the normalized input)
+    error: str | None = None  # why an input is not a URL (status invalid_url)
+    entry: Entry | None = None  # the entry it names (removed or protected)
+
+
+@dataclass
+class RemovalResult:
+    items: list[RemovalItem] = field(default_factory=list)
+    operation: int | None = None  # the change-log seq of the removal (its first change)
+
+    def count(self, status: str) -> int:
+        return sum(1 for item in self.items if item.status == status)
+
+
+def remove_entries(
+    team_id: str, *, ids: Sequence[str] | None = None, urls: Sequence[object] | None = None,
+    reason: object = None, source: Source, actor: Actor, may_remove_optouts: bool = False,
+) -> RemovalResult:
+    """Remove many entries of this team, named by id or by URL, in one transaction: one
+    read of them, one DELETE, one change-log operation (webhook events per entry).
+
+    Items are answered in input order and applied in order: an unknown id, another team's
+    entry, or a repeat of an entry removed by an earlier item is `not_found`; a URL the
+    normalizer refuses is `invalid_url`. A person's own opt-out is `protected_entry`
+    unless `may_remove_optouts` (the refused attempts are recorded, as one operation);
+    removing one needs a reason: without one, InvalidReason and nothing is written."""
+    reason = clean_reason(reason)
+    result, keys, wanted = _removal_keys(ids, urls)
+    if not wanted:
+        return result
+    _begin_write(team_id)
+    removed, refused = _classify_removal(team_id, result, keys, wanted, ids is None,
+                                         may_remove_optouts)
+    if not reason and any(entry.is_optout for entry in removed.values()):
+        db.session.rollback()
+        raise InvalidReason("A reason is required to remove a person's own opt-out")
+    now = utcnow()
+    if removed:
+        sql.delete_entries([entry.seq for entry in removed.values()])
+        changes = [Change(e.id, e.url, reason if reason is not None else e.reason, e)
+                   for e in removed.values()]
+        last = record(team_id, Action.REMOVE, changes, source=source, actor=actor, now=now)
+        result.operation = last - len(changes) + 1
+    if refused:
+        # The attempts are kept: someone tried to take people's objections off the list.
+        record(team_id, Action.REMOVE_REFUSED,
+               [Change(e.id, e.url, reason) for e in refused.values()],
+               source=source, actor=actor, now=now)
+    db.session.commit()
+    return result
+
+
+def preview_removal(team_id: str, *, ids: Sequence[str] | None = None,
+                    urls: Sequence[object] | None = None,
+                    may_remove_optouts: bool = False) -> RemovalResult:
+    """What `remove_entries` would do, without writing (statuses as it would set them)."""
+    result, keys, wanted = _removal_keys(ids, urls)
+    if wanted:
+        _classify_removal(team_id, result, keys, wanted, ids is None, may_remove_optouts)
+        db.session.rollback()  # end the read
+    return result
+
+
+def _removal_keys(ids, urls) -> tuple[RemovalResult, list[str | None], list[str]]:
+    """The result to fill, each input's key (a normalized URL or a well-formed id; None:
+    invalid_url or not_found already), and the distinct keys to read."""
+    by_url = ids is None
+    result = RemovalResult([RemovalItem(raw) for raw in (urls if by_url else ids) or ()])
+    keys: list[str | None] = []
+    for item in result.items:
+        key = None
+        if by_url:
+            try:
+                key = item.url = normalize(item.input)
+            except InvalidURL as exc:
+                item.status, item.error = "invalid_url", exc.reason
+        elif isinstance(item.input, str) and ENTRY_ID.fullmatch(item.input):
+            key = item.input
+        keys.append(key)
+    return result, keys, list(dict.fromkeys(key for key in keys if key is not None))
+
+
+def _classify_removal(team_id: str, result: RemovalResult, keys: list[str | None],
+                      wanted: list[str], by_url: bool, may_remove_optouts: bool
+                      ) -> tuple[dict[str, Entry], dict[str, Entry]]:
+    """Read the entries and set each item's status, in input order; returns the entries
+    to remove and the protected ones refused, by id."""
+    found = {(row.url if by_url else row.id): row
+             for row in sql.entries_among(team_id, wanted, by_url=by_url)}
+    removed: dict[str, Entry] = {}
+    refused: dict[str, Entry] = {}
+    for item, key in zip(result.items, keys, strict=True):
+        entry = found.get(key) if key is not None else None
+        if entry is None or entry.id in removed:
+            continue  # not_found (or invalid_url), as set before
+        item.entry_id, item.url, item.entry = entry.id, entry.url, entry
+        if (entry.is_optout or entry.erased) and not may_remove_optouts:
+            # An erased person stays suppressed like an opt-out (see remove_entry).
+            item.status = "protected_entry"
+            refused[entry.id] = entry
+            continue
+        item.status = "removed"
+        removed[entry.id] = entry
+    return removed, refused
 
 
 def _check_optout_removal(team_id: str, entry: Entry, reason: str | None, source: Source,

@@ -10,14 +10,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, String, bindparam, delete, func, select, text, true, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    String,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    true,
+    update,
+)
 
 from ..database import run
 from ..extensions import db
 from ..models import DncEntry, Team
 from ..timeutil import UTCDateTime
 from .validation import url_digest
-from .values import ENTRY_FIELDS
+from .values import ENTRY_FIELDS, Entry
 
 # Rows per INSERT statement: well under SQLite's 32,766 bound parameters.
 _INSERT_CHUNK = 500
@@ -198,6 +209,41 @@ def listed_urls(team_id: str, urls: list[str]) -> set[str]:
             select(column).where(ENTRIES.c.team_id == team_id, column.in_(chunk))
         ).scalars())
     return listed
+
+
+def entries_among(team_id: str, keys: list[str], *, by_url: bool) -> list:
+    """The team's entries (Entry) whose URL (or id) is among `keys` (at most a removal's
+    1,000 at a time on SQLite, one array parameter on PostgreSQL). By id the rows are
+    read through the unique index of ids alone and another team's dropped here: with the
+    team's condition in SQL, SQLite's planner may read the team's rows instead."""
+    column = ENTRIES.c.url if by_url else ENTRIES.c.id
+    base = SELECT_ENTRY.where(ENTRIES.c.team_id == team_id) if by_url else SELECT_ENTRY
+    if dialect_name() == "postgresql":
+        stmt = base.where(column == func.any(bindparam("keys", type_=_URL_ARRAY)))
+        rows = list(db.session.execute(stmt, {"keys": keys}))
+    else:
+        rows = []
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            rows += db.session.execute(
+                base.where(column.in_(keys[start : start + _LOOKUP_CHUNK])))
+    return [entry for entry in (Entry(*row) for row in rows) if entry.team_id == team_id]
+
+
+_DELETE_SEQS = {
+    "postgresql": delete(ENTRIES).where(
+        ENTRIES.c.seq == func.any(bindparam("seqs", type_=ARRAY(BigInteger())))),
+    "sqlite": delete(ENTRIES).where(ENTRIES.c.seq.in_(bindparam("seqs", expanding=True))),
+}
+
+
+def delete_entries(seqs: list[int]) -> None:
+    """Delete these entries (by seq): one statement per _LOOKUP_CHUNK on SQLite."""
+    statement = _DELETE_SEQS[dialect_name()]
+    if dialect_name() == "postgresql":
+        db.session.execute(statement, {"seqs": seqs})
+        return
+    for start in range(0, len(seqs), _LOOKUP_CHUNK):
+        db.session.execute(statement, {"seqs": seqs[start : start + _LOOKUP_CHUNK]})
 
 
 def _screen_statements(*columns, key):

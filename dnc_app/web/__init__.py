@@ -22,6 +22,7 @@ from . import (  # noqa: E402,F401  (routes)
     export,
     keys,
     members,
+    remove_many,
     reset,
     screen,
     settings,

@@ -210,3 +210,26 @@
     document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
   }
 })();
+
+// Removing many (web/_remove_many_form.html): a checkbox in the table's head checks every
+// row of the page; without this script the form's "Remove all on this page" does it.
+(function () {
+  function setUp(root) {
+    root.querySelectorAll("[data-select-all][hidden]").forEach(function (el) {
+      el.hidden = false;
+    });
+  }
+  document.addEventListener("change", function (evt) {
+    var box = evt.target;
+    if (box.matches && box.matches("input[data-select-all]")) {
+      document.querySelectorAll("input[data-select-row]").forEach(function (row) {
+        row.checked = box.checked;
+      });
+    }
+  });
+  if (window.htmx) {
+    window.htmx.onLoad(setUp);
+  } else {
+    document.addEventListener("DOMContentLoaded", function () { setUp(document); });
+  }
+})();
