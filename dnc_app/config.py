@@ -132,10 +132,6 @@ def _upper(raw: Any) -> Any:
     return raw.strip().upper() if isinstance(raw, str) else raw
 
 
-def _lower(raw: Any) -> Any:
-    return raw.strip().lower() if isinstance(raw, str) else raw
-
-
 def _dnc_env(raw: Any) -> Any:
     if isinstance(raw, str) and raw.strip().lower() not in ("default", "production"):
         raise ValueError(f"must be one of default, production, not {raw!r}")
@@ -322,7 +318,7 @@ class Settings(BaseSettings):
         4 * 3600.0, "a public form (its signed start time and CSRF token) is refused after "
         "this long", shown="14400")
     OPTOUT_MAX_CONTENT_LENGTH: Bytes = setting(16 * 1024, "body cap of the public form")
-    OPTOUT_LANGUAGE: Annotated[OptoutLanguage, BeforeValidator(_lower)] = setting(
+    OPTOUT_LANGUAGE: OptoutLanguage = setting(
         "auto", "the public page's language where a team has not fixed one: `auto` picks "
         "the best of en, de, fr, es for the visitor's `Accept-Language` (English when none "
         "fits); a language code fixes that language for the whole installation",

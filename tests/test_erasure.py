@@ -228,9 +228,11 @@ def test_the_persons_own_request_after_erasure_records_no_data(app, client, team
             entries.add_entry(team.id, raw, reason="again: " + reason,
                               source=Source.PUBLIC_FORM, actor=TEST_ACTOR,
                               record_duplicate=True)
+        # Their own request makes the erased entry theirs (protected), without their data.
         row = db.session.execute(select(AuditEvent).where(
-            AuditEvent.action == "add_duplicate")).scalar_one()
+            AuditEvent.action == "opted_out")).scalar_one()
         assert (row.subject_id, row.url, row.reason) == (entry["$id"], None, None)
+        assert entries.get_entry(team.id, entry["$id"]).protected
         db.session.remove()
     assert text_columns_holding(app, [url, reason]) == []
 

@@ -160,11 +160,8 @@ def _add_row(team_id: str, row: dict, actor: Actor, reference: str | None,
     if existing is not None and row["protected"] and not existing.protected:
         return None, _protect(team_id, existing, reason, source, actor, reference, now), True
     if existing is not None and record_duplicate:
-        change = Change(existing.id, url, reason if reason is not None else existing.reason)
-        if existing.erased:
-            # The person was erased: their request is recorded, their data is not again.
-            change = Change(existing.id)
-        record(team_id, Action.ADD_DUPLICATE, [change], source=source, actor=actor,
+        record(team_id, Action.ADD_DUPLICATE, [_request_of(existing, reason)], source=source,
+               actor=actor,
                reference=reference, now=now)
         return None, existing, True
     return None, existing, False
@@ -175,10 +172,18 @@ def _protect(team_id: str, entry: Entry, reason: str | None, source: Source, act
     """The person asked themselves for an entry listed otherwise: it becomes their own
     opt-out, recorded with their receipt's reference, in the caller's transaction."""
     run(sql.PROTECT_ENTRY, {"entry_seq": entry.seq, "at": now})
-    change = Change(entry.id, entry.url, reason if reason is not None else entry.reason)
-    record(team_id, Action.OPTED_OUT, [change], source=source, actor=actor,
-           reference=reference, now=now)
+    record(team_id, Action.OPTED_OUT, [_request_of(entry, reason)], source=source,
+           actor=actor, reference=reference, now=now)
     return replace(entry, protected=True, updated_at=now)
+
+
+def _request_of(entry: Entry, reason: str | None) -> Change:
+    """The change a request for a listed person records: the entry, its URL and the
+    request's reason (else the entry's); for an erased person, the entry alone (their
+    request is recorded, their data is not again)."""
+    if entry.erased:
+        return Change(entry.id)
+    return Change(entry.id, entry.url, reason if reason is not None else entry.reason)
 
 
 def _add_in_session(team_id: str, row: dict, actor: Actor, reference: str | None,
