@@ -161,8 +161,7 @@ def _add_row(team_id: str, row: dict, actor: Actor, reference: str | None,
         return None, _protect(team_id, existing, reason, source, actor, reference, now), True
     if existing is not None and record_duplicate:
         record(team_id, Action.ADD_DUPLICATE, [_request_of(existing, reason)], source=source,
-               actor=actor,
-               reference=reference, now=now)
+               actor=actor, reference=reference, now=now)
         return None, existing, True
     return None, existing, False
 
