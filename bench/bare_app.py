@@ -13,5 +13,8 @@ app = Flask(__name__)
 @app.get("/ping")
 def ping():
     # The size and shape of a small API answer: the envelope with a little data.
-    return {"error": None, "data": {"onList": False, "entry": None},
-            "message": "URL is not on the list"}
+    return {
+        "error": None,
+        "data": {"onList": False, "entry": None},
+        "message": "URL is not on the list",
+    }

@@ -38,8 +38,12 @@ from bench.load_entries import make_app, new_api_key  # noqa: E402
 # Issue 12: an add at 8 clients reaches at least this share of the bare endpoint.
 ADD_TARGET = 0.35
 
-FORMS = ["https://www.linkedin.com/in/{}/", "linkedin.com/in/{}", "LINKEDIN.COM/IN/{}",
-         "https://uk.linkedin.com/in/{}?trk=public_profile"]
+FORMS = [
+    "https://www.linkedin.com/in/{}/",
+    "linkedin.com/in/{}",
+    "LINKEDIN.COM/IN/{}",
+    "https://uk.linkedin.com/in/{}?trk=public_profile",
+]
 
 
 def log(message: str) -> None:
@@ -66,8 +70,10 @@ def add_requests(keys: list[str]):
         # The pid keeps the URLs of the load generator's processes apart.
         name = f"bench-{os.getpid()}-{next(counter)}-{rng.randrange(10**9)}"
         body = json.dumps({"url": rng.choice(FORMS).format(name)}).encode()
-        headers = {"Authorization": f"Bearer {rng.choice(keys)}",
-                   "Content-Type": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {rng.choice(keys)}",
+            "Content-Type": "application/json",
+        }
         return "POST", "/v1/dnc", body, headers
 
     return make_request
@@ -101,47 +107,74 @@ def main(argv: list[str] | None = None) -> int:
         keys = create_teams(app, args.teams)
         env = server_env(url, None)
         results = []
-        with start_gunicorn(env, args.workers, args.threads) as api, \
-                bare_server(args.workers, args.threads) as bare:
+        with (
+            start_gunicorn(env, args.workers, args.threads) as api,
+            bare_server(args.workers, args.threads) as bare,
+        ):
             for clients in [int(c) for c in args.clients.split(",")]:
                 best_api, best_bare = None, None
                 for _ in range(args.rounds):
-                    a = run_load(api.url, add_requests(keys), clients, args.seconds,
-                                 server_pid=api.proc.pid)
-                    b = run_load(bare.url, ping_request, clients, args.seconds,
-                                 server_pid=bare.proc.pid)
+                    a = run_load(
+                        api.url, add_requests(keys), clients, args.seconds, server_pid=api.proc.pid
+                    )
+                    b = run_load(
+                        bare.url, ping_request, clients, args.seconds, server_pid=bare.proc.pid
+                    )
                     if a["errors"]:
                         raise SystemExit(f"POST /v1/dnc errors: {a['statuses']}")
                     best_api = a if best_api is None or a["rps"] > best_api["rps"] else best_api
-                    best_bare = (b if best_bare is None or b["rps"] > best_bare["rps"]
-                                 else best_bare)
-                row = {"clients": clients, "add": best_api, "bare": best_bare,
-                       "ratio": best_api["rps"] / best_bare["rps"],
-                       "cpu_ratio": best_bare["server_cpu_us"] / best_api["server_cpu_us"]}
+                    best_bare = b if best_bare is None or b["rps"] > best_bare["rps"] else best_bare
+                row = {
+                    "clients": clients,
+                    "add": best_api,
+                    "bare": best_bare,
+                    "ratio": best_api["rps"] / best_bare["rps"],
+                    "cpu_ratio": best_bare["server_cpu_us"] / best_api["server_cpu_us"],
+                }
                 results.append(row)
-                log(f"{clients:>3} clients  POST /v1/dnc {best_api['rps']:8.0f} req/s  "
+                log(
+                    f"{clients:>3} clients  POST /v1/dnc {best_api['rps']:8.0f} req/s  "
                     f"p50 {best_api['p50_ms']:6.2f} ms  p99 {best_api['p99_ms']:7.2f} ms   "
-                    f"bare {best_bare['rps']:8.0f} req/s   ratio {row['ratio']:.0%}")
+                    f"bare {best_bare['rps']:8.0f} req/s   ratio {row['ratio']:.0%}"
+                )
         normalizer = bench_normalize.run(2.0)
 
     if args.json:
-        print(json.dumps({"db": args.db, "workers": args.workers, "threads": args.threads,
-                          "add": results, "normalizer": normalizer}, indent=2, default=str))
+        print(
+            json.dumps(
+                {
+                    "db": args.db,
+                    "workers": args.workers,
+                    "threads": args.threads,
+                    "add": results,
+                    "normalizer": normalizer,
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return 0
-    print(f"\nPOST /v1/dnc on {args.db}, gunicorn {args.workers} worker(s) x "
-          f"{args.threads} threads, {args.teams} teams, best of {args.rounds} x "
-          f"{args.seconds:g}s")
-    print(f"{'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'bare req/s':>11} "
-          f"{'ratio':>6}")
+    print(
+        f"\nPOST /v1/dnc on {args.db}, gunicorn {args.workers} worker(s) x "
+        f"{args.threads} threads, {args.teams} teams, best of {args.rounds} x "
+        f"{args.seconds:g}s"
+    )
+    print(
+        f"{'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'bare req/s':>11} {'ratio':>6}"
+    )
     for row in results:
         a = row["add"]
-        print(f"{row['clients']:>7} {a['rps']:>8.0f} {a['p50_ms']:>8.2f} {a['p99_ms']:>8.2f} "
-              f"{row['bare']['rps']:>11.0f} {row['ratio']:>6.0%}")
+        print(
+            f"{row['clients']:>7} {a['rps']:>8.0f} {a['p50_ms']:>8.2f} {a['p99_ms']:>8.2f} "
+            f"{row['bare']['rps']:>11.0f} {row['ratio']:>6.0%}"
+        )
     print(target_line("POST /v1/dnc", results, 8, ADD_TARGET))
     print("server CPU per request (less disturbed by other load on the machine):")
     for row in results:
-        print(f"{row['clients']:>7} clients: add {row['add']['server_cpu_us']:,.0f} µs, "
-              f"bare {row['bare']['server_cpu_us']:,.0f} µs, ratio {row['cpu_ratio']:.0%}")
+        print(
+            f"{row['clients']:>7} clients: add {row['add']['server_cpu_us']:,.0f} µs, "
+            f"bare {row['bare']['server_cpu_us']:,.0f} µs, ratio {row['cpu_ratio']:.0%}"
+        )
     typical = normalizer.get("typical", normalizer)
     print(f"\nnormalizer: {typical.get('urls_per_sec', 0):,.0f} URLs/s (typical URL, one core)")
     return 0

@@ -61,8 +61,13 @@ HIGH = "1000000/second"
 # Issue 12: a check at 8 clients reaches at least this share of the bare endpoint.
 CHECK_TARGET = 0.50
 # Input forms a client sends; all normalize to https://linkedin.com/in/<name>.
-FORMS = ["https://www.linkedin.com/in/{}/", "linkedin.com/in/{}", "https://linkedin.com/in/{}",
-         "http://uk.linkedin.com/in/{}?trk=profile", "LINKEDIN.COM/IN/{}"]
+FORMS = [
+    "https://www.linkedin.com/in/{}/",
+    "linkedin.com/in/{}",
+    "https://linkedin.com/in/{}",
+    "http://uk.linkedin.com/in/{}?trk=profile",
+    "LINKEDIN.COM/IN/{}",
+]
 
 
 def log(message: str) -> None:
@@ -74,8 +79,10 @@ def server_env(url: str, redis: str | None) -> dict[str, str]:
         "DATABASE_URL": url,
         "SECRET_KEY": "bench-secret-key",
         "RATELIMIT_STORAGE_URI": redis or "memory://",
-        "DNC_WRITE_LIMIT": HIGH, "DNC_BATCH_LIMIT": HIGH,
-        "DNC_CHECK_LIMIT": HIGH, "DNC_LIST_LIMIT": HIGH,
+        "DNC_WRITE_LIMIT": HIGH,
+        "DNC_BATCH_LIMIT": HIGH,
+        "DNC_CHECK_LIMIT": HIGH,
+        "DNC_LIST_LIMIT": HIGH,
     }
 
 
@@ -92,8 +99,9 @@ def check_paths(entries: int, count: int = 20_000, seed: int = 7) -> list[str]:
     return paths
 
 
-def bench_check(api, bare, headers: dict, entries: int, clients: list[int],
-                seconds: float, rounds: int) -> list[dict]:
+def bench_check(
+    api, bare, headers: dict, entries: int, clients: list[int], seconds: float, rounds: int
+) -> list[dict]:
     api_url, api_pid, bare_url, bare_pid = api.url, api.proc.pid, bare.url, bare.proc.pid
     paths = check_paths(entries)
     rng = random.Random(1)
@@ -110,15 +118,23 @@ def bench_check(api, bare, headers: dict, entries: int, clients: list[int],
         for r in range(rounds):
             bare = run_load(bare_url, ping_request, n, seconds, server_pid=bare_pid)
             api = run_load(api_url, check_request, n, seconds, server_pid=api_pid)
-            log(f"  check {n:>2} clients round {r + 1}: api {api['rps']:,.0f}/s "
-                f"bare {bare['rps']:,.0f}/s")
+            log(
+                f"  check {n:>2} clients round {r + 1}: api {api['rps']:,.0f}/s "
+                f"bare {bare['rps']:,.0f}/s"
+            )
             if best_api is None or api["rps"] > best_api["rps"]:
                 best_api = api
             if best_bare is None or bare["rps"] > best_bare["rps"]:
                 best_bare = bare
-        rows.append({"clients": n, "api": best_api, "bare": best_bare,
-                     "ratio": best_api["rps"] / best_bare["rps"],
-                     "cpu_ratio": best_bare["server_cpu_us"] / best_api["server_cpu_us"]})
+        rows.append(
+            {
+                "clients": n,
+                "api": best_api,
+                "bare": best_bare,
+                "ratio": best_api["rps"] / best_bare["rps"],
+                "cpu_ratio": best_bare["server_cpu_us"] / best_api["server_cpu_us"],
+            }
+        )
     return rows
 
 
@@ -132,8 +148,11 @@ def last_page_cursor(app, team_id: str, limit: int) -> tuple[str, int]:
 
     with app.app_context():
         seq = db.session.execute(
-            select(DncEntry.seq).where(DncEntry.team_id == team_id)
-            .order_by(DncEntry.seq).offset(limit).limit(1)
+            select(DncEntry.seq)
+            .where(DncEntry.team_id == team_id)
+            .order_by(DncEntry.seq)
+            .offset(limit)
+            .limit(1)
         ).scalar_one()
         total = db.session.execute(select(Team.entry_count).where(Team.id == team_id)).scalar()
         db.session.remove()
@@ -159,7 +178,8 @@ def bench_list(api_url: str, headers: dict, app, team_id: str, requests: int) ->
         results[name] = summarize(timed_requests(api_url, [("GET", path, None, headers)] * n))
         log(f"  list {name:<20} p50 {results[name]['p50_ms']:8.2f} ms")
     results["ratio_last_cursor_to_first"] = (
-        results["last page (cursor)"]["p50_ms"] / results["page 1"]["p50_ms"])
+        results["last page (cursor)"]["p50_ms"] / results["page 1"]["p50_ms"]
+    )
     return results
 
 
@@ -173,11 +193,13 @@ def bench_batch(api_url: str, headers: dict, batches: int, size: int = 1000) -> 
     run_id = secrets.token_hex(4)
     requests = []
     for b in range(WARMUP_BATCHES + batches):
-        entries = [{"url": f"https://www.linkedin.com/in/batch-{run_id}-{b}-{i}/"}
-                   for i in range(size)]
+        entries = [
+            {"url": f"https://www.linkedin.com/in/batch-{run_id}-{b}-{i}/"} for i in range(size)
+        ]
         body = json.dumps({"entries": entries}).encode()
-        requests.append(("POST", "/v1/dnc/batch", body,
-                         {**headers, "Content-Type": "application/json"}))
+        requests.append(
+            ("POST", "/v1/dnc/batch", body, {**headers, "Content-Type": "application/json"})
+        )
     warmup, timed = requests[:WARMUP_BATCHES], requests[WARMUP_BATCHES:]
     timed_requests(api_url, warmup)
     result = summarize(timed_requests(api_url, timed))
@@ -185,8 +207,9 @@ def bench_batch(api_url: str, headers: dict, batches: int, size: int = 1000) -> 
     return result
 
 
-def profile_check(url: str, env: dict, api_key: str, entries: int,
-                  requests: int = 1000) -> list[tuple[str, float]]:
+def profile_check(
+    url: str, env: dict, api_key: str, entries: int, requests: int = 1000
+) -> list[tuple[str, float]]:
     """Where a check request's time goes: the same request in-process (Flask test client)
     with parts of the service switched off one by one; CPU µs per request, best of 5.
 
@@ -198,10 +221,11 @@ def profile_check(url: str, env: dict, api_key: str, entries: int,
 
     paths = check_paths(entries, requests)
     headers = {"Authorization": f"Bearer {api_key}"}
-    config = {"SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://",
-                                                      1),
-              "RATELIMIT_STORAGE_URI": env["RATELIMIT_STORAGE_URI"],
-              **{k: v for k, v in env.items() if k.startswith("DNC_")}}
+    config = {
+        "SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://", 1),
+        "RATELIMIT_STORAGE_URI": env["RATELIMIT_STORAGE_URI"],
+        **{k: v for k, v in env.items() if k.startswith("DNC_")},
+    }
 
     def measure(app, make_path, with_key=True) -> float:
         client = app.test_client()
@@ -270,19 +294,26 @@ def main(argv: list[str] | None = None) -> int:
         log(f"loaded {args.entries:,} entries: {load['rows_per_s']:,.0f} rows/s")
     api_key = new_api_key(app, load["team_id"])
     headers = {"Authorization": f"Bearer {api_key}"}
-    results: dict = {"db": args.db, "entries": args.entries, "workers": args.workers,
-                     "threads": args.threads, "seconds": args.seconds,
-                     "ratelimit_storage": "redis" if args.redis else "memory",
-                     "load_rows_per_s": load["rows_per_s"]}
+    results: dict = {
+        "db": args.db,
+        "entries": args.entries,
+        "workers": args.workers,
+        "threads": args.threads,
+        "seconds": args.seconds,
+        "ratelimit_storage": "redis" if args.redis else "memory",
+        "load_rows_per_s": load["rows_per_s"],
+    }
     env = server_env(url, args.redis)
-    with start_gunicorn(env, args.workers, args.threads) as api, \
-            bare_server(args.workers, args.threads, env=env) as bare:
+    with (
+        start_gunicorn(env, args.workers, args.threads) as api,
+        bare_server(args.workers, args.threads, env=env) as bare,
+    ):
         if "check" not in skip:
-            results["check"] = bench_check(api, bare, headers, args.entries, clients,
-                                           args.seconds, args.rounds)
+            results["check"] = bench_check(
+                api, bare, headers, args.entries, clients, args.seconds, args.rounds
+            )
         if "list" not in skip:
-            results["list"] = bench_list(api.url, headers, app, load["team_id"],
-                                         args.list_requests)
+            results["list"] = bench_list(api.url, headers, app, load["team_id"], args.list_requests)
         if "batch" not in skip:
             results["batch"] = bench_batch(api.url, headers, args.batches)
     if args.profile:
@@ -296,38 +327,49 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(results: dict) -> None:
-    print(f"API benchmark: {results['db']}, {results['entries']:,} entries, gunicorn "
-          f"{results['workers']} worker(s) x {results['threads']} threads, rate limits in "
-          f"{results['ratelimit_storage']}, {results['seconds']:g} s per run")
+    print(
+        f"API benchmark: {results['db']}, {results['entries']:,} entries, gunicorn "
+        f"{results['workers']} worker(s) x {results['threads']} threads, rate limits in "
+        f"{results['ratelimit_storage']}, {results['seconds']:g} s per run"
+    )
     if results["load_rows_per_s"]:
-        print(f"load (entries.add_entries, 10k per transaction): "
-              f"{results['load_rows_per_s']:,.0f} rows/s")
+        print(
+            f"load (entries.add_entries, 10k per transaction): "
+            f"{results['load_rows_per_s']:,.0f} rows/s"
+        )
     if "check" in results:
         print("\ncheck (GET /v1/dnc/check) vs bare Flask JSON endpoint")
-        print(f"{'clients':>7} {'check/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'bare/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7} {'errors':>7}")
+        print(
+            f"{'clients':>7} {'check/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'bare/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7} {'errors':>7}"
+        )
         for row in results["check"]:
             a, b = row["api"], row["bare"]
-            print(f"{row['clients']:>7} {a['rps']:>9,.0f} {a['p50_ms']:>8.2f} "
-                  f"{a['p99_ms']:>8.2f} {b['rps']:>9,.0f} {b['p50_ms']:>8.2f} "
-                  f"{b['p99_ms']:>8.2f} {row['ratio']:>6.0%} {a['errors'] + b['errors']:>7}")
+            print(
+                f"{row['clients']:>7} {a['rps']:>9,.0f} {a['p50_ms']:>8.2f} "
+                f"{a['p99_ms']:>8.2f} {b['rps']:>9,.0f} {b['p50_ms']:>8.2f} "
+                f"{b['p99_ms']:>8.2f} {row['ratio']:>6.0%} {a['errors'] + b['errors']:>7}"
+            )
         print(target_line("check", results["check"], 8, CHECK_TARGET))
         print("server CPU per request (less disturbed by other load on the machine):")
         for row in results["check"]:
-            print(f"{row['clients']:>7} clients: check {row['api']['server_cpu_us']:,.0f} µs, "
-                  f"bare {row['bare']['server_cpu_us']:,.0f} µs, ratio {row['cpu_ratio']:.0%}")
+            print(
+                f"{row['clients']:>7} clients: check {row['api']['server_cpu_us']:,.0f} µs, "
+                f"bare {row['bare']['server_cpu_us']:,.0f} µs, ratio {row['cpu_ratio']:.0%}"
+            )
     if "list" in results:
         print("\nlist (GET /v1/dnc, limit 50), sequential")
         print(f"{'page':<22} {'p50 ms':>8} {'p99 ms':>8} {'n':>5}")
         for name, r in results["list"].items():
             if isinstance(r, dict):
                 print(f"{name:<22} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['n']:>5}")
-        print(f"last page by cursor / page 1: "
-              f"{results['list']['ratio_last_cursor_to_first']:.2f}x")
+        print(f"last page by cursor / page 1: {results['list']['ratio_last_cursor_to_first']:.2f}x")
     if "batch" in results:
         r = results["batch"]
-        print(f"\nbatch (POST /v1/dnc/batch, 1,000 new URLs), sequential: "
-              f"p50 {r['p50_ms']:.1f} ms, max {r['max_ms']:.1f} ms, n={r['n']}")
+        print(
+            f"\nbatch (POST /v1/dnc/batch, 1,000 new URLs), sequential: "
+            f"p50 {r['p50_ms']:.1f} ms, max {r['max_ms']:.1f} ms, n={r['n']}"
+        )
     if "profile" in results:
         print("\nwhere a check request's time goes (in-process test client, CPU µs/request)")
         previous = None

@@ -87,12 +87,14 @@ class Browser:
         self.port = port
         self.cookie = ""
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict | None = None) -> tuple[int, str]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         try:
-            conn.request(method, path, body=body,
-                         headers={**(headers or {}), "Cookie": self.cookie})
+            conn.request(
+                method, path, body=body, headers={**(headers or {}), "Cookie": self.cookie}
+            )
             response = conn.getresponse()
             text = response.read().decode("utf-8", "replace")
             for name, value in response.getheaders():
@@ -107,22 +109,30 @@ class Browser:
         return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
     def sign_in(self, email: str) -> None:
-        form = urlencode({"email": email, "password": PASSWORD,
-                          "csrf_token": self.csrf("/login")}).encode()
-        status, _ = self.request("POST", "/login", form,
-                                 {"Content-Type": "application/x-www-form-urlencoded"})
+        form = urlencode(
+            {"email": email, "password": PASSWORD, "csrf_token": self.csrf("/login")}
+        ).encode()
+        status, _ = self.request(
+            "POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"}
+        )
         assert status == 303, status
 
     def upload(self, data: bytes) -> tuple[int, float]:
         token = self.csrf("/bulk")
         boundary = uuid.uuid4().hex
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
-                f"{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-                f"filename=\"hostile.csv\"\r\nContent-Type: text/csv\r\n\r\n").encode()
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+            f'{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="hostile.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
         body += data + f"\r\n--{boundary}--\r\n".encode()
         start = time.perf_counter()
-        status, _ = self.request("POST", "/bulk/preview", body, {
-            "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        status, _ = self.request(
+            "POST",
+            "/bulk/preview",
+            body,
+            {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
         return status, time.perf_counter() - start
 
 
@@ -146,8 +156,9 @@ def seed(database_url: str, email: str) -> None:
     from dnc_app import accounts, create_app
     from dnc_app.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
-                      "RATELIMIT_STORAGE_URI": "memory://"})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_STORAGE_URI": "memory://"}
+    )
     with app.app_context():
         upgrade()
         team = accounts.create_team("Hostile bench", "hostile-" + secrets.token_hex(3))
@@ -159,8 +170,12 @@ def through_server(shapes: dict[str, bytes], tmp: str) -> dict[str, tuple]:
     database_url = f"sqlite:///{tmp}/bench.sqlite3"
     email = "hostile@example.com"
     seed(database_url, email)
-    env = {"DATABASE_URL": database_url, "SECRET_KEY": SECRET,
-           "BULK_UPLOAD_DIR": f"{tmp}/uploads", "RATELIMIT_STORAGE_URI": "memory://"}
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET,
+        "BULK_UPLOAD_DIR": f"{tmp}/uploads",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
     results = {}
     with start_gunicorn(env, workers=1, threads=8) as server:
         member = Browser(server.port)
@@ -185,21 +200,28 @@ def main() -> None:
     parser.add_argument("--no-server", action="store_true", help="in-process parse only")
     args = parser.parse_args()
     size = int(args.size_mib * MiB) - 4096
-    shapes = {name: build(unit, size) for name, unit in SHAPES.items()
-              if not args.only or any(word in name for word in args.only)}
+    shapes = {
+        name: build(unit, size)
+        for name, unit in SHAPES.items()
+        if not args.only or any(word in name for word in args.only)
+    }
     served = {}
     if not args.no_server:
         with tempfile.TemporaryDirectory() as tmp:
             served = through_server(shapes, tmp)
     print(f"hostile bulk uploads of {args.size_mib:g} MiB")
-    print(f"{'input':30} {'csv s':>6} {'text s':>6} {'POST s':>6} {'status':>6} "
-          f"{'healthz ms':>10} {'healthz n':>9}  csv result")
+    print(
+        f"{'input':30} {'csv s':>6} {'text s':>6} {'POST s':>6} {'status':>6} "
+        f"{'healthz ms':>10} {'healthz n':>9}  csv result"
+    )
     for name, data in shapes.items():
         csv_s, csv_result = parse_seconds(items_from_csv, data)
         text_s, _ = parse_seconds(items_from_text, data.decode("latin-1"))
         status, post_s, health_max, health_n = served.get(name, ("-", 0.0, 0.0, 0))
-        print(f"{name:30} {csv_s:6.2f} {text_s:6.2f} {post_s:6.2f} {status:>6} "
-              f"{health_max * 1000:10.0f} {health_n:9}  {csv_result}")
+        print(
+            f"{name:30} {csv_s:6.2f} {text_s:6.2f} {post_s:6.2f} {status:>6} "
+            f"{health_max * 1000:10.0f} {health_n:9}  {csv_result}"
+        )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,11 @@ def log(message: str) -> None:
 
 
 def get_page(conn: http.client.HTTPConnection, key: str, cursor: str, limit: int) -> dict:
-    conn.request("GET", "/v1/dnc/changes?" + urlencode({"cursor": cursor, "limit": limit}),
-                 headers={"Authorization": f"Bearer {key}"})
+    conn.request(
+        "GET",
+        "/v1/dnc/changes?" + urlencode({"cursor": cursor, "limit": limit}),
+        headers={"Authorization": f"Bearer {key}"},
+    )
     resp = conn.getresponse()
     body = resp.read()
     if resp.status != 200:
@@ -69,9 +72,16 @@ def follow_feed(url: str, key: str, limit: int) -> dict:
     finally:
         conn.close()
     seconds = time.perf_counter() - started
-    return {"limit": limit, "pages": len(latencies), "changes": changes,
-            "seconds": seconds, "pages_per_s": len(latencies) / seconds,
-            "changes_per_s": changes / seconds, **summarize(latencies), "end": cursor}
+    return {
+        "limit": limit,
+        "pages": len(latencies),
+        "changes": changes,
+        "seconds": seconds,
+        "pages_per_s": len(latencies) / seconds,
+        "changes_per_s": changes / seconds,
+        **summarize(latencies),
+        "end": cursor,
+    }
 
 
 def caught_up_polls(url: str, key: str, cursor: str, polls: int) -> dict:
@@ -106,21 +116,30 @@ def main(argv: list[str] | None = None) -> int:
     app = make_app(url)
     loaded = ensure_team(app, args.entries, log=log)
     key = new_api_key(app, loaded["team_id"])
-    env = {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key", "LOG_LEVEL": "WARNING",
-           "RATELIMIT_STORAGE_URI": "memory://", "DNC_CHANGES_LIMIT": HIGH}
+    env = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-secret-key",
+        "LOG_LEVEL": "WARNING",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "DNC_CHANGES_LIMIT": HIGH,
+    }
     results = {"db": args.db, "entries": args.entries, "walks": []}
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_gunicorn(env, workers=1, threads=args.threads,
-                                log_path=Path(tmp) / "gunicorn.log")
+        server = start_gunicorn(
+            env, workers=1, threads=args.threads, log_path=Path(tmp) / "gunicorn.log"
+        )
         try:
             for limit in (int(n) for n in args.limits.split(",")):
                 walk = follow_feed(server.url, key, limit)
-                log(f"  limit {limit:>5}: {walk['pages']:,} pages in {walk['seconds']:.1f} s, "
+                log(
+                    f"  limit {limit:>5}: {walk['pages']:,} pages in {walk['seconds']:.1f} s, "
                     f"{walk['pages_per_s']:,.0f} pages/s, {walk['changes_per_s']:,.0f} "
-                    f"changes/s, p50 {walk['p50_ms']:.1f} ms, p99 {walk['p99_ms']:.1f} ms")
+                    f"changes/s, p50 {walk['p50_ms']:.1f} ms, p99 {walk['p99_ms']:.1f} ms"
+                )
                 results["walks"].append(walk)
-            results["caught_up_poll"] = caught_up_polls(server.url, key,
-                                                        results["walks"][-1]["end"], args.polls)
+            results["caught_up_poll"] = caught_up_polls(
+                server.url, key, results["walks"][-1]["end"], args.polls
+            )
             poll = results["caught_up_poll"]
             log(f"  caught-up poll: p50 {poll['p50_ms']:.1f} ms, p99 {poll['p99_ms']:.1f} ms")
         finally:

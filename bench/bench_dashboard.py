@@ -62,17 +62,23 @@ def main() -> None:
         def read_entries():
             c = ENTRIES.c
             return db.session.execute(
-                select(c.source, func.count()).where(
-                    c.team_id == team_id, c.seq >= first_seq_at(ENTRIES, team_id, start),
-                    c.created_at >= start).group_by(c.source)).all()
+                select(c.source, func.count())
+                .where(
+                    c.team_id == team_id,
+                    c.seq >= first_seq_at(ENTRIES, team_id, start),
+                    c.created_at >= start,
+                )
+                .group_by(c.source)
+            ).all()
 
         shown = dashboard.read_dashboard(team_id)
-        print(f"{args.db}, {args.entries:,} entries; the dashboard shows {shown.total:,} "
-              f"on the list, {sum(w.total for w in shown.weeks):,} in the 12 weeks")
+        print(
+            f"{args.db}, {args.entries:,} entries; the dashboard shows {shown.total:,} "
+            f"on the list, {sum(w.total for w in shown.weeks):,} in the 12 weeks"
+        )
         p50, p95 = _timed(lambda: dashboard.read_dashboard(team_id), args.runs)
         print(f"read_dashboard (hour counts):        p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
-        p50, p95 = _timed(lambda: dashboard.read_dashboard(team_id, span="months"),
-                          args.runs)
+        p50, p95 = _timed(lambda: dashboard.read_dashboard(team_id, span="months"), args.runs)
         print(f"read_dashboard, 12 months:           p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
         p50, p95 = _timed(read_entries, max(3, args.runs // 10))
         print(f"reading the 12 weeks' entries (old): p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")

@@ -117,8 +117,12 @@ def make_accepted(n: int = 10_000, seed: int = 1) -> list[str]:
         if kind < 0.05:
             out.append(rng.choice(_PREFIXES) + _token(rng, "ACoAA") + rng.choice(_SUFFIXES))
         elif kind < 0.10:
-            out.append("https://www.linkedin.com/sales/lead/" + _token(rng, "ACwAA")
-                       + ",NAME_SEARCH," + _token(rng, "")[:4])
+            out.append(
+                "https://www.linkedin.com/sales/lead/"
+                + _token(rng, "ACwAA")
+                + ",NAME_SEARCH,"
+                + _token(rng, "")[:4]
+            )
         else:
             out.append(rng.choice(_PREFIXES) + _username(rng) + rng.choice(_SUFFIXES))
     return out

@@ -58,9 +58,17 @@ from bench.bench_scaling import services  # noqa: E402
 from bench.common import percentile, process_tree, start_gunicorn  # noqa: E402
 
 SECRET = "bench-scale-secret-key-0123456789abcdefgh"
-LIMITS = {name: "10000000/minute" for name in (
-    "DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT",
-    "DNC_SCREEN_LIMIT", "DNC_CHANGES_LIMIT")}
+LIMITS = {
+    name: "10000000/minute"
+    for name in (
+        "DNC_WRITE_LIMIT",
+        "DNC_BATCH_LIMIT",
+        "DNC_CHECK_LIMIT",
+        "DNC_LIST_LIMIT",
+        "DNC_SCREEN_LIMIT",
+        "DNC_CHANGES_LIMIT",
+    )
+}
 # op -> weight: checks most, then screens, writes, lists, searches, the feed.
 MIX = {"check": 55, "screen": 4, "add": 10, "batch": 3, "list": 10, "search": 8, "changes": 10}
 CHUNK = 10_000
@@ -83,8 +91,15 @@ def url_of(team: int, n: int) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def load(database_url: str, entries: int, teams: int, endpoints: int, hook_url: str,
-         copy: bool, log=print) -> list[dict]:
+def load(
+    database_url: str,
+    entries: int,
+    teams: int,
+    endpoints: int,
+    hook_url: str,
+    copy: bool,
+    log=print,
+) -> list[dict]:
     """Migrate, create or reuse the teams, load their entries, give the first
     `endpoints` teams a webhook endpoint; returns [{"id", "key", "size", "seq"}]."""
     os.environ["SECRET_KEY"] = SECRET
@@ -99,8 +114,14 @@ def load(database_url: str, entries: int, teams: int, endpoints: int, hook_url: 
     from dnc_app.webhooks import endpoints as webhook_endpoints
 
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET,
-                      "WEBHOOK_ALLOW_PRIVATE": True, "LOG_LEVEL": "WARNING"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": SECRET,
+            "WEBHOOK_ALLOW_PRIVATE": True,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     actor = Actor(ActorType.CLI, None, "bench")
     sizes = team_sizes(entries, teams)
     result = []
@@ -122,17 +143,24 @@ def load(database_url: str, entries: int, teams: int, endpoints: int, hook_url: 
                     service.add_entries(team.id, urls, source="cli", actor=actor)
                 loaded += len(urls)
                 if loaded % (chunk * 10) < len(urls):
-                    log(f"  loaded {loaded:,} ({loaded / (time.perf_counter() - started):,.0f}"
-                        " rows/s)")
+                    log(
+                        f"  loaded {loaded:,} ({loaded / (time.perf_counter() - started):,.0f}"
+                        " rows/s)"
+                    )
             _key, secret = accounts.create_api_key(team.id, name="bench", actor=actor)
-            if t < endpoints and not db.session.execute(select(WebhookEndpoint.id).where(
-                    WebhookEndpoint.team_id == team.id)).first():
+            if (
+                t < endpoints
+                and not db.session.execute(
+                    select(WebhookEndpoint.id).where(WebhookEndpoint.team_id == team.id)
+                ).first()
+            ):
                 # One in twenty endpoints fails (answers 500): retried on the schedule.
                 path = "fail" if t % 20 == 19 else "ok"
                 webhook_endpoints.create_endpoint(team.id, f"{hook_url}/{path}/{t}")
             db.session.refresh(team)
-            result.append({"id": team.id, "key": secret, "size": size, "seq": team.change_seq,
-                           "index": t})
+            result.append(
+                {"id": team.id, "key": secret, "size": size, "seq": team.change_seq, "index": t}
+            )
         db.session.remove()
         db.engine.dispose()
     if loaded:
@@ -158,9 +186,13 @@ def copy_entries(team_id: str, urls: list[str], actor_label: str) -> None:
     n = len(urls)
     begin_write()
     connection = db.session.connection()
-    last = connection.execute(text(
-        "UPDATE team SET change_seq = change_seq + :n, entry_count = entry_count + :n "
-        "WHERE id = :team RETURNING change_seq"), {"n": n, "team": team_id}).scalar_one()
+    last = connection.execute(
+        text(
+            "UPDATE team SET change_seq = change_seq + :n, entry_count = entry_count + :n "
+            "WHERE id = :team RETURNING change_seq"
+        ),
+        {"n": n, "team": team_id},
+    ).scalar_one()
     first = last - n + 1
     connection.execute(text("SET LOCAL gin_pending_list_limit = '4MB'"))
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -168,20 +200,49 @@ def copy_entries(team_id: str, urls: list[str], actor_label: str) -> None:
     entry_ids = ids.entry_ids(n)
     created = [now - year + year * (i / n) for i in range(n)]
     cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy("COPY dnc_entry (id, team_id, url, url_sha256, source, added_by, "
-                     "created_at, updated_at) FROM STDIN") as copy:
+    with cursor.copy(
+        "COPY dnc_entry (id, team_id, url, url_sha256, source, added_by, "
+        "created_at, updated_at) FROM STDIN"
+    ) as copy:
         for entry_id, url, at in zip(entry_ids, urls, created, strict=True):
-            copy.write_row((entry_id, team_id, url, hashlib.sha256(url.encode()).hexdigest(),
-                            "cli", actor_label, at, at))
-    with cursor.copy("COPY audit_event (team_id, seq, action, subject_type, subject_id, url, "
-                     "source, actor_type, actor_label, created_at, operation) FROM STDIN"
-                     ) as copy:
+            copy.write_row(
+                (
+                    entry_id,
+                    team_id,
+                    url,
+                    hashlib.sha256(url.encode()).hexdigest(),
+                    "cli",
+                    actor_label,
+                    at,
+                    at,
+                )
+            )
+    with cursor.copy(
+        "COPY audit_event (team_id, seq, action, subject_type, subject_id, url, "
+        "source, actor_type, actor_label, created_at, operation) FROM STDIN"
+    ) as copy:
         for i, (entry_id, url, at) in enumerate(zip(entry_ids, urls, created, strict=True)):
-            copy.write_row((team_id, first + i, "add", "entry", entry_id, url, "cli", "cli",
-                            actor_label, at, first if n > 1 else None))
-    connection.execute(text(
-        "SELECT gin_clean_pending_list(oid) FROM pg_class WHERE relname = "
-        "'ix_dnc_entry_search' AND pg_has_role(relowner, 'USAGE')"))
+            copy.write_row(
+                (
+                    team_id,
+                    first + i,
+                    "add",
+                    "entry",
+                    entry_id,
+                    url,
+                    "cli",
+                    "cli",
+                    actor_label,
+                    at,
+                    first if n > 1 else None,
+                )
+            )
+    connection.execute(
+        text(
+            "SELECT gin_clean_pending_list(oid) FROM pg_class WHERE relname = "
+            "'ix_dnc_entry_search' AND pg_has_role(relowner, 'USAGE')"
+        )
+    )
     db.session.commit()
 
 
@@ -199,10 +260,12 @@ def consistency(database_url: str) -> list[str]:
                    ON a.team_id = t.id
             LEFT JOIN (SELECT team_id, sum(entries) n FROM entry_hour_count GROUP BY 1) h
                    ON h.team_id = t.id""").fetchall()
-    return [f"{slug}: entry_count {count}, entries {entries}, change_seq {seq}, last log "
-            f"{last}, hour counts {hours}"
-            for slug, count, entries, seq, last, hours in rows
-            if not (count == (entries or 0) == (hours or 0) and seq == (last or 0))]
+    return [
+        f"{slug}: entry_count {count}, entries {entries}, change_seq {seq}, last log "
+        f"{last}, hour counts {hours}"
+        for slug, count, entries, seq, last, hours in rows
+        if not (count == (entries or 0) == (hours or 0) and seq == (last or 0))
+    ]
 
 
 # --------------------------------------------------------------------------- webhooks
@@ -276,11 +339,15 @@ def request_maker(teams: list[dict]):
         if op == "add":
             return op, "POST", "/v1/dnc", {"url": unknown()}, headers
         if op == "batch":
-            return op, "POST", "/v1/dnc/batch", {"entries": [{"url": unknown()}
-                                                             for _ in range(20)]}, headers
+            return (
+                op,
+                "POST",
+                "/v1/dnc/batch",
+                {"entries": [{"url": unknown()} for _ in range(20)]},
+                headers,
+            )
         if op == "list":
-            return op, "GET", f"/v1/dnc?limit=50&offset={rng.randrange(0, 500, 50)}", None, \
-                headers
+            return op, "GET", f"/v1/dnc?limit=50&offset={rng.randrange(0, 500, 50)}", None, headers
         if op == "search":
             term = f"p{rng.randrange(min(team['size'], 10**8)):08d}"[:7]
             return op, "GET", f"/v1/dnc?q={term}&limit=50", None, headers
@@ -340,8 +407,9 @@ def run_mixed(urls: list[str], make, clients: int, seconds: float) -> list[tuple
         receiver, sender = context.Pipe(duplex=False)
         share = clients // 2 + (clients % 2 if p == 0 else 0)
         # Each process's clients alternate servers (client n goes to urls[n % 2]).
-        proc = context.Process(target=_client_process,
-                               args=(urls[p:] + urls[:p], make, share, stop_at, sender))
+        proc = context.Process(
+            target=_client_process, args=(urls[p:] + urls[:p], make, share, stop_at, sender)
+        )
         proc.start()
         sender.close()
         procs.append((proc, receiver))
@@ -370,10 +438,14 @@ def database_figures(database_url: str) -> dict:
         entries = conn.execute("SELECT count(*) FROM dnc_entry").fetchone()[0]
         tables = conn.execute(
             "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' "
-            "AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC LIMIT 5").fetchall()
-    return {"bytes": size, "entries": entries,
-            "mib_per_million": size / 2**20 / max(entries, 1) * 1e6,
-            "largest_tables_mib": {name: round(b / 2**20, 1) for name, b in tables}}
+            "AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC LIMIT 5"
+        ).fetchall()
+    return {
+        "bytes": size,
+        "entries": entries,
+        "mib_per_million": size / 2**20 / max(entries, 1) * 1e6,
+        "largest_tables_mib": {name: round(b / 2**20, 1) for name, b in tables},
+    }
 
 
 def main() -> None:
@@ -385,22 +457,39 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
-    parser.add_argument("--load", choices=["copy", "service"], default="copy",
-                        help="COPY (fast) or the service layer's batch path")
+    parser.add_argument(
+        "--load",
+        choices=["copy", "service"],
+        default="copy",
+        help="COPY (fast) or the service layer's batch path",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     receiver = Receiver()
     with services(args.database_url, args.redis_url) as (database_url, redis_url):
-        teams = load(database_url, args.entries, args.teams, args.endpoints, receiver.url,
-                     args.load == "copy")
+        teams = load(
+            database_url,
+            args.entries,
+            args.teams,
+            args.endpoints,
+            receiver.url,
+            args.load == "copy",
+        )
         problems = consistency(database_url)
         if problems:
             raise SystemExit("the load left derived rows inconsistent:\n" + "\n".join(problems))
-        env = {**LIMITS, "SECRET_KEY": SECRET, "DATABASE_URL": database_url,
-               "RATELIMIT_STORAGE_URI": redis_url, "WEBHOOK_ALLOW_PRIVATE": "1",
-               "WEBHOOK_RETRY_SCHEDULE": "0,5,30,300", "LOG_LEVEL": "WARNING",
-               "DB_POOL_SIZE": "8", "DB_MAX_OVERFLOW": "2"}
+        env = {
+            **LIMITS,
+            "SECRET_KEY": SECRET,
+            "DATABASE_URL": database_url,
+            "RATELIMIT_STORAGE_URI": redis_url,
+            "WEBHOOK_ALLOW_PRIVATE": "1",
+            "WEBHOOK_RETRY_SCHEDULE": "0,5,30,300",
+            "LOG_LEVEL": "WARNING",
+            "DB_POOL_SIZE": "8",
+            "DB_MAX_OVERFLOW": "2",
+        }
         servers = [start_gunicorn(env, workers=2, threads=8) for _ in range(2)]
         try:
             make = request_maker(teams)
@@ -409,8 +498,9 @@ def main() -> None:
                 receiver.lags.clear()
             results = run_mixed([s.url for s in servers], make, args.clients, args.seconds)
             time.sleep(3)  # the last events' deliveries
-            workers = [pid for s in servers for pid in process_tree(s.proc.pid)
-                       if pid != s.proc.pid]
+            workers = [
+                pid for s in servers for pid in process_tree(s.proc.pid) if pid != s.proc.pid
+            ]
             memory = sorted(round(rss_mib(pid), 1) for pid in workers)
         finally:
             for server in servers:
@@ -425,40 +515,61 @@ def main() -> None:
     routes = {}
     for op in MIX:
         values = sorted(by_op.get(op, []))
-        routes[op] = {"requests": len(values), "rps": len(values) / args.seconds,
-                      "p50_ms": percentile(values, 0.5) * 1000,
-                      "p99_ms": percentile(values, 0.99) * 1000,
-                      "statuses": dict(statuses[op])}
+        routes[op] = {
+            "requests": len(values),
+            "rps": len(values) / args.seconds,
+            "p50_ms": percentile(values, 0.5) * 1000,
+            "p99_ms": percentile(values, 0.99) * 1000,
+            "statuses": dict(statuses[op]),
+        }
     lags = sorted(receiver.lags)
     summary = {
-        "entries": args.entries, "teams": args.teams, "largest_team": teams[0]["size"],
-        "endpoints": args.endpoints, "seconds": args.seconds, "clients": args.clients,
-        "routes": routes, "total_rps": len(results) / args.seconds,
+        "entries": args.entries,
+        "teams": args.teams,
+        "largest_team": teams[0]["size"],
+        "endpoints": args.endpoints,
+        "seconds": args.seconds,
+        "clients": args.clients,
+        "routes": routes,
+        "total_rps": len(results) / args.seconds,
         "server_errors": sum(1 for _op, _s, status in results if status >= 500 or status == 0),
-        "webhook_lag_s": {"delivered": len(lags), "p50": percentile(lags, 0.5),
-                          "p95": percentile(lags, 0.95), "max": lags[-1] if lags else None},
-        "worker_rss_mib": memory, "database": figures,
+        "webhook_lag_s": {
+            "delivered": len(lags),
+            "p50": percentile(lags, 0.5),
+            "p95": percentile(lags, 0.95),
+            "max": lags[-1] if lags else None,
+        },
+        "worker_rss_mib": memory,
+        "database": figures,
     }
     if args.json:
         print(json.dumps(summary))
         return
-    print(f"{args.entries:,} entries over {args.teams} teams (largest {teams[0]['size']:,}), "
-          f"{args.endpoints} webhook endpoints; 2 servers x 2 workers, PostgreSQL + Redis; "
-          f"{args.clients} clients for {args.seconds:g} s ({os.cpu_count()} CPUs, load "
-          "generator on the same machine)")
+    print(
+        f"{args.entries:,} entries over {args.teams} teams (largest {teams[0]['size']:,}), "
+        f"{args.endpoints} webhook endpoints; 2 servers x 2 workers, PostgreSQL + Redis; "
+        f"{args.clients} clients for {args.seconds:g} s ({os.cpu_count()} CPUs, load "
+        "generator on the same machine)"
+    )
     print(f"{'route':<8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}  statuses")
     for op, row in routes.items():
-        print(f"{op:<8} {row['rps']:>7.1f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f}  "
-              f"{row['statuses']}")
+        print(
+            f"{op:<8} {row['rps']:>7.1f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f}  "
+            f"{row['statuses']}"
+        )
     lag = summary["webhook_lag_s"]
     print(f"total {summary['total_rps']:.0f} req/s, 5xx or failed: {summary['server_errors']}")
     if lags:
-        print(f"webhook lag: {lag['delivered']} delivered, p50 {lag['p50']:.2f} s, "
-              f"p95 {lag['p95']:.2f} s, max {lag['max']:.2f} s")
+        print(
+            f"webhook lag: {lag['delivered']} delivered, p50 {lag['p50']:.2f} s, "
+            f"p95 {lag['p95']:.2f} s, max {lag['max']:.2f} s"
+        )
     print(f"worker RSS (MiB): {memory}")
-    print(f"database: {figures['bytes'] / 2**20:,.0f} MiB for {figures['entries']:,} entries "
-          f"= {figures['mib_per_million']:,.0f} MiB per million; largest tables (MiB): "
-          f"{figures['largest_tables_mib']}")
+    print(
+        f"database: {figures['bytes'] / 2**20:,.0f} MiB for {figures['entries']:,} entries "
+        f"= {figures['mib_per_million']:,.0f} MiB per million; largest tables (MiB): "
+        f"{figures['largest_tables_mib']}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,10 @@ from bench.common import bare_server, run_load, start_gunicorn  # noqa: E402
 TEAMS = 8
 SEEDED_PER_TEAM = 2_000
 SECRET = "bench-scaling-secret-key-0123456789abcdef"
-GENEROUS_LIMITS = {name: "1000000/minute" for name in (
-    "DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT")}
+GENEROUS_LIMITS = {
+    name: "1000000/minute"
+    for name in ("DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT")
+}
 MIX = [("add", 30), ("batch", 5), ("check", 35), ("list", 20), ("delete", 10)]
 
 
@@ -84,8 +86,9 @@ def seed(database_url: str) -> list[dict]:
     from dnc_app.extensions import db
 
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET,
-                      "RATELIMIT_STORAGE_URI": "memory://"})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET, "RATELIMIT_STORAGE_URI": "memory://"}
+    )
     actor = Actor(ActorType.CLI, None, "bench")
     teams = []
     with app.app_context():
@@ -115,8 +118,11 @@ def request_makers(teams: list[dict]):
     def check():
         n = random.randrange(len(teams))
         team = teams[n]
-        url = (random.choice(team["urls"]) if random.random() < 0.5
-               else f"https://linkedin.com/in/unknown-{uuid.uuid4().hex[:12]}")
+        url = (
+            random.choice(team["urls"])
+            if random.random() < 0.5
+            else f"https://linkedin.com/in/unknown-{uuid.uuid4().hex[:12]}"
+        )
         return "GET", f"/v1/dnc/check?url={url}", None, headers[n]
 
     def mixed():
@@ -130,8 +136,11 @@ def request_makers(teams: list[dict]):
             body = {"url": f"https://linkedin.com/in/bench-{uuid.uuid4().hex}"}
             return "POST", "/v1/dnc", json.dumps(body).encode(), json_headers[n]
         if op == "batch":
-            body = {"entries": [{"url": f"https://linkedin.com/in/bench-{uuid.uuid4().hex}"}
-                                for _ in range(20)]}
+            body = {
+                "entries": [
+                    {"url": f"https://linkedin.com/in/bench-{uuid.uuid4().hex}"} for _ in range(20)
+                ]
+            }
             return "POST", "/v1/dnc/batch", json.dumps(body).encode(), json_headers[n]
         with next_delete.get_lock():
             i = next_delete.value
@@ -146,8 +155,9 @@ def measure(workers: int, env: dict, makers, clients: int, seconds: float) -> di
     check, mixed = makers
     row = {"workers": workers}
     with bare_server(workers=workers, threads=8, env=env) as server:
-        row["bare"] = run_load(server.url, lambda: ("GET", "/ping", None, {}),
-                               clients=clients, seconds=seconds)
+        row["bare"] = run_load(
+            server.url, lambda: ("GET", "/ping", None, {}), clients=clients, seconds=seconds
+        )
     with start_gunicorn(env, workers=workers, threads=8) as server:
         row["check"] = run_load(server.url, check, clients=clients, seconds=seconds)
         row["mixed"] = run_load(server.url, mixed, clients=clients, seconds=seconds)
@@ -170,32 +180,49 @@ def main() -> None:
     started = time.monotonic()
     with services(args.database_url, args.redis_url) as (database_url, redis_url):
         teams = seed(database_url)
-        env = {**GENEROUS_LIMITS, "SECRET_KEY": SECRET, "DATABASE_URL": database_url,
-               "RATELIMIT_STORAGE_URI": redis_url}
+        env = {
+            **GENEROUS_LIMITS,
+            "SECRET_KEY": SECRET,
+            "DATABASE_URL": database_url,
+            "RATELIMIT_STORAGE_URI": redis_url,
+        }
         makers = request_makers(teams)  # once: deletes never repeat an id across runs
         rows = [measure(w, env, makers, args.clients, args.seconds) for w in worker_counts]
-    result = {"seconds": args.seconds, "clients": args.clients, "cpus": os.cpu_count(),
-              "rows": rows, "wall_seconds": round(time.monotonic() - started, 1)}
+    result = {
+        "seconds": args.seconds,
+        "clients": args.clients,
+        "cpus": os.cpu_count(),
+        "rows": rows,
+        "wall_seconds": round(time.monotonic() - started, 1),
+    }
     if args.json:
         print(json.dumps(result))
         return
-    print(f"production mode scaling: PostgreSQL + Redis, gthread x 8 threads, "
-          f"{args.clients} clients, {args.seconds:g} s per figure, {os.cpu_count()} CPUs "
-          "(load generator on the same machine)")
-    print(f"{'workers':>7}  {'bare rps':>9}  {'check rps':>9} {'(share)':>8} {'p99 ms':>7}"
-          f"  {'mixed rps':>9} {'(share)':>8} {'p99 ms':>7}  errors")
+    print(
+        f"production mode scaling: PostgreSQL + Redis, gthread x 8 threads, "
+        f"{args.clients} clients, {args.seconds:g} s per figure, {os.cpu_count()} CPUs "
+        "(load generator on the same machine)"
+    )
+    print(
+        f"{'workers':>7}  {'bare rps':>9}  {'check rps':>9} {'(share)':>8} {'p99 ms':>7}"
+        f"  {'mixed rps':>9} {'(share)':>8} {'p99 ms':>7}  errors"
+    )
     for row in rows:
         bare, check, mixed = row["bare"], row["check"], row["mixed"]
         errors = bare["errors"] + check["errors"] + mixed["errors"]
-        print(f"{row['workers']:>7}  {bare['rps']:>9.0f}  {check['rps']:>9.0f} "
-              f"{check['ratio_to_bare']:>8.0%} {check['p99_ms']:>7.1f}  {mixed['rps']:>9.0f} "
-              f"{mixed['ratio_to_bare']:>8.0%} {mixed['p99_ms']:>7.1f}  {errors}")
+        print(
+            f"{row['workers']:>7}  {bare['rps']:>9.0f}  {check['rps']:>9.0f} "
+            f"{check['ratio_to_bare']:>8.0%} {check['p99_ms']:>7.1f}  {mixed['rps']:>9.0f} "
+            f"{mixed['ratio_to_bare']:>8.0%} {mixed['p99_ms']:>7.1f}  {errors}"
+        )
     first = rows[0]
     for row in rows[1:]:
-        print(f"  {row['workers']} workers vs {first['workers']}: bare "
-              f"x{row['bare']['rps'] / first['bare']['rps']:.2f}, check "
-              f"x{row['check']['rps'] / first['check']['rps']:.2f}, mixed "
-              f"x{row['mixed']['rps'] / first['mixed']['rps']:.2f}")
+        print(
+            f"  {row['workers']} workers vs {first['workers']}: bare "
+            f"x{row['bare']['rps'] / first['bare']['rps']:.2f}, check "
+            f"x{row['check']['rps'] / first['check']['rps']:.2f}, mixed "
+            f"x{row['mixed']['rps'] / first['mixed']['rps']:.2f}"
+        )
     print(f"(wall time {result['wall_seconds']} s)")
 
 

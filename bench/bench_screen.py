@@ -64,10 +64,13 @@ NEXT_STEP = re.compile(r'hx-get="(/screen/[\w-]{32}/progress\?column=\d+)"')
 
 def _percentiles(samples: list[float], cpu: list[float]) -> dict:
     ordered = sorted(samples)
-    return {"p50_ms": round(statistics.median(ordered), 2),
-            "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 2),
-            "max_ms": round(ordered[-1], 2), "cpu_p50_ms": round(statistics.median(cpu), 2),
-            "requests": len(ordered)}
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 2),
+        "max_ms": round(ordered[-1], 2),
+        "cpu_p50_ms": round(statistics.median(cpu), 2),
+        "requests": len(ordered),
+    }
 
 
 def _urls(rng: random.Random, entries: int) -> list[str]:
@@ -76,8 +79,9 @@ def _urls(rng: random.Random, entries: int) -> list[str]:
     for i in range(BATCH):
         n = rng.randrange(entries)
         name = f"bench-{n:07d}" if i % 2 == 0 else f"prospect-{rng.randrange(10**9):09d}"
-        urls.append(f"https://www.linkedin.com/in/{name}/" if i % 4 < 2
-                    else f"linkedin.com/in/{name}")
+        urls.append(
+            f"https://www.linkedin.com/in/{name}/" if i % 4 < 2 else f"linkedin.com/in/{name}"
+        )
     return urls
 
 
@@ -135,8 +139,9 @@ def _member(app, team_id: str):
 def _screen_through_the_page(client, body: bytes, boundary: str) -> dict:
     """Upload, count step by step as htmx does, download: the timings and the counts."""
     started = time.perf_counter()
-    resp = client.post("/screen", data=body, headers=HTMX,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    resp = client.post(
+        "/screen", data=body, headers=HTMX, content_type=f"multipart/form-data; boundary={boundary}"
+    )
     first = time.perf_counter() - started
     html = resp.get_data(as_text=True)
     steps = 1
@@ -144,15 +149,23 @@ def _screen_through_the_page(client, body: bytes, boundary: str) -> dict:
         html = client.get(link.group(1), headers=HTMX).get_data(as_text=True)
         steps += 1
     counted = time.perf_counter() - started
-    counts = {status: int(n.replace(",", "")) for status, n
-              in re.findall(r'data-count="(\w+)">([\d,]+)<', html)}
+    counts = {
+        status: int(n.replace(",", ""))
+        for status, n in re.findall(r'data-count="(\w+)">([\d,]+)<', html)
+    }
     download = re.search(r'id="download-all" download\s+href="([^"]+)"', html).group(1)
     started = time.perf_counter()
     resp = client.get(download.replace("&amp;", "&"))
     size = sum(len(piece) for piece in resp.response)
     resp.close()
-    return {"first_progress_s": first, "count_s": counted, "steps": steps, "counts": counts,
-            "download_s": time.perf_counter() - started, "output_bytes": size}
+    return {
+        "first_progress_s": first,
+        "count_s": counted,
+        "steps": steps,
+        "counts": counts,
+        "download_s": time.perf_counter() - started,
+        "output_bytes": size,
+    }
 
 
 def bench_csv(app, team_id: str, rows: int) -> dict:
@@ -161,7 +174,8 @@ def bench_csv(app, team_id: str, rows: int) -> dict:
 
     data = _prospect_csv(rows)
     boundary, body = encode_multipart(
-        {"file": FileStorage(io.BytesIO(data), filename="prospects.csv")})
+        {"file": FileStorage(io.BytesIO(data), filename="prospects.csv")}
+    )
     client = _member(app, team_id)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     run = _screen_through_the_page(client, body, boundary)
@@ -171,25 +185,35 @@ def bench_csv(app, team_id: str, rows: int) -> dict:
     _screen_through_the_page(client, body, boundary)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {"rows": rows, "file_mb": round(len(data) / 1e6, 1),
-            "output_mb": round(run["output_bytes"] / 1e6, 1), "counts": run["counts"],
-            "first_progress_s": round(run["first_progress_s"], 2), "steps": run["steps"],
-            "count_s": round(run["count_s"], 2),
-            "count_rows_per_s": round(rows / run["count_s"]),
-            "download_s": round(run["download_s"], 2),
-            "download_rows_per_s": round(rows / run["download_s"]),
-            "peak_python_mb": round(peak / 1e6, 2),
-            # ru_maxrss is in KiB on Linux: the growth of the process's peak during the run
-            # (the list of entries and the upload's bytes are already in memory before).
-            "rss_peak_mb": round(rss_after / 1024, 1),
-            "rss_peak_growth_mb": round((rss_after - rss_before) / 1024, 1)}
+    return {
+        "rows": rows,
+        "file_mb": round(len(data) / 1e6, 1),
+        "output_mb": round(run["output_bytes"] / 1e6, 1),
+        "counts": run["counts"],
+        "first_progress_s": round(run["first_progress_s"], 2),
+        "steps": run["steps"],
+        "count_s": round(run["count_s"], 2),
+        "count_rows_per_s": round(rows / run["count_s"]),
+        "download_s": round(run["download_s"], 2),
+        "download_rows_per_s": round(rows / run["download_s"]),
+        "peak_python_mb": round(peak / 1e6, 2),
+        # ru_maxrss is in KiB on Linux: the growth of the process's peak during the run
+        # (the list of entries and the upload's bytes are already in memory before).
+        "rss_peak_mb": round(rss_after / 1024, 1),
+        "rss_peak_growth_mb": round((rss_after - rss_before) / 1024, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--db-url", "--pg-url", dest="db_url", default=None,
-                        help="a database URL (sqlite:///… or postgresql://…); sets --db")
+    parser.add_argument(
+        "--db-url",
+        "--pg-url",
+        dest="db_url",
+        default=None,
+        help="a database URL (sqlite:///… or postgresql://…); sets --db",
+    )
     parser.add_argument("--sqlite-path", type=Path, default=None)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=50)
@@ -198,39 +222,57 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.db_url:
         args.db = "sqlite" if args.db_url.startswith("sqlite") else "postgresql"
-    url = (args.db_url if args.db_url and args.db == "postgresql"
-           else database_url(args.db, args.sqlite_path or _sqlite_path(args.db_url)))
+    url = (
+        args.db_url
+        if args.db_url and args.db == "postgresql"
+        else database_url(args.db, args.sqlite_path or _sqlite_path(args.db_url))
+    )
     loader = make_app(url)
     team = ensure_team(loader, args.entries)
     from dnc_app import create_app
 
     with tempfile.TemporaryDirectory() as uploads:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": loader.config["SQLALCHEMY_DATABASE_URI"],
-                          "SECRET_KEY": loader.config["SECRET_KEY"], "LOG_LEVEL": "WARNING",
-                          "DNC_SCREEN_LIMIT": HIGH, "API_AUTH_FAILURE_LIMIT": HIGH,
-                          "WEB_BULK_LIMIT": HIGH, "LOGIN_RATE_LIMIT": HIGH,
-                          "LOGIN_ACCOUNT_RATE_LIMIT": HIGH, "WTF_CSRF_ENABLED": False,
-                          "BULK_UPLOAD_DIR": uploads})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": loader.config["SQLALCHEMY_DATABASE_URI"],
+                "SECRET_KEY": loader.config["SECRET_KEY"],
+                "LOG_LEVEL": "WARNING",
+                "DNC_SCREEN_LIMIT": HIGH,
+                "API_AUTH_FAILURE_LIMIT": HIGH,
+                "WEB_BULK_LIMIT": HIGH,
+                "LOGIN_RATE_LIMIT": HIGH,
+                "LOGIN_ACCOUNT_RATE_LIMIT": HIGH,
+                "WTF_CSRF_ENABLED": False,
+                "BULK_UPLOAD_DIR": uploads,
+            }
+        )
         key = new_api_key(app, team["team_id"])
-        report = {"db": args.db, "entries": args.entries,
-                  "screen_1000": bench_api(app, key, args.entries, args.requests),
-                  "csv": bench_csv(app, team["team_id"], args.csv_rows)}
+        report = {
+            "db": args.db,
+            "entries": args.entries,
+            "screen_1000": bench_api(app, key, args.entries, args.requests),
+            "csv": bench_csv(app, team["team_id"], args.csv_rows),
+        }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(f"screening against {args.entries:,} entries ({args.db}):")
     for kind, figures in report["screen_1000"].items():
-        print(f"  POST /v1/dnc/screen, 1,000 {kind:<6}  p50 {figures['p50_ms']:6.1f} ms  "
-              f"p95 {figures['p95_ms']:6.1f} ms  max {figures['max_ms']:6.1f} ms  "
-              f"(CPU p50 {figures['cpu_p50_ms']:.1f} ms; {figures['requests']} requests; "
-              f"target p50 < 30 ms)")
+        print(
+            f"  POST /v1/dnc/screen, 1,000 {kind:<6}  p50 {figures['p50_ms']:6.1f} ms  "
+            f"p95 {figures['p95_ms']:6.1f} ms  max {figures['max_ms']:6.1f} ms  "
+            f"(CPU p50 {figures['cpu_p50_ms']:.1f} ms; {figures['requests']} requests; "
+            f"target p50 < 30 ms)"
+        )
     c = report["csv"]
-    print(f"  CSV screen of {c['rows']:,} rows ({c['file_mb']} MB) through the page: first "
-          f"progress after {c['first_progress_s']} s, counts after {c['count_s']} s "
-          f"({c['steps']} steps, {c['count_rows_per_s']:,} rows/s), download "
-          f"{c['download_s']} s ({c['download_rows_per_s']:,} rows/s, {c['output_mb']} MB); "
-          f"peak Python memory {c['peak_python_mb']} MB, peak RSS {c['rss_peak_mb']} MB "
-          f"(+{c['rss_peak_growth_mb']} MB during the run); {c['counts']}")
+    print(
+        f"  CSV screen of {c['rows']:,} rows ({c['file_mb']} MB) through the page: first "
+        f"progress after {c['first_progress_s']} s, counts after {c['count_s']} s "
+        f"({c['steps']} steps, {c['count_rows_per_s']:,} rows/s), download "
+        f"{c['download_s']} s ({c['download_rows_per_s']:,} rows/s, {c['output_mb']} MB); "
+        f"peak Python memory {c['peak_python_mb']} MB, peak RSS {c['rss_peak_mb']} MB "
+        f"(+{c['rss_peak_growth_mb']} MB during the run); {c['counts']}"
+    )
     return 0
 
 

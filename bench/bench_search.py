@@ -74,8 +74,7 @@ def few_term() -> str:
 
 def ensure_team(app, entries: int) -> tuple[str, float | None]:
     """The search team, loaded (or resumed) through the bulk path; (team id, rows/s)."""
-    result = load_entries.ensure_team(app, entries, url_of=search_url,
-                                      slug_prefix="bench-search")
+    result = load_entries.ensure_team(app, entries, url_of=search_url, slug_prefix="bench-search")
     return result["team_id"], result["rows_per_s"]
 
 
@@ -132,14 +131,28 @@ def bench(app, team_id: str, repeat: int, only: str | None = None) -> list[dict]
             else:  # the code before issue 12's search work: only the whole page
                 rows_p50 = rows_p95 = total_p50 = total_p95 = float("nan")
             total = f"{result.total:,}{'+' if result.more else ''}"
-            rows.append({"case": label, "term": term, "shown": len(result.entries),
-                         "total": total, "p50": p50, "p95": p95, "cpu_p50": cpu,
-                         "rows_p50": rows_p50,
-                         "rows_p95": rows_p95, "total_p50": total_p50, "total_p95": total_p95})
-            print(f"  {label:<28} q={term!r:<16} {len(result.entries):>3} shown, total "
-                  f"{total:>7}  page+total p50 {p50:7.2f} p95 {p95:7.2f} (CPU {cpu:7.2f}) ms"
-                  f" | rows p50 "
-                  f"{rows_p50:7.2f} | total p50 {total_p50:7.2f} ms", flush=True)
+            rows.append(
+                {
+                    "case": label,
+                    "term": term,
+                    "shown": len(result.entries),
+                    "total": total,
+                    "p50": p50,
+                    "p95": p95,
+                    "cpu_p50": cpu,
+                    "rows_p50": rows_p50,
+                    "rows_p95": rows_p95,
+                    "total_p50": total_p50,
+                    "total_p95": total_p95,
+                }
+            )
+            print(
+                f"  {label:<28} q={term!r:<16} {len(result.entries):>3} shown, total "
+                f"{total:>7}  page+total p50 {p50:7.2f} p95 {p95:7.2f} (CPU {cpu:7.2f}) ms"
+                f" | rows p50 "
+                f"{rows_p50:7.2f} | total p50 {total_p50:7.2f} ms",
+                flush=True,
+            )
     return rows
 
 
@@ -152,6 +165,7 @@ def bench_api(app, team_id: str, repeat: int, only: str | None = None) -> list[d
     headers = {"Authorization": f"Bearer {new_api_key(app, team_id)}"}
     rows = []
     for label, term in _cases(only):
+
         def get(term=term):
             resp = client.get("/v1/dnc", query_string={"q": term}, headers=headers)
             assert resp.status_code == 200, resp.get_json()
@@ -159,10 +173,14 @@ def bench_api(app, team_id: str, repeat: int, only: str | None = None) -> list[d
 
         p50, p95, data, cpu = _timed(get, repeat)
         total = f"{data['total']:,}{'' if data.get('totalExact', True) else '+'}"
-        rows.append({"case": label, "term": term, "total": total, "p50": p50, "p95": p95,
-                     "cpu_p50": cpu})
-        print(f"  API {label:<28} q={term!r:<16} {len(data['entries']):>3} shown, total "
-              f"{total:>8}  p50 {p50:7.2f} p95 {p95:7.2f} (CPU {cpu:7.2f}) ms", flush=True)
+        rows.append(
+            {"case": label, "term": term, "total": total, "p50": p50, "p95": p95, "cpu_p50": cpu}
+        )
+        print(
+            f"  API {label:<28} q={term!r:<16} {len(data['entries']):>3} shown, total "
+            f"{total:>8}  p50 {p50:7.2f} p95 {p95:7.2f} (CPU {cpu:7.2f}) ms",
+            flush=True,
+        )
     return rows
 
 
@@ -174,16 +192,25 @@ def _write_app(path: Path, revision: str):
 
     for stale in path.parent.glob(path.name + "*"):
         stale.unlink()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "LOG_LEVEL": "WARNING",
-                      "SECRET_KEY": "bench-secret-key", "DNC_WRITE_LIMIT": "1000000/minute"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "LOG_LEVEL": "WARNING",
+            "SECRET_KEY": "bench-secret-key",
+            "DNC_WRITE_LIMIT": "1000000/minute",
+        }
+    )
     with app.app_context():
         upgrade(revision=revision)
     return app
 
 
 # The write benchmark's states: no index (before 0015), 0015's whole-URL index, head.
-WRITE_STATES = {"without an index (0014)": "0014", "whole URLs (0015)": "0015",
-                "usernames (head)": "head"}
+WRITE_STATES = {
+    "without an index (0014)": "0014",
+    "whole URLs (0015)": "0015",
+    "usernames (head)": "head",
+}
 
 
 def bench_writes(directory: Path, adds: int, bulk_rows: int, rounds: int = 2) -> None:
@@ -214,17 +241,26 @@ def bench_writes(directory: Path, adds: int, bulk_rows: int, rounds: int = 2) ->
             with app.app_context():
                 started = time.perf_counter()
                 for start in range(0, bulk_rows, 10_000):
-                    service.add_entries(team_id, [search_url(i) for i in range(start, min(
-                        bulk_rows, start + 10_000))], source="cli", actor=actor)
+                    service.add_entries(
+                        team_id,
+                        [search_url(i) for i in range(start, min(bulk_rows, start + 10_000))],
+                        source="cli",
+                        actor=actor,
+                    )
                 rate = bulk_rows / (time.perf_counter() - started)
             found = results.setdefault(label, {"add_us": [], "bulk": []})
             found["add_us"].append(statistics.median(samples))
             found["bulk"].append(rate)
-            print(f"  round {round_ + 1} {label:<24} POST /v1/dnc p50 "
-                  f"{statistics.median(samples):7.0f} µs   bulk {rate:8,.0f} rows/s", flush=True)
+            print(
+                f"  round {round_ + 1} {label:<24} POST /v1/dnc p50 "
+                f"{statistics.median(samples):7.0f} µs   bulk {rate:8,.0f} rows/s",
+                flush=True,
+            )
     for label, found in results.items():
-        print(f"{label:<24} POST /v1/dnc p50 {min(found['add_us']):7.0f} µs (best round)   "
-              f"bulk {max(found['bulk']):8,.0f} rows/s (best round)")
+        print(
+            f"{label:<24} POST /v1/dnc p50 {min(found['add_us']):7.0f} µs (best round)   "
+            f"bulk {max(found['bulk']):8,.0f} rows/s (best round)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,9 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-only", action="store_true", help="skip the API's q")
     parser.add_argument("--api-only", action="store_true", help="skip the list page's search")
     parser.add_argument("--cases", help="comma-separated terms (default: every case)")
-    parser.add_argument("--writes", action="store_true",
-                        help="instead: POST /v1/dnc µs and bulk rows/s without an index, "
-                             "with 0015's, with head's")
+    parser.add_argument(
+        "--writes",
+        action="store_true",
+        help="instead: POST /v1/dnc µs and bulk rows/s without an index, with 0015's, with head's",
+    )
     parser.add_argument("--adds", type=int, default=500)
     parser.add_argument("--bulk-rows", type=int, default=100_000)
     args = parser.parse_args(argv)

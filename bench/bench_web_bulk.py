@@ -61,12 +61,17 @@ def run(lines: int, database_url: str | None) -> dict:
     tmp = tempfile.TemporaryDirectory()
     url = database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret", "TESTING": True,
-        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1", "BULK_UPLOAD_DIR": f"{tmp.name}/uploads",
-        "RATELIMIT_STORAGE_URI": "memory://",
-    })
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench-secret",
+            "TESTING": True,
+            "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+            "BULK_UPLOAD_DIR": f"{tmp.name}/uploads",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
     slug = "bench-" + secrets.token_hex(4).lower()
     with app.app_context():
         upgrade()
@@ -76,16 +81,20 @@ def run(lines: int, database_url: str | None) -> dict:
     client = app.test_client()
     try:
         token = _token(client.get("/login"))
-        client.post("/login", data={"email": f"{slug}@example.com", "password": PASSWORD,
-                                    "csrf_token": token})
+        client.post(
+            "/login",
+            data={"email": f"{slug}@example.com", "password": PASSWORD, "csrf_token": token},
+        )
         token = _token(client.get("/bulk"))
         data = make_csv(lines)
-        boundary, body = encode_multipart({
-            "csrf_token": token, "file": FileStorage(BytesIO(data), filename="people.csv")})
+        boundary, body = encode_multipart(
+            {"csrf_token": token, "file": FileStorage(BytesIO(data), filename="people.csv")}
+        )
 
         start = time.perf_counter()
-        response = client.post("/bulk/preview", data=body,
-                               content_type=f"multipart/form-data; boundary={boundary}")
+        response = client.post(
+            "/bulk/preview", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+        )
         preview_s = time.perf_counter() - start
         html = response.get_data(as_text=True)
         assert response.status_code == 200, html[:500]
@@ -122,8 +131,9 @@ def run(lines: int, database_url: str | None) -> dict:
 
 
 def _token(response) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"',
-                     response.get_data(as_text=True)).group(1)
+    return re.search(r'name="csrf-token" content="([^"]+)"', response.get_data(as_text=True)).group(
+        1
+    )
 
 
 def main() -> None:
@@ -139,8 +149,10 @@ def main() -> None:
     print(f"bulk add via the team pages, {result['database']}")
     print(f"  upload:   {result['lines']:,} lines, {result['upload_bytes'] / 1e6:.1f} MB CSV")
     print(f"  preview:  {result['preview_seconds']:.2f} s  {result['preview_counts']}")
-    print(f"  confirm:  {result['confirm_seconds']:.2f} s  ({result['added']:,} added, "
-          f"{result['stored']:,} stored)")
+    print(
+        f"  confirm:  {result['confirm_seconds']:.2f} s  ({result['added']:,} added, "
+        f"{result['stored']:,} stored)"
+    )
     print(f"  total:    {result['total_seconds']:.2f} s  ({result['urls_per_second']:,} lines/s)")
 
 

@@ -107,8 +107,11 @@ class FastReceiver:
         self.last = multiprocessing.Value("d", 0.0)  # time.time() of the latest arrival
         ready = multiprocessing.Event()
         self.port = multiprocessing.Value("i", 0)
-        self.proc = multiprocessing.Process(target=_fast_receiver, daemon=True, args=(
-            str(path), self.count, self.last, self.port, ready))
+        self.proc = multiprocessing.Process(
+            target=_fast_receiver,
+            daemon=True,
+            args=(str(path), self.count, self.last, self.port, ready),
+        )
         self.proc.start()
         ready.wait(10)
 
@@ -128,7 +131,7 @@ class FastReceiver:
         data, found, at = self.path.read_bytes(), [], 0
         while at < len(data):
             (length,) = struct.unpack_from("!I", data, at)
-            head, _sep, body = data[at + 4:at + 4 + length].partition(b"\r\n\r\n")
+            head, _sep, body = data[at + 4 : at + 4 + length].partition(b"\r\n\r\n")
             headers = dict(line.decode().split(": ", 1) for line in head.split(b"\r\n")[1:])
             found.append(({k.lower(): v for k, v in headers.items()}, body))
             at += 4 + length
@@ -198,8 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=10)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result: dict = {"db": args.db, "adds": args.adds, "events": args.events,
-                    "webhook_timeout_s": args.timeout}
+    result: dict = {
+        "db": args.db,
+        "adds": args.adds,
+        "events": args.events,
+        "webhook_timeout_s": args.timeout,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         url = args.pg_url if args.db == "postgresql" else f"sqlite:///{tmp}/bench.sqlite3"
         app = make_app(url)
@@ -209,14 +216,22 @@ def main(argv: list[str] | None = None) -> int:
             _team, key, (secret,) = new_team(app, "Healthy", [healthy.url])
             _noisy, noisy_key, _ = new_team(app, "Noisy", [b.url for b in bad])
             _busy, busy_key, (fast_secret,) = new_team(app, "Busy", [fast.url])
-            env = {**server_env(url, None), "WEBHOOK_ALLOW_PRIVATE": "1",
-                   "WEBHOOK_TIMEOUT": str(args.timeout), "LOG_LEVEL": "WARNING"}
+            env = {
+                **server_env(url, None),
+                "WEBHOOK_ALLOW_PRIVATE": "1",
+                "WEBHOOK_TIMEOUT": str(args.timeout),
+                "LOG_LEVEL": "WARNING",
+            }
             with start_gunicorn(env, workers=1, threads=8) as server:
                 log(f"quiet: {args.adds} single adds …")
                 quiet = delays(server.url, key, healthy, args.adds, "quiet")
                 log("isolation: five misbehaving endpoints with a backlog …")
-                status, _body = post_json(server.url, "/v1/dnc/batch", {"entries": [
-                    {"url": f"in/noise-{n}"} for n in range(200)]}, noisy_key)
+                status, _body = post_json(
+                    server.url,
+                    "/v1/dnc/batch",
+                    {"entries": [{"url": f"in/noise-{n}"} for n in range(200)]},
+                    noisy_key,
+                )
                 assert status == 201, status
                 noisy = delays(server.url, key, healthy, args.adds, "noisy")
                 batch_s = batches(server.url, key, healthy, 1000, "beside")
@@ -233,27 +248,38 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for receiver in (healthy, fast, *bad):
                 receiver.stop()
-    result.update({
-        "quiet_p50_ms": ms(percentile(quiet, 50)), "quiet_p95_ms": ms(percentile(quiet, 95)),
-        "misbehaving_p50_ms": ms(percentile(noisy, 50)),
-        "misbehaving_p95_ms": ms(percentile(noisy, 95)),
-        "misbehaving_max_ms": ms(max(noisy)),
-        "batch_1000_beside_misbehaving_s": round(batch_s, 2),
-        "misbehaving_attempts": attempts_bad,
-        "events_per_s": round(rate),
-    })
+    result.update(
+        {
+            "quiet_p50_ms": ms(percentile(quiet, 50)),
+            "quiet_p95_ms": ms(percentile(quiet, 95)),
+            "misbehaving_p50_ms": ms(percentile(noisy, 50)),
+            "misbehaving_p95_ms": ms(percentile(noisy, 95)),
+            "misbehaving_max_ms": ms(max(noisy)),
+            "batch_1000_beside_misbehaving_s": round(batch_s, 2),
+            "misbehaving_attempts": attempts_bad,
+            "events_per_s": round(rate),
+        }
+    )
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"201 -> delivery, quiet ({args.db}): p50 {result['quiet_p50_ms']} ms, "
-          f"p95 {result['quiet_p95_ms']} ms over {args.adds} adds")
-    print(f"201 -> delivery beside 5 misbehaving endpoints (timeout {args.timeout:g} s): "
-          f"p50 {result['misbehaving_p50_ms']} ms, p95 {result['misbehaving_p95_ms']} ms, "
-          f"max {result['misbehaving_max_ms']} ms")
-    print(f"a batch of 1,000 beside them: in full after {result['batch_1000_beside_misbehaving_s']}"
-          f" s (attempts at the misbehaving: {attempts_bad})")
-    print(f"throughput to one kept-alive receiver: {result['events_per_s']} events/s "
-          f"({args.events} events, signatures verified)")
+    print(
+        f"201 -> delivery, quiet ({args.db}): p50 {result['quiet_p50_ms']} ms, "
+        f"p95 {result['quiet_p95_ms']} ms over {args.adds} adds"
+    )
+    print(
+        f"201 -> delivery beside 5 misbehaving endpoints (timeout {args.timeout:g} s): "
+        f"p50 {result['misbehaving_p50_ms']} ms, p95 {result['misbehaving_p95_ms']} ms, "
+        f"max {result['misbehaving_max_ms']} ms"
+    )
+    print(
+        f"a batch of 1,000 beside them: in full after {result['batch_1000_beside_misbehaving_s']}"
+        f" s (attempts at the misbehaving: {attempts_bad})"
+    )
+    print(
+        f"throughput to one kept-alive receiver: {result['events_per_s']} events/s "
+        f"({args.events} events, signatures verified)"
+    )
     return 0
 
 

@@ -64,8 +64,16 @@ def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
 class Server:
     """A gunicorn process serving `app` with the repository's gunicorn.conf.py."""
 
-    def __init__(self, env: dict[str, str], *, app: str = "app:app", workers: int = 1,
-                 threads: int = 8, health_path: str = "/healthz", log_path: Path | None = None):
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        app: str = "app:app",
+        workers: int = 1,
+        threads: int = 8,
+        health_path: str = "/healthz",
+        log_path: Path | None = None,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = app
@@ -81,17 +89,31 @@ class Server:
             self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         out = self._log or subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [GUNICORN, self.app, "-c", str(ROOT / "gunicorn.conf.py"),
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-             "--threads", str(self.threads)],
-            cwd=ROOT, env=self.env, stdout=out, stderr=out,
+            [
+                GUNICORN,
+                self.app,
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=out,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self._close_log()
-                raise RuntimeError(f"gunicorn ({self.app}) exited with {self.proc.returncode}"
-                                   + (f"; see {self.log_path}" if self.log_path else ""))
+                raise RuntimeError(
+                    f"gunicorn ({self.app}) exited with {self.proc.returncode}"
+                    + (f"; see {self.log_path}" if self.log_path else "")
+                )
             try:
                 with urllib.request.urlopen(self.url + self.health_path, timeout=2) as resp:
                     if resp.status == 200:
@@ -118,17 +140,33 @@ class Server:
         self.stop()
 
 
-def start_gunicorn(env: dict[str, str], workers: int = 1, threads: int = 8, *,
-                   app: str = "app:app", log_path: Path | None = None) -> Server:
+def start_gunicorn(
+    env: dict[str, str],
+    workers: int = 1,
+    threads: int = 8,
+    *,
+    app: str = "app:app",
+    log_path: Path | None = None,
+) -> Server:
     """Start gunicorn (the repository's config, given workers and threads); ready on return."""
     return Server(env, app=app, workers=workers, threads=threads, log_path=log_path).start()
 
 
-def bare_server(workers: int = 1, threads: int = 8, env: dict[str, str] | None = None,
-                log_path: Path | None = None) -> Server:
+def bare_server(
+    workers: int = 1,
+    threads: int = 8,
+    env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+) -> Server:
     """The bare Flask JSON endpoint (`GET /ping`) under the same gunicorn configuration."""
-    return Server(env or {}, app="bench.bare_app:app", workers=workers, threads=threads,
-                  health_path="/ping", log_path=log_path).start()
+    return Server(
+        env or {},
+        app="bench.bare_app:app",
+        workers=workers,
+        threads=threads,
+        health_path="/ping",
+        log_path=log_path,
+    ).start()
 
 
 # ----------------------------------------------------------------------------- load
@@ -194,9 +232,17 @@ class _Connection:
         return status
 
 
-def _client(host: str, port: int, make_request: Callable[[], Request], start: float,
-            measure_from: float, stop_at: float, out: list, statuses: Counter,
-            lock: threading.Lock) -> None:
+def _client(
+    host: str,
+    port: int,
+    make_request: Callable[[], Request],
+    start: float,
+    measure_from: float,
+    stop_at: float,
+    out: list,
+    statuses: Counter,
+    lock: threading.Lock,
+) -> None:
     conn = _Connection(host, port)
     latencies: list[float] = []
     local: Counter = Counter()
@@ -225,15 +271,36 @@ def _client(host: str, port: int, make_request: Callable[[], Request], start: fl
         statuses.update(local)
 
 
-def _process(host: str, port: int, make_request, clients: int, start: float,
-             measure_from: float, stop_at: float, pipe) -> None:
+def _process(
+    host: str,
+    port: int,
+    make_request,
+    clients: int,
+    start: float,
+    measure_from: float,
+    stop_at: float,
+    pipe,
+) -> None:
     latencies: list[float] = []
     statuses: Counter = Counter()
     lock = threading.Lock()
-    threads = [threading.Thread(target=_client, args=(host, port, make_request, start,
-                                                      measure_from, stop_at, latencies,
-                                                      statuses, lock))
-               for _ in range(clients)]
+    threads = [
+        threading.Thread(
+            target=_client,
+            args=(
+                host,
+                port,
+                make_request,
+                start,
+                measure_from,
+                stop_at,
+                latencies,
+                statuses,
+                lock,
+            ),
+        )
+        for _ in range(clients)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -280,9 +347,16 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
 
 
-def run_load(url: str, make_request: Callable[[], Request], clients: int, seconds: float,
-             *, warmup: float = 1.0, processes: int | None = None,
-             server_pid: int | None = None) -> dict:
+def run_load(
+    url: str,
+    make_request: Callable[[], Request],
+    clients: int,
+    seconds: float,
+    *,
+    warmup: float = 1.0,
+    processes: int | None = None,
+    server_pid: int | None = None,
+) -> dict:
     """Closed-loop load: `clients` concurrent keep-alive clients for `seconds` (after
     `warmup` seconds that are not measured). `make_request()` returns
     (method, path, body, headers) and is called once per request in the clients.
@@ -296,8 +370,7 @@ def run_load(url: str, make_request: Callable[[], Request], clients: int, second
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port or 80
     processes = max(1, min(processes or 2, clients))
-    share = [clients // processes + (1 if i < clients % processes else 0)
-             for i in range(processes)]
+    share = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     # fork: make_request may be a closure; it is inherited, not pickled.
     context = multiprocessing.get_context("fork")
     start = time.monotonic() + 0.3
@@ -305,8 +378,10 @@ def run_load(url: str, make_request: Callable[[], Request], clients: int, second
     workers = []
     for count in share:
         receiver, sender = context.Pipe(duplex=False)
-        proc = context.Process(target=_process, args=(host, port, make_request, count, start,
-                                                      measure_from, stop_at, sender))
+        proc = context.Process(
+            target=_process,
+            args=(host, port, make_request, count, start, measure_from, stop_at, sender),
+        )
         proc.start()
         sender.close()
         workers.append((proc, receiver))
@@ -334,8 +409,9 @@ def run_load(url: str, make_request: Callable[[], Request], clients: int, second
         "requests": len(latencies),
         "errors": errors,
         "statuses": dict(sorted(statuses.items())),
-        "server_cpu_us": (cpu_used / len(latencies) * 1e6
-                          if cpu_used is not None and latencies else None),
+        "server_cpu_us": (
+            cpu_used / len(latencies) * 1e6 if cpu_used is not None and latencies else None
+        ),
     }
 
 
@@ -360,8 +436,12 @@ def timed_requests(url: str, requests: list[Request]) -> list[float]:
 
 def summarize(latencies: list[float]) -> dict:
     ordered = sorted(latencies)
-    return {"n": len(ordered), "p50_ms": percentile(ordered, 0.5) * 1000,
-            "p99_ms": percentile(ordered, 0.99) * 1000, "max_ms": ordered[-1] * 1000}
+    return {
+        "n": len(ordered),
+        "p50_ms": percentile(ordered, 0.5) * 1000,
+        "p99_ms": percentile(ordered, 0.99) * 1000,
+        "max_ms": ordered[-1] * 1000,
+    }
 
 
 def target_line(what: str, rows: list[dict], clients: int, target: float) -> str:
@@ -371,6 +451,7 @@ def target_line(what: str, rows: list[dict], clients: int, target: float) -> str
     if row is None:
         return f"target: {what} at {clients} clients was not measured (--clients)"
     verdict = "met" if row["ratio"] >= target else "NOT met"
-    return (f"target: {what} at {clients} clients {row['ratio']:.0%} of bare in the same "
-            f"run (target >= {target:.0%}): {verdict}")
-
+    return (
+        f"target: {what} at {clients} clients {row['ratio']:.0%} of bare in the same "
+        f"run (target >= {target:.0%}): {verdict}"
+    )

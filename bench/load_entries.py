@@ -53,16 +53,27 @@ def make_app(url: str):
     from dnc_app import create_app
 
     # A test configuration reads no environment: the servers' settings are passed on.
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url.replace(
-        "postgresql://", "postgresql+psycopg://", 1),
-        "SECRET_KEY": os.environ["SECRET_KEY"], "LOG_LEVEL": os.environ["LOG_LEVEL"]})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://", 1),
+            "SECRET_KEY": os.environ["SECRET_KEY"],
+            "LOG_LEVEL": os.environ["LOG_LEVEL"],
+        }
+    )
     with app.app_context():
         upgrade()
     return app
 
 
-def ensure_team(app, entries: int, chunk: int = 10_000, log=print, *, url_of=listed_url,
-                slug_prefix: str = TEAM_SLUG) -> dict:
+def ensure_team(
+    app,
+    entries: int,
+    chunk: int = 10_000,
+    log=print,
+    *,
+    url_of=listed_url,
+    slug_prefix: str = TEAM_SLUG,
+) -> dict:
     """The bench team of `entries` entries (one team per size): reused when loaded, and a
     load that was interrupted resumes where it stopped. Nothing is deleted: entries only
     ever go through the service layer. `url_of(i)` is the i-th URL (normalized).
@@ -90,8 +101,9 @@ def ensure_team(app, entries: int, chunk: int = 10_000, log=print, *, url_of=lis
         started, first = time.perf_counter(), done
         while done < entries:
             size = min(chunk, entries - done)
-            result = service.add_entries(team_id, [url_of(i) for i in range(done, done + size)],
-                                     source="cli", actor=actor)
+            result = service.add_entries(
+                team_id, [url_of(i) for i in range(done, done + size)], source="cli", actor=actor
+            )
             if result.added != size:
                 raise RuntimeError(f"expected {size} new entries, added {result.added}")
             done += size
@@ -100,8 +112,12 @@ def ensure_team(app, entries: int, chunk: int = 10_000, log=print, *, url_of=lis
                 log(f"  {done:>10,} entries  {(done - first) / elapsed:>9,.0f} rows/s")
         seconds = time.perf_counter() - started
         db.session.remove()
-    return {"team_id": team_id, "loaded": True, "seconds": seconds,
-            "rows_per_s": (entries - first) / seconds}
+    return {
+        "team_id": team_id,
+        "loaded": True,
+        "seconds": seconds,
+        "rows_per_s": (entries - first) / seconds,
+    }
 
 
 def _loaded(team_id: str, entries: int, url_of=listed_url) -> int:
@@ -125,7 +141,8 @@ def new_api_key(app, team_id: str) -> str:
 
     with app.app_context():
         _key, secret = accounts.create_api_key(
-            team_id, name="bench", actor=Actor(ActorType.CLI, None, "bench"))
+            team_id, name="bench", actor=Actor(ActorType.CLI, None, "bench")
+        )
     return secret
 
 
@@ -140,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     url = database_url(args.db, args.sqlite_path, args.pg_url)
     result = ensure_team(make_app(url), args.entries, args.chunk)
     if result["loaded"]:
-        print(f"loaded {args.entries:,} entries in {result['seconds']:.1f} s: "
-              f"{result['rows_per_s']:,.0f} rows/s ({args.db})")
+        print(
+            f"loaded {args.entries:,} entries in {result['seconds']:.1f} s: "
+            f"{result['rows_per_s']:,.0f} rows/s ({args.db})"
+        )
     else:
         print(f"reused the bench team with {args.entries:,} entries ({args.db})")
     return 0

@@ -61,15 +61,18 @@ def create_app(test_config: Mapping | None = None) -> Flask:
 def register_proxy_fix(app: Flask) -> None:
     # Only behind trusted proxies (PROXY_FIX_* > 0): limits and audit then see the client
     # IP the proxies forwarded; otherwise X-Forwarded-* is ignored and cannot be spoofed.
-    hops = {name: int(app.config.get(f"PROXY_FIX_X_{name.upper()}", 0))
-            for name in ("for", "proto", "host")}
+    hops = {
+        name: int(app.config.get(f"PROXY_FIX_X_{name.upper()}", 0))
+        for name in ("for", "proto", "host")
+    }
     if any(hops.values()):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         # Flask's documented way to add WSGI middleware, which mypy reads as replacing a
         # method.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, **{f"x_{name}": n for name, n in hops.items()})
+            app.wsgi_app, **{f"x_{name}": n for name, n in hops.items()}
+        )
 
 
 def register_logging(app: Flask) -> None:
@@ -91,8 +94,7 @@ def register_extensions(app: Flask) -> None:
     sweep_less_often(limiter, app.config["RATELIMIT_STRATEGY"])
     login_manager.init_app(app)
     # The public opt-out page's catalogues (the team pages are English only).
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
-                          str(config.resource_dir("translations")))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(config.resource_dir("translations")))
     babel.init_app(app, locale_selector=select_locale)
 
 
@@ -142,8 +144,9 @@ def register_api_fast_path(app: Flask) -> None:
 
     def app_wide_limits() -> bool:
         # Flask-Limiter's middleware has work on /v1 only for default/application limits.
-        return bool(limiter.limit_manager.default_limits
-                    or limiter.limit_manager.application_limits)
+        return bool(
+            limiter.limit_manager.default_limits or limiter.limit_manager.application_limits
+        )
 
     fastpath.register(app, owners={limiter: app_wide_limits, login_manager: lambda: False})
     hotpath.install(app, app_wide_limits)

@@ -110,10 +110,10 @@ def create_user(team_id: str, email: str, password: str, role: Role | str | None
         raise AccountError("A user with this email already exists")
     if role is None:
         has_members = db.session.execute(
-            select(User.id).where(User.team_id == team_id).limit(1)).first()
+            select(User.id).where(User.team_id == team_id).limit(1)
+        ).first()
         role = Role.MEMBER if has_members else Role.OWNER
-    user = User(team_id=team_id, email=email, password_hash=password_hash,
-                role=Role(role).value)
+    user = User(team_id=team_id, email=email, password_hash=password_hash, role=Role(role).value)
     db.session.add(user)
     db.session.commit()
     return user
@@ -193,8 +193,14 @@ def authenticate(email: str, password: str, *, ip_hash: str | None = None) -> Us
     return None
 
 
-def sign_in(user: User, *, max_age: int, user_agent: str | None = None,
-            ip_hash: str | None = None, previous_token: str | None = None) -> str:
+def sign_in(
+    user: User,
+    *,
+    max_age: int,
+    user_agent: str | None = None,
+    ip_hash: str | None = None,
+    previous_token: str | None = None,
+) -> str:
     """Open a session of the member (ending the browser's previous one); return its
     token for the cookie."""
     now = utcnow()
@@ -219,8 +225,9 @@ def sign_out(token: str, user: User | None) -> None:
     """End the session of this token (nothing to do when it has ended already)."""
     begin_write()
     if sessions.revoke(token) and user is not None:
-        record_member_event(user, Action.SESSIONS_REVOKED, member_actor(user), "web",
-                            detail="signed out")
+        record_member_event(
+            user, Action.SESSIONS_REVOKED, member_actor(user), "web", detail="signed out"
+        )
     db.session.commit()
 
 
@@ -238,8 +245,9 @@ def set_password(email: str, new: str, *, actor: Actor, source: str = "cli") -> 
     return _set_password(_require_member(email), new, actor, source)
 
 
-def _set_password(user: User, new: str, actor: Actor, source: str,
-                  keep_token: str | None = None) -> int:
+def _set_password(
+    user: User, new: str, actor: Actor, source: str, keep_token: str | None = None
+) -> int:
     password_hash = hash_password(new)  # before the write transaction: it is slow
     begin_write()
     ended = apply_password(user, password_hash, actor, source, keep_token)
@@ -251,8 +259,9 @@ def check_new_password(password: str) -> None:
     _check_new_password(password)
 
 
-def apply_password(user: User, password_hash: str, actor: Actor, source: str,
-                   keep_token: str | None = None) -> int:
+def apply_password(
+    user: User, password_hash: str, actor: Actor, source: str, keep_token: str | None = None
+) -> int:
     """In the caller's write transaction: the new password's hash, the member's sessions
     ended (but `keep_token`'s), the audit records. Returns how many sessions ended."""
     user.password_hash = password_hash
@@ -271,8 +280,9 @@ def set_disabled(email: str, disabled: bool, *, actor: Actor, source: str = "cli
     begin_write()
     user.disabled_at = utcnow() if disabled else None
     ended = sessions.revoke_all(user.id) if disabled else 0
-    record_member_event(user, Action.MEMBER_DISABLED if disabled else Action.MEMBER_ENABLED, actor,
-                        source)
+    record_member_event(
+        user, Action.MEMBER_DISABLED if disabled else Action.MEMBER_ENABLED, actor, source
+    )
     _record_revoked(user, ended, actor, source, "member disabled")
     db.session.commit()
     return ended
@@ -281,12 +291,24 @@ def set_disabled(email: str, disabled: bool, *, actor: Actor, source: str = "cli
 def _record_revoked(user: User, ended: int, actor: Actor, source: str, why: str) -> None:
     if ended:
         sessions_word = "session" if ended == 1 else "sessions"
-        record_member_event(user, Action.SESSIONS_REVOKED, actor, source,
-                            detail=f"{ended} {sessions_word} ended, {why}")
+        record_member_event(
+            user,
+            Action.SESSIONS_REVOKED,
+            actor,
+            source,
+            detail=f"{ended} {sessions_word} ended, {why}",
+        )
 
 
-def record_member_event(user: User, action: Action, actor: Actor, source: Source | str, *,
-                        detail: str | None = None, ip_hash: str | None = None) -> None:
+def record_member_event(
+    user: User,
+    action: Action,
+    actor: Actor,
+    source: Source | str,
+    *,
+    detail: str | None = None,
+    ip_hash: str | None = None,
+) -> None:
     """A member event (sign-ins, passwords, disabling, sessions) in the change log, inside
     the caller's write transaction."""
     if Action(action).subject_type != "member":
@@ -294,19 +316,36 @@ def record_member_event(user: User, action: Action, actor: Actor, source: Source
     if ip_hash:
         actor = replace(actor, ip_hash=ip_hash)
     reason = user.email + (f": {detail}" if detail else "")
-    record(user.team_id, action, [Change(str(user.id), None, reason)], source=source,
-           actor=actor, subject_label=user.email)
+    record(
+        user.team_id,
+        action,
+        [Change(str(user.id), None, reason)],
+        source=source,
+        actor=actor,
+        subject_label=user.email,
+    )
 
 
-def _record_key_event(key: ApiKey, action: Action, actor: Actor, source: Source,
-                      detail: str | None = None) -> None:
+def _record_key_event(
+    key: ApiKey, action: Action, actor: Actor, source: Source, detail: str | None = None
+) -> None:
     reason = "; ".join(part for part in (key.name, detail) if part) or None
-    record(key.team_id, action, [Change(key.id, None, reason)], source=source, actor=actor,
-           subject_label=key.prefix)
+    record(
+        key.team_id,
+        action,
+        [Change(key.id, None, reason)],
+        source=source,
+        actor=actor,
+        subject_label=key.prefix,
+    )
 
 
 def create_api_key(
-    team_id: str, *, name: str | None = None, actor: Actor, source: Source = Source.CLI,
+    team_id: str,
+    *,
+    name: str | None = None,
+    actor: Actor,
+    source: Source = Source.CLI,
     can_remove_optouts: bool = False,
 ) -> tuple[ApiKey, str]:
     """Create a key; return the record and the key itself, which is never stored.
@@ -329,14 +368,16 @@ def create_api_key(
     )
     db.session.add(key)
     db.session.flush()
-    _record_key_event(key, Action.KEY_CREATE, actor, source,
-                      "may remove opt-outs" if can_remove_optouts else None)
+    _record_key_event(
+        key, Action.KEY_CREATE, actor, source, "may remove opt-outs" if can_remove_optouts else None
+    )
     db.session.commit()
     return key, secret
 
 
-def revoke_api_key(team_id: str, key_id: str, *, actor: Actor,
-                   source: Source = Source.CLI) -> ApiKey:
+def revoke_api_key(
+    team_id: str, key_id: str, *, actor: Actor, source: Source = Source.CLI
+) -> ApiKey:
     begin_write()
     key = get_api_key(team_id, key_id)
     if key is None:
@@ -351,10 +392,13 @@ def revoke_api_key(team_id: str, key_id: str, *, actor: Actor,
 
 def list_api_keys(team_id: str) -> list[ApiKey]:
     """The team's keys, newest first."""
-    return list(db.session.execute(
-        select(ApiKey).where(ApiKey.team_id == team_id)
-        .order_by(ApiKey.created_at.desc(), ApiKey.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(ApiKey)
+            .where(ApiKey.team_id == team_id)
+            .order_by(ApiKey.created_at.desc(), ApiKey.id)
+        ).scalars()
+    )
 
 
 def get_api_key(team_id: str, key_id: str) -> ApiKey | None:
@@ -366,8 +410,9 @@ def get_api_key(team_id: str, key_id: str) -> ApiKey | None:
 
 def key_may_remove_optouts(key_id: str) -> bool:
     """Whether an owner allowed this key to delete people's own opt-outs."""
-    return bool(db.session.execute(
-        select(ApiKey.can_remove_optouts).where(ApiKey.id == key_id)).scalar())
+    return bool(
+        db.session.execute(select(ApiKey.can_remove_optouts).where(ApiKey.id == key_id)).scalar()
+    )
 
 
 class KeyIdentity(NamedTuple):
@@ -432,8 +477,9 @@ def _authenticate_from_database(key_hash: str) -> KeyIdentity | None:
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
         begin_write()
-        db.session.execute(_MARK_USED, {"key_id": row.id, "now": now,
-                                        "stale": now - LAST_USED_GRANULARITY})
+        db.session.execute(
+            _MARK_USED, {"key_id": row.id, "now": now, "stale": now - LAST_USED_GRANULARITY}
+        )
         db.session.commit()
     return KeyIdentity(row.id, row.team_id, row.prefix)
 
@@ -465,15 +511,24 @@ def check_privacy_url(url: str) -> str:
 
 
 # The settings in the order the settings page shows them, with their names there.
-SETTING_LABELS = {"display_name": "Display name", "privacy_url": "Privacy policy link",
-                  "optout_message": "Message", "optout_language": "Language"}
+SETTING_LABELS = {
+    "display_name": "Display name",
+    "privacy_url": "Privacy policy link",
+    "optout_message": "Message",
+    "optout_language": "Language",
+}
 # update_team_settings: a setting not given keeps its value.
 KEEP = object()
 
 
 def update_team_settings(
-    team_id: str, display_name: str | None, privacy_url: str | None,
-    optout_message: str | None, *, actor: Actor, source: Source = Source.WEB,
+    team_id: str,
+    display_name: str | None,
+    privacy_url: str | None,
+    optout_message: str | None,
+    *,
+    actor: Actor,
+    source: Source = Source.WEB,
     optout_language: str | None | object = KEEP,
 ) -> Team:
     """Save the public opt-out page settings; empty values clear a setting. A change is
@@ -488,12 +543,16 @@ def update_team_settings(
     optout_message = (optout_message or "").strip().replace("\r\n", "\n") or None
     if optout_message and len(optout_message) > MAX_OPTOUT_MESSAGE_LENGTH:
         raise AccountError(f"Message must be at most {MAX_OPTOUT_MESSAGE_LENGTH:,} characters")
-    new = {"display_name": display_name, "privacy_url": privacy_url,
-           "optout_message": optout_message}
+    new = {
+        "display_name": display_name,
+        "privacy_url": privacy_url,
+        "optout_message": optout_message,
+    }
     if optout_language is not KEEP:
         language = optout_language or None
-        if language is not None and (not isinstance(language, str)
-                                     or language not in OPTOUT_LANGUAGES):
+        if language is not None and (
+            not isinstance(language, str) or language not in OPTOUT_LANGUAGES
+        ):
             raise AccountError("Language must be one of " + ", ".join(OPTOUT_LANGUAGES))
         new["optout_language"] = language
     begin_write()
@@ -505,9 +564,15 @@ def update_team_settings(
     for name, value in changed.items():
         setattr(team, name, value)
     if changed:
-        summary = "; ".join(f"{SETTING_LABELS[name]}: {value or '(cleared)'}"
-                            for name, value in changed.items())
-        record(team_id, Action.SETTINGS_CHANGED, [Change(team_id, None, summary)],
-               source=source, actor=actor)
+        summary = "; ".join(
+            f"{SETTING_LABELS[name]}: {value or '(cleared)'}" for name, value in changed.items()
+        )
+        record(
+            team_id,
+            Action.SETTINGS_CHANGED,
+            [Change(team_id, None, summary)],
+            source=source,
+            actor=actor,
+        )
     db.session.commit()
     return team

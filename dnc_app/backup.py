@@ -25,8 +25,8 @@ from sqlalchemy.engine import make_url
 PG_DUMP_HINT = (
     "db backup copies the embedded SQLite database only. This service runs on {dialect}: "
     "back it up with the database's own tools, e.g. for PostgreSQL\n"
-    "  pg_dump --format=custom --file=dnc.dump \"$DATABASE_URL\"\n"
-    "and restore with pg_restore --clean --if-exists --dbname=\"$DATABASE_URL\" dnc.dump "
+    '  pg_dump --format=custom --file=dnc.dump "$DATABASE_URL"\n'
+    'and restore with pg_restore --clean --if-exists --dbname="$DATABASE_URL" dnc.dump '
     "(see docs/production.md)."
 )
 
@@ -55,8 +55,7 @@ def backup_sqlite(source: Path, target: Path, *, force: bool = False) -> int:
     if target.resolve() == source.resolve():
         raise BackupError("the backup path is the database itself")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                                   dir=target.parent)
+    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     os.close(fd)
     try:
         src = sqlite3.connect(source, timeout=30)
@@ -68,8 +67,9 @@ def backup_sqlite(source: Path, target: Path, *, force: bool = False) -> int:
             dst.close()
             src.close()
         if problems != ["ok"]:
-            raise BackupError("the copy did not pass SQLite's integrity check: "
-                              + "; ".join(problems[:5]))
+            raise BackupError(
+                "the copy did not pass SQLite's integrity check: " + "; ".join(problems[:5])
+            )
         os.replace(partial, target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)

@@ -100,8 +100,13 @@ class Action(_Labelled):
     MEMBER_REMOVED = "member_removed", "Member removed", SubjectType.MEMBER, 0
 
     # Defaults only for the type checker, as _Labelled.__new__'s.
-    def __init__(self, _value: str, _label: str = "",
-                 subject_type: SubjectType = SubjectType.ENTRY, entry_delta: int = 0):
+    def __init__(
+        self,
+        _value: str,
+        _label: str = "",
+        subject_type: SubjectType = SubjectType.ENTRY,
+        entry_delta: int = 0,
+    ):
         self.subject_type = subject_type
         # What one such change does to the team's number of entries.
         self.entry_delta = entry_delta
@@ -164,8 +169,10 @@ _INSERT = insert(_LOG)
 _TAKE_SEQS = (
     update(_TEAMS)
     .where(_TEAMS.c.id == bindparam("team_id"))
-    .values(change_seq=_TEAMS.c.change_seq + bindparam("n"),
-            entry_count=_TEAMS.c.entry_count + bindparam("entry_delta"))
+    .values(
+        change_seq=_TEAMS.c.change_seq + bindparam("n"),
+        entry_count=_TEAMS.c.entry_count + bindparam("entry_delta"),
+    )
     .returning(_TEAMS.c.change_seq, _TEAMS.c.has_webhooks)
 )
 # PostgreSQL, many changes: each column travels as one array parameter (a short statement
@@ -202,39 +209,65 @@ def record(
     action, source = Action(action), Source(source)  # the vocabulary is closed
     # Statements built once, run on the transaction's DBAPI cursor (database.run): the
     # session's and Core's per-statement machinery cost more than these two writes.
-    taken = run(_TAKE_SEQS, {
-        "team_id": team_id, "n": len(changes), "entry_delta": action.entry_delta * len(changes),
-    })
+    taken = run(
+        _TAKE_SEQS,
+        {
+            "team_id": team_id,
+            "n": len(changes),
+            "entry_delta": action.entry_delta * len(changes),
+        },
+    )
     if not taken:
         raise LookupError(f"no team {team_id!r}")
     last, has_webhooks = taken[0]
     first = last - len(changes) + 1
     created_at = now or utcnow()
     common = {
-        "team_id": team_id, "action": action.value,
-        "subject_type": action.subject_type.value, "subject_label": subject_label,
-        "source": source.value, "actor_type": ActorType(actor.kind).value,
-        "actor_id": actor.id, "actor_label": actor.label, "ip_hash": actor.ip_hash,
-        "reference": reference, "created_at": created_at,
+        "team_id": team_id,
+        "action": action.value,
+        "subject_type": action.subject_type.value,
+        "subject_label": subject_label,
+        "source": source.value,
+        "actor_type": ActorType(actor.kind).value,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "ip_hash": actor.ip_hash,
+        "reference": reference,
+        "created_at": created_at,
         # The changes of one call are one operation (the audit page shows it as one event).
         "operation": first if len(changes) > 1 else None,
     }
     if len(changes) > 1 and db.session.get_bind().dialect.name == "postgresql":
-        db.session.connection().execute(_PG_INSERT_MANY, {
-            **common, "first_seq": first, "subject_ids": [c.subject_id for c in changes],
-            "urls": [c.url for c in changes], "reasons": [c.reason for c in changes],
-        })
+        db.session.connection().execute(
+            _PG_INSERT_MANY,
+            {
+                **common,
+                "first_seq": first,
+                "subject_ids": [c.subject_id for c in changes],
+                "urls": [c.url for c in changes],
+                "reasons": [c.reason for c in changes],
+            },
+        )
     else:
         # The Core table, not the ORM entity: the ORM's bulk path costs more than the SQL.
-        run(_INSERT, [
-            {**common, "seq": seq, "subject_id": c.subject_id, "url": c.url,
-             "reason": c.reason}
-            for seq, c in enumerate(changes, start=first)
-        ])
+        run(
+            _INSERT,
+            [
+                {**common, "seq": seq, "subject_id": c.subject_id, "url": c.url, "reason": c.reason}
+                for seq, c in enumerate(changes, start=first)
+            ],
+        )
     if has_webhooks and action in (Action.ADD, Action.REMOVE):
         # Webhook events in the same transaction: they exist exactly when the change does.
-        enqueue_entry_changes(team_id, action is Action.REMOVE, changes, source.value,
-                              created_at, first, source.value in PROTECTED_SOURCES)
+        enqueue_entry_changes(
+            team_id,
+            action is Action.REMOVE,
+            changes,
+            source.value,
+            created_at,
+            first,
+            source.value in PROTECTED_SOURCES,
+        )
     elif has_webhooks and action is Action.ERASE:
         enqueue_erasures(team_id, changes, created_at, first)
     if source is Source.PUBLIC_FORM and action in (Action.ADD, Action.ADD_DUPLICATE):
@@ -243,14 +276,27 @@ def record(
     return last
 
 
-def log_event(team_id: str, action: Action, subject_id: str | None, *, source: Source | str,
-              actor: Actor, subject_label: str | None = None,
-              reason: str | None = None) -> int:
+def log_event(
+    team_id: str,
+    action: Action,
+    subject_id: str | None,
+    *,
+    source: Source | str,
+    actor: Actor,
+    subject_label: str | None = None,
+    reason: str | None = None,
+) -> int:
     """Record one change in a write transaction of its own (for events that change
     nothing else, e.g. an export or a failed sign-in). Returns its `seq`."""
     begin_write()
-    seq = record(team_id, action, [Change(subject_id, None, reason)], source=source,
-                 actor=actor, subject_label=subject_label)
+    seq = record(
+        team_id,
+        action,
+        [Change(subject_id, None, reason)],
+        source=source,
+        actor=actor,
+        subject_label=subject_label,
+    )
     db.session.commit()
     return seq
 
@@ -264,19 +310,29 @@ _BY_TEAM = select(_LOG).where(_LOG.c.team_id == bindparam("team_id"))
 def read_from(team_id: str, after_seq: int = 0, limit: int = 1000) -> list[Row]:
     """The team's changes after position `after_seq`, oldest first (a feed's next page:
     pass the last `seq` seen). One range scan of the unique index (team_id, seq)."""
-    return list(db.session.execute(
-        _BY_TEAM.where(_LOG.c.seq > after_seq).order_by(_LOG.c.seq).limit(limit),
-        {"team_id": team_id}))
+    return list(
+        db.session.execute(
+            _BY_TEAM.where(_LOG.c.seq > after_seq).order_by(_LOG.c.seq).limit(limit),
+            {"team_id": team_id},
+        )
+    )
 
 
 # What the changes feed shows: the changes to the list itself. Other log events (keys,
 # settings, members, repeated requests) keep their place in `seq` but are not listed.
 FEED_ACTIONS = (Action.ADD.value, Action.REMOVE.value, Action.ERASE.value)
-_FEED = (select(_LOG.c.seq, _LOG.c.action, _LOG.c.subject_id, _LOG.c.url, _LOG.c.created_at,
-                _LOG.c.source)
-         .where(_LOG.c.team_id == bindparam("team_id"), _LOG.c.seq > bindparam("after_seq"),
-                _LOG.c.action.in_(FEED_ACTIONS))
-         .order_by(_LOG.c.seq).limit(bindparam("limit")))
+_FEED = (
+    select(
+        _LOG.c.seq, _LOG.c.action, _LOG.c.subject_id, _LOG.c.url, _LOG.c.created_at, _LOG.c.source
+    )
+    .where(
+        _LOG.c.team_id == bindparam("team_id"),
+        _LOG.c.seq > bindparam("after_seq"),
+        _LOG.c.action.in_(FEED_ACTIONS),
+    )
+    .order_by(_LOG.c.seq)
+    .limit(bindparam("limit"))
+)
 
 
 def read_entry_changes(team_id: str, after_seq: int, limit: int) -> list[Row]:
@@ -286,8 +342,9 @@ def read_entry_changes(team_id: str, after_seq: int, limit: int) -> list[Row]:
     One statement, so one snapshot: since `seq` is the commit order within a team, what
     it returns is a gap-free prefix of the changes after `after_seq`; a change committed
     later has a higher `seq` and comes on a later read."""
-    return list(db.session.execute(
-        _FEED, {"team_id": team_id, "after_seq": after_seq, "limit": limit}))
+    return list(
+        db.session.execute(_FEED, {"team_id": team_id, "after_seq": after_seq, "limit": limit})
+    )
 
 
 @dataclass(frozen=True)
@@ -302,8 +359,7 @@ class Filters:
 
     @classmethod
     def checked(cls, action: str, source: str, q: str) -> Filters:
-        return cls(action if action in _ACTIONS else "",
-                   source if source in _SOURCES else "", q)
+        return cls(action if action in _ACTIONS else "", source if source in _SOURCES else "", q)
 
 
 _ACTIONS = frozenset(a.value for a in Action)
@@ -321,9 +377,14 @@ class LogPage:
 OPERATION_PREVIEW = 10  # rows of an operation shown when its event is opened
 
 
-def read_page(team_id: str, filters: Filters, before: int | None = None,
-              limit: int = PAGE_SIZE, operation: int | None = None,
-              grouped: bool = True) -> LogPage:
+def read_page(
+    team_id: str,
+    filters: Filters,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+    operation: int | None = None,
+    grouped: bool = True,
+) -> LogPage:
     """Newest first, `limit` events with `seq < before` that match the filters.
 
     The changes of one operation (a bulk add) are one event, its first change, with their
@@ -345,8 +406,9 @@ def read_page(team_id: str, filters: Filters, before: int | None = None,
         stmt = stmt.where(contains(c.url, filters.q))
     if before is not None:
         stmt = stmt.where(c.seq < before)
-    rows = list(db.session.execute(stmt.order_by(c.seq.desc()).limit(limit + 1),
-                                   {"team_id": team_id}))
+    rows = list(
+        db.session.execute(stmt.order_by(c.seq.desc()).limit(limit + 1), {"team_id": team_id})
+    )
     events = rows[:limit]
     page = LogPage(events, events[-1].seq if len(rows) > limit else None)
     if grouped and operation is None and not filters.q:
@@ -360,12 +422,15 @@ def _operations(team_id: str, operations: list[int]) -> dict[int, tuple[int, lis
         return {}
     c = _LOG.c
     in_ops = c.team_id == team_id, c.operation.in_(operations)
-    counts: dict[int, int] = dict(db.session.execute(
-        select(c.operation, func.count()).where(*in_ops).group_by(c.operation)).all())
+    counts: dict[int, int] = dict(
+        db.session.execute(
+            select(c.operation, func.count()).where(*in_ops).group_by(c.operation)
+        ).all()
+    )
     firsts: dict[int, list[Row]] = {op: [] for op in operations}
     for row in db.session.execute(
-            select(_LOG).where(*in_ops, c.seq < c.operation + OPERATION_PREVIEW)
-            .order_by(c.seq)):
+        select(_LOG).where(*in_ops, c.seq < c.operation + OPERATION_PREVIEW).order_by(c.seq)
+    ):
         firsts[row.operation].append(row)
     return {op: (counts.get(op, 0), firsts[op]) for op in operations}
 
@@ -386,6 +451,9 @@ def walk_events(team_id: str, filters: Filters, chunk_size: int = 1000) -> Itera
 def history_of(team_id: str, url: str, limit: int = 20) -> list[Row]:
     """One profile's changes (added, asked again, removed), newest first: the check page
     shows them for a profile that is no longer listed."""
-    return list(db.session.execute(
-        _BY_TEAM.where(_LOG.c.url == url).order_by(_LOG.c.seq.desc()).limit(limit),
-        {"team_id": team_id}))
+    return list(
+        db.session.execute(
+            _BY_TEAM.where(_LOG.c.url == url).order_by(_LOG.c.seq.desc()).limit(limit),
+            {"team_id": team_id},
+        )
+    )

@@ -60,8 +60,9 @@ def team_create(name: str, slug: str | None, as_json: bool) -> None:
 def team_list(as_json: bool) -> None:
     """List teams."""
     teams = accounts.list_teams()
-    rows = [{"teamId": t.id, "slug": t.slug, "name": t.name, "entries": t.entry_count}
-            for t in teams]
+    rows = [
+        {"teamId": t.id, "slug": t.slug, "name": t.name, "entries": t.entry_count} for t in teams
+    ]
     if as_json:
         click.echo(json.dumps(rows))
     else:
@@ -72,13 +73,17 @@ def team_list(as_json: bool) -> None:
 @key_cli.command("create")
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
 @click.option("--name", help="A label for the key.")
-@click.option("--allow-optout-removal", is_flag=True,
-              help="The key may delete people's own opt-outs (else 403 protected_entry).")
+@click.option(
+    "--allow-optout-removal",
+    is_flag=True,
+    help="The key may delete people's own opt-outs (else 403 protected_entry).",
+)
 def key_create(team_ref: str, name: str | None, allow_optout_removal: bool) -> None:
     """Create an API key; prints it once."""
     team = _require_team(team_ref)
-    _key, secret = accounts.create_api_key(team.id, name=name, actor=CLI_ACTOR,
-                                           can_remove_optouts=allow_optout_removal)
+    _key, secret = accounts.create_api_key(
+        team.id, name=name, actor=CLI_ACTOR, can_remove_optouts=allow_optout_removal
+    )
     click.echo(secret)
 
 
@@ -112,15 +117,19 @@ def _read_password(from_stdin: bool, prompt: str = "Password") -> str:
     return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
 
 
-PASSWORD_STDIN = click.option("--password-stdin", is_flag=True,
-                              help="Read the password from standard input.")
+PASSWORD_STDIN = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input."
+)
 
 
 @user_cli.command("create")
 @click.argument("email")
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
-@click.option("--role", type=click.Choice([role.value for role in Role]),
-              help="Default: owner for the team's first member, else member.")
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    help="Default: owner for the team's first member, else member.",
+)
 @PASSWORD_STDIN
 def user_create(email: str, team_ref: str, role: str | None, password_stdin: bool) -> None:
     """Create a team member. The password comes from a prompt or standard input."""
@@ -199,8 +208,9 @@ def bulk_sweep() -> None:
     base = current_app.config["BULK_UPLOAD_DIR"]
     removed = pending_uploads.sweep(base, pending_uploads.PENDING_TTL)
     screened = screen_csv.sweep(base)
-    click.echo(f"Removed {removed} expired pending upload file(s) and {screened} "
-               f"screening file(s).")
+    click.echo(
+        f"Removed {removed} expired pending upload file(s) and {screened} screening file(s)."
+    )
 
 
 @click.command("demo")
@@ -212,8 +222,10 @@ def demo_command(host: str) -> None:
     Does nothing when a team already exists, so it is safe to run on every start.
     """
     if accounts.any_team_exists():
-        click.echo("Teams exist already; no demo team created. "
-                   "(`flask --app app team create NAME` makes another.)")
+        click.echo(
+            "Teams exist already; no demo team created. "
+            "(`flask --app app team create NAME` makes another.)"
+        )
         return
     import secrets
 

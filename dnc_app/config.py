@@ -71,8 +71,9 @@ def _flag(raw: Any) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"must be one of {'/'.join(TRUE_WORDS)} or {'/'.join(FALSE_WORDS)}, "
-                     f"not {raw!r}")
+    raise ValueError(
+        f"must be one of {'/'.join(TRUE_WORDS)} or {'/'.join(FALSE_WORDS)}, not {raw!r}"
+    )
 
 
 def _limit_string(raw: str) -> str:
@@ -82,8 +83,9 @@ def _limit_string(raw: str) -> str:
         if not limits.parse_many(raw):
             raise ValueError(raw)
     except ValueError:
-        raise ValueError(f"must be rate limits like '30/minute' or '5/minute;30/day', "
-                         f"not {raw!r}") from None
+        raise ValueError(
+            f"must be rate limits like '30/minute' or '5/minute;30/day', not {raw!r}"
+        ) from None
     return raw
 
 
@@ -95,8 +97,9 @@ def _retry_schedule(raw: Any) -> list[float]:
     except ValueError:
         schedule = []
     if not schedule or any(not s >= 0 for s in schedule):
-        raise ValueError(f"must be comma-separated seconds, like {DEFAULT_RETRY_SCHEDULE!r}, "
-                         f"not {raw!r}")
+        raise ValueError(
+            f"must be comma-separated seconds, like {DEFAULT_RETRY_SCHEDULE!r}, not {raw!r}"
+        )
     return schedule
 
 
@@ -107,18 +110,23 @@ def _public_base_url(raw: str | None) -> str | None:
     if not url:
         return None
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or (
-            parts.path or parts.query or parts.fragment or parts.username):
-        raise ValueError(f"must be like https://dnc.example.com (scheme and host only), "
-                         f"not {raw!r}")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or (parts.path or parts.query or parts.fragment or parts.username)
+    ):
+        raise ValueError(
+            f"must be like https://dnc.example.com (scheme and host only), not {raw!r}"
+        )
     return url
 
 
 def _storage_uri(raw: str) -> str:
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
     if scheme not in limits.storage.SCHEMES:
-        raise ValueError(f"must be a rate-limit store like memory:// or "
-                         f"redis://host:6379/0, not {raw!r}")
+        raise ValueError(
+            f"must be a rate-limit store like memory:// or redis://host:6379/0, not {raw!r}"
+        )
     return raw
 
 
@@ -147,16 +155,14 @@ Count = Annotated[int, Field(ge=0)]
 PositiveCount = Annotated[int, Field(ge=1)]
 
 
-def setting(default: Any, description: str, *, shown: str | None = None,
-            app: bool = True) -> Any:
+def setting(default: Any, description: str, *, shown: str | None = None, app: bool = True) -> Any:
     """A field of `Settings`: its default, the README's description, how the README shows
     the default (`shown`, else the default itself), and whether it becomes an app setting
     (`app=False`: read by gunicorn or used to derive others, e.g. DATABASE_URL)."""
     extra: dict[str, Any] = {}
     if shown is not None:
         extra["shown"] = shown
-    return Field(default, description=description, exclude=not app,
-                 json_schema_extra=extra or None)
+    return Field(default, description=description, exclude=not app, json_schema_extra=extra or None)
 
 
 # --------------------------------------------------------------------------- the variables
@@ -166,253 +172,363 @@ class Settings(BaseSettings):
     """Every environment variable the service reads. The README's settings table is made
     from these fields, in this order. A blank value counts as unset."""
 
-    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore",
-                                      validate_default=True, frozen=True)
+    model_config = SettingsConfigDict(
+        case_sensitive=True, extra="ignore", validate_default=True, frozen=True
+    )
 
     # ---- where things are
     DNC_ENV: Annotated[Literal["default", "production"], BeforeValidator(_dnc_env)] = setting(
-        "default", "`production` for production mode (see above)", shown="unset", app=False)
+        "default", "`production` for production mode (see above)", shown="unset", app=False
+    )
     DATABASE_URL: str = setting(
-        "", "`postgresql://user:pass@host/db` for PostgreSQL", app=False,
-        shown="SQLite file `instance/dnc.sqlite3`")
+        "",
+        "`postgresql://user:pass@host/db` for PostgreSQL",
+        app=False,
+        shown="SQLite file `instance/dnc.sqlite3`",
+    )
     SECRET_KEY: str = setting(
-        "", "sessions, CSRF, signed links, IP hashes; set it (the same everywhere) in "
-        "production", shown="generated once into `instance/secret_key`", app=False)
+        "",
+        "sessions, CSRF, signed links, IP hashes; set it (the same everywhere) in production",
+        shown="generated once into `instance/secret_key`",
+        app=False,
+    )
     DNC_INSTANCE_PATH: str = setting(
-        "", "where the SQLite file, the generated key and pending bulk uploads live",
-        shown="the checkout's `instance/`; installed from a wheel: `./instance`", app=False)
+        "",
+        "where the SQLite file, the generated key and pending bulk uploads live",
+        shown="the checkout's `instance/`; installed from a wheel: `./instance`",
+        app=False,
+    )
 
     # ---- rate limits ("limits" syntax, several separated by ";")
     RATELIMIT_STORAGE_URI: Annotated[str, AfterValidator(_storage_uri)] = setting(
-        "memory://", "`redis://host:6379/0` when more than one process serves")
+        "memory://", "`redis://host:6379/0` when more than one process serves"
+    )
     RATELIMIT_ENABLED: Flag = setting(
-        True, "`off` disables every rate limit (benchmarks; never in production)")
+        True, "`off` disables every rate limit (benchmarks; never in production)"
+    )
     DNC_WRITE_LIMIT: LimitString = setting(
-        "30/minute", "per team, shared by add, batch, delete and batch-delete")
+        "30/minute", "per team, shared by add, batch, delete and batch-delete"
+    )
     DNC_BATCH_LIMIT: LimitString = setting(
-        "10/minute", "per team, batch and batch-delete (on top of the write budget)")
+        "10/minute", "per team, batch and batch-delete (on top of the write budget)"
+    )
     DNC_CHECK_LIMIT: LimitString = setting(
-        "60/minute", "per team: `GET /v1/dnc/check` (reads never consume the write budget)")
+        "60/minute", "per team: `GET /v1/dnc/check` (reads never consume the write budget)"
+    )
     DNC_LIST_LIMIT: LimitString = setting("60/minute", "per team: `GET /v1/dnc`")
     DNC_SCREEN_LIMIT: LimitString = setting(
-        "30/minute", "per team: `POST /v1/dnc/screen` (up to 1,000 prospects a call)")
-    DNC_CHANGES_LIMIT: LimitString = setting(
-        "60/minute", "per team: `GET /v1/dnc/changes`")
+        "30/minute", "per team: `POST /v1/dnc/screen` (up to 1,000 prospects a call)"
+    )
+    DNC_CHANGES_LIMIT: LimitString = setting("60/minute", "per team: `GET /v1/dnc/changes`")
     API_AUTH_FAILURE_LIMIT: LimitString = setting(
-        "30/minute", "failed API authentications (missing, malformed, unknown or revoked "
+        "30/minute",
+        "failed API authentications (missing, malformed, unknown or revoked "
         "key) per client address (IPv6 by /64); beyond it every API request from there is "
-        "a 429")
+        "a 429",
+    )
     LOGIN_RATE_LIMIT: LimitString = setting(
-        "10/minute", "failed sign-ins per client address (IPv6: per /64); successful "
-        "sign-ins don't count")
+        "10/minute",
+        "failed sign-ins per client address (IPv6: per /64); successful sign-ins don't count",
+    )
     LOGIN_ACCOUNT_RATE_LIMIT: LimitString = setting(
-        "5/minute", "failed sign-ins per client address and email (also wrong current "
+        "5/minute",
+        "failed sign-ins per client address and email (also wrong current "
         "passwords on the Account page, per member); a flood from one address never locks "
-        "the member out from another")
-    WEB_WRITE_LIMIT: LimitString = setting(
-        "120/minute", "team pages, per member: add and remove")
+        "the member out from another",
+    )
+    WEB_WRITE_LIMIT: LimitString = setting("120/minute", "team pages, per member: add and remove")
     WEB_CHECK_LIMIT: LimitString = setting(
-        "120/minute", "team pages, per member: check page and inline URL validation")
+        "120/minute", "team pages, per member: check page and inline URL validation"
+    )
     WEB_BULK_LIMIT: LimitString = setting(
-        "10/minute", "team pages, per member: bulk previews and confirmations")
+        "10/minute", "team pages, per member: bulk previews and confirmations"
+    )
     PASSWORD_RESET_RATE_LIMIT: LimitString = setting(
-        "10/hour", "password reset requests by email per client address")
+        "10/hour", "password reset requests by email per client address"
+    )
     PASSWORD_RESET_ACCOUNT_RATE_LIMIT: LimitString = setting(
-        "3/hour", "password reset requests per email address asked for (nobody floods one "
-        "member's mailbox from many addresses)")
+        "3/hour",
+        "password reset requests per email address asked for (nobody floods one "
+        "member's mailbox from many addresses)",
+    )
     WEB_WEBHOOK_CREATE_LIMIT: LimitString = setting(
-        "10/minute;30/hour", "team pages, per member: webhook endpoints created (creation "
-        "resolves the URL's name, and endpoints multiply every event)")
+        "10/minute;30/hour",
+        "team pages, per member: webhook endpoints created (creation "
+        "resolves the URL's name, and endpoints multiply every event)",
+    )
     OPTOUT_RATE_LIMIT: LimitString = setting(
-        "5/minute;30/day", "accepted public opt-outs per client (an IPv4 address, or an "
+        "5/minute;30/day",
+        "accepted public opt-outs per client (an IPv4 address, or an "
         "IPv6 /64: one subscriber's block), all teams together; a submission refused for "
         "its content (an invalid URL, an empty field) counts only against "
-        "`OPTOUT_PAGE_LIMIT`")
+        "`OPTOUT_PAGE_LIMIT`",
+    )
     OPTOUT_TEAM_REVIEW_THRESHOLD: LimitString = setting(
-        "50/hour;300/day", "public opt-outs per team beyond which each is still listed but "
+        "50/hour;300/day",
+        "public opt-outs per team beyond which each is still listed but "
         "flagged for review (a flood from many addresses): the list page says how many, "
         "shows them (`/entries?review=1`) and marks them reviewed; the person's receipt is "
-        "the same")
+        "the same",
+    )
     OPTOUT_PAGE_LIMIT: LimitString = setting(
-        "60/minute", "public page views and submissions per IP (the page's logo and theme "
+        "60/minute",
+        "public page views and submissions per IP (the page's logo and theme "
         "stylesheet have a budget of their own of this size; browsers keep them for a "
-        "year)")
+        "year)",
+    )
     OPTOUT_VALIDATE_LIMIT: LimitString = setting(
-        "120/minute", "inline URL checks of the public page per IP")
+        "120/minute", "inline URL checks of the public page per IP"
+    )
 
     # ---- request bodies
     MAX_CONTENT_LENGTH: Bytes = setting(
-        16 * MIB, "request body cap outside `/v1` (CSV uploads)", shown="16 MiB")
+        16 * MIB, "request body cap outside `/v1` (CSV uploads)", shown="16 MiB"
+    )
     API_MAX_CONTENT_LENGTH: Bytes = setting(
-        4 * MIB, "request body cap under `/v1` (413 beyond)", shown="4 MiB")
+        4 * MIB, "request body cap under `/v1` (413 beyond)", shown="4 MiB"
+    )
     SCREEN_MAX_CONTENT_LENGTH: Bytes = setting(
-        64 * MIB, "cap of a prospect CSV uploaded to \"Screen a prospect list\" (streamed "
-        "to disk, never held in memory)", shown="64 MiB")
+        64 * MIB,
+        'cap of a prospect CSV uploaded to "Screen a prospect list" (streamed '
+        "to disk, never held in memory)",
+        shown="64 MiB",
+    )
     SCREEN_STAGED_BYTES_PER_TEAM: Bytes = setting(
-        256 * MIB, "bytes a team's prospect files being screened may take on disk together "
+        256 * MIB,
+        "bytes a team's prospect files being screened may take on disk together "
         "(staged as UTF-8, so up to twice the upload; one per member, removed when they "
         "screen another file, after an hour, or by `bulk sweep`): one team cannot fill the "
-        "disk the others share", shown="268435456 (256 MiB)")
+        "disk the others share",
+        shown="268435456 (256 MiB)",
+    )
     SCREEN_STEP_SECONDS: PositiveSeconds = setting(
-        0.5, "the counts of a prospect CSV are made in steps of about this long, each a "
+        0.5,
+        "the counts of a prospect CSV are made in steps of about this long, each a "
         "request showing the progress (without JavaScript the progress page reloads "
-        "itself); no request does more than a step")
+        "itself); no request does more than a step",
+    )
     BULK_UPLOAD_DIR: str | None = setting(
-        None, "where a bulk add waits between preview and confirm",
-        shown="`instance/uploads`")
+        None, "where a bulk add waits between preview and confirm", shown="`instance/uploads`"
+    )
     BULK_STAGED_BYTES_PER_TEAM: Bytes = setting(
-        64 * MIB, "bytes a team's bulk adds waiting for confirmation may take there "
+        64 * MIB,
+        "bytes a team's bulk adds waiting for confirmation may take there "
         "together (one per member; expired after an hour, or by "
         "`.venv/bin/flask --app app bulk sweep`, which also removes expired screening "
-        "files, the Done page's \"not added\" downloads, and every file of removed members "
-        "and teams)", shown="67108864 (64 MiB)")
+        'files, the Done page\'s "not added" downloads, and every file of removed members '
+        "and teams)",
+        shown="67108864 (64 MiB)",
+    )
 
     # ---- the database
-    SQLITE_SYNCHRONOUS: Annotated[Literal["NORMAL", "FULL", "EXTRA"],
-                                  BeforeValidator(_upper)] = setting(
-        "NORMAL", "`FULL` to survive host power loss too (one fsync per commit)")
+    SQLITE_SYNCHRONOUS: Annotated[Literal["NORMAL", "FULL", "EXTRA"], BeforeValidator(_upper)] = (
+        setting("NORMAL", "`FULL` to survive host power loss too (one fsync per commit)")
+    )
     DB_POOL_SIZE: PositiveCount = setting(10, "PostgreSQL: connections kept in the pool")
     DB_MAX_OVERFLOW: Count = setting(10, "PostgreSQL: connections opened beyond the pool")
     DB_POOL_TIMEOUT: PositiveCount = setting(
-        10, "PostgreSQL: seconds a request waits for a connection before a 503 (fail fast "
-        "during an outage)")
-    DB_CONNECT_TIMEOUT: PositiveCount = setting(
-        5, "PostgreSQL: seconds to open a connection")
+        10,
+        "PostgreSQL: seconds a request waits for a connection before a 503 (fail fast "
+        "during an outage)",
+    )
+    DB_CONNECT_TIMEOUT: PositiveCount = setting(5, "PostgreSQL: seconds to open a connection")
     DB_POOL_RECYCLE: PositiveCount = setting(
-        1800, "PostgreSQL: seconds after which a connection is replaced (before a server "
-        "or proxy idle timeout)")
+        1800,
+        "PostgreSQL: seconds after which a connection is replaced (before a server "
+        "or proxy idle timeout)",
+    )
     DB_PREPARED_STATEMENTS: Flag = setting(
-        True, "`off` behind a pooler in transaction mode that does not track prepared "
-        "statements (PgBouncer before 1.21)", shown="`on`")
+        True,
+        "`off` behind a pooler in transaction mode that does not track prepared "
+        "statements (PgBouncer before 1.21)",
+        shown="`on`",
+    )
 
     # ---- sessions and the network
     SESSION_MAX_AGE: PositiveCount = setting(
-        12 * 3600, "seconds a team member stays signed in (or until sign-out, a password "
-        "change, disabling)")
+        12 * 3600,
+        "seconds a team member stays signed in (or until sign-out, a password change, disabling)",
+    )
     SESSION_COOKIE_SECURE: Flag = setting(False, "`true` when served over HTTPS")
     PUBLIC_BASE_URL: Annotated[str | None, AfterValidator(_public_base_url)] = setting(
-        None, "where people reach the service, e.g. `https://dnc.example.com`: the base of "
+        None,
+        "where people reach the service, e.g. `https://dnc.example.com`: the base of "
         "the public and personal links on the settings page, of invitation links, and of "
         "those `optout link` prints (which falls back to `http://127.0.0.1:8000`). Unset, "
         "the settings page uses the request's host only when `TRUSTED_HOSTS` has checked "
         "it (or in debug mode); otherwise it shows no link and asks for this setting, "
-        "since anyone can send any `Host` header", shown="none (`scripts/run`: `http://$BIND`)")
+        "since anyone can send any `Host` header",
+        shown="none (`scripts/run`: `http://$BIND`)",
+    )
     TRUSTED_HOSTS: Annotated[list[str] | None, BeforeValidator(_host_list)] = setting(
-        None, "comma-separated host names the service answers to, e.g. "
+        None,
+        "comma-separated host names the service answers to, e.g. "
         "`dnc.example.com,10.0.0.5`; other `Host` headers get a 400 (include the name your "
-        "load balancer's health checks use)", shown="none (any host)")
+        "load balancer's health checks use)",
+        shown="none (any host)",
+    )
     PROXY_FIX_X_FOR: Count = setting(
-        0, "number of trusted proxies in front whose `X-Forwarded-For` gives the client "
-        "address (0: the header is ignored, so clients cannot spoof their IP)")
-    PROXY_FIX_X_PROTO: Count = setting(
-        0, "the same for `X-Forwarded-Proto` (the scheme)")
+        0,
+        "number of trusted proxies in front whose `X-Forwarded-For` gives the client "
+        "address (0: the header is ignored, so clients cannot spoof their IP)",
+    )
+    PROXY_FIX_X_PROTO: Count = setting(0, "the same for `X-Forwarded-Proto` (the scheme)")
     PROXY_FIX_X_HOST: Count = setting(0, "the same for `X-Forwarded-Host`")
-    LOG_LEVEL: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
-                         BeforeValidator(_upper)] = setting(
-        "INFO", "one JSON line per request on stderr (never keys, bodies or query strings)")
+    LOG_LEVEL: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+    ] = setting("INFO", "one JSON line per request on stderr (never keys, bodies or query strings)")
 
     # ---- the public opt-out page
     OPTOUT_MIN_SECONDS: Seconds = setting(
-        2.0, "a public form sent sooner than this after the page was opened is refused")
+        2.0, "a public form sent sooner than this after the page was opened is refused"
+    )
     OPTOUT_MAX_AGE_SECONDS: PositiveSeconds = setting(
-        4 * 3600.0, "a public form (its signed start time and CSRF token) is refused after "
-        "this long", shown="14400")
+        4 * 3600.0,
+        "a public form (its signed start time and CSRF token) is refused after this long",
+        shown="14400",
+    )
     OPTOUT_MAX_CONTENT_LENGTH: Bytes = setting(16 * 1024, "body cap of the public form")
     OPTOUT_LANGUAGE: OptoutLanguage = setting(
-        "auto", "the public page's language where a team has not fixed one: `auto` picks "
+        "auto",
+        "the public page's language where a team has not fixed one: `auto` picks "
         "the best of en, de, fr, es for the visitor's `Accept-Language` (English when none "
         "fits); a language code fixes that language for the whole installation",
-        shown="`auto`")
+        shown="`auto`",
+    )
 
     # ---- invitations and email
-    INVITE_MAX_AGE_DAYS: PositiveCount = setting(
-        7, "days an invitation link stays valid")
+    INVITE_MAX_AGE_DAYS: PositiveCount = setting(7, "days an invitation link stays valid")
     SMTP_HOST: str | None = setting(
-        None, "mail server for invitations, team notifications and password resets; "
+        None,
+        "mail server for invitations, team notifications and password resets; "
         "unset: no email at all (the owner copies invitation links; the command line "
-        "resets passwords)", shown="none")
+        "resets passwords)",
+        shown="none",
+    )
     SMTP_PORT: Annotated[int, Field(ge=1, le=65535)] = setting(587, "mail server port")
     SMTP_USERNAME: str = setting("", "mail server user", shown="none")
     SMTP_PASSWORD: str = setting("", "mail server password", shown="none")
     SMTP_FROM: str = setting("dnc@localhost", "sender address of every email")
     SMTP_STARTTLS: Flag = setting(True, "`false` for a mail server without STARTTLS")
     NOTIFY_DIGEST_INTERVAL: PositiveSeconds = setting(
-        300.0, "after an email about public opt-outs, the next waits at least this long "
-        "and holds every opt-out since (a digest): a wave of opt-outs is one email")
+        300.0,
+        "after an email about public opt-outs, the next waits at least this long "
+        "and holds every opt-out since (a digest): a wave of opt-outs is one email",
+    )
     NOTIFY_RETRY_MIN: PositiveSeconds = setting(
-        10.0, "a notification that could not be sent is tried again after a delay that "
-        "doubles from this")
+        10.0,
+        "a notification that could not be sent is tried again after a delay that doubles from this",
+    )
     NOTIFY_RETRY_MAX: PositiveSeconds = setting(
-        3600.0, "… up to this many seconds, for as long as it takes (a mail server that is "
-        "down delays, never loses)")
+        3600.0,
+        "… up to this many seconds, for as long as it takes (a mail server that is "
+        "down delays, never loses)",
+    )
     PASSWORD_RESET_MAX_AGE: PositiveCount = setting(
-        3600, "seconds a password reset link sent by email stays valid")
+        3600, "seconds a password reset link sent by email stays valid"
+    )
 
     # ---- webhooks
     WEBHOOK_DELIVERY: Flag = setting(
-        True, "a webhook delivery loop in each server process; `off` where "
-        "`.venv/bin/flask --app app webhooks worker` processes deliver instead", shown="`on`")
-    WEBHOOK_RETRY_SCHEDULE: Annotated[list[float], BeforeValidator(_retry_schedule)] = (
-        setting(DEFAULT_RETRY_SCHEDULE, "seconds before each delivery attempt; an event "
-                "fails after the last", shown=f"`{DEFAULT_RETRY_SCHEDULE}`"))
+        True,
+        "a webhook delivery loop in each server process; `off` where "
+        "`.venv/bin/flask --app app webhooks worker` processes deliver instead",
+        shown="`on`",
+    )
+    WEBHOOK_RETRY_SCHEDULE: Annotated[list[float], BeforeValidator(_retry_schedule)] = setting(
+        DEFAULT_RETRY_SCHEDULE,
+        "seconds before each delivery attempt; an event fails after the last",
+        shown=f"`{DEFAULT_RETRY_SCHEDULE}`",
+    )
     WEBHOOK_TIMEOUT: PositiveSeconds = setting(
-        10.0, "seconds one attempt may take in all: name resolution, connect, sending and "
+        10.0,
+        "seconds one attempt may take in all: name resolution, connect, sending and "
         "the whole answer (a receiver that trickles its answer is cut here; a time-out is "
-        "a failure)")
+        "a failure)",
+    )
     WEBHOOK_ALLOW_PRIVATE: Flag = setting(
-        False, "`1` lets webhooks reach private, loopback and link-local addresses "
-        "(development and tests only)", shown="`0`")
+        False,
+        "`1` lets webhooks reach private, loopback and link-local addresses "
+        "(development and tests only)",
+        shown="`0`",
+    )
     WEBHOOK_DISABLE_AFTER: PositiveSeconds = setting(
-        5 * 86400.0, "an endpoint whose every delivery fails for this many seconds is "
-        "disabled", shown="432000 (5 days)")
+        5 * 86400.0,
+        "an endpoint whose every delivery fails for this many seconds is disabled",
+        shown="432000 (5 days)",
+    )
     WEBHOOK_RETRY_AFTER_MAX: Seconds = setting(
-        3600.0, "the longest `Retry-After` (429/503) honoured, in seconds")
+        3600.0, "the longest `Retry-After` (429/503) honoured, in seconds"
+    )
     WEBHOOK_POLL_INTERVAL: PositiveSeconds = setting(
-        1.0, "how often a loop looks for events written by other processes")
+        1.0, "how often a loop looks for events written by other processes"
+    )
     WEBHOOK_CONCURRENCY: PositiveCount = setting(
-        16, "jobs in flight per delivery loop (a job: one endpoint's events in order, or "
-        "one retry); sized for several hanging endpoints beside the healthy ones")
+        16,
+        "jobs in flight per delivery loop (a job: one endpoint's events in order, or "
+        "one retry); sized for several hanging endpoints beside the healthy ones",
+    )
     WEBHOOK_ENDPOINT_CONCURRENCY: PositiveCount = setting(
-        2, "attempts in flight per endpoint, all loops and processes together: what one "
-        "slow endpoint can take from the others")
+        2,
+        "attempts in flight per endpoint, all loops and processes together: what one "
+        "slow endpoint can take from the others",
+    )
     WEBHOOK_MAX_ENDPOINTS: PositiveCount = setting(
-        10, "webhook endpoints per team (one more is a 400 `too_many_endpoints`): each "
-        "change is written once per endpoint, so this bounds the fan-out of every change")
+        10,
+        "webhook endpoints per team (one more is a 400 `too_many_endpoints`): each "
+        "change is written once per endpoint, so this bounds the fan-out of every change",
+    )
     WEBHOOK_SECRET_OVERLAP: Seconds = setting(
-        86400.0, "seconds the previous secret still signs (second) after a rotation, so "
-        "receivers switch without a gap")
+        86400.0,
+        "seconds the previous secret still signs (second) after a rotation, so "
+        "receivers switch without a gap",
+    )
     WEBHOOK_RECOVER_MAX: PositiveCount = setting(
-        5000, "most events one `recover` call may queue (one request, one transaction); "
-        "more is a 400 `too_many_changes`")
+        5000,
+        "most events one `recover` call may queue (one request, one transaction); "
+        "more is a 400 `too_many_changes`",
+    )
     WEBHOOK_LEASE_SECONDS: PositiveSeconds = setting(
-        15.0, "a loop's claim on events, renewed while it works on them: the events of a "
-        "loop that died are taken over this long after its last renewal")
+        15.0,
+        "a loop's claim on events, renewed while it works on them: the events of a "
+        "loop that died are taken over this long after its last renewal",
+    )
 
     # ---- metrics
     METRICS_ENABLED: Flag = setting(
-        False, "Prometheus metrics at `GET /metrics` (off: they say how busy the service "
-        "is and which routes fail)", shown="`0`")
+        False,
+        "Prometheus metrics at `GET /metrics` (off: they say how busy the service "
+        "is and which routes fail)",
+        shown="`0`",
+    )
     METRICS_TOKEN: str | None = setting(
-        None, "when set, `/metrics` asks for `Authorization: Bearer <token>`", shown="none")
+        None, "when set, `/metrics` asks for `Authorization: Bearer <token>`", shown="none"
+    )
     PROMETHEUS_MULTIPROC_DIR: str | None = setting(
-        None, "where the gunicorn workers' metric files are added up (emptied when the "
+        None,
+        "where the gunicorn workers' metric files are added up (emptied when the "
         "master starts; never shared by two masters)",
-        shown="a temporary directory per gunicorn master", app=False)
+        shown="a temporary directory per gunicorn master",
+        app=False,
+    )
 
     # ---- gunicorn (gunicorn.conf.py)
     BIND: str = setting("127.0.0.1:8000", "gunicorn: the address to listen on", app=False)
     WEB_CONCURRENCY: PositiveCount = setting(1, "gunicorn: worker processes", app=False)
     GUNICORN_THREADS: PositiveCount = setting(8, "gunicorn: threads per worker", app=False)
     GUNICORN_GRACEFUL_TIMEOUT: PositiveCount = setting(
-        20, "gunicorn: seconds in-flight requests get to finish after SIGTERM", app=False)
+        20, "gunicorn: seconds in-flight requests get to finish after SIGTERM", app=False
+    )
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
-                                   init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Read only from the mapping `from_env` is given (os.environ when serving), so a
         # test configuration never sees the shell's environment.
         return (init_settings,)
@@ -617,10 +733,13 @@ class Config:
         }
         settings.update(self.overrides())
         # Options that follow from the database and the limit store actually configured.
-        settings.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
-                            engine_options(settings["SQLALCHEMY_DATABASE_URI"], self.values))
-        settings.setdefault("RATELIMIT_STORAGE_OPTIONS",
-                            limiter_storage_options(settings["RATELIMIT_STORAGE_URI"]))
+        settings.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS",
+            engine_options(settings["SQLALCHEMY_DATABASE_URI"], self.values),
+        )
+        settings.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(settings["RATELIMIT_STORAGE_URI"])
+        )
         return settings
 
 
@@ -635,10 +754,13 @@ class ProductionConfig(Config):
         if len(self.values.SECRET_KEY) < MIN_PRODUCTION_KEY_LENGTH:
             raise ConfigError(
                 "SECRET_KEY is not set or too short: production mode needs at least "
-                f"{MIN_PRODUCTION_KEY_LENGTH} random characters, the same on every machine")
+                f"{MIN_PRODUCTION_KEY_LENGTH} random characters, the same on every machine"
+            )
         if not self.values.DATABASE_URL:
-            raise ConfigError("DATABASE_URL is not set: production mode needs a database "
-                              "shared by every process, e.g. postgresql://user:pass@host/db")
+            raise ConfigError(
+                "DATABASE_URL is not set: production mode needs a database "
+                "shared by every process, e.g. postgresql://user:pass@host/db"
+            )
 
 
 class TestConfig(Config):
@@ -661,15 +783,20 @@ class TestConfig(Config):
 
     def overrides(self) -> dict[str, Any]:
         # No webhook delivery loop unless the test asks for one (WEBHOOK_DELIVERY=True).
-        return {"TESTING": True, "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH_METHOD,
-                "WEBHOOK_DELIVERY": False, **self.test_config}
+        return {
+            "TESTING": True,
+            "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH_METHOD,
+            "WEBHOOK_DELIVERY": False,
+            **self.test_config,
+        }
 
 
 ENVIRONMENTS: dict[str, type[Config]] = {"default": Config, "production": ProductionConfig}
 
 
-def configuration(test_config: Mapping[str, Any] | None = None,
-                  env: Mapping[str, str] = os.environ) -> Config:
+def configuration(
+    test_config: Mapping[str, Any] | None = None, env: Mapping[str, str] = os.environ
+) -> Config:
     """TestConfig when a test configuration is given, else the class that DNC_ENV names,
     its settings validated (ConfigError names the first wrong variable)."""
     if test_config is not None:

@@ -76,8 +76,10 @@ class Dashboard:
     def source_totals(self) -> list[tuple[Source, int]]:
         """Each source's entries over the whole range (the legend: a source too small for
         its bars to show still says how many)."""
-        return [(source, sum(week.by_source.get(source.value, 0) for week in self.weeks))
-                for source in self.sources]
+        return [
+            (source, sum(week.by_source.get(source.value, 0) for week in self.weeks))
+            for source in self.sources
+        ]
 
     @property
     def busiest_week(self) -> int:
@@ -117,8 +119,7 @@ def _hour_start(hour: int) -> datetime:
     return datetime.fromtimestamp(hour * 3600, UTC)
 
 
-def read_dashboard(team_id: str, now: datetime | None = None, span: str = "weeks"
-                   ) -> Dashboard:
+def read_dashboard(team_id: str, now: datetime | None = None, span: str = "weeks") -> Dashboard:
     """The numbers, and the chart's periods: the last 12 weeks, or (span "months") the
     last 12 calendar months. Either way one grouped read of at most a year of hour counts
     (a row per hour and source that added something), summed into 12 periods."""
@@ -138,16 +139,30 @@ def read_dashboard(team_id: str, now: datetime | None = None, span: str = "weeks
     c = _HOURS.c
     # The period of an hour: its index among the periods' first hours (the last that is
     # not after it), a CASE of 11 comparisons (months are not of one length).
-    period = case(*[(c.hour < epoch_hour(_midnight(first)), i - 1)
-                    for i, first in enumerate(starts) if i], else_=len(starts) - 1)
-    hours = (select(period.label("period"), c.source, c.entries,
-                    case((c.hour >= first_whole_hour, c.entries), else_=0).label("recent"),
-                    case((c.hour >= month_hour, c.entries), else_=0).label("this_month"))
-             .where(c.team_id == team_id, c.hour >= start_hour).subquery())
+    period = case(
+        *[(c.hour < epoch_hour(_midnight(first)), i - 1) for i, first in enumerate(starts) if i],
+        else_=len(starts) - 1,
+    )
+    hours = (
+        select(
+            period.label("period"),
+            c.source,
+            c.entries,
+            case((c.hour >= first_whole_hour, c.entries), else_=0).label("recent"),
+            case((c.hour >= month_hour, c.entries), else_=0).label("this_month"),
+        )
+        .where(c.team_id == team_id, c.hour >= start_hour)
+        .subquery()
+    )
     counts = db.session.execute(
-        select(hours.c.period, hours.c.source, func.sum(hours.c.entries),
-               func.sum(hours.c.recent), func.sum(hours.c.this_month))
-        .group_by(hours.c.period, hours.c.source)).all()
+        select(
+            hours.c.period,
+            hours.c.source,
+            func.sum(hours.c.entries),
+            func.sum(hours.c.recent),
+            func.sum(hours.c.this_month),
+        ).group_by(hours.c.period, hours.c.source)
+    ).all()
     added_last_7_days = _added_between(team_id, week_ago, _hour_start(first_whole_hour))
     public_this_month = 0
     for index, source, *sums in counts:
@@ -159,8 +174,14 @@ def read_dashboard(team_id: str, now: datetime | None = None, span: str = "weeks
         added_last_7_days += last_7_days
         if source == Source.PUBLIC_FORM:
             public_this_month += this_month
-    return Dashboard(count_entries(team_id), added_last_7_days, public_this_month,
-                     removals_since(team_id, now - timedelta(days=30)), periods, span)
+    return Dashboard(
+        count_entries(team_id),
+        added_last_7_days,
+        public_this_month,
+        removals_since(team_id, now - timedelta(days=30)),
+        periods,
+        span,
+    )
 
 
 def _added_between(team_id: str, since: datetime, until: datetime) -> int:
@@ -170,10 +191,15 @@ def _added_between(team_id: str, since: datetime, until: datetime) -> int:
         return 0
     c = ENTRIES.c
     return db.session.execute(
-        select(func.count()).select_from(ENTRIES)
-        .where(c.team_id == team_id, c.seq >= first_seq_at(ENTRIES, team_id, since),
-               c.seq < first_seq_at(ENTRIES, team_id, until),
-               c.created_at >= since, c.created_at < until)
+        select(func.count())
+        .select_from(ENTRIES)
+        .where(
+            c.team_id == team_id,
+            c.seq >= first_seq_at(ENTRIES, team_id, since),
+            c.seq < first_seq_at(ENTRIES, team_id, until),
+            c.created_at >= since,
+            c.created_at < until,
+        )
     ).scalar_one()
 
 
@@ -187,7 +213,12 @@ def removals_since(team_id: str, moment: datetime) -> int:
     at `moment` on, read on their partial index (not the adds around them)."""
     c = _LOG.c
     return db.session.execute(
-        select(func.count()).select_from(_LOG)
-        .where(c.team_id == team_id, _IS_REMOVAL, c.seq >= first_seq_at(_LOG, team_id, moment),
-               c.created_at >= moment)
+        select(func.count())
+        .select_from(_LOG)
+        .where(
+            c.team_id == team_id,
+            _IS_REMOVAL,
+            c.seq >= first_seq_at(_LOG, team_id, moment),
+            c.created_at >= moment,
+        )
     ).scalar_one()

@@ -26,8 +26,7 @@ GIN_PENDING_LIST_LIMIT = "64kB"
 # a fast hand-over, where SQLite's own busy handler polls with sleeps of up to 100 ms
 # (a p99 of 235 ms at 8 concurrent writers, against about 10 ms with the lock). Other
 # processes on the same file still queue on the busy timeout.
-_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = (
-    weakref.WeakKeyDictionary())
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _LOCK_HELD = "dnc_sqlite_write_lock"
 _CONNECTION = "dnc_transaction_connection"
 
@@ -56,7 +55,8 @@ def _configure_postgresql(engine: Engine) -> None:
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True
         dbapi_connection.execute(
-            f"SET jit = off; SET gin_pending_list_limit = '{GIN_PENDING_LIST_LIMIT}'")
+            f"SET jit = off; SET gin_pending_list_limit = '{GIN_PENDING_LIST_LIMIT}'"
+        )
         dbapi_connection.autocommit = autocommit
 
 
@@ -93,8 +93,9 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
             try:
                 conn.connection.driver_connection.execute(begin)
             except sqlite3.Error as exc:
-                raise DBAPIError.instance(begin, (), exc, sqlite3.Error,
-                                          dialect=conn.dialect) from exc
+                raise DBAPIError.instance(
+                    begin, (), exc, sqlite3.Error, dialect=conn.dialect
+                ) from exc
 
 
 def read_one(statement, params: dict):
@@ -190,8 +191,9 @@ def run(statement, params: dict | list[dict]) -> list:
         cursor.close()
         if lost:
             connection.invalidate(exc)
-        raise DBAPIError.instance(sql, values, exc, dbapi.Error,
-                                  connection_invalidated=lost, dialect=engine.dialect) from exc
+        raise DBAPIError.instance(
+            sql, values, exc, dbapi.Error, connection_invalidated=lost, dialect=engine.dialect
+        ) from exc
     for listener in dispatch.after_cursor_execute:
         listener(connection, cursor, sql, values, None, many)
     cursor.close()
@@ -272,29 +274,37 @@ class _Prepared:
             if process is not None:
                 self.bind_processors[name] = process
         # Values written into the statement itself (`column == "x"`), as Core sends them.
-        self.literals = {name: bind.value for name, bind in compiled.binds.items()
-                         if not bind.required and bind.callable is None}
+        self.literals = {
+            name: bind.value
+            for name, bind in compiled.binds.items()
+            if not bind.required and bind.callable is None
+        }
         columns = list(statement.exported_columns)  # a SELECT's, or the RETURNING ones
         self.keys = [column.name for column in columns]
-        self.processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                           for column in columns]
+        self.processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
         self.row_class = _row_class(self.keys)
 
     def parameters(self, params: dict):
         if self.literals:
             params = {**self.literals, **params}
         if self.bind_processors:
-            params = {name: self.bind_processors[name](value)
-                      if name in self.bind_processors else value
-                      for name, value in params.items()}
+            params = {
+                name: self.bind_processors[name](value) if name in self.bind_processors else value
+                for name, value in params.items()
+            }
         if self.positions is None:
             return params
         return tuple(params[name] for name in self.positions)
 
     def row(self, values):
-        return self.row_class(*(value if process is None else process(value)
-                                for process, value in zip(self.processors, values,
-                                                          strict=True)))
+        return self.row_class(
+            *(
+                value if process is None else process(value)
+                for process, value in zip(self.processors, values, strict=True)
+            )
+        )
 
 
 def _row_class(keys: list[str]) -> Callable[..., tuple[Any, ...]]:
@@ -304,11 +314,11 @@ def _row_class(keys: list[str]) -> Callable[..., tuple[Any, ...]]:
 
 
 _PREPARED: weakref.WeakKeyDictionary[Engine, dict[tuple, tuple[object, _Prepared]]] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
-def _prepared(engine: Engine, statement, column_keys: tuple[str, ...] | None = None
-              ) -> _Prepared:
+def _prepared(engine: Engine, statement, column_keys: tuple[str, ...] | None = None) -> _Prepared:
     # Callers pass statements built once; each is kept with its compiled form, so its
     # id cannot be reused by another statement.
     statements = _PREPARED.setdefault(engine, {})

@@ -43,8 +43,7 @@ def is_api_request() -> bool:
 
 
 def _html(status: int, title: str, message: str):
-    return render_template("errors/error.html", status=status, title=title,
-                           message=message), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
 def rate_limit_reset(reset: float | None = None) -> tuple[float, int]:
@@ -109,8 +108,7 @@ def settle_retry_after(response):
 def handle_http_error(exc: HTTPException):
     status = exc.code or 500
     # The exception's own headers (a 405's Allow), not its HTML Content-Type.
-    headers = [(name, value) for name, value in exc.get_headers()
-               if name.lower() != "content-type"]
+    headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
     if is_api_request():
         code, message = API_ERRORS.get(status, ("error", exc.name))
         body, status = envelope(code, None, message, status)
@@ -138,28 +136,36 @@ def _unavailable(message: str):
     if is_api_request():
         body, status = envelope("service_unavailable", None, message, 503)
     else:
-        body, status = _html(503, "Temporarily unavailable",
-                             "The service is temporarily unavailable. Please try again in a "
-                             "few seconds.")
+        body, status = _html(
+            503,
+            "Temporarily unavailable",
+            "The service is temporarily unavailable. Please try again in a few seconds.",
+        )
     return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def handle_limit_store_outage(exc: Exception):
     # Fail closed: without the shared counters no limit can be enforced, and a compliance
     # list must not take unmetered writes (see docs/production.md).
-    current_app.logger.warning("rate-limit storage unavailable on %s %s: %s",
-                               request.method, loggable_path(), _first_line(exc))
-    return _unavailable("The rate-limit store is unavailable, so the request was "
-                        f"not processed. Try again in {RETRY_AFTER_SECONDS} seconds.")
+    current_app.logger.warning(
+        "rate-limit storage unavailable on %s %s: %s",
+        request.method,
+        loggable_path(),
+        _first_line(exc),
+    )
+    return _unavailable(
+        "The rate-limit store is unavailable, so the request was "
+        f"not processed. Try again in {RETRY_AFTER_SECONDS} seconds."
+    )
 
 
 def handle_database_error(exc: DBAPIError | PoolTimeoutError):
     if not is_database_outage(exc):
         return handle_unexpected(exc)
-    current_app.logger.warning("database unavailable on %s %s: %s",
-                               request.method, loggable_path(), _first_line(exc))
-    return _unavailable("The database is unavailable. Try again in "
-                        f"{RETRY_AFTER_SECONDS} seconds.")
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s", request.method, loggable_path(), _first_line(exc)
+    )
+    return _unavailable(f"The database is unavailable. Try again in {RETRY_AFTER_SECONDS} seconds.")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -213,8 +219,9 @@ def end_session_despite_outage(_exc: BaseException | None) -> None:
     except DBAPIError as exc:
         if not is_database_outage(exc):
             raise
-        current_app.logger.warning("database connection lost while ending the session: %s",
-                                   _first_line(exc))
+        current_app.logger.warning(
+            "database connection lost while ending the session: %s", _first_line(exc)
+        )
         session = db.session.registry()
         try:
             session.invalidate()  # discards the connection without talking to the server
@@ -225,12 +232,10 @@ def end_session_despite_outage(_exc: BaseException | None) -> None:
 
 def handle_unexpected(exc: Exception):
     # Logged with the traceback for operators; the client gets no internals.
-    current_app.logger.exception("Unhandled exception on %s %s", request.method,
-                                 loggable_path())
+    current_app.logger.exception("Unhandled exception on %s %s", request.method, loggable_path())
     if is_api_request():
         return envelope("internal_error", None, "An unexpected error occurred", 500)
-    return _html(500, "Something went wrong",
-                 "An unexpected error occurred. Please try again.")
+    return _html(500, "Something went wrong", "An unexpected error occurred. Please try again.")
 
 
 def init_app(app: Flask) -> None:

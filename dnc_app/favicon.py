@@ -13,7 +13,8 @@ bp = Blueprint("favicon", __name__)
 @bp.get("/favicon.ico")
 @limiter.exempt
 def favicon():
-    response = send_from_directory(current_app.static_folder, "favicon.svg",
-                                   mimetype="image/svg+xml", max_age=86400)
+    response = send_from_directory(
+        current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -45,8 +45,7 @@ def _limit_store_ok() -> bool:
     try:
         ok = bool(limiter.storage.check())
     except Exception as exc:  # check() normally returns False rather than raising
-        current_app.logger.warning("readyz: limiter storage check raised %s",
-                                   type(exc).__name__)
+        current_app.logger.warning("readyz: limiter storage check raised %s", type(exc).__name__)
         return False
     if not ok:
         current_app.logger.warning("readyz: limiter storage unreachable")

@@ -18,8 +18,7 @@ def is_htmx() -> bool:
     )
 
 
-def render(page_template: str, fragment_template: str | None = None, status: int = 200,
-           **context):
+def render(page_template: str, fragment_template: str | None = None, status: int = 200, **context):
     """The fragment for htmx requests, the whole page otherwise."""
     template = fragment_template if fragment_template and is_htmx() else page_template
     return render_template(template, **context), status

@@ -21,8 +21,7 @@ ENTRY_ID_RANDOM_LENGTH = 20
 def _random_chars(count: int) -> str:
     chars = b""
     while len(chars) < count:
-        chars += os.urandom((count - len(chars)) * 33 // 32 + 16).translate(
-            _TO_ALPHABET, _DROPPED)
+        chars += os.urandom((count - len(chars)) * 33 // 32 + 16).translate(_TO_ALPHABET, _DROPPED)
     return chars[:count].decode("ascii")
 
 

@@ -115,8 +115,9 @@ class WindowAfterHit(NamedTuple):
     remaining: int
 
 
-def hit_with_window(strategy: RateLimiter, item: RateLimitItem,
-                    *identifiers: str) -> WindowAfterHit:
+def hit_with_window(
+    strategy: RateLimiter, item: RateLimitItem, *identifiers: str
+) -> WindowAfterHit:
     """Count one request against `item` and read its moving window, in one storage
     operation where the store allows it (memory://, Redis); else `hit` then
     `get_window_stats`, as Flask-Limiter does."""
@@ -136,15 +137,18 @@ def hit_with_window(strategy: RateLimiter, item: RateLimitItem,
     return WindowAfterHit(counted, reset, remaining)
 
 
-def _redis_hit_and_window(storage: RedisStorage, key: str, limit: int,
-                          expiry: int) -> tuple[bool, float, int]:
+def _redis_hit_and_window(
+    storage: RedisStorage, key: str, limit: int, expiry: int
+) -> tuple[bool, float, int]:
     script = _REDIS_SCRIPTS.get(storage)
     try:
         if script is None:
             script = _REDIS_SCRIPTS[storage] = storage.get_connection().register_script(
-                _REDIS_HIT_AND_WINDOW)
-        acquired, start, count = script(keys=[storage.prefixed_key(key)],
-                                        args=[time.time(), limit, expiry])
+                _REDIS_HIT_AND_WINDOW
+            )
+        acquired, start, count = script(
+            keys=[storage.prefixed_key(key)], args=[time.time(), limit, expiry]
+        )
     except storage.base_exceptions as exc:
         if storage.wrap_exceptions:  # as limits' own storage calls do
             raise StorageError(exc) from exc

@@ -96,13 +96,28 @@ def _log_request(sender: Flask, response: Response, **_extra) -> None:
     request_id = g.get("request_id") or uuid.uuid4().hex
     response.headers[REQUEST_ID_HEADER] = request_id
     rule = request.url_rule
-    log_request_line(sender, request.method, loggable_path(),
-                     rule.rule if rule is not None else UNMATCHED, response.status_code,
-                     started, _team_id(), request_id)
+    log_request_line(
+        sender,
+        request.method,
+        loggable_path(),
+        rule.rule if rule is not None else UNMATCHED,
+        response.status_code,
+        started,
+        _team_id(),
+        request_id,
+    )
 
 
-def log_request_line(app: Flask, method: str, path: str, route: str, status: int,
-                     started: float | None, team_id: str | None, request_id: str) -> None:
+def log_request_line(
+    app: Flask,
+    method: str,
+    path: str,
+    route: str,
+    status: int,
+    started: float | None,
+    team_id: str | None,
+    request_id: str,
+) -> None:
     """The one line a request leaves in the log, and its count in the metrics (Flask's
     hook and the API's hot path). `route` is the matched rule, for the metrics."""
     seconds = time.perf_counter() - started if started is not None else None
@@ -110,16 +125,21 @@ def log_request_line(app: Flask, method: str, path: str, route: str, status: int
         metrics.observe_request(method, route, status, seconds)
     if not request_logger.isEnabledFor(logging.INFO):
         return
-    request_logger.info("request", extra={"fields": {
-        "event": "request",
-        "method": method,
-        "path": path,
-        "status": status,
-        "duration_ms": round(seconds * 1000, 2) if seconds is not None else None,
-        "team_id": team_id,
-        "request_id": request_id,
-        "pid": os.getpid(),  # which gunicorn worker served it
-    }})
+    request_logger.info(
+        "request",
+        extra={
+            "fields": {
+                "event": "request",
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2) if seconds is not None else None,
+                "team_id": team_id,
+                "request_id": request_id,
+                "pid": os.getpid(),  # which gunicorn worker served it
+            }
+        },
+    )
 
 
 def loggable_path() -> str:

@@ -40,8 +40,9 @@ def try_send(to: str, subject: str, body: str) -> str | None:
     message["Subject"] = subject
     message.set_content(body)
     try:
-        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"],
-                          timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+        with smtplib.SMTP(
+            config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT_SECONDS
+        ) as smtp:
             if config["SMTP_STARTTLS"]:
                 smtp.starttls()
             if config["SMTP_USERNAME"]:

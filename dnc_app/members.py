@@ -56,8 +56,7 @@ def _token_hash(token: str) -> str:
 
 def _lock_team(team_id: str) -> None:
     begin_write()
-    found = db.session.execute(
-        select(Team.id).where(Team.id == team_id).with_for_update()).scalar()
+    found = db.session.execute(select(Team.id).where(Team.id == team_id).with_for_update()).scalar()
     if found is None:
         db.session.rollback()
         raise AccountError("Team not found")
@@ -67,9 +66,11 @@ def _lock_team(team_id: str) -> None:
 
 
 def list_members(team_id: str) -> list[User]:
-    return list(db.session.execute(
-        select(User).where(User.team_id == team_id).order_by(User.created_at, User.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(User).where(User.team_id == team_id).order_by(User.created_at, User.id)
+        ).scalars()
+    )
 
 
 def get_member(team_id: str, user_id: object) -> User | None:
@@ -83,12 +84,17 @@ def get_member(team_id: str, user_id: object) -> User | None:
 
 
 def pending_invites(team_id: str) -> list[MemberInvite]:
-    return list(db.session.execute(
-        select(MemberInvite).where(MemberInvite.team_id == team_id,
-                                   MemberInvite.used_at.is_(None),
-                                   MemberInvite.expires_at > utcnow())
-        .order_by(MemberInvite.created_at.desc())
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(MemberInvite)
+            .where(
+                MemberInvite.team_id == team_id,
+                MemberInvite.used_at.is_(None),
+                MemberInvite.expires_at > utcnow(),
+            )
+            .order_by(MemberInvite.created_at.desc())
+        ).scalars()
+    )
 
 
 def find_invite(token: str) -> MemberInvite | None:
@@ -96,9 +102,11 @@ def find_invite(token: str) -> MemberInvite | None:
     if not isinstance(token, str) or not token or len(token) > 100:
         return None
     return db.session.execute(
-        select(MemberInvite).where(MemberInvite.token_hash == _token_hash(token),
-                                   MemberInvite.used_at.is_(None),
-                                   MemberInvite.expires_at > utcnow())
+        select(MemberInvite).where(
+            MemberInvite.token_hash == _token_hash(token),
+            MemberInvite.used_at.is_(None),
+            MemberInvite.expires_at > utcnow(),
+        )
     ).scalar_one_or_none()
 
 
@@ -112,48 +120,81 @@ def _checked_role(role: object) -> Role:
     return checked
 
 
-def create_invite(team_id: str, email: str, role: object, *, actor: Actor,
-                  max_age: timedelta = DEFAULT_INVITE_MAX_AGE,
-                  source: Source = Source.WEB) -> tuple[MemberInvite, str]:
+def create_invite(
+    team_id: str,
+    email: str,
+    role: object,
+    *,
+    actor: Actor,
+    max_age: timedelta = DEFAULT_INVITE_MAX_AGE,
+    source: Source = Source.WEB,
+) -> tuple[MemberInvite, str]:
     """Invite someone; return the invitation and its token (for the link; never stored).
     An earlier open invitation of the same email to the team is withdrawn."""
     email, role = check_email(email), _checked_role(role)
     _lock_team(team_id)
-    if db.session.execute(select(User.id).where(User.team_id == team_id,
-                                                User.email == email)).first():
+    if db.session.execute(
+        select(User.id).where(User.team_id == team_id, User.email == email)
+    ).first():
         db.session.rollback()
         raise AccountError("This person is already a member of the team.")
     now = utcnow()
     db.session.execute(
         update(MemberInvite)
-        .where(MemberInvite.team_id == team_id, MemberInvite.email == email,
-               MemberInvite.used_at.is_(None))
-        .values(used_at=now))
+        .where(
+            MemberInvite.team_id == team_id,
+            MemberInvite.email == email,
+            MemberInvite.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
     token = secrets.token_urlsafe(INVITE_TOKEN_BYTES)
-    invite = MemberInvite(id="inv_" + ids.random_token(16), team_id=team_id, email=email,
-                          role=role.value, token_hash=_token_hash(token),
-                          created_by=actor.label, created_at=now, expires_at=now + max_age)
+    invite = MemberInvite(
+        id="inv_" + ids.random_token(16),
+        team_id=team_id,
+        email=email,
+        role=role.value,
+        token_hash=_token_hash(token),
+        created_by=actor.label,
+        created_at=now,
+        expires_at=now + max_age,
+    )
     db.session.add(invite)
-    record(team_id, Action.MEMBER_INVITED, [Change(invite.id, None, f"{email} as {role}")],
-           source=source, actor=actor, subject_label=email)
+    record(
+        team_id,
+        Action.MEMBER_INVITED,
+        [Change(invite.id, None, f"{email} as {role}")],
+        source=source,
+        actor=actor,
+        subject_label=email,
+    )
     db.session.commit()
     return invite, token
 
 
-def withdraw_invite(team_id: str, invite_id: str, *, actor: Actor,
-                    source: Source = Source.WEB) -> None:
+def withdraw_invite(
+    team_id: str, invite_id: str, *, actor: Actor, source: Source = Source.WEB
+) -> None:
     _lock_team(team_id)
     invite = db.session.execute(
-        select(MemberInvite).where(MemberInvite.id == invite_id,
-                                   MemberInvite.team_id == team_id,
-                                   MemberInvite.used_at.is_(None))
+        select(MemberInvite).where(
+            MemberInvite.id == invite_id,
+            MemberInvite.team_id == team_id,
+            MemberInvite.used_at.is_(None),
+        )
     ).scalar_one_or_none()
     if invite is None:
         db.session.rollback()
         raise AccountError("No such open invitation in your team.")
     invite.used_at = utcnow()
-    record(team_id, Action.INVITE_WITHDRAWN, [Change(invite.id, None, invite.email)],
-           source=source, actor=actor, subject_label=invite.email)
+    record(
+        team_id,
+        Action.INVITE_WITHDRAWN,
+        [Change(invite.id, None, invite.email)],
+        source=source,
+        actor=actor,
+        subject_label=invite.email,
+    )
     db.session.commit()
 
 
@@ -167,24 +208,38 @@ def accept_invite(token: str, password: str) -> User:
     password_hash = hash_password(password)  # before the write transaction: it is slow
     _lock_team(invite.team_id)
     # Conditional: of two requests with one link, only one finds it still open.
-    used = rows_matched(db.session.execute(
-        update(MemberInvite)
-        .where(MemberInvite.id == invite.id, MemberInvite.used_at.is_(None),
-               MemberInvite.expires_at > utcnow())
-        .values(used_at=utcnow())))
+    used = rows_matched(
+        db.session.execute(
+            update(MemberInvite)
+            .where(
+                MemberInvite.id == invite.id,
+                MemberInvite.used_at.is_(None),
+                MemberInvite.expires_at > utcnow(),
+            )
+            .values(used_at=utcnow())
+        )
+    )
     if not used:
         db.session.rollback()
         raise InviteNotValid()
     if db.session.execute(select(User.id).where(User.email == invite.email)).first():
         db.session.rollback()
-        raise AccountError("This email already has an account here. Ask the person who "
-                           "invited you to invite another address.")
-    user = User(team_id=invite.team_id, email=invite.email, password_hash=password_hash,
-                role=invite.role)
+        raise AccountError(
+            "This email already has an account here. Ask the person who "
+            "invited you to invite another address."
+        )
+    user = User(
+        team_id=invite.team_id, email=invite.email, password_hash=password_hash, role=invite.role
+    )
     db.session.add(user)
     db.session.flush()
-    record_member_event(user, Action.INVITE_ACCEPTED, Actor.member(user.id, user.email),
-                        Source.WEB, detail=f"as {invite.role}, invited by {invite.created_by}")
+    record_member_event(
+        user,
+        Action.INVITE_ACCEPTED,
+        Actor.member(user.id, user.email),
+        Source.WEB,
+        detail=f"as {invite.role}, invited by {invite.created_by}",
+    )
     db.session.commit()
     return user
 
@@ -194,9 +249,14 @@ def accept_invite(token: str, password: str) -> User:
 
 def _other_owners(team_id: str, user_id: int) -> int:
     return db.session.execute(
-        select(func.count()).select_from(User).where(
-            User.team_id == team_id, User.id != user_id, User.role == Role.OWNER.value,
-            User.disabled_at.is_(None))
+        select(func.count())
+        .select_from(User)
+        .where(
+            User.team_id == team_id,
+            User.id != user_id,
+            User.role == Role.OWNER.value,
+            User.disabled_at.is_(None),
+        )
     ).scalar_one()
 
 
@@ -213,13 +273,15 @@ def _end_sessions(user: User, actor: Actor, source: Source, why: str) -> int:
     ended = sessions.revoke_all(user.id)
     if ended:
         word = "session" if ended == 1 else "sessions"
-        record_member_event(user, Action.SESSIONS_REVOKED, actor, source,
-                            detail=f"{ended} {word} ended, {why}")
+        record_member_event(
+            user, Action.SESSIONS_REVOKED, actor, source, detail=f"{ended} {word} ended, {why}"
+        )
     return ended
 
 
-def change_role(team_id: str, user_id: object, role: object, *, actor: Actor,
-                source: Source = Source.WEB) -> User:
+def change_role(
+    team_id: str, user_id: object, role: object, *, actor: Actor, source: Source = Source.WEB
+) -> User:
     """Give a member another role; their sessions end (they sign in again with it)."""
     role = _checked_role(role)
     user = _locked_member(team_id, user_id)
@@ -237,8 +299,9 @@ def change_role(team_id: str, user_id: object, role: object, *, actor: Actor,
     return user
 
 
-def remove_member(team_id: str, user_id: object, *, actor: Actor,
-                  source: Source = Source.WEB) -> str:
+def remove_member(
+    team_id: str, user_id: object, *, actor: Actor, source: Source = Source.WEB
+) -> str:
     """Remove a member from the team: their sessions end and their account is deleted
     (the change log keeps what they did). Returns their email."""
     user = _locked_member(team_id, user_id)

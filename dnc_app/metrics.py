@@ -48,18 +48,33 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 
 # Outside prometheus_client's default registry (registry=None): the endpoint builds the
 # registry of each scrape.
-REQUESTS = Counter("dnc_http_requests", "HTTP requests answered, by route rule and status.",
-                   ["method", "route", "status"], registry=None)
-LATENCY = Histogram("dnc_http_request_duration_seconds",
-                    "Time from the request's arrival to its answer, by route rule.",
-                    ["method", "route"], buckets=LATENCY_BUCKETS, registry=None)
-WEBHOOK_ATTEMPTS = Counter("dnc_webhook_attempts", "Webhook delivery attempts, by result: "
-                           "delivered (a 2xx), rejected (another HTTP status), error (no "
-                           "HTTP answer: timeout, connection, refused destination).",
-                           ["result"], registry=None)
-PUBLIC_OPTOUTS = Counter("dnc_public_optouts", "Accepted public opt-out submissions: listed "
-                         "(a new entry) or repeated (already listed).", ["result"],
-                         registry=None)
+REQUESTS = Counter(
+    "dnc_http_requests",
+    "HTTP requests answered, by route rule and status.",
+    ["method", "route", "status"],
+    registry=None,
+)
+LATENCY = Histogram(
+    "dnc_http_request_duration_seconds",
+    "Time from the request's arrival to its answer, by route rule.",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+    registry=None,
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "dnc_webhook_attempts",
+    "Webhook delivery attempts, by result: "
+    "delivered (a 2xx), rejected (another HTTP status), error (no "
+    "HTTP answer: timeout, connection, refused destination).",
+    ["result"],
+    registry=None,
+)
+PUBLIC_OPTOUTS = Counter(
+    "dnc_public_optouts",
+    "Accepted public opt-out submissions: listed (a new entry) or repeated (already listed).",
+    ["result"],
+    registry=None,
+)
 OWN_METRICS = (REQUESTS, LATENCY, WEBHOOK_ATTEMPTS, PUBLIC_OPTOUTS)
 
 # `_created` samples would double the series for a timestamp Prometheus does not need.
@@ -116,27 +131,40 @@ class WebhookBacklog:
 
         try:
             pending, oldest, earliest_due, due = db.session.execute(
-                select(func.count(), func.min(M.created_at), func.min(M.next_attempt_at),
-                       func.count().filter(M.next_attempt_at <= self.now))
-                .where(M.status == "pending")).one()
+                select(
+                    func.count(),
+                    func.min(M.created_at),
+                    func.min(M.next_attempt_at),
+                    func.count().filter(M.next_attempt_at <= self.now),
+                ).where(M.status == "pending")
+            ).one()
         except Exception as exc:  # noqa: BLE001 - a scrape still answers the other metrics
             db.session.rollback()
             logger.warning("metrics: webhook backlog not read: %s", type(exc).__name__)
             return
         finally:
             db.session.close()  # no transaction left open by a scrape
-        yield _gauge("dnc_webhook_backlog_events",
-                     "Webhook events not yet delivered (pending, due or waiting for a retry).",
-                     pending)
-        yield _gauge("dnc_webhook_backlog_due_events",
-                     "Pending webhook events whose next attempt is due now.", due)
-        yield _gauge("dnc_webhook_backlog_oldest_age_seconds",
-                     "Age of the oldest pending webhook event (0 without any).",
-                     _seconds_since(oldest, self.now))
-        yield _gauge("dnc_webhook_backlog_overdue_seconds",
-                     "How long the most overdue pending attempt has been waiting for a loop "
-                     "(0 when none is due): grows when no delivery loop is running.",
-                     _seconds_since(earliest_due, self.now))
+        yield _gauge(
+            "dnc_webhook_backlog_events",
+            "Webhook events not yet delivered (pending, due or waiting for a retry).",
+            pending,
+        )
+        yield _gauge(
+            "dnc_webhook_backlog_due_events",
+            "Pending webhook events whose next attempt is due now.",
+            due,
+        )
+        yield _gauge(
+            "dnc_webhook_backlog_oldest_age_seconds",
+            "Age of the oldest pending webhook event (0 without any).",
+            _seconds_since(oldest, self.now),
+        )
+        yield _gauge(
+            "dnc_webhook_backlog_overdue_seconds",
+            "How long the most overdue pending attempt has been waiting for a loop "
+            "(0 when none is due): grows when no delivery loop is running.",
+            _seconds_since(earliest_due, self.now),
+        )
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -167,23 +195,29 @@ def _authorized() -> bool:
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     # Constant time: the comparison does not tell how much of a guess was right.
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                              token.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 @bp.get("/metrics")
 @limiter.exempt
 def metrics():
     if not _authorized():
-        return Response("Unauthorized\n", 401, mimetype="text/plain",
-                        headers={"WWW-Authenticate": 'Bearer realm="metrics"',
-                                 "Cache-Control": "no-store"})
-    return Response(exposition(utcnow()), 200, headers={"Content-Type": CONTENT_TYPE,
-                                                        "Cache-Control": "no-store"})
+        return Response(
+            "Unauthorized\n",
+            401,
+            mimetype="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"', "Cache-Control": "no-store"},
+        )
+    return Response(
+        exposition(utcnow()),
+        200,
+        headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"},
+    )
 
 
 def init_app(app: Flask) -> None:
     """The route exists only when enabled: otherwise /metrics is a plain 404."""
     if enabled(app):
         app.register_blueprint(bp)
-

@@ -73,8 +73,9 @@ class TeamBranding(Model):
 
     __tablename__ = "team_branding"
 
-    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), primary_key=True
+    )
     accent_color: Mapped[str | None] = mapped_column(String(7))  # "#rrggbb"; None: default
     # The logo as uploaded, its type decided from its bytes (image/png, jpeg or webp).
     logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
@@ -104,8 +105,7 @@ class ApiKey(Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set by an owner: the key may delete a person's own opt-out (DncEntry.protected).
-    can_remove_optouts: Mapped[bool] = mapped_column(Boolean, default=False,
-                                                     server_default=false())
+    can_remove_optouts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     @property
     def active(self) -> bool:
@@ -159,7 +159,8 @@ class MemberSession(Model):
     # SHA-256 of the random token in the session cookie: a copy of this table opens nothing.
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(
-        ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Coarse: updated at most once per sessions.LAST_SEEN_GRANULARITY.
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -177,8 +178,13 @@ class DncEntry(Model):
         # Newest-first listing and keyset (cursor) pagination per team.
         Index("ix_dnc_entry_team_seq", "team_id", "seq"),
         # The few flagged entries of a team, newest first, without scanning its list.
-        Index("ix_dnc_entry_team_review", "team_id", "seq",
-              postgresql_where=text("needs_review"), sqlite_where=text("needs_review")),
+        Index(
+            "ix_dnc_entry_team_review",
+            "team_id",
+            "seq",
+            postgresql_where=text("needs_review"),
+            sqlite_where=text("needs_review"),
+        ),
         # The person's identity in the team: screening by digest probes it, and it keeps
         # an erased entry (no URL left) unique, so adding the person again is a duplicate.
         Index("uq_dnc_entry_team_sha256", "team_id", "url_sha256", unique=True),
@@ -224,8 +230,9 @@ class EntryHourCount(Model):
 
     __tablename__ = "entry_hour_count"
 
-    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), primary_key=True
+    )
     hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     source: Mapped[str] = mapped_column(String(20), primary_key=True)
     entries: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -242,14 +249,22 @@ class AuditEvent(Model):
         # One profile's history (the check page).
         Index("ix_audit_event_team_url", "team_id", "url"),
         # The rows of multi-change operations only (bulk adds): their counts and rows.
-        Index("ix_audit_event_team_operation", "team_id", "operation",
-              postgresql_where=text("operation IS NOT NULL"),
-              sqlite_where=text("operation IS NOT NULL")),
+        Index(
+            "ix_audit_event_team_operation",
+            "team_id",
+            "operation",
+            postgresql_where=text("operation IS NOT NULL"),
+            sqlite_where=text("operation IS NOT NULL"),
+        ),
         # A team's removals only (the dashboard counts those of the last 30 days without
         # reading the adds around them).
-        Index("ix_audit_event_team_removals", "team_id", "seq",
-              postgresql_where=text("action = 'remove'"),
-              sqlite_where=text("action = 'remove'")),
+        Index(
+            "ix_audit_event_team_removals",
+            "team_id",
+            "seq",
+            postgresql_where=text("action = 'remove'"),
+            sqlite_where=text("action = 'remove'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -285,7 +300,8 @@ class PendingUpload(Model):
     __tablename__ = "pending_upload"
 
     user_id: Mapped[int] = mapped_column(
-        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)  # bytes of the file, for the team's cap
@@ -331,7 +347,8 @@ class WebhookMessage(Model):
     # `webhook-id`: the same on every attempt of this event to this endpoint.
     msg_id: Mapped[str] = mapped_column(String(40), unique=True)
     endpoint_id: Mapped[str] = mapped_column(
-        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True)
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True
+    )
     event_type: Mapped[str] = mapped_column(String(40))
     # The team's change number of the event (the changes feed's `seq`); None for a test
     # event. An endpoint's events are attempted in this order.
@@ -355,9 +372,9 @@ class WebhookAttempt(Model):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     message_id: Mapped[int] = mapped_column(
-        ForeignKey("webhook_message.id", ondelete="CASCADE"), index=True)
-    endpoint_id: Mapped[str] = mapped_column(
-        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"))
+        ForeignKey("webhook_message.id", ondelete="CASCADE"), index=True
+    )
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"))
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status_code: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int] = mapped_column(Integer)
@@ -393,8 +410,9 @@ class NotificationMessage(Model):
     __table_args__ = (Index("ix_notification_message_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    team_id: Mapped[str | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
-                                                index=True)
+    team_id: Mapped[str | None] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), index=True
+    )
     channel: Mapped[str] = mapped_column(String(10))  # "email" | "chat"
     kind: Mapped[str] = mapped_column(String(20))  # "optouts" | "endpoints" | "reset"
     recipient: Mapped[str | None] = mapped_column(String(254))  # email; chat: None
@@ -418,8 +436,9 @@ class PasswordReset(Model):
     __tablename__ = "password_reset"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
-                                         index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -57,16 +57,27 @@ def _unlink(directory: Path, tokens) -> None:
 def _remove_expired(ttl: float) -> list[str]:
     """Delete the expired rows (in the caller's write transaction); their tokens."""
     cutoff = utcnow() - timedelta(seconds=ttl)
-    tokens = list(db.session.execute(
-        select(PendingUpload.token).where(PendingUpload.created_at < cutoff)).scalars())
+    tokens = list(
+        db.session.execute(
+            select(PendingUpload.token).where(PendingUpload.created_at < cutoff)
+        ).scalars()
+    )
     if tokens:
         db.session.execute(delete(PendingUpload).where(PendingUpload.token.in_(tokens)))
     return tokens
 
 
-def stage(directory: str | os.PathLike, lines: list[int], urls: list[str], *,
-          team_id: str, user_id: int, max_team_bytes: int, ttl: float,
-          reasons: list[str | None] | None = None) -> str:
+def stage(
+    directory: str | os.PathLike,
+    lines: list[int],
+    urls: list[str],
+    *,
+    team_id: str,
+    user_id: int,
+    max_team_bytes: int,
+    ttl: float,
+    reasons: list[str | None] | None = None,
+) -> str:
     """Keep the list as the member's pending upload, replacing an older one; its token.
 
     Raises StagingLimitError if the team's pending uploads (the member's older one not
@@ -90,19 +101,22 @@ def stage(directory: str | os.PathLike, lines: list[int], urls: list[str], *,
         removed = _remove_expired(ttl)
         used = db.session.execute(
             select(func.coalesce(func.sum(PendingUpload.size), 0)).where(
-                PendingUpload.team_id == team_id, PendingUpload.user_id != user_id)
+                PendingUpload.team_id == team_id, PendingUpload.user_id != user_id
+            )
         ).scalar_one()
         if used + len(payload) > max_team_bytes:
             db.session.commit()  # the expired ones go; the member's older one stays
             _unlink(directory, [*removed, token])
             raise StagingLimitError(used, len(payload), max_team_bytes)
-        older = db.session.execute(select(PendingUpload.token).where(
-            PendingUpload.user_id == user_id)).scalar_one_or_none()
+        older = db.session.execute(
+            select(PendingUpload.token).where(PendingUpload.user_id == user_id)
+        ).scalar_one_or_none()
         if older is not None:
             removed.append(older)
             db.session.execute(delete(PendingUpload).where(PendingUpload.user_id == user_id))
-        db.session.add(PendingUpload(user_id=user_id, team_id=team_id, token=token,
-                                     size=len(payload)))
+        db.session.add(
+            PendingUpload(user_id=user_id, team_id=team_id, token=token, size=len(payload))
+        )
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -112,17 +126,22 @@ def stage(directory: str | os.PathLike, lines: list[int], urls: list[str], *,
     return token
 
 
-def take(directory: str | os.PathLike, token: str, *, team_id: str, user_id: int,
-         ttl: float) -> tuple[list[int], list[str], list[str | None]] | None:
+def take(
+    directory: str | os.PathLike, token: str, *, team_id: str, user_id: int, ttl: float
+) -> tuple[list[int], list[str], list[str | None]] | None:
     """(lines, urls, reasons) of the member's current pending upload if `token` names it and it
     has not expired; it is removed, so only one request gets it. None otherwise."""
     if not valid_token(token):
         return None
     directory = Path(directory)
     begin_write()
-    row = db.session.execute(select(PendingUpload).where(
-        PendingUpload.user_id == user_id, PendingUpload.team_id == team_id,
-        PendingUpload.token == token)).scalar_one_or_none()
+    row = db.session.execute(
+        select(PendingUpload).where(
+            PendingUpload.user_id == user_id,
+            PendingUpload.team_id == team_id,
+            PendingUpload.token == token,
+        )
+    ).scalar_one_or_none()
     if row is None:
         db.session.commit()
         return None
@@ -140,15 +159,20 @@ def take(directory: str | os.PathLike, token: str, *, team_id: str, user_id: int
     return None if expired else _unpack(payload)
 
 
-def peek(directory: str | os.PathLike, token: str, *, team_id: str, user_id: int,
-         ttl: float) -> tuple[list[int], list[str], list[str | None]] | None:
+def peek(
+    directory: str | os.PathLike, token: str, *, team_id: str, user_id: int, ttl: float
+) -> tuple[list[int], list[str], list[str | None]] | None:
     """(lines, urls, reasons) of the member's current pending upload, left in place (the preview's
     downloads and pages read it); None if `token` does not name it or it has expired."""
     if not valid_token(token):
         return None
-    row = db.session.execute(select(PendingUpload).where(
-        PendingUpload.user_id == user_id, PendingUpload.team_id == team_id,
-        PendingUpload.token == token)).scalar_one_or_none()
+    row = db.session.execute(
+        select(PendingUpload).where(
+            PendingUpload.user_id == user_id,
+            PendingUpload.team_id == team_id,
+            PendingUpload.token == token,
+        )
+    ).scalar_one_or_none()
     if row is None or row.created_at < utcnow() - timedelta(seconds=ttl):
         return None
     try:
@@ -179,8 +203,7 @@ def sweep(directory: str | os.PathLike, ttl: float) -> int:
     for path in directory.glob("*") if directory.is_dir() else ():
         try:
             # Only its own files: the screening files have a directory of their own.
-            if (path.suffix == ".json" and path.stem not in live
-                    and path.stat().st_mtime < cutoff):
+            if path.suffix == ".json" and path.stem not in live and path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
                 orphans += 1
         except FileNotFoundError:
@@ -193,8 +216,9 @@ def holding(directory: str | os.PathLike, team_id: str, matches) -> list[str]:
     (an erased person's URL, in any spelling): the caller removes them with `discard`.
     Reads each of the team's files once; they are few (one per member, capped in size)."""
     found = []
-    for token in db.session.execute(select(PendingUpload.token).where(
-            PendingUpload.team_id == team_id)).scalars():
+    for token in db.session.execute(
+        select(PendingUpload.token).where(PendingUpload.team_id == team_id)
+    ).scalars():
         try:
             with open(_path(Path(directory), token), encoding="utf-8") as fh:
                 urls = json.load(fh).get("urls") or []

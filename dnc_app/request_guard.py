@@ -62,8 +62,11 @@ class GuardedRequest(Request):
     def _load_form_data(self) -> None:
         super()._load_form_data()
         # request.form holds the fields; uploaded files are not form values.
-        if (self.blueprint in GUARDED_BLUEPRINTS
-                and self.endpoint not in CHECK_THEIR_OWN_FIELDS and _has_nul(self.form)):
+        if (
+            self.blueprint in GUARDED_BLUEPRINTS
+            and self.endpoint not in CHECK_THEIR_OWN_FIELDS
+            and _has_nul(self.form)
+        ):
             raise BadRequest("The form contains a character that is not allowed.")
 
 

@@ -50,7 +50,8 @@ SHARED_PREFIX = "https://linkedin.com/"
 # the normalizer has lowered every other letter already), then the padding.
 SQLITE_INDEXED_TEXT = (
     "lower(CASE WHEN substr({row}.url, 1, 24) = 'https://linkedin.com/in/' "
-    "THEN substr({row}.url, 25) ELSE substr({row}.url, 22) END) || '$$'")
+    "THEN substr({row}.url, 25) ELSE substr({row}.url, 22) END) || '$$'"
+)
 _UPPER_ASCII = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # SQLite's contentless FTS5 table of `<username>$$` (trigram tokenizer, case-sensitive),
@@ -58,8 +59,9 @@ _UPPER_ASCII = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 ENTRY_FTS = table("dnc_entry_fts_username", column("rowid", Integer))
 ENTRY_FTS_TERMS = table("dnc_entry_fts_username_terms", column("term", String))
 # How far the index has taken the entries (migration 0017): those with seq <= indexed_upto.
-_HAS_ENTRY_FTS = text("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                      "AND name = 'dnc_entry_fts_state'")
+_HAS_ENTRY_FTS = text(
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dnc_entry_fts_state'"
+)
 _INDEXED_UPTO = text("SELECT indexed_upto FROM dnc_entry_fts_state")
 # What follows the username in the index: '$' is never in a username.
 END = "$$"
@@ -79,8 +81,10 @@ def _ascii_lower(element, compiler, **kw):
 
 @compiles(ascii_lower, "postgresql")
 def _ascii_lower_pg(element, compiler, **kw):
-    return (f"translate({compiler.process(element.clauses, **kw)}, "
-            f"'{_UPPER_ASCII}', '{_UPPER_ASCII.lower()}')")
+    return (
+        f"translate({compiler.process(element.clauses, **kw)}, "
+        f"'{_UPPER_ASCII}', '{_UPPER_ASCII.lower()}')"
+    )
 
 
 def contains(column, text: str) -> ColumnElement[bool]:
@@ -137,8 +141,9 @@ def trigram_query(text: str) -> str | None:
     so the LIKE is applied to them too."""
     lowered = text.lower()
     # FTS5's query parser stops at a NUL (no URL holds one: the LIKE decides those terms).
-    trigrams = dict.fromkeys(trigram for i in range(len(lowered) - 2)
-                             if "\x00" not in (trigram := lowered[i : i + 3]))
+    trigrams = dict.fromkeys(
+        trigram for i in range(len(lowered) - 2) if "\x00" not in (trigram := lowered[i : i + 3])
+    )
     if not trigrams:
         return None
     return _any_or_all(trigrams, " AND ")
@@ -169,8 +174,7 @@ def username_fts_query(connection, username: str) -> str | None:
     upper = _after_prefix(username)
     if upper is not None:
         stmt = stmt.where(term < upper)
-    starting = [found for found in connection.execute(stmt).scalars()
-                if found.startswith(username)]
+    starting = [found for found in connection.execute(stmt).scalars() if found.startswith(username)]
     return _any_or_all(starting, " OR ") if starting else None
 
 
@@ -191,8 +195,18 @@ BUCKET_BITS = 15
 _KEYS = ARRAY(Text)
 
 
-def bucketed_search(entries, columns, conditions: list, *, team_id: str, grams: list[str],
-                    span, limit: int, offset: int = 0, ordered: bool = True):
+def bucketed_search(
+    entries,
+    columns,
+    conditions: list,
+    *,
+    team_id: str,
+    grams: list[str],
+    span,
+    limit: int,
+    offset: int = 0,
+    ordered: bool = True,
+):
     """PostgreSQL: the rows (`columns`) of the team's entries in `span` (listing's: its
     bounds on a column, `span.of(column)`, and its order) that hold every gram and meet
     `conditions`, read bucket by bucket through the index: `limit` of them after `offset`.
@@ -205,12 +219,19 @@ def bucketed_search(entries, columns, conditions: list, *, team_id: str, grams: 
 
     def team_edge(newest: bool):  # the bucket of the team's newest (oldest) row in span
         seq = func.max(c.seq) if newest else func.min(c.seq)
-        return (select(seq.op(">>")(literal_column(str(BUCKET_BITS))))
-                .where(c.team_id == team_id, *span.of(c.seq)).scalar_subquery())
+        return (
+            select(seq.op(">>")(literal_column(str(BUCKET_BITS))))
+            .where(c.team_id == team_id, *span.of(c.seq))
+            .scalar_subquery()
+        )
 
-    buckets = (func.generate_series(team_edge(not span.ascending), team_edge(span.ascending),
-                                    1 if span.ascending else -1)
-               .table_valued("n").render_derived("bucket"))
+    buckets = (
+        func.generate_series(
+            team_edge(not span.ascending), team_edge(span.ascending), 1 if span.ascending else -1
+        )
+        .table_valued("n")
+        .render_derived("bucket")
+    )
     bucket = buckets.c.n
     keys = func.dnc_entry_search_keys(c.team_id, c.seq, c.url, type_=_KEYS)
     wanted = func.dnc_entry_search_query(team_id, bucket, literal(grams, _KEYS), type_=_KEYS)
@@ -225,8 +246,12 @@ def bucketed_search(entries, columns, conditions: list, *, team_id: str, grams: 
         found = found.order_by(span.order(c.seq))
     lateral = found.limit(offset + limit).lateral("found")
     # `found.*`: the columns in their order, without building a proxy of each (≈ 0.3 ms).
-    return (select(literal_column("found.*")).select_from(buckets.join(lateral, true()))
-            .offset(offset).limit(limit))
+    return (
+        select(literal_column("found.*"))
+        .select_from(buckets.join(lateral, true()))
+        .offset(offset)
+        .limit(limit)
+    )
 
 
 def trigram_match(query: str) -> ColumnElement[bool]:

@@ -41,11 +41,16 @@ def create(user_id: int, *, max_age: int, user_agent: str | None) -> str:
     """Add a session of the member; return its token (for the cookie; never stored)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
-    db.session.add(MemberSession(
-        id=hash_token(token), user_id=user_id, created_at=now, last_seen_at=now,
-        expires_at=now + timedelta(seconds=max_age),
-        user_agent=(user_agent or "")[:MAX_USER_AGENT_LENGTH] or None,
-    ))
+    db.session.add(
+        MemberSession(
+            id=hash_token(token),
+            user_id=user_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(seconds=max_age),
+            user_agent=(user_agent or "")[:MAX_USER_AGENT_LENGTH] or None,
+        )
+    )
     return token
 
 
@@ -100,6 +105,7 @@ def member_of(token: str) -> User | None:
 
 def _mark_seen(session_id: str, now: datetime) -> None:
     begin_write()
-    db.session.execute(_MARK_SEEN, {"session_id": session_id, "now": now,
-                                    "stale": now - LAST_SEEN_GRANULARITY})
+    db.session.execute(
+        _MARK_SEEN, {"session_id": session_id, "now": now, "stale": now - LAST_SEEN_GRANULARITY}
+    )
     db.session.commit()

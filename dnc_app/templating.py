@@ -54,7 +54,7 @@ def breakable_filter(value: object) -> Markup:
     out = []
     for i, char in enumerate(text):
         out.append(str(escape(char)))
-        if char in _BREAK_AFTER and text[i + 1:i + 2] not in _BREAK_AFTER:
+        if char in _BREAK_AFTER and text[i + 1 : i + 2] not in _BREAK_AFTER:
             out.append("<wbr>")
     return Markup("".join(out))
 
@@ -78,6 +78,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(short_day_filter, "short_day")
     app.add_template_filter(Source.label_of, "source_label")
     app.add_template_filter(Action.label_of, "action_label")
-    app.jinja_env.globals.update(MAX_URL_LENGTH=MAX_URL_LENGTH,
-                                 MAX_QUERY_LENGTH=MAX_QUERY_LENGTH,
-                                 MAX_REASON_LENGTH=MAX_REASON_LENGTH)
+    app.jinja_env.globals.update(
+        MAX_URL_LENGTH=MAX_URL_LENGTH,
+        MAX_QUERY_LENGTH=MAX_QUERY_LENGTH,
+        MAX_REASON_LENGTH=MAX_REASON_LENGTH,
+    )

@@ -27,18 +27,19 @@ def first_seq_at(table: Table, team_id: str, moment: datetime) -> int:
     low = db.session.execute(select(func.min(c.seq)).where(c.team_id == team_id)).scalar()
     if low is None:
         return 0
-    high = db.session.execute(
-        select(func.max(c.seq)).where(c.team_id == team_id)).scalar_one()
-    first_from = (select(c.seq, c.created_at)
-                  .where(c.team_id == bindparam("team_id"), c.seq >= bindparam("seq"))
-                  .order_by(c.seq).limit(1))
+    high = db.session.execute(select(func.max(c.seq)).where(c.team_id == team_id)).scalar_one()
+    first_from = (
+        select(c.seq, c.created_at)
+        .where(c.team_id == bindparam("team_id"), c.seq >= bindparam("seq"))
+        .order_by(c.seq)
+        .limit(1)
+    )
     # The smallest x in [low, high + 1] such that the first row at or after x is recent
     # enough (true for high + 1: no row there).
     high += 1
     while low < high:
         middle = (low + high) // 2
-        seq, created_at = db.session.execute(
-            first_from, {"team_id": team_id, "seq": middle}).one()
+        seq, created_at = db.session.execute(first_from, {"team_id": team_id, "seq": middle}).one()
         if created_at >= moment:
             high = middle
         else:

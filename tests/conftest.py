@@ -18,10 +18,22 @@ from dnc_app.extensions import db
 from tests.support import TEST_ACTOR, TEST_SECRET
 
 # Tables in an order that respects foreign keys when emptied.
-TABLES = ["notification_message", "notification_event", "password_reset",
-          "webhook_attempt", "webhook_message", "webhook_endpoint", "audit_event", "dnc_entry",
-          "api_key", "member_session", "user_account", "member_invite", "team_branding",
-          "team"]
+TABLES = [
+    "notification_message",
+    "notification_event",
+    "password_reset",
+    "webhook_attempt",
+    "webhook_message",
+    "webhook_endpoint",
+    "audit_event",
+    "dnc_entry",
+    "api_key",
+    "member_session",
+    "user_account",
+    "member_invite",
+    "team_branding",
+    "team",
+]
 
 
 @pytest.fixture(scope="session")
@@ -186,8 +198,12 @@ def live_server_factory(server_env, tmp_path):
     servers = []
 
     def factory(workers: int = 1, threads: int = 8, **env) -> LiveServer:
-        server = LiveServer({**server_env, **env}, workers=workers, threads=threads,
-                            log_path=tmp_path / "gunicorn.log")
+        server = LiveServer(
+            {**server_env, **env},
+            workers=workers,
+            threads=threads,
+            log_path=tmp_path / "gunicorn.log",
+        )
         servers.append(server.start())
         return server
 
@@ -224,4 +240,3 @@ def pytest_collection_modifyitems(config, items):
     if others:
         config.hook.pytest_deselected(items=others)
         items[:] = mine
-

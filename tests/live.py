@@ -23,8 +23,14 @@ from bench.common import (  # noqa: F401  (re-exported)
 class LiveServer(Server):
     """gunicorn serving `app:app` with the given environment (gunicorn.conf.py)."""
 
-    def __init__(self, env: dict[str, str], *, workers: int = 1, threads: int = 8,
-                 log_path: Path | None = None):
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        workers: int = 1,
+        threads: int = 8,
+        log_path: Path | None = None,
+    ):
         super().__init__(env, workers=workers, threads=threads, log_path=log_path)
 
     def kill(self) -> None:
@@ -42,14 +48,18 @@ def request_pids(log_path: Path, path: str, method: str | None = None) -> set[in
     for line in log_path.read_text().splitlines():
         if line.startswith("{"):
             record = json.loads(line)
-            if (record.get("event") == "request" and record.get("path") == path
-                    and method in (None, record.get("method"))):
+            if (
+                record.get("event") == "request"
+                and record.get("path") == path
+                and method in (None, record.get("method"))
+            ):
                 pids.add(record["pid"])
     return pids
 
 
 def wait_for_all_workers(server: LiveServer, count: int, timeout: float = 30) -> None:
     """Until every worker has booted and answered (the server is up after the first)."""
+
     def ping(_):
         try:
             with urllib.request.urlopen(server.url + "/healthz", timeout=5) as resp:

@@ -36,8 +36,7 @@ class SmtpSink:
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        mail = Mail(list(envelope.rcpt_tos), str(message["Subject"]),
-                    message.get_content())
+        mail = Mail(list(envelope.rcpt_tos), str(message["Subject"]), message.get_content())
         with self._cond:
             self.mails.append(mail)
             self._cond.notify_all()
@@ -53,8 +52,10 @@ class SmtpSink:
     def wait_for(self, count: int, timeout: float = 15) -> list[Mail]:
         with self._cond:
             if not self._cond.wait_for(lambda: len(self.mails) >= count, timeout):
-                raise AssertionError(f"expected {count} emails, got {len(self.mails)}: "
-                                     f"{[m.subject for m in self.mails]}")
+                raise AssertionError(
+                    f"expected {count} emails, got {len(self.mails)}: "
+                    f"{[m.subject for m in self.mails]}"
+                )
             return list(self.mails)
 
     def to(self, address: str) -> list[Mail]:

@@ -9,8 +9,11 @@ from dnc_app.changelog import Source
 from tests.support import TEST_ACTOR
 from tests.web_support import PASSWORD, sign_in
 
-EMAILS = {"owner": "owner@example.com", "member": "member@example.com",
-          "viewer": "viewer@example.com"}
+EMAILS = {
+    "owner": "owner@example.com",
+    "member": "member@example.com",
+    "viewer": "viewer@example.com",
+}
 
 
 @dataclass
@@ -26,16 +29,24 @@ class RoleWorld:
 
 def make_world(app, team_id: str) -> RoleWorld:
     with app.app_context():
-        users = {role: accounts.create_user(team_id, email, PASSWORD, role=role).id
-                 for role, email in EMAILS.items()}
+        users = {
+            role: accounts.create_user(team_id, email, PASSWORD, role=role).id
+            for role, email in EMAILS.items()
+        }
         target = accounts.create_user(team_id, "target@example.com", PASSWORD, role="member")
-        entry = entries.add_entry(team_id, "https://linkedin.com/in/listed-by-api",
-                                  source=Source.API, actor=TEST_ACTOR)
-        optout = entries.add_entry(team_id, "https://linkedin.com/in/asked-themselves",
-                                   source=Source.PUBLIC_FORM, actor=TEST_ACTOR)
+        entry = entries.add_entry(
+            team_id, "https://linkedin.com/in/listed-by-api", source=Source.API, actor=TEST_ACTOR
+        )
+        optout = entries.add_entry(
+            team_id,
+            "https://linkedin.com/in/asked-themselves",
+            source=Source.PUBLIC_FORM,
+            actor=TEST_ACTOR,
+        )
         key, _secret = accounts.create_api_key(team_id, name="k", actor=TEST_ACTOR)
-        invite, _token = members.create_invite(team_id, "new@example.com", "member",
-                                               actor=TEST_ACTOR)
+        invite, _token = members.create_invite(
+            team_id, "new@example.com", "member", actor=TEST_ACTOR
+        )
         return RoleWorld(team_id, users, target.id, entry.id, optout.id, key.id, invite.id)
 
 

@@ -34,8 +34,10 @@ def missing(what: str) -> None:
 
 
 def postgres_bindir() -> Path | None:
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
-                        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+    )
     for bindir in reversed(candidates):
         if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
             return bindir
@@ -71,23 +73,39 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{self.dbname}"
 
     def _run(self, *args: str, timeout: float = 60) -> None:
-        result = subprocess.run(_as_postgres([str(self.bindir / args[0]), *args[1:]]),
-                                capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            _as_postgres([str(self.bindir / args[0]), *args[1:]]),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if result.returncode != 0:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{args[0]} failed: {result.stderr}{result.stdout}\n{log}")
 
     def start(self) -> PostgresServer:
         if not self._initialized:
-            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                      "-E", "UTF8")
-        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                   "-c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30",
-                  "-o", options, "start")
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "30",
+            "-o",
+            options,
+            "start",
+        )
         if not self._initialized:
-            self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                      self.dbname)
+            self._run(
+                "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", self.dbname
+            )
             self._initialized = True
         return self
 
@@ -99,9 +117,10 @@ class PostgresServer:
         self.start()
 
     def is_running(self) -> bool:
-        result = subprocess.run(_as_postgres([str(self.bindir / "pg_ctl"), "-D",
-                                              str(self.data), "status"]),
-                                capture_output=True)
+        result = subprocess.run(
+            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), "status"]),
+            capture_output=True,
+        )
         return result.returncode == 0
 
     def destroy(self) -> None:
@@ -134,7 +153,8 @@ class _OwnServer:
 def pgbouncer_binary() -> str | None:
     return shutil.which("pgbouncer") or next(
         (str(p) for p in (Path("/usr/sbin/pgbouncer"), Path("/usr/bin/pgbouncer")) if p.exists()),
-        None)
+        None,
+    )
 
 
 class PgBouncer(_OwnServer):
@@ -173,16 +193,24 @@ class PgBouncer(_OwnServer):
 
     def _write_config(self) -> Path:
         (self.dir / "userlist.txt").write_text('"postgres" ""\n')
-        settings = {"listen_addr": "127.0.0.1", "listen_port": str(self.port),
-                    "unix_socket_dir": "", "auth_type": "trust",
-                    "auth_file": str(self.dir / "userlist.txt"),
-                    "logfile": str(self.dir / "pgbouncer.log"), **self.SETTINGS}
+        settings = {
+            "listen_addr": "127.0.0.1",
+            "listen_port": str(self.port),
+            "unix_socket_dir": "",
+            "auth_type": "trust",
+            "auth_file": str(self.dir / "userlist.txt"),
+            "logfile": str(self.dir / "pgbouncer.log"),
+            **self.SETTINGS,
+        }
         if "max_prepared_statements" in settings and not self._knows_prepared_statements():
             del settings["max_prepared_statements"]  # before 1.21: not a setting (none kept)
-        lines = ["[databases]",
-                 f"{self.postgres.dbname} = host=127.0.0.1 port={self.postgres.port} "
-                 f"dbname={self.postgres.dbname}",
-                 "[pgbouncer]", *(f"{k} = {v}" for k, v in settings.items())]
+        lines = [
+            "[databases]",
+            f"{self.postgres.dbname} = host=127.0.0.1 port={self.postgres.port} "
+            f"dbname={self.postgres.dbname}",
+            "[pgbouncer]",
+            *(f"{k} = {v}" for k, v in settings.items()),
+        ]
         path = self.dir / "pgbouncer.ini"
         path.write_text("\n".join(lines) + "\n")
         if os.geteuid() == 0:
@@ -198,8 +226,11 @@ class PgBouncer(_OwnServer):
     def start(self, timeout: float = 10) -> PgBouncer:
         config = self._write_config()
         # pgbouncer refuses to run as root, like postgres.
-        self.proc = subprocess.Popen(_as_postgres([self.binary, str(config)]),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            _as_postgres([self.binary, str(config)]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -234,9 +265,21 @@ class RedisServer(_OwnServer):
     def start(self, timeout: float = 10) -> RedisServer:
         with open(self.dir / "redis.log", "ab") as log:
             self.proc = subprocess.Popen(
-                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
-                stdout=log, stderr=subprocess.STDOUT,
+                [
+                    self.binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.dir),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -278,8 +321,16 @@ class Reply:
         return f"<Reply {self.status} {self.text[:200]!r}>"
 
 
-def call(base_url: str, method: str, path: str, *, key: str | None = None, body=None,
-         headers: dict[str, str] | None = None, timeout: float = 30.0) -> Reply:
+def call(
+    base_url: str,
+    method: str,
+    path: str,
+    *,
+    key: str | None = None,
+    body=None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Reply:
     """One request on a fresh connection (Connection: close); raises OSError and
     http.client exceptions when the connection fails, e.g. to a killed worker."""
     parsed = urlsplit(base_url)

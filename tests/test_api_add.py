@@ -50,10 +50,11 @@ def test_add_writes_one_row_and_its_audit_record(app, client, team):
     entry_id = resp.get_json()["data"]["$id"]
     with app.app_context():
         events = db.session.execute(select(AuditEvent)).scalars().all()
-        assert [(e.action, e.subject_id, e.url, e.source, e.actor_type) for e in events if
-                e.action == "add"] == [
-            ("add", entry_id, "https://linkedin.com/in/jane", "api", "api_key")
-        ]
+        assert [
+            (e.action, e.subject_id, e.url, e.source, e.actor_type)
+            for e in events
+            if e.action == "add"
+        ] == [("add", entry_id, "https://linkedin.com/in/jane", "api", "api_key")]
         assert count_rows(app, DncEntry) == 1
 
 
@@ -129,16 +130,18 @@ def test_bad_input_is_a_400_with_the_documented_code_and_nothing_stored(
     ],
 )
 def test_malformed_json_is_a_400_envelope(client, team, data, message):
-    resp = client.post("/v1/dnc", data=data, headers={**team.headers,
-                                                       "Content-Type": "application/json"})
+    resp = client.post(
+        "/v1/dnc", data=data, headers={**team.headers, "Content-Type": "application/json"}
+    )
     assert resp.status_code == 400
     assert resp.get_json() == {"error": "invalid_json", "data": None, "message": message}
 
 
 def test_oversized_body_is_a_413_envelope(app, client, team):
     big = b'{"url": "in/john", "reason": "' + b"x" * (app.config["API_MAX_CONTENT_LENGTH"]) + b'"}'
-    resp = client.post("/v1/dnc", data=big, headers={**team.headers,
-                                                      "Content-Type": "application/json"})
+    resp = client.post(
+        "/v1/dnc", data=big, headers={**team.headers, "Content-Type": "application/json"}
+    )
     assert resp.status_code == 413
     assert resp.get_json()["error"] == "payload_too_large"
     assert count_rows(app, DncEntry) == 0
@@ -147,16 +150,16 @@ def test_oversized_body_is_a_413_envelope(app, client, team):
 def test_unknown_path_and_wrong_method_are_json_envelopes(client, team):
     resp = client.get("/v1/nothing-here", headers=team.headers)
     assert resp.status_code == 404
-    assert resp.get_json() == {"error": "not_found", "data": None,
-                               "message": "Resource not found"}
+    assert resp.get_json() == {"error": "not_found", "data": None, "message": "Resource not found"}
     resp = client.put("/v1/dnc", json={"url": "in/john"}, headers=team.headers)
     assert resp.status_code == 405
     assert resp.get_json()["error"] == "method_not_allowed"
     assert resp.is_json
 
 
-def test_unexpected_exception_is_a_500_envelope_without_internals(client, team, monkeypatch,
-                                                                  caplog):
+def test_unexpected_exception_is_a_500_envelope_without_internals(
+    client, team, monkeypatch, caplog
+):
     from dnc_app.api import entries as api_entries
 
     def explode(*args, **kwargs):
@@ -165,8 +168,11 @@ def test_unexpected_exception_is_a_500_envelope_without_internals(client, team, 
     monkeypatch.setattr(api_entries.entries, "add_entry", explode)
     resp = add(client, team, {"url": "in/john"})
     assert resp.status_code == 500
-    assert resp.get_json() == {"error": "internal_error", "data": None,
-                               "message": "An unexpected error occurred"}
+    assert resp.get_json() == {
+        "error": "internal_error",
+        "data": None,
+        "message": "An unexpected error occurred",
+    }
     assert b"secret internal detail" not in resp.data
     assert b"Traceback" not in resp.data
     assert "secret internal detail" in caplog.text
@@ -188,8 +194,7 @@ def test_unexpected_exception_is_a_500_envelope_without_internals(client, team, 
     ],
 )
 @pytest.mark.parametrize("method_path", [("post", "/v1/dnc"), ("get", "/v1/verify")])
-def test_authentication_errors_are_401_with_the_documented_code(client, headers, code,
-                                                               method_path):
+def test_authentication_errors_are_401_with_the_documented_code(client, headers, code, method_path):
     method, path = method_path
     resp = getattr(client, method)(path, json={"url": "in/john"}, headers=headers)
     assert resp.status_code == 401
@@ -239,7 +244,7 @@ def test_keys_have_a_prefix_and_at_least_128_bits_of_randomness(app, team):
     assert len(keys) == 200
     assert all(k.startswith("dnc_sk_") and ids.looks_like_api_key(k) for k in keys)
     # Every character of the alphabet turns up (a broken generator would repeat a few).
-    assert len({c for k in keys for c in k[len("dnc_sk_"):]}) == 62
+    assert len({c for k in keys for c in k[len("dnc_sk_") :]}) == 62
     # 40 characters of a 62-letter alphabet: log2(62) * 40 ≈ 238 bits.
     assert ids.API_KEY_RANDOM_LENGTH * 5.95 >= 128
 
@@ -263,9 +268,7 @@ def test_teams_are_isolated(client, make_team):
 # ----------------------------------------------------------------------------- rate limit
 
 
-def test_the_31st_write_in_a_minute_is_a_429_and_other_teams_are_unaffected(
-    app, client, make_team
-):
+def test_the_31st_write_in_a_minute_is_a_429_and_other_teams_are_unaffected(app, client, make_team):
     team_a, team_b = make_team("A"), make_team("B")
     for i in range(30):
         resp = add(client, team_a, {"url": f"in/person-{i}"})
@@ -298,6 +301,4 @@ def test_limits_are_configurable(make_app, make_team):
     app = make_app(DNC_WRITE_LIMIT="2/minute")
     client = app.test_client()
     team = make_team("Small")
-    assert [add(client, team, {"url": f"in/p{i}"}).status_code for i in range(3)] == [
-        201, 201, 429
-    ]
+    assert [add(client, team, {"url": f"in/p{i}"}).status_code for i in range(3)] == [201, 201, 429]

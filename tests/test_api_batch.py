@@ -19,17 +19,23 @@ def urls_of(n: int, prefix: str = "person") -> list[dict]:
 
 def test_mixed_batch_reports_every_item_in_input_order(client, team):
     client.post("/v1/dnc", json={"url": "in/already"}, headers=team.headers)
-    resp = batch(client, team, {"entries": [
-        {"url": "https://www.linkedin.com/in/Alice/", "reason": "asked"},
-        {"url": "in/already"},
-        {"url": "https://linkedin.com/company/acme"},
-        {"url": "LINKEDIN.COM/IN/ALICE"},
-        {"reason": "no url"},
-        {"url": ""},
-        {"url": 42},
-        {"url": "in/bob", "reason": 7},
-        {"url": "in/carol", "reason": None},
-    ]})
+    resp = batch(
+        client,
+        team,
+        {
+            "entries": [
+                {"url": "https://www.linkedin.com/in/Alice/", "reason": "asked"},
+                {"url": "in/already"},
+                {"url": "https://linkedin.com/company/acme"},
+                {"url": "LINKEDIN.COM/IN/ALICE"},
+                {"reason": "no url"},
+                {"url": ""},
+                {"url": 42},
+                {"url": "in/bob", "reason": 7},
+                {"url": "in/carol", "reason": None},
+            ]
+        },
+    )
     assert resp.status_code == 201
     body = resp.get_json()
     assert body["error"] is None
@@ -52,7 +58,16 @@ def test_mixed_batch_reports_every_item_in_input_order(client, team):
     assert all(list(d) == ["url", "status", "error"] for d in details)
     # Only errors carry a message; it says why.
     assert [d["error"] is None for d in details] == [
-        True, True, False, True, False, False, False, False, True]
+        True,
+        True,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
     assert "person profile" in details[2]["error"]
     assert details[4]["error"] == details[5]["error"] == "URL is required"
     assert "string" in details[6]["error"]
@@ -60,8 +75,9 @@ def test_mixed_batch_reports_every_item_in_input_order(client, team):
 
 
 def test_added_entries_are_stored_with_reason_source_and_audit(app, client, team):
-    resp = batch(client, team, {"entries": [{"url": "in/one", "reason": " asked "},
-                                            {"url": "in/two"}]})
+    resp = batch(
+        client, team, {"entries": [{"url": "in/one", "reason": " asked "}, {"url": "in/two"}]}
+    )
     assert resp.get_json()["data"]["added"] == 2
     listed = client.get("/v1/dnc", headers=team.headers).get_json()["data"]["entries"]
     assert [(e["url"], e["reason"], e["source"]) for e in listed] == [
@@ -71,7 +87,8 @@ def test_added_entries_are_stored_with_reason_source_and_audit(app, client, team
     with app.app_context():
         events = db.session.execute(
             select(AuditEvent.action, AuditEvent.url, AuditEvent.source, AuditEvent.actor_type)
-            .where(AuditEvent.action == "add").order_by(AuditEvent.id)
+            .where(AuditEvent.action == "add")
+            .order_by(AuditEvent.id)
         ).all()
     assert [tuple(e) for e in events] == [
         ("add", "https://linkedin.com/in/one", "api", "api_key"),
@@ -152,10 +169,16 @@ def test_a_failing_batch_stores_nothing(app, client, team, monkeypatch):
         ({"entries": {"url": "in/a"}}, "invalid_parameter", "entries must be an array"),
         ({"entries": 3}, "invalid_parameter", "entries must be an array"),
         ({"entries": []}, "empty_entries", "entries must contain at least one entry"),
-        ({"entries": [{"url": "in/a"}] * 1001}, "too_many_entries",
-         "entries must contain at most 1,000 entries (got 1,001)"),
-        ({"entries": [{"url": "in/a"}, {"url": "in/b"}, {"url": "in/c"}, "in/d"]},
-         "invalid_parameter", "entries[3] must be an object with a url"),
+        (
+            {"entries": [{"url": "in/a"}] * 1001},
+            "too_many_entries",
+            "entries must contain at most 1,000 entries (got 1,001)",
+        ),
+        (
+            {"entries": [{"url": "in/a"}, {"url": "in/b"}, {"url": "in/c"}, "in/d"]},
+            "invalid_parameter",
+            "entries[3] must be an object with a url",
+        ),
         ({"entries": [None]}, "invalid_parameter", "entries[0] must be an object with a url"),
         ({"entries": [["in/a"]]}, "invalid_parameter", "entries[0] must be an object with a url"),
     ],
@@ -176,8 +199,9 @@ def test_invalid_requests_are_400s_and_store_nothing(app, client, team, body, co
     ],
 )
 def test_malformed_body_is_a_400_envelope(client, team, data, message):
-    resp = client.post("/v1/dnc/batch", data=data, headers=team.headers,
-                       content_type="application/json")
+    resp = client.post(
+        "/v1/dnc/batch", data=data, headers=team.headers, content_type="application/json"
+    )
     assert resp.status_code == 400
     assert resp.get_json() == {"error": "invalid_json", "data": None, "message": message}
 

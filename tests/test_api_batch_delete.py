@@ -35,16 +35,18 @@ def remove(client, team, **body):
 
 def listed(app, team) -> set[str]:
     with app.app_context():
-        return set(db.session.execute(select(DncEntry.url).where(
-            DncEntry.team_id == team.id)).scalars())
+        return set(
+            db.session.execute(select(DncEntry.url).where(DncEntry.team_id == team.id)).scalars()
+        )
 
 
 def test_by_id_in_input_order_with_counts(app, client, team, make_team):
     ids = add(app, team, ["in/a", "in/b", "in/c"])
     other = make_team("Other", "other")
     other_id = add(app, other, ["in/a"])[0]
-    resp = remove(client, team, ids=[ids[2], "dnc_nope", other_id, ids[0], ids[0], "x y"],
-                  reason="Cleanup")
+    resp = remove(
+        client, team, ids=[ids[2], "dnc_nope", other_id, ids[0], ids[0], "x y"], reason="Cleanup"
+    )
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["error"] is None
@@ -64,13 +66,27 @@ def test_by_id_in_input_order_with_counts(app, client, team, make_team):
 
 def test_by_url_any_form_tokens_and_leads(app, client, team):
     ids = add(app, team, ["in/jane", MEMBER, LEAD])
-    resp = remove(client, team, urls=["https://www.linkedin.com/in/Jane/", MEMBER_AS_SENT,
-                                      LEAD_AS_SENT, "in/nobody", "linkedin.com/company/x",
-                                      MEMBER.lower()])
+    resp = remove(
+        client,
+        team,
+        urls=[
+            "https://www.linkedin.com/in/Jane/",
+            MEMBER_AS_SENT,
+            LEAD_AS_SENT,
+            "in/nobody",
+            "linkedin.com/company/x",
+            MEMBER.lower(),
+        ],
+    )
     data = resp.get_json()["data"]
     assert [(d["entryId"], d["status"]) for d in data["details"]] == [
-        (ids[0], "removed"), (ids[1], "removed"), (ids[2], "removed"), (None, "not_found"),
-        (None, "invalid_url"), (None, "not_found")]
+        (ids[0], "removed"),
+        (ids[1], "removed"),
+        (ids[2], "removed"),
+        (None, "not_found"),
+        (None, "invalid_url"),
+        (None, "not_found"),
+    ]
     assert data["details"][1]["input"] == MEMBER_AS_SENT
     assert (data["removed"], data["notFound"], data["protected"]) == (3, 2, 0)
     assert listed(app, team) == set()
@@ -80,9 +96,15 @@ def test_one_operation_in_the_change_log_with_the_reason(app, client, team):
     ids = add(app, team, [f"in/p-{i}" for i in range(5)])
     assert remove(client, team, ids=ids[:4], reason="Asked").status_code == 200
     with app.app_context():
-        rows = db.session.execute(select(AuditEvent).where(
-            AuditEvent.team_id == team.id, AuditEvent.action == "remove")
-            .order_by(AuditEvent.seq)).scalars().all()
+        rows = (
+            db.session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.team_id == team.id, AuditEvent.action == "remove")
+                .order_by(AuditEvent.seq)
+            )
+            .scalars()
+            .all()
+        )
         assert [r.subject_id for r in rows] == ids[:4]
         assert {r.operation for r in rows} == {rows[0].seq}
         assert {(r.reason, r.source, r.actor_type) for r in rows} == {("Asked", "api", "api_key")}
@@ -93,20 +115,28 @@ def test_protected_entries_are_refused_per_item_and_the_attempt_recorded(app, cl
     kept = add(app, team, ["in/objected"], source=Source.PUBLIC_FORM)[0]
     plain = add(app, team, ["in/plain"])[0]
     data = remove(client, team, ids=[kept, plain]).get_json()["data"]
-    assert data["details"] == [{"input": kept, "entryId": kept, "status": "protected_entry"},
-                               {"input": plain, "entryId": plain, "status": "removed"}]
+    assert data["details"] == [
+        {"input": kept, "entryId": kept, "status": "protected_entry"},
+        {"input": plain, "entryId": plain, "status": "removed"},
+    ]
     assert (data["removed"], data["notFound"], data["protected"]) == (1, 0, 1)
     assert listed(app, team) == {"https://linkedin.com/in/objected"}
     with app.app_context():
-        refused = db.session.execute(select(AuditEvent.subject_id).where(
-            AuditEvent.action == "remove_refused")).scalars().all()
+        refused = (
+            db.session.execute(
+                select(AuditEvent.subject_id).where(AuditEvent.action == "remove_refused")
+            )
+            .scalars()
+            .all()
+        )
         assert refused == [kept]
 
 
 def test_a_key_allowed_to_remove_opt_outs_removes_them_with_a_reason(app, client, team):
     with app.app_context():
-        _key, secret = accounts.create_api_key(team.id, name="owner's", actor=TEST_ACTOR,
-                                               can_remove_optouts=True)
+        _key, secret = accounts.create_api_key(
+            team.id, name="owner's", actor=TEST_ACTOR, can_remove_optouts=True
+        )
     headers = {"Authorization": f"Bearer {secret}"}
     kept = add(app, team, ["in/objected"], source=Source.PUBLIC_FORM)[0]
     plain = add(app, team, ["in/plain"])[0]
@@ -114,20 +144,29 @@ def test_a_key_allowed_to_remove_opt_outs_removes_them_with_a_reason(app, client
     resp = client.post(PATH, json={"ids": [plain, kept]}, headers=headers)
     assert resp.status_code == 400 and resp.get_json()["error"] == "invalid_parameter"
     assert len(listed(app, team)) == 2
-    resp = client.post(PATH, json={"ids": [plain, kept], "reason": "Asked back in"},
-                       headers=headers)
+    resp = client.post(
+        PATH, json={"ids": [plain, kept], "reason": "Asked back in"}, headers=headers
+    )
     assert resp.get_json()["data"]["removed"] == 2 and listed(app, team) == set()
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({}, "missing_ids"), ({"ids": []}, "missing_ids"), ({"urls": []}, "missing_ids"),
-    ({"reason": "x"}, "missing_ids"),
-    ({"ids": ["dnc_a"] * 1001}, "too_many_ids"), ({"urls": ["in/a"] * 1001}, "too_many_ids"),
-    ({"ids": ["dnc_a"], "urls": ["in/a"]}, "invalid_parameter"),
-    ({"ids": "dnc_a"}, "invalid_parameter"), ({"ids": [1]}, "invalid_parameter"),
-    ({"urls": [None]}, "invalid_parameter"), ({"ids": ["dnc_a"], "reason": 5}, "invalid_parameter"),
-    ({"ids": ["dnc_a"], "reason": "a\x00b"}, "invalid_parameter"),
-])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({}, "missing_ids"),
+        ({"ids": []}, "missing_ids"),
+        ({"urls": []}, "missing_ids"),
+        ({"reason": "x"}, "missing_ids"),
+        ({"ids": ["dnc_a"] * 1001}, "too_many_ids"),
+        ({"urls": ["in/a"] * 1001}, "too_many_ids"),
+        ({"ids": ["dnc_a"], "urls": ["in/a"]}, "invalid_parameter"),
+        ({"ids": "dnc_a"}, "invalid_parameter"),
+        ({"ids": [1]}, "invalid_parameter"),
+        ({"urls": [None]}, "invalid_parameter"),
+        ({"ids": ["dnc_a"], "reason": 5}, "invalid_parameter"),
+        ({"ids": ["dnc_a"], "reason": "a\x00b"}, "invalid_parameter"),
+    ],
+)
 def test_bad_requests_get_their_code_and_change_nothing(app, client, team, body, code):
     add(app, team, ["in/a"])
     resp = remove(client, team, **body)
@@ -137,8 +176,7 @@ def test_bad_requests_get_their_code_and_change_nothing(app, client, team, body,
 
 
 def test_invalid_json_is_refused(client, team):
-    resp = client.post(PATH, data="[", headers={**team.headers,
-                                                "Content-Type": "application/json"})
+    resp = client.post(PATH, data="[", headers={**team.headers, "Content-Type": "application/json"})
     assert resp.status_code == 400 and resp.get_json()["error"] == "invalid_json"
 
 
@@ -152,16 +190,16 @@ def test_hostile_strings_are_items_not_errors(app, client, team):
 
 
 def test_1000_in_one_request_cost_one_write_and_one_batch(make_app, make_team):
-    app = make_app(RATELIMIT_ENABLED=True, DNC_WRITE_LIMIT="2/minute",
-                   DNC_BATCH_LIMIT="2/minute")
+    app = make_app(RATELIMIT_ENABLED=True, DNC_WRITE_LIMIT="2/minute", DNC_BATCH_LIMIT="2/minute")
     team = make_team("Limited", "limited")
     client = app.test_client()
     ids = add(app, team, [f"in/n-{i}" for i in range(1000)])
     resp = remove(client, team, ids=ids)
     assert resp.status_code == 200 and resp.get_json()["data"]["removed"] == 1000
     assert resp.headers["X-RateLimit-Remaining"] == "1"
-    assert client.post("/v1/dnc", json={"url": "in/x"}, headers=team.headers
-                       ).status_code == 201  # the second write
+    assert (
+        client.post("/v1/dnc", json={"url": "in/x"}, headers=team.headers).status_code == 201
+    )  # the second write
     assert remove(client, team, ids=ids).status_code == 429  # the write budget is used up
 
 
@@ -175,6 +213,7 @@ def test_webhooks_get_one_removed_event_per_entry(app, client, team, receiver):
     deliver(app)
     events = [r.verified(secret) for r in receiver.wait_for(3)]
     assert sorted((e["type"], e["data"]["$id"], e["data"]["reason"]) for e in events) == sorted(
-        ("dnc.entry.removed", entry_id, "Gone") for entry_id in ids)
+        ("dnc.entry.removed", entry_id, "Gone") for entry_id in ids
+    )
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(DncEntry)) == 0

@@ -35,8 +35,10 @@ def names(changes) -> list[tuple[str, str]]:
 
 def add(client, team, *usernames):
     for name in usernames:
-        assert client.post("/v1/dnc", json={"url": f"in/{name}"},
-                           headers=team.headers).status_code == 201
+        assert (
+            client.post("/v1/dnc", json={"url": f"in/{name}"}, headers=team.headers).status_code
+            == 201
+        )
 
 
 def test_an_empty_team_has_no_changes_and_a_cursor_to_poll_from(client, team):
@@ -49,8 +51,9 @@ def test_an_empty_team_has_no_changes_and_a_cursor_to_poll_from(client, team):
 
 def test_the_contract_shape_oldest_first_with_removals(client, team):
     add(client, team, "ann", "bob")
-    ann = client.get("/v1/dnc/check", query_string={"url": "in/ann"},
-                     headers=team.headers).get_json()["data"]["entry"]
+    ann = client.get(
+        "/v1/dnc/check", query_string={"url": "in/ann"}, headers=team.headers
+    ).get_json()["data"]["entry"]
     assert client.delete(f"/v1/dnc/{ann['$id']}", headers=team.headers).status_code == 200
     resp = client.get("/v1/dnc/changes", headers=team.headers)
     body = resp.get_json()
@@ -63,8 +66,14 @@ def test_the_contract_shape_oldest_first_with_removals(client, team):
     assert names(data["changes"]) == [("added", "ann"), ("added", "bob"), ("removed", "ann")]
     first, _, removal = data["changes"]
     assert list(first) == ["type", "entryId", "url", "at", "source", "seq"]
-    assert first == {"type": "added", "entryId": ann["$id"], "url": ann["url"],
-                     "at": ann["$createdAt"], "source": "api", "seq": first["seq"]}
+    assert first == {
+        "type": "added",
+        "entryId": ann["$id"],
+        "url": ann["url"],
+        "at": ann["$createdAt"],
+        "source": "api",
+        "seq": first["seq"],
+    }
     assert removal["entryId"] == ann["$id"] and removal["at"] >= first["at"]
     # seq: the team's change number, increasing in commit order (the webhook events' too).
     seqs = [c["seq"] for c in data["changes"]]
@@ -73,13 +82,13 @@ def test_the_contract_shape_oldest_first_with_removals(client, team):
 
 def test_only_list_changes_appear_and_every_path_is_included(app, client, team):
     with app.app_context():
-        entries.add_entries(team.id, ["in/a", "in/b"], source=Source.WEB_BULK,
-                            actor=TEST_ACTOR)
+        entries.add_entries(team.id, ["in/a", "in/b"], source=Source.WEB_BULK, actor=TEST_ACTOR)
         # Log events that are not list changes take positions but are not in the feed.
         accounts.create_api_key(team.id, name="other", actor=TEST_ACTOR)
         with pytest.raises(entries.AlreadyListed):
-            entries.add_entry(team.id, "in/a", source=Source.PUBLIC_FORM, actor=TEST_ACTOR,
-                              record_duplicate=True)
+            entries.add_entry(
+                team.id, "in/a", source=Source.PUBLIC_FORM, actor=TEST_ACTOR, record_duplicate=True
+            )
         make_member(app, team.id)
         entries.add_entry(team.id, "in/c", source=Source.PUBLIC_FORM, actor=TEST_ACTOR)
         entries.add_entry(team.id, "in/d", source=Source.CLI, actor=TEST_ACTOR)
@@ -115,8 +124,9 @@ def test_an_exactly_full_page_says_whether_more_are_waiting(client, team):
 
 def test_default_and_largest_page(app, client, team):
     with app.app_context():
-        entries.add_entries(team.id, [f"in/p{i}" for i in range(1001)], source=Source.API,
-                            actor=TEST_ACTOR)
+        entries.add_entries(
+            team.id, [f"in/p{i}" for i in range(1001)], source=Source.API, actor=TEST_ACTOR
+        )
     default = feed(client, team)
     assert (len(default["changes"]), default["hasMore"]) == (100, True)
     largest = feed(client, team, limit=1000)
@@ -159,15 +169,31 @@ def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("cursor", [
-    "garbage!", "not-a-cursor", "%%%", "\x00", "YzE6\x00NDI", "a", "=",
-    b64(b"c1:-1"), b64(b"c1:+1"), b64(b"c1: 1"), b64(b"c1:1.5"), b64(b"c1:"),
-    b64(b"c1:" + str(2**63).encode()), b64(b"c1:" + b"9" * 30), b64(b"c2:1"),
-    b64(b"s1"),  # a list cursor is not a feed cursor
-    b64(b"c1:\xd9\xa3"),  # a non-ASCII digit
-    b64(b"c1:1") + "=",  # padded: not how the server writes it
-    "Y" * 10_000, "é",
-])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage!",
+        "not-a-cursor",
+        "%%%",
+        "\x00",
+        "YzE6\x00NDI",
+        "a",
+        "=",
+        b64(b"c1:-1"),
+        b64(b"c1:+1"),
+        b64(b"c1: 1"),
+        b64(b"c1:1.5"),
+        b64(b"c1:"),
+        b64(b"c1:" + str(2**63).encode()),
+        b64(b"c1:" + b"9" * 30),
+        b64(b"c2:1"),
+        b64(b"s1"),  # a list cursor is not a feed cursor
+        b64(b"c1:\xd9\xa3"),  # a non-ASCII digit
+        b64(b"c1:1") + "=",  # padded: not how the server writes it
+        "Y" * 10_000,
+        "é",
+    ],
+)
 def test_a_bad_cursor_is_a_400_invalid_parameter(client, team, cursor):
     status, body = feed_error(client, team, cursor=cursor)
     assert status == 400, body
@@ -191,14 +217,18 @@ def test_an_empty_cursor_is_the_start(client, team):
 def test_cursors_round_trip_and_are_opaque(app, team):
     with app.app_context():
         for _ in range(5):  # positions the team has reached
-            changelog.log_event(team.id, Action.EXPORTED, team.id, source=Source.WEB,
-                                actor=TEST_ACTOR)
+            changelog.log_event(
+                team.id, Action.EXPORTED, team.id, source=Source.WEB, actor=TEST_ACTOR
+            )
         for seq in (0, 1, 5):
             assert decode_cursor(team.id, encode_cursor(team.id, seq)) == seq
         cursor = encode_cursor(team.id, 5)
-        for bad in (b64(b"c1:042"),  # the same number, not the server's spelling
-                    cursor[:-1] + ("A" if cursor[-1] != "A" else "B"),  # altered
-                    encode_cursor(team.id, 5) + "=", encode_cursor("team_other", 5)):
+        for bad in (
+            b64(b"c1:042"),  # the same number, not the server's spelling
+            cursor[:-1] + ("A" if cursor[-1] != "A" else "B"),  # altered
+            encode_cursor(team.id, 5) + "=",
+            encode_cursor("team_other", 5),
+        ):
             with pytest.raises(InvalidParameter):
                 decode_cursor(team.id, bad)
 
@@ -213,8 +243,11 @@ def test_the_feed_has_its_own_rate_limit(make_app, make_team):
     app = make_app(DNC_CHANGES_LIMIT="2/minute")
     client = app.test_client()
     team = make_team("Acme")
-    assert [client.get("/v1/dnc/changes", headers=team.headers).status_code
-            for _ in range(3)] == [200, 200, 429]
+    assert [client.get("/v1/dnc/changes", headers=team.headers).status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
     # Its own budget: the list endpoint is still available.
     assert client.get("/v1/dnc", headers=team.headers).status_code == 200
 
@@ -239,16 +272,21 @@ def test_a_change_waits_for_an_open_change_of_its_team_and_commits_after_it(app,
         with app.app_context():
             begin_write()
             done["open"] = changelog.record(
-                team.id, Action.ADD, [Change("dnc_open", "https://linkedin.com/in/open")],
-                source=Source.API, actor=TEST_ACTOR)
+                team.id,
+                Action.ADD,
+                [Change("dnc_open", "https://linkedin.com/in/open")],
+                source=Source.API,
+                actor=TEST_ACTOR,
+            )
             holding.set()
             release.wait(20)
             db.session.commit()
 
     def add_entry():
         with app.app_context():
-            done["entry"] = entries.add_entry(team.id, "in/later", source=Source.API,
-                                              actor=TEST_ACTOR)
+            done["entry"] = entries.add_entry(
+                team.id, "in/later", source=Source.API, actor=TEST_ACTOR
+            )
 
     def create_key():
         with app.app_context():
@@ -270,12 +308,15 @@ def test_a_change_waits_for_an_open_change_of_its_team_and_commits_after_it(app,
         thread.join(30)
     with app.app_context():
         feed_rows = changelog.read_entry_changes(team.id, 0, 10)
-        seqs = db.session.execute(select(AuditEvent.seq, AuditEvent.action)
-                                  .where(AuditEvent.team_id == team.id)
-                                  .order_by(AuditEvent.seq)).all()
+        seqs = db.session.execute(
+            select(AuditEvent.seq, AuditEvent.action)
+            .where(AuditEvent.team_id == team.id)
+            .order_by(AuditEvent.seq)
+        ).all()
     assert [(r.subject_id, r.url) for r in feed_rows] == [
         ("dnc_open", "https://linkedin.com/in/open"),
-        (done["entry"].id, "https://linkedin.com/in/later")]
+        (done["entry"].id, "https://linkedin.com/in/later"),
+    ]
     # The open change's seq comes before both later ones, with no gap.
     assert [s.seq for s in seqs] == [1, 2, 3, 4]
     assert done["open"] == 2 and {a for _, a in seqs[2:]} == {"add", "key_create"}

@@ -59,19 +59,26 @@ def test_answers_follow_adds_and_deletes_immediately(client, team):
     for _ in range(3):
         entry = add(client, team, "in/flip-flop")
         assert check(client, team, "in/flip-flop").get_json()["data"] == {
-            "onList": True, "entry": entry}
+            "onList": True,
+            "entry": entry,
+        }
         deleted = client.delete(f"/v1/dnc/{entry['$id']}", headers=team.headers)
         assert deleted.status_code == 200
         assert check(client, team, "in/flip-flop").get_json()["data"] == {
-            "onList": False, "entry": None}
+            "onList": False,
+            "entry": None,
+        }
 
 
 @pytest.mark.parametrize("query", [{}, {"url": ""}])
 def test_a_missing_url_is_a_400(client, team, query):
     resp = client.get("/v1/dnc/check", query_string=query, headers=team.headers)
     assert resp.status_code == 400
-    assert resp.get_json() == {"error": "missing_url", "data": None,
-                               "message": "url query parameter is required"}
+    assert resp.get_json() == {
+        "error": "missing_url",
+        "data": None,
+        "message": "url query parameter is required",
+    }
 
 
 @pytest.mark.parametrize(
@@ -98,8 +105,9 @@ def test_an_invalid_url_is_a_400_that_says_why(client, team, url, reason):
 
 def test_check_requires_a_valid_api_key(client, team):
     assert client.get("/v1/dnc/check?url=in/a").status_code == 401
-    resp = client.get("/v1/dnc/check?url=in/a",
-                      headers={"Authorization": "Bearer dnc_sk_" + "x" * 40})
+    resp = client.get(
+        "/v1/dnc/check?url=in/a", headers={"Authorization": "Bearer dnc_sk_" + "x" * 40}
+    )
     assert resp.status_code == 401
     assert resp.get_json()["error"] == "invalid_api_key"
 
@@ -118,8 +126,10 @@ def test_a_fresh_server_process_answers_reads_of_listed_entries(client, team, se
     server = LiveServer(server_env, workers=1, threads=2).start()
     try:
         parts = urlsplit(server.url)
-        for path, pick in [("/v1/dnc/check?url=in/fresh-process", lambda d: d["entry"]),
-                           ("/v1/dnc?limit=1", lambda d: d["entries"][0])]:
+        for path, pick in [
+            ("/v1/dnc/check?url=in/fresh-process", lambda d: d["entry"]),
+            ("/v1/dnc?limit=1", lambda d: d["entries"][0]),
+        ]:
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
             try:
                 conn.request("GET", path, headers=team.headers)

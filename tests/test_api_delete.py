@@ -8,8 +8,11 @@ from sqlalchemy import select
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry
 
-DELETED = {"error": None, "data": {"message": "DNC entry deleted successfully"},
-           "message": "DNC entry deleted successfully"}
+DELETED = {
+    "error": None,
+    "data": {"message": "DNC entry deleted successfully"},
+    "message": "DNC entry deleted successfully",
+}
 NOT_FOUND = {"error": "not_found", "data": None, "message": "DNC entry not found"}
 
 
@@ -42,10 +45,15 @@ def test_the_audit_record_stays_with_who_when_and_the_reason(app, client, team):
     resp = delete(client, team, entry["$id"], json={"reason": "  Asked to be contacted again "})
     assert resp.status_code == 200
     with app.app_context():
-        events = db.session.execute(
-            select(AuditEvent).where(AuditEvent.subject_id == entry["$id"])
-            .order_by(AuditEvent.id)
-        ).scalars().all()
+        events = (
+            db.session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.subject_id == entry["$id"])
+                .order_by(AuditEvent.id)
+            )
+            .scalars()
+            .all()
+        )
         assert [e.action for e in events] == ["add", "remove"]
         removal = events[1]
         assert removal.url == "https://linkedin.com/in/john-doe"
@@ -53,8 +61,9 @@ def test_the_audit_record_stays_with_who_when_and_the_reason(app, client, team):
         assert (removal.source, removal.actor_type) == ("api", "api_key")
         assert removal.actor_id is not None and removal.actor_label.startswith("API key ")
         assert removal.created_at is not None
-        assert db.session.execute(
-            select(DncEntry).where(DncEntry.id == entry["$id"])).first() is None
+        assert (
+            db.session.execute(select(DncEntry).where(DncEntry.id == entry["$id"])).first() is None
+        )
 
 
 def test_the_url_can_be_added_again_after_a_delete(client, team):
@@ -76,8 +85,15 @@ def test_deleting_twice_is_a_404(client, team):
 
 @pytest.mark.parametrize(
     "entry_id",
-    ["dnc_doesNotExist0000000", "not-an-id", "dnc_", "dnc_" + "a" * 60, "dnc_a%00b",
-     "%F0%9F%98%80", "dnc_abc%20def"],
+    [
+        "dnc_doesNotExist0000000",
+        "not-an-id",
+        "dnc_",
+        "dnc_" + "a" * 60,
+        "dnc_a%00b",
+        "%F0%9F%98%80",
+        "dnc_abc%20def",
+    ],
 )
 def test_an_unknown_id_is_a_404(client, team, entry_id):
     add(client, team)
@@ -113,8 +129,12 @@ def test_an_invalid_reason_is_a_400_and_nothing_is_deleted(client, team, body, m
 
 def test_a_malformed_body_is_a_400_and_nothing_is_deleted(client, team):
     entry = add(client, team)
-    resp = client.delete(f"/v1/dnc/{entry['$id']}", data=b"{oops", headers=team.headers,
-                         content_type="application/json")
+    resp = client.delete(
+        f"/v1/dnc/{entry['$id']}",
+        data=b"{oops",
+        headers=team.headers,
+        content_type="application/json",
+    )
     assert resp.status_code == 400
     assert resp.get_json()["error"] == "invalid_json"
     assert is_listed(client, team, "in/john-doe")

@@ -38,16 +38,19 @@ def _assert_envelope_429(response):
 # --------------------------------------------------------------------------- client keys
 
 
-@pytest.mark.parametrize(("addr", "key"), [
-    ("192.0.2.7", "192.0.2.7"),
-    ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
-    ("2001:DB8:1:2::1", "2001:db8:1:2::/64"),
-    ("::ffff:192.0.2.7", "192.0.2.7"),
-    ("fe80::1%eth0", "fe80::/64"),
-    ("", "unknown"),
-    (None, "unknown"),
-    ("not-an-address", "not-an-address"),
-])
+@pytest.mark.parametrize(
+    ("addr", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2::1", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("", "unknown"),
+        (None, "unknown"),
+        ("not-an-address", "not-an-address"),
+    ],
+)
 def test_client_key_keeps_ipv4_and_groups_ipv6_by_64(addr, key):
     assert client_key(addr) == key
 
@@ -165,10 +168,13 @@ def test_a_429_of_the_pages_gives_the_same_wait_in_text_and_header(make_app, tea
 
 def _chunked_post(client, team, body: bytes):
     """A chunked body, as gunicorn passes it (werkzeug then ignores Content-Length)."""
-    return client.post("/v1/dnc", headers={**team.headers, "Transfer-Encoding": "chunked"},
-                       content_type="application/json",
-                       input_stream=io.BytesIO(body),
-                       environ_overrides={"wsgi.input_terminated": True})
+    return client.post(
+        "/v1/dnc",
+        headers={**team.headers, "Transfer-Encoding": "chunked"},
+        content_type="application/json",
+        input_stream=io.BytesIO(body),
+        environ_overrides={"wsgi.input_terminated": True},
+    )
 
 
 def _padded_body(size: int) -> bytes:
@@ -194,8 +200,11 @@ def test_a_chunked_body_of_exactly_the_cap_is_read(make_app, team):
 
 
 def _request_lines(err: str) -> list[dict]:
-    return [json.loads(line) for line in err.splitlines()
-            if line.startswith("{") and '"event": "request"' in line]
+    return [
+        json.loads(line)
+        for line in err.splitlines()
+        if line.startswith("{") and '"event": "request"' in line
+    ]
 
 
 def test_the_request_log_does_not_carry_a_personal_link_token(app, client, team, capsys):
@@ -228,9 +237,13 @@ def _chunked(url: str, key: str, body: bytes) -> tuple[int, dict]:
     host, port = url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
     try:
-        conn.request("POST", "/v1/dnc", body=iter([body[:100], body[100:]]),
-                     headers={"Authorization": f"Bearer {key}",
-                              "Content-Type": "application/json"}, encode_chunked=True)
+        conn.request(
+            "POST",
+            "/v1/dnc",
+            body=iter([body[:100], body[100:]]),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            encode_chunked=True,
+        )
         response = conn.getresponse()
         return response.status, json.loads(response.read())
     finally:
@@ -241,8 +254,9 @@ def _chunked(url: str, key: str, body: bytes) -> tuple[int, dict]:
 def test_live_chunked_bodies_undecodable_queries_and_the_log(live_server_factory, team, app):
     server = live_server_factory(API_MAX_CONTENT_LENGTH="300")
     assert _chunked(server.url, team.api_key, _padded_body(1000)) == (
-        413, {"error": "payload_too_large", "data": None,
-              "message": "Request body is too large"})
+        413,
+        {"error": "payload_too_large", "data": None, "message": "Request body is too large"},
+    )
     status, body = _chunked(server.url, team.api_key, _padded_body(100))
     assert (status, body["error"]) == (201, None)
     # gunicorn hands raw bytes of a query string through to the app.

@@ -64,8 +64,7 @@ def test_check_answers_as_the_flask_view(make_app, team):
     app = make_app()
     _hot, hot, flask, flask_only = _hot_and_flask(app)
     headers = {**team.headers, **REQUEST_ID}
-    hot.post("/v1/dnc", json={"url": "linkedin.com/in/listed", "reason": "asked"},
-             headers=headers)
+    hot.post("/v1/dnc", json={"url": "linkedin.com/in/listed", "reason": "asked"}, headers=headers)
     cases = [
         "/v1/dnc/check?url=https%3A%2F%2Fwww.linkedin.com%2Fin%2Flisted%2F",
         "/v1/dnc/check?url=linkedin.com/in/nobody",
@@ -85,14 +84,16 @@ def test_check_answers_as_the_flask_view(make_app, team):
     assert answer_headers["X-RateLimit-Limit"]
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer nope", "Basic x",
-                                           "Bearer dnc_sk_" + "a" * 40])
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer nope", "Basic x", "Bearer dnc_sk_" + "a" * 40]
+)
 def test_refused_keys_answer_as_the_flask_view(make_app, team, authorization):
     app = make_app()
     _hot, hot, flask, _ = _hot_and_flask(app)
     headers = {**REQUEST_ID, **({"Authorization": authorization} if authorization else {})}
-    status, body, answer_headers = _same(hot, flask, "GET", "/v1/dnc/check?url=in/x",
-                                         headers=headers)
+    status, body, answer_headers = _same(
+        hot, flask, "GET", "/v1/dnc/check?url=in/x", headers=headers
+    )
     assert status == 401 and answer_headers["WWW-Authenticate"] == 'Bearer realm="dnc"'
     assert "X-RateLimit-Limit" not in answer_headers
 
@@ -104,13 +105,25 @@ def test_add_answers_as_the_flask_view(make_app, team):
     for path_client, name in ((hot, "one"), (flask, "two")):
         added = path_client.post("/v1/dnc", json={"url": f"in/{name}"}, headers=headers)
         assert added.status_code == 201
-    status, body, _headers = _same(hot, flask, "POST", "/v1/dnc", json={"url": "in/one"},
-                                   headers=headers)
+    status, body, _headers = _same(
+        hot, flask, "POST", "/v1/dnc", json={"url": "in/one"}, headers=headers
+    )
     assert status == 409 and body["data"]["url"] == "https://linkedin.com/in/one"
-    for payload in (b"{not json", b"[1]", b"{}", b'{"url": "https://example.com"}',
-                    b'{"url": "in/x", "reason": 5}'):
-        _same(hot, flask, "POST", "/v1/dnc", data=payload,
-              headers={**headers, "Content-Type": "application/json"})
+    for payload in (
+        b"{not json",
+        b"[1]",
+        b"{}",
+        b'{"url": "https://example.com"}',
+        b'{"url": "in/x", "reason": 5}',
+    ):
+        _same(
+            hot,
+            flask,
+            "POST",
+            "/v1/dnc",
+            data=payload,
+            headers={**headers, "Content-Type": "application/json"},
+        )
     with app.app_context():
         urls = db.session.execute(select(sql.ENTRIES.c.url)).scalars().all()
     assert sorted(urls) == ["https://linkedin.com/in/one", "https://linkedin.com/in/two"]
@@ -119,8 +132,10 @@ def test_add_answers_as_the_flask_view(make_app, team):
 def test_the_hot_path_and_the_views_share_one_budget(make_app, team):
     app = make_app(DNC_CHECK_LIMIT="3/minute", DNC_WRITE_LIMIT="2/minute")
     _hot, hot, flask, _ = _hot_and_flask(app)
-    checks = [client.get("/v1/dnc/check?url=in/x", headers=team.headers)
-              for client in (hot, flask, hot, flask)]
+    checks = [
+        client.get("/v1/dnc/check?url=in/x", headers=team.headers)
+        for client in (hot, flask, hot, flask)
+    ]
     assert [c.status_code for c in checks] == [200, 200, 200, 429]
     refused = hot.get("/v1/dnc/check?url=in/x", headers={**team.headers, **REQUEST_ID})
     assert refused.status_code == 429
@@ -128,8 +143,12 @@ def test_the_hot_path_and_the_views_share_one_budget(make_app, team):
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     assert _answer(refused)[1]["error"] == "rate_limit_exceeded"
     # Writes: the shared budget of add, batch and delete.
-    assert flask.post("/v1/dnc/batch", json={"entries": [{"url": "in/a"}]},
-                      headers=team.headers).status_code == 201
+    assert (
+        flask.post(
+            "/v1/dnc/batch", json={"entries": [{"url": "in/a"}]}, headers=team.headers
+        ).status_code
+        == 201
+    )
     assert hot.post("/v1/dnc", json={"url": "in/b"}, headers=team.headers).status_code == 201
     third = hot.post("/v1/dnc", json={"url": "in/c"}, headers=team.headers)
     assert third.status_code == 429 and "Retry-After" in third.headers
@@ -142,17 +161,24 @@ def test_flask_serves_what_the_hot_path_does_not_reproduce(make_app, team):
     assert flask_only.calls == 0
     hot.get("/v1/dnc/check/?url=in/x", headers=team.headers)  # not the route itself
     hot.open("/v1/dnc/check?url=in/x", method="HEAD", headers=team.headers)
-    not_utf8 = hot.get("/v1/dnc/check", headers=team.headers,
-                       environ_overrides={"QUERY_STRING": "url=\xff"})  # the byte 0xFF
+    not_utf8 = hot.get(
+        "/v1/dnc/check", headers=team.headers, environ_overrides={"QUERY_STRING": "url=\xff"}
+    )  # the byte 0xFF
     assert not_utf8.get_json()["error"] == "invalid_parameter"
-    hot.post("/v1/dnc", data=b"x" * (app.config["API_MAX_CONTENT_LENGTH"] + 1),
-             headers=team.headers)
+    hot.post(
+        "/v1/dnc", data=b"x" * (app.config["API_MAX_CONTENT_LENGTH"] + 1), headers=team.headers
+    )
     assert flask_only.calls == 4
 
     trusting = make_app(TRUSTED_HOSTS=["dnc.example"])
     _hot, hot, _flask, flask_only = _hot_and_flask(trusting)
-    assert hot.get("/v1/dnc/check?url=in/x", headers={**team.headers, "Host": "dnc.example"},
-                   ).status_code == 200
+    assert (
+        hot.get(
+            "/v1/dnc/check?url=in/x",
+            headers={**team.headers, "Host": "dnc.example"},
+        ).status_code
+        == 200
+    )
     assert flask_only.calls == 0
     refused = hot.get("/v1/dnc/check?url=in/x", headers={**team.headers, "Host": "evil.example"})
     assert refused.status_code == 400 and refused.get_json()["error"] == "bad_request"
@@ -194,8 +220,10 @@ def test_the_raw_read_falls_back_to_core_when_the_driver_fails(make_app, team):
         for fairy in fairies:
             fairy.close()
         assert read_one(sql.FIND_BY_DIGEST, params) is None
-    assert app.test_client().get("/v1/dnc/check?url=in/nobody",
-                                 headers=team.headers).status_code == 200
+    assert (
+        app.test_client().get("/v1/dnc/check?url=in/nobody", headers=team.headers).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("store", ["memory", "redis"])

@@ -27,25 +27,30 @@ class Counting:
         return self.wsgi(environ, start_response)
 
 
-@pytest.mark.parametrize("method, path, allowed", [
-    ("PUT", "/v1/dnc", {"GET", "POST", "HEAD", "OPTIONS"}),
-    ("PUT", "/v1/webhooks", {"GET", "POST", "HEAD", "OPTIONS"}),
-    ("POST", "/v1/dnc/check", None),  # a hot path route, another method
-    ("PATCH", "/v1/webhooks", None),
-])
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("PUT", "/v1/dnc", {"GET", "POST", "HEAD", "OPTIONS"}),
+        ("PUT", "/v1/webhooks", {"GET", "POST", "HEAD", "OPTIONS"}),
+        ("POST", "/v1/dnc/check", None),  # a hot path route, another method
+        ("PATCH", "/v1/webhooks", None),
+    ],
+)
 def test_a_405_carries_allow(client, team, method, path, allowed):
     resp = client.open(path, method=method, headers=team.headers)
     assert resp.status_code == 405
-    assert resp.json == {"error": "method_not_allowed", "data": None,
-                         "message": "Method not allowed for this endpoint"}
+    assert resp.json == {
+        "error": "method_not_allowed",
+        "data": None,
+        "message": "Method not allowed for this endpoint",
+    }
     methods = {m.strip() for m in resp.headers["Allow"].split(",")}
     assert method not in methods and "OPTIONS" in methods
     if allowed is not None:
         assert methods == allowed
 
 
-@pytest.mark.parametrize("path", ["/v1/dnc", "/v1/dnc/check", "/v1/dnc/batch",
-                                  "/v1/webhooks"])
+@pytest.mark.parametrize("path", ["/v1/dnc", "/v1/dnc/check", "/v1/dnc/batch", "/v1/webhooks"])
 def test_options_answers_204_with_allow_and_no_body(client, path):
     resp = client.options(path)
     assert resp.status_code == 204 and resp.data == b""
@@ -60,26 +65,45 @@ def test_options_outside_the_api_is_unchanged(client):
     assert client.options("/login").status_code == 200
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x", "application/xml",
-                                          "json", "application/jsonp"])
-@pytest.mark.parametrize("path", ["/v1/dnc", "/v1/dnc/batch", "/v1/dnc/screen",
-                                  "/v1/webhooks"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "json",
+        "application/jsonp",
+    ],
+)
+@pytest.mark.parametrize("path", ["/v1/dnc", "/v1/dnc/batch", "/v1/dnc/screen", "/v1/webhooks"])
 def test_a_body_that_is_not_json_is_a_415(client, team, path, content_type):
     headers = dict(team.headers)
     if content_type:
         headers["Content-Type"] = content_type
     resp = client.post(path, data=json.dumps(ADD), headers=headers)
     assert resp.status_code == 415
-    assert resp.json == {"error": "unsupported_media_type", "data": None,
-                         "message": "Request body must be JSON"}
+    assert resp.json == {
+        "error": "unsupported_media_type",
+        "data": None,
+        "message": "Request body must be JSON",
+    }
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
-                                          "Application/JSON", "application/merge-patch+json"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/merge-patch+json",
+    ],
+)
 def test_json_in_its_spellings_is_accepted(client, team, content_type):
-    resp = client.post("/v1/dnc", data=json.dumps(ADD),
-                       headers={**team.headers, "Content-Type": content_type})
+    resp = client.post(
+        "/v1/dnc", data=json.dumps(ADD), headers={**team.headers, "Content-Type": content_type}
+    )
     assert resp.status_code == 201, resp.json
 
 
@@ -91,12 +115,16 @@ def test_the_hot_path_and_flask_refuse_the_same_bodies(make_app, team):
     hot.flask_wsgi = flask_only
     through_hot, through_flask = Client(hot), Client(flask_only)
     for client in (through_hot, through_flask):
-        resp = client.post("/v1/dnc", data=json.dumps(ADD),
-                           headers={**team.headers, "Content-Type": "text/plain"})
+        resp = client.post(
+            "/v1/dnc", data=json.dumps(ADD), headers={**team.headers, "Content-Type": "text/plain"}
+        )
         assert resp.status_code == 415 and resp.json["error"] == "unsupported_media_type"
         # A check that carries a body is held to the same rule.
-        resp = client.get("/v1/dnc/check?url=linkedin.com/in/x", data="url=x",
-                          headers={**team.headers, "Content-Type": "text/plain"})
+        resp = client.get(
+            "/v1/dnc/check?url=linkedin.com/in/x",
+            data="url=x",
+            headers={**team.headers, "Content-Type": "text/plain"},
+        )
         assert resp.status_code == 415
     # A JSON add is still the hot path's own (Flask saw only its refusals and the
     # Flask client's requests).
@@ -105,24 +133,31 @@ def test_the_hot_path_and_flask_refuse_the_same_bodies(make_app, team):
     assert resp.status_code == 201 and flask_only.calls == calls
 
 
-@pytest.mark.parametrize("environ, refused", [
-    ({}, False),
-    ({"CONTENT_LENGTH": "0", "CONTENT_TYPE": "text/plain"}, False),
-    ({"CONTENT_LENGTH": "2"}, True),
-    ({"CONTENT_LENGTH": "2", "CONTENT_TYPE": "application/json"}, False),
-    ({"CONTENT_LENGTH": "2", "CONTENT_TYPE": "application/vnd.api+json"}, False),
-    ({"CONTENT_LENGTH": "2", "CONTENT_TYPE": "text/json+plain"}, True),
-    ({"HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_TYPE": "text/csv"}, True),
-    ({"HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_TYPE": "application/json"}, False),
-])
+@pytest.mark.parametrize(
+    "environ, refused",
+    [
+        ({}, False),
+        ({"CONTENT_LENGTH": "0", "CONTENT_TYPE": "text/plain"}, False),
+        ({"CONTENT_LENGTH": "2"}, True),
+        ({"CONTENT_LENGTH": "2", "CONTENT_TYPE": "application/json"}, False),
+        ({"CONTENT_LENGTH": "2", "CONTENT_TYPE": "application/vnd.api+json"}, False),
+        ({"CONTENT_LENGTH": "2", "CONTENT_TYPE": "text/json+plain"}, True),
+        ({"HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_TYPE": "text/csv"}, True),
+        ({"HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_TYPE": "application/json"}, False),
+    ],
+)
 def test_the_rule(environ, refused):
     assert refuses_body(environ) is refused
 
 
 def test_the_document_states_the_415_wherever_a_body_is_accepted(app):
     document = document_for(app.config)
-    operations = [op for item in document["paths"].values() for op in item.values()
-                  if isinstance(op, dict) and "responses" in op]
+    operations = [
+        op
+        for item in document["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "responses" in op
+    ]
     with_body = [op for op in operations if "requestBody" in op]
     assert len(with_body) >= 4
     for operation in with_body:

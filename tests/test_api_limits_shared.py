@@ -25,8 +25,9 @@ class Api:
         return self.client.post("/v1/dnc", json={"url": self._url()}, headers=self.team.headers)
 
     def batch(self):
-        return self.client.post("/v1/dnc/batch", json={"entries": [{"url": self._url()}]},
-                                headers=self.team.headers)
+        return self.client.post(
+            "/v1/dnc/batch", json={"entries": [{"url": self._url()}]}, headers=self.team.headers
+        )
 
     def delete(self, entry_id="dnc_missing0000000000"):
         # A 404 is still a write request: it is charged like any other.
@@ -114,8 +115,11 @@ def test_at_the_default_the_31st_mixed_write_is_a_429_and_other_teams_are_unaffe
     statuses = []
     for _ in range(10):
         added = acme.add()
-        statuses += [added.status_code, acme.batch().status_code,
-                     acme.delete(added.get_json()["data"]["$id"]).status_code]
+        statuses += [
+            added.status_code,
+            acme.batch().status_code,
+            acme.delete(added.get_json()["data"]["$id"]).status_code,
+        ]
     assert statuses == [201, 201, 200] * 10
     for attempt in (acme.add, acme.batch, acme.delete):
         assert_429(attempt())

@@ -8,8 +8,11 @@ from tests.support import api_data
 
 
 def add_many(client, team, usernames):
-    resp = client.post("/v1/dnc/batch", json={"entries": [{"url": f"in/{u}"} for u in usernames]},
-                       headers=team.headers)
+    resp = client.post(
+        "/v1/dnc/batch",
+        json={"entries": [{"url": f"in/{u}"} for u in usernames]},
+        headers=team.headers,
+    )
     assert resp.status_code == 201
     assert resp.get_json()["data"]["added"] == len(usernames)
 
@@ -24,7 +27,12 @@ def names(entries) -> list[str]:
 
 def test_empty_list(client, team):
     assert list_page(client, team) == {
-        "entries": [], "total": 0, "limit": 50, "offset": 0, "nextCursor": None}
+        "entries": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+        "nextCursor": None,
+    }
 
 
 def test_newest_first_with_documented_fields_and_default_limit(client, team):
@@ -104,7 +112,11 @@ def test_q_filters_by_url_substring_case_insensitively(client, team):
     assert first["total"] == 4
     rest = list_page(client, team, q="doe", limit=2, cursor=first["nextCursor"])
     assert names(first["entries"]) + names(rest["entries"]) == [
-        "doe-y", "doe_x", "jane-doe", "john-doe"]
+        "doe-y",
+        "doe_x",
+        "jane-doe",
+        "john-doe",
+    ]
     assert rest["nextCursor"] is None
 
 
@@ -119,8 +131,24 @@ def small_windows(monkeypatch):
     monkeypatch.setattr(listing, "COUNT_CAP", 5)
 
 
-SEARCHED = ["ann-1", "bob", "ann-2", "x", "y", "ann-3", "ann-4", "z", "w", "ann-5", "ann-6",
-            "v", "ann-7", "u", "t", "s"]
+SEARCHED = [
+    "ann-1",
+    "bob",
+    "ann-2",
+    "x",
+    "y",
+    "ann-3",
+    "ann-4",
+    "z",
+    "w",
+    "ann-5",
+    "ann-6",
+    "v",
+    "ann-7",
+    "u",
+    "t",
+    "s",
+]
 
 
 def test_q_pages_by_offset_and_cursor_are_the_scans_rows(client, team, small_windows):
@@ -135,15 +163,24 @@ def test_q_pages_by_offset_and_cursor_are_the_scans_rows(client, team, small_win
         assert by_offset == expected
         by_cursor, cursor = [], None
         while True:
-            data = list_page(client, team, q="ann", limit=limit,
-                             **({"cursor": cursor} if cursor else {}))
+            data = list_page(
+                client, team, q="ann", limit=limit, **({"cursor": cursor} if cursor else {})
+            )
             by_cursor += names(data["entries"])
             if not (cursor := data["nextCursor"]):
                 break
         assert by_cursor == expected
-    for term, found in (("n-", expected), ("in/ann-7", ["ann-7"]), ("in/bo", ["bob"]),
-                        ("q", []), ("/in/", list(reversed(SEARCHED))), ("x/ann", []),
-                        ("ann$", []), ("o", list(reversed(SEARCHED))), ("/ann-1", ["ann-1"])):
+    for term, found in (
+        ("n-", expected),
+        ("in/ann-7", ["ann-7"]),
+        ("in/bo", ["bob"]),
+        ("q", []),
+        ("/in/", list(reversed(SEARCHED))),
+        ("x/ann", []),
+        ("ann$", []),
+        ("o", list(reversed(SEARCHED))),
+        ("/ann-1", ["ann-1"]),
+    ):
         assert names(list_page(client, team, q=term)["entries"]) == found, term
 
 
@@ -161,8 +198,13 @@ def test_q_total_is_exact_up_to_the_cap_and_says_so(client, team, small_windows)
     data = list_page(client, team, q="ann", limit=10)
     assert (data["total"], data["totalExact"]) == (7, True)
     # Counted up to the cap: exact.
-    data = list_page(client, team, q="ann-", limit=2, cursor=list_page(
-        client, team, q="ann-", limit=2)["nextCursor"])
+    data = list_page(
+        client,
+        team,
+        q="ann-",
+        limit=2,
+        cursor=list_page(client, team, q="ann-", limit=2)["nextCursor"],
+    )
     assert (data["total"], data["totalExact"]) == (6, False)
     data = list_page(client, team, q="ann-", limit=2, offset=2)
     assert names(data["entries"]) == ["ann-5", "ann-4"]

@@ -26,8 +26,14 @@ def screen(client, team, **body):
 
 def test_results_come_in_input_order_with_counts(client, team):
     john = add(client, team, "in/john-doe")
-    inputs = ["in/jane-roe", "https://www.linkedin.com/in/John-Doe/", "",
-              "https://www.linkedin.com/company/acme", "linkedin.com/in/john-doe", "in/x"]
+    inputs = [
+        "in/jane-roe",
+        "https://www.linkedin.com/in/John-Doe/",
+        "",
+        "https://www.linkedin.com/company/acme",
+        "linkedin.com/in/john-doe",
+        "in/x",
+    ]
     resp = screen(client, team, urls=inputs)
     assert resp.status_code == 200
     body = resp.get_json()
@@ -35,20 +41,46 @@ def test_results_come_in_input_order_with_counts(client, team):
     assert body["message"] == "Screened 6: 2 listed, 2 not listed, 2 invalid"
     assert body["data"] == {
         "results": [
-            {"input": "in/jane-roe", "url": "https://linkedin.com/in/jane-roe",
-             "onList": False, "entryId": None, "error": None},
-            {"input": inputs[1], "url": "https://linkedin.com/in/john-doe", "onList": True,
-             "entryId": john["$id"], "error": None},
-            {"input": "", "url": None, "onList": False, "entryId": None,
-             "error": "invalid_url"},
-            {"input": inputs[3], "url": None, "onList": False, "entryId": None,
-             "error": "invalid_url"},
-            {"input": inputs[4], "url": "https://linkedin.com/in/john-doe", "onList": True,
-             "entryId": john["$id"], "error": None},
-            {"input": "in/x", "url": "https://linkedin.com/in/x", "onList": False,
-             "entryId": None, "error": None},
+            {
+                "input": "in/jane-roe",
+                "url": "https://linkedin.com/in/jane-roe",
+                "onList": False,
+                "entryId": None,
+                "error": None,
+            },
+            {
+                "input": inputs[1],
+                "url": "https://linkedin.com/in/john-doe",
+                "onList": True,
+                "entryId": john["$id"],
+                "error": None,
+            },
+            {"input": "", "url": None, "onList": False, "entryId": None, "error": "invalid_url"},
+            {
+                "input": inputs[3],
+                "url": None,
+                "onList": False,
+                "entryId": None,
+                "error": "invalid_url",
+            },
+            {
+                "input": inputs[4],
+                "url": "https://linkedin.com/in/john-doe",
+                "onList": True,
+                "entryId": john["$id"],
+                "error": None,
+            },
+            {
+                "input": "in/x",
+                "url": "https://linkedin.com/in/x",
+                "onList": False,
+                "entryId": None,
+                "error": None,
+            },
         ],
-        "listed": 2, "notListed": 2, "invalid": 2,
+        "listed": 2,
+        "notListed": 2,
+        "invalid": 2,
     }
     assert resp.headers["X-RateLimit-Limit"] == "30"
 
@@ -56,8 +88,12 @@ def test_results_come_in_input_order_with_counts(client, team):
 def test_screening_by_sha256_answers_like_screening_by_url(client, team):
     for url in ("in/john-doe", "in/jürgen", "in/ann"):
         add(client, team, url)
-    urls = ["https://linkedin.com/in/john-doe", "https://linkedin.com/in/j%C3%BCrgen",
-            "https://linkedin.com/in/nobody", "https://linkedin.com/in/ann"]
+    urls = [
+        "https://linkedin.com/in/john-doe",
+        "https://linkedin.com/in/j%C3%BCrgen",
+        "https://linkedin.com/in/nobody",
+        "https://linkedin.com/in/ann",
+    ]
     normalized = [r["url"] for r in screen(client, team, urls=urls).get_json()["data"]["results"]]
     digests = [sha(url) for url in normalized]
     digests[3] = digests[3].upper()  # any letter case
@@ -76,27 +112,44 @@ def test_a_malformed_digest_is_an_invalid_item_not_a_400(client, team, digest):
     add(client, team, "in/john-doe")
     good = sha("https://linkedin.com/in/john-doe")
     body = screen(client, team, sha256=[digest, good]).get_json()
-    assert body["data"]["results"][0] == {"input": digest, "url": None, "onList": False,
-                                          "entryId": None, "error": "invalid_url"}
+    assert body["data"]["results"][0] == {
+        "input": digest,
+        "url": None,
+        "onList": False,
+        "entryId": None,
+        "error": "invalid_url",
+    }
     assert body["data"]["results"][1]["onList"] is True
     assert (body["data"]["listed"], body["data"]["invalid"]) == (1, 1)
 
 
-@pytest.mark.parametrize(("body", "code", "message"), [
-    ({}, "missing_urls", "urls (or sha256) is required"),
-    ({"urls": []}, "missing_urls", "urls must contain at least one item"),
-    ({"sha256": []}, "missing_urls", "sha256 must contain at least one item"),
-    ({"urls": ["in/a"] * 1001}, "too_many_urls",
-     "urls must contain at most 1,000 items (got 1,001)"),
-    ({"sha256": ["0" * 64] * 1001}, "too_many_urls",
-     "sha256 must contain at most 1,000 items (got 1,001)"),
-    ({"urls": ["in/a"], "sha256": ["0" * 64]}, "invalid_parameter",
-     "Send either urls or sha256, not both"),
-    ({"urls": None}, "invalid_parameter", "urls must be an array of strings"),
-    ({"urls": "in/a"}, "invalid_parameter", "urls must be an array of strings"),
-    ({"urls": ["in/a", 7]}, "invalid_parameter", "urls[1] must be a string"),
-    ({"sha256": [None]}, "invalid_parameter", "sha256[0] must be a string"),
-])
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        ({}, "missing_urls", "urls (or sha256) is required"),
+        ({"urls": []}, "missing_urls", "urls must contain at least one item"),
+        ({"sha256": []}, "missing_urls", "sha256 must contain at least one item"),
+        (
+            {"urls": ["in/a"] * 1001},
+            "too_many_urls",
+            "urls must contain at most 1,000 items (got 1,001)",
+        ),
+        (
+            {"sha256": ["0" * 64] * 1001},
+            "too_many_urls",
+            "sha256 must contain at most 1,000 items (got 1,001)",
+        ),
+        (
+            {"urls": ["in/a"], "sha256": ["0" * 64]},
+            "invalid_parameter",
+            "Send either urls or sha256, not both",
+        ),
+        ({"urls": None}, "invalid_parameter", "urls must be an array of strings"),
+        ({"urls": "in/a"}, "invalid_parameter", "urls must be an array of strings"),
+        ({"urls": ["in/a", 7]}, "invalid_parameter", "urls[1] must be a string"),
+        ({"sha256": [None]}, "invalid_parameter", "sha256[0] must be a string"),
+    ],
+)
 def test_bad_bodies_are_400s_with_their_code(client, team, body, code, message):
     resp = screen(client, team, **body)
     assert resp.status_code == 400
@@ -106,8 +159,9 @@ def test_bad_bodies_are_400s_with_their_code(client, team, body, code, message):
 def test_no_body_and_malformed_json_are_400s(client, team):
     resp = client.post("/v1/dnc/screen", headers=team.headers)
     assert (resp.status_code, resp.get_json()["error"]) == (400, "missing_urls")
-    resp = client.post("/v1/dnc/screen", data="{", headers={
-        **team.headers, "Content-Type": "application/json"})
+    resp = client.post(
+        "/v1/dnc/screen", data="{", headers={**team.headers, "Content-Type": "application/json"}
+    )
     assert (resp.status_code, resp.get_json()["error"]) == (400, "invalid_json")
 
 
@@ -121,10 +175,14 @@ def test_a_team_sees_only_its_own_list(client, make_team):
     add(client, acme, "in/john-doe")
     digest = sha("https://linkedin.com/in/john-doe")
     for team, listed in ((globex, False), (acme, True)):
-        assert screen(client, team, urls=["in/john-doe"]).get_json()[
-            "data"]["results"][0]["onList"] is listed
-        assert screen(client, team, sha256=[digest]).get_json()[
-            "data"]["results"][0]["onList"] is listed
+        assert (
+            screen(client, team, urls=["in/john-doe"]).get_json()["data"]["results"][0]["onList"]
+            is listed
+        )
+        assert (
+            screen(client, team, sha256=[digest]).get_json()["data"]["results"][0]["onList"]
+            is listed
+        )
 
 
 def test_answers_follow_a_removal_at_once(client, team):
@@ -138,8 +196,9 @@ def test_answers_follow_a_removal_at_once(client, team):
 @pytest.mark.parametrize("key", ["urls", "sha256"])
 def test_a_thousand_items_take_one_query_of_the_list(app, client, team, key):
     with app.app_context():
-        entries.add_entries(team.id, [f"in/p-{i}" for i in range(0, 1000, 2)],
-                            source=Source.API, actor=TEST_ACTOR)
+        entries.add_entries(
+            team.id, [f"in/p-{i}" for i in range(0, 1000, 2)], source=Source.API, actor=TEST_ACTOR
+        )
         engine = db.engine
     urls = [f"https://linkedin.com/in/p-{i}" for i in range(1000)]
     items = urls if key == "urls" else [sha(u) for u in urls]
@@ -151,8 +210,9 @@ def test_a_thousand_items_take_one_query_of_the_list(app, client, team, key):
 
     event.listen(engine, "before_cursor_execute", count)
     try:
-        data = client.post("/v1/dnc/screen", json={key: items},
-                           headers=team.headers).get_json()["data"]
+        data = client.post("/v1/dnc/screen", json={key: items}, headers=team.headers).get_json()[
+            "data"
+        ]
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert (data["listed"], data["notListed"], data["invalid"]) == (500, 500, 0)
@@ -176,13 +236,18 @@ def test_screening_has_its_own_per_team_limit(make_app, make_team):
 
 
 def test_the_default_limit_is_30_per_minute_and_read_from_the_environment(
-        app, app_from_environment, monkeypatch):
+    app, app_from_environment, monkeypatch
+):
     assert app.config["DNC_SCREEN_LIMIT"] == "30/minute"
     monkeypatch.setenv("DNC_SCREEN_LIMIT", "7/minute")
     served = app_from_environment()
     assert served.config["DNC_SCREEN_LIMIT"] == "7/minute"
-    assert "7/minute" in served.test_client().get("/v1/openapi.json").get_json()[
-        "paths"]["/v1/dnc/screen"]["post"]["description"]
+    assert (
+        "7/minute"
+        in served.test_client()
+        .get("/v1/openapi.json")
+        .get_json()["paths"]["/v1/dnc/screen"]["post"]["description"]
+    )
 
 
 # ------------------------------------------------------------------ the stored digest
@@ -190,18 +255,25 @@ def test_the_default_limit_is_30_per_minute_and_read_from_the_environment(
 
 def stored_digests(app, team_id):
     with app.app_context():
-        return dict(db.session.execute(select(DncEntry.url, DncEntry.url_sha256).where(
-            DncEntry.team_id == team_id)).all())
+        return dict(
+            db.session.execute(
+                select(DncEntry.url, DncEntry.url_sha256).where(DncEntry.team_id == team_id)
+            ).all()
+        )
 
 
 def test_every_insert_path_stores_the_digest_of_the_url(app, client, team):
     add(client, team, "in/single")
-    client.post("/v1/dnc/batch", json={"entries": [{"url": "in/batch-1"}, {"url": "in/jürgen"}]},
-                headers=team.headers)
+    client.post(
+        "/v1/dnc/batch",
+        json={"entries": [{"url": "in/batch-1"}, {"url": "in/jürgen"}]},
+        headers=team.headers,
+    )
     with app.app_context():
         entries.add_entry(team.id, "in/service", source=Source.CLI, actor=TEST_ACTOR)
-        entries.add_entries(team.id, ["in/many-1", "in/ßtraße"], source=Source.CLI,
-                            actor=TEST_ACTOR)
+        entries.add_entries(
+            team.id, ["in/many-1", "in/ßtraße"], source=Source.CLI, actor=TEST_ACTOR
+        )
     digests = stored_digests(app, team.id)
     assert len(digests) == 6
     assert digests == {url: sha(url) for url in digests}
@@ -211,14 +283,17 @@ def test_migration_0008_backfills_the_digest_of_existing_entries(app, team):
     from flask_migrate import upgrade
 
     with app.app_context():
-        entries.add_entries(team.id, ["in/old-1", "in/jürgen"], source=Source.CLI,
-                            actor=TEST_ACTOR)
+        entries.add_entries(team.id, ["in/old-1", "in/jürgen"], source=Source.CLI, actor=TEST_ACTOR)
         downgrade_before(app, "0008")
         # An entry stored before the column existed.
-        db.session.execute(text(
-            "INSERT INTO dnc_entry (id, team_id, url, source, created_at, updated_at) "
-            "VALUES ('dnc_legacy1', :t, 'https://linkedin.com/in/legacy', 'api', "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"t": team.id})
+        db.session.execute(
+            text(
+                "INSERT INTO dnc_entry (id, team_id, url, source, created_at, updated_at) "
+                "VALUES ('dnc_legacy1', :t, 'https://linkedin.com/in/legacy', 'api', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"t": team.id},
+        )
         db.session.commit()
         db.session.remove()
         upgrade()

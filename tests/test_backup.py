@@ -20,8 +20,15 @@ FLASK = str(Path(sys.executable).with_name("flask"))
 
 
 def flask(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([FLASK, "--app", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=check)
+    return subprocess.run(
+        [FLASK, "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
+    )
 
 
 @pytest.fixture
@@ -29,9 +36,14 @@ def sqlite_env(tmp_path) -> dict:
     """The environment of an embedded-default service on a migrated SQLite file."""
     import os
 
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
-           "DNC_INSTANCE_PATH": str(tmp_path / "instance"), "WEBHOOK_DELIVERY": "off",
-           "RATELIMIT_ENABLED": "false", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
+        "DNC_INSTANCE_PATH": str(tmp_path / "instance"),
+        "WEBHOOK_DELIVERY": "off",
+        "RATELIMIT_ENABLED": "false",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     flask(env, "db", "upgrade")
     return env
 
@@ -157,6 +169,11 @@ def test_backup_while_writing_is_consistent_and_a_restored_copy_serves(sqlite_en
         for url in sorted(before)[:10]:
             reply = call(again.url, "GET", f"/v1/dnc/check?url={url}", key=team["apiKey"])
             assert reply.json["data"]["onList"] is True, url
-        added = call(again.url, "POST", "/v1/dnc", key=team["apiKey"],
-                     body={"url": "https://linkedin.com/in/after-restore"})
+        added = call(
+            again.url,
+            "POST",
+            "/v1/dnc",
+            key=team["apiKey"],
+            body={"url": "https://linkedin.com/in/after-restore"},
+        )
         assert added.status == 201, added

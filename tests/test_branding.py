@@ -67,19 +67,22 @@ def test_every_truncation_is_refused_with_a_message_or_read_right(name):
     assert refused >= 20
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"", "The file is empty"),
-    (SVG, "SVG logos are not accepted"),
-    (b"\xef\xbb\xbf  \n<svg viewBox='0 0 1 1'></svg>", "SVG logos are not accepted"),
-    (GIF, "must be a PNG, JPEG or WebP image"),
-    (b"%PDF-1.7\n" + bytes(100), "must be a PNG, JPEG or WebP image"),
-    (b"RIFF\x00\x00\x00\x00WAVEfmt ", "must be a PNG, JPEG or WebP image"),
-    (png(15, 40), "15 × 40 pixels: each side must be 16 to 2,048 pixels"),
-    (webp_extended(2049, 100), "2049 × 100 pixels"),
-    (jpeg_header(0, 100), "0 × 100 pixels"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(8) + b"IDAT" + bytes(8), "PNG image cannot be read"),
-    (b"RIFF\x10\x00\x00\x00WEBPVP8 " + bytes(20), "WebP image cannot be read"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "The file is empty"),
+        (SVG, "SVG logos are not accepted"),
+        (b"\xef\xbb\xbf  \n<svg viewBox='0 0 1 1'></svg>", "SVG logos are not accepted"),
+        (GIF, "must be a PNG, JPEG or WebP image"),
+        (b"%PDF-1.7\n" + bytes(100), "must be a PNG, JPEG or WebP image"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "must be a PNG, JPEG or WebP image"),
+        (png(15, 40), "15 × 40 pixels: each side must be 16 to 2,048 pixels"),
+        (webp_extended(2049, 100), "2049 × 100 pixels"),
+        (jpeg_header(0, 100), "0 × 100 pixels"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(8) + b"IDAT" + bytes(8), "PNG image cannot be read"),
+        (b"RIFF\x10\x00\x00\x00WEBPVP8 " + bytes(20), "WebP image cannot be read"),
+    ],
+)
 def test_refusals_say_why(data, message):
     with pytest.raises(branding.ImageRefused, match=re.escape(message)):
         branding.inspect_logo(data)
@@ -91,15 +94,18 @@ def test_larger_than_256_kib_is_refused_before_it_is_read():
         branding.inspect_logo(data)
 
 
-@pytest.mark.parametrize("body", [
-    b"\xff" * (images.MAX_LOGO_BYTES - 2),  # fill bytes only
-    b"\xff\xd0" * ((images.MAX_LOGO_BYTES - 2) // 2),  # standalone markers only
-    b"\xff\xe1\x00\x02" * ((images.MAX_LOGO_BYTES - 2) // 4),  # 65,000 empty segments
-    b"\xff\xe1\xff\xff" + bytes(100),  # a segment longer than the file
-    b"\xff\xe1\x00\x00" + bytes(100),  # a length below its own size
-    b"\xff\xc0\x00\x11\x08\x00",  # a frame header cut short
-    b"\xff\xe0\x00\x04\x00\x00" + b"\x00" * 1000,  # no marker after a segment
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff" * (images.MAX_LOGO_BYTES - 2),  # fill bytes only
+        b"\xff\xd0" * ((images.MAX_LOGO_BYTES - 2) // 2),  # standalone markers only
+        b"\xff\xe1\x00\x02" * ((images.MAX_LOGO_BYTES - 2) // 4),  # 65,000 empty segments
+        b"\xff\xe1\xff\xff" + bytes(100),  # a segment longer than the file
+        b"\xff\xe1\x00\x00" + bytes(100),  # a length below its own size
+        b"\xff\xc0\x00\x11\x08\x00",  # a frame header cut short
+        b"\xff\xe0\x00\x04\x00\x00" + b"\x00" * 1000,  # no marker after a segment
+    ],
+)
 def test_hostile_jpeg_headers_cost_one_pass_and_are_refused(body):
     started = time.perf_counter()
     with pytest.raises(branding.ImageRefused, match="JPEG image cannot be read"):
@@ -128,11 +134,18 @@ def test_contrast_maths_matches_wcag():
     assert colours.contrast("#123456", "#123456") == 1.0
 
 
-@pytest.mark.parametrize(("accent", "text"), [
-    ("#ffff00", "#000000"), ("#000000", "#ffffff"), ("#777777", "#000000"),
-    ("#ffffff", "#000000"), ("#0b57d0", "#ffffff"), ("#757575", "#ffffff"),
-    ("#767676", "#000000"),
-])
+@pytest.mark.parametrize(
+    ("accent", "text"),
+    [
+        ("#ffff00", "#000000"),
+        ("#000000", "#ffffff"),
+        ("#777777", "#000000"),
+        ("#ffffff", "#000000"),
+        ("#0b57d0", "#ffffff"),
+        ("#757575", "#ffffff"),
+        ("#767676", "#000000"),
+    ],
+)
 def test_text_on_the_accent_is_black_or_white_whichever_contrasts_more(accent, text):
     assert colours.text_on(accent) == text
 
@@ -147,8 +160,10 @@ def test_every_accent_gives_readable_colours():
         theme = colours.theme_for(accent)
         assert theme.on_accent_contrast >= 4.5, accent
         assert colours.contrast(theme.hover, theme.on_accent) >= 4.5, accent
-        for surfaces, link, ring in ((colours.LIGHT_SURFACES, theme.link, theme.ring),
-                                     (colours.DARK_SURFACES, theme.dark_link, theme.dark_ring)):
+        for surfaces, link, ring in (
+            (colours.LIGHT_SURFACES, theme.link, theme.ring),
+            (colours.DARK_SURFACES, theme.dark_link, theme.dark_ring),
+        ):
             for surface in surfaces:
                 assert colours.contrast(link, surface) >= 4.5, (accent, surface)
                 assert colours.contrast(ring, surface) >= 3.0, (accent, surface)
@@ -165,15 +180,33 @@ def test_a_light_accent_is_darkened_only_as_far_as_needed():
     assert theme.link[1:3] == theme.link[3:5] and theme.link[5:] == "00"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("#0B57D0", "#0b57d0"), (" #ff0000 ", "#ff0000"), ("#000000", "#000000"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("#0B57D0", "#0b57d0"),
+        (" #ff0000 ", "#ff0000"),
+        ("#000000", "#000000"),
+    ],
+)
 def test_colours_are_normalized(value, expected):
     assert colours.normalize_colour(value) == expected
 
 
-@pytest.mark.parametrize("value", ["", "red", "#fff", "#gggggg", "#0b57d0ff", "0b57d0",
-                                   "#0b57d", "#" + "f" * 10_000, "#ff000\n", "rgb(1,2,3)"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "red",
+        "#fff",
+        "#gggggg",
+        "#0b57d0ff",
+        "0b57d0",
+        "#0b57d",
+        "#" + "f" * 10_000,
+        "#ff000\n",
+        "rgb(1,2,3)",
+    ],
+)
 def test_other_colours_are_refused(value):
     with pytest.raises(branding.InvalidColour):
         colours.normalize_colour(value)
@@ -221,8 +254,9 @@ def post_look(client, *, token: str | None = None, **fields):
         content, name, mime = data["logo"]
         data["logo"] = FileStorage(io.BytesIO(content), filename=name, content_type=mime)
     boundary, body = encode_multipart(data)
-    return client.post("/settings/look", data=body,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(
+        "/settings/look", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
 
 
 def settings_changes(team_id: str) -> list[str]:
@@ -230,29 +264,38 @@ def settings_changes(team_id: str) -> list[str]:
 
 
 def test_owner_sets_the_logo_and_colour_and_the_public_page_shows_them(app, owner, team):
-    response = post_look(owner, accent_color="#FFFF00",
-                         logo=(png(40, 20), "acme.png", "image/png"))
+    response = post_look(owner, accent_color="#FFFF00", logo=(png(40, 20), "acme.png", "image/png"))
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/settings")
     with app.app_context():
         look = branding.look_of(team.id)
-        assert (look.accent, look.logo_type, look.logo_width, look.logo_height, look.version) \
-            == ("#ffff00", "image/png", 40, 20, 1)
+        assert (look.accent, look.logo_type, look.logo_width, look.logo_height, look.version) == (
+            "#ffff00",
+            "image/png",
+            40,
+            20,
+            1,
+        )
         assert settings_changes(team.id) == [
-            "Accent colour: #ffff00; Logo: uploaded (PNG, 40 × 20 pixels, 1 KiB)"]
+            "Accent colour: #ffff00; Logo: uploaded (PNG, 40 × 20 pixels, 1 KiB)"
+        ]
     settings = owner.get("/settings").get_data(as_text=True)
     assert "Saved. The public page shows its new look now." in settings
     assert 'value="#ffff00"' in settings and "Now: PNG, 40 × 20 pixels, 1 KiB." in settings
     assert f'href="/optout/{team.slug}/theme.css?v=1"' in settings
     # The preview, as saved: the computed text colour and the readable shade for links.
-    assert re.search(r"Text on the button:\s*<strong data-preview-on-accent>black</strong>",
-                     settings)
+    assert re.search(
+        r"Text on the button:\s*<strong data-preview-on-accent>black</strong>", settings
+    )
     assert "(a readable shade of #ffff00)" in settings
 
     public = owner.get(f"/optout/{team.slug}").get_data(as_text=True)
     assert f'<link rel="stylesheet" href="/optout/{team.slug}/theme.css?v=1">' in public
-    assert re.search(rf'<img class="team-logo" src="/optout/{team.slug}/logo\?v=1"\s+'
-                     r'alt="Acme" width="40" height="20">', public)
+    assert re.search(
+        rf'<img class="team-logo" src="/optout/{team.slug}/logo\?v=1"\s+'
+        r'alt="Acme" width="40" height="20">',
+        public,
+    )
     assert "Settings changed" in owner.get("/audit").get_data(as_text=True)
 
 
@@ -284,7 +327,8 @@ def test_the_logo_is_served_as_an_image_and_nothing_else(app, owner, team):
     assert response.headers["Content-Type"] == "image/png"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Security-Policy"] == (
-        "default-src 'none'; frame-ancestors 'none'; sandbox")
+        "default-src 'none'; frame-ancestors 'none'; sandbox"
+    )
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
     assert owner.get(f"/optout/{team.slug}/logo").headers["Cache-Control"] == "no-cache"
@@ -293,8 +337,12 @@ def test_the_logo_is_served_as_an_image_and_nothing_else(app, owner, team):
 def test_no_logo_and_no_team_answer_alike(app, client, owner, team):
     def answer(path):
         response = client.get(path)
-        return (response.status_code, response.get_data(), response.headers["Content-Type"],
-                response.headers["Cache-Control"])
+        return (
+            response.status_code,
+            response.get_data(),
+            response.headers["Content-Type"],
+            response.headers["Cache-Control"],
+        )
 
     unknown = answer("/optout/no-such-team/logo")
     assert unknown[0] == 404
@@ -326,20 +374,30 @@ def test_the_logo_shows_on_the_form_and_receipt_not_on_the_invalid_link_page(app
     assert "team-logo" not in panel
 
 
-@pytest.mark.parametrize(("fields", "message", "status"), [
-    ({"logo": (SVG, "logo.svg", "image/svg+xml")}, "SVG logos are not accepted", 422),
-    ({"logo": (SVG, "logo.png", "image/png")}, "SVG logos are not accepted", 422),
-    ({"logo": (GIF, "logo.gif", "image/gif")}, "must be a PNG, JPEG or WebP image", 422),
-    ({"logo": (png(40, 20) + bytes(260 * 1024), "big.png", "image/png")},
-     "at most 256 KiB (this file is 261 KiB)", 422),
-    ({"logo": (png(40, 20) + bytes(2 * 1024 * 1024), "huge.png", "image/png")},
-     "at most 256 KiB", 413),
-    ({"logo": (png(4000, 20), "wide.png", "image/png")}, "4000 × 20 pixels", 422),
-    ({"accent_color": "red"}, "The accent colour must be a colour like #0b57d0.", 422),
-    ({"accent_color": "#" + "f" * 5000}, "The accent colour must be a colour like", 422),
-])
-def test_refused_uploads_and_colours_say_why_and_store_nothing(app, owner, team, fields,
-                                                               message, status):
+@pytest.mark.parametrize(
+    ("fields", "message", "status"),
+    [
+        ({"logo": (SVG, "logo.svg", "image/svg+xml")}, "SVG logos are not accepted", 422),
+        ({"logo": (SVG, "logo.png", "image/png")}, "SVG logos are not accepted", 422),
+        ({"logo": (GIF, "logo.gif", "image/gif")}, "must be a PNG, JPEG or WebP image", 422),
+        (
+            {"logo": (png(40, 20) + bytes(260 * 1024), "big.png", "image/png")},
+            "at most 256 KiB (this file is 261 KiB)",
+            422,
+        ),
+        (
+            {"logo": (png(40, 20) + bytes(2 * 1024 * 1024), "huge.png", "image/png")},
+            "at most 256 KiB",
+            413,
+        ),
+        ({"logo": (png(4000, 20), "wide.png", "image/png")}, "4000 × 20 pixels", 422),
+        ({"accent_color": "red"}, "The accent colour must be a colour like #0b57d0.", 422),
+        ({"accent_color": "#" + "f" * 5000}, "The accent colour must be a colour like", 422),
+    ],
+)
+def test_refused_uploads_and_colours_say_why_and_store_nothing(
+    app, owner, team, fields, message, status
+):
     response = post_look(owner, **{"accent_color": "#00ff00", **fields})
     assert response.status_code == status
     html = response.get_data(as_text=True)
@@ -360,8 +418,9 @@ def test_members_and_viewers_cannot_change_the_look(app, client, team, role):
     make_world(app, team.id)
     as_role = client_as(app, role)
     token = token_for(as_role, "/account")
-    response = post_look(as_role, token=token, accent_color="#ff0000",
-                         logo=(png(40, 20), "logo.png", "image/png"))
+    response = post_look(
+        as_role, token=token, accent_color="#ff0000", logo=(png(40, 20), "logo.png", "image/png")
+    )
     assert response.status_code == 403
     assert as_role.get("/settings").status_code == 403
     with app.app_context():

@@ -25,7 +25,9 @@ def ctx(app):
 def log(team_id: str) -> list[tuple]:
     rows = db.session.execute(
         select(AuditEvent.seq, AuditEvent.action, AuditEvent.subject_type)
-        .where(AuditEvent.team_id == team_id).order_by(AuditEvent.id)).all()
+        .where(AuditEvent.team_id == team_id)
+        .order_by(AuditEvent.id)
+    ).all()
     return [tuple(r) for r in rows]
 
 
@@ -35,50 +37,76 @@ def test_the_vocabulary_carries_human_labels():
     assert Action.KEY_CREATE.label == "API key created"
     assert Source.label_of("public_form") == "Public opt-out form"
     assert Source.label_of("something-old") == "something-old"
-    for action in ("settings_changed", "exported", "member_signed_in", "member_sign_in_failed",
-                   "password_changed", "member_disabled", "member_enabled",
-                   "sessions_revoked"):
+    for action in (
+        "settings_changed",
+        "exported",
+        "member_signed_in",
+        "member_sign_in_failed",
+        "password_changed",
+        "member_disabled",
+        "member_enabled",
+        "sessions_revoked",
+    ):
         assert Action(action).label
 
 
 def test_every_write_path_numbers_the_teams_changes_in_order(ctx, make_team):
     team, other = make_team("Acme"), make_team("Other")  # each: a team and its key
     entry = entries.add_entry(team.id, "in/ann", source=Source.API, actor=TEST_ACTOR)
-    entries.add_entries(team.id, ["in/a", "in/b", "in/ann"], source=Source.WEB_BULK,
-                        actor=TEST_ACTOR)
+    entries.add_entries(
+        team.id, ["in/a", "in/b", "in/ann"], source=Source.WEB_BULK, actor=TEST_ACTOR
+    )
     for _request in range(2):  # the person's own request, then a repeated one
         with pytest.raises(entries.AlreadyListed):
-            entries.add_entry(team.id, "in/ann", source=Source.PUBLIC_FORM, actor=TEST_ACTOR,
-                              record_duplicate=True)
+            entries.add_entry(
+                team.id,
+                "in/ann",
+                source=Source.PUBLIC_FORM,
+                actor=TEST_ACTOR,
+                record_duplicate=True,
+            )
     # Their own opt-out now: an owner's removal.
-    entries.remove_entry(team.id, entry.id, reason="asked", source=Source.WEB, actor=MEMBER,
-                         may_remove_optouts=True)
+    entries.remove_entry(
+        team.id, entry.id, reason="asked", source=Source.WEB, actor=MEMBER, may_remove_optouts=True
+    )
     key, _secret = accounts.create_api_key(team.id, name="zap", actor=MEMBER)
     accounts.revoke_api_key(team.id, key.id, actor=MEMBER)
     accounts.update_team_settings(team.id, "Acme Sales", None, None, actor=MEMBER)
     entries.add_entry(other.id, "in/ann", source=Source.API, actor=TEST_ACTOR)
 
     assert log(team.id) == [
-        (1, "key_create", "api_key"), (2, "add", "entry"), (3, "add", "entry"),
-        (4, "add", "entry"), (5, "opted_out", "entry"), (6, "add_duplicate", "entry"),
-        (7, "remove", "entry"), (8, "key_create", "api_key"), (9, "key_revoke", "api_key"),
+        (1, "key_create", "api_key"),
+        (2, "add", "entry"),
+        (3, "add", "entry"),
+        (4, "add", "entry"),
+        (5, "opted_out", "entry"),
+        (6, "add_duplicate", "entry"),
+        (7, "remove", "entry"),
+        (8, "key_create", "api_key"),
+        (9, "key_revoke", "api_key"),
         (10, "settings_changed", "team"),
     ]
     assert log(other.id) == [(1, "key_create", "api_key"), (2, "add", "entry")]
     assert db.session.get(Team, team.id).change_seq == 10
     assert db.session.get(Team, team.id).entry_count == 2  # a, b (ann removed)
-    removal = db.session.execute(select(AuditEvent).where(AuditEvent.action == "remove")
-                                 ).scalar_one()
+    removal = db.session.execute(
+        select(AuditEvent).where(AuditEvent.action == "remove")
+    ).scalar_one()
     assert (removal.subject_id, removal.url, removal.reason) == (entry.id, entry.url, "asked")
-    revoked = db.session.execute(select(AuditEvent).where(AuditEvent.action == "key_revoke")
-                                 ).scalar_one()
+    revoked = db.session.execute(
+        select(AuditEvent).where(AuditEvent.action == "key_revoke")
+    ).scalar_one()
     assert (revoked.subject_id, revoked.subject_label, revoked.reason) == (
-        key.id, key.prefix, "zap")
+        key.id,
+        key.prefix,
+        "zap",
+    )
 
 
 def test_a_reader_reads_from_a_position(ctx, team):
-    entries.add_entries(team.id, [f"in/p{i}" for i in range(5)], source=Source.API,
-                        actor=TEST_ACTOR)
+    entries.add_entries(
+        team.id, [f"in/p{i}" for i in range(5)], source=Source.API, actor=TEST_ACTOR
+    )
     first = changelog.read_from(team.id, 0, limit=3)
     assert [e.seq for e in first] == [1, 2, 3]
     rest = changelog.read_from(team.id, first[-1].seq)
@@ -89,8 +117,14 @@ def test_a_reader_reads_from_a_position(ctx, team):
 
 def test_seq_is_unique_per_team(ctx, team):
     entries.add_entry(team.id, "in/ann", source=Source.API, actor=TEST_ACTOR)
-    duplicate = {"team_id": team.id, "seq": 1, "action": "add", "subject_type": "entry",
-                 "source": "api", "actor_type": "cli"}
+    duplicate = {
+        "team_id": team.id,
+        "seq": 1,
+        "action": "add",
+        "subject_type": "entry",
+        "source": "api",
+        "actor_type": "cli",
+    }
     with pytest.raises(Exception, match="(?i)unique|duplicate"):
         db.session.execute(AuditEvent.__table__.insert(), [duplicate])
         db.session.commit()
@@ -107,10 +141,11 @@ def test_member_events_go_through_the_change_log(app, ctx, team):
     member_id = make_member(app, team.id, "ann@example.com")
     assert accounts.authenticate("ann@example.com", "wrong password", ip_hash="h") is None
     rows = changelog.read_from(team.id, 1)  # after the key's creation
-    assert [(r.seq, r.action, r.subject_type, r.subject_id, r.subject_label, r.actor_type,
-             r.ip_hash) for r in rows] == [
-        (2, "member_sign_in_failed", "member", str(member_id), "ann@example.com", "public",
-         "h"),
+    assert [
+        (r.seq, r.action, r.subject_type, r.subject_id, r.subject_label, r.actor_type, r.ip_hash)
+        for r in rows
+    ] == [
+        (2, "member_sign_in_failed", "member", str(member_id), "ann@example.com", "public", "h"),
     ]
     member = accounts.find_member("ann@example.com")
     with pytest.raises(ValueError):
@@ -118,12 +153,9 @@ def test_member_events_go_through_the_change_log(app, ctx, team):
 
 
 def test_an_unchanged_settings_save_records_nothing(ctx, team):
-    accounts.update_team_settings(team.id, "Acme", "https://acme.example/p", None,
-                                  actor=MEMBER)
-    accounts.update_team_settings(team.id, "Acme", "https://acme.example/p", None,
-                                  actor=MEMBER)
-    accounts.update_team_settings(team.id, None, "https://acme.example/new", None,
-                                  actor=MEMBER)
+    accounts.update_team_settings(team.id, "Acme", "https://acme.example/p", None, actor=MEMBER)
+    accounts.update_team_settings(team.id, "Acme", "https://acme.example/p", None, actor=MEMBER)
+    accounts.update_team_settings(team.id, None, "https://acme.example/new", None, actor=MEMBER)
     rows = [r for r in changelog.read_from(team.id) if r.action == "settings_changed"]
     assert [r.reason for r in rows] == [
         "Display name: Acme; Privacy policy link: https://acme.example/p",
@@ -137,22 +169,36 @@ def test_an_unchanged_settings_save_records_nothing(ctx, team):
 
 def test_settings_changes_and_exports_show_in_the_audit_trail(app, signed_in, team):
     token = token_for(signed_in, "/settings")
-    response = signed_in.post("/settings", data={
-        "csrf_token": token, "display_name": "Acme Sales",
-        "privacy_url": "https://acme.example/privacy", "optout_message": ""})
+    response = signed_in.post(
+        "/settings",
+        data={
+            "csrf_token": token,
+            "display_name": "Acme Sales",
+            "privacy_url": "https://acme.example/privacy",
+            "optout_message": "",
+        },
+    )
     assert response.status_code == 303
     assert signed_in.get("/export.csv").status_code == 200
     html = signed_in.get("/audit?signins=1").get_data(as_text=True)
     assert re.findall(r'<tr class="entry action-(\w+)">', html) == [
-        "exported", "settings_changed", "member_signed_in", "key_create"]
+        "exported",
+        "settings_changed",
+        "member_signed_in",
+        "key_create",
+    ]
     assert "List exported" in html and "Settings changed" in html
     assert "Privacy policy link: https://acme.example/privacy" in html
 
 
 def test_the_audit_filter_offers_the_known_sources_with_labels(app, signed_in, team):
     with app.app_context():
-        entries.add_entry(team.id, "in/opted-out", source=Source.PUBLIC_FORM,
-                          actor=Actor(ActorType.PUBLIC, None, "public opt-out form"))
+        entries.add_entry(
+            team.id,
+            "in/opted-out",
+            source=Source.PUBLIC_FORM,
+            actor=Actor(ActorType.PUBLIC, None, "public opt-out form"),
+        )
     add_entries(app, team.id, ["in/by-api"])
     html = signed_in.get("/audit").get_data(as_text=True)
     options = re.findall(r'<option value="(\w+)" >([^<]+)</option>', html)
@@ -188,21 +234,36 @@ def test_migration_0003_numbers_existing_changes_per_team(app, team, make_team):
         db.session.commit()
         db.session.remove()
         downgrade(revision=before_0003)
-        key_id, prefix = db.session.execute(text(
-            "SELECT id, prefix FROM api_key WHERE team_id = :t"), {"t": team.id}).one()
-        old = [(team.id, "key_create", key_id), (other.id, "add", "dnc_1"),
-               (team.id, "add", "dnc_2"), (team.id, "remove", "dnc_2")]
+        key_id, prefix = db.session.execute(
+            text("SELECT id, prefix FROM api_key WHERE team_id = :t"), {"t": team.id}
+        ).one()
+        old = [
+            (team.id, "key_create", key_id),
+            (other.id, "add", "dnc_1"),
+            (team.id, "add", "dnc_2"),
+            (team.id, "remove", "dnc_2"),
+        ]
         for team_id, action, subject in old:
-            db.session.execute(text(
-                "INSERT INTO audit_event (team_id, action, entry_id, source, actor_type, "
-                "created_at) VALUES (:t, :a, :e, 'api', 'cli', CURRENT_TIMESTAMP)"),
-                {"t": team_id, "a": action, "e": subject})
+            db.session.execute(
+                text(
+                    "INSERT INTO audit_event (team_id, action, entry_id, source, actor_type, "
+                    "created_at) VALUES (:t, :a, :e, 'api', 'cli', CURRENT_TIMESTAMP)"
+                ),
+                {"t": team_id, "a": action, "e": subject},
+            )
         db.session.commit()
         db.session.remove()
         upgrade()
-        rows = db.session.execute(select(
-            AuditEvent.team_id, AuditEvent.seq, AuditEvent.action, AuditEvent.subject_type,
-            AuditEvent.subject_id, AuditEvent.subject_label).order_by(AuditEvent.id)).all()
+        rows = db.session.execute(
+            select(
+                AuditEvent.team_id,
+                AuditEvent.seq,
+                AuditEvent.action,
+                AuditEvent.subject_type,
+                AuditEvent.subject_id,
+                AuditEvent.subject_label,
+            ).order_by(AuditEvent.id)
+        ).all()
         assert [tuple(r) for r in rows] == [
             (team.id, 1, "key_create", "api_key", key_id, prefix),
             (other.id, 1, "add", "entry", "dnc_1", None),

@@ -20,8 +20,9 @@ def test_team_create_json_prints_a_working_key(app, runner):
     data = json.loads(result.output)
     assert set(data) == {"teamId", "slug", "apiKey"}
     assert data["teamId"].startswith("team_") and data["slug"] == "acme-sales"
-    resp = app.test_client().get("/v1/verify",
-                                 headers={"Authorization": f"Bearer {data['apiKey']}"})
+    resp = app.test_client().get(
+        "/v1/verify", headers={"Authorization": f"Bearer {data['apiKey']}"}
+    )
     assert resp.status_code == 200
     # A second team with the same name gets its own slug.
     second = json.loads(runner.invoke(args=["team", "create", "Acme Sales", "--json"]).output)
@@ -59,19 +60,24 @@ def test_key_create_for_an_unknown_team_fails(runner):
 
 
 def test_user_create_reads_the_password_from_stdin_and_stores_scrypt(app, runner, team):
-    result = runner.invoke(args=["user", "create", "Ann@Example.com", "--team", team.id,
-                                 "--password-stdin"], input="correct horse battery\n")
+    result = runner.invoke(
+        args=["user", "create", "Ann@Example.com", "--team", team.id, "--password-stdin"],
+        input="correct horse battery\n",
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.execute(select(User)).scalar_one()
         assert user.email == "ann@example.com" and user.team_id == team.id
         assert user.password_hash.startswith("scrypt:")
         assert check_password_hash(user.password_hash, "correct horse battery")
-    again = runner.invoke(args=["user", "create", "ann@example.com", "--team", team.id],
-                          input="correct horse battery\n")
+    again = runner.invoke(
+        args=["user", "create", "ann@example.com", "--team", team.id],
+        input="correct horse battery\n",
+    )
     assert again.exit_code != 0 and "exists" in again.output
-    short = runner.invoke(args=["user", "create", "bob@example.com", "--team", team.id],
-                          input="short\n")
+    short = runner.invoke(
+        args=["user", "create", "bob@example.com", "--team", team.id], input="short\n"
+    )
     assert short.exit_code != 0 and "at least" in short.output
 
 
@@ -94,8 +100,11 @@ def test_demo_creates_a_team_once_and_prints_working_credentials(app, runner):
     key = next(w for w in out.split() if w.startswith("dnc_sk_"))
     assert "curl" in out and "/v1/dnc" in out and "demo@example.com" in out
     client = app.test_client()
-    resp = client.post("/v1/dnc", json={"url": "https://www.linkedin.com/in/john-doe/"},
-                       headers={"Authorization": f"Bearer {key}"})
+    resp = client.post(
+        "/v1/dnc",
+        json={"url": "https://www.linkedin.com/in/john-doe/"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert resp.status_code == 201
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "dnc_sk_" not in again.output
@@ -106,8 +115,10 @@ def test_user_set_password_ends_every_session_at_its_next_request(app, runner, t
     browser = app.test_client()
     sign_in(browser)
     assert browser.get("/entries").status_code == 200
-    result = runner.invoke(args=["user", "set-password", " Member@Example.com",
-                                 "--password-stdin"], input="a reset password 77\n")
+    result = runner.invoke(
+        args=["user", "set-password", " Member@Example.com", "--password-stdin"],
+        input="a reset password 77\n",
+    )
     assert result.exit_code == 0, result.output
     assert "1 session signed out" in result.output
     assert browser.get("/entries").status_code == 302
@@ -115,8 +126,9 @@ def test_user_set_password_ends_every_session_at_its_next_request(app, runner, t
     assert sign_in(app.test_client(), password="a reset password 77").status_code == 303
     short = runner.invoke(args=["user", "set-password", "member@example.com"], input="short\n")
     assert short.exit_code != 0 and "at least" in short.output
-    unknown = runner.invoke(args=["user", "set-password", "nobody@example.com"],
-                            input="a reset password 77\n")
+    unknown = runner.invoke(
+        args=["user", "set-password", "nobody@example.com"], input="a reset password 77\n"
+    )
     assert unknown.exit_code != 0 and "No member" in unknown.output
 
 
@@ -133,13 +145,21 @@ def test_user_disable_ends_sessions_and_refuses_sign_in_until_enabled(app, runne
     assert runner.invoke(args=["user", "enable", "member@example.com"]).exit_code == 0
     assert sign_in(app.test_client()).status_code == 303
     with app.app_context():
-        actions = [tuple(row) for row in db.session.execute(
-            select(AuditEvent.action, AuditEvent.actor_type)
-            .where(AuditEvent.action.in_(["member_disabled", "member_enabled",
-                                          "sessions_revoked"]))
-            .order_by(AuditEvent.id))]
-    assert actions == [("member_disabled", "cli"), ("sessions_revoked", "cli"),
-                       ("member_enabled", "cli")]
+        actions = [
+            tuple(row)
+            for row in db.session.execute(
+                select(AuditEvent.action, AuditEvent.actor_type)
+                .where(
+                    AuditEvent.action.in_(["member_disabled", "member_enabled", "sessions_revoked"])
+                )
+                .order_by(AuditEvent.id)
+            )
+        ]
+    assert actions == [
+        ("member_disabled", "cli"),
+        ("sessions_revoked", "cli"),
+        ("member_enabled", "cli"),
+    ]
 
 
 def test_disabling_also_ends_a_session_whose_revocation_was_missed(app, runner, team):

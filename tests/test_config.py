@@ -18,14 +18,22 @@ ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(Path(sys.executable).with_name("flask"))
 
 
-@pytest.mark.parametrize("word, value", [
-    *[(w, True) for w in ("1", "true", "yes", "on", "TRUE", " On ")],
-    *[(w, False) for w in ("0", "false", "no", "off", "False", "OFF")],
-])
+@pytest.mark.parametrize(
+    "word, value",
+    [
+        *[(w, True) for w in ("1", "true", "yes", "on", "TRUE", " On ")],
+        *[(w, False) for w in ("0", "false", "no", "off", "False", "OFF")],
+    ],
+)
 def test_one_boolean_parser_for_every_flag(word, value):
     flags = [name for name, field in Settings.model_fields.items() if field.annotation is bool]
-    assert {"SESSION_COOKIE_SECURE", "RATELIMIT_ENABLED", "WEBHOOK_DELIVERY",
-            "WEBHOOK_ALLOW_PRIVATE", "SMTP_STARTTLS"} <= set(flags)
+    assert {
+        "SESSION_COOKIE_SECURE",
+        "RATELIMIT_ENABLED",
+        "WEBHOOK_DELIVERY",
+        "WEBHOOK_ALLOW_PRIVATE",
+        "SMTP_STARTTLS",
+    } <= set(flags)
     for name in flags:
         assert getattr(Settings.from_env({name: word}), name) is value, name
 
@@ -36,32 +44,36 @@ def test_the_words_that_used_to_mean_the_opposite():
     assert Settings.from_env({"RATELIMIT_ENABLED": "off"}).RATELIMIT_ENABLED is False
 
 
-@pytest.mark.parametrize("name, raw", [
-    ("SESSION_COOKIE_SECURE", "maybe"),
-    ("RATELIMIT_ENABLED", "enabled"),
-    ("DB_POOL_SIZE", "ten"),
-    ("DB_POOL_SIZE", "0"),
-    ("SMTP_PORT", "70000"),
-    ("SCREEN_STEP_SECONDS", "nan"),
-    ("WEBHOOK_TIMEOUT", "-1"),
-    ("MAX_CONTENT_LENGTH", "16MB"),
-    ("DNC_WRITE_LIMIT", "30/fortnight"),
-    ("OPTOUT_RATE_LIMIT", "5/minute;lots"),
-    ("RATELIMIT_STORAGE_URI", "redis-host:6379"),
-    ("PUBLIC_BASE_URL", "dnc.example.com"),
-    ("WEBHOOK_RETRY_SCHEDULE", "soon"),
-    ("SQLITE_SYNCHRONOUS", "sometimes"),
-    ("LOG_LEVEL", "loud"),
-    ("DNC_ENV", "staging"),
-    ("OPTOUT_LANGUAGE", "English"),
-])
+@pytest.mark.parametrize(
+    "name, raw",
+    [
+        ("SESSION_COOKIE_SECURE", "maybe"),
+        ("RATELIMIT_ENABLED", "enabled"),
+        ("DB_POOL_SIZE", "ten"),
+        ("DB_POOL_SIZE", "0"),
+        ("SMTP_PORT", "70000"),
+        ("SCREEN_STEP_SECONDS", "nan"),
+        ("WEBHOOK_TIMEOUT", "-1"),
+        ("MAX_CONTENT_LENGTH", "16MB"),
+        ("DNC_WRITE_LIMIT", "30/fortnight"),
+        ("OPTOUT_RATE_LIMIT", "5/minute;lots"),
+        ("RATELIMIT_STORAGE_URI", "redis-host:6379"),
+        ("PUBLIC_BASE_URL", "dnc.example.com"),
+        ("WEBHOOK_RETRY_SCHEDULE", "soon"),
+        ("SQLITE_SYNCHRONOUS", "sometimes"),
+        ("LOG_LEVEL", "loud"),
+        ("DNC_ENV", "staging"),
+        ("OPTOUT_LANGUAGE", "English"),
+    ],
+)
 def test_a_wrong_value_is_refused_naming_the_variable(name, raw):
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({name: raw})
     message = str(caught.value)
     assert message.startswith(name) and "\n" not in message
-    assert repr(raw.strip().upper() if name in ("LOG_LEVEL", "SQLITE_SYNCHRONOUS")
-                else raw) in message
+    assert (
+        repr(raw.strip().upper() if name in ("LOG_LEVEL", "SQLITE_SYNCHRONOUS") else raw) in message
+    )
 
 
 def test_a_secret_is_not_repeated_in_the_message():
@@ -73,9 +85,15 @@ def test_a_secret_is_not_repeated_in_the_message():
 
 
 def test_blank_is_unset_and_values_keep_their_types():
-    values = Settings.from_env({"DB_POOL_SIZE": " 12 ", "RATELIMIT_STORAGE_URI": "  ",
-                                "TRUSTED_HOSTS": "a.example, b.example ,",
-                                "WEBHOOK_RETRY_SCHEDULE": "0, 1.5,60", "LOG_LEVEL": "debug"})
+    values = Settings.from_env(
+        {
+            "DB_POOL_SIZE": " 12 ",
+            "RATELIMIT_STORAGE_URI": "  ",
+            "TRUSTED_HOSTS": "a.example, b.example ,",
+            "WEBHOOK_RETRY_SCHEDULE": "0, 1.5,60",
+            "LOG_LEVEL": "debug",
+        }
+    )
     assert values.DB_POOL_SIZE == 12 and values.RATELIMIT_STORAGE_URI == "memory://"
     assert values.TRUSTED_HOSTS == ["a.example", "b.example"]
     assert values.WEBHOOK_RETRY_SCHEDULE == [0, 1.5, 60] and values.LOG_LEVEL == "DEBUG"
@@ -115,28 +133,46 @@ def _assert_refused(result: subprocess.CompletedProcess) -> None:
 
 
 def test_flask_refuses_to_start_with_a_wrong_setting(tmp_path):
-    result = subprocess.run([FLASK, "--app", "app", "routes"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60,
-                            env=_environment(DNC_INSTANCE_PATH=str(tmp_path), **BAD))
+    result = subprocess.run(
+        [FLASK, "--app", "app", "routes"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environment(DNC_INSTANCE_PATH=str(tmp_path), **BAD),
+    )
     _assert_refused(result)
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("config_file", ["gunicorn.conf.py", "/dev/null"],
-                         ids=["with-gunicorn.conf.py", "without"])
+@pytest.mark.parametrize(
+    "config_file", ["gunicorn.conf.py", "/dev/null"], ids=["with-gunicorn.conf.py", "without"]
+)
 def test_gunicorn_refuses_to_start_with_a_wrong_setting(tmp_path, config_file):
     # With gunicorn.conf.py the master refuses before binding; without it the worker's
     # exit status stops the master instead of a restart loop.
     result = subprocess.run(
-        [GUNICORN, "app:app", "-c", config_file, "--bind", f"127.0.0.1:{free_port()}",
-         "--no-control-socket"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env=_environment(DNC_INSTANCE_PATH=str(tmp_path), **BAD))
+        [
+            GUNICORN,
+            "app:app",
+            "-c",
+            config_file,
+            "--bind",
+            f"127.0.0.1:{free_port()}",
+            "--no-control-socket",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environment(DNC_INSTANCE_PATH=str(tmp_path), **BAD),
+    )
     _assert_refused(result)
 
 
-def test_the_app_gets_secure_cookies_from_1_and_no_limits_from_off(monkeypatch,
-                                                                   app_from_environment):
+def test_the_app_gets_secure_cookies_from_1_and_no_limits_from_off(
+    monkeypatch, app_from_environment
+):
     from dnc_app.extensions import limiter
 
     monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")

@@ -24,9 +24,18 @@ from dnc_app.models import AuditEvent, Team
 
 def _row(team_id: str, url: str, entry_id: str) -> dict:
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-    return {"id": entry_id, "team_id": team_id, "url": url, "url_sha256": url_digest(url),
-            "reason": "r", "source": "api", "added_by": "test", "created_at": now,
-            "updated_at": now, "needs_review": False}
+    return {
+        "id": entry_id,
+        "team_id": team_id,
+        "url": url,
+        "url_sha256": url_digest(url),
+        "reason": "r",
+        "source": "api",
+        "added_by": "test",
+        "created_at": now,
+        "updated_at": now,
+        "needs_review": False,
+    }
 
 
 INSERT = insert(sql.ENTRIES).returning(sql.ENTRIES.c.seq, sql.ENTRIES.c.created_at)
@@ -36,16 +45,20 @@ def test_rows_are_those_core_returns(app, team):
     with app.app_context():
         begin_write()
         raw = run(INSERT, _row(team.id, "https://linkedin.com/in/raw", "e-raw"))
-        core = db.session.connection().execute(
-            INSERT, _row(team.id, "https://linkedin.com/in/core", "e-core")).all()
+        core = (
+            db.session.connection()
+            .execute(INSERT, _row(team.id, "https://linkedin.com/in/core", "e-core"))
+            .all()
+        )
         db.session.commit()
         assert len(raw) == 1 and len(core) == 1
         # Timestamps come back aware (the column type's result processor ran), as Core's do.
-        assert raw[0].created_at == core[0].created_at == datetime(2026, 11, 30, 12, 0,
-                                                                   tzinfo=UTC)
+        assert raw[0].created_at == core[0].created_at == datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
         assert raw[0].seq + 1 == core[0].seq
-        found = run(sql.FIND_BY_DIGEST, {"team_id": team.id,
-                                         "sha256": url_digest("https://linkedin.com/in/raw")})
+        found = run(
+            sql.FIND_BY_DIGEST,
+            {"team_id": team.id, "sha256": url_digest("https://linkedin.com/in/raw")},
+        )
         assert [(e.id, e.reason) for e in found] == [("e-raw", "r")]
         db.session.rollback()
 
@@ -57,9 +70,13 @@ def test_errors_are_wrapped_as_core_wraps_them(app, team):
         with pytest.raises(IntegrityError):  # the unique (team, url): a wrapped DBAPI error
             run(INSERT, _row(team.id, "https://linkedin.com/in/twice", "e-2"))
         db.session.rollback()
-        assert run(sql.FIND_BY_DIGEST, {"team_id": team.id,
-                                         "sha256": url_digest("https://linkedin.com/in/twice")}
-                   ) == []
+        assert (
+            run(
+                sql.FIND_BY_DIGEST,
+                {"team_id": team.id, "sha256": url_digest("https://linkedin.com/in/twice")},
+            )
+            == []
+        )
         db.session.rollback()
 
 
@@ -74,15 +91,23 @@ def test_cursor_events_fire_and_many_runs_each_set(app, team):
         event.listen(engine, "before_cursor_execute", before)
         try:
             begin_write()
-            assert run(insert(sql.ENTRIES), [
-                _row(team.id, f"https://linkedin.com/in/many-{n}", f"e-m{n}")
-                for n in range(3)]) == []
+            assert (
+                run(
+                    insert(sql.ENTRIES),
+                    [
+                        _row(team.id, f"https://linkedin.com/in/many-{n}", f"e-m{n}")
+                        for n in range(3)
+                    ],
+                )
+                == []
+            )
             db.session.commit()
         finally:
             event.remove(engine, "before_cursor_execute", before)
         assert ("INSERT", True) in seen
-        rows = run(sql.SELECT_ENTRY.where(sql.ENTRIES.c.team_id == team.id)
-                   .order_by(sql.ENTRIES.c.seq), {})
+        rows = run(
+            sql.SELECT_ENTRY.where(sql.ENTRIES.c.team_id == team.id).order_by(sql.ENTRIES.c.seq), {}
+        )
         assert [r.url for r in rows] == [f"https://linkedin.com/in/many-{n}" for n in range(3)]
         db.session.rollback()
 
@@ -109,11 +134,16 @@ def statements():
 def stored(team_id: str) -> tuple[int, list[str]]:
     """(entries, change-log actions on entries) as a new connection sees them: committed."""
     with db.engine.connect() as connection:
-        count = connection.execute(select(func.count()).select_from(sql.ENTRIES)
-                                   .where(sql.ENTRIES.c.team_id == team_id)).scalar_one()
-        actions = list(connection.execute(select(AuditEvent.action).where(
-            AuditEvent.team_id == team_id, AuditEvent.action.like("add%"))
-            .order_by(AuditEvent.seq)).scalars())
+        count = connection.execute(
+            select(func.count()).select_from(sql.ENTRIES).where(sql.ENTRIES.c.team_id == team_id)
+        ).scalar_one()
+        actions = list(
+            connection.execute(
+                select(AuditEvent.action)
+                .where(AuditEvent.team_id == team_id, AuditEvent.action.like("add%"))
+                .order_by(AuditEvent.seq)
+            ).scalars()
+        )
     return count, actions
 
 
@@ -123,8 +153,12 @@ def test_an_add_runs_outside_the_session_unless_the_team_has_webhooks(app, team)
         with statements() as seen:
             entry = entries.add_entry(team.id, "in/outside", source=Source.API, actor=ACTOR)
         # Four statements on a connection of its own; the session never began.
-        assert seen == ["SELECT team.has_webhooks FROM", "INSERT INTO dnc_entry",
-                        "UPDATE team SET", "INSERT INTO audit_event"], seen
+        assert seen == [
+            "SELECT team.has_webhooks FROM",
+            "INSERT INTO dnc_entry",
+            "UPDATE team SET",
+            "INSERT INTO audit_event",
+        ], seen
         assert not session_in_transaction()
         assert stored(team.id) == (1, ["add"])
         with pytest.raises(entries.AlreadyListed) as listed:

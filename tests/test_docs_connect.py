@@ -31,38 +31,69 @@ def page(client) -> str:
 
 
 def code_block(text: str, block_id: str) -> str:
-    found = re.search(rf'<pre tabindex="0" id="{block_id}"><code>(.*?)</code></pre>', text,
-                      re.DOTALL)
+    found = re.search(
+        rf'<pre tabindex="0" id="{block_id}"><code>(.*?)</code></pre>', text, re.DOTALL
+    )
     assert found, block_id
     return html.unescape(found.group(1))
 
 
-def signed(body: bytes, *, age: timedelta = timedelta(0), secret: str | None = None,
-           extra_secret: str | None = None) -> tuple[str, dict[str, str]]:
+def signed(
+    body: bytes,
+    *,
+    age: timedelta = timedelta(0),
+    secret: str | None = None,
+    extra_secret: str | None = None,
+) -> tuple[str, dict[str, str]]:
     """A secret and the headers the service sends with `body` (a second, other signature
     first, as during a secret rotation)."""
     secret = secret or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     msg_id, when = "msg_" + secrets.token_hex(8), datetime.now(UTC) - age
-    signatures = [Webhook(s).sign(msg_id, when, body.decode())
-                  for s in filter(None, [extra_secret, secret])]
-    return secret, {"webhook-id": msg_id, "webhook-timestamp": str(int(when.timestamp())),
-                    "webhook-signature": " ".join(signatures)}
+    signatures = [
+        Webhook(s).sign(msg_id, when, body.decode()) for s in filter(None, [extra_secret, secret])
+    ]
+    return secret, {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": " ".join(signatures),
+    }
 
 
-BODY = json.dumps({"type": "dnc.entry.added", "timestamp": "2026-11-30T10:35:30.123Z",
-                   "data": {"url": "https://linkedin.com/in/jürgen"}}).encode()
+BODY = json.dumps(
+    {
+        "type": "dnc.entry.added",
+        "timestamp": "2026-11-30T10:35:30.123Z",
+        "data": {"url": "https://linkedin.com/in/jürgen"},
+    }
+).encode()
 OTHER = "whsec_" + base64.b64encode(b"x" * 24).decode()
 
 
 def test_the_page_explains_each_mechanism_and_is_linked_from_the_reference(client):
     text = page(client)
-    for words in ("Webhooks", "Screening", "Changes feed", "/v1/dnc/screen",
-                  "/v1/dnc/changes", "nextCursor", "sha256", "POST \"$DNC_URL/v1/webhooks\"",
-                  "standardwebhooks", "node:crypto", "60/minute",
-                  # Managing an endpoint and catching up after downtime.
-                  "/v1/webhooks/&lt;id&gt;/attempts", "rotate-secret", "redeliver",
-                  "/recover", "disabledReason", "too_many_endpoints", "5,000",
-                  'href="#recover"', "webhook-id</code> you already processed"):
+    for words in (
+        "Webhooks",
+        "Screening",
+        "Changes feed",
+        "/v1/dnc/screen",
+        "/v1/dnc/changes",
+        "nextCursor",
+        "sha256",
+        'POST "$DNC_URL/v1/webhooks"',
+        "standardwebhooks",
+        "node:crypto",
+        "60/minute",
+        # Managing an endpoint and catching up after downtime.
+        "/v1/webhooks/&lt;id&gt;/attempts",
+        "rotate-secret",
+        "redeliver",
+        "/recover",
+        "disabledReason",
+        "too_many_endpoints",
+        "5,000",
+        'href="#recover"',
+        "webhook-id</code> you already processed",
+    ):
         assert words in text, words
     assert 'href="/docs/connect"' in client.get("/docs").get_data(as_text=True)
     assert "<script" not in text and "style=" not in text and "<style" not in text
@@ -113,22 +144,27 @@ def test_the_javascript_check_accepts_the_services_signatures(client, tmp_path):
     secret, headers = signed(BODY, extra_secret=OTHER)
     _, wrong = signed(BODY)
     script = tmp_path / "verify.js"
-    script.write_text(code_block(page(client), "verify-node") + """
+    script.write_text(
+        code_block(page(client), "verify-node")
+        + """
 const [secret, headers, wrong, body] = JSON.parse(process.argv[2]);
 const raw = Buffer.from(body, "base64");
 console.log(JSON.stringify([
   verifyWebhook(secret, headers, raw), verifyWebhook(secret, wrong, raw),
   verifyWebhook(secret, headers, Buffer.concat([raw, Buffer.from(" ")]))]));
-""")
+"""
+    )
     args = json.dumps([secret, headers, wrong, base64.b64encode(BODY).decode()])
-    out = subprocess.run(["node", str(script), args], capture_output=True, text=True,
-                         timeout=60, check=True).stdout
+    out = subprocess.run(
+        ["node", str(script), args], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     assert json.loads(out) == [True, False, False]
 
 
 @pytest.mark.live
-def test_the_feed_loop_keeps_a_copy_of_a_real_servers_list(live_server_factory, team,
-                                                            client, monkeypatch):
+def test_the_feed_loop_keeps_a_copy_of_a_real_servers_list(
+    live_server_factory, team, client, monkeypatch
+):
     text = page(client)
     live = live_server_factory()
     monkeypatch.setenv("DNC_URL", live.url)
@@ -146,8 +182,9 @@ def test_the_feed_loop_keeps_a_copy_of_a_real_servers_list(live_server_factory, 
     api("post", "/v1/dnc/batch", {"entries": [{"url": f"in/p{i}"} for i in range(3)]})
     copy: dict = {}
     cursor = sync(copy, "")
-    assert sorted(copy.values()) == [f"https://linkedin.com/in/{n}"
-                                     for n in ("ann", "p0", "p1", "p2")]
+    assert sorted(copy.values()) == [
+        f"https://linkedin.com/in/{n}" for n in ("ann", "p0", "p1", "p2")
+    ]
     api("delete", f"/v1/dnc/{ann['$id']}")
     api("post", "/v1/dnc", {"url": "in/bob"})
     assert sync(copy, cursor) != cursor

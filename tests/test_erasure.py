@@ -28,16 +28,21 @@ from tests.webhook_support import Answer
 
 @pytest.fixture
 def app(make_app):
-    return make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCHEDULE=[0, 0.2],
-                    WEBHOOK_TIMEOUT=1.0, OPTOUT_MIN_SECONDS=0)
+    return make_app(
+        WEBHOOK_ALLOW_PRIVATE=True,
+        WEBHOOK_RETRY_SCHEDULE=[0, 0.2],
+        WEBHOOK_TIMEOUT=1.0,
+        OPTOUT_MIN_SECONDS=0,
+    )
 
 
 @pytest.fixture
 def eraser(app, team) -> dict[str, str]:
     """Headers of a key of `team` that may remove opt-outs (and so erase)."""
     with app.app_context():
-        _key, secret = accounts.create_api_key(team.id, name="compliance", actor=TEST_ACTOR,
-                                               can_remove_optouts=True)
+        _key, secret = accounts.create_api_key(
+            team.id, name="compliance", actor=TEST_ACTOR, can_remove_optouts=True
+        )
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -46,8 +51,11 @@ def person() -> tuple[str, str, str]:
     # Letters no filler entry holds (see the file test), so its trigrams are its own.
     tail = "".join(secrets.choice("ghjkmnopqsuvwxyz") for _ in range(12))
     username = f"erasable-{tail}"
-    return (f"https://www.linkedin.com/in/{username}/", f"https://linkedin.com/in/{username}",
-            f"Private note about {username}: met at a fair")
+    return (
+        f"https://www.linkedin.com/in/{username}/",
+        f"https://linkedin.com/in/{username}",
+        f"Private note about {username}: met at a fair",
+    )
 
 
 def add(client, team, url, reason=None) -> dict:
@@ -69,8 +77,12 @@ def text_columns_holding(app, needles: list[str]) -> list[str]:
         inspector = inspect(connection)
         tables = inspector.get_table_names()
         if connection.dialect.name == "sqlite":  # FTS5 tables and their shadow tables too
-            tables = [name for (name,) in connection.execute(text(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"))]
+            tables = [
+                name
+                for (name,) in connection.execute(
+                    text("SELECT name FROM sqlite_master WHERE type = 'table'")
+                )
+            ]
         for table in tables:
             for column in inspector.get_columns(table):
                 kind = column["type"]
@@ -80,11 +92,14 @@ def text_columns_holding(app, needles: list[str]) -> list[str]:
                 name = column["name"]
                 value = f'CAST("{name}" AS TEXT)' if str(kind) in ("", "BLOB") else f'"{name}"'
                 for needle in needles:
-                    hit = connection.execute(text(
-                        f'SELECT 1 FROM "{table}" WHERE instr({value}, :n) > 0 LIMIT 1'
-                        if connection.dialect.name == "sqlite" else
-                        f'SELECT 1 FROM "{table}" WHERE strpos({value}, :n) > 0 LIMIT 1'),
-                        {"n": needle}).first()
+                    hit = connection.execute(
+                        text(
+                            f'SELECT 1 FROM "{table}" WHERE instr({value}, :n) > 0 LIMIT 1'
+                            if connection.dialect.name == "sqlite"
+                            else f'SELECT 1 FROM "{table}" WHERE strpos({value}, :n) > 0 LIMIT 1'
+                        ),
+                        {"n": needle},
+                    ).first()
                     if hit:
                         found.append(f"{table}.{name}: {needle}")
         db.session.remove()
@@ -95,7 +110,8 @@ def text_columns_holding(app, needles: list[str]) -> list[str]:
 
 
 def test_erasure_removes_the_data_everywhere_and_keeps_the_person_listed(
-        app, client, team, eraser, receiver):
+    app, client, team, eraser, receiver
+):
     raw, url, reason = person()
     username = url.rsplit("/", 1)[1]
     endpoint_id, secret = register(client, team, receiver.url)
@@ -103,8 +119,12 @@ def test_erasure_removes_the_data_everywhere_and_keeps_the_person_listed(
     receiver.script = [Answer(200, body=f"got {url} {reason}".encode())] * 4
     # An earlier entry of the same person, removed with a reason, then the current one.
     first = add(client, team, raw, reason)
-    assert client.delete(f"/v1/dnc/{first['$id']}", json={"reason": f"{reason} (removed)"},
-                         headers=team.headers).status_code == 200
+    assert (
+        client.delete(
+            f"/v1/dnc/{first['$id']}", json={"reason": f"{reason} (removed)"}, headers=team.headers
+        ).status_code
+        == 200
+    )
     entry = add(client, team, raw, reason)
     other = add(client, team, "in/someone-else", "unrelated")
     deliver(app)
@@ -159,20 +179,42 @@ def test_erasure_removes_the_data_everywhere_and_keeps_the_person_listed(
     assert changes[-1]["type"] == "erased" and changes[-1]["entryId"] == entry["$id"]
     assert all(c["url"] is None for c in changes if c["entryId"] in (first["$id"], entry["$id"]))
     with app.app_context():
-        log = db.session.execute(select(AuditEvent).where(
-            AuditEvent.subject_id == entry["$id"]).order_by(AuditEvent.seq)).scalars().all()
+        log = (
+            db.session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.subject_id == entry["$id"])
+                .order_by(AuditEvent.seq)
+            )
+            .scalars()
+            .all()
+        )
         assert [e.action for e in log] == ["add", "erase"]
         assert log[-1].seq == erased[0]["data"]["seq"]
-        assert (log[-1].url, log[-1].reason, log[-1].actor_label) == (None, None, "API key "
-                                                                       + log[-1].actor_label[8:])
+        assert (log[-1].url, log[-1].reason, log[-1].actor_label) == (
+            None,
+            None,
+            "API key " + log[-1].actor_label[8:],
+        )
         # The stored payloads of this person are still there (delivered), without the data.
         payloads = [json.loads(p) for p in db.session.scalars(select(WebhookMessage.payload))]
-        mine = [p for p in payloads if p["data"].get("$id") in (first["$id"], entry["$id"])
-                and p["type"] != "dnc.entry.erased"]
+        mine = [
+            p
+            for p in payloads
+            if p["data"].get("$id") in (first["$id"], entry["$id"])
+            and p["type"] != "dnc.entry.erased"
+        ]
         assert len(mine) == 3 and all(p["data"]["url"] is None for p in mine)
-        assert db.session.scalar(select(func.count()).select_from(WebhookAttempt).where(
-            WebhookAttempt.endpoint_id == endpoint_id,
-            WebhookAttempt.response_excerpt.is_not(None))) >= 1  # the other person's answer
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(WebhookAttempt)
+                .where(
+                    WebhookAttempt.endpoint_id == endpoint_id,
+                    WebhookAttempt.response_excerpt.is_not(None),
+                )
+            )
+            >= 1
+        )  # the other person's answer
 
 
 def test_a_second_erasure_changes_nothing(app, client, team, eraser, receiver):
@@ -183,10 +225,20 @@ def test_a_second_erasure_changes_nothing(app, client, team, eraser, receiver):
     second = erase(client, eraser, entry["$id"])
     assert second.status_code == 200 and second.get_json()["data"] == first
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(WebhookMessage).where(
-            WebhookMessage.event_type == "dnc.entry.erased")) == 1
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "erase")) == 1
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(WebhookMessage)
+                .where(WebhookMessage.event_type == "dnc.entry.erased")
+            )
+            == 1
+        )
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "erase")
+            )
+            == 1
+        )
 
 
 def test_only_a_key_that_may_remove_opt_outs_erases(app, client, team, make_team, eraser):
@@ -200,8 +252,9 @@ def test_only_a_key_that_may_remove_opt_outs_erases(app, client, team, make_team
     assert erase(client, team.headers, "dnc_doesnotexist").status_code == 403
     other = make_team("Other")
     with app.app_context():
-        _key, secret = accounts.create_api_key(other.id, name="x", actor=TEST_ACTOR,
-                                               can_remove_optouts=True)
+        _key, secret = accounts.create_api_key(
+            other.id, name="x", actor=TEST_ACTOR, can_remove_optouts=True
+        )
     foreign = erase(client, {"Authorization": f"Bearer {secret}"}, entry["$id"])
     assert foreign.status_code == 404 and foreign.get_json()["error"] == "not_found"
     assert erase(client, eraser, "not-an-id").get_json()["error"] == "not_found"
@@ -210,8 +263,7 @@ def test_only_a_key_that_may_remove_opt_outs_erases(app, client, team, make_team
     assert check.get_json()["data"]["entry"]["url"] is not None  # nothing was erased
 
 
-def test_an_erased_entry_is_removed_only_with_the_right_to_remove_opt_outs(
-        client, team, eraser):
+def test_an_erased_entry_is_removed_only_with_the_right_to_remove_opt_outs(client, team, eraser):
     raw, _url, _reason = person()
     entry = add(client, team, raw)
     erase(client, eraser, entry["$id"])
@@ -225,12 +277,18 @@ def test_the_persons_own_request_after_erasure_records_no_data(app, client, team
     erase(client, eraser, entry["$id"])
     with app.app_context():
         with pytest.raises(entries.AlreadyListed):
-            entries.add_entry(team.id, raw, reason="again: " + reason,
-                              source=Source.PUBLIC_FORM, actor=TEST_ACTOR,
-                              record_duplicate=True)
+            entries.add_entry(
+                team.id,
+                raw,
+                reason="again: " + reason,
+                source=Source.PUBLIC_FORM,
+                actor=TEST_ACTOR,
+                record_duplicate=True,
+            )
         # Their own request makes the erased entry theirs (protected), without their data.
-        row = db.session.execute(select(AuditEvent).where(
-            AuditEvent.action == "opted_out")).scalar_one()
+        row = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "opted_out")
+        ).scalar_one()
         assert (row.subject_id, row.url, row.reason) == (entry["$id"], None, None)
         assert entries.get_entry(team.id, entry["$id"]).protected
         db.session.remove()
@@ -249,8 +307,7 @@ def test_a_pending_event_is_sent_without_the_data(app, client, team, eraser, rec
     assert url not in b"".join(r.body for r in receiver.received).decode()
 
 
-def test_a_notification_not_yet_sent_loses_the_erased_url(app, client, team, eraser,
-                                                          make_team):
+def test_a_notification_not_yet_sent_loses_the_erased_url(app, client, team, eraser, make_team):
     """A mail server that is down keeps notifications pending (encrypted): those naming
     the person are rewritten; another person's, and another team's, are left alone."""
     from dnc_app.models import NotificationMessage
@@ -261,27 +318,37 @@ def test_a_notification_not_yet_sent_loses_the_erased_url(app, client, team, era
     raw, url, reason = person()
     entry = add(client, team, raw, reason)
     other_team = make_team("Other erasure team")
-    bodies = {team.id: f"Opted out: {url}\nAlso: https://linkedin.com/in/someone-else",
-              other_team.id: f"Opted out: {url}"}
+    bodies = {
+        team.id: f"Opted out: {url}\nAlso: https://linkedin.com/in/someone-else",
+        other_team.id: f"Opted out: {url}",
+    }
     with app.app_context():
-        notifications.add_messages([
-            notifications.message(team_id, "email", "optouts", "owner@example.com",
-                                  "Opt-outs", body, utcnow())
-            for team_id, body in bodies.items()])
+        notifications.add_messages(
+            [
+                notifications.message(
+                    team_id, "email", "optouts", "owner@example.com", "Opt-outs", body, utcnow()
+                )
+                for team_id, body in bodies.items()
+            ]
+        )
         db.session.commit()
     assert erase(client, eraser, entry["$id"]).status_code == 200
     with app.app_context():
-        sent = {m.team_id: signing.decrypt(m.body)
-                for m in db.session.scalars(select(NotificationMessage))}
+        sent = {
+            m.team_id: signing.decrypt(m.body)
+            for m in db.session.scalars(select(NotificationMessage))
+        }
     assert url not in sent[team.id] and "(erased)" in sent[team.id]
     assert "https://linkedin.com/in/someone-else" in sent[team.id]
     assert sent[other_team.id] == bodies[other_team.id]  # another team's person
 
 
 def test_endpoints_subscribe_to_erasures_like_other_events(client, team, receiver):
-    response = client.post("/v1/webhooks", json={"url": receiver.url,
-                                                 "events": ["dnc.entry.erased"]},
-                           headers=team.headers)
+    response = client.post(
+        "/v1/webhooks",
+        json={"url": receiver.url, "events": ["dnc.entry.erased"]},
+        headers=team.headers,
+    )
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["data"]["events"] == ["dnc.entry.erased"]
 
@@ -305,8 +372,7 @@ def _sqlite_files(app) -> list[Path]:
 
 
 @pytest.mark.database("sqlite")
-def test_the_erased_url_leaves_the_database_file_and_its_wal(app, client, team, eraser,
-                                                             receiver):
+def test_the_erased_url_leaves_the_database_file_and_its_wal(app, client, team, eraser, receiver):
     register(client, team, receiver.url)
     raw, url, reason = person()
     username = url.rsplit("/", 1)[1]
@@ -314,13 +380,23 @@ def test_the_erased_url_leaves_the_database_file_and_its_wal(app, client, team, 
     # Enough entries after it that the search index takes it (it indexes in batches).
     with app.app_context():
         for start in range(0, 1200, 600):
-            entries.add_entries(team.id, [f"in/filler-{secrets.token_hex(4)}-{n}"
-                                          for n in range(start, start + 600)],
-                                source=Source.API, actor=TEST_ACTOR)
+            entries.add_entries(
+                team.id,
+                [f"in/filler-{secrets.token_hex(4)}-{n}" for n in range(start, start + 600)],
+                source=Source.API,
+                actor=TEST_ACTOR,
+            )
         connection = db.session.connection()
-        assert connection.execute(text(
-            "SELECT count(*) FROM dnc_entry_fts_username WHERE dnc_entry_fts_username "
-            "MATCH :q"), {"q": trigram_query(username[-8:])}).scalar() == 1
+        assert (
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM dnc_entry_fts_username WHERE dnc_entry_fts_username "
+                    "MATCH :q"
+                ),
+                {"q": trigram_query(username[-8:])},
+            ).scalar()
+            == 1
+        )
         db.session.remove()
     deliver(app)
     blob = b"".join(p.read_bytes() for p in _sqlite_files(app))
@@ -334,9 +410,13 @@ def test_the_erased_url_leaves_the_database_file_and_its_wal(app, client, team, 
         connection = db.session.connection()
         # The index no longer holds its trigrams either (its old segments were merged).
         tail = username[-6:]
-        assert connection.execute(text(
-            "SELECT count(*) FROM dnc_entry_fts_username_terms WHERE term IN "
-            "(:a, :b)"), {"a": tail[:3], "b": tail[3:]}).scalar() == 0
+        assert (
+            connection.execute(
+                text("SELECT count(*) FROM dnc_entry_fts_username_terms WHERE term IN (:a, :b)"),
+                {"a": tail[:3], "b": tail[3:]},
+            ).scalar()
+            == 0
+        )
         assert connection.execute(text("PRAGMA secure_delete")).scalar() == 1
         db.session.remove()
 
@@ -348,12 +428,22 @@ def test_the_migration_kept_the_tables_triggers_and_partial_index(app):
 
 def assert_sqlite_schema_kept(app) -> None:
     with app.app_context():
-        names = {name: sql for name, sql in db.session.execute(text(
-            "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'dnc_entry'"))}
+        names = {
+            name: sql
+            for name, sql in db.session.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'dnc_entry'")
+            )
+        }
         db.session.remove()
-    assert {"dnc_entry_count_insert", "dnc_entry_count_delete", "dnc_entry_count_update",
-            "dnc_entry_fts_username_insert_batch", "dnc_entry_fts_username_update",
-            "dnc_entry_fts_username_delete", "dnc_entry_fts_username_insert_reused"} <= set(names)
+    assert {
+        "dnc_entry_count_insert",
+        "dnc_entry_count_delete",
+        "dnc_entry_count_update",
+        "dnc_entry_fts_username_insert_batch",
+        "dnc_entry_fts_username_update",
+        "dnc_entry_fts_username_delete",
+        "dnc_entry_fts_username_insert_reused",
+    } <= set(names)
     assert "needs_review" in names["ix_dnc_entry_team_review"].split("WHERE")[1]
     assert "UNIQUE" in names["uq_dnc_entry_team_sha256"]
     assert "ix_dnc_entry_team_sha256" not in names
@@ -381,8 +471,12 @@ def test_an_owner_erases_from_the_pages_without_javascript(app, client, team):
     confirm = client.get(page)
     assert confirm.status_code == 200 and url in confirm.get_data(as_text=True)
     assert client.post(page, data={}).status_code in (400, 422)  # no CSRF token
-    assert client.get(f"/v1/dnc/check?url={raw}", headers=team.headers
-                      ).get_json()["data"]["entry"]["erased"] is False
+    assert (
+        client.get(f"/v1/dnc/check?url={raw}", headers=team.headers).get_json()["data"]["entry"][
+            "erased"
+        ]
+        is False
+    )
     done = client.post(page, data={"csrf_token": token_for(client, page)})
     assert done.status_code == 200
     html = done.get_data(as_text=True)
@@ -409,9 +503,15 @@ def test_a_staged_bulk_upload_holding_the_person_is_dropped(app, client, team, e
     directory = Path(app.config["BULK_UPLOAD_DIR"])
     with app.app_context():
         # Another spelling of the same profile, among other lines.
-        token = pending_uploads.stage(directory, [1, 2], ["in/keep-me", url.upper() + "/"],
-                                      team_id=team.id, user_id=member,
-                                      max_team_bytes=10**6, ttl=3600)
+        token = pending_uploads.stage(
+            directory,
+            [1, 2],
+            ["in/keep-me", url.upper() + "/"],
+            team_id=team.id,
+            user_id=member,
+            max_team_bytes=10**6,
+            ttl=3600,
+        )
         db.session.remove()
     assert (directory / f"{token}.json").exists()
     assert erase(client, eraser, entry["$id"]).status_code == 200
@@ -430,8 +530,7 @@ def test_migration_0024_goes_back_and_forth(app, client, team, eraser, receiver)
     from dnc_app.models import WebhookEndpoint
     from tests.support import downgrade_before
 
-    both = register(client, team, receiver.url,
-                    events=["dnc.entry.added", "dnc.entry.removed"])[0]
+    both = register(client, team, receiver.url, events=["dnc.entry.added", "dnc.entry.removed"])[0]
     one = register(client, team, receiver.url, events=["dnc.entry.added"])[0]
     kept = add(client, team, "in/kept-across")
     gone = add(client, team, "in/erased-before-downgrade")
@@ -447,8 +546,9 @@ def test_migration_0024_goes_back_and_forth(app, client, team, eraser, receiver)
         db.session.remove()
         upgrade()
         db.session.remove()
-        assert db.session.execute(text("SELECT url_sha256 FROM dnc_entry")).scalar_one() == \
-            url_digest("https://linkedin.com/in/kept-across")
+        assert db.session.execute(
+            text("SELECT url_sha256 FROM dnc_entry")
+        ).scalar_one() == url_digest("https://linkedin.com/in/kept-across")
         events = {e.id: e.events.split() for e in db.session.scalars(select(WebhookEndpoint))}
         db.session.remove()
     # Endpoints that took every type take erasures too; a narrower choice stays as it was.
@@ -466,26 +566,34 @@ def test_the_webhooks_page_offers_the_erased_event(app, client, team, receiver):
     sign_in(client, "owner@example.com")
     page = client.get("/webhooks").get_data(as_text=True)
     assert 'name="erased"' in page and "dnc.entry.erased" in page
-    response = client.post("/webhooks", data={
-        "url": receiver.url, "erased": "y", "csrf_token": token_for(client, "/webhooks")})
+    response = client.post(
+        "/webhooks",
+        data={"url": receiver.url, "erased": "y", "csrf_token": token_for(client, "/webhooks")},
+    )
     assert response.status_code in (200, 303), response.status_code
     listed = client.get("/v1/webhooks", headers=team.headers).get_json()["data"]["webhooks"]
     assert [w["events"] for w in listed] == [["dnc.entry.erased"]]
 
 
 @pytest.mark.database("sqlite")
-def test_the_search_index_stays_consistent_through_erasure_and_removal(app, client, team,
-                                                                      eraser):
+def test_the_search_index_stays_consistent_through_erasure_and_removal(app, client, team, eraser):
     def fillers(n: int) -> None:
         with app.app_context():
-            entries.add_entries(team.id, [f"in/filler-{secrets.token_hex(4)}-{i}"
-                                          for i in range(n)], source=Source.API,
-                                actor=TEST_ACTOR)
+            entries.add_entries(
+                team.id,
+                [f"in/filler-{secrets.token_hex(4)}-{i}" for i in range(n)],
+                source=Source.API,
+                actor=TEST_ACTOR,
+            )
 
     def integrity_check() -> None:
         with app.app_context():
-            db.session.execute(text("INSERT INTO dnc_entry_fts_username"
-                                     "(dnc_entry_fts_username) VALUES ('integrity-check')"))
+            db.session.execute(
+                text(
+                    "INSERT INTO dnc_entry_fts_username"
+                    "(dnc_entry_fts_username) VALUES ('integrity-check')"
+                )
+            )
             db.session.remove()
 
     indexed = add(client, team, person()[0])
@@ -496,8 +604,7 @@ def test_the_search_index_stays_consistent_through_erasure_and_removal(app, clie
     fillers(1100)  # the index takes `unindexed`, erased (no username to index)
     integrity_check()
     for entry in (indexed, unindexed):
-        removed = client.delete(f"/v1/dnc/{entry['$id']}", json={"reason": "test"},
-                                headers=eraser)
+        removed = client.delete(f"/v1/dnc/{entry['$id']}", json={"reason": "test"}, headers=eraser)
         assert removed.status_code == 200, removed.get_json()
     integrity_check()
     search = client.get("/v1/dnc", query_string={"q": "filler"}, headers=team.headers)
@@ -505,7 +612,8 @@ def test_the_search_index_stays_consistent_through_erasure_and_removal(app, clie
 
 
 def test_staged_screening_and_not_added_files_naming_the_person_are_deleted(
-        app, client, team, eraser):
+    app, client, team, eraser
+):
     from dnc_app.web.screen_csv import NOT_ADDED, SCREEN, team_dir
 
     raw, url, _reason = person()

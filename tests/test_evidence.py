@@ -19,8 +19,9 @@ URL = "https://linkedin.com/in/mary-major"
 
 @pytest.fixture
 def app(make_app):
-    return make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="1000/minute",
-                    WEBHOOK_ALLOW_PRIVATE=True)
+    return make_app(
+        OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="1000/minute", WEBHOOK_ALLOW_PRIVATE=True
+    )
 
 
 def _evidence(client, team, entry_id):
@@ -29,8 +30,9 @@ def _evidence(client, team, entry_id):
 
 def test_the_proof_of_an_objection(app, client, team, receiver):
     endpoint_id, _secret = register(client, team, receiver.url)
-    added = client.post("/v1/dnc", json={"url": URL, "reason": "from a CRM import"},
-                        headers=team.headers).get_json()["data"]
+    added = client.post(
+        "/v1/dnc", json={"url": URL, "reason": "from a CRM import"}, headers=team.headers
+    ).get_json()["data"]
     receipt = post_optout(app.test_client(), team.slug, URL, reason="Please stop")
     reference = reference_of(receipt.get_data(as_text=True))
     assert client.delete(f"/v1/dnc/{added['$id']}", headers=team.headers).status_code == 403
@@ -122,10 +124,13 @@ def test_one_statement_per_part_whatever_the_history(app, client, team, receiver
     short = client.post("/v1/dnc", json={"url": "in/short"}, headers=team.headers)
     long = client.post("/v1/dnc", json={"url": URL}, headers=team.headers).get_json()["data"]
     for _ in range(3):
-        assert client.delete(f"/v1/dnc/{long['$id']}", headers=team.headers,
-                             json={"reason": "cleanup"}).status_code == 200
-        long = client.post("/v1/dnc", json={"url": URL},
-                           headers=team.headers).get_json()["data"]
+        assert (
+            client.delete(
+                f"/v1/dnc/{long['$id']}", headers=team.headers, json={"reason": "cleanup"}
+            ).status_code
+            == 200
+        )
+        long = client.post("/v1/dnc", json={"url": URL}, headers=team.headers).get_json()["data"]
     for _ in range(10):
         post_optout(app.test_client(), team.slug, URL)
     # Once first: the key's coarse last-used time is written on its first use.

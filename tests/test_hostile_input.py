@@ -113,16 +113,21 @@ def recording(request_class):
 @pytest.fixture
 def world(make_app, make_team):
     """A team with entries, a member, a spare API key and a personal link."""
-    app = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, OPTOUT_MIN_SECONDS=0,
-                   WEBHOOK_ALLOW_PRIVATE=True)
+    app = make_app(
+        WTF_CSRF_ENABLED=False,
+        RATELIMIT_ENABLED=False,
+        OPTOUT_MIN_SECONDS=0,
+        WEBHOOK_ALLOW_PRIVATE=True,
+    )
     app.request_class = recording(app.request_class)
     team = make_team("Acme")
     member_id = make_member(app, team.id, MEMBER)
     entries = add_entries(app, team.id, [f"linkedin.com/in/listed-{i}" for i in range(3)])
     with app.app_context():
         spare_key, _ = accounts.create_api_key(team.id, name="spare", actor=TEST_ACTOR)
-        invite, _ = members.create_invite(team.id, "invited@example.com", "member",
-                                          actor=TEST_ACTOR)
+        invite, _ = members.create_invite(
+            team.id, "invited@example.com", "member", actor=TEST_ACTOR
+        )
         webhook, _ = webhook_endpoints.create_endpoint(team.id, "http://127.0.0.1:9/hook")
         path_values = {
             "webhook_id": webhook.id,
@@ -139,8 +144,11 @@ def world(make_app, make_team):
 
 
 def _page_rules(app):
-    return [rule for rule in app.url_map.iter_rules()
-            if rule.endpoint != "static" and not rule.rule.startswith("/v1")]
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static" and not rule.rule.startswith("/v1")
+    ]
 
 
 def _methods(rule) -> list[str]:
@@ -152,11 +160,13 @@ _ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 def _path(rule, path_values: dict, hostile: tuple[str, str] | None = None) -> str:
     """The rule's path with ordinary values, or one argument's value on the wire."""
+
     def value(match):
         name = match.group(1)
         if hostile and hostile[0] == name:
             return hostile[1]
         return quote(path_values[name], safe="")
+
     return _ARGUMENT.sub(value, rule.rule)
 
 
@@ -222,8 +232,9 @@ def test_every_page_parameter_survives_hostile_strings(world):
                     response = _send(client, method, target_path, query, form)
                     sent += 1
                     if response.status_code >= 500:
-                        failures.append(f"{method} {rule.rule} {where} {name}={label}: "
-                                        f"{response.status_code}")
+                        failures.append(
+                            f"{method} {rule.rule} {where} {name}={label}: {response.status_code}"
+                        )
     assert sent > 1000  # the enumeration really reached the routes
     assert not failures, "\n".join(failures)
 
@@ -236,14 +247,22 @@ def test_a_query_string_that_is_not_utf8_is_a_400_everywhere(world):
             continue
         path = _path(rule, world["path_values"])
         for method in _methods(rule):
-            response = client.open(path, method=method,
-                                   environ_overrides={"QUERY_STRING": "q=\xff\xfe"})
+            response = client.open(
+                path, method=method, environ_overrides={"QUERY_STRING": "q=\xff\xfe"}
+            )
             assert response.status_code < 500, (method, rule.rule, response.status_code)
             assert response.status_code in (400, 401), (method, rule.rule)
 
 
-@pytest.mark.parametrize("path", ["/audit?before=%C2%B2", "/audit?before=" + "9" * 23,
-                                  "/audit?before=-1", "/audit?before=9223372036854775808"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/audit?before=%C2%B2",
+        "/audit?before=" + "9" * 23,
+        "/audit?before=-1",
+        "/audit?before=9223372036854775808",
+    ],
+)
 def test_a_bad_audit_page_link_is_the_400_page(world, path):
     response = _signed_in(world["app"]).get(path)
     assert response.status_code == 400
@@ -255,11 +274,19 @@ def test_the_largest_audit_page_link_is_a_page(world):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("path", [
-    "/optout/{slug}%00", "/optout/{slug}/validate?url=%00", "/entries?q=%00",
-    "/audit?q=%00", "/audit?source=%00", "/entries/{entry_id}%00/remove",
-    "/entries/{entry_id}%00/row", "/keys/{key_id}%00/revoke",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/optout/{slug}%00",
+        "/optout/{slug}/validate?url=%00",
+        "/entries?q=%00",
+        "/audit?q=%00",
+        "/audit?source=%00",
+        "/entries/{entry_id}%00/remove",
+        "/entries/{entry_id}%00/row",
+        "/keys/{key_id}%00/revoke",
+    ],
+)
 def test_a_nul_in_the_address_is_the_400_page(world, path):
     response = _signed_in(world["app"]).get(path.format(**world["path_values"]))
     assert response.status_code == 400
@@ -269,18 +296,21 @@ def test_a_nul_in_the_address_is_the_400_page(world, path):
 def test_a_nul_in_a_form_value_is_the_400_page(world):
     response = _signed_in(world["app"]).post("/keys", data={"name": "bad\x00name"})
     assert response.status_code == 400
-    assert "The form contains a character that is not allowed." in response.get_data(
-        as_text=True)
+    assert "The form contains a character that is not allowed." in response.get_data(as_text=True)
 
 
 def test_werkzeug_cannot_deliver_a_lone_surrogate(world):
     """Why the request guard looks for NUL only: invalid UTF-8 never becomes a lone
     surrogate in the path, the query or a form."""
     app = world["app"]
-    with app.test_request_context("/x%ED%A0%80?q=%ED%A0%80", method="POST",
-                                  data="f=%ED%A0%80",
-                                  content_type="application/x-www-form-urlencoded"):
+    with app.test_request_context(
+        "/x%ED%A0%80?q=%ED%A0%80",
+        method="POST",
+        data="f=%ED%A0%80",
+        content_type="application/x-www-form-urlencoded",
+    ):
         from flask import request
+
         texts = [request.path, request.args["q"], request.form["f"]]
     assert not any("\ud800" <= c <= "\udfff" for text in texts for c in text)
 
@@ -294,6 +324,7 @@ def _openapi_path(rule) -> str:
     def camel(match):
         first, *rest = match.group(1).split("_")
         return "{" + first + "".join(part.title() for part in rest) + "}"
+
     return _PATH_PARAMETER.sub(camel, rule.rule)
 
 
@@ -361,8 +392,9 @@ def test_every_api_parameter_survives_hostile_values(world):
         path = _path(rule, world["path_values"])
         for label, wire in HOSTILE_WIRE.items():
             for name in query_names:
-                response = client.open(path, method=method, headers=headers,
-                                       query_string=_wire({name: wire}))
+                response = client.open(
+                    path, method=method, headers=headers, query_string=_wire({name: wire})
+                )
                 _assert_api_answer(response, f"{method} {rule.rule}?{name}={label}")
                 sent += 1
             for name in rule.arguments:
@@ -375,27 +407,31 @@ def test_every_api_parameter_survives_hostile_values(world):
         for slot in _string_slots(example):
             for label, value in HOSTILE_JSON.items():
                 body = json.dumps(_replaced(example, slot, value))  # "\ud800" stays escaped
-                response = client.open(path, method=method, headers=headers, data=body,
-                                       content_type="application/json")
+                response = client.open(
+                    path, method=method, headers=headers, data=body, content_type="application/json"
+                )
                 _assert_api_answer(response, f"{method} {rule.rule} {slot}={label}")
                 sent += 1
     assert sent > 100
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({"url": "\x00"}, "invalid_url"),
-    ({"url": "\ud800"}, "invalid_url"),
-    ({"url": "linkedin.com/in/someone", "reason": "\ud800"}, "invalid_parameter"),
-    ({"url": "linkedin.com/in/someone", "reason": "a\x00b"}, "invalid_parameter"),
-])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"url": "\x00"}, "invalid_url"),
+        ({"url": "\ud800"}, "invalid_url"),
+        ({"url": "linkedin.com/in/someone", "reason": "\ud800"}, "invalid_parameter"),
+        ({"url": "linkedin.com/in/someone", "reason": "a\x00b"}, "invalid_parameter"),
+    ],
+)
 def test_the_api_answers_hostile_json_with_its_documented_codes(client, team, body, code):
-    response = client.post("/v1/dnc", data=json.dumps(body), headers=team.headers,
-                           content_type="application/json")
+    response = client.post(
+        "/v1/dnc", data=json.dumps(body), headers=team.headers, content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.get_json()["error"] == code
 
 
 def test_a_lone_surrogate_reason_is_refused_by_the_service(app, team):
     with app.app_context(), pytest.raises(entries.InvalidReason, match="surrogate"):
-        entries.add_entry(team.id, "in/someone", reason="ok \udc80", source="api",
-                      actor=TEST_ACTOR)
+        entries.add_entry(team.id, "in/someone", reason="ok \udc80", source="api", actor=TEST_ACTOR)

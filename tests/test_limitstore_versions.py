@@ -23,9 +23,11 @@ def _major(version: str) -> int:
 
 def test_the_libraries_are_the_majors_limitstore_knows():
     assert _major(limits.__version__) == LIMITS_MAJOR, (
-        "limits changed major: review dnc_app/limitstore.py, then this test")
+        "limits changed major: review dnc_app/limitstore.py, then this test"
+    )
     assert _major(flask_limiter.__version__) == FLASK_LIMITER_MAJOR, (
-        "Flask-Limiter changed major: review dnc_app/limitstore.py, then this test")
+        "Flask-Limiter changed major: review dnc_app/limitstore.py, then this test"
+    )
 
 
 def test_the_internals_it_relies_on_are_there(make_app):

@@ -41,8 +41,9 @@ class Client:
         self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
     def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        self.conn.request(method, path, json.dumps(body) if body is not None else None,
-                          self.headers)
+        self.conn.request(
+            method, path, json.dumps(body) if body is not None else None, self.headers
+        )
         resp = self.conn.getresponse()
         return resp.status, json.loads(resp.read())
 
@@ -67,8 +68,9 @@ def writer(base_url: str, key: str, number: int, failures: list) -> None:
             elif kind == "batch":
                 names = [f"w{number}-b{op}-{i}" for i in range(rng.randint(2, 12))]
                 names += rng.sample(SHARED, 3)
-                status, body = client.call("POST", "/v1/dnc/batch",
-                                           {"entries": [{"url": f"in/{n}"} for n in names]})
+                status, body = client.call(
+                    "POST", "/v1/dnc/batch", {"entries": [{"url": f"in/{n}"} for n in names]}
+                )
                 expected = {201}
             else:
                 name = rng.choice(SHARED) if rng.random() < 0.4 else f"w{number}-{op}"
@@ -101,7 +103,8 @@ class Poller(threading.Thread):
             while True:
                 done = self.writers_done.is_set()  # read before the poll: then it is last
                 status, body = self.client.call(
-                    "GET", "/v1/dnc/changes?" + urlencode({"cursor": cursor, "limit": 7}))
+                    "GET", "/v1/dnc/changes?" + urlencode({"cursor": cursor, "limit": 7})
+                )
                 if status != 200:
                     self.error = f"{status} {body}"
                     return
@@ -135,17 +138,23 @@ def test_a_poller_keeps_an_exact_copy_under_concurrent_mixed_writes(
 ):
     unlimited = "1000000/minute"
     live = live_server_factory(
-        workers=2, threads=6, RATELIMIT_ENABLED="false", DNC_WRITE_LIMIT=unlimited,
-        DNC_BATCH_LIMIT=unlimited, DNC_CHANGES_LIMIT=unlimited)
+        workers=2,
+        threads=6,
+        RATELIMIT_ENABLED="false",
+        DNC_WRITE_LIMIT=unlimited,
+        DNC_BATCH_LIMIT=unlimited,
+        DNC_CHANGES_LIMIT=unlimited,
+    )
     team, other = make_team("Acme"), make_team("Other")
     poller = Poller(live.url, team.api_key)
     poller.start()
     failures: list = []
-    threads = [threading.Thread(target=writer, args=(live.url, team.api_key, n, failures))
-               for n in range(WRITERS)]
+    threads = [
+        threading.Thread(target=writer, args=(live.url, team.api_key, n, failures))
+        for n in range(WRITERS)
+    ]
     # The other team writes the same URLs at the same time: none of it may show up.
-    threads.append(threading.Thread(target=writer,
-                                    args=(live.url, other.api_key, 99, failures)))
+    threads.append(threading.Thread(target=writer, args=(live.url, other.api_key, 99, failures)))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -159,11 +168,16 @@ def test_a_poller_keeps_an_exact_copy_under_concurrent_mixed_writes(
     assert poller.polls_during_load > 2
 
     with app.app_context():
-        stored = dict(db.session.execute(
-            select(DncEntry.id, DncEntry.url).where(DncEntry.team_id == team.id)).all())
+        stored = dict(
+            db.session.execute(
+                select(DncEntry.id, DncEntry.url).where(DncEntry.team_id == team.id)
+            ).all()
+        )
         log = db.session.execute(
             select(AuditEvent.seq, AuditEvent.action, AuditEvent.subject_id)
-            .where(AuditEvent.team_id == team.id).order_by(AuditEvent.seq)).all()
+            .where(AuditEvent.team_id == team.id)
+            .order_by(AuditEvent.seq)
+        ).all()
         change_seq = db.session.get(Team, team.id).change_seq
 
     assert replay(poller.changes) == stored
@@ -171,7 +185,10 @@ def test_a_poller_keeps_an_exact_copy_under_concurrent_mixed_writes(
     # The change log itself has no gap: 1..change_seq, each once.
     assert [row.seq for row in log] == list(range(1, change_seq + 1))
     # The feed is exactly the log's list changes, in order: no gap, no repeat.
-    expected = [("added" if row.action == "add" else "removed", row.subject_id)
-                for row in log if row.action in FEED_ACTIONS]
+    expected = [
+        ("added" if row.action == "add" else "removed", row.subject_id)
+        for row in log
+        if row.action in FEED_ACTIONS
+    ]
     assert [(c["type"], c["entryId"]) for c in poller.changes] == expected
     assert any(c["type"] == "removed" for c in poller.changes)

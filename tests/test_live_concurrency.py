@@ -18,8 +18,12 @@ def post_json(base_url: str, path: str, body: dict, key: str) -> tuple[int, dict
     parts = urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
-        conn.request("POST", path, json.dumps(body),
-                     {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            path,
+            json.dumps(body),
+            {"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read())
     finally:
@@ -43,9 +47,11 @@ def test_20_simultaneous_adds_of_one_url_give_one_201_and_nineteen_409s(
 ):
     live = live_server_factory()
     results = simultaneously(
-        20, lambda i: post_json(live.url, "/v1/dnc",
-                                {"url": "https://www.linkedin.com/in/same-person/"},
-                                team.api_key))
+        20,
+        lambda i: post_json(
+            live.url, "/v1/dnc", {"url": "https://www.linkedin.com/in/same-person/"}, team.api_key
+        ),
+    )
     statuses = sorted(status for status, _ in results)
     assert statuses == [201] + [409] * 19, statuses
     created = next(body["data"] for status, body in results if status == 201)
@@ -70,8 +76,9 @@ def test_concurrent_writes_of_different_urls_never_fail(live_server_factory, mak
     live = live_server_factory(DNC_WRITE_LIMIT="1000/minute")
     teams = [make_team("A"), make_team("B")]
     results = simultaneously(
-        40, lambda i: post_json(live.url, "/v1/dnc", {"url": f"in/person-{i}"},
-                                teams[i % 2].api_key))
+        40,
+        lambda i: post_json(live.url, "/v1/dnc", {"url": f"in/person-{i}"}, teams[i % 2].api_key),
+    )
     assert [status for status, _ in results] == [201] * 40, [b for _, b in results][:3]
 
 

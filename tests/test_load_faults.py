@@ -108,22 +108,38 @@ def production(tmp_path_factory):
     redis = RedisServer().start()
     port = free_port()
     log = tmp_path_factory.mktemp("production") / "serve.log"
-    env = {**os.environ, **GENEROUS_LIMITS,
-           "SECRET_KEY": "load-test-secret-key-0123456789-abcdefghij",
-           "DATABASE_URL": pg.url, "RATELIMIT_STORAGE_URI": redis.url,
-           "BIND": f"127.0.0.1:{port}", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **os.environ,
+        **GENEROUS_LIMITS,
+        "SECRET_KEY": "load-test-secret-key-0123456789-abcdefghij",
+        "DATABASE_URL": pg.url,
+        "RATELIMIT_STORAGE_URI": redis.url,
+        "BIND": f"127.0.0.1:{port}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     env.pop("WEB_CONCURRENCY", None)
     url = f"http://127.0.0.1:{port}"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(ROOT / "scripts" / "serve-production"), "--workers", "4"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(ROOT / "scripts" / "serve-production"), "--workers", "4"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_ready(url, proc, log)
         teams = []
         for n in range(TEAMS):
-            created = subprocess.run([FLASK, "--app", "app", "team", "create", f"Load {n}",
-                                      "--json"], cwd=ROOT, env=env, capture_output=True,
-                                     text=True, timeout=60, check=True)
+            created = subprocess.run(
+                [FLASK, "--app", "app", "team", "create", f"Load {n}", "--json"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
             data = json.loads(created.stdout)
             teams.append(Team(data["teamId"], data["apiKey"]))
         yield Production(url, proc, pg, redis, teams, log)
@@ -220,8 +236,9 @@ class LoadClient(threading.Thread):
         except (OSError, http.client.HTTPException) as exc:
             if op == "delete":
                 self.ledger.delete_unknown.add(target)
-            self.outcomes.append(Outcome(started, time.monotonic(), op, None,
-                                         error=type(exc).__name__))
+            self.outcomes.append(
+                Outcome(started, time.monotonic(), op, None, error=type(exc).__name__)
+            )
             return
         self.outcomes.append(Outcome(started, time.monotonic(), op, reply.status, reply.json))
         self.record(op, reply, target, body)
@@ -240,8 +257,10 @@ class LoadClient(threading.Thread):
                     self.ledger.batch_added.add(item["url"])
             duplicates = len(body["entries"]) - 18
             if (data["added"], data["duplicates"]) != (18, duplicates):
-                self.problems.append(f"batch: {data['added']} added, {data['duplicates']} "
-                                     f"duplicates; expected 18 and {duplicates}")
+                self.problems.append(
+                    f"batch: {data['added']} added, {data['duplicates']} "
+                    f"duplicates; expected 18 and {duplicates}"
+                )
         elif op == "check" and target is not None and not data["onList"]:
             self.problems.append(f"check: acknowledged entry {target} not on the list")
         elif op == "delete":
@@ -253,7 +272,8 @@ class MixedLoad:
         self.stop = threading.Event()
         self.clients = [
             LoadClient(production.url, team, f"{phase}-t{t}-c{c}", self.stop, seed=t * 10 + c)
-            for t, team in enumerate(production.teams) for c in range(CLIENTS_PER_TEAM)
+            for t, team in enumerate(production.teams)
+            for c in range(CLIENTS_PER_TEAM)
         ]
 
     def __enter__(self) -> MixedLoad:
@@ -271,12 +291,14 @@ class MixedLoad:
         return [o for client in self.clients for o in client.outcomes]
 
     def ok_between(self, start: float, end: float) -> int:
-        return sum(1 for o in self.outcomes
-                   if start < o.started and o.ended < end and o.status == EXPECTED[o.op])
+        return sum(
+            1
+            for o in self.outcomes
+            if start < o.started and o.ended < end and o.status == EXPECTED[o.op]
+        )
 
     def summary(self) -> Counter:
-        return Counter((o.op, o.status if o.status is not None else o.error)
-                       for o in self.outcomes)
+        return Counter((o.op, o.status if o.status is not None else o.error) for o in self.outcomes)
 
 
 def assert_durable(production: Production, load: MixedLoad) -> None:
@@ -286,24 +308,36 @@ def assert_durable(production: Production, load: MixedLoad) -> None:
         for client in load.clients:
             ledger = client.ledger
             kept = [i for i in ledger.added if i not in ledger.deleted | ledger.delete_unknown]
-            found = {row[0] for row in conn.execute(
-                "SELECT id FROM dnc_entry WHERE id = ANY(%s)", (kept,))}
+            found = {
+                row[0]
+                for row in conn.execute("SELECT id FROM dnc_entry WHERE id = ANY(%s)", (kept,))
+            }
             assert found == set(kept), f"{client.name}: lost {set(kept) - found}"
-            gone = {row[0] for row in conn.execute(
-                "SELECT id FROM dnc_entry WHERE id = ANY(%s)", (list(ledger.deleted),))}
+            gone = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM dnc_entry WHERE id = ANY(%s)", (list(ledger.deleted),)
+                )
+            }
             assert not gone, f"{client.name}: deleted entries still listed: {gone}"
             urls = list(ledger.batch_added)
-            found_urls = {row[0] for row in conn.execute(
-                "SELECT url FROM dnc_entry WHERE team_id = %s AND url = ANY(%s)",
-                (client.team.id, urls))}
+            found_urls = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT url FROM dnc_entry WHERE team_id = %s AND url = ANY(%s)",
+                    (client.team.id, urls),
+                )
+            }
             assert found_urls == set(urls), f"{client.name}: lost batch URLs"
             assert not client.problems, client.problems[:5]
-        duplicates = conn.execute("SELECT team_id, url, count(*) FROM dnc_entry "
-                                  "GROUP BY team_id, url HAVING count(*) > 1").fetchall()
+        duplicates = conn.execute(
+            "SELECT team_id, url, count(*) FROM dnc_entry GROUP BY team_id, url HAVING count(*) > 1"
+        ).fetchall()
         assert duplicates == []
         counts = conn.execute(
             "SELECT t.id, t.entry_count, count(e.seq) FROM team t "
-            "LEFT JOIN dnc_entry e ON e.team_id = t.id GROUP BY t.id, t.entry_count").fetchall()
+            "LEFT JOIN dnc_entry e ON e.team_id = t.id GROUP BY t.id, t.entry_count"
+        ).fetchall()
         assert all(stored == actual for _id, stored, actual in counts), counts
 
 
@@ -315,8 +349,9 @@ def logged_errors(production: Production) -> str:
     """The app's error records and gunicorn's errors (with tracebacks), for the message
     of a failed assertion."""
     lines = production.log.read_text().splitlines()
-    records = [json.loads(line) for line in lines
-               if line.startswith('{"') and '"level": "error"' in line]
+    records = [
+        json.loads(line) for line in lines if line.startswith('{"') and '"level": "error"' in line
+    ]
     app_errors = [f"{r['message']}\n{r.get('exception', '')}" for r in records[:3]]
     server_errors = [line for line in lines if not line.startswith("{") and "[INFO]" not in line]
     return "\n".join(app_errors + server_errors[:60])
@@ -361,11 +396,18 @@ def test_a_worker_killed_mid_load_loses_no_acknowledged_write(production):
     assert server_errors(load) == [], logged_errors(production)
     # Requests on the killed worker's connections fail on the client side; nothing else.
     failures = [o for o in load.outcomes if o.status is None]
-    assert {o.error for o in failures} <= {"RemoteDisconnected", "ConnectionResetError",
-                                           "BrokenPipeError", "IncompleteRead"}
+    assert {o.error for o in failures} <= {
+        "RemoteDisconnected",
+        "ConnectionResetError",
+        "BrokenPipeError",
+        "IncompleteRead",
+    }
     assert load.ok_between(killed_at + 1, ended) > 0  # served on after the kill
-    served_by_victim = [line for line in production.log.read_text().splitlines()
-                        if line.startswith("{") and f'"pid": {victim}}}' in line]
+    served_by_victim = [
+        line
+        for line in production.log.read_text().splitlines()
+        if line.startswith("{") and f'"pid": {victim}}}' in line
+    ]
     assert served_by_victim  # the killed worker was taking part in the load
     assert_durable(production, load)
 
@@ -389,19 +431,24 @@ def test_postgres_restart_mid_load_answers_503_and_recovers_by_itself(production
     outcomes = load.outcomes
     assert all(o.status is not None for o in outcomes)  # no dropped connection
     assert all(o.status in (EXPECTED[o.op], 503) for o in outcomes), (  # never a 500
-        f"{summary}\n{logged_errors(production)}")
+        f"{summary}\n{logged_errors(production)}"
+    )
     unavailable = [o for o in outcomes if o.status == 503]
     assert unavailable, "the outage was not seen"
     for o in unavailable:
-        assert o.body == {"error": "service_unavailable", "data": None,
-                          "message": "The database is unavailable. Try again in 5 seconds."}
+        assert o.body == {
+            "error": "service_unavailable",
+            "data": None,
+            "message": "The database is unavailable. Try again in 5 seconds.",
+        }
     # No hang: refused connections fail fast; even requests that met the shutdown
     # return within the connect timeout.
     assert max(o.ended - o.started for o in outcomes) < 10
     # During the outage (PostgreSQL stopped), requests were answered: with a 503.
     assert [o for o in outcomes if stopping + 0.5 < o.started and o.ended < restarting]
-    assert all(o.status == 503 for o in outcomes
-               if stopping + 0.5 < o.started and o.ended < restarting)
+    assert all(
+        o.status == 503 for o in outcomes if stopping + 0.5 < o.started and o.ended < restarting
+    )
     # Recovered by itself: everything after the restart succeeds again.
     settled = [o for o in outcomes if o.started > restarted + 1]
     assert len(settled) >= 10

@@ -27,15 +27,18 @@ _LINK = re.compile(r'data-copy="(https?://[^"]+/invite/([^"]+))"')
 
 def actions(app, team_id: str) -> list[str]:
     with app.app_context():
-        return list(db.session.execute(
-            select(AuditEvent.action).where(AuditEvent.team_id == team_id)
-            .order_by(AuditEvent.seq)).scalars())
+        return list(
+            db.session.execute(
+                select(AuditEvent.action)
+                .where(AuditEvent.team_id == team_id)
+                .order_by(AuditEvent.seq)
+            ).scalars()
+        )
 
 
 def invite(client, email: str = "new@example.com", role: str = "member"):
     token = token_for(client, "/members")
-    return client.post("/members/invite", data={"csrf_token": token, "email": email,
-                                                "role": role})
+    return client.post("/members/invite", data={"csrf_token": token, "email": email, "role": role})
 
 
 def invite_link(client, **kwargs) -> tuple[str, str]:
@@ -48,8 +51,10 @@ def invite_link(client, **kwargs) -> tuple[str, str]:
 
 def accept(client, path: str, password: str = NEW_PASSWORD, confirm: str | None = None):
     token = csrf_from(client.get(path).get_data(as_text=True))
-    return client.post(path, data={"csrf_token": token, "password": password,
-                                   "confirm_password": confirm or password})
+    return client.post(
+        path,
+        data={"csrf_token": token, "password": password, "confirm_password": confirm or password},
+    )
 
 
 @pytest.fixture
@@ -65,13 +70,14 @@ def owner(app, world):
 # --------------------------------------------------------------------------- invitations
 
 
-def test_an_invitation_link_signs_the_person_in_with_the_invited_role(app, team, world,
-                                                                      owner):
+def test_an_invitation_link_signs_the_person_in_with_the_invited_role(app, team, world, owner):
     link, token = invite_link(owner, email="New@Example.com", role="viewer")
     with app.app_context():
         # The world's earlier invitation of this email was withdrawn by the new one.
-        stored = db.session.execute(select(MemberInvite).where(
-            MemberInvite.email == "new@example.com", MemberInvite.used_at.is_(None))
+        stored = db.session.execute(
+            select(MemberInvite).where(
+                MemberInvite.email == "new@example.com", MemberInvite.used_at.is_(None)
+            )
         ).scalar_one()
         # Only the token's SHA-256 is stored.
         assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
@@ -107,17 +113,21 @@ def test_a_second_tab_with_the_same_link_cannot_use_it_again(app, world, owner):
     first, second = app.test_client(), app.test_client()
     second_token = csrf_from(second.get(f"/invite/{token}").get_data(as_text=True))
     assert accept(first, f"/invite/{token}").status_code == 303
-    late = second.post(f"/invite/{token}", data={
-        "csrf_token": second_token, "password": NEW_PASSWORD,
-        "confirm_password": NEW_PASSWORD})
+    late = second.post(
+        f"/invite/{token}",
+        data={
+            "csrf_token": second_token,
+            "password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+    )
     assert late.status_code == 404
 
 
 def test_an_expired_invitation_is_a_404_like_an_unknown_one(app, world, owner):
     _link, token = invite_link(owner)
     with app.app_context():
-        db.session.execute(update(MemberInvite).values(
-            expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.execute(update(MemberInvite).values(expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
     guest = app.test_client()
     expired = guest.get(f"/invite/{token}")
@@ -125,8 +135,7 @@ def test_an_expired_invitation_is_a_404_like_an_unknown_one(app, world, owner):
     assert expired.status_code == unknown.status_code == 404
     # One answer: nothing tells an expired link from a made-up one.
     assert expired.get_data() == unknown.get_data()
-    assert guest.post(f"/invite/{token}", data={"password": NEW_PASSWORD}).status_code in (
-        400, 404)
+    assert guest.post(f"/invite/{token}", data={"password": NEW_PASSWORD}).status_code in (400, 404)
     with app.app_context():
         assert accounts.find_member("new@example.com") is None
 
@@ -134,10 +143,14 @@ def test_an_expired_invitation_is_a_404_like_an_unknown_one(app, world, owner):
 def test_a_withdrawn_invitation_no_longer_works(app, world, owner):
     _link, token = invite_link(owner)
     with app.app_context():
-        invite_id = db.session.execute(select(MemberInvite.id).where(
-            MemberInvite.email == "new@example.com", MemberInvite.used_at.is_(None))).scalar()
-    response = owner.post(f"/members/invites/{invite_id}/withdraw",
-                          data={"csrf_token": token_for(owner, "/members")})
+        invite_id = db.session.execute(
+            select(MemberInvite.id).where(
+                MemberInvite.email == "new@example.com", MemberInvite.used_at.is_(None)
+            )
+        ).scalar()
+    response = owner.post(
+        f"/members/invites/{invite_id}/withdraw", data={"csrf_token": token_for(owner, "/members")}
+    )
     assert response.status_code == 303
     assert app.test_client().get(f"/invite/{token}").status_code == 404
 
@@ -209,8 +222,7 @@ def test_the_last_owner_can_be_neither_demoted_nor_removed(app, world, owner):
 
 def test_with_a_second_owner_the_first_may_step_down(app, world, owner):
     _post(owner, f"/members/{world.users['member']}/role", role="owner")
-    assert _post(owner, f"/members/{world.users['owner']}/role",
-                 role="member").status_code == 303
+    assert _post(owner, f"/members/{world.users['owner']}/role", role="member").status_code == 303
     with app.app_context():
         assert db.session.get(User, world.users["owner"]).role == "member"
 
@@ -234,8 +246,10 @@ def test_an_unknown_role_is_refused(app, world, owner):
 
 def _listed(app, entry_id: str) -> bool:
     with app.app_context():
-        return db.session.execute(
-            select(DncEntry.id).where(DncEntry.id == entry_id)).first() is not None
+        return (
+            db.session.execute(select(DncEntry.id).where(DncEntry.id == entry_id)).first()
+            is not None
+        )
 
 
 def test_members_see_no_remove_button_for_a_persons_own_opt_out(app, world):
@@ -255,10 +269,10 @@ def test_a_member_cannot_remove_an_opt_out_and_the_attempt_is_recorded(app, team
     assert "only an owner" in response.get_data(as_text=True)
     assert _listed(app, world.optout_id)
     with app.app_context():
-        refused = db.session.execute(select(AuditEvent).where(
-            AuditEvent.action == "remove_refused")).scalar_one()
-        assert (refused.subject_id, refused.actor_label) == (world.optout_id,
-                                                               "member@example.com")
+        refused = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "remove_refused")
+        ).scalar_one()
+        assert (refused.subject_id, refused.actor_label) == (world.optout_id, "member@example.com")
 
 
 def test_an_owner_removes_an_opt_out_after_a_confirmation_that_says_so(app, world, owner):
@@ -266,8 +280,9 @@ def test_an_owner_removes_an_opt_out_after_a_confirmation_that_says_so(app, worl
     assert "the person's own opt-out" in confirm.replace("’", "'")
     assert _post(owner, f"/entries/{world.optout_id}/remove", reason="").status_code == 422
     assert _listed(app, world.optout_id)
-    response = _post(owner, f"/entries/{world.optout_id}/remove",
-                     reason="They asked to be contacted again")
+    response = _post(
+        owner, f"/entries/{world.optout_id}/remove", reason="They asked to be contacted again"
+    )
     assert response.status_code == 303
     assert not _listed(app, world.optout_id)
 
@@ -275,8 +290,13 @@ def test_an_owner_removes_an_opt_out_after_a_confirmation_that_says_so(app, worl
 def test_the_service_requires_a_reason_to_remove_an_opt_out(app, world):
     with app.app_context():
         with pytest.raises(entries.InvalidReason):
-            entries.remove_entry(world.team_id, world.optout_id, source=Source.CLI,
-                                 actor=TEST_ACTOR, may_remove_optouts=True)
+            entries.remove_entry(
+                world.team_id,
+                world.optout_id,
+                source=Source.CLI,
+                actor=TEST_ACTOR,
+                may_remove_optouts=True,
+            )
     assert _listed(app, world.optout_id)
 
 
@@ -290,21 +310,27 @@ def test_the_api_refuses_to_delete_an_opt_out(app, client, team, world):
     assert response.status_code == 403
     body = response.get_json()
     assert body["error"] == "protected_entry"
-    assert body["message"] == ("This entry is the person's own opt-out and cannot be removed "
-                               "with this API key")
+    assert body["message"] == (
+        "This entry is the person's own opt-out and cannot be removed with this API key"
+    )
     assert _listed(app, world.optout_id)
     assert "remove_refused" in actions(app, team.id)
     assert _delete(client, team, world.entry_id).status_code == 200  # other entries go
 
 
-def test_a_key_an_owner_allowed_deletes_an_opt_out_with_a_reason(app, client, team, world,
-                                                                  owner):
-    response = owner.post("/keys", data={"csrf_token": token_for(owner, "/keys"),
-                                         "name": "gdpr", "allow_optout_removal": "y"})
+def test_a_key_an_owner_allowed_deletes_an_opt_out_with_a_reason(app, client, team, world, owner):
+    response = owner.post(
+        "/keys",
+        data={"csrf_token": token_for(owner, "/keys"), "name": "gdpr", "allow_optout_removal": "y"},
+    )
     secret = re.search(r'data-copy="(dnc_sk_[^"]+)"', response.get_data(as_text=True)).group(1)
     with app.app_context():
-        assert db.session.execute(select(ApiKey.can_remove_optouts).where(
-            ApiKey.name == "gdpr")).scalar() is True
+        assert (
+            db.session.execute(
+                select(ApiKey.can_remove_optouts).where(ApiKey.name == "gdpr")
+            ).scalar()
+            is True
+        )
     no_reason = _delete(client, team, world.optout_id, key=secret)
     assert no_reason.status_code == 400
     assert no_reason.get_json()["error"] == "invalid_parameter"
@@ -318,11 +344,15 @@ def test_a_key_an_owner_allowed_deletes_an_opt_out_with_a_reason(app, client, te
 
 def test_user_create_takes_a_role_and_the_first_member_is_the_owner(app, runner, make_team):
     team = make_team("Fresh")
-    for email, args, role in [("first@example.com", [], "owner"),
-                              ("second@example.com", [], "member"),
-                              ("third@example.com", ["--role", "viewer"], "viewer")]:
-        result = runner.invoke(args=["user", "create", email, "--team", team.slug,
-                                     "--password-stdin", *args], input=PASSWORD + "\n")
+    for email, args, role in [
+        ("first@example.com", [], "owner"),
+        ("second@example.com", [], "member"),
+        ("third@example.com", ["--role", "viewer"], "viewer"),
+    ]:
+        result = runner.invoke(
+            args=["user", "create", email, "--team", team.slug, "--password-stdin", *args],
+            input=PASSWORD + "\n",
+        )
         assert result.exit_code == 0, result.output
         assert f"({role})" in result.output
         with app.app_context():
@@ -330,14 +360,12 @@ def test_user_create_takes_a_role_and_the_first_member_is_the_owner(app, runner,
 
 
 def test_key_create_can_allow_opt_out_removal(app, runner, team):
-    result = runner.invoke(args=["key", "create", "--team", team.slug,
-                                 "--allow-optout-removal"])
+    result = runner.invoke(args=["key", "create", "--team", team.slug, "--allow-optout-removal"])
     assert result.exit_code == 0, result.output
     with app.app_context():
         key = accounts.authenticate_api_key(result.output.strip())
         assert accounts.key_may_remove_optouts(key.id)
-        assert not accounts.key_may_remove_optouts(
-            accounts.authenticate_api_key(team.api_key).id)
+        assert not accounts.key_may_remove_optouts(accounts.authenticate_api_key(team.api_key).id)
 
 
 # --------------------------------------------------------------------------- email
@@ -390,8 +418,13 @@ class TinySmtpServer:
 def test_an_invitation_is_emailed_when_smtp_is_configured(make_app):
     server = TinySmtpServer()
     try:
-        app = make_app(SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, SMTP_STARTTLS=False,
-                       SMTP_FROM="dnc@example.com", PUBLIC_BASE_URL="https://dnc.example.com")
+        app = make_app(
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=server.port,
+            SMTP_STARTTLS=False,
+            SMTP_FROM="dnc@example.com",
+            PUBLIC_BASE_URL="https://dnc.example.com",
+        )
         with app.app_context():
             team = accounts.create_team("Mailers")
         make_world(app, team.id)

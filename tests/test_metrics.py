@@ -59,8 +59,13 @@ def test_off_by_default(make_app):
 
 def test_token_guard(make_app):
     client = make_app(METRICS_ENABLED=True, METRICS_TOKEN=TOKEN).test_client()
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
-                    {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+    ):
         response = client.get("/metrics", headers=headers)
         assert response.status_code == 401, headers
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -98,7 +103,7 @@ def test_requests_by_rule_and_status_on_both_request_paths(app, client, team):
     assert delta(f"{hist}_bucket", method="GET", route="/v1/dnc/check", le="+Inf") == 4
     assert delta(f"{hist}_sum", method="GET", route="/v1/dnc/check") > 0
     # Low cardinality: no URL, id, team or key in any label.
-    for (_name, labels) in after:
+    for _name, labels in after:
         for _label, label_value in labels:
             assert entry_id not in label_value and team.id not in label_value
             assert "m0" not in label_value and "42" not in label_value
@@ -112,13 +117,26 @@ def test_webhook_backlog_read_at_scrape(app, client, team):
         endpoint, _secret = endpoints.create_endpoint(team.id, "http://127.0.0.1:9/x")
         now = utcnow()
         for n, (age, due_in) in enumerate([(600, -300), (60, 3600), (5, 0)]):
-            db.session.add(WebhookMessage(
-                msg_id=f"msg_metrics{n}", endpoint_id=endpoint.id, event_type="dnc.entry.created",
-                payload="{}", created_at=now - timedelta(seconds=age),
-                next_attempt_at=now + timedelta(seconds=due_in)))
-        db.session.add(WebhookMessage(
-            msg_id="msg_metricsdone", endpoint_id=endpoint.id, event_type="dnc.entry.created",
-            payload="{}", status="delivered", created_at=now - timedelta(days=1)))
+            db.session.add(
+                WebhookMessage(
+                    msg_id=f"msg_metrics{n}",
+                    endpoint_id=endpoint.id,
+                    event_type="dnc.entry.created",
+                    payload="{}",
+                    created_at=now - timedelta(seconds=age),
+                    next_attempt_at=now + timedelta(seconds=due_in),
+                )
+            )
+        db.session.add(
+            WebhookMessage(
+                msg_id="msg_metricsdone",
+                endpoint_id=endpoint.id,
+                event_type="dnc.entry.created",
+                payload="{}",
+                status="delivered",
+                created_at=now - timedelta(days=1),
+            )
+        )
         db.session.commit()
     found = scrape(client)
     assert value(found, "dnc_webhook_backlog_events") == 3
@@ -138,11 +156,12 @@ def test_public_optouts_and_attempts(app, client, team):
         metrics.record_webhook_attempt(status, error)
     after = scrape(client)
     for name, labels, expected in [
-            ("dnc_public_optouts_total", {"result": "listed"}, 1),
-            ("dnc_public_optouts_total", {"result": "repeated"}, 1),
-            ("dnc_webhook_attempts_total", {"result": "delivered"}, 2),
-            ("dnc_webhook_attempts_total", {"result": "rejected"}, 1),
-            ("dnc_webhook_attempts_total", {"result": "error"}, 1)]:
+        ("dnc_public_optouts_total", {"result": "listed"}, 1),
+        ("dnc_public_optouts_total", {"result": "repeated"}, 1),
+        ("dnc_webhook_attempts_total", {"result": "delivered"}, 2),
+        ("dnc_webhook_attempts_total", {"result": "rejected"}, 1),
+        ("dnc_webhook_attempts_total", {"result": "error"}, 1),
+    ]:
         assert value(after, name, **labels) - value(before, name, **labels) == expected, labels
 
 
@@ -181,16 +200,23 @@ def test_counts_add_up_across_gunicorn_workers(app, live_server_factory):
     with app.app_context():
         team = accounts.create_team("Metrics live", None)
         _key, api_key = accounts.create_api_key(team.id, name="t", actor=TEST_ACTOR)
-    server = live_server_factory(workers=2, METRICS_ENABLED="1", METRICS_TOKEN=TOKEN,
-                                 RATELIMIT_ENABLED="false", WEBHOOK_DELIVERY="off")
+    server = live_server_factory(
+        workers=2,
+        METRICS_ENABLED="1",
+        METRICS_TOKEN=TOKEN,
+        RATELIMIT_ENABLED="false",
+        WEBHOOK_DELIVERY="off",
+    )
     wait_for_all_workers(server, 2)
     auth = {"Authorization": f"Bearer {TOKEN}"}
 
     def checks(count: int) -> None:
         def one(n):
-            reply = call(server.url, "GET", f"/v1/dnc/check?url=linkedin.com/in/live{n}",
-                         key=api_key)
+            reply = call(
+                server.url, "GET", f"/v1/dnc/check?url=linkedin.com/in/live{n}", key=api_key
+            )
             assert reply.status == 200, reply
+
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(one, range(count)))
 
@@ -202,8 +228,10 @@ def test_counts_add_up_across_gunicorn_workers(app, live_server_factory):
     checks(120)
     # Both workers answered checks, so both wrote values that a scrape must add up.
     assert len(request_pids(server.log_path, "/v1/dnc/check")) == 2
-    name, labels = "dnc_http_requests_total", {"method": "GET", "route": "/v1/dnc/check",
-                                               "status": "200"}
+    name, labels = (
+        "dnc_http_requests_total",
+        {"method": "GET", "route": "/v1/dnc/check", "status": "200"},
+    )
     # Whichever worker answers the scrape, the sum is the same.
     for _ in range(6):
         assert value(scraped(), name, **labels) == 120

@@ -121,7 +121,10 @@ ACCEPTED = [
     (f"https://linkedin.com/sales/lead/{LEAD_TOKEN}%2CNAME_SEARCH%2Cx", LEAD),
     (f"https://linkedin.com/sales/lead/{LEAD_TOKEN},a,b/extra#f", LEAD),
     (f"https://linkedin.com/sales/x/../lead/{LEAD_TOKEN},a", LEAD),
-    ("https://www.linkedin.com/sales/lead/ACwAAB,NAME_SEARCH", "https://linkedin.com/sales/lead/ACwAAB"),
+    (
+        "https://www.linkedin.com/sales/lead/ACwAAB,NAME_SEARCH",
+        "https://linkedin.com/sales/lead/ACwAAB",
+    ),
     # Percent-encoded and raw non-ASCII usernames.
     ("https://linkedin.com/in/jürgen", JURGEN),
     ("https://linkedin.com/in/j%C3%BCrgen", JURGEN),
@@ -868,8 +871,20 @@ def test_a_stored_url_is_the_prefix_and_a_lower_case_username_free_of_what_searc
     from dnc_app.search import never_in_username
 
     excluded = [c for c in map(chr, range(0x110000)) if never_in_username(c)]
-    assert {"/", "%", "$", " ", "\x00", "\t", "\x7f", "\x85", "\u00a0", "\u2028", "\u3000",
-            "\ud800"} <= set(excluded)
+    assert {
+        "/",
+        "%",
+        "$",
+        " ",
+        "\x00",
+        "\t",
+        "\x7f",
+        "\x85",
+        "\u00a0",
+        "\u2028",
+        "\u3000",
+        "\ud800",
+    } <= set(excluded)
     accepted = []
     for c in excluded:
         forms = [f"in/a{c}b", f"https://linkedin.com/in/{c}ab", f"in/ab{c}"]
@@ -891,9 +906,12 @@ def test_member_token_and_lead_forms_are_case_sensitive_identities():
     """A token differs from its lowercased spelling; the three Sales Navigator pages of
     one lead are one value; a lead is never the same value as a profile."""
     assert normalize_linkedin_url(f"in/{MEMBER_TOKEN}") != normalize_linkedin_url(
-        f"in/{MEMBER_TOKEN.lower()}")
-    pages = {normalize_linkedin_url(f"linkedin.com/sales/{page}/{LEAD_TOKEN},X,y")
-             for page in ("lead", "people", "profile", "LEAD", "People")}
+        f"in/{MEMBER_TOKEN.lower()}"
+    )
+    pages = {
+        normalize_linkedin_url(f"linkedin.com/sales/{page}/{LEAD_TOKEN},X,y")
+        for page in ("lead", "people", "profile", "LEAD", "People")
+    }
     assert pages == {LEAD}
     swapped = LEAD_TOKEN.swapcase().replace("acWaa", "ACwAA", 1)
     assert normalize_linkedin_url(f"linkedin.com/sales/lead/{swapped}") != LEAD

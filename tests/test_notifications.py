@@ -34,11 +34,20 @@ def smtp():
 
 
 def notify_app(make_app, port: int, **overrides):
-    return make_app(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False,
-                    WEBHOOK_DELIVERY=True, WEBHOOK_POLL_INTERVAL=0.05,
-                    NOTIFY_DIGEST_INTERVAL=DIGEST, NOTIFY_RETRY_MIN=0.1,
-                    NOTIFY_RETRY_MAX=0.5, WEBHOOK_ALLOW_PRIVATE=True, OPTOUT_MIN_SECONDS=0,
-                    WEBHOOK_RETRY_SCHEDULE=[0, 0.1], **overrides)
+    return make_app(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=port,
+        SMTP_STARTTLS=False,
+        WEBHOOK_DELIVERY=True,
+        WEBHOOK_POLL_INTERVAL=0.05,
+        NOTIFY_DIGEST_INTERVAL=DIGEST,
+        NOTIFY_RETRY_MIN=0.1,
+        NOTIFY_RETRY_MAX=0.5,
+        WEBHOOK_ALLOW_PRIVATE=True,
+        OPTOUT_MIN_SECONDS=0,
+        WEBHOOK_RETRY_SCHEDULE=[0, 0.1],
+        **overrides,
+    )
 
 
 def setup_team(app, members=((OWNER, "owner"), (MEMBER, "member"))):
@@ -66,8 +75,9 @@ def settled(app, timeout: float = 10) -> None:
 
 def pending(app) -> list[NotificationMessage]:
     with app.app_context():
-        rows = db.session.scalars(select(NotificationMessage).where(
-            NotificationMessage.status == "pending")).all()
+        rows = db.session.scalars(
+            select(NotificationMessage).where(NotificationMessage.status == "pending")
+        ).all()
         db.session.expunge_all()
         return rows
 
@@ -112,19 +122,24 @@ def test_switches_on_the_account_page(make_app, smtp):
     sign_in(member, MEMBER)
     page = owner.get("/account").get_data(as_text=True)
     assert re.search(r'name="optouts" value="y" checked', page)  # owners: on
-    assert not re.search(r'name="optouts" value="y" checked',
-                         member.get("/account").get_data(as_text=True))
+    assert not re.search(
+        r'name="optouts" value="y" checked', member.get("/account").get_data(as_text=True)
+    )
     # Without JavaScript: a plain form post, CSRF-checked, then back to the page.
     refused = owner.post("/account/notifications", data={})
     assert refused.status_code == 400
-    off = owner.post("/account/notifications",
-                     data={"csrf_token": token_for(owner, "/account"), "endpoints": "y"})
+    off = owner.post(
+        "/account/notifications",
+        data={"csrf_token": token_for(owner, "/account"), "endpoints": "y"},
+    )
     assert off.status_code == 303
-    on = member.post("/account/notifications",
-                     data={"csrf_token": token_for(member, "/account"), "optouts": "y"})
+    on = member.post(
+        "/account/notifications", data={"csrf_token": token_for(member, "/account"), "optouts": "y"}
+    )
     assert on.status_code == 303
-    assert not re.search(r'name="optouts" value="y" checked',
-                         owner.get("/account").get_data(as_text=True))
+    assert not re.search(
+        r'name="optouts" value="y" checked', owner.get("/account").get_data(as_text=True)
+    )
 
     opt_out(app.test_client(), slug, "linkedin.com/in/someone", 1)
     mail = smtp.wait_for(1)[0]
@@ -145,15 +160,15 @@ def test_disabled_endpoint_mailed_and_posted_to_chat(make_app, smtp):
         hook.script = [Answer(status=410)]
         owner = app.test_client()
         sign_in(owner, OWNER)
-        saved = owner.post("/settings/chat", data={
-            "csrf_token": token_for(owner, "/settings"), "url": chat.url})
+        saved = owner.post(
+            "/settings/chat", data={"csrf_token": token_for(owner, "/settings"), "url": chat.url}
+        )
         assert saved.status_code == 303
         with app.app_context():
             stored = db.session.get(Team, team_id).chat_webhook_url
             assert stored and chat.url not in stored  # encrypted at rest
             endpoint, _secret = endpoints.create_endpoint(team_id, hook.url)
-            entries.add_entry(team_id, "linkedin.com/in/api-added", source="api",
-                              actor=TEST_ACTOR)
+            entries.add_entry(team_id, "linkedin.com/in/api-added", source="api", actor=TEST_ACTOR)
         mail = smtp.wait_for(1)[0]
         assert mail.to == [OWNER]
         assert "webhook endpoint was disabled" in mail.subject
@@ -183,8 +198,10 @@ def test_chat_gets_optouts_and_follows_the_destination_rules(make_app, smtp):
         assert refused.status_code == 422
         assert "private, loopback or reserved" in refused.get_data(as_text=True)
         app.config["WEBHOOK_ALLOW_PRIVATE"] = True
-        assert owner.post("/settings/chat", data={"csrf_token": token, "url": chat.url}
-                          ).status_code == 303
+        assert (
+            owner.post("/settings/chat", data={"csrf_token": token, "url": chat.url}).status_code
+            == 303
+        )
         assert "127.0.0.1" in owner.get("/settings").get_data(as_text=True)
         opt_out(app.test_client(), slug, "linkedin.com/in/chatty", 1)
         text = json.loads(chat.wait_for(1)[0].body)["text"]
@@ -249,8 +266,9 @@ def test_password_reset_end_to_end(make_app, smtp):
     assert "/login/reset" in login
     form = client.get("/login/reset").get_data(as_text=True)
     known = client.post("/login/reset", data={"csrf_token": csrf_from(form), "email": OWNER})
-    unknown = client.post("/login/reset", data={"csrf_token": csrf_from(form),
-                                                "email": "nobody@example.com"})
+    unknown = client.post(
+        "/login/reset", data={"csrf_token": csrf_from(form), "email": "nobody@example.com"}
+    )
     assert known.status_code == unknown.status_code == 200
     assert known.get_data() == unknown.get_data()  # the same answer
     mail = smtp.wait_for(1)[0]
@@ -264,16 +282,30 @@ def test_password_reset_end_to_end(make_app, smtp):
     page = client.get(link)
     assert page.status_code == 200
     new = "a brand new long password"
-    done = client.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True)),
-                                   "new_password": new, "confirm_password": new})
+    done = client.post(
+        link,
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "new_password": new,
+            "confirm_password": new,
+        },
+    )
     assert done.status_code == 303
     assert sign_in(app.test_client(), OWNER, new).status_code == 303
     assert sign_in(app.test_client(), OWNER, PASSWORD).status_code == 422
     again = client.get(link)
     assert again.status_code == 410  # single use
-    assert client.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True)),
-                                   "new_password": "x" * 20, "confirm_password": "x" * 20}
-                       ).status_code == 410
+    assert (
+        client.post(
+            link,
+            data={
+                "csrf_token": csrf_from(page.get_data(as_text=True)),
+                "new_password": "x" * 20,
+                "confirm_password": "x" * 20,
+            },
+        ).status_code
+        == 410
+    )
     assert len(smtp.mails) == 1  # nothing went to the unknown address
 
 
@@ -285,8 +317,7 @@ def test_expired_reset_link_refused(make_app, smtp):
     client.post("/login/reset", data={"csrf_token": csrf_from(form), "email": OWNER})
     link = _link(smtp.wait_for(1)[0])
     with app.app_context():
-        db.session.execute(update(PasswordReset).values(
-            expires_at=PasswordReset.created_at))
+        db.session.execute(update(PasswordReset).values(expires_at=PasswordReset.created_at))
         db.session.commit()
     assert client.get(link).status_code == 410
     assert sign_in(app.test_client(), OWNER, PASSWORD).status_code == 303
@@ -297,9 +328,14 @@ def test_reset_requests_are_limited_per_address(make_app, smtp):
     setup_team(app)
     client = app.test_client()
     token = csrf_from(client.get("/login/reset").get_data(as_text=True))
-    codes = [client.post("/login/reset", data={"csrf_token": token, "email": OWNER},
-                         environ_base={"REMOTE_ADDR": f"10.1.0.{n}"}).status_code
-             for n in range(3)]
+    codes = [
+        client.post(
+            "/login/reset",
+            data={"csrf_token": token, "email": OWNER},
+            environ_base={"REMOTE_ADDR": f"10.1.0.{n}"},
+        ).status_code
+        for n in range(3)
+    ]
     assert codes == [200, 200, 429]
     assert len(smtp.wait_for(2)) == 2
 
@@ -321,8 +357,11 @@ def test_hostile_reset_tokens_and_emails_answer_cleanly(make_app, smtp):
         assert client.get(f"/login/reset/{token}").status_code in (400, 404, 410), token
     form = csrf_from(client.get("/login/reset").get_data(as_text=True))
     for email in ("\x00@x", "a" * 300, "\u202e@example.com", OWNER + "\n" + OTHER):
-        status = client.post("/login/reset", data={"csrf_token": form, "email": email},
-                             environ_base={"REMOTE_ADDR": "10.2.0.1"}).status_code
+        status = client.post(
+            "/login/reset",
+            data={"csrf_token": form, "email": email},
+            environ_base={"REMOTE_ADDR": "10.2.0.1"},
+        ).status_code
         assert status in (200, 400, 422), (email, status)
     with app.app_context():  # none of them reached a member
         assert db.session.scalars(select(PasswordReset)).all() == []

@@ -31,9 +31,18 @@ from dnc_app.errors import API_ERRORS
 from tests.support import TEST_ACTOR
 
 # Generous limits: the fuzzer sends a few hundred requests within a minute.
-FUZZ_LIMITS = {name: "100000/minute" for name in
-               ("DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT",
-                "DNC_SCREEN_LIMIT", "DNC_CHANGES_LIMIT", "API_AUTH_FAILURE_LIMIT")}
+FUZZ_LIMITS = {
+    name: "100000/minute"
+    for name in (
+        "DNC_WRITE_LIMIT",
+        "DNC_BATCH_LIMIT",
+        "DNC_CHECK_LIMIT",
+        "DNC_LIST_LIMIT",
+        "DNC_SCREEN_LIMIT",
+        "DNC_CHANGES_LIMIT",
+        "API_AUTH_FAILURE_LIMIT",
+    )
+}
 # Bounded so the test takes seconds; deterministic so CI cannot fail by chance. To explore
 # further: DNC_FUZZ_EXAMPLES=500 DNC_FUZZ_RANDOM=1 pytest tests/test_openapi.py
 EXAMPLES_PER_OPERATION = int(os.environ.get("DNC_FUZZ_EXAMPLES", "30"))
@@ -41,8 +50,7 @@ DERANDOMIZE = os.environ.get("DNC_FUZZ_RANDOM", "") != "1"
 
 
 def documented_operations(document: dict) -> set[tuple[str, str]]:
-    return {(method.upper(), path) for path, item in document["paths"].items()
-            for method in item}
+    return {(method.upper(), path) for path, item in document["paths"].items() for method in item}
 
 
 def test_the_document_is_valid_openapi_3_1(client):
@@ -85,7 +93,10 @@ def test_every_operation_documents_its_errors_and_headers(client):
             assert {"401", "500", "503"} <= set(responses), label
             codes = responses["401"]["content"]["application/json"]["schema"]["properties"]
             assert codes["error"]["enum"] == [
-                "missing_api_key", "invalid_api_key_format", "invalid_api_key"], label
+                "missing_api_key",
+                "invalid_api_key_format",
+                "invalid_api_key",
+            ], label
             if path != "/v1/verify":
                 assert "429" in responses, label
                 assert "Retry-After" in responses["429"]["headers"], label
@@ -103,7 +114,9 @@ def test_every_operation_documents_its_errors_and_headers(client):
     assert {code for code, _ in API_ERRORS.values()} <= set(ERROR_CODES)
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
         **document["components"]["securitySchemes"]["bearerAuth"],
-        "type": "http", "scheme": "bearer"}
+        "type": "http",
+        "scheme": "bearer",
+    }
 
 
 def test_the_docs_page_renders_the_reference_without_inline_scripts_or_styles(client):
@@ -116,14 +129,17 @@ def test_the_docs_page_renders_the_reference_without_inline_scripts_or_styles(cl
         assert f">{method}</span> <code>{path}</code>" in html
     for code in ERROR_CODES:
         assert f'id="error-{code}"' in html
-    for header in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-                   "Retry-After"):
+    for header in (
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        "Retry-After",
+    ):
         assert header in html
     assert "curl" in html and "Authorization: Bearer $DNC_API_KEY" in html
     # Content-Security-Policy `default-src 'self'`: no inline scripts (the one script, the
     # copy buttons' enhancement, is a static file), no inline styles, no CDN.
-    assert re.findall(r"<script[^>]*>", html) == [
-        '<script src="/static/js/docs.js" defer>']
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/docs.js" defer>']
     assert "</script>" in html and html.count("<script") == 1
     assert "style=" not in html and "<style" not in html
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html)
@@ -151,8 +167,9 @@ def fuzz_team(fuzz_app, make_team):
     team = make_team("Fuzz")
     # Something to find, list and page through.
     with fuzz_app.app_context():
-        entries.add_entries(team.id, [f"in/seed-{i}" for i in range(5)], source="cli",
-                        actor=TEST_ACTOR)
+        entries.add_entries(
+            team.id, [f"in/seed-{i}" for i in range(5)], source="cli", actor=TEST_ACTOR
+        )
     return team
 
 
@@ -179,8 +196,13 @@ def test_the_app_serves_the_fuzzed_document(fuzz_app):
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=DERANDOMIZE,
-          database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    derandomize=DERANDOMIZE,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_every_operation_conforms_to_the_document(case, fuzz_app, fuzz_team):
     # This test's app (and database) receives the requests, also the checks' own probes.
     case.operation.schema.app = fuzz_app
@@ -188,7 +210,13 @@ def test_every_operation_conforms_to_the_document(case, fuzz_app, fuzz_team):
         case.headers["Authorization"] = f"Bearer {fuzz_team.api_key}"
     case.call_and_validate(
         app=fuzz_app,
-        checks=[not_a_server_error, status_code_conformance, content_type_conformance,
-                response_schema_conformance, response_headers_conformance,
-                negative_data_rejection, ignored_auth],
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+            response_headers_conformance,
+            negative_data_rejection,
+            ignored_auth,
+        ],
     )

@@ -48,10 +48,15 @@ def test_limits_and_storage_come_from_the_environment(monkeypatch, app_from_envi
 
 
 def test_a_test_configuration_reads_no_environment(monkeypatch, make_app):
-    for name, value in {"SECRET_KEY": "from-env", "DATABASE_URL": "postgres://u@nowhere/db",
-                        "DNC_WRITE_LIMIT": "1/minute", "RATELIMIT_STORAGE_URI": "redis://x:1/0",
-                        "PUBLIC_BASE_URL": "https://from-env.example", "LOG_LEVEL": "ERROR",
-                        "DNC_ENV": "production"}.items():
+    for name, value in {
+        "SECRET_KEY": "from-env",
+        "DATABASE_URL": "postgres://u@nowhere/db",
+        "DNC_WRITE_LIMIT": "1/minute",
+        "RATELIMIT_STORAGE_URI": "redis://x:1/0",
+        "PUBLIC_BASE_URL": "https://from-env.example",
+        "LOG_LEVEL": "ERROR",
+        "DNC_ENV": "production",
+    }.items():
         monkeypatch.setenv(name, value)
     cfg = make_app(DNC_BATCH_LIMIT="3/minute").config
     assert cfg["DNC_ENV"] == "test" and cfg["TESTING"] is True
@@ -62,8 +67,9 @@ def test_a_test_configuration_reads_no_environment(monkeypatch, make_app):
     assert cfg["PUBLIC_BASE_URL"] is None and cfg["LOG_LEVEL"] == "INFO"
 
 
-def test_one_reader_of_the_limit_settings_for_the_app_and_gunicorn(monkeypatch,
-                                                                    app_from_environment):
+def test_one_reader_of_the_limit_settings_for_the_app_and_gunicorn(
+    monkeypatch, app_from_environment
+):
     # A blank store is memory:// for both (the app used to get the blank string).
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "  ")
     monkeypatch.setenv("LOGIN_RATE_LIMIT", "4/minute")
@@ -102,8 +108,9 @@ def test_production_needs_a_shared_key_and_database(monkeypatch, app_from_enviro
         app_from_environment()
 
 
-def test_the_default_environment_and_its_instance_folder(monkeypatch, app_from_environment,
-                                                         tmp_path):
+def test_the_default_environment_and_its_instance_folder(
+    monkeypatch, app_from_environment, tmp_path
+):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("PUBLIC_BASE_URL", " https://dnc.example.com/ ")
     app = app_from_environment()
@@ -123,8 +130,9 @@ def test_the_optout_link_command_uses_the_configured_public_base_url(make_app, m
     result = app.test_cli_runner().invoke(args=["optout", "link", "--team", team.slug, "in/x"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"https://dnc.example.com/optout/{team.slug}/p/")
-    local = make_app().test_cli_runner().invoke(args=["optout", "link", "--team", team.slug,
-                                                      "in/x"])
+    local = (
+        make_app().test_cli_runner().invoke(args=["optout", "link", "--team", team.slug, "in/x"])
+    )
     assert local.output.startswith(f"http://127.0.0.1:8000/optout/{team.slug}/p/")
 
 
@@ -135,8 +143,9 @@ def test_sqlite_engine_options_come_from_the_configuration(make_app, tmp_path):
     with app.app_context():
         assert db.engine.pool.size() == config.SQLITE_ENGINE_OPTIONS["pool_size"]
     # Configured options are used as given, not replaced.
-    small = make_app(SQLALCHEMY_DATABASE_URI=uri,
-                     SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 3, "max_overflow": 0})
+    small = make_app(
+        SQLALCHEMY_DATABASE_URI=uri, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 3, "max_overflow": 0}
+    )
     with small.app_context():
         assert db.engine.pool.size() == 3
 
@@ -162,13 +171,28 @@ def test_sqlite_synchronous_is_configurable(make_app, tmp_path):
 
 
 def test_db_upgrade_creates_the_schema_and_models_match_migrations(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
-           "SECRET_KEY": "x"}
-    upgrade = subprocess.run([FLASK, "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        "SECRET_KEY": "x",
+    }
+    upgrade = subprocess.run(
+        [FLASK, "--app", "app", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert upgrade.returncode == 0, upgrade.stderr
-    check = subprocess.run([FLASK, "--app", "app", "db", "check"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [FLASK, "--app", "app", "db", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "No new upgrade operations detected" in check.stdout + check.stderr
 
@@ -176,6 +200,9 @@ def test_db_upgrade_creates_the_schema_and_models_match_migrations(tmp_path):
 def test_app_start_creates_no_tables(tmp_path, make_app):
     app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'empty.sqlite3'}")
     with app.app_context():
-        tables = db.session.execute(
-            text("SELECT name FROM sqlite_master WHERE type='table'")).scalars().all()
+        tables = (
+            db.session.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+            .scalars()
+            .all()
+        )
     assert tables == []

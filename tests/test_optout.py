@@ -49,15 +49,25 @@ def open_form(client, path: str, environ: dict | None = None) -> tuple[str, dict
     return text, hidden_fields(text)
 
 
-def post_optout(client, slug: str, url: str = "", *, reason: str = "", website: str = "",
-                fields: dict[str, str] | None = None, headers: dict | None = None,
-                environ: dict | None = None, **overrides):
+def post_optout(
+    client,
+    slug: str,
+    url: str = "",
+    *,
+    reason: str = "",
+    website: str = "",
+    fields: dict[str, str] | None = None,
+    headers: dict | None = None,
+    environ: dict | None = None,
+    **overrides,
+):
     """Open the page, then submit the form as a browser would (with its hidden fields)."""
     if fields is None:
         _page, fields = open_form(client, f"/optout/{slug}", environ)
     data = {**fields, "url": url, "reason": reason, "website": website, **overrides}
-    return client.post(f"/optout/{slug}", data=data, headers=headers or {},
-                       environ_base=environ or {})
+    return client.post(
+        f"/optout/{slug}", data=data, headers=headers or {}, environ_base=environ or {}
+    )
 
 
 def mask(text: str) -> str:
@@ -142,15 +152,21 @@ def test_page_is_standalone_and_csp_clean(client, team):
     assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", text)
     assert "<style" not in text and " style=" not in text
     assert not re.search(r"\son[a-z]+=", text)
-    assert ("""<meta name="htmx-config" content='{"includeIndicatorStyles":false,"""
-            """"defaultSettleDelay":0}'>""") in text
+    assert (
+        """<meta name="htmx-config" content='{"includeIndicatorStyles":false,"""
+        """"defaultSettleDelay":0}'>"""
+    ) in text
 
 
 def test_page_shows_team_settings(app, client, team):
     with app.app_context():
-        accounts.update_team_settings(team.id, "Acme Sales", "https://acme.example/privacy",
-                                      "Sorry for the message.\nWe will not write again.",
-                                      actor=TEST_ACTOR)
+        accounts.update_team_settings(
+            team.id,
+            "Acme Sales",
+            "https://acme.example/privacy",
+            "Sorry for the message.\nWe will not write again.",
+            actor=TEST_ACTOR,
+        )
     text = client.get(f"/optout/{team.slug}").get_data(as_text=True)
     assert "Stop messages from Acme Sales" in text
     assert 'href="https://acme.example/privacy"' in text
@@ -160,8 +176,9 @@ def test_page_shows_team_settings(app, client, team):
 
 def test_team_message_is_escaped(app, client, team):
     with app.app_context():
-        accounts.update_team_settings(team.id, "<b>Acme</b>", None, "<script>alert(1)</script>",
-                                      actor=TEST_ACTOR)
+        accounts.update_team_settings(
+            team.id, "<b>Acme</b>", None, "<script>alert(1)</script>", actor=TEST_ACTOR
+        )
     text = client.get(f"/optout/{team.slug}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
@@ -172,9 +189,13 @@ def test_team_message_is_escaped(app, client, team):
 
 
 def test_new_optout_is_stored_with_receipt_and_audit(app, client, team):
-    response = post_optout(client, team.slug, " https://www.linkedin.com/in/Jane-Doe/?trk=x ",
-                           reason="Not interested, thanks.",
-                           environ={"REMOTE_ADDR": "203.0.113.7"})
+    response = post_optout(
+        client,
+        team.slug,
+        " https://www.linkedin.com/in/Jane-Doe/?trk=x ",
+        reason="Not interested, thanks.",
+        environ={"REMOTE_ADDR": "203.0.113.7"},
+    )
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert "Your request is recorded" in text
@@ -188,8 +209,11 @@ def test_new_optout_is_stored_with_receipt_and_audit(app, client, team):
         assert entry is not None
         assert entry.source == "public_form"
         assert entry.reason == "Not interested, thanks."
-        events = db.session.execute(
-            select(AuditEvent).where(AuditEvent.url == entry.url)).scalars().all()
+        events = (
+            db.session.execute(select(AuditEvent).where(AuditEvent.url == entry.url))
+            .scalars()
+            .all()
+        )
         assert len(events) == 1
         event = events[0]
         assert event.action == "add" and event.source == "public_form"
@@ -207,13 +231,20 @@ def test_ip_hash_differs_per_ip_and_per_secret(make_app, team):
     app_a = make_app(OPTOUT_MIN_SECONDS=0)
     app_b = make_app(OPTOUT_MIN_SECONDS=0, SECRET_KEY="another-secret")
     for app, ip in ((app_a, "198.51.100.1"), (app_a, "198.51.100.2"), (app_b, "198.51.100.1")):
-        response = post_optout(app.test_client(), team.slug, "in/hash-test",
-                               environ={"REMOTE_ADDR": ip})
+        response = post_optout(
+            app.test_client(), team.slug, "in/hash-test", environ={"REMOTE_ADDR": ip}
+        )
         assert response.status_code == 200
     with app_a.app_context():
-        hashes = db.session.execute(
-            select(AuditEvent.ip_hash).where(AuditEvent.source == "public_form")
-            .order_by(AuditEvent.id)).scalars().all()
+        hashes = (
+            db.session.execute(
+                select(AuditEvent.ip_hash)
+                .where(AuditEvent.source == "public_form")
+                .order_by(AuditEvent.id)
+            )
+            .scalars()
+            .all()
+        )
     assert len(hashes) == 3 and len(set(hashes)) == 3
     assert hashes[0] == ip_hash("198.51.100.1")
 
@@ -244,8 +275,11 @@ def assert_same_answer(first, second, first_text: str, second_text: str) -> None
     assert first.status_code == second.status_code
     assert mask(first_text) == mask(second_text)
     assert header_shape(first) == header_shape(second)
-    resets = [int(r.headers["X-RateLimit-Reset"]) for r in (first, second)
-              if "X-RateLimit-Reset" in r.headers]
+    resets = [
+        int(r.headers["X-RateLimit-Reset"])
+        for r in (first, second)
+        if "X-RateLimit-Reset" in r.headers
+    ]
     assert not resets or max(resets) - min(resets) <= 1
 
 
@@ -257,15 +291,28 @@ def test_already_listed_gets_the_identical_answer(app, client, team, htmx, liste
     listed, fresh = "https://linkedin.com/in/already-aaa", "https://linkedin.com/in/not-yet-bbb"
     headers = HTMX if htmx else {}
     if listed_by == "api":
-        assert client.post("/v1/dnc", json={"url": listed},
-                           headers=team.headers).status_code == 201
+        assert client.post("/v1/dnc", json={"url": listed}, headers=team.headers).status_code == 201
     else:
-        assert post_optout(app.test_client(), team.slug, listed,
-                           environ={"REMOTE_ADDR": "198.51.100.9"}).status_code == 200
-    second = post_optout(app.test_client(), team.slug, listed, headers=headers,
-                         environ={"REMOTE_ADDR": "198.51.100.1"})
-    first = post_optout(app.test_client(), team.slug, fresh, headers=headers,
-                        environ={"REMOTE_ADDR": "198.51.100.2"})
+        assert (
+            post_optout(
+                app.test_client(), team.slug, listed, environ={"REMOTE_ADDR": "198.51.100.9"}
+            ).status_code
+            == 200
+        )
+    second = post_optout(
+        app.test_client(),
+        team.slug,
+        listed,
+        headers=headers,
+        environ={"REMOTE_ADDR": "198.51.100.1"},
+    )
+    first = post_optout(
+        app.test_client(),
+        team.slug,
+        fresh,
+        headers=headers,
+        environ={"REMOTE_ADDR": "198.51.100.2"},
+    )
     first_text = first.get_data(as_text=True).replace(fresh, "URL")
     second_text = second.get_data(as_text=True).replace(listed, "URL")
     assert first.status_code == 200
@@ -277,12 +324,16 @@ def test_already_listed_gets_the_identical_answer(app, client, team, htmx, liste
         actions = db.session.execute(
             select(AuditEvent.action, AuditEvent.reference)
             .where(AuditEvent.url == listed, AuditEvent.team_id == team.id)
-            .order_by(AuditEvent.id)).all()
+            .order_by(AuditEvent.id)
+        ).all()
         entries = db.session.execute(
-            select(func.count()).select_from(DncEntry)
-            .where(DncEntry.url == listed, DncEntry.team_id == team.id)).scalar_one()
+            select(func.count())
+            .select_from(DncEntry)
+            .where(DncEntry.url == listed, DncEntry.team_id == team.id)
+        ).scalar_one()
         protected = db.session.execute(
-            select(DncEntry.protected).where(DncEntry.url == listed)).scalar_one()
+            select(DncEntry.protected).where(DncEntry.url == listed)
+        ).scalar_one()
     assert entries == 1 and protected
     # The request is recorded too, with the reference the person was given: it made the
     # team's entry their own, or it repeats their own.
@@ -293,10 +344,8 @@ def test_already_listed_gets_the_identical_answer(app, client, team, htmx, liste
 def test_the_identical_answer_check_sees_an_extra_header(app, team):
     """The comparison above fails for an answer with one header more (or changed)."""
     url = "https://linkedin.com/in/header-check"
-    first = post_optout(app.test_client(), team.slug, url,
-                        environ={"REMOTE_ADDR": "198.51.100.3"})
-    second = post_optout(app.test_client(), team.slug, url,
-                         environ={"REMOTE_ADDR": "198.51.100.4"})
+    first = post_optout(app.test_client(), team.slug, url, environ={"REMOTE_ADDR": "198.51.100.3"})
+    second = post_optout(app.test_client(), team.slug, url, environ={"REMOTE_ADDR": "198.51.100.4"})
     texts = [r.get_data(as_text=True) for r in (first, second)]
     assert_same_answer(first, second, *texts)
     second.headers["X-Listed"] = "1"
@@ -383,11 +432,19 @@ def _started_from_the_past(app, slug: str, seconds_ago: float, monkeypatch) -> s
 
 def _tamper(value: str) -> str:
     position = len(value) // 2
-    return value[:position] + ("A" if value[position] != "A" else "B") + value[position + 1:]
+    return value[:position] + ("A" if value[position] != "A" else "B") + value[position + 1 :]
 
 
-ABUSE_CASES = ["honeypot", "too_fast", "expired", "tampered_time", "other_team_time",
-               "missing_time", "missing_csrf", "wrong_csrf"]
+ABUSE_CASES = [
+    "honeypot",
+    "too_fast",
+    "expired",
+    "tampered_time",
+    "other_team_time",
+    "missing_time",
+    "missing_csrf",
+    "wrong_csrf",
+]
 
 
 def _abusive_submission(case, app, client, team, other_slug, monkeypatch):
@@ -402,21 +459,26 @@ def _abusive_submission(case, app, client, team, other_slug, monkeypatch):
         old = _started_from_the_past(app, team.slug, 4 * 3600 + 1, monkeypatch)
         return post_optout(client, team.slug, url, fields={**fields, "started": old})
     if case == "tampered_time":
-        return post_optout(client, team.slug, url,
-                           fields={**fields, "started": _tamper(fields["started"])})
+        return post_optout(
+            client, team.slug, url, fields={**fields, "started": _tamper(fields["started"])}
+        )
     if case == "other_team_time":
         _page, other_fields = open_form(client, f"/optout/{other_slug}")
-        return post_optout(client, team.slug, url,
-                           fields={**fields, "started": other_fields["started"]})
+        return post_optout(
+            client, team.slug, url, fields={**fields, "started": other_fields["started"]}
+        )
     if case == "missing_time":
-        return post_optout(client, team.slug, url,
-                           fields={k: v for k, v in fields.items() if k != "started"})
+        return post_optout(
+            client, team.slug, url, fields={k: v for k, v in fields.items() if k != "started"}
+        )
     if case == "missing_csrf":
-        return post_optout(client, team.slug, url,
-                           fields={k: v for k, v in fields.items() if k != "csrf_token"})
+        return post_optout(
+            client, team.slug, url, fields={k: v for k, v in fields.items() if k != "csrf_token"}
+        )
     if case == "wrong_csrf":
-        return post_optout(client, team.slug, url,
-                           fields={**fields, "csrf_token": _tamper(fields["csrf_token"])})
+        return post_optout(
+            client, team.slug, url, fields={**fields, "csrf_token": _tamper(fields["csrf_token"])}
+        )
     raise AssertionError(case)
 
 
@@ -436,8 +498,7 @@ def test_abuse_cases_store_nothing_and_get_the_generic_answer(
     # A fresh form to press again: a new signed start time, the honeypot emptied.
     fresh = hidden_fields(text)
     assert fresh["started"] and fresh["csrf_token"]
-    assert re.search(r'name="website" type="text" tabindex="-1" autocomplete="off" value=""',
-                     text)
+    assert re.search(r'name="website" type="text" tabindex="-1" autocomplete="off" value=""', text)
     assert counts(app) == before
 
 
@@ -598,8 +659,10 @@ def test_a_flood_of_public_requests_does_not_block_the_api(make_app, team):
 def test_oversized_body_is_refused_and_stores_nothing(app, client, team):
     before = counts(app)
     _page, fields = open_form(client, f"/optout/{team.slug}")
-    response = client.post(f"/optout/{team.slug}", data={
-        **fields, "url": "in/big-body", "reason": "x" * (17 * 1024), "website": ""})
+    response = client.post(
+        f"/optout/{team.slug}",
+        data={**fields, "url": "in/big-body", "reason": "x" * (17 * 1024), "website": ""},
+    )
     assert response.status_code == 413
     text = response.get_data(as_text=True)
     assert "Request too large" in text and "optout.css" in text
@@ -608,8 +671,11 @@ def test_oversized_body_is_refused_and_stores_nothing(app, client, team):
 
 def test_oversized_body_with_htmx_gets_a_fragment(app, client, team):
     _page, fields = open_form(client, f"/optout/{team.slug}")
-    response = client.post(f"/optout/{team.slug}", headers=HTMX, data={
-        **fields, "url": "in/big-body", "reason": "x" * (17 * 1024)})
+    response = client.post(
+        f"/optout/{team.slug}",
+        headers=HTMX,
+        data={**fields, "url": "in/big-body", "reason": "x" * (17 * 1024)},
+    )
     assert response.status_code == 413
     text = response.get_data(as_text=True)
     assert "<html" not in text and 'id="optout-panel"' in text and "Request too large" in text
@@ -617,8 +683,10 @@ def test_oversized_body_with_htmx_gets_a_fragment(app, client, team):
 
 def test_body_just_under_the_cap_is_read(app, client, team):
     _page, fields = open_form(client, f"/optout/{team.slug}")
-    response = client.post(f"/optout/{team.slug}", data={
-        **fields, "url": "in/near-cap", "reason": "x" * (14 * 1024), "website": ""})
+    response = client.post(
+        f"/optout/{team.slug}",
+        data={**fields, "url": "in/near-cap", "reason": "x" * (14 * 1024), "website": ""},
+    )
     # Read and answered (the reason is too long for the list, which is a field error).
     assert response.status_code == 400
     assert "at most 1,000 characters" in response.get_data(as_text=True)
@@ -733,9 +801,17 @@ def test_link_tokens_need_no_database(make_app):
 
 def test_cli_prints_a_working_personal_link(app, client, team):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["optout", "link", "--team", team.slug,
-                                 "--base-url", "https://dnc.example/",
-                                 "https://www.linkedin.com/in/cli-person/"])
+    result = runner.invoke(
+        args=[
+            "optout",
+            "link",
+            "--team",
+            team.slug,
+            "--base-url",
+            "https://dnc.example/",
+            "https://www.linkedin.com/in/cli-person/",
+        ]
+    )
     assert result.exit_code == 0, result.output
     link = result.output.strip()
     assert link.startswith(f"https://dnc.example/optout/{team.slug}/p/")
@@ -764,8 +840,7 @@ def test_cli_prints_a_working_personal_link(app, client, team):
     ],
 )
 def test_inline_validation_fragment(client, team, raw, expected):
-    response = client.get(f"/optout/{team.slug}/validate", query_string={"url": raw},
-                          headers=HTMX)
+    response = client.get(f"/optout/{team.slug}/validate", query_string={"url": raw}, headers=HTMX)
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert "<html" not in text

@@ -26,15 +26,30 @@ from tests.web_support import TEST_ACTOR
 
 TRANSLATIONS = config.resource_dir("translations")
 # A phrase of the form page, its receipt and an error, in each language.
-PAGE = {"en": "Stop messages from Acme", "de": "Keine Nachrichten mehr von Acme",
-        "fr": "Ne plus recevoir de messages de Acme", "es": "No recibir más mensajes de Acme"}
-RECEIPT = {"en": "Your request is recorded", "de": "Ihre Anfrage ist eingegangen",
-           "fr": "Votre demande est enregistrée", "es": "Su solicitud ha quedado registrada"}
-COMPANY = {"en": "company pages cannot be added",
-           "de": "Das ist die Seite eines Unternehmens oder einer Hochschule",
-           "fr": "C’est la page d’une entreprise", "es": "Es la página de una empresa"}
-TOO_MANY = {"en": "Too many requests", "de": "Zu viele Anfragen", "fr": "Trop de demandes",
-            "es": "Demasiadas solicitudes"}
+PAGE = {
+    "en": "Stop messages from Acme",
+    "de": "Keine Nachrichten mehr von Acme",
+    "fr": "Ne plus recevoir de messages de Acme",
+    "es": "No recibir más mensajes de Acme",
+}
+RECEIPT = {
+    "en": "Your request is recorded",
+    "de": "Ihre Anfrage ist eingegangen",
+    "fr": "Votre demande est enregistrée",
+    "es": "Su solicitud ha quedado registrada",
+}
+COMPANY = {
+    "en": "company pages cannot be added",
+    "de": "Das ist die Seite eines Unternehmens oder einer Hochschule",
+    "fr": "C’est la page d’une entreprise",
+    "es": "Es la página de una empresa",
+}
+TOO_MANY = {
+    "en": "Too many requests",
+    "de": "Zu viele Anfragen",
+    "fr": "Trop de demandes",
+    "es": "Demasiadas solicitudes",
+}
 
 
 @pytest.fixture
@@ -53,11 +68,21 @@ def _page(client, slug, accept: str | None):
     return response
 
 
-@pytest.mark.parametrize(("accept", "expected"), [
-    (None, "en"), ("en-GB,en;q=0.9", "en"), ("de-DE,de;q=0.9,en;q=0.5", "de"),
-    ("de-AT", "de"), ("fr-CH, fr;q=0.9", "fr"), ("es-MX", "es"), ("ja, zh;q=0.8", "en"),
-    ("ja, es;q=0.2, fr;q=0.4", "fr"), ("*", "en"), ("x" * 5000, "en"),
-])
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "en"),
+        ("en-GB,en;q=0.9", "en"),
+        ("de-DE,de;q=0.9,en;q=0.5", "de"),
+        ("de-AT", "de"),
+        ("fr-CH, fr;q=0.9", "fr"),
+        ("es-MX", "es"),
+        ("ja, zh;q=0.8", "en"),
+        ("ja, es;q=0.2, fr;q=0.4", "fr"),
+        ("*", "en"),
+        ("x" * 5000, "en"),
+    ],
+)
 def test_the_page_speaks_the_visitors_language(client, team, accept, expected):
     response = _page(client, team.slug, accept)
     text = response.get_data(as_text=True)
@@ -93,28 +118,35 @@ def test_numbers_and_dates_are_written_the_languages_way(app, client, team):
     assert "Höchstens 1.000 Zeichen" in german
     english = _page(client, team.slug, "en").get_data(as_text=True)
     assert "At most 1,000 characters" in english
-    receipt = post_optout(client, team.slug, "in/date-check",
-                          headers={"Accept-Language": "de"}).get_data(as_text=True)
+    receipt = post_optout(
+        client, team.slug, "in/date-check", headers={"Accept-Language": "de"}
+    ).get_data(as_text=True)
     assert re.search(r"\d{1,2}\. \w+ \d{4}, \d\d:\d\d Uhr UTC", receipt)
 
 
 def test_the_htmx_answers_are_in_the_page_language(client, team):
-    response = client.get(f"/optout/{team.slug}/validate", query_string={"url": "in/x y"},
-                          headers={**HTMX, "Accept-Language": "fr"})
+    response = client.get(
+        f"/optout/{team.slug}/validate",
+        query_string={"url": "in/x y"},
+        headers={**HTMX, "Accept-Language": "fr"},
+    )
     assert "Une adresse de profil ressemble à" in response.get_data(as_text=True)
-    receipt = post_optout(client, team.slug, "in/htmx-fr",
-                          headers={**HTMX, "Accept-Language": "fr"})
+    receipt = post_optout(
+        client, team.slug, "in/htmx-fr", headers={**HTMX, "Accept-Language": "fr"}
+    )
     assert RECEIPT["fr"] in receipt.get_data(as_text=True)
 
 
 def test_a_team_that_fixed_a_language_gets_it_whatever_the_browser(app, client, team):
     with app.app_context():
-        accounts.update_team_settings(team.id, None, None, None, optout_language="fr",
-                                      actor=TEST_ACTOR)
+        accounts.update_team_settings(
+            team.id, None, None, None, optout_language="fr", actor=TEST_ACTOR
+        )
     assert _lang(_page(client, team.slug, "de").get_data(as_text=True)) == "fr"
     with app.app_context():
-        accounts.update_team_settings(team.id, None, None, None, optout_language="",
-                                      actor=TEST_ACTOR)
+        accounts.update_team_settings(
+            team.id, None, None, None, optout_language="", actor=TEST_ACTOR
+        )
     assert _lang(_page(client, team.slug, "de").get_data(as_text=True)) == "de"
 
 
@@ -123,8 +155,9 @@ def test_the_installation_default_applies_unless_the_team_chose(make_app, team):
     client = app.test_client()
     assert _lang(_page(client, team.slug, "de").get_data(as_text=True)) == "es"
     with app.app_context():
-        accounts.update_team_settings(team.id, None, None, None, optout_language="auto",
-                                      actor=TEST_ACTOR)
+        accounts.update_team_settings(
+            team.id, None, None, None, optout_language="auto", actor=TEST_ACTOR
+        )
     assert _lang(_page(client, team.slug, "de").get_data(as_text=True)) == "de"
 
 
@@ -136,8 +169,9 @@ def test_an_unknown_installation_language_refuses_to_start(value):
 
 def test_a_team_language_must_be_a_known_one(app, team):
     with app.app_context(), pytest.raises(accounts.AccountError):
-        accounts.update_team_settings(team.id, None, None, None, optout_language="it",
-                                      actor=TEST_ACTOR)
+        accounts.update_team_settings(
+            team.id, None, None, None, optout_language="it", actor=TEST_ACTOR
+        )
 
 
 def test_an_owner_fixes_the_language_in_the_settings(app, signed_in, team):
@@ -146,9 +180,16 @@ def test_an_owner_fixes_the_language_in_the_settings(app, signed_in, team):
     token = token_for(signed_in)
     page = signed_in.get("/settings").get_data(as_text=True)
     assert 'name="optout_language"' in page and "Deutsch" in page
-    response = signed_in.post("/settings", data={"csrf_token": token, "display_name": "",
-                                                 "privacy_url": "", "optout_message": "",
-                                                 "optout_language": "de"})
+    response = signed_in.post(
+        "/settings",
+        data={
+            "csrf_token": token,
+            "display_name": "",
+            "privacy_url": "",
+            "optout_message": "",
+            "optout_language": "de",
+        },
+    )
     assert response.status_code == 303
     assert _lang(_page(app.test_client(), team.slug, "fr").get_data(as_text=True)) == "de"
     refused = signed_in.post("/settings", data={"csrf_token": token, "optout_language": "it"})

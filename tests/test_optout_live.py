@@ -29,7 +29,8 @@ class FormClient:
     def __init__(self, base_url: str):
         self.base_url = base_url
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
 
     def _open(self, request) -> tuple[int, str]:
         try:
@@ -46,8 +47,9 @@ class FormClient:
 
     def submit(self, slug: str, fields: dict[str, str], url: str) -> tuple[int, str]:
         body = urllib.parse.urlencode({**fields, "url": url, "reason": "", "website": ""})
-        request = urllib.request.Request(f"{self.base_url}/optout/{slug}", data=body.encode(),
-                                         method="POST")
+        request = urllib.request.Request(
+            f"{self.base_url}/optout/{slug}", data=body.encode(), method="POST"
+        )
         return self._open(request)
 
 
@@ -78,10 +80,14 @@ def test_simultaneous_optouts_of_one_profile_all_get_a_receipt(start_server, app
     assert len(references) == people
     with app.app_context():
         entries = db.session.scalars(select(DncEntry).where(DncEntry.team_id == team.id)).all()
-        actions = Counter(db.session.scalars(
-            select(AuditEvent.action).where(AuditEvent.source == "public_form")))
-        audited = set(db.session.scalars(
-            select(AuditEvent.reference).where(AuditEvent.source == "public_form")))
+        actions = Counter(
+            db.session.scalars(select(AuditEvent.action).where(AuditEvent.source == "public_form"))
+        )
+        audited = set(
+            db.session.scalars(
+                select(AuditEvent.reference).where(AuditEvent.source == "public_form")
+            )
+        )
     assert [e.url for e in entries] == ["https://linkedin.com/in/same-person"]
     assert actions == {"add": 1, "add_duplicate": people - 1}
     assert audited == references  # every receipt can be found in the audit trail
@@ -99,9 +105,12 @@ def test_the_per_ip_limit_holds_across_workers_and_spares_the_api(
 ):
     # Two connections per worker at most: 15 simultaneous clients cannot all be taken by
     # one process, so several share the per-IP budget (gunicorn reads GUNICORN_CMD_ARGS).
-    server = start_server(workers=3, RATELIMIT_STORAGE_URI=redis_server.url,
-                          OPTOUT_RATE_LIMIT="5/minute",
-                          GUNICORN_CMD_ARGS="--worker-connections 2 --keep-alive 0")
+    server = start_server(
+        workers=3,
+        RATELIMIT_STORAGE_URI=redis_server.url,
+        OPTOUT_RATE_LIMIT="5/minute",
+        GUNICORN_CMD_ARGS="--worker-connections 2 --keep-alive 0",
+    )
     wait_for_all_workers(server, 3)
     attempts = 15
     clients = [FormClient(server.url) for _ in range(attempts)]
@@ -118,10 +127,13 @@ def test_the_per_ip_limit_holds_across_workers_and_spares_the_api(
     assert Counter(statuses) == {200: 5, 429: attempts - 5}
     assert len(request_pids(server.log_path, f"/optout/{team.slug}", "POST")) >= 2
     # The team's own API keeps its whole write budget meanwhile.
-    replies = [call(server.url, "POST", "/v1/dnc", key=team.api_key,
-                    body={"url": f"in/api-{n}"}) for n in range(30)]
+    replies = [
+        call(server.url, "POST", "/v1/dnc", key=team.api_key, body={"url": f"in/api-{n}"})
+        for n in range(30)
+    ]
     assert Counter(r.status for r in replies) == {201: 30}
     with app.app_context():
         public = db.session.scalars(
-            select(DncEntry.url).where(DncEntry.source == "public_form")).all()
+            select(DncEntry.url).where(DncEntry.source == "public_form")
+        ).all()
     assert len(public) == 5

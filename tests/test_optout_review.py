@@ -19,14 +19,17 @@ from tests.web_support import TEST_ACTOR, make_member, sign_in, token_for
 
 
 # Beyond the cases in test_web_auth (the sign-in limits use the same key).
-@pytest.mark.parametrize(("remote_addr", "key"), [
-    ("::ffff:c000:201", "192.0.2.1"),  # IPv4 on a dual-stack socket, in hex
-    ("2001:DB8:1:2::9", "2001:db8:1:2::/64"),
-    ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
-    ("fe80::1%eth0", "fe80::/64"),
-    ("::1", "::/64"),
-    ("x" * 10_000, "x" * 64),  # bounded keys in the limit store
-])
+@pytest.mark.parametrize(
+    ("remote_addr", "key"),
+    [
+        ("::ffff:c000:201", "192.0.2.1"),  # IPv4 on a dual-stack socket, in hex
+        ("2001:DB8:1:2::9", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("::1", "::/64"),
+        ("x" * 10_000, "x" * 64),  # bounded keys in the limit store
+    ],
+)
 def test_client_key(remote_addr, key):
     assert client_key(remote_addr) == key
 
@@ -52,8 +55,9 @@ def test_the_per_client_limit_covers_an_ipv6_64_and_ipv4_mapped_addresses(make_a
 
 def flags(app, team_id: str) -> dict[str, bool]:
     with app.app_context():
-        rows = db.session.execute(select(DncEntry.url, DncEntry.needs_review)
-                                  .where(DncEntry.team_id == team_id)).all()
+        rows = db.session.execute(
+            select(DncEntry.url, DncEntry.needs_review).where(DncEntry.team_id == team_id)
+        ).all()
         db.session.remove()
     return {url.removeprefix("https://linkedin.com/in/"): flag for url, flag in rows}
 
@@ -64,20 +68,28 @@ def receipt(response, n: int) -> str:
 
 @pytest.fixture
 def flood_app(make_app):
-    return make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="100/minute",
-                    OPTOUT_TEAM_REVIEW_THRESHOLD="2/hour")
+    return make_app(
+        OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="100/minute", OPTOUT_TEAM_REVIEW_THRESHOLD="2/hour"
+    )
 
 
-def test_beyond_the_team_threshold_opt_outs_are_listed_and_flagged(flood_app, team,
-                                                                  make_team):
+def test_beyond_the_team_threshold_opt_outs_are_listed_and_flagged(flood_app, team, make_team):
     client = flood_app.test_client()
-    answers = [submit_from(client, team.slug, f"in/person-{n}", f"198.51.100.{n}",
-                           headers=HTMX if n % 2 else None) for n in range(5)]
+    answers = [
+        submit_from(
+            client, team.slug, f"in/person-{n}", f"198.51.100.{n}", headers=HTMX if n % 2 else None
+        )
+        for n in range(5)
+    ]
     assert [a.status_code for a in answers] == [200] * 5
     # Every one is listed; the ones beyond two per hour are flagged.
-    assert flags(flood_app, team.id) == {"person-0": False, "person-1": False,
-                                         "person-2": True, "person-3": True,
-                                         "person-4": True}
+    assert flags(flood_app, team.id) == {
+        "person-0": False,
+        "person-1": False,
+        "person-2": True,
+        "person-3": True,
+        "person-4": True,
+    }
     # The person's receipt is the same either way (apart from reference, time and URL).
     assert receipt(answers[0], 0) == receipt(answers[2], 2)
     assert receipt(answers[1], 1) == receipt(answers[3], 3)
@@ -113,20 +125,30 @@ def test_the_team_sees_flagged_entries_and_marks_them_reviewed(flood_app, team):
 
     # One more arrives after the member looked: it stays flagged.
     submit_from(public, team.slug, "in/person-late", "198.51.100.77")
-    done = member.post("/entries/reviewed", data={"csrf_token": token_for(member),
-                                                  "through": through})
+    done = member.post(
+        "/entries/reviewed", data={"csrf_token": token_for(member), "through": through}
+    )
     assert done.status_code == 303
-    assert flags(flood_app, team.id) == {"person-0": False, "person-1": False,
-                                         "person-2": False, "person-3": False,
-                                         "person-late": True}
+    assert flags(flood_app, team.id) == {
+        "person-0": False,
+        "person-1": False,
+        "person-2": False,
+        "person-3": False,
+        "person-late": True,
+    }
     page = member.get("/entries").get_data(as_text=True)
     assert "Marked 2 entries as reviewed." in page
     assert "1 public opt-out to review" in page
 
-    assert member.post("/entries/reviewed", data={"csrf_token": token_for(member),
-                                                  "through": "²"}).status_code == 400
-    assert member.post("/entries/reviewed",
-                       data={"through": through}).status_code == 400  # no CSRF token
+    assert (
+        member.post(
+            "/entries/reviewed", data={"csrf_token": token_for(member), "through": "²"}
+        ).status_code
+        == 400
+    )
+    assert (
+        member.post("/entries/reviewed", data={"through": through}).status_code == 400
+    )  # no CSRF token
 
 
 def test_a_team_without_flagged_entries_sees_no_notice(app, client, team):
@@ -134,24 +156,29 @@ def test_a_team_without_flagged_entries_sees_no_notice(app, client, team):
     sign_in(client)
     page = client.get("/entries").get_data(as_text=True)
     assert "review-notice" not in page and "badge-review" not in page
-    assert "No entries are flagged for review." in client.get(
-        "/entries?review=1").get_data(as_text=True)
+    assert "No entries are flagged for review." in client.get("/entries?review=1").get_data(
+        as_text=True
+    )
 
 
 def test_the_service_stores_the_flag_and_counts_it(app, team, make_team):
     other = make_team("Other")
     with app.app_context():
-        entry = entries.add_entry(team.id, "in/flagged", source="public_form",
-                              actor=TEST_ACTOR, needs_review=True)
+        entry = entries.add_entry(
+            team.id, "in/flagged", source="public_form", actor=TEST_ACTOR, needs_review=True
+        )
         entries.add_entry(team.id, "in/plain", source="api", actor=TEST_ACTOR)
-        entries.add_entry(other.id, "in/flagged", source="public_form", actor=TEST_ACTOR,
-                      needs_review=True)
+        entries.add_entry(
+            other.id, "in/flagged", source="public_form", actor=TEST_ACTOR, needs_review=True
+        )
         assert entry.needs_review is True
         assert review.count_flagged(team.id) == 1
         assert [e.url for e in review.list_flagged(team.id).entries] == [
-            "https://linkedin.com/in/flagged"]
-        assert review.mark_reviewed(team.id, review.newest_flagged_seq(team.id),
-                                    actor=TEST_ACTOR) == 1
+            "https://linkedin.com/in/flagged"
+        ]
+        assert (
+            review.mark_reviewed(team.id, review.newest_flagged_seq(team.id), actor=TEST_ACTOR) == 1
+        )
         assert review.count_flagged(team.id) == 0 and review.count_flagged(other.id) == 1
 
 

@@ -34,7 +34,8 @@ GOOD_SECRET = "s" * 48
 def _entry_count(app, team_id: str) -> int:
     with app.app_context():
         return db.session.scalar(
-            select(func.count()).select_from(DncEntry).where(DncEntry.team_id == team_id))
+            select(func.count()).select_from(DncEntry).where(DncEntry.team_id == team_id)
+        )
 
 
 def _json_lines(text: str) -> list[dict]:
@@ -47,14 +48,17 @@ def _json_lines(text: str) -> list[dict]:
 memory_rule = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["multi_process_memory_limits"]
 
 
-@pytest.mark.parametrize("workers, env, refused", [
-    (1, {}, False),
-    (1, {"RATELIMIT_STORAGE_URI": "memory://"}, False),
-    (2, {}, True),  # memory:// is the default
-    (4, {"RATELIMIT_STORAGE_URI": "memory://"}, True),
-    (4, {"RATELIMIT_STORAGE_URI": "redis://cache.internal:6379/0"}, False),
-    (4, {"RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_ENABLED": "false"}, False),
-])
+@pytest.mark.parametrize(
+    "workers, env, refused",
+    [
+        (1, {}, False),
+        (1, {"RATELIMIT_STORAGE_URI": "memory://"}, False),
+        (2, {}, True),  # memory:// is the default
+        (4, {"RATELIMIT_STORAGE_URI": "memory://"}, True),
+        (4, {"RATELIMIT_STORAGE_URI": "redis://cache.internal:6379/0"}, False),
+        (4, {"RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_ENABLED": "false"}, False),
+    ],
+)
 def test_several_workers_need_a_shared_limit_store(workers, env, refused):
     problem = memory_rule(workers, env)
     assert (problem is not None) == refused
@@ -86,19 +90,27 @@ def test_workers_on_an_unreachable_redis_start_but_fail_closed(server_env, team,
     (/healthz), not ready (/readyz), and the limited API answers a 503 envelope."""
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     log = tmp_path / "gunicorn.log"
-    server = LiveServer({**server_env, "RATELIMIT_STORAGE_URI": dead_redis}, workers=2,
-                        log_path=log).start()
+    server = LiveServer(
+        {**server_env, "RATELIMIT_STORAGE_URI": dead_redis}, workers=2, log_path=log
+    ).start()
     try:
         assert call(server.url, "GET", "/healthz").status == 200
         ready = call(server.url, "GET", "/readyz")
-        add = call(server.url, "POST", "/v1/dnc", key=team.api_key,
-                   body={"url": "linkedin.com/in/no-redis"})
+        add = call(
+            server.url,
+            "POST",
+            "/v1/dnc",
+            key=team.api_key,
+            body={"url": "linkedin.com/in/no-redis"},
+        )
         check = call(server.url, "GET", "/v1/dnc/check?url=in/no-redis", key=team.api_key)
     finally:
         server.stop()
     assert ready.status == 503
-    assert ready.json == {"status": "unavailable",
-                          "checks": {"database": "ok", "rateLimitStorage": "unavailable"}}
+    assert ready.json == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "rateLimitStorage": "unavailable"},
+    }
     for reply in (add, check):
         assert reply.status == 503, reply
         assert reply.json["error"] == "service_unavailable"
@@ -107,8 +119,7 @@ def test_workers_on_an_unreachable_redis_start_but_fail_closed(server_env, team,
         assert reply.headers["retry-after"] == "5"
     assert _entry_count(app, team.id) == 0  # nothing was written unmetered
     warnings = [r for r in _json_lines(log.read_text()) if r["level"] == "warning"]
-    assert any("rate-limit storage unavailable on POST /v1/dnc" in r["message"]
-               for r in warnings)
+    assert any("rate-limit storage unavailable on POST /v1/dnc" in r["message"] for r in warnings)
 
 
 # --------------------------------------------------------------------------- health
@@ -130,8 +141,10 @@ def test_healthz_and_readyz_need_no_key_and_are_not_rate_limited(default_limit_a
         assert client.get("/healthz").json == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json == {"status": "ok",
-                              "checks": {"database": "ok", "rateLimitStorage": "ok"}}
+        assert ready.json == {
+            "status": "ok",
+            "checks": {"database": "ok", "rateLimitStorage": "ok"},
+        }
     # The default limit is real: a route that is not exempt runs out.
     statuses = [client.get("/v1/verify").status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
@@ -151,8 +164,11 @@ def test_a_database_outage_is_a_503_envelope_and_a_503_page(make_app, team):
     ]
     for reply in replies:
         assert reply.status_code == 503
-        assert reply.json == {"error": "service_unavailable", "data": None,
-                              "message": "The database is unavailable. Try again in 5 seconds."}
+        assert reply.json == {
+            "error": "service_unavailable",
+            "data": None,
+            "message": "The database is unavailable. Try again in 5 seconds.",
+        }
         assert reply.headers["Retry-After"] == "5"
     page = client.get(f"/optout/{team.slug}")
     assert page.status_code == 503
@@ -165,7 +181,8 @@ def test_a_database_outage_is_a_503_envelope_and_a_503_page(make_app, team):
 
 
 def test_a_connection_lost_after_the_view_does_not_turn_the_answer_into_a_500(
-        make_app, database_url):
+    make_app, database_url
+):
     if not database_url.startswith("postgresql"):
         return  # SQLite pass: there is no server connection to lose
     app = make_app()
@@ -187,16 +204,26 @@ def test_a_connection_lost_after_the_view_does_not_turn_the_answer_into_a_500(
     assert client.get("/readyz").status_code == 200  # the pool has recovered
 
 
-@pytest.mark.parametrize("exc, outage", [
-    (OperationalError("SELECT 1", {}, Exception("connection refused")), True),
-    (InterfaceError("SELECT 1", {}, Exception("connection already closed")), True),
-    (PoolTimeoutError("QueuePool limit of size 10 overflow 10 reached"), True),
-    (DBAPIError("SELECT 1", {}, Exception("server closed the connection"),
-                connection_invalidated=True), True),
-    # Errors in a statement are bugs, not outages: they stay 500s.
-    (IntegrityError("INSERT", {}, Exception("duplicate key value")), False),
-    (DBAPIError("SELECT", {}, Exception("syntax error")), False),
-])
+@pytest.mark.parametrize(
+    "exc, outage",
+    [
+        (OperationalError("SELECT 1", {}, Exception("connection refused")), True),
+        (InterfaceError("SELECT 1", {}, Exception("connection already closed")), True),
+        (PoolTimeoutError("QueuePool limit of size 10 overflow 10 reached"), True),
+        (
+            DBAPIError(
+                "SELECT 1",
+                {},
+                Exception("server closed the connection"),
+                connection_invalidated=True,
+            ),
+            True,
+        ),
+        # Errors in a statement are bugs, not outages: they stay 500s.
+        (IntegrityError("INSERT", {}, Exception("duplicate key value")), False),
+        (DBAPIError("SELECT", {}, Exception("syntax error")), False),
+    ],
+)
 def test_only_connection_failures_count_as_database_outages(exc, outage):
     assert is_database_outage(exc) is outage
 
@@ -210,11 +237,21 @@ def test_request_logs_are_json_lines_without_keys_bodies_or_queries(server_env, 
     server = LiveServer(server_env, log_path=log).start()
     wrong_key = "dnc_sk_" + "Z" * 40
     try:
-        add = call(server.url, "POST", "/v1/dnc", key=team.api_key,
-                   body={"url": "https://linkedin.com/in/body-person", "reason": "reason-xyz"},
-                   headers={"X-Request-ID": "lb-req-42"})
-        check = call(server.url, "GET", "/v1/dnc/check?url=linkedin.com/in/query-person",
-                     key=team.api_key, headers={"X-Request-ID": "not a sane id!"})
+        add = call(
+            server.url,
+            "POST",
+            "/v1/dnc",
+            key=team.api_key,
+            body={"url": "https://linkedin.com/in/body-person", "reason": "reason-xyz"},
+            headers={"X-Request-ID": "lb-req-42"},
+        )
+        check = call(
+            server.url,
+            "GET",
+            "/v1/dnc/check?url=linkedin.com/in/query-person",
+            key=team.api_key,
+            headers={"X-Request-ID": "not a sane id!"},
+        )
         denied = call(server.url, "GET", "/v1/verify", key=wrong_key)
     finally:
         server.stop()
@@ -261,28 +298,34 @@ def test_unexpected_errors_are_logged_as_json_with_the_traceback(make_app, capsy
 # --------------------------------------------------------------------------- ProxyFix
 
 PROXY = {"REMOTE_ADDR": "10.0.0.5"}  # what the app sees as the peer: the load balancer
-SPOOFED = ["198.51.100.1, 203.0.113.9", "198.51.100.2, 203.0.113.9",
-           "198.51.100.3, 203.0.113.9"]
+SPOOFED = ["198.51.100.1, 203.0.113.9", "198.51.100.2, 203.0.113.9", "198.51.100.3, 203.0.113.9"]
 
 
-@pytest.mark.parametrize("x_for, forwarded_for, statuses", [
-    # Off (default): X-Forwarded-For is ignored; every request comes from the proxy.
-    (0, ["203.0.113.1", "203.0.113.2", "203.0.113.3"], [200, 200, 429]),
-    # One trusted proxy: three clients, three budgets.
-    (1, ["203.0.113.1", "203.0.113.2", "203.0.113.3"], [200, 200, 200]),
-    # A client cannot pick its IP by sending its own X-Forwarded-For: the proxy
-    # appends the real one and only the last (trusted) hop is used.
-    (1, SPOOFED, [200, 200, 429]),
-    # Two trusted proxies: the second value from the right is the client.
-    (2, SPOOFED, [200, 200, 200]),
-])
+@pytest.mark.parametrize(
+    "x_for, forwarded_for, statuses",
+    [
+        # Off (default): X-Forwarded-For is ignored; every request comes from the proxy.
+        (0, ["203.0.113.1", "203.0.113.2", "203.0.113.3"], [200, 200, 429]),
+        # One trusted proxy: three clients, three budgets.
+        (1, ["203.0.113.1", "203.0.113.2", "203.0.113.3"], [200, 200, 200]),
+        # A client cannot pick its IP by sending its own X-Forwarded-For: the proxy
+        # appends the real one and only the last (trusted) hop is used.
+        (1, SPOOFED, [200, 200, 429]),
+        # Two trusted proxies: the second value from the right is the client.
+        (2, SPOOFED, [200, 200, 200]),
+    ],
+)
 def test_the_per_ip_limit_sees_the_forwarded_ip_only_from_trusted_proxies(
-        make_app, team, x_for, forwarded_for, statuses):
+    make_app, team, x_for, forwarded_for, statuses
+):
     app = make_app(PROXY_FIX_X_FOR=x_for, OPTOUT_PAGE_LIMIT="2/minute")
     client = app.test_client()
-    got = [client.get(f"/optout/{team.slug}", headers={"X-Forwarded-For": xff},
-                      environ_base=PROXY).status_code
-           for xff in forwarded_for]
+    got = [
+        client.get(
+            f"/optout/{team.slug}", headers={"X-Forwarded-For": xff}, environ_base=PROXY
+        ).status_code
+        for xff in forwarded_for
+    ]
     assert got == statuses
 
 
@@ -296,26 +339,30 @@ def _hidden_inputs(html: str) -> dict[str, str]:
     return fields
 
 
-@pytest.mark.parametrize("x_for, same_client, other_client", [
-    (0, True, False),  # off: all three are "the proxy"
-    (1, True, True),
-])
+@pytest.mark.parametrize(
+    "x_for, same_client, other_client",
+    [
+        (0, True, False),  # off: all three are "the proxy"
+        (1, True, True),
+    ],
+)
 def test_the_audit_ip_is_the_forwarded_one_only_from_trusted_proxies(
-        make_app, team, x_for, same_client, other_client):
+    make_app, team, x_for, same_client, other_client
+):
     app = make_app(PROXY_FIX_X_FOR=x_for, OPTOUT_MIN_SECONDS=0)
     client = app.test_client()
     for n, xff in enumerate(["203.0.113.1", "203.0.113.1", "203.0.113.2"]):
         headers = {"X-Forwarded-For": xff}
         page = client.get(f"/optout/{team.slug}", headers=headers, environ_base=PROXY)
         form = {**_hidden_inputs(page.text), "url": f"in/audit-ip-{n}", "website": ""}
-        done = client.post(f"/optout/{team.slug}", data=form, headers=headers,
-                           environ_base=PROXY)
+        done = client.post(f"/optout/{team.slug}", data=form, headers=headers, environ_base=PROXY)
         assert done.status_code == 200, done.text
     with app.app_context():
         hashes = db.session.scalars(
-            select(AuditEvent.ip_hash).where(AuditEvent.team_id == team.id,
-                                             AuditEvent.action == "add")
-            .order_by(AuditEvent.id)).all()
+            select(AuditEvent.ip_hash)
+            .where(AuditEvent.team_id == team.id, AuditEvent.action == "add")
+            .order_by(AuditEvent.id)
+        ).all()
     assert len(hashes) == 3 and all(hashes)
     assert (hashes[0] == hashes[1]) is same_client
     assert (hashes[1] != hashes[2]) is other_client
@@ -341,8 +388,9 @@ class TeamWriteLock:
 
     def __enter__(self):
         if self.database_url.startswith("sqlite"):
-            self.conn = sqlite3.connect(self.database_url.removeprefix("sqlite:///"),
-                                        isolation_level=None)
+            self.conn = sqlite3.connect(
+                self.database_url.removeprefix("sqlite:///"), isolation_level=None
+            )
             self.conn.execute("BEGIN IMMEDIATE")
         else:
             url = self.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -353,10 +401,12 @@ class TeamWriteLock:
     def someone_waits(self) -> bool:
         if self.database_url.startswith("sqlite"):
             return True  # not observable; the caller waits a moment instead
-        with psycopg.connect(self.database_url.replace("postgresql+psycopg://",
-                                                       "postgresql://", 1)) as probe:
-            return probe.execute("SELECT count(*) FROM pg_locks WHERE NOT granted"
-                                 ).fetchone()[0] > 0
+        with psycopg.connect(
+            self.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        ) as probe:
+            return (
+                probe.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0] > 0
+            )
 
     def __exit__(self, *_exc):
         self.conn.rollback()
@@ -369,8 +419,9 @@ def test_sigterm_lets_the_request_in_flight_finish(server_env, database_url, tea
     result = {}
 
     def add():
-        result["reply"] = call(server.url, "POST", "/v1/dnc", key=team.api_key,
-                               body={"url": "in/in-flight-at-sigterm"})
+        result["reply"] = call(
+            server.url, "POST", "/v1/dnc", key=team.api_key, body={"url": "in/in-flight-at-sigterm"}
+        )
 
     try:
         with TeamWriteLock(database_url, team.id) as lock:
@@ -405,16 +456,23 @@ def _serve_env(**env) -> dict[str, str]:
     return {**base, **env}
 
 
-@pytest.mark.parametrize("env, args, message", [
-    ({}, [], "SECRET_KEY is not set"),
-    ({"SECRET_KEY": "short"}, [], "SECRET_KEY is too short"),
-    ({"SECRET_KEY": GOOD_SECRET}, [], "DATABASE_URL is not set"),
-    ({"SECRET_KEY": GOOD_SECRET, "DATABASE_URL": "sqlite:///x"}, ["--workers", "0"],
-     "--workers must be a positive number"),
-])
+@pytest.mark.parametrize(
+    "env, args, message",
+    [
+        ({}, [], "SECRET_KEY is not set"),
+        ({"SECRET_KEY": "short"}, [], "SECRET_KEY is too short"),
+        ({"SECRET_KEY": GOOD_SECRET}, [], "DATABASE_URL is not set"),
+        (
+            {"SECRET_KEY": GOOD_SECRET, "DATABASE_URL": "sqlite:///x"},
+            ["--workers", "0"],
+            "--workers must be a positive number",
+        ),
+    ],
+)
 def test_serve_production_refuses_an_incomplete_configuration(env, args, message):
-    result = subprocess.run([SERVE, *args], env=_serve_env(**env), capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        [SERVE, *args], env=_serve_env(**env), capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 2
     assert message in result.stderr
 
@@ -422,11 +480,15 @@ def test_serve_production_refuses_an_incomplete_configuration(env, args, message
 @pytest.mark.live
 def test_serve_production_migrates_an_empty_database_and_serves(tmp_path):
     port = free_port()
-    env = _serve_env(SECRET_KEY=GOOD_SECRET, BIND=f"127.0.0.1:{port}",
-                     DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    env = _serve_env(
+        SECRET_KEY=GOOD_SECRET,
+        BIND=f"127.0.0.1:{port}",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+    )
     with open(tmp_path / "serve.log", "wb") as log:
-        proc = subprocess.Popen([SERVE, "--workers", "1"], cwd=tmp_path, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [SERVE, "--workers", "1"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             deadline = time.monotonic() + 30
             ready = None
@@ -438,8 +500,7 @@ def test_serve_production_migrates_an_empty_database_and_serves(tmp_path):
                     time.sleep(0.2)
             assert ready is not None and ready.status == 200, (tmp_path / "serve.log").read_text()
             # The schema came from the migrations: an API request reaches the tables.
-            denied = call(f"http://127.0.0.1:{port}", "GET", "/v1/verify",
-                          key="dnc_sk_" + "A" * 40)
+            denied = call(f"http://127.0.0.1:{port}", "GET", "/v1/verify", key="dnc_sk_" + "A" * 40)
             assert denied.status == 401 and denied.json["error"] == "invalid_api_key"
         finally:
             proc.send_signal(signal.SIGTERM)  # the script exec'd gunicorn: this is its master

@@ -46,7 +46,8 @@ def _trail(app, team_id, entry_id):
         rows = db.session.execute(
             select(AuditEvent.action, AuditEvent.source, AuditEvent.reference)
             .where(AuditEvent.team_id == team_id, AuditEvent.subject_id == entry_id)
-            .order_by(AuditEvent.seq)).all()
+            .order_by(AuditEvent.seq)
+        ).all()
         db.session.remove()
     return [tuple(row) for row in rows]
 
@@ -80,11 +81,14 @@ def test_an_api_entry_becomes_the_persons_own_when_they_opt_out(app, client, tea
 
     # The trail: added by the API, then the person's own request with their reference.
     assert _trail(app, team.id, added["$id"]) == [
-        ("add", "api", None), ("opted_out", "public_form", reference)]
+        ("add", "api", None),
+        ("opted_out", "public_form", reference),
+    ]
 
     # An ordinary key can no longer delete it; the refused attempt is recorded.
-    refused = client.delete(f"/v1/dnc/{added['$id']}", headers=team.headers,
-                            json={"reason": "cleanup"})
+    refused = client.delete(
+        f"/v1/dnc/{added['$id']}", headers=team.headers, json={"reason": "cleanup"}
+    )
     assert refused.status_code == 403 and refused.get_json()["error"] == "protected_entry"
     assert _check(client, team)["protected"] is True
     assert _trail(app, team.id, added["$id"])[-1][0] == "remove_refused"
@@ -95,12 +99,16 @@ def test_an_api_entry_becomes_the_persons_own_when_they_opt_out(app, client, tea
 
     # A key an owner allowed removes it, with a reason.
     with app.app_context():
-        _key, allowed = accounts.create_api_key(team.id, name="gdpr", actor=TEST_ACTOR,
-                                                can_remove_optouts=True)
+        _key, allowed = accounts.create_api_key(
+            team.id, name="gdpr", actor=TEST_ACTOR, can_remove_optouts=True
+        )
     headers = {"Authorization": f"Bearer {allowed}"}
     assert client.delete(f"/v1/dnc/{added['$id']}", headers=headers).status_code == 400
-    removed = client.delete(f"/v1/dnc/{added['$id']}", headers=headers,
-                            json={"reason": "They asked to be contacted again"})
+    removed = client.delete(
+        f"/v1/dnc/{added['$id']}",
+        headers=headers,
+        json={"reason": "They asked to be contacted again"},
+    )
     assert removed.status_code == 200
     assert _check(client, team) is None
 
@@ -124,19 +132,26 @@ def test_the_pages_show_protection_and_tell_a_member_why_they_cannot_remove_it(a
     post_optout(app.test_client(), team.slug, "https://linkedin.com/in/listed-by-api")
     member, owner = client_as(app, "member"), client_as(app, "owner")
 
-    row = member.get(f"/entries/{world.entry_id}/row",
-                     headers={"HX-Request": "true"}).get_data(as_text=True)
+    row = member.get(f"/entries/{world.entry_id}/row", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
     assert "badge-protected" in row
     assert f"/entries/{world.entry_id}/remove" not in row  # no remove action for a member
-    checked = member.post("/check", headers={"HX-Request": "true"}, data={
-        "csrf_token": hidden_csrf(member), "url": "in/listed-by-api"}).get_data(as_text=True)
+    checked = member.post(
+        "/check",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": hidden_csrf(member), "url": "in/listed-by-api"},
+    ).get_data(as_text=True)
     assert "badge-protected" in checked and "Only an owner of the team can remove it" in checked
     refused = member.get(f"/entries/{world.entry_id}/remove")
     assert refused.status_code == 403
     assert "only an owner of the team can remove it" in refused.get_data(as_text=True)
 
-    owner_check = owner.post("/check", headers={"HX-Request": "true"}, data={
-        "csrf_token": hidden_csrf(owner), "url": "in/listed-by-api"}).get_data(as_text=True)
+    owner_check = owner.post(
+        "/check",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": hidden_csrf(owner), "url": "in/listed-by-api"},
+    ).get_data(as_text=True)
     assert "badge-protected" in owner_check and "Only an owner" not in owner_check
     confirm = owner.get(f"/entries/{world.entry_id}/remove").get_data(as_text=True)
     assert "the person's own opt-out" in confirm.replace("’", "'")
@@ -163,10 +178,14 @@ def test_migration_0021_protects_what_the_trail_already_proves(app, client, team
     with app.app_context():
         downgrade_before(app, "0021")
         # What a repeated request on the public form recorded before 0021.
-        db.session.execute(text(
-            "INSERT INTO audit_event (team_id, seq, action, subject_type, subject_id, source, "
-            "actor_type, created_at) VALUES (:t, 1000, 'add_duplicate', 'entry', :e, "
-            "'public_form', 'public', CURRENT_TIMESTAMP)"), {"t": team.id, "e": asked_again})
+        db.session.execute(
+            text(
+                "INSERT INTO audit_event (team_id, seq, action, subject_type, subject_id, source, "
+                "actor_type, created_at) VALUES (:t, 1000, 'add_duplicate', 'entry', :e, "
+                "'public_form', 'public', CURRENT_TIMESTAMP)"
+            ),
+            {"t": team.id, "e": asked_again},
+        )
         db.session.commit()
         db.session.remove()
         upgrade()

@@ -33,9 +33,13 @@ def member_client(app, team, host="localhost"):
 
 
 def personal_link(client):
-    return client.post("/settings/personal-link", data={
-        "csrf_token": token_for(client, "/settings"),
-        "profile_url": "https://www.linkedin.com/in/recipient/"})
+    return client.post(
+        "/settings/personal-link",
+        data={
+            "csrf_token": token_for(client, "/settings"),
+            "profile_url": "https://www.linkedin.com/in/recipient/",
+        },
+    )
 
 
 def test_links_use_public_base_url_whatever_host_the_request_names(make_app, team):
@@ -50,8 +54,7 @@ def test_links_use_public_base_url_whatever_host_the_request_names(make_app, tea
     assert "evil.example" not in page + text
 
 
-def test_in_production_without_public_base_url_no_link_is_built_from_the_host(
-        make_app, team):
+def test_in_production_without_public_base_url_no_link_is_built_from_the_host(make_app, team):
     app = make_app(TESTING=False, PUBLIC_BASE_URL=None, TRUSTED_HOSTS=None)
     assert not app.debug
     client = member_client(app, team, EVIL)
@@ -68,15 +71,19 @@ def test_in_production_without_public_base_url_no_link_is_built_from_the_host(
 
 
 def test_trusted_hosts_refuse_other_hosts_and_vouch_for_their_own(make_app, team):
-    app = make_app(TESTING=False, PUBLIC_BASE_URL=None,
-                   TRUSTED_HOSTS=["dnc.example.com"])
+    app = make_app(TESTING=False, PUBLIC_BASE_URL=None, TRUSTED_HOSTS=["dnc.example.com"])
     client = member_client(app, team, "dnc.example.com")
     page = client.get("/settings").get_data(as_text=True)
     # The request's host was checked against TRUSTED_HOSTS: links may use it.
     assert f'value="http://dnc.example.com/optout/{team.slug}" readonly' in page
     client.host = EVIL
-    for method, path in [("GET", "/settings"), ("GET", f"/optout/{team.slug}"),
-                         ("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")]:
+    for method, path in [
+        ("GET", "/settings"),
+        ("GET", f"/optout/{team.slug}"),
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("GET", "/healthz"),
+    ]:
         response = client.open(path, method=method)
         assert response.status_code == 400, path
         assert "evil.example" not in response.get_data(as_text=True)
@@ -96,11 +103,20 @@ def test_settings_from_the_environment(app_from_environment, monkeypatch):
     assert settings["PUBLIC_BASE_URL"] is None and settings["TRUSTED_HOSTS"] is None
 
 
-@pytest.mark.parametrize("bad", ["dnc.example.com", "https://dnc.example.com/dnc",
-                                 "ftp://dnc.example.com", "https://", "https://a.b/?x=1",
-                                 "https://user@dnc.example.com"])
-def test_a_public_base_url_that_is_not_an_origin_is_refused_at_start(app_from_environment,
-                                                                     monkeypatch, bad):
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "dnc.example.com",
+        "https://dnc.example.com/dnc",
+        "ftp://dnc.example.com",
+        "https://",
+        "https://a.b/?x=1",
+        "https://user@dnc.example.com",
+    ],
+)
+def test_a_public_base_url_that_is_not_an_origin_is_refused_at_start(
+    app_from_environment, monkeypatch, bad
+):
     monkeypatch.setenv("PUBLIC_BASE_URL", bad)
     with pytest.raises(ValueError, match="PUBLIC_BASE_URL must be like"):
         app_from_environment()
@@ -109,6 +125,7 @@ def test_a_public_base_url_that_is_not_an_origin_is_refused_at_start(app_from_en
 def test_optout_link_uses_the_configured_public_base_url(make_app, team):
     app = make_app(PUBLIC_BASE_URL="https://dnc.example.com")
     result = app.test_cli_runner().invoke(
-        args=["optout", "link", "--team", team.slug, "linkedin.com/in/cli-person"])
+        args=["optout", "link", "--team", team.slug, "linkedin.com/in/cli-person"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"https://dnc.example.com/optout/{team.slug}/p/")

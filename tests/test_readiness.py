@@ -21,9 +21,13 @@ def served(request, tmp_path_factory):
     pg = PostgresServer().start()
     redis = RedisServer().start()
     bouncer = PgBouncer(pg).start() if request.param == "pgbouncer" else None
-    env = {"DATABASE_URL": bouncer.url if bouncer else pg.url,
-           "RATELIMIT_STORAGE_URI": redis.url, "WEBHOOK_DELIVERY": "off",
-           "DB_CONNECT_TIMEOUT": "2", "DB_POOL_TIMEOUT": "2"}
+    env = {
+        "DATABASE_URL": bouncer.url if bouncer else pg.url,
+        "RATELIMIT_STORAGE_URI": redis.url,
+        "WEBHOOK_DELIVERY": "off",
+        "DB_CONNECT_TIMEOUT": "2",
+        "DB_POOL_TIMEOUT": "2",
+    }
     if bouncer:
         env["DB_PREPARED_STATEMENTS"] = "off"
     log = tmp_path_factory.mktemp("readiness") / "server.log"
@@ -68,8 +72,9 @@ def test_readiness_follows_the_shared_services(served, down):
             assert list(checks.values()).count("ok") == 1  # only the stopped one fails
             assert call(server.url, "GET", "/healthz").status == 200
             # The API says so too: a 503 envelope, never a 500 or a hang.
-            api = call(server.url, "GET", "/v1/dnc/check?url=in/x", key="dnc_sk_" + "A" * 40,
-                       timeout=15)
+            api = call(
+                server.url, "GET", "/v1/dnc/check?url=in/x", key="dnc_sk_" + "A" * 40, timeout=15
+            )
             assert api.status == 503 and api.json["error"] == "service_unavailable", api
     finally:
         service.start()

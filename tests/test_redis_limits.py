@@ -35,8 +35,9 @@ def start_server(live_server_factory, redis_server):
     def start(threads: int = 8, **env) -> LiveServer:
         if not redis_server.ping():
             redis_server.start()
-        return live_server_factory(workers=4, threads=threads,
-                                   RATELIMIT_STORAGE_URI=redis_server.url, **env)
+        return live_server_factory(
+            workers=4, threads=threads, RATELIMIT_STORAGE_URI=redis_server.url, **env
+        )
 
     return start
 
@@ -54,8 +55,13 @@ def test_the_write_budget_is_exact_across_four_workers(start_server, make_team, 
     wait_for_all_workers(server, 4)
 
     def add(n: int):
-        return call(server.url, "POST", "/v1/dnc", key=burst_team.api_key,
-                    body={"url": f"https://linkedin.com/in/burst-{n}"})
+        return call(
+            server.url,
+            "POST",
+            "/v1/dnc",
+            key=burst_team.api_key,
+            body={"url": f"https://linkedin.com/in/burst-{n}"},
+        )
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         replies = list(pool.map(add, range(100)))
@@ -72,8 +78,13 @@ def test_the_write_budget_is_exact_across_four_workers(start_server, make_team, 
     assert len(request_pids(tmp_path / "gunicorn.log", "/v1/dnc")) == 4
 
     # Another team's budget is untouched.
-    other = call(server.url, "POST", "/v1/dnc", key=other_team.api_key,
-                 body={"url": "https://linkedin.com/in/burst-0"})
+    other = call(
+        server.url,
+        "POST",
+        "/v1/dnc",
+        key=other_team.api_key,
+        body={"url": "https://linkedin.com/in/burst-0"},
+    )
     assert other.status == 201
     assert other.headers["x-ratelimit-limit"] == "30"
     assert other.headers["x-ratelimit-remaining"] == "29"
@@ -102,11 +113,22 @@ class Stream:
             kind = "check" if n % 4 == 0 else "add"
             try:
                 if kind == "check":
-                    reply = call(self.base_url, "GET", f"/v1/dnc/check?url=in/stream-{client}-1",
-                                 key=self.key, timeout=15)
+                    reply = call(
+                        self.base_url,
+                        "GET",
+                        f"/v1/dnc/check?url=in/stream-{client}-1",
+                        key=self.key,
+                        timeout=15,
+                    )
                 else:
-                    reply = call(self.base_url, "POST", "/v1/dnc", key=self.key,
-                                 body={"url": f"in/stream-{client}-{n}"}, timeout=15)
+                    reply = call(
+                        self.base_url,
+                        "POST",
+                        "/v1/dnc",
+                        key=self.key,
+                        body={"url": f"in/stream-{client}-{n}"},
+                        timeout=15,
+                    )
             except Exception as exc:  # recorded: the test fails on anything but a reply
                 reply = exc
             with self._lock:
@@ -114,8 +136,7 @@ class Stream:
             time.sleep(0.02)
 
     def __enter__(self) -> Stream:
-        self._threads = [threading.Thread(target=self._run, args=(c,))
-                         for c in range(self.clients)]
+        self._threads = [threading.Thread(target=self._run, args=(c,)) for c in range(self.clients)]
         for thread in self._threads:
             thread.start()
         return self
@@ -132,7 +153,8 @@ class Stream:
 
 
 def test_redis_down_mid_run_fails_closed_with_503_and_recovers_by_itself(
-        start_server, redis_server, team, app):
+    start_server, redis_server, team, app
+):
     server = start_server(DNC_WRITE_LIMIT="100000/minute", DNC_CHECK_LIMIT="100000/minute")
     with Stream(server.url, team.api_key) as stream:
         time.sleep(1.5)
@@ -154,8 +176,9 @@ def test_redis_down_mid_run_fails_closed_with_503_and_recovers_by_itself(
         ended = time.monotonic()
     ready_up = call(server.url, "GET", "/readyz")
 
-    statuses = Counter((kind, getattr(reply, "status", repr(reply)))
-                       for _s, _e, kind, reply in stream.results)
+    statuses = Counter(
+        (kind, getattr(reply, "status", repr(reply))) for _s, _e, kind, reply in stream.results
+    )
     # Only accepted or refused for unavailability: never a 500, never a hang.
     assert set(statuses) <= {("add", 201), ("add", 503), ("check", 200), ("check", 503)}, statuses
 
@@ -173,12 +196,16 @@ def test_redis_down_mid_run_fails_closed_with_503_and_recovers_by_itself(
     assert sum(1 for r in after if r[2] == "add" and r[3].status == 201) >= 10
     assert all(r[3].status in (200, 201) for r in after[-8:])
 
-    assert ready_down.status == 503 and ready_down.json["checks"]["rateLimitStorage"] == \
-        "unavailable"
+    assert (
+        ready_down.status == 503 and ready_down.json["checks"]["rateLimitStorage"] == "unavailable"
+    )
     assert alive.status == 200
     assert ready_up.status == 200
 
     # Every 201 is stored, and nothing was stored without a 201: no unmetered write.
-    acknowledged = {reply.json["data"]["$id"] for _s, _e, kind, reply in stream.results
-                    if kind == "add" and reply.status == 201}
+    acknowledged = {
+        reply.json["data"]["$id"]
+        for _s, _e, kind, reply in stream.results
+        if kind == "add" and reply.status == 201
+    }
     assert stored_ids(app, team.id) == acknowledged

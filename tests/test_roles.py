@@ -77,18 +77,29 @@ ROUTES = {
     ("web.entry_evidence_json", "GET"): "viewer",
 }
 # Pages for everyone (sign-in, sign-out, the invitation link).
-PUBLIC = {("web.index", "GET"), ("web.login", "GET"), ("web.login", "POST"),
-          ("web.logout", "POST"), ("web.accept_invite", "GET"), ("web.accept_invite", "POST"),
-          ("web.reset_request", "GET"), ("web.reset_request", "POST"),
-          ("web.reset_password", "GET"), ("web.reset_password", "POST")}
+PUBLIC = {
+    ("web.index", "GET"),
+    ("web.login", "GET"),
+    ("web.login", "POST"),
+    ("web.logout", "POST"),
+    ("web.accept_invite", "GET"),
+    ("web.accept_invite", "POST"),
+    ("web.reset_request", "GET"),
+    ("web.reset_request", "POST"),
+    ("web.reset_password", "GET"),
+    ("web.reset_password", "POST"),
+}
 ROLES = ["owner", "member", "viewer"]
 
 
 def web_routes(app) -> dict[tuple[str, str], object]:
     """Every (endpoint, method) of the team pages, with its URL rule."""
-    return {(rule.endpoint, method): rule for rule in app.url_map.iter_rules()
-            if rule.endpoint.startswith("web.")
-            for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return {
+        (rule.endpoint, method): rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("web.")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
 
 
 def test_every_team_route_has_a_role_rule(app):
@@ -107,11 +118,17 @@ def test_each_view_enforces_the_role_of_the_table(app):
 
 
 def _url(app, rule, world) -> str:
-    values = {"entry_id": world.entry_id, "key_id": world.key_id,
-              "user_id": world.target_id, "invite_id": world.invite_id,
-              "token": "no-such-staged-file", "webhook_id": "whk_nosuchendpoint"}
+    values = {
+        "entry_id": world.entry_id,
+        "key_id": world.key_id,
+        "user_id": world.target_id,
+        "invite_id": world.invite_id,
+        "token": "no-such-staged-file",
+        "webhook_id": "whk_nosuchendpoint",
+    }
     with app.test_request_context():
         from flask import url_for
+
         return url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
 
 

@@ -58,9 +58,11 @@ def test_an_add_costs_at_most_five_round_trips(pg_app, team):
 
     def add(n):
         def post():
-            response = client.post("/v1/dnc", json={"url": f"in/round-trip-{n}"},
-                                   headers=team.headers)
+            response = client.post(
+                "/v1/dnc", json={"url": f"in/round-trip-{n}"}, headers=team.headers
+            )
             assert response.status_code == 201, response.get_json()
+
         return post
 
     add(0)()  # opens the pooled connection and authenticates the key
@@ -78,6 +80,7 @@ def test_an_add_with_a_key_not_yet_cached_costs_one_more(pg_app, team):
         trips = RoundTrips(db.engine)
     client.post("/v1/dnc", json={"url": "in/warm-up"}, headers=team.headers)
     pg_app.extensions["dnc_api_key_cache"].clear()
-    seen = trips.during(lambda: client.post("/v1/dnc", json={"url": "in/uncached"},
-                                            headers=team.headers))
+    seen = trips.during(
+        lambda: client.post("/v1/dnc", json={"url": "in/uncached"}, headers=team.headers)
+    )
     assert len(seen) <= MAX_ROUND_TRIPS_PER_ADD + 1, seen

@@ -27,34 +27,162 @@ from dnc_app.search import (
 from tests.support import TEST_ACTOR, downgrade_before
 
 # Stored (normalized) URLs: lower case, letters, digits, `-`, `_` and `.`, any script.
-PROFILES = ["in/jürgen", "in/a_b", "in/ab", "in/aab", "in/über", "in/ana-maría", "in/王小明",
-            "in/ßtraße", "in/İstanbul", "in/a.b", "in/jean.luc", "in/under_score",
-            "in/e-e-e", "in/acme", "in/xyzzy"] + [f"in/user-{i}" for i in range(12)] + [
-    # Member tokens and Sales Navigator leads keep their case (ASCII letters only).
-    "in/ACoAAA7IcPoBXbqAQFGCjTLHAhmm13BgChs-P5g", "in/ACoAAB8xWzUser1_abcdefghijklmnopqrs0123",
-    "linkedin.com/sales/lead/ACwAAA7IcPoBXbqAQFGCjTLHAhmm13BgChs_P5g,NAME_SEARCH,x",
-    "linkedin.com/sales/people/ACwAABuser-1Kk", "linkedin.com/sales/lead/ACwAAlead"]
+PROFILES = (
+    [
+        "in/jürgen",
+        "in/a_b",
+        "in/ab",
+        "in/aab",
+        "in/über",
+        "in/ana-maría",
+        "in/王小明",
+        "in/ßtraße",
+        "in/İstanbul",
+        "in/a.b",
+        "in/jean.luc",
+        "in/under_score",
+        "in/e-e-e",
+        "in/acme",
+        "in/xyzzy",
+    ]
+    + [f"in/user-{i}" for i in range(12)]
+    + [
+        # Member tokens and Sales Navigator leads keep their case (ASCII letters only).
+        "in/ACoAAA7IcPoBXbqAQFGCjTLHAhmm13BgChs-P5g",
+        "in/ACoAAB8xWzUser1_abcdefghijklmnopqrs0123",
+        "linkedin.com/sales/lead/ACwAAA7IcPoBXbqAQFGCjTLHAhmm13BgChs_P5g,NAME_SEARCH,x",
+        "linkedin.com/sales/people/ACwAABuser-1Kk",
+        "linkedin.com/sales/lead/ACwAAlead",
+    ]
+)
 # Terms as typed into the search box, including what LIKE and FTS5 treat specially.
-TERMS = ["a", "b", "ab", "_", "a_b", "a_", "_b", "%", "a%b", "\\", "\\%", "'", '"', '"a"',
-         "ü", "Ü", "ÜBER", "王", "王小", "ß", "SS", "straße", "İstan", "i̇stan", "í", "maría",
-         "MARÍA", "user", "USER-1", "user-1", "user-11", "in/", "linkedin.com/in/",
-         "https://www.linkedin.com/in/jürgen/", "nothing", "a b", "ab AND b", "user NEAR",
-         "*", "user*", "(", "ab)", "-", "--", "e-e", "..", ".b", "a.b", "xyz", "zzy",
-         "e-e-e-e", "company", "acme ", "^user", "user:1", "{in}", "[a]",
-         # In the prefix `https://linkedin.com/in/` (every URL), across its end, beside it.
-         "h", "k", "/", "//", ":", "n/", "/in/", "https://linkedin.com/in/", "in/a",
-         "n/ab", "/in/u", "m/in/user-1", "com/in/a_b", "/ab", "x/ab", "in/ab/", "kedin",
-         "linkedin.com/in/user-11", "https:/", "ab/", "/in/in/ab",
-         # Tokens and leads, in any case, whole or in part, with their prefixes.
-         "ACoAAA7IcPoBX", "acoaaa7icpobx", "CoAAB8", "chs-p5g", "ACwAA", "acw", "Aa",
-         "sales", "lead", "SALES/LEAD/acwaab", "sales/lead/", "/lead/", "lead/acw", "com/sales",
-         "https://linkedin.com/sales/lead/ACwAAA7IcPoBXbqAQFGCjTLHAhmm13BgChs_P5g",
-         "linkedin.com/sales/lead/acwaaa7", "ales/", "s/l", "le", "d/a", "in/ACoAAB8",
-         "/sales/people/ACwAAB", "user-1x",
-         # Never in a username: '$' (the index's padding), '%', spaces, NUL.
-         "$", "a$", "b$$", "user-1$", "$$", "%a", "a\x00", "\x00", "user-1\x00",
-         # 1-2 characters in some usernames or in none.
-         "q", "zq", "y", "yz", "ü", "王", "-1", "1", "r", "ç", "\U0010ffff"]
+TERMS = [
+    "a",
+    "b",
+    "ab",
+    "_",
+    "a_b",
+    "a_",
+    "_b",
+    "%",
+    "a%b",
+    "\\",
+    "\\%",
+    "'",
+    '"',
+    '"a"',
+    "ü",
+    "Ü",
+    "ÜBER",
+    "王",
+    "王小",
+    "ß",
+    "SS",
+    "straße",
+    "İstan",
+    "i̇stan",
+    "í",
+    "maría",
+    "MARÍA",
+    "user",
+    "USER-1",
+    "user-1",
+    "user-11",
+    "in/",
+    "linkedin.com/in/",
+    "https://www.linkedin.com/in/jürgen/",
+    "nothing",
+    "a b",
+    "ab AND b",
+    "user NEAR",
+    "*",
+    "user*",
+    "(",
+    "ab)",
+    "-",
+    "--",
+    "e-e",
+    "..",
+    ".b",
+    "a.b",
+    "xyz",
+    "zzy",
+    "e-e-e-e",
+    "company",
+    "acme ",
+    "^user",
+    "user:1",
+    "{in}",
+    "[a]",
+    # In the prefix `https://linkedin.com/in/` (every URL), across its end, beside it.
+    "h",
+    "k",
+    "/",
+    "//",
+    ":",
+    "n/",
+    "/in/",
+    "https://linkedin.com/in/",
+    "in/a",
+    "n/ab",
+    "/in/u",
+    "m/in/user-1",
+    "com/in/a_b",
+    "/ab",
+    "x/ab",
+    "in/ab/",
+    "kedin",
+    "linkedin.com/in/user-11",
+    "https:/",
+    "ab/",
+    "/in/in/ab",
+    # Tokens and leads, in any case, whole or in part, with their prefixes.
+    "ACoAAA7IcPoBX",
+    "acoaaa7icpobx",
+    "CoAAB8",
+    "chs-p5g",
+    "ACwAA",
+    "acw",
+    "Aa",
+    "sales",
+    "lead",
+    "SALES/LEAD/acwaab",
+    "sales/lead/",
+    "/lead/",
+    "lead/acw",
+    "com/sales",
+    "https://linkedin.com/sales/lead/ACwAAA7IcPoBXbqAQFGCjTLHAhmm13BgChs_P5g",
+    "linkedin.com/sales/lead/acwaaa7",
+    "ales/",
+    "s/l",
+    "le",
+    "d/a",
+    "in/ACoAAB8",
+    "/sales/people/ACwAAB",
+    "user-1x",
+    # Never in a username: '$' (the index's padding), '%', spaces, NUL.
+    "$",
+    "a$",
+    "b$$",
+    "user-1$",
+    "$$",
+    "%a",
+    "a\x00",
+    "\x00",
+    "user-1\x00",
+    # 1-2 characters in some usernames or in none.
+    "q",
+    "zq",
+    "y",
+    "yz",
+    "ü",
+    "王",
+    "-1",
+    "1",
+    "r",
+    "ç",
+    "\U0010ffff",
+]
 
 
 def add_all(team_id: str, urls: list[str]) -> None:
@@ -119,12 +247,18 @@ def max_seq() -> int:
 def index_upto(seq: int) -> None:
     """SQLite: the index holds exactly the entries up to `seq` (its invariant, migration
     0017), as if its batches had stopped there."""
-    db.session.execute(text("INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username) "
-                            "VALUES ('delete-all')"))
-    db.session.execute(text("INSERT INTO dnc_entry_fts_username(rowid, username) "
-                            "SELECT seq, " + SQLITE_INDEXED_TEXT.format(row="dnc_entry")
-                            + " FROM dnc_entry WHERE seq <= :s"),
-                       {"s": seq})
+    db.session.execute(
+        text("INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username) VALUES ('delete-all')")
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO dnc_entry_fts_username(rowid, username) "
+            "SELECT seq, "
+            + SQLITE_INDEXED_TEXT.format(row="dnc_entry")
+            + " FROM dnc_entry WHERE seq <= :s"
+        ),
+        {"s": seq},
+    )
     db.session.execute(text("UPDATE dnc_entry_fts_state SET indexed_upto = :s"), {"s": seq})
     db.session.commit()
 
@@ -143,10 +277,13 @@ def test_search_finds_what_a_substring_filter_finds(app, searched, small_windows
             forward, backward = every_page(searched.id, where, limit)
             assert forward == expected and backward == expected
         page = listing.browse(searched.id, where, limit=2)
-        assert (page.total, page.more) == ((len(expected), False) if len(expected) <= 5
-                                           else (6, True))
+        assert (page.total, page.more) == (
+            (len(expected), False) if len(expected) <= 5 else (6, True)
+        )
         assert listing.count_matches(searched.id, where) == (
-            min(len(expected), 6), len(expected) > 5)
+            min(len(expected), 6),
+            len(expected) > 5,
+        )
 
 
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
@@ -163,7 +300,9 @@ def test_search_is_the_same_whatever_the_index_has_taken(app, searched, small_wi
                 expected = brute_force(app, searched.id, q)
                 assert every_page(searched.id, where, 2) == (expected, expected), (upto, term)
                 assert listing.count_matches(searched.id, where) == (
-                    min(len(expected), 6), len(expected) > 5), (upto, term)
+                    min(len(expected), 6),
+                    len(expected) > 5,
+                ), (upto, term)
 
 
 def test_search_is_the_same_with_the_real_windows(app, searched):
@@ -185,8 +324,12 @@ def test_search_with_source_and_dates_keeps_every_filter(app, searched, small_wi
 
 def test_the_page_shows_a_capped_total_beyond_1000(app, signed_in, team):
     with app.app_context():
-        entries.add_entries(team.id, [f"in/jane-{i}" for i in range(1001)] + ["in/john"],
-                            source=Source.CLI, actor=TEST_ACTOR)
+        entries.add_entries(
+            team.id,
+            [f"in/jane-{i}" for i in range(1001)] + ["in/john"],
+            source=Source.CLI,
+            actor=TEST_ACTOR,
+        )
     html = signed_in.get("/entries?q=jane").get_data(as_text=True)
     assert "1,001+ entries match “jane”" in html and "1–50 of 1,001+" in html
     html = signed_in.get("/entries?q=jane-100").get_data(as_text=True)
@@ -198,19 +341,41 @@ def test_the_page_shows_a_capped_total_beyond_1000(app, signed_in, team):
 # --------------------------------------------------------------------------- what a term asks
 
 
-@pytest.mark.parametrize(("term", "wanted"), [
-    # (a) a piece of the prefix: every URL.
-    ("k", EVERY), ("HTTPS", EVERY), ("/", EVERY), ("linkedin.com/in/", EVERY), (":/", EVERY),
-    # (b) a '/': what precedes its last '/' must end the prefix, the rest starts the username.
-    ("in/ab", username_search("ab")), ("/AB", username_search("ab")),
-    ("https://linkedin.com/in/jo", username_search("jo")), ("m/in/j", username_search("j")),
-    ("x/ab", NONE), ("in/ab/", NONE), ("/in/in/ab", NONE), ("www.linkedin.com/in/a", NONE),
-    # (c) no '/': anywhere in the username.
-    ("Ab", username_search("ab")), ("us", username_search("us")), ("王小", username_search("王小")),
-    # Never in a username.
-    ("a$", NONE), ("$", NONE), ("a%", NONE), ("a b", NONE), ("a\x00", NONE), ("\x00", NONE),
-    ("a\u00a0", NONE), ("a\u2028", NONE), ("a\ud800", NONE), ("in/a$", NONE),
-])
+@pytest.mark.parametrize(
+    ("term", "wanted"),
+    [
+        # (a) a piece of the prefix: every URL.
+        ("k", EVERY),
+        ("HTTPS", EVERY),
+        ("/", EVERY),
+        ("linkedin.com/in/", EVERY),
+        (":/", EVERY),
+        # (b) a '/': what precedes its last '/' must end the prefix, the rest starts the username.
+        ("in/ab", username_search("ab")),
+        ("/AB", username_search("ab")),
+        ("https://linkedin.com/in/jo", username_search("jo")),
+        ("m/in/j", username_search("j")),
+        ("x/ab", NONE),
+        ("in/ab/", NONE),
+        ("/in/in/ab", NONE),
+        ("www.linkedin.com/in/a", NONE),
+        # (c) no '/': anywhere in the username.
+        ("Ab", username_search("ab")),
+        ("us", username_search("us")),
+        ("王小", username_search("王小")),
+        # Never in a username.
+        ("a$", NONE),
+        ("$", NONE),
+        ("a%", NONE),
+        ("a b", NONE),
+        ("a\x00", NONE),
+        ("\x00", NONE),
+        ("a\u00a0", NONE),
+        ("a\u2028", NONE),
+        ("a\ud800", NONE),
+        ("in/a$", NONE),
+    ],
+)
 def test_what_a_term_asks_of_the_username(term, wanted):
     assert username_search(term) == wanted
     assert username_search("Ab").text == "ab"
@@ -220,7 +385,10 @@ def test_the_terms_after_a_prefix_skip_surrogates_and_end_at_the_last_code_point
     from dnc_app.search import _after_prefix
 
     assert (_after_prefix("ab"), _after_prefix("\ud7ff"), _after_prefix("a\U0010ffff")) == (
-        "ac", "\ue000", None)
+        "ac",
+        "\ue000",
+        None,
+    )
 
 
 def test_a_term_that_cannot_match_reads_nothing(app, searched, small_windows):
@@ -255,37 +423,58 @@ def statements(with_params: bool = False):
 def indexed_seqs(username: str) -> set[int]:
     """The rowids the FTS index alone answers for a username's text (no LIKE re-check)."""
     query = username_fts_query(db.session.connection(), username)
-    found = set() if query is None else set(db.session.execute(
-        text("SELECT rowid FROM dnc_entry_fts_username WHERE dnc_entry_fts_username MATCH :q"),
-        {"q": query}).scalars())
+    found = (
+        set()
+        if query is None
+        else set(
+            db.session.execute(
+                text(
+                    "SELECT rowid FROM dnc_entry_fts_username WHERE dnc_entry_fts_username MATCH :q"
+                ),
+                {"q": query},
+            ).scalars()
+        )
+    )
     db.session.rollback()  # no read transaction left open before the next write
     return found
 
 
 def stored_seqs(username: str) -> set[int]:
-    return set(db.session.execute(text(
-        "SELECT seq FROM dnc_entry WHERE instr(substr(url, 25) || '$$', :t) > 0"), {"t": username}
-    ).scalars())
+    return set(
+        db.session.execute(
+            text("SELECT seq FROM dnc_entry WHERE instr(substr(url, 25) || '$$', :t) > 0"),
+            {"t": username},
+        ).scalars()
+    )
 
 
 def indexed_rows() -> int:
     """How many rows the index holds: each has one term ending with the `$$` padding."""
-    return db.session.execute(text(
-        "SELECT coalesce(sum(doc), 0) FROM dnc_entry_fts_username_terms "
-        "WHERE substr(term, 2) = '$$'")).scalar_one()
+    return db.session.execute(
+        text(
+            "SELECT coalesce(sum(doc), 0) FROM dnc_entry_fts_username_terms "
+            "WHERE substr(term, 2) = '$$'"
+        )
+    ).scalar_one()
 
 
 def assert_in_sync(*usernames: str) -> None:
     """The index holds exactly the entries up to its position (migration 0017)."""
-    db.session.execute(text("INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username) "
-                            "VALUES ('integrity-check')"))
+    db.session.execute(
+        text(
+            "INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username) VALUES ('integrity-check')"
+        )
+    )
     db.session.commit()
     upto = indexed_upto()
     for username in usernames:
-        assert indexed_seqs(username) == {s for s in stored_seqs(username) if s <= upto}, (
-            username)
-    assert indexed_rows() == db.session.execute(
-        text("SELECT count(*) FROM dnc_entry WHERE seq <= :s"), {"s": upto}).scalar_one()
+        assert indexed_seqs(username) == {s for s in stored_seqs(username) if s <= upto}, username
+    assert (
+        indexed_rows()
+        == db.session.execute(
+            text("SELECT count(*) FROM dnc_entry WHERE seq <= :s"), {"s": upto}
+        ).scalar_one()
+    )
     db.session.rollback()
 
 
@@ -309,8 +498,7 @@ def test_a_nul_leaves_the_index_query_valid(app, searched, small_windows, monkey
 
 
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
-def test_short_terms_use_the_index_and_read_no_entry_when_it_has_none(app, searched,
-                                                                      small_windows):
+def test_short_terms_use_the_index_and_read_no_entry_when_it_has_none(app, searched, small_windows):
     with app.app_context():
         for term, found in (("y", "xyzzy"), ("zy", "xyzzy"), ("ü", "über")):
             with statements() as seen:
@@ -321,7 +509,8 @@ def test_short_terms_use_the_index_and_read_no_entry_when_it_has_none(app, searc
         # The trigrams that start with "u" (in jean.luc, i̇stanbul, under_score, user-…;
         # über starts with another letter), in the index's order.
         assert username_fts_query(db.session.connection(), "u") == (
-            '"uc$" OR "ul$" OR "und" OR "use"')
+            '"uc$" OR "ul$" OR "und" OR "use"'
+        )
         with statements() as seen:
             assert listing.browse(searched.id, listing.ListFilter(q="zq"), limit=2).entries == []
         # The newest rows are read (the window), then the index's terms, then nothing.
@@ -334,16 +523,21 @@ def test_the_index_follows_every_write(app, team, make_team):
     with app.app_context():
         index_upto(max_seq() + 100)  # entries are indexed as they are written
         added = entries.add_entry(team.id, "in/solo-one", source=Source.CLI, actor=TEST_ACTOR)
-        entries.add_entries(team.id, ["in/bulk-one", "in/bulk-two"], source=Source.CLI,
-                            actor=TEST_ACTOR)
+        entries.add_entries(
+            team.id, ["in/bulk-one", "in/bulk-two"], source=Source.CLI, actor=TEST_ACTOR
+        )
         assert_in_sync("solo-one", "bulk-", "o", "ne", "e$")
         assert len(indexed_seqs("bulk-")) == 2
         entries.remove_entry(team.id, added.id, source=Source.CLI, actor=TEST_ACTOR)
         assert indexed_seqs("solo-one") == set()
         assert_in_sync("solo-one", "bulk-", "o", "so")
         # A URL changed in place (no service does it; the trigger covers it).
-        db.session.execute(text("UPDATE dnc_entry SET url = 'https://linkedin.com/in/swapped' "
-                                "WHERE url LIKE '%bulk-two'"))
+        db.session.execute(
+            text(
+                "UPDATE dnc_entry SET url = 'https://linkedin.com/in/swapped' "
+                "WHERE url LIKE '%bulk-two'"
+            )
+        )
         db.session.commit()
         assert_in_sync("bulk-", "swapped", "tw", "w")
         # A team's rows leave the index with it (the foreign key's cascade).
@@ -363,8 +557,9 @@ LAG = 1000
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
 def test_the_index_takes_new_entries_in_batches(app, team):
     def add(*names: str):
-        return entries.add_entries(team.id, [f"in/{name}" for name in names],
-                                   source=Source.CLI, actor=TEST_ACTOR)
+        return entries.add_entries(
+            team.id, [f"in/{name}" for name in names], source=Source.CLI, actor=TEST_ACTOR
+        )
 
     with app.app_context():
         start = max_seq()
@@ -406,9 +601,14 @@ def test_the_index_drives_the_query(app, team):
     not a probe per row of the team."""
     with app.app_context():
         span = listing._Span(before=10**9)
-        stmt = listing._indexed(team.id, [listing.sql.ENTRIES.c.seq],
-                                listing._conditions(team.id, listing.ListFilter(q="user")),
-                                span, '"use"', limit=5)
+        stmt = listing._indexed(
+            team.id,
+            [listing.sql.ENTRIES.c.seq],
+            listing._conditions(team.id, listing.ListFilter(q="user")),
+            span,
+            '"use"',
+            limit=5,
+        )
         compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = [row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
         assert plan[0].startswith("SCAN dnc_entry_fts_username VIRTUAL TABLE"), plan
@@ -417,8 +617,12 @@ def test_the_index_drives_the_query(app, team):
 
 def fts_names() -> set[str]:
     """The FTS tables, their shadow tables and triggers in the schema."""
-    return {row[0] for row in db.session.execute(text(
-        "SELECT name FROM sqlite_master WHERE name LIKE 'dnc_entry_fts%'"))}
+    return {
+        row[0]
+        for row in db.session.execute(
+            text("SELECT name FROM sqlite_master WHERE name LIKE 'dnc_entry_fts%'")
+        )
+    }
 
 
 def later_entry_columns(present: bool) -> None:
@@ -426,8 +630,9 @@ def later_entry_columns(present: bool) -> None:
     while these tests work at an older revision, and drop it before upgrading again."""
     db.session.remove()
     if present:
-        db.session.execute(text("ALTER TABLE dnc_entry ADD COLUMN protected BOOLEAN "
-                                "NOT NULL DEFAULT false"))
+        db.session.execute(
+            text("ALTER TABLE dnc_entry ADD COLUMN protected BOOLEAN NOT NULL DEFAULT false")
+        )
     else:
         db.session.execute(text("ALTER TABLE dnc_entry DROP COLUMN protected"))
     db.session.commit()
@@ -435,8 +640,9 @@ def later_entry_columns(present: bool) -> None:
 
 
 def add_kept(team_id: str, numbers) -> None:
-    entries.add_entries(team_id, [f"in/kept-{i}" for i in numbers], source=Source.CLI,
-                        actor=TEST_ACTOR)
+    entries.add_entries(
+        team_id, [f"in/kept-{i}" for i in numbers], source=Source.CLI, actor=TEST_ACTOR
+    )
 
 
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
@@ -451,25 +657,30 @@ def test_migration_0015_indexes_existing_rows_and_goes_back(app, team):
         # Written without the index: the search scans, with the same results.
         add_kept(team.id, range(3, 25))
         expected = brute_force(app, team.id, "kept-1")
-        assert [e.url for e in listing.browse(team.id, listing.ListFilter(q="kept-1")).entries
-                ] == expected
+        assert [
+            e.url for e in listing.browse(team.id, listing.ListFilter(q="kept-1")).entries
+        ] == expected
         later_entry_columns(False)
         upgrade()
         assert_in_sync("kept-", "kept-1", "k", "-2")
         assert len(indexed_seqs("kept-")) == 24
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(listing, "PAGE_WINDOW", 2)  # the index answers most of the page
-            assert [e.url for e in listing.browse(team.id, listing.ListFilter(q="kept-1"))
-                    .entries] == expected
+            assert [
+                e.url for e in listing.browse(team.id, listing.ListFilter(q="kept-1")).entries
+            ] == expected
 
 
 def old_index_seqs(term: str) -> set[int]:
     """What 0015's index of whole URLs answers for a term of 3 characters or more."""
     from dnc_app.search import trigram_query
 
-    return set(db.session.execute(text(
-        "SELECT rowid FROM dnc_entry_fts WHERE dnc_entry_fts MATCH :q"),
-        {"q": trigram_query(term)}).scalars())
+    return set(
+        db.session.execute(
+            text("SELECT rowid FROM dnc_entry_fts WHERE dnc_entry_fts MATCH :q"),
+            {"q": trigram_query(term)},
+        ).scalars()
+    )
 
 
 @pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
@@ -485,18 +696,25 @@ def test_migration_0016_replaces_0015s_index_and_goes_back(app, team):
         assert not {name for name in names if name.startswith("dnc_entry_fts_username")}
         # 0015's index holds the rows written under 0016, and its triggers index new ones.
         add_kept(team.id, (3,))
-        db.session.execute(text("INSERT INTO dnc_entry_fts(dnc_entry_fts) "
-                                "VALUES ('integrity-check')"))
+        db.session.execute(
+            text("INSERT INTO dnc_entry_fts(dnc_entry_fts) VALUES ('integrity-check')")
+        )
         assert len(old_index_seqs("in/kept-")) == 3
         # The code of this revision finds no index of its own there: it scans.
         for term in ("k", "t-2", "3"):
-            assert [e.url for e in listing.browse(team.id, listing.ListFilter(q=term)).entries
-                    ] == brute_force(app, team.id, term)
+            assert [
+                e.url for e in listing.browse(team.id, listing.ListFilter(q=term)).entries
+            ] == brute_force(app, team.id, term)
         db.session.remove()
         later_entry_columns(False)
         upgrade()
-        assert not fts_names() & {"dnc_entry_fts", "dnc_entry_fts_insert", "dnc_entry_fts_delete",
-                                  "dnc_entry_fts_update", "dnc_entry_fts_data"}
+        assert not fts_names() & {
+            "dnc_entry_fts",
+            "dnc_entry_fts_insert",
+            "dnc_entry_fts_delete",
+            "dnc_entry_fts_update",
+            "dnc_entry_fts_data",
+        }
         assert_in_sync("kept-", "t-3", "3", "kep")
         assert len(indexed_seqs("-")) == 3
 
@@ -515,10 +733,16 @@ def test_migration_0017_goes_back_to_an_index_of_every_entry(app, team):
         assert "dnc_entry_fts_state" not in names and "dnc_entry_fts_username_insert" in names
         # 0016's index holds every entry, and its triggers take new ones one by one.
         add_kept(team.id, (4,))
-        db.session.execute(text("INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username) "
-                                "VALUES ('integrity-check')"))
-        assert indexed_rows() == db.session.execute(text("SELECT count(*) FROM dnc_entry")
-                                                    ).scalar_one()
+        db.session.execute(
+            text(
+                "INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username) "
+                "VALUES ('integrity-check')"
+            )
+        )
+        assert (
+            indexed_rows()
+            == db.session.execute(text("SELECT count(*) FROM dnc_entry")).scalar_one()
+        )
         assert len(indexed_seqs("kept-")) == 4
         db.session.remove()
         later_entry_columns(False)
@@ -532,13 +756,15 @@ def test_migration_0017_goes_back_to_an_index_of_every_entry(app, team):
 
 def seq_bucket() -> int:
     """The bucket (migration 0018) of the next seq."""
-    return db.session.execute(text(
-        "SELECT last_value >> :bits FROM dnc_entry_seq_seq"), {"bits": BUCKET_BITS}).scalar_one()
+    return db.session.execute(
+        text("SELECT last_value >> :bits FROM dnc_entry_seq_seq"), {"bits": BUCKET_BITS}
+    ).scalar_one()
 
 
 def jump_to_bucket(bucket: int) -> None:
-    db.session.execute(text("SELECT setval('dnc_entry_seq_seq', :seq)"),
-                       {"seq": bucket << BUCKET_BITS})
+    db.session.execute(
+        text("SELECT setval('dnc_entry_seq_seq', :seq)"), {"seq": bucket << BUCKET_BITS}
+    )
     db.session.commit()
 
 
@@ -553,25 +779,26 @@ def spread(app, team, make_team):
                 jump_to_bucket(seq_bucket() + 2 + i % 8 // 4)
             add_all(other.id, [profile])
             add_all(team.id, [profile])
-        buckets = db.session.execute(text(
-            "SELECT count(DISTINCT seq >> :bits) FROM dnc_entry WHERE team_id = :t"),
-            {"bits": BUCKET_BITS, "t": team.id}).scalar_one()
+        buckets = db.session.execute(
+            text("SELECT count(DISTINCT seq >> :bits) FROM dnc_entry WHERE team_id = :t"),
+            {"bits": BUCKET_BITS, "t": team.id},
+        ).scalar_one()
         assert buckets == len(range(0, len(PROFILES), 4))
     return team
 
 
 @pytest.mark.database("postgresql")
 @pytest.mark.parametrize("term", TERMS)
-def test_search_across_buckets_finds_what_a_substring_filter_finds(app, spread, small_windows,
-                                                                  term):
+def test_search_across_buckets_finds_what_a_substring_filter_finds(
+    app, spread, small_windows, term
+):
     q = entries.search_term(term)
     expected = brute_force(app, spread.id, q)
     where = listing.ListFilter(q=q)
     with app.app_context():
         for limit in (1, 2, 50):
             assert every_page(spread.id, where, limit) == (expected, expected)
-        assert listing.count_matches(spread.id, where) == (
-            min(len(expected), 6), len(expected) > 5)
+        assert listing.count_matches(spread.id, where) == (min(len(expected), 6), len(expected) > 5)
         page = entries.list_entries(spread.id, q=q, limit=2, offset=1)
         assert [e.url for e in page.entries] == expected[1:3]
         first = entries.list_entries(spread.id, q=q, limit=2)
@@ -583,14 +810,23 @@ def search_dates_cases(app, team_id: str):
     with app.app_context():
         stored = entries.list_entries(team_id, limit=1000).entries
     times = [e.created_at for e in stored]
-    return stored, [(times[20], None), (None, times[6]), (times[22], times[3]),
-                    (times[0], None), (None, times[-1])]
+    return stored, [
+        (times[20], None),
+        (None, times[6]),
+        (times[22], times[3]),
+        (times[0], None),
+        (None, times[-1]),
+    ]
 
 
 def dated_brute_force(stored, q: str, since, until) -> list[str]:
-    return [e.url for e in stored if q.lower() in ascii_lower(e.url)
-            and (since is None or e.created_at >= since)
-            and (until is None or e.created_at < until)]
+    return [
+        e.url
+        for e in stored
+        if q.lower() in ascii_lower(e.url)
+        and (since is None or e.created_at >= since)
+        and (until is None or e.created_at < until)
+    ]
 
 
 def assert_dated_searches_find_a_scans_rows(app, team_id: str, term: str) -> None:
@@ -602,7 +838,9 @@ def assert_dated_searches_find_a_scans_rows(app, team_id: str, term: str) -> Non
             expected = dated_brute_force(stored, where.q, since, until)
             assert every_page(team_id, where, 2) == (expected, expected), (since, until)
             assert listing.count_matches(team_id, where) == (
-                min(len(expected), 6), len(expected) > 5), (since, until)
+                min(len(expected), 6),
+                len(expected) > 5,
+            ), (since, until)
 
 
 @pytest.mark.parametrize("term", ["user", "a", "-1", "u", "zq", "in/", "ü"])
@@ -623,21 +861,27 @@ def test_the_search_reads_the_index_bucket_by_bucket(app, spread, small_windows)
     with app.app_context(), statements(with_params=True) as seen:
         page = listing.browse(spread.id, listing.ListFilter(q="user-1"), limit=2)
     assert [e.url for e in page.entries] == brute_force(app, spread.id, "user-1")[:2]
-    seen = [(statement, params) for statement, params in seen
-            if "generate_series" in statement]
+    seen = [(statement, params) for statement, params in seen if "generate_series" in statement]
     assert seen
     with app.app_context():
         for statement, params in seen:
-            plan = db.session.connection().exec_driver_sql(
-                "EXPLAIN (FORMAT JSON) " + statement, params).scalar_one()
-            loop = next(n for n in plan_nodes(plan[0]["Plan"])
-                        if n["Node Type"] == "Nested Loop")
+            plan = (
+                db.session.connection()
+                .exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params)
+                .scalar_one()
+            )
+            loop = next(n for n in plan_nodes(plan[0]["Plan"]) if n["Node Type"] == "Nested Loop")
             outer, inner = loop["Plans"]
             assert outer.get("Function Name") == "generate_series", outer
-            scans = {(n["Node Type"], n.get("Index Name") or n.get("Relation Name"))
-                     for n in plan_nodes(inner) if "Scan" in n["Node Type"]}
-            assert scans == {("Bitmap Heap Scan", "dnc_entry"),
-                             ("Bitmap Index Scan", "ix_dnc_entry_search")}, scans
+            scans = {
+                (n["Node Type"], n.get("Index Name") or n.get("Relation Name"))
+                for n in plan_nodes(inner)
+                if "Scan" in n["Node Type"]
+            }
+            assert scans == {
+                ("Bitmap Heap Scan", "dnc_entry"),
+                ("Bitmap Index Scan", "ix_dnc_entry_search"),
+            }, scans
 
 
 def plan_nodes(node):
@@ -651,21 +895,33 @@ def test_the_index_keys_are_the_username_substrings_by_team_and_bucket(app):
     username = "jürgen-a"
     seq = (5 << BUCKET_BITS) + 3
     with app.app_context():
-        keys = db.session.execute(text("SELECT dnc_entry_search_keys('team_x', :seq, :url)"),
-                                  {"seq": seq, "url": f"https://linkedin.com/in/{username}"}
-                                  ).scalar_one()
-        assert set(keys) == {f"team_x:5:{username[i:i + n]}" for n in (1, 2, 3)
-                             for i in range(len(username) - n + 1)}
-        wanted = db.session.execute(text("SELECT dnc_entry_search_query('team_x', 5, :g)"),
-                                    {"g": username_grams("rgen-")}).scalar_one()
+        keys = db.session.execute(
+            text("SELECT dnc_entry_search_keys('team_x', :seq, :url)"),
+            {"seq": seq, "url": f"https://linkedin.com/in/{username}"},
+        ).scalar_one()
+        assert set(keys) == {
+            f"team_x:5:{username[i : i + n]}"
+            for n in (1, 2, 3)
+            for i in range(len(username) - n + 1)
+        }
+        wanted = db.session.execute(
+            text("SELECT dnc_entry_search_query('team_x', 5, :g)"), {"g": username_grams("rgen-")}
+        ).scalar_one()
         assert wanted == ["team_x:5:rge", "team_x:5:gen", "team_x:5:en-"]
 
 
-@pytest.mark.parametrize(("username", "grams"), [
-    ("q", ["q"]), ("zq", ["zq"]), ("abc", ["abc"]), ("abab", ["aba", "bab"]),
-    ("aaaa", ["aaa"]), ("王小明", ["王小明"]), ("bench-0099", [
-        "ben", "enc", "nch", "ch-", "h-0", "-00", "009", "099"]),
-])
+@pytest.mark.parametrize(
+    ("username", "grams"),
+    [
+        ("q", ["q"]),
+        ("zq", ["zq"]),
+        ("abc", ["abc"]),
+        ("abab", ["aba", "bab"]),
+        ("aaaa", ["aaa"]),
+        ("王小明", ["王小明"]),
+        ("bench-0099", ["ben", "enc", "nch", "ch-", "h-0", "-00", "009", "099"]),
+    ],
+)
 def test_the_grams_a_term_asks_of_the_index(username, grams):
     assert username_grams(username) == grams
 
@@ -681,8 +937,9 @@ def test_connections_run_without_jit_and_with_a_small_pending_list(app):
 
 def merge_pending_list() -> int:
     """How many pages of new entries the search index had yet to merge (it merges them)."""
-    pages = db.session.execute(text(
-        "SELECT gin_clean_pending_list('ix_dnc_entry_search'::regclass)")).scalar_one()
+    pages = db.session.execute(
+        text("SELECT gin_clean_pending_list('ix_dnc_entry_search'::regclass)")
+    ).scalar_one()
     db.session.commit()
     return pages
 
@@ -693,21 +950,31 @@ def test_a_bulk_add_leaves_its_rows_merged_into_the_index(app, team):
         merge_pending_list()
         entries.add_entry(team.id, "in/one-by-one", source=Source.CLI, actor=TEST_ACTOR)
         assert merge_pending_list() == 1  # a single add leaves its keys pending
-        result = entries.add_entries(team.id, [f"in/bulk-{i}-person" for i in range(300)],
-                                     source=Source.CLI, actor=TEST_ACTOR)
+        result = entries.add_entries(
+            team.id,
+            [f"in/bulk-{i}-person" for i in range(300)],
+            source=Source.CLI,
+            actor=TEST_ACTOR,
+        )
         assert result.added == 300
         assert merge_pending_list() == 0
         assert db.session.execute(text("SHOW gin_pending_list_limit")).scalar_one() == "64kB"
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(listing, "PAGE_WINDOW", 2)
-            assert [e.url for e in listing.browse(team.id, listing.ListFilter(q="-29")).entries
-                    ] == brute_force(app, team.id, "-29")
+            assert [
+                e.url for e in listing.browse(team.id, listing.ListFilter(q="-29")).entries
+            ] == brute_force(app, team.id, "-29")
 
 
 def pg_schema() -> set[str]:
-    return set(db.session.execute(text(
-        "SELECT indexname FROM pg_indexes WHERE tablename = 'dnc_entry' UNION "
-        "SELECT proname FROM pg_proc WHERE proname LIKE 'dnc_entry_search%'")).scalars())
+    return set(
+        db.session.execute(
+            text(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'dnc_entry' UNION "
+                "SELECT proname FROM pg_proc WHERE proname LIKE 'dnc_entry_search%'"
+            )
+        ).scalars()
+    )
 
 
 @pytest.mark.database("postgresql")
@@ -720,8 +987,10 @@ def test_migration_0018_indexes_existing_rows_and_goes_back(app, team):
         assert ours <= pg_schema() and "ix_dnc_entry_url_trgm" not in pg_schema()
         downgrade_before(app, "0018")
         assert not ours & pg_schema()
-        has_trgm = db.session.execute(text(
-            "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first() is not None
+        has_trgm = (
+            db.session.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first()
+            is not None
+        )
         assert ("ix_dnc_entry_url_trgm" in pg_schema()) == has_trgm
         jump_to_bucket(seq_bucket() + 3)
         later_entry_columns(True)
@@ -732,8 +1001,9 @@ def test_migration_0018_indexes_existing_rows_and_goes_back(app, team):
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(listing, "PAGE_WINDOW", 2)  # the index answers most of the page
             for term in ("kept-1", "t-2", "k", "2"):
-                assert [e.url for e in listing.browse(team.id, listing.ListFilter(q=term))
-                        .entries] == brute_force(app, team.id, term)
+                assert [
+                    e.url for e in listing.browse(team.id, listing.ListFilter(q=term)).entries
+                ] == brute_force(app, team.id, term)
 
 
 def test_migration_0026_indexes_tokens_and_leads_and_goes_back(app, team, small_windows):
@@ -741,8 +1011,11 @@ def test_migration_0026_indexes_tokens_and_leads_and_goes_back(app, team, small_
     (any case) and leads as a scan would."""
     from flask_migrate import upgrade
 
-    people = ["in/john-kept", "in/ACoAAA7IcPoBXbqAQFGCjTLHAhmm13BgChs-P5g",
-              "linkedin.com/sales/lead/ACwAAA7IcPoBXbqAQFGCjTLHAhmm13BgChs_P5g,NAME,x"]
+    people = [
+        "in/john-kept",
+        "in/ACoAAA7IcPoBXbqAQFGCjTLHAhmm13BgChs-P5g",
+        "linkedin.com/sales/lead/ACwAAA7IcPoBXbqAQFGCjTLHAhmm13BgChs_P5g,NAME,x",
+    ]
     terms = ("acoaaa7", "ACOAAA7", "sales/lead/acw", "kept", "P5g", "lead", "cw")
     lead_url = "https://linkedin.com/sales/lead/ACwAAB"
     with app.app_context():
@@ -753,18 +1026,26 @@ def test_migration_0026_indexes_tokens_and_leads_and_goes_back(app, team, small_
         downgrade_before(app, "0026")
         if sqlite:  # the old text starts inside a lead's path, its token's case kept
             for gram in ("sal", "acw"):
-                assert db.session.execute(text(
-                    "SELECT count(*) FROM dnc_entry_fts_username "
-                    f"WHERE dnc_entry_fts_username MATCH '\"{gram}\"'")).scalar_one() == 0
+                assert (
+                    db.session.execute(
+                        text(
+                            "SELECT count(*) FROM dnc_entry_fts_username "
+                            f"WHERE dnc_entry_fts_username MATCH '\"{gram}\"'"
+                        )
+                    ).scalar_one()
+                    == 0
+                )
         else:
-            keys = db.session.execute(text("SELECT dnc_entry_search_keys('t', 0, :u)"),
-                                      {"u": lead_url}).scalar_one()
+            keys = db.session.execute(
+                text("SELECT dnc_entry_search_keys('t', 0, :u)"), {"u": lead_url}
+            ).scalar_one()
             assert "t:0:ead" in keys and "t:0:acw" not in keys
         db.session.remove()
         upgrade()
         if not sqlite:
-            keys = db.session.execute(text("SELECT dnc_entry_search_keys('t', 0, :u)"),
-                                      {"u": lead_url}).scalar_one()
+            keys = db.session.execute(
+                text("SELECT dnc_entry_search_keys('t', 0, :u)"), {"u": lead_url}
+            ).scalar_one()
             assert {"t:0:sal", "t:0:lea", "t:0:acw"} <= set(keys)
         for term in terms:
             where = listing.ListFilter(q=entries.search_term(term))

@@ -25,16 +25,21 @@ def entry_count(team_id: str) -> int:
 
 def audit(team_id: str) -> list[tuple]:
     rows = db.session.execute(
-        select(AuditEvent).where(AuditEvent.team_id == team_id,
-                                 AuditEvent.action.not_like("key_%"))
+        select(AuditEvent)
+        .where(AuditEvent.team_id == team_id, AuditEvent.action.not_like("key_%"))
         .order_by(AuditEvent.id)
     ).scalars()
     return [(r.action, r.url, r.source, r.actor_type, r.actor_label, r.reason) for r in rows]
 
 
 def test_add_entry_normalizes_audits_and_counts(ctx, team):
-    entry = entries.add_entry(team.id, " HTTPS://WWW.LinkedIn.com/in/Ann/ ", reason=" met at fair ",
-                          source="web", actor=ACTOR)
+    entry = entries.add_entry(
+        team.id,
+        " HTTPS://WWW.LinkedIn.com/in/Ann/ ",
+        reason=" met at fair ",
+        source="web",
+        actor=ACTOR,
+    )
     assert entry.url == "https://linkedin.com/in/ann"
     assert entry.reason == "met at fair"
     assert entry.added_by == "ann@example.com"
@@ -60,13 +65,28 @@ def test_record_duplicate_leaves_a_trace_with_the_reference(ctx, team):
     public = Actor(ActorType.PUBLIC, None, "form", ip_hash="h")
     for reference in ("OPT-1", "OPT-2"):
         with pytest.raises(entries.AlreadyListed) as caught:
-            entries.add_entry(team.id, "in/ann", reason="again", source="public_form",
-                              actor=public, reference=reference, record_duplicate=True)
+            entries.add_entry(
+                team.id,
+                "in/ann",
+                reason="again",
+                source="public_form",
+                actor=public,
+                reference=reference,
+                record_duplicate=True,
+            )
         assert caught.value.entry.protected and caught.value.entry.source == "api"
-    rows = db.session.execute(select(AuditEvent).where(AuditEvent.subject_type == "entry")
-                              .order_by(AuditEvent.id)).scalars().all()
+    rows = (
+        db.session.execute(
+            select(AuditEvent).where(AuditEvent.subject_type == "entry").order_by(AuditEvent.id)
+        )
+        .scalars()
+        .all()
+    )
     assert [(r.action, r.reference, r.ip_hash) for r in rows] == [
-        ("add", None, None), ("opted_out", "OPT-1", "h"), ("add_duplicate", "OPT-2", "h")]
+        ("add", None, None),
+        ("opted_out", "OPT-1", "h"),
+        ("add_duplicate", "OPT-2", "h"),
+    ]
     assert entry_count(team.id) == 1
     assert entries.get_entry(team.id, caught.value.entry.id).protected
 
@@ -86,8 +106,12 @@ def test_invalid_input_raises_typed_errors_and_writes_nothing(ctx, team):
 def test_add_entries_keeps_input_order_and_reports_every_line(ctx, team):
     entries.add_entry(team.id, "in/old", source="api", actor=ACTOR)
     result = entries.add_entries(
-        team.id, ["in/b", "in/a", "linkedin.com/in/B", "https://evil.com/in/x", "in/old", None],
-        reasons=["rb", "ra", None, None, None, None], source="api", actor=ACTOR)
+        team.id,
+        ["in/b", "in/a", "linkedin.com/in/B", "https://evil.com/in/x", "in/old", None],
+        reasons=["rb", "ra", None, None, None, None],
+        source="api",
+        actor=ACTOR,
+    )
     assert [(i.url, i.status) for i in result.items] == [
         ("https://linkedin.com/in/b", "added"),
         ("https://linkedin.com/in/a", "added"),
@@ -102,7 +126,10 @@ def test_add_entries_keeps_input_order_and_reports_every_line(ctx, team):
     # Stored in input order: the later line is the newer entry.
     page = entries.list_entries(team.id, limit=10)
     assert [e.url for e in page.entries] == [
-        "https://linkedin.com/in/a", "https://linkedin.com/in/b", "https://linkedin.com/in/old"]
+        "https://linkedin.com/in/a",
+        "https://linkedin.com/in/b",
+        "https://linkedin.com/in/old",
+    ]
     assert [e.reason for e in page.entries[:2]] == ["ra", "rb"]
     assert [a[0] for a in audit(team.id)] == ["add", "add", "add"]
 
@@ -129,13 +156,20 @@ def test_remove_entry_keeps_the_audit_and_allows_adding_again(ctx, make_team):
     entry = entries.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
     with pytest.raises(entries.EntryNotFound):
         entries.remove_entry(other.id, entry.id, source="api", actor=ACTOR)
-    removed = entries.remove_entry(team.id, entry.id, reason="asked twice", source="web",
-                               actor=ACTOR)
+    removed = entries.remove_entry(
+        team.id, entry.id, reason="asked twice", source="web", actor=ACTOR
+    )
     assert removed.url == "https://linkedin.com/in/ann"
     assert entries.get_entry(team.id, entry.id) is None
     assert entry_count(team.id) == 0
-    assert audit(team.id)[-1] == ("remove", removed.url, "web", "user", "ann@example.com",
-                                  "asked twice")
+    assert audit(team.id)[-1] == (
+        "remove",
+        removed.url,
+        "web",
+        "user",
+        "ann@example.com",
+        "asked twice",
+    )
     again = entries.add_entry(team.id, "in/ann", source="api", actor=ACTOR)
     assert again.id != entry.id
     with pytest.raises(entries.EntryNotFound):

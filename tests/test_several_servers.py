@@ -39,8 +39,12 @@ pytestmark = [pytest.mark.load, pytest.mark.live]
 TAKEOVER_SECONDS = float(os.environ.get("DNC_TAKEOVER_SECONDS", "30"))
 MARGIN_SECONDS = 15
 # Short delivery settings: a loop polls often and an attempt gives up quickly.
-WEBHOOK_ENV = {"WEBHOOK_ALLOW_PRIVATE": "1", "WEBHOOK_POLL_INTERVAL": "0.2",
-               "WEBHOOK_TIMEOUT": "2", "WEBHOOK_RETRY_SCHEDULE": "0,1,1,1,1,1,1,1"}
+WEBHOOK_ENV = {
+    "WEBHOOK_ALLOW_PRIVATE": "1",
+    "WEBHOOK_POLL_INTERVAL": "0.2",
+    "WEBHOOK_TIMEOUT": "2",
+    "WEBHOOK_RETRY_SCHEDULE": "0,1,1,1,1,1,1,1",
+}
 
 
 @dataclass
@@ -69,8 +73,7 @@ class Stack:
     def with_webhook(self, team: Team) -> Team:
         team.endpoint_path = f"/hook/{team.id}"
         url = self.receiver.url.rsplit("/hook", 1)[0] + team.endpoint_path
-        reply = call(self.servers[0].url, "POST", "/v1/webhooks", key=team.key,
-                     body={"url": url})
+        reply = call(self.servers[0].url, "POST", "/v1/webhooks", key=team.key, body={"url": url})
         assert reply.status == 201, reply
         return team
 
@@ -78,8 +81,10 @@ class Stack:
         """What the receiver got for the team: [{"webhook-id", "entry"}] in order."""
         with self.receiver._lock:
             got = [r for r in self.receiver.received if r.path == team.endpoint_path]
-        return [{"webhook-id": r.headers["webhook-id"], "entry": json.loads(r.body)["data"]["$id"]}
-                for r in got]
+        return [
+            {"webhook-id": r.headers["webhook-id"], "entry": json.loads(r.body)["data"]["$id"]}
+            for r in got
+        ]
 
     def sql(self, query: str, *args) -> list[tuple]:
         with psycopg.connect(self.direct_url) as conn:
@@ -102,9 +107,14 @@ def stack(request, tmp_path_factory):
         with app.app_context():
             upgrade()
             db.session.remove()
-        env = {"DATABASE_URL": bouncer.url if bouncer else pg.url,
-               "RATELIMIT_STORAGE_URI": redis.url, "DB_POOL_SIZE": "4", "DB_MAX_OVERFLOW": "4",
-               "DNC_INSTANCE_PATH": str(logs / "instance"), **WEBHOOK_ENV}
+        env = {
+            "DATABASE_URL": bouncer.url if bouncer else pg.url,
+            "RATELIMIT_STORAGE_URI": redis.url,
+            "DB_POOL_SIZE": "4",
+            "DB_MAX_OVERFLOW": "4",
+            "DNC_INSTANCE_PATH": str(logs / "instance"),
+            **WEBHOOK_ENV,
+        }
         if bouncer:
             env["DB_PREPARED_STATEMENTS"] = "off"  # PgBouncer < 1.21 in transaction mode
         for name in ("a", "b"):
@@ -129,8 +139,13 @@ def test_write_budget_is_shared_exactly_across_servers(stack):
 
     def add(n: int):
         server = (a, b)[n % 2]
-        reply = call(server.url, "POST", "/v1/dnc", key=team.key,
-                     body={"url": f"https://linkedin.com/in/budget-{n}"})
+        reply = call(
+            server.url,
+            "POST",
+            "/v1/dnc",
+            key=team.key,
+            body={"url": f"https://linkedin.com/in/budget-{n}"},
+        )
         return server.url, reply.status
 
     with ThreadPoolExecutor(14) as pool:
@@ -146,8 +161,13 @@ def _add_spread(stack: Stack, team: Team, count: int, prefix: str) -> list[str]:
     ids = []
     for n in range(count):
         server = stack.servers[n % 2]
-        reply = call(server.url, "POST", "/v1/dnc", key=team.key,
-                     body={"url": f"https://linkedin.com/in/{prefix}-{n}"})
+        reply = call(
+            server.url,
+            "POST",
+            "/v1/dnc",
+            key=team.key,
+            body={"url": f"https://linkedin.com/in/{prefix}-{n}"},
+        )
         assert reply.status == 201, reply
         ids.append(reply.json["data"]["$id"])
     return ids
@@ -167,9 +187,12 @@ def test_each_event_delivered_exactly_once(stack):
         got = stack.delivered(team)
         assert Counter(g["webhook-id"] for g in got).most_common(1)[0][1] == 1
         assert sorted(g["entry"] for g in got) == sorted(ids)
-    rows = stack.sql("SELECT m.status, m.attempts, count(*) FROM webhook_message m "
-                     "JOIN webhook_endpoint e ON e.id = m.endpoint_id "
-                     "WHERE e.team_id = ANY(%s) GROUP BY 1, 2", [t.id for t in teams])
+    rows = stack.sql(
+        "SELECT m.status, m.attempts, count(*) FROM webhook_message m "
+        "JOIN webhook_endpoint e ON e.id = m.endpoint_id "
+        "WHERE e.team_id = ANY(%s) GROUP BY 1, 2",
+        [t.id for t in teams],
+    )
     assert rows == [("delivered", 1, 60)]
 
 
@@ -192,8 +215,9 @@ class Writer:
             servers = [s for s in self.stack.servers if s.proc.poll() is None]
             server = servers[n % len(servers)]
             try:
-                reply = call(server.url, "POST", "/v1/dnc", key=self.team.key,
-                             body={"url": url}, timeout=30)
+                reply = call(
+                    server.url, "POST", "/v1/dnc", key=self.team.key, body={"url": url}, timeout=30
+                )
             except OSError:
                 self.unanswered.append(url)
                 continue
@@ -245,18 +269,23 @@ def test_a_master_killed_mid_load_loses_nothing(stack):
         missing = {}
         for writer in writers:
             got = {g["entry"] for g in stack.delivered(writer.team)}
-            expected = {row[0] for row in stack.sql(
-                "SELECT id FROM dnc_entry WHERE team_id = %s", writer.team.id)}
+            expected = {
+                row[0]
+                for row in stack.sql("SELECT id FROM dnc_entry WHERE team_id = %s", writer.team.id)
+            }
             if expected - got:
                 missing[writer.team.id] = expected - got
         if not missing:
             break
         time.sleep(0.2)
-    leases = stack.sql("SELECT status, locked_until > now() AT TIME ZONE 'UTC', count(*) "
-                       "FROM webhook_message WHERE status = 'pending' GROUP BY 1, 2")
-    assert not missing, (f"{sum(map(len, missing.values()))} events not delivered "
-                         f"{time.monotonic() - killed_at:.0f} s after the kill; pending "
-                         f"(status, still leased, count): {leases}")
+    leases = stack.sql(
+        "SELECT status, locked_until > now() AT TIME ZONE 'UTC', count(*) "
+        "FROM webhook_message WHERE status = 'pending' GROUP BY 1, 2"
+    )
+    assert not missing, (
+        f"{sum(map(len, missing.values()))} events not delivered "
+        f"{time.monotonic() - killed_at:.0f} s after the kill; pending "
+        f"(status, still leased, count): {leases}"
+    )
     with stack.receiver._lock:
         stack.receiver.script.clear()
-

@@ -15,9 +15,12 @@ from tests.web_support import TEST_ACTOR, add_entries
 
 def event_rows(html: str) -> list[tuple[str, str]]:
     """(action, url or key) of each row, in page order (as read: without the <wbr> hints)."""
-    return [(action, re.sub(r"\s+", " ", cell.replace("<wbr>", "")).strip())
-            for action, cell in re.findall(
-                r'<tr class="entry action-(\w+)">.*?class="url-cell">(.*?)</td>', html, re.S)]
+    return [
+        (action, re.sub(r"\s+", " ", cell.replace("<wbr>", "")).strip())
+        for action, cell in re.findall(
+            r'<tr class="entry action-(\w+)">.*?class="url-cell">(.*?)</td>', html, re.S
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- audit trail
@@ -36,8 +39,13 @@ def test_the_audit_trail_lists_every_change_newest_first(app, signed_in, team):
     assert "Mistake" in html and "tests" in html
     assert re.search(r'<input type="checkbox" name="signins" value="1">\s*Show sign-ins', html)
     shown = signed_in.get("/audit?signins=1").get_data(as_text=True)
-    assert [a for a, _ in event_rows(shown)] == ["remove", "add", "add", "member_signed_in",
-                                                 "key_create"]
+    assert [a for a, _ in event_rows(shown)] == [
+        "remove",
+        "add",
+        "add",
+        "member_signed_in",
+        "key_create",
+    ]
     assert re.search(r'name="signins" value="1" checked', shown)
 
 
@@ -94,8 +102,10 @@ def test_export_is_a_streamed_csv_attachment_with_a_header(app, signed_in, team)
     assert response.status_code == 200
     assert response.is_streamed
     assert response.mimetype == "text/csv"
-    assert re.fullmatch(r'attachment; filename="dnc-acme-\d{4}-\d\d-\d\d\.csv"',
-                        response.headers["Content-Disposition"])
+    assert re.fullmatch(
+        r'attachment; filename="dnc-acme-\d{4}-\d\d-\d\d\.csv"',
+        response.headers["Content-Disposition"],
+    )
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == export.HEADER
     assert [r[0] for r in rows[1:]] == ["https://linkedin.com/in/b", "https://linkedin.com/in/a"]
@@ -121,7 +131,7 @@ def test_export_yields_chunk_by_chunk(app, team):
 @pytest.mark.parametrize(
     ("reason", "cell"),
     [
-        ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"),
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
         ("+1", "'+1"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),

@@ -124,8 +124,9 @@ def test_a_password_change_ends_existing_sessions(app, client, member):
     assert client.get("/entries").status_code == 200
     with app.app_context():
         user = db.session.get(User, member)
-        user.password_hash = generate_password_hash("another password 123",
-                                                    method="scrypt:1024:8:1")
+        user.password_hash = generate_password_hash(
+            "another password 123", method="scrypt:1024:8:1"
+        )
         db.session.commit()
     assert client.get("/entries").status_code == 302
 
@@ -159,8 +160,7 @@ def test_sign_out_needs_a_post_with_the_csrf_token(client, member):
 
 def test_sign_in_needs_the_csrf_token(client, member):
     client.get("/login")
-    response = client.post("/login", data={"email": "member@example.com",
-                                            "password": PASSWORD})
+    response = client.post("/login", data={"email": "member@example.com", "password": PASSWORD})
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
 
@@ -172,12 +172,14 @@ def test_pages_send_visitors_to_sign_in_and_back(client, member):
     login_page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'name="next" value="/audit?action=remove"' in login_page
     assert sign_in(client, next_path="/audit?action=remove").headers["Location"] == (
-        "/audit?action=remove")
+        "/audit?action=remove"
+    )
 
 
 def test_htmx_requests_of_a_signed_out_visitor_navigate_to_sign_in(client, member):
-    response = client.get("/entries?q=x", headers={
-        **HTMX, "HX-Current-URL": "http://localhost/entries?q=x"})
+    response = client.get(
+        "/entries?q=x", headers={**HTMX, "HX-Current-URL": "http://localhost/entries?q=x"}
+    )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/login?next=/entries?q%3Dx"
 
@@ -225,21 +227,29 @@ def test_sign_in_attempts_are_limited_per_ip(make_app, team):
     assert client.get("/login").status_code == 200  # the page itself stays reachable
 
 
-def attempt_from(app, address: str, email: str = "member@example.com",
-                 password: str = "wrong password!"):
+def attempt_from(
+    app, address: str, email: str = "member@example.com", password: str = "wrong password!"
+):
     """One sign-in from a client address, with a fresh browser; returns the response."""
     client = app.test_client()
     page = client.get("/login", environ_base={"REMOTE_ADDR": address})
-    return client.post("/login", environ_base={"REMOTE_ADDR": address}, data={
-        "email": email, "password": password,
-        "csrf_token": csrf_from(page.get_data(as_text=True))})
+    return client.post(
+        "/login",
+        environ_base={"REMOTE_ADDR": address},
+        data={
+            "email": email,
+            "password": password,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
 
 
 def test_a_flood_from_one_address_does_not_lock_the_member_out_elsewhere(app, member):
     # The reproduction of issue 9 item 5, with the default limits.
-    statuses = [attempt_from(app, "198.51.100.7", email).status_code
-                for email in ["member@example.com", "MEMBER@example.com"] * 5
-                + ["Member@Example.com"]]
+    statuses = [
+        attempt_from(app, "198.51.100.7", email).status_code
+        for email in ["member@example.com", "MEMBER@example.com"] * 5 + ["Member@Example.com"]
+    ]
     assert statuses[-1] == 429
     assert set(statuses[:5]) == {422}
     assert attempt_from(app, "203.0.113.9", password=PASSWORD).status_code == 303
@@ -272,10 +282,10 @@ def test_every_spelling_of_an_email_shares_one_budget_per_address(make_app, team
 def test_successful_sign_ins_use_no_failure_budget(make_app, team):
     app = make_app(LOGIN_RATE_LIMIT="3/minute", LOGIN_ACCOUNT_RATE_LIMIT="3/minute")
     make_member(app, team.id)
-    assert [attempt_from(app, "10.2.2.2", password=PASSWORD).status_code
-            for _ in range(6)] == [303] * 6
-    assert [attempt_from(app, "10.2.2.2").status_code for _ in range(4)] == [
-        422, 422, 422, 429]
+    assert [attempt_from(app, "10.2.2.2", password=PASSWORD).status_code for _ in range(6)] == [
+        303
+    ] * 6
+    assert [attempt_from(app, "10.2.2.2").status_code for _ in range(4)] == [422, 422, 422, 429]
 
 
 def test_the_failure_budgets_work_on_redis(make_app, team):
@@ -284,9 +294,15 @@ def test_the_failure_budgets_work_on_redis(make_app, team):
     try:
         app = make_app(RATELIMIT_STORAGE_URI=redis.url, LOGIN_ACCOUNT_RATE_LIMIT="3/minute")
         make_member(app, team.id)
-        statuses = [attempt_from(app, "10.3.3.3", e).status_code
-                    for e in ["member@example.com", "Member@example.com", "MEMBER@example.com",
-                              "member@EXAMPLE.com"]]
+        statuses = [
+            attempt_from(app, "10.3.3.3", e).status_code
+            for e in [
+                "member@example.com",
+                "Member@example.com",
+                "MEMBER@example.com",
+                "member@EXAMPLE.com",
+            ]
+        ]
         assert statuses == [422, 422, 422, 429]
         assert attempt_from(app, "10.3.3.4", password=PASSWORD).status_code == 303
     finally:
@@ -303,13 +319,16 @@ def test_ipv6_clients_are_limited_per_64_network(make_app, team):
     assert attempt_from(app, "2001:db8:1:3::1", "x@example.com").status_code == 422
 
 
-@pytest.mark.parametrize("address, key", [
-    ("192.0.2.1", "192.0.2.1"),
-    ("2001:db8:a:b:1:2:3:4", "2001:db8:a:b::/64"),
-    ("::ffff:192.0.2.1", "192.0.2.1"),
-    ("", "unknown"),
-    (None, "unknown"),
-])
+@pytest.mark.parametrize(
+    "address, key",
+    [
+        ("192.0.2.1", "192.0.2.1"),
+        ("2001:db8:a:b:1:2:3:4", "2001:db8:a:b::/64"),
+        ("::ffff:192.0.2.1", "192.0.2.1"),
+        ("", "unknown"),
+        (None, "unknown"),
+    ],
+)
 def test_the_client_key_of_an_address(address, key):
     assert client_key(address) == key
 
@@ -353,8 +372,10 @@ def test_the_database_keeps_only_a_hash_of_the_session_token(app, client, member
 def test_signing_in_again_ends_the_browsers_previous_session(app, client, member):
     sign_in(client)
     first = session_cookie(client)
-    again = client.post("/login", data={"email": "member@example.com", "password": PASSWORD,
-                                        "csrf_token": token_for(client)})
+    again = client.post(
+        "/login",
+        data={"email": "member@example.com", "password": PASSWORD, "csrf_token": token_for(client)},
+    )
     assert again.status_code == 303
     assert browser_with(app, first).get("/entries").status_code == 302
     assert client.get("/entries").status_code == 200
@@ -421,19 +442,27 @@ def test_a_disabled_member_gets_the_same_answer_as_a_wrong_password(app, client,
 
 
 def _without_token(response) -> str:
-    return re.sub(r'(name="csrf-token" content|name="csrf_token" value)="[^"]*"', "",
-                  response.get_data(as_text=True))
+    return re.sub(
+        r'(name="csrf-token" content|name="csrf_token" value)="[^"]*"',
+        "",
+        response.get_data(as_text=True),
+    )
 
 
 # --------------------------------------------------------------------------- password page
 
 
-def password_change(client, current=PASSWORD, new="a new password 42", again=None,
-                    headers=None):
-    return client.post("/account/password", headers=headers or {}, data={
-        "current_password": current, "new_password": new,
-        "confirm_password": new if again is None else again,
-        "csrf_token": token_for(client, "/account")})
+def password_change(client, current=PASSWORD, new="a new password 42", again=None, headers=None):
+    return client.post(
+        "/account/password",
+        headers=headers or {},
+        data={
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": new if again is None else again,
+            "csrf_token": token_for(client, "/account"),
+        },
+    )
 
 
 def test_the_account_page_is_in_the_nav_and_has_the_password_form(client, member):
@@ -444,22 +473,32 @@ def test_the_account_page_is_in_the_nav_and_has_the_password_form(client, member
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert 'name="csrf_token"' in body
-    for name, complete in [("current_password", "current-password"),
-                           ("new_password", "new-password"),
-                           ("confirm_password", "new-password")]:
+    for name, complete in [
+        ("current_password", "current-password"),
+        ("new_password", "new-password"),
+        ("confirm_password", "new-password"),
+    ]:
         assert re.search(rf'<input[^>]*autocomplete="{complete}"[^>]*name="{name}"', body)
     assert 'hx-post="/account/password"' in body
 
 
-@pytest.mark.parametrize(("current", "new", "again", "message"), [
-    ("wrong password!", "a new password 42", None, "The current password is not correct."),
-    (PASSWORD, "a new password 42", "another password 42",
-     "The two new passwords are not the same."),
-    (PASSWORD, "short", None, "Use 10 to 1,024 characters."),
-    ("", "a new password 42", None, "Enter your current password."),
-])
+@pytest.mark.parametrize(
+    ("current", "new", "again", "message"),
+    [
+        ("wrong password!", "a new password 42", None, "The current password is not correct."),
+        (
+            PASSWORD,
+            "a new password 42",
+            "another password 42",
+            "The two new passwords are not the same.",
+        ),
+        (PASSWORD, "short", None, "Use 10 to 1,024 characters."),
+        ("", "a new password 42", None, "Enter your current password."),
+    ],
+)
 def test_a_refused_password_change_says_why_and_changes_nothing(
-        app, client, member, current, new, again, message):
+    app, client, member, current, new, again, message
+):
     sign_in(client)
     other = app.test_client()
     sign_in(other)
@@ -503,9 +542,14 @@ def test_the_password_form_works_with_htmx(app, client, member):
 
 def test_the_password_change_needs_the_csrf_token_and_a_session(app, client, member):
     sign_in(client)
-    refused = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "a new password 42",
-        "confirm_password": "a new password 42"})
+    refused = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a new password 42",
+            "confirm_password": "a new password 42",
+        },
+    )
     assert refused.status_code == 400
     assert sign_in(app.test_client()).status_code == 303  # unchanged
     anonymous = app.test_client()
@@ -517,8 +561,7 @@ def test_guessing_the_current_password_is_limited(make_app, team):
     make_member(app, team.id)
     client = app.test_client()
     sign_in(client)
-    statuses = [password_change(client, current="guess number 1").status_code
-                for _ in range(3)]
+    statuses = [password_change(client, current="guess number 1").status_code for _ in range(3)]
     assert statuses == [422, 422, 429]
 
 
@@ -527,10 +570,14 @@ def test_guessing_the_current_password_is_limited(make_app, team):
 
 def member_events(app, team_id):
     with app.app_context():
-        return [(e.action, e.source, e.actor_type, e.reason) for e in db.session.execute(
-            select(AuditEvent).where(AuditEvent.team_id == team_id,
-                                     AuditEvent.action.not_in(["key_create"]))
-            .order_by(AuditEvent.id)).scalars()]
+        return [
+            (e.action, e.source, e.actor_type, e.reason)
+            for e in db.session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.team_id == team_id, AuditEvent.action.not_in(["key_create"]))
+                .order_by(AuditEvent.id)
+            ).scalars()
+        ]
 
 
 def test_sign_ins_passwords_and_sessions_are_in_the_audit_trail(app, client, team, member):
@@ -547,22 +594,25 @@ def test_sign_ins_passwords_and_sessions_are_in_the_audit_trail(app, client, tea
         ("member_signed_in", "web", "user", email),
         ("member_signed_in", "web", "user", email),
         ("password_changed", "web", "user", email),
-        ("sessions_revoked", "web", "user",
-         f"{email}: 1 session ended, after a password change"),
+        ("sessions_revoked", "web", "user", f"{email}: 1 session ended, after a password change"),
         ("sessions_revoked", "web", "user", f"{email}: signed out"),
     ]
     with app.app_context():
-        failed = db.session.execute(select(AuditEvent).where(
-            AuditEvent.action == "member_sign_in_failed")).scalar_one()
+        failed = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "member_sign_in_failed")
+        ).scalar_one()
         assert failed.ip_hash and "127.0.0.1" not in failed.ip_hash
 
 
-@pytest.mark.parametrize(("email", "password"), [
-    ("member\x00@example.com", PASSWORD),
-    ("member@example.com", "pass\x00word 123"),
-    ("²@example.com", "x" * 1024),
-    ("member@example.com\ufffd", PASSWORD),
-])
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("member\x00@example.com", PASSWORD),
+        ("member@example.com", "pass\x00word 123"),
+        ("²@example.com", "x" * 1024),
+        ("member@example.com\ufffd", PASSWORD),
+    ],
+)
 def test_hostile_sign_in_fields_get_the_generic_error(client, member, email, password):
     # A NUL byte is refused by PostgreSQL in a query: it must never reach one (no 5xx).
     response = sign_in(client, email=email, password=password)

@@ -40,25 +40,39 @@ JANE = "https://www.linkedin.com/in/jane/"
     ("data", "expected"),
     [
         pytest.param(f"name,profile\nJane,{JANE}\n".encode(), [JANE], id="header-comma"),
-        pytest.param(f"name;profile;email\r\nJane;{JANE};j@x.com\r\n".encode(), [JANE],
-                     id="semicolon-crlf"),
+        pytest.param(
+            f"name;profile;email\r\nJane;{JANE};j@x.com\r\n".encode(), [JANE], id="semicolon-crlf"
+        ),
         pytest.param(f"name\tprofile\nJane\t{JANE}\n".encode(), [JANE], id="tab"),
         pytest.param(f"name|profile\nJane|{JANE}\n".encode(), [JANE], id="pipe"),
         pytest.param(codecs.BOM_UTF8 + f"profile\n{JANE}\n".encode(), [JANE], id="utf8-bom"),
         pytest.param(f"profile\t\nJürgen\t{JANE}\n".encode("utf-16"), [JANE], id="utf16-bom"),
         pytest.param(f"Jürgen;{JANE}\n".encode("latin-1"), [JANE], id="latin1"),
-        pytest.param(f'"Doe, Jane","{JANE}","a note, with commas"\n'.encode(), [JANE],
-                     id="quoted-commas"),
+        pytest.param(
+            f'"Doe, Jane","{JANE}","a note, with commas"\n'.encode(), [JANE], id="quoted-commas"
+        ),
         pytest.param(f'"multi\nline note",{JANE}\n'.encode(), [JANE], id="quoted-newline"),
-        pytest.param(f"{JANE}\nlinkedin.com/in/john\n".encode(), [JANE, "linkedin.com/in/john"],
-                     id="one-column-no-header"),
-        pytest.param(f"a,{JANE},https://linkedin.com/in/john?x=1\n".encode(),
-                     [JANE, "https://linkedin.com/in/john?x=1"], id="two-url-columns"),
-        pytest.param(f"see <{JANE}> and (linkedin.com/in/john)\n".encode(),
-                     [JANE, "linkedin.com/in/john"], id="urls-inside-text"),
+        pytest.param(
+            f"{JANE}\nlinkedin.com/in/john\n".encode(),
+            [JANE, "linkedin.com/in/john"],
+            id="one-column-no-header",
+        ),
+        pytest.param(
+            f"a,{JANE},https://linkedin.com/in/john?x=1\n".encode(),
+            [JANE, "https://linkedin.com/in/john?x=1"],
+            id="two-url-columns",
+        ),
+        pytest.param(
+            f"see <{JANE}> and (linkedin.com/in/john)\n".encode(),
+            [JANE, "linkedin.com/in/john"],
+            id="urls-inside-text",
+        ),
         pytest.param(b"name,email\nJane,jane@example.com\n", [], id="no-urls"),
-        pytest.param(b"linkedin.com/company/acme\n", ["linkedin.com/company/acme"],
-                     id="non-profile-kept-for-its-reason"),
+        pytest.param(
+            b"linkedin.com/company/acme\n",
+            ["linkedin.com/company/acme"],
+            id="non-profile-kept-for-its-reason",
+        ),
     ],
 )
 def test_urls_are_found_in_any_column_of_a_csv(data, expected):
@@ -74,7 +88,12 @@ def test_pasted_lines_keep_invalid_ones_and_split_spreadsheet_rows():
     text = f"  {JANE}  \n\nnot a url\nJane\t{JANE}\tlinkedin.com/in/x\r\nin/short\n"
     items = items_from_text(text)
     assert [(i.line, i.raw) for i in items] == [
-        (1, JANE), (3, "not a url"), (4, JANE), (4, "linkedin.com/in/x"), (5, "in/short")]
+        (1, JANE),
+        (3, "not a url"),
+        (4, JANE),
+        (4, "linkedin.com/in/x"),
+        (5, "in/short"),
+    ]
 
 
 def test_an_upload_over_the_item_limit_is_refused(monkeypatch):
@@ -109,8 +128,10 @@ def finishes_within(seconds: float):
 
     CPU time of this process (ITIMER_PROF), not wall time: other processes keeping the
     machine's cores busy slow the block down without making it do more work."""
+
     def too_slow(*_):
         raise AssertionError(f"still running after {seconds} s of CPU time")
+
     previous = signal.signal(signal.SIGPROF, too_slow)
     signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
@@ -158,8 +179,9 @@ def test_a_hostile_upload_is_parsed_in_bounded_time(name, parse):
     data = HOSTILE[name]
     with finishes_within(3.0):
         try:
-            items = (items_from_csv(data) if parse == "csv"
-                     else items_from_text(data.decode("latin-1")))
+            items = (
+                items_from_csv(data) if parse == "csv" else items_from_text(data.decode("latin-1"))
+            )
         except BulkInputError:
             return
     # Bounded output too: every candidate is at most one character over the limit.
@@ -177,27 +199,48 @@ def test_a_pasted_line_of_40000_letters_is_one_candidate_cut_over_the_limit():
     [
         # Text after a URL is never cut off: the line is one candidate, refused with the
         # normalizer's reason ("contains spaces") instead of becoming another person.
-        pytest.param("https://linkedin.com/in/a b c", ["https://linkedin.com/in/a b c"],
-                     id="url-with-spaces"),
-        pytest.param("Jane Doe https://linkedin.com/in/jane",
-                     ["Jane Doe https://linkedin.com/in/jane"], id="name-then-url"),
-        pytest.param("https://linkedin.com/in/jane-doe (met at the fair)",
-                     ["https://linkedin.com/in/jane-doe (met at the fair)"], id="url-then-note"),
-        pytest.param("<https://linkedin.com/in/a b c>", ["https://linkedin.com/in/a b c"],
-                     id="brackets-around-spaces"),
-        pytest.param("https://linkedin.com/in/a,b", ["https://linkedin.com/in/a,b"],
-                     id="comma-in-a-pasted-url"),
+        pytest.param(
+            "https://linkedin.com/in/a b c", ["https://linkedin.com/in/a b c"], id="url-with-spaces"
+        ),
+        pytest.param(
+            "Jane Doe https://linkedin.com/in/jane",
+            ["Jane Doe https://linkedin.com/in/jane"],
+            id="name-then-url",
+        ),
+        pytest.param(
+            "https://linkedin.com/in/jane-doe (met at the fair)",
+            ["https://linkedin.com/in/jane-doe (met at the fair)"],
+            id="url-then-note",
+        ),
+        pytest.param(
+            "<https://linkedin.com/in/a b c>",
+            ["https://linkedin.com/in/a b c"],
+            id="brackets-around-spaces",
+        ),
+        pytest.param(
+            "https://linkedin.com/in/a,b",
+            ["https://linkedin.com/in/a,b"],
+            id="comma-in-a-pasted-url",
+        ),
         pytest.param("linkedin.com/in/john)", ["linkedin.com/in/john)"], id="stray-bracket"),
         # Quotes or brackets around the whole candidate are dropped.
-        pytest.param('"https://linkedin.com/in/jane"', ["https://linkedin.com/in/jane"],
-                     id="quoted"),
-        pytest.param("<https://linkedin.com/in/jane>", ["https://linkedin.com/in/jane"],
-                     id="angle-brackets"),
+        pytest.param(
+            '"https://linkedin.com/in/jane"', ["https://linkedin.com/in/jane"], id="quoted"
+        ),
+        pytest.param(
+            "<https://linkedin.com/in/jane>", ["https://linkedin.com/in/jane"], id="angle-brackets"
+        ),
         # Wrapped URLs inside text: the brackets show where each one ends.
-        pytest.param("Jane <https://linkedin.com/in/jane>, Bob (linkedin.com/in/bob).",
-                     ["https://linkedin.com/in/jane", "linkedin.com/in/bob"], id="wrapped-in-text"),
-        pytest.param("https://linkedin.com/in/" + "a" * 3000,
-                     ["https://linkedin.com/in/" + "a" * 2025], id="too-long-cut-over-the-limit"),
+        pytest.param(
+            "Jane <https://linkedin.com/in/jane>, Bob (linkedin.com/in/bob).",
+            ["https://linkedin.com/in/jane", "linkedin.com/in/bob"],
+            id="wrapped-in-text",
+        ),
+        pytest.param(
+            "https://linkedin.com/in/" + "a" * 3000,
+            ["https://linkedin.com/in/" + "a" * 2025],
+            id="too-long-cut-over-the-limit",
+        ),
     ],
 )
 def test_a_pasted_line_is_one_candidate_never_a_shorter_url(line, expected):
@@ -210,10 +253,16 @@ def test_a_pasted_line_is_one_candidate_never_a_shorter_url(line, expected):
 def test_items_keep_their_line_numbers_with_any_line_ends():
     text = "in/a\r\rlinkedin.com/in/b\r\nx\n\n\t\nin/c"
     assert [(i.line, i.raw) for i in items_from_text(text)] == [
-        (1, "in/a"), (3, "linkedin.com/in/b"), (4, "x"), (7, "in/c")]
+        (1, "in/a"),
+        (3, "linkedin.com/in/b"),
+        (4, "x"),
+        (7, "in/c"),
+    ]
     data = b"h\rlinkedin.com/in/a\r\n\rx,linkedin.com/in/b\n"
     assert [(i.line, i.raw) for i in items_from_csv(data)] == [
-        (2, "linkedin.com/in/a"), (4, "linkedin.com/in/b")]
+        (2, "linkedin.com/in/a"),
+        (4, "linkedin.com/in/b"),
+    ]
 
 
 def test_a_quoted_csv_field_over_lines_is_read_whole_and_never_unbounded():
@@ -227,10 +276,13 @@ def test_a_quoted_csv_field_over_lines_is_read_whole_and_never_unbounded():
 @pytest.mark.parametrize(
     "data",
     [
-        pytest.param(codecs.BOM_UTF16_LE + "linkedin.com/in/a\n".encode("utf-16-le") + b"x",
-                     id="odd-byte-count"),
-        pytest.param(codecs.BOM_UTF16_LE + b"\x00\xd8" + "a\n".encode("utf-16-le"),
-                     id="lone-surrogate"),
+        pytest.param(
+            codecs.BOM_UTF16_LE + "linkedin.com/in/a\n".encode("utf-16-le") + b"x",
+            id="odd-byte-count",
+        ),
+        pytest.param(
+            codecs.BOM_UTF16_LE + b"\x00\xd8" + "a\n".encode("utf-16-le"), id="lone-surrogate"
+        ),
         pytest.param(codecs.BOM_UTF16_BE + b"\xdc\x00", id="lone-low-surrogate-be"),
     ],
 )
@@ -247,16 +299,23 @@ def preview(client, htmx=False, **data):
     the test client would spool a large one to a temp file it never closes."""
     token = token_for(client, "/bulk")
     headers = {**HTMX, "X-CSRFToken": token} if htmx else {}
-    fields = {k: FileStorage(v[0], filename=v[1]) if isinstance(v, tuple) else v
-              for k, v in {**data, "csrf_token": token}.items()}
+    fields = {
+        k: FileStorage(v[0], filename=v[1]) if isinstance(v, tuple) else v
+        for k, v in {**data, "csrf_token": token}.items()
+    }
     boundary, body = encode_multipart(fields)
-    return client.post("/bulk/preview", data=body, headers=headers,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(
+        "/bulk/preview",
+        data=body,
+        headers=headers,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
 
 
 def confirm(client, token):
-    return client.post("/bulk/confirm", data={"token": token,
-                                              "csrf_token": token_for(client, "/bulk")})
+    return client.post(
+        "/bulk/confirm", data={"token": token, "csrf_token": token_for(client, "/bulk")}
+    )
 
 
 def pending_token(html: str) -> str:
@@ -284,8 +343,7 @@ def test_preview_counts_each_kind_and_writes_nothing(app, signed_in, team, tmp_p
     assert "in/new-2" not in html.split('name="token"')[1]
 
 
-def test_confirm_adds_them_with_source_web_bulk_and_shows_a_summary(app, signed_in, team,
-                                                                    tmp_path):
+def test_confirm_adds_them_with_source_web_bulk_and_shows_a_summary(app, signed_in, team, tmp_path):
     add_entries(app, team.id, ["linkedin.com/in/listed"])
     html = preview(signed_in, urls="in/a\nin/b\nin/listed\nin/a\nnope").get_data(as_text=True)
     response = confirm(signed_in, pending_token(html))
@@ -297,21 +355,30 @@ def test_confirm_adds_them_with_source_web_bulk_and_shows_a_summary(app, signed_
     with app.app_context():
         rows = db.session.execute(
             select(DncEntry.url, DncEntry.source, DncEntry.added_by)
-            .where(DncEntry.source == "web_bulk").order_by(DncEntry.seq)).all()
+            .where(DncEntry.source == "web_bulk")
+            .order_by(DncEntry.seq)
+        ).all()
         assert [tuple(r) for r in rows] == [
             ("https://linkedin.com/in/a", "web_bulk", "member@example.com"),
-            ("https://linkedin.com/in/b", "web_bulk", "member@example.com")]
-        assert db.session.execute(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.source == "web_bulk")).scalar_one() == 2
+            ("https://linkedin.com/in/b", "web_bulk", "member@example.com"),
+        ]
+        assert (
+            db.session.execute(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.source == "web_bulk")
+            ).scalar_one()
+            == 2
+        )
     # The pending file is gone; the lines not added wait for the Done page's download.
     assert list((tmp_path / "uploads").glob("*.json")) == []
     assert len(list((tmp_path / "uploads").glob("bulk-not-added/*/*/*.csv"))) == 1
 
 
 def test_a_csv_upload_is_previewed_and_added(app, signed_in):
-    csv_bytes = (codecs.BOM_UTF8 + b"Name;Profile;Email\r\n"
-                 b"Jane;https://www.linkedin.com/in/jane/;jane@x.com\r\n"
-                 b'"Doe; John";linkedin.com/in/john-doe;john@x.com\r\n')
+    csv_bytes = (
+        codecs.BOM_UTF8 + b"Name;Profile;Email\r\n"
+        b"Jane;https://www.linkedin.com/in/jane/;jane@x.com\r\n"
+        b'"Doe; John";linkedin.com/in/john-doe;john@x.com\r\n'
+    )
     response = preview(signed_in, htmx=True, file=(io.BytesIO(csv_bytes), "people.csv"))
     html = response.get_data(as_text=True)
     assert "<html" not in html and "2 URLs found" in html
@@ -323,8 +390,10 @@ def test_a_csv_upload_is_previewed_and_added(app, signed_in):
     ("data", "message"),
     [
         ({"urls": "  \n "}, "Paste LinkedIn profile URLs"),
-        ({"file": (io.BytesIO(b"name,email\nJane,j@x.com\n"), "people.csv")},
-         "No LinkedIn profile URLs found in people.csv"),
+        (
+            {"file": (io.BytesIO(b"name,email\nJane,j@x.com\n"), "people.csv")},
+            "No LinkedIn profile URLs found in people.csv",
+        ),
     ],
 )
 def test_an_upload_without_urls_says_what_to_do(signed_in, data, message):
@@ -372,16 +441,16 @@ def test_a_paste_larger_than_flasks_form_field_limit_is_accepted(app, signed_in)
 
 
 def test_the_preview_shows_samples_but_counts_everything(app, signed_in):
-    html = preview(signed_in, urls="\n".join(f"bad {i}" for i in range(50))).get_data(
-        as_text=True)
+    html = preview(signed_in, urls="\n".join(f"bad {i}" for i in range(50))).get_data(as_text=True)
     assert "Invalid: 50 (the first 20 shown)" in html
     assert "Nothing new to add." in html
 
 
 def test_a_100000_line_csv_is_previewed_kept_server_side_and_added(app, signed_in, tmp_path):
     """The size the issue asks for, end to end (bench/bench_web_bulk.py times it)."""
-    rows = ["name,profile"] + [f"P{i},https://www.linkedin.com/in/p-{i:06d}/"
-                               for i in range(100_000)]
+    rows = ["name,profile"] + [
+        f"P{i},https://www.linkedin.com/in/p-{i:06d}/" for i in range(100_000)
+    ]
     data = ("\r\n".join(rows) + "\r\n").encode()
     response = preview(signed_in, file=(io.BytesIO(data), "big.csv"))
     assert response.status_code == 200
@@ -417,8 +486,10 @@ def test_a_url_with_text_after_it_is_refused_never_added_shorter(app, signed_in)
 
 @pytest.mark.parametrize(
     "data",
-    [codecs.BOM_UTF16_LE + "linkedin.com/in/a\n".encode("utf-16-le") + b"x",
-     codecs.BOM_UTF16_LE + b"\x00\xd8" + "a\n".encode("utf-16-le")],
+    [
+        codecs.BOM_UTF16_LE + "linkedin.com/in/a\n".encode("utf-16-le") + b"x",
+        codecs.BOM_UTF16_LE + b"\x00\xd8" + "a\n".encode("utf-16-le"),
+    ],
     ids=["odd-byte-count", "lone-surrogate"],
 )
 def test_a_broken_utf16_upload_is_a_422_with_the_reason(signed_in, data):
@@ -441,12 +512,12 @@ def test_a_malformed_confirm_token_is_a_400_page(app, signed_in, token):
 
 def pending_rows(app) -> list[tuple[int, str]]:
     with app.app_context():
-        return [tuple(r) for r in db.session.execute(
-            select(PendingUpload.user_id, PendingUpload.token))]
+        return [
+            tuple(r) for r in db.session.execute(select(PendingUpload.user_id, PendingUpload.token))
+        ]
 
 
-def test_replaying_an_old_session_cookie_never_stages_a_second_upload(app, signed_in,
-                                                                      tmp_path):
+def test_replaying_an_old_session_cookie_never_stages_a_second_upload(app, signed_in, tmp_path):
     """Issue 9: replaying the cookie from before the first preview staged file after file."""
     cookie = signed_in.get_cookie("session").value
     tokens = []
@@ -526,13 +597,19 @@ def test_expired_uploads_are_removed_at_the_next_staging_and_by_the_cli(app, tea
 
 
 def test_one_reason_for_the_whole_batch_is_kept_with_every_entry(app, signed_in, team):
-    html = preview(signed_in, urls="in/r-1\nin/r-2\n", reason="  Met at the fair  "
-                   ).get_data(as_text=True)
+    html = preview(signed_in, urls="in/r-1\nin/r-2\n", reason="  Met at the fair  ").get_data(
+        as_text=True
+    )
     assert "Reason for all of them: <strong>Met at the fair</strong>" in html
     assert '<input type="hidden" name="reason" value="Met at the fair">' in html
-    response = signed_in.post("/bulk/confirm", data={
-        "token": pending_token(html), "reason": "Met at the fair",
-        "csrf_token": token_for(signed_in, "/bulk")})
+    response = signed_in.post(
+        "/bulk/confirm",
+        data={
+            "token": pending_token(html),
+            "reason": "Met at the fair",
+            "csrf_token": token_for(signed_in, "/bulk"),
+        },
+    )
     assert response.status_code == 200
     with app.app_context():
         reasons = db.session.execute(select(DncEntry.reason)).scalars().all()
@@ -547,8 +624,9 @@ def test_a_batch_reason_too_long_is_refused_before_the_preview(app, signed_in):
 
 def test_invalid_lines_and_lines_not_needed_download_apart_with_why(app, signed_in, team):
     add_entries(app, team.id, ["linkedin.com/in/listed"])
-    html = preview(signed_in, urls="in/ok\nin/listed\n=cmd|' /C calc'!A0\nin/ok\n"
-                   ).get_data(as_text=True)
+    html = preview(signed_in, urls="in/ok\nin/listed\n=cmd|' /C calc'!A0\nin/ok\n").get_data(
+        as_text=True
+    )
     token = pending_token(html)
     assert "refused lines" not in html
     assert "1</strong> invalid: refused, fix and upload again" in html
@@ -557,8 +635,9 @@ def test_invalid_lines_and_lines_not_needed_download_apart_with_why(app, signed_
     invalid = f"/bulk/lines.csv?token={token}&amp;kind=invalid"
     skipped = f"/bulk/lines.csv?token={token}&amp;kind=skipped"
     assert f'href="{invalid}" download>Download the 1 invalid line, with why (CSV)' in html
-    assert (f'href="{skipped}" download>Download the 2 lines already on the list or '
-            f'repeated (CSV)') in html
+    assert (
+        f'href="{skipped}" download>Download the 2 lines already on the list or repeated (CSV)'
+    ) in html
 
     def rows_of(url: str, filename: str) -> list[list[str]]:
         response = signed_in.get(url.replace("&amp;", "&"))
@@ -572,7 +651,8 @@ def test_invalid_lines_and_lines_not_needed_download_apart_with_why(app, signed_
     assert rows[1][1].startswith("'=") and rows[1][3]  # formula-safe, with the reason
     assert rows_of(skipped, "already-listed-or-repeated-lines.csv")[1:] == [
         ["2", "in/listed", "already_listed", "Already on the list"],
-        ["4", "in/ok", "repeated", "Repeated in this upload"]]
+        ["4", "in/ok", "repeated", "Repeated in this upload"],
+    ]
     assert signed_in.get(f"/bulk/lines.csv?token={token}&kind=new").status_code == 404
     # Reading does not use the preview up: it can still be confirmed.
     assert confirm(signed_in, token).status_code == 200
@@ -581,20 +661,24 @@ def test_invalid_lines_and_lines_not_needed_download_apart_with_why(app, signed_
 
 def test_the_done_page_offers_what_was_not_added_with_why(app, signed_in, team):
     add_entries(app, team.id, ["linkedin.com/in/listed"])
-    html = preview(signed_in, urls="in/new\nin/listed\nnot a url\nin/new\n"
-                   ).get_data(as_text=True)
+    html = preview(signed_in, urls="in/new\nin/listed\nnot a url\nin/new\n").get_data(as_text=True)
     done = confirm(signed_in, pending_token(html)).get_data(as_text=True)
-    link = re.search(r'id="download-not-added" download href="([^"]+)">Download the 3 lines '
-                     r'not added, with why \(CSV\)', done).group(1)
+    link = re.search(
+        r'id="download-not-added" download href="([^"]+)">Download the 3 lines '
+        r"not added, with why \(CSV\)",
+        done,
+    ).group(1)
     response = signed_in.get(link)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert 'filename="not-added-lines.csv"' in response.headers["Content-Disposition"]
     assert response.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert [r[:3] for r in rows] == [["line", "input", "status"],
-                                     ["2", "in/listed", "already_listed"],
-                                     ["3", "not a url", "invalid"],
-                                     ["4", "in/new", "repeated"]]
+    assert [r[:3] for r in rows] == [
+        ["line", "input", "status"],
+        ["2", "in/listed", "already_listed"],
+        ["3", "not a url", "invalid"],
+        ["4", "in/new", "repeated"],
+    ]
     # Only its member gets it; it goes with the next confirmation, and with the sweep.
     from tests.web_support import make_member, sign_in
 
@@ -623,27 +707,39 @@ def test_the_whole_new_list_is_browsable_by_page(app, signed_in, monkeypatch):
 
 
 def test_a_csv_reason_column_gives_each_rows_reason():
-    data = (b"Name;Profile;Reason\n"
-            b"Jane;linkedin.com/in/jane;Asked by email\n"
-            b'"Doe; John";linkedin.com/in/john;"Said no; twice"\n'
-            b"Max;linkedin.com/in/max;\n")
+    data = (
+        b"Name;Profile;Reason\n"
+        b"Jane;linkedin.com/in/jane;Asked by email\n"
+        b'"Doe; John";linkedin.com/in/john;"Said no; twice"\n'
+        b"Max;linkedin.com/in/max;\n"
+    )
     assert [(i.raw, i.reason) for i in items_from_csv(data)] == [
-        ("linkedin.com/in/jane", "Asked by email"), ("linkedin.com/in/john", "Said no; twice"),
-        ("linkedin.com/in/max", None)]
+        ("linkedin.com/in/jane", "Asked by email"),
+        ("linkedin.com/in/john", "Said no; twice"),
+        ("linkedin.com/in/max", None),
+    ]
     # Without a header naming it, no column is a reason.
     no_header = b"Jane;linkedin.com/in/jane;Asked by email\n"
     assert [i.reason for i in items_from_csv(no_header)] == [None]
 
 
 def test_csv_reasons_are_kept_and_the_batch_reason_fills_the_rest(app, signed_in):
-    data = (b"profile,reason\nlinkedin.com/in/own-reason,Trade show\n"
-            b"linkedin.com/in/no-reason,\n")
-    html = preview(signed_in, file=(io.BytesIO(data), "people.csv"), reason="Batch"
-                   ).get_data(as_text=True)
+    data = b"profile,reason\nlinkedin.com/in/own-reason,Trade show\nlinkedin.com/in/no-reason,\n"
+    html = preview(signed_in, file=(io.BytesIO(data), "people.csv"), reason="Batch").get_data(
+        as_text=True
+    )
     assert "Reason: Trade show" in html
-    signed_in.post("/bulk/confirm", data={"token": pending_token(html), "reason": "Batch",
-                                          "csrf_token": token_for(signed_in, "/bulk")})
+    signed_in.post(
+        "/bulk/confirm",
+        data={
+            "token": pending_token(html),
+            "reason": "Batch",
+            "csrf_token": token_for(signed_in, "/bulk"),
+        },
+    )
     with app.app_context():
         rows = dict(db.session.execute(select(DncEntry.url, DncEntry.reason)).all())
-    assert rows == {"https://linkedin.com/in/own-reason": "Trade show",
-                    "https://linkedin.com/in/no-reason": "Batch"}
+    assert rows == {
+        "https://linkedin.com/in/own-reason": "Trade show",
+        "https://linkedin.com/in/no-reason": "Batch",
+    }

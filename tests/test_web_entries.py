@@ -75,16 +75,16 @@ def test_pages_follow_keyset_cursors_to_the_end(app, signed_in, team, monkeypatc
     assert "« First" in html
 
 
-def test_every_request_for_the_results_syncs_on_the_search_form(app, signed_in, team,
-                                                                 monkeypatch):
+def test_every_request_for_the_results_syncs_on_the_search_form(app, signed_in, team, monkeypatch):
     """The search box, the search form (Enter, the button), "Clear search" and the page
     links all replace #entry-results: they share one sync point where the newest request
     replaces any older one, so a slower older answer never lands after a newer one."""
     monkeypatch.setattr(views, "PAGE_SIZE", 1)
     add_entries(app, team.id, ["linkedin.com/in/jane-doe", "linkedin.com/in/jane-roe"])
     html = text(signed_in.get("/entries?q=jane"))
-    html += text(signed_in.get(re.search(r'rel="next" href="([^"]+)"', html)
-                               .group(1).replace("&amp;", "&")))
+    html += text(
+        signed_in.get(re.search(r'rel="next" href="([^"]+)"', html).group(1).replace("&amp;", "&"))
+    )
     requesters = re.findall(r'<(?:form|input|a)\b[^>]*hx-target="#entry-results"[^>]*>', html)
     assert len(requesters) >= 5  # form, box, clear search, older, newest
     assert re.search(r'<form id="entry-search"[^>]*hx-sync="this:replace"', html)
@@ -108,19 +108,28 @@ def test_a_team_never_sees_another_teams_entries(app, signed_in, make_team):
 
 
 def test_add_without_javascript_redirects_with_a_message(app, signed_in, team):
-    response = post(signed_in, "/entries", {"url": "https://www.linkedin.com/in/New-One/",
-                                            "reason": "Asked us"})
+    response = post(
+        signed_in, "/entries", {"url": "https://www.linkedin.com/in/New-One/", "reason": "Asked us"}
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/entries"
     html = text(signed_in.get("/entries"))
     assert "Added https://linkedin.com/in/new-one to the list." in html
     with app.app_context():
         entry = db.session.execute(select(DncEntry)).scalar_one()
         assert (entry.url, entry.reason, entry.source, entry.added_by) == (
-            "https://linkedin.com/in/new-one", "Asked us", "web", "member@example.com")
+            "https://linkedin.com/in/new-one",
+            "Asked us",
+            "web",
+            "member@example.com",
+        )
         event = db.session.execute(
-            select(AuditEvent).where(AuditEvent.action == "add")).scalar_one()
+            select(AuditEvent).where(AuditEvent.action == "add")
+        ).scalar_one()
         assert (event.source, event.actor_type, event.actor_label) == (
-            "web", "user", "member@example.com")
+            "web",
+            "user",
+            "member@example.com",
+        )
 
 
 def test_add_with_htmx_returns_a_fresh_form_and_the_new_row_on_top(app, signed_in, team):
@@ -130,8 +139,9 @@ def test_add_with_htmx_returns_a_fresh_form_and_the_new_row_on_top(app, signed_i
     html = text(response)
     assert html.lstrip().startswith('<section id="add-panel"')
     assert 'id="add-url" name="url" type="text" inputmode="url" value=""' in html
-    oob = re.search(r'<template><tbody hx-swap-oob="afterbegin:#entry-rows">(.*?)</tbody>',
-                    html, re.S)
+    oob = re.search(
+        r'<template><tbody hx-swap-oob="afterbegin:#entry-rows">(.*?)</tbody>', html, re.S
+    )
     assert oob and row_urls(oob.group(1)) == ["https://linkedin.com/in/newer"]
     assert '<span id="entry-total" hx-swap-oob="true">2 profiles</span>' in html
 
@@ -160,8 +170,9 @@ def test_add_refuses_invalid_urls_with_the_reason(app, signed_in, url, message, 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_a_duplicate_says_so_and_links_to_the_existing_entry(app, signed_in, team, htmx):
     add_entries(app, team.id, ["linkedin.com/in/jane-doe"])
-    response = post(signed_in, "/entries", {"url": "https://uk.linkedin.com/in/JANE-DOE"},
-                    htmx=htmx)
+    response = post(
+        signed_in, "/entries", {"url": "https://uk.linkedin.com/in/JANE-DOE"}, htmx=htmx
+    )
     assert response.status_code == 422
     html = text(response)
     assert "already on the list" in html
@@ -175,7 +186,8 @@ def test_inline_validation_shows_the_stored_form_or_the_reason(app, signed_in, t
         return text(post(signed_in, "/entries/validate", {"url": url}, htmx=True))
 
     assert "Will be saved as <code>https://linkedin.com/in/jane</code>" in feedback(
-        "WWW.LinkedIn.com/in/Jane/?trk=x")
+        "WWW.LinkedIn.com/in/Jane/?trk=x"
+    )
     assert "Not a person profile" in feedback("linkedin.com/school/x")
     assert "Already on the list since" in feedback("in/listed")
     assert feedback("   ").strip() == ""
@@ -210,9 +222,14 @@ def test_remove_without_javascript_asks_for_a_reason_then_removes(app, signed_in
     with app.app_context():
         assert db.session.execute(select(DncEntry)).first() is None
         event = db.session.execute(
-            select(AuditEvent).where(AuditEvent.action == "remove")).scalar_one()
+            select(AuditEvent).where(AuditEvent.action == "remove")
+        ).scalar_one()
         assert (event.url, event.reason, event.source, event.actor_label) == (
-            "https://linkedin.com/in/leaving", "Added by mistake", "web", "member@example.com")
+            "https://linkedin.com/in/leaving",
+            "Added by mistake",
+            "web",
+            "member@example.com",
+        )
 
 
 def test_remove_with_htmx_confirms_inline_and_replaces_the_row(app, signed_in, team):

@@ -31,22 +31,27 @@ def test_a_new_key_is_shown_once_and_works(app, signed_in, team, htmx):
     assert len(set(secret)) == 1
     secret = secret[0]
     assert "Copy it now" in html and f'data-copy="{secret}"' in html
-    assert signed_in.get("/v1/verify", headers={"Authorization": f"Bearer {secret}"}
-                         ).status_code == 200
+    assert (
+        signed_in.get("/v1/verify", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 200
+    )
     # Never again: not on the keys page, and only its hash is stored.
     page = signed_in.get("/keys").get_data(as_text=True)
     assert secret not in page and f"{secret[:11]}…" in page and "HubSpot sync" in page
     with signed_in.session_transaction() as session:
         assert secret not in repr(dict(session))
     with app.app_context():
-        key = db.session.execute(select(ApiKey).where(ApiKey.name == "HubSpot sync")
-                                 ).scalar_one()
+        key = db.session.execute(select(ApiKey).where(ApiKey.name == "HubSpot sync")).scalar_one()
         assert key.key_hash == ids.hash_api_key(secret)
         assert key.created_by == "member@example.com"
-        event = db.session.execute(select(AuditEvent).where(
-            AuditEvent.subject_id == key.id)).scalar_one()
+        event = db.session.execute(
+            select(AuditEvent).where(AuditEvent.subject_id == key.id)
+        ).scalar_one()
         assert (event.action, event.source, event.actor_label) == (
-            "key_create", "web", "member@example.com")
+            "key_create",
+            "web",
+            "member@example.com",
+        )
 
 
 def test_the_htmx_answer_adds_the_row_on_top(signed_in):
@@ -60,7 +65,7 @@ def test_the_list_shows_prefix_created_last_used_and_status(app, signed_in, team
     html = signed_in.get("/keys").get_data(as_text=True)
     assert f"<code>{team.api_key[:11]}…</code>" in html
     assert team.api_key not in html
-    assert html.count('<time datetime=') >= 2  # created and last used
+    assert html.count("<time datetime=") >= 2  # created and last used
     assert "badge-active" in html
 
 
@@ -70,14 +75,19 @@ def test_revoke_without_javascript_confirms_first(app, signed_in, team):
     confirm = signed_in.get(f"/keys/{key.id}/revoke")
     assert confirm.status_code == 200
     assert "Revoke an API key" in confirm.get_data(as_text=True)
-    response = signed_in.post(f"/keys/{key.id}/revoke",
-                              data={"csrf_token": token_for(signed_in, "/keys")})
+    response = signed_in.post(
+        f"/keys/{key.id}/revoke", data={"csrf_token": token_for(signed_in, "/keys")}
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/keys"
     assert "badge-muted" in signed_in.get("/keys").get_data(as_text=True)
     assert signed_in.get("/v1/verify", headers=team.headers).status_code == 401
     with app.app_context():
-        assert db.session.execute(select(AuditEvent).where(
-            AuditEvent.action == "key_revoke")).scalar_one().actor_label == "member@example.com"
+        assert (
+            db.session.execute(select(AuditEvent).where(AuditEvent.action == "key_revoke"))
+            .scalar_one()
+            .actor_label
+            == "member@example.com"
+        )
 
 
 def test_revoke_with_htmx_confirms_inline(app, signed_in, team):
@@ -86,8 +96,9 @@ def test_revoke_with_htmx_confirms_inline(app, signed_in, team):
     inline = signed_in.get(f"/keys/{key.id}/revoke", headers=HTMX).get_data(as_text=True)
     assert inline.startswith(f'<tr id="key-{key.id}" class="entry confirm-row">')
     assert "Revoke key" in inline
-    row = signed_in.post(f"/keys/{key.id}/revoke", headers={
-        **HTMX, "X-CSRFToken": token_for(signed_in, "/keys")}).get_data(as_text=True)
+    row = signed_in.post(
+        f"/keys/{key.id}/revoke", headers={**HTMX, "X-CSRFToken": token_for(signed_in, "/keys")}
+    ).get_data(as_text=True)
     assert row.startswith(f'<tr id="key-{key.id}"') and "badge-muted" in row
 
 
@@ -98,8 +109,9 @@ def test_a_member_cannot_see_or_revoke_another_teams_keys(app, signed_in, make_t
     assert key.prefix not in signed_in.get("/keys").get_data(as_text=True)
     assert signed_in.get(f"/keys/{key.id}/revoke").status_code == 404
     assert signed_in.get(f"/keys/{key.id}/row", headers=HTMX).status_code == 404
-    response = signed_in.post(f"/keys/{key.id}/revoke",
-                              data={"csrf_token": token_for(signed_in, "/keys")})
+    response = signed_in.post(
+        f"/keys/{key.id}/revoke", data={"csrf_token": token_for(signed_in, "/keys")}
+    )
     assert response.status_code == 404
     assert signed_in.get("/v1/verify", headers=other.headers).status_code == 200
 

@@ -14,9 +14,13 @@ OTHER = "other@example.com"
 
 @pytest.fixture
 def limited_app(make_app, tmp_path):
-    return make_app(BULK_UPLOAD_DIR=str(tmp_path / "uploads"), DNC_WRITE_LIMIT="1/minute",
-                    WEB_WRITE_LIMIT="3/minute", WEB_CHECK_LIMIT="3/minute",
-                    WEB_BULK_LIMIT="2/minute")
+    return make_app(
+        BULK_UPLOAD_DIR=str(tmp_path / "uploads"),
+        DNC_WRITE_LIMIT="1/minute",
+        WEB_WRITE_LIMIT="3/minute",
+        WEB_CHECK_LIMIT="3/minute",
+        WEB_BULK_LIMIT="2/minute",
+    )
 
 
 @pytest.fixture
@@ -39,13 +43,22 @@ def add(client, name: str, htmx=False):
 
 
 def test_page_writes_have_a_member_budget_apart_from_the_teams_api_budget(
-        limited_app, member, team):
+    limited_app, member, team
+):
     # The team's API write budget is spent: the pages still take the member's writes.
     api = limited_app.test_client()
-    assert api.post("/v1/dnc", json={"url": "linkedin.com/in/by-api"},
-                    headers=team.headers).status_code == 201
-    assert api.post("/v1/dnc", json={"url": "linkedin.com/in/by-api-2"},
-                    headers=team.headers).status_code == 429
+    assert (
+        api.post(
+            "/v1/dnc", json={"url": "linkedin.com/in/by-api"}, headers=team.headers
+        ).status_code
+        == 201
+    )
+    assert (
+        api.post(
+            "/v1/dnc", json={"url": "linkedin.com/in/by-api-2"}, headers=team.headers
+        ).status_code
+        == 429
+    )
     assert add(member, "page-1").status_code == 303
     assert add(member, "page-2", htmx=True).status_code == 200
     with limited_app.app_context():
@@ -74,12 +87,16 @@ def test_page_writes_have_a_member_budget_apart_from_the_teams_api_budget(
 
 def test_checks_and_inline_validation_share_a_member_budget(member):
     assert post(member, "/check", {"url": "linkedin.com/in/a"}).status_code == 200
-    assert post(member, "/entries/validate", {"url": "linkedin.com/in/a"},
-                htmx=True).status_code == 200
+    assert (
+        post(member, "/entries/validate", {"url": "linkedin.com/in/a"}, htmx=True).status_code
+        == 200
+    )
     assert post(member, "/check", {"url": "linkedin.com/in/b"}, htmx=True).status_code == 200
     assert post(member, "/check", {"url": "linkedin.com/in/c"}).status_code == 429
-    assert post(member, "/entries/validate", {"url": "linkedin.com/in/c"},
-                htmx=True).status_code == 429
+    assert (
+        post(member, "/entries/validate", {"url": "linkedin.com/in/c"}, htmx=True).status_code
+        == 429
+    )
     # Opening the check page is not a check.
     assert member.get("/check").status_code == 200
     # Checks do not spend the write budget.
@@ -100,8 +117,7 @@ def test_a_bulk_add_of_5000_lines_is_one_bulk_operation(limited_app, member):
     assert add(member, "after-bulk").status_code == 303
 
 
-def test_the_page_limits_are_configurable_with_generous_defaults(app_from_environment,
-                                                                  monkeypatch):
+def test_the_page_limits_are_configurable_with_generous_defaults(app_from_environment, monkeypatch):
     defaults = app_from_environment()
     assert defaults.config["WEB_WRITE_LIMIT"] == "120/minute"
     assert defaults.config["WEB_CHECK_LIMIT"] == "120/minute"

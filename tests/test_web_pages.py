@@ -27,8 +27,12 @@ def names(html: str) -> list[str]:
 
 def listed(app, team_id: str, count: int) -> None:
     with app.app_context():
-        entries.add_entries(team_id, [f"linkedin.com/in/p{i:02d}" for i in range(count)],
-                            source=Source.API, actor=TEST_ACTOR)
+        entries.add_entries(
+            team_id,
+            [f"linkedin.com/in/p{i:02d}" for i in range(count)],
+            source=Source.API,
+            actor=TEST_ACTOR,
+        )
 
 
 # --------------------------------------------------------------------------- pages
@@ -64,8 +68,9 @@ def test_a_page_size_is_chosen_from_a_few_and_kept_by_the_links(app, signed_in, 
     assert signed_in.get("/entries?size=-1&last=1").status_code == 200
 
 
-def test_the_last_page_reads_from_the_oldest_end_not_through_an_offset(app, signed_in, team,
-                                                                       monkeypatch):
+def test_the_last_page_reads_from_the_oldest_end_not_through_an_offset(
+    app, signed_in, team, monkeypatch
+):
     monkeypatch.setattr(views, "PAGE_SIZE", 4)
     listed(app, team.id, 10)
     statements: list[str] = []
@@ -94,28 +99,40 @@ def test_the_last_page_reads_from_the_oldest_end_not_through_an_offset(app, sign
 def test_added_by_shows_an_api_keys_name_and_the_command_line_once(app, signed_in, team):
     with app.app_context():
         key = accounts.list_api_keys(team.id)[0]
-        entries.add_entry(team.id, "linkedin.com/in/by-key", source=Source.API,
-                          actor=Actor(ActorType.API_KEY, key.id, f"API key {key.prefix}…"))
-        entries.add_entry(team.id, "linkedin.com/in/by-cli", source=Source.CLI,
-                          actor=Actor(ActorType.CLI, None, "command line"))
+        entries.add_entry(
+            team.id,
+            "linkedin.com/in/by-key",
+            source=Source.API,
+            actor=Actor(ActorType.API_KEY, key.id, f"API key {key.prefix}…"),
+        )
+        entries.add_entry(
+            team.id,
+            "linkedin.com/in/by-cli",
+            source=Source.CLI,
+            actor=Actor(ActorType.CLI, None, "command line"),
+        )
     html = text(signed_in.get("/entries"))
     by_key = re.search(r'by-key.*?class="who-cell cell-who">(.*?)</td>', html, re.S).group(1)
-    assert by_key.startswith("test ") and "API key" in by_key and "dnc_sk_" not in by_key.split(
-        "title=")[0]
+    assert (
+        by_key.startswith("test ")
+        and "API key" in by_key
+        and "dnc_sk_" not in by_key.split("title=")[0]
+    )
     by_cli = re.search(r'by-cli.*?class="who-cell cell-who">(.*?)</td>', html, re.S).group(1)
     assert by_cli.strip() == "—"
 
 
 def test_an_htmx_add_and_removal_carry_the_dashboard_and_results_empty_the_messages(
-        app, signed_in, team):
+    app, signed_in, team
+):
     headers = {**HTMX, "X-CSRFToken": token_for(signed_in)}
-    added = text(signed_in.post("/entries", data={"url": "linkedin.com/in/new"},
-                                headers=headers))
+    added = text(signed_in.post("/entries", data={"url": "linkedin.com/in/new"}, headers=headers))
     assert '<div id="dashboard-panel" hx-swap-oob="true">' in added
-    assert re.search(r'id="stat-week">1<', added) and 'data-focus>Added' in added
+    assert re.search(r'id="stat-week">1<', added) and "data-focus>Added" in added
     entry_id = re.search(r'id="entry-(dnc_\w+)"', added).group(1)
-    removed = text(signed_in.post(f"/entries/{entry_id}/remove",
-                                  data={"reason": "Mistake"}, headers=headers))
+    removed = text(
+        signed_in.post(f"/entries/{entry_id}/remove", data={"reason": "Mistake"}, headers=headers)
+    )
     assert removed.startswith(f'<tr id="entry-{entry_id}" class="entry removed-row">')
     assert re.search(r'id="stat-removed">1<', removed) and "data-focus" in removed
     results = text(signed_in.get("/entries?q=new", headers=HTMX))
@@ -139,8 +156,7 @@ def test_a_403_page_has_the_navigation_and_the_owners(app, client, team):
     assert "Your role in this team does not allow this." in html
 
 
-def test_the_only_owner_is_offered_neither_a_role_nor_removal_and_is_refused(app, client,
-                                                                            team):
+def test_the_only_owner_is_offered_neither_a_role_nor_removal_and_is_refused(app, client, team):
     with app.app_context():
         owner_id = accounts.create_user(team.id, "boss@example.com", PASSWORD).id
     sign_in(client, "boss@example.com")
@@ -156,28 +172,43 @@ def test_the_only_owner_is_offered_neither_a_role_nor_removal_and_is_refused(app
 # --------------------------------------------------------------------------- other pages
 
 
-@pytest.mark.parametrize(("message", "sentence"), [
-    ("url is required", "Enter the URL of your endpoint"),
-    ("the destination is a private, loopback or reserved address, which webhooks may not "
-     "reach", "This address is on a private network"),
-    ("events must be a non-empty array of event types",
-     "Events must be a non-empty array of event types."),
-])
+@pytest.mark.parametrize(
+    ("message", "sentence"),
+    [
+        ("url is required", "Enter the URL of your endpoint"),
+        (
+            "the destination is a private, loopback or reserved address, which webhooks may not "
+            "reach",
+            "This address is on a private network",
+        ),
+        (
+            "events must be a non-empty array of event types",
+            "Events must be a non-empty array of event types.",
+        ),
+    ],
+)
 def test_webhook_messages_are_sentences(message, sentence):
     assert webhooks._plain(message).startswith(sentence)
     assert webhooks._plain(message)[0].isupper() and webhooks._plain(message).endswith(".")
 
 
-@pytest.mark.parametrize(("code", "saved"), [("#08f", "#0088ff"), ("C2410C", "#c2410c"),
-                                             ("#17693a", "#17693a")])
+@pytest.mark.parametrize(
+    ("code", "saved"), [("#08f", "#0088ff"), ("C2410C", "#c2410c"), ("#17693a", "#17693a")]
+)
 def test_a_hex_code_is_saved_without_javascript(app, client, team, code, saved):
     with app.app_context():
         accounts.create_user(team.id, "boss@example.com", PASSWORD)
     sign_in(client, "boss@example.com")
     token = token_for(client, "/settings")
-    response = client.post("/settings/look", data={
-        "csrf_token": token, "action": "save", "accent_color": branding.DEFAULT_ACCENT,
-        "accent_hex": code})
+    response = client.post(
+        "/settings/look",
+        data={
+            "csrf_token": token,
+            "action": "save",
+            "accent_color": branding.DEFAULT_ACCENT,
+            "accent_hex": code,
+        },
+    )
     assert response.status_code == 303
     with app.app_context():
         assert branding.look_of(team.id).accent == saved
@@ -189,9 +220,15 @@ def test_a_wrong_hex_code_is_refused_and_shown_as_sent(app, client, team, code):
         accounts.create_user(team.id, "boss@example.com", PASSWORD)
     sign_in(client, "boss@example.com")
     token = token_for(client, "/settings")
-    response = client.post("/settings/look", data={
-        "csrf_token": token, "action": "save", "accent_color": branding.DEFAULT_ACCENT,
-        "accent_hex": code})
+    response = client.post(
+        "/settings/look",
+        data={
+            "csrf_token": token,
+            "action": "save",
+            "accent_color": branding.DEFAULT_ACCENT,
+            "accent_hex": code,
+        },
+    )
     assert response.status_code == 422
     assert "The hex code must be" in text(response)
     with app.app_context():
@@ -205,19 +242,25 @@ def test_the_preview_shows_a_privacy_link_only_when_one_is_set(app, client, team
     sign_in(client, "boss@example.com")
     assert "look-preview-link" not in text(client.get("/settings"))
     with app.app_context():
-        accounts.update_team_settings(team.id, None, "https://acme.example/privacy", None,
-                                      actor=TEST_ACTOR)
+        accounts.update_team_settings(
+            team.id, None, "https://acme.example/privacy", None, actor=TEST_ACTOR
+        )
     assert "look-preview-link" in text(client.get("/settings"))
 
 
-def test_added_entries_still_work_with_the_key_names_lookup_for_other_teams(app, signed_in,
-                                                                           team, make_team):
+def test_added_entries_still_work_with_the_key_names_lookup_for_other_teams(
+    app, signed_in, team, make_team
+):
     """A label of another team's key is not resolved: the names are read for this team."""
     other = make_team("Other")
     with app.app_context():
         key = accounts.list_api_keys(other.id)[0]
-        entries.add_entry(team.id, "linkedin.com/in/odd", source=Source.API,
-                          actor=Actor(ActorType.API_KEY, key.id, f"API key {key.prefix}…"))
+        entries.add_entry(
+            team.id,
+            "linkedin.com/in/odd",
+            source=Source.API,
+            actor=Actor(ActorType.API_KEY, key.id, f"API key {key.prefix}…"),
+        )
     html = text(signed_in.get("/entries"))
     assert f"API key {key.prefix}…" in html.replace("<wbr>", "")
     add_entries(app, team.id, ["linkedin.com/in/x"])

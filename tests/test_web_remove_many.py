@@ -18,23 +18,28 @@ from tests.web_support import PASSWORD, add_entries, sign_in, token_for
 
 def ids_of(app, team_id: str) -> dict[str, str]:
     with app.app_context():
-        return dict(db.session.execute(select(DncEntry.url, DncEntry.id).where(
-            DncEntry.team_id == team_id)).all())
+        return dict(
+            db.session.execute(
+                select(DncEntry.url, DncEntry.id).where(DncEntry.team_id == team_id)
+            ).all()
+        )
 
 
 def confirm_page(client, **data):
-    return client.post("/entries/remove-many",
-                       data={"csrf_token": token_for(client), **data})
+    return client.post("/entries/remove-many", data={"csrf_token": token_for(client), **data})
 
 
 def remove(client, ids, reason="Contract signed"):
-    return client.post("/entries/remove-many/confirm", data={
-        "csrf_token": token_for(client), "ids": ids, "reason": reason})
+    return client.post(
+        "/entries/remove-many/confirm",
+        data={"csrf_token": token_for(client), "ids": ids, "reason": reason},
+    )
 
 
 def summary(html: str) -> str:
-    return " ".join(re.search(r'id="remove-many-summary"[^>]*>(.*?)</p>', html, re.S)
-                    .group(1).split())
+    return " ".join(
+        re.search(r'id="remove-many-summary"[^>]*>(.*?)</p>', html, re.S).group(1).split()
+    )
 
 
 def test_the_list_has_a_checkbox_per_row_and_the_removal_form(app, signed_in, team):
@@ -63,24 +68,33 @@ def test_selected_rows_are_confirmed_then_removed_with_one_reason(app, signed_in
     flashed = signed_in.get("/entries").get_data(as_text=True)
     assert "Removed 3 entries." in flashed
     with app.app_context():
-        rows = db.session.execute(select(AuditEvent).where(
-            AuditEvent.action == "remove").order_by(AuditEvent.seq)).scalars().all()
+        rows = (
+            db.session.execute(
+                select(AuditEvent).where(AuditEvent.action == "remove").order_by(AuditEvent.seq)
+            )
+            .scalars()
+            .all()
+        )
         assert len(rows) == 3 and {r.operation for r in rows} == {rows[0].seq}
         assert {(r.reason, r.source) for r in rows} == {("Contract signed", "web")}
     # One event in the audit page, expandable to its three removals.
     audit = signed_in.get("/audit").get_data(as_text=True)
     assert "3 profiles" in audit and f"operation={rows[0].seq}" in audit
-    expanded = re.sub(r"<wbr>|&shy;", "", signed_in.get(
-        "/audit", query_string={"operation": rows[0].seq}).get_data(as_text=True))
-    assert all(url.replace("https://", "") in expanded for url in
-               ("https://linkedin.com/in/a", MEMBER, LEAD))
+    expanded = re.sub(
+        r"<wbr>|&shy;",
+        "",
+        signed_in.get("/audit", query_string={"operation": rows[0].seq}).get_data(as_text=True),
+    )
+    assert all(
+        url.replace("https://", "") in expanded
+        for url in ("https://linkedin.com/in/a", MEMBER, LEAD)
+    )
 
 
 def test_every_row_of_the_page_without_javascript(app, signed_in, team):
     add_entries(app, team.id, ["in/a", "in/b"])
     ids = list(ids_of(app, team.id).values())
-    html = confirm_page(signed_in, scope="page", page_ids=ids, ids=ids[:1]).get_data(
-        as_text=True)
+    html = confirm_page(signed_in, scope="page", page_ids=ids, ids=ids[:1]).get_data(as_text=True)
     assert summary(html).startswith("<strong>2</strong> entries will be removed")
 
 
@@ -88,8 +102,16 @@ def test_a_pasted_list_in_any_form(app, signed_in, team):
     add_entries(app, team.id, ["in/jane", MEMBER, LEAD, "in/kept"])
     html = signed_in.get("/entries/remove-many").get_data(as_text=True)
     assert 'name="urls"' in html
-    pasted = "\n".join(["https://www.linkedin.com/in/Jane/", MEMBER_AS_SENT, LEAD_AS_SENT,
-                        "in/nobody", "linkedin.com/company/x", ""])
+    pasted = "\n".join(
+        [
+            "https://www.linkedin.com/in/Jane/",
+            MEMBER_AS_SENT,
+            LEAD_AS_SENT,
+            "in/nobody",
+            "linkedin.com/company/x",
+            "",
+        ]
+    )
     html = confirm_page(signed_in, urls=pasted).get_data(as_text=True)
     assert summary(html).startswith("<strong>3</strong> entries will be removed")
     assert "1 not on the list." in html and "1 not a LinkedIn profile URL." in html
@@ -101,8 +123,7 @@ def test_a_pasted_list_in_any_form(app, signed_in, team):
 def test_nothing_chosen_or_no_reason_is_said_and_nothing_removed(app, signed_in, team):
     add_entries(app, team.id, ["in/a"])
     resp = confirm_page(signed_in)
-    assert resp.status_code == 422 and "Select at least one entry" in resp.get_data(
-        as_text=True)
+    assert resp.status_code == 422 and "Select at least one entry" in resp.get_data(as_text=True)
     resp = remove(signed_in, list(ids_of(app, team.id).values()), reason="  ")
     assert resp.status_code == 422 and "Say why" in resp.get_data(as_text=True)
     assert len(ids_of(app, team.id)) == 1

@@ -21,8 +21,7 @@ def app(make_app, tmp_path):
     return make_app(BULK_UPLOAD_DIR=str(tmp_path / "uploads"))
 
 
-def upload(client, data: bytes, filename="prospects.csv", headers=None, csrf=True,
-           follow=True):
+def upload(client, data: bytes, filename="prospects.csv", headers=None, csrf=True, follow=True):
     """POST the form as a browser does (without htmx, and with `follow`, the progress
     pages are followed to the end as a browser without JavaScript does). The body is
     encoded here, in memory: the test client would spool a large one to a temp file it
@@ -31,8 +30,12 @@ def upload(client, data: bytes, filename="prospects.csv", headers=None, csrf=Tru
     if csrf:
         fields["csrf_token"] = token_for(client, "/screen")
     boundary, body = encode_multipart(fields)
-    resp = client.post("/screen", data=body, headers=headers or {},
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    resp = client.post(
+        "/screen",
+        data=body,
+        headers=headers or {},
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
     return follow_refresh(client, resp)[-1] if follow and not headers else resp
 
 
@@ -58,13 +61,17 @@ def follow_refresh(client, resp) -> list:
 
 
 def counts_of(html: str) -> dict[str, int]:
-    return {status: int(n.replace(",", "")) for status, n in
-            re.findall(r'data-count="(\w+)">([\d,]+)<', html)}
+    return {
+        status: int(n.replace(",", ""))
+        for status, n in re.findall(r'data-count="(\w+)">([\d,]+)<', html)
+    }
 
 
 def links_of(html: str) -> dict[str, str]:
-    return {name: href.replace("&amp;", "&") for name, href in
-            re.findall(r'id="download-(\w+)" download\s+href="([^"]+)"', html)}
+    return {
+        name: href.replace("&amp;", "&")
+        for name, href in re.findall(r'id="download-(\w+)" download\s+href="([^"]+)"', html)
+    }
 
 
 def download(client, html: str, which: str) -> list[list[str]]:
@@ -80,7 +87,7 @@ PROSPECTS = (
     "Jane;Acme;https://www.linkedin.com/in/jane/;jane@acme.test\n"
     "John;Globex;linkedin.com/in/john;john@globex.test\n"
     "Ann;Initech;not a url;ann@initech.test\n"
-    "Bob;=HYPERLINK(\"x\");in/bob;@bob\n"
+    'Bob;=HYPERLINK("x");in/bob;@bob\n'
 )
 
 
@@ -105,14 +112,32 @@ def test_the_linkedin_column_is_detected_and_rows_get_their_status(app, signed_i
     rows = download(signed_in, html, "all")
     assert rows == [
         ["First name", "Company", "Profile", "Email", "dnc_status", "dnc_url"],
-        ["Jane", "Acme", "https://www.linkedin.com/in/jane/", "jane@acme.test", "listed",
-         "https://linkedin.com/in/jane"],
-        ["John", "Globex", "linkedin.com/in/john", "john@globex.test", "not_listed",
-         "https://linkedin.com/in/john"],
+        [
+            "Jane",
+            "Acme",
+            "https://www.linkedin.com/in/jane/",
+            "jane@acme.test",
+            "listed",
+            "https://linkedin.com/in/jane",
+        ],
+        [
+            "John",
+            "Globex",
+            "linkedin.com/in/john",
+            "john@globex.test",
+            "not_listed",
+            "https://linkedin.com/in/john",
+        ],
         ["Ann", "Initech", "not a url", "ann@initech.test", "invalid", ""],
         # Cells a spreadsheet would run as formulas are quoted.
-        ["Bob", "'=HYPERLINK(\"x\")", "in/bob", "'@bob", "not_listed",
-         "https://linkedin.com/in/bob"],
+        [
+            "Bob",
+            '\'=HYPERLINK("x")',
+            "in/bob",
+            "'@bob",
+            "not_listed",
+            "https://linkedin.com/in/bob",
+        ],
     ]
 
 
@@ -126,8 +151,7 @@ def test_only_the_contactable_rows_can_be_downloaded(app, signed_in, team):
 
 def test_a_chosen_column_replaces_the_detected_one(app, signed_in, team):
     add_entries(app, team.id, ["in/old-profile"])
-    data = (b"name,profile,old\nJane,linkedin.com/in/jane,in/old-profile\n"
-            b"Joe,linkedin.com/in/joe,\n")
+    data = b"name,profile,old\nJane,linkedin.com/in/jane,in/old-profile\nJoe,linkedin.com/in/joe,\n"
     html = upload(signed_in, data).get_data(as_text=True)
     assert counts_of(html) == {"not_listed": 2, "listed": 0, "invalid": 0}
     token = re.search(r"/screen/([\w-]{32})/download", html).group(1)
@@ -143,18 +167,33 @@ def test_a_file_without_a_linkedin_column_asks_for_one(signed_in):
     assert '<option value="0"' in html and ">email<" in html
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    pytest.param(b"https://www.linkedin.com/in/jane/\nin/joe\n",
-                 {"listed": 1, "not_listed": 1, "invalid": 0}, id="one-column-no-header"),
-    pytest.param(codecs.BOM_UTF16_LE + "Name\tURL\nJürgen\thttps://linkedin.com/in/jane\n"
-                 .encode("utf-16-le"), {"listed": 1, "not_listed": 0, "invalid": 0},
-                 id="utf16-tab"),
-    pytest.param(b'"Doe, Jane","https://linkedin.com/in/jane","a note\nover lines"\n'
-                 b'Joe,linkedin.com/in/joe,x\n',
-                 {"listed": 1, "not_listed": 1, "invalid": 0}, id="quoted"),
-    pytest.param("Jürgen|https://linkedin.com/in/jane\n".encode("latin-1"),
-                 {"listed": 1, "not_listed": 0, "invalid": 0}, id="latin1-pipe"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(
+            b"https://www.linkedin.com/in/jane/\nin/joe\n",
+            {"listed": 1, "not_listed": 1, "invalid": 0},
+            id="one-column-no-header",
+        ),
+        pytest.param(
+            codecs.BOM_UTF16_LE
+            + "Name\tURL\nJürgen\thttps://linkedin.com/in/jane\n".encode("utf-16-le"),
+            {"listed": 1, "not_listed": 0, "invalid": 0},
+            id="utf16-tab",
+        ),
+        pytest.param(
+            b'"Doe, Jane","https://linkedin.com/in/jane","a note\nover lines"\n'
+            b"Joe,linkedin.com/in/joe,x\n",
+            {"listed": 1, "not_listed": 1, "invalid": 0},
+            id="quoted",
+        ),
+        pytest.param(
+            "Jürgen|https://linkedin.com/in/jane\n".encode("latin-1"),
+            {"listed": 1, "not_listed": 0, "invalid": 0},
+            id="latin1-pipe",
+        ),
+    ],
+)
 def test_layouts(app, signed_in, team, data, expected):
     add_entries(app, team.id, ["in/jane"])
     resp = upload(signed_in, data)
@@ -216,12 +255,14 @@ def test_a_field_over_the_csv_limit_is_a_clear_error(signed_in):
     assert "could not be read as CSV (line 2" in resp.get_data(as_text=True)
 
 
-def test_a_prospect_file_may_be_larger_than_other_forms_up_to_its_own_cap(make_app, team,
-                                                                          tmp_path):
+def test_a_prospect_file_may_be_larger_than_other_forms_up_to_its_own_cap(make_app, team, tmp_path):
     from tests.web_support import make_member, sign_in
 
-    app = make_app(BULK_UPLOAD_DIR=str(tmp_path / "up"), MAX_CONTENT_LENGTH=2_000,
-                   SCREEN_MAX_CONTENT_LENGTH=50_000)
+    app = make_app(
+        BULK_UPLOAD_DIR=str(tmp_path / "up"),
+        MAX_CONTENT_LENGTH=2_000,
+        SCREEN_MAX_CONTENT_LENGTH=50_000,
+    )
     client = app.test_client()
     make_member(app, team.id)
     sign_in(client)
@@ -332,15 +373,18 @@ def test_counting_in_steps_equals_one_count_and_the_database(stepping, member, t
     assert counts_of(html) == expected
     with stepping.app_context():
         path = screen_csv.staged_path(
-            screen_csv.member_dir(stepping.config["BULK_UPLOAD_DIR"], team.id, 1), token)
+            screen_csv.member_dir(stepping.config["BULK_UPLOAD_DIR"], team.id, 1), token
+        )
         one_shot = screen_csv.count(team.id, path, screen_csv.read_layout(path), 3)
     assert one_shot.by_status == expected and one_shot.rows == 40
     # The download agrees with the counts.
     rows = download(member, html, "all")
     assert len(rows) == 41 and sum(row[4] == "listed" for row in rows) == 10
     # A count that has ended is shown again without counting.
-    assert counts_of(member.get(f"/screen/{token}?column=3", headers=HTMX)
-                     .get_data(as_text=True)) == expected
+    assert (
+        counts_of(member.get(f"/screen/{token}?column=3", headers=HTMX).get_data(as_text=True))
+        == expected
+    )
 
 
 @pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
@@ -361,7 +405,10 @@ def test_every_resume_point_gives_the_one_shot_count(app, team, tmp_path, newlin
             progress = screen_csv.load_progress(path, 2)
             steps += 1
     assert one_shot.rows == 12 and one_shot.by_status == {
-        "listed": 2, "not_listed": 8, "invalid": 2}
+        "listed": 2,
+        "not_listed": 8,
+        "invalid": 2,
+    }
     assert progress.counts == one_shot
     assert steps in (12, 13)  # the last step may find only the end of the file
     assert progress.position == progress.size and progress.percent == 100
@@ -370,8 +417,7 @@ def test_every_resume_point_gives_the_one_shot_count(app, team, tmp_path, newlin
 def test_an_unreadable_row_late_in_the_file_names_its_line(stepping, member):
     # Past the sample that the layout is read from (SAMPLE_LINES).
     data = tricky_csv(60) + b"x," + b"y" * (screen_csv.csv.field_size_limit() + 1) + b"\r\n"
-    counted, html = follow_steps(member, upload(member, data, headers=HTMX)
-                                 .get_data(as_text=True))
+    counted, html = follow_steps(member, upload(member, data, headers=HTMX).get_data(as_text=True))
     assert len(counted) >= 29
     # 1 header + 60 rows + 20 quoted notes of 3 more lines + 12 blank lines: line 134, as
     # one request without htmx says.
@@ -420,9 +466,11 @@ def test_a_large_file_shows_its_progress_and_an_estimate(make_app, team, tmp_pat
         html = resp.get_data(as_text=True)
         announced += re.findall(r"data-announce>([^<]+)<", html)
     # Read out at each quarter, not at each of the 19 steps.
-    assert announced == ["Screened 25%: 5,000 of about 20,000 rows",
-                         "Screened 50%: 10,000 of about 20,000 rows",
-                         "Screened 75%: 15,000 of about 20,000 rows"]
+    assert announced == [
+        "Screened 25%: 5,000 of about 20,000 rows",
+        "Screened 50%: 10,000 of about 20,000 rows",
+        "Screened 75%: 15,000 of about 20,000 rows",
+    ]
     assert counts_of(html) == {"not_listed": 20_000, "listed": 0, "invalid": 0}
 
 
@@ -433,8 +481,10 @@ def test_without_javascript_each_request_is_one_step_and_the_pages_reload(steppi
     assert 'data-counted="2"' in html  # one step (a chunk of 2 rows), not the whole file
     pages = follow_refresh(member, resp)
     assert len(pages) >= 20
-    counted = [int(re.search(r'data-counted="(\d+)"', p.get_data(as_text=True)).group(1))
-               for p in pages[:-1]]
+    counted = [
+        int(re.search(r'data-counted="(\d+)"', p.get_data(as_text=True)).group(1))
+        for p in pages[:-1]
+    ]
     assert counted == sorted(counted) and counted[:3] == [2, 4, 6]
     html = pages[-1].get_data(as_text=True)
     assert "<html" in html and "40 prospects screened" in html
@@ -443,8 +493,7 @@ def test_without_javascript_each_request_is_one_step_and_the_pages_reload(steppi
     token = re.search(r"/screen/([\w-]{32})/download", html).group(1)
     resp = member.get(f"/screen/{token}?column=3")
     assert REFRESH.search(resp.get_data(as_text=True))
-    assert sum(counts_of(follow_refresh(member, resp)[-1].get_data(as_text=True))
-               .values()) == 40
+    assert sum(counts_of(follow_refresh(member, resp)[-1].get_data(as_text=True)).values()) == 40
 
 
 def test_a_stale_or_foreign_count_is_refused(stepping, member, team):
@@ -462,9 +511,12 @@ def test_a_stale_or_foreign_count_is_refused(stepping, member, team):
     # Nor did it move: the member's next step counts the next chunk.
     assert 'data-counted="4"' in member.get(link, headers=HTMX).get_data(as_text=True)
     # A column whose count was not started, a made-up column or token.
-    for bad in (link.replace("column=2", "column=0"), link.replace("column=2", "column=x"),
-                link.replace("column=2", "column=" + "9" * 5000),
-                "/screen/" + "x" * 32 + "/progress?column=2"):
+    for bad in (
+        link.replace("column=2", "column=0"),
+        link.replace("column=2", "column=x"),
+        link.replace("column=2", "column=" + "9" * 5000),
+        "/screen/" + "x" * 32 + "/progress?column=2",
+    ):
         assert member.get(bad, headers=HTMX).status_code == 409, bad
     # A newer upload replaces the file and its count.
     upload(member, tricky_csv(10), headers=HTMX)
@@ -518,11 +570,14 @@ def token_of(html: str) -> str:
     return re.search(r"/screen/([\w-]{32})/(?:download|done|progress)", html).group(1)
 
 
-@pytest.mark.parametrize("data", [
-    pytest.param(codecs.BOM_UTF16_LE + b"a\x00" * 1000 + b"\x00\xd8", id="bad-utf16"),
-    pytest.param(b"\n\n \n", id="empty"),
-    pytest.param(b"name,profile\nx," + b"y" * 200_000 + b"\n", id="unreadable-row"),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(codecs.BOM_UTF16_LE + b"a\x00" * 1000 + b"\x00\xd8", id="bad-utf16"),
+        pytest.param(b"\n\n \n", id="empty"),
+        pytest.param(b"name,profile\nx," + b"y" * 200_000 + b"\n", id="unreadable-row"),
+    ],
+)
 def test_a_refused_upload_leaves_nothing_on_disk(app, signed_in, team, data):
     upload(signed_in, PROSPECTS.encode())
     assert len(staged_files(app, team.id)) == 2  # the file and its count
@@ -533,8 +588,7 @@ def test_a_refused_upload_leaves_nothing_on_disk(app, signed_in, team, data):
 
 def test_an_unreadable_row_late_in_the_steps_removes_the_file(stepping, member, team):
     data = tricky_csv(60) + b"x," + b"y" * (screen_csv.csv.field_size_limit() + 1) + b"\r\n"
-    _counted, html = follow_steps(member, upload(member, data, headers=HTMX)
-                                  .get_data(as_text=True))
+    _counted, html = follow_steps(member, upload(member, data, headers=HTMX).get_data(as_text=True))
     assert "could not be read as CSV" in html
     assert staged_files(stepping, team.id) == []
 
@@ -544,8 +598,11 @@ def test_screen_another_file_removes_the_finished_one(app, signed_in, team, htmx
     html = upload(signed_in, PROSPECTS.encode()).get_data(as_text=True)
     token = token_of(html)
     assert staged_files(app, team.id)
-    resp = signed_in.post(f"/screen/{token}/done", headers=HTMX if htmx else {},
-                          data={"csrf_token": token_for(signed_in, "/screen")})
+    resp = signed_in.post(
+        f"/screen/{token}/done",
+        headers=HTMX if htmx else {},
+        data={"csrf_token": token_for(signed_in, "/screen")},
+    )
     if htmx:
         assert resp.status_code == 200 and 'id="screen-form"' in resp.get_data(as_text=True)
     else:
@@ -575,8 +632,11 @@ def test_the_teams_staged_files_stay_under_their_cap(make_app, team, tmp_path):
     assert counts_of(upload(first, data).get_data(as_text=True))["not_listed"] == 1000
     resp = upload(second, data)
     assert resp.status_code == 422
-    assert re.search(r"already take [\d.]+ MB of the [\d.]+ MB allowed, and this one needs "
-                     r"[\d.]+ MB\. .*Nothing was kept\.", resp.get_data(as_text=True))
+    assert re.search(
+        r"already take [\d.]+ MB of the [\d.]+ MB allowed, and this one needs "
+        r"[\d.]+ MB\. .*Nothing was kept\.",
+        resp.get_data(as_text=True),
+    )
     assert staged_files(app, team.id, 2) == []
     # Latin-1 grows when staged as UTF-8: the staged size is what counts.
     text = "name,profile\n" + "".join(f"\xe9\xe9\xe9{i},in/p-{i}\n" for i in range(400))
@@ -588,8 +648,7 @@ def test_the_teams_staged_files_stay_under_their_cap(make_app, team, tmp_path):
     assert upload(first, data).status_code == 200
     # When the first member is done, the second can screen the file, and the first not.
     html = upload(first, data).get_data(as_text=True)
-    first.post(f"/screen/{token_of(html)}/done",
-               data={"csrf_token": token_for(first, "/screen")})
+    first.post(f"/screen/{token_of(html)}/done", data={"csrf_token": token_for(first, "/screen")})
     assert upload(second, data).status_code == 200
     assert upload(first, data).status_code == 422
 
@@ -625,8 +684,10 @@ def test_the_sweep_removes_expired_files_and_those_of_removed_members(app, team,
     outsider_client = app.test_client()
     sign_in(outsider_client, "d@example.com", "x" * 20)
     upload(outsider_client, PROSPECTS.encode())
-    assert all(staged_files(app, t, u) for t, u in
-               [(team.id, 1), (team.id, 2), (team.id, 3), (other.id, outsider)])
+    assert all(
+        staged_files(app, t, u)
+        for t, u in [(team.id, 1), (team.id, 2), (team.id, 3), (other.id, outsider)]
+    )
     age(app, team.id, 1, screen_csv.STAGED_TTL + 5)  # expired
     with app.app_context():
         members.remove_member(team.id, 2, actor=TEST_ACTOR)  # removed
@@ -662,15 +723,17 @@ def test_each_upload_sweeps_its_team(app, team):
     assert len(staged_files(app, team.id, 3)) == 2
 
 
-def test_a_request_waits_for_the_members_previous_one_then_says_so(app, signed_in, team,
-                                                                   monkeypatch):
+def test_a_request_waits_for_the_members_previous_one_then_says_so(
+    app, signed_in, team, monkeypatch
+):
     monkeypatch.setattr(screen_csv, "LOCK_WAIT", 0.2)
     html = upload(signed_in, PROSPECTS.encode()).get_data(as_text=True)
     directory = screen_csv.member_dir(app.config["BULK_UPLOAD_DIR"], team.id, 1)
     with screen_csv.member_lock(directory):  # another request of the member at work
         resp = upload(signed_in, PROSPECTS.encode(), headers=HTMX)
         assert resp.status_code == 409 and "being read in another tab" in resp.get_data(
-            as_text=True)
+            as_text=True
+        )
         assert resp.headers["HX-Retarget"] == "#screen-panel"
         assert upload(signed_in, PROSPECTS.encode()).status_code == 409
     # The file was left as it was, and the lock went with the request.
@@ -679,8 +742,9 @@ def test_a_request_waits_for_the_members_previous_one_then_says_so(app, signed_i
 
 
 @pytest.mark.live
-def test_two_simultaneous_uploads_of_one_member_take_turns(live_server_factory, app, team,
-                                                           tmp_path):
+def test_two_simultaneous_uploads_of_one_member_take_turns(
+    live_server_factory, app, team, tmp_path
+):
     """Two tabs of one member upload at the same instant, to two server processes: the
     second waits for the first's request, then replaces its file; neither is a 500."""
     import threading
@@ -693,15 +757,27 @@ def test_two_simultaneous_uploads_of_one_member_take_turns(live_server_factory, 
     uploads = tmp_path / "live-uploads"
     # Steps of one chunk each: the first answer is a progress page however fast the
     # machine (60 chunks), so the second upload always finds the first one's count going.
-    live = live_server_factory(workers=2, threads=4, BULK_UPLOAD_DIR=str(uploads),
-                               RATELIMIT_ENABLED="false", SCREEN_STEP_SECONDS="0.000001")
+    live = live_server_factory(
+        workers=2,
+        threads=4,
+        BULK_UPLOAD_DIR=str(uploads),
+        RATELIMIT_ENABLED="false",
+        SCREEN_STEP_SECONDS="0.000001",
+    )
     tab = requests.Session()
     html = tab.get(live.url + "/login", timeout=30).text
-    tab.post(live.url + "/login", timeout=30, data={
-        "email": "member@example.com", "password": PASSWORD,
-        "csrf_token": re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)})
-    token = re.search(r'name="csrf-token" content="([^"]+)"',
-                      tab.get(live.url + "/screen", timeout=30).text).group(1)
+    tab.post(
+        live.url + "/login",
+        timeout=30,
+        data={
+            "email": "member@example.com",
+            "password": PASSWORD,
+            "csrf_token": re.search(r'name="csrf-token" content="([^"]+)"', html).group(1),
+        },
+    )
+    token = re.search(
+        r'name="csrf-token" content="([^"]+)"', tab.get(live.url + "/screen", timeout=30).text
+    ).group(1)
     data = ("name,profile\n" + "".join(f"P{i},in/p-{i}\n" for i in range(60_000))).encode()
     barrier = threading.Barrier(2)
     answers = [None, None]
@@ -710,9 +786,13 @@ def test_two_simultaneous_uploads_of_one_member_take_turns(live_server_factory, 
         other = requests.Session()
         other.cookies.update(tab.cookies)
         barrier.wait()
-        answers[i] = other.post(live.url + "/screen", headers=HTMX, timeout=60,
-                                data={"csrf_token": token},
-                                files={"file": (f"tab-{i}.csv", data, "text/csv")})
+        answers[i] = other.post(
+            live.url + "/screen",
+            headers=HTMX,
+            timeout=60,
+            data={"csrf_token": token},
+            files={"file": (f"tab-{i}.csv", data, "text/csv")},
+        )
 
     threads = [threading.Thread(target=screen, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -720,12 +800,14 @@ def test_two_simultaneous_uploads_of_one_member_take_turns(live_server_factory, 
     for thread in threads:
         thread.join()
     assert sorted(a.status_code for a in answers) == [200, 200], [
-        (a.status_code, a.text[:300]) for a in answers]
+        (a.status_code, a.text[:300]) for a in answers
+    ]
     tokens = [PROGRESS_LINK.search(a.text).group(1) for a in answers]
     staged = sorted(p.name for p in screen_csv.member_dir(uploads, team.id, 1).glob("*"))
     # One file (the later upload's) and its count.
     assert len(staged) == 2 and {p.split(".")[0] for p in staged} <= {
-        t.split("/")[2] for t in tokens}
+        t.split("/")[2] for t in tokens
+    }
     steps = [tab.get(live.url + link, headers=HTMX, timeout=60) for link in tokens]
     assert sorted(s.status_code for s in steps) == [200, 409]
     gone = next(s for s in steps if s.status_code == 409)

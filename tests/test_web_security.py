@@ -102,15 +102,19 @@ def test_every_form_refuses_a_post_without_the_csrf_token(app, signed_in, team, 
 
 
 def test_a_wrong_csrf_token_in_the_htmx_header_is_refused(signed_in):
-    response = signed_in.post("/entries", data={"url": "linkedin.com/in/x"},
-                              headers={**HTMX, "X-CSRFToken": "forged"})
+    response = signed_in.post(
+        "/entries", data={"url": "linkedin.com/in/x"}, headers={**HTMX, "X-CSRFToken": "forged"}
+    )
     assert response.status_code == 400
 
 
 def test_the_csrf_header_is_accepted_for_htmx(signed_in):
     token = token_for(signed_in)
-    response = signed_in.post("/entries/validate", data={"url": "linkedin.com/in/x"},
-                              headers={**HTMX, "X-CSRFToken": token})
+    response = signed_in.post(
+        "/entries/validate",
+        data={"url": "linkedin.com/in/x"},
+        headers={**HTMX, "X-CSRFToken": token},
+    )
     assert response.status_code == 200
     assert "https://linkedin.com/in/x" in response.get_data(as_text=True)
 

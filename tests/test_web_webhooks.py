@@ -27,10 +27,9 @@ def text(response) -> str:
 
 
 def create(client, url: str) -> tuple[str, str]:
-    page = text(post(client, "/webhooks", url=url, description="CRM", added="y",
-                     removed="y"))
+    page = text(post(client, "/webhooks", url=url, description="CRM", added="y", removed="y"))
     secret = re.search(r'data-copy="(whsec_[^"]+)"', page).group(1)
-    endpoint_id = re.search(r'/webhooks/(whk_\w+)', page).group(1)
+    endpoint_id = re.search(r"/webhooks/(whk_\w+)", page).group(1)
     return endpoint_id, secret
 
 
@@ -61,7 +60,8 @@ def test_csrf_is_required(signed_in, receiver):
 
 
 def test_test_event_appears_in_the_delivery_log_and_can_be_redelivered(
-        app, signed_in, team, receiver):
+    app, signed_in, team, receiver
+):
     endpoint_id, secret = create(signed_in, receiver.url)
     receiver.script = [Answer(500, body=b"upstream busy")]
     done = post(signed_in, f"/webhooks/{endpoint_id}/test")
@@ -70,8 +70,7 @@ def test_test_event_appears_in_the_delivery_log_and_can_be_redelivered(
     page = text(signed_in.get(f"/webhooks/{endpoint_id}"))
     assert "webhook.test" in page and ">500<" in page and "upstream busy" in page
     msg_id = receiver.received[0].headers["webhook-id"]
-    assert post(signed_in, f"/webhooks/{endpoint_id}/redeliver",
-                event=msg_id).status_code == 303
+    assert post(signed_in, f"/webhooks/{endpoint_id}/redeliver", event=msg_id).status_code == 303
     deliver(app)
     assert [r.headers["webhook-id"] for r in receiver.wait_for(2)] == [msg_id, msg_id]
     receiver.received[1].verified(secret)
@@ -126,16 +125,22 @@ def test_webhooks_are_the_owners(app, signed_in, team, receiver):
     endpoint_id, _secret = create(signed_in, receiver.url)  # the first member owns the team
     with app.app_context():
         from dnc_app import accounts
-        accounts.create_user(team.id, "plain@example.com", "correct horse battery staple",
-                             role="member")
+
+        accounts.create_user(
+            team.id, "plain@example.com", "correct horse battery staple", role="member"
+        )
     member = app.test_client()
     sign_in(member, email="plain@example.com")
     assert member.get("/webhooks").status_code == 403
     assert member.get(f"/webhooks/{endpoint_id}").status_code == 403
     assert ">Webhooks" not in text(member.get("/entries"))
-    assert member.post(f"/webhooks/{endpoint_id}/recover", data={
-        "since": "2026-01-01T00:00:00", "csrf_token": token_for(member, "/entries")},
-    ).status_code == 403
+    assert (
+        member.post(
+            f"/webhooks/{endpoint_id}/recover",
+            data={"since": "2026-01-01T00:00:00", "csrf_token": token_for(member, "/entries")},
+        ).status_code
+        == 403
+    )
 
 
 # --------------------------------------------------------------------------- issue 18
@@ -165,8 +170,7 @@ def test_the_log_shows_the_change_number_and_pages_back(make_app, team, receiver
     rest = text(client.get(older.replace("&amp;", "&")))
     assert rest.count("data-attempt") == 1 and "Older attempts" not in rest
     # A cursor the server did not write shows the newest page, never an error.
-    assert text(client.get(f"/webhooks/{endpoint_id}?before=forged")).count(
-        "data-attempt") == 50
+    assert text(client.get(f"/webhooks/{endpoint_id}?before=forged")).count("data-attempt") == 50
 
 
 def test_recover_and_reenable_with_the_reason_shown(app, signed_in, team, receiver):
@@ -194,31 +198,41 @@ def test_recover_and_reenable_with_the_reason_shown(app, signed_in, team, receiv
 
 def test_actions_answer_the_panel_for_htmx(app, signed_in, team, receiver):
     endpoint_id, _ = create(signed_in, receiver.url)
-    response = signed_in.post(f"/webhooks/{endpoint_id}/disable", headers={
-        "HX-Request": "true"}, data={"csrf_token": token_for(signed_in, "/webhooks")})
+    response = signed_in.post(
+        f"/webhooks/{endpoint_id}/disable",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": token_for(signed_in, "/webhooks")},
+    )
     assert response.status_code == 200
     panel = text(response)
     assert 'id="webhook-panel"' in panel
     assert "<html" not in panel and "Disabled:" in panel and ">Enable<" in panel
-    rotated = text(signed_in.post(f"/webhooks/{endpoint_id}/rotate", headers={
-        "HX-Request": "true"}, data={"csrf_token": token_for(signed_in, "/webhooks")}))
+    rotated = text(
+        signed_in.post(
+            f"/webhooks/{endpoint_id}/rotate",
+            headers={"HX-Request": "true"},
+            data={"csrf_token": token_for(signed_in, "/webhooks")},
+        )
+    )
     assert "<html" not in rotated and 'data-copy="whsec_' in rotated
 
 
 def test_recover_needs_csrf_and_is_not_for_another_team(app, signed_in, make_team, receiver):
     endpoint_id, _ = create(signed_in, receiver.url)
-    assert signed_in.post(f"/webhooks/{endpoint_id}/recover",
-                          data={"since": "2000-01-01"}).status_code == 400
+    assert (
+        signed_in.post(f"/webhooks/{endpoint_id}/recover", data={"since": "2000-01-01"}).status_code
+        == 400
+    )
     other = make_team("Other")
     with app.app_context():
         theirs, _secret = endpoints.create_endpoint(other.id, receiver.url)
-    assert post(signed_in, f"/webhooks/{theirs.id}/recover",
-                since="2000-01-01").status_code == 404
+    assert post(signed_in, f"/webhooks/{theirs.id}/recover", since="2000-01-01").status_code == 404
 
 
 def test_the_endpoint_cap_and_the_creation_limit_in_the_pages(make_app, team, receiver):
-    app = make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_MAX_ENDPOINTS=2,
-                   WEB_WEBHOOK_CREATE_LIMIT="3/minute")
+    app = make_app(
+        WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_MAX_ENDPOINTS=2, WEB_WEBHOOK_CREATE_LIMIT="3/minute"
+    )
     client = app.test_client()
     make_member(app, team.id)
     sign_in(client)
@@ -235,12 +249,15 @@ def _endpoints_of(app, team_id):
         return endpoints.list_endpoints(team_id)
 
 
-@pytest.mark.parametrize(("field", "value", "status"), [
-    ("url", "http://127.0.0.1:9/a\x00b", 400),  # NUL: refused for every form (request_guard)
-    ("description", "CRM\x00", 400),
-    ("url", "http://127.0.0.1:9/a\x1bb", 422),
-    ("description", "CRM\x1b[31m", 422),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "status"),
+    [
+        ("url", "http://127.0.0.1:9/a\x00b", 400),  # NUL: refused for every form (request_guard)
+        ("description", "CRM\x00", 400),
+        ("url", "http://127.0.0.1:9/a\x1bb", 422),
+        ("description", "CRM\x1b[31m", 422),
+    ],
+)
 def test_hostile_strings_in_the_form_are_refused(app, signed_in, team, field, value, status):
     form = {"url": "http://127.0.0.1:9/hook", "added": "y", field: value}
     refused = post(signed_in, "/webhooks", **form)

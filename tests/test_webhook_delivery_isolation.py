@@ -24,9 +24,12 @@ TIMEOUT = 1.0
 
 @pytest.fixture
 def app(make_app):
-    return make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_TIMEOUT=TIMEOUT,
-                    WEBHOOK_RETRY_SCHEDULE=[0, 0.5, 1, 2, 4, 8, 8, 8],
-                    WEBHOOK_POLL_INTERVAL=0.2)
+    return make_app(
+        WEBHOOK_ALLOW_PRIVATE=True,
+        WEBHOOK_TIMEOUT=TIMEOUT,
+        WEBHOOK_RETRY_SCHEDULE=[0, 0.5, 1, 2, 4, 8, 8, 8],
+        WEBHOOK_POLL_INTERVAL=0.2,
+    )
 
 
 @pytest.fixture
@@ -63,8 +66,13 @@ def add(app, team_id: str, urls: list[str]) -> None:
 
 def log_of(app, endpoint_id: str) -> list[WebhookAttempt]:
     with app.app_context():
-        rows = list(db.session.scalars(select(WebhookAttempt).where(
-            WebhookAttempt.endpoint_id == endpoint_id).order_by(WebhookAttempt.id)))
+        rows = list(
+            db.session.scalars(
+                select(WebhookAttempt)
+                .where(WebhookAttempt.endpoint_id == endpoint_id)
+                .order_by(WebhookAttempt.id)
+            )
+        )
         db.session.expunge_all()
         db.session.remove()
         return rows
@@ -95,8 +103,7 @@ def test_name_resolution_has_the_deadline_too(monkeypatch):
     # A resolver that never answers in time (a real one would after its own retries).
     monkeypatch.setattr(sender, "resolve", lambda destination, allow: time.sleep(3))
     started = time.monotonic()
-    outcome = sender.post("http://slow-dns.example/hook", "{}", {}, timeout=0.5,
-                          allow_private=True)
+    outcome = sender.post("http://slow-dns.example/hook", "{}", {}, timeout=0.5, allow_private=True)
     assert outcome.error == sender.TIMEOUT
     assert time.monotonic() - started < 1.0
 
@@ -108,15 +115,17 @@ def test_a_kept_alive_connection_is_reused_and_a_closed_one_reopened(receiver):
     try:
         connections = sender.Connections()
         for _n in range(3):
-            assert sender.post(kept.url, "{}", {}, timeout=2, allow_private=True,
-                               connections=connections).ok
+            assert sender.post(
+                kept.url, "{}", {}, timeout=2, allow_private=True, connections=connections
+            ).ok
         # One connection served all three (the client's port is the same).
         assert len({r.client_port for r in kept.received}) == 1
         assert len(connections._idle[kept.url]) == 1
         # HTTP/1.0: closed after each answer, opened again.
         for _n in range(2):
-            assert sender.post(receiver.url, "{}", {}, timeout=2, allow_private=True,
-                               connections=connections).ok
+            assert sender.post(
+                receiver.url, "{}", {}, timeout=2, allow_private=True, connections=connections
+            ).ok
         assert receiver.url not in connections._idle
         assert len({r.client_port for r in receiver.received}) == 2
         connections.close()
@@ -128,7 +137,8 @@ def test_a_kept_alive_connection_is_reused_and_a_closed_one_reopened(receiver):
 
 
 def test_a_healthy_endpoint_is_served_within_2s_while_five_misbehave(
-        app, make_team, receiver, misbehaving, loop):
+    app, make_team, receiver, misbehaving, loop
+):
     noisy, quiet = make_team("Noisy"), make_team("Quiet")
     bad = {mode: misbehaving(mode) for mode in ("hang", "trickle", 500, 410)}
     bad["hang-2"] = misbehaving("hang")
@@ -163,8 +173,9 @@ def test_a_healthy_endpoint_is_served_within_2s_while_five_misbehave(
         assert time.monotonic() < until, "the hanging attempts were not cut"
         time.sleep(0.1)
     trickled = log_of(app, bad_ids["trickle"])
-    assert trickled and all(a.error == "timeout" and a.duration_ms < (TIMEOUT + 0.5) * 1000
-                            for a in trickled)
+    assert trickled and all(
+        a.error == "timeout" and a.duration_ms < (TIMEOUT + 0.5) * 1000 for a in trickled
+    )
     with app.app_context():
         gone = db.session.get(WebhookEndpoint, bad_ids[410])
         assert not gone.enabled and "410" in gone.disabled_reason
@@ -174,8 +185,9 @@ def test_a_healthy_endpoint_is_served_within_2s_while_five_misbehave(
     assert {a.status_code for a in log_of(app, healthy_id)} == {200}
 
 
-def test_a_failing_endpoint_backs_off_without_delaying_its_team(app, team, receiver,
-                                                                 misbehaving, loop):
+def test_a_failing_endpoint_backs_off_without_delaying_its_team(
+    app, team, receiver, misbehaving, loop
+):
     failing = misbehaving(500)
     register(app, team.id, failing.url)
     _healthy, _secret = register(app, team.id, receiver.url)
@@ -209,18 +221,15 @@ def test_events_carry_the_changes_seq_and_arrive_in_its_order(app, team, receive
     seqs = [r.verified(secret)["data"]["seq"] for r in received]
     assert seqs == sorted(seqs) and len(set(seqs)) == 125
     with app.app_context():
-        feed = {row.subject_id: row.seq for row in
-                changelog.read_entry_changes(team.id, 0, 1000)}
-        stored = dict(db.session.execute(select(WebhookMessage.msg_id,
-                                                WebhookMessage.seq)).all())
+        feed = {row.subject_id: row.seq for row in changelog.read_entry_changes(team.id, 0, 1000)}
+        stored = dict(db.session.execute(select(WebhookMessage.msg_id, WebhookMessage.seq)).all())
         db.session.remove()
     for r in received:
         data = json.loads(r.body)["data"]
         assert data["seq"] == feed[data["$id"]] == stored[r.headers["webhook-id"]]
 
 
-def test_a_failed_event_is_retried_later_and_the_others_keep_their_order(
-        app, team, receiver, loop):
+def test_a_failed_event_is_retried_later_and_the_others_keep_their_order(app, team, receiver, loop):
     _id, secret = register(app, team.id, receiver.url)
     receiver.script = [Answer(500)]  # the first event fails once
     add(app, team.id, [f"in/r-{n}" for n in range(20)])
@@ -236,17 +245,28 @@ def test_a_failed_event_is_retried_later_and_the_others_keep_their_order(
 # --------------------------------------------------------------------------- several loops
 
 
-def test_two_loops_keep_each_endpoints_order_and_slots(app, make_app, team, receiver,
-                                                       misbehaving):
+def test_two_loops_keep_each_endpoints_order_and_slots(app, make_app, team, receiver, misbehaving):
     """Two loops on one database (as two processes would be): an endpoint's stream is
     taken by one of them at a time, and its slots are counted across both."""
     _id, secret = register(app, team.id, receiver.url)
     hang = misbehaving("hang")
     register(app, team.id, hang.url)
-    loops = [delivery.Dispatcher(app).start(),
-             delivery.Dispatcher(make_app(**{k: app.config[k] for k in (
-                 "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_TIMEOUT", "WEBHOOK_RETRY_SCHEDULE",
-                 "WEBHOOK_POLL_INTERVAL")})).start()]
+    loops = [
+        delivery.Dispatcher(app).start(),
+        delivery.Dispatcher(
+            make_app(
+                **{
+                    k: app.config[k]
+                    for k in (
+                        "WEBHOOK_ALLOW_PRIVATE",
+                        "WEBHOOK_TIMEOUT",
+                        "WEBHOOK_RETRY_SCHEDULE",
+                        "WEBHOOK_POLL_INTERVAL",
+                    )
+                }
+            )
+        ).start(),
+    ]
     try:
         for n in range(6):
             add(app, team.id, [f"in/two-{n}-{k}" for k in range(50)])
@@ -272,10 +292,28 @@ def test_https_checks_the_certificate_of_the_urls_host(tmp_path, monkeypatch):
     import subprocess
     import threading
 
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                    str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem"), "-days",
-                    "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     server = socket.create_server(("127.0.0.1", 0))
@@ -302,8 +340,9 @@ def test_https_checks_the_certificate_of_the_urls_host(tmp_path, monkeypatch):
     try:
         refused = sender.post(url, "{}", {}, timeout=2, allow_private=True)
         assert refused.error == sender.CONNECTION_FAILED and heads == []
-        monkeypatch.setattr(sender, "_tls_context",
-                            ssl.create_default_context(cafile=tmp_path / "cert.pem"))
+        monkeypatch.setattr(
+            sender, "_tls_context", ssl.create_default_context(cafile=tmp_path / "cert.pem")
+        )
         trusted = sender.post(url, "{}", {}, timeout=2, allow_private=True)
         assert trusted.ok
         assert f"Host: localhost:{server.getsockname()[1]}".encode() in heads[0]

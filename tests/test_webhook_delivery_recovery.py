@@ -25,8 +25,12 @@ pytestmark = pytest.mark.live
 
 LEASE = 3
 # The killed process's attempt never ends by itself within the test.
-SHORT = {"WEBHOOK_ALLOW_PRIVATE": "1", "WEBHOOK_LEASE_SECONDS": str(LEASE),
-         "WEBHOOK_TIMEOUT": "60", "WEBHOOK_POLL_INTERVAL": "0.2"}
+SHORT = {
+    "WEBHOOK_ALLOW_PRIVATE": "1",
+    "WEBHOOK_LEASE_SECONDS": str(LEASE),
+    "WEBHOOK_TIMEOUT": "60",
+    "WEBHOOK_POLL_INTERVAL": "0.2",
+}
 
 
 @pytest.fixture
@@ -42,8 +46,9 @@ def register(app, team, url: str) -> str:
 
 def statuses(app) -> dict[str, int]:
     with app.app_context():
-        rows = db.session.execute(select(WebhookMessage.status, func.count())
-                                  .group_by(WebhookMessage.status)).all()
+        rows = db.session.execute(
+            select(WebhookMessage.status, func.count()).group_by(WebhookMessage.status)
+        ).all()
         db.session.remove()
         return dict(rows)
 
@@ -63,9 +68,11 @@ def worker(server_env):
     def start() -> subprocess.Popen:
         proc = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "app", "webhooks", "worker"],
-            cwd=ROOT, env={**server_env, **SHORT, "PYTHONPATH": str(ROOT),
-                           "PATH": "/usr/bin:/bin"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=ROOT,
+            env={**server_env, **SHORT, "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         procs.append(proc)
         return proc
 
@@ -77,12 +84,14 @@ def worker(server_env):
 
 
 def test_a_worker_killed_mid_attempt_is_taken_over_and_nothing_recorded_is_resent(
-        app, team, receiver, worker):
+    app, team, receiver, worker
+):
     secret = register(app, team, receiver.url)
     receiver.script = [Answer()] * 5 + [Answer(200, delay=120)]  # the sixth is held
     with app.app_context():
-        entries.add_entries(team.id, [f"in/before-{n}" for n in range(5)], source="cli",
-                            actor=TEST_ACTOR)
+        entries.add_entries(
+            team.id, [f"in/before-{n}" for n in range(5)], source="cli", actor=TEST_ACTOR
+        )
     first = worker()
     receiver.wait_for(5, timeout=30)
     wait_until(lambda: statuses(app) == {"delivered": 5})  # recorded
@@ -103,7 +112,8 @@ def test_a_worker_killed_mid_attempt_is_taken_over_and_nothing_recorded_is_resen
 
 
 def test_a_server_killed_mid_attempt_is_taken_over_by_another_server(
-        app, team, receiver, live_server_factory):
+    app, team, receiver, live_server_factory
+):
     secret = register(app, team, receiver.url)
     receiver.script = [Answer(200, delay=120)]
     first = live_server_factory(**SHORT)

@@ -30,8 +30,12 @@ SCHEDULE = [0, 0.2, 0.4]
 
 @pytest.fixture
 def app(make_app):
-    return make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCHEDULE=SCHEDULE,
-                    WEBHOOK_TIMEOUT=1.0, OPTOUT_MIN_SECONDS=0)
+    return make_app(
+        WEBHOOK_ALLOW_PRIVATE=True,
+        WEBHOOK_RETRY_SCHEDULE=SCHEDULE,
+        WEBHOOK_TIMEOUT=1.0,
+        OPTOUT_MIN_SECONDS=0,
+    )
 
 
 def register(client, team, url: str, **body) -> tuple[str, str]:
@@ -43,8 +47,11 @@ def register(client, team, url: str, **body) -> tuple[str, str]:
 
 def pending(app) -> int:
     with app.app_context():
-        count = db.session.scalar(select(func.count()).select_from(WebhookMessage)
-                                  .where(WebhookMessage.status == "pending"))
+        count = db.session.scalar(
+            select(func.count())
+            .select_from(WebhookMessage)
+            .where(WebhookMessage.status == "pending")
+        )
         db.session.remove()
         return count
 
@@ -64,8 +71,13 @@ def deliver(app, timeout: float = 10) -> None:
 
 def attempts(app, endpoint_id: str) -> list[WebhookAttempt]:
     with app.app_context():
-        rows = list(db.session.scalars(select(WebhookAttempt).where(
-            WebhookAttempt.endpoint_id == endpoint_id).order_by(WebhookAttempt.id)))
+        rows = list(
+            db.session.scalars(
+                select(WebhookAttempt)
+                .where(WebhookAttempt.endpoint_id == endpoint_id)
+                .order_by(WebhookAttempt.id)
+            )
+        )
         db.session.expunge_all()
         return rows
 
@@ -81,14 +93,25 @@ def endpoint_row(app, endpoint_id: str) -> WebhookEndpoint:
 
 
 def test_register_list_delete_through_the_api(client, team, make_team, receiver):
-    response = client.post("/v1/webhooks", headers=team.headers, json={
-        "url": receiver.url, "events": ["dnc.entry.removed"], "description": "CRM"})
+    response = client.post(
+        "/v1/webhooks",
+        headers=team.headers,
+        json={"url": receiver.url, "events": ["dnc.entry.removed"], "description": "CRM"},
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["error"] is None
     data = body["data"]
-    assert list(data) == ["id", "url", "events", "description", "enabled", "$createdAt",
-                          "disabledReason", "secret"]
+    assert list(data) == [
+        "id",
+        "url",
+        "events",
+        "description",
+        "enabled",
+        "$createdAt",
+        "disabledReason",
+        "secret",
+    ]
     assert data["id"].startswith("whk_") and data["secret"].startswith("whsec_")
     assert data["events"] == ["dnc.entry.removed"] and data["enabled"] is True
     Webhook(data["secret"])  # a usable Standard Webhooks secret
@@ -98,43 +121,55 @@ def test_register_list_delete_through_the_api(client, team, make_team, receiver)
     assert "secret" not in listed[0]  # shown once
     other = make_team("Other")
     assert client.get("/v1/webhooks", headers=other.headers).get_json()["data"]["webhooks"] == []
-    assert client.delete(f"/v1/webhooks/{data['id']}",
-                         headers=other.headers).status_code == 404
+    assert client.delete(f"/v1/webhooks/{data['id']}", headers=other.headers).status_code == 404
 
     deleted = client.delete(f"/v1/webhooks/{data['id']}", headers=team.headers)
     assert deleted.status_code == 200 and deleted.get_json()["data"]["id"] == data["id"]
     assert client.get("/v1/webhooks", headers=team.headers).get_json()["data"]["webhooks"] == []
-    assert client.delete(f"/v1/webhooks/{data['id']}",
-                         headers=team.headers).get_json()["error"] == "not_found"
+    assert (
+        client.delete(f"/v1/webhooks/{data['id']}", headers=team.headers).get_json()["error"]
+        == "not_found"
+    )
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({}, "missing_url"),
-    ({"url": "ftp://example.com/hook"}, "invalid_url"),
-    ({"url": "https://user:pw@example.com/"}, "invalid_url"),
-    ({"url": "https://" + "a" * 3000 + ".com/"}, "invalid_url"),
-    ({"url": "https://example.invalid/"}, "invalid_url"),
-    ({"url": "http://127.0.0.1:9/", "events": ["dnc.entry.nope"]}, "invalid_parameter"),
-    ({"url": "http://127.0.0.1:9/", "events": "dnc.entry.added"}, "invalid_parameter"),
-    ({"url": "http://127.0.0.1:9/", "description": 5}, "invalid_parameter"),
-    ({"url": ["x"]}, "invalid_url"),
-])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({}, "missing_url"),
+        ({"url": "ftp://example.com/hook"}, "invalid_url"),
+        ({"url": "https://user:pw@example.com/"}, "invalid_url"),
+        ({"url": "https://" + "a" * 3000 + ".com/"}, "invalid_url"),
+        ({"url": "https://example.invalid/"}, "invalid_url"),
+        ({"url": "http://127.0.0.1:9/", "events": ["dnc.entry.nope"]}, "invalid_parameter"),
+        ({"url": "http://127.0.0.1:9/", "events": "dnc.entry.added"}, "invalid_parameter"),
+        ({"url": "http://127.0.0.1:9/", "description": 5}, "invalid_parameter"),
+        ({"url": ["x"]}, "invalid_url"),
+    ],
+)
 def test_bad_registrations_get_the_envelope(client, team, body, code):
     response = client.post("/v1/webhooks", json=body, headers=team.headers)
     assert response.status_code == 400
     assert response.get_json()["error"] == code
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://10.1.2.3/",
-    "http://192.168.0.10/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
-    "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/", "http://100.64.0.1/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/",
+        "http://192.168.0.10/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0/",
+        "http://100.64.0.1/",
+    ],
+)
 def test_private_destinations_are_refused_on_save(make_app, make_team, url):
     app = make_app()  # WEBHOOK_ALLOW_PRIVATE off, the default
     team = make_team()
-    response = app.test_client().post("/v1/webhooks", json={"url": url},
-                                      headers=team.headers)
+    response = app.test_client().post("/v1/webhooks", json={"url": url}, headers=team.headers)
     assert response.status_code == 400
     body = response.get_json()
     assert body["error"] == "invalid_url" and "private" in body["message"]
@@ -160,24 +195,39 @@ def test_the_test_event_is_signed_and_delivered(app, client, team, receiver):
 def test_every_path_that_changes_the_list_sends_its_event(app, team, receiver):
     client = app.test_client()
     _id, secret = register(client, team, receiver.url)
-    api = client.post("/v1/dnc", json={"url": "in/api-one", "reason": "asked"},
-                      headers=team.headers).get_json()["data"]
-    assert client.post("/v1/dnc/batch", headers=team.headers, json={
-        "entries": [{"url": "in/batch-a"}, {"url": "in/batch-b"}]}).status_code == 201
-    assert client.delete(f"/v1/dnc/{api['$id']}", headers=team.headers,
-                         json={"reason": "mistake"}).status_code == 200
+    api = client.post(
+        "/v1/dnc", json={"url": "in/api-one", "reason": "asked"}, headers=team.headers
+    ).get_json()["data"]
+    assert (
+        client.post(
+            "/v1/dnc/batch",
+            headers=team.headers,
+            json={"entries": [{"url": "in/batch-a"}, {"url": "in/batch-b"}]},
+        ).status_code
+        == 201
+    )
+    assert (
+        client.delete(
+            f"/v1/dnc/{api['$id']}", headers=team.headers, json={"reason": "mistake"}
+        ).status_code
+        == 200
+    )
 
     make_member(app, team.id)
     pages = app.test_client()
     sign_in(pages)
-    added = pages.post("/entries", headers={**HTMX, "X-CSRFToken": token_for(pages)},
-                       data={"url": "in/page-one"})
+    added = pages.post(
+        "/entries", headers={**HTMX, "X-CSRFToken": token_for(pages)}, data={"url": "in/page-one"}
+    )
     assert added.status_code in (200, 201)
     with app.app_context():
         from dnc_app import entries
+
         page_entry = entries.find_by_url(team.id, "in/page-one")
-    assert pages.post(f"/entries/{page_entry.id}/remove", data={
-        "reason": "asked to", "csrf_token": token_for(pages)}).status_code in (200, 303)
+    assert pages.post(
+        f"/entries/{page_entry.id}/remove",
+        data={"reason": "asked to", "csrf_token": token_for(pages)},
+    ).status_code in (200, 303)
     html = preview(pages, urls="in/bulk-a\nin/bulk-b").get_data(as_text=True)
     assert confirm(pages, pending_token(html)).status_code == 200
 
@@ -187,30 +237,35 @@ def test_every_path_that_changes_the_list_sends_its_event(app, team, receiver):
         token = links.make_token(team.slug, "in/linked-one")
     _page, fields = open_form(public, f"/optout/{team.slug}/p/{token}")
     assert post_optout(public, team.slug, "in/linked-one", fields=fields).status_code == 200
-    result = app.test_cli_runner().invoke(args=["entry", "add", "in/cli-one", "--team",
-                                                team.id])
+    result = app.test_cli_runner().invoke(args=["entry", "add", "in/cli-one", "--team", team.id])
     assert result.exit_code == 0, result.output
 
     deliver(app)
     events = [r.verified(secret) for r in receiver.wait_for(11)]
-    seen = {(e["type"], e["data"]["url"].rsplit("/", 1)[-1], e["data"]["source"])
-            for e in events}
+    seen = {(e["type"], e["data"]["url"].rsplit("/", 1)[-1], e["data"]["source"]) for e in events}
     assert seen == {
-        ("dnc.entry.added", "api-one", "api"), ("dnc.entry.added", "batch-a", "api"),
-        ("dnc.entry.added", "batch-b", "api"), ("dnc.entry.removed", "api-one", "api"),
-        ("dnc.entry.added", "page-one", "web"), ("dnc.entry.removed", "page-one", "web"),
-        ("dnc.entry.added", "bulk-a", "web_bulk"), ("dnc.entry.added", "bulk-b", "web_bulk"),
+        ("dnc.entry.added", "api-one", "api"),
+        ("dnc.entry.added", "batch-a", "api"),
+        ("dnc.entry.added", "batch-b", "api"),
+        ("dnc.entry.removed", "api-one", "api"),
+        ("dnc.entry.added", "page-one", "web"),
+        ("dnc.entry.removed", "page-one", "web"),
+        ("dnc.entry.added", "bulk-a", "web_bulk"),
+        ("dnc.entry.added", "bulk-b", "web_bulk"),
         ("dnc.entry.added", "public-one", "public_form"),
         ("dnc.entry.added", "linked-one", "public_form"),
         ("dnc.entry.added", "cli-one", "cli"),
     }
-    first = next(e for e in events if e["data"]["url"].endswith("api-one")
-                 and e["type"] == "dnc.entry.added")
+    first = next(
+        e for e in events if e["data"]["url"].endswith("api-one") and e["type"] == "dnc.entry.added"
+    )
     # The entry as the API returns it, plus the change's source and reason.
-    assert first["data"] == {**api, "source": "api", "reason": "asked",
-                             "seq": first["data"]["seq"]}
-    removed = next(e for e in events if e["type"] == "dnc.entry.removed"
-                   and e["data"]["url"].endswith("api-one"))
+    assert first["data"] == {**api, "source": "api", "reason": "asked", "seq": first["data"]["seq"]}
+    removed = next(
+        e
+        for e in events
+        if e["type"] == "dnc.entry.removed" and e["data"]["url"].endswith("api-one")
+    )
     assert removed["data"]["$id"] == api["$id"] and removed["data"]["reason"] == "mistake"
     assert removed["data"]["$createdAt"] == api["$createdAt"]
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 11
@@ -256,8 +311,7 @@ def test_500s_and_timeouts_are_retried_with_the_same_webhook_id(app, client, tea
         r.verified(secret)
     assert received[1].at - received[0].at >= 0.2 - 0.05  # the schedule's second step
     log = attempts(app, endpoint_id)
-    assert [(a.status_code, a.error) for a in log] == [(500, None), (None, "timeout"),
-                                                       (200, None)]
+    assert [(a.status_code, a.error) for a in log] == [(500, None), (None, "timeout"), (200, None)]
     assert endpoint_row(app, endpoint_id).failing_since is None  # healthy again
 
 
@@ -316,12 +370,14 @@ def test_the_team_flag_follows_its_enabled_endpoints(app, client, team, receiver
     deliver(app)  # 410: the service disables the last endpoint
     assert not has_webhooks(app, team.id)
     assert [json.loads(r.body)["data"]["url"] for r in receiver.received] == [
-        "https://linkedin.com/in/heard"]
+        "https://linkedin.com/in/heard"
+    ]
 
 
 def test_an_endpoint_failing_too_long_is_disabled(make_app, team, receiver):
-    app = make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCHEDULE=[0, 0.3, 0.3],
-                   WEBHOOK_DISABLE_AFTER=0.25)
+    app = make_app(
+        WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCHEDULE=[0, 0.3, 0.3], WEBHOOK_DISABLE_AFTER=0.25
+    )
     client = app.test_client()
     endpoint_id, _secret = register(client, team, receiver.url)
     receiver.script = [Answer(500)] * 3
@@ -333,8 +389,9 @@ def test_an_endpoint_failing_too_long_is_disabled(make_app, team, receiver):
 
 
 def test_retry_after_is_honoured_and_bounded(make_app, team, receiver):
-    app = make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCHEDULE=SCHEDULE,
-                   WEBHOOK_RETRY_AFTER_MAX=1.0)
+    app = make_app(
+        WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCHEDULE=SCHEDULE, WEBHOOK_RETRY_AFTER_MAX=1.0
+    )
     client = app.test_client()
     register(client, team, receiver.url)
     receiver.script = [Answer(429, {"Retry-After": "0.8"}), Answer(503, {"Retry-After": "60"})]
@@ -355,7 +412,8 @@ def test_private_addresses_are_refused_at_delivery_time(make_app, team, receiver
     deliver(app)
     assert receiver.received == []
     assert [(a.status_code, a.error) for a in attempts(app, endpoint_id)] == [
-        (None, "destination not allowed")]
+        (None, "destination not allowed")
+    ]
 
 
 def test_redirects_are_not_followed(app, client, team, receiver):
@@ -397,8 +455,9 @@ def test_rotation_signs_with_both_secrets_during_the_overlap(app, client, team, 
     assert received.verified(old)["type"] == received.verified(new)["type"] == "webhook.test"
 
     with app.app_context():  # 24 hours later only the new secret signs
-        db.session.execute(update(WebhookEndpoint).values(
-            previous_secret_until=utcnow() - timedelta(seconds=1)))
+        db.session.execute(
+            update(WebhookEndpoint).values(previous_secret_until=utcnow() - timedelta(seconds=1))
+        )
         db.session.commit()
     client.post(f"/v1/webhooks/{endpoint_id}/test", headers=team.headers)
     deliver(app)
@@ -418,8 +477,9 @@ def test_secrets_are_encrypted_at_rest(app, client, team, receiver):
 
 
 def test_the_loop_is_woken_by_the_commit(make_app, team, receiver):
-    app = make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_DELIVERY=True,
-                   WEBHOOK_POLL_INTERVAL=30)  # only the wake-up can be this fast
+    app = make_app(
+        WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_DELIVERY=True, WEBHOOK_POLL_INTERVAL=30
+    )  # only the wake-up can be this fast
     client = app.test_client()
     register(client, team, receiver.url)  # the first request starts the loop
     try:
@@ -456,8 +516,7 @@ def test_defaults(app_from_environment, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     app = app_from_environment()
     assert app.config["WEBHOOK_DELIVERY"] is True
-    assert app.config["WEBHOOK_RETRY_SCHEDULE"] == [0, 5, 300, 1800, 7200, 18000, 36000,
-                                                    36000]
+    assert app.config["WEBHOOK_RETRY_SCHEDULE"] == [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
     assert app.config["WEBHOOK_ALLOW_PRIVATE"] is False
 
 
@@ -466,23 +525,23 @@ def test_defaults(app_from_environment, monkeypatch):
 
 def test_cli_create_list_test_delete(app, team, receiver):
     runner = app.test_cli_runner()
-    created = runner.invoke(args=["webhooks", "create", receiver.url, "--team", team.slug,
-                                  "--event", "dnc.entry.added"])
+    created = runner.invoke(
+        args=["webhooks", "create", receiver.url, "--team", team.slug, "--event", "dnc.entry.added"]
+    )
     assert created.exit_code == 0, created.output
     endpoint_id = created.output.split("Endpoint:")[1].split()[0]
     secret = created.output.split("Secret:")[1].split()[0]
     listed = runner.invoke(args=["webhooks", "list", "--team", team.slug])
     assert endpoint_id in listed.output and receiver.url in listed.output
-    assert runner.invoke(args=["webhooks", "test", endpoint_id, "--team",
-                               team.slug]).exit_code == 0
+    assert runner.invoke(args=["webhooks", "test", endpoint_id, "--team", team.slug]).exit_code == 0
     deliver(app)
     assert receiver.wait_for(1)[0].verified(secret)["type"] == "webhook.test"
     refused = runner.invoke(args=["webhooks", "create", "ftp://x", "--team", team.slug])
     assert refused.exit_code != 0 and "https://" in refused.output
-    assert runner.invoke(args=["webhooks", "delete", endpoint_id, "--team",
-                               team.slug]).exit_code == 0
-    assert endpoint_id not in runner.invoke(args=["webhooks", "list", "--team",
-                                                  team.slug]).output
+    assert (
+        runner.invoke(args=["webhooks", "delete", endpoint_id, "--team", team.slug]).exit_code == 0
+    )
+    assert endpoint_id not in runner.invoke(args=["webhooks", "list", "--team", team.slug]).output
 
 
 def test_an_endpoint_deleted_during_an_attempt_is_no_error(app, client, team, receiver):
@@ -509,11 +568,13 @@ def test_an_endpoint_deleted_during_an_attempt_is_no_error(app, client, team, re
 
 
 def test_after_a_secret_key_change_deliveries_fail_until_the_secret_is_rotated(
-        make_app, team, receiver):
+    make_app, team, receiver
+):
     before = make_app(WEBHOOK_ALLOW_PRIVATE=True, SECRET_KEY="the-old-key" * 4)
     endpoint_id, _old = register(before.test_client(), team, receiver.url)
-    app = make_app(WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCHEDULE=[0],
-                   SECRET_KEY="the-new-key" * 4)
+    app = make_app(
+        WEBHOOK_ALLOW_PRIVATE=True, WEBHOOK_RETRY_SCHEDULE=[0], SECRET_KEY="the-new-key" * 4
+    )
     client = app.test_client()
     client.post(f"/v1/webhooks/{endpoint_id}/test", headers=team.headers)
     deliver(app)

@@ -37,8 +37,9 @@ def register(app, team, url: str) -> str:
 
 def statuses(app) -> dict[str, int]:
     with app.app_context():
-        rows = db.session.execute(select(WebhookMessage.status, func.count())
-                                  .group_by(WebhookMessage.status)).all()
+        rows = db.session.execute(
+            select(WebhookMessage.status, func.count()).group_by(WebhookMessage.status)
+        ).all()
         db.session.remove()
         return dict(rows)
 
@@ -51,9 +52,17 @@ def workers(server_env):
     def start(**env) -> subprocess.Popen:
         proc = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "app", "webhooks", "worker"],
-            cwd=ROOT, env={**server_env, "WEBHOOK_ALLOW_PRIVATE": "1",
-                           "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **env},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env={
+                **server_env,
+                "WEBHOOK_ALLOW_PRIVATE": "1",
+                "PYTHONPATH": str(ROOT),
+                "PATH": "/usr/bin:/bin",
+                **env,
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         procs.append(proc)
         return proc
 
@@ -66,7 +75,8 @@ def workers(server_env):
 
 
 def test_an_event_committed_before_a_kill_is_delivered_after_restart(
-        app, team, receiver, live_server_factory):
+    app, team, receiver, live_server_factory
+):
     secret = register(app, team, receiver.url)
     live = live_server_factory(WEBHOOK_DELIVERY="off", WEBHOOK_ALLOW_PRIVATE="1")
     status, body = post_json(live.url, "/v1/dnc", {"url": "in/durable"}, team.api_key)
@@ -80,8 +90,7 @@ def test_an_event_committed_before_a_kill_is_delivered_after_restart(
     assert payload["data"]["$id"] == body["data"]["$id"]
 
 
-def test_a_server_delivers_within_a_second_of_its_201(app, team, receiver,
-                                                      live_server_factory):
+def test_a_server_delivers_within_a_second_of_its_201(app, team, receiver, live_server_factory):
     secret = register(app, team, receiver.url)
     live = live_server_factory(WEBHOOK_ALLOW_PRIVATE="1")
     latencies = []
@@ -100,15 +109,17 @@ def test_a_server_delivers_within_a_second_of_its_201(app, team, receiver,
 def test_two_workers_deliver_each_event_exactly_once(app, team, receiver, workers):
     secret = register(app, team, receiver.url)
     with app.app_context():
-        entries.add_entries(team.id, [f"in/many-{n}" for n in range(300)], source="cli",
-                            actor=TEST_ACTOR)
+        entries.add_entries(
+            team.id, [f"in/many-{n}" for n in range(300)], source="cli", actor=TEST_ACTOR
+        )
     first, second = workers(), workers()
     received = receiver.wait_for(300, timeout=60)
     time.sleep(1.5)  # room for a duplicate to show up
     ids = [r.headers["webhook-id"] for r in receiver.received]
     assert len(ids) == len(set(ids)) == 300
     assert {r.verified(secret)["data"]["url"] for r in received} == {
-        f"https://linkedin.com/in/many-{n}" for n in range(300)}
+        f"https://linkedin.com/in/many-{n}" for n in range(300)
+    }
     assert statuses(app) == {"delivered": 300}
     for proc in (first, second):
         proc.send_signal(signal.SIGTERM)

@@ -32,15 +32,33 @@ pytestmark = [pytest.mark.live, pytest.mark.wheel, pytest.mark.database("sqlite"
 
 PASSWORD = "a long enough password"
 # Not copied into the build: local state and caches of the checkout.
-NOT_SOURCE = (".git", ".venv", "build", "dist", "*.egg-info", "instance", "artifacts",
-              "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis")
+NOT_SOURCE = (
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "instance",
+    "artifacts",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+)
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 _ASSET_RE = re.compile(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"')
 
 
 def _run(args: list, cwd: Path, env: dict, stdin: str | None = None, timeout: float = 300):
-    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, input=stdin,
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
     return result
 
@@ -54,10 +72,16 @@ def work(tmp_path_factory) -> Path:
 def clean_env(work) -> dict[str, str]:
     """Nothing of the test session: no PYTHONPATH to the checkout, no app settings; the
     fresh environment's bin first on PATH; pip's own settings kept (index, caches)."""
-    keep = {k: v for k, v in os.environ.items()
-            if k in ("HOME", "LANG", "TMPDIR") or k.startswith("PIP_")}
-    return {**keep, "PATH": f"{work / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
-            "PYTHONDONTWRITEBYTECODE": "1"}
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if k in ("HOME", "LANG", "TMPDIR") or k.startswith("PIP_")
+    }
+    return {
+        **keep,
+        "PATH": f"{work / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -65,23 +89,32 @@ def venv_bin(work, clean_env) -> Path:
     """A fresh virtual environment with the wheel of a clean copy of the checkout."""
     source = work / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", "."],
-         cwd=source, env=clean_env)
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", "."],
+        cwd=source,
+        env=clean_env,
+    )
     (wheel,) = (work / "dist").glob("dnc_service-*.whl")
     _run([sys.executable, "-m", "venv", work / "venv"], cwd=work, env=clean_env)
     bin_dir = work / "venv" / "bin"
-    _run([bin_dir / "python", "-m", "pip", "install", "-q", wheel], cwd=work, env=clean_env,
-         timeout=600)
+    _run(
+        [bin_dir / "python", "-m", "pip", "install", "-q", wheel],
+        cwd=work,
+        env=clean_env,
+        timeout=600,
+    )
     return bin_dir
 
 
 def _sign_in(base_url: str, email: str) -> urllib.request.OpenerDirector:
     opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
     with opener.open(f"{base_url}/login", timeout=30) as response:
         token = _CSRF_RE.search(response.read().decode()).group(1)
-    form = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": PASSWORD,
-                                   "next": ""}).encode()
+    form = urllib.parse.urlencode(
+        {"csrf_token": token, "email": email, "password": PASSWORD, "next": ""}
+    ).encode()
     with opener.open(f"{base_url}/login", data=form, timeout=30) as response:
         assert response.url.endswith("/entries") or "Sign out" in response.read().decode()
     return opener
@@ -106,13 +139,15 @@ def _assets_served_from_the_wheel(base_url: str, page: str) -> list[str]:
     return assets
 
 
-def test_an_installed_wheel_migrates_and_serves_from_an_empty_directory(
-        work, clean_env, venv_bin):
+def test_an_installed_wheel_migrates_and_serves_from_an_empty_directory(work, clean_env, venv_bin):
     run_dir = work / "run"
     run_dir.mkdir()
     flask = [venv_bin / "flask", "--app", "dnc_app"]
-    where = _run([venv_bin / "python", "-c", "import dnc_app; print(dnc_app.__file__)"],
-                 cwd=run_dir, env=clean_env)
+    where = _run(
+        [venv_bin / "python", "-c", "import dnc_app; print(dnc_app.__file__)"],
+        cwd=run_dir,
+        env=clean_env,
+    )
     assert where.stdout.startswith(str(work / "venv")), where.stdout  # not the checkout
 
     upgrade = _run([*flask, "db", "upgrade"], cwd=run_dir, env=clean_env)
@@ -120,17 +155,34 @@ def test_an_installed_wheel_migrates_and_serves_from_an_empty_directory(
     # The instance folder of an installed package is the current directory's instance/.
     assert (run_dir / "instance" / "dnc.sqlite3").is_file()
     assert (run_dir / "instance" / "secret_key").is_file()
-    team = json.loads(_run([*flask, "team", "create", "Acme", "--json"], cwd=run_dir,
-                           env=clean_env).stdout)
-    _run([*flask, "user", "create", "ann@example.com", "--team", team["slug"]], cwd=run_dir,
-         env=clean_env, stdin=PASSWORD + "\n")
+    team = json.loads(
+        _run([*flask, "team", "create", "Acme", "--json"], cwd=run_dir, env=clean_env).stdout
+    )
+    _run(
+        [*flask, "user", "create", "ann@example.com", "--team", team["slug"]],
+        cwd=run_dir,
+        env=clean_env,
+        stdin=PASSWORD + "\n",
+    )
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([str(venv_bin / "gunicorn"), "dnc_app:create_app()", "--bind",
-                               f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
-                              cwd=run_dir, env=clean_env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            str(venv_bin / "gunicorn"),
+            "dnc_app:create_app()",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+        ],
+        cwd=run_dir,
+        env=clean_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -142,8 +194,13 @@ def test_an_installed_wheel_migrates_and_serves_from_an_empty_directory(
                 assert time.monotonic() < deadline, "gunicorn did not become ready"
                 time.sleep(0.2)
 
-        added = call(base_url, "POST", "/v1/dnc", key=team["apiKey"],
-                     body={"url": "linkedin.com/in/from-the-wheel"})
+        added = call(
+            base_url,
+            "POST",
+            "/v1/dnc",
+            key=team["apiKey"],
+            body={"url": "linkedin.com/in/from-the-wheel"},
+        )
         assert added.status == 201, added
         assert added.json["data"]["url"] == "https://linkedin.com/in/from-the-wheel"
 
@@ -158,8 +215,12 @@ def test_an_installed_wheel_migrates_and_serves_from_an_empty_directory(
         assert public.status == 200 and "<form" in public.text
         assert "/static/css/optout.css" in _assets_served_from_the_wheel(base_url, public.text)
         # The compiled catalogues travel in the wheel: a German browser reads German.
-        german = call(base_url, "GET", f"/optout/{team['slug']}",
-                      headers={"Accept-Language": "de-DE,de;q=0.9"})
+        german = call(
+            base_url,
+            "GET",
+            f"/optout/{team['slug']}",
+            headers={"Accept-Language": "de-DE,de;q=0.9"},
+        )
         assert german.status == 200 and '<html lang="de">' in german.text
         assert "Keine Nachrichten mehr von" in german.text
     finally:

@@ -17,14 +17,19 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-def make_member(app, team_id: str, email: str = "member@example.com",
-                password: str = PASSWORD) -> int:
+def make_member(
+    app, team_id: str, email: str = "member@example.com", password: str = PASSWORD
+) -> int:
     with app.app_context():
         return accounts.create_user(team_id, email, password).id
 
 
-def sign_in(client, email: str = "member@example.com", password: str = PASSWORD,
-            next_path: str | None = None):
+def sign_in(
+    client,
+    email: str = "member@example.com",
+    password: str = PASSWORD,
+    next_path: str | None = None,
+):
     """Sign in through the real form (with its CSRF token); returns the POST response."""
     token = csrf_from(client.get("/login").get_data(as_text=True))
     data = {"email": email, "password": password, "csrf_token": token}
@@ -40,8 +45,10 @@ def token_for(client, path: str = "/entries") -> str:
 
 def add_entries(app, team_id: str, urls: list[str], source: str = "api"):
     with app.app_context():
-        return [entries.add_entry(team_id, url, source=source, actor=TEST_ACTOR,
-                              reason=f"reason {i}") for i, url in enumerate(urls)]
+        return [
+            entries.add_entry(team_id, url, source=source, actor=TEST_ACTOR, reason=f"reason {i}")
+            for i, url in enumerate(urls)
+        ]
 
 
 HTMX = {"HX-Request": "true"}

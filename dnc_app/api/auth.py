@@ -62,14 +62,16 @@ def key_of(authorization: str, client: str) -> KeyIdentity:
     header = authorization.strip()
     if not header:
         raise _unauthorized(
-            client, "missing_api_key",
+            client,
+            "missing_api_key",
             "API key is required: send it as 'Authorization: Bearer <key>'",
         )
     scheme, _, secret = header.partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not looks_like_api_key(secret):
         raise _unauthorized(
-            client, "invalid_api_key_format",
+            client,
+            "invalid_api_key_format",
             "Invalid API key format: expected 'Authorization: Bearer dnc_sk_…'",
         )
     key = authenticate_api_key(secret)

@@ -32,8 +32,7 @@ _KIND = "c2"
 # Cursors issued before they were signed: a position only, still accepted (a stored
 # cursor does not expire) when it is not past the team's newest change.
 _LEGACY_PREFIX = "c1:"
-_TYPES = {Action.ADD.value: "added", Action.REMOVE.value: "removed",
-          Action.ERASE.value: "erased"}
+_TYPES = {Action.ADD.value: "added", Action.REMOVE.value: "removed", Action.ERASE.value: "erased"}
 BAD_CURSOR = "cursor is not valid: pass the nextCursor of an earlier page"
 
 
@@ -48,8 +47,9 @@ def decode_cursor(team_id: str, cursor: str) -> int:
     seq = cursors.decode(_KIND, team_id, cursor)
     if seq is None:
         seq = _legacy(cursor)
-    if seq is None or seq > (db.session.scalar(
-            select(Team.change_seq).where(Team.id == team_id)) or 0):
+    if seq is None or seq > (
+        db.session.scalar(select(Team.change_seq).where(Team.id == team_id)) or 0
+    ):
         raise InvalidParameter(BAD_CURSOR)
     return seq
 
@@ -64,16 +64,27 @@ def _legacy(cursor: str) -> int | None:
 
 
 def _change(row) -> dict:
-    return {"type": _TYPES[row.action], "entryId": row.subject_id, "url": row.url,
-            "at": isoformat(row.created_at), "source": row.source, "seq": row.seq}
+    return {
+        "type": _TYPES[row.action],
+        "entryId": row.subject_id,
+        "url": row.url,
+        "at": isoformat(row.created_at),
+        "source": row.source,
+        "seq": row.seq,
+    }
 
 
 @bp.get("/dnc/changes")
 @require_api_key
 @team_limits(CHANGES)
 def get_changes():
-    limit = int_arg("limit", DEFAULT_CHANGES_PAGE, 1, MAX_CHANGES_PAGE,
-                     f"limit must be an integer between 1 and {MAX_CHANGES_PAGE}")
+    limit = int_arg(
+        "limit",
+        DEFAULT_CHANGES_PAGE,
+        1,
+        MAX_CHANGES_PAGE,
+        f"limit must be an integer between 1 and {MAX_CHANGES_PAGE}",
+    )
     # No cursor (or an empty one): from the team's first change.
     cursor = request.args.get("cursor") or ""
     after = decode_cursor(g.team_id, cursor) if cursor else 0
@@ -81,6 +92,9 @@ def get_changes():
     page = rows[:limit]
     # Also with nothing new: the same position, to poll from.
     next_seq = page[-1].seq if page else after
-    data = {"changes": [_change(row) for row in page],
-            "nextCursor": encode_cursor(g.team_id, next_seq), "hasMore": len(rows) > limit}
+    data = {
+        "changes": [_change(row) for row in page],
+        "nextCursor": encode_cursor(g.team_id, next_seq),
+        "hasMore": len(rows) > limit,
+    }
     return envelope(None, data, f"{len(page)} changes", 200)

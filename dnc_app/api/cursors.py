@@ -39,8 +39,12 @@ def decode(kind: str, scope: str, cursor: str) -> int | None:
     if raw is None or raw.count(":") != 2:
         return None
     prefix, digits, _mac_text = raw.split(":")
-    if (prefix != kind or not (digits.isascii() and digits.isdigit()) or len(digits) > 19
-            or int(digits) > MAX_POSITION):
+    if (
+        prefix != kind
+        or not (digits.isascii() and digits.isdigit())
+        or len(digits) > 19
+        or int(digits) > MAX_POSITION
+    ):
         return None
     position = int(digits)
     return position if hmac.compare_digest(encode(kind, scope, position), cursor) else None

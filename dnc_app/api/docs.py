@@ -103,9 +103,11 @@ def type_label(document: dict, schema: dict) -> str:
         label = f"array of {type_label(document, schema.get('items', {}))}"
     else:
         label = kind
-    bounds = [(schema.get("minimum"), schema.get("maximum")),
-              (schema.get("minItems"), schema.get("maxItems")),
-              (schema.get("minLength"), schema.get("maxLength"))]
+    bounds = [
+        (schema.get("minimum"), schema.get("maximum")),
+        (schema.get("minItems"), schema.get("maxItems")),
+        (schema.get("minLength"), schema.get("maxLength")),
+    ]
     for low, high in bounds:
         if low is not None and high is not None:
             label += f" ({low:,}–{high:,})"
@@ -122,12 +124,14 @@ def _fields(document: dict, schema: dict) -> list[dict]:
     fields = []
     for name, prop in schema.get("properties", {}).items():
         resolved = _resolve(document, prop)
-        fields.append({
-            "name": name,
-            "type": type_label(document, prop),
-            "required": name in required,
-            "description": resolved.get("description", ""),
-        })
+        fields.append(
+            {
+                "name": name,
+                "type": type_label(document, prop),
+                "required": name in required,
+                "description": resolved.get("description", ""),
+            }
+        )
     return fields
 
 
@@ -158,8 +162,7 @@ def _curl(document: dict, path: str, method: str, operation: dict) -> str:
     parts = ["curl"]
     if method != "get":
         parts.append(f"-X {method.upper()}")
-    query = [p for p in operation.get("parameters", [])
-             if p["in"] == "query" and p.get("required")]
+    query = [p for p in operation.get("parameters", []) if p["in"] == "query" and p.get("required")]
     if query:
         url += "?" + "&".join(f"{p['name']}={p['example']}" for p in query)
     parts.append(f'"{url}"')
@@ -182,32 +185,44 @@ def _operations(document: dict) -> list[dict]:
                 continue
             body = operation.get("requestBody")
             body_schema = body["content"]["application/json"]["schema"] if body else None
-            views.append({
-                "id": operation["operationId"],
-                "method": method.upper(),
-                "path": path,
-                "summary": operation["summary"],
-                "description": operation.get("description", ""),
-                "public": operation.get("security") == [],
-                "parameters": [
-                    {"name": p["name"], "in": p["in"], "required": p.get("required", False),
-                     "type": type_label(document, p["schema"]),
-                     "default": p["schema"].get("default"),
-                     "description": p.get("description", "")}
-                    for p in operation.get("parameters", [])
-                ],
-                "body_required": bool(body and body.get("required")),
-                "body_fields": _fields(document, body_schema) if body_schema else [],
-                "responses": [_response_view(document, status, response)
-                              for status, response in sorted(operation["responses"].items())],
-                "curl": _curl(document, path, method, operation),
-            })
+            views.append(
+                {
+                    "id": operation["operationId"],
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation["summary"],
+                    "description": operation.get("description", ""),
+                    "public": operation.get("security") == [],
+                    "parameters": [
+                        {
+                            "name": p["name"],
+                            "in": p["in"],
+                            "required": p.get("required", False),
+                            "type": type_label(document, p["schema"]),
+                            "default": p["schema"].get("default"),
+                            "description": p.get("description", ""),
+                        }
+                        for p in operation.get("parameters", [])
+                    ],
+                    "body_required": bool(body and body.get("required")),
+                    "body_fields": _fields(document, body_schema) if body_schema else [],
+                    "responses": [
+                        _response_view(document, status, response)
+                        for status, response in sorted(operation["responses"].items())
+                    ],
+                    "curl": _curl(document, path, method, operation),
+                }
+            )
     return views
 
 
 def _schemas(document: dict) -> list[dict]:
     return [
-        {"name": name, "description": schema.get("description", ""),
-         "fields": _fields(document, schema), "type": type_label(document, schema)}
+        {
+            "name": name,
+            "description": schema.get("description", ""),
+            "fields": _fields(document, schema),
+            "type": type_label(document, schema),
+        }
         for name, schema in document["components"]["schemas"].items()
     ]

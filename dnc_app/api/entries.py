@@ -47,8 +47,9 @@ def add_answer(team_id: str, actor: Actor, body: dict):
     url = body.get("url")
     if url is None or url == "":
         raise ApiError("missing_url", "URL is required")
-    entry = entries.add_entry(team_id, url, reason=body.get("reason"), source=Source.API,
-                              actor=actor)
+    entry = entries.add_entry(
+        team_id, url, reason=body.get("reason"), source=Source.API, actor=actor
+    )
     return envelope(None, entry.to_dict(), "Added to Do Not Contact list", 201)
 
 
@@ -73,8 +74,10 @@ def _batch_items(body: dict) -> list[dict]:
     if not items:
         raise ApiError("empty_entries", "entries must contain at least one entry")
     if len(items) > MAX_BATCH_ENTRIES:
-        raise ApiError("too_many_entries", f"entries must contain at most "
-                       f"{MAX_BATCH_ENTRIES:,} entries (got {len(items):,})")
+        raise ApiError(
+            "too_many_entries",
+            f"entries must contain at most {MAX_BATCH_ENTRIES:,} entries (got {len(items):,})",
+        )
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise InvalidParameter(f"entries[{index}] must be an object with a url")
@@ -98,26 +101,32 @@ def post_batch():
             urls.append(url)
             reasons.append(item.get("reason"))
     if urls:
-        result = entries.add_entries(g.team_id, urls, reasons=reasons, source=Source.API,
-                                     actor=g.actor)
+        result = entries.add_entries(
+            g.team_id, urls, reasons=reasons, source=Source.API, actor=g.actor
+        )
         for index, item in zip(positions, result.items, strict=True):
             details[index] = {
-                "url": item.url if item.url else (item.input if isinstance(item.input, str)
-                                                  else None),
+                "url": item.url
+                if item.url
+                else (item.input if isinstance(item.input, str) else None),
                 "status": item.status,
                 # Only an error carries a message; a duplicate is not an error.
                 "error": item.error if item.status == "error" else None,
             }
-    counts = {status: sum(1 for d in details if d["status"] == status)
-              for status in ("added", "duplicate", "error")}
+    counts = {
+        status: sum(1 for d in details if d["status"] == status)
+        for status in ("added", "duplicate", "error")
+    }
     data = {
         "added": counts["added"],
         "duplicates": counts["duplicate"],
         "errors": counts["error"],
         "details": details,
     }
-    message = (f"Bulk import completed: {counts['added']} added, "
-               f"{counts['duplicate']} duplicates, {counts['error']} errors")
+    message = (
+        f"Bulk import completed: {counts['added']} added, "
+        f"{counts['duplicate']} duplicates, {counts['error']} errors"
+    )
     return envelope(None, data, message, 201)
 
 
@@ -168,8 +177,10 @@ def _screen_items(body: dict) -> tuple[str, list]:
     if not items:
         raise ApiError("missing_urls", f"{key} must contain at least one item")
     if len(items) > MAX_SCREEN_ITEMS:
-        raise ApiError("too_many_urls", f"{key} must contain at most "
-                       f"{MAX_SCREEN_ITEMS:,} items (got {len(items):,})")
+        raise ApiError(
+            "too_many_urls",
+            f"{key} must contain at most {MAX_SCREEN_ITEMS:,} items (got {len(items):,})",
+        )
     for index, item in enumerate(items):
         if not isinstance(item, str):
             raise InvalidParameter(f"{key}[{index}] must be a string")
@@ -188,10 +199,16 @@ def screen():
     counts = {status: 0 for status in ("listed", "not_listed", "invalid")}
     for result in results:
         counts[result.status] += 1
-    data = {"results": [result.to_dict() for result in results], "listed": counts["listed"],
-            "notListed": counts["not_listed"], "invalid": counts["invalid"]}
-    message = (f"Screened {len(results)}: {counts['listed']} listed, "
-               f"{counts['not_listed']} not listed, {counts['invalid']} invalid")
+    data = {
+        "results": [result.to_dict() for result in results],
+        "listed": counts["listed"],
+        "notListed": counts["not_listed"],
+        "invalid": counts["invalid"],
+    }
+    message = (
+        f"Screened {len(results)}: {counts['listed']} listed, "
+        f"{counts['not_listed']} not listed, {counts['invalid']} invalid"
+    )
     return envelope(None, data, message, 200)
 
 
@@ -205,10 +222,16 @@ MAX_QUERY_LENGTH = entries.MAX_QUERY_LENGTH
 
 
 def _list_params() -> dict:
-    limit = int_arg("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE,
-                     f"limit must be an integer between 1 and {MAX_PAGE_SIZE}")
-    offset = int_arg("offset", 0, 0, MAX_OFFSET,
-                      f"offset must be an integer between 0 and {MAX_OFFSET}")
+    limit = int_arg(
+        "limit",
+        DEFAULT_PAGE_SIZE,
+        1,
+        MAX_PAGE_SIZE,
+        f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
+    )
+    offset = int_arg(
+        "offset", 0, 0, MAX_OFFSET, f"offset must be an integer between 0 and {MAX_OFFSET}"
+    )
     # An empty cursor is the first page, like no cursor at all.
     cursor = request.args.get("cursor") or None
     if cursor is not None and "offset" in request.args:
@@ -254,9 +277,14 @@ def delete_entry_by_id(entry_id: str):
     if not _ENTRY_ID.fullmatch(entry_id):
         raise entries.EntryNotFound()
     # The service checks the reason before it writes anything.
-    entries.remove_entry(g.team_id, entry_id, reason=body.get("reason"), source=Source.API,
-                         actor=g.actor,
-                         may_remove_optouts=accounts.key_may_remove_optouts(g.api_key.id))
+    entries.remove_entry(
+        g.team_id,
+        entry_id,
+        reason=body.get("reason"),
+        source=Source.API,
+        actor=g.actor,
+        may_remove_optouts=accounts.key_may_remove_optouts(g.api_key.id),
+    )
     message = "DNC entry deleted successfully"
     return envelope(None, {"message": message}, message, 200)
 
@@ -270,13 +298,21 @@ def delete_entry_by_id(entry_id: str):
 def erase_entry_by_id(entry_id: str):
     # The right is checked first: a key without it learns nothing about which ids exist.
     if not accounts.key_may_remove_optouts(g.api_key.id):
-        raise ApiError("erasure_not_allowed", "This API key may not erase personal data: an "
-                       "owner allows it for keys that may remove opt-outs", 403)
+        raise ApiError(
+            "erasure_not_allowed",
+            "This API key may not erase personal data: an "
+            "owner allows it for keys that may remove opt-outs",
+            403,
+        )
     if not _ENTRY_ID.fullmatch(entry_id):
         raise entries.EntryNotFound()
     entry = entries.erase_entry(g.team_id, entry_id, source=Source.API, actor=g.actor)
-    return envelope(None, entry.to_dict(),
-                    "Personal data erased; the person stays on the Do Not Contact list", 200)
+    return envelope(
+        None,
+        entry.to_dict(),
+        "Personal data erased; the person stays on the Do Not Contact list",
+        200,
+    )
 
 
 # --------------------------------------------------------------------------- evidence
@@ -318,8 +354,10 @@ def _batch_delete_items(body: dict) -> tuple[str, list]:
     if not items:
         raise ApiError("missing_ids", f"{key} must contain at least one item")
     if len(items) > MAX_BATCH_DELETE:
-        raise ApiError("too_many_ids", f"{key} must contain at most "
-                       f"{MAX_BATCH_DELETE:,} items (got {len(items):,})")
+        raise ApiError(
+            "too_many_ids",
+            f"{key} must contain at most {MAX_BATCH_DELETE:,} items (got {len(items):,})",
+        )
     for index, item in enumerate(items):
         if not isinstance(item, str):
             raise InvalidParameter(f"{key}[{index}] must be a string")
@@ -333,15 +371,25 @@ def post_batch_delete():
     body = json_object()
     key, items = _batch_delete_items(body)
     result = entries.remove_entries(
-        g.team_id, **{key: items}, reason=body.get("reason"), source=Source.API,
-        actor=g.actor, may_remove_optouts=accounts.key_may_remove_optouts(g.api_key.id))
+        g.team_id,
+        **{key: items},
+        reason=body.get("reason"),
+        source=Source.API,
+        actor=g.actor,
+        may_remove_optouts=accounts.key_may_remove_optouts(g.api_key.id),
+    )
     counts = {status: result.count(status) for status in entries.REMOVAL_STATUSES}
     data = {
-        "removed": counts["removed"], "notFound": counts["not_found"],
+        "removed": counts["removed"],
+        "notFound": counts["not_found"],
         "protected": counts["protected_entry"],
-        "details": [{"input": item.input, "entryId": item.entry_id, "status": item.status}
-                    for item in result.items],
+        "details": [
+            {"input": item.input, "entryId": item.entry_id, "status": item.status}
+            for item in result.items
+        ],
     }
-    message = (f"Removed {counts['removed']}: {counts['not_found']} not found, "
-               f"{counts['protected_entry']} protected, {counts['invalid_url']} invalid")
+    message = (
+        f"Removed {counts['removed']}: {counts['not_found']} not found, "
+        f"{counts['protected_entry']} protected, {counts['invalid_url']} invalid"
+    )
     return envelope(None, data, message, 200)

@@ -15,8 +15,14 @@ from . import bp
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400, data=None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int = 400,
+        data=None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
         self.data, self.headers = data, headers or {}

@@ -36,18 +36,29 @@ from .mediatype import refuses_body
 
 # The hooks the hot path reproduces or that have no work on these routes (by qualname).
 # Any other before/after/teardown hook or signal receiver sends every request to Flask.
-KNOWN_HOOKS = frozenset({
-    "refuse_untrusted_host", "refuse_undecodable_query", "cap_request_size",  # reproduced
-    "refuse_non_json_body",  # asked in _serves: Flask answers the 415
-    "CSRFProtect.init_app.<locals>.csrf_protect",  # the API blueprint is exempt
-    "Limiter._check_request_limit", "Limiter._inject_headers",  # skipped on /v1 (fastpath)
-    "LoginManager._update_remember_cookie",  # skipped on /v1 (fastpath)
-    "_not_on_api.<locals>.run_for_pages",  # a hook of the two above, skipped on /v1
-    "settle_retry_after", "add_security_headers", "settle_rate_limit_headers",
-    "add_rate_limit_headers", "_start_request", "_log_request",  # reproduced
-    "Limiter.__release_context", "SQLAlchemy._teardown_session",  # app context: still run
-    "end_session_despite_outage", "init_app.<locals>._start_delivery",
-})
+KNOWN_HOOKS = frozenset(
+    {
+        "refuse_untrusted_host",
+        "refuse_undecodable_query",
+        "cap_request_size",  # reproduced
+        "refuse_non_json_body",  # asked in _serves: Flask answers the 415
+        "CSRFProtect.init_app.<locals>.csrf_protect",  # the API blueprint is exempt
+        "Limiter._check_request_limit",
+        "Limiter._inject_headers",  # skipped on /v1 (fastpath)
+        "LoginManager._update_remember_cookie",  # skipped on /v1 (fastpath)
+        "_not_on_api.<locals>.run_for_pages",  # a hook of the two above, skipped on /v1
+        "settle_retry_after",
+        "add_security_headers",
+        "settle_rate_limit_headers",
+        "add_rate_limit_headers",
+        "_start_request",
+        "_log_request",  # reproduced
+        "Limiter.__release_context",
+        "SQLAlchemy._teardown_session",  # app context: still run
+        "end_session_despite_outage",
+        "init_app.<locals>._start_delivery",
+    }
+)
 
 _JSON = ("Content-Type", "application/json")
 _SECURITY_HEADERS = list(HEADERS.items())
@@ -91,8 +102,7 @@ class HotPath:
             self._hooks_known = self._only_known_hooks()
         config = self.app.config
         compact = getattr(self.app.json, "compact", None)  # DefaultJSONProvider's
-        if (not self._hooks_known or self.app.debug or compact is False
-                or config["SERVER_NAME"]):
+        if not self._hooks_known or self.app.debug or compact is False or config["SERVER_NAME"]:
             return False
         if limiter.enabled and self.api_limited_by_app():
             return False
@@ -106,8 +116,11 @@ class HotPath:
             return False  # refuse_non_json_body's 415, answered by Flask
         if environ["REQUEST_METHOD"] == "POST":
             length = environ.get("CONTENT_LENGTH", "")
-            if not (length.isascii() and length.isdigit()
-                    and int(length) <= config["API_MAX_CONTENT_LENGTH"]):
+            if not (
+                length.isascii()
+                and length.isdigit()
+                and int(length) <= config["API_MAX_CONTENT_LENGTH"]
+            ):
                 return False  # chunked, malformed or too large: cap_request_size's
         return True
 
@@ -120,12 +133,17 @@ class HotPath:
 
     def _only_known_hooks(self) -> bool:
         app = self.app
-        hooks = [*app.before_request_funcs.get(None, ()), *app.before_request_funcs.get("api", ()),
-                 *app.after_request_funcs.get(None, ()), *app.after_request_funcs.get("api", ()),
-                 *app.teardown_request_funcs.get(None, ()),
-                 *app.teardown_request_funcs.get("api", ()), *app.teardown_appcontext_funcs,
-                 *app.url_value_preprocessors.get(None, ()),
-                 *app.url_value_preprocessors.get("api", ())]
+        hooks = [
+            *app.before_request_funcs.get(None, ()),
+            *app.before_request_funcs.get("api", ()),
+            *app.after_request_funcs.get(None, ()),
+            *app.after_request_funcs.get("api", ()),
+            *app.teardown_request_funcs.get(None, ()),
+            *app.teardown_request_funcs.get("api", ()),
+            *app.teardown_appcontext_funcs,
+            *app.url_value_preprocessors.get(None, ()),
+            *app.url_value_preprocessors.get("api", ()),
+        ]
         from flask import request_finished, request_started
 
         hooks += [*request_started.receivers_for(app), *request_finished.receivers_for(app)]
@@ -173,8 +191,16 @@ class HotPath:
 
     def _check(self, key, environ: dict):
         query = environ.get("QUERY_STRING", "").encode("latin-1").decode()
-        url = next((value for name, value in parse_qsl(
-            query, keep_blank_values=True, errors="werkzeug.url_quote") if name == "url"), "")
+        url = next(
+            (
+                value
+                for name, value in parse_qsl(
+                    query, keep_blank_values=True, errors="werkzeug.url_quote"
+                )
+                if name == "url"
+            ),
+            "",
+        )
         return check_answer(key.team_id, url)
 
     def _add(self, key, environ: dict):
@@ -206,20 +232,29 @@ class HotPath:
             response = app.make_response(answered)
         answer.status = response.status_code
         answer.body = response.get_data()
-        answer.headers = [(name, value) for name, value in response.headers.items()
-                          if name not in ("Content-Type", "Content-Length")]
+        answer.headers = [
+            (name, value)
+            for name, value in response.headers.items()
+            if name not in ("Content-Type", "Content-Length")
+        ]
 
     def _headers(self, answer: _Answer, environ: dict, request_id: str) -> list:
         """Content headers, the handler's, X-RateLimit-*, Retry-After only on a 429 or
         503, the security headers, Cache-Control and the request id (as the hooks)."""
         status = answer.status
         headers = [_JSON, ("Content-Length", str(len(answer.body)))]
-        headers += [(name, value) for name, value in answer.headers
-                    if name != "Retry-After" or status == 503]
+        headers += [
+            (name, value)
+            for name, value in answer.headers
+            if name != "Retry-After" or status == 503
+        ]
         if answer.rate is not None and status != 503:
             limit, remaining, reset = answer.rate
-            headers += [("X-RateLimit-Limit", limit), ("X-RateLimit-Remaining", remaining),
-                        ("X-RateLimit-Reset", reset)]
+            headers += [
+                ("X-RateLimit-Limit", limit),
+                ("X-RateLimit-Remaining", remaining),
+                ("X-RateLimit-Reset", reset),
+            ]
         if status == 429 and answer.retry_after is not None:
             headers.append(("Retry-After", str(answer.retry_after)))
         headers += _SECURITY_HEADERS
@@ -231,9 +266,16 @@ class HotPath:
     def _log(self, environ: dict, answer: _Answer, started: float, request_id: str) -> None:
         # The routes served here are fixed paths: the path is the rule.
         path = environ["PATH_INFO"]
-        log_request_line(self.app, environ["REQUEST_METHOD"], path, path, answer.status,
-                         started, answer.team_id, request_id)
-
+        log_request_line(
+            self.app,
+            environ["REQUEST_METHOD"],
+            path,
+            path,
+            answer.status,
+            started,
+            answer.team_id,
+            request_id,
+        )
 
 
 def install(app: Flask, api_limited_by_app: Callable[[], bool]) -> None:

@@ -117,8 +117,7 @@ def team_limits(*limits: TeamLimit) -> Callable:
 def _headers(limit: _Applied, window: WindowAfterHit) -> HeaderValues:
     """The limit's X-RateLimit-* values; the reset in epoch seconds rounded up like
     Flask-Limiter's."""
-    return (str(limit.item.amount), str(max(0, window.remaining)),
-            str(int(window.reset + 1)))
+    return (str(limit.item.amount), str(max(0, window.remaining)), str(int(window.reset + 1)))
 
 
 def add_rate_limit_headers(response: Response) -> Response:
@@ -127,6 +126,9 @@ def add_rate_limit_headers(response: Response) -> Response:
     values = g.get("api_rate_limit")
     if values is not None and response.status_code != 503:
         headers = response.headers
-        headers["X-RateLimit-Limit"], headers["X-RateLimit-Remaining"], \
-            headers["X-RateLimit-Reset"] = values
+        (
+            headers["X-RateLimit-Limit"],
+            headers["X-RateLimit-Remaining"],
+            headers["X-RateLimit-Reset"],
+        ) = values
     return response

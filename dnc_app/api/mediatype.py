@@ -26,7 +26,8 @@ def is_json(content_type: str) -> bool:
         return True
     mimetype = parse_options_header(content_type)[0].lower()
     return mimetype == "application/json" or (
-        mimetype.startswith("application/") and mimetype.endswith("+json"))
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
 
 
 def refuses_body(environ: Mapping[str, Any]) -> bool:

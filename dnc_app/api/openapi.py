@@ -43,7 +43,7 @@ ERROR_CODES = {
     "invalid_json": "The request body is not a JSON object.",
     "missing_url": "The URL is missing or empty.",
     "invalid_url": "The URL is not a LinkedIn person profile (for a webhook: not an "
-                   "https/http URL on a public address); the message says why.",
+    "https/http URL on a public address); the message says why.",
     "invalid_parameter": "A parameter or field has an invalid value; the message names it.",
     "already_exists": "The URL is already on the list; `data` is the existing entry.",
     "missing_entries": "The batch body has no `entries`.",
@@ -51,26 +51,25 @@ ERROR_CODES = {
     "too_many_entries": f"The batch has more than {MAX_BATCH_ENTRIES:,} entries.",
     "missing_urls": "The screen body has neither `urls` nor `sha256`, or its array is empty.",
     "too_many_urls": f"The screen body has more than {MAX_SCREEN_ITEMS:,} items.",
-    "missing_ids": "The batch-delete body has neither `ids` nor `urls`, or its array is "
-                   "empty.",
+    "missing_ids": "The batch-delete body has neither `ids` nor `urls`, or its array is empty.",
     "too_many_ids": f"The batch-delete body has more than {MAX_BATCH_DELETE:,} items.",
     "not_found": "No such entry in this team's list (also for another team's entry), or "
-                 "no such webhook endpoint in this team.",
+    "no such webhook endpoint in this team.",
     **openapi_webhooks.WEBHOOK_ERRORS,
     "protected_entry": "The entry is the person's own opt-out (public form or personal "
-                       "link); only a key an owner allowed to remove opt-outs may delete it.",
+    "link); only a key an owner allowed to remove opt-outs may delete it.",
     "erasure_not_allowed": "The API key may not erase personal data (only a key an owner "
-                           "allowed to remove opt-outs may).",
+    "allowed to remove opt-outs may).",
     "bad_request": "The request itself could not be understood (e.g. a Host header this "
-                   "server does not serve).",
+    "server does not serve).",
     "method_not_allowed": "The endpoint does not support this HTTP method.",
     "payload_too_large": "The request body is larger than the server accepts.",
     "unsupported_media_type": "The request body is not sent as JSON.",
     "rate_limit_exceeded": "The team's rate limit for this operation is used up; "
-                           "`resetTime` says when a request will next be accepted.",
+    "`resetTime` says when a request will next be accepted.",
     "internal_error": "An unexpected server error (logged for the operator).",
     "service_unavailable": "The database or the rate-limit store is unreachable; nothing "
-                           "was changed. Retry after `Retry-After` seconds.",
+    "was changed. Retry after `Retry-After` seconds.",
 }
 
 
@@ -113,10 +112,15 @@ def _success_schema(data: dict) -> dict:
     }
 
 
-def _error_response(description: str, codes: list[str], *, limited: bool,
-                     data: dict | None = None, example: dict | None = None) -> dict:
-    response = {"description": description, "content": _json(_error_schema(codes, data),
-                                                              example)}
+def _error_response(
+    description: str,
+    codes: list[str],
+    *,
+    limited: bool,
+    data: dict | None = None,
+    example: dict | None = None,
+) -> dict:
+    response = {"description": description, "content": _json(_error_schema(codes, data), example)}
     if limited:
         response["headers"] = _rate_limit_headers()
     return response
@@ -141,8 +145,13 @@ ENTRY_EXAMPLE = {
     "erased": False,
     "sha256": "45015760b2bb573f5b8a270210aaf6904d1b1e6fd0a2e0676d467490ccf1b8dc",
 }
-ERASED_EXAMPLE = {**ENTRY_EXAMPLE, "url": None, "reason": None, "erased": True,
-                  "$updatedAt": "2026-12-01T09:00:00.000Z"}
+ERASED_EXAMPLE = {
+    **ENTRY_EXAMPLE,
+    "url": None,
+    "reason": None,
+    "erased": True,
+    "$updatedAt": "2026-12-01T09:00:00.000Z",
+}
 
 CHANGE_EXAMPLE = {
     "type": "added",
@@ -168,33 +177,49 @@ def _schemas() -> dict:
             "description": "One LinkedIn profile on a team's Do Not Contact list.",
             "required": ["$id", "teamId", "url", "$createdAt", "$updatedAt", "protected"],
             "properties": {
-                "$id": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
-                        "description": "Opaque entry id."},
+                "$id": {
+                    "type": "string",
+                    "pattern": "^dnc_[A-Za-z0-9]+$",
+                    "description": "Opaque entry id.",
+                },
                 "teamId": {"type": "string", "pattern": "^team_[A-Za-z0-9]+$"},
-                "url": {"type": ["string", "null"],
-                        "pattern": "^https://linkedin\\.com/(in|sales/lead)/[^/?#]+$",
-                        "description": "The normalized profile URL; null once the person's "
-                                       "data was erased."},
+                "url": {
+                    "type": ["string", "null"],
+                    "pattern": "^https://linkedin\\.com/(in|sales/lead)/[^/?#]+$",
+                    "description": "The normalized profile URL; null once the person's "
+                    "data was erased.",
+                },
                 "$createdAt": TIMESTAMP,
                 "$updatedAt": TIMESTAMP,
-                "reason": {"type": ["string", "null"],
-                           "description": "Why the person is on the list, if given."},
-                "source": {"type": "string", "enum": SOURCES,
-                           "description": "Where the entry came from: " + SOURCE_TEXT},
+                "reason": {
+                    "type": ["string", "null"],
+                    "description": "Why the person is on the list, if given.",
+                },
+                "source": {
+                    "type": "string",
+                    "enum": SOURCES,
+                    "description": "Where the entry came from: " + SOURCE_TEXT,
+                },
                 "protected": {
                     "type": "boolean",
                     "description": "The person's own opt-out: they asked on the public page "
-                                   "or through a personal link (whatever added the entry "
-                                   "first). DELETE is then a 403 `protected_entry` unless "
-                                   "the key may remove people's own opt-outs."},
-                "erased": {"type": "boolean",
-                           "description": "The person's data was erased (POST "
-                                          "/v1/dnc/{entryId}/erase): `url` and `reason` are "
-                                          "null, the person stays on the list (check, screen "
-                                          "and add find them by URL or digest)."},
-                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$",
-                           "description": "Hex SHA-256 of the normalized URL (UTF-8): what "
-                                          "stays of an erased entry."},
+                    "or through a personal link (whatever added the entry "
+                    "first). DELETE is then a 403 `protected_entry` unless "
+                    "the key may remove people's own opt-outs.",
+                },
+                "erased": {
+                    "type": "boolean",
+                    "description": "The person's data was erased (POST "
+                    "/v1/dnc/{entryId}/erase): `url` and `reason` are "
+                    "null, the person stays on the list (check, screen "
+                    "and add find them by URL or digest).",
+                },
+                "sha256": {
+                    "type": "string",
+                    "pattern": "^[0-9a-f]{64}$",
+                    "description": "Hex SHA-256 of the normalized URL (UTF-8): what "
+                    "stays of an erased entry.",
+                },
             },
             "example": ENTRY_EXAMPLE,
         },
@@ -202,19 +227,24 @@ def _schemas() -> dict:
             "type": ["string", "null"],
             "maxLength": MAX_REASON_LENGTH,
             "description": f"Optional free text, at most {MAX_REASON_LENGTH:,} characters, "
-                           "no control characters other than tab and newline; trimmed.",
+            "no control characters other than tab and newline; trimmed.",
         },
         "AddRequest": {
             "type": "object",
             "required": ["url"],
             "properties": {
-                "url": {"type": "string", "minLength": 1,
-                        "description": "A LinkedIn profile URL in any accepted form "
-                                       "(it is normalized)."},
+                "url": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "A LinkedIn profile URL in any accepted form "
+                    "(it is normalized).",
+                },
                 "reason": _ref("Reason"),
             },
-            "example": {"url": "https://www.linkedin.com/in/john-doe/",
-                        "reason": "Asked not to be contacted"},
+            "example": {
+                "url": "https://www.linkedin.com/in/john-doe/",
+                "reason": "Asked not to be contacted",
+            },
         },
         "BatchRequest": {
             "type": "object",
@@ -229,8 +259,8 @@ def _schemas() -> dict:
                     "items": {
                         "type": "object",
                         "description": "An object with `url` and an optional `reason`. A "
-                                       "missing, empty or invalid url or an invalid reason "
-                                       "is reported as that item's error, not as a 400.",
+                        "missing, empty or invalid url or an invalid reason "
+                        "is reported as that item's error, not as a 400.",
                         "properties": {
                             "url": {"description": "A LinkedIn profile URL (string)."},
                             "reason": {"description": "Optional; as for a single add."},
@@ -238,25 +268,33 @@ def _schemas() -> dict:
                     },
                 },
             },
-            "example": {"entries": [
-                {"url": "linkedin.com/in/jane-roe", "reason": "Unsubscribed"},
-                {"url": "https://www.linkedin.com/in/john-doe/"},
-                {"url": "https://www.linkedin.com/company/acme"},
-            ]},
+            "example": {
+                "entries": [
+                    {"url": "linkedin.com/in/jane-roe", "reason": "Unsubscribed"},
+                    {"url": "https://www.linkedin.com/in/john-doe/"},
+                    {"url": "https://www.linkedin.com/company/acme"},
+                ]
+            },
         },
         "BatchItemResult": {
             "type": "object",
             "required": ["url", "status", "error"],
             "properties": {
-                "url": {"type": ["string", "null"],
-                        "description": "The normalized URL when valid, else the input as "
-                                       "given (null when it was missing or not a string)."},
-                "status": {"type": "string", "enum": ["added", "duplicate", "error"],
-                           "description": "`duplicate`: already listed, or repeats an "
-                                          "earlier item of the same batch."},
-                "error": {"type": ["string", "null"],
-                          "description": "Why the item was rejected; null unless status "
-                                         "is `error`."},
+                "url": {
+                    "type": ["string", "null"],
+                    "description": "The normalized URL when valid, else the input as "
+                    "given (null when it was missing or not a string).",
+                },
+                "status": {
+                    "type": "string",
+                    "enum": ["added", "duplicate", "error"],
+                    "description": "`duplicate`: already listed, or repeats an "
+                    "earlier item of the same batch.",
+                },
+                "error": {
+                    "type": ["string", "null"],
+                    "description": "Why the item was rejected; null unless status is `error`.",
+                },
             },
         },
         "BatchResult": {
@@ -266,8 +304,11 @@ def _schemas() -> dict:
                 "added": {"type": "integer", "minimum": 0},
                 "duplicates": {"type": "integer", "minimum": 0},
                 "errors": {"type": "integer", "minimum": 0},
-                "details": {"type": "array", "items": _ref("BatchItemResult"),
-                            "description": "One result per input item, in input order."},
+                "details": {
+                    "type": "array",
+                    "items": _ref("BatchItemResult"),
+                    "description": "One result per input item, in input order.",
+                },
             },
         },
         "CheckResult": {
@@ -284,49 +325,74 @@ def _schemas() -> dict:
             "type": "object",
             "required": ["entries", "total", "limit", "offset", "nextCursor"],
             "properties": {
-                "entries": {"type": "array", "items": _ref("DncEntry"),
-                            "description": "Newest first."},
-                "total": {"type": "integer", "minimum": 0,
-                          "description": "Entries matching the query (all pages). With `q`: "
-                                         f"exact up to {COUNT_CAP:,}; beyond, "
-                                         f"{COUNT_CAP + 1:,} with `totalExact` false."},
-                "totalExact": {"type": "boolean",
-                               "description": "Only with `q`: whether `total` is the exact "
-                                              f"count (false: more than {COUNT_CAP:,} "
-                                              "entries match)."},
+                "entries": {
+                    "type": "array",
+                    "items": _ref("DncEntry"),
+                    "description": "Newest first.",
+                },
+                "total": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Entries matching the query (all pages). With `q`: "
+                    f"exact up to {COUNT_CAP:,}; beyond, "
+                    f"{COUNT_CAP + 1:,} with `totalExact` false.",
+                },
+                "totalExact": {
+                    "type": "boolean",
+                    "description": "Only with `q`: whether `total` is the exact "
+                    f"count (false: more than {COUNT_CAP:,} "
+                    "entries match).",
+                },
                 "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
-                "offset": {"type": ["integer", "null"], "minimum": 0,
-                           "description": "The offset of this page; null for a cursor page."},
-                "nextCursor": {"type": ["string", "null"],
-                               "description": "Pass as `cursor` for the next page; null on "
-                                              "the last page."},
+                "offset": {
+                    "type": ["integer", "null"],
+                    "minimum": 0,
+                    "description": "The offset of this page; null for a cursor page.",
+                },
+                "nextCursor": {
+                    "type": ["string", "null"],
+                    "description": "Pass as `cursor` for the next page; null on the last page.",
+                },
             },
         },
         "Change": {
             "type": "object",
             "description": "One change to the list: an entry added, removed, or its "
-                           "person's data erased (`erased`: the entry stays listed; this "
-                           "change and the earlier changes of that person have `url` null).",
+            "person's data erased (`erased`: the entry stays listed; this "
+            "change and the earlier changes of that person have `url` null).",
             "required": ["type", "entryId", "url", "at", "source", "seq"],
             "properties": {
                 "type": {"type": "string", "enum": ["added", "removed", "erased"]},
-                "entryId": {"type": "string", "pattern": "^dnc_[A-Za-z0-9]+$",
-                            "description": "The entry's `$id` (a removal names the entry "
-                                           "that was removed)."},
-                "url": {"type": ["string", "null"],
-                        "pattern": "^https://linkedin\\.com/(in|sales/lead)/[^/?#]+$",
-                        "description": "The normalized profile URL; null once erased."},
-                "at": {**TIMESTAMP,
-                       "description": "When the change was asked for. The feed's order is "
-                                      "the commit order: two concurrent changes can have "
-                                      "their `at` the other way round."},
-                "source": {"type": "string", "enum": SOURCES,
-                           "description": "Where the change was made: " + SOURCE_TEXT},
-                "seq": {"type": "integer", "minimum": 1,
-                        "description": "The team's change number: it increases in commit "
-                                       "order, with gaps where the team's log holds other "
-                                       "events. Webhook events carry the same number in "
-                                       "`data.seq`."},
+                "entryId": {
+                    "type": "string",
+                    "pattern": "^dnc_[A-Za-z0-9]+$",
+                    "description": "The entry's `$id` (a removal names the entry "
+                    "that was removed).",
+                },
+                "url": {
+                    "type": ["string", "null"],
+                    "pattern": "^https://linkedin\\.com/(in|sales/lead)/[^/?#]+$",
+                    "description": "The normalized profile URL; null once erased.",
+                },
+                "at": {
+                    **TIMESTAMP,
+                    "description": "When the change was asked for. The feed's order is "
+                    "the commit order: two concurrent changes can have "
+                    "their `at` the other way round.",
+                },
+                "source": {
+                    "type": "string",
+                    "enum": SOURCES,
+                    "description": "Where the change was made: " + SOURCE_TEXT,
+                },
+                "seq": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The team's change number: it increases in commit "
+                    "order, with gaps where the team's log holds other "
+                    "events. Webhook events carry the same number in "
+                    "`data.seq`.",
+                },
             },
             "example": CHANGE_EXAMPLE,
         },
@@ -334,14 +400,22 @@ def _schemas() -> dict:
             "type": "object",
             "required": ["changes", "nextCursor", "hasMore"],
             "properties": {
-                "changes": {"type": "array", "items": _ref("Change"),
-                            "maxItems": MAX_CHANGES_PAGE,
-                            "description": "Oldest first, in commit order."},
-                "nextCursor": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$",
-                               "description": "Store it and pass it as `cursor` next time; "
-                                              "given also when there is nothing new."},
-                "hasMore": {"type": "boolean",
-                            "description": "More changes are waiting: ask again at once."},
+                "changes": {
+                    "type": "array",
+                    "items": _ref("Change"),
+                    "maxItems": MAX_CHANGES_PAGE,
+                    "description": "Oldest first, in commit order.",
+                },
+                "nextCursor": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9_-]+$",
+                    "description": "Store it and pass it as `cursor` next time; "
+                    "given also when there is nothing new.",
+                },
+                "hasMore": {
+                    "type": "boolean",
+                    "description": "More changes are waiting: ask again at once.",
+                },
             },
         },
         "Evidence": {
@@ -353,14 +427,17 @@ def _schemas() -> dict:
                 "history": {
                     "type": "array",
                     "description": "Every change and audit event of this profile (also of "
-                                   "an earlier entry of the same person), oldest first.",
+                    "an earlier entry of the same person), oldest first.",
                     "items": {
                         "type": "object",
                         "required": ["type", "at", "source", "actor", "reason"],
                         "properties": {
-                            "type": {"type": "string", "description": "What happened, e.g. "
-                                     "`add`, `opted_out` (the person asked themselves), "
-                                     "`add_duplicate`, `remove_refused`, `remove`."},
+                            "type": {
+                                "type": "string",
+                                "description": "What happened, e.g. "
+                                "`add`, `opted_out` (the person asked themselves), "
+                                "`add_duplicate`, `remove_refused`, `remove`.",
+                            },
                             "at": TIMESTAMP,
                             "source": {"type": "string", "enum": SOURCES},
                             "actor": {"type": ["string", "null"]},
@@ -371,7 +448,7 @@ def _schemas() -> dict:
                 "receipt": {
                     "type": ["object", "null"],
                     "description": "The receipt the person was given for this entry (the "
-                                   "first), or null when they never asked themselves.",
+                    "first), or null when they never asked themselves.",
                     "required": ["reference", "at"],
                     "properties": {"reference": {"type": "string"}, "at": TIMESTAMP},
                 },
@@ -380,16 +457,26 @@ def _schemas() -> dict:
                     "description": "Each webhook event about this profile, per endpoint.",
                     "items": {
                         "type": "object",
-                        "required": ["endpointId", "msgId", "eventType", "seq",
-                                     "deliveredAt", "attempts"],
+                        "required": [
+                            "endpointId",
+                            "msgId",
+                            "eventType",
+                            "seq",
+                            "deliveredAt",
+                            "attempts",
+                        ],
                         "properties": {
                             "endpointId": {"type": "string"},
-                            "msgId": {"type": "string",
-                                      "description": "The event's `webhook-id` header."},
+                            "msgId": {
+                                "type": "string",
+                                "description": "The event's `webhook-id` header.",
+                            },
                             "eventType": {"type": "string"},
-                            "seq": {"type": ["integer", "null"],
-                                    "description": "The change's number in the changes "
-                                                   "feed (null for older events)."},
+                            "seq": {
+                                "type": ["integer", "null"],
+                                "description": "The change's number in the changes "
+                                "feed (null for older events).",
+                            },
                             "deliveredAt": {"anyOf": [TIMESTAMP, {"type": "null"}]},
                             "attempts": {"type": "integer", "minimum": 0},
                         },
@@ -400,8 +487,9 @@ def _schemas() -> dict:
         "DeleteResult": {
             "type": "object",
             "required": ["message"],
-            "properties": {"message": {"type": "string",
-                                       "const": "DNC entry deleted successfully"}},
+            "properties": {
+                "message": {"type": "string", "const": "DNC entry deleted successfully"}
+            },
         },
         "VerifyResult": {
             "type": "object",
@@ -415,7 +503,7 @@ def _schemas() -> dict:
         "Error": {
             **_error_schema(sorted(ERROR_CODES)),
             "description": "The envelope of every error. `data` is null except for "
-                           "`already_exists`, where it is the existing entry.",
+            "`already_exists`, where it is the existing entry.",
         },
         "RateLimitError": {
             "type": "object",
@@ -424,8 +512,7 @@ def _schemas() -> dict:
                 "error": {"type": "string", "const": "rate_limit_exceeded"},
                 "data": {"type": "null"},
                 "message": {"type": "string"},
-                "resetTime": {**TIMESTAMP,
-                              "description": "When a request will next be accepted."},
+                "resetTime": {**TIMESTAMP, "description": "When a request will next be accepted."},
             },
         },
     }
@@ -447,8 +534,8 @@ def _headers() -> dict:
         },
         "X-Request-ID": {
             "description": "The request's id in the service's logs (the client's own "
-                           "X-Request-ID when it sent a sane one); quote it in support "
-                           "requests.",
+            "X-Request-ID when it sent a sane one); quote it in support "
+            "requests.",
             "schema": {"type": "string"},
         },
         "Retry-After": {
@@ -460,8 +547,12 @@ def _headers() -> dict:
 
 
 def _batch_delete_schemas() -> dict:
-    items = {"type": "array", "minItems": 1, "maxItems": MAX_BATCH_DELETE,
-             "items": {"type": "string"}}
+    items = {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_BATCH_DELETE,
+        "items": {"type": "string"},
+    }
     return {
         "BatchDeleteRequest": {
             "type": "object",
@@ -472,19 +563,24 @@ def _batch_delete_schemas() -> dict:
                 "reason": _ref("Reason"),
             },
             "oneOf": [{"required": ["ids"]}, {"required": ["urls"]}],
-            "example": {"ids": ["dnc_8fK2mQpL4xRt7vNw", "dnc_unknown"],
-                        "reason": "Customer signed"},
+            "example": {
+                "ids": ["dnc_8fK2mQpL4xRt7vNw", "dnc_unknown"],
+                "reason": "Customer signed",
+            },
         },
         "BatchDeleteItem": {
             "type": "object",
             "required": ["input", "entryId", "status"],
             "properties": {
                 "input": {"type": "string", "description": "The item as sent."},
-                "entryId": {"type": ["string", "null"],
-                            "description": "The entry's `$id` (removed or protected), "
-                                           "else null."},
-                "status": {"type": "string", "enum": ["removed", "not_found",
-                                                      "protected_entry", "invalid_url"]},
+                "entryId": {
+                    "type": ["string", "null"],
+                    "description": "The entry's `$id` (removed or protected), else null.",
+                },
+                "status": {
+                    "type": "string",
+                    "enum": ["removed", "not_found", "protected_entry", "invalid_url"],
+                },
             },
         },
         "BatchDeleteResult": {
@@ -494,8 +590,11 @@ def _batch_delete_schemas() -> dict:
                 "removed": {"type": "integer", "minimum": 0},
                 "notFound": {"type": "integer", "minimum": 0},
                 "protected": {"type": "integer", "minimum": 0},
-                "details": {"type": "array", "items": _ref("BatchDeleteItem"),
-                            "description": "One result per input item, in input order."},
+                "details": {
+                    "type": "array",
+                    "items": _ref("BatchDeleteItem"),
+                    "description": "One result per input item, in input order.",
+                },
             },
         },
     }
@@ -522,20 +621,34 @@ def _batch_delete_operation(write_note: str, batch: str) -> dict:
         ),
         "requestBody": {"required": True, "content": _json(_ref("BatchDeleteRequest"))},
         "responses": {
-            "200": _ok("Processed; see the per-item details.", _ref("BatchDeleteResult"),
-                       {"error": None, "data": {
-                           "removed": 1, "notFound": 1, "protected": 0, "details": [
-                               {"input": "dnc_8fK2mQpL4xRt7vNw",
-                                "entryId": "dnc_8fK2mQpL4xRt7vNw", "status": "removed"},
-                               {"input": "dnc_unknown", "entryId": None,
-                                "status": "not_found"}]},
-                        "message": "Removed 1: 1 not found, 0 protected, 0 invalid"}),
+            "200": _ok(
+                "Processed; see the per-item details.",
+                _ref("BatchDeleteResult"),
+                {
+                    "error": None,
+                    "data": {
+                        "removed": 1,
+                        "notFound": 1,
+                        "protected": 0,
+                        "details": [
+                            {
+                                "input": "dnc_8fK2mQpL4xRt7vNw",
+                                "entryId": "dnc_8fK2mQpL4xRt7vNw",
+                                "status": "removed",
+                            },
+                            {"input": "dnc_unknown", "entryId": None, "status": "not_found"},
+                        ],
+                    },
+                    "message": "Removed 1: 1 not found, 0 protected, 0 invalid",
+                },
+            ),
             "400": _error_response(
                 "Invalid request: neither `ids` nor `urls` (or an empty array), both, more "
                 f"than {MAX_BATCH_DELETE:,} items, an item that is not a string, or an "
                 "invalid `reason` (the message says which).",
                 BODY_ERRORS + ["missing_ids", "too_many_ids", "invalid_parameter"],
-                limited=True),
+                limited=True,
+            ),
             **_common_responses(limited=True, body=True),
         },
     }
@@ -550,43 +663,66 @@ def _screen_schemas() -> dict:
             # What is wrong inside a string (not a profile URL, not a digest) is that
             # item's `error`, not a 400: only the shape of the body is a request error.
             "properties": {
-                "urls": {**items, "items": {
-                    "type": "string",
-                    "description": "A LinkedIn profile URL in any accepted form."}},
-                "sha256": {**items, "items": {
-                    "type": "string",
-                    "description": "The hex SHA-256 (64 digits, any letter case) of a "
-                                   "normalized URL's UTF-8 bytes, e.g. of "
-                                   "`https://linkedin.com/in/john-doe`. A string that is "
-                                   "not 64 hex digits is answered as an invalid item."}},
+                "urls": {
+                    **items,
+                    "items": {
+                        "type": "string",
+                        "description": "A LinkedIn profile URL in any accepted form.",
+                    },
+                },
+                "sha256": {
+                    **items,
+                    "items": {
+                        "type": "string",
+                        "description": "The hex SHA-256 (64 digits, any letter case) of a "
+                        "normalized URL's UTF-8 bytes, e.g. of "
+                        "`https://linkedin.com/in/john-doe`. A string that is "
+                        "not 64 hex digits is answered as an invalid item.",
+                    },
+                },
             },
             "oneOf": [{"required": ["urls"]}, {"required": ["sha256"]}],
-            "example": {"urls": ["https://www.linkedin.com/in/john-doe/", "in/jane-roe",
-                                 "https://www.linkedin.com/company/acme"]},
+            "example": {
+                "urls": [
+                    "https://www.linkedin.com/in/john-doe/",
+                    "in/jane-roe",
+                    "https://www.linkedin.com/company/acme",
+                ]
+            },
         },
         "ScreenItemResult": {
             "type": "object",
             "required": ["input", "url", "onList", "entryId", "error"],
             "properties": {
                 "input": {"type": "string", "description": "The item as sent."},
-                "url": {"type": ["string", "null"],
-                        "description": "The normalized URL (null when invalid). By "
-                                       "`sha256`: the listed URL, null when not listed."},
+                "url": {
+                    "type": ["string", "null"],
+                    "description": "The normalized URL (null when invalid). By "
+                    "`sha256`: the listed URL, null when not listed.",
+                },
                 "onList": {"type": "boolean"},
-                "entryId": {"type": ["string", "null"],
-                            "description": "The listed entry's `$id`, else null."},
-                "error": {"type": ["string", "null"], "enum": [None, "invalid_url"],
-                          "description": "`invalid_url` for a string that is not a "
-                                         "LinkedIn profile URL (or not a 64-hex-digit "
-                                         "digest); such an item is never on the list."},
+                "entryId": {
+                    "type": ["string", "null"],
+                    "description": "The listed entry's `$id`, else null.",
+                },
+                "error": {
+                    "type": ["string", "null"],
+                    "enum": [None, "invalid_url"],
+                    "description": "`invalid_url` for a string that is not a "
+                    "LinkedIn profile URL (or not a 64-hex-digit "
+                    "digest); such an item is never on the list.",
+                },
             },
         },
         "ScreenResult": {
             "type": "object",
             "required": ["results", "listed", "notListed", "invalid"],
             "properties": {
-                "results": {"type": "array", "items": _ref("ScreenItemResult"),
-                            "description": "One result per input item, in input order."},
+                "results": {
+                    "type": "array",
+                    "items": _ref("ScreenItemResult"),
+                    "description": "One result per input item, in input order.",
+                },
                 "listed": {"type": "integer", "minimum": 0},
                 "notListed": {"type": "integer", "minimum": 0},
                 "invalid": {"type": "integer", "minimum": 0},
@@ -597,13 +733,18 @@ def _screen_schemas() -> dict:
 
 # ----------------------------------------------------------------------------- operations
 
+
 def _common_responses(*, limited: bool, body: bool) -> dict:
     responses = {
         "401": {
             "description": "Missing, malformed, unknown or revoked API key.",
-            "headers": {"WWW-Authenticate": {
-                "description": "Always `Bearer realm=\"dnc\"`.",
-                "required": True, "schema": {"type": "string"}}},
+            "headers": {
+                "WWW-Authenticate": {
+                    "description": 'Always `Bearer realm="dnc"`.',
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            },
             "content": _json(_error_schema(AUTH_ERRORS)),
         },
         "500": _error_response("Unexpected server error.", ["internal_error"], limited=False),
@@ -614,17 +755,23 @@ def _common_responses(*, limited: bool, body: bool) -> dict:
         },
     }
     if body:
-        responses["413"] = _error_response("Request body too large.", ["payload_too_large"],
-                                           limited=False)
+        responses["413"] = _error_response(
+            "Request body too large.", ["payload_too_large"], limited=False
+        )
         responses["415"] = _error_response(
             "The body is not sent as JSON: its Content-Type must be `application/json` (or "
-            "a `+json` type).", ["unsupported_media_type"], limited=False)
+            "a `+json` type).",
+            ["unsupported_media_type"],
+            limited=False,
+        )
     # Every authenticated operation: failed authentications are limited per client.
     responses["429"] = {
-        "description": ("Rate limit exceeded: the team's budget for this operation, or too "
-                        "many failed authentications from this client address."
-                        if limited else
-                        "Too many failed authentications from this client address."),
+        "description": (
+            "Rate limit exceeded: the team's budget for this operation, or too "
+            "many failed authentications from this client address."
+            if limited
+            else "Too many failed authentications from this client address."
+        ),
         "headers": {**_rate_limit_headers(), "Retry-After": _header_ref("Retry-After")},
         "content": _json(_ref("RateLimitError")),
     }
@@ -632,8 +779,7 @@ def _common_responses(*, limited: bool, body: bool) -> dict:
 
 
 def _ok(description: str, data_schema: dict, example=None, *, limited: bool = True) -> dict:
-    response = {"description": description, "content": _json(_success_schema(data_schema),
-                                                              example)}
+    response = {"description": description, "content": _json(_success_schema(data_schema), example)}
     if limited:
         response["headers"] = _rate_limit_headers()
     return response
@@ -648,27 +794,54 @@ def _screen_operation(limit: str) -> dict:
             "Which of these prospects are on the list: by `urls` (each normalized), or by "
             "`sha256` digests of normalized URLs, so that a prospect list need not be sent "
             "in clear. Results are in input order; a string that is not a profile URL (or "
-            "not a digest) is answered with `error: \"invalid_url\"`. Answered with one "
-            f"database query. Limited to {limit} per team (`DNC_SCREEN_LIMIT`)."),
+            'not a digest) is answered with `error: "invalid_url"`. Answered with one '
+            f"database query. Limited to {limit} per team (`DNC_SCREEN_LIMIT`)."
+        ),
         "requestBody": {"required": True, "content": _json(_ref("ScreenRequest"))},
         "responses": {
-            "200": _ok("The answer for each item, and the counts.", _ref("ScreenResult"), {
-                "error": None, "data": {"results": [
-                    {"input": "https://www.linkedin.com/in/john-doe/",
-                     "url": "https://linkedin.com/in/john-doe", "onList": True,
-                     "entryId": ENTRY_EXAMPLE["$id"], "error": None},
-                    {"input": "in/jane-roe", "url": "https://linkedin.com/in/jane-roe",
-                     "onList": False, "entryId": None, "error": None},
-                    {"input": "https://www.linkedin.com/company/acme", "url": None,
-                     "onList": False, "entryId": None, "error": "invalid_url"}],
-                    "listed": 1, "notListed": 1, "invalid": 1},
-                "message": "Screened 3: 1 listed, 1 not listed, 1 invalid"}),
+            "200": _ok(
+                "The answer for each item, and the counts.",
+                _ref("ScreenResult"),
+                {
+                    "error": None,
+                    "data": {
+                        "results": [
+                            {
+                                "input": "https://www.linkedin.com/in/john-doe/",
+                                "url": "https://linkedin.com/in/john-doe",
+                                "onList": True,
+                                "entryId": ENTRY_EXAMPLE["$id"],
+                                "error": None,
+                            },
+                            {
+                                "input": "in/jane-roe",
+                                "url": "https://linkedin.com/in/jane-roe",
+                                "onList": False,
+                                "entryId": None,
+                                "error": None,
+                            },
+                            {
+                                "input": "https://www.linkedin.com/company/acme",
+                                "url": None,
+                                "onList": False,
+                                "entryId": None,
+                                "error": "invalid_url",
+                            },
+                        ],
+                        "listed": 1,
+                        "notListed": 1,
+                        "invalid": 1,
+                    },
+                    "message": "Screened 3: 1 listed, 1 not listed, 1 invalid",
+                },
+            ),
             "400": _error_response(
                 "Invalid request: neither or both of `urls` and `sha256`, an empty array "
                 "(`missing_urls`), more than 1,000 items (`too_many_urls`), or an item that "
                 "is not a string (`invalid_parameter`, the message names its index).",
                 BODY_ERRORS + ["missing_urls", "too_many_urls", "invalid_parameter"],
-                limited=True),
+                limited=True,
+            ),
             **_common_responses(limited=True, body=True),
         },
     }
@@ -678,8 +851,10 @@ def _operations(limits: Mapping[str, str]) -> dict:
     write, batch = limits["DNC_WRITE_LIMIT"], limits["DNC_BATCH_LIMIT"]
     check, listing = limits["DNC_CHECK_LIMIT"], limits["DNC_LIST_LIMIT"]
     changes = limits["DNC_CHANGES_LIMIT"]
-    write_note = (f"Counts against the team's shared write budget ({write}, shared by add, "
-                  "batch, delete and batch-delete).")
+    write_note = (
+        f"Counts against the team's shared write budget ({write}, shared by add, "
+        "batch, delete and batch-delete)."
+    )
     entry_data = _ref("DncEntry")
     add = {
         "operationId": "addEntry",
@@ -688,16 +863,27 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "description": "Normalizes the URL and adds it to the team's list. " + write_note,
         "requestBody": {"required": True, "content": _json(_ref("AddRequest"))},
         "responses": {
-            "201": _ok("Added. `message` is \"Added to Do Not Contact list\".", entry_data,
-                       {"error": None, "data": ENTRY_EXAMPLE,
-                        "message": "Added to Do Not Contact list"}),
+            "201": _ok(
+                'Added. `message` is "Added to Do Not Contact list".',
+                entry_data,
+                {"error": None, "data": ENTRY_EXAMPLE, "message": "Added to Do Not Contact list"},
+            ),
             "400": _error_response(
-                "Invalid request.", BODY_ERRORS + ["missing_url", "invalid_url",
-                                                   "invalid_parameter"], limited=True,
-                example={"error": "invalid_url", "data": None,
-                         "message": "Invalid LinkedIn URL: not a person profile"}),
-            "409": _error_response("The URL is already listed; `data` is the existing entry.",
-                                   ["already_exists"], limited=True, data=entry_data),
+                "Invalid request.",
+                BODY_ERRORS + ["missing_url", "invalid_url", "invalid_parameter"],
+                limited=True,
+                example={
+                    "error": "invalid_url",
+                    "data": None,
+                    "message": "Invalid LinkedIn URL: not a person profile",
+                },
+            ),
+            "409": _error_response(
+                "The URL is already listed; `data` is the existing entry.",
+                ["already_exists"],
+                limited=True,
+                data=entry_data,
+            ),
             **_common_responses(limited=True, body=True),
         },
     }
@@ -710,27 +896,48 @@ def _operations(limits: Mapping[str, str]) -> dict:
             "order. Entries of one batch are stored in input order (the later item is the "
             "newer entry). A repeat inside the batch and an already-listed URL are "
             "`duplicate`; a missing or invalid URL is an item `error`. `message` is "
-            "\"Bulk import completed: N added, N duplicates, N errors\". One request counts "
+            '"Bulk import completed: N added, N duplicates, N errors". One request counts '
             f"as one write. {write_note} Batch is also limited on its own ({batch})."
         ),
         "requestBody": {"required": True, "content": _json(_ref("BatchRequest"))},
         "responses": {
-            "201": _ok("Processed; see the per-item details.", _ref("BatchResult"),
-                       {"error": None, "data": {
-                           "added": 1, "duplicates": 1, "errors": 1, "details": [
-                               {"url": "https://linkedin.com/in/jane-roe", "status": "added",
-                                "error": None},
-                               {"url": "https://linkedin.com/in/john-doe",
-                                "status": "duplicate", "error": None},
-                               {"url": "https://www.linkedin.com/company/acme",
+            "201": _ok(
+                "Processed; see the per-item details.",
+                _ref("BatchResult"),
+                {
+                    "error": None,
+                    "data": {
+                        "added": 1,
+                        "duplicates": 1,
+                        "errors": 1,
+                        "details": [
+                            {
+                                "url": "https://linkedin.com/in/jane-roe",
+                                "status": "added",
+                                "error": None,
+                            },
+                            {
+                                "url": "https://linkedin.com/in/john-doe",
+                                "status": "duplicate",
+                                "error": None,
+                            },
+                            {
+                                "url": "https://www.linkedin.com/company/acme",
                                 "status": "error",
-                                "error": "Not a person profile"}]},
-                        "message": "Bulk import completed: 1 added, 1 duplicates, 1 errors"}),
+                                "error": "Not a person profile",
+                            },
+                        ],
+                    },
+                    "message": "Bulk import completed: 1 added, 1 duplicates, 1 errors",
+                },
+            ),
             "400": _error_response(
                 "Invalid request: `entries` missing, not an array, empty, too long, or an "
                 "item that is not an object (the message names its index).",
-                BODY_ERRORS + ["missing_entries", "empty_entries", "too_many_entries",
-                               "invalid_parameter"], limited=True),
+                BODY_ERRORS
+                + ["missing_entries", "empty_entries", "too_many_entries", "invalid_parameter"],
+                limited=True,
+            ),
             **_common_responses(limited=True, body=True),
         },
     }
@@ -739,18 +946,29 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "tags": ["Entries"],
         "summary": "Is a URL on the list?",
         "description": f"Normalizes the URL and looks it up. Limited to {check} per team.",
-        "parameters": [{
-            "name": "url", "in": "query", "required": True,
-            "description": "A LinkedIn profile URL in any accepted form.",
-            "schema": {"type": "string", "minLength": 1},
-            "example": "https://www.linkedin.com/in/john-doe/",
-        }],
+        "parameters": [
+            {
+                "name": "url",
+                "in": "query",
+                "required": True,
+                "description": "A LinkedIn profile URL in any accepted form.",
+                "schema": {"type": "string", "minLength": 1},
+                "example": "https://www.linkedin.com/in/john-doe/",
+            }
+        ],
         "responses": {
-            "200": _ok("The answer; `entry` is the listed entry or null.", _ref("CheckResult"),
-                       {"error": None, "data": {"onList": True, "entry": ENTRY_EXAMPLE},
-                        "message": "URL is on the Do Not Contact list"}),
-            "400": _error_response("Missing or invalid URL.", ["missing_url", "invalid_url"],
-                                   limited=True),
+            "200": _ok(
+                "The answer; `entry` is the listed entry or null.",
+                _ref("CheckResult"),
+                {
+                    "error": None,
+                    "data": {"onList": True, "entry": ENTRY_EXAMPLE},
+                    "message": "URL is on the Do Not Contact list",
+                },
+            ),
+            "400": _error_response(
+                "Missing or invalid URL.", ["missing_url", "invalid_url"], limited=True
+            ),
             **_common_responses(limited=True, body=False),
         },
     }
@@ -765,35 +983,72 @@ def _operations(limits: Mapping[str, str]) -> dict:
             f"Limited to {listing} per team."
         ),
         "parameters": [
-            {"name": "limit", "in": "query", "required": False,
-             "description": f"Page size, 1–{MAX_PAGE_SIZE:,}.",
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
-                        "default": DEFAULT_PAGE_SIZE}},
-            {"name": "offset", "in": "query", "required": False,
-             "description": "Entries to skip. Not with `cursor`.",
-             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET,
-                        "default": 0}},
-            {"name": "cursor", "in": "query", "required": False,
-             "description": "`nextCursor` of the previous page. Not with `offset`.",
-             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"}},
-            {"name": "q", "in": "query", "required": False,
-             "description": "Only entries whose URL contains this text (case-insensitive). "
-                            f"The response's `total` then counts up to {COUNT_CAP:,} "
-                            "(`totalExact` says whether it is exact).",
-             "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH,
-                        "pattern": "^[^\\x00-\\x1f\\x7f]*$"}},
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": f"Page size, 1–{MAX_PAGE_SIZE:,}.",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAGE_SIZE,
+                    "default": DEFAULT_PAGE_SIZE,
+                },
+            },
+            {
+                "name": "offset",
+                "in": "query",
+                "required": False,
+                "description": "Entries to skip. Not with `cursor`.",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+            },
+            {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "description": "`nextCursor` of the previous page. Not with `offset`.",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+            },
+            {
+                "name": "q",
+                "in": "query",
+                "required": False,
+                "description": "Only entries whose URL contains this text (case-insensitive). "
+                f"The response's `total` then counts up to {COUNT_CAP:,} "
+                "(`totalExact` says whether it is exact).",
+                "schema": {
+                    "type": "string",
+                    "maxLength": MAX_QUERY_LENGTH,
+                    "pattern": "^[^\\x00-\\x1f\\x7f]*$",
+                },
+            },
         ],
         "responses": {
-            "200": _ok("A page of entries.", _ref("EntryPage"), {
-                "error": None,
-                "data": {"entries": [ENTRY_EXAMPLE], "total": 1, "limit": 50, "offset": 0,
-                         "nextCursor": None},
-                "message": "1 of 1 entries"}),
-            "400": _error_response("An invalid parameter; the message names it.",
-                                   ["invalid_parameter"], limited=True,
-                                   example={"error": "invalid_parameter", "data": None,
-                                            "message": "limit must be an integer between 1 "
-                                                       f"and {MAX_PAGE_SIZE}"}),
+            "200": _ok(
+                "A page of entries.",
+                _ref("EntryPage"),
+                {
+                    "error": None,
+                    "data": {
+                        "entries": [ENTRY_EXAMPLE],
+                        "total": 1,
+                        "limit": 50,
+                        "offset": 0,
+                        "nextCursor": None,
+                    },
+                    "message": "1 of 1 entries",
+                },
+            ),
+            "400": _error_response(
+                "An invalid parameter; the message names it.",
+                ["invalid_parameter"],
+                limited=True,
+                example={
+                    "error": "invalid_parameter",
+                    "data": None,
+                    "message": f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
+                },
+            ),
             **_common_responses(limited=True, body=False),
         },
     }
@@ -814,29 +1069,61 @@ def _operations(limits: Mapping[str, str]) -> dict:
             f"Limited to {changes} per team."
         ),
         "parameters": [
-            {"name": "cursor", "in": "query", "required": False,
-             "description": "`nextCursor` of an earlier page; none (or empty) for the "
-                            "first change.",
-             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 80}},
-            {"name": "limit", "in": "query", "required": False,
-             "description": f"Changes per page, 1–{MAX_CHANGES_PAGE:,}.",
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_CHANGES_PAGE,
-                        "default": DEFAULT_CHANGES_PAGE}},
+            {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "description": "`nextCursor` of an earlier page; none (or empty) for the "
+                "first change.",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 80},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": f"Changes per page, 1–{MAX_CHANGES_PAGE:,}.",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_CHANGES_PAGE,
+                    "default": DEFAULT_CHANGES_PAGE,
+                },
+            },
         ],
         "responses": {
-            "200": _ok("A page of changes.", _ref("ChangesPage"), {
-                "error": None,
-                "data": {"changes": [CHANGE_EXAMPLE, {
-                    **CHANGE_EXAMPLE, "type": "removed", "at": "2026-11-27T08:01:02.345Z",
-                    "source": "web", "seq": 57}],
-                    "nextCursor": "YzE6NDI", "hasMore": False},
-                "message": "2 changes"}),
-            "400": _error_response("A bad `cursor` (not issued to this team, or past its "
-                                   "newest change) or `limit`; the message names it.",
-                                   ["invalid_parameter"], limited=True,
-                                   example={"error": "invalid_parameter", "data": None,
-                                            "message": "cursor is not valid: pass the "
-                                                       "nextCursor of an earlier page"}),
+            "200": _ok(
+                "A page of changes.",
+                _ref("ChangesPage"),
+                {
+                    "error": None,
+                    "data": {
+                        "changes": [
+                            CHANGE_EXAMPLE,
+                            {
+                                **CHANGE_EXAMPLE,
+                                "type": "removed",
+                                "at": "2026-11-27T08:01:02.345Z",
+                                "source": "web",
+                                "seq": 57,
+                            },
+                        ],
+                        "nextCursor": "YzE6NDI",
+                        "hasMore": False,
+                    },
+                    "message": "2 changes",
+                },
+            ),
+            "400": _error_response(
+                "A bad `cursor` (not issued to this team, or past its "
+                "newest change) or `limit`; the message names it.",
+                ["invalid_parameter"],
+                limited=True,
+                example={
+                    "error": "invalid_parameter",
+                    "data": None,
+                    "message": "cursor is not valid: pass the nextCursor of an earlier page",
+                },
+            ),
             **_common_responses(limited=True, body=False),
         },
     }
@@ -854,31 +1141,53 @@ def _operations(limits: Mapping[str, str]) -> dict:
             "created the key with permission to remove opt-outs; then a `reason` is "
             f"required. {write_note}"
         ),
-        "parameters": [{
-            "name": "entryId", "in": "path", "required": True,
-            "description": "The entry's `$id`.",
-            "schema": {"type": "string"},
-            "example": ENTRY_EXAMPLE["$id"],
-        }],
-        "requestBody": {"required": False, "content": _json({
-            "type": "object",
-            "properties": {"reason": _ref("Reason")},
-            "example": {"reason": "Contact asked to be removed from the list"},
-        })},
+        "parameters": [
+            {
+                "name": "entryId",
+                "in": "path",
+                "required": True,
+                "description": "The entry's `$id`.",
+                "schema": {"type": "string"},
+                "example": ENTRY_EXAMPLE["$id"],
+            }
+        ],
+        "requestBody": {
+            "required": False,
+            "content": _json(
+                {
+                    "type": "object",
+                    "properties": {"reason": _ref("Reason")},
+                    "example": {"reason": "Contact asked to be removed from the list"},
+                }
+            ),
+        },
         "responses": {
-            "200": _ok("Deleted.", _ref("DeleteResult"), {
-                "error": None, "data": {"message": "DNC entry deleted successfully"},
-                "message": "DNC entry deleted successfully"}),
-            "400": _error_response("Invalid request body.", BODY_ERRORS + ["invalid_parameter"],
-                                   limited=True),
+            "200": _ok(
+                "Deleted.",
+                _ref("DeleteResult"),
+                {
+                    "error": None,
+                    "data": {"message": "DNC entry deleted successfully"},
+                    "message": "DNC entry deleted successfully",
+                },
+            ),
+            "400": _error_response(
+                "Invalid request body.", BODY_ERRORS + ["invalid_parameter"], limited=True
+            ),
             "403": _error_response(
                 "The entry is the person's own opt-out and this key may not remove those.",
-                ["protected_entry"], limited=True, example={
-                    "error": "protected_entry", "data": None,
+                ["protected_entry"],
+                limited=True,
+                example={
+                    "error": "protected_entry",
+                    "data": None,
                     "message": "This entry is the person's own opt-out and cannot be removed "
-                               "with this API key"}),
-            "404": _error_response("No such entry in this team's list.", ["not_found"],
-                                   limited=True),
+                    "with this API key",
+                },
+            ),
+            "404": _error_response(
+                "No such entry in this team's list.", ["not_found"], limited=True
+            ),
             **_common_responses(limited=True, body=True),
         },
     }
@@ -900,14 +1209,21 @@ def _operations(limits: Mapping[str, str]) -> dict:
         ),
         "parameters": delete_op["parameters"],
         "responses": {
-            "200": _ok("Erased (or erased already).", _ref("DncEntry"), {
-                "error": None, "data": ERASED_EXAMPLE,
-                "message": "Personal data erased; the person stays on the Do Not Contact "
-                           "list"}),
-            "403": _error_response("This key may not erase personal data.",
-                                   ["erasure_not_allowed"], limited=True),
-            "404": _error_response("No such entry in this team's list.", ["not_found"],
-                                   limited=True),
+            "200": _ok(
+                "Erased (or erased already).",
+                _ref("DncEntry"),
+                {
+                    "error": None,
+                    "data": ERASED_EXAMPLE,
+                    "message": "Personal data erased; the person stays on the Do Not Contact list",
+                },
+            ),
+            "403": _error_response(
+                "This key may not erase personal data.", ["erasure_not_allowed"], limited=True
+            ),
+            "404": _error_response(
+                "No such entry in this team's list.", ["not_found"], limited=True
+            ),
             **_common_responses(limited=True, body=False),
         },
     }
@@ -921,15 +1237,21 @@ def _operations(limits: Mapping[str, str]) -> dict:
             "delivery with its time. Another team's entry is a 404, like an unknown id. "
             f"Counts against the list budget ({listing} per team)."
         ),
-        "parameters": [{
-            "name": "entryId", "in": "path", "required": True,
-            "description": "The entry's `$id`.", "schema": {"type": "string"},
-            "example": ENTRY_EXAMPLE["$id"],
-        }],
+        "parameters": [
+            {
+                "name": "entryId",
+                "in": "path",
+                "required": True,
+                "description": "The entry's `$id`.",
+                "schema": {"type": "string"},
+                "example": ENTRY_EXAMPLE["$id"],
+            }
+        ],
         "responses": {
             "200": _ok("The evidence.", _ref("Evidence")),
-            "404": _error_response("No such entry in this team's list.", ["not_found"],
-                                   limited=True),
+            "404": _error_response(
+                "No such entry in this team's list.", ["not_found"], limited=True
+            ),
             **_common_responses(limited=True, body=False),
         },
     }
@@ -938,12 +1260,15 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "tags": ["Keys"],
         "summary": "Check an API key",
         "description": "Answers 200 for a valid key. Not rate limited (only failed "
-                       "authentications are). Note: this response "
-                       "is not wrapped in the envelope.",
+        "authentications are). Note: this response "
+        "is not wrapped in the envelope.",
         "responses": {
-            "200": {"description": "The key is valid.",
-                    "content": _json(_ref("VerifyResult"),
-                                     {"status": "success", "message": "API key is valid"})},
+            "200": {
+                "description": "The key is valid.",
+                "content": _json(
+                    _ref("VerifyResult"), {"status": "success", "message": "API key is valid"}
+                ),
+            },
             **_common_responses(limited=False, body=False),
         },
     }
@@ -953,8 +1278,9 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "summary": "This document",
         "description": "The OpenAPI 3.1 description of the API. No authentication.",
         "security": [],
-        "responses": {"200": {"description": "The OpenAPI document.",
-                              "content": _json({"type": "object"})}},
+        "responses": {
+            "200": {"description": "The OpenAPI document.", "content": _json({"type": "object"})}
+        },
     }
     paths = {
         "/v1/dnc": {"post": add, "get": list_op},
@@ -1009,9 +1335,12 @@ address answers 429 until the window frees. Responses carry `Cache-Control: no-s
 def build_document(limits: Mapping[str, str]) -> dict:
     """The OpenAPI document for the given limit settings (the DNC_*_LIMIT config)."""
     description = DESCRIPTION.format(
-        write=limits["DNC_WRITE_LIMIT"], batch=limits["DNC_BATCH_LIMIT"],
-        check=limits["DNC_CHECK_LIMIT"], listing=limits["DNC_LIST_LIMIT"],
-        screen=limits["DNC_SCREEN_LIMIT"], changes=limits["DNC_CHANGES_LIMIT"],
+        write=limits["DNC_WRITE_LIMIT"],
+        batch=limits["DNC_BATCH_LIMIT"],
+        check=limits["DNC_CHECK_LIMIT"],
+        listing=limits["DNC_LIST_LIMIT"],
+        screen=limits["DNC_SCREEN_LIMIT"],
+        changes=limits["DNC_CHANGES_LIMIT"],
     )
     return {
         "openapi": OPENAPI_VERSION,
@@ -1024,8 +1353,11 @@ def build_document(limits: Mapping[str, str]) -> dict:
         "tags": [
             {"name": "Entries", "description": "The team's Do Not Contact list."},
             {"name": "Keys", "description": "API key checks."},
-            {"name": "Webhooks", "description": "Signed events for every entry added or "
-                                                "removed (Standard Webhooks)."},
+            {
+                "name": "Webhooks",
+                "description": "Signed events for every entry added or "
+                "removed (Standard Webhooks).",
+            },
             {"name": "Meta", "description": "About the API itself."},
         ],
         "security": [{"bearerAuth": []}],
@@ -1050,8 +1382,14 @@ _cache: dict[tuple, dict] = {}
 
 def document_for(config: Mapping) -> dict:
     """The document for this app's limits, built once per distinct setting."""
-    names = ("DNC_WRITE_LIMIT", "DNC_BATCH_LIMIT", "DNC_CHECK_LIMIT", "DNC_LIST_LIMIT",
-             "DNC_SCREEN_LIMIT", "DNC_CHANGES_LIMIT")
+    names = (
+        "DNC_WRITE_LIMIT",
+        "DNC_BATCH_LIMIT",
+        "DNC_CHECK_LIMIT",
+        "DNC_LIST_LIMIT",
+        "DNC_SCREEN_LIMIT",
+        "DNC_CHANGES_LIMIT",
+    )
     key = tuple(str(config[name]) for name in names)
     if key not in _cache:
         _cache[key] = build_document(dict(zip(names, key, strict=True)))

@@ -34,11 +34,15 @@ def create_webhook():
     if body.get("url") in (None, ""):
         raise ApiError("missing_url", "url is required")
     endpoint, secret = endpoints.create_endpoint(
-        g.team_id, body["url"], body.get("events"), body.get("description"))
+        g.team_id, body["url"], body.get("events"), body.get("description")
+    )
     # The secret is in this response only.
-    return envelope(None, {**endpoints.to_dict(endpoint), "secret": secret},
-                    "Webhook endpoint created: store the secret now, it is not shown again",
-                    201)
+    return envelope(
+        None,
+        {**endpoints.to_dict(endpoint), "secret": secret},
+        "Webhook endpoint created: store the secret now, it is not shown again",
+        201,
+    )
 
 
 @bp.get("/webhooks")
@@ -63,8 +67,9 @@ def delete_webhook(webhook_id: str):
 @team_limits(WRITE)
 def test_webhook(webhook_id: str):
     msg_id = endpoints.send_test(g.team_id, webhook_id)
-    return envelope(None, {"id": msg_id, "type": "webhook.test"},
-                    "Test event queued for delivery", 202)
+    return envelope(
+        None, {"id": msg_id, "type": "webhook.test"}, "Test event queued for delivery", 202
+    )
 
 
 @bp.get("/webhooks/<webhook_id>")
@@ -82,12 +87,16 @@ def update_webhook(webhook_id: str):
     body = json_object()
     unknown = [name for name in body if name not in _PATCHABLE][:1]
     if unknown or not body:
-        raise InvalidParameter((f"unknown field {unknown[0][:40]!r}: " if unknown else "")
-                               + "send any of " + ", ".join(_PATCHABLE))
+        raise InvalidParameter(
+            (f"unknown field {unknown[0][:40]!r}: " if unknown else "")
+            + "send any of "
+            + ", ".join(_PATCHABLE)
+        )
     if "url" in body and body["url"] in (None, ""):
         raise ApiError("missing_url", "url must not be empty")
     endpoint = endpoints.update_endpoint(
-        g.team_id, webhook_id, **{name: body[name] for name in _PATCHABLE if name in body})
+        g.team_id, webhook_id, **{name: body[name] for name in _PATCHABLE if name in body}
+    )
     return envelope(None, endpoints.to_dict(endpoint), "Webhook endpoint updated", 200)
 
 
@@ -97,28 +106,45 @@ def update_webhook(webhook_id: str):
 def rotate_webhook_secret(webhook_id: str):
     secret = endpoints.rotate_secret(g.team_id, webhook_id)
     # The new secret is in this response only.
-    return envelope(None, {"secret": secret},
-                    "Secret rotated: the previous one also signs deliveries until the "
-                    "overlap ends", 200)
+    return envelope(
+        None,
+        {"secret": secret},
+        "Secret rotated: the previous one also signs deliveries until the overlap ends",
+        200,
+    )
 
 
 def _attempt(row) -> dict:
     attempt, msg_id, event_type, _status, seq = row
-    delivered = (attempt.error is None and attempt.status_code is not None
-                 and 200 <= attempt.status_code < 300)
-    return {"id": str(attempt.id), "msgId": msg_id, "eventType": event_type, "seq": seq,
-            "at": isoformat(attempt.attempted_at),
-            "result": "delivered" if delivered else "failed",
-            "statusCode": attempt.status_code, "durationMs": attempt.duration_ms,
-            "error": attempt.error}
+    delivered = (
+        attempt.error is None
+        and attempt.status_code is not None
+        and 200 <= attempt.status_code < 300
+    )
+    return {
+        "id": str(attempt.id),
+        "msgId": msg_id,
+        "eventType": event_type,
+        "seq": seq,
+        "at": isoformat(attempt.attempted_at),
+        "result": "delivered" if delivered else "failed",
+        "statusCode": attempt.status_code,
+        "durationMs": attempt.duration_ms,
+        "error": attempt.error,
+    }
 
 
 @bp.get("/webhooks/<webhook_id>/attempts")
 @require_api_key
 @team_limits(LIST)
 def list_attempts(webhook_id: str):
-    limit = int_arg("limit", endpoints.LOG_PAGE_SIZE, 1, endpoints.MAX_LOG_PAGE,
-                    f"limit must be an integer between 1 and {endpoints.MAX_LOG_PAGE}")
+    limit = int_arg(
+        "limit",
+        endpoints.LOG_PAGE_SIZE,
+        1,
+        endpoints.MAX_LOG_PAGE,
+        f"limit must be an integer between 1 and {endpoints.MAX_LOG_PAGE}",
+    )
     endpoint = endpoints.get_endpoint(g.team_id, webhook_id)
     cursor = request.args.get("cursor") or ""
     before = None
@@ -129,10 +155,11 @@ def list_attempts(webhook_id: str):
     rows = endpoints.delivery_log(g.team_id, endpoint.id, limit + 1, before)
     page = rows[:limit]
     more = len(rows) > limit
-    data = {"attempts": [_attempt(row) for row in page],
-            "nextCursor": cursors.encode(_ATTEMPTS_KIND, endpoint.id, page[-1][0].id)
-            if more else None,
-            "hasMore": more}
+    data = {
+        "attempts": [_attempt(row) for row in page],
+        "nextCursor": cursors.encode(_ATTEMPTS_KIND, endpoint.id, page[-1][0].id) if more else None,
+        "hasMore": more,
+    }
     return envelope(None, data, f"{len(page)} attempts", 200)
 
 
@@ -141,8 +168,12 @@ def list_attempts(webhook_id: str):
 @team_limits(WRITE)
 def redeliver_message(webhook_id: str, msg_id: str):
     endpoints.redeliver(g.team_id, webhook_id, msg_id)
-    return envelope(None, {"msgId": msg_id},
-                    "The event is queued to be delivered again, with the same webhook-id", 202)
+    return envelope(
+        None,
+        {"msgId": msg_id},
+        "The event is queued to be delivered again, with the same webhook-id",
+        202,
+    )
 
 
 @bp.post("/webhooks/<webhook_id>/recover")
@@ -154,5 +185,4 @@ def recover_webhook(webhook_id: str):
         raise InvalidParameter("since is required: the time to recover from (ISO 8601)")
     since = endpoints.parse_since(body["since"])
     count = endpoints.recover(g.team_id, webhook_id, since)
-    return envelope(None, {"count": count},
-                    f"{count} events queued again for the endpoint", 202)
+    return envelope(None, {"count": count}, f"{count} events queued again for the endpoint", 202)

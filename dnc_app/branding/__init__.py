@@ -18,8 +18,22 @@ from .service import (
 )
 
 __all__ = [
-    "DEFAULT_ACCENT", "MAX_LOGO_BYTES", "ImageRefused", "InvalidColour", "Logo", "LogoInfo",
-    "Look", "Theme", "inspect_logo", "logo_for_slug", "look_of", "normalize_colour",
-    "remove_logo", "reset_accent", "save_look", "theme_for", "theme_for_slug",
+    "DEFAULT_ACCENT",
+    "MAX_LOGO_BYTES",
+    "ImageRefused",
+    "InvalidColour",
+    "Logo",
+    "LogoInfo",
+    "Look",
+    "Theme",
+    "inspect_logo",
+    "logo_for_slug",
+    "look_of",
+    "normalize_colour",
+    "remove_logo",
+    "reset_accent",
+    "save_look",
+    "theme_for",
+    "theme_for_slug",
     "too_large_message",
 ]

@@ -47,9 +47,11 @@ def _hex(rgb: tuple[float, ...]) -> str:
 
 def luminance(colour: str) -> float:
     """WCAG relative luminance of an sRGB colour."""
+
     def linear(channel: int) -> float:
         c = channel / 255
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
     r, g, b = (linear(channel) for channel in _rgb(colour))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
@@ -62,8 +64,9 @@ def contrast(a: str, b: str) -> float:
 
 def mix(colour: str, towards: str, fraction: float) -> str:
     """`colour` moved `fraction` (0 to 1) of the way to `towards`, in sRGB."""
-    return _hex(tuple(c + (t - c) * fraction for c, t in zip(_rgb(colour), _rgb(towards),
-                                                              strict=True)))
+    return _hex(
+        tuple(c + (t - c) * fraction for c, t in zip(_rgb(colour), _rgb(towards), strict=True))
+    )
 
 
 def text_on(background: str) -> str:
@@ -71,8 +74,7 @@ def text_on(background: str) -> str:
     return WHITE if contrast(WHITE, background) > contrast(BLACK, background) else BLACK
 
 
-def readable_shade(colour: str, surfaces: tuple[str, ...], minimum: float,
-                   towards: str) -> str:
+def readable_shade(colour: str, surfaces: tuple[str, ...], minimum: float, towards: str) -> str:
     """`colour` itself when it reaches `minimum` on every surface, else the first shade of
     it towards black (light surfaces) or white (dark ones) that does."""
     for step in range(_STEPS + 1):
@@ -106,12 +108,15 @@ def theme_for(accent: str) -> Theme:
     if hover == accent:  # black or white already: a little towards its text, still clear
         hover = mix(accent, on_accent, 0.15)
     return Theme(
-        accent=accent, on_accent=on_accent,
+        accent=accent,
+        on_accent=on_accent,
         on_accent_contrast=contrast(accent, on_accent),
         hover=hover,
-        link=link, link_hover=mix(link, BLACK, 0.25),
+        link=link,
+        link_hover=mix(link, BLACK, 0.25),
         ring=readable_shade(accent, LIGHT_SURFACES, NON_TEXT_CONTRAST, BLACK),
-        dark_link=dark_link, dark_link_hover=mix(dark_link, WHITE, 0.25),
+        dark_link=dark_link,
+        dark_link_hover=mix(dark_link, WHITE, 0.25),
         dark_ring=readable_shade(accent, DARK_SURFACES, NON_TEXT_CONTRAST, WHITE),
     )
 

@@ -67,11 +67,10 @@ def looks_like_svg(data: bytes) -> bool:
     return head.startswith(b"<") and (b"<svg" in head or head.startswith(b"<?xml"))
 
 
-def _uint(data: bytes, start: int, length: int,
-          order: Literal["big", "little"] = "big") -> int:
+def _uint(data: bytes, start: int, length: int, order: Literal["big", "little"] = "big") -> int:
     if start + length > len(data):
         raise _Damaged("truncated")
-    return int.from_bytes(data[start:start + length], order)
+    return int.from_bytes(data[start : start + length], order)
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -132,25 +131,33 @@ def inspect_logo(data: bytes) -> LogoInfo:
     mime = sniff(data)
     if mime is None:
         if looks_like_svg(data):
-            raise ImageRefused("SVG logos are not accepted (an SVG can carry scripts): "
-                               "upload it as PNG, JPEG or WebP.")
-        raise ImageRefused("The logo must be a PNG, JPEG or WebP image, and this file is "
-                           "none of them.")
+            raise ImageRefused(
+                "SVG logos are not accepted (an SVG can carry scripts): "
+                "upload it as PNG, JPEG or WebP."
+            )
+        raise ImageRefused(
+            "The logo must be a PNG, JPEG or WebP image, and this file is none of them."
+        )
     try:
         width, height = _SIZE_READERS[mime](data)
     except _Damaged:
-        raise ImageRefused(f"The size of this {LABELS[mime]} image cannot be read: the file "
-                           "seems damaged.") from None
+        raise ImageRefused(
+            f"The size of this {LABELS[mime]} image cannot be read: the file seems damaged."
+        ) from None
     if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
-        raise ImageRefused(f"The logo is {width} × {height} pixels: each side must be "
-                           f"{MIN_SIDE} to {MAX_SIDE:,} pixels.")
+        raise ImageRefused(
+            f"The logo is {width} × {height} pixels: each side must be "
+            f"{MIN_SIDE} to {MAX_SIDE:,} pixels."
+        )
     return LogoInfo(mime, width, height, len(data))
 
 
 def too_large_message(size: int | None = None) -> str:
     found = f" (this file is {_kib(size)})" if size else ""
-    return (f"The logo must be at most {MAX_LOGO_BYTES // 1024} KiB{found}: make it smaller "
-            "and upload it again.")
+    return (
+        f"The logo must be at most {MAX_LOGO_BYTES // 1024} KiB{found}: make it smaller "
+        "and upload it again."
+    )
 
 
 def _kib(size: int) -> str:

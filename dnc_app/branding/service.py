@@ -51,8 +51,14 @@ class Logo(NamedTuple):
     version: int
 
 
-_LOOK = select(TeamBranding.accent_color, TeamBranding.version, TeamBranding.logo_type,
-               TeamBranding.logo_width, TeamBranding.logo_height, TeamBranding.logo_size)
+_LOOK = select(
+    TeamBranding.accent_color,
+    TeamBranding.version,
+    TeamBranding.logo_type,
+    TeamBranding.logo_width,
+    TeamBranding.logo_height,
+    TeamBranding.logo_size,
+)
 
 
 def look_of(team_id: str) -> Look | None:
@@ -68,7 +74,8 @@ def logo_for_slug(slug: str) -> Logo | None:
     row = db.session.execute(
         select(TeamBranding.logo, TeamBranding.logo_type, TeamBranding.version)
         .join(Team, Team.id == TeamBranding.team_id)
-        .where(Team.slug == slug, TeamBranding.logo_type.is_not(None))).first()
+        .where(Team.slug == slug, TeamBranding.logo_type.is_not(None))
+    ).first()
     if row is None or row.logo is None or row.logo_type is None:
         return None
     return Logo(row.logo, row.logo_type, row.version)
@@ -81,15 +88,22 @@ def theme_for_slug(slug: str) -> tuple[str, int] | None:
     row = db.session.execute(
         select(TeamBranding.accent_color, TeamBranding.version)
         .join(Team, Team.id == TeamBranding.team_id)
-        .where(Team.slug == slug, TeamBranding.accent_color.is_not(None))).first()
+        .where(Team.slug == slug, TeamBranding.accent_color.is_not(None))
+    ).first()
     return (row.accent_color, row.version) if row else None
 
 
 # --------------------------------------------------------------------------- writing
 
 
-def save_look(team_id: str, *, accent: str | None = None, logo: bytes | None = None,
-              actor: Actor, source: Source = Source.WEB) -> None:
+def save_look(
+    team_id: str,
+    *,
+    accent: str | None = None,
+    logo: bytes | None = None,
+    actor: Actor,
+    source: Source = Source.WEB,
+) -> None:
     """Set the accent colour (None: leave it) and/or a new logo (None: leave it).
 
     Checked before anything is written: InvalidColour or ImageRefused, nothing stored.
@@ -106,8 +120,10 @@ def save_look(team_id: str, *, accent: str | None = None, logo: bytes | None = N
             changed.append(f"Accent colour: {accent}")
         if info is not None and logo is not None:
             _set_logo(branding, logo, info)
-            changed.append(f"Logo: uploaded ({info.label}, {info.width} × {info.height} "
-                           f"pixels, {-(-info.size // 1024)} KiB)")
+            changed.append(
+                f"Logo: uploaded ({info.label}, {info.width} × {info.height} "
+                f"pixels, {-(-info.size // 1024)} KiB)"
+            )
         return changed
 
     _write(team_id, change, actor, source)
@@ -144,8 +160,7 @@ def _write(team_id: str, change, actor: Actor, source: Source) -> None:
     begin_write()
     # The team row's lock orders concurrent changes of one team's look (SQLite: the
     # writer's own lock), so two first changes cannot both insert the row.
-    locked = db.session.execute(
-        select(Team.id).where(Team.id == team_id).with_for_update()).first()
+    locked = db.session.execute(select(Team.id).where(Team.id == team_id).with_for_update()).first()
     if locked is None:
         db.session.rollback()
         raise LookupError(f"no team {team_id!r}")
@@ -159,7 +174,11 @@ def _write(team_id: str, change, actor: Actor, source: Source) -> None:
         return
     branding.version += 1
     branding.updated_at = utcnow()
-    record(team_id, Action.SETTINGS_CHANGED, [Change(team_id, None, "; ".join(changed))],
-           source=source, actor=actor)
+    record(
+        team_id,
+        Action.SETTINGS_CHANGED,
+        [Change(team_id, None, "; ".join(changed))],
+        source=source,
+        actor=actor,
+    )
     db.session.commit()
-

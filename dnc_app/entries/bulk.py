@@ -41,8 +41,10 @@ class BulkResult:
         return self.count("error")
 
 
-def classify(raw_urls: Sequence[object], reasons: Sequence[object] | None = None,
-             ) -> tuple[BulkResult, dict[str, ItemResult]]:
+def classify(
+    raw_urls: Sequence[object],
+    reasons: Sequence[object] | None = None,
+) -> tuple[BulkResult, dict[str, ItemResult]]:
     """Normalize every input; the first occurrence of each URL is pending, repeats are
     duplicates, invalid ones (URL or reason) are errors."""
     result = BulkResult()

@@ -64,6 +64,7 @@ _FTS_SECURE_DELETE = (3, 42, 0)
 
 def _like_any(column, needles: list[str]):
     """`column` contains one of the needles (literally: LIKE's wildcards escaped)."""
+
     def escaped(needle: str) -> str:
         return needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -73,7 +74,7 @@ def _like_any(column, needles: list[str]):
 def _forms(url: str) -> list[str]:
     """How the URL can appear in stored text: as is, its username alone (a receiver may
     echo only that), and JSON's escaped form of a non-ASCII username."""
-    username = url[len(CANONICAL_PREFIX):] if url.startswith(CANONICAL_PREFIX) else url
+    username = url[len(CANONICAL_PREFIX) :] if url.startswith(CANONICAL_PREFIX) else url
     forms = {url, username, json.dumps(username)[1:-1]}
     return sorted(form for form in forms if form)
 
@@ -84,19 +85,31 @@ def scrub(team_id: str, entry: Entry, now: datetime) -> dict:
     url = entry.url
     fts_indexed = _prepare_sqlite_index(entry)
     db.session.execute(
-        update(_ENTRIES).where(_ENTRIES.c.seq == entry.seq)
-        .values(url=None, reason=None, updated_at=now))
+        update(_ENTRIES)
+        .where(_ENTRIES.c.seq == entry.seq)
+        .values(url=None, reason=None, updated_at=now)
+    )
     person = _LOG.c.subject_id == entry.id
     if url is not None:
         person = or_(person, _LOG.c.url == url)
-    audit = rows_matched(db.session.execute(
-        update(_LOG).where(_LOG.c.team_id == team_id, person)
-        .values(url=None, reason=None, subject_label=None, ip_hash=None)))
+    audit = rows_matched(
+        db.session.execute(
+            update(_LOG)
+            .where(_LOG.c.team_id == team_id, person)
+            .values(url=None, reason=None, subject_label=None, ip_hash=None)
+        )
+    )
     messages, attempts = _scrub_webhooks(team_id, entry)
     notices = _scrub_notifications(team_id, url) if url is not None else 0
     staged = _drop_staged_uploads(team_id, entry)
-    return {"audit_events": audit, "webhook_messages": messages, "webhook_attempts": attempts,
-            "notifications": notices, "staged_uploads": staged, "fts_indexed": fts_indexed}
+    return {
+        "audit_events": audit,
+        "webhook_messages": messages,
+        "webhook_attempts": attempts,
+        "notifications": notices,
+        "staged_uploads": staged,
+        "fts_indexed": fts_indexed,
+    }
 
 
 # What a notification not yet sent says instead of an erased person's URL.
@@ -110,17 +123,21 @@ def _scrub_notifications(team_id: str, url: str) -> int:
     notes = NotificationMessage.__table__.c
     changed = 0
     for message_id, stored in db.session.execute(
-            select(notes.id, notes.body).where(notes.team_id == team_id,
-                                               notes.status == "pending",
-                                               notes.body.is_not(None))).all():
+        select(notes.id, notes.body).where(
+            notes.team_id == team_id, notes.status == "pending", notes.body.is_not(None)
+        )
+    ).all():
         try:
             text_ = signing.decrypt(stored)
         except signing.SecretUnreadable:
             continue  # unreadable by this service, so never sent either
         if url not in text_:
             continue
-        db.session.execute(update(NotificationMessage).where(notes.id == message_id).values(
-            body=signing.encrypt(text_.replace(url, ERASED_MARK))))
+        db.session.execute(
+            update(NotificationMessage)
+            .where(notes.id == message_id)
+            .values(body=signing.encrypt(text_.replace(url, ERASED_MARK)))
+        )
         changed += 1
     return changed
 
@@ -149,27 +166,35 @@ def _scrub_webhooks(team_id: str, entry: Entry) -> tuple[int, int]:
     team_endpoints = select(_ENDPOINTS.c.id).where(_ENDPOINTS.c.team_id == team_id)
     needles = [f'"$id":"{entry.id}"'] + (_forms(entry.url) if entry.url else [])
     candidates = db.session.execute(
-        select(_MESSAGES.c.id, _MESSAGES.c.payload)
-        .where(_MESSAGES.c.endpoint_id.in_(team_endpoints),
-               _like_any(_MESSAGES.c.payload, needles))).all()
+        select(_MESSAGES.c.id, _MESSAGES.c.payload).where(
+            _MESSAGES.c.endpoint_id.in_(team_endpoints), _like_any(_MESSAGES.c.payload, needles)
+        )
+    ).all()
     changed = []
     for message_id, payload in candidates:
         redacted = _redacted_payload(payload, entry)
         if redacted is not None:
             changed.append(message_id)
-            db.session.execute(update(_MESSAGES).where(_MESSAGES.c.id == message_id)
-                               .values(payload=redacted))
-    answers: ColumnElement[bool] | None = (
-        _ATTEMPTS.c.message_id.in_(changed) if changed else None)
+            db.session.execute(
+                update(_MESSAGES).where(_MESSAGES.c.id == message_id).values(payload=redacted)
+            )
+    answers: ColumnElement[bool] | None = _ATTEMPTS.c.message_id.in_(changed) if changed else None
     if entry.url:
         quoted = _like_any(_ATTEMPTS.c.response_excerpt, _forms(entry.url))
         answers = quoted if answers is None else or_(answers, quoted)
     attempts = 0
     if answers is not None:
-        attempts = rows_matched(db.session.execute(
-            update(_ATTEMPTS).where(_ATTEMPTS.c.endpoint_id.in_(team_endpoints), answers,
-                                    _ATTEMPTS.c.response_excerpt.is_not(None))
-            .values(response_excerpt=None)))
+        attempts = rows_matched(
+            db.session.execute(
+                update(_ATTEMPTS)
+                .where(
+                    _ATTEMPTS.c.endpoint_id.in_(team_endpoints),
+                    answers,
+                    _ATTEMPTS.c.response_excerpt.is_not(None),
+                )
+                .values(response_excerpt=None)
+            )
+        )
     return len(changed), attempts
 
 
@@ -210,8 +235,7 @@ def _prepare_sqlite_index(entry: Entry) -> bool:
     if upto is None or entry.seq > upto:
         return False
     if sqlite3.sqlite_version_info >= _FTS_SECURE_DELETE:
-        connection.execute(text(
-            f"INSERT INTO {_FTS}({_FTS}, rank) VALUES ('secure-delete', 1)"))
+        connection.execute(text(f"INSERT INTO {_FTS}({_FTS}, rank) VALUES ('secure-delete', 1)"))
         return False
     return True
 
@@ -223,7 +247,7 @@ def drop_staged_files(team_id: str, url: str) -> int:
     The number of files deleted."""
     from ..web.screen_csv import AREAS, team_dir  # the pages' module: imported on use
 
-    needle = url[len(CANONICAL_PREFIX):].lower().encode()
+    needle = url[len(CANONICAL_PREFIX) :].lower().encode()
     base = current_app.config["BULK_UPLOAD_DIR"]
     dropped = 0
     for area in AREAS:
@@ -255,8 +279,9 @@ def after_commit(fts_indexed: bool) -> None:
         db.session.commit()
     with db.engine.connect() as connection:
         connection = connection.execution_options(sqlite_begin=None)
-        busy, _frames, _done = connection.execute(
-            text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        busy, _frames, _done = connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
     if busy:
-        log.warning("erasure: the WAL could not be truncated now (a reader holds it); "
-                    "the next checkpoint will")
+        log.warning(
+            "erasure: the WAL could not be truncated now (a reader holds it); "
+            "the next checkpoint will"
+        )

@@ -10,8 +10,17 @@ from ..normalize import InvalidURL
 if TYPE_CHECKING:
     from .values import Entry
 
-__all__ = ["AlreadyListed", "EntryError", "EntryNotFound", "InvalidCursor", "InvalidReason",
-           "InvalidURL", "ProtectedEntry", "TeamNotFound", "message_of"]
+__all__ = [
+    "AlreadyListed",
+    "EntryError",
+    "EntryNotFound",
+    "InvalidCursor",
+    "InvalidReason",
+    "InvalidURL",
+    "ProtectedEntry",
+    "TeamNotFound",
+    "message_of",
+]
 
 
 class EntryError(Exception):
@@ -46,8 +55,11 @@ class ProtectedEntry(EntryError):
 
     code = "protected_entry"
 
-    def __init__(self, message: str = "This entry is the person's own opt-out and cannot be "
-                                      "removed with this API key"):
+    def __init__(
+        self,
+        message: str = "This entry is the person's own opt-out and cannot be "
+        "removed with this API key",
+    ):
         super().__init__(message)
 
 

@@ -22,25 +22,51 @@ _LOG = AuditEvent.__table__
 _MESSAGES = WebhookMessage.__table__
 _ENDPOINTS = WebhookEndpoint.__table__
 
-_OF_PROFILE = (_LOG.c.team_id == bindparam("team_id"), _LOG.c.url == bindparam("url"),
-               _LOG.c.subject_type == SubjectType.ENTRY.value)
-_HISTORY = (select(_LOG.c.action, _LOG.c.created_at, _LOG.c.source, _LOG.c.actor_label,
-                   _LOG.c.reason, _LOG.c.reference, _LOG.c.subject_id)
-            .where(*_OF_PROFILE).order_by(_LOG.c.seq))
+_OF_PROFILE = (
+    _LOG.c.team_id == bindparam("team_id"),
+    _LOG.c.url == bindparam("url"),
+    _LOG.c.subject_type == SubjectType.ENTRY.value,
+)
+_HISTORY = (
+    select(
+        _LOG.c.action,
+        _LOG.c.created_at,
+        _LOG.c.source,
+        _LOG.c.actor_label,
+        _LOG.c.reason,
+        _LOG.c.reference,
+        _LOG.c.subject_id,
+    )
+    .where(*_OF_PROFILE)
+    .order_by(_LOG.c.seq)
+)
 # The changes that send webhook events (additions and removals) carry their `seq` in the
 # outbox: the events about this profile are those with one of these numbers.
 _EVENT_SEQS = select(_LOG.c.seq).where(
-    *_OF_PROFILE, _LOG.c.action.in_([Action.ADD.value, Action.REMOVE.value]))
+    *_OF_PROFILE, _LOG.c.action.in_([Action.ADD.value, Action.REMOVE.value])
+)
 # An event written without its number (before webhook_message.seq was filled in) is
 # found by the entry's id in its stored body.
 _DELIVERIES = (
-    select(_MESSAGES.c.endpoint_id, _MESSAGES.c.msg_id, _MESSAGES.c.event_type,
-           _MESSAGES.c.seq, _MESSAGES.c.delivered_at, _MESSAGES.c.attempts)
+    select(
+        _MESSAGES.c.endpoint_id,
+        _MESSAGES.c.msg_id,
+        _MESSAGES.c.event_type,
+        _MESSAGES.c.seq,
+        _MESSAGES.c.delivered_at,
+        _MESSAGES.c.attempts,
+    )
     .join(_ENDPOINTS, _ENDPOINTS.c.id == _MESSAGES.c.endpoint_id)
-    .where(_ENDPOINTS.c.team_id == bindparam("team_id"),
-           or_(_MESSAGES.c.seq.in_(_EVENT_SEQS.scalar_subquery()),
-               and_(_MESSAGES.c.seq.is_(None),
-                    _MESSAGES.c.payload.like(bindparam("id_in_body"), escape="/"))))
+    .where(
+        _ENDPOINTS.c.team_id == bindparam("team_id"),
+        or_(
+            _MESSAGES.c.seq.in_(_EVENT_SEQS.scalar_subquery()),
+            and_(
+                _MESSAGES.c.seq.is_(None),
+                _MESSAGES.c.payload.like(bindparam("id_in_body"), escape="/"),
+            ),
+        ),
+    )
     .order_by(_MESSAGES.c.created_at, _MESSAGES.c.id)
 )
 
@@ -55,20 +81,39 @@ def evidence_of(team_id: str, entry_id: str) -> dict | None:
     connection = db.session.connection()
     rows = connection.execute(_HISTORY, params).all()
     # The receipt of this entry's objection: the first reference given for it.
-    receipt = next(({"reference": row.reference, "at": isoformat(row.created_at)}
-                    for row in rows if row.reference and row.subject_id == entry.id), None)
+    receipt = next(
+        (
+            {"reference": row.reference, "at": isoformat(row.created_at)}
+            for row in rows
+            if row.reference and row.subject_id == entry.id
+        ),
+        None,
+    )
     # The id is letters, digits and "_" (LIKE's one-character wildcard, escaped).
     id_in_body = '%"$id":"' + entry.id.replace("_", "/_") + '"%'
     deliveries = connection.execute(_DELIVERIES, {**params, "id_in_body": id_in_body}).all()
     return {
         "entry": entry.to_dict(),
-        "history": [{"type": row.action, "at": isoformat(row.created_at),
-                     "source": row.source, "actor": row.actor_label, "reason": row.reason}
-                    for row in rows],
+        "history": [
+            {
+                "type": row.action,
+                "at": isoformat(row.created_at),
+                "source": row.source,
+                "actor": row.actor_label,
+                "reason": row.reason,
+            }
+            for row in rows
+        ],
         "receipt": receipt,
-        "deliveries": [{"endpointId": row.endpoint_id, "msgId": row.msg_id,
-                        "eventType": row.event_type, "seq": row.seq,
-                        "deliveredAt": isoformat(row.delivered_at) if row.delivered_at
-                        else None, "attempts": row.attempts}
-                       for row in deliveries],
+        "deliveries": [
+            {
+                "endpointId": row.endpoint_id,
+                "msgId": row.msg_id,
+                "eventType": row.event_type,
+                "seq": row.seq,
+                "deliveredAt": isoformat(row.delivered_at) if row.delivered_at else None,
+                "attempts": row.attempts,
+            }
+            for row in deliveries
+        ],
     }

@@ -97,18 +97,23 @@ class _Span:
 
     def of(self, column) -> list:
         return ([column > self.after] if self.after is not None else []) + (
-            [column < self.before] if self.before is not None else [])
+            [column < self.before] if self.before is not None else []
+        )
 
     def order(self, column):
         return column if self.ascending else column.desc()
 
     def within(self, other: _Span) -> _Span:
         """This span narrowed to `other`'s bounds."""
+
         def tighter(mine, theirs, pick):
             return mine if theirs is None else theirs if mine is None else pick(mine, theirs)
 
-        return _Span(tighter(self.after, other.after, max),
-                     tighter(self.before, other.before, min), self.ascending)
+        return _Span(
+            tighter(self.after, other.after, max),
+            tighter(self.before, other.before, min),
+            self.ascending,
+        )
 
     def split(self, edge: int) -> tuple[_Span, _Span]:
         """The part read first (up to and including `edge`) and the rest."""
@@ -146,7 +151,8 @@ def _dates_span(team_id: str, where: ListFilter) -> _Span:
     since, until = where.since, where.until
     return _Span(
         first_seq_at(sql.ENTRIES, team_id, since) - 1 if since is not None else None,
-        first_seq_at(sql.ENTRIES, team_id, until) if until is not None else None)
+        first_seq_at(sql.ENTRIES, team_id, until) if until is not None else None,
+    )
 
 
 def _search(q: str) -> _Search:
@@ -167,8 +173,12 @@ def _window_edge(team_id: str, span: _Span, size: int) -> int | None:
     """The seq of the `size`-th of the team's rows in `span` (None: there are fewer)."""
     c = sql.ENTRIES.c
     return db.session.execute(
-        select(c.seq).where(c.team_id == team_id, *span.of(c.seq))
-        .order_by(span.order(c.seq)).offset(size - 1).limit(1)).scalar()
+        select(c.seq)
+        .where(c.team_id == team_id, *span.of(c.seq))
+        .order_by(span.order(c.seq))
+        .offset(size - 1)
+        .limit(1)
+    ).scalar()
 
 
 def _scanned(columns, conditions: list, span: _Span):
@@ -176,22 +186,44 @@ def _scanned(columns, conditions: list, span: _Span):
     return select(*columns).where(*conditions, *span.of(c.seq)).order_by(span.order(c.seq))
 
 
-def _indexed(team_id: str, columns, conditions: list, span: _Span, query, *, limit: int,
-             offset: int = 0, ordered: bool = True):
+def _indexed(
+    team_id: str,
+    columns,
+    conditions: list,
+    span: _Span,
+    query,
+    *,
+    limit: int,
+    offset: int = 0,
+    ordered: bool = True,
+):
     """`limit` of the rows of `span` the index finds (SQLite: FTS5 `query`; PostgreSQL:
     the rows holding the grams `query`), still tested by `conditions`, after `offset`; in
     `span`'s order, or unordered for a count on PostgreSQL."""
     if sql.dialect_name() == "sqlite":
         # Driven by the FTS table, which yields its rowids in order: the page stops early.
         rowid = ENTRY_FTS.c.rowid
-        return (select(*columns)
-                .select_from(CrossJoin(ENTRY_FTS, sql.ENTRIES, sql.ENTRIES.c.seq == rowid))
-                .where(trigram_match(query), *span.of(rowid), *conditions)
-                .order_by(span.order(rowid)).offset(offset).limit(limit))
+        return (
+            select(*columns)
+            .select_from(CrossJoin(ENTRY_FTS, sql.ENTRIES, sql.ENTRIES.c.seq == rowid))
+            .where(trigram_match(query), *span.of(rowid), *conditions)
+            .order_by(span.order(rowid))
+            .offset(offset)
+            .limit(limit)
+        )
     # Without the team's condition: the index keys hold the team (no team id holds ':'),
     # and the condition would offer the planner the team's index, read whole per bucket.
-    return bucketed_search(sql.ENTRIES, columns, conditions[1:], team_id=team_id, grams=query,
-                           span=span, limit=limit, offset=offset, ordered=ordered)
+    return bucketed_search(
+        sql.ENTRIES,
+        columns,
+        conditions[1:],
+        team_id=team_id,
+        grams=query,
+        span=span,
+        limit=limit,
+        offset=offset,
+        ordered=ordered,
+    )
 
 
 def _parts(span: _Span, edge: int, upto: int | None) -> list[tuple[_Span, bool]]:
@@ -206,12 +238,21 @@ def _parts(span: _Span, edge: int, upto: int | None) -> list[tuple[_Span, bool]]
     window, rest = span.split(edge)  # the oldest rows up to the edge, then newer ones
     if upto is None or (rest.before is not None and rest.before <= upto + 1):
         return [(window, False), (rest, True)]
-    return [(window, False), (_Span(edge, upto + 1, True), True),
-            (_Span(max(edge, upto), rest.before, True), False)]
+    return [
+        (window, False),
+        (_Span(edge, upto + 1, True), True),
+        (_Span(max(edge, upto), rest.before, True), False),
+    ]
 
 
-def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
-                   offset: int = 0, dates: _Span | None = None) -> list:
+def _matching_rows(
+    team_id: str,
+    where: ListFilter,
+    span: _Span,
+    count: int,
+    offset: int = 0,
+    dates: _Span | None = None,
+) -> list:
     """Up to `count` matching rows of `span` in its order, the first `offset` skipped
     (newest first only). `dates`: the filter's _dates_span, if already found."""
     assert not (offset and span.ascending)
@@ -223,8 +264,11 @@ def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
     columns = sql.SELECT_ENTRY.selected_columns
     edge = _window_edge(team_id, span, PAGE_WINDOW) if search.indexed else None
     if edge is None:
-        return list(db.session.execute(
-            _scanned(columns, conditions, span).offset(offset).limit(count)).all())
+        return list(
+            db.session.execute(
+                _scanned(columns, conditions, span).offset(offset).limit(count)
+            ).all()
+        )
     rows: list = []
     skip, query = offset, None
     for part, through_index in _parts(span, edge, search.indexed_upto):
@@ -232,26 +276,41 @@ def _matching_rows(team_id: str, where: ListFilter, span: _Span, count: int,
             break
         if not through_index:
             # A scanned part is the window or the index's lag: a bounded number of rows.
-            found = db.session.execute(_scanned(columns, conditions, part)
-                                       .limit(skip + count - len(rows))).all()
+            found = db.session.execute(
+                _scanned(columns, conditions, part).limit(skip + count - len(rows))
+            ).all()
             rows += found[skip:]
             skip -= min(skip, len(found))
             continue
         query = query or search.index_query()  # asked only when the scans fell short
         if query is not None:
-            rows += db.session.execute(_indexed(team_id, columns, conditions, part, query,
-                                                limit=count - len(rows), offset=skip)).all()
+            rows += db.session.execute(
+                _indexed(
+                    team_id, columns, conditions, part, query, limit=count - len(rows), offset=skip
+                )
+            ).all()
             skip = 0  # the last part when newest first; oldest first has no offset
     return rows
 
 
-def page_rows(team_id: str, where: ListFilter, *, limit: int = 50, older_than: str | None = None,
-              newer_than: str | None = None, dates: _Span | None = None
-              ) -> tuple[list, bool, bool]:
+def page_rows(
+    team_id: str,
+    where: ListFilter,
+    *,
+    limit: int = 50,
+    older_than: str | None = None,
+    newer_than: str | None = None,
+    dates: _Span | None = None,
+) -> tuple[list, bool, bool]:
     """(rows newest first, has newer, has older). Raises InvalidCursor."""
     if newer_than:
-        rows = _matching_rows(team_id, where, _Span(after=decode_cursor(newer_than),
-                                                    ascending=True), limit + 1, dates=dates)
+        rows = _matching_rows(
+            team_id,
+            where,
+            _Span(after=decode_cursor(newer_than), ascending=True),
+            limit + 1,
+            dates=dates,
+        )
         return rows[:limit][::-1], len(rows) > limit, bool(rows)
     span = _Span(before=decode_cursor(older_than)) if older_than else _Span()
     rows = _matching_rows(team_id, where, span, limit + 1, dates=dates)
@@ -265,8 +324,14 @@ def _count(stmt, most: int | None = None) -> int:
     return db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
-def count_matches(team_id: str, where: ListFilter, *, known: int = 0,
-                  before: int | None = None, dates: _Span | None = None) -> tuple[int, bool]:
+def count_matches(
+    team_id: str,
+    where: ListFilter,
+    *,
+    known: int = 0,
+    before: int | None = None,
+    dates: _Span | None = None,
+) -> tuple[int, bool]:
     """(how many entries match, whether that is COUNT_CAP + 1 or more). `known`: the
     matches with seq >= `before`, already read (a first page's): only older ones are
     counted, so the count does not read again the newest rows and index buckets the page
@@ -288,13 +353,17 @@ def count_matches(team_id: str, where: ListFilter, *, known: int = 0,
         found += _count(_scanned([c.seq], conditions, window), cap + 1 - found)
         query = search.index_query() if found <= cap else None
         if query is not None:
-            found += _count(_indexed(team_id, [c.seq], conditions, rest, query,
-                                     limit=cap + 1 - found, ordered=False))
+            found += _count(
+                _indexed(
+                    team_id, [c.seq], conditions, rest, query, limit=cap + 1 - found, ordered=False
+                )
+            )
     return found, found > cap
 
 
-def _first_page_total(team_id: str, where: ListFilter, shown: list,
-                      dates: _Span | None = None) -> tuple[int, bool]:
+def _first_page_total(
+    team_id: str, where: ListFilter, shown: list, dates: _Span | None = None
+) -> tuple[int, bool]:
     """The total beside a first page of matches that has older ones: the page's rows
     are every match from its last one up, so only older matches are counted."""
     return count_matches(team_id, where, known=len(shown), before=shown[-1].seq, dates=dates)
@@ -309,19 +378,32 @@ def _oldest_page(team_id: str, where: ListFilter, limit: int, dates: _Span) -> B
     size = limit if more or not total else (total - 1) % limit + 1
     rows = _matching_rows(team_id, where, _Span(ascending=True), size + 1, dates=dates)
     entries = [Entry(*row) for row in rows[:size][::-1]]
-    return BrowsePage(entries, total, more, older=None,
-                      newer=encode_cursor(entries[0].seq) if len(rows) > size else None)
+    return BrowsePage(
+        entries,
+        total,
+        more,
+        older=None,
+        newer=encode_cursor(entries[0].seq) if len(rows) > size else None,
+    )
 
 
-def browse(team_id: str, where: ListFilter, *, limit: int = 50, older_than: str | None = None,
-           newer_than: str | None = None, oldest: bool = False) -> BrowsePage:
+def browse(
+    team_id: str,
+    where: ListFilter,
+    *,
+    limit: int = 50,
+    older_than: str | None = None,
+    newer_than: str | None = None,
+    oldest: bool = False,
+) -> BrowsePage:
     """Newest first: the first page, the page after cursor `older_than`, the page before
     cursor `newer_than`, or (`oldest`) the last page. Raises InvalidCursor."""
     dates = _dates_span(team_id, where)
     if oldest:
         return _oldest_page(team_id, where, limit, dates)
-    rows, has_newer, has_older = page_rows(team_id, where, limit=limit, older_than=older_than,
-                                           newer_than=newer_than, dates=dates)
+    rows, has_newer, has_older = page_rows(
+        team_id, where, limit=limit, older_than=older_than, newer_than=newer_than, dates=dates
+    )
     if older_than or newer_than:
         total, more = count_matches(team_id, where, dates=dates)
     elif has_older:
@@ -330,13 +412,17 @@ def browse(team_id: str, where: ListFilter, *, limit: int = 50, older_than: str 
         total, more = (len(rows), False) if where.active else (count_entries(team_id), False)
     entries = [Entry(*row) for row in rows]
     return BrowsePage(
-        entries, total, more,
+        entries,
+        total,
+        more,
         older=encode_cursor(entries[-1].seq) if has_older and entries else None,
-        newer=encode_cursor(entries[0].seq) if has_newer and entries else None)
+        newer=encode_cursor(entries[0].seq) if has_newer and entries else None,
+    )
 
 
-def search_entries(team_id: str, q: str, *, limit: int, offset: int = 0,
-                   cursor: str | None = None) -> EntryPage:
+def search_entries(
+    team_id: str, q: str, *, limit: int, offset: int = 0, cursor: str | None = None
+) -> EntryPage:
     """The API's list with `q` (entries.list_entries): newest first, offset or cursor
     pages, the rows of a scan; the total exact up to COUNT_CAP, else COUNT_CAP + 1 with
     `total_exact` False. Raises InvalidCursor."""
@@ -350,5 +436,6 @@ def search_entries(team_id: str, q: str, *, limit: int, offset: int = 0,
     else:
         total, more = len(rows), False  # the first page holds every match
     next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
-    return EntryPage([Entry(*row) for row in rows[:limit]], total, next_cursor,
-                     total_exact=not more)
+    return EntryPage(
+        [Entry(*row) for row in rows[:limit]], total, next_cursor, total_exact=not more
+    )

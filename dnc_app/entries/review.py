@@ -23,8 +23,7 @@ _FLAGGED = _ENTRIES.c.needs_review.is_(True)
 def count_flagged(team_id: str) -> int:
     """Served by the partial index of flagged entries: no scan of the list."""
     return db.session.execute(
-        select(func.count()).select_from(_ENTRIES)
-        .where(_ENTRIES.c.team_id == team_id, _FLAGGED)
+        select(func.count()).select_from(_ENTRIES).where(_ENTRIES.c.team_id == team_id, _FLAGGED)
     ).scalar_one()
 
 
@@ -36,8 +35,7 @@ def list_flagged(team_id: str, *, limit: int = 50, cursor: str | None = None) ->
         stmt = stmt.where(c.seq < decode_cursor(cursor))
     rows = db.session.execute(stmt.order_by(c.seq.desc()).limit(limit + 1)).all()
     next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
-    return EntryPage([Entry(*row) for row in rows[:limit]], count_flagged(team_id),
-                     next_cursor)
+    return EntryPage([Entry(*row) for row in rows[:limit]], count_flagged(team_id), next_cursor)
 
 
 def newest_flagged_seq(team_id: str) -> int | None:
@@ -46,19 +44,27 @@ def newest_flagged_seq(team_id: str) -> int | None:
     ).scalar()
 
 
-def mark_reviewed(team_id: str, through_seq: int, *, actor: Actor,
-                  source: Source = Source.WEB) -> int:
+def mark_reviewed(
+    team_id: str, through_seq: int, *, actor: Actor, source: Source = Source.WEB
+) -> int:
     """Clear the flag of the team's entries up to `through_seq` (the newest one the
     member saw: any that arrived since stay flagged). Returns how many were cleared."""
     begin_write()
-    cleared = rows_matched(db.session.execute(
-        update(_ENTRIES)
-        .where(_ENTRIES.c.team_id == team_id, _FLAGGED, _ENTRIES.c.seq <= through_seq)
-        .values(needs_review=False)
-    ))
+    cleared = rows_matched(
+        db.session.execute(
+            update(_ENTRIES)
+            .where(_ENTRIES.c.team_id == team_id, _FLAGGED, _ENTRIES.c.seq <= through_seq)
+            .values(needs_review=False)
+        )
+    )
     if cleared:
         noun = "entry" if cleared == 1 else "entries"
-        record(team_id, Action.REVIEWED, [Change(team_id, None, f"{cleared:,} {noun}")],
-               source=source, actor=actor)
+        record(
+            team_id,
+            Action.REVIEWED,
+            [Change(team_id, None, f"{cleared:,} {noun}")],
+            source=source,
+            actor=actor,
+        )
     db.session.commit()
     return cleared

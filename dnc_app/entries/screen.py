@@ -41,9 +41,13 @@ class Screened:
 
     def to_dict(self) -> dict:
         """The API's representation of one result."""
-        return {"input": self.input, "url": self.url, "onList": self.entry_id is not None,
-                "entryId": self.entry_id,
-                "error": None if self.error is None else "invalid_url"}
+        return {
+            "input": self.input,
+            "url": self.url,
+            "onList": self.entry_id is not None,
+            "entryId": self.entry_id,
+            "error": None if self.error is None else "invalid_url",
+        }
 
 
 def _normalized(raw: object) -> tuple[str | None, str | None]:
@@ -59,15 +63,19 @@ def screen_urls(team_id: str, raw_urls: Sequence[object]) -> list[Screened]:
     # By digest, which an erased entry keeps (its URL is gone): the person stays listed.
     digests = {url: url_digest(url) for url, _error in normalized if url is not None}
     wanted = list(set(digests.values()))
-    listed = {digest: entry_id for digest, _url, entry_id
-              in sql.screen_by_digest(team_id, wanted)} if wanted else {}
-    return [Screened(raw, url, None if url is None else listed.get(digests[url]), error)
-            for raw, (url, error) in zip(raw_urls, normalized, strict=True)]
+    listed = (
+        {digest: entry_id for digest, _url, entry_id in sql.screen_by_digest(team_id, wanted)}
+        if wanted
+        else {}
+    )
+    return [
+        Screened(raw, url, None if url is None else listed.get(digests[url]), error)
+        for raw, (url, error) in zip(raw_urls, normalized, strict=True)
+    ]
 
 
 def valid_digest(value: object) -> TypeGuard[str]:
-    return (isinstance(value, str) and len(value) == DIGEST_LENGTH
-            and _HEX.issuperset(value))
+    return isinstance(value, str) and len(value) == DIGEST_LENGTH and _HEX.issuperset(value)
 
 
 def screen_digests(team_id: str, digests: Sequence[object]) -> list[Screened]:
@@ -75,8 +83,11 @@ def screen_digests(team_id: str, digests: Sequence[object]) -> list[Screened]:
     that is not 64 hex digits is invalid (it cannot be the digest of any URL)."""
     keys = [d.lower() if valid_digest(d) else None for d in digests]
     wanted = list({key for key in keys if key is not None})
-    listed = {digest: (url, entry_id) for digest, url, entry_id
-              in sql.screen_by_digest(team_id, wanted)} if wanted else {}
+    listed = (
+        {digest: (url, entry_id) for digest, url, entry_id in sql.screen_by_digest(team_id, wanted)}
+        if wanted
+        else {}
+    )
     results = []
     for raw, key in zip(digests, keys, strict=True):
         if key is None:

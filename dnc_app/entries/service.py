@@ -42,9 +42,22 @@ from .errors import (
 from .validation import clean_reason, normalize, url_digest
 from .values import PROTECTED_SOURCES, Entry, EntryPage
 
-__all__ = ["RemovalItem", "RemovalResult", "add_entries", "add_entry", "count_entries",
-           "erase_entry", "find_by_url", "get_entry", "list_entries", "preview_entries",
-           "preview_removal", "remove_entries", "remove_entry", "walk_entries"]
+__all__ = [
+    "RemovalItem",
+    "RemovalResult",
+    "add_entries",
+    "add_entry",
+    "count_entries",
+    "erase_entry",
+    "find_by_url",
+    "get_entry",
+    "list_entries",
+    "preview_entries",
+    "preview_removal",
+    "remove_entries",
+    "remove_entry",
+    "walk_entries",
+]
 
 
 # --------------------------------------------------------------------------- writes
@@ -75,8 +88,15 @@ def _lock_team(team_id: str) -> None:
         raise TeamNotFound()
 
 
-def _entry_row(team_id: str, url: str, reason: str | None, source: Source, actor: Actor,
-               now: datetime, entry_id: str | None = None) -> dict:
+def _entry_row(
+    team_id: str,
+    url: str,
+    reason: str | None,
+    source: Source,
+    actor: Actor,
+    now: datetime,
+    entry_id: str | None = None,
+) -> dict:
     return {
         "id": entry_id or ids.entry_id(),
         "team_id": team_id,
@@ -144,35 +164,69 @@ def add_entry(
 _Outcome = tuple[Entry | None, Entry | None, bool]
 
 
-def _add_row(team_id: str, row: dict, actor: Actor, reference: str | None,
-             record_duplicate: bool, insert: Callable[[dict], dict]) -> _Outcome:
+def _add_row(
+    team_id: str,
+    row: dict,
+    actor: Actor,
+    reference: str | None,
+    record_duplicate: bool,
+    insert: Callable[[dict], dict],
+) -> _Outcome:
     """In a write transaction: `insert` (INSERT … ON CONFLICT DO NOTHING, holding the
     team's lock), then the change log, or the entry already listed."""
     url, reason, source, now = row["url"], row["reason"], row["source"], row["created_at"]
     stored = insert(row)
     if url in stored:
         entry = Entry(seq=stored[url][0], **row)
-        record(team_id, Action.ADD, [Change(entry.id, url, reason)], source=source,
-               actor=actor, reference=reference, now=now)
+        record(
+            team_id,
+            Action.ADD,
+            [Change(entry.id, url, reason)],
+            source=source,
+            actor=actor,
+            reference=reference,
+            now=now,
+        )
         return entry, None, True
     found = run(sql.FIND_BY_DIGEST, {"team_id": team_id, "sha256": row["url_sha256"]})
     existing = _entry_from_row(found[0] if found else None)
     if existing is not None and row["protected"] and not existing.protected:
         return None, _protect(team_id, existing, reason, source, actor, reference, now), True
     if existing is not None and record_duplicate:
-        record(team_id, Action.ADD_DUPLICATE, [_request_of(existing, reason)], source=source,
-               actor=actor, reference=reference, now=now)
+        record(
+            team_id,
+            Action.ADD_DUPLICATE,
+            [_request_of(existing, reason)],
+            source=source,
+            actor=actor,
+            reference=reference,
+            now=now,
+        )
         return None, existing, True
     return None, existing, False
 
 
-def _protect(team_id: str, entry: Entry, reason: str | None, source: Source, actor: Actor,
-             reference: str | None, now: datetime) -> Entry:
+def _protect(
+    team_id: str,
+    entry: Entry,
+    reason: str | None,
+    source: Source,
+    actor: Actor,
+    reference: str | None,
+    now: datetime,
+) -> Entry:
     """The person asked themselves for an entry listed otherwise: it becomes their own
     opt-out, recorded with their receipt's reference, in the caller's transaction."""
     run(sql.PROTECT_ENTRY, {"entry_seq": entry.seq, "at": now})
-    record(team_id, Action.OPTED_OUT, [_request_of(entry, reason)], source=source,
-           actor=actor, reference=reference, now=now)
+    record(
+        team_id,
+        Action.OPTED_OUT,
+        [_request_of(entry, reason)],
+        source=source,
+        actor=actor,
+        reference=reference,
+        now=now,
+    )
     return replace(entry, protected=True, updated_at=now)
 
 
@@ -185,10 +239,12 @@ def _request_of(entry: Entry, reason: str | None) -> Change:
     return Change(entry.id, entry.url, reason if reason is not None else entry.reason)
 
 
-def _add_in_session(team_id: str, row: dict, actor: Actor, reference: str | None,
-                    record_duplicate: bool) -> _Outcome:
-    outcome = _add_row(team_id, row, actor, reference, record_duplicate,
-                       lambda r: _insert_one(team_id, r))
+def _add_in_session(
+    team_id: str, row: dict, actor: Actor, reference: str | None, record_duplicate: bool
+) -> _Outcome:
+    outcome = _add_row(
+        team_id, row, actor, reference, record_duplicate, lambda r: _insert_one(team_id, r)
+    )
     if outcome[2]:
         db.session.commit()
     else:
@@ -196,8 +252,9 @@ def _add_in_session(team_id: str, row: dict, actor: Actor, reference: str | None
     return outcome
 
 
-def _add_outside_session(team_id: str, row: dict, actor: Actor, reference: str | None,
-                         record_duplicate: bool) -> _Outcome | None:
+def _add_outside_session(
+    team_id: str, row: dict, actor: Actor, reference: str | None, record_duplicate: bool
+) -> _Outcome | None:
     """SQLite: the add on a connection of its own, outside the session (≈ 15% of an add's
     CPU was the session's transaction machinery). None where it does not apply:
     PostgreSQL, a session transaction in progress, or a team with webhooks (the outbox
@@ -212,8 +269,14 @@ def _add_outside_session(team_id: str, row: dict, actor: Actor, reference: str |
         if team[0].has_webhooks:
             transaction.rollback()
             return None
-        outcome = _add_row(team_id, row, actor, reference, record_duplicate,
-                           lambda r: sql.insert_ignoring_duplicates([r]))
+        outcome = _add_row(
+            team_id,
+            row,
+            actor,
+            reference,
+            record_duplicate,
+            lambda r: sql.insert_ignoring_duplicates([r]),
+        )
         if not outcome[2]:
             transaction.rollback()
     return outcome
@@ -235,21 +298,37 @@ def _stored_as(change: Change) -> tuple[str, str]:
     return change.subject_id, change.url
 
 
-def _store_new_entries(team_id: str, new: list[Change], source: Source, actor: Actor,
-                       now: datetime) -> dict[str, tuple[int, str]]:
+def _store_new_entries(
+    team_id: str, new: list[Change], source: Source, actor: Actor, now: datetime
+) -> dict[str, tuple[int, str]]:
     """Insert the entries (in order; a URL listed meanwhile is skipped) and record them
     in the change log; return {url: (seq, id)} of those stored."""
     keys = [_stored_as(e) for e in new]
     if sql.dialect_name() == "postgresql":
         stored = sql.insert_entries_pg(
-            team_id, [entry_id for entry_id, _ in keys], [url for _, url in keys],
-            [e.reason for e in new], source=source, added_by=actor.label, now=now)
+            team_id,
+            [entry_id for entry_id, _ in keys],
+            [url for _, url in keys],
+            [e.reason for e in new],
+            source=source,
+            added_by=actor.label,
+            now=now,
+        )
     else:
         stored = sql.insert_ignoring_duplicates(
-            [_entry_row(team_id, url, e.reason, source, actor, now, entry_id)
-             for (entry_id, url), e in zip(keys, new, strict=True)])
-    record(team_id, Action.ADD, [e for e in new if e.url in stored], source=source,
-           actor=actor, now=now)
+            [
+                _entry_row(team_id, url, e.reason, source, actor, now, entry_id)
+                for (entry_id, url), e in zip(keys, new, strict=True)
+            ]
+        )
+    record(
+        team_id,
+        Action.ADD,
+        [e for e in new if e.url in stored],
+        source=source,
+        actor=actor,
+        now=now,
+    )
     return stored
 
 
@@ -271,9 +350,14 @@ def add_entries(
     now = utcnow()
     _begin_write(team_id)
     listed = sql.listed_urls(team_id, list(pending))
-    new = [Change(entry_id, url, pending[url].reason) for url, entry_id in zip(
-        (url for url in pending if url not in listed), ids.entry_ids(len(pending) - len(listed)),
-        strict=True)]
+    new = [
+        Change(entry_id, url, pending[url].reason)
+        for url, entry_id in zip(
+            (url for url in pending if url not in listed),
+            ids.entry_ids(len(pending) - len(listed)),
+            strict=True,
+        )
+    ]
     stored = _store_new_entries(team_id, new, source, actor, now) if new else {}
     db.session.commit()
     for url, item in pending.items():
@@ -285,7 +369,12 @@ def add_entries(
 
 
 def remove_entry(
-    team_id: str, entry_id: str, *, reason: object = None, source: Source, actor: Actor,
+    team_id: str,
+    entry_id: str,
+    *,
+    reason: object = None,
+    source: Source,
+    actor: Actor,
     may_remove_optouts: bool = False,
 ) -> Entry:
     """Remove one entry of this team. Another team's id is EntryNotFound, like an
@@ -297,7 +386,8 @@ def remove_entry(
     reason = clean_reason(reason)
     _begin_write(team_id)
     entry = _entry_from_row(
-        db.session.execute(sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id}).first())
+        db.session.execute(sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id}).first()
+    )
     if entry is None:
         db.session.rollback()
         raise EntryNotFound()
@@ -306,10 +396,13 @@ def remove_entry(
         # unless the same right that removes an opt-out removes it.
         _check_optout_removal(team_id, entry, reason, source, actor, may_remove_optouts)
     db.session.execute(sql.DELETE_ENTRY, {"seq": entry.seq})
-    record(team_id, Action.REMOVE,
-           [Change(entry.id, entry.url, reason if reason is not None else entry.reason,
-                   entry)],
-           source=source, actor=actor)
+    record(
+        team_id,
+        Action.REMOVE,
+        [Change(entry.id, entry.url, reason if reason is not None else entry.reason, entry)],
+        source=source,
+        actor=actor,
+    )
     db.session.commit()
     return entry
 
@@ -322,7 +415,8 @@ def erase_entry(team_id: str, entry_id: str, *, source: Source, actor: Actor) ->
     changes nothing and returns it. The caller checks the right to erase."""
     _begin_write(team_id)
     entry = _entry_from_row(
-        db.session.execute(sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id}).first())
+        db.session.execute(sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id}).first()
+    )
     if entry is None:
         db.session.rollback()
         raise EntryNotFound()
@@ -332,8 +426,14 @@ def erase_entry(team_id: str, entry_id: str, *, source: Source, actor: Actor) ->
     now = utcnow()
     done = erasure.scrub(team_id, entry, now)
     erased = dataclasses.replace(entry, url=None, reason=None, updated_at=now)
-    record(team_id, Action.ERASE, [Change(entry.id, None, None, erased)], source=source,
-           actor=actor, now=now)
+    record(
+        team_id,
+        Action.ERASE,
+        [Change(entry.id, None, None, erased)],
+        source=source,
+        actor=actor,
+        now=now,
+    )
     db.session.commit()
     if entry.url is not None:
         erasure.drop_staged_files(team_id, entry.url)
@@ -369,8 +469,14 @@ class RemovalResult:
 
 
 def remove_entries(
-    team_id: str, *, ids: Sequence[str] | None = None, urls: Sequence[object] | None = None,
-    reason: object = None, source: Source, actor: Actor, may_remove_optouts: bool = False,
+    team_id: str,
+    *,
+    ids: Sequence[str] | None = None,
+    urls: Sequence[object] | None = None,
+    reason: object = None,
+    source: Source,
+    actor: Actor,
+    may_remove_optouts: bool = False,
 ) -> RemovalResult:
     """Remove many entries of this team, named by id or by URL, in one transaction: one
     read of them, one DELETE, one change-log operation (webhook events per entry).
@@ -385,30 +491,42 @@ def remove_entries(
     if not wanted:
         return result
     _begin_write(team_id)
-    removed, refused = _classify_removal(team_id, result, keys, wanted, ids is None,
-                                         may_remove_optouts)
+    removed, refused = _classify_removal(
+        team_id, result, keys, wanted, ids is None, may_remove_optouts
+    )
     if not reason and any(entry.is_optout for entry in removed.values()):
         db.session.rollback()
         raise InvalidReason("A reason is required to remove a person's own opt-out")
     now = utcnow()
     if removed:
         sql.delete_entries([entry.seq for entry in removed.values()])
-        changes = [Change(e.id, e.url, reason if reason is not None else e.reason, e)
-                   for e in removed.values()]
+        changes = [
+            Change(e.id, e.url, reason if reason is not None else e.reason, e)
+            for e in removed.values()
+        ]
         last = record(team_id, Action.REMOVE, changes, source=source, actor=actor, now=now)
         result.operation = last - len(changes) + 1
     if refused:
         # The attempts are kept: someone tried to take people's objections off the list.
-        record(team_id, Action.REMOVE_REFUSED,
-               [Change(e.id, e.url, reason) for e in refused.values()],
-               source=source, actor=actor, now=now)
+        record(
+            team_id,
+            Action.REMOVE_REFUSED,
+            [Change(e.id, e.url, reason) for e in refused.values()],
+            source=source,
+            actor=actor,
+            now=now,
+        )
     db.session.commit()
     return result
 
 
-def preview_removal(team_id: str, *, ids: Sequence[str] | None = None,
-                    urls: Sequence[object] | None = None,
-                    may_remove_optouts: bool = False) -> RemovalResult:
+def preview_removal(
+    team_id: str,
+    *,
+    ids: Sequence[str] | None = None,
+    urls: Sequence[object] | None = None,
+    may_remove_optouts: bool = False,
+) -> RemovalResult:
     """What `remove_entries` would do, without writing (statuses as it would set them)."""
     result, keys, wanted = _removal_keys(ids, urls)
     if wanted:
@@ -436,13 +554,20 @@ def _removal_keys(ids, urls) -> tuple[RemovalResult, list[str | None], list[str]
     return result, keys, list(dict.fromkeys(key for key in keys if key is not None))
 
 
-def _classify_removal(team_id: str, result: RemovalResult, keys: list[str | None],
-                      wanted: list[str], by_url: bool, may_remove_optouts: bool
-                      ) -> tuple[dict[str, Entry], dict[str, Entry]]:
+def _classify_removal(
+    team_id: str,
+    result: RemovalResult,
+    keys: list[str | None],
+    wanted: list[str],
+    by_url: bool,
+    may_remove_optouts: bool,
+) -> tuple[dict[str, Entry], dict[str, Entry]]:
     """Read the entries and set each item's status, in input order; returns the entries
     to remove and the protected ones refused, by id."""
-    found = {(row.url if by_url else row.id): row
-             for row in sql.entries_among(team_id, wanted, by_url=by_url)}
+    found = {
+        (row.url if by_url else row.id): row
+        for row in sql.entries_among(team_id, wanted, by_url=by_url)
+    }
     removed: dict[str, Entry] = {}
     refused: dict[str, Entry] = {}
     for item, key in zip(result.items, keys, strict=True):
@@ -460,12 +585,18 @@ def _classify_removal(team_id: str, result: RemovalResult, keys: list[str | None
     return removed, refused
 
 
-def _check_optout_removal(team_id: str, entry: Entry, reason: str | None, source: Source,
-                          actor: Actor, allowed: bool) -> None:
+def _check_optout_removal(
+    team_id: str, entry: Entry, reason: str | None, source: Source, actor: Actor, allowed: bool
+) -> None:
     if not allowed:
         # The attempt is kept: someone tried to take a person's objection off the list.
-        record(team_id, Action.REMOVE_REFUSED, [Change(entry.id, entry.url, reason)],
-               source=source, actor=actor)
+        record(
+            team_id,
+            Action.REMOVE_REFUSED,
+            [Change(entry.id, entry.url, reason)],
+            source=source,
+            actor=actor,
+        )
         db.session.commit()
         raise ProtectedEntry()
     if not reason:
@@ -487,8 +618,11 @@ def find_by_url(team_id: str, raw_url: object) -> Entry | None:
 
 
 def get_entry(team_id: str, entry_id: str) -> Entry | None:
-    return _entry_from_row(db.session.connection().execute(
-        sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id}).first())
+    return _entry_from_row(
+        db.session.connection()
+        .execute(sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id})
+        .first()
+    )
 
 
 def count_entries(team_id: str) -> int:

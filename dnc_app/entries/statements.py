@@ -42,14 +42,19 @@ TEAMS = Team.__table__
 SELECT_ENTRY = select(*(ENTRIES.c[name] for name in ENTRY_FIELDS))
 # By the digest of the normalized URL, not the URL: an erased entry has only its digest
 # left, and is still the person (check, add and screen find it).
-FIND_BY_DIGEST = SELECT_ENTRY.where(ENTRIES.c.team_id == bindparam("team_id"),
-                                    ENTRIES.c.url_sha256 == bindparam("sha256"))
-GET_ENTRY = SELECT_ENTRY.where(ENTRIES.c.id == bindparam("entry_id"),
-                               ENTRIES.c.team_id == bindparam("team_id"))
+FIND_BY_DIGEST = SELECT_ENTRY.where(
+    ENTRIES.c.team_id == bindparam("team_id"), ENTRIES.c.url_sha256 == bindparam("sha256")
+)
+GET_ENTRY = SELECT_ENTRY.where(
+    ENTRIES.c.id == bindparam("entry_id"), ENTRIES.c.team_id == bindparam("team_id")
+)
 DELETE_ENTRY = delete(ENTRIES).where(ENTRIES.c.seq == bindparam("seq"))
 # The person's own request for an entry listed otherwise: it becomes protected.
-PROTECT_ENTRY = (update(ENTRIES).where(ENTRIES.c.seq == bindparam("entry_seq"))
-                 .values(protected=true(), updated_at=bindparam("at", type_=UTCDateTime())))
+PROTECT_ENTRY = (
+    update(ENTRIES)
+    .where(ENTRIES.c.seq == bindparam("entry_seq"))
+    .values(protected=true(), updated_at=bindparam("at", type_=UTCDateTime()))
+)
 
 LOCK_TEAM = select(TEAMS.c.id).where(TEAMS.c.id == bindparam("team_id")).with_for_update()
 READ_ENTRY_COUNT = select(TEAMS.c.entry_count).where(TEAMS.c.id == bindparam("team_id"))
@@ -85,7 +90,8 @@ def insert_ignoring_duplicates(rows: list[dict]) -> dict[str, tuple[int, str]]:
         return {url: (seq, entry_id) for seq, entry_id, url in run(stmt, rows[0])}
     for start in range(0, len(rows), _INSERT_CHUNK):
         for seq, entry_id, url in db.session.connection().execute(
-                stmt, rows[start : start + _INSERT_CHUNK]):
+            stmt, rows[start : start + _INSERT_CHUNK]
+        ):
             stored[url] = (seq, entry_id)
     return stored
 
@@ -140,11 +146,18 @@ def _locked_insert_statement(keys: tuple[str, ...]):
     # The SELECT yields the row only once it holds the team's lock (FOR UPDATE), so the
     # insert is ordered after it exactly as LOCK_TEAM then INSERT were.
     values = [bindparam(key, type_=ENTRIES.c[key].type) for key in keys]
-    locked_row = (select(*values).select_from(TEAMS)
-                  .where(TEAMS.c.id == bindparam("team_id")).with_for_update())
-    return (pg_insert(ENTRIES).from_select(list(keys), locked_row)
-            .on_conflict_do_nothing()
-            .returning(ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url))
+    locked_row = (
+        select(*values)
+        .select_from(TEAMS)
+        .where(TEAMS.c.id == bindparam("team_id"))
+        .with_for_update()
+    )
+    return (
+        pg_insert(ENTRIES)
+        .from_select(list(keys), locked_row)
+        .on_conflict_do_nothing()
+        .returning(ENTRIES.c.seq, ENTRIES.c.id, ENTRIES.c.url)
+    )
 
 
 # PostgreSQL: each column travels as one array parameter and unnest() turns the arrays
@@ -174,15 +187,30 @@ _PG_MERGE_PENDING_LIST = text("""
     WHERE relname = 'ix_dnc_entry_search' AND pg_has_role(relowner, 'USAGE')""")
 
 
-def insert_entries_pg(team_id: str, ids: list[str], urls: list[str],
-                      reasons: list[str | None], *, source: str, added_by: str,
-                      now: datetime) -> dict[str, tuple[int, str]]:
+def insert_entries_pg(
+    team_id: str,
+    ids: list[str],
+    urls: list[str],
+    reasons: list[str | None],
+    *,
+    source: str,
+    added_by: str,
+    now: datetime,
+) -> dict[str, tuple[int, str]]:
     """PostgreSQL's bulk insert (one statement); {url: (seq, id)} of the rows stored."""
     db.session.execute(_PG_BULK_PENDING_LIST)
-    rows = db.session.execute(_PG_INSERT_ENTRIES, {
-        "team_id": team_id, "source": source, "added_by": added_by, "now": now,
-        "ids": ids, "urls": urls, "reasons": reasons,
-    }).all()
+    rows = db.session.execute(
+        _PG_INSERT_ENTRIES,
+        {
+            "team_id": team_id,
+            "source": source,
+            "added_by": added_by,
+            "now": now,
+            "ids": ids,
+            "urls": urls,
+            "reasons": reasons,
+        },
+    ).all()
     db.session.execute(_PG_MERGE_PENDING_LIST)
     return {url: (seq, entry_id) for seq, entry_id, url in rows}
 
@@ -205,9 +233,12 @@ def listed_urls(team_id: str, urls: list[str]) -> set[str]:
     listed: set[str] = set()
     for start in range(0, len(digests), _LOOKUP_CHUNK):
         chunk = digests[start : start + _LOOKUP_CHUNK]
-        listed.update(by_digest[d] for d in db.session.execute(
-            select(column).where(ENTRIES.c.team_id == team_id, column.in_(chunk))
-        ).scalars())
+        listed.update(
+            by_digest[d]
+            for d in db.session.execute(
+                select(column).where(ENTRIES.c.team_id == team_id, column.in_(chunk))
+            ).scalars()
+        )
     return listed
 
 
@@ -224,14 +255,14 @@ def entries_among(team_id: str, keys: list[str], *, by_url: bool) -> list:
     else:
         rows = []
         for start in range(0, len(keys), _LOOKUP_CHUNK):
-            rows += db.session.execute(
-                base.where(column.in_(keys[start : start + _LOOKUP_CHUNK])))
+            rows += db.session.execute(base.where(column.in_(keys[start : start + _LOOKUP_CHUNK])))
     return [entry for entry in (Entry(*row) for row in rows) if entry.team_id == team_id]
 
 
 _DELETE_SEQS = {
     "postgresql": delete(ENTRIES).where(
-        ENTRIES.c.seq == func.any(bindparam("seqs", type_=ARRAY(BigInteger())))),
+        ENTRIES.c.seq == func.any(bindparam("seqs", type_=ARRAY(BigInteger())))
+    ),
     "sqlite": delete(ENTRIES).where(ENTRIES.c.seq.in_(bindparam("seqs", expanding=True))),
 }
 
@@ -253,17 +284,22 @@ def _screen_statements(*columns, key):
     team = ENTRIES.c.team_id == bindparam("team_id")
     return {
         "postgresql": select(*columns).where(
-            team, key == func.any(bindparam("values", type_=_URL_ARRAY))),
+            team, key == func.any(bindparam("values", type_=_URL_ARRAY))
+        ),
         "sqlite": select(*columns).where(team, key.in_(bindparam("values", expanding=True))),
     }
 
 
-_SCREEN_BY_DIGEST = _screen_statements(ENTRIES.c.url_sha256, ENTRIES.c.url, ENTRIES.c.id,
-                                       key=ENTRIES.c.url_sha256)
+_SCREEN_BY_DIGEST = _screen_statements(
+    ENTRIES.c.url_sha256, ENTRIES.c.url, ENTRIES.c.id, key=ENTRIES.c.url_sha256
+)
 
 
 def screen_by_digest(team_id: str, digests: list[str]) -> Sequence[Any]:
     """(url_sha256, url, id) of the team's entries among these lowercase hex digests (an
     erased entry's url is None)."""
-    return db.session.connection().execute(
-        _SCREEN_BY_DIGEST[dialect_name()], {"team_id": team_id, "values": digests}).all()
+    return (
+        db.session.connection()
+        .execute(_SCREEN_BY_DIGEST[dialect_name()], {"team_id": team_id, "values": digests})
+        .all()
+    )

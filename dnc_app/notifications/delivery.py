@@ -55,8 +55,13 @@ class Settings:
     @classmethod
     def of(cls, app: Flask) -> Settings:
         c = app.config
-        return cls(c["NOTIFY_DIGEST_INTERVAL"], c["NOTIFY_RETRY_MIN"], c["NOTIFY_RETRY_MAX"],
-                   c["WEBHOOK_TIMEOUT"], bool(c["WEBHOOK_ALLOW_PRIVATE"]))
+        return cls(
+            c["NOTIFY_DIGEST_INTERVAL"],
+            c["NOTIFY_RETRY_MIN"],
+            c["NOTIFY_RETRY_MAX"],
+            c["WEBHOOK_TIMEOUT"],
+            bool(c["WEBHOOK_ALLOW_PRIVATE"]),
+        )
 
 
 def unleased(model, now: datetime):
@@ -73,9 +78,12 @@ def prepare(settings: Settings) -> int:
     window = now - timedelta(seconds=settings.digest_interval)
     optouts_due = or_(Team.optouts_notified_at.is_(None), Team.optouts_notified_at <= window)
     teams = db.session.scalars(
-        select(E.team_id).join(Team, Team.id == E.team_id)
+        select(E.team_id)
+        .join(Team, Team.id == E.team_id)
         .where(E.digested_at.is_(None), or_(E.kind != outbox.OPTOUT, optouts_due))
-        .distinct().limit(TEAMS_PER_ROUND)).all()
+        .distinct()
+        .limit(TEAMS_PER_ROUND)
+    ).all()
     db.session.rollback()
     written = 0
     for team_id in teams:
@@ -93,8 +101,12 @@ def _prepare_team(team_id: str, now: datetime, window: datetime) -> int:
     if team.optouts_notified_at is not None and team.optouts_notified_at > window:
         waiting.append(E.kind != outbox.OPTOUT)
     # Only the events still waiting are taken: a loop that raced us takes none of them.
-    events = db.session.execute(update(E).where(*waiting).values(digested_at=now)
-                                .returning(E.kind, E.seq, E.endpoint_id, E.detail)).all()
+    events = db.session.execute(
+        update(E)
+        .where(*waiting)
+        .values(digested_at=now)
+        .returning(E.kind, E.seq, E.endpoint_id, E.detail)
+    ).all()
     optout_seqs = sorted(e.seq for e in events if e.kind == outbox.OPTOUT)
     disabled = [e for e in events if e.kind == outbox.ENDPOINT_DISABLED]
     rows = []
@@ -109,17 +121,19 @@ def _prepare_team(team_id: str, now: datetime, window: datetime) -> int:
     return len(rows)
 
 
-def _messages(team: Team, kind: str, switch, subject: str, body: str,
-              now: datetime) -> list[dict]:
+def _messages(team: Team, kind: str, switch, subject: str, body: str, now: datetime) -> list[dict]:
     rows = []
     if mail.enabled():
         # A member's switch; unset: on for owners, off for the others.
         wanted = or_(switch.is_(True), and_(switch.is_(None), User.role == Role.OWNER.value))
-        for email in db.session.scalars(select(User.email).where(
-                User.team_id == team.id, User.disabled_at.is_(None), wanted)
-                .order_by(User.id)):
-            rows.append(outbox.message(team.id, "email", kind, email, subject,
-                                       body + _footer(), now))
+        for email in db.session.scalars(
+            select(User.email)
+            .where(User.team_id == team.id, User.disabled_at.is_(None), wanted)
+            .order_by(User.id)
+        ):
+            rows.append(
+                outbox.message(team.id, "email", kind, email, subject, body + _footer(), now)
+            )
     if team.chat_webhook_url:
         rows.append(outbox.message(team.id, "chat", kind, None, subject, body, now))
     return rows
@@ -136,12 +150,16 @@ def _optouts_text(team: Team, seqs: list[int]) -> tuple[str, str]:
     rows = db.session.execute(
         select(AuditEvent.url, AuditEvent.reference, AuditEvent.created_at)
         .where(AuditEvent.team_id == team.id, AuditEvent.seq.in_(seqs[:LISTED]))
-        .order_by(AuditEvent.seq)).all()
+        .order_by(AuditEvent.seq)
+    ).all()
     people = "person" if count == 1 else "people"
     subject = f"{count} {people} opted out of contact by {team.public_name}"
-    lines = [f"{count} {people} asked on your public opt-out page not to be contacted. "
-             "They are on your Do Not Contact list now, as their own opt-out: "
-             "do not contact them again.", ""]
+    lines = [
+        f"{count} {people} asked on your public opt-out page not to be contacted. "
+        "They are on your Do Not Contact list now, as their own opt-out: "
+        "do not contact them again.",
+        "",
+    ]
     for url, reference, at in rows:
         receipt = f"  (receipt {reference})" if reference else ""
         lines.append(f"- {at:%Y-%m-%d %H:%M} UTC  {url or '(erased)'}{receipt}")
@@ -151,15 +169,26 @@ def _optouts_text(team: Team, seqs: list[int]) -> tuple[str, str]:
 
 
 def _endpoints_text(team: Team, events) -> tuple[str, str]:
-    urls = dict(db.session.execute(select(WebhookEndpoint.id, WebhookEndpoint.url).where(
-        WebhookEndpoint.id.in_([e.endpoint_id for e in events]))).all())
-    subject = ("A webhook endpoint was disabled" if len(events) == 1
-               else f"{len(events)} webhook endpoints were disabled") + f" ({team.public_name})"
+    urls = dict(
+        db.session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.url).where(
+                WebhookEndpoint.id.in_([e.endpoint_id for e in events])
+            )
+        ).all()
+    )
+    subject = (
+        "A webhook endpoint was disabled"
+        if len(events) == 1
+        else f"{len(events)} webhook endpoints were disabled"
+    ) + f" ({team.public_name})"
     lines = ["No more events are sent to:", ""]
     for e in events:
         lines.append(f"- {urls.get(e.endpoint_id, e.endpoint_id)}: {e.detail}")
-    lines += ["", "Changes made meanwhile are in the changes feed. Enable the endpoint again "
-              "on the Webhooks page once its receiver works."]
+    lines += [
+        "",
+        "Changes made meanwhile are in the changes feed. Enable the endpoint again "
+        "on the Webhooks page once its receiver works.",
+    ]
     return subject, "\n".join(lines)
 
 
@@ -172,16 +201,22 @@ def claim_one() -> tuple[int, datetime] | None:
     token = now + LEASE
     # Read first: an idle loop takes no write lock (SQLite's is the whole database's).
     due = db.session.scalars(
-        select(N.id).where(N.status == "pending", N.next_attempt_at <= now, unleased(N, now))
-        .order_by(N.next_attempt_at, N.id).limit(1)).first()
+        select(N.id)
+        .where(N.status == "pending", N.next_attempt_at <= now, unleased(N, now))
+        .order_by(N.next_attempt_at, N.id)
+        .limit(1)
+    ).first()
     if due is None:
         db.session.rollback()
         return None
     begin_write()
     # Taken only if still free: a loop that raced us to it leaves us nothing.
-    taken = db.session.scalars(update(N).where(N.id == due, N.status == "pending",
-                                               unleased(N, now))
-                               .values(locked_until=token).returning(N.id)).first()
+    taken = db.session.scalars(
+        update(N)
+        .where(N.id == due, N.status == "pending", unleased(N, now))
+        .values(locked_until=token)
+        .returning(N.id)
+    ).first()
     db.session.commit()
     return None if taken is None else (taken, token)
 
@@ -194,8 +229,12 @@ def send_one(message_id: int, token: datetime, settings: Settings) -> bool:
         return False
     team = db.session.get(Team, message.team_id) if message.team_id else None
     chat_url = team.chat_webhook_url if team is not None else None
-    channel, recipient, subject, body = (message.channel, message.recipient, message.subject,
-                                         message.body)
+    channel, recipient, subject, body = (
+        message.channel,
+        message.recipient,
+        message.subject,
+        message.body,
+    )
     expired = message.expires_at is not None and message.expires_at <= utcnow()
     attempts = message.attempts
     db.session.rollback()  # no transaction open across the network
@@ -207,27 +246,39 @@ def send_one(message_id: int, token: datetime, settings: Settings) -> bool:
     except signing.SecretUnreadable:
         return _record(message_id, token, attempts, "dropped", "unreadable", settings)
     if channel == "email":
-        error = (mail.try_send(recipient or "", subject or "", text) if mail.enabled()
-                 else "no SMTP_HOST")
+        error = (
+            mail.try_send(recipient or "", subject or "", text)
+            if mail.enabled()
+            else "no SMTP_HOST"
+        )
     elif chat_url is None:
         return _record(message_id, token, attempts, "dropped", "no chat URL", settings)
     else:
-        outcome = sender.post(signing.decrypt(chat_url),
-                              json.dumps({"text": f"*{subject}*\n{text}"}),
-                              {"Content-Type": "application/json"}, timeout=settings.timeout,
-                              allow_private=settings.allow_private)
+        outcome = sender.post(
+            signing.decrypt(chat_url),
+            json.dumps({"text": f"*{subject}*\n{text}"}),
+            {"Content-Type": "application/json"},
+            timeout=settings.timeout,
+            allow_private=settings.allow_private,
+        )
         error = None if outcome.ok else (outcome.error or f"HTTP {outcome.status}")
     if error is not None:
         log.warning("notification not sent (%s): %s", channel, error)
-    return _record(message_id, token, attempts, "sent" if error is None else "pending",
-                   error, settings)
+    return _record(
+        message_id, token, attempts, "sent" if error is None else "pending", error, settings
+    )
 
 
-def _record(message_id: int, token: datetime, attempts: int, status: str,
-            error: str | None, settings: Settings) -> bool:
+def _record(
+    message_id: int,
+    token: datetime,
+    attempts: int,
+    status: str,
+    error: str | None,
+    settings: Settings,
+) -> bool:
     now = utcnow()
-    values: dict[str, Any] = {"attempts": attempts + 1, "locked_until": None,
-                              "last_error": error}
+    values: dict[str, Any] = {"attempts": attempts + 1, "locked_until": None, "last_error": error}
     if status == "pending":
         delay = min(settings.retry_max, settings.retry_min * 2 ** min(attempts, 30))
         values["next_attempt_at"] = now + timedelta(seconds=delay)
@@ -236,8 +287,9 @@ def _record(message_id: int, token: datetime, attempts: int, status: str,
         if status == "sent":
             values["sent_at"] = now
     begin_write()
-    db.session.execute(update(N).where(N.id == message_id, N.locked_until == token)
-                       .values(**values))
+    db.session.execute(
+        update(N).where(N.id == message_id, N.locked_until == token).values(**values)
+    )
     db.session.commit()
     return status == "sent"
 
@@ -261,5 +313,4 @@ def run_round(app: Flask, stopping: threading.Event | None = None) -> int:
 
 def waiting_count() -> int:
     """Messages not yet sent (for tests and the operator)."""
-    return db.session.scalar(
-        select(func.count()).select_from(N).where(N.status == "pending")) or 0
+    return db.session.scalar(select(func.count()).select_from(N).where(N.status == "pending")) or 0

@@ -47,16 +47,27 @@ def request_reset(email: str, link_for: Callable[[str], str]) -> None:
     user = accounts.find_member(email)
     begin_write()
     if user is not None and user.disabled_at is None:
-        db.session.add(PasswordReset(token_hash=digest, user_id=user.id, created_at=now,
-                                     expires_at=expires))
+        db.session.add(
+            PasswordReset(token_hash=digest, user_id=user.id, created_at=now, expires_at=expires)
+        )
         minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
-        outbox.add_messages([outbox.message(
-            user.team_id, "email", "reset", user.email, "Reset your password",
-            "Someone (we hope you) asked to reset the password of your account on the "
-            "Do Not Contact list.\n\nChoose a new password here, within "
-            f"{minutes} minutes; the link works once:\n\n{link}\n\n"
-            "If you did not ask, ignore this email: your password stays as it is.",
-            now, expires_at=expires)])
+        outbox.add_messages(
+            [
+                outbox.message(
+                    user.team_id,
+                    "email",
+                    "reset",
+                    user.email,
+                    "Reset your password",
+                    "Someone (we hope you) asked to reset the password of your account on the "
+                    "Do Not Contact list.\n\nChoose a new password here, within "
+                    f"{minutes} minutes; the link works once:\n\n{link}\n\n"
+                    "If you did not ask, ignore this email: your password stays as it is.",
+                    now,
+                    expires_at=expires,
+                )
+            ]
+        )
     db.session.commit()
 
 
@@ -80,14 +91,23 @@ def reset_password(token: str, new: str) -> User:
     begin_write()
     now = utcnow()
     # Only one of two requests racing with the same link wins it.
-    taken = db.session.execute(update(PasswordReset).where(
-        PasswordReset.token_hash == token_hash(token), PasswordReset.used_at.is_(None),
-        PasswordReset.expires_at > now).values(used_at=now))
+    taken = db.session.execute(
+        update(PasswordReset)
+        .where(
+            PasswordReset.token_hash == token_hash(token),
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
+        .values(used_at=now)
+    )
     if rows_matched(taken) != 1:
         db.session.rollback()
         raise InvalidLink()
-    db.session.execute(update(PasswordReset).where(
-        PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None)).values(used_at=now))
+    db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
     user = db.session.scalars(select(User).where(User.id == user.id)).one()
     accounts.apply_password(user, password_hash, RESET_ACTOR, "web")
     db.session.commit()

@@ -18,8 +18,11 @@ optout_cli = AppGroup("optout", help="The public opt-out page.")
 @optout_cli.command("link")
 @click.argument("url")
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
-@click.option("--base-url", show_default="PUBLIC_BASE_URL, else " + LOCAL_BASE_URL,
-              help="Where the service is reachable by the public.")
+@click.option(
+    "--base-url",
+    show_default="PUBLIC_BASE_URL, else " + LOCAL_BASE_URL,
+    help="Where the service is reachable by the public.",
+)
 def link_command(url: str, team_ref: str, base_url: str | None) -> None:
     """Print the personal opt-out link for one LinkedIn profile URL."""
     base_url = base_url or current_app.config["PUBLIC_BASE_URL"] or LOCAL_BASE_URL

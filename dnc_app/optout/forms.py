@@ -67,8 +67,12 @@ def started_in_time(value: str | None, slug: str) -> bool:
         payload = _started_serializer().loads(value)
     except BadSignature:
         return False
-    if not (isinstance(payload, list) and len(payload) == 2 and payload[0] == slug
-            and isinstance(payload[1], int)):
+    if not (
+        isinstance(payload, list)
+        and len(payload) == 2
+        and payload[0] == slug
+        and isinstance(payload[1], int)
+    ):
         return False
     elapsed_ms = _now_ms() - payload[1]
     config = current_app.config

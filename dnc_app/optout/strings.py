@@ -37,17 +37,20 @@ MESSAGES = {
     # The page
     "page_title": _("Stop messages from {team}"),
     "heading": _("Stop messages from {team}"),
-    "intro": _("Enter the address of your LinkedIn profile and {team} will not contact you "
-               "again."),
+    "intro": _("Enter the address of your LinkedIn profile and {team} will not contact you again."),
     "intro_locked": _("Press “Opt out” and {team} will not contact you again."),
     "what_happens_heading": _("What happens"),
-    "what_happens_1": _("{team} adds your profile to its Do Not Contact list and will not "
-                        "contact you again."),
-    "what_happens_2": _("{team} keeps your request, so you will not be contacted in later "
-                        "campaigns either."),
-    "what_is_stored": _("What is stored: your profile address, the reason if you give one, "
-                        "the time of your request, and a one-way hash of your IP address "
-                        "(used only to prevent abuse)."),
+    "what_happens_1": _(
+        "{team} adds your profile to its Do Not Contact list and will not contact you again."
+    ),
+    "what_happens_2": _(
+        "{team} keeps your request, so you will not be contacted in later campaigns either."
+    ),
+    "what_is_stored": _(
+        "What is stored: your profile address, the reason if you give one, "
+        "the time of your request, and a one-way hash of your IP address "
+        "(used only to prevent abuse)."
+    ),
     "team_message_heading": _("A note from {team}"),
     "privacy_link": _("Privacy policy of {team}"),
     "powered_by": _("Do Not Contact list"),
@@ -69,10 +72,13 @@ MESSAGES = {
     # Generic answer to a submission that failed a protection check (too fast,
     # expired, missing or wrong security token, honeypot filled). Deliberately
     # does not say which check failed.
-    "retry": _("We could not accept this request yet. Please check the details and press "
-               "“Opt out” again."),
-    "link_invalid": _("This personal link is not valid (it may have been shortened or "
-                      "changed). Please enter your profile address below."),
+    "retry": _(
+        "We could not accept this request yet. Please check the details and press “Opt out” again."
+    ),
+    "link_invalid": _(
+        "This personal link is not valid (it may have been shortened or "
+        "changed). Please enter your profile address below."
+    ),
     # The receipt
     "receipt_title": _("Request recorded"),
     "receipt_heading": _("Your request is recorded"),
@@ -87,12 +93,15 @@ MESSAGES = {
     "print": _("Print"),
     # An address under /optout/ that names no team (mistyped, or the team is gone).
     "unknown_link_title": _("This link is not valid"),
-    "unknown_link": _("This opt-out link does not lead to any page. Please check the address "
-                      "you were given, or ask the sender for their opt-out link."),
+    "unknown_link": _(
+        "This opt-out link does not lead to any page. Please check the address "
+        "you were given, or ask the sender for their opt-out link."
+    ),
     # Problems (a whole-page answer)
     "too_many_title": _("Too many requests"),
-    "too_many": _("Too many requests from your network. Please wait {seconds} seconds and "
-                  "try again."),
+    "too_many": _(
+        "Too many requests from your network. Please wait {seconds} seconds and try again."
+    ),
     "too_large_title": _("Request too large"),
     "too_large": _("This request is too large. Please shorten the reason and try again."),
     "back_to_form": _("Back to the form"),
@@ -104,8 +113,10 @@ MESSAGES = {
 # Why a URL is not a profile, for the person: the normalizer's reasons (in English, for
 # teams and tools) folded into a few that a visitor can act on, in their language.
 _NOT_LINKEDIN = _("This is not a LinkedIn address")
-_SHORT_LINK = _("Short lnkd.in links cannot be used here: open the link and copy the "
-                "address of the profile it leads to")
+_SHORT_LINK = _(
+    "Short lnkd.in links cannot be used here: open the link and copy the "
+    "address of the profile it leads to"
+)
 _ORGANISATION = _("This is the page of a company or school, not a person's profile")
 _NOT_PROFILE = _("This link does not lead to a person's profile")
 _NO_NAME = _("The address does not contain the profile name")
@@ -121,8 +132,16 @@ def url_problem(reason: str) -> str:
         return reason
     if "lnkd.in" in reason:
         return gettext(_SHORT_LINK)
-    if reason.startswith(("Not a LinkedIn URL", "Malformed URL: ", "Only http", "URLs with",
-                          "Invalid port", "Non-default ports")):
+    if reason.startswith(
+        (
+            "Not a LinkedIn URL",
+            "Malformed URL: ",
+            "Only http",
+            "URLs with",
+            "Invalid port",
+            "Non-default ports",
+        )
+    ):
         return gettext(_NOT_LINKEDIN)
     if any(page in reason for page in _ORGANISATION_PAGES):
         return gettext(_ORGANISATION)
@@ -141,8 +160,12 @@ def t(key: str, **params) -> str:
     text = gettext(MESSAGES[key])
     if not params:
         return text
-    return text.format(**{name: format_decimal(value) if isinstance(value, int) else value
-                          for name, value in params.items()})
+    return text.format(
+        **{
+            name: format_decimal(value) if isinstance(value, int) else value
+            for name, value in params.items()
+        }
+    )
 
 
 def readable_datetime(value: datetime) -> str:

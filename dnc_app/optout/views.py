@@ -87,8 +87,9 @@ def count_accepted_submission() -> float | None:
     # Every window is tested before any is counted: a refused submission uses none.
     refused = [item for item in limits if not strategy.test(item, _SUBMIT_SCOPE, key)]
     if refused:
-        return max(strategy.get_window_stats(item, _SUBMIT_SCOPE, key).reset_time
-                   for item in refused)
+        return max(
+            strategy.get_window_stats(item, _SUBMIT_SCOPE, key).reset_time for item in refused
+        )
     for item in limits:
         window = hit_with_window(strategy, item, _SUBMIT_SCOPE, key)
         if not window.counted:  # another request of this address took the last place
@@ -100,14 +101,17 @@ def count_accepted_submission() -> float | None:
 # request of the page, a submission too, counts against OPTOUT_PAGE_LIMIT (what bounds
 # the work of invalid submissions); accepted ones against OPTOUT_RATE_LIMIT as well.
 _SUBMIT_SCOPE = "optout-submit"
-page_limit = limiter.shared_limit(configured("OPTOUT_PAGE_LIMIT"), scope="optout-page",
-                                  key_func=_ip_key)
-validate_limit = limiter.shared_limit(configured("OPTOUT_VALIDATE_LIMIT"),
-                                      scope="optout-validate", key_func=_ip_key)
+page_limit = limiter.shared_limit(
+    configured("OPTOUT_PAGE_LIMIT"), scope="optout-page", key_func=_ip_key
+)
+validate_limit = limiter.shared_limit(
+    configured("OPTOUT_VALIDATE_LIMIT"), scope="optout-validate", key_func=_ip_key
+)
 # The logo and theme of a page: a budget of their own, as large as the pages' (a browser
 # keeps them for a year, so a person fetches each once).
-asset_limit = limiter.shared_limit(configured("OPTOUT_PAGE_LIMIT"), scope="optout-asset",
-                                   key_func=_ip_key)
+asset_limit = limiter.shared_limit(
+    configured("OPTOUT_PAGE_LIMIT"), scope="optout-asset", key_func=_ip_key
+)
 # A versioned URL never changes its content: browsers keep it for a year.
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The logo is an image and nothing else: no script, no style, no frame, even if opened.
@@ -115,8 +119,7 @@ LOGO_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 
 def new_reference() -> str:
-    return "OPT-" + "".join(secrets.choice(_REFERENCE_ALPHABET)
-                            for _ in range(_REFERENCE_LENGTH))
+    return "OPT-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(_REFERENCE_LENGTH))
 
 
 def find_team(slug: str) -> Team:
@@ -126,22 +129,35 @@ def find_team(slug: str) -> Team:
     g.optout_team_language = team.optout_language if team is not None else None
     if team is None:
         # A page that says the link is not valid (not the team sign-in), without the slug.
-        body, status, _headers = render_problem(404, t("unknown_link_title"),
-                                                t("unknown_link"), back=False)
+        body, status, _headers = render_problem(
+            404, t("unknown_link_title"), t("unknown_link"), back=False
+        )
         abort(make_response(body, status))
     return team
 
 
-def render_form(team: Team, form: OptOutForm, *, status: int = 200, notice: str | None = None,
-                errors: dict | None = None, locked_url: str | None = None):
+def render_form(
+    team: Team,
+    form: OptOutForm,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+    errors: dict | None = None,
+    locked_url: str | None = None,
+):
     # Every rendering starts a new clock and empties the honeypot (a person whose browser
     # filled it in by mistake can then simply press the button again).
     form.started.data = issue_started(team.slug)
     form.website.data = ""
     context = {
-        "team": team, "team_name": team.public_name, "form": form, "notice": notice,
-        "errors": errors or {}, "locked_url": locked_url,
-        "max_reason": entries.MAX_REASON_LENGTH, "look": _look(team),
+        "team": team,
+        "team_name": team.public_name,
+        "form": form,
+        "notice": notice,
+        "errors": errors or {},
+        "locked_url": locked_url,
+        "max_reason": entries.MAX_REASON_LENGTH,
+        "look": _look(team),
     }
     template = "optout/_panel.html" if is_htmx() else "optout/page.html"
     return render_template(template, **context), status
@@ -149,8 +165,12 @@ def render_form(team: Team, form: OptOutForm, *, status: int = 200, notice: str 
 
 def render_receipt(team: Team, reference: str, url: str, when):
     context = {
-        "team": team, "team_name": team.public_name, "reference": reference, "url": url,
-        "when_iso": isoformat(when), "when_readable": readable_datetime(when),
+        "team": team,
+        "team_name": team.public_name,
+        "reference": reference,
+        "url": url,
+        "when_iso": isoformat(when),
+        "when_readable": readable_datetime(when),
         "look": _look(team),
     }
     template = "optout/_receipt.html" if is_htmx() else "optout/receipt.html"
@@ -162,8 +182,9 @@ def _look(team: Team) -> branding.Look | None:
     return None if is_htmx() else branding.look_of(team.id)
 
 
-def render_problem(status: int, title: str, message: str, headers: dict | None = None,
-                   back: bool = True):
+def render_problem(
+    status: int, title: str, message: str, headers: dict | None = None, back: bool = True
+):
     slug = (request.view_args or {}).get("slug") if back else None
     back_url = url_for("optout.page", slug=slug) if slug else None
     template = "optout/_problem.html" if is_htmx() else "optout/problem.html"
@@ -205,8 +226,12 @@ def too_many_requests(_exc):
     if team is not None:
         return render_limited(team, _submitted_form(), None)
     _reset, retry_after = rate_limit_reset()
-    return render_problem(429, t("too_many_title"), t("too_many", seconds=retry_after),
-                          {"Retry-After": str(retry_after)})
+    return render_problem(
+        429,
+        t("too_many_title"),
+        t("too_many", seconds=retry_after),
+        {"Retry-After": str(retry_after)},
+    )
 
 
 # The routes whose 429 is the team's page with the form as the person left it.
@@ -229,8 +254,9 @@ def render_limited(team: Team, form: OptOutForm, reset: float | None):
     _reset, retry_after = rate_limit_reset(reset)
     token = form.token.data
     locked_url = links.read_token(team.slug, token) if token else None
-    body, status = render_form(team, form, notice=t("too_many", seconds=retry_after),
-                               locked_url=locked_url, status=429)
+    body, status = render_form(
+        team, form, notice=t("too_many", seconds=retry_after), locked_url=locked_url, status=429
+    )
     return body, status, {"Retry-After": str(retry_after)}
 
 
@@ -255,8 +281,7 @@ def personal_link(slug: str, token: str):
     team = find_team(slug)
     url = links.read_token(slug, token)
     if url is None:
-        return render_form(team, OptOutForm(formdata=None), notice=t("link_invalid"),
-                           status=400)
+        return render_form(team, OptOutForm(formdata=None), notice=t("link_invalid"), status=400)
     form = OptOutForm(formdata=None, token=token)
     return render_form(team, form, locked_url=url)
 
@@ -293,8 +318,9 @@ def submit(slug: str):
     if form.token.data:
         locked_url = links.read_token(slug, form.token.data)
         if locked_url is None:
-            return render_form(team, OptOutForm(formdata=None), notice=t("link_invalid"),
-                               status=400)
+            return render_form(
+                team, OptOutForm(formdata=None), notice=t("link_invalid"), status=400
+            )
 
     if not (locked_url or (form.url.data or "").strip()):
         # An empty field is said first, even in the first seconds: there is nothing to
@@ -330,15 +356,23 @@ def submit(slug: str):
     when = utcnow()
     actor = Actor(ActorType.PUBLIC, None, "public opt-out form", ip_hash=client_ip_hash())
     try:
-        entries.add_entry(team.id, url, reason=reason, source=Source.PUBLIC_FORM, actor=actor,
-                          reference=reference, record_duplicate=True,
-                          needs_review=over_team_threshold(team.id))
+        entries.add_entry(
+            team.id,
+            url,
+            reason=reason,
+            source=Source.PUBLIC_FORM,
+            actor=actor,
+            reference=reference,
+            record_duplicate=True,
+            needs_review=over_team_threshold(team.id),
+        )
         repeated = False
     except entries.AlreadyListed:
         repeated = True  # recorded as a repeated request; answered exactly like a new one
     except entries.InvalidReason:
-        return render_form(team, form, errors={"reason": t("reason_invalid")},
-                           locked_url=locked_url, status=400)
+        return render_form(
+            team, form, errors={"reason": t("reason_invalid")}, locked_url=locked_url, status=400
+        )
     if metrics.enabled(current_app):
         metrics.record_public_optout(repeated)
     return render_receipt(team, reference, url, when)
@@ -349,8 +383,9 @@ def submit(slug: str):
 
 def _not_found() -> Response:
     # The same answer for an unknown team and a team without a logo (or colour).
-    return Response("Not found\n", 404, mimetype="text/plain",
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        "Not found\n", 404, mimetype="text/plain", headers={"Cache-Control": "no-store"}
+    )
 
 
 def _cached(response: Response, version: int) -> Response:
@@ -369,8 +404,9 @@ def theme(slug: str):
     if found is None:
         return _not_found()
     accent, version = found
-    css = branding.colours.theme_css(branding.theme_for(accent),
-                                     f"Accent colour {accent}, version {version}")
+    css = branding.colours.theme_css(
+        branding.theme_for(accent), f"Accent colour {accent}, version {version}"
+    )
     return _cached(Response(css, mimetype="text/css"), version)
 
 
@@ -380,9 +416,13 @@ def logo(slug: str):
     found = branding.logo_for_slug(slug)
     if found is None:
         return _not_found()
-    response = Response(found.data, mimetype=found.mime, headers={
-        "Content-Security-Policy": LOGO_POLICY,
-        "Cross-Origin-Resource-Policy": "same-origin",
-        "Content-Disposition": "inline",
-    })
+    response = Response(
+        found.data,
+        mimetype=found.mime,
+        headers={
+            "Content-Security-Policy": LOGO_POLICY,
+            "Cross-Origin-Resource-Policy": "same-origin",
+            "Content-Disposition": "inline",
+        },
+    )
     return _cached(response, found.version)

@@ -63,7 +63,11 @@ def forbidden(exc: Forbidden):
     gets here (a visitor is sent to sign in first), so the owners are not shown to others."""
     owners = []
     if current_user.is_authenticated:
-        owners = [user for user in members.list_members(current_user.team_id)
-                  if user.role == Role.OWNER.value and not user.disabled_at]
-    return render_template("web/forbidden.html", message=exc.description or FORBIDDEN,
-                           owners=owners), 403
+        owners = [
+            user
+            for user in members.list_members(current_user.team_id)
+            if user.role == Role.OWNER.value and not user.disabled_at
+        ]
+    return render_template(
+        "web/forbidden.html", message=exc.description or FORBIDDEN, owners=owners
+    ), 403

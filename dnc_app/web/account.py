@@ -45,17 +45,33 @@ def _wants(switch: bool | None) -> bool:
 
 
 def _notifications_form() -> NotificationsForm:
-    return NotificationsForm(formdata=None, data={
-        "optouts": _wants(current_user.notify_optouts),
-        "endpoints": _wants(current_user.notify_endpoints)})
+    return NotificationsForm(
+        formdata=None,
+        data={
+            "optouts": _wants(current_user.notify_optouts),
+            "endpoints": _wants(current_user.notify_endpoints),
+        },
+    )
 
 
-def _render(form: PasswordForm, status: int = 200, changed: str | None = None,
-            notifications: NotificationsForm | None = None, saved: str | None = None):
-    return render("web/account.html", "web/_password_form.html", status, form=form,
-                  changed=changed, min_password_length=accounts.MIN_PASSWORD_LENGTH,
-                  notifications=notifications or _notifications_form(),
-                  notifications_saved=saved, smtp=mail.enabled())
+def _render(
+    form: PasswordForm,
+    status: int = 200,
+    changed: str | None = None,
+    notifications: NotificationsForm | None = None,
+    saved: str | None = None,
+):
+    return render(
+        "web/account.html",
+        "web/_password_form.html",
+        status,
+        form=form,
+        changed=changed,
+        min_password_length=accounts.MIN_PASSWORD_LENGTH,
+        notifications=notifications or _notifications_form(),
+        notifications_saved=saved,
+        smtp=mail.enabled(),
+    )
 
 
 @bp.get("/account")
@@ -74,9 +90,13 @@ def notifications():
         user.notify_optouts, user.notify_endpoints = form.optouts.data, form.endpoints.data
         db.session.commit()
         if is_htmx():
-            return render("web/_notifications_form.html", "web/_notifications_form.html",
-                          notifications=_notifications_form(), notifications_saved="Saved.",
-                          smtp=mail.enabled())
+            return render(
+                "web/_notifications_form.html",
+                "web/_notifications_form.html",
+                notifications=_notifications_form(),
+                notifications_saved="Saved.",
+                smtp=mail.enabled(),
+            )
         flash("Notifications saved.", "success")
     return redirect(url_for("web.account"), 303)
 
@@ -89,8 +109,11 @@ def change_password():
     if form.validate():
         try:
             ended = accounts.change_own_password(
-                current_user._get_current_object(), form.current_password.data,
-                form.new_password.data, session_token=session_token())
+                current_user._get_current_object(),
+                form.current_password.data,
+                form.new_password.data,
+                session_token=session_token(),
+            )
         except accounts.WrongPassword as exc:
             g.password_check_failed = True
             form.current_password.errors.append(str(exc))

@@ -34,7 +34,7 @@ def filters_from_args() -> changelog.Filters:
     return changelog.Filters.checked(
         action=request.args.get("action", ""),
         source=request.args.get("source", "").strip().lower(),
-        q=request.args.get("q", "").strip()[:entries.MAX_QUERY_LENGTH],
+        q=request.args.get("q", "").strip()[: entries.MAX_QUERY_LENGTH],
     )
 
 
@@ -45,14 +45,21 @@ def shows_sign_ins() -> bool:
 def search_filters(filters: changelog.Filters) -> changelog.Filters:
     """The filters as the change log reads them: the search term in its search form, the
     sign-ins hidden unless shown."""
-    return changelog.Filters(filters.action, filters.source, entries.search_term(filters.q),
-                             hidden=frozenset() if shows_sign_ins() else SIGN_INS)
+    return changelog.Filters(
+        filters.action,
+        filters.source,
+        entries.search_term(filters.q),
+        hidden=frozenset() if shows_sign_ins() else SIGN_INS,
+    )
 
 
 def filter_args(filters: changelog.Filters) -> dict[str, str]:
     """The filters as query arguments (for the pager's links)."""
-    args = {k: v for k, v in (("action", filters.action), ("source", filters.source),
-                               ("q", filters.q)) if v}
+    args = {
+        k: v
+        for k, v in (("action", filters.action), ("source", filters.source), ("q", filters.q))
+        if v
+    }
     return args | ({"signins": "1"} if shows_sign_ins() else {})
 
 
@@ -71,16 +78,36 @@ def audit():
     search = search_filters(filters)
     page = changelog.read_page(team_id(), search, before, limit=PAGE_SIZE, operation=operation)
     args = filter_args(filters) | ({"operation": operation} if operation is not None else {})
-    return render("web/audit.html", "web/_audit_results.html", filters=filters,
-                  filter_args=args, page=page, sign_ins=shows_sign_ins(), actions=changelog.Action,
-                  sources=changelog.Source, before=raw_before, operation=operation)
-
+    return render(
+        "web/audit.html",
+        "web/_audit_results.html",
+        filters=filters,
+        filter_args=args,
+        page=page,
+        sign_ins=shows_sign_ins(),
+        actions=changelog.Action,
+        sources=changelog.Source,
+        before=raw_before,
+        operation=operation,
+    )
 
 
 # --------------------------------------------------------------------------- CSV export
 
-CSV_HEADER = ["seq", "created_at", "action", "action_label", "subject_type", "url_or_subject",
-              "reason", "reference", "source", "source_label", "who", "operation"]
+CSV_HEADER = [
+    "seq",
+    "created_at",
+    "action",
+    "action_label",
+    "subject_type",
+    "url_or_subject",
+    "reason",
+    "reference",
+    "source",
+    "source_label",
+    "who",
+    "operation",
+]
 
 
 def audit_csv_rows(team_id: str, search: changelog.Filters) -> Iterator[str]:
@@ -90,12 +117,22 @@ def audit_csv_rows(team_id: str, search: changelog.Filters) -> Iterator[str]:
     for chunk in changelog.walk_events(team_id, search):
         for event in chunk:
             subject = event.url or event.subject_label or event.subject_id
-            writer.writerow([
-                event.seq, isoformat(event.created_at), event.action,
-                Action.label_of(event.action), event.subject_type, safe_cell(subject),
-                safe_cell(event.reason), safe_cell(event.reference), event.source,
-                Source.label_of(event.source), safe_cell(actor_text(event)),
-                event.operation or ""])
+            writer.writerow(
+                [
+                    event.seq,
+                    isoformat(event.created_at),
+                    event.action,
+                    Action.label_of(event.action),
+                    event.subject_type,
+                    safe_cell(subject),
+                    safe_cell(event.reason),
+                    safe_cell(event.reference),
+                    event.source,
+                    Source.label_of(event.source),
+                    safe_cell(actor_text(event)),
+                    event.operation or "",
+                ]
+            )
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -108,12 +145,21 @@ def audit_csv():
     team = current_user.team
     filters = filters_from_args()
     search = search_filters(filters)
-    changelog.log_event(team.id, Action.EXPORTED, team.id, source=Source.WEB, actor=actor(),
-                        reason="Audit trail (CSV)")
+    changelog.log_event(
+        team.id,
+        Action.EXPORTED,
+        team.id,
+        source=Source.WEB,
+        actor=actor(),
+        reason="Audit trail (CSV)",
+    )
     filename = f"dnc-{team.slug}-audit-{utcnow():%Y-%m-%d}.csv"
     return Response(
         stream_with_context(audit_csv_rows(team.id, search)),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                 "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )

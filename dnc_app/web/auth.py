@@ -135,9 +135,13 @@ def load_user(user_id: str) -> User | None:
 
 
 def start_session(user: User) -> None:
-    token = accounts.sign_in(user, max_age=current_app.config["SESSION_MAX_AGE"],
-                             user_agent=request.user_agent.string, ip_hash=client_ip_hash(),
-                             previous_token=session_token())
+    token = accounts.sign_in(
+        user,
+        max_age=current_app.config["SESSION_MAX_AGE"],
+        user_agent=request.user_agent.string,
+        ip_hash=client_ip_hash(),
+        previous_token=session_token(),
+    )
     session.clear()  # nothing from before sign-in survives into the member's session
     login_user(user)
     session[SESSION_TOKEN] = token
@@ -175,8 +179,7 @@ def login():
         return redirect(safe_next(form.next.data) or url_for("web.entries"))
     error = None
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data,
-                                     ip_hash=client_ip_hash())
+        user = accounts.authenticate(form.email.data, form.password.data, ip_hash=client_ip_hash())
         if user is not None:
             target = safe_next(form.next.data) or url_for("web.entries")
             start_session(user)
@@ -184,8 +187,9 @@ def login():
         g.password_check_failed = True
         error = LOGIN_ERROR
     status = 200 if request.method == "GET" else 422
-    return render_template("web/login.html", form=form, error=error,
-                           reset=reset_available()), status
+    return render_template(
+        "web/login.html", form=form, error=error, reset=reset_available()
+    ), status
 
 
 @bp.post("/logout")

@@ -47,8 +47,9 @@ class Tally:
         return self.counts.get(kind, 0)
 
 
-def kinds(items: Sequence[Item], results: Sequence[entries.ItemResult],
-          new_kind: str = "new") -> Iterator[tuple[Item, entries.ItemResult, str]]:
+def kinds(
+    items: Sequence[Item], results: Sequence[entries.ItemResult], new_kind: str = "new"
+) -> Iterator[tuple[Item, entries.ItemResult, str]]:
     """(item, result, kind) of each line, kinds as in `tally`."""
     seen: set[str] = set()
     for item, result in zip(items, results, strict=True):
@@ -85,8 +86,9 @@ def _items(form: BulkForm) -> list[Item]:
     if not items:
         raise BulkInputError("Paste LinkedIn profile URLs (one per line) or choose a CSV file.")
     if len(items) > MAX_ITEMS:
-        raise BulkInputError(f"One upload takes at most {MAX_ITEMS:,} URLs "
-                             f"(this one has {len(items):,}).")
+        raise BulkInputError(
+            f"One upload takes at most {MAX_ITEMS:,} URLs (this one has {len(items):,})."
+        )
     return items
 
 
@@ -113,11 +115,16 @@ def bulk_preview():
     try:
         token = _stage(items)
     except pending_uploads.StagingLimitError as exc:
-        return render("web/bulk.html", "web/_bulk_form.html", 422, form=form,
-                      error=_over_cap_message(exc))
-    return render("web/bulk.html", "web/_bulk_preview.html",
-                  preview=tally(items, result.items, "new"), reason=reason,
-                  confirm_form=BulkConfirmForm(formdata=None, token=token, reason=reason))
+        return render(
+            "web/bulk.html", "web/_bulk_form.html", 422, form=form, error=_over_cap_message(exc)
+        )
+    return render(
+        "web/bulk.html",
+        "web/_bulk_preview.html",
+        preview=tally(items, result.items, "new"),
+        reason=reason,
+        confirm_form=BulkConfirmForm(formdata=None, token=token, reason=reason),
+    )
 
 
 def batch_reason(raw: str | None) -> str | None:
@@ -130,10 +137,15 @@ def batch_reason(raw: str | None) -> str | None:
 
 def _stage(items: list[Item]) -> str:
     return pending_uploads.stage(
-        current_app.config["BULK_UPLOAD_DIR"], [i.line for i in items], [i.raw for i in items],
+        current_app.config["BULK_UPLOAD_DIR"],
+        [i.line for i in items],
+        [i.raw for i in items],
         reasons=[i.reason for i in items],
-        team_id=team_id(), user_id=current_user.id, ttl=bulk_input.PENDING_TTL,
-        max_team_bytes=current_app.config["BULK_STAGED_BYTES_PER_TEAM"])
+        team_id=team_id(),
+        user_id=current_user.id,
+        ttl=bulk_input.PENDING_TTL,
+        max_team_bytes=current_app.config["BULK_STAGED_BYTES_PER_TEAM"],
+    )
 
 
 def _megabytes(size: int) -> str:
@@ -141,15 +153,18 @@ def _megabytes(size: int) -> str:
 
 
 def _over_cap_message(exc: pending_uploads.StagingLimitError) -> str:
-    return (f"Your team's previews that wait for confirmation already take "
-            f"{_megabytes(exc.used)} of the {_megabytes(exc.cap)} allowed, and this one "
-            f"needs {_megabytes(exc.needed)}. Add or start over on a waiting preview (they "
-            f"expire after an hour), or upload a smaller list. Nothing was kept.")
+    return (
+        f"Your team's previews that wait for confirmation already take "
+        f"{_megabytes(exc.used)} of the {_megabytes(exc.cap)} allowed, and this one "
+        f"needs {_megabytes(exc.needed)}. Add or start over on a waiting preview (they "
+        f"expire after an hour), or upload a smaller list. Nothing was kept."
+    )
 
 
 def _form_error(status: int, message: str):
-    return render("web/bulk.html", "web/_bulk_form.html", status, form=BulkForm(formdata=None),
-                  error=message)
+    return render(
+        "web/bulk.html", "web/_bulk_form.html", status, form=BulkForm(formdata=None), error=message
+    )
 
 
 @bp.post("/bulk/confirm")
@@ -160,9 +175,13 @@ def bulk_confirm():
     token = form.token.data
     if not form.validate_on_submit() or not pending_uploads.valid_token(token):
         return _form_error(400, f"This confirmation is not valid. {AGAIN}")
-    taken = pending_uploads.take(current_app.config["BULK_UPLOAD_DIR"], token,
-                                 team_id=team_id(), user_id=current_user.id,
-                                 ttl=bulk_input.PENDING_TTL)
+    taken = pending_uploads.take(
+        current_app.config["BULK_UPLOAD_DIR"],
+        token,
+        team_id=team_id(),
+        user_id=current_user.id,
+        ttl=bulk_input.PENDING_TTL,
+    )
     if taken is None:
         return _form_error(409, EXPIRED)
     items = [Item(*row) for row in zip(*taken, strict=True)]
@@ -171,12 +190,19 @@ def bulk_confirm():
     except BulkInputError as exc:
         return _form_error(400, f"{exc} {AGAIN}")
     # A row's own reason (CSV `reason` column) comes first, then the batch's.
-    result = entries.add_entries(team_id(), [item.raw for item in items],
-                                 reasons=[item.reason or reason for item in items],
-                                 source=Source.WEB_BULK, actor=actor())
-    return render("web/bulk.html", "web/_bulk_summary.html",
-                  summary=tally(items, result.items, "added"),
-                  not_added=_keep_not_added(items, result.items))
+    result = entries.add_entries(
+        team_id(),
+        [item.raw for item in items],
+        reasons=[item.reason or reason for item in items],
+        source=Source.WEB_BULK,
+        actor=actor(),
+    )
+    return render(
+        "web/bulk.html",
+        "web/_bulk_summary.html",
+        summary=tally(items, result.items, "added"),
+        not_added=_keep_not_added(items, result.items),
+    )
 
 
 # --------------------------------------------------------------------------- the preview's
@@ -188,15 +214,17 @@ NEW_PAGE_SIZE = 100
 
 def _waiting_preview() -> tuple[list[Item], list[entries.ItemResult]]:
     token = request.args.get("token", "")
-    taken = pending_uploads.peek(current_app.config["BULK_UPLOAD_DIR"], token,
-                                 team_id=team_id(), user_id=current_user.id,
-                                 ttl=bulk_input.PENDING_TTL)
+    taken = pending_uploads.peek(
+        current_app.config["BULK_UPLOAD_DIR"],
+        token,
+        team_id=team_id(),
+        user_id=current_user.id,
+        ttl=bulk_input.PENDING_TTL,
+    )
     if taken is None:
         abort(404, description=EXPIRED)
     items = [Item(*row) for row in zip(*taken, strict=True)]
     return items, entries.preview_entries(team_id(), [i.raw for i in items]).items
-
-
 
 
 # The lines not added, by what they are: an invalid line is refused (fix it and upload it
@@ -216,8 +244,14 @@ def lines_csv(rows: Iterable[tuple[Item, entries.ItemResult, str]]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["line", "input", "status", "why"])
     for item, result, kind in rows:
-        writer.writerow([item.line, safe_cell(item.raw), LINE_STATUS[kind],
-                         safe_cell(result.error if kind == "invalid" else LINE_WHY[kind])])
+        writer.writerow(
+            [
+                item.line,
+                safe_cell(item.raw),
+                LINE_STATUS[kind],
+                safe_cell(result.error if kind == "invalid" else LINE_WHY[kind]),
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -232,23 +266,30 @@ def bulk_lines_csv():
     wanted, filename = DOWNLOADS[request.args["kind"]]
     items, results = _waiting_preview()
     body = lines_csv(row for row in kinds(items, results) if row[2] in wanted)
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', **CSV_HEADERS})
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **CSV_HEADERS},
+    )
 
 
 def _not_added_dir() -> Path:
-    return screen_csv.member_dir(current_app.config["BULK_UPLOAD_DIR"], team_id(),
-                                 current_user.id, area=screen_csv.NOT_ADDED)
+    return screen_csv.member_dir(
+        current_app.config["BULK_UPLOAD_DIR"], team_id(), current_user.id, area=screen_csv.NOT_ADDED
+    )
 
 
-def _keep_not_added(items: Sequence[Item], results: Sequence[entries.ItemResult]
-                    ) -> str | None:
+def _keep_not_added(items: Sequence[Item], results: Sequence[entries.ItemResult]) -> str | None:
     """The lines a confirmation did not add, with why, kept for the Done page's download
     (the member's one such file, removed after an hour by the sweeps); its token."""
     rows = [row for row in kinds(items, results, "added") if row[2] != "added"]
     directory = _not_added_dir()
-    screen_csv.sweep_team(current_app.config["BULK_UPLOAD_DIR"], team_id(),
-                          screen_csv.members_of(team_id()), area=screen_csv.NOT_ADDED)
+    screen_csv.sweep_team(
+        current_app.config["BULK_UPLOAD_DIR"],
+        team_id(),
+        screen_csv.members_of(team_id()),
+        area=screen_csv.NOT_ADDED,
+    )
     try:
         with screen_csv.member_lock(directory, wait=1):
             screen_csv.remove_staged(directory)  # the member's older one
@@ -276,8 +317,14 @@ def bulk_not_added_csv(token: str):
             while block := fh.read(screen_csv.BLOCK):
                 yield block
 
-    return Response(blocks(), mimetype="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="not-added-lines.csv"', **CSV_HEADERS})
+    return Response(
+        blocks(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": 'attachment; filename="not-added-lines.csv"',
+            **CSV_HEADERS,
+        },
+    )
 
 
 @bp.get("/bulk/new")
@@ -292,5 +339,12 @@ def bulk_new():
     if page is None:
         abort(404, description="There is no such page of this preview.")
     start = (page - 1) * NEW_PAGE_SIZE
-    return render("web/bulk_new.html", rows=new[start:start + NEW_PAGE_SIZE], total=len(new),
-                  page=page, pages=pages, first=start + 1, token=request.args["token"])
+    return render(
+        "web/bulk_new.html",
+        rows=new[start : start + NEW_PAGE_SIZE],
+        total=len(new),
+        page=page,
+        pages=pages,
+        first=start + 1,
+        token=request.args["token"],
+    )

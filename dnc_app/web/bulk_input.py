@@ -128,7 +128,7 @@ def _cells_with_hits(line: bytes, sep: bytes | None) -> list[str]:
         before = line.rfind(sep, pos, hit)
         end = line.find(sep, hit)
         end = len(line) if end < 0 else end
-        cells.append(_decode(line[before + 1 if before >= 0 else pos:end]))
+        cells.append(_decode(line[before + 1 if before >= 0 else pos : end]))
         pos = end + 1
     return cells
 
@@ -159,7 +159,7 @@ def _skip_blank(buf: bytes, pos: int) -> int:
     blank lines costs work linear in its length and a short gap costs O(64)."""
     width = 64
     while pos < len(buf):
-        window = buf[pos:pos + width]
+        window = buf[pos : pos + width]
         rest = window.lstrip()
         if rest:
             return pos + len(window) - len(rest)
@@ -207,7 +207,7 @@ def items_from_text(text: str) -> list[Item]:
         counted = start
         end = _line_end(buf, start)
         if end < 0:  # one candidate, refused as too long; its rest is not read
-            items.append(Item(line_number, _cut(_decode(buf[start:start + MAX_LINE]))))
+            items.append(Item(line_number, _cut(_decode(buf[start : start + MAX_LINE]))))
             end = buf.find(b"\n", start + MAX_LINE)
             end = len(buf) if end < 0 else end
         else:
@@ -245,12 +245,12 @@ def detect_delimiter(buf: bytes) -> bytes | None:
     quotes (ties go to the earlier of , ; tab |), or None (one column) if there is none."""
     sample = buf[:SAMPLE_BYTES]
     if len(buf) > SAMPLE_BYTES:
-        sample = sample[:sample.rfind(b"\n") + 1]  # whole lines only
+        sample = sample[: sample.rfind(b"\n") + 1]  # whole lines only
     # Dropping the quoted parts leaves the text between fields, one record per line.
     records = b"".join(sample.split(b'"')[::2]).split(b"\n")
     lines = list(islice(filter(bytes.strip, records), SAMPLE_LINES))
     best, best_score = None, (0, 0)
-    for delimiter in (DELIMITERS[i:i + 1] for i in range(len(DELIMITERS))):
+    for delimiter in (DELIMITERS[i : i + 1] for i in range(len(DELIMITERS))):
         counts = Counter(n for n in (line.count(delimiter) for line in lines) if n)
         if counts:
             score = (counts.most_common(1)[0][1], counts.total())
@@ -267,15 +267,16 @@ def _unreadable(line_number: int, why: str) -> BulkInputError:
     return BulkInputError(f"The file could not be read as CSV (line {line_number:,}: {why}).")
 
 
-def _csv_record(buf: bytes, start: int, end: int, dialect, line_number: int
-                ) -> tuple[list[str], int]:
+def _csv_record(
+    buf: bytes, start: int, end: int, dialect, line_number: int
+) -> tuple[list[str], int]:
     """The CSV record that starts at `start` (its first line ends at `end`) and where it
     ends. A quoted field still open at the end of the line takes in the next lines,
     their number doubling each try, up to MAX_RECORD_LINES lines and MAX_LINE bytes."""
     ends = [end]
     while True:
         # The extra blank line is taken into the field only if the field is still open.
-        text = _decode(buf[start:ends[-1]]) + "\n\n"
+        text = _decode(buf[start : ends[-1]]) + "\n\n"
         reader = csv.reader(io.StringIO(text, newline=""), dialect)
         try:
             row = next(reader)

@@ -82,19 +82,29 @@ def bars(dashboard: Dashboard) -> tuple[list[Bar], int]:
                 continue
             height = max(count / top * PLOT_HEIGHT, MIN_SEGMENT)
             base -= height
-            segments.append(Segment(source, count, round(base, 2), round(height, 2),
-                                    week_link(week, source.value)))
-        drawn.append(Bar(week, i * SLOT + (SLOT - BAR_WIDTH) / 2,
-                         _label(week, dashboard.span), segments))
+            segments.append(
+                Segment(
+                    source, count, round(base, 2), round(height, 2), week_link(week, source.value)
+                )
+            )
+        drawn.append(
+            Bar(week, i * SLOT + (SLOT - BAR_WIDTH) / 2, _label(week, dashboard.span), segments)
+        )
     return drawn, top
 
 
 def chart_context(dashboard: Dashboard) -> dict:
     """What templates/web/_dashboard.html draws."""
     drawn, top = bars(dashboard)
-    return {"width": SLOT * len(dashboard.weeks), "height": HEIGHT, "bar_width": BAR_WIDTH,
-            "bars": drawn, "top": top, "grid": [HEIGHT, HEIGHT - PLOT_HEIGHT / 2, TOP_ROOM],
-            "half": top // 2 if top % 2 == 0 else None}
+    return {
+        "width": SLOT * len(dashboard.weeks),
+        "height": HEIGHT,
+        "bar_width": BAR_WIDTH,
+        "bars": drawn,
+        "top": top,
+        "grid": [HEIGHT, HEIGHT - PLOT_HEIGHT / 2, TOP_ROOM],
+        "half": top // 2 if top % 2 == 0 else None,
+    }
 
 
 def chosen_span() -> str:
@@ -110,16 +120,23 @@ def chosen_span() -> str:
 
 def range_link(span: str) -> str:
     """The list page as it is (its filters and page), with the chart over `span`."""
-    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "range"} if (
-        request.endpoint == "web.entries") else {}
+    args: dict[str, Any] = (
+        {k: v for k, v in request.args.items() if k != "range"}
+        if (request.endpoint == "web.entries")
+        else {}
+    )
     return url_for("web.entries", **args, range=span)
 
 
 def dashboard_context(team: str) -> dict:
     """templates/web/_dashboard.html's context."""
     numbers = read_dashboard(team, span=chosen_span())
-    return {"dashboard": numbers, "chart": chart_context(numbers), "week_link": week_link,
-            "range_link": range_link}
+    return {
+        "dashboard": numbers,
+        "chart": chart_context(numbers),
+        "week_link": week_link,
+        "range_link": range_link,
+    }
 
 
 @bp.get("/dashboard")

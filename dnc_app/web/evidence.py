@@ -25,13 +25,17 @@ def _evidence_or_404(entry_id: str) -> dict:
 @bp.get("/entries/<entry_id>/evidence")
 @requires_role(Role.VIEWER)
 def entry_evidence(entry_id: str):
-    return render_template("web/evidence.html", evidence=_evidence_or_404(entry_id),
-                           entry_id=entry_id)
+    return render_template(
+        "web/evidence.html", evidence=_evidence_or_404(entry_id), entry_id=entry_id
+    )
 
 
 @bp.get("/entries/<entry_id>/evidence.json")
 @requires_role(Role.VIEWER)
 def entry_evidence_json(entry_id: str):
     body = json.dumps(_evidence_or_404(entry_id), indent=2, ensure_ascii=False)
-    return Response(body + "\n", mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="evidence-{entry_id}.json"'})
+    return Response(
+        body + "\n",
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="evidence-{entry_id}.json"'},
+    )

@@ -42,10 +42,17 @@ def csv_rows(team_id: str, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
     writer.writerow(HEADER)
     for chunk in entries.walk_entries(team_id, chunk_size):
         for entry in chunk:
-            writer.writerow([safe_cell(entry.url), safe_cell(entry.reason),
-                             safe_cell(entry.source), safe_cell(entry.added_by),
-                             isoformat(entry.created_at), entry.id,
-                             Source.label_of(entry.source)])
+            writer.writerow(
+                [
+                    safe_cell(entry.url),
+                    safe_cell(entry.reason),
+                    safe_cell(entry.source),
+                    safe_cell(entry.added_by),
+                    isoformat(entry.created_at),
+                    entry.id,
+                    Source.label_of(entry.source),
+                ]
+            )
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

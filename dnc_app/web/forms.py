@@ -25,10 +25,14 @@ def _strip(value):
 
 
 class LoginForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired("Enter your email address."),
-                                             Length(max=254)], filters=[_strip])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."),
-                                                     Length(max=1024)])
+    email = StringField(
+        "Email",
+        validators=[DataRequired("Enter your email address."), Length(max=254)],
+        filters=[_strip],
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=1024)]
+    )
     next = HiddenField()
 
 
@@ -37,10 +41,17 @@ MAX_PASSWORD_LENGTH = 1024
 
 def new_password_field(label: str, missing: str) -> PasswordField:
     """A password being chosen: required, of an accepted length."""
-    return PasswordField(label, validators=[
-        DataRequired(missing),
-        Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
-               message=f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} characters.")])
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(missing),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} characters.",
+            ),
+        ],
+    )
 
 
 class ResetPasswordForm(FlaskForm):
@@ -49,15 +60,18 @@ class ResetPasswordForm(FlaskForm):
     new_password = new_password_field("New password", "Enter a new password.")
     confirm_password = PasswordField(
         "New password again",
-        validators=[DataRequired("Enter the new password again."),
-                    EqualTo("new_password", "The two new passwords are not the same.")])
+        validators=[
+            DataRequired("Enter the new password again."),
+            EqualTo("new_password", "The two new passwords are not the same."),
+        ],
+    )
 
 
 class PasswordForm(ResetPasswordForm):
     current_password = PasswordField(
         "Current password",
-        validators=[DataRequired("Enter your current password."),
-                    Length(max=MAX_PASSWORD_LENGTH)])
+        validators=[DataRequired("Enter your current password."), Length(max=MAX_PASSWORD_LENGTH)],
+    )
 
 
 class NotificationsForm(FlaskForm):
@@ -70,8 +84,11 @@ class ChatWebhookForm(FlaskForm):
 
 
 class ResetRequestForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired("Enter your email address."),
-                                             Length(max=254)], filters=[_strip])
+    email = StringField(
+        "Email",
+        validators=[DataRequired("Enter your email address."), Length(max=254)],
+        filters=[_strip],
+    )
 
 
 class AddEntryForm(FlaskForm):
@@ -80,8 +97,9 @@ class AddEntryForm(FlaskForm):
         validators=[DataRequired("Enter a LinkedIn profile URL."), Length(max=MAX_URL_LENGTH)],
         filters=[_strip],
     )
-    reason = StringField("Reason (optional)", validators=[Length(max=MAX_REASON_LENGTH)],
-                         filters=[_strip])
+    reason = StringField(
+        "Reason (optional)", validators=[Length(max=MAX_REASON_LENGTH)], filters=[_strip]
+    )
 
 
 class CheckForm(FlaskForm):
@@ -95,8 +113,10 @@ class CheckForm(FlaskForm):
 class RemoveForm(FlaskForm):
     reason = StringField(
         "Why is it removed?",
-        validators=[DataRequired("Say why the entry is removed: the audit trail keeps it."),
-                    Length(max=MAX_REASON_LENGTH)],
+        validators=[
+            DataRequired("Say why the entry is removed: the audit trail keeps it."),
+            Length(max=MAX_REASON_LENGTH),
+        ],
         filters=[_strip],
     )
 
@@ -118,8 +138,7 @@ class BulkConfirmForm(FlaskForm):
 
 
 class ApiKeyForm(FlaskForm):
-    name = StringField("Name (what uses this key)", validators=[Length(max=100)],
-                       filters=[_strip])
+    name = StringField("Name (what uses this key)", validators=[Length(max=100)], filters=[_strip])
     allow_optout_removal = BooleanField("May remove people's own opt-outs")
 
 
@@ -139,14 +158,18 @@ def _privacy_url(_form, field) -> None:
 
 
 # The public page's language, as the team's settings offer it.
-LANGUAGE_CHOICES = [("", "The installation’s default"),
-                    (AUTO, "The visitor’s browser language"), *LANGUAGE_NAMES.items()]
+LANGUAGE_CHOICES = [
+    ("", "The installation’s default"),
+    (AUTO, "The visitor’s browser language"),
+    *LANGUAGE_NAMES.items(),
+]
 
 
 class SettingsForm(FlaskForm):
     display_name = StringField(
         "Display name",
-        validators=[Length(max=accounts.MAX_DISPLAY_NAME_LENGTH)], filters=[_strip],
+        validators=[Length(max=accounts.MAX_DISPLAY_NAME_LENGTH)],
+        filters=[_strip],
     )
     privacy_url = StringField(
         "Privacy policy link (optional)",
@@ -155,33 +178,43 @@ class SettingsForm(FlaskForm):
     )
     optout_message = TextAreaField(
         "Message on the page (optional)",
-        validators=[Length(max=accounts.MAX_OPTOUT_MESSAGE_LENGTH)], filters=[_strip],
+        validators=[Length(max=accounts.MAX_OPTOUT_MESSAGE_LENGTH)],
+        filters=[_strip],
     )
     # A <select> of LANGUAGE_CHOICES (written by the template: wtforms' SelectField
     # changes how it takes choices between versions).
     optout_language = StringField(
         "Language of the page",
-        validators=[AnyOf([value for value, _label in LANGUAGE_CHOICES],
-                          message="Choose one of the languages listed.")],
+        validators=[
+            AnyOf(
+                [value for value, _label in LANGUAGE_CHOICES],
+                message="Choose one of the languages listed.",
+            )
+        ],
         default="",
     )
 
 
 class PersonalLinkForm(FlaskForm):
-    profile_url = StringField("LinkedIn profile URL",
-                              validators=[Length(max=MAX_URL_LENGTH)], filters=[_strip])
+    profile_url = StringField(
+        "LinkedIn profile URL", validators=[Length(max=MAX_URL_LENGTH)], filters=[_strip]
+    )
 
 
 # --------------------------------------------------------------------------- members
 
 # The page renders the <select> of roles itself (the choices are the Role values).
-ROLE_FIELD = {"validators": [AnyOf([role.value for role in Role],
-                                   "Choose owner, member or viewer.")]}
+ROLE_FIELD = {
+    "validators": [AnyOf([role.value for role in Role], "Choose owner, member or viewer.")]
+}
 
 
 class InviteForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired("Enter the person's email address."),
-                                             Length(max=254)], filters=[_strip])
+    email = StringField(
+        "Email",
+        validators=[DataRequired("Enter the person's email address."), Length(max=254)],
+        filters=[_strip],
+    )
     role = StringField("Role", default=Role.MEMBER.value, **ROLE_FIELD)
 
 
@@ -193,23 +226,36 @@ class AcceptInviteForm(FlaskForm):
     password = new_password_field("Choose a password", "Choose a password.")
     confirm_password = PasswordField(
         "The password again",
-        validators=[DataRequired("Enter the password again."),
-                    EqualTo("password", "The two passwords are not the same.")])
+        validators=[
+            DataRequired("Enter the password again."),
+            EqualTo("password", "The two passwords are not the same."),
+        ],
+    )
 
 
 class WebhookForm(FlaskForm):
-    url = StringField("Endpoint URL", validators=[DataRequired("Enter the URL to send to."),
-                                                  Length(max=2048)], filters=[_strip])
-    description = StringField("Description (optional)", validators=[Length(max=500)],
-                              filters=[_strip])
+    url = StringField(
+        "Endpoint URL",
+        validators=[DataRequired("Enter the URL to send to."), Length(max=2048)],
+        filters=[_strip],
+    )
+    description = StringField(
+        "Description (optional)", validators=[Length(max=500)], filters=[_strip]
+    )
     added = BooleanField("Entry added (dnc.entry.added)", default=True)
     removed = BooleanField("Entry removed (dnc.entry.removed)", default=True)
     erased = BooleanField("Personal data erased (dnc.entry.erased)", default=True)
 
     def events(self) -> list[str]:
-        return [name for name, on in (("dnc.entry.added", self.added.data),
-                                      ("dnc.entry.removed", self.removed.data),
-                                      ("dnc.entry.erased", self.erased.data)) if on]
+        return [
+            name
+            for name, on in (
+                ("dnc.entry.added", self.added.data),
+                ("dnc.entry.removed", self.removed.data),
+                ("dnc.entry.erased", self.erased.data),
+            )
+            if on
+        ]
 
 
 class LookForm(FlaskForm):

@@ -39,9 +39,13 @@ def create_key():
     form = ApiKeyForm()
     if not form.validate_on_submit():
         return render("web/keys.html", "web/_key_form.html", 422, form=form, keys=team_keys())
-    key, secret = accounts.create_api_key(team_id(), name=form.name.data or None,
-                                          actor=actor(), source=Source.WEB,
-                                          can_remove_optouts=form.allow_optout_removal.data)
+    key, secret = accounts.create_api_key(
+        team_id(),
+        name=form.name.data or None,
+        actor=actor(),
+        source=Source.WEB,
+        can_remove_optouts=form.allow_optout_removal.data,
+    )
     # Rendered into this response only: never stored, never in a redirect or the session.
     context = {"form": ApiKeyForm(formdata=None), "new_key": key, "secret": secret}
     if is_htmx():
@@ -52,8 +56,12 @@ def create_key():
 @bp.get("/keys/<key_id>/revoke")
 @requires_role(Role.OWNER)
 def revoke_confirm(key_id: str):
-    return render("web/key_revoke.html", "web/_key_revoke_row.html", key=key_or_404(key_id),
-                  form=ConfirmForm(formdata=None))
+    return render(
+        "web/key_revoke.html",
+        "web/_key_revoke_row.html",
+        key=key_or_404(key_id),
+        form=ConfirmForm(formdata=None),
+    )
 
 
 @bp.post("/keys/<key_id>/revoke")
@@ -65,10 +73,13 @@ def revoke_key(key_id: str):
         # The page may still show this key's secret in its "Copy it now" panel: then the
         # answer also puts the plain form back in its place (out of band).
         clear_panel = request.form.get("shown_key") == key.id
-        return render_template("web/_key_revoked.html", key=key, clear_panel=clear_panel,
-                               form=ApiKeyForm(formdata=None))
-    flash(f"Revoked the key {key.prefix}…. Requests with it are refused from now on.",
-          "success")
+        return render_template(
+            "web/_key_revoked.html",
+            key=key,
+            clear_panel=clear_panel,
+            form=ApiKeyForm(formdata=None),
+        )
+    flash(f"Revoked the key {key.prefix}…. Requests with it are refused from now on.", "success")
     return redirect(url_for("web.keys"), 303)
 
 

@@ -23,20 +23,25 @@ def member_key() -> str:
     return f"member:{current_user.id}"
 
 
-write_limit = limiter.shared_limit(configured("WEB_WRITE_LIMIT"), scope="web-write",
-                                   key_func=member_key)
-check_limit = limiter.shared_limit(configured("WEB_CHECK_LIMIT"), scope="web-check",
-                                   key_func=member_key, methods=["POST"])
-bulk_limit = limiter.shared_limit(configured("WEB_BULK_LIMIT"), scope="web-bulk",
-                                  key_func=member_key)
+write_limit = limiter.shared_limit(
+    configured("WEB_WRITE_LIMIT"), scope="web-write", key_func=member_key
+)
+check_limit = limiter.shared_limit(
+    configured("WEB_CHECK_LIMIT"), scope="web-check", key_func=member_key, methods=["POST"]
+)
+bulk_limit = limiter.shared_limit(
+    configured("WEB_BULK_LIMIT"), scope="web-bulk", key_func=member_key
+)
 
 
-def large_form(*, max_content_length: str | None = None,
-               max_form_memory_size: str | None = None) -> Callable:
+def large_form(
+    *, max_content_length: str | None = None, max_form_memory_size: str | None = None
+) -> Callable:
     """A form POST whose body may be larger than other forms' (an upload, a long paste):
     the named settings raise the request's caps, then the CSRF token is checked. Flask-WTF
     would check it before the view, reading the form under the usual caps (a 413), so the
     view is exempt from that check and makes it here instead, as the last decorator."""
+
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def checked(*args, **kwargs):

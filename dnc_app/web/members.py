@@ -32,9 +32,16 @@ def _sole_owner(team: list) -> int | None:
 def _page(form: InviteForm, status: int = 200, **context):
     team = members.list_members(team_id())
     return render_template(
-        "web/members.html", form=form, members=team, sole_owner=_sole_owner(team),
-        invites=members.pending_invites(team_id()), role_form=RoleForm(formdata=None),
-        confirm_form=ConfirmForm(formdata=None), roles=list(Role), **context), status
+        "web/members.html",
+        form=form,
+        members=team,
+        sole_owner=_sole_owner(team),
+        invites=members.pending_invites(team_id()),
+        role_form=RoleForm(formdata=None),
+        confirm_form=ConfirmForm(formdata=None),
+        roles=list(Role),
+        **context,
+    ), status
 
 
 def _member_or_404(user_id: int):
@@ -64,11 +71,14 @@ def _email_invite(email: str, token: str) -> bool:
     if not mail.enabled() or link is None:
         return False
     team = current_user.team
-    return mail.send(email, f"You are invited to {team.name} on Do Not Contact",
-                     f"{current_user.email} invited you to the team {team.name}.\n\n"
-                     f"Open this link to set your password and sign in:\n{link}\n\n"
-                     "It can be used once and expires in "
-                     f"{current_app.config['INVITE_MAX_AGE_DAYS']} days.\n")
+    return mail.send(
+        email,
+        f"You are invited to {team.name} on Do Not Contact",
+        f"{current_user.email} invited you to the team {team.name}.\n\n"
+        f"Open this link to set your password and sign in:\n{link}\n\n"
+        "It can be used once and expires in "
+        f"{current_app.config['INVITE_MAX_AGE_DAYS']} days.\n",
+    )
 
 
 @bp.post("/members/invite")
@@ -79,14 +89,19 @@ def invite_member():
         return _page(form, INVALID)
     max_age = timedelta(days=current_app.config["INVITE_MAX_AGE_DAYS"])
     try:
-        invite, token = members.create_invite(team_id(), form.email.data, form.role.data,
-                                              actor=actor(), max_age=max_age)
+        invite, token = members.create_invite(
+            team_id(), form.email.data, form.role.data, actor=actor(), max_age=max_age
+        )
     except AccountError as exc:
         form.email.errors.append(str(exc))
         return _page(form, INVALID)
     # The link is in this response only: never stored, never in a redirect or the session.
-    return _page(InviteForm(formdata=None), new_invite=invite, invite_link=_invite_link(token),
-                 emailed=_email_invite(invite.email, token))
+    return _page(
+        InviteForm(formdata=None),
+        new_invite=invite,
+        invite_link=_invite_link(token),
+        emailed=_email_invite(invite.email, token),
+    )
 
 
 @bp.post("/members/invites/<invite_id>/withdraw")
@@ -119,8 +134,9 @@ def change_member_role(user_id: int):
 @bp.get("/members/<int:user_id>/remove")
 @requires_role(Role.OWNER)
 def remove_member_confirm(user_id: int):
-    return render_template("web/member_remove.html", user=_member_or_404(user_id),
-                           form=ConfirmForm(formdata=None))
+    return render_template(
+        "web/member_remove.html", user=_member_or_404(user_id), form=ConfirmForm(formdata=None)
+    )
 
 
 @bp.post("/members/<int:user_id>/remove")
@@ -132,8 +148,10 @@ def remove_member(user_id: int):
     except AccountError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Removed {email}. Their sessions ended; the audit trail keeps what they did.",
-              "success")
+        flash(
+            f"Removed {email}. Their sessions ended; the audit trail keeps what they did.",
+            "success",
+        )
     return redirect(url_for("web.members"), 303)
 
 
@@ -163,5 +181,6 @@ def accept_invite(token: str):
             flash(f"Welcome to {user.team.name}. You are signed in as {user.email}.", "success")
             return redirect(url_for("web.entries"), 303)
     status = INVALID if form.is_submitted() else 200
-    return render_template("web/invite.html", invite=invite, form=form,
-                           team=accounts.get_team(invite.team_id)), status
+    return render_template(
+        "web/invite.html", invite=invite, form=form, team=accounts.get_team(invite.team_id)
+    ), status

@@ -34,21 +34,18 @@ def _chosen() -> tuple[str, list[str]]:
     if request.form.get("scope") == "page":
         return "ids", request.form.getlist("page_ids")
     if "urls" in request.form:
-        return "urls", [line.strip() for line in request.form["urls"].splitlines()
-                        if line.strip()]
+        return "urls", [line.strip() for line in request.form["urls"].splitlines() if line.strip()]
     return "ids", request.form.getlist("ids")
 
 
 def _preview(key: str, items: list[str]) -> entries.RemovalResult:
-    return entries.preview_removal(team_id(), **{key: items},
-                                   may_remove_optouts=can(Role.OWNER))
+    return entries.preview_removal(team_id(), **{key: items}, may_remove_optouts=can(Role.OWNER))
 
 
 @bp.get("/entries/remove-many")
 @requires_role(Role.MEMBER)
 def remove_many_paste():
-    return _page(200, form=ConfirmForm(),
-                  step="paste", urls="", error=None)
+    return _page(200, form=ConfirmForm(), step="paste", urls="", error=None)
 
 
 @bp.post("/entries/remove-many")
@@ -61,18 +58,26 @@ def remove_many_confirm():
     key, items = _chosen()
     error = None
     if not items:
-        error = ("Select at least one entry, or paste at least one URL."
-                 if key == "ids" or "urls" not in request.form else
-                 "Paste at least one LinkedIn URL, one a line.")
+        error = (
+            "Select at least one entry, or paste at least one URL."
+            if key == "ids" or "urls" not in request.form
+            else "Paste at least one LinkedIn URL, one a line."
+        )
     elif len(items) > MAX_ITEMS:
         error = f"At most {MAX_ITEMS:,} entries can be removed at once ({len(items):,} given)."
     if error:
         step = "paste" if key == "urls" else "none"
-        return _page(422, form=form,
-                      step=step, urls=request.form.get("urls", ""), error=error)
+        return _page(422, form=form, step=step, urls=request.form.get("urls", ""), error=error)
     preview = _preview(key, items)
-    return _page(200, form=form, step="confirm",
-                  preview=preview, owner=can(Role.OWNER), reason="", error=None)
+    return _page(
+        200,
+        form=form,
+        step="confirm",
+        preview=preview,
+        owner=can(Role.OWNER),
+        reason="",
+        error=None,
+    )
 
 
 @bp.post("/entries/remove-many/confirm")
@@ -88,21 +93,34 @@ def remove_many_done():
     error = None if reason else "Say why they are removed: the audit trail keeps it."
     if error is None:
         try:
-            result = entries.remove_entries(team_id(), ids=ids, reason=reason,
-                                            source=Source.WEB, actor=actor(),
-                                            may_remove_optouts=owner)
+            result = entries.remove_entries(
+                team_id(),
+                ids=ids,
+                reason=reason,
+                source=Source.WEB,
+                actor=actor(),
+                may_remove_optouts=owner,
+            )
         except entries.InvalidReason as exc:
             error = exc.message
     if error is not None:
-        return _page(422, form=form,
-                      step="confirm", preview=_preview("ids", ids), owner=owner,
-                      reason=reason, error=error)
+        return _page(
+            422,
+            form=form,
+            step="confirm",
+            preview=_preview("ids", ids),
+            owner=owner,
+            reason=reason,
+            error=error,
+        )
     removed, kept = result.count("removed"), result.count("protected_entry")
     gone = result.count("not_found")
     message = f"Removed {removed:,} {'entry' if removed == 1 else 'entries'}."
     if kept:
-        message += (f" Kept {kept:,} {'opt-out' if kept == 1 else 'opt-outs'} of the people "
-                    "themselves (only an owner can remove those).")
+        message += (
+            f" Kept {kept:,} {'opt-out' if kept == 1 else 'opt-outs'} of the people "
+            "themselves (only an owner can remove those)."
+        )
     if gone:
         message += f" {gone:,} were no longer on the list."
     flash(message + " The audit trail keeps the removal and its reason.", "success")

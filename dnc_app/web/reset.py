@@ -20,11 +20,15 @@ from ..optout.links import public_url
 from . import bp
 from .forms import ResetPasswordForm, ResetRequestForm
 
-SENT = ("If an account uses that address, we have sent it a link to choose a new password. "
-        "It works once, within the hour. Nothing arrived? Check the spam folder, or ask "
-        "your team's owner.")
-INVALID_LINK = ("This link cannot be used: it was used already, or it is more than an hour "
-                "old. Ask for a new one.")
+SENT = (
+    "If an account uses that address, we have sent it a link to choose a new password. "
+    "It works once, within the hour. Nothing arrived? Check the spam folder, or ask "
+    "your team's owner."
+)
+INVALID_LINK = (
+    "This link cannot be used: it was used already, or it is more than an hour "
+    "old. Ask for a new one."
+)
 
 
 def reset_available() -> bool:
@@ -41,17 +45,22 @@ def _account_key() -> str:
 
 
 @bp.route("/login/reset", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], key_func=_client_key,
-               methods=["POST"])
-@limiter.limit(lambda: current_app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"],
-               key_func=_account_key, methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], key_func=_client_key, methods=["POST"]
+)
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_RESET_ACCOUNT_RATE_LIMIT"],
+    key_func=_account_key,
+    methods=["POST"],
+)
 def reset_request():
     if not reset_available():
         abort(404)
     form = ResetRequestForm()
     if form.validate_on_submit():
-        resets.request_reset(form.email.data,
-                             lambda token: public_url("web.reset_password", token=token))
+        resets.request_reset(
+            form.email.data, lambda token: public_url("web.reset_password", token=token)
+        )
         return render_template("web/reset_request.html", form=None, sent=SENT)
     status = 200 if request.method == "GET" else 422
     return render_template("web/reset_request.html", form=form, sent=None), status
@@ -69,10 +78,18 @@ def reset_password(token: str):
             flash("Your password is changed. Sign in with it now.", "success")
             return redirect(url_for("web.login"), 303)
     except resets.InvalidLink:
-        return render_template("web/reset_password.html", form=None, invalid=INVALID_LINK,
-                               min_password_length=accounts.MIN_PASSWORD_LENGTH), 410
+        return render_template(
+            "web/reset_password.html",
+            form=None,
+            invalid=INVALID_LINK,
+            min_password_length=accounts.MIN_PASSWORD_LENGTH,
+        ), 410
     except accounts.AccountError as exc:
         form.new_password.errors.append(str(exc))
     status = 200 if request.method == "GET" else 422
-    return render_template("web/reset_password.html", form=form, invalid=None,
-                           min_password_length=accounts.MIN_PASSWORD_LENGTH), status
+    return render_template(
+        "web/reset_password.html",
+        form=form,
+        invalid=None,
+        min_password_length=accounts.MIN_PASSWORD_LENGTH,
+    ), status

@@ -44,22 +44,25 @@ from .forms import ConfirmForm, ScreenForm
 from .limits import bulk_limit, large_form
 from .member import team_id
 
-NO_COLUMN = ("No column with LinkedIn profile URLs was found. Choose the column that "
-             "holds them.")
-GONE = ("This file is no longer here: it was replaced by a newer upload or has expired. "
-        "Choose the file again.")
-BUSY = ("Another file of yours is being read in another tab or window. Try again in a "
-        "moment; a new upload replaces the older one.")
+NO_COLUMN = "No column with LinkedIn profile URLs was found. Choose the column that holds them."
+GONE = (
+    "This file is no longer here: it was replaced by a newer upload or has expired. "
+    "Choose the file again."
+)
+BUSY = (
+    "Another file of yours is being read in another tab or window. Try again in a "
+    "moment; a new upload replaces the older one."
+)
 
 
 def _directory():
-    return screen_csv.member_dir(current_app.config["BULK_UPLOAD_DIR"], team_id(),
-                                 current_user.id)
+    return screen_csv.member_dir(current_app.config["BULK_UPLOAD_DIR"], team_id(), current_user.id)
 
 
 def _locked(view):
     """The view holding the member's screening lock; a clear 409 if their previous
     request is still at work after LOCK_WAIT (each request's work is bounded)."""
+
     @wraps(view)
     def locked(*args, **kwargs):
         try:
@@ -72,8 +75,13 @@ def _locked(view):
 
 
 def _form_error(status: int, message: str):
-    return render("web/screen.html", "web/_screen_form.html", status,
-                  form=ScreenForm(formdata=None), error=message)
+    return render(
+        "web/screen.html",
+        "web/_screen_form.html",
+        status,
+        form=ScreenForm(formdata=None),
+        error=message,
+    )
 
 
 def _chosen_column(layout: screen_csv.Layout) -> int | None:
@@ -83,14 +91,14 @@ def _chosen_column(layout: screen_csv.Layout) -> int | None:
     return layout.column
 
 
-def _count(path, layout: screen_csv.Layout, progress: screen_csv.Progress
-           ) -> screen_csv.Progress:
+def _count(path, layout: screen_csv.Layout, progress: screen_csv.Progress) -> screen_csv.Progress:
     """One step on (SCREEN_STEP_SECONDS, with or without htmx), kept for the next
     request. A file that cannot be read on is removed with the error."""
     if not progress.done:
         try:
-            progress = screen_csv.count_step(team_id(), path, layout, progress,
-                                             seconds=current_app.config["SCREEN_STEP_SECONDS"])
+            progress = screen_csv.count_step(
+                team_id(), path, layout, progress, seconds=current_app.config["SCREEN_STEP_SECONDS"]
+            )
         except FileNotFoundError:  # gone meanwhile (expired, or removed by hand)
             raise BulkInputError(GONE) from None
         except BulkInputError:
@@ -103,10 +111,17 @@ def _count(path, layout: screen_csv.Layout, progress: screen_csv.Progress
 def _result(token: str, path, layout: screen_csv.Layout):
     column = _chosen_column(layout)
     if column is None:
-        return render("web/screen.html", "web/_screen_result.html", 422, token=token,
-                      layout=layout, column=None, counts=None, error=NO_COLUMN)
-    progress = (screen_csv.load_progress(path, column)
-                or screen_csv.Progress.start(path, column))
+        return render(
+            "web/screen.html",
+            "web/_screen_result.html",
+            422,
+            token=token,
+            layout=layout,
+            column=None,
+            counts=None,
+            error=NO_COLUMN,
+        )
+    progress = screen_csv.load_progress(path, column) or screen_csv.Progress.start(path, column)
     try:
         progress = _count(path, layout, progress)
     except BulkInputError as exc:
@@ -115,9 +130,15 @@ def _result(token: str, path, layout: screen_csv.Layout):
 
 
 def _shown(token: str, layout: screen_csv.Layout, progress: screen_csv.Progress):
-    return render("web/screen.html", "web/_screen_result.html", token=token, layout=layout,
-                  column=progress.column, progress=progress,
-                  counts=progress.counts if progress.done else None)
+    return render(
+        "web/screen.html",
+        "web/_screen_result.html",
+        token=token,
+        layout=layout,
+        column=progress.column,
+        progress=progress,
+        counts=progress.counts if progress.done else None,
+    )
 
 
 @bp.get("/screen")
@@ -145,8 +166,11 @@ def screen_upload():
     members = screen_csv.members_of(team)
     try:
         token = screen_csv.stage(
-            upload.stream, directory, cap=current_app.config["SCREEN_STAGED_BYTES_PER_TEAM"],
-            used=lambda: screen_csv.sweep_team(base, team, members, skip=directory.name))
+            upload.stream,
+            directory,
+            cap=current_app.config["SCREEN_STAGED_BYTES_PER_TEAM"],
+            used=lambda: screen_csv.sweep_team(base, team, members, skip=directory.name),
+        )
     except screen_csv.StagingLimitError as exc:
         return _form_error(422, _over_cap_message(exc))
     except BulkInputError as exc:
@@ -163,10 +187,12 @@ def screen_upload():
 
 
 def _over_cap_message(exc: screen_csv.StagingLimitError) -> str:
-    return (f"Your team's files being screened already take {_megabytes(exc.used)} of the "
-            f"{_megabytes(exc.cap)} allowed, and this one needs {_megabytes(exc.needed)}. "
-            f"Try again when a teammate is done (a file is removed when they screen "
-            f"another one or after an hour), or split the file. Nothing was kept.")
+    return (
+        f"Your team's files being screened already take {_megabytes(exc.used)} of the "
+        f"{_megabytes(exc.cap)} allowed, and this one needs {_megabytes(exc.needed)}. "
+        f"Try again when a teammate is done (a file is removed when they screen "
+        f"another one or after an hour), or split the file. Nothing was kept."
+    )
 
 
 def _megabytes(size: int) -> str:
@@ -207,8 +233,11 @@ def screen_progress(token: str):
     last step's page is the result."""
     path = screen_csv.staged_path(_directory(), token)
     column = request.args.get("column", "")
-    progress = (screen_csv.load_progress(path, int(column)) if path is not None
-                and column.isascii() and column.isdigit() and len(column) < 6 else None)
+    progress = (
+        screen_csv.load_progress(path, int(column))
+        if path is not None and column.isascii() and column.isdigit() and len(column) < 6
+        else None
+    )
     if progress is None or path is None:
         return _panel(_form_error(409, GONE))
     quarter = progress.percent // 25
@@ -220,15 +249,19 @@ def screen_progress(token: str):
     if progress.done or not is_htmx():
         return _panel(_shown(token, layout, progress))
     # Read out at each quarter, not at every step.
-    return render("web/_screen_step.html", token=token, progress=progress,
-                  announce=progress.percent // 25 > quarter)
+    return render(
+        "web/_screen_step.html",
+        token=token,
+        progress=progress,
+        announce=progress.percent // 25 > quarter,
+    )
 
 
 @bp.post("/screen/<token>/done")
 @requires_role(Role.MEMBER)
 @_locked
 def screen_done(token: str):
-    """"Screen another file": the member's staged file goes now, not after an hour."""
+    """ "Screen another file": the member's staged file goes now, not after an hour."""
     if not ConfirmForm().validate_on_submit():
         return _form_error(400, "The form has expired. Choose a file to screen.")
     if screen_csv.staged_path(_directory(), token) is not None:
@@ -255,10 +288,13 @@ def screen_download(token: str):
     only_contactable = request.args.get("rows") == "contactable"
     suffix = "contactable" if only_contactable else "screened"
     filename = f"prospects-{suffix}-{utcnow():%Y-%m-%d}.csv"
-    lines = screen_csv.csv_lines(team_id(), path, layout, column,
-                                 only_contactable=only_contactable)
-    return Response(stream_with_context(lines), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-    })
+    lines = screen_csv.csv_lines(team_id(), path, layout, column, only_contactable=only_contactable)
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

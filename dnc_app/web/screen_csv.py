@@ -62,8 +62,7 @@ def team_dir(base: str | os.PathLike, team_id: str, area: str = SCREEN) -> Path:
     return Path(base) / area / team_id
 
 
-def member_dir(base: str | os.PathLike, team_id: str, user_id: int,
-               area: str = SCREEN) -> Path:
+def member_dir(base: str | os.PathLike, team_id: str, user_id: int, area: str = SCREEN) -> Path:
     return team_dir(base, team_id, area) / str(user_id)
 
 
@@ -115,16 +114,22 @@ class StagingLimitError(Exception):
         self.used, self.needed, self.cap = used, needed, cap
 
 
-def sweep_team(base: str | os.PathLike, team_id: str, members: set[str] | None,
-               ttl: float = STAGED_TTL, *, skip: str | None = None, area: str = SCREEN
-               ) -> int:
+def sweep_team(
+    base: str | os.PathLike,
+    team_id: str,
+    members: set[str] | None,
+    ttl: float = STAGED_TTL,
+    *,
+    skip: str | None = None,
+    area: str = SCREEN,
+) -> int:
     """Remove the team's expired staged files, and every file of a member who is no
     longer in `members` (None: the team is gone); the bytes still staged, not counting
     the member directory `skip` (a new upload replaces its file)."""
     cutoff = time.time() - ttl
     used = 0
     root = team_dir(base, team_id, area)
-    for member in (list(root.iterdir()) if root.is_dir() else []):
+    for member in list(root.iterdir()) if root.is_dir() else []:
         if not member.is_dir():
             continue
         if members is None or member.name not in members:
@@ -156,13 +161,14 @@ def sweep(base: str | os.PathLike, ttl: float = STAGED_TTL) -> int:
     """Every team's files of every area: the expired ones, those of removed members and
     of removed teams (`flask bulk sweep`; each upload does it for its own team); how many
     files were removed."""
+
     def files() -> int:
         return sum(1 for area in AREAS for _ in Path(base).glob(f"{area}/*/*/*.*"))
 
     before = files()
     for area in AREAS:
         root = Path(base) / area
-        for team in (list(root.iterdir()) if root.is_dir() else []):
+        for team in list(root.iterdir()) if root.is_dir() else []:
             if team.is_dir():
                 sweep_team(base, team.name, members_of(team.name), ttl, area=area)
     return before - files()
@@ -172,8 +178,9 @@ def _nothing_staged() -> int:
     return 0
 
 
-def stage(upload, directory: Path, *, used: Callable[[], int] = _nothing_staged,
-          cap: int | None = None) -> str:
+def stage(
+    upload, directory: Path, *, used: Callable[[], int] = _nothing_staged, cap: int | None = None
+) -> str:
     """Copy the uploaded file (a binary stream) into `directory` as UTF-8; its token.
 
     The caller holds the member's lock. The member's older upload is removed: one staged
@@ -229,14 +236,18 @@ def _copy(upload, path: Path) -> None:
             if attempt == "utf-16":
                 raise BulkInputError(
                     "The file starts like UTF-16 text but is not valid UTF-16. Save it again "
-                    "as CSV (UTF-8) and upload that.") from None
+                    "as CSV (UTF-8) and upload that."
+                ) from None
     raise AssertionError("latin-1 decodes any byte")  # pragma: no cover
 
 
 def staged_path(directory: Path, token: str) -> Path | None:
     """The member's staged file for `token`, if it is there and not expired."""
-    if not (isinstance(token, str) and len(token) == 32
-            and token.replace("-", "").replace("_", "").isalnum()):
+    if not (
+        isinstance(token, str)
+        and len(token) == 32
+        and token.replace("-", "").replace("_", "").isalnum()
+    ):
         return None
     path = directory / f"{token}.csv"
     try:
@@ -301,8 +312,9 @@ class _Records:
                 if any(cell.strip() for cell in row):
                     yield row
         except csv.Error as exc:
-            raise BulkInputError(f"The file could not be read as CSV (line "
-                                 f"{self.line:,}: {exc}).") from None
+            raise BulkInputError(
+                f"The file could not be read as CSV (line {self.line:,}: {exc})."
+            ) from None
 
 
 def _records(path: Path, delimiter: str) -> Iterator[list[str]]:
@@ -339,8 +351,11 @@ def read_layout(path: Path) -> Layout:
         column = scores.index(max(scores))
     elif has_header and named:
         column = named[0]
-    header = (list(rows[0]) + [f"Column {i + 1}" for i in range(len(rows[0]), width)]
-              if has_header else [f"Column {i + 1}" for i in range(width)])
+    header = (
+        list(rows[0]) + [f"Column {i + 1}" for i in range(len(rows[0]), width)]
+        if has_header
+        else [f"Column {i + 1}" for i in range(width)]
+    )
     return Layout(delimiter, header, has_header, column)
 
 
@@ -365,8 +380,9 @@ def _data_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
     return records
 
 
-def _screened(team_id: str, chunk: list[list[str]], column: int
-              ) -> list[tuple[list[str], entries.Screened]]:
+def _screened(
+    team_id: str, chunk: list[list[str]], column: int
+) -> list[tuple[list[str], entries.Screened]]:
     cells = [row[column].strip() if column < len(row) else "" for row in chunk]
     results = entries.screen_urls(team_id, cells)
     # Each chunk's read ends its transaction: no snapshot is held for the whole file.
@@ -374,8 +390,9 @@ def _screened(team_id: str, chunk: list[list[str]], column: int
     return list(zip(chunk, results, strict=True))
 
 
-def screened_chunks(team_id: str, path: Path, layout: Layout, column: int
-                    ) -> Iterator[list[tuple[list[str], entries.Screened]]]:
+def screened_chunks(
+    team_id: str, path: Path, layout: Layout, column: int
+) -> Iterator[list[tuple[list[str], entries.Screened]]]:
     """(row, result) pairs, CHUNK_ROWS rows (one query) at a time, in file order."""
     rows = _data_rows(path, layout)
     while chunk := list(islice(rows, CHUNK_ROWS)):
@@ -427,8 +444,15 @@ class Progress:
         return max(self.counts.rows, int(round(estimate, -digits)))
 
 
-def count_step(team_id: str, path: Path, layout: Layout, progress: Progress, *,
-               max_rows: int | None = None, seconds: float | None = None) -> Progress:
+def count_step(
+    team_id: str,
+    path: Path,
+    layout: Layout,
+    progress: Progress,
+    *,
+    max_rows: int | None = None,
+    seconds: float | None = None,
+) -> Progress:
     """Count on from `progress`, CHUNK_ROWS rows (one query) at a time, until the file
     ends, `max_rows` rows were counted or `seconds` have passed (at least one chunk)."""
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -480,8 +504,9 @@ def load_progress(path: Path, column: int) -> Progress | None:
     return progress
 
 
-def csv_lines(team_id: str, path: Path, layout: Layout, column: int, *,
-              only_contactable: bool) -> Iterator[str]:
+def csv_lines(
+    team_id: str, path: Path, layout: Layout, column: int, *, only_contactable: bool
+) -> Iterator[str]:
     """The file with `dnc_status` and `dnc_url` added (every cell formula-safe), a chunk
     of rows at a time; with `only_contactable`, only the `not_listed` rows."""
     buffer = io.StringIO()
@@ -493,8 +518,7 @@ def csv_lines(team_id: str, path: Path, layout: Layout, column: int, *,
             if only_contactable and result.status != "not_listed":
                 continue
             padded = row + [""] * (width - len(row))
-            writer.writerow([safe_cell(c) for c in padded]
-                            + [result.status, safe_cell(result.url)])
+            writer.writerow([safe_cell(c) for c in padded] + [result.status, safe_cell(result.url)])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

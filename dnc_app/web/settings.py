@@ -25,8 +25,10 @@ from .member import actor
 
 # Status of an answer with a field to correct (swapped in place by the team pages' htmx).
 INVALID = 422
-NO_BASE_URL = ("Links need the address people reach this service at: ask the administrator "
-               "to set PUBLIC_BASE_URL (e.g. https://dnc.example.com).")
+NO_BASE_URL = (
+    "Links need the address people reach this service at: ask the administrator "
+    "to set PUBLIC_BASE_URL (e.g. https://dnc.example.com)."
+)
 
 
 # The logo's form: the file and a few fields; a larger body is refused before it is read.
@@ -34,10 +36,18 @@ LOOK_MAX_CONTENT_LENGTH = branding.MAX_LOGO_BYTES + 16 * 1024
 LOOK_SAVED = "Saved. The public page shows its new look now."
 
 
-def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status: int = 200,
-            personal_link: str | None = None, link_error: str | None = None,
-            look_form: LookForm | None = None, look_errors: dict | None = None,
-            accent_hex: str | None = None, chat_form: ChatWebhookForm | None = None):
+def _render(
+    settings_form: SettingsForm,
+    link_form: PersonalLinkForm,
+    *,
+    status: int = 200,
+    personal_link: str | None = None,
+    link_error: str | None = None,
+    look_form: LookForm | None = None,
+    look_errors: dict | None = None,
+    accent_hex: str | None = None,
+    chat_form: ChatWebhookForm | None = None,
+):
     team = accounts.get_team(current_user.team_id)
     assert team is not None  # the signed-in member's own team
     look = branding.look_of(team.id)
@@ -72,12 +82,15 @@ def _render(settings_form: SettingsForm, link_form: PersonalLinkForm, *, status:
 
 
 def _settings_form(team) -> SettingsForm:
-    return SettingsForm(formdata=None, data={
-        "display_name": team.display_name or "",
-        "privacy_url": team.privacy_url or "",
-        "optout_message": team.optout_message or "",
-        "optout_language": team.optout_language or "",
-    })
+    return SettingsForm(
+        formdata=None,
+        data={
+            "display_name": team.display_name or "",
+            "privacy_url": team.privacy_url or "",
+            "optout_message": team.optout_message or "",
+            "optout_language": team.optout_language or "",
+        },
+    )
 
 
 @bp.get("/settings")
@@ -93,10 +106,14 @@ def save_settings():
     form = SettingsForm()
     if form.validate():
         try:
-            accounts.update_team_settings(current_user.team_id, form.display_name.data,
-                                          form.privacy_url.data, form.optout_message.data,
-                                          optout_language=form.optout_language.data,
-                                          actor=actor())
+            accounts.update_team_settings(
+                current_user.team_id,
+                form.display_name.data,
+                form.privacy_url.data,
+                form.optout_message.data,
+                optout_language=form.optout_language.data,
+                actor=actor(),
+            )
         except accounts.AccountError as exc:
             form.form_errors.append(str(exc))
         else:
@@ -135,12 +152,14 @@ def save_chat_webhook():
             team = accounts.get_team(current_user.team_id)
             team.chat_webhook_url = signing.encrypt(url) if url else None
             db.session.commit()
-            flash("Chat notifications saved." if url else "Chat notifications turned off.",
-                  "success")
+            flash(
+                "Chat notifications saved." if url else "Chat notifications turned off.", "success"
+            )
             return redirect(url_for("web.settings"), code=303)
     team = accounts.get_team(current_user.team_id)
-    return _render(_settings_form(team), PersonalLinkForm(formdata=None), status=INVALID,
-                   chat_form=form)
+    return _render(
+        _settings_form(team), PersonalLinkForm(formdata=None), status=INVALID, chat_form=form
+    )
 
 
 @bp.post("/settings/personal-link")
@@ -166,10 +185,10 @@ def settings_personal_link():
     status = INVALID if error else 200
     if is_htmx():
         # The result area only (with the reason when no link could be made).
-        return render_template("web/_personal_link.html", personal_link=link,
-                               link_error=error), status
-    return _render(_settings_form(team), form, status=status, personal_link=link,
-                   link_error=error)
+        return render_template(
+            "web/_personal_link.html", personal_link=link, link_error=error
+        ), status
+    return _render(_settings_form(team), form, status=status, personal_link=link, link_error=error)
 
 
 @bp.post("/settings/look")
@@ -199,8 +218,12 @@ def save_look():
         elif action == "reset_accent":
             branding.reset_accent(current_user.team_id, actor=actor())
         else:
-            branding.save_look(current_user.team_id, accent=form.accent_color.data or None,
-                               logo=_uploaded_logo(upload), actor=actor())
+            branding.save_look(
+                current_user.team_id,
+                accent=form.accent_color.data or None,
+                logo=_uploaded_logo(upload),
+                actor=actor(),
+            )
     except branding.InvalidColour as exc:
         return _look_refused({"accent_color": exc.message}, form=form)
     except branding.ImageRefused as exc:
@@ -209,8 +232,10 @@ def save_look():
     return redirect(url_for("web.settings"), code=303)
 
 
-HEX_REFUSED = ("The hex code must be a # and six digits 0-9 or letters a-f, like #0b57d0 "
-               "(or three, like #08f).")
+HEX_REFUSED = (
+    "The hex code must be a # and six digits 0-9 or letters a-f, like #0b57d0 "
+    "(or three, like #08f)."
+)
 
 
 def _take_hex_code(form: LookForm, code: str) -> None:
@@ -241,8 +266,20 @@ def _uploaded_logo(upload) -> bytes | None:
     return upload.stream.read()
 
 
-def _look_refused(errors: dict, *, form: LookForm | None = None, status: int = INVALID,
-                  accent_hex: str | None = None, chat_form: ChatWebhookForm | None = None):
+def _look_refused(
+    errors: dict,
+    *,
+    form: LookForm | None = None,
+    status: int = INVALID,
+    accent_hex: str | None = None,
+    chat_form: ChatWebhookForm | None = None,
+):
     team = accounts.get_team(current_user.team_id)
-    return _render(_settings_form(team), PersonalLinkForm(formdata=None), status=status,
-                   look_form=form, look_errors=errors, accent_hex=accent_hex)
+    return _render(
+        _settings_form(team),
+        PersonalLinkForm(formdata=None),
+        status=status,
+        look_form=form,
+        look_errors=errors,
+        accent_hex=accent_hex,
+    )

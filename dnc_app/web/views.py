@@ -55,8 +55,9 @@ def list_filter(args) -> entries.ListFilter:
     if last and last < date.max:
         until = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
     since = datetime.combine(first, time(), tzinfo=UTC) if first else None
-    return entries.ListFilter(q=entries.search_term(args.get("q", "")) or "", source=source,
-                              since=since, until=until)
+    return entries.ListFilter(
+        q=entries.search_term(args.get("q", "")) or "", source=source, since=since, until=until
+    )
 
 
 def _page_number(raw: str | None) -> int:
@@ -71,21 +72,25 @@ def page_size(raw: str | None) -> int:
     return int(raw) if raw in {str(size) for size in PAGE_SIZES} else PAGE_SIZE
 
 
-def browse_page(where: entries.ListFilter, older: str | None, newer: str | None,
-                size: int, oldest: bool = False) -> entries.BrowsePage:
+def browse_page(
+    where: entries.ListFilter, older: str | None, newer: str | None, size: int, oldest: bool = False
+) -> entries.BrowsePage:
     try:
-        return entries.browse(team_id(), where, limit=size, older_than=older,
-                              newer_than=newer, oldest=oldest)
+        return entries.browse(
+            team_id(), where, limit=size, older_than=older, newer_than=newer, oldest=oldest
+        )
     except entries.InvalidCursor:
-        abort(400, description="This page link is not valid. Start again from the newest "
-                               "entries.")
+        abort(400, description="This page link is not valid. Start again from the newest entries.")
 
 
 def removable_or_403(entry: entries.Entry) -> None:
     """A person's own opt-out: only an owner removes it (a member's attempt is recorded)."""
     if entry.is_optout and not can(Role.OWNER):
-        abort(403, description="This entry is the person's own opt-out: only an owner of the "
-                               "team can remove it.")
+        abort(
+            403,
+            description="This entry is the person's own opt-out: only an owner of the "
+            "team can remove it.",
+        )
 
 
 def get_entry_or_404(entry_id: str) -> entries.Entry:
@@ -102,9 +107,11 @@ def team_total() -> int:
 
 def _list_url(params: dict):
     """url_for the list with the current filters, changed by `extra` (None drops one)."""
+
     def list_url(**extra) -> str:
         merged = {k: v for k, v in {**params, **extra}.items() if v}
         return url_for("web.entries", **merged)
+
     return list_url
 
 
@@ -116,11 +123,22 @@ def _results(flagged_only: bool) -> dict:
     size = page_size(args.get("size"))
     params = {name: args.get(name, "") for name in ("q", "source", "from", "to")}
     params["size"] = str(size) if size != PAGE_SIZE else ""
-    context = {"filters": params, "q": params["q"], "list_url": _list_url(params),
-               "filter_error": None, "flagged_only": flagged_only, "cursor": older or newer,
-               "oldest": oldest, "page_number": 1, "first_index": 1, "filtered": False,
-               "page_sizes": PAGE_SIZES, "page_size": size, "default_size": PAGE_SIZE,
-               "key_names": {}}
+    context = {
+        "filters": params,
+        "q": params["q"],
+        "list_url": _list_url(params),
+        "filter_error": None,
+        "flagged_only": flagged_only,
+        "cursor": older or newer,
+        "oldest": oldest,
+        "page_number": 1,
+        "first_index": 1,
+        "filtered": False,
+        "page_sizes": PAGE_SIZES,
+        "page_size": size,
+        "default_size": PAGE_SIZE,
+        "key_names": {},
+    }
     if flagged_only:
         try:
             context["page"] = review.list_flagged(team_id(), limit=PAGE_SIZE, cursor=older)
@@ -141,21 +159,31 @@ def _results(flagged_only: bool) -> dict:
         context["oldest"] = page_number != 1  # a single page is the first page
     else:
         page_number = _page_number(args.get("page")) if older or newer else 1
-    context.update(page=page, page_number=page_number, key_names=key_names(page.entries),
-                   first_index=(page_number - 1) * size + 1, filtered=where.active)
+    context.update(
+        page=page,
+        page_number=page_number,
+        key_names=key_names(page.entries),
+        first_index=(page_number - 1) * size + 1,
+        filtered=where.active,
+    )
     return context
 
 
 def key_names(shown) -> dict[str, str]:
-    """"Added by" of entries an API key added: the label kept with the entry ("API key"
+    """ "Added by" of entries an API key added: the label kept with the entry ("API key"
     and the key's first characters) mapped to the key's name, read once for the page."""
-    prefixes = {label[len("API key "):-1] for label in {e.added_by for e in shown}
-                if label and label.startswith("API key ") and label.endswith("…")}
+    prefixes = {
+        label[len("API key ") : -1]
+        for label in {e.added_by for e in shown}
+        if label and label.startswith("API key ") and label.endswith("…")
+    }
     if not prefixes:
         return {}
     named = db.session.execute(
-        select(ApiKey.prefix, ApiKey.name)
-        .where(ApiKey.team_id == team_id(), ApiKey.prefix.in_(prefixes))).all()
+        select(ApiKey.prefix, ApiKey.name).where(
+            ApiKey.team_id == team_id(), ApiKey.prefix.in_(prefixes)
+        )
+    ).all()
     return {f"API key {prefix}…": name for prefix, name in named if name}
 
 
@@ -175,11 +203,17 @@ def _list_page(form: AddEntryForm, status: int = 200, **context):
         return render_template("web/_entries_swap.html", **results), status
     flagged = review.count_flagged(team_id())
     return render_template(
-        "web/entries.html", form=form, team_total=team_total(), flagged=flagged,
-        **_dashboard_context(), source_choices=list(Source),
+        "web/entries.html",
+        form=form,
+        team_total=team_total(),
+        flagged=flagged,
+        **_dashboard_context(),
+        source_choices=list(Source),
         review_form=ConfirmForm(formdata=None),
         flagged_through=review.newest_flagged_seq(team_id()) if flagged else None,
-        **results, **context), status
+        **results,
+        **context,
+    ), status
 
 
 def _clean_list_url() -> str | None:
@@ -213,8 +247,7 @@ def mark_reviewed():
     if not (through.isascii() and through.isdigit() and len(through) < 19):
         abort(400, description="This form is not valid. Reload the page and try again.")
     cleared = review.mark_reviewed(team_id(), int(through), actor=actor(), source=Source.WEB)
-    flash(f"Marked {cleared:,} {'entry' if cleared == 1 else 'entries'} as reviewed.",
-          "success")
+    flash(f"Marked {cleared:,} {'entry' if cleared == 1 else 'entries'} as reviewed.", "success")
     return redirect(url_for("web.entries"), 303)
 
 
@@ -229,8 +262,13 @@ def post_entry():
     duplicate = None
     if form.validate_on_submit():
         try:
-            entry = entries.add_entry(team_id(), form.url.data, reason=form.reason.data or None,
-                                  source=Source.WEB, actor=actor())
+            entry = entries.add_entry(
+                team_id(),
+                form.url.data,
+                reason=form.reason.data or None,
+                source=Source.WEB,
+                actor=actor(),
+            )
         except entries.AlreadyListed as exc:
             duplicate = exc.entry  # shown as information, not as an error
         except entries.InvalidURL as exc:
@@ -240,9 +278,13 @@ def post_entry():
         else:
             if is_htmx():
                 # A fresh form, plus the new row at the top of the list (out of band).
-                return render_template("web/_add_done.html", form=AddEntryForm(formdata=None),
-                                       added=entry, team_total=team_total(),
-                                       **_dashboard_context())
+                return render_template(
+                    "web/_add_done.html",
+                    form=AddEntryForm(formdata=None),
+                    added=entry,
+                    team_total=team_total(),
+                    **_dashboard_context(),
+                )
             flash(f"Added {entry.url} to the list.", "success")
             return redirect(url_for("web.entries"), 303)
     if is_htmx():
@@ -301,8 +343,9 @@ def check():
 def remove_confirm(entry_id: str):
     entry = get_entry_or_404(entry_id)
     removable_or_403(entry)
-    return render("web/remove.html", "web/_remove_row.html", entry=entry,
-                  form=RemoveForm(formdata=None))
+    return render(
+        "web/remove.html", "web/_remove_row.html", entry=entry, form=RemoveForm(formdata=None)
+    )
 
 
 @bp.post("/entries/<entry_id>/remove", endpoint="remove_entry")
@@ -316,21 +359,34 @@ def post_removal(entry_id: str):
     # refused attempt, whatever the form holds.
     if form.validate_on_submit() or (entry.is_optout and not owner):
         try:
-            entries.remove_entry(team_id(), entry_id, reason=form.reason.data, source=Source.WEB,
-                                 actor=actor(), may_remove_optouts=owner)
+            entries.remove_entry(
+                team_id(),
+                entry_id,
+                reason=form.reason.data,
+                source=Source.WEB,
+                actor=actor(),
+                may_remove_optouts=owner,
+            )
         except entries.ProtectedEntry:
             removable_or_403(entry)
         except entries.EntryNotFound:
-            abort(404, description="This entry is not on your list (it may have been "
-                                   "removed already).")
+            abort(
+                404,
+                description="This entry is not on your list (it may have been removed already).",
+            )
         except entries.InvalidReason as exc:
             form.reason.errors.append(exc.message)
         else:
             if is_htmx():
-                return render_template("web/_removed_row.html", entry=entry,
-                                       team_total=team_total(), **_dashboard_context())
-            flash(f"Removed {entry.url}. The audit trail keeps the removal and its reason.",
-                  "success")
+                return render_template(
+                    "web/_removed_row.html",
+                    entry=entry,
+                    team_total=team_total(),
+                    **_dashboard_context(),
+                )
+            flash(
+                f"Removed {entry.url}. The audit trail keeps the removal and its reason.", "success"
+            )
             return redirect(url_for("web.entries"), 303)
     return render("web/remove.html", "web/_remove_row.html", 422, entry=entry, form=form)
 
@@ -369,5 +425,6 @@ def entry_row(entry_id: str):
     if not is_htmx():
         return redirect(url_for("web.entries", q=entry.url))
     # The row comes back after a Cancel: the focus goes to its actions (app.js).
-    return render_template("web/_entry_row.html", entry=entry, focus_actions=True,
-                           key_names=key_names([entry]))
+    return render_template(
+        "web/_entry_row.html", entry=entry, focus_actions=True, key_names=key_names([entry])
+    )

@@ -24,17 +24,24 @@ from .member import team_id
 _PLAIN = (
     ("url is required", "Enter the URL of your endpoint, e.g. https://crm.example.com/hooks/dnc."),
     ("url must be at most", "This URL is too long. Use a shorter one."),
-    ("url is not a valid URL", "This is not a valid URL. Enter one like "
-                               "https://crm.example.com/hooks/dnc."),
+    (
+        "url is not a valid URL",
+        "This is not a valid URL. Enter one like https://crm.example.com/hooks/dnc.",
+    ),
     ("url must start with", "The URL must start with https:// (or http://)."),
-    ("url must have a host name", "The URL needs a host name, and no user name or password "
-                                  "in it."),
+    ("url must have a host name", "The URL needs a host name, and no user name or password in it."),
     ("url must not contain", "The URL must not contain spaces or control characters."),
-    ("the host name does not resolve", "This host name was not found. Check it for typos: "
-                                       "the server must be reachable from this service."),
-    ("the destination is a private", "This address is on a private network or this "
-                                     "machine, which webhooks may not reach. Use a public "
-                                     "address (see “Testing on your own computer?” below)."),
+    (
+        "the host name does not resolve",
+        "This host name was not found. Check it for typos: "
+        "the server must be reachable from this service.",
+    ),
+    (
+        "the destination is a private",
+        "This address is on a private network or this "
+        "machine, which webhooks may not reach. Use a public "
+        "address (see “Testing on your own computer?” below).",
+    ),
 )
 
 
@@ -47,8 +54,9 @@ def _plain(message: str) -> str:
 
 
 # Endpoint creation per member: it resolves the URL's name and multiplies every event.
-create_limit = limiter.shared_limit(configured("WEB_WEBHOOK_CREATE_LIMIT"),
-                                    scope="web-webhook-create", key_func=member_key)
+create_limit = limiter.shared_limit(
+    configured("WEB_WEBHOOK_CREATE_LIMIT"), scope="web-webhook-create", key_func=member_key
+)
 _LOG_KIND = "w1"
 
 
@@ -60,9 +68,13 @@ def _endpoint(webhook_id: str):
 
 
 def _list_page(form: WebhookForm, status: int = 200, **context):
-    return render_template("web/webhooks.html", form=form,
-                           endpoints=endpoints.list_endpoints(team_id()),
-                           max_endpoints=endpoints.max_endpoints(), **context), status
+    return render_template(
+        "web/webhooks.html",
+        form=form,
+        endpoints=endpoints.list_endpoints(team_id()),
+        max_endpoints=endpoints.max_endpoints(),
+        **context,
+    ), status
 
 
 def _log_page(endpoint) -> dict:
@@ -72,17 +84,20 @@ def _log_page(endpoint) -> dict:
     rows = endpoints.delivery_log(team_id(), endpoint.id, endpoints.LOG_PAGE_SIZE + 1, before)
     older = None
     if len(rows) > endpoints.LOG_PAGE_SIZE:
-        older = url_for("web.webhook", webhook_id=endpoint.id,
-                        before=cursors.encode(_LOG_KIND, endpoint.id,
-                                              rows[endpoints.LOG_PAGE_SIZE - 1][0].id))
-    return {"log": rows[:endpoints.LOG_PAGE_SIZE], "older": older, "paged": before is not None}
+        older = url_for(
+            "web.webhook",
+            webhook_id=endpoint.id,
+            before=cursors.encode(_LOG_KIND, endpoint.id, rows[endpoints.LOG_PAGE_SIZE - 1][0].id),
+        )
+    return {"log": rows[: endpoints.LOG_PAGE_SIZE], "older": older, "paged": before is not None}
 
 
 def _detail_page(endpoint, status: int = 200, **context):
     template = "web/_webhook_panel.html" if is_htmx() else "web/webhook.html"
     overlap_hours = endpoints.rotation_overlap().total_seconds() / 3600
-    return render_template(template, endpoint=endpoint, overlap_hours=overlap_hours,
-                           **_log_page(endpoint), **context), status
+    return render_template(
+        template, endpoint=endpoint, overlap_hours=overlap_hours, **_log_page(endpoint), **context
+    ), status
 
 
 @bp.context_processor
@@ -110,8 +125,9 @@ def create_webhook():
         form.added.errors = ["Choose at least one event."]
         return _list_page(form, 422)
     try:
-        endpoint, secret = endpoints.create_endpoint(team_id(), form.url.data, form.events(),
-                                                     form.description.data)
+        endpoint, secret = endpoints.create_endpoint(
+            team_id(), form.url.data, form.events(), form.description.data
+        )
     except endpoints.WebhookError as exc:
         getattr(form, exc.field or "url").errors = [_plain(exc.message)]
         return _list_page(form, 422)
@@ -145,31 +161,43 @@ def _act(webhook_id: str, action, done):
 @bp.post("/webhooks/<webhook_id>/enable")
 @requires_role(Role.OWNER)
 def enable_webhook(webhook_id: str):
-    return _act(webhook_id, lambda e: endpoints.set_enabled(team_id(), e.id, True),
-                "Enabled: new changes are sent to this endpoint again. Changes made while "
-                "it was disabled can be sent with “Send the changes since”.")
+    return _act(
+        webhook_id,
+        lambda e: endpoints.set_enabled(team_id(), e.id, True),
+        "Enabled: new changes are sent to this endpoint again. Changes made while "
+        "it was disabled can be sent with “Send the changes since”.",
+    )
 
 
 @bp.post("/webhooks/<webhook_id>/disable")
 @requires_role(Role.OWNER)
 def disable_webhook(webhook_id: str):
-    return _act(webhook_id, lambda e: endpoints.set_enabled(team_id(), e.id, False),
-                "Disabled: nothing is sent to this endpoint until you enable it.")
+    return _act(
+        webhook_id,
+        lambda e: endpoints.set_enabled(team_id(), e.id, False),
+        "Disabled: nothing is sent to this endpoint until you enable it.",
+    )
 
 
 @bp.post("/webhooks/<webhook_id>/test")
 @requires_role(Role.OWNER)
 def test_webhook_page(webhook_id: str):
-    return _act(webhook_id, lambda e: endpoints.send_test(team_id(), e.id),
-                "Test event queued: its delivery appears in the log below.")
+    return _act(
+        webhook_id,
+        lambda e: endpoints.send_test(team_id(), e.id),
+        "Test event queued: its delivery appears in the log below.",
+    )
 
 
 @bp.post("/webhooks/<webhook_id>/redeliver")
 @requires_role(Role.OWNER)
 def redeliver_webhook(webhook_id: str):
     msg_id = request.form.get("event", "")
-    return _act(webhook_id, lambda e: endpoints.redeliver(team_id(), e.id, msg_id),
-                "The event is queued to be delivered again.")
+    return _act(
+        webhook_id,
+        lambda e: endpoints.redeliver(team_id(), e.id, msg_id),
+        "The event is queued to be delivered again.",
+    )
 
 
 @bp.post("/webhooks/<webhook_id>/recover")
@@ -180,9 +208,13 @@ def recover_webhook(webhook_id: str):
     def recover(endpoint):
         return endpoints.recover(team_id(), endpoint.id, endpoints.parse_since(since))
 
-    return _act(webhook_id, recover,
-                lambda count: f"{count} {'change is' if count == 1 else 'changes are'} "
-                              "queued to be sent again.")
+    return _act(
+        webhook_id,
+        recover,
+        lambda count: (
+            f"{count} {'change is' if count == 1 else 'changes are'} queued to be sent again."
+        ),
+    )
 
 
 @bp.post("/webhooks/<webhook_id>/rotate")

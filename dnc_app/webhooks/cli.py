@@ -33,12 +33,14 @@ def _run(action):
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
 @click.option("--event", "events", multiple=True, help="An event type (default: all).")
 @click.option("--description")
-def webhooks_create(url: str, team_ref: str, events: tuple[str, ...],
-                    description: str | None) -> None:
+def webhooks_create(
+    url: str, team_ref: str, events: tuple[str, ...], description: str | None
+) -> None:
     """Register an endpoint; prints its id and its secret (shown once)."""
     team_id = _team_id(team_ref)
-    endpoint, secret = _run(lambda: endpoints.create_endpoint(
-        team_id, url, list(events) or None, description))
+    endpoint, secret = _run(
+        lambda: endpoints.create_endpoint(team_id, url, list(events) or None, description)
+    )
     click.echo(f"Endpoint: {endpoint.id}")
     click.echo(f"Secret:   {secret}   (shown once; store it now)")
 

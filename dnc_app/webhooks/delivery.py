@@ -73,11 +73,17 @@ class Settings:
     @classmethod
     def of(cls, app: Flask) -> Settings:
         c = app.config
-        return cls(tuple(c["WEBHOOK_RETRY_SCHEDULE"]), c["WEBHOOK_TIMEOUT"],
-                   bool(c["WEBHOOK_ALLOW_PRIVATE"]), c["WEBHOOK_DISABLE_AFTER"],
-                   c["WEBHOOK_RETRY_AFTER_MAX"], c["WEBHOOK_POLL_INTERVAL"],
-                   c["WEBHOOK_CONCURRENCY"], c["WEBHOOK_ENDPOINT_CONCURRENCY"],
-                   c["WEBHOOK_LEASE_SECONDS"])
+        return cls(
+            tuple(c["WEBHOOK_RETRY_SCHEDULE"]),
+            c["WEBHOOK_TIMEOUT"],
+            bool(c["WEBHOOK_ALLOW_PRIVATE"]),
+            c["WEBHOOK_DISABLE_AFTER"],
+            c["WEBHOOK_RETRY_AFTER_MAX"],
+            c["WEBHOOK_POLL_INTERVAL"],
+            c["WEBHOOK_CONCURRENCY"],
+            c["WEBHOOK_ENDPOINT_CONCURRENCY"],
+            c["WEBHOOK_LEASE_SECONDS"],
+        )
 
     @property
     def lease(self) -> timedelta:
@@ -96,6 +102,7 @@ class Job:
 
 
 # --------------------------------------------------------------------------- claiming
+
 
 def _unleased(now: datetime):
     return notifications.unleased(M, now)
@@ -117,7 +124,10 @@ def claim(settings: Settings, slots: int, full: frozenset[str] = frozenset()) ->
     waiting = db.session.execute(
         select(M.endpoint_id, func.min(M.next_attempt_at).label("since"))
         .where(M.status == "pending", M.next_attempt_at <= now, _unleased(now))
-        .group_by(M.endpoint_id).order_by("since").limit(CLAIM_SCAN)).all()
+        .group_by(M.endpoint_id)
+        .order_by("since")
+        .limit(CLAIM_SCAN)
+    ).all()
     jobs: list[Job] = []
     for endpoint_id, _since in waiting:
         if slots <= 0:
@@ -131,29 +141,39 @@ def claim(settings: Settings, slots: int, full: frozenset[str] = frozenset()) ->
     return jobs
 
 
-def _claim_endpoint(endpoint_id: str, now: datetime, token: datetime, slots: int,
-                    settings: Settings) -> list[Job]:
+def _claim_endpoint(
+    endpoint_id: str, now: datetime, token: datetime, slots: int, settings: Settings
+) -> list[Job]:
     # PostgreSQL: one claimer per endpoint at a time (another loop skips it this round),
     # so two loops never take two parts of one stream. SQLite: the write lock does that.
     enabled = db.session.scalar(
-        select(WebhookEndpoint.enabled).where(WebhookEndpoint.id == endpoint_id)
-        .with_for_update(skip_locked=True, key_share=True))
+        select(WebhookEndpoint.enabled)
+        .where(WebhookEndpoint.id == endpoint_id)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
     if not enabled:
         return []
     mine = (M.endpoint_id == endpoint_id, M.status == "pending")
-    head = db.session.execute(select(M.id, M.locked_until).where(*mine, M.attempts == 0)
-                              .order_by(M.id).limit(1)).first()
-    stream_busy = head is not None and head.locked_until is not None and (
-        head.locked_until >= now)
-    retrying = db.session.scalar(select(func.count()).select_from(M).where(
-        *mine, M.attempts > 0, M.locked_until >= now)) or 0
+    head = db.session.execute(
+        select(M.id, M.locked_until).where(*mine, M.attempts == 0).order_by(M.id).limit(1)
+    ).first()
+    stream_busy = head is not None and head.locked_until is not None and (head.locked_until >= now)
+    retrying = (
+        db.session.scalar(
+            select(func.count()).select_from(M).where(*mine, M.attempts > 0, M.locked_until >= now)
+        )
+        or 0
+    )
     room = min(slots, settings.endpoint_concurrency - retrying - (1 if stream_busy else 0))
     jobs = []
     if head is not None and not stream_busy and room > 0:
         batch = []
         for message_id, due, leased in db.session.execute(
-                select(M.id, M.next_attempt_at, M.locked_until).where(*mine, M.attempts == 0)
-                .order_by(M.id).limit(STREAM_BATCH)):
+            select(M.id, M.next_attempt_at, M.locked_until)
+            .where(*mine, M.attempts == 0)
+            .order_by(M.id)
+            .limit(STREAM_BATCH)
+        ):
             if due > now or (leased is not None and leased >= now):
                 # Paused from here, or in flight from here (an event queued again ahead
                 # of a running batch goes alone): order is kept.
@@ -163,16 +183,26 @@ def _claim_endpoint(endpoint_id: str, now: datetime, token: datetime, slots: int
             jobs.append(Job(endpoint_id, batch, token, stream=True))
             room -= 1
     if room > 0:
-        jobs.extend(Job(endpoint_id, [message_id], token, stream=False)
-                    for message_id in db.session.scalars(
-                        select(M.id).where(*mine, M.attempts > 0, M.next_attempt_at <= now,
-                                           _unleased(now)).order_by(M.id).limit(room)))
+        jobs.extend(
+            Job(endpoint_id, [message_id], token, stream=False)
+            for message_id in db.session.scalars(
+                select(M.id)
+                .where(*mine, M.attempts > 0, M.next_attempt_at <= now, _unleased(now))
+                .order_by(M.id)
+                .limit(room)
+            )
+        )
     ids = [i for job in jobs for i in job.ids]
     if not ids:
         return []
-    taken = set(db.session.scalars(
-        update(M).where(M.id.in_(ids), M.status == "pending", _unleased(now))
-        .values(locked_until=token).returning(M.id)))
+    taken = set(
+        db.session.scalars(
+            update(M)
+            .where(M.id.in_(ids), M.status == "pending", _unleased(now))
+            .values(locked_until=token)
+            .returning(M.id)
+        )
+    )
     for job in jobs:
         job.ids = [i for i in job.ids if i in taken]
     return [job for job in jobs if job.ids]
@@ -184,9 +214,11 @@ def renew(ids_by_token: dict[datetime, list[int]], settings: Settings) -> dateti
     new = utcnow() + settings.lease
     begin_write()
     for token, ids in ids_by_token.items():
-        db.session.execute(update(M).where(M.id.in_(ids), M.locked_until == token,
-                                           M.status == "pending")
-                           .values(locked_until=new))
+        db.session.execute(
+            update(M)
+            .where(M.id.in_(ids), M.locked_until == token, M.status == "pending")
+            .values(locked_until=new)
+        )
     db.session.commit()
     return new
 
@@ -194,14 +226,19 @@ def renew(ids_by_token: dict[datetime, list[int]], settings: Settings) -> dateti
 # --------------------------------------------------------------------------- attempting
 
 
-def deliver(job: Job, settings: Settings, connections: sender.Connections | None = None,
-            stopping: threading.Event | None = None,
-            on_recorded: Callable[[list[int]], None] | None = None) -> int:
+def deliver(
+    job: Job,
+    settings: Settings,
+    connections: sender.Connections | None = None,
+    stopping: threading.Event | None = None,
+    on_recorded: Callable[[list[int]], None] | None = None,
+) -> int:
     """Attempt a claimed job's events in order and record them; returns how many were
     delivered. The stream stops at the first failure (the rest are released)."""
     endpoint = db.session.get(WebhookEndpoint, job.endpoint_id)
-    rows = db.session.execute(select(M.id, M.msg_id, M.payload).where(
-        M.id.in_(job.ids), M.status == "pending")).all()
+    rows = db.session.execute(
+        select(M.id, M.msg_id, M.payload).where(M.id.in_(job.ids), M.status == "pending")
+    ).all()
     by_id = {row.id: row for row in rows}
     messages = [by_id[i] for i in job.ids if i in by_id]
     if endpoint is None or not messages:  # deleted, or done meanwhile
@@ -232,9 +269,15 @@ def deliver(job: Job, settings: Settings, connections: sender.Connections | None
             outcome = sender.Outcome(None, 0, sender.SECRET_UNREADABLE)
         else:
             headers = signing.headers(message.msg_id, now, message.payload, secrets)
-            outcome = sender.post(url, message.payload, headers, timeout=settings.timeout,
-                                  allow_private=settings.allow_private,
-                                  connections=connections, keep=keep)
+            outcome = sender.post(
+                url,
+                message.payload,
+                headers,
+                timeout=settings.timeout,
+                allow_private=settings.allow_private,
+                connections=connections,
+                keep=keep,
+            )
         results.append((message.id, now, outcome))
         delivered += outcome.ok
         if not outcome.ok:
@@ -261,17 +304,24 @@ def _next_delay(attempts: int, outcome: sender.Outcome, settings: Settings) -> f
     return delay
 
 
-def _record(job: Job, results: list[tuple[int, datetime, sender.Outcome]],
-            settings: Settings, on_recorded: Callable[[list[int]], None] | None = None,
-            release: Sequence[int] = ()) -> None:
+def _record(
+    job: Job,
+    results: list[tuple[int, datetime, sender.Outcome]],
+    settings: Settings,
+    on_recorded: Callable[[list[int]], None] | None = None,
+    release: Sequence[int] = (),
+) -> None:
     """The attempts in the log, each event's next step, the endpoint's health, in one
     transaction; `release` are claimed events not attempted (they go back, in order)."""
     if not results and not release:
         return
     begin_write()
     # The endpoint row first, as claims lock it first: the same order, no deadlock.
-    endpoint = db.session.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.id == job.endpoint_id).with_for_update(key_share=True)).first()
+    endpoint = db.session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.id == job.endpoint_id)
+        .with_for_update(key_share=True)
+    ).first()
     if endpoint is None:  # deleted during the attempts: nothing left to record
         db.session.rollback()
         return
@@ -279,16 +329,32 @@ def _record(job: Job, results: list[tuple[int, datetime, sender.Outcome]],
     attempts_of = dict(db.session.execute(select(M.id, M.attempts).where(M.id.in_(ids))).all())
     results = [r for r in results if r[0] in attempts_of]
     if results:
-        db.session.execute(insert(WebhookAttempt), [{
-            "message_id": message_id, "endpoint_id": job.endpoint_id, "attempted_at": at,
-            "status_code": o.status, "duration_ms": o.duration_ms, "error": o.error,
-            "response_excerpt": o.excerpt} for message_id, at, o in results])
+        db.session.execute(
+            insert(WebhookAttempt),
+            [
+                {
+                    "message_id": message_id,
+                    "endpoint_id": job.endpoint_id,
+                    "attempted_at": at,
+                    "status_code": o.status,
+                    "duration_ms": o.duration_ms,
+                    "error": o.error,
+                    "response_excerpt": o.excerpt,
+                }
+                for message_id, at, o in results
+            ],
+        )
     now = utcnow()
     was_failing = endpoint.failing_since is not None
     delivered = [message_id for message_id, _at, o in results if o.ok]
     if delivered:
-        db.session.execute(update(M).where(M.id.in_(delivered)).values(
-            status="delivered", delivered_at=now, locked_until=None, attempts=M.attempts + 1))
+        db.session.execute(
+            update(M)
+            .where(M.id.in_(delivered))
+            .values(
+                status="delivered", delivered_at=now, locked_until=None, attempts=M.attempts + 1
+            )
+        )
     for message_id, at, outcome in results:
         if outcome.ok:
             endpoint.failing_since = None
@@ -300,35 +366,41 @@ def _record(job: Job, results: list[tuple[int, datetime, sender.Outcome]],
             values["status"] = "failed"
         else:
             values["next_attempt_at"] = now + timedelta(
-                seconds=_next_delay(attempts, outcome, settings))
+                seconds=_next_delay(attempts, outcome, settings)
+            )
         db.session.execute(update(M).where(M.id == message_id).values(**values))
         if not endpoint.enabled:
             continue
         if outcome.status == 410:
             endpoints.disable(endpoint, "The endpoint answered 410 Gone")
         elif (now - failing_since).total_seconds() >= settings.disable_after:
-            endpoints.disable(endpoint, "Every delivery failed for "
-                              f"{_duration(settings.disable_after)}")
+            endpoints.disable(
+                endpoint, f"Every delivery failed for {_duration(settings.disable_after)}"
+            )
     if release:
-        db.session.execute(update(M).where(M.id.in_(release), M.status == "pending")
-                           .values(locked_until=None))
+        db.session.execute(
+            update(M).where(M.id.in_(release), M.status == "pending").values(locked_until=None)
+        )
     mine = (M.endpoint_id == job.endpoint_id, M.status == "pending", M.attempts == 0)
     if endpoint.enabled and job.stream and results and not results[-1][2].ok:
         # The stream pauses: its next event waits, the ones after it wait behind it. A
         # receiver that asked for time (429/503 with Retry-After) gets it for all of them.
-        pause = min(max((now - (endpoint.failing_since or now)).total_seconds(),
-                        STREAM_PAUSE_MIN),
-                    STREAM_PAUSE_MAX)
+        pause = min(
+            max((now - (endpoint.failing_since or now)).total_seconds(), STREAM_PAUSE_MIN),
+            STREAM_PAUSE_MAX,
+        )
         last = results[-1][2]
         if last.status in (429, 503) and last.retry_after is not None:
             pause = max(pause, min(last.retry_after, settings.retry_after_max))
         head = select(func.min(M.id)).where(*mine).scalar_subquery()
-        db.session.execute(update(M).where(M.id == head).values(
-            next_attempt_at=now + timedelta(seconds=pause)))
+        db.session.execute(
+            update(M).where(M.id == head).values(next_attempt_at=now + timedelta(seconds=pause))
+        )
     elif was_failing and endpoint.failing_since is None:
         # Healthy again: a paused stream goes on at once.
-        db.session.execute(update(M).where(*mine, M.next_attempt_at > now)
-                           .values(next_attempt_at=now))
+        db.session.execute(
+            update(M).where(*mine, M.next_attempt_at > now).values(next_attempt_at=now)
+        )
     db.session.commit()
     for _message_id, _at, outcome in results:
         metrics.record_webhook_attempt(outcome.status, outcome.error)
@@ -385,8 +457,9 @@ class Dispatcher:
         self.settings = Settings.of(app)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(self.settings.concurrency,
-                                        thread_name_prefix="webhook-delivery")
+        self._pool = ThreadPoolExecutor(
+            self.settings.concurrency, thread_name_prefix="webhook-delivery"
+        )
         self._in_flight = 0
         self._per_endpoint: dict[str, int] = {}
         self._count_lock = threading.Lock()
@@ -410,8 +483,9 @@ class Dispatcher:
         if free <= 0:
             return []
         with self._count_lock:
-            full = frozenset(e for e, n in self._per_endpoint.items()
-                             if n >= self.settings.endpoint_concurrency)
+            full = frozenset(
+                e for e, n in self._per_endpoint.items() if n >= self.settings.endpoint_concurrency
+            )
         with self.app.app_context():
             try:
                 jobs = claim(self.settings, free, full)
@@ -422,8 +496,7 @@ class Dispatcher:
             self._held.add(job)
             with self._count_lock:
                 self._in_flight += 1
-                self._per_endpoint[job.endpoint_id] = self._per_endpoint.get(
-                    job.endpoint_id, 0) + 1
+                self._per_endpoint[job.endpoint_id] = self._per_endpoint.get(job.endpoint_id, 0) + 1
             future = self._pool.submit(self._run_job, job)
 
             def done(_future: Future[int], endpoint_id: str = job.endpoint_id) -> None:
@@ -436,8 +509,9 @@ class Dispatcher:
     def _run_job(self, job: Job) -> int:
         with self.app.app_context():
             try:
-                return deliver(job, self.settings, self.connections, self._stopping,
-                               self._held.drop)
+                return deliver(
+                    job, self.settings, self.connections, self._stopping, self._held.drop
+                )
             except Exception:  # its lease expires and it is tried again
                 log.exception("webhook delivery failed")
                 return 0
@@ -520,8 +594,7 @@ class Dispatcher:
         self.connections.close()
 
     def start(self) -> Dispatcher:
-        self._thread = threading.Thread(target=self.run, name="webhook-dispatcher",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.run, name="webhook-dispatcher", daemon=True)
         self._thread.start()
         return self
 

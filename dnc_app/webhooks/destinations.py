@@ -52,8 +52,9 @@ def parse(url: object) -> Destination:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return Destination(parts.scheme, parts.hostname,
-                       port or (443 if parts.scheme == "https" else 80), path)
+    return Destination(
+        parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
+    )
 
 
 # IPv6 prefixes whose last 32 bits are an IPv4 address a gateway connects to: NAT64
@@ -86,16 +87,17 @@ def resolve(destination: Destination, allow_private: bool) -> str:
     """The address to connect to. Refused if ANY address of the name is not public: a
     name that mixes public and private answers is not trusted."""
     try:
-        infos = socket.getaddrinfo(destination.host, destination.port,
-                                   type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(destination.host, destination.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError, ValueError):
         raise DestinationError("the host name does not resolve") from None
     addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise DestinationError("the host name does not resolve")
     if not allow_private and not all(is_public(a) for a in addresses):
-        raise DestinationError("the destination is a private, loopback or reserved "
-                               "address, which webhooks may not reach")
+        raise DestinationError(
+            "the destination is a private, loopback or reserved "
+            "address, which webhooks may not reach"
+        )
     return addresses[0]
 
 

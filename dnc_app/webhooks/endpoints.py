@@ -51,16 +51,20 @@ class TooManyEndpoints(WebhookError):
     code = "too_many_endpoints"
 
     def __init__(self, limit: int):
-        super().__init__(f"A team may have at most {limit} webhook endpoints: delete one "
-                         "it no longer needs first")
+        super().__init__(
+            f"A team may have at most {limit} webhook endpoints: delete one "
+            "it no longer needs first"
+        )
 
 
 class TooManyChanges(WebhookError):
     code = "too_many_changes"
 
     def __init__(self, limit: int):
-        super().__init__(f"More than {limit} changes since then: recover from a later time, "
-                         "or read the changes feed (GET /v1/dnc/changes) for the rest")
+        super().__init__(
+            f"More than {limit} changes since then: recover from a later time, "
+            "or read the changes feed (GET /v1/dnc/changes) for the rest"
+        )
 
 
 class EventNotFound(WebhookError):
@@ -89,10 +93,15 @@ class EndpointDisabled(WebhookError):
 
 def to_dict(endpoint: WebhookEndpoint) -> dict:
     """The API's representation of an endpoint (every route that returns one)."""
-    return {"id": endpoint.id, "url": endpoint.url, "events": endpoint.events.split(),
-            "description": endpoint.description, "enabled": endpoint.enabled,
-            "$createdAt": isoformat(endpoint.created_at),
-            "disabledReason": None if endpoint.enabled else endpoint.disabled_reason}
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": endpoint.events.split(),
+        "description": endpoint.description,
+        "enabled": endpoint.enabled,
+        "$createdAt": isoformat(endpoint.created_at),
+        "disabledReason": None if endpoint.enabled else endpoint.disabled_reason,
+    }
 
 
 def _allow_private() -> bool:
@@ -102,39 +111,41 @@ def _allow_private() -> bool:
 def _clean_events(events: object) -> list[str]:
     if events is None:
         return list(outbox.EVENT_TYPES)
-    if not isinstance(events, list) or not events or not all(
-            isinstance(e, str) for e in events):
+    if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
         raise WebhookError("events must be a non-empty array of event types")
     unknown = [e for e in events if e not in outbox.EVENT_TYPES][:1]
     if unknown:
-        raise WebhookError(f"unknown event type {unknown[0][:60]!r}: use "
-                           + " or ".join(outbox.EVENT_TYPES))
+        raise WebhookError(
+            f"unknown event type {unknown[0][:60]!r}: use " + " or ".join(outbox.EVENT_TYPES)
+        )
     return list(dict.fromkeys(events))
 
 
 def _unprintable(text: str) -> bool:
     """NUL and other control characters, and lone surrogates (which cannot be encoded,
     stored or compared): refused in what is stored, one pass over the text."""
-    return any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) < 0xE000
-               for c in text)
+    return any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) < 0xE000 for c in text)
 
 
 def _clean_description(description: object) -> str | None:
     if description is None or description == "":
         return None
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
-        raise InvalidDescription(f"description must be text of at most "
-                           f"{MAX_DESCRIPTION_LENGTH} characters")
+        raise InvalidDescription(
+            f"description must be text of at most {MAX_DESCRIPTION_LENGTH} characters"
+        )
     if _unprintable(description):
-        raise InvalidDescription("description must not contain control characters or "
-                           "invalid characters")
+        raise InvalidDescription(
+            "description must not contain control characters or invalid characters"
+        )
     return description.strip() or None
 
 
 def _clean_url(url: object) -> str:
     if isinstance(url, str) and _unprintable(url):
-        raise InvalidWebhookURL("url must not contain spaces, control characters or "
-                                "invalid characters")
+        raise InvalidWebhookURL(
+            "url must not contain spaces, control characters or invalid characters"
+        )
     try:
         return destinations.check(url, _allow_private())
     except destinations.DestinationError as exc:
@@ -145,8 +156,9 @@ def max_endpoints() -> int:
     return int(current_app.config["WEBHOOK_MAX_ENDPOINTS"])
 
 
-def create_endpoint(team_id: str, url: object, events: object = None,
-                    description: object = None) -> tuple[WebhookEndpoint, str]:
+def create_endpoint(
+    team_id: str, url: object, events: object = None, description: object = None
+) -> tuple[WebhookEndpoint, str]:
     """A new enabled endpoint and its secret (shown once). Raises WebhookError; at most
     WEBHOOK_MAX_ENDPOINTS per team, also when many are created at once."""
     # The URL last: its check resolves the name, not worth it for a refused request.
@@ -154,14 +166,26 @@ def create_endpoint(team_id: str, url: object, events: object = None,
     url = _clean_url(url)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint(
-        id="whk_" + random_token(ENDPOINT_ID_LENGTH), team_id=team_id, url=url,
-        events=events, description=description,
-        enabled=True, secret=signing.encrypt(secret), created_at=utcnow())
+        id="whk_" + random_token(ENDPOINT_ID_LENGTH),
+        team_id=team_id,
+        url=url,
+        events=events,
+        description=description,
+        enabled=True,
+        secret=signing.encrypt(secret),
+        created_at=utcnow(),
+    )
     begin_write()
     _lock_team(team_id)
     limit = max_endpoints()
-    if (db.session.scalar(select(func.count()).select_from(WebhookEndpoint).where(
-            WebhookEndpoint.team_id == team_id)) or 0) >= limit:
+    if (
+        db.session.scalar(
+            select(func.count())
+            .select_from(WebhookEndpoint)
+            .where(WebhookEndpoint.team_id == team_id)
+        )
+        or 0
+    ) >= limit:
         db.session.rollback()
         raise TooManyEndpoints(limit)
     db.session.add(endpoint)
@@ -180,9 +204,15 @@ def _lock_team(team_id: str) -> None:
 _UNSET = object()
 
 
-def update_endpoint(team_id: str, endpoint_id: str, *, url: object = _UNSET,
-                    events: object = _UNSET, description: object = _UNSET,
-                    enabled: object = _UNSET) -> WebhookEndpoint:
+def update_endpoint(
+    team_id: str,
+    endpoint_id: str,
+    *,
+    url: object = _UNSET,
+    events: object = _UNSET,
+    description: object = _UNSET,
+    enabled: object = _UNSET,
+) -> WebhookEndpoint:
     """Change any of url, events, description and enabled (checked as on create; nothing
     is changed if one is refused). Enabling clears why it was disabled."""
     get_endpoint(team_id, endpoint_id)  # an unknown one is a 404 before any other error
@@ -212,22 +242,31 @@ def _note_team_webhooks(team_id: str) -> None:
     team's list holds while it reads the flag: a change committed after this one sees
     the endpoint, one committed before it was not meant for it."""
     db.session.flush()
-    enabled = select(WebhookEndpoint.id).where(WebhookEndpoint.team_id == team_id,
-                                               WebhookEndpoint.enabled).exists()
+    enabled = (
+        select(WebhookEndpoint.id)
+        .where(WebhookEndpoint.team_id == team_id, WebhookEndpoint.enabled)
+        .exists()
+    )
     db.session.execute(update(Team).where(Team.id == team_id).values(has_webhooks=enabled))
 
 
 def list_endpoints(team_id: str) -> list[WebhookEndpoint]:
-    return list(db.session.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.team_id == team_id).order_by(WebhookEndpoint.created_at)))
+    return list(
+        db.session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.team_id == team_id)
+            .order_by(WebhookEndpoint.created_at)
+        )
+    )
 
 
 def _for_update(team_id: str, endpoint_id: str) -> WebhookEndpoint:
     """Begin the write and read the endpoint again, locked until the commit: one deleted
     (or changed) meanwhile by another request is not found, never a stale write."""
     begin_write()
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id, with_for_update=True,
-                              populate_existing=True)
+    endpoint = db.session.get(
+        WebhookEndpoint, endpoint_id, with_for_update=True, populate_existing=True
+    )
     if endpoint is None or endpoint.team_id != team_id:
         db.session.rollback()
         raise EndpointNotFound()
@@ -272,9 +311,14 @@ def disable(endpoint: WebhookEndpoint, reason: str) -> None:
         notifications.endpoint_disabled(endpoint.team_id, endpoint.id, reason, now)
     endpoint.enabled = False
     endpoint.disabled_reason, endpoint.disabled_at = reason, now
-    db.session.execute(update(WebhookMessage).where(
-        WebhookMessage.endpoint_id == endpoint.id, WebhookMessage.status == "pending",
-    ).values(status="cancelled", locked_until=None))
+    db.session.execute(
+        update(WebhookMessage)
+        .where(
+            WebhookMessage.endpoint_id == endpoint.id,
+            WebhookMessage.status == "pending",
+        )
+        .values(status="cancelled", locked_until=None)
+    )
     _note_team_webhooks(endpoint.team_id)
 
 
@@ -299,8 +343,11 @@ def signing_secrets(endpoint) -> list[str]:
     """The secrets that sign a delivery now: the current one, and the previous one
     during its overlap."""
     secrets = [signing.decrypt(endpoint.secret)]
-    if endpoint.previous_secret and endpoint.previous_secret_until and (
-            endpoint.previous_secret_until > utcnow()):
+    if (
+        endpoint.previous_secret
+        and endpoint.previous_secret_until
+        and (endpoint.previous_secret_until > utcnow())
+    ):
         try:
             secrets.append(signing.decrypt(endpoint.previous_secret))
         except signing.SecretUnreadable:
@@ -314,8 +361,7 @@ def send_test(team_id: str, endpoint_id: str) -> str:
     if not endpoint.enabled:
         raise EndpointDisabled()
     now = utcnow()
-    payload = outbox.body(outbox.TEST_EVENT, now, {"endpointId": endpoint.id,
-                                                  "teamId": team_id})
+    payload = outbox.body(outbox.TEST_EVENT, now, {"endpointId": endpoint.id, "teamId": team_id})
     row = outbox.message_row(endpoint.id, outbox.TEST_EVENT, payload, now)
     outbox.add_messages([row])
     db.session.commit()
@@ -334,9 +380,14 @@ def redeliver(team_id: str, endpoint_id: str, msg_id: str) -> None:
     if not endpoint.enabled:
         raise EndpointDisabled()
     begin_write()
-    done = db.session.execute(update(WebhookMessage).where(
-        WebhookMessage.endpoint_id == endpoint.id, WebhookMessage.msg_id == msg_id,
-    ).values(status="pending", attempts=0, next_attempt_at=utcnow(), locked_until=None))
+    done = db.session.execute(
+        update(WebhookMessage)
+        .where(
+            WebhookMessage.endpoint_id == endpoint.id,
+            WebhookMessage.msg_id == msg_id,
+        )
+        .values(status="pending", attempts=0, next_attempt_at=utcnow(), locked_until=None)
+    )
     if rows_matched(done) == 0:
         db.session.rollback()
         raise EventNotFound()
@@ -344,15 +395,23 @@ def redeliver(team_id: str, endpoint_id: str, msg_id: str) -> None:
     db.session.commit()
 
 
-def delivery_log(team_id: str, endpoint_id: str, limit: int = LOG_PAGE_SIZE,
-                 before: int | None = None) -> Sequence:
+def delivery_log(
+    team_id: str, endpoint_id: str, limit: int = LOG_PAGE_SIZE, before: int | None = None
+) -> Sequence:
     """The endpoint's attempts, newest first, `limit` of them with an id below `before`
     (keyset paging on the (endpoint, id) index), each with its event."""
     endpoint = get_endpoint(team_id, endpoint_id)
-    stmt = (select(WebhookAttempt, WebhookMessage.msg_id, WebhookMessage.event_type,
-                   WebhookMessage.status, WebhookMessage.seq)
-            .join(WebhookMessage, WebhookMessage.id == WebhookAttempt.message_id)
-            .where(WebhookAttempt.endpoint_id == endpoint.id))
+    stmt = (
+        select(
+            WebhookAttempt,
+            WebhookMessage.msg_id,
+            WebhookMessage.event_type,
+            WebhookMessage.status,
+            WebhookMessage.seq,
+        )
+        .join(WebhookMessage, WebhookMessage.id == WebhookAttempt.message_id)
+        .where(WebhookAttempt.endpoint_id == endpoint.id)
+    )
     if before is not None:
         stmt = stmt.where(WebhookAttempt.id < before)
     return db.session.execute(stmt.order_by(WebhookAttempt.id.desc()).limit(limit)).all()
@@ -364,8 +423,12 @@ MAX_SINCE_LENGTH = 40
 def parse_since(value: object) -> datetime:
     """An ISO 8601 time (without an offset: UTC), or WebhookError invalid_parameter."""
     message = "since must be an ISO 8601 time, like 2026-11-26T10:15:30Z"
-    if (not isinstance(value, str) or not value or len(value) > MAX_SINCE_LENGTH
-            or not value.isascii()):
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_SINCE_LENGTH
+        or not value.isascii()
+    ):
         raise WebhookError(message)
     try:
         since = datetime.fromisoformat(value)
@@ -387,8 +450,9 @@ def recover(team_id: str, endpoint_id: str, since: datetime) -> int:
     if not endpoint.enabled:
         raise EndpointDisabled()
     begin_write()
-    count = outbox.enqueue_recovered(team_id, endpoint.id, endpoint.events.split(), since,
-                                     recover_cap())
+    count = outbox.enqueue_recovered(
+        team_id, endpoint.id, endpoint.events.split(), since, recover_cap()
+    )
     if count is None:
         db.session.rollback()
         raise TooManyChanges(recover_cap())
@@ -398,5 +462,8 @@ def recover(team_id: str, endpoint_id: str, since: datetime) -> int:
 
 def disabled_endpoints(team_id: str) -> list[WebhookEndpoint]:
     """Endpoints the service disabled (not the team): shown on the team's pages."""
-    return [e for e in list_endpoints(team_id)
-            if not e.enabled and e.disabled_reason and e.disabled_reason != DISABLED_BY_TEAM]
+    return [
+        e
+        for e in list_endpoints(team_id)
+        if not e.enabled and e.disabled_reason and e.disabled_reason != DISABLED_BY_TEAM
+    ]

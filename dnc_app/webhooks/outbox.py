@@ -35,7 +35,8 @@ _WROTE_EVENTS = "dnc_webhook_events"
 _ENDPOINTS = WebhookEndpoint.__table__
 _MESSAGES = WebhookMessage.__table__
 _SUBSCRIBED = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events).where(
-    _ENDPOINTS.c.team_id == bindparam("team_id"), _ENDPOINTS.c.enabled)
+    _ENDPOINTS.c.team_id == bindparam("team_id"), _ENDPOINTS.c.enabled
+)
 
 
 def new_msg_id() -> str:
@@ -43,12 +44,22 @@ def new_msg_id() -> str:
 
 
 def body(event_type: str, timestamp: datetime, data: dict) -> str:
-    return json.dumps({"type": event_type, "timestamp": isoformat(timestamp), "data": data},
-                      separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        {"type": event_type, "timestamp": isoformat(timestamp), "data": data},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
-def entry_data(team_id: str, change, source: str, now: datetime, removed: bool,
-               seq: int | None = None, protected: bool = False) -> dict:
+def entry_data(
+    team_id: str,
+    change,
+    source: str,
+    now: datetime,
+    removed: bool,
+    seq: int | None = None,
+    protected: bool = False,
+) -> dict:
     """The entry as the API returns it, plus the change's `source`, `reason` and `seq`
     (the team's change number, as in the changes feed: a receiver lines events up with
     it and reads the feed when it sees a gap)."""
@@ -57,11 +68,18 @@ def entry_data(team_id: str, change, source: str, now: datetime, removed: bool,
     else:  # a new entry: made now, from this change
         # The fields of Entry.to_dict, in its order (`protected`: the person's own
         # opt-out, from the source that added it).
-        entry = {"$id": change.subject_id, "teamId": team_id, "url": change.url,
-                 "$createdAt": isoformat(now), "$updatedAt": isoformat(now),
-                 "reason": change.reason, "source": source, "protected": protected,
-                 "erased": False,
-                 "sha256": hashlib.sha256(change.url.encode("utf-8")).hexdigest()}
+        entry = {
+            "$id": change.subject_id,
+            "teamId": team_id,
+            "url": change.url,
+            "$createdAt": isoformat(now),
+            "$updatedAt": isoformat(now),
+            "reason": change.reason,
+            "source": source,
+            "protected": protected,
+            "erased": False,
+            "sha256": hashlib.sha256(change.url.encode("utf-8")).hexdigest(),
+        }
     return {**entry, "source": source, "reason": change.reason, "seq": seq}
 
 
@@ -77,16 +95,31 @@ def wake_after_commit() -> None:
     db.session.info[_WROTE_EVENTS] = True
 
 
-def message_row(endpoint_id: str, event_type: str, payload: str, now: datetime,
-                seq: int | None = None) -> dict:
-    return {"msg_id": new_msg_id(), "endpoint_id": endpoint_id, "event_type": event_type,
-            "payload": payload, "created_at": now, "status": "pending", "attempts": 0,
-            "next_attempt_at": now, "seq": seq}
+def message_row(
+    endpoint_id: str, event_type: str, payload: str, now: datetime, seq: int | None = None
+) -> dict:
+    return {
+        "msg_id": new_msg_id(),
+        "endpoint_id": endpoint_id,
+        "event_type": event_type,
+        "payload": payload,
+        "created_at": now,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "seq": seq,
+    }
 
 
-def enqueue_entry_changes(team_id: str, removed: bool, changes: Sequence, source: str,
-                          now: datetime, first_seq: int | None = None,
-                          protected: bool = False) -> None:
+def enqueue_entry_changes(
+    team_id: str,
+    removed: bool,
+    changes: Sequence,
+    source: str,
+    now: datetime,
+    first_seq: int | None = None,
+    protected: bool = False,
+) -> None:
     """One event per change for each enabled endpoint of the team that takes its type;
     the changes are numbered `first_seq`, `first_seq + 1`, … in the team's change log."""
     event_type = ENTRY_REMOVED if removed else ENTRY_ADDED
@@ -96,28 +129,33 @@ def enqueue_entry_changes(team_id: str, removed: bool, changes: Sequence, source
     rows: list[dict[str, Any]] = []
     for n, change in enumerate(changes):
         seq = None if first_seq is None else first_seq + n
-        payload = body(event_type, now, entry_data(team_id, change, source, now, removed,
-                                                   seq, protected))
+        payload = body(
+            event_type, now, entry_data(team_id, change, source, now, removed, seq, protected)
+        )
         rows.extend(message_row(e, event_type, payload, now, seq) for e in endpoints)
     add_messages(rows)
 
 
 def _subscribed(team_id: str, event_type: str) -> list[str]:
-    return [endpoint_id for endpoint_id, events
-            in db.session.execute(_SUBSCRIBED, {"team_id": team_id})
-            if event_type in events.split()]
+    return [
+        endpoint_id
+        for endpoint_id, events in db.session.execute(_SUBSCRIBED, {"team_id": team_id})
+        if event_type in events.split()
+    ]
 
 
-def enqueue_erasures(team_id: str, changes: Sequence, now: datetime,
-                     first_seq: int) -> None:
+def enqueue_erasures(team_id: str, changes: Sequence, now: datetime, first_seq: int) -> None:
     """`dnc.entry.erased` for each change (its `entry` the erased Entry): only the id,
     the digest a receiver can match its own records by, and the change's number."""
     endpoints = _subscribed(team_id, ENTRY_ERASED)
     rows: list[dict[str, Any]] = []
     for n, change in enumerate(changes):
         seq = first_seq + n
-        payload = body(ENTRY_ERASED, now, {"$id": change.subject_id,
-                                           "sha256": change.entry.url_sha256, "seq": seq})
+        payload = body(
+            ENTRY_ERASED,
+            now,
+            {"$id": change.subject_id, "sha256": change.entry.url_sha256, "seq": seq},
+        )
         rows.extend(message_row(e, ENTRY_ERASED, payload, now, seq) for e in endpoints)
     add_messages(rows)
 
@@ -140,8 +178,9 @@ def _first_seq_since(team_id: str, since: datetime) -> int | None:
     """The `seq` of the team's first change at or after `since`, found by bisection on
     the (team_id, seq) index: the log has no index by time, and its times follow `seq`."""
     log = AuditEvent.__table__.c
-    at_or_after = (select(log.seq, log.created_at).where(log.team_id == team_id)
-                   .order_by(log.seq).limit(1))
+    at_or_after = (
+        select(log.seq, log.created_at).where(log.team_id == team_id).order_by(log.seq).limit(1)
+    )
     low, high = 1, db.session.scalar(select(Team.change_seq).where(Team.id == team_id)) or 0
     found = None
     while low <= high:
@@ -156,8 +195,9 @@ def _first_seq_since(team_id: str, since: datetime) -> int | None:
     return found
 
 
-def enqueue_recovered(team_id: str, endpoint_id: str, event_types: Sequence[str],
-                      since: datetime, cap: int) -> int | None:
+def enqueue_recovered(
+    team_id: str, endpoint_id: str, event_types: Sequence[str], since: datetime, cap: int
+) -> int | None:
     """Queue for one endpoint, in the caller's write transaction, an event for each entry
     change of the team from `since` on that `event_types` select, built from the change
     log (new events: new webhook-ids; the change's own `seq`, time, source and reason).
@@ -169,23 +209,37 @@ def enqueue_recovered(team_id: str, endpoint_id: str, event_types: Sequence[str]
     log = AuditEvent.__table__.c
     # One range of the (team_id, seq) index, bounded by the cap.
     changes = db.session.execute(
-        select(log.seq, log.action, log.subject_id, log.url, log.reason, log.source,
-               log.created_at)
+        select(log.seq, log.action, log.subject_id, log.url, log.reason, log.source, log.created_at)
         .where(log.team_id == team_id, log.seq >= first, log.action.in_(actions))
-        .order_by(log.seq).limit(cap + 1)).all()
+        .order_by(log.seq)
+        .limit(cap + 1)
+    ).all()
     if len(changes) > cap:
         return None
     added_at = _added_at(team_id, [c.url for c in changes if c.action == "remove"])
     now, rows = utcnow(), []
     for change in changes:
         event_type = ENTRY_REMOVED if change.action == "remove" else ENTRY_ADDED
-        created = (added_at.get((change.url, change.subject_id), change.created_at)
-                   if event_type == ENTRY_REMOVED else change.created_at)
-        data = {"$id": change.subject_id, "teamId": team_id, "url": change.url,
-                "$createdAt": isoformat(created), "$updatedAt": isoformat(created),
-                "source": change.source, "reason": change.reason, "seq": change.seq}
-        rows.append(message_row(endpoint_id, event_type,
-                                body(event_type, change.created_at, data), now, change.seq))
+        created = (
+            added_at.get((change.url, change.subject_id), change.created_at)
+            if event_type == ENTRY_REMOVED
+            else change.created_at
+        )
+        data = {
+            "$id": change.subject_id,
+            "teamId": team_id,
+            "url": change.url,
+            "$createdAt": isoformat(created),
+            "$updatedAt": isoformat(created),
+            "source": change.source,
+            "reason": change.reason,
+            "seq": change.seq,
+        }
+        rows.append(
+            message_row(
+                endpoint_id, event_type, body(event_type, change.created_at, data), now, change.seq
+            )
+        )
     add_messages(rows)
     return len(rows)
 
@@ -201,8 +255,9 @@ def _added_at(team_id: str, urls: list[str]) -> dict[tuple[str, str], datetime]:
     found: dict[tuple[str, str], datetime] = {}
     for start in range(0, len(urls), 500):
         for url, entry_id, at in db.session.execute(
-                select(log.url, log.subject_id, log.created_at).where(
-                    log.team_id == team_id, log.url.in_(urls[start:start + 500]),
-                    log.action == "add")):
+            select(log.url, log.subject_id, log.created_at).where(
+                log.team_id == team_id, log.url.in_(urls[start : start + 500]), log.action == "add"
+            )
+        ):
             found[(url, entry_id)] = at
     return found

@@ -68,8 +68,12 @@ def _resolve_within(destination: Destination, allow_private: bool, deadline: flo
         future = _resolving.get(key)
         if future is None:
             future = _resolving[key] = Future()
-            threading.Thread(target=_lookup, args=(key, destination, allow_private, future),
-                             name="webhook-resolve", daemon=True).start()
+            threading.Thread(
+                target=_lookup,
+                args=(key, destination, allow_private, future),
+                name="webhook-resolve",
+                daemon=True,
+            ).start()
     try:
         return future.result(timeout=max(0.0, deadline - time.monotonic()))
     except FutureTimeout:
@@ -106,8 +110,9 @@ class _Watchdog:
             heapq.heappush(self._heap, (deadline, token, sock))
             self._live.add(token)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="webhook-watchdog",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="webhook-watchdog", daemon=True
+                )
                 self._thread.start()
             elif self._heap[0][1] == token:
                 self._cond.notify()
@@ -227,11 +232,16 @@ class Connections:
         """Close connections idle too long (the receiver would soon close them too)."""
         now = time.monotonic()
         with self._lock:
-            stale = [c for idle in self._idle.values() for since, c in idle
-                     if now - since > self.IDLE_SECONDS]
+            stale = [
+                c
+                for idle in self._idle.values()
+                for since, c in idle
+                if now - since > self.IDLE_SECONDS
+            ]
             for url in list(self._idle):
-                self._idle[url] = [(s, c) for s, c in self._idle[url]
-                                   if now - s <= self.IDLE_SECONDS]
+                self._idle[url] = [
+                    (s, c) for s, c in self._idle[url] if now - s <= self.IDLE_SECONDS
+                ]
                 if not self._idle[url]:
                     del self._idle[url]
         for connection in stale:
@@ -255,8 +265,9 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: fall back to the schedule
 
 
-def _read_bounded(response: http.client.HTTPResponse, deadline: float,
-                  sock: socket.socket) -> bytes:
+def _read_bounded(
+    response: http.client.HTTPResponse, deadline: float, sock: socket.socket
+) -> bytes:
     body = b""
     while len(body) < READ_LIMIT:
         sock.settimeout(_left(deadline))
@@ -271,8 +282,9 @@ def _read_bounded(response: http.client.HTTPResponse, deadline: float,
     return body
 
 
-def _exchange(connection: _Pinned, body: bytes, headers: dict[str, str],
-              deadline: float) -> tuple[http.client.HTTPResponse, bytes]:
+def _exchange(
+    connection: _Pinned, body: bytes, headers: dict[str, str], deadline: float
+) -> tuple[http.client.HTTPResponse, bytes]:
     sock = connection.sock
     token = _watchdog.watch(sock, deadline)
     try:
@@ -295,9 +307,16 @@ def _exchange(connection: _Pinned, body: bytes, headers: dict[str, str],
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
-def post(url: str, body: str, headers: dict[str, str], *, timeout: float,
-         allow_private: bool, connections: Connections | None = None,
-         keep: int = 1) -> Outcome:
+def post(
+    url: str,
+    body: str,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    allow_private: bool,
+    connections: Connections | None = None,
+    keep: int = 1,
+) -> Outcome:
     """POST `body` within `timeout` seconds in all; any failure is an Outcome with an
     error class, never an exception. With `connections`, a kept-alive connection to the
     URL is reused and given back (at most `keep` idle per URL)."""
@@ -327,9 +346,12 @@ def post(url: str, body: str, headers: dict[str, str], *, timeout: float,
             connection.close()
             connection.open(deadline)
             response, answer = _exchange(connection, payload, headers, deadline)
-        outcome = Outcome(response.status, elapsed(),
-                          excerpt=answer[:LOG_LIMIT].decode("utf-8", "replace"),
-                          retry_after=_retry_after(response.getheader("Retry-After")))
+        outcome = Outcome(
+            response.status,
+            elapsed(),
+            excerpt=answer[:LOG_LIMIT].decode("utf-8", "replace"),
+            retry_after=_retry_after(response.getheader("Retry-After")),
+        )
         if connections is not None:
             connections.give_back(url, connection, keep)
             connection = None

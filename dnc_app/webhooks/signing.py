@@ -29,8 +29,9 @@ def new_secret() -> str:
 
 @lru_cache(maxsize=4)
 def _fernet(secret_key: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"dnc webhook secrets").derive(secret_key.encode("utf-8"))
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"dnc webhook secrets").derive(
+        secret_key.encode("utf-8")
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -44,8 +45,9 @@ class SecretUnreadable(Exception):
 
 def decrypt(stored: str) -> str:
     try:
-        return _fernet(current_app.config["SECRET_KEY"]).decrypt(
-            stored.encode()).decode("utf-8")  # also notification bodies
+        return (
+            _fernet(current_app.config["SECRET_KEY"]).decrypt(stored.encode()).decode("utf-8")
+        )  # also notification bodies
     except InvalidToken:
         raise SecretUnreadable() from None
 

@@ -56,17 +56,20 @@ class Row:
 
 
 def some_entries(visit: Visit) -> None:
-    add_entries(visit.app, visit.team.id,
-                [f"linkedin.com/in/person-{i}-with-a-rather-long-name" for i in range(12)])
-    add_entries(visit.app, visit.team.id, ["linkedin.com/in/from-the-form"],
-                source="public_form")
+    add_entries(
+        visit.app,
+        visit.team.id,
+        [f"linkedin.com/in/person-{i}-with-a-rather-long-name" for i in range(12)],
+    )
+    add_entries(visit.app, visit.team.id, ["linkedin.com/in/from-the-form"], source="public_form")
 
 
 def a_removed_entry(visit: Visit) -> None:
     entry = add_entries(visit.app, visit.team.id, ["linkedin.com/in/gone-again"])[0]
     with visit.app.app_context():
-        entries.remove_entry(visit.team.id, entry.id, reason="Added by mistake",
-                             source="web", actor=TEST_ACTOR)
+        entries.remove_entry(
+            visit.team.id, entry.id, reason="Added by mistake", source="web", actor=TEST_ACTOR
+        )
 
 
 def submit_bad_url(visit: Visit) -> None:
@@ -78,23 +81,25 @@ def submit_bad_url(visit: Visit) -> None:
 
 def submit(field: str, value: str, button: str, outcome: str) -> Callable[[Visit], None]:
     """Fill the field (a CSS selector), press the button, wait for the outcome (CSS)."""
+
     def act(visit: Visit) -> None:
         visit.page.locator(field).fill(value)
         visit.page.get_by_role("button", name=button).click()
         expect(visit.page.locator(outcome).first).to_be_visible()
+
     return act
 
 
 def check(url: str) -> Callable[[Visit], None]:
-    return submit("#check-url", url, "Check",
-                  "#check-result .verdict, #check-result [role=alert]")
+    return submit("#check-url", url, "Check", "#check-result .verdict, #check-result [role=alert]")
 
 
 def bulk_preview(visit: Visit) -> None:
     page = visit.page
     page.get_by_label("Paste URLs, one per line").fill(
         "linkedin.com/in/person-0-with-a-rather-long-name\n"
-        "https://www.linkedin.com/in/new-person/\nlinkedin.com/company/acme\nnot a url\n")
+        "https://www.linkedin.com/in/new-person/\nlinkedin.com/company/acme\nnot a url\n"
+    )
     page.get_by_role("button", name=re.compile("^Preview")).click()
     expect(page.get_by_role("heading", name=re.compile("Preview: 4 URLs"))).to_be_visible()
 
@@ -102,7 +107,8 @@ def bulk_preview(visit: Visit) -> None:
 def open_the_new_list(visit: Visit) -> None:
     page = visit.page
     page.get_by_label("Paste URLs, one per line").fill(
-        "".join(f"linkedin.com/in/new-person-{i}\n" for i in range(30)))
+        "".join(f"linkedin.com/in/new-person-{i}\n" for i in range(30))
+    )
     page.get_by_role("button", name=re.compile("^Preview")).click()
     link = page.get_by_role("link", name=re.compile("See all 30 new profiles"))
     page.goto(visit.base + link.get_attribute("href"))
@@ -110,8 +116,13 @@ def open_the_new_list(visit: Visit) -> None:
 
 def a_bulk_add(visit: Visit) -> None:
     with visit.app.app_context():
-        entries.add_entries(visit.team.id, [f"linkedin.com/in/bulk-{i}" for i in range(30)],
-                            reasons=["Trade show"] * 30, source="web_bulk", actor=TEST_ACTOR)
+        entries.add_entries(
+            visit.team.id,
+            [f"linkedin.com/in/bulk-{i}" for i in range(30)],
+            reasons=["Trade show"] * 30,
+            source="web_bulk",
+            actor=TEST_ACTOR,
+        )
 
 
 def open_the_operation(visit: Visit) -> None:
@@ -136,7 +147,8 @@ def a_disabled_webhook(visit: Visit) -> None:
     with visit.app.app_context():
         visit.app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the URL is never called
         endpoint, _ = webhook_endpoints.create_endpoint(
-            visit.team.id, "http://127.0.0.1:9/hook", description="CRM")
+            visit.team.id, "http://127.0.0.1:9/hook", description="CRM"
+        )
         webhook_endpoints.disable(endpoint, "The endpoint answered 410 Gone")
         db.session.commit()
 
@@ -185,11 +197,14 @@ ROWS = [
     Row("list-full", "/entries", setup=some_entries),
     Row("add-error", "/entries", act=submit_bad_url),
     Row("check-form", "/check"),
-    Row("check-listed", "/check", setup=some_entries,
-        act=check("linkedin.com/in/person-1-with-a-rather-long-name")),
+    Row(
+        "check-listed",
+        "/check",
+        setup=some_entries,
+        act=check("linkedin.com/in/person-1-with-a-rather-long-name"),
+    ),
     Row("check-not-listed", "/check", act=check("linkedin.com/in/nobody-here")),
-    Row("check-removed", "/check", setup=a_removed_entry,
-        act=check("linkedin.com/in/gone-again")),
+    Row("check-removed", "/check", setup=a_removed_entry, act=check("linkedin.com/in/gone-again")),
     Row("check-error", "/check", act=check("linkedin.com/company/acme")),
     Row("erase-confirm", "/entries", setup=an_entry_to_erase, act=open_the_erasure),
     Row("erase-done", "/entries", setup=an_entry_to_erase, act=erase),
@@ -209,10 +224,15 @@ ROWS = [
     Row("webhooks-description-error", "/webhooks", act=submit_bad_webhook_description),
     Row("account", "/account"),
     Row("public-form", "/optout/{slug}", signed_in=False),
-    Row("public-receipt", "/optout/{slug}", signed_in=False,
-        act=opt_out("linkedin.com/in/jane-public")),
-    Row("public-error", "/optout/{slug}", signed_in=False,
-        act=opt_out("linkedin.com/company/acme")),
+    Row(
+        "public-receipt",
+        "/optout/{slug}",
+        signed_in=False,
+        act=opt_out("linkedin.com/in/jane-public"),
+    ),
+    Row(
+        "public-error", "/optout/{slug}", signed_in=False, act=opt_out("linkedin.com/company/acme")
+    ),
     Row("public-unknown-team", "/optout/no-such-team", signed_in=False),
     Row("docs", "/docs", signed_in=False),
     Row("not-found", "/no-such-page", signed_in=False),
@@ -231,8 +251,9 @@ def describe(violations: list[dict]) -> str:
     lines = []
     for violation in violations:
         lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
-        lines.extend(f"    {node['target']}: {node['failureSummary']}"
-                     for node in violation["nodes"][:5])
+        lines.extend(
+            f"    {node['target']}: {node['failureSummary']}" for node in violation["nodes"][:5]
+        )
     return "\n".join(lines)
 
 

@@ -27,7 +27,7 @@ EXTREMES = ["#ffff00", "#000000", "#777777", "#ffffff"]
 
 def rgb(colour: str) -> str:
     """#rrggbb as getComputedStyle writes it."""
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgb({r}, {g}, {b})"
 
 
@@ -44,8 +44,9 @@ def set_look(app, team, accent: str | None, logo: bytes | None = None) -> None:
 def privacy_link(app, team) -> None:
     """A link on the form page (and in the preview), drawn in the accent's readable shade."""
     with app.app_context():
-        accounts.update_team_settings(team.id, None, "https://acme.example/privacy", None,
-                                      actor=TEST_ACTOR)
+        accounts.update_team_settings(
+            team.id, None, "https://acme.example/privacy", None, actor=TEST_ACTOR
+        )
         db.session.remove()
 
 
@@ -56,8 +57,9 @@ def owner_page(app, team, server, new_page, **options):
     return page
 
 
-def test_the_preview_follows_the_colour_and_a_chosen_logo(shared_server, app, team, new_page,
-                                                         tmp_path):
+def test_the_preview_follows_the_colour_and_a_chosen_logo(
+    shared_server, app, team, new_page, tmp_path
+):
     page = owner_page(app, team, shared_server, new_page, viewport=WIDTHS["desktop"])
     privacy_link(app, team)
     problems = watch_console(page)
@@ -116,8 +118,9 @@ def test_the_preview_follows_the_colour_and_a_chosen_logo(shared_server, app, te
 
 
 def test_the_look_form_works_without_javascript(shared_server, app, team, new_page, tmp_path):
-    page = owner_page(app, team, shared_server, new_page, java_script_enabled=False,
-                      viewport=WIDTHS["desktop"])
+    page = owner_page(
+        app, team, shared_server, new_page, java_script_enabled=False, viewport=WIDTHS["desktop"]
+    )
     page.goto(f"{shared_server.url}/settings")
     logo_file = tmp_path / "logo.png"
     logo_file.write_bytes(png(64, 64))
@@ -147,7 +150,8 @@ def test_the_look_form_works_without_javascript(shared_server, app, team, new_pa
         page.get_by_role("button", name="Use the default colour").click()
     assert page.locator("[data-preview-logo]").is_hidden()
     assert css(page.locator(".look-preview-button"), "background-color") == rgb(
-        branding.DEFAULT_ACCENT)
+        branding.DEFAULT_ACCENT
+    )
     with app.app_context():
         look = branding.look_of(team.id)
         assert (look.accent, look.has_logo, look.version) == (None, False, 3)
@@ -158,13 +162,16 @@ def test_chromiums_own_jpeg_and_webp_are_read_right(shared_server, new_page, kin
     """Real files from a real encoder, not only hand-made headers."""
     page = new_page()
     page.goto(f"{shared_server.url}/login")
-    data_url = page.evaluate("""(kind) => {
+    data_url = page.evaluate(
+        """(kind) => {
         const canvas = document.createElement('canvas');
         canvas.width = 321; canvas.height = 123;
         const context = canvas.getContext('2d');
         context.fillStyle = '#c03'; context.fillRect(0, 0, 321, 123);
         return canvas.toDataURL('image/' + kind, 0.9);
-    }""", kind)
+    }""",
+        kind,
+    )
     assert data_url.startswith(f"data:image/{kind};base64,")
     info = branding.inspect_logo(base64.b64decode(data_url.split(",", 1)[1]))
     assert (info.mime, info.width, info.height) == (f"image/{kind}", 321, 123)
@@ -172,8 +179,7 @@ def test_chromiums_own_jpeg_and_webp_are_read_right(shared_server, new_page, kin
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("accent", EXTREMES)
-def test_no_axe_violations_with_extreme_colours(shared_server, app, team, new_page, accent,
-                                                width):
+def test_no_axe_violations_with_extreme_colours(shared_server, app, team, new_page, accent, width):
     set_look(app, team, accent, png(160, 48, (90, 90, 90)))
     page = owner_page(app, team, shared_server, new_page, viewport=WIDTHS[width])
     name = accent.lstrip("#")
@@ -183,7 +189,8 @@ def test_no_axe_violations_with_extreme_colours(shared_server, app, team, new_pa
         if shot == "public":
             assert page.locator("link[href*='theme.css']").count() == 1
             assert css(page.get_by_role("button", name="Opt out"), "background-color") == rgb(
-                accent)
+                accent
+            )
         screenshot(page, f"look-{shot}-{name}-{width}")
         results = AXE.run(page)
         assert results.violations_count == 0, describe(results.response["violations"])
@@ -198,8 +205,9 @@ def test_no_axe_violations_with_extreme_colours(shared_server, app, team, new_pa
 
 
 @pytest.mark.parametrize("accent", EXTREMES)
-def test_no_axe_violations_in_dark_mode_with_extreme_colours(shared_server, app, team,
-                                                            new_page, accent):
+def test_no_axe_violations_in_dark_mode_with_extreme_colours(
+    shared_server, app, team, new_page, accent
+):
     """The dark page draws links in a lighter shade of the accent (theme.css)."""
     set_look(app, team, accent, png(160, 48, (90, 90, 90)))
     page = new_page(viewport=WIDTHS["phone"], color_scheme="dark")

@@ -30,14 +30,16 @@ def seed(app, team_id: str, monkeypatch) -> None:
     with app.app_context():
         # A large week of one source, beside which one CLI entry is tiny, and one entry
         # months ago (only in the 12 months).
-        for days, source, count in [(200, Source.CLI, 1), (3, Source.API, 400),
-                                    (3, Source.CLI, 1)]:
+        for days, source, count in [(200, Source.CLI, 1), (3, Source.API, 400), (3, Source.CLI, 1)]:
             then = now - timedelta(days=days)
             monkeypatch.setattr("dnc_app.entries.service.utcnow", lambda then=then: then)
             monkeypatch.setattr("dnc_app.changelog.utcnow", lambda then=then: then)
-            entries.add_entries(team_id, [f"linkedin.com/in/{source.value}-{days}-{i}"
-                                          for i in range(count)],
-                                source=source, actor=TEST_ACTOR)
+            entries.add_entries(
+                team_id,
+                [f"linkedin.com/in/{source.value}-{days}-{i}" for i in range(count)],
+                source=source,
+                actor=TEST_ACTOR,
+            )
     monkeypatch.undo()
 
 
@@ -52,7 +54,8 @@ def no_sideways_scroll(page, width: int) -> None:
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_dashboard_is_readable_at_both_widths_and_its_range_swaps(
-        app, team, live_server, new_page, monkeypatch, width):
+    app, team, live_server, new_page, monkeypatch, width
+):
     make_member(app, team.id)
     seed(app, team.id, monkeypatch)
     page = new_page(viewport={"width": width, "height": 900})
@@ -69,13 +72,18 @@ def test_the_dashboard_is_readable_at_both_widths_and_its_range_swaps(
     # Labels at their CSS size, whatever the width.
     for selector in (".chart-xaxis li span", ".chart-yaxis .tick"):
         size = page.locator(selector).first.evaluate(
-            "el => parseFloat(getComputedStyle(el).fontSize)")
+            "el => parseFloat(getComputedStyle(el).fontSize)"
+        )
         assert size >= 12, (selector, size)
     # Each visible label fits its column: none overlaps the next.
-    boxes = [box for box in page.locator(".chart-xaxis li span").evaluate_all(
-        """els => els.filter(el => getComputedStyle(el).visibility !== 'hidden')
+    boxes = [
+        box
+        for box in page.locator(".chart-xaxis li span").evaluate_all(
+            """els => els.filter(el => getComputedStyle(el).visibility !== 'hidden')
                       .map(el => { const r = el.getBoundingClientRect();
-                                   return [r.left, r.right]; })""")]
+                                   return [r.left, r.right]; })"""
+        )
+    ]
     assert all(a[1] <= b[0] for a, b in zip(boxes, boxes[1:], strict=False)), boxes
     # The one CLI entry beside 400 others is a bar one can see (and click).
     tiny = page.locator(".chart-bar rect.bar-cli").last
@@ -102,8 +110,7 @@ def test_the_dashboard_is_readable_at_both_widths_and_its_range_swaps(
     assert problems == []
 
 
-def test_the_range_is_a_link_without_javascript(app, team, live_server, new_page,
-                                                monkeypatch):
+def test_the_range_is_a_link_without_javascript(app, team, live_server, new_page, monkeypatch):
     make_member(app, team.id)
     seed(app, team.id, monkeypatch)
     page = new_page(java_script_enabled=False)

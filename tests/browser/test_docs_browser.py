@@ -16,12 +16,17 @@ SCROLLING_PRE = """() => [...document.querySelectorAll('pre')]
 
 
 @pytest.mark.parametrize("path", ["/docs", "/docs/connect"])
-def test_scrolling_code_blocks_take_the_keyboard_focus_and_scroll(live_server, new_page,
-                                                                   path):
+def test_scrolling_code_blocks_take_the_keyboard_focus_and_scroll(live_server, new_page, path):
     page = new_page(viewport={"width": 700, "height": 900})
     problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text)
-            if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     page.goto(live_server.url + path)
     tab_indexes = page.evaluate(SCROLLING_PRE)
     assert tab_indexes, "no code block scrolls at this width: the check would prove nothing"
@@ -29,8 +34,10 @@ def test_scrolling_code_blocks_take_the_keyboard_focus_and_scroll(live_server, n
     # Tab until a scrolling block has the focus, then scroll it with the arrow key.
     for _ in range(200):
         page.keyboard.press("Tab")
-        if page.evaluate("() => { const e = document.activeElement;"
-                         " return e.tagName === 'PRE' && e.scrollWidth > e.clientWidth; }"):
+        if page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e.tagName === 'PRE' && e.scrollWidth > e.clientWidth; }"
+        ):
             break
     else:
         pytest.fail("no scrolling code block was reached with Tab")

@@ -28,17 +28,29 @@ def seed_weeks(app, team_id: str, monkeypatch) -> None:
     """Entries over the last weeks from several sources, written (in time order) through
     the service with its clock set back to each week."""
     now = utcnow()
-    plan = [(70, Source.WEB_BULK, 6), (49, Source.API, 3), (35, Source.PUBLIC_FORM, 2),
-            (21, Source.WEB, 4), (14, Source.WEB_BULK, 8), (7, Source.PUBLIC_FORM, 3),
-            (0, Source.API, 2)]
+    plan = [
+        (70, Source.WEB_BULK, 6),
+        (49, Source.API, 3),
+        (35, Source.PUBLIC_FORM, 2),
+        (21, Source.WEB, 4),
+        (14, Source.WEB_BULK, 8),
+        (7, Source.PUBLIC_FORM, 3),
+        (0, Source.API, 2),
+    ]
     with app.app_context():
         for days, source, count in plan:
             then = now - timedelta(days=days, minutes=1)
             monkeypatch.setattr("dnc_app.entries.service.utcnow", lambda then=then: then)
             monkeypatch.setattr("dnc_app.changelog.utcnow", lambda then=then: then)
-            entries.add_entries(team_id, [f"linkedin.com/in/{source.value.replace('_', '-')}"
-                                          f"-{days}-person-{i}" for i in range(count)],
-                                source=source, actor=TEST_ACTOR)
+            entries.add_entries(
+                team_id,
+                [
+                    f"linkedin.com/in/{source.value.replace('_', '-')}-{days}-person-{i}"
+                    for i in range(count)
+                ],
+                source=source,
+                actor=TEST_ACTOR,
+            )
     monkeypatch.undo()
 
 
@@ -47,22 +59,33 @@ def shot(locator, name: str, height: int) -> None:
     box = locator.bounding_box()  # in the viewport; the clip is in the page
     top = box["y"] + locator.page.evaluate("window.scrollY")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    locator.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, clip={
-        "x": 0, "y": top, "width": locator.page.viewport_size["width"],
-        "height": min(box["height"], height)})
+    locator.page.screenshot(
+        path=str(SCREENSHOTS / f"{name}.png"),
+        full_page=True,
+        clip={
+            "x": 0,
+            "y": top,
+            "width": locator.page.viewport_size["width"],
+            "height": min(box["height"], height),
+        },
+    )
 
 
 def fits(page: Page, width: int) -> None:
     """No sideways scrolling (and if there is, the elements that stick out)."""
-    wide = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+    wide = page.evaluate(
+        """(width) => [...document.querySelectorAll('body *')]
         .filter(el => el.getBoundingClientRect().right > width + 1)
         .slice(0, 5).map(el => el.tagName + '.' + el.className + ' ' +
-                         Math.round(el.getBoundingClientRect().right))""", width)
+                         Math.round(el.getBoundingClientRect().right))""",
+        width,
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= width, wide
 
 
-def test_the_dashboard_chart_filters_the_list_at_desktop_width(app, team, live_server,
-                                                               new_page, monkeypatch):
+def test_the_dashboard_chart_filters_the_list_at_desktop_width(
+    app, team, live_server, new_page, monkeypatch
+):
     make_member(app, team.id)
     seed_weeks(app, team.id, monkeypatch)
     page = new_page(viewport=DESKTOP)
@@ -77,8 +100,9 @@ def test_the_dashboard_chart_filters_the_list_at_desktop_width(app, team, live_s
     # The owner's whole navigation and "Sign out" keep to the brand's one row.
     row = page.locator(".header-row").bounding_box()["height"]
     assert row < 2 * page.locator(".brand").bounding_box()["height"] + 40, row
-    expect(page.locator("#entry-rows tr").first.get_by_role(
-        "link", name=re.compile("Remove"))).to_be_visible()
+    expect(
+        page.locator("#entry-rows tr").first.get_by_role("link", name=re.compile("Remove"))
+    ).to_be_visible()
     fits(page, DESKTOP["width"])
     screenshot(page, "list-desktop")
     shot(page.locator("body"), "list-desktop-top", height=DESKTOP["height"])
@@ -102,8 +126,9 @@ def test_the_dashboard_chart_filters_the_list_at_desktop_width(app, team, live_s
     assert problems == []
 
 
-def test_the_list_on_a_phone_has_a_menu_button_and_two_line_cards(app, team, live_server,
-                                                                 new_page, monkeypatch):
+def test_the_list_on_a_phone_has_a_menu_button_and_two_line_cards(
+    app, team, live_server, new_page, monkeypatch
+):
     make_member(app, team.id)
     seed_weeks(app, team.id, monkeypatch)
     page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
@@ -120,8 +145,9 @@ def test_the_list_on_a_phone_has_a_menu_button_and_two_line_cards(app, team, liv
 
     # A row is two lines: the profile, then the date and the source.
     row = page.locator("#entry-rows tr.entry").first
-    profile, added, source = (row.locator(f".cell-{name}").bounding_box()
-                              for name in ("profile", "added", "source"))
+    profile, added, source = (
+        row.locator(f".cell-{name}").bounding_box() for name in ("profile", "added", "source")
+    )
     assert profile["y"] + profile["height"] <= added["y"] + 1
     assert abs(added["y"] - source["y"]) < 8 and source["x"] > added["x"]
     assert row.bounding_box()["height"] < 90, row.bounding_box()
@@ -163,8 +189,9 @@ def test_the_phone_menu_works_without_javascript(app, team, live_server, new_pag
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_add_then_duplicate_shows_only_the_neutral_message(app, team, live_server, new_page,
-                                                           viewport):
+def test_add_then_duplicate_shows_only_the_neutral_message(
+    app, team, live_server, new_page, viewport
+):
     make_member(app, team.id)
     page = new_page(viewport=viewport)
     sign_in(page, live_server.url)

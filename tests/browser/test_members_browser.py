@@ -33,13 +33,18 @@ def nav(page: Page):
     return page.get_by_role("navigation", name="Main")
 
 
-def test_an_invited_member_adds_and_removes_but_not_opt_outs_or_keys(app, team, live_server,
-                                                                    new_page):
+def test_an_invited_member_adds_and_removes_but_not_opt_outs_or_keys(
+    app, team, live_server, new_page
+):
     base = live_server.url
     with app.app_context():
         accounts.create_user(team.id, "owner@example.com", PASSWORD)  # the first: owner
-        optout = dnc_list.add_entry(team.id, "https://linkedin.com/in/asked-themselves",
-                                    source=Source.PUBLIC_FORM, actor=TEST_ACTOR)
+        optout = dnc_list.add_entry(
+            team.id,
+            "https://linkedin.com/in/asked-themselves",
+            source=Source.PUBLIC_FORM,
+            actor=TEST_ACTOR,
+        )
 
     owner = new_page()
     sign_in(owner, base, "owner@example.com")
@@ -96,15 +101,17 @@ def test_a_viewer_can_only_read_and_check(app, team, live_server, new_page):
     with app.app_context():
         accounts.create_user(team.id, "owner@example.com", PASSWORD)
         accounts.create_user(team.id, "vera@example.com", PASSWORD, role="viewer")
-        dnc_list.add_entry(team.id, "https://linkedin.com/in/listed-one", source=Source.API,
-                           actor=TEST_ACTOR)
+        dnc_list.add_entry(
+            team.id, "https://linkedin.com/in/listed-one", source=Source.API, actor=TEST_ACTOR
+        )
     for name, options in (("viewer", {}), ("viewer-phone", PHONE)):
         page = new_page(**options)
         sign_in(page, base, "vera@example.com")
         expect(page.locator("#entry-rows")).to_contain_text("listed-one")
         expect(page.get_by_role("button", name="Add to list")).to_have_count(0)
-        expect(page.locator("#entry-rows").get_by_role(
-            "link", name=re.compile("Remove"))).to_have_count(0)
+        expect(
+            page.locator("#entry-rows").get_by_role("link", name=re.compile("Remove"))
+        ).to_have_count(0)
         # At phone width the links are behind the menu button: read them from the page.
         names = [n.strip() for n in page.locator("nav.site-nav a").all_text_contents()]
         assert [n for n in names if n] == ["List", "Check", "Account"], names

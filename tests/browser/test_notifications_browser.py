@@ -29,9 +29,13 @@ def smtp():
 
 @pytest.fixture
 def server(live_server_factory, smtp):
-    return live_server_factory(SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port),
-                               SMTP_STARTTLS="false", TRUSTED_HOSTS="127.0.0.1",
-                               WEBHOOK_POLL_INTERVAL="0.1")
+    return live_server_factory(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp.port),
+        SMTP_STARTTLS="false",
+        TRUSTED_HOSTS="127.0.0.1",
+        WEBHOOK_POLL_INTERVAL="0.1",
+    )
 
 
 @pytest.fixture
@@ -93,6 +97,7 @@ def test_notification_switches(javascript, server, owner, new_page):
     page.get_by_role("button", name="Save notifications").click()
     expect(page.locator("main")).to_contain_text(re.compile("saved", re.IGNORECASE))
     page.goto(server.url + "/account")
-    expect(page.get_by_label("Email me when a person opts out on the public page")
-           ).not_to_be_checked()
+    expect(
+        page.get_by_label("Email me when a person opts out on the public page")
+    ).not_to_be_checked()
     expect(page.get_by_label("Email me when a webhook endpoint is disabled")).to_be_checked()

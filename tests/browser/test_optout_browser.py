@@ -40,8 +40,10 @@ def screenshot(page, name: str) -> None:
     # Playwright hides the caret for the picture with an inline style and leaves style=""
     # on the fields; htmx would copy it when it swaps the form, which the CSP refuses. A
     # person's browser has no such attribute: remove it.
-    page.evaluate("document.querySelectorAll('[style=\"\"]')"
-                  ".forEach((element) => element.removeAttribute('style'))")
+    page.evaluate(
+        "document.querySelectorAll('[style=\"\"]')"
+        ".forEach((element) => element.removeAttribute('style'))"
+    )
 
 
 def watch_console(page) -> list[str]:
@@ -90,8 +92,10 @@ def test_htmx_form_on_a_phone(server, team, new_page):
     page.evaluate("window.__samePage = true")
     page.locator("#url").press_sequentially("https://www.linkedin.com/in/Jane-Phone/", delay=5)
     page.locator("#url-feedback .feedback-ok").wait_for()
-    assert "We will record: https://linkedin.com/in/jane-phone" in page.locator(
-        "#url-feedback").inner_text()
+    assert (
+        "We will record: https://linkedin.com/in/jane-phone"
+        in page.locator("#url-feedback").inner_text()
+    )
     page.locator("#reason").fill("Please stop, thanks.")
     page.get_by_role("button", name="Opt out").click()
 
@@ -180,9 +184,17 @@ def test_without_javascript_full_page_flow(server, team, new_page):
 
 
 def test_personal_link_one_click(server, app, team, new_page):
-    result = app.test_cli_runner().invoke(args=[
-        "optout", "link", "--team", team.slug, "--base-url", server.url,
-        "https://www.linkedin.com/in/Link-Recipient/"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "optout",
+            "link",
+            "--team",
+            team.slug,
+            "--base-url",
+            server.url,
+            "https://www.linkedin.com/in/Link-Recipient/",
+        ]
+    )
     assert result.exit_code == 0, result.output
     link = result.output.strip()
 
@@ -244,6 +256,8 @@ def test_settings_page(server, app, team, new_page):
     assert "You will not hear from us again." in visitor.locator(".team-message").inner_text()
     privacy = visitor.get_by_role("link", name="Privacy policy of Acme Outreach")
     assert privacy.get_attribute("href") == "https://acme.example/privacy"
-    assert (visitor.locator("[data-locked-url]").inner_text()
-            == "https://linkedin.com/in/settings-recipient")
+    assert (
+        visitor.locator("[data-locked-url]").inner_text()
+        == "https://linkedin.com/in/settings-recipient"
+    )
     screenshot(visitor, "optout-personal-link-with-settings")

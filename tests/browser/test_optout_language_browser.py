@@ -23,14 +23,34 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 AXE = Axe()
 # The browser's locale, and the page's heading, button, error and receipt in that language.
 LANGUAGES = {
-    "en": ("en-GB", "Stop messages from Acme", "Opt out", "company pages cannot be added",
-           "Your request is recorded"),
-    "de": ("de-DE", "Keine Nachrichten mehr von Acme", "Abmelden",
-           "Das ist die Seite eines Unternehmens", "Ihre Anfrage ist eingegangen"),
-    "fr": ("fr-FR", "Ne plus recevoir de messages de Acme", "Me désinscrire",
-           "C’est la page d’une entreprise", "Votre demande est enregistrée"),
-    "es": ("es-ES", "No recibir más mensajes de Acme", "Darme de baja",
-           "Es la página de una empresa", "Su solicitud ha quedado registrada"),
+    "en": (
+        "en-GB",
+        "Stop messages from Acme",
+        "Opt out",
+        "company pages cannot be added",
+        "Your request is recorded",
+    ),
+    "de": (
+        "de-DE",
+        "Keine Nachrichten mehr von Acme",
+        "Abmelden",
+        "Das ist die Seite eines Unternehmens",
+        "Ihre Anfrage ist eingegangen",
+    ),
+    "fr": (
+        "fr-FR",
+        "Ne plus recevoir de messages de Acme",
+        "Me désinscrire",
+        "C’est la page d’une entreprise",
+        "Votre demande est enregistrée",
+    ),
+    "es": (
+        "es-ES",
+        "No recibir más mensajes de Acme",
+        "Darme de baja",
+        "Es la página de una empresa",
+        "Su solicitud ha quedado registrada",
+    ),
 }
 
 
@@ -74,8 +94,9 @@ def test_the_page_in_the_browsers_language(shared_server, team, new_page, lang, 
 
 def test_a_team_that_fixed_its_language(shared_server, app, team, new_page):
     with app.app_context():
-        accounts.update_team_settings(team.id, None, None, None, optout_language="fr",
-                                      actor=TEST_ACTOR)
+        accounts.update_team_settings(
+            team.id, None, None, None, optout_language="fr", actor=TEST_ACTOR
+        )
     page = new_page(**PHONE, locale="de-DE")
     page.goto(f"{shared_server.url}/optout/{team.slug}")
     assert page.locator("html").get_attribute("lang") == "fr"

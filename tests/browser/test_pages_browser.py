@@ -56,8 +56,12 @@ def people(app, team_id: str) -> None:
 def listed(app, team_id: str, count: int, source: Source = Source.API) -> None:
     """`count` entries, the first one the oldest."""
     with app.app_context():
-        entries.add_entries(team_id, [f"linkedin.com/in/person-{i:03d}" for i in range(count)],
-                            source=source, actor=TEST_ACTOR)
+        entries.add_entries(
+            team_id,
+            [f"linkedin.com/in/person-{i:03d}" for i in range(count)],
+            source=source,
+            actor=TEST_ACTOR,
+        )
 
 
 def no_axe_violations(page: Page) -> None:
@@ -68,10 +72,13 @@ def no_axe_violations(page: Page) -> None:
 def fits(page: Page) -> None:
     """No sideways scrolling (and if there is, the elements that stick out)."""
     width = page.viewport_size["width"]
-    wide = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+    wide = page.evaluate(
+        """(width) => [...document.querySelectorAll('body *')]
         .filter(el => el.getBoundingClientRect().right > width + 1)
         .slice(0, 5).map(el => el.tagName + '.' + el.className + ' ' +
-                         Math.round(el.getBoundingClientRect().right))""", width)
+                         Math.round(el.getBoundingClientRect().right))""",
+        width,
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= width, wide
 
 
@@ -168,8 +175,7 @@ def test_focus_and_numbers_follow_each_swap_on_the_list(shared_server, app, team
     assert problems == []
 
 
-def test_pages_first_last_and_size_move_the_focus_and_the_view(shared_server, app, team,
-                                                               new_page):
+def test_pages_first_last_and_size_move_the_focus_and_the_view(shared_server, app, team, new_page):
     people(app, team.id)
     listed(app, team.id, 60)
     page = new_page(viewport=PHONE, is_mobile=True)
@@ -233,8 +239,7 @@ def test_pages_and_page_size_work_without_javascript(shared_server, app, team, n
     expect(page.locator(".pager-range")).to_have_text("26–50 of 60")
 
 
-def test_the_add_button_is_as_wide_as_its_fields_on_a_phone(shared_server, app, team,
-                                                            new_page):
+def test_the_add_button_is_as_wide_as_its_fields_on_a_phone(shared_server, app, team, new_page):
     people(app, team.id)
     page = new_page(viewport=PHONE, is_mobile=True)
     sign_in(page, shared_server.url)
@@ -247,12 +252,15 @@ def test_the_add_button_is_as_wide_as_its_fields_on_a_phone(shared_server, app, 
 def test_who_added_and_what_a_member_may_not_remove(shared_server, app, team, new_page):
     people(app, team.id)
     with app.app_context():
-        entries.add_entry(team.id, "linkedin.com/in/asked-themselves",
-                          source=Source.PUBLIC_FORM, actor=TEST_ACTOR)
+        entries.add_entry(
+            team.id, "linkedin.com/in/asked-themselves", source=Source.PUBLIC_FORM, actor=TEST_ACTOR
+        )
     request = urllib.request.Request(
-        shared_server.url + "/v1/dnc", method="POST",
+        shared_server.url + "/v1/dnc",
+        method="POST",
         data=json.dumps({"url": "linkedin.com/in/from-the-crm"}).encode(),
-        headers={"Authorization": f"Bearer {team.api_key}", "Content-Type": "application/json"})
+        headers={"Authorization": f"Bearer {team.api_key}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201
     for viewport in (DESKTOP, PHONE):
@@ -276,8 +284,9 @@ def test_who_added_and_what_a_member_may_not_remove(shared_server, app, team, ne
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_a_403_page_keeps_the_navigation_and_names_the_owners(shared_server, app, team,
-                                                              new_page, viewport):
+def test_a_403_page_keeps_the_navigation_and_names_the_owners(
+    shared_server, app, team, new_page, viewport
+):
     people(app, team.id)
     page = new_page(viewport=viewport)
     sign_in(page, shared_server.url, VIEWER)
@@ -297,8 +306,9 @@ def test_a_403_page_keeps_the_navigation_and_names_the_owners(shared_server, app
     expect(page).to_have_url(re.compile(r"/login"))
 
 
-def test_the_only_owner_is_not_offered_to_demote_or_remove_themself(shared_server, app,
-                                                                    team, new_page):
+def test_the_only_owner_is_not_offered_to_demote_or_remove_themself(
+    shared_server, app, team, new_page
+):
     people(app, team.id)
     page = new_page(viewport=DESKTOP)
     sign_in(page, shared_server.url, OWNER)
@@ -322,8 +332,9 @@ def test_the_only_owner_is_not_offered_to_demote_or_remove_themself(shared_serve
 # --------------------------------------------------------------------------- other pages
 
 
-def test_webhook_errors_are_sentences_with_a_hint_for_local_receivers(shared_server, app,
-                                                                      team, new_page):
+def test_webhook_errors_are_sentences_with_a_hint_for_local_receivers(
+    shared_server, app, team, new_page
+):
     people(app, team.id)
     for viewport in (DESKTOP, PHONE):
         page = new_page(viewport=viewport)
@@ -342,8 +353,7 @@ def test_webhook_errors_are_sentences_with_a_hint_for_local_receivers(shared_ser
         expect(error).to_have_text("The URL must start with https:// (or http://).")
 
 
-def test_the_hex_code_and_the_colour_picker_follow_each_other(shared_server, app, team,
-                                                              new_page):
+def test_the_hex_code_and_the_colour_picker_follow_each_other(shared_server, app, team, new_page):
     people(app, team.id)
     page = new_page(viewport=DESKTOP)
     problems = watch(page)
@@ -370,8 +380,9 @@ def test_the_hex_code_and_the_colour_picker_follow_each_other(shared_server, app
     assert problems == []
 
 
-def test_a_hex_code_works_without_javascript_and_a_wrong_one_is_explained(shared_server, app,
-                                                                          team, new_page):
+def test_a_hex_code_works_without_javascript_and_a_wrong_one_is_explained(
+    shared_server, app, team, new_page
+):
     people(app, team.id)
     page = new_page(viewport=PHONE, java_script_enabled=False)
     sign_in(page, shared_server.url, OWNER)
@@ -387,8 +398,9 @@ def test_a_hex_code_works_without_javascript_and_a_wrong_one_is_explained(shared
     expect(page.locator("#accent_color")).to_have_value("#0b8043")
 
 
-def test_the_audit_trail_hides_sign_ins_and_keeps_addresses_whole(shared_server, app, team,
-                                                                  new_page):
+def test_the_audit_trail_hides_sign_ins_and_keeps_addresses_whole(
+    shared_server, app, team, new_page
+):
     long_email = "anne-marie.vandenberghe-lastname@subsidiary.example-company.com"
     make_member(app, team.id, OWNER)
     with app.app_context():
@@ -451,8 +463,20 @@ def test_a_revoked_key_is_muted_not_green(shared_server, app, team, new_page):
 # --------------------------------------------------------------------------- 390 px
 
 PAGES = {
-    OWNER: ["/entries", "/bulk", "/screen", "/check", "/keys", "/webhooks", "/audit",
-            "/audit?signins=1", "/settings", "/members", "/account", "/entries?size=25&last=1"],
+    OWNER: [
+        "/entries",
+        "/bulk",
+        "/screen",
+        "/check",
+        "/keys",
+        "/webhooks",
+        "/audit",
+        "/audit?signins=1",
+        "/settings",
+        "/members",
+        "/account",
+        "/entries?size=25&last=1",
+    ],
     MEMBER: ["/entries", "/bulk", "/screen", "/check", "/audit", "/account", "/keys"],
     VIEWER: ["/entries", "/check", "/account", "/members"],
 }
@@ -463,8 +487,12 @@ def test_no_page_scrolls_sideways_at_390_px(shared_server, app, team, new_page, 
     people(app, team.id)
     listed(app, team.id, 30)
     with app.app_context():
-        entries.add_entry(team.id, "linkedin.com/in/" + "a-rather-long-name-" * 4,
-                          source=Source.PUBLIC_FORM, actor=TEST_ACTOR)
+        entries.add_entry(
+            team.id,
+            "linkedin.com/in/" + "a-rather-long-name-" * 4,
+            source=Source.PUBLIC_FORM,
+            actor=TEST_ACTOR,
+        )
     page = new_page(viewport=PHONE, is_mobile=True)
     sign_in(page, shared_server.url, who)
     for path in PAGES[who]:

@@ -26,8 +26,7 @@ def console_errors(page: Page) -> list[str]:
     return problems
 
 
-def test_revoking_the_new_key_takes_its_secret_off_the_page(app, team, shared_server,
-                                                           new_page):
+def test_revoking_the_new_key_takes_its_secret_off_the_page(app, team, shared_server, new_page):
     make_member(app, team.id)
     page = new_page()
     problems = console_errors(page)
@@ -51,11 +50,17 @@ def test_revoking_the_new_key_takes_its_secret_off_the_page(app, team, shared_se
 def test_a_bulk_operation_is_one_event_that_opens(app, team, shared_server, new_page):
     make_member(app, team.id)
     with app.app_context():
-        entries.add_entries(team.id, [f"linkedin.com/in/fair-{i}" for i in range(40)],
-                            reasons=["Met at the fair"] * 40, source="web_bulk",
-                            actor=TEST_ACTOR)
-    for width, viewport in (("desktop", {"width": 1280, "height": 900}),
-                            ("phone", {"width": 390, "height": 844})):
+        entries.add_entries(
+            team.id,
+            [f"linkedin.com/in/fair-{i}" for i in range(40)],
+            reasons=["Met at the fair"] * 40,
+            source="web_bulk",
+            actor=TEST_ACTOR,
+        )
+    for width, viewport in (
+        ("desktop", {"width": 1280, "height": 900}),
+        ("phone", {"width": 390, "height": 844}),
+    ):
         page = new_page(viewport=viewport)
         sign_in(page, shared_server.url)
         page.goto(shared_server.url + "/audit")
@@ -109,8 +114,7 @@ def test_docs_code_blocks_scroll_by_keyboard_and_copy(shared_server, new_page):
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     # Chromium animates keyboard scrolling: wait for the scroll to land, not a fixed tick.
-    page.wait_for_function("pre => pre.scrollLeft > 0", arg=block.element_handle(),
-                           timeout=5000)
+    page.wait_for_function("pre => pre.scrollLeft > 0", arg=block.element_handle(), timeout=5000)
     copy = page.locator(".code-block").nth(1).get_by_role("button", name=re.compile("^Copy"))
     copy.click()
     assert page.evaluate("navigator.clipboard.readText()") == block.inner_text()

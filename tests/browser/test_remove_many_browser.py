@@ -34,7 +34,8 @@ def seed(app, team_id: str) -> None:
 
 def confirm_and_remove(page: Page, count: int, name: str) -> None:
     expect(page.locator("#remove-many-summary")).to_contain_text(
-        f"{count} {'entry' if count == 1 else 'entries'} will be removed")
+        f"{count} {'entry' if count == 1 else 'entries'} will be removed"
+    )
     expect(page.get_by_text("is a person's own opt-out")).to_be_visible()
     axe_clean(page)
     screenshot(page, f"remove-many-confirm-{name}")

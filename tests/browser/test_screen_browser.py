@@ -23,8 +23,11 @@ pytestmark = pytest.mark.live
 def prospects(tmp_path, rows: int = 3000):
     lines = ["Name;Company;LinkedIn;Email"]
     for i in range(rows):
-        url = ("https://www.linkedin.com/company/acme" if i % 1000 == 5
-               else f"https://www.linkedin.com/in/person-{i:04d}/")
+        url = (
+            "https://www.linkedin.com/company/acme"
+            if i % 1000 == 5
+            else f"https://www.linkedin.com/in/person-{i:04d}/"
+        )
         lines.append(f'"Person {i}";=cmd();{url};p{i}@example.com')
     path = tmp_path / "prospects.csv"
     path.write_bytes("\r\n".join(lines).encode())
@@ -55,7 +58,8 @@ def test_upload_see_the_counts_and_download_with_htmx(server, new_page, tmp_path
     page.get_by_label("CSV file of prospects").set_input_files(prospects(tmp_path))
     page.get_by_role("button", name="Screen").click()
     expect(page.get_by_role("heading", name=re.compile("screened"))).to_have_text(
-        "3,000 prospects screened")
+        "3,000 prospects screened"
+    )
     counts = page.locator("#screen-counts")
     expect(counts).to_contain_text("2,995 may be contacted")
     expect(counts).to_contain_text("2 on the Do Not Contact list")
@@ -82,7 +86,8 @@ def test_upload_see_the_counts_and_download_with_htmx(server, new_page, tmp_path
     # Another column: nothing in "Email" is a profile.
     page.get_by_label("LinkedIn column").select_option(label="Email")
     expect(page.locator("#screen-counts")).to_contain_text(
-        "3,000 without a valid LinkedIn profile URL")
+        "3,000 without a valid LinkedIn profile URL"
+    )
     assert problems == []
 
 
@@ -90,19 +95,23 @@ def test_the_page_works_without_javascript(server, new_page, tmp_path):
     page = new_page(java_script_enabled=False, accept_downloads=True)
     sign_in(page, server.url, "/screen")
     steps = []
-    page.on("request", lambda request: steps.append(request.url)
-            if "/progress?" in request.url else None)
+    page.on(
+        "request",
+        lambda request: steps.append(request.url) if "/progress?" in request.url else None,
+    )
     # Three chunks: one a request, the progress page reloading itself after each.
     page.get_by_label("CSV file of prospects").set_input_files(prospects(tmp_path, 3000))
     page.get_by_role("button", name="Screen").click()
     expect(page.get_by_role("heading", name=re.compile("screened"))).to_have_text(
-        "3,000 prospects screened")
+        "3,000 prospects screened"
+    )
     assert len(steps) >= 2 and re.search(r"/screen/[\w-]{32}/progress\?column=2$", page.url)
     expect(page.locator("#screen-counts")).to_contain_text("2 on the Do Not Contact list")
     page.get_by_label("LinkedIn column").select_option(label="Email")
     page.get_by_role("button", name="Use this column").click()
     expect(page.locator("#screen-counts")).to_contain_text(
-        "3,000 without a valid LinkedIn profile URL")
+        "3,000 without a valid LinkedIn profile URL"
+    )
     page.get_by_label("LinkedIn column").select_option(label="LinkedIn")
     page.get_by_role("button", name="Use this column").click()
     with page.expect_download() as info:
@@ -146,7 +155,8 @@ def test_a_large_file_shows_its_progress_then_the_counts(server, new_page, tmp_p
     held[0].continue_()
     page.unroute("**/screen/*/progress?*")  # lets through any step held meanwhile
     expect(page.get_by_role("heading", name=re.compile("screened"))).to_have_text(
-        "20,000 prospects screened", timeout=60_000)
+        "20,000 prospects screened", timeout=60_000
+    )
     counts = page.locator("#screen-counts")
     expect(counts).to_contain_text("19,978 may be contacted")
     expect(counts).to_contain_text("2 on the Do Not Contact list")
@@ -156,7 +166,8 @@ def test_a_large_file_shows_its_progress_then_the_counts(server, new_page, tmp_p
     assert seen == list(range(2000, 20_000, 1000)) or seen == list(range(2000, 21_000, 1000))
     # (The percent is of the file's bytes, the rows of an estimate.)
     expect(page.locator("#live-status")).to_have_text(
-        re.compile(r"^Screened (7[5-9]|8\d)%: 1\d,000 of about [\d,]+ rows$"))
+        re.compile(r"^Screened (7[5-9]|8\d)%: 1\d,000 of about [\d,]+ rows$")
+    )
     assert_no_axe_violations(page)
     assert problems == []
 
@@ -164,10 +175,13 @@ def test_a_large_file_shows_its_progress_then_the_counts(server, new_page, tmp_p
 def fits(page, width: int) -> None:
     """No sideways scrolling (and if there is, the elements that stick out)."""
     scroll = page.evaluate("document.documentElement.scrollWidth")
-    wide = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+    wide = page.evaluate(
+        """(width) => [...document.querySelectorAll('body *')]
         .filter(el => el.getBoundingClientRect().right > width + 1)
         .map(el => el.tagName + '.' + el.className + ' ' +
-                   Math.round(el.getBoundingClientRect().right))""", width)
+                   Math.round(el.getBoundingClientRect().right))""",
+        width,
+    )
     assert scroll <= width, (scroll, wide)
 
 
@@ -202,7 +216,8 @@ def test_every_screening_state_fits_and_passes_axe(server, new_page, tmp_path, w
 
     # The counts, with the longest labels.
     expect(page.get_by_role("heading", name=re.compile("screened"))).to_have_text(
-        "12,000 prospects screened", timeout=60_000)
+        "12,000 prospects screened", timeout=60_000
+    )
     link = page.get_by_role("link", name="Download the 11,986 rows that may be contacted")
     expect(link).to_be_visible()
     fits(page, width)
@@ -217,8 +232,9 @@ def test_every_screening_state_fits_and_passes_axe(server, new_page, tmp_path, w
     plain.write_text("name,email\nJane,jane@example.com\n")
     page.get_by_label("CSV file of prospects").set_input_files(plain)
     page.get_by_role("button", name="Screen").click()
-    expect(page.get_by_role("heading", name="Which column holds the LinkedIn URLs?")
-           ).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Which column holds the LinkedIn URLs?")
+    ).to_be_visible()
     fits(page, width)
     assert_no_axe_violations(page)
     assert problems == []

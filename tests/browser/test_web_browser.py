@@ -30,9 +30,15 @@ def watch(page: Page) -> list[str]:
     """Collect what would mean the page is broken: script errors and CSP violations."""
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: problems.append(msg.text)
-            if msg.type == "error" and ("Content Security Policy" in msg.text
-                                        or "htmx" in msg.text.lower()) else None)
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(msg.text)
+            if msg.type == "error"
+            and ("Content Security Policy" in msg.text or "htmx" in msg.text.lower())
+            else None
+        ),
+    )
     return problems
 
 
@@ -55,8 +61,9 @@ def slow_response(route) -> None:
 
 
 def api_status(base: str, key: str) -> int:
-    request = urllib.request.Request(base + "/v1/verify",
-                                     headers={"Authorization": f"Bearer {key}"})
+    request = urllib.request.Request(
+        base + "/v1/verify", headers={"Authorization": f"Bearer {key}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status
@@ -67,9 +74,11 @@ def api_status(base: str, key: str) -> int:
 
 def entry_urls(app, team_id: str) -> list[str]:
     with app.app_context():
-        return list(db.session.execute(
-            select(DncEntry.url).where(DncEntry.team_id == team_id).order_by(DncEntry.seq)
-        ).scalars())
+        return list(
+            db.session.execute(
+                select(DncEntry.url).where(DncEntry.team_id == team_id).order_by(DncEntry.seq)
+            ).scalars()
+        )
 
 
 # --------------------------------------------------------------------------- with htmx
@@ -111,7 +120,8 @@ def test_add_search_and_remove_without_reloading(app, team, live_server, page):
     expect(info).to_contain_text("already on the list")
     expect(info).to_contain_text("Already protected since")
     expect(info.get_by_role("link", name="Show the entry")).to_have_attribute(
-        "href", "/entries?q=https://linkedin.com/in/jane-doe")
+        "href", "/entries?q=https://linkedin.com/in/jane-doe"
+    )
     expect(page.locator("#flashes")).to_be_empty()
     expect(page.locator("#add-url-error")).to_have_count(0)
     # The refused field takes the focus back (autofocus after the swap).
@@ -143,7 +153,8 @@ def test_add_search_and_remove_without_reloading(app, team, live_server, page):
     assert "https://linkedin.com/in/existing-two" not in entry_urls(app, team.id)
     with app.app_context():
         removal = db.session.execute(
-            select(AuditEvent).where(AuditEvent.action == "remove")).scalar_one()
+            select(AuditEvent).where(AuditEvent.action == "remove")
+        ).scalar_one()
         assert (removal.reason, removal.actor_label) == ("Added by mistake", EMAIL)
     assert problems == []
 
@@ -182,15 +193,19 @@ def test_a_refused_field_takes_the_focus_once(app, team, live_server, page):
     assert problems == []
 
 
-def test_bulk_upload_of_a_csv_with_preview_then_confirm(app, team, live_server_factory,
-                                                       new_page, tmp_path):
+def test_bulk_upload_of_a_csv_with_preview_then_confirm(
+    app, team, live_server_factory, new_page, tmp_path
+):
     make_member(app, team.id)
     add_entries(app, team.id, ["linkedin.com/in/person-0003"])
     server = live_server_factory(BULK_UPLOAD_DIR=str(tmp_path / "uploads"))
     rows = ["Name;Profile;Email"]
     for i in range(3000):
-        url = ("https://www.linkedin.com/company/acme" if i % 500 == 7
-               else f"https://www.linkedin.com/in/person-{i % 2990:04d}/")
+        url = (
+            "https://www.linkedin.com/company/acme"
+            if i % 500 == 7
+            else f"https://www.linkedin.com/in/person-{i % 2990:04d}/"
+        )
         rows.append(f'"Person {i}";{url};p{i}@example.com')
     csv_path = tmp_path / "people.csv"
     csv_path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode())
@@ -221,7 +236,8 @@ def test_bulk_upload_of_a_csv_with_preview_then_confirm(app, team, live_server_f
 
     page.get_by_role("button", name="Add 2,984 profiles to the list").click()
     expect(page.get_by_role("heading", name=re.compile("Done"))).to_have_text(
-        "Done: 2,984 profiles added")
+        "Done: 2,984 profiles added"
+    )
     screenshot(page, "bulk-summary")
     assert len(entry_urls(app, team.id)) == 2985
     assert list((tmp_path / "uploads").glob("*.json")) == []
@@ -261,8 +277,9 @@ def test_audit_trail_filters_and_sign_out(app, team, live_server, page):
     make_member(app, team.id)
     entries = add_entries(app, team.id, [f"linkedin.com/in/person-{i}" for i in range(4)])
     with app.app_context():
-        dnc_list.remove_entry(team.id, entries[1].id, reason="Asked twice", source="web",
-                         actor=TEST_ACTOR)
+        dnc_list.remove_entry(
+            team.id, entries[1].id, reason="Asked twice", source="web", actor=TEST_ACTOR
+        )
     problems = watch(page)
     sign_in(page, live_server.url, "/audit")
     # 4 adds, 1 removal, 1 key; this sign-in only when sign-ins are shown
@@ -286,8 +303,9 @@ def test_audit_trail_filters_and_sign_out(app, team, live_server, page):
     assert problems == []
 
 
-def test_change_the_password_in_place_and_sign_out_other_browsers(app, team, live_server,
-                                                                   page, new_page):
+def test_change_the_password_in_place_and_sign_out_other_browsers(
+    app, team, live_server, page, new_page
+):
     make_member(app, team.id)
     other = new_page()
     sign_in(other, live_server.url)
@@ -305,10 +323,12 @@ def test_change_the_password_in_place_and_sign_out_other_browsers(app, team, liv
 
     change(PASSWORD, "a new password 42", "another password 42")
     expect(page.locator("#password-panel")).to_contain_text(
-        "The two new passwords are not the same.")
+        "The two new passwords are not the same."
+    )
     change(PASSWORD, "a new password 42", "a new password 42")
     expect(page.locator("#password-panel")).to_contain_text(
-        "Password changed. 1 other session signed out.")
+        "Password changed. 1 other session signed out."
+    )
     assert page.evaluate("window.notReloaded") is True  # htmx swapped the panel only
     other.goto(live_server.url + "/entries")
     expect(other).to_have_url(re.compile(r"/login\?next=/entries"))
@@ -321,9 +341,13 @@ def test_the_list_fits_a_phone(app, team, live_server, new_page):
     make_member(app, team.id)
     with app.app_context():
         for i in range(6):
-            dnc_list.add_entry(team.id, f"linkedin.com/in/a-rather-long-profile-name-{i}",
-                          reason="Replied: please remove me from your list", source="api",
-                          actor=TEST_ACTOR)
+            dnc_list.add_entry(
+                team.id,
+                f"linkedin.com/in/a-rather-long-profile-name-{i}",
+                reason="Replied: please remove me from your list",
+                source="api",
+                actor=TEST_ACTOR,
+            )
     page = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     # The stylesheet arrives late, as on a busy machine: the page is measured once loaded,
     # not as soon as its URL changes (that measured the unstyled table: 620 px).
@@ -337,8 +361,7 @@ def test_the_list_fits_a_phone(app, team, live_server, new_page):
 # --------------------------------------------------------------------------- without JavaScript
 
 
-def test_every_form_works_without_javascript(app, team, live_server_factory, new_page,
-                                            tmp_path):
+def test_every_form_works_without_javascript(app, team, live_server_factory, new_page, tmp_path):
     make_member(app, team.id)
     add_entries(app, team.id, ["linkedin.com/in/existing-one"])
     server = live_server_factory(BULK_UPLOAD_DIR=str(tmp_path / "uploads"))
@@ -365,7 +388,8 @@ def test_every_form_works_without_javascript(app, team, live_server_factory, new
 
     # Remove: a confirmation page that asks for the reason.
     page.locator("#entry-rows tr", has_text="existing-one").get_by_role(
-        "link", name=re.compile("Remove")).click()
+        "link", name=re.compile("Remove")
+    ).click()
     expect(page.get_by_role("heading", name="Remove from the list")).to_be_visible()
     page.get_by_label("Why is it removed?").fill("Wrong person")
     page.get_by_role("button", name="Remove from list").click()
@@ -394,7 +418,8 @@ def test_every_form_works_without_javascript(app, team, live_server_factory, new
     assert KEY_RE.match(secret)
     page.goto(base + "/keys")
     page.locator("#key-rows tr", has_text="No-JS key").get_by_role(
-        "link", name=re.compile("Revoke")).click()
+        "link", name=re.compile("Revoke")
+    ).click()
     page.get_by_role("button", name="Revoke key").click()
     expect(page).to_have_url(base + "/keys")
     expect(page.locator("#key-rows tr", has_text="No-JS key")).to_contain_text("Revoked")
@@ -408,8 +433,10 @@ def test_every_form_works_without_javascript(app, team, live_server_factory, new
     expect(page.locator("#audit-results")).to_contain_text("Wrong person")
 
     assert sorted(entry_urls(app, team.id)) == [
-        "https://linkedin.com/in/bulk-a", "https://linkedin.com/in/bulk-b",
-        "https://linkedin.com/in/no-js"]
+        "https://linkedin.com/in/bulk-a",
+        "https://linkedin.com/in/bulk-b",
+        "https://linkedin.com/in/no-js",
+    ]
 
     # A friendly error page.
     response = page.goto(base + "/entries/dnc_doesnotexist/remove")

@@ -16,8 +16,9 @@ from tests.web_support import make_member
 pytestmark = pytest.mark.live
 
 
-def test_create_an_endpoint_send_a_test_and_see_the_delivery(app, team, live_server_factory,
-                                                              new_page, receiver):
+def test_create_an_endpoint_send_a_test_and_see_the_delivery(
+    app, team, live_server_factory, new_page, receiver
+):
     make_member(app, team.id)
     live = live_server_factory(WEBHOOK_ALLOW_PRIVATE="1")
     page = new_page(permissions=["clipboard-read", "clipboard-write"])
@@ -54,8 +55,9 @@ def test_create_an_endpoint_send_a_test_and_see_the_delivery(app, team, live_ser
 
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
-def test_repair_a_disabled_endpoint_in_the_page(app, team, live_server_factory, new_page,
-                                                receiver, width):
+def test_repair_a_disabled_endpoint_in_the_page(
+    app, team, live_server_factory, new_page, receiver, width
+):
     """A 410 disabled the endpoint: the page says why; enable it, send the changes made
     meanwhile, rotate the secret (htmx in place, the page's CSP), with no axe violations."""
     from axe_playwright_python.sync_playwright import Axe
@@ -68,8 +70,9 @@ def test_repair_a_disabled_endpoint_in_the_page(app, team, live_server_factory, 
     live = live_server_factory(WEBHOOK_ALLOW_PRIVATE="1", WEBHOOK_DELIVERY="off")
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the receiver is on loopback
     client = app.test_client()
-    created = client.post("/v1/webhooks", json={"url": receiver.url},
-                          headers=team.headers).get_json()["data"]
+    created = client.post(
+        "/v1/webhooks", json={"url": receiver.url}, headers=team.headers
+    ).get_json()["data"]
     receiver.script = [Answer(410)]
     client.post("/v1/dnc", json={"url": "in/first"}, headers=team.headers)
     deliver(app)
