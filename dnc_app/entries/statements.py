@@ -23,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 
+from ..changelog import PROTECTED_SOURCES
 from ..database import run
 from ..extensions import db
 from ..models import DncEntry, Team
@@ -165,10 +166,10 @@ def _locked_insert_statement(keys: tuple[str, ...]):
 # multi-row VALUES list of thousands of placeholders costs more to build and parse than
 # the insert itself). ORDER BY n keeps the input order in `seq`.
 _PG_INSERT_ENTRIES = text("""
-    INSERT INTO dnc_entry (id, team_id, url, url_sha256, reason, source, added_by,
-                           created_at, updated_at)
+    INSERT INTO dnc_entry (id, team_id, url, url_sha256, reason, source, protected,
+                           added_by, created_at, updated_at)
     SELECT t.id, :team_id, t.url, encode(sha256(convert_to(t.url, 'UTF8')), 'hex'),
-           t.reason, :source, :added_by, :now, :now
+           t.reason, :source, :protected, :added_by, :now, :now
     FROM unnest(CAST(:ids AS varchar[]), CAST(:urls AS varchar[]), CAST(:reasons AS text[]))
          WITH ORDINALITY AS t(id, url, reason, n)
     ORDER BY t.n
@@ -204,6 +205,8 @@ def insert_entries_pg(
         {
             "team_id": team_id,
             "source": source,
+            # A person's own request (the public form) is their objection, as in one add.
+            "protected": source in PROTECTED_SOURCES,
             "added_by": added_by,
             "now": now,
             "ids": ids,
