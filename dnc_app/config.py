@@ -301,11 +301,11 @@ class Settings(BaseSettings):
         "disk the others share",
         shown="268435456 (256 MiB)",
     )
-    SCREEN_STEP_SECONDS: PositiveSeconds = setting(
+    SCREEN_STEP_SECONDS: Seconds = setting(
         0.5,
         "the counts of a prospect CSV are made in steps of about this long, each a "
         "request showing the progress (without JavaScript the progress page reloads "
-        "itself); no request does more than a step",
+        "itself); no request does more than a step (0: one chunk of 1,000 rows a step)",
     )
     BULK_UPLOAD_DIR: str | None = setting(
         None, "where a bulk add waits between preview and confirm", shown="`instance/uploads`"

@@ -762,7 +762,7 @@ def test_two_simultaneous_uploads_of_one_member_take_turns(
         threads=4,
         BULK_UPLOAD_DIR=str(uploads),
         RATELIMIT_ENABLED="false",
-        SCREEN_STEP_SECONDS="0.000001",
+        SCREEN_STEP_SECONDS="0",
     )
     tab = requests.Session()
     html = tab.get(live.url + "/login", timeout=30).text
