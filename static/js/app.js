@@ -55,10 +55,12 @@
   // ------------------------------------------------------------ menus
 
   // The menus are <details> (they open and close without this file). Escape closes an open
-  // one and gives the focus back to its button; a click elsewhere closes it.
+  // one and gives the focus back to its button, also when the focus moved out of it (a
+  // swap that settled meanwhile); a click elsewhere closes it.
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "Escape") return;
-    var menu = evt.target.closest && evt.target.closest("details[data-menu][open]");
+    var menu = (evt.target.closest && evt.target.closest("details[data-menu][open]")) ||
+      document.querySelector("details[data-menu][open]");
     if (menu) {
       menu.open = false;
       menu.querySelector("summary").focus();

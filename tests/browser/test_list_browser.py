@@ -161,6 +161,8 @@ def test_the_list_on_a_phone_has_a_menu_button_and_two_line_cards(
     remove.click()
     expect(page.get_by_label("Why is it removed?")).to_be_focused()
     page.get_by_role("button", name="Cancel").or_(page.get_by_role("link", name="Cancel")).click()
+    # The row is back (its menu button takes the focus) before the navigation is opened.
+    expect(row.locator("summary")).to_be_focused()
 
     # The menu button opens the navigation.
     page.get_by_text("Menu").click()
