@@ -157,34 +157,39 @@ MAX_SCREEN_ITEMS = 1000
 SCREEN_KEYS = ("urls", "sha256")
 
 
-def _screen_items(body: dict) -> tuple[str, list]:
-    """("urls" or "sha256", its array), or ApiError that says what is wrong.
-
-    Codes: neither key (or an empty array) is 400 `missing_urls`; over 1,000 items is
-    400 `too_many_urls`; both keys, a value that is not an array, or an item that is not a
-    string is 400 `invalid_parameter`. A string that is not a profile URL, or not a
-    64-hex-digit digest, is answered in its result (`error: "invalid_url"`).
-    """
-    given = [key for key in SCREEN_KEYS if key in body]
+def _one_array_of(
+    body: dict, keys: tuple[str, str], limit: int, *, missing: str, too_many: str
+) -> tuple[str, list]:
+    """(the key given, its array of strings), or ApiError that says what is wrong: neither
+    key (or an empty array) is 400 `missing`; over `limit` items is 400 `too_many`; both
+    keys, a value that is not an array, or an item that is not a string is 400
+    `invalid_parameter`."""
+    given = [key for key in keys if key in body]
     if len(given) > 1:
-        raise InvalidParameter("Send either urls or sha256, not both")
+        raise InvalidParameter(f"Send either {keys[0]} or {keys[1]}, not both")
     if not given:
-        raise ApiError("missing_urls", "urls (or sha256) is required")
+        raise ApiError(missing, f"{keys[0]} (or {keys[1]}) is required")
     key = given[0]
     items = body[key]
     if not isinstance(items, list):
         raise InvalidParameter(f"{key} must be an array of strings")
     if not items:
-        raise ApiError("missing_urls", f"{key} must contain at least one item")
-    if len(items) > MAX_SCREEN_ITEMS:
-        raise ApiError(
-            "too_many_urls",
-            f"{key} must contain at most {MAX_SCREEN_ITEMS:,} items (got {len(items):,})",
-        )
+        raise ApiError(missing, f"{key} must contain at least one item")
+    if len(items) > limit:
+        raise ApiError(too_many, f"{key} must contain at most {limit:,} items (got {len(items):,})")
     for index, item in enumerate(items):
         if not isinstance(item, str):
             raise InvalidParameter(f"{key}[{index}] must be a string")
     return key, items
+
+
+def _screen_items(body: dict) -> tuple[str, list]:
+    """("urls" or "sha256", its array): `_one_array_of` with `missing_urls` and
+    `too_many_urls`. A string that is not a profile URL, or not a 64-hex-digit digest, is
+    answered in its result (`error: "invalid_url"`)."""
+    return _one_array_of(
+        body, SCREEN_KEYS, MAX_SCREEN_ITEMS, missing="missing_urls", too_many="too_many_urls"
+    )
 
 
 @bp.post("/dnc/screen")
@@ -336,32 +341,12 @@ BATCH_DELETE_KEYS = ("ids", "urls")
 
 
 def _batch_delete_items(body: dict) -> tuple[str, list]:
-    """("ids" or "urls", its array), or ApiError that says what is wrong.
-
-    Codes: neither key, or an empty array, is 400 `missing_ids`; over 1,000 items is 400
-    `too_many_ids`; both keys, a value that is not an array, or an item that is not a
-    string is 400 `invalid_parameter`. An id that names no entry of the team is answered
-    in its item (`not_found`), a string that is not a profile URL too (`invalid_url`)."""
-    given = [key for key in BATCH_DELETE_KEYS if key in body]
-    if len(given) > 1:
-        raise InvalidParameter("Send either ids or urls, not both")
-    if not given:
-        raise ApiError("missing_ids", "ids (or urls) is required")
-    key = given[0]
-    items = body[key]
-    if not isinstance(items, list):
-        raise InvalidParameter(f"{key} must be an array of strings")
-    if not items:
-        raise ApiError("missing_ids", f"{key} must contain at least one item")
-    if len(items) > MAX_BATCH_DELETE:
-        raise ApiError(
-            "too_many_ids",
-            f"{key} must contain at most {MAX_BATCH_DELETE:,} items (got {len(items):,})",
-        )
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise InvalidParameter(f"{key}[{index}] must be a string")
-    return key, items
+    """("ids" or "urls", its array): `_one_array_of` with `missing_ids` and
+    `too_many_ids`. An id that names no entry of the team is answered in its item
+    (`not_found`), a string that is not a profile URL too (`invalid_url`)."""
+    return _one_array_of(
+        body, BATCH_DELETE_KEYS, MAX_BATCH_DELETE, missing="missing_ids", too_many="too_many_ids"
+    )
 
 
 @bp.post("/dnc/batch-delete")
