@@ -20,6 +20,7 @@ count and the log cannot disagree.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -188,6 +189,20 @@ _PG_INSERT_MANY = text("""
                 CAST(:reasons AS text[])) WITH ORDINALITY AS t(subject_id, url, reason, n)
     ORDER BY t.n
 """).bindparams(bindparam("created_at", type_=UTCDateTime()))
+# SQLite, many changes: the same, the changes as one JSON array of [subject_id, url,
+# reason] (json_each; ORDER BY keeps their order in the log's ids): an executemany's
+# conversion of each row's parameters cost more than the insert.
+_SQLITE_INSERT_MANY = text("""
+    INSERT INTO audit_event (team_id, seq, action, subject_type, subject_id, subject_label,
+                             url, reason, source, actor_type, actor_id, actor_label, ip_hash,
+                             reference, created_at, operation)
+    SELECT :team_id, :first_seq + t.key, :action, :subject_type,
+           json_extract(t.value, '$[0]'), :subject_label, json_extract(t.value, '$[1]'),
+           json_extract(t.value, '$[2]'), :source, :actor_type, :actor_id, :actor_label,
+           :ip_hash, :reference, :created_at, :operation
+    FROM json_each(:changes) AS t
+    ORDER BY t.key
+""").bindparams(bindparam("created_at", type_=UTCDateTime()))
 
 
 def record(
@@ -237,7 +252,8 @@ def record(
         # The changes of one call are one operation (the audit page shows it as one event).
         "operation": first if len(changes) > 1 else None,
     }
-    if len(changes) > 1 and db.session.get_bind().dialect.name == "postgresql":
+    dialect = db.session.get_bind().dialect.name if len(changes) > 1 else None
+    if dialect == "postgresql":
         db.session.connection().execute(
             _PG_INSERT_MANY,
             {
@@ -247,6 +263,12 @@ def record(
                 "urls": [c.url for c in changes],
                 "reasons": [c.reason for c in changes],
             },
+        )
+    elif dialect == "sqlite":
+        rows = [[c.subject_id, c.url, c.reason] for c in changes]
+        db.session.connection().execute(
+            _SQLITE_INSERT_MANY,
+            {**common, "first_seq": first, "changes": json.dumps(rows, ensure_ascii=False)},
         )
     else:
         # The Core table, not the ORM entity: the ORM's bulk path costs more than the SQL.

@@ -272,6 +272,26 @@ def _cross_join(element, compiler, **kw):
     return compiler.visit_join(element, **kw).replace(" JOIN ", " CROSS JOIN ", 1)
 
 
+# SQLite (migration 0029): entries out of the trigram index before the entry service
+# deletes them (no delete trigger), in one statement: their seqs as one JSON array, the
+# array the outer loop (CROSS JOIN: without statistics the planner would scan the
+# entries). Only the indexed ones: a contentless index told to delete a row it lacks is
+# corrupt.
+_UNINDEX_ENTRIES = text(
+    "INSERT INTO dnc_entry_fts_username(dnc_entry_fts_username, rowid, username) "
+    f"SELECT 'delete', e.seq, {SQLITE_INDEXED_TEXT.format(row='e')} "
+    "FROM json_each(:seqs) AS r CROSS JOIN dnc_entry AS e ON e.seq = r.value "
+    "WHERE e.seq <= (SELECT indexed_upto FROM dnc_entry_fts_state)"
+)
+
+
+def unindex_entries(connection, seqs: str) -> None:
+    """SQLite: take the entries whose seqs `seqs` lists (a JSON array) out of the trigram
+    index, if there is one."""
+    if connection.execute(_HAS_ENTRY_FTS).first() is not None:
+        connection.execute(_UNINDEX_ENTRIES, {"seqs": seqs})
+
+
 def entry_fts_upto(connection) -> int | None:
     """The seq up to which the trigram index holds the entries (it takes new ones in
     batches, migration 0017), or None when there is no index (SQLite without FTS5's

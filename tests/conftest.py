@@ -18,6 +18,7 @@ from dnc_app.extensions import db
 from tests.support import TEST_ACTOR, TEST_SECRET
 
 # Tables in an order that respects foreign keys when emptied.
+FTS = "dnc_entry_fts_username"
 TABLES = [
     "notification_message",
     "notification_event",
@@ -27,6 +28,8 @@ TABLES = [
     "webhook_endpoint",
     "audit_event",
     "dnc_entry",
+    # Kept by the entry service on removal (SQLite, migration 0029), not by a trigger.
+    "entry_hour_count",
     "api_key",
     "member_session",
     "user_account",
@@ -76,6 +79,10 @@ def _empty_tables(url: str) -> None:
         else:
             for table in TABLES:
                 conn.execute(text(f"DELETE FROM {table}"))
+            # The search index follows the entry service's removals (migration 0029), not
+            # a DELETE by hand: emptied too.
+            if conn.execute(text(f"SELECT 1 FROM sqlite_master WHERE name = '{FTS}'")).first():
+                conn.execute(text(f"INSERT INTO {FTS}({FTS}) VALUES ('delete-all')"))
     engine.dispose()
 
 

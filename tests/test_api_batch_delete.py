@@ -4,13 +4,15 @@ webhook events per removed entry, one write of the budget and one of the batch l
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from dnc_app import accounts, entries
 from dnc_app.changelog import Source
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.models import AuditEvent, DncEntry, WebhookMessage
 from tests.support import TEST_ACTOR
 from tests.test_identifiers import LEAD, LEAD_AS_SENT, MEMBER, MEMBER_AS_SENT
 from tests.test_webhooks import deliver, register
@@ -217,3 +219,70 @@ def test_webhooks_get_one_removed_event_per_entry(app, client, team, receiver):
     )
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(DncEntry)) == 0
+
+
+def test_the_events_are_those_of_single_deletes(app, client, team):
+    """Each removal of many writes what a DELETE of the entry writes: the same change-log
+    row and the same webhook event, but for the entry's own id, dates and number."""
+    register(client, team, "http://127.0.0.1:9/hook")
+    urls = ["in/twin", "in/other-twin", LEAD]
+
+    def removal_records() -> tuple[list[dict], list[dict]]:
+        with app.app_context():
+            log = db.session.execute(
+                select(AuditEvent).where(AuditEvent.action == "remove").order_by(AuditEvent.seq)
+            ).scalars()
+            rows = [
+                {c: getattr(r, c) for c in AUDIT_SAME} | {"seq": r.seq, "id": r.subject_id}
+                for r in log
+            ]
+            events = [
+                {"type": m.event_type, "seq": m.seq, **json.loads(m.payload)}
+                for m in db.session.execute(
+                    select(WebhookMessage)
+                    .where(WebhookMessage.event_type == "dnc.entry.removed")
+                    .order_by(WebhookMessage.id)
+                ).scalars()
+            ]
+            db.session.execute(delete(WebhookMessage))
+            db.session.execute(delete(AuditEvent).where(AuditEvent.action == "remove"))
+            db.session.commit()
+            return rows, events
+
+    singles = add(app, team, urls)
+    for entry_id in singles:
+        resp = client.delete(f"/v1/dnc/{entry_id}", json={"reason": "Gone"}, headers=team.headers)
+        assert resp.status_code == 200
+    one_by_one = removal_records()
+    many = add(app, team, urls)
+    assert remove(client, team, ids=many, reason="Gone").get_json()["data"]["removed"] == 3
+    at_once = removal_records()
+
+    for (rows, events), ids in ((one_by_one, singles), (at_once, many)):
+        assert [r["id"] for r in rows] == ids == [e["data"]["$id"] for e in events]
+        assert [r["seq"] for r in rows] == [e["seq"] for e in events]
+        assert [e["data"]["seq"] for e in events] == [e["seq"] for e in events]
+        for event in events:
+            for own in ("$id", "seq", "$createdAt", "$updatedAt"):
+                event["data"].pop(own)
+            event.pop("seq"), event.pop("timestamp")
+        for row in rows:
+            row.pop("id"), row.pop("seq")
+    assert at_once[0] == one_by_one[0]  # the change-log rows (one operation aside)
+    assert at_once[1] == one_by_one[1] and len(at_once[1]) == 3  # the events
+
+
+# What a removal's change-log row holds besides its number and entry id.
+AUDIT_SAME = (
+    "action",
+    "subject_type",
+    "subject_label",
+    "url",
+    "reason",
+    "source",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "ip_hash",
+    "reference",
+)

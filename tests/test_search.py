@@ -550,6 +550,71 @@ def test_the_index_follows_every_write(app, team, make_team):
         assert len(indexed_seqs("bulk-")) == 1
 
 
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
+def test_a_removal_of_many_keeps_the_index_and_the_hour_counts(app, team):
+    """No delete trigger (migration 0029): the service takes the removed entries out of the
+    index and the hour counts, indexed or not, erased or not, in one statement each."""
+    from tests.test_dashboard import hour_counts
+
+    with app.app_context():
+        added = entries.add_entries(
+            team.id, [f"in/many-{i}" for i in range(8)], source=Source.CLI, actor=TEST_ACTOR
+        )
+        ids = [item.entry_id for item in added.items]
+        index_upto(max_seq() - 3)  # the last three are past the index's position
+        entries.erase_entry(team.id, ids[2], source=Source.CLI, actor=TEST_ACTOR)
+        result = entries.remove_entries(
+            team.id,
+            ids=[ids[1], ids[2], ids[5], ids[6], ids[1]],
+            reason="Done",
+            source=Source.CLI,
+            actor=TEST_ACTOR,
+            may_remove_optouts=True,  # the erased one too
+        )
+        assert [item.status for item in result.items] == ["removed"] * 4 + ["not_found"]
+        assert_in_sync("many-", "y-1", "y-5", "6", "y")
+        assert len(indexed_seqs("many-")) == 3 and len(stored_seqs("many-")) == 4
+        kept, counted = hour_counts()
+        assert kept == counted and sum(counted.values()) == 4
+        # A team's removal takes its entries out of the index (a trigger on the team).
+        db.session.execute(text("DELETE FROM team WHERE id = :id"), {"id": team.id})
+        db.session.commit()
+        assert_in_sync("many-", "y")
+        assert indexed_seqs("many-") == set()
+
+
+@pytest.mark.database("sqlite")  # the FTS5 index is SQLite's (PostgreSQL: 0018's)
+def test_migration_0029_goes_back_to_the_delete_triggers(app, team):
+    from flask_migrate import upgrade
+
+    def triggers() -> set[str]:
+        return set(
+            db.session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            .scalars()
+            .all()
+        )
+
+    deleting = {"dnc_entry_count_delete", "dnc_entry_fts_username_delete"}
+    with app.app_context():
+        index_upto(max_seq() + 100)
+        add_kept(team.id, range(1, 7))
+        assert not deleting & triggers() and "dnc_entry_fts_username_team_delete" in triggers()
+        downgrade_before(app, "0029")
+        assert deleting <= triggers() and "dnc_entry_fts_username_team_delete" not in triggers()
+        # The old triggers keep the index for a DELETE by hand.
+        db.session.execute(text("DELETE FROM dnc_entry WHERE url LIKE '%kept-2'"))
+        db.session.commit()
+        assert_in_sync("kept-", "t-2")
+        db.session.remove()
+        upgrade()
+        assert not deleting & triggers()
+        entries.remove_entries(
+            team.id, urls=["in/kept-3", "in/kept-4"], source=Source.CLI, actor=TEST_ACTOR
+        )
+        assert_in_sync("kept-", "t-3", "t-4")
+        assert len(indexed_seqs("kept-")) == 3
+
+
 # Migration 0017: the index takes the entries past its position once they are this many.
 LAG = 1000
 

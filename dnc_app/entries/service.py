@@ -395,7 +395,7 @@ def remove_entry(
         # An erased entry is a person's data erased on request: it stays suppressed
         # unless the same right that removes an opt-out removes it.
         _check_optout_removal(team_id, entry, reason, source, actor, may_remove_optouts)
-    db.session.execute(sql.DELETE_ENTRY, {"seq": entry.seq})
+    sql.delete_entries([entry.seq])
     record(
         team_id,
         Action.REMOVE,

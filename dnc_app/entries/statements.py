@@ -6,6 +6,7 @@ the ORM cost more than the SQL on every request.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from ..changelog import PROTECTED_SOURCES
 from ..database import run
 from ..extensions import db
 from ..models import DncEntry, Team
+from ..search import unindex_entries
 from ..timeutil import UTCDateTime
 from .validation import url_digest
 from .values import ENTRY_FIELDS, Entry
@@ -49,7 +51,6 @@ FIND_BY_DIGEST = SELECT_ENTRY.where(
 GET_ENTRY = SELECT_ENTRY.where(
     ENTRIES.c.id == bindparam("entry_id"), ENTRIES.c.team_id == bindparam("team_id")
 )
-DELETE_ENTRY = delete(ENTRIES).where(ENTRIES.c.seq == bindparam("seq"))
 # The person's own request for an entry listed otherwise: it becomes protected.
 PROTECT_ENTRY = (
     update(ENTRIES)
@@ -262,22 +263,38 @@ def entries_among(team_id: str, keys: list[str], *, by_url: bool) -> list:
     return [entry for entry in (Entry(*row) for row in rows) if entry.team_id == team_id]
 
 
-_DELETE_SEQS = {
-    "postgresql": delete(ENTRIES).where(
-        ENTRIES.c.seq == func.any(bindparam("seqs", type_=ARRAY(BigInteger())))
-    ),
-    "sqlite": delete(ENTRIES).where(ENTRIES.c.seq.in_(bindparam("seqs", expanding=True))),
-}
+# PostgreSQL: one statement; 0013's statement-level trigger takes the hour counts down once.
+_PG_DELETE_SEQS = delete(ENTRIES).where(
+    ENTRIES.c.seq == func.any(bindparam("seqs", type_=ARRAY(BigInteger())))
+)
+# SQLite (migration 0029): no delete trigger (a row-level one fires per row and costs SQLite
+# its one-pass delete), so the hour counts and the search index are kept here, one
+# statement each, before the rows go. The seqs travel as one JSON array (json_each): short
+# statements whatever their number. CROSS JOIN keeps the array the outer loop (without
+# statistics the planner would scan the entries). Identifiers that hang off an entry
+# would be one more DELETE of the same seqs.
+_SQLITE_UNCOUNT = text("""
+    UPDATE entry_hour_count AS c SET entries = c.entries - d.n
+    FROM (SELECT e.team_id, CAST(strftime('%s', e.created_at) AS INTEGER) / 3600 AS hour,
+                 e.source, count(*) AS n
+          FROM json_each(:seqs) AS r CROSS JOIN dnc_entry AS e ON e.seq = r.value
+          GROUP BY 1, 2, 3) AS d
+    WHERE c.team_id = d.team_id AND c.hour = d.hour AND c.source = d.source
+""")
+_SQLITE_DELETE = text("DELETE FROM dnc_entry WHERE seq IN (SELECT value FROM json_each(:seqs))")
 
 
 def delete_entries(seqs: list[int]) -> None:
-    """Delete these entries (by seq): one statement per _LOOKUP_CHUNK on SQLite."""
-    statement = _DELETE_SEQS[dialect_name()]
+    """Delete these entries (by seq) in the write in progress, with a constant number of
+    statements whatever their number; the hour counts and the search index follow."""
     if dialect_name() == "postgresql":
-        db.session.execute(statement, {"seqs": seqs})
+        db.session.execute(_PG_DELETE_SEQS, {"seqs": seqs})
         return
-    for start in range(0, len(seqs), _LOOKUP_CHUNK):
-        db.session.execute(statement, {"seqs": seqs[start : start + _LOOKUP_CHUNK]})
+    connection = db.session.connection()
+    listed = json.dumps(seqs)
+    connection.execute(_SQLITE_UNCOUNT, {"seqs": listed})
+    unindex_entries(connection, listed)
+    connection.execute(_SQLITE_DELETE, {"seqs": listed})
 
 
 def _screen_statements(*columns, key):
