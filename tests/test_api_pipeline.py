@@ -21,6 +21,7 @@ import json
 import time
 
 import pytest
+from flask import request_finished
 from sqlalchemy import delete
 from werkzeug.test import Client
 
@@ -320,15 +321,31 @@ def test_every_hook_of_the_app_is_a_step_of_the_pipeline_or_has_no_work_there(ma
     assert api_bp.name == "api"  # the registry reads the blueprint's hooks by this name
 
 
-def test_a_hook_added_later_is_not_skipped_silently(make_app, team):
+def _added_later(app, **_extra) -> None:
+    return None
+
+
+@pytest.mark.parametrize("kind", ["before_request", "after_request", "blueprint", "signal"])
+def test_a_hook_added_later_is_not_skipped_silently(make_app, team, kind):
     app = make_app()
-
-    @app.before_request
-    def added_later():
-        return None
-
-    for client in entry_points(app):
-        resp = client.get("/v1/dnc/check?url=in/x", headers=team.headers)
-        assert resp.status_code == 500 and resp.json["error"] == "internal_error"
-    # Routes served with Flask's hooks run it.
-    assert app.test_client().get("/v1/verify", headers=team.headers).status_code == 200
+    check = "/v1/dnc/check?url=in/x"
+    assert app.test_client().get(check, headers=team.headers).status_code == 200
+    make_app()  # another app's hooks and receivers are not this one's
+    assert app.test_client().get(check, headers=team.headers).status_code == 200
+    if kind == "before_request":
+        app.before_request(lambda: None)
+    elif kind == "after_request":
+        app.after_request(lambda response: response)
+    elif kind == "blueprint":
+        app.before_request_funcs.setdefault("api", []).append(lambda: None)
+    else:
+        request_finished.connect(_added_later, app)
+    try:
+        for _ in range(2):  # and again: not only once
+            for client in entry_points(app):
+                resp = client.get(check, headers=team.headers)
+                assert resp.status_code == 500 and resp.json["error"] == "internal_error"
+        # Routes served with Flask's hooks run it.
+        assert app.test_client().get("/v1/verify", headers=team.headers).status_code == 200
+    finally:
+        request_finished.disconnect(_added_later, app)

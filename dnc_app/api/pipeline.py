@@ -260,7 +260,7 @@ def run(app: Flask, route: Route, environ: dict) -> tuple[Answer, list[tuple[str
         query(call)
         size_cap(call, route, app.config["API_MAX_CONTENT_LENGTH"])
         media_type(call)
-        app_wide_limits(app, call, state.app_wide_limits())
+        app_wide_limits(app, call, state.app_wide_limits)
         key = authenticate(call, answer)
         if key is not None and team_limits(key, route, answer):
             values = route.parse(call)
@@ -336,37 +336,66 @@ def route_of(app: Flask) -> Route | None:
 # ------------------------------------------------------------------ the hooks it replaces
 
 
-def hook_registry(app: Flask) -> tuple:
-    """Every request hook and request-signal receiver that could apply to an API request,
-    as function objects (compared by identity)."""
-    lists: list[Any] = []
-    for hooks in (
+_HOOK_SCOPES = (None, "api")  # the app's own hooks and the API blueprint's
+
+
+def _hook_lists(app: Flask) -> list[dict]:
+    return [
         app.before_request_funcs,
         app.after_request_funcs,
         app.teardown_request_funcs,
         app.url_value_preprocessors,
         app.url_default_functions,
-    ):
-        for scope in (None, "api"):
-            lists.append(tuple(hooks.get(scope, ())))
-    lists.append(tuple(request_started.receivers_for(app)))
-    lists.append(tuple(request_finished.receivers_for(app)))
-    return tuple(lists)
+    ]
+
+
+def _receivers(app: Flask) -> tuple:
+    return (
+        tuple(request_started.receivers_for(app)),
+        tuple(request_finished.receivers_for(app)),
+    )
+
+
+def hook_registry(app: Flask) -> tuple:
+    """Every request hook and request-signal receiver that could apply to an API request,
+    as function objects (compared by identity)."""
+    hooks = tuple(tuple(d.get(scope, ())) for d in _hook_lists(app) for scope in _HOOK_SCOPES)
+    return hooks + _receivers(app)
 
 
 class _State:
     def __init__(self, app: Flask, app_wide_limits: Callable[[], bool]):
         self.registry = hook_registry(app)
-        self.app_wide_limits = app_wide_limits
+        # The hooks' lists as create_app left them (a list compares its items by identity
+        # first), and the receivers, read again only when a signal's receivers change.
+        self._hooks = [
+            (d, scope, list(d.get(scope, ()))) for d in _hook_lists(app) for scope in _HOOK_SCOPES
+        ]
+        self._receivers = _receivers(app)
+        self._receiver_count = self._count()
+        # Decided by the configuration create_app read (RATELIMIT_DEFAULT and the like).
+        self.app_wide_limits = app_wide_limits()
+
+    @staticmethod
+    def _count() -> int:
+        return len(request_started.receivers) + len(request_finished.receivers)
 
     def check_hooks(self, app: Flask) -> None:
-        if hook_registry(app) != self.registry:
+        changed = any(d.get(scope, _NONE) != hooks for d, scope, hooks in self._hooks)
+        if not changed and self._count() != self._receiver_count:
+            changed = _receivers(app) != self._receivers
+            if not changed:  # another app's receivers
+                self._receiver_count = self._count()
+        if changed:
             raise RuntimeError(
                 "A request hook or signal receiver was added after create_app: the API "
                 "pipeline's routes do not run Flask's hooks. Make it a step of "
                 "dnc_app/api/pipeline.py (or register it in create_app and state in "
                 "tests/test_api_pipeline.py why it has no work on those routes)."
             )
+
+
+_NONE: list = []
 
 
 def install(app: Flask, app_wide_limits: Callable[[], bool]) -> None:
