@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 
 from . import config
@@ -28,6 +28,17 @@ class DncFlask(Flask):
             response.status_code = 204
             del response.headers["Content-Type"]
         return response
+
+    def full_dispatch_request(self) -> Response:
+        """A route of the API pipeline is answered by its chain alone: Flask's request
+        hooks and signals do not run for it (api/pipeline.py says why that is safe)."""
+        from .api import pipeline
+
+        route = pipeline.route_of(self)
+        if route is None:
+            return super().full_dispatch_request()
+        self._got_first_request = True
+        return pipeline.respond(self, route, request.environ)
 
 
 def create_app(test_config: Mapping | None = None) -> Flask:
@@ -55,6 +66,7 @@ def create_app(test_config: Mapping | None = None) -> Flask:
     register_api_fast_path(app)
     register_webhook_delivery(app)
     register_metrics(app)
+    register_api_pipeline(app)  # last: it fixes the hooks it stands for
     return app
 
 
@@ -138,18 +150,25 @@ def register_error_handlers(app: Flask) -> None:
     errors.init_app(app)
 
 
+def _app_wide_limits() -> bool:
+    # Flask-Limiter's middleware has work on /v1 only for default/application limits.
+    from .extensions import limiter
+
+    return bool(limiter.limit_manager.default_limits or limiter.limit_manager.application_limits)
+
+
 def register_api_fast_path(app: Flask) -> None:
     from .api import fastpath, hotpath
     from .extensions import limiter, login_manager
 
-    def app_wide_limits() -> bool:
-        # Flask-Limiter's middleware has work on /v1 only for default/application limits.
-        return bool(
-            limiter.limit_manager.default_limits or limiter.limit_manager.application_limits
-        )
+    fastpath.register(app, owners={limiter: _app_wide_limits, login_manager: lambda: False})
+    hotpath.install(app)
 
-    fastpath.register(app, owners={limiter: app_wide_limits, login_manager: lambda: False})
-    hotpath.install(app, app_wide_limits)
+
+def register_api_pipeline(app: Flask) -> None:
+    from .api import pipeline
+
+    pipeline.install(app, _app_wide_limits)
 
 
 def register_cli(app: Flask) -> None:

@@ -14,6 +14,8 @@ of the one Flask-Limiter made (Flask-Limiter takes no storage object).
 
 2. No X-RateLimit-* headers on a response (forget_current_limit): Flask-Limiter writes
 them from the request's current limit, kept in its request context (a private property).
+The API pipeline's routes run no Flask hooks, so they call Flask-Limiter's before-request
+check themselves (check_app_wide_limits, a private method too).
 
 3. One Redis round trip per limit and request (hit_with_window): limits' own Lua scripts
 for the moving window, acquire then read, in one script. It must keep limits' list layout,
@@ -63,6 +65,13 @@ def sweep_less_often(limiter: Limiter, strategy: str) -> None:
     if type(storage) is MemoryStorage:
         limiter._storage = SweepingMemoryStorage(wrap_exceptions=storage.wrap_exceptions)
         limiter._limiter = STRATEGIES[strategy](limiter._storage)
+
+
+def check_app_wide_limits(limiter: Limiter) -> None:
+    """Flask-Limiter's own check of the current request (in a request context) against its
+    default and application limits, as its before-request hook makes it: raises
+    RateLimitExceeded. For the API pipeline, whose routes run no Flask hooks."""
+    limiter._check_request_limit(in_middleware=True)
 
 
 def forget_current_limit(limiter: Limiter) -> None:

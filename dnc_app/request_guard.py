@@ -24,16 +24,16 @@ from werkzeug.exceptions import BadRequest
 from .errors import envelope, is_api_request
 
 NUL = "\x00"
+UNDECODABLE_QUERY = "The query string is not valid UTF-8."
 
 
 def refuse_undecodable_query():
     try:
         request.query_string.decode()
     except UnicodeDecodeError:
-        message = "The query string is not valid UTF-8."
         if is_api_request():
-            return envelope("invalid_parameter", None, message, 400)
-        abort(400, description=message)
+            return envelope("invalid_parameter", None, UNDECODABLE_QUERY, 400)
+        abort(400, description=UNDECODABLE_QUERY)
     return None
 
 

@@ -49,12 +49,19 @@ HEADERS = {
 # development server on http://localhost would be pointless.
 HSTS = "max-age=31536000; includeSubDomains"
 
+_PLAIN = list(HEADERS.items())
+_SECURE = [*_PLAIN, ("Strict-Transport-Security", HSTS)]
+
+
+def security_headers(secure: bool) -> list[tuple[str, str]]:
+    """The headers every answer carries (HSTS only over https): the pages' hook and the
+    API pipeline's step."""
+    return _SECURE if secure else _PLAIN
+
 
 def add_security_headers(response: Response) -> Response:
-    for name, value in HEADERS.items():
+    for name, value in security_headers(request.is_secure):
         response.headers.setdefault(name, value)
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if is_api_request():
         # Every /v1 answer is a team's data or about its key: no cache keeps it.
         response.headers["Cache-Control"] = "no-store"

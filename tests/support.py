@@ -31,3 +31,22 @@ def downgrade_before(app, revision: str) -> None:
     config = app.extensions["migrate"].migrate.get_config()
     db.session.remove()
     downgrade(revision=ScriptDirectory.from_config(config).get_revision(revision).down_revision)
+
+
+def flask_dispatch(app):
+    """The app as a WSGI callable without the API's WSGI shortcut in front (api/hotpath.py):
+    every request goes through Flask's routing and dispatch (inside ProxyFix, if any)."""
+    import copy
+
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from dnc_app.api.hotpath import HotPath
+
+    outer = app.wsgi_app
+    hot = outer.app if isinstance(outer, ProxyFix) else outer
+    assert isinstance(hot, HotPath)
+    if not isinstance(outer, ProxyFix):
+        return hot.flask_wsgi
+    flask_outer = copy.copy(outer)
+    flask_outer.app = hot.flask_wsgi
+    return flask_outer

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from dnc_app import entries
 from dnc_app.api.openapi import ERROR_CODES, build_document
 from dnc_app.errors import API_ERRORS
-from tests.support import TEST_ACTOR
+from tests.support import TEST_ACTOR, flask_dispatch
 
 # Generous limits: the fuzzer sends a few hundred requests within a minute.
 FUZZ_LIMITS = {
@@ -203,13 +203,17 @@ def test_the_app_serves_the_fuzzed_document(fuzz_app):
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_conforms_to_the_document(case, fuzz_app, fuzz_team):
-    # This test's app (and database) receives the requests, also the checks' own probes.
-    case.operation.schema.app = fuzz_app
+@pytest.mark.parametrize("entry_point", ["shortcut", "flask"])
+def test_every_operation_conforms_to_the_document(case, fuzz_app, fuzz_team, entry_point):
+    # This test's app (and database) receives the requests, also the checks' own probes:
+    # through the WSGI shortcut in front of Flask (as served), or straight to Flask's
+    # dispatch, so that the API pipeline's routes are fuzzed through both entry points.
+    wsgi = fuzz_app if entry_point == "shortcut" else flask_dispatch(fuzz_app)
+    case.operation.schema.app = wsgi
     if (case.headers or {}).get("Authorization") == f"Bearer {STAND_IN_KEY}":
         case.headers["Authorization"] = f"Bearer {fuzz_team.api_key}"
     case.call_and_validate(
-        app=fuzz_app,
+        app=wsgi,
         checks=[
             not_a_server_error,
             status_code_conformance,

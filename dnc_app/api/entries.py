@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
+from urllib.parse import parse_qsl
 
 from flask import g, request
 
 from .. import accounts, entries
-from ..changelog import Actor, Source
+from ..accounts import KeyIdentity
+from ..changelog import Source
 from ..entries.service import ENTRY_ID
 from ..errors import envelope
-from . import bp
-from .auth import require_api_key
+from . import bp, pipeline
+from .auth import actor_of, require_api_key
 from .errors import ApiError, InvalidParameter
 from .limits import BATCH, CHECK, LIST, SCREEN, WRITE, team_limits
 from .params import int_arg
@@ -35,22 +38,37 @@ def parse_json_object(raw: bytes) -> dict:
     return body
 
 
-@bp.post("/dnc")
-@require_api_key
-@team_limits(WRITE)
-def post_entry():
-    return add_answer(g.team_id, g.actor, json_object())
+class AddBody(NamedTuple):
+    url: object  # a string once the service has checked it
+    reason: object
 
 
-def add_answer(team_id: str, actor: Actor, body: dict):
-    """POST /v1/dnc once authenticated and counted (also the WSGI hot path's)."""
+def parse_add_body(raw: bytes) -> AddBody:
+    """The body of POST /v1/dnc, or ApiError (invalid_json, missing_url)."""
+    body = parse_json_object(raw)
     url = body.get("url")
     if url is None or url == "":
         raise ApiError("missing_url", "URL is required")
+    return AddBody(url, body.get("reason"))
+
+
+def add_answer(key: KeyIdentity, body: AddBody):
+    """POST /v1/dnc once authenticated, counted and parsed."""
     entry = entries.add_entry(
-        team_id, url, reason=body.get("reason"), source=Source.API, actor=actor
+        key.team_id, body.url, reason=body.reason, source=Source.API, actor=actor_of(key)
     )
     return envelope(None, entry.to_dict(), "Added to Do Not Contact list", 201)
+
+
+ADD_ROUTE = pipeline.route(
+    bp,
+    "POST",
+    "/dnc",
+    endpoint="post_entry",
+    limits=(WRITE,),
+    parse=lambda call: parse_add_body(call.body),
+    serve=add_answer,
+)
 
 
 @bp.get("/verify")
@@ -133,22 +151,40 @@ def post_batch():
 # --------------------------------------------------------------------------- check
 
 
-@bp.get("/dnc/check")
-@require_api_key
-@team_limits(CHECK)
-def check_entry():
-    return check_answer(g.team_id, request.args.get("url", ""))
-
-
-def check_answer(team_id: str, url: str):
-    """GET /v1/dnc/check once authenticated and counted (also the WSGI hot path's)."""
+def parse_check_query(query: str) -> str:
+    """The URL asked about by GET /v1/dnc/check (its first `url` parameter, decoded as
+    werkzeug decodes request.args), or ApiError missing_url."""
+    url = next(
+        (
+            value
+            for name, value in parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote")
+            if name == "url"
+        ),
+        "",
+    )
     if url == "":
         raise ApiError("missing_url", "url query parameter is required")
-    entry = entries.find_by_url(team_id, url)
+    return url
+
+
+def check_answer(key: KeyIdentity, url: str):
+    """GET /v1/dnc/check once authenticated, counted and parsed."""
+    entry = entries.find_by_url(key.team_id, url)
     on_list = entry is not None
     data = {"onList": on_list, "entry": entry.to_dict() if entry is not None else None}
     message = "URL is on the Do Not Contact list" if on_list else "URL is not on the list"
     return envelope(None, data, message, 200)
+
+
+CHECK_ROUTE = pipeline.route(
+    bp,
+    "GET",
+    "/dnc/check",
+    endpoint="check_entry",
+    limits=(CHECK,),
+    parse=lambda call: parse_check_query(call.query),
+    serve=check_answer,
+)
 
 
 # --------------------------------------------------------------------------- screen

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, insert, select, update
 
 from .. import metrics
@@ -631,7 +631,14 @@ def init_app(app: Flask) -> None:
     if not app.config["WEBHOOK_DELIVERY"]:
         return
 
-    @app.before_request
-    def _start_delivery():
-        if id(app) not in _started:
-            start_in_process(app)
+    app.before_request(start_delivery)
+
+
+def start_delivery() -> None:
+    """Before every request: the delivery loop runs (the API pipeline's first step too)."""
+    ensure_delivery(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def ensure_delivery(app: Flask) -> None:
+    if app.config["WEBHOOK_DELIVERY"] and id(app) not in _started:
+        start_in_process(app)
