@@ -84,14 +84,12 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from . import database
     from .extensions import babel, csrf, limiter, login_manager, migrate
-    from .limitstore import sweep_less_often
     from .optout.strings import select_locale
 
     database.init_app(app)
     migrate.init_app(app, database.db, directory=str(config.resource_dir("migrations")))
     csrf.init_app(app)
     limiter.init_app(app)
-    sweep_less_often(limiter, app.config["RATELIMIT_STRATEGY"])
     login_manager.init_app(app)
     # The public opt-out page's catalogues (the team pages are English only).
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(config.resource_dir("translations")))
