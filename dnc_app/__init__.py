@@ -151,9 +151,13 @@ def register_api_fast_path(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from . import cli
+    # `db backup`: a command of Flask-Migrate's `db` group, attached when imported.
+    from . import backup, cli  # noqa: F401
+    from .optout.cli import optout_cli
+    from .webhooks.cli import webhooks_cli
 
-    cli.init_app(app)
+    for command in (*cli.COMMANDS, optout_cli, webhooks_cli):
+        app.cli.add_command(command)
 
 
 def register_webhook_delivery(app: Flask) -> None:
