@@ -532,7 +532,7 @@ def preview_removal(
 
 
 def _removal_keys(ids, urls) -> tuple[RemovalResult, list[str | None], list[str]]:
-    """The result to fill, each input's key (a normalized URL or a well-formed id; None:
+    """The result to fill, each input's key (a normalized URL's digest or a well-formed id; None:
     invalid_url or not_found already), and the distinct keys to read."""
     by_url = ids is None
     result = RemovalResult([RemovalItem(raw) for raw in (urls if by_url else ids) or ()])
@@ -541,7 +541,8 @@ def _removal_keys(ids, urls) -> tuple[RemovalResult, list[str | None], list[str]
         key = None
         if by_url:
             try:
-                key = item.url = normalize(item.input)
+                item.url = normalize(item.input)
+                key = url_digest(item.url)  # the person's identity, kept by an erasure
             except InvalidURL as exc:
                 item.status, item.error = "invalid_url", exc.reason
         elif isinstance(item.input, str) and ENTRY_ID.fullmatch(item.input):
@@ -561,7 +562,7 @@ def _classify_removal(
     """Read the entries and set each item's status, in input order; returns the entries
     to remove and the protected ones refused, by id."""
     found = {
-        (row.url if by_url else row.id): row
+        (row.url_sha256 if by_url else row.id): row
         for row in sql.entries_among(team_id, wanted, by_url=by_url)
     }
     removed: dict[str, Entry] = {}

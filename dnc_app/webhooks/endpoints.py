@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from ..changelog import PROTECTED_SOURCES
 from ..database import begin_write, rows_matched
 from ..extensions import db
 from ..ids import random_token
@@ -451,7 +452,7 @@ def recover(team_id: str, endpoint_id: str, since: datetime) -> int:
         raise EndpointDisabled()
     begin_write()
     count = outbox.enqueue_recovered(
-        team_id, endpoint.id, endpoint.events.split(), since, recover_cap()
+        team_id, endpoint.id, endpoint.events.split(), since, recover_cap(), PROTECTED_SOURCES
     )
     if count is None:
         db.session.rollback()
