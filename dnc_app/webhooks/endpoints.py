@@ -196,10 +196,10 @@ def create_endpoint(
 
 
 def _lock_team(team_id: str) -> None:
-    """Take the team row's lock for the rest of the transaction (SQLite: the write lock is
-    already held), so that two creations count the team's endpoints one after the other."""
-    if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
+    """Take the team row's lock for the rest of the transaction, so that two creations
+    count the team's endpoints one after the other (SQLite: SQLAlchemy leaves FOR UPDATE
+    out; begin_write's lock already serializes the writes)."""
+    db.session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
 
 
 _UNSET = object()
