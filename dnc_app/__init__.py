@@ -96,14 +96,12 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from . import database
     from .extensions import babel, csrf, limiter, login_manager, migrate
-    from .limitstore import sweep_less_often
     from .optout.strings import select_locale
 
     database.init_app(app)
     migrate.init_app(app, database.db, directory=str(config.resource_dir("migrations")))
     csrf.init_app(app)
     limiter.init_app(app)
-    sweep_less_often(limiter, app.config["RATELIMIT_STRATEGY"])
     login_manager.init_app(app)
     # The public opt-out page's catalogues (the team pages are English only).
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(config.resource_dir("translations")))
@@ -172,9 +170,13 @@ def register_api_pipeline(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from . import cli
+    # `db backup`: a command of Flask-Migrate's `db` group, attached when imported.
+    from . import backup, cli  # noqa: F401
+    from .optout.cli import optout_cli
+    from .webhooks.cli import webhooks_cli
 
-    cli.init_app(app)
+    for command in (*cli.COMMANDS, optout_cli, webhooks_cli):
+        app.cli.add_command(command)
 
 
 def register_webhook_delivery(app: Flask) -> None:

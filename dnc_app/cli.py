@@ -7,7 +7,7 @@ import sys
 from typing import NoReturn
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import accounts, entries, pending_uploads
@@ -28,8 +28,8 @@ def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
-def _require_team(team_ref: str) -> Team:
-    """A team by id or slug."""
+def require_team(team_ref: str) -> Team:
+    """A team by id or slug (every command's --team), or the command fails saying so."""
     team = accounts.find_team(team_ref)
     if team is None:
         _fail(f"No team with id or slug {team_ref!r}")
@@ -80,7 +80,7 @@ def team_list(as_json: bool) -> None:
 )
 def key_create(team_ref: str, name: str | None, allow_optout_removal: bool) -> None:
     """Create an API key; prints it once."""
-    team = _require_team(team_ref)
+    team = require_team(team_ref)
     _key, secret = accounts.create_api_key(
         team.id, name=name, actor=CLI_ACTOR, can_remove_optouts=allow_optout_removal
     )
@@ -91,7 +91,7 @@ def key_create(team_ref: str, name: str | None, allow_optout_removal: bool) -> N
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
 def key_list(team_ref: str) -> None:
     """List a team's API keys (prefixes only)."""
-    team = _require_team(team_ref)
+    team = require_team(team_ref)
     for key in reversed(accounts.list_api_keys(team.id)):  # oldest first
         state = "revoked" if key.revoked_at else "active"
         click.echo(f"{key.id}  {key.prefix}…  {state:<8} {key.name or ''}")
@@ -102,7 +102,7 @@ def key_list(team_ref: str) -> None:
 @click.option("--team", "team_ref", required=True, help="Team id or slug.")
 def key_revoke(key_id: str, team_ref: str) -> None:
     """Revoke an API key by its id (see `key list`)."""
-    team = _require_team(team_ref)
+    team = require_team(team_ref)
     try:
         accounts.revoke_api_key(team.id, key_id, actor=CLI_ACTOR)
     except accounts.AccountError as exc:
@@ -133,7 +133,7 @@ PASSWORD_STDIN = click.option(
 @PASSWORD_STDIN
 def user_create(email: str, team_ref: str, role: str | None, password_stdin: bool) -> None:
     """Create a team member. The password comes from a prompt or standard input."""
-    team = _require_team(team_ref)
+    team = require_team(team_ref)
     password = _read_password(password_stdin)
     try:
         user = accounts.create_user(team.id, email, password, role=role)
@@ -188,7 +188,7 @@ def user_enable(email: str) -> None:
 @click.option("--reason")
 def entry_add(url: str, team_ref: str, reason: str | None) -> None:
     """Add a LinkedIn URL to a team's list."""
-    team = _require_team(team_ref)
+    team = require_team(team_ref)
     try:
         entry = entries.add_entry(team.id, url, reason=reason, source=Source.CLI, actor=CLI_ACTOR)
     except entries.AlreadyListed as exc:
@@ -248,15 +248,6 @@ Try the API:
 {bar}""")
 
 
-def init_app(app: Flask) -> None:
-    for group in (team_cli, key_cli, user_cli, entry_cli, bulk_cli):
-        app.cli.add_command(group)
-    app.cli.add_command(demo_command)
-    from .optout.cli import optout_cli
-
-    app.cli.add_command(optout_cli)
-    from .webhooks.cli import webhooks_cli
-
-    app.cli.add_command(webhooks_cli)
-    # `db backup`: a command of Flask-Migrate's `db` group (attached when imported).
-    from . import backup  # noqa: F401
+# The groups of this module; dnc_app's register_cli adds them with those of the other
+# packages (optout, webhooks), which use this module's require_team.
+COMMANDS = (team_cli, key_cli, user_cli, entry_cli, bulk_cli, demo_command)

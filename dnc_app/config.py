@@ -30,6 +30,8 @@ import limits
 import limits.storage
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -130,6 +132,32 @@ def _storage_uri(raw: str) -> str:
     return raw
 
 
+# The databases the service runs on (each has its SQL where a dialect differs), in the
+# spellings accepted; postgres:// and postgresql:// get the psycopg 3 driver.
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "postgresql+psycopg")
+
+
+def _database_url_value(raw: str) -> str:
+    """A blank value (the embedded SQLite file), or a SQLite or PostgreSQL URL. Only the
+    scheme is repeated in the message: the URL may hold a password."""
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if raw and scheme not in DATABASE_SCHEMES:
+        given = f"the scheme {scheme!r}" if scheme else "a value without a scheme"
+        raise ValueError(
+            "must be a PostgreSQL URL like postgresql://user:pass@host/db or a SQLite "
+            f"one like sqlite:////var/lib/dnc/dnc.sqlite3, not {given}"
+        )
+    if raw:
+        try:  # SQLAlchemy's own parser, as the engine reads it later (a port, brackets)
+            make_url(raw).port  # noqa: B018 - the port is parsed when read
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "is not a valid database URL (check the port, the brackets around an "
+                "IPv6 address, and that special characters in the password are %-encoded)"
+            ) from None
+    return raw
+
+
 def _host_list(raw: Any) -> list[str] | None:
     if raw is None or isinstance(raw, list):
         return raw or None
@@ -180,7 +208,7 @@ class Settings(BaseSettings):
     DNC_ENV: Annotated[Literal["default", "production"], BeforeValidator(_dnc_env)] = setting(
         "default", "`production` for production mode (see above)", shown="unset", app=False
     )
-    DATABASE_URL: str = setting(
+    DATABASE_URL: Annotated[str, AfterValidator(_database_url_value)] = setting(
         "",
         "`postgresql://user:pass@host/db` for PostgreSQL",
         app=False,

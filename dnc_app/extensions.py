@@ -13,6 +13,9 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
+# Registers the service's own store for memory:// before any limiter is configured.
+from . import limitstore  # noqa: F401
+
 
 class Base(DeclarativeBase):
     # Every model maps one table (DeclarativeBase's annotation allows any FROM clause).

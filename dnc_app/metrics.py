@@ -31,6 +31,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from .extensions import db, limiter
+from .models import WebhookMessage
 from .timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -127,8 +128,7 @@ class WebhookBacklog:
         self.now = now
 
     def collect(self):
-        from .models import WebhookMessage as M
-
+        M = WebhookMessage
         try:
             pending, oldest, earliest_due, due = db.session.execute(
                 select(

@@ -33,6 +33,21 @@ PENDING_TTL = 3600  # seconds a parsed upload waits for its confirmation
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
+# The areas of BULK_UPLOAD_DIR kept a directory per team and member: prospect files being
+# screened (web/screen_csv.py), and what a bulk add did not add (its Done page's
+# download). Here, with the directory's other files: erasing a person looks through them.
+SCREEN, NOT_ADDED = "screen", "bulk-not-added"
+AREAS = (SCREEN, NOT_ADDED)
+
+
+def team_dir(base: str | os.PathLike, team_id: str, area: str = SCREEN) -> Path:
+    return Path(base) / area / team_id
+
+
+def member_dir(base: str | os.PathLike, team_id: str, user_id: int, area: str = SCREEN) -> Path:
+    return team_dir(base, team_id, area) / str(user_id)
+
+
 class StagingLimitError(Exception):
     """The team's pending uploads would go over the cap; nothing was staged."""
 

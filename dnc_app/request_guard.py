@@ -17,9 +17,12 @@ service layer refuses them field by field.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Request, abort, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
+from werkzeug.formparser import FormDataParser
 
 from .errors import envelope, is_api_request
 
@@ -55,19 +58,25 @@ GUARDED_BLUEPRINTS = ("web", "optout")
 CHECK_THEIR_OWN_FIELDS = {"optout.submit", "web.login", "web.bulk_confirm"}
 
 
+class _NulRefusingParser(FormDataParser):
+    """werkzeug's form parser, then a look at the fields it found (uploaded files are not
+    form values)."""
+
+    def parse(self, *args: Any, **kwargs: Any) -> tuple[Any, MultiDict, MultiDict]:
+        stream, form, files = super().parse(*args, **kwargs)
+        if _has_nul(form):
+            raise BadRequest("The form contains a character that is not allowed.")
+        return stream, form, files
+
+
 class GuardedRequest(Request):
     """Checks form values when the form is parsed, whenever a view or hook first reads it
     (a view may raise the form size limit before that, as the bulk paste does)."""
 
-    def _load_form_data(self) -> None:
-        super()._load_form_data()
-        # request.form holds the fields; uploaded files are not form values.
-        if (
-            self.blueprint in GUARDED_BLUEPRINTS
-            and self.endpoint not in CHECK_THEIR_OWN_FIELDS
-            and _has_nul(self.form)
-        ):
-            raise BadRequest("The form contains a character that is not allowed.")
+    def make_form_data_parser(self) -> FormDataParser:
+        if self.blueprint in GUARDED_BLUEPRINTS and self.endpoint not in CHECK_THEIR_OWN_FIELDS:
+            self.form_data_parser_class = _NulRefusingParser
+        return super().make_form_data_parser()
 
 
 def register(app: Flask) -> None:

@@ -152,6 +152,41 @@ def test_a_key_allowed_to_remove_opt_outs_removes_them_with_a_reason(app, client
     assert resp.get_json()["data"]["removed"] == 2 and listed(app, team) == set()
 
 
+def test_by_url_finds_an_erased_person_by_the_digest_as_check_does(app, client, team):
+    """An erased entry keeps no URL, only its digest: by URL it is still found (and kept,
+    like an opt-out), as `GET /v1/dnc/check` finds it."""
+    erased, plain = add(app, team, ["in/erased-person", "in/plain"])
+    with app.app_context():
+        entries.erase_entry(team.id, erased, source=Source.API, actor=TEST_ACTOR)
+    check = client.get("/v1/dnc/check?url=linkedin.com/in/Erased-Person", headers=team.headers)
+    assert check.get_json()["data"]["entry"]["$id"] == erased
+    data = remove(
+        client, team, urls=["https://www.linkedin.com/in/erased-person/", "in/plain"]
+    ).get_json()["data"]
+    assert [(d["entryId"], d["status"]) for d in data["details"]] == [
+        (erased, "protected_entry"),
+        (plain, "removed"),
+    ]
+    assert (data["removed"], data["notFound"], data["protected"]) == (1, 0, 1)
+    with app.app_context():
+        left = db.session.execute(
+            select(DncEntry.id, DncEntry.url).where(DncEntry.team_id == team.id)
+        ).all()
+    assert [tuple(row) for row in left] == [(erased, None)]
+    # A key an owner allowed removes them, with a reason, by URL too.
+    with app.app_context():
+        _key, secret = accounts.create_api_key(
+            team.id, name="owner's", actor=TEST_ACTOR, can_remove_optouts=True
+        )
+    resp = client.post(
+        PATH,
+        json={"urls": ["in/erased-person"], "reason": "Asked to be contacted"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert resp.get_json()["data"]["details"][0]["status"] == "removed"
+    assert listed(app, team) == set()
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [

@@ -5,6 +5,7 @@ Flask views and on the hot path alike (one rule: api/mediatype.py)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from werkzeug.test import Client
@@ -163,3 +164,68 @@ def test_the_document_states_the_415_wherever_a_body_is_accepted(app):
     for operation in with_body:
         codes = operation["responses"]["415"]["content"]["application/json"]["schema"]
         assert "unsupported_media_type" in json.dumps(codes), operation["operationId"]
+
+
+API_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _api_paths(app) -> list[str]:
+    """Every /v1 route, its variables filled in (a path per rule, once)."""
+    paths = {
+        re.sub(r"<[^>]+>", "id-1", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/v1/")
+    }
+    return sorted(paths)
+
+
+REFUSED_415 = (415, "unsupported_media_type", "Request body must be JSON")
+REFUSED_405 = (405, "method_not_allowed", "Method not allowed for this endpoint")
+
+
+def _refusal(resp) -> tuple[int, str, str] | None:
+    """(status, error, message) of an answer in the JSON envelope with no data."""
+    body = resp.json
+    if not isinstance(body, dict) or set(body) != {"error", "data", "message"}:
+        return None
+    if body["data"] is not None:
+        return None
+    return resp.status_code, body["error"], body["message"]
+
+
+def _allow(resp) -> set[str]:
+    return {m.strip() for m in resp.headers["Allow"].split(",")}
+
+
+def test_every_api_route_and_method_answers_405_options_and_415_alike(app, client, team):
+    """Walks the URL map: a route added later is held to the same three rules."""
+    adapter = app.url_map.bind("localhost")
+    paths = _api_paths(app)
+    assert len(paths) >= 15
+    seen = set()
+    for path in paths:
+        allowed = set(adapter.allowed_methods(path))
+        assert "OPTIONS" in allowed, path
+
+        resp = client.options(path, headers=team.headers)
+        assert (resp.status_code, resp.data) == (204, b""), path
+        assert _allow(resp) == allowed, path
+
+        for method in API_METHODS:
+            if method in allowed:
+                # A body that is not JSON, whatever the method: refused before anything else.
+                resp = client.open(
+                    path,
+                    method=method,
+                    data="url=x",
+                    headers={**team.headers, "Content-Type": "text/plain"},
+                )
+                assert _refusal(resp) == REFUSED_415, (method, path)
+                seen.add("415")
+                continue
+            for headers in (team.headers, {}):  # signed in or not: the method is wrong
+                resp = client.open(path, method=method, headers=headers)
+                assert _refusal(resp) == REFUSED_405, (method, path)
+                assert _allow(resp) == allowed, (method, path)
+                seen.add("405")
+    assert seen == {"405", "415"}

@@ -553,3 +553,77 @@ def test_an_endpoint_deleted_during_a_patch_is_not_found(app, client, team, rece
         client, "PATCH", f"/v1/webhooks/{webhook_id}", team, json={"url": receiver.url + "/v2"}
     )
     assert (status, body["error"]) == (404, "not_found")
+
+
+def test_recovered_events_carry_what_the_live_ones_did(app, client, team, receiver):
+    """A recovered event is built as the live one was: the same `data` (protected, erased,
+    sha256 and the dates included) for adds and removals, own opt-outs and erased people."""
+    import json
+
+    from dnc_app import entries
+    from dnc_app.changelog import Source
+    from tests.support import TEST_ACTOR
+
+    webhook_id, _ = register(
+        client, team, receiver.url, events=["dnc.entry.added", "dnc.entry.removed"]
+    )
+    since = isoformat(utcnow() - timedelta(minutes=1))
+    with app.app_context():
+
+        def add(name, source=Source.API, reason="asked"):
+            return entries.add_entry(
+                team.id, f"in/{name}", reason=reason, source=source, actor=TEST_ACTOR
+            )
+
+        add("plain")
+        add("own", source=Source.PUBLIC_FORM, reason=None)
+        later = add("asked-later")
+        # The person asks on the public form: their own opt-out from then on.
+        with pytest.raises(entries.AlreadyListed):
+            entries.add_entry(
+                team.id, "in/asked-later", source=Source.PUBLIC_FORM, actor=TEST_ACTOR
+            )
+        erased = add("erased")
+        gone = add("gone")
+        entries.remove_entry(team.id, gone.id, reason="left", source=Source.API, actor=TEST_ACTOR)
+        entries.remove_entry(
+            team.id,
+            later.id,
+            reason="owner says",
+            source=Source.WEB,
+            actor=TEST_ACTOR,
+            may_remove_optouts=True,
+        )
+        entries.erase_entry(team.id, erased.id, source=Source.API, actor=TEST_ACTOR)
+
+        def payloads() -> dict[int, list[dict]]:
+            by_seq: dict[int, list[dict]] = {}
+            for seq, payload in db.session.execute(
+                select(WebhookMessage.seq, WebhookMessage.payload)
+                .where(WebhookMessage.endpoint_id == webhook_id, WebhookMessage.seq.is_not(None))
+                .order_by(WebhookMessage.id)
+            ):
+                by_seq.setdefault(seq, []).append(json.loads(payload))
+            return by_seq
+
+        live = payloads()
+        db.session.remove()
+    status, body = call(
+        client, "POST", f"/v1/webhooks/{webhook_id}/recover", team, json={"since": since}
+    )
+    assert status == 202 and body["data"] == {"count": len(live)} and len(live) == 7
+    with app.app_context():
+        both = payloads()
+    for seq, (first, recovered) in both.items():
+        assert recovered == first, seq
+    events = {(e["type"], e["data"]["$id"]): e["data"] for e, _ in both.values()}
+    assert events[("dnc.entry.added", erased.id)]["sha256"] == erased.url_sha256
+    assert events[("dnc.entry.added", erased.id)]["erased"] is True
+    assert events[("dnc.entry.removed", later.id)]["protected"] is True
+    assert [e["data"]["protected"] for e, _ in both.values() if e["type"].endswith("added")] == [
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]

@@ -121,36 +121,57 @@ def _environment(**settings: str) -> dict[str, str]:
     return {**keep, "WEBHOOK_DELIVERY": "off", **settings}
 
 
-BAD = {"DB_POOL_SIZE": "ten"}
-BAD_LINE = "Error: DB_POOL_SIZE: input should be a valid integer"
+# Each a complaint once: a value that started fine and failed later, or meant its opposite.
+BAD = {
+    "pool-size": ({"DB_POOL_SIZE": "ten"}, "DB_POOL_SIZE: input should be a valid integer"),
+    "limit": ({"DNC_WRITE_LIMIT": "30/fortnight"}, "DNC_WRITE_LIMIT must be rate limits"),
+    "limit-in-list": ({"OPTOUT_RATE_LIMIT": "5/minute;lots"}, "OPTOUT_RATE_LIMIT must be"),
+    "flag": ({"SESSION_COOKIE_SECURE": "maybe"}, "SESSION_COOKIE_SECURE must be one of"),
+    "limits-flag": ({"RATELIMIT_ENABLED": "enabled"}, "RATELIMIT_ENABLED must be one of"),
+    "database-scheme": (
+        {"DATABASE_URL": "mysql://dnc:hunter2@db/dnc"},
+        "DATABASE_URL must be a PostgreSQL URL",
+    ),
+    "database-port": (
+        {"DATABASE_URL": "postgresql://dnc:hunter2@db:fivefour/dnc"},
+        "DATABASE_URL is not a valid database URL",
+    ),
+    "language": ({"OPTOUT_LANGUAGE": "xx"}, "OPTOUT_LANGUAGE: input should be 'auto'"),
+    "store": ({"RATELIMIT_STORAGE_URI": "redis-host:6379"}, "RATELIMIT_STORAGE_URI must be"),
+}
 
 
-def _assert_refused(result: subprocess.CompletedProcess) -> None:
+def _assert_refused(result: subprocess.CompletedProcess, line: str) -> None:
     assert result.returncode == config.CONFIG_ERROR_EXIT_STATUS, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
+    assert "hunter2" not in result.stderr
     refusals = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(refusals) == 1 and refusals[0].startswith(BAD_LINE), result.stderr
+    assert len(refusals) == 1 and refusals[0].startswith(f"Error: {line}"), result.stderr
 
 
-def test_flask_refuses_to_start_with_a_wrong_setting(tmp_path):
+@pytest.mark.parametrize("case", BAD)
+def test_flask_refuses_to_start_with_a_wrong_setting(tmp_path, case):
+    settings, line = BAD[case]
     result = subprocess.run(
         [FLASK, "--app", "app", "routes"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
-        env=_environment(DNC_INSTANCE_PATH=str(tmp_path), **BAD),
+        env=_environment(DNC_INSTANCE_PATH=str(tmp_path), **settings),
     )
-    _assert_refused(result)
+    _assert_refused(result, line)
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("case", ["pool-size", "limit", "database-scheme", "language"])
 @pytest.mark.parametrize(
     "config_file", ["gunicorn.conf.py", "/dev/null"], ids=["with-gunicorn.conf.py", "without"]
 )
-def test_gunicorn_refuses_to_start_with_a_wrong_setting(tmp_path, config_file):
+def test_gunicorn_refuses_to_start_with_a_wrong_setting(tmp_path, config_file, case):
     # With gunicorn.conf.py the master refuses before binding; without it the worker's
     # exit status stops the master instead of a restart loop.
+    settings, line = BAD[case]
     result = subprocess.run(
         [
             GUNICORN,
@@ -165,21 +186,47 @@ def test_gunicorn_refuses_to_start_with_a_wrong_setting(tmp_path, config_file):
         capture_output=True,
         text=True,
         timeout=60,
-        env=_environment(DNC_INSTANCE_PATH=str(tmp_path), **BAD),
+        env=_environment(DNC_INSTANCE_PATH=str(tmp_path), **settings),
     )
-    _assert_refused(result)
+    _assert_refused(result, line)
 
 
-def test_the_app_gets_secure_cookies_from_1_and_no_limits_from_off(
-    monkeypatch, app_from_environment
-):
+def test_serve_production_refuses_a_wrong_setting_before_migrating(tmp_path):
+    # Its `flask db upgrade` is the first to read the settings: it stops there, once.
+    settings, line = BAD["pool-size"]
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "serve-production"), "--workers", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environment(
+            DNC_INSTANCE_PATH=str(tmp_path),
+            SECRET_KEY="k" * 40,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'dnc.sqlite3'}",
+            BIND=f"127.0.0.1:{free_port()}",
+            **settings,
+        ),
+    )
+    _assert_refused(result, line)
+    assert not (tmp_path / "dnc.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    "secure, limits_on",
+    [("1", "off"), ("yes", "0"), ("off", "on"), ("0", "yes"), ("TRUE", "false")],
+)
+def test_the_app_takes_the_words_as_they_read(monkeypatch, app_from_environment, secure, limits_on):
+    # "1" once gave insecure cookies and "off" left the limits on.
+    from dnc_app.config import TRUE_WORDS
     from dnc_app.extensions import limiter
 
-    monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
-    monkeypatch.setenv("RATELIMIT_ENABLED", "off")
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", secure)
+    monkeypatch.setenv("RATELIMIT_ENABLED", limits_on)
     app = app_from_environment()
-    assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert app.config["RATELIMIT_ENABLED"] is False and limiter.enabled is False
+    want_secure, want_limits = secure.lower() in TRUE_WORDS, limits_on.lower() in TRUE_WORDS
+    assert app.config["SESSION_COOKIE_SECURE"] is want_secure
+    assert app.config["RATELIMIT_ENABLED"] is want_limits and limiter.enabled is want_limits
     # The sign-in page keeps its CSRF token in the session cookie.
     cookie = app.test_client().get("/login").headers["Set-Cookie"]
-    assert "; Secure" in cookie
+    assert ("; Secure" in cookie) is want_secure

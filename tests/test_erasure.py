@@ -614,7 +614,7 @@ def test_the_search_index_stays_consistent_through_erasure_and_removal(app, clie
 def test_staged_screening_and_not_added_files_naming_the_person_are_deleted(
     app, client, team, eraser
 ):
-    from dnc_app.web.screen_csv import NOT_ADDED, SCREEN, team_dir
+    from dnc_app.pending_uploads import NOT_ADDED, SCREEN, team_dir
 
     raw, url, _reason = person()
     entry = add(client, team, raw)

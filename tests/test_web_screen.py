@@ -12,6 +12,7 @@ import pytest
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from dnc_app import pending_uploads
 from dnc_app.web import screen_csv
 from tests.web_support import HTMX, add_entries, token_for
 
@@ -373,7 +374,7 @@ def test_counting_in_steps_equals_one_count_and_the_database(stepping, member, t
     assert counts_of(html) == expected
     with stepping.app_context():
         path = screen_csv.staged_path(
-            screen_csv.member_dir(stepping.config["BULK_UPLOAD_DIR"], team.id, 1), token
+            pending_uploads.member_dir(stepping.config["BULK_UPLOAD_DIR"], team.id, 1), token
         )
         one_shot = screen_csv.count(team.id, path, screen_csv.read_layout(path), 3)
     assert one_shot.by_status == expected and one_shot.rows == 40
@@ -562,7 +563,7 @@ def test_a_file_replaced_during_a_step_asks_for_it_again(stepping, member, monke
 
 
 def staged_files(app, team_id: str, user_id: int = 1) -> list[str]:
-    directory = screen_csv.member_dir(app.config["BULK_UPLOAD_DIR"], team_id, user_id)
+    directory = pending_uploads.member_dir(app.config["BULK_UPLOAD_DIR"], team_id, user_id)
     return sorted(p.name for p in directory.glob("*")) if directory.is_dir() else []
 
 
@@ -657,7 +658,7 @@ def age(app, team_id: str, user_id: int, seconds: float) -> None:
     import os
     import time
 
-    directory = screen_csv.member_dir(app.config["BULK_UPLOAD_DIR"], team_id, user_id)
+    directory = pending_uploads.member_dir(app.config["BULK_UPLOAD_DIR"], team_id, user_id)
     for path in directory.glob("*"):
         then = time.time() - seconds
         os.utime(path, (then, then))
@@ -698,9 +699,9 @@ def test_the_sweep_removes_expired_files_and_those_of_removed_members(app, team,
     assert "and 6 screening file(s)" in result.output
     assert staged_files(app, team.id, 1) == [] and staged_files(app, team.id, 2) == []
     assert len(staged_files(app, team.id, 3)) == 2  # still in use
-    base = screen_csv.team_dir(app.config["BULK_UPLOAD_DIR"], team.id)
+    base = pending_uploads.team_dir(app.config["BULK_UPLOAD_DIR"], team.id)
     assert sorted(p.name for p in base.iterdir()) == ["1", "3"]
-    assert not screen_csv.team_dir(app.config["BULK_UPLOAD_DIR"], other.id).exists()
+    assert not pending_uploads.team_dir(app.config["BULK_UPLOAD_DIR"], other.id).exists()
 
 
 def test_each_upload_sweeps_its_team(app, team):
@@ -728,7 +729,7 @@ def test_a_request_waits_for_the_members_previous_one_then_says_so(
 ):
     monkeypatch.setattr(screen_csv, "LOCK_WAIT", 0.2)
     html = upload(signed_in, PROSPECTS.encode()).get_data(as_text=True)
-    directory = screen_csv.member_dir(app.config["BULK_UPLOAD_DIR"], team.id, 1)
+    directory = pending_uploads.member_dir(app.config["BULK_UPLOAD_DIR"], team.id, 1)
     with screen_csv.member_lock(directory):  # another request of the member at work
         resp = upload(signed_in, PROSPECTS.encode(), headers=HTMX)
         assert resp.status_code == 409 and "being read in another tab" in resp.get_data(
@@ -803,7 +804,7 @@ def test_two_simultaneous_uploads_of_one_member_take_turns(
         (a.status_code, a.text[:300]) for a in answers
     ]
     tokens = [PROGRESS_LINK.search(a.text).group(1) for a in answers]
-    staged = sorted(p.name for p in screen_csv.member_dir(uploads, team.id, 1).glob("*"))
+    staged = sorted(p.name for p in pending_uploads.member_dir(uploads, team.id, 1).glob("*"))
     # One file (the later upload's) and its count.
     assert len(staged) == 2 and {p.split(".")[0] for p in staged} <= {
         t.split("/")[2] for t in tokens

@@ -587,3 +587,31 @@ def test_after_a_secret_key_change_deliveries_fail_until_the_secret_is_rotated(
     (received,) = receiver.wait_for(1)
     assert received.verified(new)["type"] == "webhook.test"
     assert len(received.headers["webhook-signature"].split()) == 1
+
+
+def test_a_delivery_writes_its_head_and_body_at_once():
+    """One write per request (http.client's public send, not its private output buffer);
+    a request without a body is written as http.client writes it."""
+    from dnc_app.webhooks.destinations import parse as parse_destination
+    from dnc_app.webhooks.sender import _Pinned
+
+    class Recording:
+        def __init__(self):
+            self.writes: list[bytes] = []
+
+        def sendall(self, data):
+            self.writes.append(bytes(data))
+
+    connection = _Pinned(parse_destination("http://hooks.example/in?x=1"), "127.0.0.1")
+    connection.sock = Recording()
+    body = b'{"type":"dnc.entry.added"}'
+    connection.post_in_one_write(body, {"Content-Type": "application/json"})
+    (write,) = connection.sock.writes
+    assert write.startswith(b"POST /in?x=1 HTTP/1.1\r\nHost: hooks.example\r\n")
+    assert write.endswith(b"\r\n\r\n" + body) and b"Content-Length: 26\r\n" in write
+
+    connection = _Pinned(parse_destination("http://hooks.example/in"), "127.0.0.1")
+    connection.sock = Recording()
+    connection.post_in_one_write(b"", {})
+    (write,) = connection.sock.writes
+    assert write.endswith(b"Content-Length: 0\r\n\r\n")

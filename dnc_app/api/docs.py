@@ -11,11 +11,12 @@ import hashlib
 import json
 import re
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from markupsafe import Markup, escape
 
 from ..extensions import limiter
 from .entries import MAX_SCREEN_ITEMS
+from .mediatype import refuses_body
 from .openapi import ERROR_CODES, document_for
 
 bp = Blueprint("docs", __name__)
@@ -26,6 +27,10 @@ METHOD_ORDER = ("get", "post", "put", "patch", "delete")
 @bp.get("/v1/openapi.json")
 @limiter.exempt
 def openapi_document():
+    # Under /v1, so held to the API's rule on bodies (the api blueprint's own check does
+    # not run for this blueprint).
+    if refuses_body(request.environ):
+        abort(415)
     return document_for(current_app.config)
 
 

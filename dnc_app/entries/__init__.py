@@ -23,7 +23,15 @@ from .errors import (
     message_of,
 )
 from .evidence import evidence_of
-from .listing import COUNT_CAP, BrowsePage, ListFilter, browse
+from .listing import (
+    COUNT_CAP,
+    BrowsePage,
+    ListFilter,
+    browse,
+    count_entries,
+    list_entries,
+    walk_entries,
+)
 from .screen import Screened, end_read, screen_digests, screen_urls
 from .service import (
     REMOVAL_STATUSES,
@@ -31,16 +39,13 @@ from .service import (
     RemovalResult,
     add_entries,
     add_entry,
-    count_entries,
     erase_entry,
     find_by_url,
     get_entry,
-    list_entries,
     preview_entries,
     preview_removal,
     remove_entries,
     remove_entry,
-    walk_entries,
 )
 from .validation import clean_reason, normalize, search_term, url_digest
 from .values import (

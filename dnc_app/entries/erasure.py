@@ -44,6 +44,7 @@ from ..models import (
     WebhookMessage,
 )
 from ..normalize import CANONICAL_PREFIX
+from ..pending_uploads import AREAS, team_dir
 from ..search import entry_fts_upto
 from ..webhooks import signing
 from .errors import InvalidURL
@@ -245,8 +246,6 @@ def drop_staged_files(team_id: str, url: str) -> int:
     did not add) that mention the username, in any letter case, are deleted with their
     side files (a screening's progress). After the commit: files are not transactional.
     The number of files deleted."""
-    from ..web.screen_csv import AREAS, team_dir  # the pages' module: imported on use
-
     needle = url[len(CANONICAL_PREFIX) :].lower().encode()
     base = current_app.config["BULK_UPLOAD_DIR"]
     dropped = 0

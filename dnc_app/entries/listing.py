@@ -14,6 +14,7 @@ Either way every row is tested with the same `LIKE`, so the results are those of
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,7 +35,6 @@ from ..search import (
 from ..timeorder import first_seq_at
 from . import statements as sql
 from .cursor import decode_cursor, encode_cursor
-from .service import count_entries
 from .values import Entry, EntryPage
 
 # A filtered count stops here and says "1,000+": counting every match of a broad
@@ -439,3 +439,53 @@ def search_entries(
     return EntryPage(
         [Entry(*row) for row in rows[:limit]], total, next_cursor, total_exact=not more
     )
+
+
+# --------------------------------------------------------------------------- the API's list
+
+
+def count_entries(team_id: str) -> int:
+    """The team's number of entries: kept by every write, so O(1) at a million."""
+    return db.session.execute(sql.READ_ENTRY_COUNT, {"team_id": team_id}).scalar() or 0
+
+
+def list_entries(
+    team_id: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    cursor: str | None = None,
+    q: str | None = None,
+) -> EntryPage:
+    """Newest first. Offset pagination, or keyset pagination with `cursor` (fast on
+    the last page of a million entries). `q` filters on a substring of the URL, the way
+    the list page searches (its total exact up to listing.COUNT_CAP)."""
+    if q:
+        return search_entries(team_id, q, limit=limit, offset=offset, cursor=cursor)
+    c = sql.ENTRIES.c
+    stmt = sql.SELECT_ENTRY.where(c.team_id == team_id)
+    if cursor:
+        stmt = stmt.where(c.seq < decode_cursor(cursor))
+    elif offset:
+        stmt = stmt.offset(offset)
+    rows = db.session.connection().execute(stmt.order_by(c.seq.desc()).limit(limit + 1)).all()
+    entries = [Entry(*row) for row in rows[:limit]]
+    next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
+    return EntryPage(entries, count_entries(team_id), next_cursor)
+
+
+def walk_entries(team_id: str, chunk_size: int) -> Iterator[list[Entry]]:
+    """Every entry of the team, newest first, `chunk_size` at a time (an export).
+
+    Each chunk is read in its own short transaction (no snapshot is held open for the
+    whole walk); keyset pagination on the insertion order means an entry added meanwhile
+    is simply not in the walk and none is repeated.
+    """
+    cursor = None
+    while True:
+        page = list_entries(team_id, limit=chunk_size, cursor=cursor)
+        db.session.commit()  # end this chunk's read transaction
+        yield page.entries
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -30,7 +30,6 @@ from ..timeutil import utcnow
 from . import erasure
 from . import statements as sql
 from .bulk import BulkResult, classify
-from .cursor import decode_cursor, encode_cursor
 from .errors import (
     AlreadyListed,
     EntryNotFound,
@@ -40,23 +39,20 @@ from .errors import (
     TeamNotFound,
 )
 from .validation import clean_reason, normalize, url_digest
-from .values import PROTECTED_SOURCES, Entry, EntryPage
+from .values import PROTECTED_SOURCES, Entry
 
 __all__ = [
     "RemovalItem",
     "RemovalResult",
     "add_entries",
     "add_entry",
-    "count_entries",
     "erase_entry",
     "find_by_url",
     "get_entry",
-    "list_entries",
     "preview_entries",
     "preview_removal",
     "remove_entries",
     "remove_entry",
-    "walk_entries",
 ]
 
 
@@ -536,7 +532,7 @@ def preview_removal(
 
 
 def _removal_keys(ids, urls) -> tuple[RemovalResult, list[str | None], list[str]]:
-    """The result to fill, each input's key (a normalized URL or a well-formed id; None:
+    """The result to fill, each input's key (a normalized URL's digest or a well-formed id; None:
     invalid_url or not_found already), and the distinct keys to read."""
     by_url = ids is None
     result = RemovalResult([RemovalItem(raw) for raw in (urls if by_url else ids) or ()])
@@ -545,7 +541,8 @@ def _removal_keys(ids, urls) -> tuple[RemovalResult, list[str | None], list[str]
         key = None
         if by_url:
             try:
-                key = item.url = normalize(item.input)
+                item.url = normalize(item.input)
+                key = url_digest(item.url)  # the person's identity, kept by an erasure
             except InvalidURL as exc:
                 item.status, item.error = "invalid_url", exc.reason
         elif isinstance(item.input, str) and ENTRY_ID.fullmatch(item.input):
@@ -565,7 +562,7 @@ def _classify_removal(
     """Read the entries and set each item's status, in input order; returns the entries
     to remove and the protected ones refused, by id."""
     found = {
-        (row.url if by_url else row.id): row
+        (row.url_sha256 if by_url else row.id): row
         for row in sql.entries_among(team_id, wanted, by_url=by_url)
     }
     removed: dict[str, Entry] = {}
@@ -623,52 +620,3 @@ def get_entry(team_id: str, entry_id: str) -> Entry | None:
         .execute(sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id})
         .first()
     )
-
-
-def count_entries(team_id: str) -> int:
-    """The team's number of entries: kept by every write, so O(1) at a million."""
-    return db.session.execute(sql.READ_ENTRY_COUNT, {"team_id": team_id}).scalar() or 0
-
-
-def list_entries(
-    team_id: str,
-    *,
-    limit: int = 50,
-    offset: int = 0,
-    cursor: str | None = None,
-    q: str | None = None,
-) -> EntryPage:
-    """Newest first. Offset pagination, or keyset pagination with `cursor` (fast on
-    the last page of a million entries). `q` filters on a substring of the URL, the way
-    the list page searches (its total exact up to listing.COUNT_CAP)."""
-    if q:
-        from .listing import search_entries  # listing reads this module's count_entries
-
-        return search_entries(team_id, q, limit=limit, offset=offset, cursor=cursor)
-    c = sql.ENTRIES.c
-    stmt = sql.SELECT_ENTRY.where(c.team_id == team_id)
-    if cursor:
-        stmt = stmt.where(c.seq < decode_cursor(cursor))
-    elif offset:
-        stmt = stmt.offset(offset)
-    rows = db.session.connection().execute(stmt.order_by(c.seq.desc()).limit(limit + 1)).all()
-    entries = [Entry(*row) for row in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
-    return EntryPage(entries, count_entries(team_id), next_cursor)
-
-
-def walk_entries(team_id: str, chunk_size: int) -> Iterator[list[Entry]]:
-    """Every entry of the team, newest first, `chunk_size` at a time (an export).
-
-    Each chunk is read in its own short transaction (no snapshot is held open for the
-    whole walk); keyset pagination on the insertion order means an entry added meanwhile
-    is simply not in the walk and none is repeated.
-    """
-    cursor = None
-    while True:
-        page = list_entries(team_id, limit=chunk_size, cursor=cursor)
-        db.session.commit()  # end this chunk's read transaction
-        yield page.entries
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor

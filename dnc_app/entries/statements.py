@@ -247,11 +247,13 @@ def listed_urls(team_id: str, urls: list[str]) -> set[str]:
 
 
 def entries_among(team_id: str, keys: list[str], *, by_url: bool) -> list:
-    """The team's entries (Entry) whose URL (or id) is among `keys` (at most a removal's
-    1,000 at a time on SQLite, one array parameter on PostgreSQL). By id the rows are
-    read through the unique index of ids alone and another team's dropped here: with the
-    team's condition in SQL, SQLite's planner may read the team's rows instead."""
-    column = ENTRIES.c.url if by_url else ENTRIES.c.id
+    """The team's entries (Entry) whose URL digest (url_sha256, or id) is among `keys`
+    (at most a removal's 1,000 at a time on SQLite, one array parameter on PostgreSQL).
+    By URL the digest finds an erased person too (their URL is gone, their digest kept),
+    as a check does. By id the rows are read through the unique index of ids alone and
+    another team's dropped here: with the team's condition in SQL, SQLite's planner may
+    read the team's rows instead."""
+    column = ENTRIES.c.url_sha256 if by_url else ENTRIES.c.id
     base = SELECT_ENTRY.where(ENTRIES.c.team_id == team_id) if by_url else SELECT_ENTRY
     if dialect_name() == "postgresql":
         stmt = base.where(column == func.any(bindparam("keys", type_=_URL_ARRAY)))

@@ -2,6 +2,8 @@
 
 from flask import Blueprint
 
-bp = Blueprint("optout", __name__, url_prefix="/optout")
+from .links import URL_PREFIX
+
+bp = Blueprint("optout", __name__, url_prefix=URL_PREFIX)
 
 from . import views  # noqa: E402,F401  (registers the routes)

@@ -6,7 +6,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .. import accounts, entries
+from .. import entries
+from ..cli import require_team
 from . import links
 
 # Where scripts/run serves: the link works on this machine.
@@ -26,9 +27,7 @@ optout_cli = AppGroup("optout", help="The public opt-out page.")
 def link_command(url: str, team_ref: str, base_url: str | None) -> None:
     """Print the personal opt-out link for one LinkedIn profile URL."""
     base_url = base_url or current_app.config["PUBLIC_BASE_URL"] or LOCAL_BASE_URL
-    team = accounts.find_team(team_ref)
-    if team is None:
-        raise click.ClickException(f"No team with id or slug {team_ref!r}")
+    team = require_team(team_ref)
     try:
         token = links.make_token(team.slug, url)
     except entries.InvalidURL as exc:

@@ -16,6 +16,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import entries
 
+# Where the public pages live (the blueprint's prefix): links are built here without a request.
+URL_PREFIX = "/optout"
+
 _SALT = "dnc-optout-personal-link|"
 
 
@@ -51,9 +54,7 @@ def read_token(slug: str, token: str) -> str | None:
 
 def link_path(slug: str, token: str) -> str:
     """The path of a personal link (the CLI has no request to build a URL from)."""
-    from . import bp
-
-    return f"{bp.url_prefix}/{slug}/p/{token}"
+    return f"{URL_PREFIX}/{slug}/p/{token}"
 
 
 def public_base_url() -> str | None:

@@ -19,6 +19,7 @@ from flask import current_app, g, request
 from flask_babel import format_datetime, format_decimal, get_locale, gettext
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..accounts import find_team_by_slug
 from ..config import OPTOUT_LANGUAGES
 
 AUTO = "auto"
@@ -199,8 +200,6 @@ def select_locale() -> str:
 
 
 def _team_language(slug: object) -> str | None:
-    from ..accounts import find_team_by_slug
-
     if not isinstance(slug, str):
         return None
     try:

@@ -274,8 +274,11 @@ def bulk_lines_csv():
 
 
 def _not_added_dir() -> Path:
-    return screen_csv.member_dir(
-        current_app.config["BULK_UPLOAD_DIR"], team_id(), current_user.id, area=screen_csv.NOT_ADDED
+    return pending_uploads.member_dir(
+        current_app.config["BULK_UPLOAD_DIR"],
+        team_id(),
+        current_user.id,
+        area=pending_uploads.NOT_ADDED,
     )
 
 
@@ -288,7 +291,7 @@ def _keep_not_added(items: Sequence[Item], results: Sequence[entries.ItemResult]
         current_app.config["BULK_UPLOAD_DIR"],
         team_id(),
         screen_csv.members_of(team_id()),
-        area=screen_csv.NOT_ADDED,
+        area=pending_uploads.NOT_ADDED,
     )
     try:
         with screen_csv.member_lock(directory, wait=1):

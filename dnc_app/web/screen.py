@@ -34,6 +34,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from .. import pending_uploads
 from ..htmx import is_htmx, render
 from ..roles import Role
 from ..timeutil import utcnow
@@ -56,7 +57,9 @@ BUSY = (
 
 
 def _directory():
-    return screen_csv.member_dir(current_app.config["BULK_UPLOAD_DIR"], team_id(), current_user.id)
+    return pending_uploads.member_dir(
+        current_app.config["BULK_UPLOAD_DIR"], team_id(), current_user.id
+    )
 
 
 def _locked(view):

@@ -37,6 +37,7 @@ from sqlalchemy import select
 from .. import entries
 from ..extensions import db
 from ..models import Team, User
+from ..pending_uploads import AREAS, SCREEN, team_dir
 from .bulk_input import SAMPLE_BYTES, SAMPLE_LINES, BulkInputError, detect_delimiter
 from .export import safe_cell
 
@@ -50,20 +51,6 @@ ADDED_COLUMNS = ["dnc_status", "dnc_url"]
 
 
 # --------------------------------------------------------------------------- staging
-
-
-# The areas of BULK_UPLOAD_DIR kept a directory per team and member: prospect files being
-# screened, and what a bulk add did not add (its Done page's download).
-SCREEN, NOT_ADDED = "screen", "bulk-not-added"
-AREAS = (SCREEN, NOT_ADDED)
-
-
-def team_dir(base: str | os.PathLike, team_id: str, area: str = SCREEN) -> Path:
-    return Path(base) / area / team_id
-
-
-def member_dir(base: str | os.PathLike, team_id: str, user_id: int, area: str = SCREEN) -> Path:
-    return team_dir(base, team_id, area) / str(user_id)
 
 
 class Busy(Exception):

@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ..cli import require_team
 from . import endpoints
 from .delivery import Dispatcher
 
@@ -16,9 +17,7 @@ webhooks_cli = AppGroup("webhooks", help="Manage webhook endpoints; run a delive
 
 
 def _team_id(team_ref: str) -> str:
-    from ..cli import _require_team
-
-    return _require_team(team_ref).id
+    return require_team(team_ref).id
 
 
 def _run(action):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from ..changelog import PROTECTED_SOURCES
 from ..database import begin_write, rows_matched
 from ..extensions import db
 from ..ids import random_token
@@ -195,10 +196,10 @@ def create_endpoint(
 
 
 def _lock_team(team_id: str) -> None:
-    """Take the team row's lock for the rest of the transaction (SQLite: the write lock is
-    already held), so that two creations count the team's endpoints one after the other."""
-    if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
+    """Take the team row's lock for the rest of the transaction, so that two creations
+    count the team's endpoints one after the other (SQLite: SQLAlchemy leaves FOR UPDATE
+    out; begin_write's lock already serializes the writes)."""
+    db.session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
 
 
 _UNSET = object()
@@ -451,7 +452,7 @@ def recover(team_id: str, endpoint_id: str, since: datetime) -> int:
         raise EndpointDisabled()
     begin_write()
     count = outbox.enqueue_recovered(
-        team_id, endpoint.id, endpoint.events.split(), since, recover_cap()
+        team_id, endpoint.id, endpoint.events.split(), since, recover_cap(), PROTECTED_SOURCES
     )
     if count is None:
         db.session.rollback()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, event, insert, select
 
 from ..extensions import db
 from ..ids import random_token
-from ..models import AuditEvent, Team, WebhookEndpoint, WebhookMessage
+from ..models import AuditEvent, DncEntry, Team, WebhookEndpoint, WebhookMessage
 from ..timeutil import isoformat, utcnow
 
 ENTRY_ADDED = "dnc.entry.added"
@@ -51,6 +51,45 @@ def body(event_type: str, timestamp: datetime, data: dict) -> str:
     )
 
 
+def entry_fields(
+    entry_id: str | None,
+    team_id: str,
+    url: str | None,
+    created: datetime,
+    updated: datetime,
+    reason: str | None,
+    source: str,
+    protected: bool,
+    sha256: str | None,
+) -> dict:
+    """An entry as the API represents it (Entry.to_dict's fields, in its order), from its
+    parts: the entry a change has just made, or one rebuilt from the change log."""
+    return {
+        "$id": entry_id,
+        "teamId": team_id,
+        "url": url,
+        "$createdAt": isoformat(created),
+        "$updatedAt": isoformat(updated),
+        "reason": reason,
+        "source": source,
+        "protected": protected,
+        # An erased person's entry keeps only its digest and dates.
+        "erased": url is None,
+        "sha256": sha256,
+    }
+
+
+def url_sha256(url: str | None) -> str | None:
+    return None if url is None else hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def event_data(entry: dict, source: str, reason: str | None, seq: int | None) -> dict:
+    """An entry event's `data`: the entry, plus the change's `source`, `reason` and `seq`
+    (the team's change number, as in the changes feed: a receiver lines events up with
+    it and reads the feed when it sees a gap). Live and recovered events alike."""
+    return {**entry, "source": source, "reason": reason, "seq": seq}
+
+
 def entry_data(
     team_id: str,
     change,
@@ -60,27 +99,23 @@ def entry_data(
     seq: int | None = None,
     protected: bool = False,
 ) -> dict:
-    """The entry as the API returns it, plus the change's `source`, `reason` and `seq`
-    (the team's change number, as in the changes feed: a receiver lines events up with
-    it and reads the feed when it sees a gap)."""
+    """A live event's `data`: the entry removed as it was, or the entry made now from
+    this change (`protected`: the person's own opt-out, from the source that added it)."""
     if removed and change.entry is not None:
         entry = change.entry.to_dict()
-    else:  # a new entry: made now, from this change
-        # The fields of Entry.to_dict, in its order (`protected`: the person's own
-        # opt-out, from the source that added it).
-        entry = {
-            "$id": change.subject_id,
-            "teamId": team_id,
-            "url": change.url,
-            "$createdAt": isoformat(now),
-            "$updatedAt": isoformat(now),
-            "reason": change.reason,
-            "source": source,
-            "protected": protected,
-            "erased": False,
-            "sha256": hashlib.sha256(change.url.encode("utf-8")).hexdigest(),
-        }
-    return {**entry, "source": source, "reason": change.reason, "seq": seq}
+    else:
+        entry = entry_fields(
+            change.subject_id,
+            team_id,
+            change.url,
+            now,
+            now,
+            change.reason,
+            source,
+            protected,
+            url_sha256(change.url),
+        )
+    return event_data(entry, source, change.reason, seq)
 
 
 def add_messages(rows: list[dict]) -> None:
@@ -196,12 +231,19 @@ def _first_seq_since(team_id: str, since: datetime) -> int | None:
 
 
 def enqueue_recovered(
-    team_id: str, endpoint_id: str, event_types: Sequence[str], since: datetime, cap: int
+    team_id: str,
+    endpoint_id: str,
+    event_types: Sequence[str],
+    since: datetime,
+    cap: int,
+    protected_sources: Container[str],
 ) -> int | None:
     """Queue for one endpoint, in the caller's write transaction, an event for each entry
     change of the team from `since` on that `event_types` select, built from the change
-    log (new events: new webhook-ids; the change's own `seq`, time, source and reason).
-    Returns how many, or None (nothing queued) if more than `cap` would be."""
+    log as the live events were (new events: new webhook-ids; the change's own `seq`,
+    time, source and reason). `protected_sources`: the sources whose entries are the
+    person's own opt-out (changelog.PROTECTED_SOURCES). Returns how many, or None
+    (nothing queued) if more than `cap` would be."""
     actions = [action for event_type, action in _LOGGED_AS.items() if event_type in event_types]
     first = _first_seq_since(team_id, since)
     if first is None or not actions:
@@ -216,25 +258,31 @@ def enqueue_recovered(
     ).all()
     if len(changes) > cap:
         return None
-    added_at = _added_at(team_id, [c.url for c in changes if c.action == "remove"])
+    removed = [c.url for c in changes if c.action == "remove" and c.url is not None]
+    history = _history(team_id, removed, protected_sources)
+    # An erased person's changes kept no URL: their digest is the entry's.
+    erased = _erased_digests(team_id, [c.subject_id for c in changes if c.url is None])
     now, rows = utcnow(), []
     for change in changes:
-        event_type = ENTRY_REMOVED if change.action == "remove" else ENTRY_ADDED
-        created = (
-            added_at.get((change.url, change.subject_id), change.created_at)
-            if event_type == ENTRY_REMOVED
-            else change.created_at
+        is_removal = change.action == "remove"
+        event_type = ENTRY_REMOVED if is_removal else ENTRY_ADDED
+        # A removal carries the entry as it was: when it was added, last changed (made
+        # the person's own opt-out), and whether it was theirs.
+        created, updated, protected = (
+            history.get((change.url, change.subject_id)) if is_removal else None
+        ) or (change.created_at, change.created_at, change.source in protected_sources)
+        entry = entry_fields(
+            change.subject_id,
+            team_id,
+            change.url,
+            created,
+            updated,
+            change.reason,
+            change.source,
+            protected,
+            url_sha256(change.url) or erased.get(change.subject_id),
         )
-        data = {
-            "$id": change.subject_id,
-            "teamId": team_id,
-            "url": change.url,
-            "$createdAt": isoformat(created),
-            "$updatedAt": isoformat(created),
-            "source": change.source,
-            "reason": change.reason,
-            "seq": change.seq,
-        }
+        data = event_data(entry, change.source, change.reason, change.seq)
         rows.append(
             message_row(
                 endpoint_id, event_type, body(event_type, change.created_at, data), now, change.seq
@@ -248,16 +296,43 @@ def enqueue_recovered(
 _LOGGED_AS = {ENTRY_ADDED: "add", ENTRY_REMOVED: "remove"}
 
 
-def _added_at(team_id: str, urls: list[str]) -> dict[tuple[str, str], datetime]:
-    """When each removed entry was added (its event carries the entry as it was), by
-    (url, entry id), on the (team_id, url) index, in bounded IN lists."""
+def _history(
+    team_id: str, urls: list[str], protected_sources: Container[str]
+) -> dict[tuple[str, str], tuple[datetime, datetime, bool]]:
+    """For each removed entry, by (url, entry id): when it was added, when last changed
+    and whether it was the person's own opt-out (added by them, or asked for later), from
+    the change log's adds and opt-outs on the (team_id, url) index, in bounded IN lists."""
     log = AuditEvent.__table__.c
-    found: dict[tuple[str, str], datetime] = {}
+    found: dict[tuple[str, str], tuple[datetime, datetime, bool]] = {}
     for start in range(0, len(urls), 500):
-        for url, entry_id, at in db.session.execute(
-            select(log.url, log.subject_id, log.created_at).where(
-                log.team_id == team_id, log.url.in_(urls[start : start + 500]), log.action == "add"
+        rows = db.session.execute(
+            select(log.url, log.subject_id, log.action, log.source, log.created_at)
+            .where(
+                log.team_id == team_id,
+                log.url.in_(urls[start : start + 500]),
+                log.action.in_(("add", "opted_out")),
+            )
+            .order_by(log.seq)
+        )
+        for url, entry_id, action, source, at in rows:
+            key = (url, entry_id)
+            if action == "add":
+                found[key] = (at, at, source in protected_sources)
+            elif key in found:  # the person asked themselves: their own opt-out since then
+                found[key] = (found[key][0], at, True)
+    return found
+
+
+def _erased_digests(team_id: str, entry_ids: list[str | None]) -> dict[str, str | None]:
+    """The digests of erased entries still listed, by id."""
+    entries = DncEntry.__table__.c
+    ids = sorted({i for i in entry_ids if i is not None})
+    found: dict[str, str | None] = {}
+    for start in range(0, len(ids), 500):
+        for entry_id, digest in db.session.execute(
+            select(entries.id, entries.url_sha256).where(
+                entries.team_id == team_id, entries.id.in_(ids[start : start + 500])
             )
         ):
-            found[(url, entry_id)] = at
+            found[entry_id] = digest
     return found

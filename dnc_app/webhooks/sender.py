@@ -171,15 +171,22 @@ class _Pinned(http.client.HTTPConnection):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
 
-    def _send_output(self, message_body=None, encode_chunked=False):
-        # The head and the body in one write (http.client sends them in two): half the
-        # packets and wake-ups on the receiver's side, for every event.
-        if not isinstance(message_body, bytes):
-            return super()._send_output(message_body, encode_chunked)
-        self._buffer.extend((b"", b""))
-        head = b"\r\n".join(self._buffer)
-        del self._buffer[:]
-        self.send(head + message_body)
+    def post_in_one_write(self, body: bytes, headers: dict[str, str]) -> None:
+        """POST `body`: the head and the body in one write (http.client writes them in
+        two), half the packets and wake-ups on the receiver's side, for every event."""
+        self.hold_head = bool(body)
+        self.request("POST", self.destination.path, body=body, headers=headers)
+
+    hold_head = False
+    held = b""
+
+    def send(self, data) -> None:
+        if self.hold_head:  # the head: the body follows at once
+            self.hold_head, self.held = False, data
+            return
+        if self.held:
+            data, self.held = self.held + data, b""
+        super().send(data)
 
 
 _tls_context: ssl.SSLContext | None = None
@@ -289,7 +296,7 @@ def _exchange(
     token = _watchdog.watch(sock, deadline)
     try:
         sock.settimeout(_left(deadline))
-        connection.request("POST", connection.destination.path, body=body, headers=headers)
+        connection.post_in_one_write(body, headers)
         sock.settimeout(_left(deadline))
         response = connection.getresponse()
         answer = _read_bounded(response, deadline, sock)
