@@ -94,3 +94,13 @@ def test_forgetting_the_current_limit_drops_the_headers(make_app, team):
         assert hasattr(limiter.context, "view_rate_limit")
         forget_current_limit(limiter)
         assert limiter.current_limit is None
+
+
+def test_flask_limiters_request_check_is_where_the_pipeline_calls_it():
+    # check_app_wide_limits calls Flask-Limiter's before-request check by its name.
+    import inspect
+
+    from flask_limiter import Limiter
+
+    check = Limiter._check_request_limit
+    assert "in_middleware" in inspect.signature(check).parameters
