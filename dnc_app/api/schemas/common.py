@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from ...changelog import Source
 from ...entries import InvalidReason
@@ -75,7 +76,9 @@ def query_int(name: str, low: int, high: int, description: str) -> tuple:
             raise refuse("invalid_parameter", message)
         return value
 
-    return BeforeValidator(read), Field(ge=low, le=high, description=description)
+    # The bounds are read above (pydantic's own ge/le would not reach the schema here).
+    bounds: JsonDict = {"minimum": low, "maximum": high}
+    return BeforeValidator(read), Field(description=description, json_schema_extra=bounds)
 
 
 def no_control(name: str, max_length: int) -> AfterValidator:
