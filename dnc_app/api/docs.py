@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, render_template, request
 from markupsafe import Markup, escape
 
 from ..extensions import limiter
-from .entries import MAX_SCREEN_ITEMS
+from .schemas.entries import MAX_SCREEN_ITEMS
 from .openapi import ERROR_CODES, document_for
 
 bp = Blueprint("docs", __name__)
@@ -90,8 +90,9 @@ def type_label(document: dict, schema: dict) -> str:
     """A short human label for a schema: "string", "integer (1–1000)", "DncEntry | null"."""
     if "$ref" in schema:
         return schema["$ref"].rsplit("/", 1)[-1]
-    if "oneOf" in schema:
-        return " | ".join(type_label(document, s) for s in schema["oneOf"])
+    for union in ("oneOf", "anyOf"):  # pydantic writes `T | None` as anyOf
+        if union in schema:
+            return " | ".join(type_label(document, s) for s in schema[union])
     if "const" in schema:
         return json.dumps(schema["const"])
     if "enum" in schema:

@@ -14,7 +14,9 @@ written into it, so the document always states the limits this server enforces.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -415,3 +417,19 @@ def document_for(config: Mapping) -> dict:
     if key not in _cache:
         _cache[key] = build_document(dict(zip(LIMIT_SETTINGS, key, strict=True)))
     return _cache[key]
+
+
+# The committed copy (docs/openapi.json), at the default limits; a test keeps it current.
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+
+
+def committed_text() -> str:
+    """docs/openapi.json as scripts/openapi-json writes it."""
+    from ..config import Settings
+
+    defaults = {name: str(Settings.model_fields[name].default) for name in LIMIT_SETTINGS}
+    return json.dumps(build_document(defaults), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_committed_document() -> None:
+    COMMITTED.write_text(committed_text(), encoding="utf-8")
