@@ -15,8 +15,8 @@ from flask import Blueprint, current_app, render_template, request
 from markupsafe import Markup, escape
 
 from ..extensions import limiter
-from .schemas.entries import MAX_SCREEN_ITEMS
 from .openapi import ERROR_CODES, document_for
+from .schemas.entries import MAX_SCREEN_ITEMS
 
 bp = Blueprint("docs", __name__)
 
