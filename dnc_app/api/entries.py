@@ -182,8 +182,6 @@ def screen():
 
 # --------------------------------------------------------------------------- list
 
-MAX_QUERY_LENGTH = entries.MAX_QUERY_LENGTH
-
 
 @bp.get("/dnc")
 @require_api_key
