@@ -14,7 +14,7 @@ from dnc_app import entries
 from dnc_app.api import routes
 from dnc_app.api.errors import ApiError
 from dnc_app.api.openapi import COMMITTED, committed_text
-from dnc_app.api.schemas import parse
+from dnc_app.api.schemas import Error, RateLimitError, parse
 from dnc_app.api.schemas.entries import AddRequest, BatchRequest, DncEntry, ListQuery
 from dnc_app.changelog import Source
 from tests.support import TEST_ACTOR
@@ -155,3 +155,17 @@ def test_every_documented_error_code_is_one_the_code_answers_with():
     for route in routes.ROUTES:
         for refusal in route.errors:
             assert set(refusal.codes) <= set(routes.ERROR_CODES), route.operation_id
+
+
+def test_the_429_and_error_bodies_are_the_models(make_app, make_team):
+    app = make_app(DNC_CHECK_LIMIT="1/minute")
+    client = app.test_client()
+    team = make_team("Limited")
+    headers = {"Authorization": f"Bearer {team.api_key}"}
+    assert client.get("/v1/dnc/check?url=in/someone", headers=headers).status_code == 200
+    limited = client.get("/v1/dnc/check?url=in/someone", headers=headers)
+    assert limited.status_code == 429
+    body = RateLimitError.model_validate(limited.get_json())
+    assert body.model_dump() == limited.get_json()
+    refused = client.get("/v1/nowhere", headers=headers)
+    assert Error.model_validate(refused.get_json()).error == "not_found"
