@@ -303,7 +303,18 @@ def _tidy(node: Any, *, in_properties: bool = False) -> Any:
     }
     if not in_properties and tidy.get("default", ...) is None and not _nullable(tidy):
         tidy.pop("default")
+    options = tidy.get("anyOf")
+    if not in_properties and isinstance(options, list) and len(options) == 2:
+        # `T | None` of a plain type reads better as "type": [T, "null"].
+        plain = [o for o in options if o != {"type": "null"}]
+        if len(plain) == 1 and isinstance(plain[0].get("type"), str) and set(plain[0]) <= _MERGE:
+            tidy.pop("anyOf")
+            tidy = {**plain[0], **tidy, "type": [plain[0]["type"], "null"]}
     return tidy
+
+
+# Keywords that hold for the non-null branch alone (a const or enum would refuse null).
+_MERGE = frozenset({"type", "pattern", "format", "minLength", "maxLength", "minimum", "maximum"})
 
 
 def _nullable(schema: dict) -> bool:
