@@ -224,3 +224,65 @@ def test_every_operation_conforms_to_the_document(case, fuzz_app, fuzz_team, ent
             ignored_auth,
         ],
     )
+
+
+# ----------------------------------------------------------------------------- stateful
+
+STATEFUL_EXAMPLES = int(os.environ.get("DNC_FUZZ_STATEFUL", "15"))
+
+
+def test_chained_calls_along_the_documents_links_conform(fuzz_app, fuzz_team):
+    """Schemathesis follows the document's links: an added entry's `$id` into its delete,
+    evidence and erase; a webhook's `id` into its routes. Every step's answer conforms
+    (also a 404 after a delete: a removed entry is gone)."""
+    document = fuzz_app.test_client().get("/v1/openapi.json").get_json()
+    links = {
+        name
+        for item in document["paths"].values()
+        for operation in item.values()
+        for response in operation["responses"].values()
+        for name in response.get("links", {})
+    }
+    assert {"deleteEntry", "getEntryEvidence", "eraseEntry", "getWebhook"} <= links
+    schema.app = fuzz_app
+    key = fuzz_team.api_key
+    answered: set[tuple[str, int]] = set()
+
+    class Linked(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}
+            # Random text is rarely a LinkedIn profile: every other add names a new one,
+            # so that the links from its `$id` are followed in every run.
+            if case.operation.definition.raw["operationId"] == "addEntry":
+                added = len(answered)
+                if isinstance(case.body, dict) and added % 2 == 0:
+                    case.body = {**case.body, "url": f"in/linked-{added}-{id(case)}"}
+
+        def call(self, case, **kwargs):
+            response = case.call(app=fuzz_app, **kwargs)
+            answered.add((case.operation.definition.raw["operationId"], response.status_code))
+            return response
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(
+                response,
+                checks=[
+                    not_a_server_error,
+                    status_code_conformance,
+                    content_type_conformance,
+                    response_schema_conformance,
+                ],
+            )
+
+    Linked.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=5,
+            deadline=None,
+            derandomize=DERANDOMIZE,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # A linked call found what the earlier call created (an id a fuzzer could not guess).
+    assert answered & {("deleteEntry", 200), ("getEntryEvidence", 200), ("eraseEntry", 200)}

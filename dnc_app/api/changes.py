@@ -23,10 +23,10 @@ from . import bp, cursors
 from .auth import require_api_key
 from .errors import InvalidParameter
 from .limits import CHANGES, team_limits
-from .params import int_arg
+from .schemas import parse, query_source
+from .schemas.changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE, ChangesQuery
 
-MAX_CHANGES_PAGE = 1000
-DEFAULT_CHANGES_PAGE = 100
+__all__ = ["DEFAULT_CHANGES_PAGE", "MAX_CHANGES_PAGE", "decode_cursor", "encode_cursor"]
 # The cursor's kind: a new one lets the cursor's meaning change later.
 _KIND = "c2"
 # Cursors issued before they were signed: a position only, still accepted (a stored
@@ -78,15 +78,9 @@ def _change(row) -> dict:
 @require_api_key
 @team_limits(CHANGES)
 def get_changes():
-    limit = int_arg(
-        "limit",
-        DEFAULT_CHANGES_PAGE,
-        1,
-        MAX_CHANGES_PAGE,
-        f"limit must be an integer between 1 and {MAX_CHANGES_PAGE}",
-    )
+    query = parse(ChangesQuery, query_source(request.args, ChangesQuery))
+    limit, cursor = query.limit, query.cursor
     # No cursor (or an empty one): from the team's first change.
-    cursor = request.args.get("cursor") or ""
     after = decode_cursor(g.team_id, cursor) if cursor else 0
     rows = read_entry_changes(g.team_id, after, limit + 1)
     page = rows[:limit]

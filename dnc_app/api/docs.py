@@ -15,9 +15,9 @@ from flask import Blueprint, abort, current_app, render_template, request
 from markupsafe import Markup, escape
 
 from ..extensions import limiter
-from .entries import MAX_SCREEN_ITEMS
 from .mediatype import refuses_body
 from .openapi import ERROR_CODES, document_for
+from .schemas.entries import MAX_SCREEN_ITEMS
 
 bp = Blueprint("docs", __name__)
 
@@ -95,8 +95,9 @@ def type_label(document: dict, schema: dict) -> str:
     """A short human label for a schema: "string", "integer (1–1000)", "DncEntry | null"."""
     if "$ref" in schema:
         return schema["$ref"].rsplit("/", 1)[-1]
-    if "oneOf" in schema:
-        return " | ".join(type_label(document, s) for s in schema["oneOf"])
+    for union in ("oneOf", "anyOf"):  # pydantic writes `T | None` as anyOf
+        if union in schema:
+            return " | ".join(type_label(document, s) for s in schema[union])
     if "const" in schema:
         return json.dumps(schema["const"])
     if "enum" in schema:

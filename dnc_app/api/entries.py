@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from flask import g, request
@@ -15,9 +14,36 @@ from ..entries.service import ENTRY_ID
 from ..errors import envelope
 from . import bp, pipeline
 from .auth import actor_of, require_api_key
-from .errors import ApiError, InvalidParameter
+from .errors import ApiError
 from .limits import BATCH, CHECK, LIST, SCREEN, WRITE, team_limits
-from .params import int_arg
+from .schemas import parse, query_source
+from .schemas.entries import (
+    DEFAULT_PAGE_SIZE,
+    MAX_BATCH_DELETE,
+    MAX_BATCH_ENTRIES,
+    MAX_OFFSET,
+    MAX_PAGE_SIZE,
+    MAX_SCREEN_ITEMS,
+    AddRequest,
+    BatchDeleteRequest,
+    BatchRequest,
+    CheckQuery,
+    DeleteRequest,
+    ListQuery,
+    ScreenRequest,
+)
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_BATCH_DELETE",
+    "MAX_BATCH_ENTRIES",
+    "MAX_OFFSET",
+    "MAX_PAGE_SIZE",
+    "MAX_SCREEN_ITEMS",
+    "add_answer",
+    "check_answer",
+    "parse_json_object",
+]
 
 
 def json_object() -> dict:
@@ -38,21 +64,12 @@ def parse_json_object(raw: bytes) -> dict:
     return body
 
 
-class AddBody(NamedTuple):
-    url: object  # a string once the service has checked it
-    reason: object
+def parse_add_body(raw: bytes) -> AddRequest:
+    """The body of POST /v1/dnc, or ApiError (invalid_json, missing_url, …)."""
+    return parse(AddRequest, parse_json_object(raw))
 
 
-def parse_add_body(raw: bytes) -> AddBody:
-    """The body of POST /v1/dnc, or ApiError (invalid_json, missing_url)."""
-    body = parse_json_object(raw)
-    url = body.get("url")
-    if url is None or url == "":
-        raise ApiError("missing_url", "URL is required")
-    return AddBody(url, body.get("reason"))
-
-
-def add_answer(key: KeyIdentity, body: AddBody):
+def add_answer(key: KeyIdentity, body: AddRequest):
     """POST /v1/dnc once authenticated, counted and parsed."""
     entry = entries.add_entry(
         key.team_id, body.url, reason=body.reason, source=Source.API, actor=actor_of(key)
@@ -79,45 +96,22 @@ def verify():
 
 # --------------------------------------------------------------------------- batch
 
-MAX_BATCH_ENTRIES = 1000
-
-
-def _batch_items(body: dict) -> list[dict]:
-    """The `entries` array of a batch request, or ApiError that says what is wrong."""
-    items = body.get("entries")
-    if items is None:
-        raise ApiError("missing_entries", "entries is required")
-    if not isinstance(items, list):
-        raise InvalidParameter("entries must be an array")
-    if not items:
-        raise ApiError("empty_entries", "entries must contain at least one entry")
-    if len(items) > MAX_BATCH_ENTRIES:
-        raise ApiError(
-            "too_many_entries",
-            f"entries must contain at most {MAX_BATCH_ENTRIES:,} entries (got {len(items):,})",
-        )
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise InvalidParameter(f"entries[{index}] must be an object with a url")
-    return items
-
 
 @bp.post("/dnc/batch")
 @require_api_key
 @team_limits(WRITE, BATCH)
 def post_batch():
-    items = _batch_items(json_object())
+    items = parse(BatchRequest, json_object()).entries
     # Items without a URL are answered here; the rest go to the service in one call.
     details: list[dict | None] = [None] * len(items)
     positions, urls, reasons = [], [], []
     for index, item in enumerate(items):
-        url = item.get("url")
-        if url is None or url == "":
+        if item.url is None or item.url == "":
             details[index] = {"url": None, "status": "error", "error": "URL is required"}
         else:
             positions.append(index)
-            urls.append(url)
-            reasons.append(item.get("reason"))
+            urls.append(item.url)
+            reasons.append(item.reason)
     if urls:
         result = entries.add_entries(
             g.team_id, urls, reasons=reasons, source=Source.API, actor=g.actor
@@ -162,9 +156,7 @@ def parse_check_query(query: str) -> str:
         ),
         "",
     )
-    if url == "":
-        raise ApiError("missing_url", "url query parameter is required")
-    return url
+    return parse(CheckQuery, {"url": url}).url
 
 
 def check_answer(key: KeyIdentity, url: str):
@@ -189,54 +181,17 @@ CHECK_ROUTE = pipeline.route(
 
 # --------------------------------------------------------------------------- screen
 
-MAX_SCREEN_ITEMS = 1000
-SCREEN_KEYS = ("urls", "sha256")
-
-
-def _one_array_of(
-    body: dict, keys: tuple[str, str], limit: int, *, missing: str, too_many: str
-) -> tuple[str, list]:
-    """(the key given, its array of strings), or ApiError that says what is wrong: neither
-    key (or an empty array) is 400 `missing`; over `limit` items is 400 `too_many`; both
-    keys, a value that is not an array, or an item that is not a string is 400
-    `invalid_parameter`."""
-    given = [key for key in keys if key in body]
-    if len(given) > 1:
-        raise InvalidParameter(f"Send either {keys[0]} or {keys[1]}, not both")
-    if not given:
-        raise ApiError(missing, f"{keys[0]} (or {keys[1]}) is required")
-    key = given[0]
-    items = body[key]
-    if not isinstance(items, list):
-        raise InvalidParameter(f"{key} must be an array of strings")
-    if not items:
-        raise ApiError(missing, f"{key} must contain at least one item")
-    if len(items) > limit:
-        raise ApiError(too_many, f"{key} must contain at most {limit:,} items (got {len(items):,})")
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise InvalidParameter(f"{key}[{index}] must be a string")
-    return key, items
-
-
-def _screen_items(body: dict) -> tuple[str, list]:
-    """("urls" or "sha256", its array): `_one_array_of` with `missing_urls` and
-    `too_many_urls`. A string that is not a profile URL, or not a 64-hex-digit digest, is
-    answered in its result (`error: "invalid_url"`)."""
-    return _one_array_of(
-        body, SCREEN_KEYS, MAX_SCREEN_ITEMS, missing="missing_urls", too_many="too_many_urls"
-    )
-
 
 @bp.post("/dnc/screen")
 @require_api_key
 @team_limits(SCREEN)
 def screen():
-    key, items = _screen_items(json_object())
-    if key == "urls":
-        results = entries.screen_urls(g.team_id, items)
+    body = parse(ScreenRequest, json_object())
+    # One of the two was sent (the model's rule): the other is empty.
+    if body.urls:
+        results = entries.screen_urls(g.team_id, body.urls)
     else:
-        results = entries.screen_digests(g.team_id, items)
+        results = entries.screen_digests(g.team_id, body.sha256)
     counts = {status: 0 for status in ("listed", "not_listed", "invalid")}
     for result in results:
         counts[result.status] += 1
@@ -255,41 +210,19 @@ def screen():
 
 # --------------------------------------------------------------------------- list
 
-MAX_PAGE_SIZE = 1000
-DEFAULT_PAGE_SIZE = 50
-# Beyond what any list holds, and within a signed 32-bit OFFSET everywhere.
-MAX_OFFSET = 2_147_483_647
-MAX_QUERY_LENGTH = entries.MAX_QUERY_LENGTH
-
-
-def _list_params() -> dict:
-    limit = int_arg(
-        "limit",
-        DEFAULT_PAGE_SIZE,
-        1,
-        MAX_PAGE_SIZE,
-        f"limit must be an integer between 1 and {MAX_PAGE_SIZE}",
-    )
-    offset = int_arg(
-        "offset", 0, 0, MAX_OFFSET, f"offset must be an integer between 0 and {MAX_OFFSET}"
-    )
-    # An empty cursor is the first page, like no cursor at all.
-    cursor = request.args.get("cursor") or None
-    if cursor is not None and "offset" in request.args:
-        raise InvalidParameter("cursor and offset cannot be used together")
-    q = request.args.get("q", "").strip()
-    if len(q) > MAX_QUERY_LENGTH:
-        raise InvalidParameter(f"q must be at most {MAX_QUERY_LENGTH} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in q):
-        raise InvalidParameter("q must not contain control characters")
-    return {"limit": limit, "offset": offset, "cursor": cursor, "q": q or None}
-
 
 @bp.get("/dnc")
 @require_api_key
 @team_limits(LIST)
 def get_entries():
-    params = _list_params()
+    query = parse(ListQuery, query_source(request.args, ListQuery))
+    # An empty cursor is the first page, like no cursor at all.
+    params = {
+        "limit": query.limit,
+        "offset": query.offset,
+        "cursor": query.cursor or None,
+        "q": query.q or None,
+    }
     page = entries.list_entries(g.team_id, **params)
     data = {
         "entries": [entry.to_dict() for entry in page.entries],
@@ -314,14 +247,13 @@ _ENTRY_ID = ENTRY_ID  # an id of any other shape cannot exist
 @require_api_key
 @team_limits(WRITE)
 def delete_entry_by_id(entry_id: str):
-    body = json_object()
+    body = parse(DeleteRequest, json_object())
     if not _ENTRY_ID.fullmatch(entry_id):
         raise entries.EntryNotFound()
-    # The service checks the reason before it writes anything.
     entries.remove_entry(
         g.team_id,
         entry_id,
-        reason=body.get("reason"),
+        reason=body.reason,
         source=Source.API,
         actor=g.actor,
         may_remove_optouts=accounts.key_may_remove_optouts(g.api_key.id),
@@ -372,29 +304,18 @@ def get_evidence(entry_id: str):
 
 # --------------------------------------------------------------------------- remove many
 
-MAX_BATCH_DELETE = 1000
-BATCH_DELETE_KEYS = ("ids", "urls")
-
-
-def _batch_delete_items(body: dict) -> tuple[str, list]:
-    """("ids" or "urls", its array): `_one_array_of` with `missing_ids` and
-    `too_many_ids`. An id that names no entry of the team is answered in its item
-    (`not_found`), a string that is not a profile URL too (`invalid_url`)."""
-    return _one_array_of(
-        body, BATCH_DELETE_KEYS, MAX_BATCH_DELETE, missing="missing_ids", too_many="too_many_ids"
-    )
-
 
 @bp.post("/dnc/batch-delete")
 @require_api_key
 @team_limits(WRITE, BATCH)
 def post_batch_delete():
-    body = json_object()
-    key, items = _batch_delete_items(body)
+    body = parse(BatchDeleteRequest, json_object())
     result = entries.remove_entries(
         g.team_id,
-        **{key: items},
-        reason=body.get("reason"),
+        # One of the two was sent (the model's rule): the other is None.
+        ids=body.ids or None,
+        urls=body.urls or None,
+        reason=body.reason,
         source=Source.API,
         actor=g.actor,
         may_remove_optouts=accounts.key_may_remove_optouts(g.api_key.id),

@@ -12,11 +12,11 @@ from ..webhooks import endpoints
 from . import bp, cursors
 from .auth import require_api_key
 from .entries import json_object
-from .errors import ApiError, InvalidParameter
+from .errors import InvalidParameter
 from .limits import LIST, WRITE, team_limits
-from .params import int_arg
+from .schemas import parse, query_source
+from .schemas.webhooks import AttemptsQuery, WebhookRecover, WebhookRequest, WebhookUpdate
 
-_PATCHABLE = ("url", "events", "description", "enabled")
 _ATTEMPTS_KIND = "a1"
 BAD_CURSOR = "cursor is not valid: pass the nextCursor of an earlier page"
 
@@ -30,12 +30,8 @@ def webhook_error(exc: endpoints.WebhookError):
 @require_api_key
 @team_limits(WRITE)
 def create_webhook():
-    body = json_object()
-    if body.get("url") in (None, ""):
-        raise ApiError("missing_url", "url is required")
-    endpoint, secret = endpoints.create_endpoint(
-        g.team_id, body["url"], body.get("events"), body.get("description")
-    )
+    body = parse(WebhookRequest, json_object())
+    endpoint, secret = endpoints.create_endpoint(g.team_id, body.url, body.events, body.description)
     # The secret is in this response only.
     return envelope(
         None,
@@ -84,18 +80,11 @@ def get_webhook(webhook_id: str):
 @require_api_key
 @team_limits(WRITE)
 def update_webhook(webhook_id: str):
-    body = json_object()
-    unknown = [name for name in body if name not in _PATCHABLE][:1]
-    if unknown or not body:
-        raise InvalidParameter(
-            (f"unknown field {unknown[0][:40]!r}: " if unknown else "")
-            + "send any of "
-            + ", ".join(_PATCHABLE)
-        )
-    if "url" in body and body["url"] in (None, ""):
-        raise ApiError("missing_url", "url must not be empty")
+    # An unknown endpoint is a 404 before any other error.
+    endpoints.get_endpoint(g.team_id, webhook_id)
+    body = parse(WebhookUpdate, json_object())
     endpoint = endpoints.update_endpoint(
-        g.team_id, webhook_id, **{name: body[name] for name in _PATCHABLE if name in body}
+        g.team_id, webhook_id, **{name: getattr(body, name) for name in body.model_fields_set}
     )
     return envelope(None, endpoints.to_dict(endpoint), "Webhook endpoint updated", 200)
 
@@ -138,15 +127,9 @@ def _attempt(row) -> dict:
 @require_api_key
 @team_limits(LIST)
 def list_attempts(webhook_id: str):
-    limit = int_arg(
-        "limit",
-        endpoints.LOG_PAGE_SIZE,
-        1,
-        endpoints.MAX_LOG_PAGE,
-        f"limit must be an integer between 1 and {endpoints.MAX_LOG_PAGE}",
-    )
+    query = parse(AttemptsQuery, query_source(request.args, AttemptsQuery))
+    limit, cursor = query.limit, query.cursor
     endpoint = endpoints.get_endpoint(g.team_id, webhook_id)
-    cursor = request.args.get("cursor") or ""
     before = None
     if cursor:
         before = cursors.decode(_ATTEMPTS_KIND, endpoint.id, cursor)
@@ -180,9 +163,6 @@ def redeliver_message(webhook_id: str, msg_id: str):
 @require_api_key
 @team_limits(WRITE)
 def recover_webhook(webhook_id: str):
-    body = json_object()
-    if "since" not in body:
-        raise InvalidParameter("since is required: the time to recover from (ISO 8601)")
-    since = endpoints.parse_since(body["since"])
+    since = endpoints.parse_since(parse(WebhookRecover, json_object()).since)
     count = endpoints.recover(g.team_id, webhook_id, since)
     return envelope(None, {"count": count}, f"{count} events queued again for the endpoint", 202)
