@@ -99,6 +99,7 @@ def load(
     hook_url: str,
     copy: bool,
     log=print,
+    defer: bool = False,
 ) -> list[dict]:
     """Migrate, create or reuse the teams, load their entries, give the first
     `endpoints` teams a webhook endpoint; returns [{"id", "key", "size", "seq"}]."""
@@ -129,6 +130,7 @@ def load(
     loaded = 0
     with app.app_context():
         upgrade()
+        defer = copy and (defer or entries >= DEFER_INDEXES_FROM)
         for t, size in enumerate(sizes):
             slug = f"scale-{entries}-{teams}-{t}"
             team = db.session.execute(select(Team).where(Team.slug == slug)).scalar()
@@ -138,6 +140,9 @@ def load(
             for start in range(team.entry_count, size, chunk):
                 urls = [url_of(t, n) for n in range(start, min(size, start + chunk))]
                 if copy:
+                    if defer:
+                        defer_indexes()  # once: the next call finds nothing left to drop
+                        defer = False
                     copy_entries(team.id, urls, "bench")
                 else:
                     service.add_entries(team.id, urls, source="cli", actor=actor)
@@ -161,6 +166,7 @@ def load(
             result.append(
                 {"id": team.id, "key": secret, "size": size, "seq": team.change_seq, "index": t}
             )
+        rebuild_indexes(log)
         db.session.remove()
         db.engine.dispose()
     if loaded:
@@ -244,6 +250,93 @@ def copy_entries(team_id: str, urls: list[str], actor_label: str) -> None:
         )
     )
     db.session.commit()
+
+
+# Secondary indexes of the two big tables, kept aside while COPY runs: building each once
+# from sorted input is far cheaper than growing it row by row (the search index most).
+DEFERRED_TABLES = ("dnc_entry", "audit_event")
+DEFER_INDEXES_FROM = 1_000_000
+SAVED = "bench_deferred_index"
+
+
+def defer_indexes() -> list[str]:
+    """Drop the secondary indexes and unique constraints of DEFERRED_TABLES, their
+    definitions (the catalogue's, i.e. the migrations' own SQL) saved in a table so that
+    an interrupted load still rebuilds them; returns their names."""
+    from sqlalchemy import text
+
+    from dnc_app.extensions import db
+
+    connection = db.session.connection()
+    connection.execute(
+        text(
+            f"CREATE TABLE IF NOT EXISTS {SAVED} (name text PRIMARY KEY, "
+            "tbl text, definition text, is_constraint boolean)"
+        )
+    )
+    rows = connection.execute(
+        text("""
+        SELECT i.relname, t.relname,
+               CASE WHEN c.oid IS NULL THEN pg_get_indexdef(x.indexrelid)
+                    ELSE format('ALTER TABLE %I ADD CONSTRAINT %I %s', t.relname, c.conname,
+                                pg_get_constraintdef(c.oid)) END,
+               c.oid IS NOT NULL
+        FROM pg_index x
+        JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_class t ON t.oid = x.indrelid
+        LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype IN ('u', 'x')
+        WHERE t.relname = ANY(:tables) AND NOT x.indisprimary
+          AND t.relnamespace = 'public'::regnamespace
+          -- an index that a foreign key leans on stays
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                          WHERE f.contype = 'f' AND f.conindid = x.indexrelid)"""),
+        {"tables": list(DEFERRED_TABLES)},
+    ).all()
+    for name, table, definition, is_constraint in rows:
+        connection.execute(
+            text(f"INSERT INTO {SAVED} VALUES (:n, :t, :d, :c) ON CONFLICT DO NOTHING"),
+            {"n": name, "t": table, "d": definition, "c": is_constraint},
+        )
+        if is_constraint:
+            connection.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
+        else:
+            connection.execute(text(f'DROP INDEX "{name}"'))
+    db.session.commit()
+    return [row[0] for row in rows]
+
+
+def rebuild_indexes(log=print) -> None:
+    """Build the indexes defer_indexes() dropped (none, unless a load dropped them), then
+    VACUUM ANALYZE the loaded tables (statistics, and the visibility map that lets the
+    check read its index only)."""
+    from sqlalchemy import text
+
+    from dnc_app.extensions import db
+
+    connection = db.session.connection()
+    if connection.execute(text("SELECT to_regclass(:t)"), {"t": SAVED}).scalar() is None:
+        return
+    saved = connection.execute(text(f"SELECT name, definition FROM {SAVED}")).all()
+    db.session.commit()
+    for name, definition in saved:
+        began = time.perf_counter()
+        connection = db.session.connection()
+        connection.execute(text("SET maintenance_work_mem = '1GB'"))
+        connection.execute(text(definition))
+        connection.execute(text(f"DELETE FROM {SAVED} WHERE name = :n"), {"n": name})
+        db.session.commit()
+        log(f"  built {name} in {time.perf_counter() - began:.0f} s")
+    db.session.connection().execute(text(f"DROP TABLE {SAVED}"))
+    db.session.commit()
+    began = time.perf_counter()
+    raw = db.engine.raw_connection()
+    try:
+        raw.driver_connection.autocommit = True
+        for table in (*DEFERRED_TABLES, "entry_hour_count", "team"):
+            raw.driver_connection.execute(f"VACUUM ANALYZE {table}")
+    finally:
+        raw.close()
+    log(f"  vacuum analyze in {time.perf_counter() - began:.0f} s")
 
 
 def consistency(database_url: str) -> list[str]:
@@ -463,6 +556,15 @@ def main() -> None:
         default="copy",
         help="COPY (fast) or the service layer's batch path",
     )
+    parser.add_argument(
+        "--defer-indexes",
+        action="store_true",
+        help=f"COPY with the big tables' indexes dropped, then build them (the default "
+        f"from {DEFER_INDEXES_FROM:,} entries)",
+    )
+    parser.add_argument(
+        "--load-only", action="store_true", help="load (or check a loaded database) and stop"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -475,10 +577,16 @@ def main() -> None:
             args.endpoints,
             receiver.url,
             args.load == "copy",
+            defer=args.defer_indexes,
         )
+        began = time.perf_counter()
         problems = consistency(database_url)
         if problems:
             raise SystemExit("the load left derived rows inconsistent:\n" + "\n".join(problems))
+        print(f"derived rows consistent (checked in {time.perf_counter() - began:.0f} s)")
+        if args.load_only:
+            print(json.dumps(database_figures(database_url)))
+            return
         env = {
             **LIMITS,
             "SECRET_KEY": SECRET,
