@@ -102,16 +102,17 @@ def load(
     defer: bool = False,
 ) -> list[dict]:
     """Migrate, create or reuse the teams, load their entries, give the first
-    `endpoints` teams a webhook endpoint; returns [{"id", "key", "size", "seq"}]."""
+    `endpoints` teams a webhook endpoint; returns [{"id", "key", "size", "index", "cursor"}]."""
     os.environ["SECRET_KEY"] = SECRET
     from flask_migrate import upgrade
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     from dnc_app import accounts, create_app
     from dnc_app import entries as service
+    from dnc_app.api.changes import encode_cursor
     from dnc_app.changelog import Actor, ActorType
     from dnc_app.extensions import db
-    from dnc_app.models import Team, WebhookEndpoint
+    from dnc_app.models import Team, WebhookEndpoint, WebhookMessage
     from dnc_app.webhooks import endpoints as webhook_endpoints
 
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -153,20 +154,36 @@ def load(
                         " rows/s)"
                     )
             _key, secret = accounts.create_api_key(team.id, name="bench", actor=actor)
-            if (
-                t < endpoints
-                and not db.session.execute(
-                    select(WebhookEndpoint.id).where(WebhookEndpoint.team_id == team.id)
-                ).first()
-            ):
+            if t < endpoints:
                 # One in twenty endpoints fails (answers 500): retried on the schedule.
                 path = "fail" if t % 20 == 19 else "ok"
-                webhook_endpoints.create_endpoint(team.id, f"{hook_url}/{path}/{t}")
+                hook = f"{hook_url}/{path}/{t}"
+                existing = db.session.execute(
+                    select(WebhookEndpoint.id).where(WebhookEndpoint.team_id == team.id)
+                ).scalar()
+                if existing is None:
+                    webhook_endpoints.create_endpoint(team.id, hook)
+                else:  # a reused database: this run's receiver, enabled again
+                    webhook_endpoints.update_endpoint(team.id, existing, url=hook, enabled=True)
             db.session.refresh(team)
             result.append(
-                {"id": team.id, "key": secret, "size": size, "seq": team.change_seq, "index": t}
+                {
+                    "id": team.id,
+                    "key": secret,
+                    "size": size,
+                    "index": t,
+                    # Signed by the server's key (SECRET): the feed from 100 changes back.
+                    "cursor": encode_cursor(team.id, max(0, team.change_seq - 100)),
+                }
             )
         rebuild_indexes(log)
+        # A reused database: the events of earlier runs are not this run's to deliver.
+        db.session.execute(
+            update(WebhookMessage)
+            .where(WebhookMessage.status == "pending")
+            .values(status="cancelled", locked_until=None)
+        )
+        db.session.commit()
         db.session.remove()
         db.engine.dispose()
     if loaded:
@@ -402,8 +419,6 @@ class Receiver:
 
 def request_maker(teams: list[dict]):
     """make() -> (op, method, path, body, headers)."""
-    from dnc_app.api.changes import encode_cursor
-
     rng = random  # the module's generator is reseeded in each forked client process
     ops, weights = list(MIX), list(MIX.values())
     # Calls come from teams in proportion to their size (large teams are busier).
@@ -444,8 +459,7 @@ def request_maker(teams: list[dict]):
         if op == "search":
             term = f"p{rng.randrange(min(team['size'], 10**8)):08d}"[:7]
             return op, "GET", f"/v1/dnc?q={term}&limit=50", None, headers
-        cursor = encode_cursor(max(0, team["seq"] - 100))
-        return op, "GET", f"/v1/dnc/changes?cursor={cursor}&limit=100", None, headers
+        return op, "GET", f"/v1/dnc/changes?cursor={team['cursor']}&limit=100", None, headers
 
     return make
 
@@ -541,6 +555,31 @@ def database_figures(database_url: str) -> dict:
     }
 
 
+def statements(database_url: str, reset: bool = False) -> list[dict]:
+    """The database's time by statement (pg_stat_statements, when the server preloads
+    it): the top ones by total time since the reset. Empty when it is not available."""
+    import psycopg
+
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            if reset:
+                conn.execute("SELECT pg_stat_statements_reset()")
+                return []
+            rows = conn.execute(
+                "SELECT calls, total_exec_time, mean_exec_time, "
+                "regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "ORDER BY total_exec_time DESC LIMIT 10"
+            ).fetchall()
+    except psycopg.Error:
+        return []
+    return [
+        {"calls": c, "total_s": round(t / 1000, 2), "mean_ms": round(m, 3), "query": q[:160]}
+        for c, t, m, q in rows
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=200_000)
@@ -604,7 +643,11 @@ def main() -> None:
             run_mixed([s.url for s in servers], make, args.clients, 3.0)  # warm-up
             with receiver.lock:
                 receiver.lags.clear()
+            statements(database_url, reset=True)
+            load_before = os.getloadavg()
             results = run_mixed([s.url for s in servers], make, args.clients, args.seconds)
+            load_after = os.getloadavg()
+            by_statement = statements(database_url)
             time.sleep(3)  # the last events' deliveries
             workers = [
                 pid for s in servers for pid in process_tree(s.proc.pid) if pid != s.proc.pid
@@ -648,6 +691,8 @@ def main() -> None:
             "max": lags[-1] if lags else None,
         },
         "worker_rss_mib": memory,
+        "load_average": {"before": load_before, "after": load_after},
+        "statements": by_statement,
         "database": figures,
     }
     if args.json:
@@ -658,6 +703,12 @@ def main() -> None:
         f"{args.endpoints} webhook endpoints; 2 servers x 2 workers, PostgreSQL + Redis; "
         f"{args.clients} clients for {args.seconds:g} s ({os.cpu_count()} CPUs, load "
         "generator on the same machine)"
+    )
+    print(
+        "load average (1, 5, 15 min) before the run "
+        + ", ".join(f"{x:.1f}" for x in load_before)
+        + "; after "
+        + ", ".join(f"{x:.1f}" for x in load_after)
     )
     print(f"{'route':<8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}  statuses")
     for op, row in routes.items():
@@ -678,6 +729,13 @@ def main() -> None:
         f"= {figures['mib_per_million']:,.0f} MiB per million; largest tables (MiB): "
         f"{figures['largest_tables_mib']}"
     )
+    if by_statement:
+        print("database time by statement (pg_stat_statements, during the run):")
+        for row in by_statement:
+            print(
+                f"  {row['total_s']:>8.1f} s {row['calls']:>8} calls {row['mean_ms']:>8.2f} ms"
+                f"  {row['query']}"
+            )
 
 
 if __name__ == "__main__":
