@@ -7,6 +7,7 @@ PostgreSQL and Redis. Command-line options override what is set here.
 
 import os
 import shutil
+import signal
 import tempfile
 
 from dnc_app.config import (
@@ -109,11 +110,23 @@ def multi_process_memory_limits(worker_count, env):
 def post_worker_init(worker):
     """Each worker delivers webhooks from its start (unless WEBHOOK_DELIVERY=off),
     not only after its first request: events left by a killed server go out at once."""
-    from dnc_app.webhooks.delivery import start_in_process
+    from dnc_app.webhooks.delivery import begin_stop_in_process, start_in_process
 
     # The service only: the benchmarks' bare Flask app (same configuration) has no webhooks.
     if "WEBHOOK_DELIVERY" in getattr(worker.wsgi, "config", {}):
         start_in_process(worker.wsgi)
+        # SIGTERM: the worker drains its requests first (up to graceful_timeout), and only
+        # then calls worker_exit. The delivery loop stops claiming at the signal, not then:
+        # an attempt started during the drain could be cut off by the master's kill at the
+        # end of graceful_timeout, and be sent again by another worker.
+        on_term = signal.getsignal(signal.SIGTERM)
+
+        def term(signum, frame):
+            begin_stop_in_process()
+            if callable(on_term):
+                on_term(signum, frame)
+
+        signal.signal(signal.SIGTERM, term)
 
 
 def worker_exit(server, worker):

@@ -99,18 +99,20 @@ def load(
     hook_url: str,
     copy: bool,
     log=print,
+    defer: bool = False,
 ) -> list[dict]:
     """Migrate, create or reuse the teams, load their entries, give the first
-    `endpoints` teams a webhook endpoint; returns [{"id", "key", "size", "seq"}]."""
+    `endpoints` teams a webhook endpoint; returns [{"id", "key", "size", "index", "cursor"}]."""
     os.environ["SECRET_KEY"] = SECRET
     from flask_migrate import upgrade
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     from dnc_app import accounts, create_app
     from dnc_app import entries as service
+    from dnc_app.api.changes import encode_cursor
     from dnc_app.changelog import Actor, ActorType
     from dnc_app.extensions import db
-    from dnc_app.models import Team, WebhookEndpoint
+    from dnc_app.models import Team, WebhookEndpoint, WebhookMessage
     from dnc_app.webhooks import endpoints as webhook_endpoints
 
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -129,6 +131,7 @@ def load(
     loaded = 0
     with app.app_context():
         upgrade()
+        defer = copy and (defer or entries >= DEFER_INDEXES_FROM)
         for t, size in enumerate(sizes):
             slug = f"scale-{entries}-{teams}-{t}"
             team = db.session.execute(select(Team).where(Team.slug == slug)).scalar()
@@ -138,6 +141,9 @@ def load(
             for start in range(team.entry_count, size, chunk):
                 urls = [url_of(t, n) for n in range(start, min(size, start + chunk))]
                 if copy:
+                    if defer:
+                        defer_indexes()  # once: the next call finds nothing left to drop
+                        defer = False
                     copy_entries(team.id, urls, "bench")
                 else:
                     service.add_entries(team.id, urls, source="cli", actor=actor)
@@ -148,19 +154,36 @@ def load(
                         " rows/s)"
                     )
             _key, secret = accounts.create_api_key(team.id, name="bench", actor=actor)
-            if (
-                t < endpoints
-                and not db.session.execute(
-                    select(WebhookEndpoint.id).where(WebhookEndpoint.team_id == team.id)
-                ).first()
-            ):
+            if t < endpoints:
                 # One in twenty endpoints fails (answers 500): retried on the schedule.
                 path = "fail" if t % 20 == 19 else "ok"
-                webhook_endpoints.create_endpoint(team.id, f"{hook_url}/{path}/{t}")
+                hook = f"{hook_url}/{path}/{t}"
+                existing = db.session.execute(
+                    select(WebhookEndpoint.id).where(WebhookEndpoint.team_id == team.id)
+                ).scalar()
+                if existing is None:
+                    webhook_endpoints.create_endpoint(team.id, hook)
+                else:  # a reused database: this run's receiver, enabled again
+                    webhook_endpoints.update_endpoint(team.id, existing, url=hook, enabled=True)
             db.session.refresh(team)
             result.append(
-                {"id": team.id, "key": secret, "size": size, "seq": team.change_seq, "index": t}
+                {
+                    "id": team.id,
+                    "key": secret,
+                    "size": size,
+                    "index": t,
+                    # Signed by the server's key (SECRET): the feed from 100 changes back.
+                    "cursor": encode_cursor(team.id, max(0, team.change_seq - 100)),
+                }
             )
+        rebuild_indexes(log)
+        # A reused database: the events of earlier runs are not this run's to deliver.
+        db.session.execute(
+            update(WebhookMessage)
+            .where(WebhookMessage.status == "pending")
+            .values(status="cancelled", locked_until=None)
+        )
+        db.session.commit()
         db.session.remove()
         db.engine.dispose()
     if loaded:
@@ -246,6 +269,93 @@ def copy_entries(team_id: str, urls: list[str], actor_label: str) -> None:
     db.session.commit()
 
 
+# Secondary indexes of the two big tables, kept aside while COPY runs: building each once
+# from sorted input is far cheaper than growing it row by row (the search index most).
+DEFERRED_TABLES = ("dnc_entry", "audit_event")
+DEFER_INDEXES_FROM = 1_000_000
+SAVED = "bench_deferred_index"
+
+
+def defer_indexes() -> list[str]:
+    """Drop the secondary indexes and unique constraints of DEFERRED_TABLES, their
+    definitions (the catalogue's, i.e. the migrations' own SQL) saved in a table so that
+    an interrupted load still rebuilds them; returns their names."""
+    from sqlalchemy import text
+
+    from dnc_app.extensions import db
+
+    connection = db.session.connection()
+    connection.execute(
+        text(
+            f"CREATE TABLE IF NOT EXISTS {SAVED} (name text PRIMARY KEY, "
+            "tbl text, definition text, is_constraint boolean)"
+        )
+    )
+    rows = connection.execute(
+        text("""
+        SELECT i.relname, t.relname,
+               CASE WHEN c.oid IS NULL THEN pg_get_indexdef(x.indexrelid)
+                    ELSE format('ALTER TABLE %I ADD CONSTRAINT %I %s', t.relname, c.conname,
+                                pg_get_constraintdef(c.oid)) END,
+               c.oid IS NOT NULL
+        FROM pg_index x
+        JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_class t ON t.oid = x.indrelid
+        LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype IN ('u', 'x')
+        WHERE t.relname = ANY(:tables) AND NOT x.indisprimary
+          AND t.relnamespace = 'public'::regnamespace
+          -- an index that a foreign key leans on stays
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                          WHERE f.contype = 'f' AND f.conindid = x.indexrelid)"""),
+        {"tables": list(DEFERRED_TABLES)},
+    ).all()
+    for name, table, definition, is_constraint in rows:
+        connection.execute(
+            text(f"INSERT INTO {SAVED} VALUES (:n, :t, :d, :c) ON CONFLICT DO NOTHING"),
+            {"n": name, "t": table, "d": definition, "c": is_constraint},
+        )
+        if is_constraint:
+            connection.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
+        else:
+            connection.execute(text(f'DROP INDEX "{name}"'))
+    db.session.commit()
+    return [row[0] for row in rows]
+
+
+def rebuild_indexes(log=print) -> None:
+    """Build the indexes defer_indexes() dropped (none, unless a load dropped them), then
+    VACUUM ANALYZE the loaded tables (statistics, and the visibility map that lets the
+    check read its index only)."""
+    from sqlalchemy import text
+
+    from dnc_app.extensions import db
+
+    connection = db.session.connection()
+    if connection.execute(text("SELECT to_regclass(:t)"), {"t": SAVED}).scalar() is None:
+        return
+    saved = connection.execute(text(f"SELECT name, definition FROM {SAVED}")).all()
+    db.session.commit()
+    for name, definition in saved:
+        began = time.perf_counter()
+        connection = db.session.connection()
+        connection.execute(text("SET maintenance_work_mem = '1GB'"))
+        connection.execute(text(definition))
+        connection.execute(text(f"DELETE FROM {SAVED} WHERE name = :n"), {"n": name})
+        db.session.commit()
+        log(f"  built {name} in {time.perf_counter() - began:.0f} s")
+    db.session.connection().execute(text(f"DROP TABLE {SAVED}"))
+    db.session.commit()
+    began = time.perf_counter()
+    raw = db.engine.raw_connection()
+    try:
+        raw.driver_connection.autocommit = True
+        for table in (*DEFERRED_TABLES, "entry_hour_count", "team"):
+            raw.driver_connection.execute(f"VACUUM ANALYZE {table}")
+    finally:
+        raw.close()
+    log(f"  vacuum analyze in {time.perf_counter() - began:.0f} s")
+
+
 def consistency(database_url: str) -> list[str]:
     """What disagrees between the entries and their derived rows (nothing, after a load)."""
     import psycopg
@@ -309,8 +419,6 @@ class Receiver:
 
 def request_maker(teams: list[dict]):
     """make() -> (op, method, path, body, headers)."""
-    from dnc_app.api.changes import encode_cursor
-
     rng = random  # the module's generator is reseeded in each forked client process
     ops, weights = list(MIX), list(MIX.values())
     # Calls come from teams in proportion to their size (large teams are busier).
@@ -351,8 +459,7 @@ def request_maker(teams: list[dict]):
         if op == "search":
             term = f"p{rng.randrange(min(team['size'], 10**8)):08d}"[:7]
             return op, "GET", f"/v1/dnc?q={term}&limit=50", None, headers
-        cursor = encode_cursor(max(0, team["seq"] - 100))
-        return op, "GET", f"/v1/dnc/changes?cursor={cursor}&limit=100", None, headers
+        return op, "GET", f"/v1/dnc/changes?cursor={team['cursor']}&limit=100", None, headers
 
     return make
 
@@ -448,6 +555,31 @@ def database_figures(database_url: str) -> dict:
     }
 
 
+def statements(database_url: str, reset: bool = False) -> list[dict]:
+    """The database's time by statement (pg_stat_statements, when the server preloads
+    it): the top ones by total time since the reset. Empty when it is not available."""
+    import psycopg
+
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            if reset:
+                conn.execute("SELECT pg_stat_statements_reset()")
+                return []
+            rows = conn.execute(
+                "SELECT calls, total_exec_time, mean_exec_time, "
+                "regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "ORDER BY total_exec_time DESC LIMIT 10"
+            ).fetchall()
+    except psycopg.Error:
+        return []
+    return [
+        {"calls": c, "total_s": round(t / 1000, 2), "mean_ms": round(m, 3), "query": q[:160]}
+        for c, t, m, q in rows
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=200_000)
@@ -463,6 +595,15 @@ def main() -> None:
         default="copy",
         help="COPY (fast) or the service layer's batch path",
     )
+    parser.add_argument(
+        "--defer-indexes",
+        action="store_true",
+        help=f"COPY with the big tables' indexes dropped, then build them (the default "
+        f"from {DEFER_INDEXES_FROM:,} entries)",
+    )
+    parser.add_argument(
+        "--load-only", action="store_true", help="load (or check a loaded database) and stop"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -475,10 +616,16 @@ def main() -> None:
             args.endpoints,
             receiver.url,
             args.load == "copy",
+            defer=args.defer_indexes,
         )
+        began = time.perf_counter()
         problems = consistency(database_url)
         if problems:
             raise SystemExit("the load left derived rows inconsistent:\n" + "\n".join(problems))
+        print(f"derived rows consistent (checked in {time.perf_counter() - began:.0f} s)")
+        if args.load_only:
+            print(json.dumps(database_figures(database_url)))
+            return
         env = {
             **LIMITS,
             "SECRET_KEY": SECRET,
@@ -496,7 +643,11 @@ def main() -> None:
             run_mixed([s.url for s in servers], make, args.clients, 3.0)  # warm-up
             with receiver.lock:
                 receiver.lags.clear()
+            statements(database_url, reset=True)
+            load_before = os.getloadavg()
             results = run_mixed([s.url for s in servers], make, args.clients, args.seconds)
+            load_after = os.getloadavg()
+            by_statement = statements(database_url)
             time.sleep(3)  # the last events' deliveries
             workers = [
                 pid for s in servers for pid in process_tree(s.proc.pid) if pid != s.proc.pid
@@ -540,6 +691,8 @@ def main() -> None:
             "max": lags[-1] if lags else None,
         },
         "worker_rss_mib": memory,
+        "load_average": {"before": load_before, "after": load_after},
+        "statements": by_statement,
         "database": figures,
     }
     if args.json:
@@ -550,6 +703,12 @@ def main() -> None:
         f"{args.endpoints} webhook endpoints; 2 servers x 2 workers, PostgreSQL + Redis; "
         f"{args.clients} clients for {args.seconds:g} s ({os.cpu_count()} CPUs, load "
         "generator on the same machine)"
+    )
+    print(
+        "load average (1, 5, 15 min) before the run "
+        + ", ".join(f"{x:.1f}" for x in load_before)
+        + "; after "
+        + ", ".join(f"{x:.1f}" for x in load_after)
     )
     print(f"{'route':<8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}  statuses")
     for op, row in routes.items():
@@ -570,6 +729,13 @@ def main() -> None:
         f"= {figures['mib_per_million']:,.0f} MiB per million; largest tables (MiB): "
         f"{figures['largest_tables_mib']}"
     )
+    if by_statement:
+        print("database time by statement (pg_stat_statements, during the run):")
+        for row in by_statement:
+            print(
+                f"  {row['total_s']:>8.1f} s {row['calls']:>8} calls {row['mean_ms']:>8.2f} ms"
+                f"  {row['query']}"
+            )
 
 
 if __name__ == "__main__":

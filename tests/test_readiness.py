@@ -2,7 +2,7 @@
 PostgreSQL reached directly or through PgBouncer): 503 while either is down, 200 again once
 it is back, without restarting the service; liveness stays 200 throughout. (SIGTERM's
 draining: tests/test_production.py for a request in flight, tests/test_webhooks_live.py for
-a delivery attempt in flight.)"""
+a delivery attempt in flight, through gunicorn and through `flask webhooks worker`.)"""
 
 from __future__ import annotations
 

@@ -1,25 +1,27 @@
 """Webhooks against real processes: a gunicorn killed between the commit and the delivery,
 the latency from a 201 to the receiver, two `flask webhooks worker` processes claiming
-the same outbox, and a graceful SIGTERM."""
+the same outbox, and a graceful SIGTERM (of a worker process, and of gunicorn)."""
 
 from __future__ import annotations
 
+import http.client
 import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
 from dnc_app import entries
 from dnc_app.extensions import db
-from dnc_app.models import WebhookMessage
+from dnc_app.models import WebhookAttempt, WebhookMessage
 from dnc_app.webhooks import endpoints
 from tests.live import ROOT
 from tests.support import TEST_ACTOR
 from tests.test_live_concurrency import post_json
-from tests.webhook_support import Answer
+from tests.webhook_support import Answer, Receiver
 
 pytestmark = pytest.mark.live
 
@@ -137,3 +139,57 @@ def test_sigterm_finishes_the_attempt_in_flight(app, team, receiver, workers):
     worker.send_signal(signal.SIGTERM)  # while the receiver is still answering
     assert worker.wait(timeout=15) == 0
     assert statuses(app) == {"delivered": 1}
+
+
+def test_sigterm_to_gunicorn_finishes_the_attempt_in_flight_and_claims_no_more(
+    app, team, make_team, receiver, live_server_factory
+):
+    """SIGTERM mid-attempt: the attempt completes and is recorded once, the worker claims
+    nothing more while it drains (an event written after the signal waits for the next
+    server), the master exits well within its graceful timeout, and the next server
+    sends only what was left: nothing twice."""
+    register(app, team, receiver.url)
+    other = make_team("Other")
+    later = Receiver().start()
+    try:
+        register(app, other, later.url)
+        receiver.script = [Answer(200, delay=2.0)]
+        server = live_server_factory(
+            WEBHOOK_ALLOW_PRIVATE="1", GUNICORN_GRACEFUL_TIMEOUT="15", WEBHOOK_POLL_INTERVAL="0.1"
+        )
+        status, _body = post_json(server.url, "/v1/dnc", {"url": "in/slow-receiver"}, team.api_key)
+        assert status == 201
+        receiver.wait_for(1, timeout=10)  # the attempt is in flight: answered in 2 s
+        # An idle kept-alive connection: the stopping worker lingers on it for a while,
+        # a window in which a loop that still claimed would pick up the next event.
+        parts = urlsplit(server.url)
+        idle = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        idle.request("GET", "/healthz")
+        idle.getresponse().read()
+        stopped_at = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        with app.app_context():
+            entries.add_entry(other.id, "in/after-sigterm", source="cli", actor=TEST_ACTOR)
+        assert server.proc.wait(timeout=15) == 0
+        assert time.monotonic() - stopped_at < 10
+        idle.close()
+        assert len(receiver.received) == 1 and later.received == []
+        with app.app_context():
+            rows = db.session.execute(
+                select(WebhookMessage.endpoint_id, WebhookMessage.status, WebhookMessage.attempts)
+            ).all()
+            attempts = db.session.execute(select(WebhookAttempt.status_code)).scalars().all()
+            db.session.remove()
+        assert sorted((status, n) for _endpoint, status, n in rows) == [
+            ("delivered", 1),
+            ("pending", 0),
+        ]
+        assert attempts == [200]
+        # The next server delivers the one left, and only it.
+        live_server_factory(WEBHOOK_ALLOW_PRIVATE="1", WEBHOOK_POLL_INTERVAL="0.1")
+        later.wait_for(1, timeout=10)
+        time.sleep(1.0)  # room for a duplicate to show up
+        assert len(receiver.received) == 1 and len(later.received) == 1
+        assert statuses(app) == {"delivered": 2}
+    finally:
+        later.stop()

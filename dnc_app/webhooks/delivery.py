@@ -598,9 +598,13 @@ class Dispatcher:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float | None = None) -> None:
+    def begin_stop(self) -> None:
+        """Claim nothing more; the attempts in flight go on (stop() waits for them)."""
         self._stopping.set()
         outbox.WAKE.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.begin_stop()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -617,6 +621,13 @@ def start_in_process(app: Flask) -> Dispatcher | None:
         if id(app) not in _started:
             _started[id(app)] = Dispatcher(app).start()
         return _started[id(app)]
+
+
+def begin_stop_in_process() -> None:
+    """The process is shutting down: its loops claim no new attempt from now on, so
+    that every attempt left is one already in flight when stop_in_process() waits."""
+    for dispatcher in list(_started.values()):
+        dispatcher.begin_stop()
 
 
 def stop_in_process(timeout: float = 15) -> None:
