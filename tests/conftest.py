@@ -26,6 +26,7 @@ TABLES = [
     "webhook_message",
     "webhook_endpoint",
     "audit_event",
+    "dnc_identifier",
     "dnc_entry",
     "api_key",
     "member_session",

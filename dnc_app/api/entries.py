@@ -8,6 +8,7 @@ from flask import g, request
 
 from .. import accounts, entries
 from ..changelog import Actor, Source
+from ..entries import aliases
 from ..entries.service import ENTRY_ID
 from ..errors import envelope
 from . import bp
@@ -47,9 +48,14 @@ def add_answer(team_id: str, actor: Actor, body: dict):
     url = body.get("url")
     if url is None or url == "":
         raise ApiError("missing_url", "URL is required")
-    entry = entries.add_entry(
-        team_id, url, reason=body.get("reason"), source=Source.API, actor=actor
-    )
+    if body.get("aliases"):  # a person with other identifiers: their own path
+        entry = aliases.add_entry_with_aliases(
+            team_id, url, body["aliases"], reason=body.get("reason"), source=Source.API, actor=actor
+        )
+    else:
+        entry = entries.add_entry(
+            team_id, url, reason=body.get("reason"), source=Source.API, actor=actor
+        )
     return envelope(None, entry.to_dict(), "Added to Do Not Contact list", 201)
 
 
@@ -89,30 +95,22 @@ def _batch_items(body: dict) -> list[dict]:
 @team_limits(WRITE, BATCH)
 def post_batch():
     items = _batch_items(json_object())
-    # Items without a URL are answered here; the rest go to the service in one call.
+    # Items without a URL are answered here; runs of plain items go to the service in one
+    # call each; an item with aliases (a person with other identifiers) on its own, in
+    # input order, so an earlier item is the one listed whichever way later ones name it.
     details: list[dict | None] = [None] * len(items)
-    positions, urls, reasons = [], [], []
+    plain: list[int] = []
     for index, item in enumerate(items):
         url = item.get("url")
         if url is None or url == "":
             details[index] = {"url": None, "status": "error", "error": "URL is required"}
+        elif item.get("aliases"):
+            _add_plain(items, plain, details)
+            plain = []
+            details[index] = _add_person(item)
         else:
-            positions.append(index)
-            urls.append(url)
-            reasons.append(item.get("reason"))
-    if urls:
-        result = entries.add_entries(
-            g.team_id, urls, reasons=reasons, source=Source.API, actor=g.actor
-        )
-        for index, item in zip(positions, result.items, strict=True):
-            details[index] = {
-                "url": item.url
-                if item.url
-                else (item.input if isinstance(item.input, str) else None),
-                "status": item.status,
-                # Only an error carries a message; a duplicate is not an error.
-                "error": item.error if item.status == "error" else None,
-            }
+            plain.append(index)
+    _add_plain(items, plain, details)
     counts = {
         status: sum(1 for d in details if d["status"] == status)
         for status in ("added", "duplicate", "error")
@@ -128,6 +126,41 @@ def post_batch():
         f"{counts['duplicate']} duplicates, {counts['error']} errors"
     )
     return envelope(None, data, message, 201)
+
+
+def _add_plain(items: list[dict], positions: list[int], details: list[dict | None]) -> None:
+    if not positions:
+        return
+    result = entries.add_entries(
+        g.team_id,
+        [items[i]["url"] for i in positions],
+        reasons=[items[i].get("reason") for i in positions],
+        source=Source.API,
+        actor=g.actor,
+    )
+    for index, item in zip(positions, result.items, strict=True):
+        details[index] = {
+            "url": item.url if item.url else (item.input if isinstance(item.input, str) else None),
+            "status": item.status,
+            # Only an error carries a message; a duplicate is not an error.
+            "error": item.error if item.status == "error" else None,
+        }
+
+
+def _add_person(item: dict) -> dict:
+    """A batch item with aliases: added with them in one transaction, or a duplicate (its
+    URL or an alias is listed), or an error (which of its values, and why)."""
+    raw = item["url"]
+    ((status, entry, error),) = aliases.add_many_with_aliases(
+        g.team_id, [(raw, item["aliases"], item.get("reason"))], source=Source.API, actor=g.actor
+    )
+    url = entry.url if status == "added" and entry is not None else None
+    if url is None and isinstance(raw, str):
+        try:
+            url = entries.normalize(raw)
+        except entries.InvalidURL:
+            url = raw
+    return {"url": url, "status": status, "error": error}
 
 
 # --------------------------------------------------------------------------- check
@@ -292,6 +325,23 @@ def delete_entry_by_id(entry_id: str):
     )
     message = "DNC entry deleted successfully"
     return envelope(None, {"message": message}, message, 200)
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+@bp.post("/dnc/<entry_id>/aliases")
+@require_api_key
+@team_limits(WRITE)
+def post_aliases(entry_id: str):
+    """Link other identifiers of the person to the entry; the entry with its aliases."""
+    body = json_object()
+    if "urls" not in body:
+        raise ApiError("missing_urls", "urls is required")
+    if not _ENTRY_ID.fullmatch(entry_id):
+        raise entries.EntryNotFound()
+    entry = aliases.add_aliases(g.team_id, entry_id, body["urls"], source=Source.API, actor=g.actor)
+    return envelope(None, entry.to_dict(), "Aliases added", 200)
 
 
 # --------------------------------------------------------------------------- erase
