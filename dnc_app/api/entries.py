@@ -48,7 +48,7 @@ def add_answer(team_id: str, actor: Actor, body: dict):
     url = body.get("url")
     if url is None or url == "":
         raise ApiError("missing_url", "URL is required")
-    if body.get("aliases"):  # a person with other identifiers: their own path
+    if _has_aliases(body):  # a person with other identifiers: their own path
         entry = aliases.add_entry_with_aliases(
             team_id, url, body["aliases"], reason=body.get("reason"), source=Source.API, actor=actor
         )
@@ -57,6 +57,11 @@ def add_answer(team_id: str, actor: Actor, body: dict):
             team_id, url, reason=body.get("reason"), source=Source.API, actor=actor
         )
     return envelope(None, entry.to_dict(), "Added to Do Not Contact list", 201)
+
+
+def _has_aliases(body: dict) -> bool:
+    """Whether an add names aliases (anything but an empty array is checked as such)."""
+    return "aliases" in body and body["aliases"] != []
 
 
 @bp.get("/verify")
@@ -104,7 +109,7 @@ def post_batch():
         url = item.get("url")
         if url is None or url == "":
             details[index] = {"url": None, "status": "error", "error": "URL is required"}
-        elif item.get("aliases"):
+        elif _has_aliases(item):
             _add_plain(items, plain, details)
             plain = []
             details[index] = _add_person(item)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from ..changelog import Source
 from ..entries import MAX_REASON_LENGTH
 from ..entries.listing import COUNT_CAP
-from . import openapi_webhooks
+from . import openapi_aliases, openapi_webhooks
 from .changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE
 from .entries import (
     DEFAULT_PAGE_SIZE,
@@ -70,6 +70,7 @@ ERROR_CODES = {
     "internal_error": "An unexpected server error (logged for the operator).",
     "service_unavailable": "The database or the rate-limit store is unreachable; nothing "
     "was changed. Retry after `Retry-After` seconds.",
+    **openapi_aliases.ALIAS_ERRORS,
 }
 
 
@@ -144,6 +145,7 @@ ENTRY_EXAMPLE = {
     "protected": False,
     "erased": False,
     "sha256": "45015760b2bb573f5b8a270210aaf6904d1b1e6fd0a2e0676d467490ccf1b8dc",
+    "aliases": [],
 }
 ERASED_EXAMPLE = {
     **ENTRY_EXAMPLE,
@@ -1296,6 +1298,7 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "/v1/openapi.json": {"get": document},
         **_webhook_operations(write, listing),
     }
+    openapi_aliases.extend_operations(paths, sys.modules[__name__], write_note, BODY_ERRORS)
     # Every response names its request in the logs.
     for item in paths.values():
         for operation in item.values():
@@ -1371,7 +1374,7 @@ def build_document(limits: Mapping[str, str]) -> dict:
                     "description": "An API key created by a team member (shown once).",
                 },
             },
-            "schemas": _schemas(),
+            "schemas": openapi_aliases.extend_schemas(_schemas()),
             "headers": _headers(),
         },
     }

@@ -38,7 +38,9 @@ SIGNING = (
     "plus the change's `source` and `reason`; for `dnc.entry.erased`, a person's data was "
     'erased on request and the receiver should forget it too: `data` is `{"$id", '
     '"sha256", "seq"}`, the digest of the normalized URL, nothing else; events '
-    "of that person not yet delivered go out with `url` and `reason` null) "
+    "of that person not yet delivered go out with `url` and `reason` null; for "
+    "`dnc.entry.updated`, an alias was added to the entry: `data` is the entry with its "
+    "`aliases`, plus `seq`) "
     "and the Standard Webhooks headers "
     "`webhook-id` (the same on every retry of one event), `webhook-timestamp` (Unix "
     'seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.'
