@@ -399,3 +399,126 @@ def test_public_optout_of_an_alias_finds_the_person(app, team):
         assert raised.value.entry.id == entry.id
         # The person's own request: their entry is protected now.
         assert raised.value.entry.protected is True
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _member(app, client, team, role="member"):
+    from dnc_app import accounts
+    from tests.web_support import PASSWORD, sign_in
+
+    with app.app_context():
+        accounts.create_user(team.id, f"{role}@example.com", PASSWORD, role=role)
+    assert sign_in(client, f"{role}@example.com", PASSWORD).status_code == 303
+
+
+def test_the_entry_page_shows_and_adds_aliases_without_javascript(app, team):
+    from tests.web_support import token_for
+
+    api = app.test_client()
+    jane = new_entry(api, team)
+    john = new_entry(api, team, "in/john")
+    add_aliases(api, team, john["$id"], [LEAD])
+    client = app.test_client()
+    _member(app, client, team)
+    page = f"/entries/{jane['$id']}/evidence"
+    html = client.get(page).get_data(as_text=True)
+    assert "Other identifiers (aliases)" in html and "None yet" in html
+    token = token_for(client, page)
+    action = f"/entries/{jane['$id']}/aliases"
+    answer = client.post(action, data={"csrf_token": token, "urls": f"{TOKEN}/\n\n"})
+    assert answer.status_code == 303
+    html = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert f'href="{TOKEN}"' in html
+    # Invalid: the line and why, inline, what was typed kept.
+    answer = client.post(action, data={"csrf_token": token, "urls": "in/ok\nevil.com/in/x"})
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert "Line 2: " in html and 'aria-invalid="true"' in html and "evil.com/in/x" in html
+    # Held by another entry: named, with a link to it.
+    answer = client.post(action, data={"csrf_token": token, "urls": LEAD_RAW})
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert "already an identifier of another entry" in html
+    assert f'href="/entries/{john["$id"]}/evidence"' in html
+    # Without the CSRF token: refused, nothing stored.
+    assert client.post(action, data={"urls": "in/other"}).status_code == 400
+    assert check(api, team, "in/other").get_json()["data"]["onList"] is False
+
+
+def test_htmx_swaps_the_aliases_section(app, team):
+    from tests.web_support import HTMX, token_for
+
+    api = app.test_client()
+    jane = new_entry(api, team)
+    client = app.test_client()
+    _member(app, client, team)
+    token = token_for(client, f"/entries/{jane['$id']}/evidence")
+    answer = client.post(
+        f"/entries/{jane['$id']}/aliases",
+        data={"csrf_token": token, "urls": TOKEN},
+        headers=HTMX,
+    )
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert html.lstrip().startswith('<section class="card" id="aliases"')
+    assert "Aliases saved." in html and TOKEN in html
+    assert "<html" not in html
+
+
+def test_a_viewer_cannot_add_aliases(app, team):
+    api = app.test_client()
+    jane = new_entry(api, team)
+    client = app.test_client()
+    _member(app, client, team, role="viewer")
+    from tests.web_support import token_for
+
+    page = f"/entries/{jane['$id']}/evidence"
+    html = client.get(page).get_data(as_text=True)
+    assert "Add aliases" not in html  # no form for a viewer
+    answer = client.post(
+        f"/entries/{jane['$id']}/aliases",
+        data={"csrf_token": token_for(client, page), "urls": TOKEN},
+    )
+    assert answer.status_code == 403
+    assert check(api, team, TOKEN).get_json()["data"]["onList"] is False
+
+
+def test_the_list_search_finds_an_entry_by_an_alias(app, team):
+    api = app.test_client()
+    jane = new_entry(api, team)
+    new_entry(api, team, "in/john")
+    add_aliases(api, team, jane["$id"], [LEAD])
+    client = app.test_client()
+    _member(app, client, team)
+    html = client.get("/entries", query_string={"q": LEAD_RAW}).get_data(as_text=True)
+    assert jane["$id"] in html
+    assert "linkedin.com/in/john" not in html
+
+
+def test_export_and_evidence_include_aliases(app, team):
+    import csv
+    import io
+
+    api = app.test_client()
+    jane = new_entry(api, team)
+    add_aliases(api, team, jane["$id"], [TOKEN, LEAD])
+    client = app.test_client()
+    _member(app, client, team)
+    rows = list(csv.reader(io.StringIO(client.get("/export.csv").get_data(as_text=True))))
+    assert rows[0][-1] == "aliases"
+    assert rows[1][0] == "https://linkedin.com/in/jane"
+    assert rows[1][-1] == f"{TOKEN} {LEAD}"
+    evidence = api.get(f"/v1/dnc/{jane['$id']}/evidence", headers=team.headers).get_json()["data"]
+    assert evidence["entry"]["aliases"] == [TOKEN, LEAD]
+    assert [event["type"] for event in evidence["history"]] == ["add", "alias_add", "alias_add"]
+
+
+def test_the_csv_screening_matches_an_alias(app, team):
+    api = app.test_client()
+    jane = new_entry(api, team)
+    add_aliases(api, team, jane["$id"], [LEAD])
+    with app.app_context():
+        results = entries.screen_urls(team.id, [LEAD_RAW, "in/jane", "in/x"])
+    assert [r.entry_id for r in results] == [jane["$id"], jane["$id"], None]
