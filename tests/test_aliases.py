@@ -4,8 +4,6 @@ feed, webhook events, export). Runs on SQLite and, with DNC_TEST_DATABASE_URL, P
 from __future__ import annotations
 
 import hashlib
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select, text
@@ -16,6 +14,7 @@ from dnc_app.entries import aliases
 from dnc_app.extensions import db
 from dnc_app.models import AuditEvent, DncEntry, DncIdentifier, WebhookMessage
 from tests.support import TEST_ACTOR
+from tests.test_live_concurrency import simultaneously
 
 TOKEN = "https://linkedin.com/in/ACoAAA7IcPoBXbqAyFuCjYLHAhmm13BgChs-P5g"
 LEAD = "https://linkedin.com/sales/lead/ACwAAA7IcPoBXbqAyFuCjYLHAhmm13BgChs-P5g"
@@ -228,17 +227,6 @@ def test_removing_an_entry_removes_its_identifiers(app, client, team):
 
 
 # --------------------------------------------------------------------------- concurrency
-
-
-def simultaneously(n: int, fn):
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        barrier.wait()
-        return fn(i)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def test_simultaneous_adds_of_one_alias_to_different_entries_one_wins(app, team):
