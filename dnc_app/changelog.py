@@ -36,7 +36,7 @@ from .models import AuditEvent, Team
 from .notifications import outbox as notifications
 from .search import contains
 from .timeutil import UTCDateTime, utcnow
-from .webhooks.outbox import enqueue_entry_changes, enqueue_erasures
+from .webhooks.outbox import enqueue_entry_changes, enqueue_erasures, enqueue_updates
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -82,6 +82,8 @@ class Action(_Labelled):
     REMOVE_REFUSED = "remove_refused", "Removal refused (own opt-out)", SubjectType.ENTRY, 0
     # The person's data erased on request; the entry (its digest) stays on the list.
     ERASE = "erase", "Personal data erased", SubjectType.ENTRY, 0
+    # Another identifier of the person (the record's URL) was linked to the entry.
+    ALIAS_ADD = "alias_add", "Alias added", SubjectType.ENTRY, 0
     KEY_CREATE = "key_create", "API key created", SubjectType.API_KEY, 0
     KEY_REVOKE = "key_revoke", "API key revoked", SubjectType.API_KEY, 0
     SETTINGS_CHANGED = "settings_changed", "Settings changed", SubjectType.TEAM, 0
@@ -292,6 +294,8 @@ def record(
         )
     elif has_webhooks and action is Action.ERASE:
         enqueue_erasures(team_id, changes, created_at, first)
+    elif has_webhooks and action is Action.ALIAS_ADD:
+        enqueue_updates(team_id, changes, created_at, first)
     if source is Source.PUBLIC_FORM and action in (Action.ADD, Action.ADD_DUPLICATE):
         # The team is told of a person's own opt-out (an email, soon), in this transaction.
         notifications.optouts(team_id, first, len(changes), created_at)
@@ -342,7 +346,12 @@ def read_from(team_id: str, after_seq: int = 0, limit: int = 1000) -> list[Row]:
 
 # What the changes feed shows: the changes to the list itself. Other log events (keys,
 # settings, members, repeated requests) keep their place in `seq` but are not listed.
-FEED_ACTIONS = (Action.ADD.value, Action.REMOVE.value, Action.ERASE.value)
+FEED_ACTIONS = (
+    Action.ADD.value,
+    Action.REMOVE.value,
+    Action.ERASE.value,
+    Action.ALIAS_ADD.value,
+)
 _FEED = (
     select(
         _LOG.c.seq, _LOG.c.action, _LOG.c.subject_id, _LOG.c.url, _LOG.c.created_at, _LOG.c.source

@@ -219,6 +219,31 @@ class DncEntry(Model):
     # (the API's hot path too) has it without a join. Set by the entry service only.
     # No Python-side default: an insert names the column only for a protected entry.
     protected: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The person's other identifiers (aliases), one normalized URL per line, in the order
+    # they were added; None: none. Kept with dnc_identifier by the alias service
+    # (dnc_app.entries.aliases) so that a read of an entry has them without a join.
+    aliases: Mapped[str | None] = mapped_column(Text)
+
+
+class DncIdentifier(Model):
+    """Every identifier of every person of a team: the entry's URL and its aliases, by
+    the SHA-256 of the normalized URL. The primary key is the one unique index that keeps
+    an identifier to one person, also under concurrency. The entry's own row is written
+    by triggers on dnc_entry (migration 0027: every insert path has it, and an insert
+    whose digest is taken is skipped like a duplicate); aliases by dnc_app.entries.aliases.
+    """
+
+    __tablename__ = "dnc_identifier"
+    __table_args__ = (Index("ix_dnc_identifier_entry_seq", "entry_seq"),)
+
+    team_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entry_seq: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("dnc_entry.seq", ondelete="CASCADE")
+    )
+    # An alias's URL (None once erased); the entry's own row: None (the entry has it).
+    url: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class EntryHourCount(Model):

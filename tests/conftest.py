@@ -27,6 +27,7 @@ TABLES = [
     "webhook_message",
     "webhook_endpoint",
     "audit_event",
+    "dnc_identifier",
     "dnc_entry",
     # Kept by the entry service on removal (SQLite, migration 0029), not by a trigger.
     "entry_hour_count",

@@ -75,6 +75,7 @@ ROUTES = {
     ("web.remove_member", "POST"): "owner",
     ("web.entry_evidence", "GET"): "viewer",
     ("web.entry_evidence_json", "GET"): "viewer",
+    ("web.add_aliases", "POST"): "member",
 }
 # Pages for everyone (sign-in, sign-out, the invitation link).
 PUBLIC = {

@@ -691,15 +691,26 @@ def fts_names() -> set[str]:
 
 
 def later_entry_columns(present: bool) -> None:
-    """Below migration 0021 the app's entry statements still read `protected`: add it
-    while these tests work at an older revision, and drop it before upgrading again."""
+    """Below migration 0021 the app's entry statements still read `protected` (and below
+    0027 `aliases` and the identifiers' table): add them while these tests work at an
+    older revision, and drop them before upgrading again."""
     db.session.remove()
     if present:
         db.session.execute(
             text("ALTER TABLE dnc_entry ADD COLUMN protected BOOLEAN NOT NULL DEFAULT false")
         )
+        db.session.execute(text("ALTER TABLE dnc_entry ADD COLUMN aliases TEXT"))
+        db.session.execute(
+            text(
+                "CREATE TABLE dnc_identifier (team_id VARCHAR(40), sha256 VARCHAR(64), "
+                "entry_seq BIGINT, url VARCHAR(255), created_at TIMESTAMP, "
+                "PRIMARY KEY (team_id, sha256))"
+            )
+        )
     else:
         db.session.execute(text("ALTER TABLE dnc_entry DROP COLUMN protected"))
+        db.session.execute(text("ALTER TABLE dnc_entry DROP COLUMN aliases"))
+        db.session.execute(text("DROP TABLE dnc_identifier"))
     db.session.commit()
     db.session.remove()
 

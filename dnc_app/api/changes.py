@@ -32,7 +32,13 @@ _KIND = "c2"
 # Cursors issued before they were signed: a position only, still accepted (a stored
 # cursor does not expire) when it is not past the team's newest change.
 _LEGACY_PREFIX = "c1:"
-_TYPES = {Action.ADD.value: "added", Action.REMOVE.value: "removed", Action.ERASE.value: "erased"}
+_TYPES = {
+    Action.ADD.value: "added",
+    Action.REMOVE.value: "removed",
+    Action.ERASE.value: "erased",
+    # An alias of the entry added: `url` is the alias (null once the person is erased).
+    Action.ALIAS_ADD.value: "updated",
+}
 BAD_CURSOR = "cursor is not valid: pass the nextCursor of an earlier page"
 
 

@@ -10,6 +10,7 @@ from flask import g, request
 from .. import accounts, entries
 from ..accounts import KeyIdentity
 from ..changelog import Source
+from ..entries import aliases
 from ..entries.service import ENTRY_ID
 from ..errors import envelope
 from . import bp, pipeline
@@ -25,7 +26,9 @@ from .schemas.entries import (
     MAX_PAGE_SIZE,
     MAX_SCREEN_ITEMS,
     AddRequest,
+    AliasesRequest,
     BatchDeleteRequest,
+    BatchItem,
     BatchRequest,
     CheckQuery,
     DeleteRequest,
@@ -71,9 +74,19 @@ def parse_add_body(raw: bytes) -> AddRequest:
 
 def add_answer(key: KeyIdentity, body: AddRequest):
     """POST /v1/dnc once authenticated, counted and parsed."""
-    entry = entries.add_entry(
-        key.team_id, body.url, reason=body.reason, source=Source.API, actor=actor_of(key)
-    )
+    if body.aliases:  # a person with other identifiers: added with them at once
+        entry = aliases.add_entry_with_aliases(
+            key.team_id,
+            body.url,
+            body.aliases,
+            reason=body.reason,
+            source=Source.API,
+            actor=actor_of(key),
+        )
+    else:
+        entry = entries.add_entry(
+            key.team_id, body.url, reason=body.reason, source=Source.API, actor=actor_of(key)
+        )
     return envelope(None, entry.to_dict(), "Added to Do Not Contact list", 201)
 
 
@@ -102,29 +115,21 @@ def verify():
 @team_limits(WRITE, BATCH)
 def post_batch():
     items = parse(BatchRequest, json_object()).entries
-    # Items without a URL are answered here; the rest go to the service in one call.
+    # Items without a URL are answered here; runs of plain items go to the service in one
+    # call each; an item with aliases (a person with other identifiers) on its own, in
+    # input order, so an earlier item is the one listed whichever way later ones name it.
     details: list[dict | None] = [None] * len(items)
-    positions, urls, reasons = [], [], []
+    plain: list[int] = []
     for index, item in enumerate(items):
         if item.url is None or item.url == "":
             details[index] = {"url": None, "status": "error", "error": "URL is required"}
+        elif _has_aliases(item):
+            _add_plain(items, plain, details)
+            plain = []
+            details[index] = _add_person(item)
         else:
-            positions.append(index)
-            urls.append(item.url)
-            reasons.append(item.reason)
-    if urls:
-        result = entries.add_entries(
-            g.team_id, urls, reasons=reasons, source=Source.API, actor=g.actor
-        )
-        for index, item in zip(positions, result.items, strict=True):
-            details[index] = {
-                "url": item.url
-                if item.url
-                else (item.input if isinstance(item.input, str) else None),
-                "status": item.status,
-                # Only an error carries a message; a duplicate is not an error.
-                "error": item.error if item.status == "error" else None,
-            }
+            plain.append(index)
+    _add_plain(items, plain, details)
     counts = {
         status: sum(1 for d in details if d["status"] == status)
         for status in ("added", "duplicate", "error")
@@ -140,6 +145,47 @@ def post_batch():
         f"{counts['duplicate']} duplicates, {counts['error']} errors"
     )
     return envelope(None, data, message, 201)
+
+
+def _has_aliases(item: BatchItem) -> bool:
+    """Whether a batch item names aliases (anything but an empty array is checked as such:
+    what is wrong with it is the item's error)."""
+    return item.aliases is not None and item.aliases != []
+
+
+def _add_plain(items: list[BatchItem], positions: list[int], details: list[dict | None]) -> None:
+    if not positions:
+        return
+    result = entries.add_entries(
+        g.team_id,
+        [items[i].url for i in positions],
+        reasons=[items[i].reason for i in positions],
+        source=Source.API,
+        actor=g.actor,
+    )
+    for index, item in zip(positions, result.items, strict=True):
+        details[index] = {
+            "url": item.url if item.url else (item.input if isinstance(item.input, str) else None),
+            "status": item.status,
+            # Only an error carries a message; a duplicate is not an error.
+            "error": item.error if item.status == "error" else None,
+        }
+
+
+def _add_person(item: BatchItem) -> dict:
+    """A batch item with aliases: added with them in one transaction, or a duplicate (its
+    URL or an alias is listed), or an error (which of its values, and why)."""
+    raw = item.url
+    ((status, entry, error),) = aliases.add_many_with_aliases(
+        g.team_id, [(raw, item.aliases, item.reason)], source=Source.API, actor=g.actor
+    )
+    url = entry.url if status == "added" and entry is not None else None
+    if url is None and isinstance(raw, str):
+        try:
+            url = entries.normalize(raw)
+        except entries.InvalidURL:
+            url = raw
+    return {"url": url, "status": status, "error": error}
 
 
 # --------------------------------------------------------------------------- check
@@ -260,6 +306,21 @@ def delete_entry_by_id(entry_id: str):
     )
     message = "DNC entry deleted successfully"
     return envelope(None, {"message": message}, message, 200)
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+@bp.post("/dnc/<entry_id>/aliases")
+@require_api_key
+@team_limits(WRITE)
+def post_aliases(entry_id: str):
+    """Link other identifiers of the person to the entry; the entry with its aliases."""
+    body = parse(AliasesRequest, json_object())
+    if not ENTRY_ID.fullmatch(entry_id):
+        raise entries.EntryNotFound()
+    entry = aliases.add_aliases(g.team_id, entry_id, body.urls, source=Source.API, actor=g.actor)
+    return envelope(None, entry.to_dict(), "Aliases added", 200)
 
 
 # --------------------------------------------------------------------------- erase

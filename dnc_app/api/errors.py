@@ -47,5 +47,8 @@ def api_error(exc: ApiError):
 @bp.errorhandler(entries.InvalidURL)
 def entry_error(exc: entries.EntryError | entries.InvalidURL):
     # An entry already listed comes back with the entry, so a client can read it.
-    data = exc.entry.to_dict() if isinstance(exc, entries.AlreadyListed) else None
-    return envelope(exc.code, data, entries.message_of(exc), _STATUS.get(type(exc), 400))
+    # (An alias held by another entry comes back with that entry the same way.)
+    holder = getattr(exc, "entry", None)
+    data = holder.to_dict() if holder is not None else None
+    status = _STATUS.get(type(exc), getattr(exc, "status", 400))
+    return envelope(exc.code, data, entries.message_of(exc), status)

@@ -163,6 +163,7 @@ def _links(kind: str, at: str) -> dict:
             "deleteEntry": "Remove it",
             "getEntryEvidence": "Its evidence",
             "eraseEntry": "Erase the person's data",
+            "addAliases": "Add the person's other identifiers",
         }
         parameter, pointer = "entryId", f"{at}/$id"
     else:

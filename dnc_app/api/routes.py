@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from ..entries.aliases import MAX_ALIASES
 from .schemas.changes import MAX_CHANGES_PAGE, ChangesPage, ChangesQuery
 from .schemas.entries import (
     ENTRY_EXAMPLE,
+    LEAD_EXAMPLE,
     MAX_BATCH_DELETE,
     MAX_BATCH_ENTRIES,
     MAX_SCREEN_ITEMS,
+    TOKEN_EXAMPLE,
     AddRequest,
+    AliasesRequest,
     BatchDeleteRequest,
     BatchDeleteResult,
     BatchRequest,
@@ -73,10 +77,15 @@ ERROR_CODES = {
     "missing_entries": "The batch body has no `entries`.",
     "empty_entries": "The batch `entries` array is empty.",
     "too_many_entries": f"The batch has more than {MAX_BATCH_ENTRIES:,} entries.",
-    "missing_urls": "The screen body has neither `urls` nor `sha256`, or its array is empty.",
+    "missing_urls": "The screen body has neither `urls` nor `sha256`, or its array is "
+    "empty; or an aliases body has no `urls`.",
     "too_many_urls": f"The screen body has more than {MAX_SCREEN_ITEMS:,} items.",
     "missing_ids": "The batch-delete body has neither `ids` nor `urls`, or its array is empty.",
     "too_many_ids": f"The batch-delete body has more than {MAX_BATCH_DELETE:,} items.",
+    "too_many_aliases": f"An entry has at most {MAX_ALIASES} aliases (a request names at "
+    f"most {MAX_ALIASES}, and they may not take the entry past {MAX_ALIASES}).",
+    "alias_conflict": "An alias is already an identifier (URL or alias) of another entry "
+    "of the team; `data` is that entry.",
     "not_found": "No such entry in this team's list (also for another team's entry), or "
     "no such webhook endpoint in this team.",
     **WEBHOOK_ERRORS,
@@ -157,7 +166,8 @@ WEBHOOK_WRITE = "Counts against the team's shared write budget ({write})."
 WEBHOOK_READ = "Limited to {listing} per team."
 SIGNING = (
     'Each delivery is a POST with the JSON body `{{"type", "timestamp", "data"}}` (for '
-    "`dnc.entry.added` / `dnc.entry.removed`, `data` is the entry as the API returns it, "
+    "`dnc.entry.added` / `dnc.entry.removed` / `dnc.entry.updated` (an alias was added), "
+    "`data` is the entry as the API returns it, "
     "plus the change's `source` and `reason`; for `dnc.entry.erased`, a person's data was "
     'erased on request and the receiver should forget it too: `data` is `{{"$id", '
     '"sha256", "seq"}}`, the digest of the normalized URL, nothing else; events '
@@ -180,7 +190,8 @@ ENTRY_ROUTES = (
         "/v1/dnc",
         "addEntry",
         "Add a URL to the list",
-        "Normalizes the URL and adds it to the team's list. {write_note}",
+        "Normalizes the URL and adds it to the team's list, with the person's other "
+        "identifiers if `aliases` names them (at most 10). {write_note}",
         DncEntry,
         status=201,
         body=AddRequest,
@@ -188,11 +199,18 @@ ENTRY_ROUTES = (
             Refusal(
                 400,
                 "Invalid request.",
-                (*BODY_ERRORS, "missing_url", "invalid_url", "invalid_parameter"),
+                (
+                    *BODY_ERRORS,
+                    "missing_url",
+                    "invalid_url",
+                    "invalid_parameter",
+                    "too_many_aliases",
+                ),
             ),
             Refusal(
                 409,
-                "The URL is already listed; `data` is the existing entry.",
+                "The URL (or one of the aliases) is already an identifier of an entry; "
+                "`data` is that entry.",
                 ("already_exists",),
                 DncEntry,
             ),
@@ -394,6 +412,49 @@ ENTRY_ROUTES = (
             Refusal(403, "This key may not erase personal data.", ("erasure_not_allowed",)),
             NOT_FOUND,
         ),
+    ),
+    Route(
+        "post",
+        "/v1/dnc/{entryId}/aliases",
+        "addAliases",
+        "Add aliases to an entry (other identifiers of the person)",
+        "Links other identifiers of the same person to the entry (at most "
+        f"{MAX_ALIASES} in all). Each is normalized; an alias that is already the entry's "
+        "own changes nothing. An alias that is an identifier of another entry is a 409 "
+        "`alias_conflict` with that entry, and nothing is added. Adding aliases is a "
+        "change: the changes feed gets an `updated` change per alias and connected tools "
+        "a `dnc.entry.updated` event (`data`: the entry with its aliases, and `seq`). "
+        "Another team's entry is a 404. {write_note}",
+        DncEntry,
+        body=AliasesRequest,
+        path_params=(ENTRY_ID,),
+        errors=(
+            Refusal(
+                400,
+                "Invalid request: no `urls`, an invalid URL (the message names which), too "
+                "many aliases.",
+                (
+                    *BODY_ERRORS,
+                    "missing_urls",
+                    "invalid_parameter",
+                    "invalid_url",
+                    "too_many_aliases",
+                ),
+            ),
+            NOT_FOUND,
+            Refusal(
+                409,
+                "An alias is an identifier of another entry; `data` is that entry.",
+                ("alias_conflict",),
+                DncEntry,
+            ),
+        ),
+        example={
+            "error": None,
+            "data": {**ENTRY_EXAMPLE, "aliases": [TOKEN_EXAMPLE, LEAD_EXAMPLE]},
+            "message": "Aliases added",
+        },
+        links="entry",
     ),
     Route(
         "get",

@@ -38,6 +38,7 @@ from ..extensions import db
 from ..models import (
     AuditEvent,
     DncEntry,
+    DncIdentifier,
     NotificationMessage,
     WebhookAttempt,
     WebhookEndpoint,
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 
 _ENTRIES = DncEntry.__table__
 _LOG = AuditEvent.__table__
+_IDENTIFIERS = DncIdentifier.__table__
 _MESSAGES = WebhookMessage.__table__
 _ATTEMPTS = WebhookAttempt.__table__
 _ENDPOINTS = WebhookEndpoint.__table__
@@ -80,6 +82,12 @@ def _forms(url: str) -> list[str]:
     return sorted(form for form in forms if form)
 
 
+def _identifier_forms(entry: Entry) -> list[str]:
+    """The stored forms (_forms) of each of the person's URLs: its own and its aliases."""
+    urls = [known for known in (entry.url, *entry.alias_list) if known is not None]
+    return sorted({form for url in urls for form in _forms(url)})
+
+
 def scrub(team_id: str, entry: Entry, now: datetime) -> dict:
     """Take the person's data out of every table, in the caller's write transaction.
     Returns what was done per table (counts), for the caller's log line and tests."""
@@ -88,11 +96,16 @@ def scrub(team_id: str, entry: Entry, now: datetime) -> dict:
     db.session.execute(
         update(_ENTRIES)
         .where(_ENTRIES.c.seq == entry.seq)
-        .values(url=None, reason=None, updated_at=now)
+        .values(url=None, reason=None, aliases=None, updated_at=now)
+    )
+    # The person's aliases: their digests stay (the person is still found by each).
+    db.session.execute(
+        update(_IDENTIFIERS).where(_IDENTIFIERS.c.entry_seq == entry.seq).values(url=None)
     )
     person = _LOG.c.subject_id == entry.id
-    if url is not None:
-        person = or_(person, _LOG.c.url == url)
+    identifiers = [known for known in (url, *entry.alias_list) if known is not None]
+    if identifiers:
+        person = or_(person, _LOG.c.url.in_(identifiers))
     audit = rows_matched(
         db.session.execute(
             update(_LOG)
@@ -165,7 +178,7 @@ def _scrub_webhooks(team_id: str, entry: Entry) -> tuple[int, int]:
     """Payloads that name this entry or carry its URL lose the URL and reason; the
     receivers' answers to them (and any answer that quotes the URL) are dropped."""
     team_endpoints = select(_ENDPOINTS.c.id).where(_ENDPOINTS.c.team_id == team_id)
-    needles = [f'"$id":"{entry.id}"'] + (_forms(entry.url) if entry.url else [])
+    needles = [f'"$id":"{entry.id}"'] + _identifier_forms(entry)
     candidates = db.session.execute(
         select(_MESSAGES.c.id, _MESSAGES.c.payload).where(
             _MESSAGES.c.endpoint_id.in_(team_endpoints), _like_any(_MESSAGES.c.payload, needles)
@@ -180,8 +193,8 @@ def _scrub_webhooks(team_id: str, entry: Entry) -> tuple[int, int]:
                 update(_MESSAGES).where(_MESSAGES.c.id == message_id).values(payload=redacted)
             )
     answers: ColumnElement[bool] | None = _ATTEMPTS.c.message_id.in_(changed) if changed else None
-    if entry.url:
-        quoted = _like_any(_ATTEMPTS.c.response_excerpt, _forms(entry.url))
+    if entry.url or entry.aliases:
+        quoted = _like_any(_ATTEMPTS.c.response_excerpt, _identifier_forms(entry))
         answers = quoted if answers is None else or_(answers, quoted)
     attempts = 0
     if answers is not None:
@@ -209,11 +222,14 @@ def _redacted_payload(payload: str, entry: Entry) -> str | None:
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
         return None
-    if data.get("$id") != entry.id and (entry.url is None or data.get("url") != entry.url):
+    identifiers = [known for known in (entry.url, *entry.alias_list) if known is not None]
+    if data.get("$id") != entry.id and data.get("url") not in identifiers:
         return None
     data["url"] = None
     if "reason" in data:
         data["reason"] = None
+    if "aliases" in data:
+        data["aliases"] = []
     data["erased"] = True
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 

@@ -1,11 +1,12 @@
 """The evidence of one person's entry: what a team hands to a regulator.
 
 The entry as it is, the whole history of the profile (every change and audit event whose
-URL is the entry's, oldest first: also those of an earlier entry of the same person that
-was removed), the receipt the person was given, and each webhook event about the profile
-with when it was delivered. One statement per part, whatever the history's length: the
-entry by its id, the history on the audit index (team_id, url), and the deliveries joined
-to that history inside the database (no list of numbers sent back and forth).
+URL is the entry's or one of its aliases, oldest first: also those of an earlier entry of
+the same person that was removed), the receipt the person was given, and each webhook
+event about the profile with when it was delivered. One statement per part, whatever the
+history's length: the entry by its id, the history on the audit index (team_id, url), and
+the deliveries joined to that history inside the database (no list of numbers sent back
+and forth).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ _ENDPOINTS = WebhookEndpoint.__table__
 
 _OF_PROFILE = (
     _LOG.c.team_id == bindparam("team_id"),
-    _LOG.c.url == bindparam("url"),
+    # The person's URL and aliases: the history of each of their identifiers.
+    _LOG.c.url.in_(bindparam("urls", expanding=True)),
     _LOG.c.subject_type == SubjectType.ENTRY.value,
 )
 _HISTORY = (
@@ -77,7 +79,8 @@ def evidence_of(team_id: str, entry_id: str) -> dict | None:
     entry = get_entry(team_id, entry_id)
     if entry is None:
         return None
-    params = {"team_id": team_id, "url": entry.url}
+    urls = [url for url in (entry.url, *entry.alias_list) if url is not None]
+    params = {"team_id": team_id, "urls": urls}
     connection = db.session.connection()
     rows = connection.execute(_HISTORY, params).all()
     # The receipt of this entry's objection: the first reference given for it.

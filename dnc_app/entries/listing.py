@@ -20,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from ..database import read_one
 from ..extensions import db
 from ..search import (
     ENTRY_FTS,
@@ -35,6 +36,8 @@ from ..search import (
 from ..timeorder import first_seq_at
 from . import statements as sql
 from .cursor import decode_cursor, encode_cursor
+from .errors import InvalidURL
+from .validation import normalize, url_digest
 from .values import Entry, EntryPage
 
 # A filtered count stops here and says "1,000+": counting every match of a broad
@@ -398,6 +401,10 @@ def browse(
 ) -> BrowsePage:
     """Newest first: the first page, the page after cursor `older_than`, the page before
     cursor `newer_than`, or (`oldest`) the last page. Raises InvalidCursor."""
+    if not (older_than or newer_than or oldest):
+        person = _by_alias(team_id, where)
+        if person is not None:
+            return BrowsePage([person], 1, False, older=None, newer=None)
     dates = _dates_span(team_id, where)
     if oldest:
         return _oldest_page(team_id, where, limit, dates)
@@ -418,6 +425,23 @@ def browse(
         older=encode_cursor(entries[-1].seq) if has_older and entries else None,
         newer=encode_cursor(entries[0].seq) if has_newer and entries else None,
     )
+
+
+def _by_alias(team_id: str, where: ListFilter) -> Entry | None:
+    """A search for a whole identifier (a pasted URL, in its stored form) that is one of a
+    person's aliases: that person (one probe of the identifiers' key). Their own URL is
+    found by the search itself."""
+    q = where.q
+    if where.source or where.since or where.until or not q.startswith("https://linkedin.com/"):
+        return None
+    try:
+        if normalize(q) != q:
+            return None
+    except InvalidURL:
+        return None
+    row = read_one(sql.FIND_BY_DIGEST, {"team_id": team_id, "sha256": url_digest(q)})
+    entry = None if row is None else Entry(*row)
+    return entry if entry is not None and q in entry.alias_list else None
 
 
 def search_entries(

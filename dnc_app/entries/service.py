@@ -421,7 +421,7 @@ def erase_entry(team_id: str, entry_id: str, *, source: Source, actor: Actor) ->
         return entry
     now = utcnow()
     done = erasure.scrub(team_id, entry, now)
-    erased = dataclasses.replace(entry, url=None, reason=None, updated_at=now)
+    erased = dataclasses.replace(entry, url=None, reason=None, aliases=None, updated_at=now)
     record(
         team_id,
         Action.ERASE,
@@ -431,8 +431,9 @@ def erase_entry(team_id: str, entry_id: str, *, source: Source, actor: Actor) ->
         now=now,
     )
     db.session.commit()
-    if entry.url is not None:
-        erasure.drop_staged_files(team_id, entry.url)
+    for url in (entry.url, *entry.alias_list):  # the person's aliases too
+        if url is not None:
+            erasure.drop_staged_files(team_id, url)
     erasure.after_commit(done["fts_indexed"])
     return erased
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from ..changelog import PROTECTED_SOURCES
 from ..database import run
 from ..extensions import db
-from ..models import DncEntry, Team
+from ..models import DncEntry, DncIdentifier, Team
 from ..search import unindex_entries
 from ..timeutil import UTCDateTime
 from .validation import url_digest
@@ -40,13 +40,17 @@ _LOOKUP_CHUNK = 1000
 
 ENTRIES = DncEntry.__table__
 TEAMS = Team.__table__
+IDENTIFIERS = DncIdentifier.__table__
+# An identifier's entry: the unique (team_id, sha256) key, then the entry by its seq.
+_BY_IDENTIFIER = IDENTIFIERS.join(ENTRIES, ENTRIES.c.seq == IDENTIFIERS.c.entry_seq)
 
 # Exactly the columns of an Entry, in its field order.
 SELECT_ENTRY = select(*(ENTRIES.c[name] for name in ENTRY_FIELDS))
 # By the digest of the normalized URL, not the URL: an erased entry has only its digest
-# left, and is still the person (check, add and screen find it).
-FIND_BY_DIGEST = SELECT_ENTRY.where(
-    ENTRIES.c.team_id == bindparam("team_id"), ENTRIES.c.url_sha256 == bindparam("sha256")
+# left, and is still the person (check, add and screen find it). The digest of any of the
+# person's identifiers (its URL or an alias): one probe of the identifiers' unique key.
+FIND_BY_DIGEST = SELECT_ENTRY.select_from(_BY_IDENTIFIER).where(
+    IDENTIFIERS.c.team_id == bindparam("team_id"), IDENTIFIERS.c.sha256 == bindparam("sha256")
 )
 GET_ENTRY = SELECT_ENTRY.where(
     ENTRIES.c.id == bindparam("entry_id"), ENTRIES.c.team_id == bindparam("team_id")
@@ -225,14 +229,15 @@ _URL_ARRAY = ARRAY(String())
 
 
 def listed_urls(team_id: str, urls: list[str]) -> set[str]:
-    """Which of these URLs the team lists (by their digests: erased entries too)."""
+    """Which of these URLs the team lists (by their digests, among every identifier of
+    its people: erased entries and aliases too)."""
     by_digest = {url_digest(url): url for url in urls}
     digests = list(by_digest)
-    column = ENTRIES.c.url_sha256
+    column, team = IDENTIFIERS.c.sha256, IDENTIFIERS.c.team_id
     if dialect_name() == "postgresql":
         # One array parameter: a short statement whatever the number of URLs.
         any_digest = func.any(bindparam("digests", type_=_URL_ARRAY))
-        stmt = select(column).where(ENTRIES.c.team_id == team_id, column == any_digest)
+        stmt = select(column).where(team == team_id, column == any_digest)
         return {by_digest[d] for d in db.session.execute(stmt, {"digests": digests}).scalars()}
     listed: set[str] = set()
     for start in range(0, len(digests), _LOOKUP_CHUNK):
@@ -240,7 +245,7 @@ def listed_urls(team_id: str, urls: list[str]) -> set[str]:
         listed.update(
             by_digest[d]
             for d in db.session.execute(
-                select(column).where(ENTRIES.c.team_id == team_id, column.in_(chunk))
+                select(column).where(team == team_id, column.in_(chunk))
             ).scalars()
         )
     return listed
@@ -300,26 +305,26 @@ def delete_entries(seqs: list[int]) -> None:
 
 
 def _screen_statements(*columns, key):
-    """{dialect: SELECT columns of a team's entries whose `key` is among :values}, built
-    once: PostgreSQL takes the values as one array parameter, SQLite as an expanding IN
-    (callers pass at most _LOOKUP_CHUNK values, well under its parameter bound)."""
-    team = ENTRIES.c.team_id == bindparam("team_id")
+    """{dialect: SELECT columns of a team's identifiers (and their entries) whose `key`
+    is among :values}, built once: PostgreSQL takes the values as one array parameter,
+    SQLite as an expanding IN (callers pass at most _LOOKUP_CHUNK values, well under its
+    parameter bound)."""
+    team = IDENTIFIERS.c.team_id == bindparam("team_id")
+    base = select(*columns).select_from(_BY_IDENTIFIER)
     return {
-        "postgresql": select(*columns).where(
-            team, key == func.any(bindparam("values", type_=_URL_ARRAY))
-        ),
-        "sqlite": select(*columns).where(team, key.in_(bindparam("values", expanding=True))),
+        "postgresql": base.where(team, key == func.any(bindparam("values", type_=_URL_ARRAY))),
+        "sqlite": base.where(team, key.in_(bindparam("values", expanding=True))),
     }
 
 
 _SCREEN_BY_DIGEST = _screen_statements(
-    ENTRIES.c.url_sha256, ENTRIES.c.url, ENTRIES.c.id, key=ENTRIES.c.url_sha256
+    IDENTIFIERS.c.sha256, ENTRIES.c.url, ENTRIES.c.id, key=IDENTIFIERS.c.sha256
 )
 
 
 def screen_by_digest(team_id: str, digests: list[str]) -> Sequence[Any]:
-    """(url_sha256, url, id) of the team's entries among these lowercase hex digests (an
-    erased entry's url is None)."""
+    """(digest, url, id) of the team's people with one of these lowercase hex digests
+    among their identifiers (url: the entry's own; None once erased)."""
     return (
         db.session.connection()
         .execute(_SCREEN_BY_DIGEST[dialect_name()], {"team_id": team_id, "values": digests})

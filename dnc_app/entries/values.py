@@ -36,6 +36,8 @@ class Entry:
     protected: bool
     # Hex SHA-256 of the normalized URL: the person's identity in the team, kept by erasure.
     url_sha256: str | None = None
+    # The person's other identifiers, one normalized URL per line (None: none).
+    aliases: str | None = None
 
     @property
     def is_optout(self) -> bool:
@@ -61,7 +63,13 @@ class Entry:
             # An erased entry keeps only its digest and dates: url and reason are null.
             "erased": self.url is None,
             "sha256": self.url_sha256,
+            # The person's other identifiers (erased: none left).
+            "aliases": self.alias_list,
         }
+
+    @property
+    def alias_list(self) -> list[str]:
+        return self.aliases.split("\n") if self.aliases else []
 
 
 # The columns an Entry is built from, in field order (statements select exactly these).

@@ -15,6 +15,7 @@ def no_store(response: Response) -> Response:
 
 from . import (  # noqa: E402,F401  (routes)
     account,
+    aliases,
     audit,
     auth,
     bulk,

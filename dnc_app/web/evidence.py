@@ -25,9 +25,22 @@ def _evidence_or_404(entry_id: str) -> dict:
 @bp.get("/entries/<entry_id>/evidence")
 @requires_role(Role.VIEWER)
 def entry_evidence(entry_id: str):
-    return render_template(
-        "web/evidence.html", evidence=_evidence_or_404(entry_id), entry_id=entry_id
+    return evidence_page(entry_id)
+
+
+def evidence_page(entry_id: str, alias_form=None, conflict=None, status: int = 200):
+    """The entry's page: its evidence, its aliases and (members) the form to add some."""
+    from .aliases import AliasForm
+
+    page = render_template(
+        "web/evidence.html",
+        evidence=_evidence_or_404(entry_id),
+        entry_id=entry_id,
+        alias_form=alias_form or AliasForm(formdata=None),
+        conflict=conflict,
+        added=False,
     )
+    return page, status
 
 
 @bp.get("/entries/<entry_id>/evidence.json")

@@ -23,7 +23,9 @@ from .access import requires_role
 from .member import actor
 
 CHUNK_SIZE = 5000
-HEADER = ["url", "reason", "source", "added_by", "created_at", "id", "source_label"]
+# `aliases`: the person's other identifiers, space-separated (a URL has no space), last so
+# that the earlier columns stay where readers of older exports find them.
+HEADER = ["url", "reason", "source", "added_by", "created_at", "id", "source_label", "aliases"]
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,6 +53,7 @@ def csv_rows(team_id: str, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
                     isoformat(entry.created_at),
                     entry.id,
                     Source.label_of(entry.source),
+                    safe_cell(" ".join(entry.alias_list)),
                 ]
             )
         yield buffer.getvalue()

@@ -245,6 +245,7 @@ class WebhookForm(FlaskForm):
     added = BooleanField("Entry added (dnc.entry.added)", default=True)
     removed = BooleanField("Entry removed (dnc.entry.removed)", default=True)
     erased = BooleanField("Personal data erased (dnc.entry.erased)", default=True)
+    updated = BooleanField("Alias added (dnc.entry.updated)", default=True)
 
     def events(self) -> list[str]:
         return [
@@ -253,6 +254,7 @@ class WebhookForm(FlaskForm):
                 ("dnc.entry.added", self.added.data),
                 ("dnc.entry.removed", self.removed.data),
                 ("dnc.entry.erased", self.erased.data),
+                ("dnc.entry.updated", self.updated.data),
             )
             if on
         ]

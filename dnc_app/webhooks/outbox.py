@@ -25,8 +25,10 @@ ENTRY_ADDED = "dnc.entry.added"
 ENTRY_REMOVED = "dnc.entry.removed"
 # A person's data was erased (they stay on the list): the receiver forgets them too.
 ENTRY_ERASED = "dnc.entry.erased"
+# Another identifier (an alias) was linked to a person: `data` is the entry with them all.
+ENTRY_UPDATED = "dnc.entry.updated"
 TEST_EVENT = "webhook.test"
-EVENT_TYPES = (ENTRY_ADDED, ENTRY_REMOVED, ENTRY_ERASED)
+EVENT_TYPES = (ENTRY_ADDED, ENTRY_REMOVED, ENTRY_ERASED, ENTRY_UPDATED)
 
 # Set after a commit that wrote events; the process's delivery loop waits on it.
 WAKE = threading.Event()
@@ -76,6 +78,9 @@ def entry_fields(
         # An erased person's entry keeps only its digest and dates.
         "erased": url is None,
         "sha256": sha256,
+        # A new entry has none yet (each alias added later is a `dnc.entry.updated`
+        # event); the change log does not keep them for a rebuilt one.
+        "aliases": [],
     }
 
 
@@ -192,6 +197,18 @@ def enqueue_erasures(team_id: str, changes: Sequence, now: datetime, first_seq: 
             {"$id": change.subject_id, "sha256": change.entry.url_sha256, "seq": seq},
         )
         rows.extend(message_row(e, ENTRY_ERASED, payload, now, seq) for e in endpoints)
+    add_messages(rows)
+
+
+def enqueue_updates(team_id: str, changes: Sequence, now: datetime, first_seq: int) -> None:
+    """`dnc.entry.updated` for each change (an alias added; its `entry` the entry as it
+    is after the change): the entry as the API returns it, with the change's `seq`."""
+    endpoints = _subscribed(team_id, ENTRY_UPDATED)
+    rows: list[dict[str, Any]] = []
+    for n, change in enumerate(changes):
+        seq = first_seq + n
+        payload = body(ENTRY_UPDATED, now, {**change.entry.to_dict(), "seq": seq})
+        rows.extend(message_row(e, ENTRY_UPDATED, payload, now, seq) for e in endpoints)
     add_messages(rows)
 
 

@@ -41,9 +41,10 @@ class ChangesQuery(ApiModel):
 class Change(ResponseModel):
     """One change to the list: an entry added, removed, or its person's data erased
     (`erased`: the entry stays listed; this change and the earlier changes of that person
-    have `url` null)."""
+    have `url` null), or `updated`: an alias was added to the entry (one change per alias;
+    `url` is the alias)."""
 
-    type: Literal["added", "removed", "erased"]
+    type: Literal["added", "removed", "erased", "updated"]
     entryId: EntryId = Field(
         description="The entry's `$id` (a removal names the entry that was removed)."
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.json_schema import JsonDict
 
+from ...entries.aliases import MAX_ALIASES
 from ...entries.listing import COUNT_CAP
 from ...entries.values import MAX_QUERY_LENGTH
 from .base import ApiModel, Refuse, length, refuse
@@ -47,7 +48,34 @@ ENTRY_EXAMPLE: JsonDict = {
     "protected": False,
     "erased": False,
     "sha256": "45015760b2bb573f5b8a270210aaf6904d1b1e6fd0a2e0676d467490ccf1b8dc",
+    "aliases": [],
 }
+TOKEN_EXAMPLE = "https://linkedin.com/in/ACoAAA7IcPoBXbqAyFuCjYLHAhmm13BgChs-P5g"
+LEAD_EXAMPLE = "https://linkedin.com/sales/lead/ACwAAA7IcPoBXbqAyFuCjYLHAhmm13BgChs-P5g"
+
+ALIASES_TEXT = (
+    f"The person's other identifiers, at most {MAX_ALIASES}, each a LinkedIn profile URL in "
+    "any accepted form: the member-token form of the profile (`/in/ACoAA…`), a Sales "
+    "Navigator lead (`/sales/lead/ACwAA…`, `/sales/people/…`), another vanity URL. "
+    "Normalized; repeats (and the entry's own URL) are folded."
+)
+
+
+def alias_urls(name: str, min_items: int) -> tuple:
+    """An array of alias URLs (Annotated metadata). Only its shape is refused here, as
+    invalid_parameter; the count (too_many_aliases, also counting the entry's aliases)
+    and each URL (invalid_url, naming the item) are the aliases service's rules."""
+    schema: JsonDict = {"maxItems": MAX_ALIASES, "items": {"type": "string", "minLength": 1}}
+    if min_items:
+        schema["minItems"] = min_items
+    return (
+        Refuse(
+            missing=("missing_urls", f"{name} is required"),
+            null=("invalid_parameter", f"{name} must be an array of URLs"),
+            type=("invalid_parameter", f"{name} must be an array of URLs"),
+        ),
+        Field(description=ALIASES_TEXT, json_schema_extra=schema),
+    )
 
 
 class DncEntry(ResponseModel):
@@ -75,6 +103,12 @@ class DncEntry(ResponseModel):
     sha256: SHA256 | None = Field(
         description="Hex SHA-256 of the normalized URL (UTF-8): what stays of an erased entry."
     )
+    aliases: list[ProfileURL] = Field(
+        max_length=MAX_ALIASES,
+        description="The person's other identifiers (normalized), in the order they were "
+        "added: check, screen, add and the public page find the person by any of them. "
+        "Empty once the person's data was erased (their digests stay).",
+    )
 
     model_config = ConfigDict(json_schema_extra={"example": ENTRY_EXAMPLE})
 
@@ -94,6 +128,7 @@ class AddRequest(ApiModel):
         *length(min_length=1),
     ] = Field(description="A LinkedIn profile URL in any accepted form (it is normalized).")
     reason: Reason = None
+    aliases: Annotated[list[Any] | None, *alias_urls("aliases", 0)] = None
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -116,6 +151,11 @@ class BatchItem(ApiModel):
     model_config = ConfigDict(strict=False, extra="allow")
     url: Any = Field(default=None, description="A LinkedIn profile URL (string).")
     reason: Any = Field(default=None, description="Optional; as for a single add.")
+    aliases: Any = Field(
+        default=None,
+        description="Optional: the person's other identifiers, as for a single add (an "
+        "invalid one is that item's error; one already listed makes it a duplicate).",
+    )
 
 
 class BatchRequest(ApiModel):
@@ -167,6 +207,19 @@ class BatchResult(ResponseModel):
     duplicates: int = Field(ge=0)
     errors: int = Field(ge=0)
     details: list[BatchItemResult] = Field(description="One result per input item, in input order.")
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+class AliasesRequest(ApiModel):
+    """Link other identifiers of the same person to an entry."""
+
+    urls: Annotated[list[Any], *alias_urls("urls", 1)]
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"urls": [TOKEN_EXAMPLE, LEAD_EXAMPLE]}}
+    )
 
 
 # --------------------------------------------------------------------------- check

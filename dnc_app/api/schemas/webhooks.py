@@ -17,7 +17,7 @@ from ...webhooks.outbox import EVENT_TYPES
 from .base import NOT_NULL, ApiModel, Refuse, length, refuse
 from .common import ResponseModel, Timestamp, cursor_param, query_int
 
-EventType = Literal["dnc.entry.added", "dnc.entry.removed", "dnc.entry.erased"]
+EventType = Literal["dnc.entry.added", "dnc.entry.removed", "dnc.entry.updated", "dnc.entry.erased"]
 assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]  # noqa: S101
 
 # Text that the service refuses in a URL or description (a 400, nothing stored).
