@@ -196,7 +196,12 @@ def _screen_items(body: dict) -> tuple[str, list]:
 @require_api_key
 @team_limits(SCREEN)
 def screen():
-    key, items = _screen_items(json_object())
+    body = json_object()
+    if "prospects" in body:  # people with their companies
+        from .companies import screen_prospects_answer  # it imports this module
+
+        return screen_prospects_answer(g.team_id, body, MAX_SCREEN_ITEMS)
+    key, items = _screen_items(body)
     if key == "urls":
         results = entries.screen_urls(g.team_id, items)
     else:
