@@ -255,7 +255,10 @@ def test_prospects_are_screened_with_their_company(client, team):
     assert results[4]["blockedBy"] is None and results[4]["companyError"] is None
     # A company URL in the person's place and a profile in the company's: each refused
     # in the item, with its own code.
-    assert (results[5]["error"], results[5]["companyError"]) == ("invalid_url", "invalid_company_url")
+    assert (results[5]["error"], results[5]["companyError"]) == (
+        "invalid_url",
+        "invalid_company_url",
+    )
     assert results[5]["blockedBy"] is None
     # No person, a blocked company: the person is invalid, the company still answered.
     assert results[6]["error"] == "invalid_url"
