@@ -43,6 +43,7 @@ __all__ = [
     "add_block",
     "add_blocks",
     "blocking",
+    "check_fields",
     "clean_name",
     "get_block",
     "list_blocks",
@@ -175,6 +176,13 @@ def parse_until(value: object, on: date | None = None) -> date | None:
     return until
 
 
+def check_fields(
+    name: object, reason: object, until: object, on: date | None = None
+) -> tuple[str | None, str | None, date | None]:
+    """A block's name, reason and last day, cleaned, or InvalidCompanyParameter."""
+    return clean_name(name), _clean_reason(reason), parse_until(until, on)
+
+
 # --------------------------------------------------------------------------- writes
 
 
@@ -237,7 +245,7 @@ def add_block(
     """Block one company. Everything is checked before anything is written: InvalidURL,
     InvalidCompanyParameter; AlreadyBlocked (with the block) when the team has it."""
     normalized = normalize_company_url(url)
-    clean = clean_name(name), _clean_reason(reason), parse_until(until, on)
+    clean = check_fields(name, reason, until, on)
     _begin_write(team_id)
     existing = db.session.execute(_BY_URL, {"team_id": team_id, "url": normalized}).first()
     if existing is not None:
@@ -297,7 +305,7 @@ def add_blocks(
 ) -> list[PasteLine]:
     """Block the valid lines of a preview in one transaction (one audit record each); the
     lines with their status ("added", or "duplicate" for a company already blocked)."""
-    clean = clean_name(name), _clean_reason(reason), parse_until(until, on)
+    clean = check_fields(name, reason, until, on)
     valid = [line for line in lines if line.url is not None and line.error is None]
     if not valid:
         return list(lines)
