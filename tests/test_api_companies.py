@@ -109,6 +109,7 @@ def test_another_team_may_block_the_same_company(client, team, make_team):
         ({"url": ["company/acme"]}, "invalid_url"),
         ({"url": "company/acme", "until": "2020-01-01"}, "invalid_parameter"),
         ({"url": "company/acme", "until": "tomorrow"}, "invalid_parameter"),
+        ({"url": "company/acme", "until": ""}, "invalid_parameter"),
         ({"url": "company/acme", "until": "2030-02-30"}, "invalid_parameter"),
         ({"url": "company/acme", "until": "2030-1-1"}, "invalid_parameter"),
         ({"url": "company/acme", "until": 20300101}, "invalid_parameter"),
@@ -235,7 +236,7 @@ def test_prospects_are_screened_with_their_company(client, team):
             {"url": "in/bob"},
             {"url": "in/bob", "companyUrl": None},
             {"url": "linkedin.com/company/acme", "companyUrl": "in/john"},
-            {"companyUrl": "company/globex"},
+            {"url": "", "companyUrl": "company/globex"},
         ],
     )
     results = data["results"]
@@ -268,12 +269,13 @@ def test_prospects_are_screened_with_their_company(client, team):
 
 
 @pytest.mark.parametrize(
-    "company", [42, ["company/acme"], "https://evil.com/company/acme", "company/" + "%" * 3000]
+    "company",
+    ["https://evil.com/company/acme", "company/" + "%" * 3000, "in/john", "", "company/a\x00"],
 )
 def test_an_invalid_company_url_is_answered_in_its_item(client, team, company):
     data = screen(client, team, [{"url": "in/john", "companyUrl": company}, {"url": "in/jane"}])
     first, second = data["results"]
-    assert first["companyError"] == "invalid_company_url"
+    assert first["companyError"] == (None if company == "" else "invalid_company_url")
     assert first["url"] == "https://linkedin.com/in/john" and first["error"] is None
     assert second["companyError"] is None
 
@@ -287,6 +289,10 @@ def test_an_invalid_company_url_is_answered_in_its_item(client, team, company):
         ({"prospects": ["in/a"]}, 400, "invalid_parameter"),
         ({"prospects": [{"url": "in/a"}], "urls": ["in/a"]}, 400, "invalid_parameter"),
         ({"prospects": [{"url": "in/a"}], "sha256": []}, 400, "invalid_parameter"),
+        ({"prospects": [{"companyUrl": "company/a"}]}, 400, "invalid_parameter"),
+        ({"prospects": [{"url": 42}]}, 400, "invalid_parameter"),
+        ({"prospects": [{"url": "in/a", "companyUrl": 42}]}, 400, "invalid_parameter"),
+        ({"prospects": [{"url": "in/a", "companyUrl": ["company/a"]}]}, 400, "invalid_parameter"),
     ],
 )
 def test_a_bad_prospects_array_is_refused_whole(client, team, body, status, code):

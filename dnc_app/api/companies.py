@@ -94,8 +94,9 @@ def delete_company(company_id: str):
 
 def _prospects(body: dict, limit: int) -> list[dict]:
     """The `prospects` array, or ApiError: empty is 400 `missing_urls`, over `limit` 400
-    `too_many_urls` (the screen's codes), an item that is not an object, or `urls` or
-    `sha256` given too, 400 `invalid_parameter`."""
+    `too_many_urls` (the screen's codes); an item that is not an object with a `url`
+    string (and a `companyUrl` string or null), or `urls` or `sha256` given too, is 400
+    `invalid_parameter`."""
     if "urls" in body or "sha256" in body:
         raise InvalidParameter("Send one of prospects, urls or sha256, not several")
     items = body["prospects"]
@@ -108,8 +109,13 @@ def _prospects(body: dict, limit: int) -> list[dict]:
             "too_many_urls", f"prospects must contain at most {limit:,} items (got {len(items):,})"
         )
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise InvalidParameter(f"prospects[{index}] must be an object with a url")
+        # The shape is a request error; what a string says (not a profile, not a company
+        # page) is answered in its item.
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise InvalidParameter(f"prospects[{index}] must be an object with a url string")
+        company = item.get("companyUrl")
+        if company is not None and not isinstance(company, str):
+            raise InvalidParameter(f"prospects[{index}].companyUrl must be a string or null")
     return items
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from ..changelog import Source
 from ..entries import MAX_REASON_LENGTH
 from ..entries.listing import COUNT_CAP
-from . import openapi_webhooks
+from . import openapi_companies, openapi_webhooks
 from .changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE
 from .entries import (
     DEFAULT_PAGE_SIZE,
@@ -45,16 +45,18 @@ ERROR_CODES = {
     "invalid_url": "The URL is not a LinkedIn person profile (for a webhook: not an "
     "https/http URL on a public address); the message says why.",
     "invalid_parameter": "A parameter or field has an invalid value; the message names it.",
-    "already_exists": "The URL is already on the list; `data` is the existing entry.",
+    "already_exists": "The URL is already on the list; `data` is the existing entry (for "
+    "a company: already blocked, `data` is the existing block).",
     "missing_entries": "The batch body has no `entries`.",
     "empty_entries": "The batch `entries` array is empty.",
     "too_many_entries": f"The batch has more than {MAX_BATCH_ENTRIES:,} entries.",
-    "missing_urls": "The screen body has neither `urls` nor `sha256`, or its array is empty.",
+    "missing_urls": "The screen body has none of `urls`, `sha256` and `prospects`, or its "
+    "array is empty.",
     "too_many_urls": f"The screen body has more than {MAX_SCREEN_ITEMS:,} items.",
     "missing_ids": "The batch-delete body has neither `ids` nor `urls`, or its array is empty.",
     "too_many_ids": f"The batch-delete body has more than {MAX_BATCH_DELETE:,} items.",
     "not_found": "No such entry in this team's list (also for another team's entry), or "
-    "no such webhook endpoint in this team.",
+    "no such webhook endpoint or company block in this team.",
     **openapi_webhooks.WEBHOOK_ERRORS,
     "protected_entry": "The entry is the person's own opt-out (public form or personal "
     "link); only a key an owner allowed to remove opt-outs may delete it.",
@@ -171,6 +173,12 @@ TIMESTAMP = {
 
 
 def _schemas() -> dict:
+    schemas = _entry_schemas()
+    openapi_companies.extend_screen(schemas, MAX_SCREEN_ITEMS)
+    return schemas
+
+
+def _entry_schemas() -> dict:
     return {
         "DncEntry": {
             "type": "object",
@@ -500,6 +508,7 @@ def _schemas() -> dict:
             },
         },
         **openapi_webhooks.schemas(TIMESTAMP),
+        **openapi_companies.schemas(TIMESTAMP),
         "Error": {
             **_error_schema(sorted(ERROR_CODES)),
             "description": "The envelope of every error. `data` is null except for "
@@ -1295,6 +1304,7 @@ def _operations(limits: Mapping[str, str]) -> dict:
         "/v1/verify": {"get": verify},
         "/v1/openapi.json": {"get": document},
         **_webhook_operations(write, listing),
+        **openapi_companies.operations(sys.modules[__name__], write, listing, BODY_ERRORS),
     }
     # Every response names its request in the logs.
     for item in paths.values():
@@ -1357,6 +1367,10 @@ def build_document(limits: Mapping[str, str]) -> dict:
                 "name": "Webhooks",
                 "description": "Signed events for every entry added or "
                 "removed (Standard Webhooks).",
+            },
+            {
+                "name": "Companies",
+                "description": "Whole companies blocked by their LinkedIn page.",
             },
             {"name": "Meta", "description": "About the API itself."},
         ],

@@ -162,8 +162,8 @@ def _clean_reason(reason: object) -> str | None:
 
 
 def parse_until(value: object, on: date | None = None) -> date | None:
-    """`until` as a date: None or "" is no end; else "YYYY-MM-DD", not before `on` (today)."""
-    if value is None or value == "":
+    """`until` as a date: None is no end; else "YYYY-MM-DD", not before `on` (today)."""
+    if value is None:
         return None
     if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise InvalidCompanyParameter("until must be a date written YYYY-MM-DD")

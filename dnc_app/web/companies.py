@@ -84,7 +84,7 @@ def _preview(fields: _Fields) -> list[companies.PasteLine]:
 def preview_companies():
     fields = _Fields(request.form)
     try:
-        companies.check_fields(fields.name, fields.reason, fields.until)
+        companies.check_fields(fields.name, fields.reason, fields.until or None)
         lines = _preview(fields)
     except companies.InvalidCompanyParameter as exc:
         return _main(422, **_context(fields, error=exc.message))
