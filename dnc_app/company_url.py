@@ -24,6 +24,7 @@ Pure: no I/O, no Flask; linear in the input, which is bounded.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .normalize import (
@@ -85,6 +86,19 @@ _SLUG_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd"})
 _SLUG_PUNCTUATION = frozenset("-_.")
 _ASCII_SLUG = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 
+# Fast path: the common shapes in printable ASCII without '%', '.' after the host, '\'.
+# Anything else takes the general path, which accepts a superset and gives the same
+# result for these (checked by the tests). re.ASCII: without it IGNORECASE lets U+212A
+# KELVIN SIGN match "k". The path after the slug excludes '.' so that dot segments
+# always take the general path, which resolves them.
+_FAST = re.compile(
+    r"(?:(?:https?://)?(?:(?:www|m|[a-z]{2})\.)?linkedin\.com/|/)?company/"
+    r"([a-z0-9][a-z0-9_-]*+)"
+    r"(?:/[!\"$&-\-/->@-\[\]-~]*+)?"
+    r"(?:[?#][!-$&-\[\]-~]*+)?",
+    re.IGNORECASE | re.ASCII,
+)
+
 
 def normalize_company_url(raw: object) -> str:
     """Return the canonical 'https://linkedin.com/company/<slug>' or raise InvalidURL."""
@@ -93,6 +107,13 @@ def normalize_company_url(raw: object) -> str:
     if len(raw) > MAX_INPUT_LENGTH:
         raise InvalidURL(R_TOO_LONG)
     s = raw.strip(_TRIM)
+    m = _FAST.fullmatch(s)
+    if m is not None and len(m.group(1)) <= MAX_SLUG_LENGTH:
+        return COMPANY_PREFIX + m.group(1).lower()
+    return _normalize_general(s)
+
+
+def _normalize_general(s: str) -> str:
     if not s:
         raise InvalidURL(R_EMPTY)
     _check_characters(s)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from dnc_app.company_url import (
+    _FAST,
     R_NOT_COMPANY,
     R_PERSON,
     R_SCHOOL,
@@ -18,9 +19,11 @@ from dnc_app.company_url import (
     R_SLUG_LONG,
     R_SLUG_MISSING,
     R_SLUG_NO_ALNUM,
+    _normalize_general,
     normalize_company_url,
 )
 from dnc_app.normalize import (
+    _TRIM,
     R_BACKSLASH,
     R_CONTROL,
     R_DOT_SEGMENTS,
@@ -86,6 +89,8 @@ def test_accepted_spellings_have_one_canonical_form(raw, expected):
     assert normalize_company_url(raw) == expected
     # Idempotent: the canonical form reads as itself.
     assert normalize_company_url(expected) == expected
+    # The fast path and the general one agree.
+    assert _normalize_general(raw.strip(_TRIM)) == expected
 
 
 REFUSED = [
@@ -150,6 +155,24 @@ def test_everything_else_is_refused_with_a_reason(raw, reason):
         normalize_company_url(raw)
     assert caught.value.reason == reason
     assert caught.value.code == "invalid_url"
+
+
+def test_the_common_shapes_take_the_fast_path():
+    fast = [raw for raw, _ in ACCEPTED if _FAST.fullmatch(raw.strip())]
+    assert len(fast) >= 15
+    for raw in (
+        "https://www.linkedin.com/company/acme/",
+        "company/1035",
+        "linkedin.com/company/a-b",
+    ):
+        assert _FAST.fullmatch(raw)
+    # Dot segments, encodings, ports and a trailing-dot host never do.
+    for raw in (
+        "linkedin.com/company/a/../b",
+        "linkedin.com/company/%41",
+        "linkedin.com./company/a",
+    ):
+        assert _FAST.fullmatch(raw) is None
 
 
 @pytest.mark.parametrize("raw", [None, 42, b"linkedin.com/company/acme", ["x"], {"url": "x"}])
