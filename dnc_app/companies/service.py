@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select
+from sqlalchemy import String, bindparam, delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from .. import ids
 from ..changelog import Action, Actor, Change, Source, record
 from ..company_url import InvalidURL, normalize_company_url
 from ..database import begin_write
 from ..entries.errors import InvalidReason
-from ..entries.statements import LOCK_TEAM
+from ..entries.statements import LOCK_TEAM, dialect_name
 from ..entries.validation import clean_reason, url_digest
 from ..extensions import db
 from ..models import CompanyBlock
@@ -394,13 +395,24 @@ def list_blocks(team_id: str, *, limit: int, offset: int = 0) -> tuple[list[Bloc
     return blocks, total
 
 
-# The blocks among some company URLs that apply on a day: one statement, the `IN` served
-# by the unique (team_id, url) index, expanded per call.
-_BLOCKING = select(_BLOCKS.c.url, _BLOCKS.c.id, _BLOCKS.c.until).where(
-    _BLOCKS.c.team_id == bindparam("team_id"),
-    _BLOCKS.c.url.in_(bindparam("urls", expanding=True)),
-    or_(_BLOCKS.c.until.is_(None), _BLOCKS.c.until >= bindparam("on")),
-)
+def _blocking_statement(url_in):
+    return select(_BLOCKS.c.url, _BLOCKS.c.id, _BLOCKS.c.until).where(
+        _BLOCKS.c.team_id == bindparam("team_id"),
+        url_in,
+        or_(_BLOCKS.c.until.is_(None), _BLOCKS.c.until >= bindparam("on")),
+    )
+
+
+# The blocks among some company URLs that apply on a day: one statement, served by the
+# unique (team_id, url) index. PostgreSQL takes the URLs as one array parameter (a short
+# statement whatever their number); SQLite as an expanding IN (at most 1,000 values, as
+# the entries' screen).
+_BLOCKING = {
+    "postgresql": _blocking_statement(
+        _BLOCKS.c.url == func.any(bindparam("urls", type_=ARRAY(String())))
+    ),
+    "sqlite": _blocking_statement(_BLOCKS.c.url.in_(bindparam("urls", expanding=True))),
+}
 
 
 class BlockedBy(NamedTuple):
@@ -422,5 +434,6 @@ def blocking(team_id: str, urls: Iterable[str], on: date | None = None) -> dict[
     wanted = sorted(set(urls))
     if not wanted:
         return {}
-    rows = db.session.execute(_BLOCKING, {"team_id": team_id, "urls": wanted, "on": on or today()})
+    statement = _BLOCKING[dialect_name()]
+    rows = db.session.execute(statement, {"team_id": team_id, "urls": wanted, "on": on or today()})
     return {url: BlockedBy(block_id, until) for url, block_id, until in rows}
