@@ -37,15 +37,11 @@ from .normalize import (
     R_REPEATED_SLASH,
     R_TOO_LONG,
     InvalidURL,
-    _check_characters,
-    _check_host_and_port,
     _is_lookalike,
     _percent_decode,
-    _resolve_dot_segments,
     _segment_name,
-    _split,
+    _url_of_path,
 )
-from .normalize import R_DOT_SEGMENTS as _R_DOT_SEGMENTS
 
 __all__ = [
     "COMPANY_PREFIX",
@@ -116,22 +112,11 @@ def normalize_company_url(raw: object) -> str:
 def _normalize_general(s: str) -> str:
     if not s:
         raise InvalidURL(R_EMPTY)
-    _check_characters(s)
     end = _AUTHORITY_END.search(s)
     first = s if end is None else s[: end.start()]
     if first.isascii() and first.lower() == "company":
         s = "/" + s  # schemeless "company/<slug>": a path, like "in/<username>"
-    scheme, authority, path = _split(s)
-    if authority is not None:
-        _check_host_and_port(authority, scheme)
-    segments = path[1:].split("/")
-    resolved = _resolve_dot_segments(segments)
-    if resolved is None:
-        return _company_url(segments)
-    try:
-        return _company_url(resolved)
-    except InvalidURL as exc:
-        raise InvalidURL(exc.reason + _R_DOT_SEGMENTS) from None
+    return _url_of_path(s, _company_url)
 
 
 def _company_url(segments: list[str]) -> str:

@@ -12,14 +12,11 @@ from ..changelog import Source
 from ..errors import envelope
 from . import bp
 from .auth import require_api_key
-from .entries import json_object
+from .entries import DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, json_object
 from .errors import ApiError, InvalidParameter
 from .limits import LIST, WRITE, team_limits
 from .params import int_arg
 
-MAX_PAGE_SIZE = 1000
-DEFAULT_PAGE_SIZE = 50
-MAX_OFFSET = 2_147_483_647
 # An id of any other shape cannot exist: refused before a query.
 COMPANY_ID = re.compile(r"cmp_[A-Za-z0-9]{1,36}", re.ASCII)
 
