@@ -258,5 +258,8 @@ def init_app(app: Flask) -> None:
     from .webhooks.cli import webhooks_cli
 
     app.cli.add_command(webhooks_cli)
+    from .companies.cli import company_cli
+
+    app.cli.add_command(company_cli)
     # `db backup`: a command of Flask-Migrate's `db` group (attached when imported).
     from . import backup  # noqa: F401
