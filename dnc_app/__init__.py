@@ -172,10 +172,11 @@ def register_api_pipeline(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     # `db backup`: a command of Flask-Migrate's `db` group, attached when imported.
     from . import backup, cli  # noqa: F401
+    from .companies.cli import company_cli
     from .optout.cli import optout_cli
     from .webhooks.cli import webhooks_cli
 
-    for command in (*cli.COMMANDS, optout_cli, webhooks_cli):
+    for command in (*cli.COMMANDS, optout_cli, webhooks_cli, company_cli):
         app.cli.add_command(command)
 
 

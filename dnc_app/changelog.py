@@ -70,6 +70,7 @@ class SubjectType(StrEnum):
     API_KEY = "api_key"
     TEAM = "team"
     MEMBER = "member"  # a user_account id
+    COMPANY = "company"  # a company_block id (kept after the block is removed)
 
 
 class Action(_Labelled):
@@ -101,6 +102,8 @@ class Action(_Labelled):
     INVITE_ACCEPTED = "invite_accepted", "Invitation accepted", SubjectType.MEMBER, 0
     ROLE_CHANGED = "role_changed", "Role changed", SubjectType.MEMBER, 0
     MEMBER_REMOVED = "member_removed", "Member removed", SubjectType.MEMBER, 0
+    COMPANY_BLOCKED = "company_blocked", "Company blocked", SubjectType.COMPANY, 0
+    COMPANY_UNBLOCKED = "company_unblocked", "Company unblocked", SubjectType.COMPANY, 0
 
     # Defaults only for the type checker, as _Labelled.__new__'s.
     def __init__(

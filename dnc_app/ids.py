@@ -41,6 +41,10 @@ def entry_id() -> str:
     return "dnc_" + random_token(ENTRY_ID_RANDOM_LENGTH)
 
 
+def company_id() -> str:
+    return "cmp_" + random_token(ENTRY_ID_RANDOM_LENGTH)
+
+
 def team_id() -> str:
     return "team_" + random_token(20)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -244,6 +245,31 @@ class DncIdentifier(Model):
     # An alias's URL (None once erased); the entry's own row: None (the entry has it).
     url: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CompanyBlock(Model):
+    """A team's block of a whole company: a prospect whose company page is blocked is not
+    contacted, whoever the person is, until the block's `until` date has passed. Written
+    only by dnc_app.companies (with its audit record, in one transaction)."""
+
+    __tablename__ = "company_block"
+    __table_args__ = (
+        # Duplicates impossible, also under concurrency; screening probes this index.
+        UniqueConstraint("team_id", "url", name="uq_company_block_team_url"),
+        # The team's blocks newest first (the list and its pages).
+        Index("ix_company_block_team_created", "team_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=ids.company_id)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(255))  # https://linkedin.com/company/<slug>
+    url_sha256: Mapped[str] = mapped_column(String(64))  # hex SHA-256 of `url` (UTF-8)
+    name: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # The last day (UTC) the block applies; None: no end. Compared at query time.
+    until: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class EntryHourCount(Model):

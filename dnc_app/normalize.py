@@ -99,6 +99,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 __all__ = [
@@ -430,6 +431,12 @@ def _segment_name(segment: str) -> str:
 def _normalize_general(s: str) -> str:
     if not s:
         raise InvalidURL(R_EMPTY)
+    return _url_of_path(s, _profile_url)
+
+
+def _url_of_path(s: str, url_of: Callable[[list[str]], str]) -> str:
+    """Check the characters, scheme, host and port of a trimmed URL, and return
+    `url_of(its path segments)`, the dot segments resolved (also company pages')."""
     _check_characters(s)
     scheme, authority, path = _split(s)
     if authority is not None:
@@ -437,9 +444,9 @@ def _normalize_general(s: str) -> str:
     segments = path[1:].split("/")
     resolved = _resolve_dot_segments(segments)
     if resolved is None:
-        return _profile_url(segments)
+        return url_of(segments)
     try:
-        return _profile_url(resolved)
+        return url_of(resolved)
     except InvalidURL as exc:
         raise InvalidURL(exc.reason + R_DOT_SEGMENTS) from None
 

@@ -36,6 +36,7 @@ TABLES = [
     "user_account",
     "member_invite",
     "team_branding",
+    "company_block",
     "team",
 ]
 

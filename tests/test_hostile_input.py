@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 from werkzeug.datastructures import ImmutableMultiDict
 
-from dnc_app import accounts, entries, members
+from dnc_app import accounts, companies, entries, members
 from dnc_app.api.openapi import ERROR_CODES, document_for
 from dnc_app.optout import links
 from dnc_app.optout.forms import issue_started
@@ -129,7 +129,10 @@ def world(make_app, make_team):
             team.id, "invited@example.com", "member", actor=TEST_ACTOR
         )
         webhook, _ = webhook_endpoints.create_endpoint(team.id, "http://127.0.0.1:9/hook")
+        block = companies.add_block(team.id, "company/acme", source="cli", actor=TEST_ACTOR)
         path_values = {
+            "block_id": block.id,
+            "company_id": block.id,
             "webhook_id": webhook.id,
             "msg_id": "msg_" + "a" * 24,
             "user_id": str(member_id),

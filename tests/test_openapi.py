@@ -72,6 +72,7 @@ def test_every_api_route_is_documented_and_nothing_else(app, client):
         path = re.sub(r"<(?:[a-z]+:)?entry_id>", "{entryId}", rule.rule)
         path = re.sub(r"<(?:[a-z]+:)?webhook_id>", "{webhookId}", path)
         path = re.sub(r"<(?:[a-z]+:)?msg_id>", "{msgId}", path)
+        path = re.sub(r"<(?:[a-z]+:)?company_id>", "{companyId}", path)
         routes |= {(method, path) for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes == documented_operations(document)
 

@@ -76,6 +76,12 @@ ROUTES = {
     ("web.entry_evidence", "GET"): "viewer",
     ("web.entry_evidence_json", "GET"): "viewer",
     ("web.add_aliases", "POST"): "member",
+    ("web.company_blocks", "GET"): "viewer",
+    ("web.company_row", "GET"): "viewer",
+    ("web.preview_companies", "POST"): "member",
+    ("web.add_companies", "POST"): "member",
+    ("web.company_remove_confirm", "GET"): "member",
+    ("web.remove_company", "POST"): "member",
 }
 # Pages for everyone (sign-in, sign-out, the invitation link).
 PUBLIC = {
@@ -126,6 +132,7 @@ def _url(app, rule, world) -> str:
         "invite_id": world.invite_id,
         "token": "no-such-staged-file",
         "webhook_id": "whk_nosuchendpoint",
+        "block_id": "cmp_nosuchblock",
     }
     with app.test_request_context():
         from flask import url_for

@@ -31,7 +31,7 @@ def refuse_non_json_body():
         abort(415)
 
 
-from . import changes, entries, errors, webhooks  # noqa: E402,F401  (routes and error handlers)
+from . import changes, companies, entries, errors, webhooks  # noqa: E402,F401  (routes and error handlers)
 from .limits import add_rate_limit_headers  # noqa: E402
 
 bp.after_request(add_rate_limit_headers)

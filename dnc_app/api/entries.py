@@ -232,7 +232,12 @@ CHECK_ROUTE = pipeline.route(
 @require_api_key
 @team_limits(SCREEN)
 def screen():
-    body = parse(ScreenRequest, json_object())
+    raw = json_object()
+    if "prospects" in raw:  # people with their companies
+        from .companies import screen_prospects_answer  # it imports this module
+
+        return screen_prospects_answer(g.team_id, raw, MAX_SCREEN_ITEMS)
+    body = parse(ScreenRequest, raw)
     # One of the two was sent (the model's rule): the other is empty.
     if body.urls:
         results = entries.screen_urls(g.team_id, body.urls)

@@ -19,6 +19,7 @@ from . import (  # noqa: E402,F401  (routes)
     audit,
     auth,
     bulk,
+    companies,
     evidence,
     export,
     keys,

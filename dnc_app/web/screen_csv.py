@@ -34,7 +34,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from .. import entries
+from .. import companies, entries
 from ..extensions import db
 from ..models import Team, User
 from ..pending_uploads import AREAS, SCREEN, team_dir
@@ -48,6 +48,22 @@ LOCK_WAIT = 10.0  # seconds a member's request waits for their previous one (a f
 LOCK_POLL = 0.05
 STATUSES = ("listed", "not_listed", "invalid")
 ADDED_COLUMNS = ["dnc_status", "dnc_url"]
+# Added too when the file has a company column: the id of the block that applies.
+COMPANY_COLUMN = "dnc_blocked_by_company"
+# Header names of a company column, compared without case, spaces, "_" and "-". A bare
+# "Company" column usually holds names, not pages: it counts only by its cells.
+COMPANY_HEADERS = frozenset(
+    {
+        "companyurl",
+        "companylinkedin",
+        "companylinkedinurl",
+        "companylinkedinpage",
+        "companypage",
+        "companypageurl",
+        "linkedincompany",
+        "linkedincompanyurl",
+    }
+)
 
 
 # --------------------------------------------------------------------------- staging
@@ -258,6 +274,8 @@ class Layout:
     header: list[str]
     has_header: bool
     column: int | None  # the detected LinkedIn column, or None
+    # The detected column of company pages (linkedin.com/company/…), or None.
+    company_column: int | None = None
 
     @property
     def width(self) -> int:
@@ -317,10 +335,37 @@ def _is_profile(cell: str) -> bool:
     return True
 
 
+def _is_company(cell: str) -> bool:
+    try:
+        companies.normalize_company_url(cell)
+    except companies.InvalidURL:
+        return False
+    return True
+
+
+def _company_column(rows: list[list[str]], has_header: bool, column: int | None) -> int | None:
+    """The column whose sample cells are company pages most often, else the first whose
+    header reads like one ("companyUrl", "company_url", "Company LinkedIn URL", …); never
+    the profile column."""
+    width = max(len(row) for row in rows)
+    scores = [
+        sum(i < len(row) and _is_company(row[i]) for row in rows) if i != column else 0
+        for i in range(width)
+    ]
+    if max(scores) > 0:
+        return scores.index(max(scores))
+    if has_header:
+        for i, name in enumerate(rows[0]):
+            key = "".join(c for c in name.lower() if c not in " _-\t")
+            if i != column and key in COMPANY_HEADERS:
+                return i
+    return None
+
+
 def read_layout(path: Path) -> Layout:
     """The delimiter, the header (when the first row holds no profile URL) and the
     column whose sample cells are profile URLs most often (a column named "linkedin…"
-    when no sample cell is one)."""
+    when no sample cell is one); and the company column, if any (_company_column)."""
     with open(path, "rb") as fh:
         sample = fh.read(SAMPLE_BYTES + 1)
     found = detect_delimiter(sample)
@@ -332,32 +377,49 @@ def read_layout(path: Path) -> Layout:
     hits = [[i < len(row) and _is_profile(row[i]) for row in rows] for i in range(width)]
     has_header = not any(column[0] for column in hits)
     scores = [sum(column) for column in hits]
-    named = [i for i, name in enumerate(rows[0]) if "linkedin" in name.lower()]
+    named = [
+        i
+        for i, name in enumerate(rows[0])
+        if "linkedin" in name.lower() and "company" not in name.lower()
+    ]
     column = None
     if max(scores) > 0:
         column = scores.index(max(scores))
     elif has_header and named:
         column = named[0]
+    company_column = _company_column(rows, has_header, column)
     header = (
         list(rows[0]) + [f"Column {i + 1}" for i in range(len(rows[0]), width)]
         if has_header
         else [f"Column {i + 1}" for i in range(width)]
     )
-    return Layout(delimiter, header, has_header, column)
+    return Layout(delimiter, header, has_header, column, company_column)
 
 
 # --------------------------------------------------------------------------- screening
+
+
+# A screened row: its cells, the person's result, and the company block that applies.
+ScreenedRow = tuple[list[str], entries.Screened, companies.BlockedBy | None]
+
+
+def contactable(result: entries.Screened, blocked: companies.BlockedBy | None) -> bool:
+    return result.status == "not_listed" and blocked is None
 
 
 @dataclass
 class Counts:
     rows: int = 0
     by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    blocked: int = 0  # rows whose company is blocked
+    contactable: int = 0  # rows not listed whose company is not blocked
 
-    def add(self, chunk: list[tuple[list[str], entries.Screened]]) -> None:
+    def add(self, chunk: list[ScreenedRow]) -> None:
         self.rows += len(chunk)
-        for _row, result in chunk:
+        for _row, result, blocked in chunk:
             self.by_status[result.status] += 1
+            self.blocked += blocked is not None
+            self.contactable += contactable(result, blocked)
 
 
 def _data_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
@@ -367,23 +429,41 @@ def _data_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
     return records
 
 
+def _company_urls(chunk: list[list[str]], column: int | None) -> list[str | None]:
+    urls: list[str | None] = []
+    for row in chunk:
+        cell = row[column].strip() if column is not None and column < len(row) else ""
+        try:
+            urls.append(companies.normalize_company_url(cell) if cell else None)
+        except companies.InvalidURL:
+            urls.append(None)  # not a company page: nothing to block the row by
+    return urls
+
+
 def _screened(
-    team_id: str, chunk: list[list[str]], column: int
-) -> list[tuple[list[str], entries.Screened]]:
+    team_id: str, chunk: list[list[str]], column: int, company_column: int | None = None
+) -> list[ScreenedRow]:
     cells = [row[column].strip() if column < len(row) else "" for row in chunk]
     results = entries.screen_urls(team_id, cells)
+    # The chunk's companies: one more query, only when the file has a company column.
+    company_urls = _company_urls(chunk, company_column)
+    blocks = companies.blocking(team_id, [url for url in company_urls if url is not None])
     # Each chunk's read ends its transaction: no snapshot is held for the whole file.
     entries.end_read()
-    return list(zip(chunk, results, strict=True))
+    return [
+        (row, result, None if url is None else blocks.get(url))
+        for row, result, url in zip(chunk, results, company_urls, strict=True)
+    ]
 
 
 def screened_chunks(
     team_id: str, path: Path, layout: Layout, column: int
-) -> Iterator[list[tuple[list[str], entries.Screened]]]:
-    """(row, result) pairs, CHUNK_ROWS rows (one query) at a time, in file order."""
+) -> Iterator[list[ScreenedRow]]:
+    """(row, result, block) of each row, CHUNK_ROWS rows (one query, and one for their
+    companies) at a time, in file order."""
     rows = _data_rows(path, layout)
     while chunk := list(islice(rows, CHUNK_ROWS)):
-        yield _screened(team_id, chunk, column)
+        yield _screened(team_id, chunk, column, layout.company_column)
 
 
 def count(team_id: str, path: Path, layout: Layout, column: int) -> Counts:
@@ -454,7 +534,9 @@ def count_step(
             size = CHUNK_ROWS if max_rows is None else min(CHUNK_ROWS, max_rows - counted)
             chunk = list(islice(rows, size))
             if chunk:
-                progress.counts.add(_screened(team_id, chunk, progress.column))
+                progress.counts.add(
+                    _screened(team_id, chunk, progress.column, layout.company_column)
+                )
                 counted += len(chunk)
             if len(chunk) < size:
                 progress.done = True
@@ -494,18 +576,24 @@ def load_progress(path: Path, column: int) -> Progress | None:
 def csv_lines(
     team_id: str, path: Path, layout: Layout, column: int, *, only_contactable: bool
 ) -> Iterator[str]:
-    """The file with `dnc_status` and `dnc_url` added (every cell formula-safe), a chunk
-    of rows at a time; with `only_contactable`, only the `not_listed` rows."""
+    """The file with `dnc_status` and `dnc_url` added (and, with a company column,
+    `dnc_blocked_by_company`: the block's id), every cell formula-safe, a chunk of rows at
+    a time; with `only_contactable`, only the `not_listed` rows of companies not blocked."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     width = layout.width
-    writer.writerow([safe_cell(c) for c in layout.header] + ADDED_COLUMNS)
+    with_company = layout.company_column is not None
+    added = ADDED_COLUMNS + ([COMPANY_COLUMN] if with_company else [])
+    writer.writerow([safe_cell(c) for c in layout.header] + added)
     for chunk in screened_chunks(team_id, path, layout, column):
-        for row, result in chunk:
-            if only_contactable and result.status != "not_listed":
+        for row, result, blocked in chunk:
+            if only_contactable and not contactable(result, blocked):
                 continue
             padded = row + [""] * (width - len(row))
-            writer.writerow([safe_cell(c) for c in padded] + [result.status, safe_cell(result.url)])
+            cells = [safe_cell(c) for c in padded] + [result.status, safe_cell(result.url)]
+            if with_company:
+                cells.append(blocked.company_id if blocked is not None else "")
+            writer.writerow(cells)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

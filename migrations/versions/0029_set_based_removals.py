@@ -1,7 +1,7 @@
 """SQLite: the entry service keeps the hour counts and the search index on removal, set-based
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-07 09:00:00
 
 SQLite has only row-level triggers, and a table with any DELETE trigger loses SQLite's
@@ -29,7 +29,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0029"
-down_revision = "0027"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 

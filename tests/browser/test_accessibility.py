@@ -20,7 +20,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from dnc_app import entries
+from dnc_app import companies, entries
 from tests.browser.support import screenshot
 from tests.live import LiveServer
 from tests.support import TEST_ACTOR
@@ -102,6 +102,35 @@ def bulk_preview(visit: Visit) -> None:
     )
     page.get_by_role("button", name=re.compile("^Preview")).click()
     expect(page.get_by_role("heading", name=re.compile("Preview: 4 URLs"))).to_be_visible()
+
+
+def some_blocks(visit: Visit) -> None:
+    with visit.app.app_context():
+        companies.add_block(
+            visit.team.id,
+            "company/acme",
+            name="Acme Inc.",
+            reason="Existing customer",
+            until=companies.today().isoformat(),
+            source="cli",
+            actor=TEST_ACTOR,
+        )
+        companies.add_block(visit.team.id, "company/1035", source="cli", actor=TEST_ACTOR)
+
+
+def companies_preview(visit: Visit) -> None:
+    page = visit.page
+    page.get_by_label("Company page URLs, one per line").fill(
+        "linkedin.com/company/acme\nlinkedin.com/in/john\n"
+    )
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("heading", name=re.compile("^Preview: 1 valid"))).to_be_visible()
+
+
+def open_a_block_removal(visit: Visit) -> None:
+    page = visit.page
+    page.get_by_role("link", name=re.compile("^Remove… Acme")).click()
+    expect(page.locator("tr.confirm-row")).to_be_visible()
 
 
 def open_the_new_list(visit: Visit) -> None:
@@ -218,6 +247,9 @@ ROWS = [
     Row("audit", "/audit", setup=some_entries),
     Row("audit-bulk-operation", "/audit", setup=a_bulk_add, act=open_the_operation),
     Row("screening", "/screen"),
+    Row("companies", "/companies", setup=some_blocks),
+    Row("companies-preview", "/companies", act=companies_preview),
+    Row("companies-remove-confirm", "/companies", setup=some_blocks, act=open_a_block_removal),
     Row("settings", "/settings"),
     Row("members", "/members"),
     Row("webhooks", "/webhooks", setup=a_disabled_webhook),
