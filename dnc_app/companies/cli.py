@@ -16,9 +16,9 @@ company_cli = AppGroup("company", help="Manage a team's company blocks.")
 
 
 def _team_id(team_ref: str) -> str:
-    from ..cli import _require_team  # the CLI's team lookup (it imports this module)
+    from ..cli import require_team  # the CLI's team lookup (it imports this module)
 
-    return _require_team(team_ref).id
+    return require_team(team_ref).id
 
 
 @company_cli.command("add")
