@@ -4,9 +4,6 @@ form to add some (members and owners; the service checks and stores them)."""
 from __future__ import annotations
 
 from flask import abort, render_template, url_for
-from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from .. import entries
 from ..changelog import Source
@@ -16,24 +13,9 @@ from ..roles import Role
 from . import bp
 from .access import requires_role
 from .evidence import evidence_page
+from .forms import AliasForm
 from .limits import write_limit
 from .member import actor, team_id
-
-# Ten URLs of at most 2,048 characters, one per line.
-MAX_FIELD = aliases.MAX_ALIASES * (entries.MAX_URL_LENGTH + 2)
-
-
-class AliasForm(FlaskForm):
-    urls = TextAreaField(
-        "Other identifiers of this person, one per line",
-        validators=[
-            DataRequired("Enter at least one LinkedIn URL."),
-            Length(max=MAX_FIELD, message="That is more than ten URLs."),
-        ],
-    )
-
-    def lines(self) -> list[str]:
-        return [line.strip() for line in (self.urls.data or "").splitlines() if line.strip()]
 
 
 @bp.post("/entries/<entry_id>/aliases", endpoint="add_aliases")

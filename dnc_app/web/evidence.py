@@ -11,6 +11,7 @@ from .. import entries
 from ..roles import Role
 from . import bp
 from .access import requires_role
+from .forms import AliasForm
 from .member import team_id
 
 
@@ -30,8 +31,6 @@ def entry_evidence(entry_id: str):
 
 def evidence_page(entry_id: str, alias_form=None, conflict=None, status: int = 200):
     """The entry's page: its evidence, its aliases and (members) the form to add some."""
-    from .aliases import AliasForm
-
     page = render_template(
         "web/evidence.html",
         evidence=_evidence_or_404(entry_id),

@@ -16,6 +16,7 @@ from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, ValidationE
 from .. import accounts
 from ..accounts import MIN_PASSWORD_LENGTH
 from ..entries import MAX_REASON_LENGTH, MAX_URL_LENGTH
+from ..entries.aliases import MAX_ALIASES
 from ..optout.strings import AUTO, LANGUAGE_NAMES
 from ..roles import Role
 
@@ -265,3 +266,20 @@ class LookForm(FlaskForm):
 
     logo = FileField("Logo")
     accent_color = StringField("Accent colour", validators=[Length(max=20)], filters=[_strip])
+
+
+# Ten URLs of at most 2,048 characters, one per line.
+MAX_ALIASES_FIELD = MAX_ALIASES * (MAX_URL_LENGTH + 2)
+
+
+class AliasForm(FlaskForm):
+    urls = TextAreaField(
+        "Other identifiers of this person, one per line",
+        validators=[
+            DataRequired("Enter at least one LinkedIn URL."),
+            Length(max=MAX_ALIASES_FIELD, message="That is more than ten URLs."),
+        ],
+    )
+
+    def lines(self) -> list[str]:
+        return [line.strip() for line in (self.urls.data or "").splitlines() if line.strip()]
