@@ -6,10 +6,12 @@ Kept fast at a million entries: a date range is a range of the (team_id, seq) in
 A search first asks what the term can match (search.username_search, no SQL): every URL
 (a piece of `https://linkedin.com/in/`: the newest rows fill the page), none (nothing is
 read), or URLs whose username holds some text. Then it reads the team's newest rows (a
-term in many URLs fills its page there), then the rows the index of the usernames finds,
-for terms of any length: SQLite's FTS5 trigram table (migrations 0016, 0017), or
-PostgreSQL's GIN index of substrings by range of seq, read newest range first (0018).
-Either way every row is tested with the same `LIKE`, so the results are those of a scan.
+term in many URLs fills its page there; fewer of them on PostgreSQL, and none for its
+count: PG_WINDOW_PER_ROW), then the rows the index of the usernames finds, for terms of
+any length: SQLite's FTS5 trigram table (migrations 0016, 0017), or PostgreSQL's GIN
+index of substrings by range of seq, read newest range first (0018). Either way every row
+is tested with the same `LIKE`, so the results are those of a scan. Every scan starts at
+the team's first row in its span (_window), whichever index the planner walks.
 """
 
 from __future__ import annotations
@@ -48,9 +50,9 @@ PAGE_WINDOW = 1_000
 COUNT_WINDOW = 2_500
 # PostgreSQL reads a window of this many times the rows a page wants (at most
 # PAGE_WINDOW), and its count none: its index holds every row and yields a bucket's
-# matches only, so a term in fewer than one row of four costs less there than in the
-# window, whose rows of a large team lie one a heap page among other teams' rows. The
-# window still serves the dense terms, whose newest bucket the index would read whole.
+# matches only, so a term in fewer than one row of four costs less there than in a
+# window of rows that mostly do not match. The window still serves the dense terms,
+# whose newest bucket the index would read whole for a page.
 PG_WINDOW_PER_ROW = 4
 
 
