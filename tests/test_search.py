@@ -9,7 +9,7 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, literal, select, text
 
 from dnc_app import entries
 from dnc_app.changelog import Source
@@ -24,6 +24,7 @@ from dnc_app.search import (
     username_grams,
     username_search,
 )
+from dnc_app.search import ascii_lower as search_ascii_lower
 from tests.support import TEST_ACTOR, downgrade_before
 
 # Stored (normalized) URLs: lower case, letters, digits, `-`, `_` and `.`, any script.
@@ -303,6 +304,34 @@ def test_search_is_the_same_whatever_the_index_has_taken(app, searched, small_wi
                     min(len(expected), 6),
                     len(expected) > 5,
                 ), (upto, term)
+
+
+def test_a_window_lies_between_the_teams_own_rows(app, searched):
+    """The scans' bounds are the team's rows (the other team's are older and newer), so
+    no plan walks the other team's rows to reach them."""
+    with app.app_context():
+        seqs = sorted(
+            db.session.execute(
+                text("SELECT seq FROM dnc_entry WHERE team_id = :t"), {"t": searched.id}
+            ).scalars()
+        )
+        span, edge = listing._window(searched.id, listing._Span(), 3)
+        assert (span.after, span.before, edge) == (None, seqs[-1] + 1, seqs[-3])
+        span, edge = listing._window(searched.id, listing._Span(ascending=True), 3)
+        assert (span.after, span.before, edge) == (seqs[0] - 1, None, seqs[2])
+        span, edge = listing._window(searched.id, listing._Span(before=seqs[2]), 5)
+        assert (span.after, span.before, edge) == (seqs[0] - 1, seqs[1] + 1, None)
+        assert listing._window(searched.id, listing._Span(before=seqs[0]), 5) is None
+
+
+@pytest.mark.database("postgresql")
+def test_postgresql_folds_the_ascii_letters_only(app):
+    """lower() in the C collation: what SQLite's LIKE folds, whatever the locale."""
+    texts = ["in/ACoAAB8xWzUser1_", "in/İstanbul-ÉÀ", "in/ǅungla-ßZ", "in/王小明-Q", "Z$%_\\"]
+    with app.app_context():
+        for url in texts:
+            folded = db.session.execute(select(search_ascii_lower(literal(url)))).scalar_one()
+            assert folded == ascii_lower(url)
 
 
 def test_search_is_the_same_with_the_real_windows(app, searched):

@@ -6,10 +6,12 @@ Kept fast at a million entries: a date range is a range of the (team_id, seq) in
 A search first asks what the term can match (search.username_search, no SQL): every URL
 (a piece of `https://linkedin.com/in/`: the newest rows fill the page), none (nothing is
 read), or URLs whose username holds some text. Then it reads the team's newest rows (a
-term in many URLs fills its page there), then the rows the index of the usernames finds,
-for terms of any length: SQLite's FTS5 trigram table (migrations 0016, 0017), or
-PostgreSQL's GIN index of substrings by range of seq, read newest range first (0018).
-Either way every row is tested with the same `LIKE`, so the results are those of a scan.
+term in many URLs fills its page there; fewer of them on PostgreSQL, and none for its
+count: PG_WINDOW_PER_ROW), then the rows the index of the usernames finds, for terms of
+any length: SQLite's FTS5 trigram table (migrations 0016, 0017), or PostgreSQL's GIN
+index of substrings by range of seq, read newest range first (0018). Either way every row
+is tested with the same `LIKE`, so the results are those of a scan. Every scan starts at
+the team's first row in its span (_window), whichever index the planner walks.
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ COUNT_CAP = 1_000
 # so that a term in half of the URLs reaches the cap without the index.
 PAGE_WINDOW = 1_000
 COUNT_WINDOW = 2_500
+# PostgreSQL reads a window of this many times the rows a page wants (at most
+# PAGE_WINDOW), and its count none: its index holds every row and yields a bucket's
+# matches only, so a term in fewer than one row of four costs less there than in a
+# window of rows that mostly do not match. The window still serves the dense terms,
+# whose newest bucket the index would read whole for a page.
+PG_WINDOW_PER_ROW = 4
 
 
 @dataclass(frozen=True)
@@ -172,16 +180,32 @@ def _search(q: str) -> _Search:
     return _Search(q, indexed=True, username=wanted.text)
 
 
-def _window_edge(team_id: str, span: _Span, size: int) -> int | None:
-    """The seq of the `size`-th of the team's rows in `span` (None: there are fewer)."""
+def _window(team_id: str, span: _Span, size: int) -> tuple[_Span, int | None] | None:
+    """The team's first `size` rows of `span` in its order (None: it has none): `span`
+    with its near end moved to the first of them (both ends, when they are all its rows),
+    and the seq of the `size`-th (None: there are fewer), from the (team_id, seq) index.
+
+    The scans read between such bounds: PostgreSQL's planner takes a team's rows for
+    spread evenly over the table, and for a large team it would walk the primary key down
+    from the table's newest row, through every newer row of the other teams."""
     c = sql.ENTRIES.c
-    return db.session.execute(
+    first = (
         select(c.seq)
         .where(c.team_id == team_id, *span.of(c.seq))
         .order_by(span.order(c.seq))
-        .offset(size - 1)
-        .limit(1)
-    ).scalar()
+        .limit(size)
+        .subquery()
+    )
+    low, high, found = db.session.execute(
+        select(func.min(first.c.seq), func.max(first.c.seq), func.count())
+    ).one()
+    if not found:
+        return None
+    if found < size:
+        return span.within(_Span(low - 1, high + 1)), None
+    if span.ascending:
+        return span.within(_Span(after=low - 1)), high
+    return span.within(_Span(before=high + 1)), low
 
 
 def _scanned(columns, conditions: list, span: _Span):
@@ -265,8 +289,14 @@ def _matching_rows(
     conditions = _conditions(team_id, where)
     span = span.within(dates or _dates_span(team_id, where))
     columns = sql.SELECT_ENTRY.selected_columns
-    edge = _window_edge(team_id, span, PAGE_WINDOW) if search.indexed else None
-    if edge is None:
+    size = PAGE_WINDOW if search.indexed else 1  # not indexed: only the span's bounds
+    if search.indexed and sql.dialect_name() != "sqlite":
+        size = min(size, PG_WINDOW_PER_ROW * (offset + count))
+    bounded = _window(team_id, span, size)
+    if bounded is None:
+        return []
+    span, edge = bounded
+    if edge is None or not search.indexed:
         return list(
             db.session.execute(
                 _scanned(columns, conditions, span).offset(offset).limit(count)
@@ -348,17 +378,27 @@ def count_matches(
     conditions = _conditions(team_id, where)
     span = _Span(before=before).within(dates or _dates_span(team_id, where))
     found = known
-    edge = _window_edge(team_id, span, COUNT_WINDOW) if search.indexed else None
-    if edge is None:
-        found += _count(_scanned([c.seq], conditions, span), cap + 1 - found)
-    else:
-        (window, _), (rest, _) = _parts(span, edge, search.indexed_upto)
-        found += _count(_scanned([c.seq], conditions, window), cap + 1 - found)
-        query = search.index_query() if found <= cap else None
+    pg_index = search.indexed and sql.dialect_name() != "sqlite"
+    # No window on PostgreSQL (PG_WINDOW_PER_ROW): the capped count stops in the newest
+    # buckets of a dense term, and reads only the matches of a rare one.
+    bounded = _window(team_id, span, 1 if pg_index or not search.indexed else COUNT_WINDOW)
+    if bounded is None:
+        return found, found > cap
+    span, edge = bounded
+    parts: list[tuple[_Span, bool]] = [(span, pg_index)]  # (part, read through the index)
+    if search.indexed and not pg_index and edge is not None:
+        parts = _parts(span, edge, search.indexed_upto)
+    for part, through_index in parts:
+        if found > cap:
+            break
+        if not through_index:
+            found += _count(_scanned([c.seq], conditions, part), cap + 1 - found)
+            continue
+        query = search.index_query()
         if query is not None:
             found += _count(
                 _indexed(
-                    team_id, [c.seq], conditions, rest, query, limit=cap + 1 - found, ordered=False
+                    team_id, [c.seq], conditions, part, query, limit=cap + 1 - found, ordered=False
                 )
             )
     return found, found > cap
@@ -487,7 +527,10 @@ def list_entries(
     if q:
         return search_entries(team_id, q, limit=limit, offset=offset, cursor=cursor)
     c = sql.ENTRIES.c
-    stmt = sql.SELECT_ENTRY.where(c.team_id == team_id)
+    # Below the team's newest row (see _window): a walk of the primary key then starts
+    # at the team's rows, whichever index the planner picks.
+    newest = select(func.max(c.seq)).where(c.team_id == team_id).scalar_subquery()
+    stmt = sql.SELECT_ENTRY.where(c.team_id == team_id, c.seq <= newest)
     if cursor:
         stmt = stmt.where(c.seq < decode_cursor(cursor))
     elif offset:
