@@ -510,3 +510,20 @@ def test_the_csv_screening_matches_an_alias(app, team):
     with app.app_context():
         results = entries.screen_urls(team.id, [LEAD_RAW, "in/jane", "in/x"])
     assert [r.entry_id for r in results] == [jane["$id"], jane["$id"], None]
+
+
+def test_batch_delete_by_url_finds_the_person_by_an_alias(client, team):
+    entry = new_entry(client, team, aliases=[TOKEN])
+    other = new_entry(client, team, url="in/someone-else")
+    response = client.post(
+        "/v1/dnc/batch-delete",
+        json={"urls": [TOKEN, "in/nobody-here"]},
+        headers=team.headers,
+    )
+    assert response.status_code == 200, response.get_json()
+    data = response.get_json()["data"]
+    assert [d["status"] for d in data["details"]] == ["removed", "not_found"]
+    assert data["details"][0]["entryId"] == entry["$id"]
+    assert check(client, team, "in/jane").get_json()["data"]["onList"] is False
+    assert check(client, team, TOKEN).get_json()["data"]["onList"] is False
+    assert check(client, team, "in/someone-else").get_json()["data"]["entry"]["$id"] == other["$id"]

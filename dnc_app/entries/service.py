@@ -562,10 +562,7 @@ def _classify_removal(
 ) -> tuple[dict[str, Entry], dict[str, Entry]]:
     """Read the entries and set each item's status, in input order; returns the entries
     to remove and the protected ones refused, by id."""
-    found = {
-        (row.url_sha256 if by_url else row.id): row
-        for row in sql.entries_among(team_id, wanted, by_url=by_url)
-    }
+    found = dict(sql.entries_among(team_id, wanted, by_url=by_url))
     removed: dict[str, Entry] = {}
     refused: dict[str, Entry] = {}
     for item, key in zip(result.items, keys, strict=True):

@@ -251,15 +251,23 @@ def listed_urls(team_id: str, urls: list[str]) -> set[str]:
     return listed
 
 
-def entries_among(team_id: str, keys: list[str], *, by_url: bool) -> list:
-    """The team's entries (Entry) whose URL digest (url_sha256, or id) is among `keys`
-    (at most a removal's 1,000 at a time on SQLite, one array parameter on PostgreSQL).
-    By URL the digest finds an erased person too (their URL is gone, their digest kept),
-    as a check does. By id the rows are read through the unique index of ids alone and
-    another team's dropped here: with the team's condition in SQL, SQLite's planner may
-    read the team's rows instead."""
-    column = ENTRIES.c.url_sha256 if by_url else ENTRIES.c.id
-    base = SELECT_ENTRY.where(ENTRIES.c.team_id == team_id) if by_url else SELECT_ENTRY
+def entries_among(team_id: str, keys: list[str], *, by_url: bool) -> list[tuple[str, Entry]]:
+    """(key, Entry) of the team's entries among `keys` (at most a removal's 1,000 at a
+    time on SQLite, one array parameter on PostgreSQL): by URL, the digest of any of the
+    person's identifiers (its URL or an alias; an erased person too, whose digests are
+    kept), one probe of the identifiers' unique key each; by id, the rows are read through
+    the unique index of ids alone and another team's dropped here: with the team's
+    condition in SQL, SQLite's planner may read the team's rows instead."""
+    if by_url:
+        column = IDENTIFIERS.c.sha256
+        base = (
+            select(column, *SELECT_ENTRY.selected_columns)
+            .select_from(_BY_IDENTIFIER)
+            .where(IDENTIFIERS.c.team_id == team_id)
+        )
+    else:
+        column = ENTRIES.c.id
+        base = select(column, *SELECT_ENTRY.selected_columns)
     if dialect_name() == "postgresql":
         stmt = base.where(column == func.any(bindparam("keys", type_=_URL_ARRAY)))
         rows = list(db.session.execute(stmt, {"keys": keys}))
@@ -267,7 +275,8 @@ def entries_among(team_id: str, keys: list[str], *, by_url: bool) -> list:
         rows = []
         for start in range(0, len(keys), _LOOKUP_CHUNK):
             rows += db.session.execute(base.where(column.in_(keys[start : start + _LOOKUP_CHUNK])))
-    return [entry for entry in (Entry(*row) for row in rows) if entry.team_id == team_id]
+    found = ((row[0], Entry(*row[1:])) for row in rows)
+    return [(key, entry) for key, entry in found if entry.team_id == team_id]
 
 
 # PostgreSQL: one statement; 0013's statement-level trigger takes the hour counts down once.
