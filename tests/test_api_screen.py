@@ -126,7 +126,7 @@ def test_a_malformed_digest_is_an_invalid_item_not_a_400(client, team, digest):
 @pytest.mark.parametrize(
     ("body", "code", "message"),
     [
-        ({}, "missing_urls", "urls (or sha256) is required"),
+        ({}, "missing_urls", "urls (or sha256 or prospects) is required"),
         ({"urls": []}, "missing_urls", "urls must contain at least one item"),
         ({"sha256": []}, "missing_urls", "sha256 must contain at least one item"),
         (
@@ -142,7 +142,7 @@ def test_a_malformed_digest_is_an_invalid_item_not_a_400(client, team, digest):
         (
             {"urls": ["in/a"], "sha256": ["0" * 64]},
             "invalid_parameter",
-            "Send either urls or sha256, not both",
+            "Send one of urls, sha256 or prospects, not several",
         ),
         ({"urls": None}, "invalid_parameter", "urls must be an array of strings"),
         ({"urls": "in/a"}, "invalid_parameter", "urls must be an array of strings"),

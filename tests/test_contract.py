@@ -10,12 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from dnc_app import entries
+from dnc_app import companies, entries
 from dnc_app.api import routes
 from dnc_app.api.errors import ApiError
 from dnc_app.api.openapi import COMMITTED, committed_text
 from dnc_app.api.schemas import Error, RateLimitError, parse
-from dnc_app.api.schemas.entries import AddRequest, BatchRequest, DncEntry, ListQuery
+from dnc_app.api.schemas.companies import CompanyBlock, CompanyBlockRequest, CompanyListQuery
+from dnc_app.api.schemas.entries import (
+    AddRequest,
+    BatchRequest,
+    DncEntry,
+    ListQuery,
+    ScreenItemResult,
+    ScreenRequest,
+)
 from dnc_app.changelog import Source
 from tests.support import TEST_ACTOR
 
@@ -63,9 +71,80 @@ def test_the_served_entry_schema_is_the_models(client):
     assert set(schema["required"]) == set(schema["properties"])
 
 
+def test_the_company_block_model_and_the_serializer_agree_on_every_field(app, team):
+    with app.app_context():
+        open_ended = companies.add_block(
+            team.id, "company/acme", source=Source.API, actor=TEST_ACTOR
+        )
+        ending = companies.add_block(
+            team.id,
+            "company/globex",
+            name="Globex",
+            reason="customer",
+            until=companies.today().isoformat(),
+            source=Source.API,
+            actor=TEST_ACTOR,
+        )
+        found = companies.blocking(team.id, [ending.url])[ending.url]
+    fields = [field.alias or name for name, field in CompanyBlock.model_fields.items()]
+    for block in (open_ended, ending):
+        data = block.to_dict()
+        assert list(data) == fields
+        assert CompanyBlock.model_validate(data).model_dump(by_alias=True) == data
+    # The screen's `blockedBy` is the BlockedBy model.
+    item = ScreenItemResult.model_validate(
+        {"input": "x", "url": None, "onList": False, "entryId": None, "error": None}
+        | {"blockedBy": found.to_dict()}
+    )
+    assert item.blockedBy is not None and item.blockedBy.companyId == ending.id
+
+
 @pytest.mark.parametrize(
     ("model", "body", "code", "message"),
     [
+        (
+            ScreenRequest,
+            {},
+            "missing_urls",
+            "urls (or sha256 or prospects) is required",
+        ),
+        (
+            ScreenRequest,
+            {"sha256": ["0" * 64], "prospects": [{"url": "in/a"}]},
+            "invalid_parameter",
+            "Send one of urls, sha256 or prospects, not several",
+        ),
+        (
+            ScreenRequest,
+            {"prospects": [{"url": "in/a"}, {"url": "in/b", "companyUrl": 7}]},
+            "invalid_parameter",
+            "prospects[1] must be an object with a url string (and a companyUrl string or null)",
+        ),
+        (
+            ScreenRequest,
+            {"prospects": [{"url": "in/a"}] * 1001},
+            "too_many_urls",
+            "prospects must contain at most 1,000 items (got 1,001)",
+        ),
+        (CompanyBlockRequest, {"url": None}, "missing_url", "url is required"),
+        (
+            CompanyBlockRequest,
+            {"url": ["company/a"]},
+            "invalid_url",
+            "Invalid LinkedIn company URL: url must be a string",
+        ),
+        (
+            CompanyBlockRequest,
+            {"url": "company/a", "until": "2030-1-1"},
+            "invalid_parameter",
+            "until must be a date written YYYY-MM-DD",
+        ),
+        (
+            CompanyListQuery,
+            {"offset": "-1"},
+            "invalid_parameter",
+            "offset must be an integer between 0 and 2147483647",
+        ),
         (AddRequest, {}, "missing_url", "URL is required"),
         (AddRequest, {"url": None}, "missing_url", "URL is required"),
         (AddRequest, {"url": ""}, "missing_url", "URL is required"),

@@ -235,7 +235,8 @@ STATEFUL_EXAMPLES = int(os.environ.get("DNC_FUZZ_STATEFUL", "15"))
 
 def test_chained_calls_along_the_documents_links_conform(fuzz_app, make_team):
     """Schemathesis follows the document's links: an added entry's `$id` into its delete,
-    evidence and erase; a webhook's `id` into its routes. Every step's answer conforms
+    evidence and erase; a webhook's `id` into its routes; a company block's `id` into its
+    delete. Every step's answer conforms
     (also a 404 after a delete: a removed entry is gone)."""
     document = fuzz_app.test_client().get("/v1/openapi.json").get_json()
     links = {
@@ -245,7 +246,13 @@ def test_chained_calls_along_the_documents_links_conform(fuzz_app, make_team):
         for response in operation["responses"].values()
         for name in response.get("links", {})
     }
-    assert {"deleteEntry", "getEntryEvidence", "eraseEntry", "getWebhook"} <= links
+    assert {
+        "deleteEntry",
+        "getEntryEvidence",
+        "eraseEntry",
+        "getWebhook",
+        "deleteCompanyBlock",
+    } <= links
     schema.app = fuzz_app
     answered: set[tuple[str, int]] = set()
     teams = itertools.count()
@@ -256,16 +263,20 @@ def test_chained_calls_along_the_documents_links_conform(fuzz_app, make_team):
         # it requires of the rules the answers enable.
         def setup(self):
             self.key = make_team(f"Fuzz {next(teams)}").api_key
-            self.adds = 0
+            self.adds = {"in": 0, "company": 0}
 
         def before_call(self, case):
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {self.key}"}
             # Random text is rarely a LinkedIn profile: every other add names a new one,
             # so that the links from its `$id` are followed in every run.
-            if case.operation.definition.raw["operationId"] == "addEntry":
-                self.adds += 1
-                if isinstance(case.body, dict) and self.adds % 2 == 1:
-                    case.body = {**case.body, "url": f"in/linked-{self.adds}"}
+            # Likewise every other company block names a new company page.
+            operation = case.operation.definition.raw["operationId"]
+            path = {"addEntry": "in", "addCompanyBlock": "company"}.get(operation)
+            if path is not None:
+                self.adds[path] += 1
+                count = self.adds[path]
+                if isinstance(case.body, dict) and count % 2 == 1:
+                    case.body = {**case.body, "url": f"{path}/linked-{count}"}
 
         def call(self, case, **kwargs):
             response = case.call(app=fuzz_app, **kwargs)

@@ -1,4 +1,5 @@
-"""The list endpoints: add, batch, check, list, delete."""
+"""The list endpoints: add, batch, check, screen (also of prospects with their
+company), list, delete."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from flask import g, request
 
-from .. import accounts, entries
+from .. import accounts, companies, entries
 from ..accounts import KeyIdentity
 from ..changelog import Source
 from ..entries import aliases
@@ -33,6 +34,7 @@ from .schemas.entries import (
     CheckQuery,
     DeleteRequest,
     ListQuery,
+    Prospect,
     ScreenRequest,
 )
 
@@ -232,31 +234,74 @@ CHECK_ROUTE = pipeline.route(
 @require_api_key
 @team_limits(SCREEN)
 def screen():
-    raw = json_object()
-    if "prospects" in raw:  # people with their companies
-        from .companies import screen_prospects_answer  # it imports this module
-
-        return screen_prospects_answer(g.team_id, raw, MAX_SCREEN_ITEMS)
-    body = parse(ScreenRequest, raw)
-    # One of the two was sent (the model's rule): the other is empty.
+    body = parse(ScreenRequest, json_object())
+    # Exactly one of the three was sent (the model's rule): the others are empty.
+    if body.prospects:
+        return _screen_prospects(body.prospects)
     if body.urls:
         results = entries.screen_urls(g.team_id, body.urls)
     else:
         results = entries.screen_digests(g.team_id, body.sha256)
-    counts = {status: 0 for status in ("listed", "not_listed", "invalid")}
-    for result in results:
-        counts[result.status] += 1
-    data = {
-        "results": [result.to_dict() for result in results],
-        "listed": counts["listed"],
-        "notListed": counts["not_listed"],
-        "invalid": counts["invalid"],
+    counts = _screen_counts(results)
+    data = {"results": [result.to_dict() for result in results], **counts}
+    return envelope(None, data, _screen_message(len(results), counts), 200)
+
+
+def _screen_counts(results: list[entries.Screened]) -> dict[str, int]:
+    statuses = [result.status for result in results]
+    return {
+        "listed": statuses.count("listed"),
+        "notListed": statuses.count("not_listed"),
+        "invalid": statuses.count("invalid"),
     }
-    message = (
-        f"Screened {len(results)}: {counts['listed']} listed, "
-        f"{counts['not_listed']} not listed, {counts['invalid']} invalid"
+
+
+def _screen_message(screened: int, counts: dict[str, int]) -> str:
+    return (
+        f"Screened {screened}: {counts['listed']} listed, "
+        f"{counts['notListed']} not listed, {counts['invalid']} invalid"
     )
+
+
+def _screen_prospects(prospects: list[Prospect]):
+    """Each person screened as with `urls` (one query for all), and each company looked
+    up among the blocks that apply today (one query for all). A company URL that is not
+    a company page is answered in its item (`companyError`); the person is still
+    screened."""
+    people = entries.screen_urls(g.team_id, [prospect.url for prospect in prospects])
+    company_urls = [_company_of(prospect.companyUrl) for prospect in prospects]
+    found = companies.blocking(g.team_id, [url for url, _ in company_urls if url is not None])
+    results = []
+    for person, (company_url, refused) in zip(people, company_urls, strict=True):
+        by = found.get(company_url) if company_url is not None else None
+        results.append(
+            {
+                **person.to_dict(),
+                "companyUrl": company_url,
+                "blockedBy": None if by is None else by.to_dict(),
+                "companyError": "invalid_company_url" if refused else None,
+            }
+        )
+    counts = _screen_counts(people)
+    blocked = sum(result["blockedBy"] is not None for result in results)
+    data = {
+        "results": results,
+        **counts,
+        "blocked": blocked,
+        "invalidCompanies": sum(refused for _, refused in company_urls),
+    }
+    message = f"{_screen_message(len(results), counts)}, {blocked} blocked by a company"
     return envelope(None, data, message, 200)
+
+
+def _company_of(raw: str | None) -> tuple[str | None, bool]:
+    """(the normalized company URL or None, whether it was refused)."""
+    if raw is None or raw == "":
+        return None, False
+    try:
+        return companies.normalize_company_url(raw), False
+    except companies.InvalidURL:
+        return None, True
 
 
 # --------------------------------------------------------------------------- list

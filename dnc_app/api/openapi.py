@@ -166,6 +166,9 @@ def _links(kind: str, at: str) -> dict:
             "addAliases": "Add the person's other identifiers",
         }
         parameter, pointer = "entryId", f"{at}/$id"
+    elif kind == "company":
+        targets = {"deleteCompanyBlock": "Remove it"}
+        parameter, pointer = "companyId", f"{at}/id"
     else:
         targets = {
             "getWebhook": "Read it",
@@ -400,6 +403,11 @@ def build_document(limits: Mapping[str, str]) -> dict:
                 "name": "Webhooks",
                 "description": "Signed events for every entry added or removed (Standard "
                 "Webhooks).",
+            },
+            {
+                "name": "Companies",
+                "description": "Company blocks: whole companies screened out by their "
+                "LinkedIn page.",
             },
             {"name": "Meta", "description": "About the API itself."},
         ],

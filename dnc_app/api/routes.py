@@ -14,6 +14,14 @@ from pydantic import BaseModel
 
 from ..entries.aliases import MAX_ALIASES
 from .schemas.changes import MAX_CHANGES_PAGE, ChangesPage, ChangesQuery
+from .schemas.companies import (
+    BLOCK_EXAMPLE,
+    CompanyBlock,
+    CompanyBlockPage,
+    CompanyBlockRequest,
+    CompanyDeleteResult,
+    CompanyListQuery,
+)
 from .schemas.entries import (
     ENTRY_EXAMPLE,
     LEAD_EXAMPLE,
@@ -71,14 +79,16 @@ ERROR_CODES = {
     "invalid_json": "The request body is not a JSON object.",
     "missing_url": "The URL is missing or empty.",
     "invalid_url": "The URL is not a LinkedIn person profile (for a webhook: not an "
-    "https/http URL on a public address); the message says why.",
+    "https/http URL on a public address; for a company block: not a LinkedIn company "
+    "page); the message says why.",
     "invalid_parameter": "A parameter or field has an invalid value; the message names it.",
-    "already_exists": "The URL is already on the list; `data` is the existing entry.",
+    "already_exists": "The URL is already on the list; `data` is the existing entry (for a "
+    "company block: the company is already blocked; `data` is the existing block).",
     "missing_entries": "The batch body has no `entries`.",
     "empty_entries": "The batch `entries` array is empty.",
     "too_many_entries": f"The batch has more than {MAX_BATCH_ENTRIES:,} entries.",
-    "missing_urls": "The screen body has neither `urls` nor `sha256`, or its array is "
-    "empty; or an aliases body has no `urls`.",
+    "missing_urls": "The screen body has none of `urls`, `sha256` and `prospects`, or its "
+    "array is empty; or an aliases body has no `urls`.",
     "too_many_urls": f"The screen body has more than {MAX_SCREEN_ITEMS:,} items.",
     "missing_ids": "The batch-delete body has neither `ids` nor `urls`, or its array is empty.",
     "too_many_ids": f"The batch-delete body has more than {MAX_BATCH_DELETE:,} items.",
@@ -87,7 +97,7 @@ ERROR_CODES = {
     "alias_conflict": "An alias is already an identifier (URL or alias) of another entry "
     "of the team; `data` is that entry.",
     "not_found": "No such entry in this team's list (also for another team's entry), or "
-    "no such webhook endpoint in this team.",
+    "no such webhook endpoint or company block in this team.",
     **WEBHOOK_ERRORS,
     "protected_entry": "The entry is the person's own opt-out (public form or personal "
     "link); only a key an owner allowed to remove opt-outs may delete it.",
@@ -136,7 +146,7 @@ class Route:
     path_params: tuple[tuple[str, str, dict], ...] = ()
     errors: tuple[Refusal, ...] = ()
     example: dict | None = None  # of the success answer
-    links: str | None = None  # "entry" or "webhook": where the answer's id leads
+    links: str | None = None  # "entry", "webhook" or "company": where the answer's id leads
     links_at: str = "/data"  # the JSON pointer to the object with the id
     envelope: bool = True  # GET /v1/verify answers without it
     public: bool = False
@@ -251,18 +261,24 @@ ENTRY_ROUTES = (
         f"Screen up to {MAX_SCREEN_ITEMS:,} prospects",
         "Which of these prospects are on the list: by `urls` (each normalized), or by "
         "`sha256` digests of normalized URLs, so that a prospect list need not be sent "
-        "in clear. Results are in input order; a string that is not a profile URL (or "
-        'not a digest) is answered with `error: "invalid_url"`. Answered with one '
-        "database query. Limited to {screen} per team (`DNC_SCREEN_LIMIT`).",
+        "in clear, or by `prospects` (each person's URL with the company page they work "
+        "at): each result then also says whether a company block of the team applies "
+        "today (`blockedBy`), and the answer counts `blocked` and `invalidCompanies`. "
+        "Results are in input order; a string that is not a profile URL (or not a "
+        'digest) is answered with `error: "invalid_url"`, a `companyUrl` that is not a '
+        'company page with `companyError: "invalid_company_url"` (the person is still '
+        "screened). Answered with one database query (and one more for the companies). "
+        "Limited to {screen} per team (`DNC_SCREEN_LIMIT`).",
         ScreenResult,
         body=ScreenRequest,
         errors=(
             Refusal(
                 400,
-                "Invalid request: neither or both of `urls` and `sha256`, an empty array "
-                f"(`missing_urls`), more than {MAX_SCREEN_ITEMS:,} items (`too_many_urls`), or "
-                "an item that is not a string (`invalid_parameter`, the message names its "
-                "index).",
+                "Invalid request: none or several of `urls`, `sha256` and `prospects`, an "
+                f"empty array (`missing_urls`), more than {MAX_SCREEN_ITEMS:,} items "
+                "(`too_many_urls`), or an item that is not a string (a prospect: not an "
+                "object with a `url` string and a `companyUrl` string or null) "
+                "(`invalid_parameter`, the message names its index).",
                 (*BODY_ERRORS, "missing_urls", "too_many_urls", "invalid_parameter"),
             ),
         ),
@@ -667,4 +683,84 @@ WEBHOOK_ROUTES = (
     ),
 )
 
-ROUTES = ENTRY_ROUTES + WEBHOOK_ROUTES
+COMPANY_ID = (
+    "companyId",
+    "The block's `id`.",
+    {"type": "string", "example": BLOCK_EXAMPLE["id"]},
+)
+COMPANY_WRITE = "Counts against the team's shared write budget ({write})."
+COMPANY_ROUTES = (
+    Route(
+        "post",
+        "/v1/companies",
+        "addCompanyBlock",
+        "Block a company",
+        "Blocks a whole company by its LinkedIn page: screening by `prospects` answers "
+        "`blockedBy` for every person whose `companyUrl` is this page, until `until` has "
+        "passed. The block and its audit record are written in one transaction. " + COMPANY_WRITE,
+        CompanyBlock,
+        status=201,
+        tag="Companies",
+        body=CompanyBlockRequest,
+        errors=(
+            Refusal(
+                400,
+                "Invalid request: no `url` (`missing_url`), not a company page "
+                "(`invalid_url`, the message says why), or an invalid `name`, `reason` or "
+                "`until` (a day in the past, or not `YYYY-MM-DD`: `invalid_parameter`).",
+                (*BODY_ERRORS, "missing_url", "invalid_url", "invalid_parameter"),
+            ),
+            Refusal(
+                409,
+                "The company is already blocked; `data` is the existing block.",
+                ("already_exists",),
+                CompanyBlock,
+            ),
+        ),
+        example={"error": None, "data": BLOCK_EXAMPLE, "message": "Company blocked"},
+        links="company",
+    ),
+    Route(
+        "get",
+        "/v1/companies",
+        "listCompanyBlocks",
+        "List the blocked companies",
+        "The team's company blocks, newest first, expired ones included (their `until` "
+        "is past). Limited to {listing} per team.",
+        CompanyBlockPage,
+        tag="Companies",
+        query=CompanyListQuery,
+        errors=(
+            Refusal(
+                400,
+                "`limit` or `offset` out of range or not an integer.",
+                ("invalid_parameter",),
+            ),
+        ),
+    ),
+    Route(
+        "delete",
+        "/v1/companies/{companyId}",
+        "deleteCompanyBlock",
+        "Remove a company block",
+        "Removes the block (its audit record stays). Another team's block is a 404, like "
+        "an unknown id. " + COMPANY_WRITE,
+        CompanyDeleteResult,
+        tag="Companies",
+        path_params=(COMPANY_ID,),
+        errors=(
+            Refusal(
+                404,
+                "No such block in this team (also another team's: never a 403).",
+                ("not_found",),
+            ),
+        ),
+        example={
+            "error": None,
+            "data": {"message": "Company block deleted successfully"},
+            "message": "Company block deleted successfully",
+        },
+    ),
+)
+
+ROUTES = ENTRY_ROUTES + WEBHOOK_ROUTES + COMPANY_ROUTES

@@ -30,6 +30,11 @@ Timestamp = Annotated[
 EntryId = Annotated[
     str, Field(pattern=r"^dnc_[A-Za-z0-9]+$", description="Opaque entry id (`$id`).")
 ]
+CompanyId = Annotated[
+    str, Field(pattern=r"^cmp_[A-Za-z0-9]+$", description="Opaque company block id (`id`).")
+]
+# A day, `YYYY-MM-DD` (a company block's last day).
+Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"})]
 ProfileURL = Annotated[str, Field(pattern=r"^https://linkedin\.com/(in|sales/lead)/[^/?#]+$")]
 SourceName = Annotated[str, Field(json_schema_extra={"enum": SOURCES})]
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"

@@ -1,13 +1,14 @@
-"""The list's requests and answers: add, batch, check, list, delete, screen, remove
-many, evidence, erase. `DncEntry` is the one definition of the entry object
-(Entry.to_dict writes it; a test holds the two together)."""
+"""The list's requests and answers: add, batch, check, list, delete, screen (also of
+prospects with their company), remove many, evidence, erase. `DncEntry` is the one
+definition of the entry object (Entry.to_dict writes it; a test holds the two
+together)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, model_validator
-from pydantic.json_schema import JsonDict
+from pydantic.json_schema import JsonDict, SkipJsonSchema
 
 from ...entries.aliases import MAX_ALIASES
 from ...entries.listing import COUNT_CAP
@@ -15,6 +16,8 @@ from ...entries.values import MAX_QUERY_LENGTH
 from .base import ApiModel, Refuse, length, refuse
 from .common import (
     SOURCE_TEXT,
+    CompanyId,
+    Day,
     EntryId,
     ProfileURL,
     Reason,
@@ -239,25 +242,34 @@ class CheckResult(ResponseModel):
     entry: DncEntry | None
 
 
-# --------------------------------------------------------------------------- one of two arrays
+# --------------------------------------------------------------------------- one of several arrays
 
 
-class OneOfTwo(ApiModel):
-    """A body with exactly one of two arrays of 1–1,000 strings (`one_of`)."""
+def _either(names: tuple[str, ...]) -> str:
+    return " or ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " or " + names[-1]
 
-    one_of: ClassVar[tuple[str, str]]
+
+class OneOf(ApiModel):
+    """A body with exactly one of several arrays (`one_of`), each of 1–1,000 items."""
+
+    one_of: ClassVar[tuple[str, ...]]
     missing_code: ClassVar[str]
 
     @model_validator(mode="before")
     @classmethod
     def _exactly_one(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            first, second = cls.one_of
-            given = [key for key in cls.one_of if key in data]
+            names = cls.one_of
+            given = [key for key in names if key in data]
             if len(given) > 1:
-                raise refuse("invalid_parameter", f"Send either {first} or {second}, not both")
+                message = (
+                    f"Send either {_either(names)}, not both"
+                    if len(names) == 2
+                    else f"Send one of {_either(names)}, not several"
+                )
+                raise refuse("invalid_parameter", message)
             if not given:
-                raise refuse(cls.missing_code, f"{first} (or {second}) is required")
+                raise refuse(cls.missing_code, f"{names[0]} (or {_either(names[1:])}) is required")
         return data
 
 
@@ -294,18 +306,59 @@ ScreenDigests = strings(
 )
 
 
-class ScreenRequest(OneOfTwo):
-    """Either `urls` or `sha256`, not both. What is wrong inside a string (not a profile
-    URL, not a digest) is that item's `error`, not a 400."""
+class Prospect(ApiModel):
+    """A person with the company they work at."""
 
-    one_of = ("urls", "sha256")
+    url: str = Field(description="The person's LinkedIn URL in any accepted form.")
+    companyUrl: str | None = Field(
+        default=None,
+        description="The company page the person works at (optional). One that is not a "
+        'company page is answered in the item (`companyError: "invalid_company_url"`); the '
+        "person is still screened.",
+    )
+
+
+ScreenProspects = (
+    Refuse(
+        missing=("invalid_parameter", "prospects must be an array of objects"),
+        type=("invalid_parameter", "prospects must be an array of objects"),
+        empty=("missing_urls", "prospects must contain at least one item"),
+        too_long=("too_many_urls", "prospects must contain at most {limit} items (got {got})"),
+        item=(
+            "invalid_parameter",
+            "prospects[{index}] must be an object with a url string (and a companyUrl "
+            "string or null)",
+        ),
+        limit=MAX_SCREEN_ITEMS,
+    ),
+    Field(
+        min_length=1,
+        max_length=MAX_SCREEN_ITEMS,
+        description="People with their company: each result also says whether a company "
+        "block applies (`blockedBy`). The blocks of all the items' companies are read in one "
+        "query.",
+    ),
+)
+
+
+class ScreenRequest(OneOf):
+    """Exactly one of `urls`, `sha256` or `prospects`. What is wrong inside a string (not
+    a profile URL, not a digest, not a company page) is that item's `error` (or
+    `companyError`), not a 400."""
+
+    one_of = ("urls", "sha256", "prospects")
     missing_code = "missing_urls"
     urls: Annotated[list[str], *ScreenURLs] = Field(default_factory=list)
     sha256: Annotated[list[str], *ScreenDigests] = Field(default_factory=list)
+    prospects: Annotated[list[Prospect], *ScreenProspects] = Field(default_factory=list)
 
     model_config = ConfigDict(
         json_schema_extra={
-            "oneOf": [{"required": ["urls"]}, {"required": ["sha256"]}],
+            "oneOf": [
+                {"required": ["urls"]},
+                {"required": ["sha256"]},
+                {"required": ["prospects"]},
+            ],
             "example": {
                 "urls": [
                     "https://www.linkedin.com/in/john-doe/",
@@ -315,6 +368,13 @@ class ScreenRequest(OneOfTwo):
             },
         }
     )
+
+
+class BlockedBy(ResponseModel):
+    """The company block that applies to the prospect today."""
+
+    companyId: CompanyId
+    until: Day | None = Field(description="The block's last day; null: no end.")
 
 
 class ScreenItemResult(ResponseModel):
@@ -329,6 +389,23 @@ class ScreenItemResult(ResponseModel):
         description="`invalid_url` for a string that is not a LinkedIn profile URL (or not a "
         "64-hex-digit digest); such an item is never on the list."
     )
+    # Only by `prospects` (absent otherwise).
+    companyUrl: str | None = Field(
+        default=None, description="By `prospects`: the normalized company page, else null."
+    )
+    blockedBy: BlockedBy | None = Field(
+        default=None,
+        description="By `prospects`: the company block that applies to the prospect today, "
+        "else null.",
+    )
+    companyError: Literal["invalid_company_url"] | None = Field(
+        default=None,
+        description="By `prospects`: `invalid_company_url` when `companyUrl` is not a "
+        "LinkedIn company page (the person is still screened).",
+    )
+
+
+Count = Annotated[int, Field(ge=0)]
 
 
 class ScreenResult(ResponseModel):
@@ -338,6 +415,14 @@ class ScreenResult(ResponseModel):
     listed: int = Field(ge=0)
     notListed: int = Field(ge=0)
     invalid: int = Field(ge=0)
+    # Only by `prospects` (absent otherwise).
+    blocked: Count | SkipJsonSchema[None] = Field(
+        default=None, description="By `prospects`: items whose company is blocked."
+    )
+    invalidCompanies: Count | SkipJsonSchema[None] = Field(
+        default=None,
+        description="By `prospects`: items whose `companyUrl` is not a company page.",
+    )
 
 
 # --------------------------------------------------------------------------- remove many
@@ -349,7 +434,7 @@ DeleteURLs = strings(
 )
 
 
-class BatchDeleteRequest(OneOfTwo):
+class BatchDeleteRequest(OneOf):
     """Either `ids` or `urls`, not both; an optional `reason`."""
 
     one_of = ("ids", "urls")
