@@ -114,7 +114,7 @@ def test_a_viewer_can_only_read_and_check(app, team, live_server, new_page):
         ).to_have_count(0)
         # At phone width the links are behind the menu button: read them from the page.
         names = [n.strip() for n in page.locator("nav.site-nav a").all_text_contents()]
-        assert [n for n in names if n] == ["List", "Check", "Account"], names
+        assert [n for n in names if n] == ["List", "Companies", "Check", "Account"], names
         screenshot(page, f"{name}-list")
     page.goto(base + "/check")
     page.get_by_label("LinkedIn profile URL").fill("linkedin.com/in/listed-one")

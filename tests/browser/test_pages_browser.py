@@ -295,7 +295,8 @@ def test_a_403_page_keeps_the_navigation_and_names_the_owners(
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     expect(page.locator(".owner-list")).to_have_text(OWNER)
     # The whole navigation (behind the menu button at phone width) and "Sign out".
-    expect(page.locator("nav.site-nav a")).to_have_count(3)  # a viewer: List, Check, Account
+    # A viewer: List, Companies (to read), Check, Account.
+    expect(page.locator("nav.site-nav a")).to_have_count(4)
     expect(page.locator("form.sign-out button")).to_have_text("Sign out")
     fits(page)
     no_axe_violations(page)
