@@ -110,7 +110,7 @@ def multi_process_memory_limits(worker_count, env):
 def post_worker_init(worker):
     """Each worker delivers webhooks from its start (unless WEBHOOK_DELIVERY=off),
     not only after its first request: events left by a killed server go out at once."""
-    from dnc_app.webhooks.delivery import begin_stop_in_process, start_in_process
+    from dnc_app.events.webhooks.delivery import begin_stop_in_process, start_in_process
 
     # The service only: the benchmarks' bare Flask app (same configuration) has no webhooks.
     if "WEBHOOK_DELIVERY" in getattr(worker.wsgi, "config", {}):
@@ -131,6 +131,6 @@ def post_worker_init(worker):
 
 def worker_exit(server, worker):
     """Graceful stop: the attempts in flight finish, no more are claimed."""
-    from dnc_app.webhooks.delivery import stop_in_process
+    from dnc_app.events.webhooks.delivery import stop_in_process
 
     stop_in_process(timeout=graceful_timeout)

@@ -51,12 +51,12 @@ def log(message: str) -> None:
 
 
 def create_teams(app, count: int) -> list[str]:
-    from dnc_app import accounts
+    from dnc_app.domain.accounts.teams import create_team
 
     keys = []
     with app.app_context():
         for i in range(count):
-            team = accounts.create_team(f"Bench add {i}")
+            team = create_team(f"Bench add {i}")
             keys.append(team.id)
     return [new_api_key(app, team_id) for team_id in keys]
 

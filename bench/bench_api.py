@@ -142,9 +142,9 @@ def last_page_cursor(app, team_id: str, limit: int) -> tuple[str, int]:
     """The cursor whose page is the last one (the `limit` oldest entries), and the total."""
     from sqlalchemy import select
 
-    from dnc_app import entries as service
+    from dnc_app.domain import entries as service
     from dnc_app.extensions import db
-    from dnc_app.models import DncEntry, Team
+    from dnc_app.storage.models import DncEntry, Team
 
     with app.app_context():
         seq = db.session.execute(

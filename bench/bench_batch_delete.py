@@ -57,10 +57,10 @@ def _percentiles(samples: list[float], cpu: list[float]) -> dict:
 def bench(app, team_id: str, key: str, entries: int, requests: int) -> dict:
     from sqlalchemy import select
 
-    from dnc_app import entries as service
-    from dnc_app.changelog import Actor, ActorType
+    from dnc_app.domain import entries as service
+    from dnc_app.domain.changelog import Actor, ActorType
     from dnc_app.extensions import db
-    from dnc_app.models import DncEntry
+    from dnc_app.storage.models import DncEntry
 
     client = app.test_client()
     headers = {"Authorization": f"Bearer {key}"}

@@ -35,7 +35,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.common import start_gunicorn  # noqa: E402
-from dnc_app.web.bulk_input import BulkInputError, items_from_csv, items_from_text  # noqa: E402
+from dnc_app.http.web.bulk_input import BulkInputError, items_from_csv, items_from_text  # noqa: E402
 
 MiB = 1024 * 1024
 PASSWORD = "bench password 123"
@@ -153,7 +153,9 @@ def seed(database_url: str, email: str) -> None:
     os.environ["SECRET_KEY"] = SECRET
     from flask_migrate import upgrade
 
-    from dnc_app import accounts, create_app
+    from dnc_app import create_app
+    from dnc_app.domain.accounts.teams import create_team
+    from dnc_app.domain.accounts.users import create_user
     from dnc_app.extensions import db
 
     app = create_app(
@@ -161,8 +163,8 @@ def seed(database_url: str, email: str) -> None:
     )
     with app.app_context():
         upgrade()
-        team = accounts.create_team("Hostile bench", "hostile-" + secrets.token_hex(3))
-        accounts.create_user(team.id, email, PASSWORD)
+        team = create_team("Hostile bench", "hostile-" + secrets.token_hex(3))
+        create_user(team.id, email, PASSWORD)
         db.engine.dispose()
 
 

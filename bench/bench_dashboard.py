@@ -48,11 +48,11 @@ def main() -> None:
 
     from sqlalchemy import func, select
 
-    from dnc_app import dashboard
-    from dnc_app.entries.statements import ENTRIES
+    from dnc_app.domain import dashboard
+    from dnc_app.domain.entries.statements import ENTRIES
+    from dnc_app.domain.timeutil import utcnow
     from dnc_app.extensions import db
-    from dnc_app.timeorder import first_seq_at
-    from dnc_app.timeutil import utcnow
+    from dnc_app.storage.timeorder import first_seq_at
 
     team_id = load["team_id"]
     with app.app_context():

@@ -1,4 +1,4 @@
-"""Benchmark dnc_app.normalize.normalize_linkedin_url on one core.
+"""Benchmark dnc_app.domain.normalize.normalize_linkedin_url on one core.
 
 Usage (from the repo root):  python bench/bench_normalize.py [--seconds 2] [--json]
 
@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from dnc_app.normalize import InvalidURL, normalize_linkedin_url  # noqa: E402
+from dnc_app.domain.normalize import InvalidURL, normalize_linkedin_url  # noqa: E402
 
 BATCH_SIZE = 1000
 TYPICAL_URL = "https://www.linkedin.com/in/john-doe-123/"

@@ -107,13 +107,15 @@ def load(
     from flask_migrate import upgrade
     from sqlalchemy import select, update
 
-    from dnc_app import accounts, create_app
-    from dnc_app import entries as service
-    from dnc_app.api.changes import encode_cursor
-    from dnc_app.changelog import Actor, ActorType
+    from dnc_app import create_app
+    from dnc_app.domain import entries as service
+    from dnc_app.domain.accounts.apikeys import create_api_key
+    from dnc_app.domain.accounts.teams import create_team
+    from dnc_app.domain.changelog import Actor, ActorType
+    from dnc_app.events.webhooks import endpoints as webhook_endpoints
     from dnc_app.extensions import db
-    from dnc_app.models import Team, WebhookEndpoint, WebhookMessage
-    from dnc_app.webhooks import endpoints as webhook_endpoints
+    from dnc_app.http.api.changes import encode_cursor
+    from dnc_app.storage.models import Team, WebhookEndpoint, WebhookMessage
 
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
     app = create_app(
@@ -136,7 +138,7 @@ def load(
             slug = f"scale-{entries}-{teams}-{t}"
             team = db.session.execute(select(Team).where(Team.slug == slug)).scalar()
             if team is None:
-                team = accounts.create_team(f"Scale {t}", slug)
+                team = create_team(f"Scale {t}", slug)
             chunk = COPY_CHUNK if copy else CHUNK
             for start in range(team.entry_count, size, chunk):
                 urls = [url_of(t, n) for n in range(start, min(size, start + chunk))]
@@ -153,7 +155,7 @@ def load(
                         f"  loaded {loaded:,} ({loaded / (time.perf_counter() - started):,.0f}"
                         " rows/s)"
                     )
-            _key, secret = accounts.create_api_key(team.id, name="bench", actor=actor)
+            _key, secret = create_api_key(team.id, name="bench", actor=actor)
             if t < endpoints:
                 # One in twenty endpoints fails (answers 500): retried on the schedule.
                 path = "fail" if t % 20 == 19 else "ok"
@@ -202,9 +204,9 @@ def copy_entries(team_id: str, urls: list[str], actor_label: str) -> None:
 
     from sqlalchemy import text
 
-    from dnc_app import ids
-    from dnc_app.database import begin_write
+    from dnc_app.domain import ids
     from dnc_app.extensions import db
+    from dnc_app.storage.database import begin_write
 
     n = len(urls)
     begin_write()

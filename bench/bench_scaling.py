@@ -80,9 +80,11 @@ def seed(database_url: str) -> list[dict]:
     os.environ["SECRET_KEY"] = SECRET
     from flask_migrate import upgrade
 
-    from dnc_app import accounts, create_app
-    from dnc_app import entries as service
-    from dnc_app.changelog import Actor, ActorType
+    from dnc_app import create_app
+    from dnc_app.domain import entries as service
+    from dnc_app.domain.accounts.apikeys import create_api_key
+    from dnc_app.domain.accounts.teams import create_team
+    from dnc_app.domain.changelog import Actor, ActorType
     from dnc_app.extensions import db
 
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -95,8 +97,8 @@ def seed(database_url: str) -> list[dict]:
         upgrade()
         run = secrets.token_hex(3)
         for t in range(TEAMS):
-            team = accounts.create_team(f"Bench {run} {t}", f"bench-{run}-{t}")
-            _key, secret = accounts.create_api_key(team.id, name="bench", actor=actor)
+            team = create_team(f"Bench {run} {t}", f"bench-{run}-{t}")
+            _key, secret = create_api_key(team.id, name="bench", actor=actor)
             urls = [f"https://linkedin.com/in/seed-{t}-{n}" for n in range(SEEDED_PER_TEAM)]
             service.add_entries(team.id, urls, source="api", actor=actor)
             ids = [e.id for e in service.list_entries(team.id, limit=SEEDED_PER_TEAM).entries]

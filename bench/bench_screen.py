@@ -84,8 +84,8 @@ def alias_url(k: int) -> str:
 def ensure_aliases(app, team_id: str, entries: int, count: int) -> None:
     """Give `count` entries, spread over the list, an alias each (through the service;
     a rerun finds them there and changes nothing)."""
-    from dnc_app.changelog import Actor, ActorType
-    from dnc_app.entries import aliases, find_by_url
+    from dnc_app.domain.changelog import Actor, ActorType
+    from dnc_app.domain.entries import aliases, find_by_url
 
     actor = Actor(ActorType.CLI, None, "bench")
     with app.app_context():
@@ -117,8 +117,8 @@ def _company(i: int) -> str:
 
 def ensure_blocks(app, team_id: str) -> None:
     """BLOCKED_COMPANIES company blocks in the team (kept: reused by later runs)."""
-    from dnc_app import companies
-    from dnc_app.changelog import Actor, ActorType
+    from dnc_app.domain import companies
+    from dnc_app.domain.changelog import Actor, ActorType
 
     actor = Actor(ActorType.CLI, None, "bench")
     with app.app_context():
@@ -130,7 +130,7 @@ def ensure_blocks(app, team_id: str) -> None:
 
 
 def _items(kind: str, urls: list[str], rng: random.Random) -> list:
-    from dnc_app.entries import normalize, url_digest
+    from dnc_app.domain.entries import normalize, url_digest
 
     if kind == "urls":
         return urls
@@ -178,11 +178,11 @@ def _prospect_csv(rows: int, with_companies: bool = False) -> bytes:
 
 def _member(app, team_id: str):
     """A test client signed in (through the sign-in form) as a new member of the team."""
-    from dnc_app import accounts
+    from dnc_app.domain.accounts.users import create_user
 
     email, password = f"bench-{secrets.token_hex(6)}@example.com", secrets.token_hex(12)
     with app.app_context():
-        accounts.create_user(team_id, email, password)
+        create_user(team_id, email, password)
     client = app.test_client()
     resp = client.post("/login", data={"email": email, "password": password})
     assert resp.status_code in (302, 303), resp.status_code

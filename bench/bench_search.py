@@ -103,8 +103,8 @@ def _cases(only: str | None):
 
 
 def bench(app, team_id: str, repeat: int, only: str | None = None) -> list[dict]:
-    from dnc_app import entries
-    from dnc_app.entries import listing
+    from dnc_app.domain import entries
+    from dnc_app.domain.entries import listing
     from dnc_app.extensions import db
 
     rows = []
@@ -218,9 +218,9 @@ def bench_writes(directory: Path, adds: int, bulk_rows: int, rounds: int = 2) ->
     transaction) without an index, with 0015's and with head's, in turn (the order
     reversed in every other round)."""
     from bench.load_entries import new_api_key
-    from dnc_app import accounts
-    from dnc_app import entries as service
-    from dnc_app.changelog import Actor, ActorType
+    from dnc_app.domain import entries as service
+    from dnc_app.domain.accounts.teams import create_team
+    from dnc_app.domain.changelog import Actor, ActorType
 
     actor = Actor(ActorType.CLI, None, "bench")
     results: dict[str, dict[str, list[float]]] = {}
@@ -229,7 +229,7 @@ def bench_writes(directory: Path, adds: int, bulk_rows: int, rounds: int = 2) ->
         for label, revision in states[::-1] if round_ % 2 else states:
             app = _write_app(directory / f"writes-{revision}.sqlite3", revision)
             with app.app_context():
-                team_id = accounts.create_team(f"Writes {round_}", f"writes-{round_}").id
+                team_id = create_team(f"Writes {round_}", f"writes-{round_}").id
             key = new_api_key(app, team_id)
             client, headers = app.test_client(), {"Authorization": f"Bearer {key}"}
             samples = []

@@ -54,9 +54,11 @@ def run(lines: int, database_url: str | None) -> dict:
     os.environ.setdefault("SECRET_KEY", "bench-secret")
     from flask_migrate import upgrade
 
-    from dnc_app import accounts, create_app
+    from dnc_app import create_app
+    from dnc_app.domain.accounts.teams import create_team
+    from dnc_app.domain.accounts.users import create_user
     from dnc_app.extensions import db
-    from dnc_app.models import Team
+    from dnc_app.storage.models import Team
 
     tmp = tempfile.TemporaryDirectory()
     url = database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
@@ -75,8 +77,8 @@ def run(lines: int, database_url: str | None) -> dict:
     slug = "bench-" + secrets.token_hex(4).lower()
     with app.app_context():
         upgrade()
-        team = accounts.create_team("Bench", slug)
-        accounts.create_user(team.id, f"{slug}@example.com", PASSWORD)
+        team = create_team("Bench", slug)
+        create_user(team.id, f"{slug}@example.com", PASSWORD)
         team_id = team.id
     client = app.test_client()
     try:

@@ -60,12 +60,12 @@ def log(message: str) -> None:
 
 def new_team(app, name: str, urls: list[str]) -> tuple[str, str, list[str]]:
     """A team with an API key and one endpoint per URL: (team id, key, secrets)."""
-    from dnc_app import accounts
-    from dnc_app.webhooks import endpoints
+    from dnc_app.domain.accounts.teams import create_team
+    from dnc_app.events.webhooks import endpoints
 
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the receivers are on loopback
     with app.app_context():
-        team_id = accounts.create_team(name).id
+        team_id = create_team(name).id
         secrets = [endpoints.create_endpoint(team_id, url)[1] for url in urls]
     return team_id, new_api_key(app, team_id), secrets
 

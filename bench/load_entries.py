@@ -82,18 +82,18 @@ def ensure_team(
     """
     from sqlalchemy import select
 
-    from dnc_app import accounts
-    from dnc_app import entries as service
-    from dnc_app.changelog import Actor, ActorType
+    from dnc_app.domain import entries as service
+    from dnc_app.domain.accounts.teams import create_team
+    from dnc_app.domain.changelog import Actor, ActorType
     from dnc_app.extensions import db
-    from dnc_app.models import Team
+    from dnc_app.storage.models import Team
 
     actor = Actor(ActorType.CLI, None, "bench")
     slug = f"{slug_prefix}-{entries}"
     with app.app_context():
         team_id = db.session.execute(select(Team.id).where(Team.slug == slug)).scalar()
         if team_id is None:
-            team_id = accounts.create_team(f"Bench API {entries:,}", slug).id
+            team_id = create_team(f"Bench API {entries:,}", slug).id
         done = _loaded(team_id, entries, url_of)
         if done == entries:
             return {"team_id": team_id, "loaded": False, "seconds": 0.0, "rows_per_s": None}
@@ -123,7 +123,7 @@ def ensure_team(
 def _loaded(team_id: str, entries: int, url_of=listed_url) -> int:
     """How many of the bench entries 0..entries-1 are stored (they are loaded in order,
     one committed chunk at a time): a binary search over find_by_url."""
-    from dnc_app import entries as service
+    from dnc_app.domain import entries as service
 
     low, high = 0, entries  # entries below `low` are stored; from `high` on they are not
     while low < high:
@@ -136,11 +136,11 @@ def _loaded(team_id: str, entries: int, url_of=listed_url) -> int:
 
 
 def new_api_key(app, team_id: str) -> str:
-    from dnc_app import accounts
-    from dnc_app.changelog import Actor, ActorType
+    from dnc_app.domain.accounts.apikeys import create_api_key
+    from dnc_app.domain.changelog import Actor, ActorType
 
     with app.app_context():
-        _key, secret = accounts.create_api_key(
+        _key, secret = create_api_key(
             team_id, name="bench", actor=Actor(ActorType.CLI, None, "bench")
         )
     return secret

@@ -35,10 +35,11 @@ def main() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-where-time-goes-0123456789abcdef")
     from sqlalchemy import event, func, select, text
 
-    from dnc_app import accounts, create_app
-    from dnc_app.changelog import Actor, ActorType
+    from dnc_app import create_app
+    from dnc_app.domain.accounts.apikeys import create_api_key
+    from dnc_app.domain.changelog import Actor, ActorType
     from dnc_app.extensions import db
-    from dnc_app.models import Team
+    from dnc_app.storage.models import Team
 
     url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
     app = create_app(
@@ -58,7 +59,7 @@ def main() -> None:
             else query.order_by(Team.entry_count.desc())
         )
         team = db.session.execute(query.limit(1)).scalar_one()
-        _key, secret = accounts.create_api_key(
+        _key, secret = create_api_key(
             team.id, name="where", actor=Actor(ActorType.CLI, None, "bench")
         )
         print(

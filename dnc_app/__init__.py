@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 
-from . import config
+from dnc_app import config
 
 
 class _JSONProvider(DefaultJSONProvider):
@@ -21,7 +21,7 @@ class DncFlask(Flask):
 
     def make_default_options_response(self) -> Response:
         """OPTIONS under /v1: 204 with `Allow` and no body (pages keep Flask's empty 200)."""
-        from .errors import is_api_request
+        from dnc_app.http.errors import is_api_request
 
         response = super().make_default_options_response()
         if is_api_request():
@@ -32,7 +32,7 @@ class DncFlask(Flask):
     def full_dispatch_request(self) -> Response:
         """A route of the API pipeline is answered by its chain alone: Flask's request
         hooks and signals do not run for it (api/pipeline.py says why that is safe)."""
-        from .api import pipeline
+        from dnc_app.http.api import pipeline
 
         route = pipeline.route_of(self)
         if route is None:
@@ -88,15 +88,15 @@ def register_proxy_fix(app: Flask) -> None:
 
 
 def register_logging(app: Flask) -> None:
-    from .logging import register_logging
+    from dnc_app.logging import register_logging
 
     register_logging(app)
 
 
 def register_extensions(app: Flask) -> None:
-    from . import database
-    from .extensions import babel, csrf, limiter, login_manager, migrate
-    from .optout.strings import select_locale
+    from dnc_app.extensions import babel, csrf, limiter, login_manager, migrate
+    from dnc_app.http.optout.strings import select_locale
+    from dnc_app.storage import database
 
     database.init_app(app)
     migrate.init_app(app, database.db, directory=str(config.resource_dir("migrations")))
@@ -109,18 +109,18 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from .security import register_security as register
+    from dnc_app.http.security import register_security as register
 
     register(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from .api import bp as api_bp
-    from .api.docs import bp as docs_bp
-    from .favicon import bp as favicon_bp
-    from .health import bp as health_bp
-    from .optout import bp as optout_bp
-    from .web import bp as web_bp
+    from dnc_app.http.api import bp as api_bp
+    from dnc_app.http.docs import bp as docs_bp
+    from dnc_app.http.favicon import bp as favicon_bp
+    from dnc_app.http.health import bp as health_bp
+    from dnc_app.http.optout import bp as optout_bp
+    from dnc_app.http.web import bp as web_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(docs_bp)
@@ -131,62 +131,63 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_guard(app: Flask) -> None:
-    from . import request_guard
+    from dnc_app.http import request_guard
 
     request_guard.register(app)
 
 
 def register_templating(app: Flask) -> None:
-    from . import templating
+    from dnc_app.http import templating
 
     templating.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:
-    from . import errors
+    from dnc_app.http import errors
 
     errors.init_app(app)
 
 
 def _app_wide_limits() -> bool:
     # Flask-Limiter's middleware has work on /v1 only for default/application limits.
-    from .extensions import limiter
+    from dnc_app.extensions import limiter
 
     return bool(limiter.limit_manager.default_limits or limiter.limit_manager.application_limits)
 
 
 def register_api_fast_path(app: Flask) -> None:
-    from .api import fastpath, hotpath
-    from .extensions import limiter, login_manager
+    from dnc_app.extensions import limiter, login_manager
+    from dnc_app.http.api import fastpath, hotpath
 
     fastpath.register(app, owners={limiter: _app_wide_limits, login_manager: lambda: False})
     hotpath.install(app)
 
 
 def register_api_pipeline(app: Flask) -> None:
-    from .api import pipeline
+    from dnc_app.http.api import pipeline
 
     pipeline.install(app, _app_wide_limits)
 
 
 def register_cli(app: Flask) -> None:
     # `db backup`: a command of Flask-Migrate's `db` group, attached when imported.
-    from . import backup, cli  # noqa: F401
-    from .companies.cli import company_cli
-    from .optout.cli import optout_cli
-    from .webhooks.cli import webhooks_cli
+    from dnc_app import cli
+    from dnc_app.cli.companies import company_cli
+    from dnc_app.cli.optout import optout_cli
+    from dnc_app.cli.webhooks import webhooks_cli
+    from dnc_app.storage import backup  # noqa: F401
 
     for command in (*cli.COMMANDS, optout_cli, webhooks_cli, company_cli):
         app.cli.add_command(command)
 
 
 def register_webhook_delivery(app: Flask) -> None:
-    from .webhooks import delivery
+    from dnc_app.events.webhooks import delivery
 
     delivery.init_app(app)
 
 
 def register_metrics(app: Flask) -> None:
-    from . import metrics
+    from dnc_app import metrics
 
     metrics.init_app(app)

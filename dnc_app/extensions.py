@@ -14,7 +14,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Registers the service's own store for memory:// before any limiter is configured.
-from . import limitstore  # noqa: F401
+from dnc_app.storage import limitstore  # noqa: F401
 
 
 class Base(DeclarativeBase):

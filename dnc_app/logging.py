@@ -20,8 +20,8 @@ import uuid
 from flask import Flask, Response, g, request, request_finished, request_started
 from flask.logging import default_handler
 
-from . import metrics
-from .metrics import UNMATCHED
+from dnc_app import metrics
+from dnc_app.metrics import UNMATCHED
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id set by a proxy in front is kept (so lines correlate across hops) if it is sane.

@@ -30,9 +30,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
-from .extensions import db, limiter
-from .models import WebhookMessage
-from .timeutil import utcnow
+from dnc_app.domain.timeutil import utcnow
+from dnc_app.extensions import db, limiter
+from dnc_app.storage.models import WebhookMessage
 
 logger = logging.getLogger(__name__)
 

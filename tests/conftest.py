@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import create_engine, text
 
-from dnc_app import accounts, create_app
+from dnc_app import create_app
+from dnc_app.domain.accounts.apikeys import create_api_key
+from dnc_app.domain.accounts.teams import create_team
 from dnc_app.extensions import db
 from tests.support import TEST_ACTOR, TEST_SECRET
 
@@ -105,7 +107,7 @@ def make_app(database_url):
 
 
 def _dispose(apps) -> None:
-    from dnc_app.webhooks.delivery import stop_in_process
+    from dnc_app.events.webhooks.delivery import stop_in_process
 
     stop_in_process()  # delivery loops started by a served request (WEBHOOK_DELIVERY on)
     for app in apps:
@@ -163,8 +165,8 @@ def make_team(app):
 
     def factory(name: str = "Acme", slug: str | None = None) -> TeamCreds:
         with app.app_context():
-            team = accounts.create_team(name, slug)
-            _key, secret = accounts.create_api_key(team.id, name="test", actor=TEST_ACTOR)
+            team = create_team(name, slug)
+            _key, secret = create_api_key(team.id, name="test", actor=TEST_ACTOR)
             return TeamCreds(team.id, team.slug, secret)
 
     return factory

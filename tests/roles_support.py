@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dnc_app import accounts, entries, members
-from dnc_app.changelog import Source
+from dnc_app.domain import entries, members
+from dnc_app.domain.accounts.apikeys import create_api_key
+from dnc_app.domain.accounts.users import create_user
+from dnc_app.domain.changelog import Source
 from tests.support import TEST_ACTOR
 from tests.web_support import PASSWORD, sign_in
 
@@ -30,10 +32,10 @@ class RoleWorld:
 def make_world(app, team_id: str) -> RoleWorld:
     with app.app_context():
         users = {
-            role: accounts.create_user(team_id, email, PASSWORD, role=role).id
+            role: create_user(team_id, email, PASSWORD, role=role).id
             for role, email in EMAILS.items()
         }
-        target = accounts.create_user(team_id, "target@example.com", PASSWORD, role="member")
+        target = create_user(team_id, "target@example.com", PASSWORD, role="member")
         entry = entries.add_entry(
             team_id, "https://linkedin.com/in/listed-by-api", source=Source.API, actor=TEST_ACTOR
         )
@@ -43,7 +45,7 @@ def make_world(app, team_id: str) -> RoleWorld:
             source=Source.PUBLIC_FORM,
             actor=TEST_ACTOR,
         )
-        key, _secret = accounts.create_api_key(team_id, name="k", actor=TEST_ACTOR)
+        key, _secret = create_api_key(team_id, name="k", actor=TEST_ACTOR)
         invite, _token = members.create_invite(
             team_id, "new@example.com", "member", actor=TEST_ACTOR
         )

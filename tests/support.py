@@ -3,8 +3,8 @@ here)."""
 
 from __future__ import annotations
 
-from dnc_app.changelog import Actor, ActorType
 from dnc_app.config import TEST_SECRET_KEY as TEST_SECRET
+from dnc_app.domain.changelog import Actor, ActorType
 
 __all__ = ["TEST_ACTOR", "TEST_SECRET", "api_data", "downgrade_before"]
 # The actor of changes a test makes directly through the services.
@@ -40,7 +40,7 @@ def flask_dispatch(app):
 
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from dnc_app.api.hotpath import HotPath
+    from dnc_app.http.api.hotpath import HotPath
 
     outer = app.wsgi_app
     hot = outer.app if isinstance(outer, ProxyFix) else outer

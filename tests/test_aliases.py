@@ -8,11 +8,11 @@ import hashlib
 import pytest
 from sqlalchemy import func, select, text
 
-from dnc_app import entries
-from dnc_app.changelog import Source
-from dnc_app.entries import aliases
+from dnc_app.domain import entries
+from dnc_app.domain.changelog import Source
+from dnc_app.domain.entries import aliases
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry, DncIdentifier, WebhookMessage
+from dnc_app.storage.models import AuditEvent, DncEntry, DncIdentifier, WebhookMessage
 from tests.support import TEST_ACTOR
 from tests.test_live_concurrency import simultaneously
 
@@ -333,12 +333,12 @@ def test_the_webhook_event_is_delivered_to_a_receiver(app, client, team, receive
 
 
 def test_erasure_removes_alias_urls_and_keeps_the_person_blocked(app, client, team):
-    from dnc_app import accounts
+    from dnc_app.domain.accounts.apikeys import create_api_key
 
     entry = new_entry(client, team)
     add_aliases(client, team, entry["$id"], [TOKEN, LEAD])
     with app.app_context():
-        _key, secret = accounts.create_api_key(
+        _key, secret = create_api_key(
             team.id, name="compliance", actor=TEST_ACTOR, can_remove_optouts=True
         )
     eraser = {"Authorization": f"Bearer {secret}"}
@@ -393,11 +393,11 @@ def test_public_optout_of_an_alias_finds_the_person(app, team):
 
 
 def _member(app, client, team, role="member"):
-    from dnc_app import accounts
+    from dnc_app.domain.accounts.users import create_user
     from tests.web_support import PASSWORD, sign_in
 
     with app.app_context():
-        accounts.create_user(team.id, f"{role}@example.com", PASSWORD, role=role)
+        create_user(team.id, f"{role}@example.com", PASSWORD, role=role)
     assert sign_in(client, f"{role}@example.com", PASSWORD).status_code == 303
 
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from dnc_app import accounts
+from dnc_app.domain.accounts.apikeys import revoke_api_key
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.storage.models import AuditEvent, DncEntry
 from tests.support import TEST_ACTOR
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -160,7 +160,7 @@ def test_unknown_path_and_wrong_method_are_json_envelopes(client, team):
 def test_unexpected_exception_is_a_500_envelope_without_internals(
     client, team, monkeypatch, caplog
 ):
-    from dnc_app.api import entries as api_entries
+    from dnc_app.http.api import entries as api_entries
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal detail")
@@ -214,10 +214,10 @@ def test_verify_accepts_a_valid_key_and_refuses_a_revoked_one(app, client, team)
     assert resp.status_code == 200
     assert resp.get_json() == {"status": "success", "message": "API key is valid"}
     with app.app_context():
-        from dnc_app.models import ApiKey
+        from dnc_app.storage.models import ApiKey
 
         key = db.session.execute(select(ApiKey).where(ApiKey.team_id == team.id)).scalar_one()
-        accounts.revoke_api_key(team.id, key.id, actor=TEST_ACTOR)
+        revoke_api_key(team.id, key.id, actor=TEST_ACTOR)
     for path, method in (("/v1/verify", "get"), ("/v1/dnc", "post")):
         resp = getattr(client, method)(path, json={"url": "in/x"}, headers=team.headers)
         assert resp.status_code == 401
@@ -227,7 +227,7 @@ def test_verify_accepts_a_valid_key_and_refuses_a_revoked_one(app, client, team)
 def test_keys_are_stored_only_as_sha256_hashes(app, team):
     import hashlib
 
-    from dnc_app.models import ApiKey
+    from dnc_app.storage.models import ApiKey
 
     with app.app_context():
         key = db.session.execute(select(ApiKey).where(ApiKey.team_id == team.id)).scalar_one()
@@ -238,7 +238,7 @@ def test_keys_are_stored_only_as_sha256_hashes(app, team):
 
 
 def test_keys_have_a_prefix_and_at_least_128_bits_of_randomness(app, team):
-    from dnc_app import ids
+    from dnc_app.domain import ids
 
     keys = {ids.new_api_key() for _ in range(200)}
     assert len(keys) == 200

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.storage.models import AuditEvent, DncEntry
 
 
 def batch(client, team, body, **kwargs):
@@ -146,7 +146,7 @@ def test_statements_do_not_grow_with_the_number_of_items(app, client, team):
 
 def test_a_failing_batch_stores_nothing(app, client, team, monkeypatch):
     """One transaction: a failure after the entries are inserted rolls them back."""
-    from dnc_app.entries import service
+    from dnc_app.domain.entries import service
 
     def fail(*args, **kwargs):
         raise RuntimeError("audit write failed")

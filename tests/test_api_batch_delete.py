@@ -9,10 +9,11 @@ import json
 import pytest
 from sqlalchemy import delete, func, select
 
-from dnc_app import accounts, entries
-from dnc_app.changelog import Source
+from dnc_app.domain import entries
+from dnc_app.domain.accounts.apikeys import create_api_key
+from dnc_app.domain.changelog import Source
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry, WebhookMessage
+from dnc_app.storage.models import AuditEvent, DncEntry, WebhookMessage
 from tests.support import TEST_ACTOR
 from tests.test_identifiers import LEAD, LEAD_AS_SENT, MEMBER, MEMBER_AS_SENT
 from tests.test_webhooks import deliver, register
@@ -136,7 +137,7 @@ def test_protected_entries_are_refused_per_item_and_the_attempt_recorded(app, cl
 
 def test_a_key_allowed_to_remove_opt_outs_removes_them_with_a_reason(app, client, team):
     with app.app_context():
-        _key, secret = accounts.create_api_key(
+        _key, secret = create_api_key(
             team.id, name="owner's", actor=TEST_ACTOR, can_remove_optouts=True
         )
     headers = {"Authorization": f"Bearer {secret}"}
@@ -175,7 +176,7 @@ def test_by_url_finds_an_erased_person_by_the_digest_as_check_does(app, client, 
     assert [tuple(row) for row in left] == [(erased, None)]
     # A key an owner allowed removes them, with a reason, by URL too.
     with app.app_context():
-        _key, secret = accounts.create_api_key(
+        _key, secret = create_api_key(
             team.id, name="owner's", actor=TEST_ACTOR, can_remove_optouts=True
         )
     resp = client.post(

@@ -9,13 +9,14 @@ import time
 import pytest
 from sqlalchemy import select
 
-from dnc_app import accounts, changelog, entries
-from dnc_app.api.changes import decode_cursor, encode_cursor
-from dnc_app.api.errors import InvalidParameter
-from dnc_app.changelog import Action, Change, Source
-from dnc_app.database import begin_write
+from dnc_app.domain import changelog, entries
+from dnc_app.domain.accounts.apikeys import create_api_key
+from dnc_app.domain.changelog import Action, Change, Source
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent
+from dnc_app.http.api.changes import decode_cursor, encode_cursor
+from dnc_app.http.api.errors import InvalidParameter
+from dnc_app.storage.database import begin_write
+from dnc_app.storage.models import AuditEvent
 from tests.support import TEST_ACTOR, api_data
 from tests.web_support import make_member
 
@@ -84,7 +85,7 @@ def test_only_list_changes_appear_and_every_path_is_included(app, client, team):
     with app.app_context():
         entries.add_entries(team.id, ["in/a", "in/b"], source=Source.WEB_BULK, actor=TEST_ACTOR)
         # Log events that are not list changes take positions but are not in the feed.
-        accounts.create_api_key(team.id, name="other", actor=TEST_ACTOR)
+        create_api_key(team.id, name="other", actor=TEST_ACTOR)
         with pytest.raises(entries.AlreadyListed):
             entries.add_entry(
                 team.id, "in/a", source=Source.PUBLIC_FORM, actor=TEST_ACTOR, record_duplicate=True
@@ -261,7 +262,7 @@ def test_the_limit_setting_is_read_from_the_environment(monkeypatch, app_from_en
 
 
 def test_a_change_waits_for_an_open_change_of_its_team_and_commits_after_it(app, team):
-    """The claim the feed rests on (dnc_app.changelog): a change takes its `seq` under the
+    """The claim the feed rests on (dnc_app.domain.changelog): a change takes its `seq` under the
     team's lock and holds it to the commit, so a later `seq` cannot commit first, and a
     reader never sees a higher `seq` while a lower one is still open. Checked for an entry
     write and for a log event that is not in the feed (a key), on either database."""
@@ -290,7 +291,7 @@ def test_a_change_waits_for_an_open_change_of_its_team_and_commits_after_it(app,
 
     def create_key():
         with app.app_context():
-            done["key"] = accounts.create_api_key(team.id, name="later", actor=TEST_ACTOR)
+            done["key"] = create_api_key(team.id, name="later", actor=TEST_ACTOR)
 
     first = threading.Thread(target=open_change)
     first.start()

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, select, text, update
 
-from dnc_app import changelog, companies
-from dnc_app.changelog import Source
+from dnc_app.domain import changelog, companies
+from dnc_app.domain.changelog import Source
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, CompanyBlock
+from dnc_app.storage.models import AuditEvent, CompanyBlock
 from tests.support import TEST_ACTOR, downgrade_before
 from tests.test_api_check import add
 from tests.test_api_limits_shared import assert_429

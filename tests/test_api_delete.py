@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.storage.models import AuditEvent, DncEntry
 
 DELETED = {
     "error": None,

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event
 
-from dnc_app.clientaddr import client_key
 from dnc_app.extensions import db
-from dnc_app.optout import links
+from dnc_app.http.clientaddr import client_key
+from dnc_app.http.optout import links
 from tests.services import call
 
 WRONG_KEY = "dnc_sk_" + "Z" * 40

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client
 
-from dnc_app.api.hotpath import HotPath
-from dnc_app.api.limits import limit_items
-from dnc_app.database import read_one
-from dnc_app.entries import statements as sql
-from dnc_app.entries import url_digest
+from dnc_app.domain.entries import statements as sql
+from dnc_app.domain.entries import url_digest
 from dnc_app.extensions import db, limiter
-from dnc_app.limitstore import hit_with_window
+from dnc_app.http.api.hotpath import HotPath
+from dnc_app.http.api.limits import limit_items
+from dnc_app.storage.database import read_one
+from dnc_app.storage.limitstore import hit_with_window
 from tests.services import RedisServer
 
 REQUEST_ID = {"X-Request-ID": "req-1"}

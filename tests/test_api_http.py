@@ -10,9 +10,9 @@ import re
 import pytest
 from werkzeug.test import Client
 
-from dnc_app.api.hotpath import HotPath
-from dnc_app.api.mediatype import refuses_body
-from dnc_app.api.openapi import document_for
+from dnc_app.http.api.hotpath import HotPath
+from dnc_app.http.api.mediatype import refuses_body
+from dnc_app.http.api.openapi import document_for
 
 ADD = {"url": "linkedin.com/in/jane-doe", "reason": "asked"}
 

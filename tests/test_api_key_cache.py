@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import time
 
-from dnc_app import accounts
-from dnc_app.accounts import KEY_CACHE_SECONDS
+from dnc_app.domain.accounts.apikeys import KEY_CACHE_SECONDS, list_api_keys, revoke_api_key
 from tests.support import TEST_ACTOR
 
 
 def _key_id(app, team) -> str:
     with app.app_context():
-        (key,) = accounts.list_api_keys(team.id)
+        (key,) = list_api_keys(team.id)
         return key.id
 
 
@@ -25,7 +24,7 @@ def test_a_revoked_key_is_refused_at_once_here_and_within_a_second_elsewhere(mak
     assert here_client.get("/v1/verify", headers=team.headers).status_code == 200
     assert elsewhere_client.get("/v1/verify", headers=team.headers).status_code == 200
     with here.app_context():
-        accounts.revoke_api_key(team.id, _key_id(here, team), actor=TEST_ACTOR)
+        revoke_api_key(team.id, _key_id(here, team), actor=TEST_ACTOR)
     revoked_at = time.monotonic()
     assert here_client.get("/v1/dnc/check?url=in/x", headers=team.headers).status_code == 401
     # The other process keeps its cached answer for at most KEY_CACHE_SECONDS.

@@ -124,7 +124,7 @@ def test_q_filters_by_url_substring_case_insensitively(client, team):
 def small_windows(monkeypatch):
     """The search's windows and count cap small, so that pages cross from the newest rows
     to the index, and the total reaches the cap."""
-    from dnc_app.entries import listing
+    from dnc_app.domain.entries import listing
 
     monkeypatch.setattr(listing, "PAGE_WINDOW", 3)
     monkeypatch.setattr(listing, "COUNT_WINDOW", 4)

@@ -25,15 +25,16 @@ from flask import request_finished
 from sqlalchemy import delete
 from werkzeug.test import Client
 
-from dnc_app import errors, logging, request_guard, security
-from dnc_app.api import bp as api_bp
-from dnc_app.api import cap_request_size, pipeline, refuse_non_json_body
-from dnc_app.api.hotpath import HotPath
-from dnc_app.api.limits import add_rate_limit_headers
-from dnc_app.entries import statements as sql
+from dnc_app import logging
+from dnc_app.domain.entries import statements as sql
+from dnc_app.events.webhooks import delivery
 from dnc_app.extensions import csrf, db, limiter, login_manager
-from dnc_app.security import HEADERS, HSTS
-from dnc_app.webhooks import delivery
+from dnc_app.http import errors, request_guard, security
+from dnc_app.http.api import bp as api_bp
+from dnc_app.http.api import cap_request_size, pipeline, refuse_non_json_body
+from dnc_app.http.api.hotpath import HotPath
+from dnc_app.http.api.limits import add_rate_limit_headers
+from dnc_app.http.security import HEADERS, HSTS
 from tests.support import flask_dispatch
 
 REQUEST_ID = "parity-1"

@@ -7,10 +7,10 @@ import hashlib
 import pytest
 from sqlalchemy import event, select, text
 
-from dnc_app import entries
-from dnc_app.changelog import Source
+from dnc_app.domain import entries
+from dnc_app.domain.changelog import Source
 from dnc_app.extensions import db
-from dnc_app.models import DncEntry
+from dnc_app.storage.models import DncEntry
 from tests.support import TEST_ACTOR, downgrade_before
 from tests.test_api_check import add
 from tests.test_api_limits_shared import assert_429

@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from dnc_app.domain.timeutil import isoformat, utcnow
+from dnc_app.events.webhooks import destinations, endpoints
 from dnc_app.extensions import db
-from dnc_app.models import WebhookEndpoint, WebhookMessage
-from dnc_app.timeutil import isoformat, utcnow
-from dnc_app.webhooks import destinations, endpoints
+from dnc_app.storage.models import WebhookEndpoint, WebhookMessage
 from tests.test_webhooks import attempts, deliver, register
 from tests.webhook_support import Answer
 
@@ -560,8 +560,8 @@ def test_recovered_events_carry_what_the_live_ones_did(app, client, team, receiv
     sha256 and the dates included) for adds and removals, own opt-outs and erased people."""
     import json
 
-    from dnc_app import entries
-    from dnc_app.changelog import Source
+    from dnc_app.domain import entries
+    from dnc_app.domain.changelog import Source
     from tests.support import TEST_ACTOR
 
     webhook_id, _ = register(

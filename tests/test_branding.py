@@ -13,9 +13,9 @@ import pytest
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from dnc_app import branding, changelog
-from dnc_app.branding import colours, images
-from dnc_app.security import CONTENT_SECURITY_POLICY
+from dnc_app.domain import branding, changelog
+from dnc_app.domain.branding import colours, images
+from dnc_app.http.security import CONTENT_SECURITY_POLICY
 from tests.branding_support import (
     GIF,
     SVG,

@@ -7,10 +7,13 @@ import re
 import pytest
 from sqlalchemy import select, text
 
-from dnc_app import accounts, changelog, entries
-from dnc_app.changelog import Action, Actor, ActorType, Source
+from dnc_app.domain import changelog, entries
+from dnc_app.domain.accounts.apikeys import create_api_key, revoke_api_key
+from dnc_app.domain.accounts.teams import update_team_settings
+from dnc_app.domain.accounts.users import authenticate, find_member, record_member_event
+from dnc_app.domain.changelog import Action, Actor, ActorType, Source
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, Team
+from dnc_app.storage.models import AuditEvent, Team
 from tests.web_support import HTMX, TEST_ACTOR, add_entries, make_member, token_for
 
 MEMBER = Actor.member(7, "ann@example.com")
@@ -69,9 +72,9 @@ def test_every_write_path_numbers_the_teams_changes_in_order(ctx, make_team):
     entries.remove_entry(
         team.id, entry.id, reason="asked", source=Source.WEB, actor=MEMBER, may_remove_optouts=True
     )
-    key, _secret = accounts.create_api_key(team.id, name="zap", actor=MEMBER)
-    accounts.revoke_api_key(team.id, key.id, actor=MEMBER)
-    accounts.update_team_settings(team.id, "Acme Sales", None, None, actor=MEMBER)
+    key, _secret = create_api_key(team.id, name="zap", actor=MEMBER)
+    revoke_api_key(team.id, key.id, actor=MEMBER)
+    update_team_settings(team.id, "Acme Sales", None, None, actor=MEMBER)
     entries.add_entry(other.id, "in/ann", source=Source.API, actor=TEST_ACTOR)
 
     assert log(team.id) == [
@@ -139,7 +142,7 @@ def test_the_vocabulary_is_closed(ctx, team):
 
 def test_member_events_go_through_the_change_log(app, ctx, team):
     member_id = make_member(app, team.id, "ann@example.com")
-    assert accounts.authenticate("ann@example.com", "wrong password", ip_hash="h") is None
+    assert authenticate("ann@example.com", "wrong password", ip_hash="h") is None
     rows = changelog.read_from(team.id, 1)  # after the key's creation
     assert [
         (r.seq, r.action, r.subject_type, r.subject_id, r.subject_label, r.actor_type, r.ip_hash)
@@ -147,15 +150,15 @@ def test_member_events_go_through_the_change_log(app, ctx, team):
     ] == [
         (2, "member_sign_in_failed", "member", str(member_id), "ann@example.com", "public", "h"),
     ]
-    member = accounts.find_member("ann@example.com")
+    member = find_member("ann@example.com")
     with pytest.raises(ValueError):
-        accounts.record_member_event(member, Action.ADD, TEST_ACTOR, Source.CLI)
+        record_member_event(member, Action.ADD, TEST_ACTOR, Source.CLI)
 
 
 def test_an_unchanged_settings_save_records_nothing(ctx, team):
-    accounts.update_team_settings(team.id, "Acme", "https://acme.example/p", None, actor=MEMBER)
-    accounts.update_team_settings(team.id, "Acme", "https://acme.example/p", None, actor=MEMBER)
-    accounts.update_team_settings(team.id, None, "https://acme.example/new", None, actor=MEMBER)
+    update_team_settings(team.id, "Acme", "https://acme.example/p", None, actor=MEMBER)
+    update_team_settings(team.id, "Acme", "https://acme.example/p", None, actor=MEMBER)
+    update_team_settings(team.id, None, "https://acme.example/new", None, actor=MEMBER)
     rows = [r for r in changelog.read_from(team.id) if r.action == "settings_changed"]
     assert [r.reason for r in rows] == [
         "Display name: Acme; Privacy policy link: https://acme.example/p",

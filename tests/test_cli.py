@@ -7,10 +7,10 @@ import json
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
 
+from dnc_app.domain.timeutil import utcnow
 from dnc_app.extensions import db
-from dnc_app.models import ApiKey, AuditEvent, DncEntry, User
-from dnc_app.timeutil import utcnow
-from dnc_app.web.auth import LOGIN_ERROR
+from dnc_app.http.web.auth import LOGIN_ERROR
+from dnc_app.storage.models import ApiKey, AuditEvent, DncEntry, User
 from tests.web_support import make_member, sign_in
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dnc_app import changelog
+from dnc_app.domain import changelog
 
 
 def test_add_list_and_remove_a_block(app, runner, team):

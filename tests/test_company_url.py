@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from dnc_app.company_url import (
+from dnc_app.domain.company_url import (
     _FAST,
     R_NOT_COMPANY,
     R_PERSON,
@@ -22,7 +22,7 @@ from dnc_app.company_url import (
     _normalize_general,
     normalize_company_url,
 )
-from dnc_app.normalize import (
+from dnc_app.domain.normalize import (
     _TRIM,
     R_BACKSLASH,
     R_CONTROL,

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from dnc_app import companies, entries
-from dnc_app.api import routes
-from dnc_app.api.errors import ApiError
-from dnc_app.api.openapi import COMMITTED, committed_text
-from dnc_app.api.schemas import Error, RateLimitError, parse
-from dnc_app.api.schemas.companies import CompanyBlock, CompanyBlockRequest, CompanyListQuery
-from dnc_app.api.schemas.entries import (
+from dnc_app.domain import companies, entries
+from dnc_app.domain.changelog import Source
+from dnc_app.http.api import routes
+from dnc_app.http.api.errors import ApiError
+from dnc_app.http.api.openapi import COMMITTED, committed_text
+from dnc_app.http.api.schemas import Error, RateLimitError, parse
+from dnc_app.http.api.schemas.companies import CompanyBlock, CompanyBlockRequest, CompanyListQuery
+from dnc_app.http.api.schemas.entries import (
     AddRequest,
     BatchRequest,
     DncEntry,
@@ -24,7 +25,6 @@ from dnc_app.api.schemas.entries import (
     ScreenItemResult,
     ScreenRequest,
 )
-from dnc_app.changelog import Source
 from tests.support import TEST_ACTOR
 
 REPO = Path(__file__).resolve().parent.parent

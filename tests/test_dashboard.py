@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from dnc_app import dashboard, entries
-from dnc_app.changelog import Source
-from dnc_app.entries import listing
+from dnc_app.domain import dashboard, entries
+from dnc_app.domain.changelog import Source
+from dnc_app.domain.entries import listing
+from dnc_app.domain.timeutil import utcnow
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
-from dnc_app.timeorder import first_seq_at
-from dnc_app.timeutil import utcnow
-from dnc_app.web import views
+from dnc_app.http.web import views
+from dnc_app.storage.models import AuditEvent, DncEntry
+from dnc_app.storage.timeorder import first_seq_at
 from tests.support import TEST_ACTOR
 from tests.web_support import HTMX, token_for
 
@@ -32,8 +32,8 @@ class Clock:
 
     def __init__(self, monkeypatch):
         self.now = NOW
-        monkeypatch.setattr("dnc_app.entries.service.utcnow", lambda: self.now)
-        monkeypatch.setattr("dnc_app.changelog.utcnow", lambda: self.now)
+        monkeypatch.setattr("dnc_app.domain.entries.service.utcnow", lambda: self.now)
+        monkeypatch.setattr("dnc_app.domain.changelog.utcnow", lambda: self.now)
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_a_time_window_is_found_by_a_binary_search_of_the_seq_index(app, clock, 
 
 def hour_counts(team_id=None) -> tuple[Counter, Counter]:
     """(kept by the triggers, counted from the entries in Python), zero rows left out."""
-    from dnc_app.models import EntryHourCount as H
+    from dnc_app.storage.models import EntryHourCount as H
 
     kept = Counter(
         {
@@ -598,7 +598,7 @@ def test_the_range_is_a_link_without_javascript_and_a_swap_with_htmx(app, clock,
 
 
 def test_small_sources_stay_visible_beside_a_large_one(app, clock, team):
-    from dnc_app.web import chart
+    from dnc_app.http.web import chart
 
     with app.app_context():
         shown = dashboard.read_dashboard(team.id, now=NOW)

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dnc_app import entries
-from dnc_app.changelog import Actor, ActorType, Source
-from dnc_app.database import begin_write, run, session_in_transaction
-from dnc_app.entries import statements as sql
-from dnc_app.entries import url_digest
+from dnc_app.domain import entries
+from dnc_app.domain.changelog import Actor, ActorType, Source
+from dnc_app.domain.entries import statements as sql
+from dnc_app.domain.entries import url_digest
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, Team
+from dnc_app.storage.database import begin_write, run, session_in_transaction
+from dnc_app.storage.models import AuditEvent, Team
 
 
 def _row(team_id: str, url: str, entry_id: str) -> dict:

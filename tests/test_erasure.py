@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import String, Text, func, inspect, select, text
 
-from dnc_app import accounts, entries
-from dnc_app.changelog import Source
-from dnc_app.entries import url_digest
+from dnc_app.domain import entries
+from dnc_app.domain.accounts.apikeys import create_api_key
+from dnc_app.domain.changelog import Source
+from dnc_app.domain.entries import url_digest
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, WebhookAttempt, WebhookMessage
-from dnc_app.search import trigram_query
+from dnc_app.storage.models import AuditEvent, WebhookAttempt, WebhookMessage
+from dnc_app.storage.search import trigram_query
 from tests.support import TEST_ACTOR
 from tests.test_webhooks import deliver, register
 from tests.web_support import make_member, sign_in, token_for
@@ -40,7 +41,7 @@ def app(make_app):
 def eraser(app, team) -> dict[str, str]:
     """Headers of a key of `team` that may remove opt-outs (and so erase)."""
     with app.app_context():
-        _key, secret = accounts.create_api_key(
+        _key, secret = create_api_key(
             team.id, name="compliance", actor=TEST_ACTOR, can_remove_optouts=True
         )
     return {"Authorization": f"Bearer {secret}"}
@@ -252,9 +253,7 @@ def test_only_a_key_that_may_remove_opt_outs_erases(app, client, team, make_team
     assert erase(client, team.headers, "dnc_doesnotexist").status_code == 403
     other = make_team("Other")
     with app.app_context():
-        _key, secret = accounts.create_api_key(
-            other.id, name="x", actor=TEST_ACTOR, can_remove_optouts=True
-        )
+        _key, secret = create_api_key(other.id, name="x", actor=TEST_ACTOR, can_remove_optouts=True)
     foreign = erase(client, {"Authorization": f"Bearer {secret}"}, entry["$id"])
     assert foreign.status_code == 404 and foreign.get_json()["error"] == "not_found"
     assert erase(client, eraser, "not-an-id").get_json()["error"] == "not_found"
@@ -310,10 +309,10 @@ def test_a_pending_event_is_sent_without_the_data(app, client, team, eraser, rec
 def test_a_notification_not_yet_sent_loses_the_erased_url(app, client, team, eraser, make_team):
     """A mail server that is down keeps notifications pending (encrypted): those naming
     the person are rewritten; another person's, and another team's, are left alone."""
-    from dnc_app.models import NotificationMessage
-    from dnc_app.notifications import outbox as notifications
-    from dnc_app.timeutil import utcnow
-    from dnc_app.webhooks import signing
+    from dnc_app.domain.timeutil import utcnow
+    from dnc_app.events.notifications import outbox as notifications
+    from dnc_app.events.webhooks import signing
+    from dnc_app.storage.models import NotificationMessage
 
     raw, url, reason = person()
     entry = add(client, team, raw, reason)
@@ -494,8 +493,8 @@ def test_an_owner_erases_from_the_pages_without_javascript(app, client, team):
 
 
 def test_a_staged_bulk_upload_holding_the_person_is_dropped(app, client, team, eraser):
-    from dnc_app import pending_uploads
-    from dnc_app.models import PendingUpload
+    from dnc_app.domain import pending_uploads
+    from dnc_app.storage.models import PendingUpload
 
     raw, url, _reason = person()
     entry = add(client, team, raw)
@@ -527,7 +526,7 @@ def test_a_staged_bulk_upload_holding_the_person_is_dropped(app, client, team, e
 def test_migration_0024_goes_back_and_forth(app, client, team, eraser, receiver):
     from flask_migrate import upgrade
 
-    from dnc_app.models import WebhookEndpoint
+    from dnc_app.storage.models import WebhookEndpoint
     from tests.support import downgrade_before
 
     both = register(client, team, receiver.url, events=["dnc.entry.added", "dnc.entry.removed"])[0]
@@ -620,7 +619,7 @@ def test_the_search_index_stays_consistent_through_erasure_and_removal(app, clie
 def test_staged_screening_and_not_added_files_naming_the_person_are_deleted(
     app, client, team, eraser
 ):
-    from dnc_app.pending_uploads import NOT_ADDED, SCREEN, team_dir
+    from dnc_app.domain.pending_uploads import NOT_ADDED, SCREEN, team_dir
 
     raw, url, _reason = person()
     entry = add(client, team, raw)

@@ -20,11 +20,12 @@ from urllib.parse import quote
 import pytest
 from werkzeug.datastructures import ImmutableMultiDict
 
-from dnc_app import accounts, companies, entries, members
-from dnc_app.api.openapi import ERROR_CODES, document_for
-from dnc_app.optout import links
-from dnc_app.optout.forms import issue_started
-from dnc_app.webhooks import endpoints as webhook_endpoints
+from dnc_app.domain import companies, entries, members
+from dnc_app.domain.accounts.apikeys import create_api_key
+from dnc_app.events.webhooks import endpoints as webhook_endpoints
+from dnc_app.http.api.openapi import ERROR_CODES, document_for
+from dnc_app.http.optout import links
+from dnc_app.http.optout.forms import issue_started
 from tests.web_support import PASSWORD, TEST_ACTOR, add_entries, make_member, sign_in
 
 MEMBER = "member@example.com"
@@ -124,7 +125,7 @@ def world(make_app, make_team):
     member_id = make_member(app, team.id, MEMBER)
     entries = add_entries(app, team.id, [f"linkedin.com/in/listed-{i}" for i in range(3)])
     with app.app_context():
-        spare_key, _ = accounts.create_api_key(team.id, name="spare", actor=TEST_ACTOR)
+        spare_key, _ = create_api_key(team.id, name="spare", actor=TEST_ACTOR)
         invite, _ = members.create_invite(
             team.id, "invited@example.com", "member", actor=TEST_ACTOR
         )

@@ -1,4 +1,4 @@
-"""dnc_app/limitstore.py is the one module that relies on how limits and Flask-Limiter
+"""dnc_app/storage/limitstore.py is the one module that relies on how limits and Flask-Limiter
 work (limits' storage registry, Flask-Limiter's request context, limits' Redis list
 layout). This fails on their next major versions and when what it relies on moves, so
 the module is reviewed before the pins change; and its memory store answers as limits'
@@ -17,7 +17,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from dnc_app.extensions import limiter
-from dnc_app.limitstore import SweepingMemoryStorage
+from dnc_app.storage.limitstore import SweepingMemoryStorage
 
 # The majors limitstore.py was written against (pyproject.toml's pins end before the next).
 LIMITS_MAJOR = 5
@@ -30,10 +30,10 @@ def _major(version: str) -> int:
 
 def test_the_libraries_are_the_majors_limitstore_knows():
     assert _major(limits.__version__) == LIMITS_MAJOR, (
-        "limits changed major: review dnc_app/limitstore.py, then this test"
+        "limits changed major: review dnc_app/storage/limitstore.py, then this test"
     )
     assert _major(flask_limiter.__version__) == FLASK_LIMITER_MAJOR, (
-        "Flask-Limiter changed major: review dnc_app/limitstore.py, then this test"
+        "Flask-Limiter changed major: review dnc_app/storage/limitstore.py, then this test"
     )
 
 
@@ -71,7 +71,7 @@ def test_expired_entries_are_swept_inline_at_most_once_a_second(monkeypatch):
     threads_before = threading.active_count()
     store = SweepingMemoryStorage()
     now = [1000.0]
-    monkeypatch.setattr("dnc_app.limitstore.time.time", lambda: now[0])
+    monkeypatch.setattr("dnc_app.storage.limitstore.time.time", lambda: now[0])
     assert store.acquire_entry("a", 2, 10) and store.incr("c", 10) == 1
     now[0] += 11  # both expired; the next write sweeps them
     assert store.acquire_entry("b", 2, 10)
@@ -87,7 +87,7 @@ def test_expired_entries_are_swept_inline_at_most_once_a_second(monkeypatch):
 
 
 def test_forgetting_the_current_limit_drops_the_headers(make_app, team):
-    from dnc_app.limitstore import forget_current_limit
+    from dnc_app.storage.limitstore import forget_current_limit
 
     app = make_app()
     with app.test_request_context("/login"):

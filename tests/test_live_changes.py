@@ -20,9 +20,9 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from sqlalchemy import select
 
-from dnc_app.changelog import FEED_ACTIONS
+from dnc_app.domain.changelog import FEED_ACTIONS
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry, Team
+from dnc_app.storage.models import AuditEvent, DncEntry, Team
 
 pytestmark = pytest.mark.live
 

@@ -62,7 +62,7 @@ def test_20_simultaneous_adds_of_one_url_give_one_201_and_nineteen_409s(
     from sqlalchemy import func, select
 
     from dnc_app.extensions import db
-    from dnc_app.models import AuditEvent, DncEntry
+    from dnc_app.storage.models import AuditEvent, DncEntry
 
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(DncEntry)).scalar() == 1

@@ -12,11 +12,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from dnc_app import accounts, entries
-from dnc_app.changelog import Source
+from dnc_app.domain import entries
+from dnc_app.domain.accounts.apikeys import authenticate_api_key, key_may_remove_optouts
+from dnc_app.domain.accounts.teams import create_team
+from dnc_app.domain.accounts.users import create_user, find_member
+from dnc_app.domain.changelog import Source
+from dnc_app.domain.timeutil import utcnow
 from dnc_app.extensions import db
-from dnc_app.models import ApiKey, AuditEvent, DncEntry, MemberInvite, User
-from dnc_app.timeutil import utcnow
+from dnc_app.storage.models import ApiKey, AuditEvent, DncEntry, MemberInvite, User
 from tests.roles_support import client_as, make_world
 from tests.support import TEST_ACTOR
 from tests.web_support import PASSWORD, csrf_from, token_for
@@ -94,7 +97,7 @@ def test_an_invitation_link_signs_the_person_in_with_the_invited_role(app, team,
     assert listed.status_code == 200
     assert "new@example.com" in listed.get_data(as_text=True)
     with app.app_context():
-        user = accounts.find_member("new@example.com")
+        user = find_member("new@example.com")
         assert (user.role, user.team_id) == ("viewer", team.id)
     assert guest.get("/bulk").status_code == 403  # a viewer
     log = actions(app, team.id)
@@ -137,7 +140,7 @@ def test_an_expired_invitation_is_a_404_like_an_unknown_one(app, world, owner):
     assert expired.get_data() == unknown.get_data()
     assert guest.post(f"/invite/{token}", data={"password": NEW_PASSWORD}).status_code in (400, 404)
     with app.app_context():
-        assert accounts.find_member("new@example.com") is None
+        assert find_member("new@example.com") is None
 
 
 def test_a_withdrawn_invitation_no_longer_works(app, world, owner):
@@ -205,7 +208,7 @@ def test_a_removed_member_is_signed_out_and_cannot_sign_in(app, team, world, own
     assert _post(owner, f"/members/{world.users['member']}/remove").status_code == 303
     assert member.get("/entries").status_code == 302
     with app.app_context():
-        assert accounts.find_member("member@example.com") is None
+        assert find_member("member@example.com") is None
     assert "member_removed" in actions(app, team.id)
 
 
@@ -230,7 +233,7 @@ def test_with_a_second_owner_the_first_may_step_down(app, world, owner):
 def test_another_teams_member_is_a_404(app, make_team, world, owner):
     other = make_team("Other")
     with app.app_context():
-        stranger = accounts.create_user(other.id, "stranger@example.com", PASSWORD).id
+        stranger = create_user(other.id, "stranger@example.com", PASSWORD).id
     assert _post(owner, f"/members/{stranger}/remove").status_code == 404
     assert _post(owner, f"/members/{stranger}/role", role="viewer").status_code == 404
 
@@ -356,16 +359,16 @@ def test_user_create_takes_a_role_and_the_first_member_is_the_owner(app, runner,
         assert result.exit_code == 0, result.output
         assert f"({role})" in result.output
         with app.app_context():
-            assert accounts.find_member(email).role == role
+            assert find_member(email).role == role
 
 
 def test_key_create_can_allow_opt_out_removal(app, runner, team):
     result = runner.invoke(args=["key", "create", "--team", team.slug, "--allow-optout-removal"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        key = accounts.authenticate_api_key(result.output.strip())
-        assert accounts.key_may_remove_optouts(key.id)
-        assert not accounts.key_may_remove_optouts(accounts.authenticate_api_key(team.api_key).id)
+        key = authenticate_api_key(result.output.strip())
+        assert key_may_remove_optouts(key.id)
+        assert not key_may_remove_optouts(authenticate_api_key(team.api_key).id)
 
 
 # --------------------------------------------------------------------------- email
@@ -426,7 +429,7 @@ def test_an_invitation_is_emailed_when_smtp_is_configured(make_app):
             PUBLIC_BASE_URL="https://dnc.example.com",
         )
         with app.app_context():
-            team = accounts.create_team("Mailers")
+            team = create_team("Mailers")
         make_world(app, team.id)
         owner = client_as(app, "owner")
         response = invite(owner, email="mailed@example.com")

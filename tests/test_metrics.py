@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dnc_app import accounts
+from dnc_app.domain.accounts.apikeys import create_api_key
+from dnc_app.domain.accounts.teams import create_team
+from dnc_app.domain.timeutil import utcnow
+from dnc_app.events.webhooks import endpoints
 from dnc_app.extensions import db
-from dnc_app.models import WebhookMessage
-from dnc_app.timeutil import utcnow
-from dnc_app.webhooks import endpoints
+from dnc_app.storage.models import WebhookMessage
 from tests.live import ROOT, request_pids, wait_for_all_workers
 from tests.services import call
 from tests.support import TEST_ACTOR
@@ -198,8 +199,8 @@ def test_gunicorn_prepares_one_directory_per_master(tmp_path):
 @pytest.mark.live
 def test_counts_add_up_across_gunicorn_workers(app, live_server_factory):
     with app.app_context():
-        team = accounts.create_team("Metrics live", None)
-        _key, api_key = accounts.create_api_key(team.id, name="t", actor=TEST_ACTOR)
+        team = create_team("Metrics live", None)
+        _key, api_key = create_api_key(team.id, name="t", actor=TEST_ACTOR)
     server = live_server_factory(
         workers=2,
         METRICS_ENABLED="1",

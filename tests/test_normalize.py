@@ -1,4 +1,4 @@
-"""Tests for dnc_app.normalize: the single LinkedIn profile URL normalizer."""
+"""Tests for dnc_app.domain.normalize: the single LinkedIn profile URL normalizer."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import unicodedata
 
 import pytest
 
-from dnc_app import normalize as normalize_module
-from dnc_app.normalize import (
+from dnc_app.domain import normalize as normalize_module
+from dnc_app.domain.normalize import (
     CANONICAL_PREFIX,
     LEAD_PREFIX,
     MAX_INPUT_LENGTH,
@@ -863,12 +863,12 @@ def _accepted(raw: str) -> str | None:
 
 
 def test_a_stored_url_is_the_prefix_and_a_lower_case_username_free_of_what_search_excludes():
-    """dnc_app/search.py relies on it (and migration 0016 indexes `<username>$$`): every
+    """dnc_app/storage/search.py relies on it (and migration 0016 indexes `<username>$$`): every
     URL is CANONICAL_PREFIX + a username, lower case, which holds no '/', '%', '$',
     whitespace, control character or surrogate, however those are written."""
     from urllib.parse import quote
 
-    from dnc_app.search import never_in_username
+    from dnc_app.storage.search import never_in_username
 
     excluded = [c for c in map(chr, range(0x110000)) if never_in_username(c)]
     assert {

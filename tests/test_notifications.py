@@ -12,10 +12,12 @@ import time
 import pytest
 from sqlalchemy import select, update
 
-from dnc_app import accounts, entries
+from dnc_app.domain import entries
+from dnc_app.domain.accounts.teams import create_team
+from dnc_app.domain.accounts.users import create_user
+from dnc_app.events.webhooks import endpoints
 from dnc_app.extensions import db
-from dnc_app.models import NotificationMessage, PasswordReset, Team
-from dnc_app.webhooks import endpoints
+from dnc_app.storage.models import NotificationMessage, PasswordReset, Team
 from tests.mail_support import HangingSmtp, SmtpSink, free_port
 from tests.support import TEST_ACTOR
 from tests.test_optout import post_optout
@@ -52,9 +54,9 @@ def notify_app(make_app, port: int, **overrides):
 
 def setup_team(app, members=((OWNER, "owner"), (MEMBER, "member"))):
     with app.app_context():
-        team = accounts.create_team("Acme")
+        team = create_team("Acme")
         for email, role in members:
-            accounts.create_user(team.id, email, PASSWORD, role=role)
+            create_user(team.id, email, PASSWORD, role=role)
         return team.id, team.slug
 
 

@@ -26,9 +26,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from dnc_app import entries
-from dnc_app.api.openapi import ERROR_CODES, build_document
-from dnc_app.errors import API_ERRORS
+from dnc_app.domain import entries
+from dnc_app.http.api.openapi import ERROR_CODES, build_document
+from dnc_app.http.errors import API_ERRORS
 from tests.support import TEST_ACTOR, flask_dispatch
 
 # Generous limits: the fuzzer sends a few hundred requests within a minute.

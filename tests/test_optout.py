@@ -17,11 +17,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from dnc_app import accounts
-from dnc_app import entries as dnc_list
+from dnc_app.domain import entries as dnc_list
+from dnc_app.domain.accounts.teams import create_team, update_team_settings
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
-from dnc_app.optout import forms, links
+from dnc_app.http.optout import forms, links
+from dnc_app.storage.models import AuditEvent, DncEntry
 from tests.support import TEST_SECRET
 from tests.web_support import TEST_ACTOR
 
@@ -160,7 +160,7 @@ def test_page_is_standalone_and_csp_clean(client, team):
 
 def test_page_shows_team_settings(app, client, team):
     with app.app_context():
-        accounts.update_team_settings(
+        update_team_settings(
             team.id,
             "Acme Sales",
             "https://acme.example/privacy",
@@ -176,7 +176,7 @@ def test_page_shows_team_settings(app, client, team):
 
 def test_team_message_is_escaped(app, client, team):
     with app.app_context():
-        accounts.update_team_settings(
+        update_team_settings(
             team.id, "<b>Acme</b>", None, "<script>alert(1)</script>", actor=TEST_ACTOR
         )
     text = client.get(f"/optout/{team.slug}").get_data(as_text=True)
@@ -359,7 +359,7 @@ def test_the_identical_answer_check_sees_an_extra_header(app, team):
 
 def accounts_team(app, name: str):
     with app.app_context():
-        team = accounts.create_team(name)
+        team = create_team(name)
         db.session.remove()
         return team
 
@@ -592,7 +592,7 @@ def test_only_accepted_submissions_count_against_the_limit(make_app, team):
 
 
 def test_the_429_page_keeps_the_teams_branding(make_app, team):
-    from dnc_app import branding
+    from dnc_app.domain import branding
     from tests.branding_support import png
 
     app = make_app(OPTOUT_MIN_SECONDS=0, OPTOUT_RATE_LIMIT="1/minute")

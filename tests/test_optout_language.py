@@ -18,9 +18,11 @@ from babel.dates import format_date
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from dnc_app import accounts, config
+from dnc_app import config
 from dnc_app.config import ConfigError
-from dnc_app.optout.strings import LANGUAGES, MESSAGES
+from dnc_app.domain.accounts import AccountError
+from dnc_app.domain.accounts.teams import update_team_settings
+from dnc_app.http.optout.strings import LANGUAGES, MESSAGES
 from tests.test_optout import HTMX, post_optout
 from tests.web_support import TEST_ACTOR
 
@@ -139,14 +141,10 @@ def test_the_htmx_answers_are_in_the_page_language(client, team):
 
 def test_a_team_that_fixed_a_language_gets_it_whatever_the_browser(app, client, team):
     with app.app_context():
-        accounts.update_team_settings(
-            team.id, None, None, None, optout_language="fr", actor=TEST_ACTOR
-        )
+        update_team_settings(team.id, None, None, None, optout_language="fr", actor=TEST_ACTOR)
     assert _lang(_page(client, team.slug, "de").get_data(as_text=True)) == "fr"
     with app.app_context():
-        accounts.update_team_settings(
-            team.id, None, None, None, optout_language="", actor=TEST_ACTOR
-        )
+        update_team_settings(team.id, None, None, None, optout_language="", actor=TEST_ACTOR)
     assert _lang(_page(client, team.slug, "de").get_data(as_text=True)) == "de"
 
 
@@ -155,9 +153,7 @@ def test_the_installation_default_applies_unless_the_team_chose(make_app, team):
     client = app.test_client()
     assert _lang(_page(client, team.slug, "de").get_data(as_text=True)) == "es"
     with app.app_context():
-        accounts.update_team_settings(
-            team.id, None, None, None, optout_language="auto", actor=TEST_ACTOR
-        )
+        update_team_settings(team.id, None, None, None, optout_language="auto", actor=TEST_ACTOR)
     assert _lang(_page(client, team.slug, "de").get_data(as_text=True)) == "de"
 
 
@@ -168,10 +164,8 @@ def test_an_unknown_installation_language_refuses_to_start(value):
 
 
 def test_a_team_language_must_be_a_known_one(app, team):
-    with app.app_context(), pytest.raises(accounts.AccountError):
-        accounts.update_team_settings(
-            team.id, None, None, None, optout_language="it", actor=TEST_ACTOR
-        )
+    with app.app_context(), pytest.raises(AccountError):
+        update_team_settings(team.id, None, None, None, optout_language="it", actor=TEST_ACTOR)
 
 
 def test_an_owner_fixes_the_language_in_the_settings(app, signed_in, team):

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.storage.models import AuditEvent, DncEntry
 from tests.live import request_pids, wait_for_all_workers
 from tests.services import RedisServer, call
 from tests.test_optout import REFERENCE_RE, hidden_fields

@@ -9,11 +9,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from dnc_app import entries
-from dnc_app.clientaddr import client_key
-from dnc_app.entries import review
+from dnc_app.domain import entries
+from dnc_app.domain.entries import review
 from dnc_app.extensions import db
-from dnc_app.models import DncEntry
+from dnc_app.http.clientaddr import client_key
+from dnc_app.storage.models import DncEntry
 from tests.test_optout import HTMX, mask, post_optout
 from tests.web_support import TEST_ACTOR, make_member, sign_in, token_for
 

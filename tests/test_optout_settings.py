@@ -1,4 +1,4 @@
-"""The team settings page of the public opt-out page, and `accounts.update_team_settings`."""
+"""The team settings page of the public opt-out page, and `update_team_settings`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from dnc_app import accounts
+from dnc_app.domain.accounts import AccountError
+from dnc_app.domain.accounts.teams import get_team, update_team_settings
 from tests.support import TEST_ACTOR
 from tests.test_optout import HTMX, hidden_fields
 from tests.web_support import token_for
@@ -23,7 +24,7 @@ def test_settings_need_a_signed_in_member(app, client, team):
         assert response.status_code in (302, 303, 401)
         assert "Public opt-out page" not in response.get_data(as_text=True)
     with app.app_context():
-        assert accounts.get_team(team.id).display_name is None
+        assert get_team(team.id).display_name is None
 
 
 def test_settings_page_shows_the_public_link_with_a_copy_button(signed_in, team):
@@ -54,7 +55,7 @@ def test_settings_are_saved_and_shown_on_the_public_page(app, signed_in, team):
     assert "Settings saved." in page
     assert 'value="Acme Outreach"' in page
     with app.app_context():
-        stored = accounts.get_team(team.id)
+        stored = get_team(team.id)
         assert (stored.display_name, stored.privacy_url, stored.optout_message) == (
             "Acme Outreach",
             "https://acme.example/privacy",
@@ -74,7 +75,7 @@ def test_settings_are_saved_and_shown_on_the_public_page(app, signed_in, team):
         },
     )
     with app.app_context():
-        stored = accounts.get_team(team.id)
+        stored = get_team(team.id)
         assert (stored.display_name, stored.privacy_url, stored.optout_message) == (
             None,
             None,
@@ -110,7 +111,7 @@ def test_invalid_privacy_link_is_refused(app, signed_in, team, privacy_url):
     assert re.search(r'<p class="field-error" id="privacy_url-error" role="alert">', text)
     assert 'aria-invalid="true"' in text
     with app.app_context():
-        stored = accounts.get_team(team.id)
+        stored = get_team(team.id)
         assert stored.display_name is None and stored.privacy_url is None
 
 
@@ -118,7 +119,7 @@ def test_settings_need_the_csrf_token(app, signed_in, team):
     response = signed_in.post("/settings", data={"display_name": "No token"})
     assert response.status_code == 400
     with app.app_context():
-        assert accounts.get_team(team.id).display_name is None
+        assert get_team(team.id).display_name is None
 
 
 def test_personal_link_form_makes_a_working_link(signed_in, team):
@@ -176,7 +177,7 @@ def test_personal_link_form_explains_a_bad_url(signed_in, team, htmx):
 )
 def test_update_team_settings_validates(app, team, args, error):
     with app.app_context():
-        with pytest.raises(accounts.AccountError, match=error):
-            accounts.update_team_settings(team.id, *args, actor=TEST_ACTOR)
-        with pytest.raises(accounts.AccountError, match="Team not found"):
-            accounts.update_team_settings("team_missing", None, None, None, actor=TEST_ACTOR)
+        with pytest.raises(AccountError, match=error):
+            update_team_settings(team.id, *args, actor=TEST_ACTOR)
+        with pytest.raises(AccountError, match="Team not found"):
+            update_team_settings("team_missing", None, None, None, actor=TEST_ACTOR)

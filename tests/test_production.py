@@ -20,9 +20,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from dnc_app.errors import is_database_outage
 from dnc_app.extensions import db, limiter
-from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.http.errors import is_database_outage
+from dnc_app.storage.models import AuditEvent, DncEntry
 from tests.live import GUNICORN, LiveServer, free_port
 from tests.services import call
 

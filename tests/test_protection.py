@@ -12,11 +12,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from dnc_app import accounts
-from dnc_app.changelog import Source
+from dnc_app.domain.accounts.apikeys import create_api_key
+from dnc_app.domain.changelog import Source
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent
-from dnc_app.optout import links
+from dnc_app.http.optout import links
+from dnc_app.storage.models import AuditEvent
 from tests.roles_support import client_as, make_world
 from tests.test_optout import hidden_fields, post_optout, reference_of
 from tests.web_support import TEST_ACTOR
@@ -99,7 +99,7 @@ def test_an_api_entry_becomes_the_persons_own_when_they_opt_out(app, client, tea
 
     # A key an owner allowed removes it, with a reason.
     with app.app_context():
-        _key, allowed = accounts.create_api_key(
+        _key, allowed = create_api_key(
             team.id, name="gdpr", actor=TEST_ACTOR, can_remove_optouts=True
         )
     headers = {"Authorization": f"Bearer {allowed}"}
@@ -115,7 +115,7 @@ def test_an_api_entry_becomes_the_persons_own_when_they_opt_out(app, client, tea
 
 def test_a_personal_link_protects_an_entry_the_pages_added(app, client, team):
     with app.app_context():
-        from dnc_app import entries
+        from dnc_app.domain import entries
 
         entry = entries.add_entry(team.id, URL, source=Source.WEB, actor=TEST_ACTOR)
         token = links.make_token(team.slug, URL)

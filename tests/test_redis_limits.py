@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from dnc_app.extensions import db
-from dnc_app.models import DncEntry
+from dnc_app.storage.models import DncEntry
 from tests.live import LiveServer, request_pids, wait_for_all_workers
 from tests.services import RedisServer, call
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from dnc_app.roles import Role
+from dnc_app.domain.roles import Role
 from tests.roles_support import make_world
 from tests.web_support import PASSWORD, csrf_from, sign_in
 

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, literal, select, text
 
-from dnc_app import entries
-from dnc_app.changelog import Source
-from dnc_app.entries import listing
+from dnc_app.domain import entries
+from dnc_app.domain.changelog import Source
+from dnc_app.domain.entries import listing
 from dnc_app.extensions import db
-from dnc_app.search import (
+from dnc_app.storage.search import (
     BUCKET_BITS,
     EVERY,
     NONE,
@@ -24,7 +24,7 @@ from dnc_app.search import (
     username_grams,
     username_search,
 )
-from dnc_app.search import ascii_lower as search_ascii_lower
+from dnc_app.storage.search import ascii_lower as search_ascii_lower
 from tests.support import TEST_ACTOR, downgrade_before
 
 # Stored (normalized) URLs: lower case, letters, digits, `-`, `_` and `.`, any script.
@@ -411,7 +411,7 @@ def test_what_a_term_asks_of_the_username(term, wanted):
 
 
 def test_the_terms_after_a_prefix_skip_surrogates_and_end_at_the_last_code_point():
-    from dnc_app.search import _after_prefix
+    from dnc_app.storage.search import _after_prefix
 
     assert (_after_prefix("ab"), _after_prefix("\ud7ff"), _after_prefix("a\U0010ffff")) == (
         "ac",
@@ -512,7 +512,7 @@ def test_a_nul_leaves_the_index_query_valid(app, searched, small_windows, monkey
     """The address refuses a NUL (400) before a search; the service copes anyway: no URL
     holds a NUL, so nothing is found (SQLite's LIKE alone would read its pattern only up
     to the NUL)."""
-    from dnc_app.search import trigram_query
+    from dnc_app.storage.search import trigram_query
 
     assert trigram_query('a\x00b"cd') == '"b""c" AND """cd"'
     assert trigram_query("ab\x00") is None
@@ -778,7 +778,7 @@ def test_migration_0015_indexes_existing_rows_and_goes_back(app, team):
 
 def old_index_seqs(term: str) -> set[int]:
     """What 0015's index of whole URLs answers for a term of 3 characters or more."""
-    from dnc_app.search import trigram_query
+    from dnc_app.storage.search import trigram_query
 
     return set(
         db.session.execute(

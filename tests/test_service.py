@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from dnc_app import entries
-from dnc_app.changelog import Actor, ActorType
+from dnc_app.domain import entries
+from dnc_app.domain.changelog import Actor, ActorType
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry, Team
+from dnc_app.storage.models import AuditEvent, DncEntry, Team
 
 ACTOR = Actor(ActorType.MEMBER, "7", "ann@example.com")
 
@@ -199,7 +199,7 @@ def test_list_entries_pages_by_offset_and_cursor_newest_first(ctx, team):
 def test_concurrent_writers_in_one_process_all_succeed_and_release_the_write_lock(app, team):
     import threading
 
-    from dnc_app.database import _SQLITE_WRITE_LOCKS
+    from dnc_app.storage.database import _SQLITE_WRITE_LOCKS
 
     errors = []
 

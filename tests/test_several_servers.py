@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
-from dnc_app import accounts, create_app
+from dnc_app import create_app
+from dnc_app.domain.accounts.apikeys import create_api_key
+from dnc_app.domain.accounts.teams import create_team
 from dnc_app.extensions import db
 from tests.live import LiveServer
 from tests.services import PgBouncer, PostgresServer, RedisServer, call
@@ -65,8 +67,8 @@ class Stack:
     def new_team(self) -> Team:
         self.teams_made += 1
         with self.app.app_context():
-            team = accounts.create_team(f"Several {self.teams_made}", None)
-            _key, secret = accounts.create_api_key(team.id, name="load", actor=TEST_ACTOR)
+            team = create_team(f"Several {self.teams_made}", None)
+            _key, secret = create_api_key(team.id, name="load", actor=TEST_ACTOR)
             db.session.remove()
         return Team(team.id, secret)
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from dnc_app import entries
-from dnc_app.web import audit, export
+from dnc_app.domain import entries
+from dnc_app.http.web import audit, export
 from tests.web_support import TEST_ACTOR, add_entries
 
 

@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from dnc_app import accounts, sessions
-from dnc_app.clientaddr import client_key
+from dnc_app.domain import sessions
+from dnc_app.domain.accounts import users
+from dnc_app.domain.accounts.users import set_disabled
+from dnc_app.domain.timeutil import utcnow
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, MemberSession, User
-from dnc_app.timeutil import utcnow
-from dnc_app.web.auth import LOGIN_ERROR, safe_next
+from dnc_app.http.clientaddr import client_key
+from dnc_app.http.web.auth import LOGIN_ERROR, safe_next
+from dnc_app.storage.models import AuditEvent, MemberSession, User
 from tests.services import RedisServer
 from tests.web_support import (
     HTMX,
@@ -74,13 +76,13 @@ def test_an_unknown_email_costs_a_password_hash_like_a_known_one(app, member, mo
     # Counted rather than timed (timing flakes on a busy machine): an unknown email must
     # cost one real scrypt check of the same method, so response time tells nothing.
     checked = []
-    real_check = accounts.check_password_hash
+    real_check = users.check_password_hash
 
     def counting_check(pwhash, password):
         checked.append(pwhash.split("$", 1)[0])
         return real_check(pwhash, password)
 
-    monkeypatch.setattr(accounts, "check_password_hash", counting_check)
+    monkeypatch.setattr(users, "check_password_hash", counting_check)
     client = app.test_client()
     sign_in(client, email="member@example.com", password="wrong password!")
     sign_in(client, email="nobody@example.com", password="wrong password!")
@@ -432,7 +434,7 @@ def test_last_seen_is_updated_coarsely(app, client, member, monkeypatch):
 
 def test_a_disabled_member_gets_the_same_answer_as_a_wrong_password(app, client, member):
     with app.app_context():
-        accounts.set_disabled("member@example.com", True, actor=TEST_ACTOR)
+        set_disabled("member@example.com", True, actor=TEST_ACTOR)
     disabled = sign_in(client)
     wrong = sign_in(app.test_client(), password="wrong password!")
     assert disabled.status_code == wrong.status_code == 422

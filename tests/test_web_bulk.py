@@ -16,9 +16,9 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry, PendingUpload
-from dnc_app.web import bulk, bulk_input
-from dnc_app.web.bulk_input import BulkInputError, items_from_csv, items_from_text
+from dnc_app.http.web import bulk, bulk_input
+from dnc_app.http.web.bulk_input import BulkInputError, items_from_csv, items_from_text
+from dnc_app.storage.models import AuditEvent, DncEntry, PendingUpload
 from tests.web_support import HTMX, add_entries, make_member, sign_in, token_for
 
 

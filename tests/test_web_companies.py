@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from dnc_app import accounts, changelog, companies
-from dnc_app.changelog import Source
+from dnc_app.domain import changelog, companies
+from dnc_app.domain.accounts.users import create_user
+from dnc_app.domain.changelog import Source
 from dnc_app.extensions import db
-from dnc_app.models import CompanyBlock
+from dnc_app.storage.models import CompanyBlock
 from tests.support import TEST_ACTOR
 from tests.web_support import HTMX, PASSWORD, make_member, sign_in, token_for
 
@@ -181,7 +182,7 @@ def test_viewers_read_the_list_without_the_forms(app, client, team):
         block = companies.add_block(team.id, "company/acme", source=Source.CLI, actor=TEST_ACTOR)
     make_member(app, team.id, "owner@example.com")
     with app.app_context():
-        accounts.create_user(team.id, "viewer@example.com", PASSWORD, role="viewer")
+        create_user(team.id, "viewer@example.com", PASSWORD, role="viewer")
     assert sign_in(client, "viewer@example.com", PASSWORD).status_code == 303
     html = client.get("/companies").get_data(as_text=True).replace("<wbr>", "")
     assert "linkedin.com/company/acme" in html

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
-from dnc_app.web import views
+from dnc_app.http.web import views
+from dnc_app.storage.models import AuditEvent, DncEntry
 from tests.web_support import HTMX, add_entries, token_for
 
 

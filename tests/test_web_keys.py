@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from dnc_app import ids
+from dnc_app.domain import ids
 from dnc_app.extensions import db
-from dnc_app.models import ApiKey, AuditEvent
+from dnc_app.storage.models import ApiKey, AuditEvent
 from tests.web_support import HTMX, token_for
 
 KEY_RE = re.compile(r"dnc_sk_[A-Za-z0-9]{40}")

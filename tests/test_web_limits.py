@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dnc_app.web import views
+from dnc_app.http.web import views
 from tests.test_web_bulk import confirm, count_entries, pending_token, preview
 from tests.web_support import HTMX, make_member, sign_in, token_for
 

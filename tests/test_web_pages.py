@@ -9,11 +9,14 @@ import re
 import pytest
 from sqlalchemy import event
 
-from dnc_app import accounts, branding, entries
-from dnc_app.changelog import Actor, ActorType, Source
+from dnc_app.domain import branding, entries
+from dnc_app.domain.accounts.apikeys import list_api_keys
+from dnc_app.domain.accounts.teams import update_team_settings
+from dnc_app.domain.accounts.users import create_user, find_member
+from dnc_app.domain.changelog import Actor, ActorType, Source
+from dnc_app.domain.roles import Role
 from dnc_app.extensions import db
-from dnc_app.roles import Role
-from dnc_app.web import views, webhooks
+from dnc_app.http.web import views, webhooks
 from tests.web_support import HTMX, PASSWORD, TEST_ACTOR, add_entries, sign_in, token_for
 
 
@@ -98,7 +101,7 @@ def test_the_last_page_reads_from_the_oldest_end_not_through_an_offset(
 
 def test_added_by_shows_an_api_keys_name_and_the_command_line_once(app, signed_in, team):
     with app.app_context():
-        key = accounts.list_api_keys(team.id)[0]
+        key = list_api_keys(team.id)[0]
         entries.add_entry(
             team.id,
             "linkedin.com/in/by-key",
@@ -145,8 +148,8 @@ def test_an_htmx_add_and_removal_carry_the_dashboard_and_results_empty_the_messa
 
 def test_a_403_page_has_the_navigation_and_the_owners(app, client, team):
     with app.app_context():
-        accounts.create_user(team.id, "boss@example.com", PASSWORD)  # the first: owner
-        accounts.create_user(team.id, "viewer@example.com", PASSWORD, role=Role.VIEWER)
+        create_user(team.id, "boss@example.com", PASSWORD)  # the first: owner
+        create_user(team.id, "viewer@example.com", PASSWORD, role=Role.VIEWER)
     sign_in(client, "viewer@example.com")
     response = client.get("/keys")
     assert response.status_code == 403
@@ -158,7 +161,7 @@ def test_a_403_page_has_the_navigation_and_the_owners(app, client, team):
 
 def test_the_only_owner_is_offered_neither_a_role_nor_removal_and_is_refused(app, client, team):
     with app.app_context():
-        owner_id = accounts.create_user(team.id, "boss@example.com", PASSWORD).id
+        owner_id = create_user(team.id, "boss@example.com", PASSWORD).id
     sign_in(client, "boss@example.com")
     html = text(client.get("/members"))
     assert f'id="role-{owner_id}"' not in html
@@ -166,7 +169,7 @@ def test_the_only_owner_is_offered_neither_a_role_nor_removal_and_is_refused(app
     token = token_for(client, "/members")
     client.post(f"/members/{owner_id}/role", data={"csrf_token": token, "role": "member"})
     with app.app_context():
-        assert accounts.find_member("boss@example.com").role == "owner"
+        assert find_member("boss@example.com").role == "owner"
 
 
 # --------------------------------------------------------------------------- other pages
@@ -197,7 +200,7 @@ def test_webhook_messages_are_sentences(message, sentence):
 )
 def test_a_hex_code_is_saved_without_javascript(app, client, team, code, saved):
     with app.app_context():
-        accounts.create_user(team.id, "boss@example.com", PASSWORD)
+        create_user(team.id, "boss@example.com", PASSWORD)
     sign_in(client, "boss@example.com")
     token = token_for(client, "/settings")
     response = client.post(
@@ -217,7 +220,7 @@ def test_a_hex_code_is_saved_without_javascript(app, client, team, code, saved):
 @pytest.mark.parametrize("code", ["#12345g", "#1234", "red", "#" + "f" * 5000])
 def test_a_wrong_hex_code_is_refused_and_shown_as_sent(app, client, team, code):
     with app.app_context():
-        accounts.create_user(team.id, "boss@example.com", PASSWORD)
+        create_user(team.id, "boss@example.com", PASSWORD)
     sign_in(client, "boss@example.com")
     token = token_for(client, "/settings")
     response = client.post(
@@ -238,13 +241,11 @@ def test_a_wrong_hex_code_is_refused_and_shown_as_sent(app, client, team, code):
 
 def test_the_preview_shows_a_privacy_link_only_when_one_is_set(app, client, team):
     with app.app_context():
-        accounts.create_user(team.id, "boss@example.com", PASSWORD)
+        create_user(team.id, "boss@example.com", PASSWORD)
     sign_in(client, "boss@example.com")
     assert "look-preview-link" not in text(client.get("/settings"))
     with app.app_context():
-        accounts.update_team_settings(
-            team.id, None, "https://acme.example/privacy", None, actor=TEST_ACTOR
-        )
+        update_team_settings(team.id, None, "https://acme.example/privacy", None, actor=TEST_ACTOR)
     assert "look-preview-link" in text(client.get("/settings"))
 
 
@@ -254,7 +255,7 @@ def test_added_entries_still_work_with_the_key_names_lookup_for_other_teams(
     """A label of another team's key is not resolved: the names are read for this team."""
     other = make_team("Other")
     with app.app_context():
-        key = accounts.list_api_keys(other.id)[0]
+        key = list_api_keys(other.id)[0]
         entries.add_entry(
             team.id,
             "linkedin.com/in/odd",

@@ -9,10 +9,10 @@ import re
 
 from sqlalchemy import select
 
-from dnc_app import changelog, entries
-from dnc_app.changelog import Actor, Source
+from dnc_app.domain import changelog, entries
+from dnc_app.domain.changelog import Actor, Source
 from dnc_app.extensions import db
-from dnc_app.models import ApiKey, AuditEvent
+from dnc_app.storage.models import ApiKey, AuditEvent
 from tests.support import TEST_ACTOR
 from tests.web_support import HTMX, add_entries, token_for
 
@@ -178,7 +178,7 @@ def test_audit_shows_who_and_from_where_without_the_public_ip(app, signed_in, te
 
 
 def test_breakable_puts_wrap_points_after_separators_and_escapes():
-    from dnc_app.templating import breakable_filter
+    from dnc_app.http.templating import breakable_filter
 
     assert breakable_filter("a.b@c-d/<e>") == "a.<wbr>b@<wbr>c-<wbr>d/<wbr>&lt;e&gt;"
     assert breakable_filter("https://x.y") == "https://<wbr>x.<wbr>y"

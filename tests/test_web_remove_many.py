@@ -9,9 +9,9 @@ from html import unescape
 
 from sqlalchemy import select
 
-from dnc_app import accounts
+from dnc_app.domain.accounts.users import create_user
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.storage.models import AuditEvent, DncEntry
 from tests.test_identifiers import LEAD, LEAD_AS_SENT, MEMBER, MEMBER_AS_SENT
 from tests.web_support import PASSWORD, add_entries, sign_in, token_for
 
@@ -133,8 +133,8 @@ def test_nothing_chosen_or_no_reason_is_said_and_nothing_removed(app, signed_in,
 
 def test_a_member_sees_which_are_opt_outs_and_they_are_kept(app, client, team):
     with app.app_context():
-        accounts.create_user(team.id, "owner@example.com", PASSWORD)
-        accounts.create_user(team.id, "member@example.com", PASSWORD, role="member")
+        create_user(team.id, "owner@example.com", PASSWORD)
+        create_user(team.id, "member@example.com", PASSWORD, role="member")
     sign_in(client, "member@example.com")
     add_entries(app, team.id, ["in/objected"], source="public_form")
     add_entries(app, team.id, ["in/plain"])
@@ -150,7 +150,7 @@ def test_a_member_sees_which_are_opt_outs_and_they_are_kept(app, client, team):
 
 def test_an_owner_is_warned_and_removes_opt_outs_with_the_reason(app, client, team):
     with app.app_context():
-        accounts.create_user(team.id, "owner@example.com", PASSWORD)
+        create_user(team.id, "owner@example.com", PASSWORD)
     sign_in(client, "owner@example.com")
     add_entries(app, team.id, ["in/objected"], source="public_form")
     ids = list(ids_of(app, team.id).values())

@@ -12,8 +12,8 @@ import pytest
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from dnc_app import pending_uploads
-from dnc_app.web import screen_csv
+from dnc_app.domain import pending_uploads
+from dnc_app.http.web import screen_csv
 from tests.web_support import HTMX, add_entries, token_for
 
 
@@ -334,7 +334,7 @@ def tricky_csv(rows: int) -> bytes:
 
 def counts_from_the_database(app, team_id: str, data: bytes, column: int) -> dict[str, int]:
     """Read on its own: the csv module over the whole text, one lookup per URL."""
-    from dnc_app import entries
+    from dnc_app.domain import entries
 
     counts = dict.fromkeys(screen_csv.STATUSES, 0)
     text = data.decode("utf-8-sig")
@@ -667,9 +667,10 @@ def age(app, team_id: str, user_id: int, seconds: float) -> None:
 def test_the_sweep_removes_expired_files_and_those_of_removed_members(app, team, make_team):
     from sqlalchemy import delete
 
-    from dnc_app import accounts, members
+    from dnc_app.domain import members
+    from dnc_app.domain.accounts.users import create_user
     from dnc_app.extensions import db
-    from dnc_app.models import Team
+    from dnc_app.storage.models import Team
     from tests.support import TEST_ACTOR
     from tests.web_support import make_member, sign_in
 
@@ -681,7 +682,7 @@ def test_the_sweep_removes_expired_files_and_those_of_removed_members(app, team,
         upload(clients[email], PROSPECTS.encode())
     other = make_team("Globex")
     with app.app_context():
-        outsider = accounts.create_user(other.id, "d@example.com", "x" * 20).id
+        outsider = create_user(other.id, "d@example.com", "x" * 20).id
     outsider_client = app.test_client()
     sign_in(outsider_client, "d@example.com", "x" * 20)
     upload(outsider_client, PROSPECTS.encode())
@@ -705,7 +706,7 @@ def test_the_sweep_removes_expired_files_and_those_of_removed_members(app, team,
 
 
 def test_each_upload_sweeps_its_team(app, team):
-    from dnc_app import members
+    from dnc_app.domain import members
     from tests.support import TEST_ACTOR
     from tests.web_support import make_member, sign_in
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from dnc_app import companies
-from dnc_app.changelog import Source
+from dnc_app.domain import companies
+from dnc_app.domain.changelog import Source
 from dnc_app.extensions import db
-from dnc_app.models import CompanyBlock
-from dnc_app.web import screen_csv
+from dnc_app.http.web import screen_csv
+from dnc_app.storage.models import CompanyBlock
 from tests.support import TEST_ACTOR
 from tests.test_web_screen import counts_of, download, upload
 from tests.web_support import add_entries

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from dnc_app.security import CONTENT_SECURITY_POLICY
+from dnc_app.http.security import CONTENT_SECURITY_POLICY
 from tests.web_support import HTMX, add_entries, token_for
 
 PAGES = ["/entries", "/entries?q=abc", "/check", "/bulk", "/keys", "/audit", "/settings"]

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from dnc_app.webhooks import endpoints
+from dnc_app.events.webhooks import endpoints
 from tests.test_webhooks import attempts, deliver
 from tests.web_support import make_member, sign_in, token_for
 from tests.webhook_support import Answer
@@ -124,11 +124,9 @@ def test_pages_need_a_signed_in_member(client):
 def test_webhooks_are_the_owners(app, signed_in, team, receiver):
     endpoint_id, _secret = create(signed_in, receiver.url)  # the first member owns the team
     with app.app_context():
-        from dnc_app import accounts
+        from dnc_app.domain.accounts.users import create_user
 
-        accounts.create_user(
-            team.id, "plain@example.com", "correct horse battery staple", role="member"
-        )
+        create_user(team.id, "plain@example.com", "correct horse battery staple", role="member")
     member = app.test_client()
     sign_in(member, email="plain@example.com")
     assert member.get("/webhooks").status_code == 403

@@ -12,10 +12,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from dnc_app import changelog, entries
+from dnc_app.domain import changelog, entries
+from dnc_app.events.webhooks import delivery, endpoints, sender
 from dnc_app.extensions import db
-from dnc_app.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
-from dnc_app.webhooks import delivery, endpoints, sender
+from dnc_app.storage.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from tests.support import TEST_ACTOR
 from tests.webhook_support import Answer, Misbehaving
 

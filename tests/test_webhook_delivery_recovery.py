@@ -12,10 +12,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from dnc_app import entries
+from dnc_app.domain import entries
+from dnc_app.events.webhooks import endpoints
 from dnc_app.extensions import db
-from dnc_app.models import WebhookMessage
-from dnc_app.webhooks import endpoints
+from dnc_app.storage.models import WebhookMessage
 from tests.live import ROOT
 from tests.support import TEST_ACTOR
 from tests.test_live_concurrency import post_json

@@ -15,11 +15,11 @@ from sqlalchemy import func, select, update
 from standardwebhooks import Webhook
 
 from dnc_app.config import ConfigError
+from dnc_app.domain.timeutil import utcnow
+from dnc_app.events.webhooks import delivery, endpoints
 from dnc_app.extensions import db
-from dnc_app.models import Team, WebhookAttempt, WebhookEndpoint, WebhookMessage
-from dnc_app.optout import links
-from dnc_app.timeutil import utcnow
-from dnc_app.webhooks import delivery, endpoints
+from dnc_app.http.optout import links
+from dnc_app.storage.models import Team, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from tests.test_optout import open_form, post_optout
 from tests.test_web_bulk import confirm, pending_token, preview
 from tests.web_support import HTMX, make_member, sign_in, token_for
@@ -221,7 +221,7 @@ def test_every_path_that_changes_the_list_sends_its_event(app, team, receiver):
     )
     assert added.status_code in (200, 201)
     with app.app_context():
-        from dnc_app import entries
+        from dnc_app.domain import entries
 
         page_entry = entries.find_by_url(team.id, "in/page-one")
     assert pages.post(
@@ -592,8 +592,8 @@ def test_after_a_secret_key_change_deliveries_fail_until_the_secret_is_rotated(
 def test_a_delivery_writes_its_head_and_body_at_once():
     """One write per request (http.client's public send, not its private output buffer);
     a request without a body is written as http.client writes it."""
-    from dnc_app.webhooks.destinations import parse as parse_destination
-    from dnc_app.webhooks.sender import _Pinned
+    from dnc_app.events.webhooks.destinations import parse as parse_destination
+    from dnc_app.events.webhooks.sender import _Pinned
 
     class Recording:
         def __init__(self):

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from dnc_app import entries
+from dnc_app.domain import entries
+from dnc_app.events.webhooks import endpoints
 from dnc_app.extensions import db
-from dnc_app.models import WebhookAttempt, WebhookMessage
-from dnc_app.webhooks import endpoints
+from dnc_app.storage.models import WebhookAttempt, WebhookMessage
 from tests.live import ROOT
 from tests.support import TEST_ACTOR
 from tests.test_live_concurrency import post_json

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from dnc_app import accounts, entries
+from dnc_app.domain import entries
+from dnc_app.domain.accounts.users import create_user
 from tests.support import TEST_ACTOR
 
 PASSWORD = "correct horse battery staple"
@@ -21,7 +22,7 @@ def make_member(
     app, team_id: str, email: str = "member@example.com", password: str = PASSWORD
 ) -> int:
     with app.app_context():
-        return accounts.create_user(team_id, email, password).id
+        return create_user(team_id, email, password).id
 
 
 def sign_in(

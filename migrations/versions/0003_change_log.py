@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-03 09:00:00
 
-audit_event becomes the change log (dnc_app.changelog):
+audit_event becomes the change log (dnc_app.domain.changelog):
 - `entry_id` held entry ids for list changes and key ids for key events: it is now
   `subject_id`, with `subject_type` saying which ("entry", "api_key", "team", "member"),
   and `subject_label` for how people recognise a subject that is not an entry (a key's

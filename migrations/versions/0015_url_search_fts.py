@@ -8,7 +8,7 @@ A search of the list (`url LIKE '%…%'`) scanned the team's rows on SQLite: 285
 page at a million entries when the matches are few or none. An FTS5 table with the
 trigram tokenizer finds the rows that contain every trigram of the term; the search
 re-checks them with the same LIKE, so results are exactly what they were
-(dnc_app/entries/listing.py). External content (the URLs are not stored twice), no
+(dnc_app/domain/entries/listing.py). External content (the URLs are not stored twice), no
 positions (`detail=none`: a third of the size; the LIKE re-check replaces the phrase
 check) and no column sizes (no ranking is done).
 

@@ -17,7 +17,7 @@ Every stored URL is `https://linkedin.com/in/<username>` and no username holds `
 - `detail='none'`, `columnsize=0`: no positions, no sizes (the LIKE re-check decides).
 The `$$` padding gives each position of the username a trigram starting there, so a term
 of 1-2 characters finds its rows through the terms that start with it, listed by the
-fts5vocab table `dnc_entry_fts_username_terms` (dnc_app/search.py maps a term to this).
+fts5vocab table `dnc_entry_fts_username_terms` (dnc_app/storage/search.py maps a term to this).
 
 Kept by triggers, in the transaction of every insert, delete or URL change, whatever
 writes the row. A contentless table forgets the text: a delete names the same text again

@@ -10,7 +10,7 @@ index segment per add, then merges. That was about a fifth of the CPU of a singl
 (`dnc_entry_fts_state.indexed_upto`, a `seq`), and an insert that takes the entries past
 it by LAG indexes all of them at once (one segment per LAG adds). Searches read the
 entries past that position by a scan of the team's newest rows (at most LAG rows, all
-teams together), so their results do not change (dnc_app/entries/listing.py).
+teams together), so their results do not change (dnc_app/domain/entries/listing.py).
 
 The invariant the triggers keep, in the transaction of every write: an entry is in the
 index exactly when its seq <= indexed_upto.

@@ -18,7 +18,7 @@ to 3 characters of the username (what follows `https://linkedin.com/in/`, charac
 with the team and the entry's bucket, `seq >> 15` (32,768 consecutive seqs). A search asks,
 bucket by bucket from the newest one the team has, for the rows holding every key of its
 term (the term itself when it has 1 or 2 characters, else its trigrams), and tests them with
-its LIKE (dnc_app/entries/listing.py): each bucket's lists are short (only that team's rows
+its LIKE (dnc_app/domain/entries/listing.py): each bucket's lists are short (only that team's rows
 of that range of seq), an empty bucket costs a few index pages, and the search stops at the
 bucket that fills its page. Measured at 1,000,000 entries (the list page's search, page
 and total, in-process): 2-10 ms for every case, those three included (docs/performance.md).
@@ -28,7 +28,7 @@ Building the index took 35 s there; writes to the table wait meanwhile.
   and declared costly, so that the planner reads the index instead of evaluating it per row.
 - The pending list of new entries (GIN's fastupdate) is read in full by every index scan,
   that is once per bucket a search visits. The app's connections keep it small
-  (`gin_pending_list_limit` 64 kB, a few dozen adds: dnc_app/database.py); a bulk insert
+  (`gin_pending_list_limit` 64 kB, a few dozen adds: dnc_app/storage/database.py); a bulk insert
   lets it grow for its rows, then merges them into the index at once (cheaper than many
   small merges). Not a storage parameter of the index, which would override both. Another
   writer (the server's default is 4 MB) leaves at most that much, merged by the app's next

@@ -36,7 +36,7 @@ FTS = "dnc_entry_fts_username"
 STATE = "dnc_entry_fts_state"
 LAG = 1000  # 0017's
 UPTO = f"(SELECT indexed_upto FROM {STATE})"
-# Copied, not imported (dnc_app/search.py SQLITE_INDEXED_TEXT is the same text).
+# Copied, not imported (dnc_app/storage/search.py SQLITE_INDEXED_TEXT is the same text).
 INDEXED = ("lower(CASE WHEN substr({row}.url, 1, 24) = 'https://linkedin.com/in/' "
            "THEN substr({row}.url, 25) ELSE substr({row}.url, 22) END) || '$$'")
 OLD_INDEXED = "substr({row}.url, 25) || '$$'"

@@ -10,7 +10,7 @@ one-pass delete (each row is read whole for the trigger, whatever its WHEN says)
 cost more than the rest of the DELETE. Both delete triggers go; the entry service, the one writer
 of entries, keeps the counts with one grouped UPDATE and the index with one INSERT …
 SELECT of the rows it removes, in the same transaction, for one removal and for many
-(dnc_app/entries/statements.py delete_entries).
+(dnc_app/domain/entries/statements.py delete_entries).
 
 A team's removal (its entries go by the foreign key's cascade) takes its entries out of
 the search index by a BEFORE DELETE trigger on `team`, in one statement; its hour counts
@@ -36,7 +36,7 @@ depends_on = None
 FTS = "dnc_entry_fts_username"
 STATE = "dnc_entry_fts_state"
 UPTO = f"(SELECT indexed_upto FROM {STATE})"
-# Copied, not imported (0013's, 0026's and dnc_app/search.py SQLITE_INDEXED_TEXT).
+# Copied, not imported (0013's, 0026's and dnc_app/storage/search.py SQLITE_INDEXED_TEXT).
 HOUR = "(CAST(strftime('%s', {row}.created_at) AS INTEGER) / 3600)"
 INDEXED = (
     "lower(CASE WHEN substr({row}.url, 1, 24) = 'https://linkedin.com/in/' "

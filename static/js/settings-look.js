@@ -2,7 +2,7 @@
 // logo file change, before saving. Without this file the form saves all the same and
 // the preview shows the saved look.
 //
-// The colours mirror dnc_app/branding/colours.py (WCAG contrast), which decides them for
+// The colours mirror dnc_app/domain/branding/colours.py (WCAG contrast), which decides them for
 // the public page itself.
 (function () {
   "use strict";

@@ -20,7 +20,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from dnc_app import companies, entries
+from dnc_app.domain import companies, entries
 from tests.browser.support import screenshot
 from tests.live import LiveServer
 from tests.support import TEST_ACTOR
@@ -170,8 +170,8 @@ def opt_out(url: str) -> Callable[[Visit], None]:
 
 
 def a_disabled_webhook(visit: Visit) -> None:
+    from dnc_app.events.webhooks import endpoints as webhook_endpoints
     from dnc_app.extensions import db
-    from dnc_app.webhooks import endpoints as webhook_endpoints
 
     with visit.app.app_context():
         visit.app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the URL is never called

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from dnc_app.entries import aliases
+from dnc_app.domain.entries import aliases
 from tests.browser.support import screenshot
 from tests.browser.test_accessibility import AXE, EMAIL, WIDTHS, describe, sign_in
 from tests.live import LiveServer

@@ -11,7 +11,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from dnc_app import accounts, branding
+from dnc_app.domain import branding
+from dnc_app.domain.accounts.teams import update_team_settings
 from dnc_app.extensions import db
 from tests.branding_support import png
 from tests.browser.support import screenshot
@@ -44,9 +45,7 @@ def set_look(app, team, accent: str | None, logo: bytes | None = None) -> None:
 def privacy_link(app, team) -> None:
     """A link on the form page (and in the preview), drawn in the accent's readable shade."""
     with app.app_context():
-        accounts.update_team_settings(
-            team.id, None, "https://acme.example/privacy", None, actor=TEST_ACTOR
-        )
+        update_team_settings(team.id, None, "https://acme.example/privacy", None, actor=TEST_ACTOR)
         db.session.remove()
 
 

@@ -14,10 +14,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
-from dnc_app import companies
-from dnc_app.changelog import Source
+from dnc_app.domain import companies
+from dnc_app.domain.changelog import Source
 from dnc_app.extensions import db
-from dnc_app.models import CompanyBlock
+from dnc_app.storage.models import CompanyBlock
 from tests.browser.support import screenshot
 from tests.browser.test_accessibility import AXE, describe
 from tests.browser.test_list_browser import DESKTOP, PHONE, fits

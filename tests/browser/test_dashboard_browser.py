@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from dnc_app import entries
-from dnc_app.changelog import Source
-from dnc_app.timeutil import utcnow
+from dnc_app.domain import entries
+from dnc_app.domain.changelog import Source
+from dnc_app.domain.timeutil import utcnow
 from tests.browser.support import screenshot
 from tests.browser.test_accessibility import AXE, describe
 from tests.browser.test_list_browser import seed_weeks
@@ -32,8 +32,8 @@ def seed(app, team_id: str, monkeypatch) -> None:
         # months ago (only in the 12 months).
         for days, source, count in [(200, Source.CLI, 1), (3, Source.API, 400), (3, Source.CLI, 1)]:
             then = now - timedelta(days=days)
-            monkeypatch.setattr("dnc_app.entries.service.utcnow", lambda then=then: then)
-            monkeypatch.setattr("dnc_app.changelog.utcnow", lambda then=then: then)
+            monkeypatch.setattr("dnc_app.domain.entries.service.utcnow", lambda then=then: then)
+            monkeypatch.setattr("dnc_app.domain.changelog.utcnow", lambda then=then: then)
             entries.add_entries(
                 team_id,
                 [f"linkedin.com/in/{source.value}-{days}-{i}" for i in range(count)],

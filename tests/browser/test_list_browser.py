@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from dnc_app import entries
-from dnc_app.changelog import Source
-from dnc_app.timeutil import utcnow
+from dnc_app.domain import entries
+from dnc_app.domain.changelog import Source
+from dnc_app.domain.timeutil import utcnow
 from tests.browser.support import SCREENSHOTS, screenshot
 from tests.browser.test_web_browser import sign_in, watch
 from tests.web_support import TEST_ACTOR, make_member
@@ -40,8 +40,8 @@ def seed_weeks(app, team_id: str, monkeypatch) -> None:
     with app.app_context():
         for days, source, count in plan:
             then = now - timedelta(days=days, minutes=1)
-            monkeypatch.setattr("dnc_app.entries.service.utcnow", lambda then=then: then)
-            monkeypatch.setattr("dnc_app.changelog.utcnow", lambda then=then: then)
+            monkeypatch.setattr("dnc_app.domain.entries.service.utcnow", lambda then=then: then)
+            monkeypatch.setattr("dnc_app.domain.changelog.utcnow", lambda then=then: then)
             entries.add_entries(
                 team_id,
                 [

@@ -9,9 +9,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from dnc_app import accounts
-from dnc_app import entries as dnc_list
-from dnc_app.changelog import Source
+from dnc_app.domain import entries as dnc_list
+from dnc_app.domain.accounts.users import create_user
+from dnc_app.domain.changelog import Source
 from tests.browser.support import screenshot
 from tests.web_support import PASSWORD, TEST_ACTOR
 
@@ -38,7 +38,7 @@ def test_an_invited_member_adds_and_removes_but_not_opt_outs_or_keys(
 ):
     base = live_server.url
     with app.app_context():
-        accounts.create_user(team.id, "owner@example.com", PASSWORD)  # the first: owner
+        create_user(team.id, "owner@example.com", PASSWORD)  # the first: owner
         optout = dnc_list.add_entry(
             team.id,
             "https://linkedin.com/in/asked-themselves",
@@ -99,8 +99,8 @@ def test_an_invited_member_adds_and_removes_but_not_opt_outs_or_keys(
 def test_a_viewer_can_only_read_and_check(app, team, live_server, new_page):
     base = live_server.url
     with app.app_context():
-        accounts.create_user(team.id, "owner@example.com", PASSWORD)
-        accounts.create_user(team.id, "vera@example.com", PASSWORD, role="viewer")
+        create_user(team.id, "owner@example.com", PASSWORD)
+        create_user(team.id, "vera@example.com", PASSWORD, role="viewer")
         dnc_list.add_entry(
             team.id, "https://linkedin.com/in/listed-one", source=Source.API, actor=TEST_ACTOR
         )

@@ -10,7 +10,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from dnc_app import accounts
+from dnc_app.domain.accounts.teams import create_team
+from dnc_app.domain.accounts.users import create_user
 from tests.browser.support import screenshot
 from tests.mail_support import SmtpSink
 from tests.web_support import PASSWORD
@@ -41,8 +42,8 @@ def server(live_server_factory, smtp):
 @pytest.fixture
 def owner(app):
     with app.app_context():
-        team = accounts.create_team("Acme")
-        accounts.create_user(team.id, OWNER, PASSWORD, role="owner")
+        team = create_team("Acme")
+        create_user(team.id, OWNER, PASSWORD, role="owner")
 
 
 def axe_clean(page: Page, name: str) -> None:

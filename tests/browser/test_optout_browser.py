@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from dnc_app import accounts
+from dnc_app.domain.accounts.users import create_user
 from dnc_app.extensions import db
 from tests.browser.support import screenshot as take_screenshot
 
@@ -220,7 +220,7 @@ def test_personal_link_one_click(server, app, team, new_page):
 
 def test_settings_page(server, app, team, new_page):
     with app.app_context():
-        accounts.create_user(team.id, "owner@acme.example", "a long password 123")
+        create_user(team.id, "owner@acme.example", "a long password 123")
         db.session.remove()
     page = new_page(viewport={"width": 1024, "height": 900})
     problems = watch_console(page)

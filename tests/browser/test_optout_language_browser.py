@@ -12,7 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from dnc_app import accounts
+from dnc_app.domain.accounts.teams import update_team_settings
 from tests.browser.support import screenshot
 from tests.browser.test_accessibility import describe
 from tests.support import TEST_ACTOR
@@ -94,9 +94,7 @@ def test_the_page_in_the_browsers_language(shared_server, team, new_page, lang, 
 
 def test_a_team_that_fixed_its_language(shared_server, app, team, new_page):
     with app.app_context():
-        accounts.update_team_settings(
-            team.id, None, None, None, optout_language="fr", actor=TEST_ACTOR
-        )
+        update_team_settings(team.id, None, None, None, optout_language="fr", actor=TEST_ACTOR)
     page = new_page(**PHONE, locale="de-DE")
     page.goto(f"{shared_server.url}/optout/{team.slug}")
     assert page.locator("html").get_attribute("lang") == "fr"

@@ -18,9 +18,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from dnc_app import accounts, entries
-from dnc_app.changelog import Source
-from dnc_app.roles import Role
+from dnc_app.domain import entries
+from dnc_app.domain.accounts.users import create_user
+from dnc_app.domain.changelog import Source
+from dnc_app.domain.roles import Role
 from tests.browser.support import screenshot
 from tests.browser.test_accessibility import describe
 from tests.browser.test_web_browser import watch
@@ -49,8 +50,8 @@ def people(app, team_id: str) -> None:
     """An owner (the first member), a member and a viewer."""
     make_member(app, team_id, OWNER)
     with app.app_context():
-        accounts.create_user(team_id, MEMBER, PASSWORD, role=Role.MEMBER)
-        accounts.create_user(team_id, VIEWER, PASSWORD, role=Role.VIEWER)
+        create_user(team_id, MEMBER, PASSWORD, role=Role.MEMBER)
+        create_user(team_id, VIEWER, PASSWORD, role=Role.VIEWER)
 
 
 def listed(app, team_id: str, count: int, source: Source = Source.API) -> None:
@@ -405,7 +406,7 @@ def test_the_audit_trail_hides_sign_ins_and_keeps_addresses_whole(
     long_email = "anne-marie.vandenberghe-lastname@subsidiary.example-company.com"
     make_member(app, team.id, OWNER)
     with app.app_context():
-        accounts.create_user(team.id, long_email, PASSWORD, role=Role.MEMBER)
+        create_user(team.id, long_email, PASSWORD, role=Role.MEMBER)
     page = new_page(viewport=PHONE, is_mobile=True)
     sign_in(page, shared_server.url, long_email)
     page.get_by_label("LinkedIn profile URL").fill("linkedin.com/in/by-the-member")

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from dnc_app import entries
+from dnc_app.domain import entries
 from tests.browser.support import screenshot
 from tests.browser.test_accessibility import sign_in
 from tests.support import TEST_ACTOR

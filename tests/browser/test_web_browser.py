@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from dnc_app import entries as dnc_list
+from dnc_app.domain import entries as dnc_list
 from dnc_app.extensions import db
-from dnc_app.models import AuditEvent, DncEntry
+from dnc_app.storage.models import AuditEvent, DncEntry
 from tests.browser.support import screenshot
 from tests.web_support import PASSWORD, TEST_ACTOR, add_entries, make_member
 

@@ -1,0 +1,1 @@
+"""The product's rules: entries, accounts and members, the change log, identifiers."""

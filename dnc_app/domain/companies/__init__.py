@@ -1,0 +1,51 @@
+"""Company blocks: a team blocks whole companies by their LinkedIn page (service.py is
+the one write path; company_url normalizes the pages)."""
+
+from dnc_app.domain.companies.service import (
+    MAX_NAME_LENGTH,
+    MAX_PASTE_LINES,
+    AlreadyBlocked,
+    Block,
+    BlockedBy,
+    BlockNotFound,
+    CompanyError,
+    InvalidCompanyParameter,
+    PasteLine,
+    add_block,
+    add_blocks,
+    blocking,
+    check_fields,
+    clean_name,
+    get_block,
+    list_blocks,
+    parse_until,
+    preview_lines,
+    remove_block,
+    today,
+)
+from dnc_app.domain.company_url import InvalidURL, normalize_company_url
+
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_PASTE_LINES",
+    "AlreadyBlocked",
+    "Block",
+    "BlockNotFound",
+    "BlockedBy",
+    "CompanyError",
+    "InvalidCompanyParameter",
+    "InvalidURL",
+    "PasteLine",
+    "add_block",
+    "add_blocks",
+    "blocking",
+    "check_fields",
+    "clean_name",
+    "get_block",
+    "list_blocks",
+    "normalize_company_url",
+    "parse_until",
+    "preview_lines",
+    "remove_block",
+    "today",
+]

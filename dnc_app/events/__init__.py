@@ -1,0 +1,1 @@
+"""What happens after a change: webhook delivery and team notifications."""

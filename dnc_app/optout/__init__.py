@@ -1,9 +1,0 @@
-"""Public opt-out: a prospect removes themself from a team's outreach."""
-
-from flask import Blueprint
-
-from .links import URL_PREFIX
-
-bp = Blueprint("optout", __name__, url_prefix=URL_PREFIX)
-
-from . import views  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,1 @@
+"""The database: models, sessions and dialect-specific SQL, limit storage, backups."""

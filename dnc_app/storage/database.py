@@ -1,0 +1,369 @@
+"""Engine set-up: SQLite tuned for a threaded server; PostgreSQL with a connection pool."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import weakref
+from collections import namedtuple
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.exc import DBAPIError
+
+from dnc_app.extensions import db
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: how much a GIN index may hold of new entries before they are merged into it.
+GIN_PENDING_LIST_LIMIT = "64kB"
+
+# SQLite takes one writer at a time. Threads of one process queue for it on this lock:
+# a fast hand-over, where SQLite's own busy handler polls with sleeps of up to 100 ms
+# (a p99 of 235 ms at 8 concurrent writers, against about 10 ms with the lock). Other
+# processes on the same file still queue on the busy timeout.
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCK_HELD = "dnc_sqlite_write_lock"
+_CONNECTION = "dnc_transaction_connection"
+
+
+def init_app(app: Flask) -> None:
+    # The engine options (pool sizes) come from the configuration (config.engine_options).
+    db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine, app.config["SQLITE_SYNCHRONOUS"])
+            _SQLITE_WRITE_LOCKS.setdefault(engine, threading.Lock())
+        elif engine.dialect.name == "postgresql":
+            _configure_postgresql(engine)
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        # Set once per connection, not per request (migration 0018):
+        # - No JIT compilation: it pays on long analytic queries, and costs 50-100 ms on a
+        #   search that reads the index bucket by bucket, whose estimated cost is high (its
+        #   key function is declared costly, so that the planner reads the index) while it
+        #   runs in 1-2 ms.
+        # - A small GIN pending list: every index scan reads it whole, once per bucket.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute(
+            f"SET jit = off; SET gin_pending_list_limit = '{GIN_PENDING_LIST_LIMIT}'"
+        )
+        dbapi_connection.autocommit = autocommit
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    if synchronous not in ("NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {synchronous!r}")
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        # Take transaction control from the sqlite3 module so that we emit BEGIN
+        # ourselves (below): writes need BEGIN IMMEDIATE to queue on the busy timeout
+        # instead of failing with "database is locked".
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL (the default): with WAL, a committed write survives a crash or kill of
+        # the server; only the host losing power can lose the last commits. FULL also
+        # survives that, at one fsync per commit (~4 ms on a typical cloud disk).
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Freed cells and pages are zeroed, not left holding old rows: an erased person's
+        # URL must leave the file, not only the table (dnc_app/domain/entries/erasure.py).
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        if mode is not None:  # None: one statement in autocommit mode (read_one)
+            # On the DBAPI connection: Core's statement machinery costs more than BEGIN.
+            # Its errors are wrapped as Core wraps them (a locked database is a 503).
+            begin = f"BEGIN {mode}"
+            try:
+                conn.connection.driver_connection.execute(begin)
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(
+                    begin, (), exc, sqlite3.Error, dialect=conn.dialect
+                ) from exc
+
+
+def read_one(statement, params: dict):
+    """The first row of one read statement, or None.
+
+    Within the session's transaction when it has one (a request that already read or
+    wrote sees its own state); otherwise on a pooled connection outside the session: a
+    single statement needs no transaction on SQLite (autocommit mode reads one
+    consistent snapshot), so neither BEGIN nor the session's bookkeeping is paid on the
+    hot path (check).
+    """
+    if session_in_transaction():
+        return db.session.connection().execute(statement, params).first()
+    engine = db.engine
+    prepared = _prepared(engine, statement)
+    # PostgreSQL: the statement in autocommit mode is its own snapshot, one round trip
+    # instead of three (BEGIN, SELECT, and the pool's ROLLBACK). Switched back before the
+    # connection returns to the pool; on any error the connection is discarded.
+    autocommit = engine.dialect.name == "postgresql"
+    try:
+        # The pool hands out the driver's own errors (a failed connect) unwrapped.
+        fairy = engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error:
+        return _read_one_through_sqlalchemy(engine, statement, params)
+    driver: Any = fairy.driver_connection  # the checked-out connection: never None
+    try:
+        if autocommit:
+            driver.autocommit = True
+        cursor = fairy.cursor()
+        cursor.execute(prepared.sql, prepared.parameters(params))
+        row = cursor.fetchone()
+        cursor.close()
+        if autocommit:
+            driver.autocommit = False
+    except engine.dialect.loaded_dbapi.Error:
+        # Whatever went wrong (a lost connection, a restart), the SQLAlchemy path below
+        # answers it as everywhere else: wrapped errors (a 503), pool invalidation.
+        fairy.invalidate()
+        fairy.close()
+        return _read_one_through_sqlalchemy(engine, statement, params)
+    fairy.close()
+    return None if row is None else prepared.row(row)
+
+
+def _read_one_through_sqlalchemy(engine: Engine, statement, params: dict):
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection = connection.execution_options(sqlite_begin=None)
+        return connection.execute(statement, params).first()
+
+
+def run(statement, params: dict | list[dict]) -> list:
+    """Run a statement built once in the write in progress (write_outside_session's, else
+    the session's transaction), straight on the DBAPI cursor of its connection; the rows it
+    returns (RETURNING), as Core would give them.
+    A list of parameter sets runs it once per set (executemany, no rows).
+
+    The write path's statements (an add: the team lock, the insert, the change log's
+    two): SQLAlchemy's per-statement machinery cost more than the SQL on SQLite. Errors
+    are wrapped as Core wraps them (so a locked database is still a 503), a lost
+    connection is invalidated, and the engine's cursor events still fire (tests count
+    statements with them).
+    """
+    connection = _transaction_connection()
+    engine = connection.engine
+    # An INSERT's SQL depends on the columns given: compiled per set of keys.
+    values: Any
+    if isinstance(params, list):
+        many = True
+        prepared = _prepared(engine, statement, tuple(params[0]))
+        values = [prepared.parameters(p) for p in params]
+    else:
+        many = False
+        prepared = _prepared(engine, statement, tuple(params))
+        values = prepared.parameters(params)
+    fairy = connection.connection
+    cursor = fairy.cursor()
+    sql = prepared.sql
+    # The connection's cursor listeners (the engine's included); usually none.
+    dispatch = connection.dispatch
+    for listener in dispatch.before_cursor_execute:
+        listener(connection, cursor, sql, values, None, many)
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        if many:
+            cursor.executemany(sql, values)
+            rows: list[Any] = []
+        else:
+            cursor.execute(sql, values)
+            rows = cursor.fetchall() if cursor.description else []
+    except dbapi.Error as exc:
+        lost = engine.dialect.is_disconnect(exc, fairy, cursor)
+        cursor.close()
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, values, exc, dbapi.Error, connection_invalidated=lost, dialect=engine.dialect
+        ) from exc
+    for listener in dispatch.after_cursor_execute:
+        listener(connection, cursor, sql, values, None, many)
+    cursor.close()
+    return [prepared.row(row) for row in rows]
+
+
+# The connection of a write_outside_session() in progress, where run() executes.
+_OUTSIDE_SESSION: ContextVar = ContextVar("dnc_write_outside_session", default=None)
+
+
+def session_in_transaction() -> bool:
+    # registry.has(): asking db.session() would create a session only to find it idle.
+    return db.session.registry.has() and db.session().in_transaction()
+
+
+@contextmanager
+def write_outside_session() -> Iterator:
+    """SQLite: a write transaction (BEGIN IMMEDIATE, queued on this process's write lock
+    like begin_write) on a pooled connection outside the session, for run()'s statements;
+    yields the Core transaction, committed at the end unless the caller ended it, rolled
+    back on an exception. The session's transaction machinery costs more than an add's
+    SQL. Only when the session holds no transaction (it might hold the write lock)."""
+    engine = db.engine
+    lock = _SQLITE_WRITE_LOCKS[engine]
+    # Without the lock after the busy timeout, BEGIN IMMEDIATE still waits its turn.
+    held = lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(sqlite_begin="IMMEDIATE")
+            transaction = connection.begin()
+            token = _OUTSIDE_SESSION.set(connection)
+            try:
+                yield transaction
+                if transaction.is_active:
+                    transaction.commit()
+            except BaseException:
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
+            finally:
+                _OUTSIDE_SESSION.reset(token)
+    finally:
+        if held:
+            lock.release()
+
+
+def _transaction_connection():
+    """The connection of the write in progress: write_outside_session()'s, else the
+    session's, begun if need be and kept for the rest of its transaction (asking the
+    session costs more than an SQLite statement)."""
+    outside = _OUTSIDE_SESSION.get()
+    if outside is not None:
+        return outside
+    session = db.session()
+    connection = session.info.get(_CONNECTION)
+    if connection is None or connection.closed or not connection.in_transaction():
+        connection = session.info[_CONNECTION] = session.connection()
+    return connection
+
+
+class _Prepared:
+    """A statement compiled once per engine, for the DBAPI cursor: its SQL (the driver
+    keeps it prepared: sqlite3's statement cache, psycopg's automatic prepare), its
+    parameters in the driver's style, and its types' own bind and result processors (e.g.
+    timestamps read back as aware UTC), so rows are exactly what Core returns. An INSERT
+    is compiled for the columns given (`column_keys`); column defaults are not applied.
+    Only public interfaces: the compiled statement's SQL, `binds` and `positiontup`, the
+    statement's `exported_columns`, and each type's `bind_processor`/`result_processor`."""
+
+    def __init__(self, engine: Engine, statement, column_keys: tuple[str, ...] | None = None):
+        dialect = engine.dialect
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+        self.sql = str(compiled)
+        self.positions = tuple(compiled.positiontup or ()) if dialect.positional else None
+        self.bind_processors = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self.bind_processors[name] = process
+        # Values written into the statement itself (`column == "x"`), as Core sends them.
+        self.literals = {
+            name: bind.value
+            for name, bind in compiled.binds.items()
+            if not bind.required and bind.callable is None
+        }
+        columns = list(statement.exported_columns)  # a SELECT's, or the RETURNING ones
+        self.keys = [column.name for column in columns]
+        self.processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
+        self.row_class = _row_class(self.keys)
+
+    def parameters(self, params: dict):
+        if self.literals:
+            params = {**self.literals, **params}
+        if self.bind_processors:
+            params = {
+                name: self.bind_processors[name](value) if name in self.bind_processors else value
+                for name, value in params.items()
+            }
+        if self.positions is None:
+            return params
+        return tuple(params[name] for name in self.positions)
+
+    def row(self, values):
+        return self.row_class(
+            *(
+                value if process is None else process(value)
+                for process, value in zip(self.processors, values, strict=True)
+            )
+        )
+
+
+def _row_class(keys: list[str]) -> Callable[..., tuple[Any, ...]]:
+    """Rows with attribute access by column name, like Core's."""
+    make: Callable[..., Callable[..., tuple[Any, ...]]] = namedtuple
+    return make("Row", keys, rename=True)
+
+
+_PREPARED: weakref.WeakKeyDictionary[Engine, dict[tuple, tuple[object, _Prepared]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _prepared(engine: Engine, statement, column_keys: tuple[str, ...] | None = None) -> _Prepared:
+    # Callers pass statements built once; each is kept with its compiled form, so its
+    # id cannot be reused by another statement.
+    statements = _PREPARED.setdefault(engine, {})
+    key = (id(statement), column_keys)
+    known = statements.get(key)
+    if known is None or known[0] is not statement:
+        known = statements[key] = (statement, _Prepared(engine, statement, column_keys))
+    return known[1]
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (its result is a CursorResult)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+def begin_write() -> None:
+    """Start a fresh write transaction; call before the first statement of any write.
+
+    An SQLite read snapshot cannot be upgraded to a write once another connection has
+    committed (it fails at once with "database is locked", whatever the busy timeout),
+    so the caller's read transaction is ended first and the write starts with BEGIN
+    IMMEDIATE, which queues on the busy timeout instead. On PostgreSQL the transaction
+    goes on (or begins with the first statement).
+    """
+    session = db.session()
+    lock = _SQLITE_WRITE_LOCKS.get(db.engine)
+    if lock is None:
+        # PostgreSQL (READ COMMITTED): a read transaction may simply go on to write;
+        # ending it and beginning another would cost two round trips.
+        return
+    if session.in_transaction():
+        session.commit()
+    # Without the lock after the busy timeout, BEGIN IMMEDIATE still waits its turn.
+    if lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        session.info[_LOCK_HELD] = lock
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _release_sqlite_write_lock(session, transaction) -> None:
+    # The outermost transaction ended (commit, rollback or close, after the database's
+    # own commit or rollback): the next writer may begin.
+    if transaction.parent is None:
+        session.info.pop(_CONNECTION, None)
+        lock = session.info.pop(_LOCK_HELD, None)
+        if lock is not None:
+            lock.release()
