@@ -334,6 +334,31 @@ def test_postgresql_folds_the_ascii_letters_only(app):
             assert folded == ascii_lower(url)
 
 
+@pytest.mark.database("postgresql")
+def test_the_index_keys_fold_as_before_migration_0030(app):
+    """0030's key function gives 0026's keys (so the index needs no rebuild): the ASCII
+    letters lowered, every other character kept, for profiles, tokens and leads."""
+    from flask_migrate import upgrade
+
+    urls = [
+        "https://linkedin.com/in/ACoAAB8xWzUser1_",
+        "https://linkedin.com/in/İstanbul-ÉÀ-ǅungla-ßZ",
+        "https://linkedin.com/in/王小明-Q",
+        "https://linkedin.com/sales/lead/ACwAAZ9,NAME_SEARCH,Xy",
+    ]
+    keys = text("SELECT dnc_entry_search_keys('t1', 40000, :url)")
+    with app.app_context():
+        now = [db.session.execute(keys, {"url": url}).scalar_one() for url in urls]
+        downgrade_before(app, "0030")
+        before = [db.session.execute(keys, {"url": url}).scalar_one() for url in urls]
+        db.session.remove()
+        upgrade()
+    assert now == before
+    assert now[0][:3] == ["t1:1:a", "t1:1:ac", "t1:1:aco"]  # the token's letters lowered
+    assert now[1][:3] == ["t1:1:İ", "t1:1:İs", "t1:1:İst"]  # every other character kept
+    assert now[3][:3] == ["t1:1:s", "t1:1:sa", "t1:1:sal"]  # a lead: from `sales/lead/`
+
+
 def test_search_is_the_same_with_the_real_windows(app, searched):
     with app.app_context():
         for term in ("user", "a", "ab", "üb", "nothing", "user-1"):
