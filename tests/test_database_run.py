@@ -6,18 +6,20 @@ webhooks."""
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dnc_app.domain import entries
 from dnc_app.domain.changelog import Actor, ActorType, Source
 from dnc_app.domain.entries import statements as sql
 from dnc_app.domain.entries import url_digest
 from dnc_app.extensions import db
+from dnc_app.storage import database
 from dnc_app.storage.database import begin_write, run, session_in_transaction
 from dnc_app.storage.models import AuditEvent, Team
 
@@ -185,3 +187,116 @@ def test_an_add_inside_a_session_transaction_takes_the_sessions_path(app, team):
         entries.add_entry(team.id, "in/inside", source=Source.API, actor=ACTOR)
         assert stored(team.id) == (1, ["add"])
         assert db.session.get(Team, team.id).name == "Renamed"
+
+
+@pytest.mark.database("sqlite")
+def test_a_locked_database_on_the_outside_path_is_a_503_and_writes_nothing(
+    make_app, team, monkeypatch
+):
+    """Another process holds the write lock past the busy timeout: BEGIN IMMEDIATE on the
+    pooled DBAPI connection fails, wrapped as Core wraps it (a 503 in the envelope)."""
+    import sqlite3
+
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    app = make_app()
+    with app.app_context():
+        path = db.engine.url.database
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        answer = app.test_client().post(
+            "/v1/dnc", json={"url": "in/while-locked"}, headers=team.headers
+        )
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert answer.status_code == 503, answer.get_json()
+    assert answer.get_json()["error"] == "service_unavailable"
+    with app.app_context():
+        assert stored(team.id) == (0, [])
+        # The connection went back to the pool usable: the next add goes through.
+        entries.add_entry(team.id, "in/after-lock", source=Source.API, actor=ACTOR)
+        assert stored(team.id) == (1, ["add"])
+
+
+@pytest.mark.database("sqlite")
+def test_a_database_that_cannot_be_opened_on_the_outside_path_is_wrapped(make_app, tmp_path):
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/no/such/dir/dnc.sqlite3")
+    with app.app_context(), pytest.raises(OperationalError):
+        entries.add_entry("team_x", "in/nowhere", source=Source.API, actor=ACTOR)
+
+
+# ------------------------------------------------------------ SQLite's checkpoints
+
+
+def _wal_pages(engine) -> int:
+    """The pages in the WAL (a PASSIVE checkpoint's count, which copies them back too)."""
+    with engine.connect() as connection:
+        busy, pages, copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+    assert (busy, copied) == (0, pages)
+    return pages
+
+
+def _add_many(team_id: str, start: int, count: int) -> None:
+    entries.add_entries(
+        team_id,
+        [f"https://linkedin.com/in/wal-{n:06d}-{'x' * 40}" for n in range(start, start + count)],
+        source=Source.CLI,
+        actor=ACTOR,
+    )
+
+
+@pytest.mark.database("sqlite")
+def test_commits_leave_the_wal_to_the_checkpointer(app, team, monkeypatch):
+    """A commit no longer checkpoints at SQLite's 1,000 pages (with the checkpointer held
+    back, the WAL grows past them), and the connection's own threshold stays as a net."""
+    monkeypatch.setattr(database, "SQLITE_CHECKPOINT_INTERVAL_S", 60.0)
+    with app.app_context():
+        engine = db.engine
+        assert database.checkpointer(engine) is not None
+        with engine.connect() as connection:
+            pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+        assert pages == database.SQLITE_WAL_AUTOCHECKPOINT_PAGES > 1000
+        # Other apps' checkpointers (earlier tests, same file) are done, and sleep now.
+        time.sleep(0.5)
+        database.checkpointer(engine).checkpoint()  # from an empty WAL on
+        for chunk in range(3):
+            _add_many(team.id, chunk * 1000, 1000)
+        assert _wal_pages(engine) > 1000
+
+
+@pytest.mark.database("sqlite")
+def test_the_checkpointer_copies_the_wal_back_after_writes_and_rests_when_idle(
+    app, team, monkeypatch
+):
+    monkeypatch.setattr(database, "SQLITE_CHECKPOINT_INTERVAL_S", 0.02)
+    monkeypatch.setattr(database, "SQLITE_CHECKPOINTER_IDLE_S", 0.2)
+    with app.app_context():
+        engine = db.engine
+        worker = database.checkpointer(engine)
+        assert worker is not None
+        worker.checkpoint()
+        seen = []
+        for chunk in range(4):
+            _add_many(team.id, chunk * 1000, 1000)
+            assert worker.running  # a write started it
+            db.session.remove()  # as at the end of a request: no snapshot held open
+            # A checkpoint that began after the chunk's writes:
+            writes = worker.writes
+            _wait_for(lambda writes=writes: worker.covered >= writes)
+            seen.append(worker.last)
+        # Each of the thread's checkpoints copied the whole WAL back, and each chunk began
+        # a new WAL: one chunk's pages each time (three chunks without the thread: more
+        # than 1,000, the test above), not a growing sum.
+        assert all(busy == 0 and copied == pages for busy, pages, copied in seen)
+        assert all(0 < pages < 1000 for _busy, pages, _copied in seen)
+        _wait_for(lambda: not worker.running)  # idle: the thread ends
+        _add_many(team.id, 10_000, 10)
+        assert worker.running  # and the next write starts it again
+
+
+def _wait_for(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import func, select
 
 from dnc_app.domain import entries
 from dnc_app.domain.changelog import Actor, ActorType
+from dnc_app.domain.timeutil import isoformat
 from dnc_app.extensions import db
 from dnc_app.storage.models import AuditEvent, DncEntry, Team
 
@@ -225,3 +228,19 @@ def test_concurrent_writers_in_one_process_all_succeed_and_release_the_write_loc
     if lock is not None:  # SQLite: nobody holds the write lock any more
         assert lock.acquire(blocking=False)
         lock.release()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime(2026, 11, 26, 10, 15, 30, 123999, tzinfo=UTC), "2026-11-26T10:15:30.123Z"),
+        (datetime(2026, 11, 26, 10, 15, 30), "2026-11-26T10:15:30.000Z"),  # stored: naive UTC
+        (
+            datetime(2026, 1, 1, 1, 0, 0, 999, tzinfo=timezone(timedelta(hours=2))),
+            "2025-12-31T23:00:00.000Z",
+        ),
+        (None, None),
+    ],
+)
+def test_timestamps_are_utc_with_milliseconds_and_a_z(value, text):
+    assert isoformat(value) == text

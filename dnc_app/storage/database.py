@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator
@@ -19,6 +22,13 @@ from sqlalchemy.exc import DBAPIError
 from dnc_app.extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# SQLite's WAL is copied back into the database file by a thread of each process (the
+# checkpointer, below) soon after writes; a commit does it itself only past this many pages
+# (SQLite's wal_autocheckpoint, 1,000 by default), should that thread fall behind.
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
+SQLITE_CHECKPOINT_INTERVAL_S = 0.25
+# The checkpointer's thread ends after this long without writes (the next write starts it).
+SQLITE_CHECKPOINTER_IDLE_S = 5.0
 # PostgreSQL: how much a GIN index may hold of new entries before they are merged into it.
 GIN_PENDING_LIST_LIMIT = "64kB"
 
@@ -30,6 +40,8 @@ _SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref
 _LOCK_HELD = "dnc_sqlite_write_lock"
 _CONNECTION = "dnc_transaction_connection"
 
+log = logging.getLogger(__name__)
+
 
 def init_app(app: Flask) -> None:
     # The engine options (pool sizes) come from the configuration (config.engine_options).
@@ -39,6 +51,8 @@ def init_app(app: Flask) -> None:
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, app.config["SQLITE_SYNCHRONOUS"])
             _SQLITE_WRITE_LOCKS.setdefault(engine, threading.Lock())
+            if engine.url.database not in (None, "", ":memory:"):
+                _CHECKPOINTERS.setdefault(engine, Checkpointer(engine))
         elif engine.dialect.name == "postgresql":
             _configure_postgresql(engine)
 
@@ -78,6 +92,10 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Checkpoints are the checkpointer's (below): a commit crossing SQLite's default
+        # threshold would copy the WAL back and fsync twice while this process's writers
+        # queue behind it on the write lock.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         # Freed cells and pages are zeroed, not left holding old rows: an erased person's
         # URL must leave the file, not only the table (dnc_app/domain/entries/erasure.py).
         cursor.execute("PRAGMA secure_delete=ON")
@@ -159,8 +177,13 @@ def run(statement, params: dict | list[dict]) -> list:
     connection is invalidated, and the engine's cursor events still fire (tests count
     statements with them).
     """
-    connection = _transaction_connection()
-    engine = connection.engine
+    outside: OutsideWrite | None = _OUTSIDE_SESSION.get()
+    connection = None
+    if outside is not None:
+        engine, fairy = outside.engine, outside.fairy
+    else:
+        connection = _transaction_connection()
+        engine, fairy = connection.engine, connection.connection
     # An INSERT's SQL depends on the columns given: compiled per set of keys.
     values: Any
     if isinstance(params, list):
@@ -171,11 +194,11 @@ def run(statement, params: dict | list[dict]) -> list:
         many = False
         prepared = _prepared(engine, statement, tuple(params))
         values = prepared.parameters(params)
-    fairy = connection.connection
     cursor = fairy.cursor()
     sql = prepared.sql
-    # The connection's cursor listeners (the engine's included); usually none.
-    dispatch = connection.dispatch
+    # The connection's cursor listeners (the engine's included); usually none. Outside
+    # the session there is no Connection: the engine's listeners get None for it.
+    dispatch = engine.dispatch if connection is None else connection.dispatch
     for listener in dispatch.before_cursor_execute:
         listener(connection, cursor, sql, values, None, many)
     dbapi = engine.dialect.loaded_dbapi
@@ -190,7 +213,7 @@ def run(statement, params: dict | list[dict]) -> list:
         lost = engine.dialect.is_disconnect(exc, fairy, cursor)
         cursor.close()
         if lost:
-            connection.invalidate(exc)
+            (fairy if connection is None else connection).invalidate(exc)
         raise DBAPIError.instance(
             sql, values, exc, dbapi.Error, connection_invalidated=lost, dialect=engine.dialect
         ) from exc
@@ -201,7 +224,9 @@ def run(statement, params: dict | list[dict]) -> list:
 
 
 # The connection of a write_outside_session() in progress, where run() executes.
-_OUTSIDE_SESSION: ContextVar = ContextVar("dnc_write_outside_session", default=None)
+_OUTSIDE_SESSION: ContextVar[OutsideWrite | None] = ContextVar(
+    "dnc_write_outside_session", default=None
+)
 
 
 def session_in_transaction() -> bool:
@@ -209,22 +234,63 @@ def session_in_transaction() -> bool:
     return db.session.registry.has() and db.session().in_transaction()
 
 
+class OutsideWrite:
+    """The transaction of a write_outside_session(): a pooled DBAPI connection holding
+    BEGIN IMMEDIATE, where run() executes. Ended by commit() or rollback() (or by the
+    context manager). Errors are wrapped as Core wraps them (a locked database is a 503)."""
+
+    __slots__ = ("engine", "fairy", "is_active")
+
+    def __init__(self, engine: Engine, fairy: Any):
+        self.engine = engine
+        self.fairy = fairy
+        self.is_active = False
+
+    def _execute(self, name: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(
+                name, (), exc, sqlite3.Error, dialect=self.engine.dialect
+            ) from exc
+
+    def begin(self) -> None:
+        driver = self.fairy.driver_connection
+        self._execute("BEGIN IMMEDIATE", lambda: driver.execute("BEGIN IMMEDIATE"))
+        self.is_active = True
+
+    def commit(self) -> None:
+        self.is_active = False
+        self._execute("COMMIT", self.fairy.driver_connection.commit)
+
+    def rollback(self) -> None:
+        self.is_active = False
+        self._execute("ROLLBACK", self.fairy.driver_connection.rollback)
+
+
 @contextmanager
-def write_outside_session() -> Iterator:
+def write_outside_session() -> Iterator[OutsideWrite]:
     """SQLite: a write transaction (BEGIN IMMEDIATE, queued on this process's write lock
-    like begin_write) on a pooled connection outside the session, for run()'s statements;
-    yields the Core transaction, committed at the end unless the caller ended it, rolled
-    back on an exception. The session's transaction machinery costs more than an add's
-    SQL. Only when the session holds no transaction (it might hold the write lock)."""
+    like begin_write) on a pooled DBAPI connection outside the session, for run()'s
+    statements; yields it, committed at the end unless the caller ended it, rolled back
+    on an exception. An add's SQL costs less than the session's transaction machinery,
+    and less than Core's Connection and transaction objects too. Only when the session
+    holds no transaction (it might hold the write lock)."""
     engine = db.engine
     lock = _SQLITE_WRITE_LOCKS[engine]
     # Without the lock after the busy timeout, BEGIN IMMEDIATE still waits its turn.
     held = lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     try:
-        with engine.connect() as connection:
-            connection.execution_options(sqlite_begin="IMMEDIATE")
-            transaction = connection.begin()
-            token = _OUTSIDE_SESSION.set(connection)
+        try:
+            fairy = engine.raw_connection()
+        except sqlite3.Error as exc:  # the pool hands out the driver's own error
+            raise DBAPIError.instance(
+                "connect", (), exc, sqlite3.Error, dialect=engine.dialect
+            ) from exc
+        transaction = OutsideWrite(engine, fairy)
+        try:
+            transaction.begin()
+            token = _OUTSIDE_SESSION.set(transaction)
             try:
                 yield transaction
                 if transaction.is_active:
@@ -235,18 +301,18 @@ def write_outside_session() -> Iterator:
                 raise
             finally:
                 _OUTSIDE_SESSION.reset(token)
+        finally:
+            # Back to the pool, which resets it (a rollback: nothing left open).
+            fairy.close()
     finally:
         if held:
             lock.release()
+        wrote(engine)
 
 
 def _transaction_connection():
-    """The connection of the write in progress: write_outside_session()'s, else the
-    session's, begun if need be and kept for the rest of its transaction (asking the
-    session costs more than an SQLite statement)."""
-    outside = _OUTSIDE_SESSION.get()
-    if outside is not None:
-        return outside
+    """The connection of the session's write in progress, begun if need be and kept for
+    the rest of its transaction (asking the session costs more than an SQLite statement)."""
     session = db.session()
     connection = session.info.get(_CONNECTION)
     if connection is None or connection.closed or not connection.in_transaction():
@@ -367,3 +433,87 @@ def _release_sqlite_write_lock(session, transaction) -> None:
         lock = session.info.pop(_LOCK_HELD, None)
         if lock is not None:
             lock.release()
+            wrote(session.get_bind())
+
+
+class Checkpointer:
+    """SQLite: a thread of this process that copies the WAL back into the database file
+    (a PASSIVE checkpoint: it waits for no reader or writer) every SQLITE_CHECKPOINT_INTERVAL_S
+    while there are writes, instead of the commit that crosses the threshold doing it, with
+    its two fsyncs, while the process's other writers queue for the write lock. It ends after
+    SQLITE_CHECKPOINTER_IDLE_S without a write; the next write starts it again (also in a
+    forked worker, where the parent's thread does not exist). Should it fall behind, commits
+    checkpoint past SQLITE_WAL_AUTOCHECKPOINT_PAGES as SQLite does by itself."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.pid = 0  # the process whose thread runs (none yet)
+        self.running = False
+        self.dirty = False
+        self.checkpoints = 0
+        self.last: tuple[int, int, int] | None = None
+        # Writes noted, and how many of them the last checkpoint came after.
+        self.writes = 0
+        self.covered = 0
+        self._lock = threading.Lock()
+
+    def wrote(self) -> None:
+        self.writes += 1
+        self.dirty = True
+        if self.running and self.pid == os.getpid():
+            return
+        with self._lock:
+            if self.running and self.pid == os.getpid():
+                return
+            self.pid, self.running = os.getpid(), True
+        threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True).start()
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """One PASSIVE checkpoint: (busy, pages in the WAL, pages copied back)."""
+        fairy = self.engine.raw_connection()
+        try:
+            cursor = fairy.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            busy, pages, copied = cursor.fetchone() or (0, 0, 0)
+            cursor.close()
+        finally:
+            fairy.close()
+        self.last = (busy, pages, copied)
+        self.checkpoints += 1
+        return self.last
+
+    def _run(self) -> None:
+        idle = 0.0
+        while True:
+            time.sleep(SQLITE_CHECKPOINT_INTERVAL_S)
+            if not self.dirty:
+                idle += SQLITE_CHECKPOINT_INTERVAL_S
+                with self._lock:
+                    if idle >= SQLITE_CHECKPOINTER_IDLE_S and not self.dirty:
+                        self.running = False
+                        return
+                continue
+            idle = 0.0
+            self.dirty = False
+            writes = self.writes
+            try:
+                self.checkpoint()
+                self.covered = writes
+            except Exception:  # noqa: BLE001 - a housekeeping thread must not die of it
+                # The commits' own threshold still bounds the WAL meanwhile.
+                log.warning("SQLite checkpoint failed", exc_info=True)
+
+
+_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, Checkpointer] = weakref.WeakKeyDictionary()
+
+
+def checkpointer(engine: Engine) -> Checkpointer | None:
+    """The engine's checkpointer (SQLite database files only)."""
+    return _CHECKPOINTERS.get(engine)
+
+
+def wrote(engine: Any) -> None:
+    """A write transaction ended on `engine`: its checkpointer runs soon."""
+    worker = _CHECKPOINTERS.get(engine)
+    if worker is not None:
+        worker.wrote()
