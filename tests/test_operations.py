@@ -159,6 +159,12 @@ def test_sqlite_is_set_up_for_a_threaded_server(make_app, tmp_path):
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        assert conn.execute(text("PRAGMA cache_size")).scalar() == -32 * 1024  # KiB
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'cache.sqlite3'}", SQLITE_CACHE_MIB=8
+    )
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA cache_size")).scalar() == -8 * 1024
 
 
 def test_sqlite_synchronous_is_configurable(make_app, tmp_path):
