@@ -3,7 +3,7 @@ on a fixed day, the audit trail and the migration."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select, text, update
@@ -268,6 +268,39 @@ def test_prospects_are_screened_with_their_company(client, team):
     assert (data["blocked"], data["invalidCompanies"]) == (3, 1)
 
 
+def test_a_sales_navigator_export_is_screened_with_its_company_number(client, team):
+    """A Sales Navigator export names each person by a lead URL and their company by
+    /sales/company/<number>: the block of /company/<number> applies to them, and a block
+    added by the Sales Navigator link is that page's block."""
+    jane = add(client, team, "in/jane")
+    lead = (
+        "https://www.linkedin.com/sales/lead/ACwAAA7IcPoBXbqAyFuCjYLHAhmm13BgChs-P5g,NAME_SEARCH,x"
+    )
+    numbered = block(client, team, "https://www.linkedin.com/company/1035/")
+    data = screen(
+        client,
+        team,
+        [
+            {"url": lead, "companyUrl": "https://www.linkedin.com/sales/company/1035"},
+            {"url": "in/jane", "companyUrl": "https://www.linkedin.com/sales/company/1035/people"},
+            {"url": "in/bob", "companyUrl": "https://www.linkedin.com/sales/company/2048"},
+            {"url": "in/bob", "companyUrl": "https://www.linkedin.com/sales/company/acme"},
+        ],
+    )
+    first, second, third, fourth = data["results"]
+    assert first["companyUrl"] == "https://linkedin.com/company/1035"
+    assert first["blockedBy"] == {"companyId": numbered["id"], "until": None}
+    assert second["blockedBy"]["companyId"] == numbered["id"] and second["entryId"] == jane["$id"]
+    assert third["blockedBy"] is None and third["companyError"] is None
+    assert fourth["companyError"] == "invalid_company_url"
+    assert (data["blocked"], data["invalidCompanies"]) == (2, 1)
+    # Blocking by the Sales Navigator link is blocking the company's page.
+    again = post(client, team, url="https://www.linkedin.com/sales/company/1035?_ntb=x")
+    assert (again.status_code, again.get_json()["data"]["id"]) == (409, numbered["id"])
+    other = block(client, team, "https://www.linkedin.com/sales/company/2048/")
+    assert other["url"] == "https://linkedin.com/company/2048"
+
+
 @pytest.mark.parametrize(
     "company",
     ["https://evil.com/company/acme", "company/" + "%" * 3000, "in/john", "", "company/a\x00"],
@@ -347,6 +380,22 @@ def test_expiry_on_fixed_days(app, team):
             assert all(b.company_id.startswith("cmp_") for b in found.values())
         with pytest.raises(companies.InvalidCompanyParameter):
             companies.parse_until("2030-06-30", date(2030, 7, 1))
+
+
+def test_a_block_matches_through_the_end_of_its_last_day_in_utc(client, team, monkeypatch):
+    """`until` is a UTC day, inclusive: at 23:59:59.999Z of that day the block matches, at
+    00:00Z the next day it no longer does."""
+    clock = [datetime(2030, 6, 30, 10, 0, tzinfo=UTC)]
+    monkeypatch.setattr(companies.service, "utcnow", lambda: clock[0])
+    acme = block(client, team, "company/acme", until="2030-06-30")  # today (UTC) is valid
+    prospect = [{"url": "in/jane", "companyUrl": "company/acme"}]
+    clock[0] = datetime(2030, 6, 30, 23, 59, 59, 999000, tzinfo=UTC)
+    assert screen(client, team, prospect)["results"][0]["blockedBy"]["companyId"] == acme["id"]
+    clock[0] = datetime(2030, 7, 1, 0, 0, tzinfo=UTC)
+    assert screen(client, team, prospect)["results"][0]["blockedBy"] is None
+    # And the day is over for new blocks too: that `until` is now in the past.
+    resp = post(client, team, url="company/globex", until="2030-06-30")
+    assert (resp.status_code, resp.get_json()["error"]) == (400, "invalid_parameter")
 
 
 def test_a_thousand_prospects_take_one_query_of_the_blocks(app, client, team):

@@ -11,6 +11,8 @@ from dnc_app.domain.company_url import (
     _FAST,
     R_NOT_COMPANY,
     R_PERSON,
+    R_SALES,
+    R_SALES_COMPANY,
     R_SCHOOL,
     R_SHOWCASE,
     R_SLUG_CHARS,
@@ -81,6 +83,15 @@ ACCEPTED = [
     ("linkedin.com/company/./acme", "https://linkedin.com/company/acme"),
     ("linkedin.com/in/x/../../company/acme", ACME),
     ("linkedin.com/company/" + "a" * 100, "https://linkedin.com/company/" + "a" * 100),
+    # Sales Navigator's company page: the same numeric id as /company/<number>.
+    ("https://www.linkedin.com/sales/company/1035", "https://linkedin.com/company/1035"),
+    ("https://www.linkedin.com/sales/company/1035/", "https://linkedin.com/company/1035"),
+    (
+        "https://www.linkedin.com/sales/company/1035/people?_ntb=x#y",
+        "https://linkedin.com/company/1035",
+    ),
+    ("HTTP://M.LINKEDIN.COM/Sales/Company/%31035", "https://linkedin.com/company/1035"),
+    ("/sales/company/1035", "https://linkedin.com/company/1035"),
 ]
 
 
@@ -101,6 +112,14 @@ REFUSED = [
     ("linkedin.com/school/harvard", R_SCHOOL),
     ("linkedin.com/showcase/acme-cloud", R_SHOWCASE),
     ("linkedin.com/feed/", R_NOT_COMPANY),
+    ("https://www.linkedin.com/sales/lead/ACwAAA7IcPoBXbqAyFuCjYLHAhmm13BgChs-P5g", R_SALES),
+    ("https://www.linkedin.com/sales/search/company?query=x", R_SALES),
+    ("https://www.linkedin.com/sales/company/acme", R_SALES_COMPANY),
+    ("https://www.linkedin.com/sales/company/", R_SALES_COMPANY),
+    ("https://www.linkedin.com/sales/company", R_SALES_COMPANY),
+    ("https://www.linkedin.com/sales/company/1035,x", R_SALES_COMPANY),
+    ("https://www.linkedin.com/sales/company/\u0661\u0662", R_SALES_COMPANY),  # Arabic digits
+    ("https://www.linkedin.com/sales/company/" + "1" * 101, R_SALES_COMPANY),
     ("linkedin.com", R_NOT_COMPANY),
     ("linkedin.com/", R_NOT_COMPANY),
     ("linkedin.com/companies/acme", R_NOT_COMPANY),

@@ -120,6 +120,31 @@ def test_a_pasted_list_in_any_form(app, signed_in, team):
     assert set(ids_of(app, team.id)) == {"https://linkedin.com/in/kept"}
 
 
+def test_a_person_pasted_twice_is_not_said_to_be_off_the_list(app, client, team):
+    """The same person by their URL, again, and by an alias: one removal each, and the
+    repeats are said to be repeats, not "not on the list" (they are on it); a member's
+    kept opt-out is listed once however often it is pasted."""
+    with app.app_context():
+        create_user(team.id, "member@example.com", PASSWORD, role="member")
+    sign_in(client, "member@example.com")
+    entry = client.post(
+        "/v1/dnc", json={"url": "in/jane", "aliases": [LEAD]}, headers=team.headers
+    ).get_json()["data"]
+    add_entries(app, team.id, ["in/objected"], source="public_form")
+    pasted = "\n".join(
+        ["in/jane", LEAD_AS_SENT, "https://www.linkedin.com/in/Jane/"]
+        + ["in/objected", "in/objected", "in/nobody"]
+    )
+    html = unescape(confirm_page(client, urls=pasted).get_data(as_text=True))
+    assert summary(html).startswith("<strong>1</strong> entry will be removed")
+    assert "1 not on the list." in html
+    assert "3 name a person already named above." in html
+    assert "is a person's own opt-out" in html
+    assert html.count("<li>linkedin.com/in/objected</li>") == 1
+    chosen = re.findall(r'type="hidden" name="ids" value="([^"]+)"', html)
+    assert chosen == [entry["$id"]]
+
+
 def test_nothing_chosen_or_no_reason_is_said_and_nothing_removed(app, signed_in, team):
     add_entries(app, team.id, ["in/a"])
     resp = confirm_page(signed_in)

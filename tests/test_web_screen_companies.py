@@ -58,6 +58,29 @@ def test_a_company_column_is_found_by_its_cells_or_header(app, signed_in, team, 
     assert [row[0] for row in contactable[1:]] == ["Ann", "Bob"]
 
 
+def test_a_sales_navigator_export_is_screened_by_its_company_numbers(app, signed_in, team):
+    """Sales Navigator's columns: a lead URL (with commas, so quoted) and the company's
+    /sales/company/<number> page, which a block of /company/<number> matches."""
+    numbered = block(app, team.id, "linkedin.com/company/1035")
+    lead = "https://www.linkedin.com/sales/lead/ACwAAA7IcPoBXbqAyFuCjYLHAhmm13BgChs-P5g"
+    data = (
+        "name,profileUrl,companyUrl\n"
+        f'Jane,"{lead},NAME_SEARCH,x",https://www.linkedin.com/sales/company/1035\n'
+        "Ann,https://www.linkedin.com/in/ann,https://www.linkedin.com/sales/company/2048/\n"
+    )
+    html = upload(signed_in, data.encode()).get_data(as_text=True)
+    assert counts_of(html) == {"not_listed": 1, "listed": 0, "invalid": 0, "blocked": 1}
+    rows = download(signed_in, html, "all")
+    assert [row[3:] for row in rows[1:]] == [
+        [
+            "not_listed",
+            "https://linkedin.com/sales/lead/ACwAAA7IcPoBXbqAyFuCjYLHAhmm13BgChs-P5g",
+            numbered.id,
+        ],
+        ["not_listed", "https://linkedin.com/in/ann", ""],
+    ]
+
+
 def test_a_header_name_alone_finds_the_column(app, signed_in, team):
     # No sample cell is a company page: the header names the column.
     html = upload(signed_in, b"Profile,Company LinkedIn URL\nin/jane,\nin/john,not a page\n")

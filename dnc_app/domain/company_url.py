@@ -11,7 +11,11 @@ schemes, hosts (`www.`, `m.`, country subdomains, a trailing dot), userinfo and 
 rules, the same resolution of `.` and `..` path segments, and the same 2,048-character
 cap. Then the path must be `/company/<slug>` (`/company` in any case; also schemeless
 `company/<slug>`); the segments after the slug (`/about/`, `/people/`), the trailing
-slash, the query and the fragment are dropped.
+slash, the query and the fragment are dropped. A Sales Navigator company page,
+`/sales/company/<number>`, names the company by the same numeric id as
+`/company/<number>` and becomes that page: the company column of a Sales Navigator
+export then matches a block of the company's number (other Sales Navigator pages, and
+a Sales Navigator company link without a number, are refused).
 
 The slug is percent-decoded (UTF-8), put in Unicode NFC and lowercased, at most 100
 characters of letters, combining marks, digits, `-`, `_` and `.` (at least one letter
@@ -64,6 +68,10 @@ R_SLUG_CHARS = (
 )
 R_SLUG_DOTS = "The company name in the URL cannot start or end with a dot or contain '..'"
 R_SLUG_NO_ALNUM = "The company name in the URL must contain a letter or digit"
+R_SALES = "Not a company page: Sales Navigator links other than a company page cannot be blocked"
+R_SALES_COMPANY = (
+    "Malformed Sales Navigator company URL: expected linkedin.com/sales/company/<number>"
+)
 R_SLUG_COMPAT = (
     "The company name in the URL contains look-alike characters (full-width, font, "
     "circled, superscript or ligature forms of letters)"
@@ -73,7 +81,7 @@ R_SLUG_COMPAT = (
 _PATH_REASONS = {
     "in": R_PERSON,
     "pub": R_PERSON,
-    "sales": "Not a company page: Sales Navigator links cannot be blocked",
+    "sales": R_SALES,
     "school": R_SCHOOL,
     "edu": R_SCHOOL,
     "showcase": R_SHOWCASE,
@@ -127,9 +135,20 @@ def _company_url(segments: list[str]) -> str:
                 raise InvalidURL(R_REPEATED_SLASH)
             raise InvalidURL(R_SLUG_MISSING)
         return COMPANY_PREFIX + _canonical_slug(segments[1])
+    if first == "sales" and len(segments) > 1 and _segment_name(segments[1]) == "company":
+        return _sales_company_url(segments)
     if first == "" and len(segments) > 1:
         raise InvalidURL(R_REPEATED_SLASH)
     raise InvalidURL(_PATH_REASONS.get(first, R_NOT_COMPANY))
+
+
+def _sales_company_url(segments: list[str]) -> str:
+    """/sales/company/<number>[/anything] -> /company/<number>: Sales Navigator names a
+    company by its numeric id, the one its /company/<number> page has."""
+    number = _percent_decode(segments[2]) if len(segments) > 2 else ""
+    if not (number.isascii() and number.isdigit() and len(number) <= MAX_SLUG_LENGTH):
+        raise InvalidURL(R_SALES_COMPANY)
+    return COMPANY_PREFIX + number
 
 
 def _canonical_slug(segment: str) -> str:

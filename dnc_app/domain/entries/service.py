@@ -460,6 +460,7 @@ class RemovalItem:
     url: str | None = None  # the entry's URL (or, by URL, the normalized input)
     error: str | None = None  # why an input is not a URL (status invalid_url)
     entry: Entry | None = None  # the entry it names (removed or protected)
+    repeat: bool = False  # names an entry an earlier item of the same request named
 
 
 @dataclass
@@ -573,6 +574,10 @@ def _classify_removal(
     refused: dict[str, Entry] = {}
     for item, key in zip(result.items, keys, strict=True):
         entry = found.get(key) if key is not None else None
+        if entry is not None:
+            # The same person again (the same id or URL, or another of their identifiers):
+            # a page says so rather than "not on the list".
+            item.repeat = entry.id in removed or entry.id in refused
         if entry is None or entry.id in removed:
             continue  # not_found (or invalid_url), as set before
         item.entry_id, item.url, item.entry = entry.id, entry.url, entry

@@ -30,16 +30,20 @@ BLOCK_EXAMPLE: JsonDict = {
     "$createdAt": "2026-11-26T10:15:30.123Z",
 }
 UNTIL_TEXT = (
-    "The block's last day (UTC), `YYYY-MM-DD`, today or later; null or absent: no end. From "
-    "the next day on, the block no longer matches (compared when screening: no job)."
+    "The block's last day (UTC), `YYYY-MM-DD`, today (the current UTC day) or later; null "
+    "or absent: no end. The block matches through the end of that day in UTC and no longer "
+    "from 00:00 UTC the next day (compared when screening: no job)."
 )
 URL_TEXT = (
     "A LinkedIn company page in any accepted form (`linkedin.com/company/<name or number>`, "
     "with or without scheme, `www.`, a country or mobile subdomain, a trailing path, query "
-    "or fragment); normalized to `https://linkedin.com/company/<slug>` (lowercased; a "
-    f"numeric id kept), the slug at most {MAX_SLUG_LENGTH} characters. A person's profile, "
-    "another host, user info, a non-default port, control characters or bad "
-    "percent-encoding are refused with `invalid_url`."
+    "or fragment; also Sales Navigator's `linkedin.com/sales/company/<number>`, the page of "
+    "that number); normalized to `https://linkedin.com/company/<slug>` (lowercased; a "
+    f"numeric id kept), the slug at most {MAX_SLUG_LENGTH} characters. A block of a name "
+    "does not match the company's number, nor the other way round (they cannot be told to "
+    "be one company without asking LinkedIn): block both if prospects come with both. "
+    "A person's profile, another host, user info, a non-default port, control characters "
+    "or bad percent-encoding are refused with `invalid_url`."
 )
 
 

@@ -312,7 +312,8 @@ class Prospect(ApiModel):
     url: str = Field(description="The person's LinkedIn URL in any accepted form.")
     companyUrl: str | None = Field(
         default=None,
-        description="The company page the person works at (optional). One that is not a "
+        description="The company page the person works at (optional; any form a company "
+        "block accepts, Sales Navigator's `/sales/company/<number>` too). One that is not a "
         'company page is answered in the item (`companyError: "invalid_company_url"`); the '
         "person is still screened.",
     )
