@@ -352,11 +352,11 @@ class Settings(BaseSettings):
     SQLITE_SYNCHRONOUS: Annotated[Literal["NORMAL", "FULL", "EXTRA"], BeforeValidator(_upper)] = (
         setting("NORMAL", "`FULL` to survive host power loss too (one fsync per commit)")
     )
-    SQLITE_CACHE_MIB: PositiveCount = setting(
+    SQLITE_WRITE_CACHE_MIB: PositiveCount = setting(
         32,
-        "MiB of page cache each SQLite connection may take: a write of many entries (a "
-        "removal or batch of 1,000) changes thousands of pages, which past it are written "
-        "out twice",
+        "MiB of page cache a write of many entries may take (a removal or batch of 1,000 "
+        "changes thousands of pages, which past it are written out twice); writes take "
+        "turns, so one connection at a time holds it",
     )
     DB_POOL_SIZE: PositiveCount = setting(10, "PostgreSQL: connections kept in the pool")
     DB_MAX_OVERFLOW: Count = setting(10, "PostgreSQL: connections opened beyond the pool")

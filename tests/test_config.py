@@ -61,7 +61,7 @@ def test_the_words_that_used_to_mean_the_opposite():
         ("PUBLIC_BASE_URL", "dnc.example.com"),
         ("WEBHOOK_RETRY_SCHEDULE", "soon"),
         ("SQLITE_SYNCHRONOUS", "sometimes"),
-        ("SQLITE_CACHE_MIB", "0"),
+        ("SQLITE_WRITE_CACHE_MIB", "0"),
         ("LOG_LEVEL", "loud"),
         ("DNC_ENV", "staging"),
         ("OPTOUT_LANGUAGE", "English"),

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from dnc_app import config
 from dnc_app.extensions import db
+from dnc_app.storage.database import begin_write
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(Path(sys.executable).with_name("flask"))
@@ -159,12 +160,28 @@ def test_sqlite_is_set_up_for_a_threaded_server(make_app, tmp_path):
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
-        assert conn.execute(text("PRAGMA cache_size")).scalar() == -32 * 1024  # KiB
+        assert conn.execute(text("PRAGMA cache_size")).scalar() == -2000  # SQLite's own
+
+
+def test_a_write_of_the_session_has_a_large_page_cache_until_its_connection_returns(
+    make_app, tmp_path
+):
     app = make_app(
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'cache.sqlite3'}", SQLITE_CACHE_MIB=8
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'cache.sqlite3'}",
+        SQLITE_WRITE_CACHE_MIB=8,
     )
     with app.app_context():
-        assert db.session.execute(text("PRAGMA cache_size")).scalar() == -8 * 1024
+        pragma = text("PRAGMA cache_size")
+        assert db.session.execute(pragma).scalar() == -2000  # a read
+        db.session.rollback()
+        begin_write()
+        writer = db.session.connection().connection.driver_connection
+        assert db.session.execute(pragma).scalar() == -8 * 1024
+        db.session.commit()
+        # Back in the pool: the default again, on that connection (the only one opened).
+        with db.engine.connect() as connection:
+            assert connection.connection.driver_connection is writer
+            assert connection.execute(pragma).scalar() == -2000
 
 
 def test_sqlite_synchronous_is_configurable(make_app, tmp_path):

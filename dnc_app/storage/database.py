@@ -38,6 +38,10 @@ GIN_PENDING_LIST_LIMIT = "64kB"
 # processes on the same file still queue on the busy timeout.
 _SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _LOCK_HELD = "dnc_sqlite_write_lock"
+# SQLite: the page cache of a write transaction of the session (KiB), and the mark of a
+# pooled connection that has it.
+_SQLITE_WRITE_CACHE_KIB: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+_LARGE_CACHE = "dnc_sqlite_large_cache"
 _CONNECTION = "dnc_transaction_connection"
 
 log = logging.getLogger(__name__)
@@ -50,7 +54,7 @@ def init_app(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(
-                engine, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_CACHE_MIB"]
+                engine, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_WRITE_CACHE_MIB"]
             )
             _SQLITE_WRITE_LOCKS.setdefault(engine, threading.Lock())
             if engine.url.database not in (None, "", ":memory:"):
@@ -76,7 +80,7 @@ def _configure_postgresql(engine: Engine) -> None:
         dbapi_connection.autocommit = autocommit
 
 
-def _configure_sqlite(engine: Engine, synchronous: str, cache_mib: int = 32) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, write_cache_mib: int) -> None:
     if synchronous not in ("NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {synchronous!r}")
 
@@ -98,14 +102,19 @@ def _configure_sqlite(engine: Engine, synchronous: str, cache_mib: int = 32) -> 
         # threshold would copy the WAL back and fsync twice while this process's writers
         # queue behind it on the write lock.
         cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
-        # SQLite's default (2 MiB) is smaller than what one write of 1,000 entries changes
-        # (a leaf of each index per entry): past it, changed pages are spilled to the WAL
-        # in the middle of the transaction and written again at its commit. Negative: KiB.
-        cursor.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")
         # Freed cells and pages are zeroed, not left holding old rows: an erased person's
         # URL must leave the file, not only the table (dnc_app/domain/entries/erasure.py).
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
+
+    _SQLITE_WRITE_CACHE_KIB[engine] = int(write_cache_mib) * 1024
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(dbapi_connection, record):
+        # A write's large page cache (begin_write) goes back to SQLite's default with the
+        # connection, which frees its memory: only the one writer at a time holds it.
+        if record is not None and record.info.pop(_LARGE_CACHE, False):
+            dbapi_connection.execute("PRAGMA cache_size=-2000")
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
@@ -427,7 +436,19 @@ def begin_write() -> None:
     # Without the lock after the busy timeout, BEGIN IMMEDIATE still waits its turn.
     if lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
         session.info[_LOCK_HELD] = lock
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    # SQLite's default page cache (2 MiB) is smaller than what a write of many entries
+    # changes (a leaf of each index per entry: thousands of pages for 1,000): past it,
+    # changed pages are spilled to the WAL mid-transaction and written again at the commit.
+    # The writes of the session (batches, removals, imports) get SQLITE_WRITE_CACHE_MIB
+    # until their connection goes back to the pool (on_checkin above).
+    fairy = connection.connection
+    if not fairy.info.get(_LARGE_CACHE):
+        kib = _SQLITE_WRITE_CACHE_KIB.get(connection.engine)
+        driver: Any = fairy.driver_connection  # checked out: never None
+        if kib:
+            driver.execute(f"PRAGMA cache_size=-{kib}")
+            fairy.info[_LARGE_CACHE] = True
 
 
 @event.listens_for(db.session, "after_transaction_end")
