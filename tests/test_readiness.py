@@ -6,12 +6,23 @@ a delivery attempt in flight, through gunicorn and through `flask webhooks worke
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
 
+import psycopg
 import pytest
 
-from tests.live import LiveServer
-from tests.services import PgBouncer, PostgresServer, RedisServer, call
+from tests.live import LiveServer, free_port
+from tests.services import (
+    PgBouncer,
+    PostgresServer,
+    RedisServer,
+    as_postgres,
+    call,
+    documented_pgbouncer_ini,
+)
 
 pytestmark = [pytest.mark.load, pytest.mark.live]
 
@@ -79,3 +90,59 @@ def test_readiness_follows_the_shared_services(served, down):
     finally:
         service.start()
     assert wait_ready(server) == (200, {"database": "ok", "rateLimitStorage": "ok"})
+
+
+def test_the_documented_pgbouncer_ini_loads_as_written(tmp_path_factory):
+    """docs/production.md's pgbouncer.ini, copied as shown (only the addresses and the
+    password file are this machine's), starts Debian's pgbouncer and serves the database
+    in transaction mode (PgBouncer reads no comment after a value, and 1.18 refuses
+    settings it does not know)."""
+    pg = PostgresServer().start()
+    bouncer = PgBouncer(pg)
+    port = free_port()
+    ini = documented_pgbouncer_ini()
+    for shown, here in [
+        (
+            "host=db.internal port=5432 dbname=dnc",
+            f"host=127.0.0.1 port={pg.port} dbname={pg.dbname}",
+        ),
+        ("listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1"),
+        ("listen_port = 6432", f"listen_port = {port}"),
+        ("/etc/pgbouncer/userlist.txt", str(bouncer.dir / "userlist.txt")),
+    ]:
+        assert shown in ini, shown
+        ini = ini.replace(shown, here)
+    # Added: a log, no Unix socket, and the console for reading the settings back.
+    ini += f"logfile = {bouncer.dir / 'pgbouncer.log'}\nunix_socket_dir =\nadmin_users = postgres\n"
+    (bouncer.dir / "userlist.txt").write_text('"postgres" "a password"\n')
+    config = bouncer.dir / "pgbouncer.ini"
+    config.write_text(ini)
+    if os.geteuid() == 0:
+        for item in (bouncer.dir, *bouncer.dir.iterdir()):
+            shutil.chown(item, "postgres")
+    stderr = bouncer.dir / "stderr.txt"
+    with stderr.open("w") as err:  # pgbouncer's refusal of a file goes there
+        bouncer.proc = subprocess.Popen(
+            as_postgres([bouncer.binary, str(config)]), stdout=subprocess.DEVNULL, stderr=err
+        )
+    try:
+        url = f"postgresql://postgres:a%20password@127.0.0.1:{port}/dnc"
+        deadline = time.monotonic() + 10
+        while True:
+            assert bouncer.proc.poll() is None, stderr.read_text()
+            try:
+                with psycopg.connect(url, connect_timeout=2, prepare_threshold=None) as conn:
+                    assert conn.execute("SELECT current_database()").fetchone() == (pg.dbname,)
+                break
+            except psycopg.OperationalError:
+                assert time.monotonic() < deadline, "pgbouncer did not serve"
+                time.sleep(0.1)
+        with psycopg.connect(
+            f"postgresql://postgres:a%20password@127.0.0.1:{port}/pgbouncer", autocommit=True
+        ) as admin:
+            modes = {row[0]: row[1] for row in admin.execute("SHOW CONFIG").fetchall()}
+        assert modes["pool_mode"] == "transaction"
+        assert modes["auth_type"] == "scram-sha-256"
+    finally:
+        bouncer.destroy()
+        pg.destroy()
