@@ -45,7 +45,7 @@ def served(request, tmp_path_factory):
     server = LiveServer(env, workers=2, log_path=log)
     try:
         server.start()
-        yield server, pg, redis
+        yield server, pg, redis, bouncer
     finally:
         server.stop()
         if bouncer:
@@ -70,7 +70,7 @@ def wait_ready(server, timeout: float = 20) -> tuple[int, dict]:
 
 @pytest.mark.parametrize("down", ["redis", "postgresql"])
 def test_readiness_follows_the_shared_services(served, down):
-    server, pg, redis = served
+    server, pg, redis, _bouncer = served
     assert ready(server) == (200, {"database": "ok", "rateLimitStorage": "ok"})
     service, check = (redis, "rateLimitStorage") if down == "redis" else (pg, "database")
     service.stop()
@@ -90,6 +90,20 @@ def test_readiness_follows_the_shared_services(served, down):
     finally:
         service.start()
     assert wait_ready(server) == (200, {"database": "ok", "rateLimitStorage": "ok"})
+
+
+def test_ready_at_once_after_a_postgresql_restart(served):
+    """The workers' pools hold connections from before the restart: readiness says
+    whether the database answers now, not whether a pooled connection outlived it."""
+    server, pg, _redis, bouncer = served
+    for _ in range(8):  # both workers, each with a pooled connection
+        assert ready(server)[0] == 200
+    pg.restart()  # returns once PostgreSQL accepts connections
+    if bouncer is not None:
+        # PgBouncer itself answers errors until its next login (server_login_retry).
+        assert wait_ready(server)[0] == 200
+    for _ in range(6):
+        assert ready(server) == (200, {"database": "ok", "rateLimitStorage": "ok"})
 
 
 def test_the_documented_pgbouncer_ini_loads_as_written(tmp_path_factory):
