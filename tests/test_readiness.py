@@ -13,7 +13,10 @@ import time
 
 import psycopg
 import pytest
+from flask_migrate import upgrade
 
+from dnc_app import create_app
+from dnc_app.extensions import db
 from tests.live import LiveServer, free_port
 from tests.services import (
     PgBouncer,
@@ -32,12 +35,21 @@ def served(request, tmp_path_factory):
     pg = PostgresServer().start()
     redis = RedisServer().start()
     bouncer = PgBouncer(pg).start() if request.param == "pgbouncer" else None
+    # The schema, for the scrape's webhook backlog.
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": pg.url.replace("postgresql://", "postgresql+psycopg://", 1)}
+    )
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
     env = {
         "DATABASE_URL": bouncer.url if bouncer else pg.url,
         "RATELIMIT_STORAGE_URI": redis.url,
         "WEBHOOK_DELIVERY": "off",
         "DB_CONNECT_TIMEOUT": "2",
         "DB_POOL_TIMEOUT": "2",
+        "METRICS_ENABLED": "1",
     }
     if bouncer:
         env["DB_PREPARED_STATEMENTS"] = "off"
@@ -93,8 +105,9 @@ def test_readiness_follows_the_shared_services(served, down):
 
 
 def test_ready_at_once_after_a_postgresql_restart(served):
-    """The workers' pools hold connections from before the restart: readiness says
-    whether the database answers now, not whether a pooled connection outlived it."""
+    """The workers' pools hold connections from before the restart: readiness (and the
+    backlog in a scrape) says whether the database answers now, not whether a pooled
+    connection outlived it."""
     server, pg, _redis, bouncer = served
     for _ in range(8):  # both workers, each with a pooled connection
         assert ready(server)[0] == 200
@@ -104,6 +117,14 @@ def test_ready_at_once_after_a_postgresql_restart(served):
         assert wait_ready(server)[0] == 200
     for _ in range(6):
         assert ready(server) == (200, {"database": "ok", "rateLimitStorage": "ok"})
+    pg.restart()
+    if bouncer is not None:
+        assert wait_ready(server)[0] == 200
+    # The same for a scrape: the backlog, read from the database, is in every one.
+    for _ in range(6):
+        scraped = call(server.url, "GET", "/metrics")
+        assert scraped.status == 200
+        assert "\ndnc_webhook_backlog_events 0.0\n" in scraped.text
 
 
 def test_the_documented_pgbouncer_ini_loads_as_written(tmp_path_factory):
