@@ -29,6 +29,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from dnc_app.domain.timeutil import utcnow
 from dnc_app.extensions import db, limiter
@@ -128,22 +129,11 @@ class WebhookBacklog:
         self.now = now
 
     def collect(self):
-        M = WebhookMessage
         try:
-            pending, oldest, earliest_due, due = db.session.execute(
-                select(
-                    func.count(),
-                    func.min(M.created_at),
-                    func.min(M.next_attempt_at),
-                    func.count().filter(M.next_attempt_at <= self.now),
-                ).where(M.status == "pending")
-            ).one()
+            pending, oldest, earliest_due, due = self._read()
         except Exception as exc:  # noqa: BLE001 - a scrape still answers the other metrics
-            db.session.rollback()
             logger.warning("metrics: webhook backlog not read: %s", type(exc).__name__)
             return
-        finally:
-            db.session.close()  # no transaction left open by a scrape
         yield _gauge(
             "dnc_webhook_backlog_events",
             "Webhook events not yet delivered (pending, due or waiting for a retry).",
@@ -165,6 +155,27 @@ class WebhookBacklog:
             "(0 when none is due): grows when no delivery loop is running.",
             _seconds_since(earliest_due, self.now),
         )
+
+    def _read(self):
+        M = WebhookMessage
+        query = select(
+            func.count(),
+            func.min(M.created_at),
+            func.min(M.next_attempt_at),
+            func.count().filter(M.next_attempt_at <= self.now),
+        ).where(M.status == "pending")
+        for attempt in (1, 2):
+            try:
+                return db.session.execute(query).one()
+            except DBAPIError as exc:
+                db.session.rollback()
+                # A pooled connection that outlived a database restart is discarded (with
+                # the pool's other old ones): read again on a new one.
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+            finally:
+                db.session.close()  # no transaction left open by a scrape
+        raise AssertionError("unreachable")
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

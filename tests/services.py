@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .live import free_port
+from .live import ROOT, free_port
 
 
 def _is_ci() -> bool:
@@ -45,7 +45,7 @@ def postgres_bindir() -> Path | None:
     return Path(found).parent if found and shutil.which("initdb") else None
 
 
-def _as_postgres(cmd: list[str]) -> list[str]:
+def as_postgres(cmd: list[str]) -> list[str]:
     # initdb and postgres refuse to run as root.
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
@@ -74,7 +74,7 @@ class PostgresServer:
 
     def _run(self, *args: str, timeout: float = 60) -> None:
         result = subprocess.run(
-            _as_postgres([str(self.bindir / args[0]), *args[1:]]),
+            as_postgres([str(self.bindir / args[0]), *args[1:]]),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -118,7 +118,7 @@ class PostgresServer:
 
     def is_running(self) -> bool:
         result = subprocess.run(
-            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), "status"]),
+            as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), "status"]),
             capture_output=True,
         )
         return result.returncode == 0
@@ -157,25 +157,36 @@ def pgbouncer_binary() -> str | None:
     )
 
 
+def documented_pgbouncer_ini() -> str:
+    """The pgbouncer.ini that docs/production.md shows, as an operator would copy it."""
+    text = (ROOT / "docs" / "production.md").read_text()
+    return text.split("```ini\n", 1)[1].split("```", 1)[0]
+
+
+def documented_pgbouncer_settings() -> dict[str, str]:
+    """The [pgbouncer] section of that file (PgBouncer's comments: whole lines only)."""
+    section, settings = "", {}
+    for line in documented_pgbouncer_ini().splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section == "[pgbouncer]" and line and not line.startswith((";", "#")):
+            name, _, value = line.partition("=")
+            settings[name.strip()] = value.strip()
+    return settings
+
+
 class PgBouncer(_OwnServer):
     """Debian's pgbouncer in transaction mode in front of `postgres` (a PostgresServer):
     start(), stop(), destroy(). Clients see one database of the same name."""
 
-    # The settings docs/production.md shows for the service behind PgBouncer.
+    # The settings docs/production.md shows for the service behind PgBouncer (among
+    # them query_wait_timeout: while PostgreSQL is down a query fails after 5 s instead of
+    # 120 s, beyond gunicorn's worker timeout, so the app answers 503 and /readyz says so).
     SETTINGS = {
-        "pool_mode": "transaction",
-        "max_client_conn": "500",
-        "default_pool_size": "20",
-        "reserve_pool_size": "5",
-        "server_reset_query": "",
-        "ignore_startup_parameters": "extra_float_digits,options",
-        # While PostgreSQL is down a query fails after this long instead of 120 s (beyond
-        # gunicorn's worker timeout): the app answers 503 and /readyz reports it.
-        "query_wait_timeout": "5",
-        "server_connect_timeout": "3",
-        # Back within a second once PostgreSQL is up again (the default waits 15 s).
-        "server_login_retry": "1",
-        "max_prepared_statements": "0",
+        name: value
+        for name, value in documented_pgbouncer_settings().items()
+        if name not in ("listen_addr", "listen_port", "auth_type", "auth_file")
     }
 
     def __init__(self, postgres: PostgresServer):
@@ -227,7 +238,7 @@ class PgBouncer(_OwnServer):
         config = self._write_config()
         # pgbouncer refuses to run as root, like postgres.
         self.proc = subprocess.Popen(
-            _as_postgres([self.binary, str(config)]),
+            as_postgres([self.binary, str(config)]),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -4,6 +4,7 @@ refused overwrites, the pg_dump pointer on PostgreSQL, and a restored copy that 
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -19,7 +20,13 @@ from tests.services import call
 FLASK = str(Path(sys.executable).with_name("flask"))
 
 
-def flask(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def flask(
+    env: dict, *args: str, check: bool = True, max_file_bytes: int | None = None
+) -> subprocess.CompletedProcess:
+    def limit_file_size() -> None:
+        # A full disk, as the process sees it: a write past this size fails (EFBIG).
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
     return subprocess.run(
         [FLASK, "--app", "app", *args],
         cwd=ROOT,
@@ -28,6 +35,7 @@ def flask(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProc
         text=True,
         timeout=120,
         check=check,
+        preexec_fn=limit_file_size if max_file_bytes is not None else None,
     )
 
 
@@ -77,6 +85,34 @@ def test_refuses_to_overwrite_without_force(sqlite_env, tmp_path):
     assert integrity(target) == ["ok"]
     # Nothing half-written is left beside it.
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".copy")) == []
+
+
+@pytest.mark.database("sqlite")
+def test_a_path_that_cannot_be_written_is_one_clear_error(sqlite_env, tmp_path):
+    (tmp_path / "plain-file").write_text("x")
+    refused = flask(sqlite_env, "db", "backup", str(tmp_path / "plain-file" / "copy"), check=False)
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    assert f"Error: cannot write {tmp_path / 'plain-file' / 'copy'}" in refused.stderr
+
+
+@pytest.mark.database("sqlite")
+def test_a_full_disk_leaves_no_partial_copy_and_keeps_the_previous_one(sqlite_env, tmp_path):
+    backups = tmp_path / "backups"
+    previous = backups / "dnc.sqlite3"
+    flask(sqlite_env, "db", "backup", str(previous))
+    kept = previous.read_bytes()
+    assert len(kept) > 100_000  # the migrated schema: more than the disk takes below
+    for target, args in [(backups / "new.sqlite3", ()), (previous, ("--force",))]:
+        full = flask(
+            sqlite_env, "db", "backup", *args, str(target), check=False, max_file_bytes=50_000
+        )
+        assert full.returncode == 1, full
+        assert "Traceback" not in full.stderr and "Error: " in full.stderr, full.stderr
+        # Nothing that looks like a backup: no new file, the previous one untouched, and
+        # no temporary file left beside them.
+        assert sorted(p.name for p in backups.iterdir()) == ["dnc.sqlite3"]
+        assert previous.read_bytes() == kept
 
 
 def test_in_memory_database_has_nothing_to_back_up(make_app, tmp_path):

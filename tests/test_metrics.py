@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import runpy
 import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -20,7 +21,14 @@ from dnc_app.domain.timeutil import utcnow
 from dnc_app.events.webhooks import endpoints
 from dnc_app.extensions import db
 from dnc_app.storage.models import WebhookMessage
-from tests.live import ROOT, request_pids, wait_for_all_workers
+from tests.live import (
+    GUNICORN,
+    ROOT,
+    free_port,
+    request_pids,
+    stop_process,
+    wait_for_all_workers,
+)
 from tests.services import call
 from tests.support import TEST_ACTOR
 from tests.test_optout import post_optout
@@ -263,3 +271,71 @@ def _children(pid: int) -> set[int]:
             if int(fields[1]) == pid:
                 found.add(int(stat.name))
     return found
+
+
+@pytest.mark.live
+def test_the_packaged_gunicorn_settings_add_up_the_workers(tmp_path):
+    """An installed wheel has no gunicorn.conf.py: the settings it needs (the metrics
+    directory, the delivery loops' start and drain) come with the package, as
+    docs/production.md shows: `gunicorn 'dnc_app:create_app()' -c python:dnc_app.gunicorn_config`.
+    Run from a directory without gunicorn.conf.py (gunicorn reads ./gunicorn.conf.py)."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DNC_INSTANCE_PATH": str(tmp_path / "instance"),
+        "METRICS_ENABLED": "1",
+        "RATELIMIT_ENABLED": "false",
+        "WEBHOOK_DELIVERY": "off",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            GUNICORN,
+            "dnc_app:create_app()",
+            "-c",
+            "python:dnc_app.gunicorn_config",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=run_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "gunicorn exited"
+            try:
+                if call(base, "GET", "/healthz", timeout=2).status == 200:
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not become ready"
+                time.sleep(0.2)
+
+        def healthz_count() -> float:
+            reply = call(base, "GET", "/metrics")
+            assert reply.status == 200, reply
+            return value(
+                samples(reply.text),
+                "dnc_http_requests_total",
+                method="GET",
+                route="/healthz",
+                status="200",
+            )
+
+        before = healthz_count()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: call(base, "GET", "/healthz"), range(100)))
+        # Each worker answered some (8 at a time on 2 workers); every scrape, whichever
+        # worker answers it, counts all of them.
+        assert {healthz_count() for _ in range(8)} == {before + 100}
+    finally:
+        stop_process(server)

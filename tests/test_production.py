@@ -153,6 +153,18 @@ def test_healthz_and_readyz_need_no_key_and_are_not_rate_limited(default_limit_a
 # --------------------------------------------------------------------------- outages
 
 
+def test_readyz_is_ready_with_rate_limits_off(make_app):
+    # RATELIMIT_ENABLED=false: there is no limit store to wait for (it was a 503 forever,
+    # so a load balancer took every instance out).
+    client = make_app(RATELIMIT_ENABLED=False).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "rateLimitStorage": "disabled"},
+    }
+
+
 def test_a_database_outage_is_a_503_envelope_and_a_503_page(make_app, team):
     dead = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/dnc"
     client = make_app(SQLALCHEMY_DATABASE_URI=dead).test_client()

@@ -171,6 +171,9 @@ def test_an_installed_wheel_migrates_and_serves_from_an_empty_directory(work, cl
         [
             str(venv_bin / "gunicorn"),
             "dnc_app:create_app()",
+            # As docs/production.md shows: the packaged gunicorn settings.
+            "-c",
+            "python:dnc_app.gunicorn_config",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

@@ -89,4 +89,8 @@ def backup_command(path: Path, force: bool) -> None:
         size = backup_sqlite(source, path, force=force)
     except sqlite3.Error as exc:
         raise BackupError(f"backup failed: {exc}") from None
+    except OSError as exc:
+        # The path cannot be written (a file where a directory should be, no permission,
+        # a read-only file system): one line, as for the other refusals, not a traceback.
+        raise BackupError(f"cannot write {path}: {exc.strerror or exc}") from None
     click.echo(f"Backed up {source} to {path} ({size:,} bytes, integrity check ok).")
