@@ -277,3 +277,63 @@ def test_list_requires_an_api_key(client):
     resp = client.get("/v1/dnc")
     assert resp.status_code == 401
     assert resp.get_json()["error"] == "missing_api_key"
+
+
+@pytest.mark.database("postgresql")
+def test_a_page_reads_the_teams_rows_only_whatever_lies_between_them(app, client, make_team):
+    """A team with old entries and a few new ones, other teams' rows in between: a page
+    deep enough to need the old ones reads through the team's index, not every row of
+    the table between (PostgreSQL's planner walked the primary key there)."""
+    import json
+
+    from sqlalchemy import event, text
+
+    from dnc_app.extensions import db
+
+    old_and_new, other = make_team("Old and new"), make_team("Other")
+
+    def bulk(team_id: str, prefix: str, count: int) -> None:
+        db.session.execute(
+            text(
+                "INSERT INTO dnc_entry (id, team_id, url, url_sha256, source, added_by, "
+                "created_at, updated_at) SELECT 'e_' || :p || n, :team, "
+                "'https://linkedin.com/in/' || :p || n, md5(:p || n) || md5(n::text), 'api', "
+                "'test', now(), now() FROM generate_series(1, :count) AS n"
+            ),
+            {"p": prefix, "team": team_id, "count": count},
+        )
+
+    with app.app_context():
+        bulk(old_and_new.id, "old-", 20_000)
+        bulk(other.id, "between-", 40_000)
+        bulk(old_and_new.id, "new-", 5)
+        db.session.commit()
+        db.session.execute(text("ANALYZE dnc_entry"))
+        db.session.commit()
+        seen: list[tuple[str, dict]] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if "dnc_entry.url" in statement and "LIMIT" in statement:
+                seen.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            page = api_data(client, "/v1/dnc", old_and_new, limit=50, offset=300)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert [e["url"] for e in page["entries"]][:1] == ["https://linkedin.com/in/old-19705"]
+        (statement, parameters), *_ = seen
+        plan = (
+            db.session.connection()
+            .exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
+            .scalar_one()
+        )
+        db.session.rollback()
+
+    def removed(node: dict) -> int:
+        return node.get("Rows Removed by Filter", 0) + sum(
+            removed(child) for child in node.get("Plans", [])
+        )
+
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    assert removed(plan[0]["Plan"]) < 100, plan

@@ -527,15 +527,20 @@ def list_entries(
     if q:
         return search_entries(team_id, q, limit=limit, offset=offset, cursor=cursor)
     c = sql.ENTRIES.c
-    # Below the team's newest row (see _window): a walk of the primary key then starts
-    # at the team's rows, whichever index the planner picks.
-    newest = select(func.max(c.seq)).where(c.team_id == team_id).scalar_subquery()
-    stmt = sql.SELECT_ENTRY.where(c.team_id == team_id, c.seq <= newest)
+    # The page's seqs from the (team_id, seq) index, then their rows by primary key. By
+    # `team_id = X ORDER BY seq`, PostgreSQL's planner takes a team's rows for spread
+    # evenly over the table and may walk the primary key down from the team's newest row,
+    # through every other team's rows between it and the team's older ones (a team with a
+    # few recent entries and many old ones: the whole table). A range of one team ordered
+    # by (team_id, seq) is an order only that index has.
+    seqs = select(c.seq).where(c.team_id.between(team_id, team_id))
     if cursor:
-        stmt = stmt.where(c.seq < decode_cursor(cursor))
+        seqs = seqs.where(c.seq < decode_cursor(cursor))
     elif offset:
-        stmt = stmt.offset(offset)
-    rows = db.session.connection().execute(stmt.order_by(c.seq.desc()).limit(limit + 1)).all()
+        seqs = seqs.offset(offset)
+    page = seqs.order_by(c.team_id.desc(), c.seq.desc()).limit(limit + 1).subquery()
+    stmt = sql.SELECT_ENTRY.join(page, c.seq == page.c.seq).where(c.team_id == team_id)
+    rows = db.session.connection().execute(stmt.order_by(c.seq.desc())).all()
     entries = [Entry(*row) for row in rows[:limit]]
     next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
     return EntryPage(entries, count_entries(team_id), next_cursor)
