@@ -213,25 +213,36 @@ def bucketed_search(
     Every bucket's rows come in order, so the search stops at the bucket that fills the
     page. Unordered (a count): the same buckets, each one's rows as the bitmap yields them.
 
-    PostgreSQL runs the LATERAL join as a nested loop over the buckets in the order
-    generate_series yields them; the rows come out in that order."""
+    PostgreSQL runs the LATERAL join as a nested loop over the buckets in the order the
+    recursive walk yields them (lazily: a page that fills stops the walk); the rows come
+    out in that order."""
     c = entries.c
+    bits = literal_column(str(BUCKET_BITS))
 
-    def team_edge(newest: bool):  # the bucket of the team's newest (oldest) row in span
-        seq = func.max(c.seq) if newest else func.min(c.seq)
+    def team_row(*bounds):  # the bucket of the team's first row in span's order
+        # A range of one team ordered by (team_id, seq): only the team's index has that
+        # order (by `team_id = X ORDER BY seq` the planner may walk the primary key).
         return (
-            select(seq.op(">>")(literal_column(str(BUCKET_BITS))))
-            .where(c.team_id == team_id, *span.of(c.seq))
+            select(c.seq.op(">>")(bits))
+            .where(c.team_id.between(team_id, team_id), *span.of(c.seq), *bounds)
+            .order_by(span.order(c.team_id), span.order(c.seq))
+            .limit(1)
             .scalar_subquery()
         )
 
-    buckets = (
-        func.generate_series(
-            team_edge(not span.ascending), team_edge(span.ascending), 1 if span.ascending else -1
-        )
-        .table_valued("n")
-        .render_derived("bucket")
+    # The buckets that hold rows of the team, in span's order, each found from the last by
+    # one probe of the team's index (a loose index scan): a team's rows may lie in a few
+    # buckets far apart (old ones, then new ones after other teams' millions), and every
+    # bucket read costs a probe of the search index.
+    edge = select(team_row().label("n")).cte("bucket_edge", recursive=True)
+    last = edge.alias("last")
+    after = (
+        c.seq >= (last.c.n + 1).op("<<")(bits)
+        if span.ascending
+        else c.seq < last.c.n.op("<<")(bits)
     )
+    walk = edge.union_all(select(team_row(after)).where(last.c.n.is_not(None)))
+    buckets = select(walk.c.n).where(walk.c.n.is_not(None)).subquery("bucket")
     bucket = buckets.c.n
     keys = func.dnc_entry_search_keys(c.team_id, c.seq, c.url, type_=_KEYS)
     wanted = func.dnc_entry_search_query(team_id, bucket, literal(grams, _KEYS), type_=_KEYS)
