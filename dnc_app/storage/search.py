@@ -217,7 +217,7 @@ def bucketed_search(
     recursive walk yields them (lazily: a page that fills stops the walk); the rows come
     out in that order."""
     c = entries.c
-    bits = literal_column(str(BUCKET_BITS))
+    bits: ColumnElement[int] = literal_column(str(BUCKET_BITS))
 
     def team_row(*bounds):  # the bucket of the team's first row in span's order
         # A range of one team ordered by (team_id, seq): only the team's index has that
