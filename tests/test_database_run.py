@@ -300,3 +300,21 @@ def _wait_for(condition, timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+@pytest.mark.database("sqlite")
+def test_the_checkpointer_waits_for_the_write_in_progress(app, team, monkeypatch):
+    """A checkpoint beside a write made the write wait for the disk: the thread checkpoints
+    between the process's writes only."""
+    monkeypatch.setattr(database, "SQLITE_CHECKPOINT_INTERVAL_S", 0.02)
+    with app.app_context():
+        worker = database.checkpointer(db.engine)
+        assert worker is not None
+        _add_many(team.id, 0, 200)
+        assert worker.running
+        begin_write()  # this session holds the process's write lock
+        done = worker.checkpoints
+        time.sleep(0.3)  # fifteen ticks
+        assert worker.checkpoints == done
+        db.session.commit()
+        _wait_for(lambda: worker.checkpoints > done)

@@ -23,10 +23,10 @@ from dnc_app.extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLite's WAL is copied back into the database file by a thread of each process (the
-# checkpointer, below) soon after writes; a commit does it itself only past this many pages
+# checkpointer, below) between writes; a commit does it itself only past this many pages
 # (SQLite's wal_autocheckpoint, 1,000 by default), should that thread fall behind.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
-SQLITE_CHECKPOINT_INTERVAL_S = 0.25
+SQLITE_CHECKPOINT_INTERVAL_S = 0.05
 # The checkpointer's thread ends after this long without writes (the next write starts it).
 SQLITE_CHECKPOINTER_IDLE_S = 5.0
 # PostgreSQL: how much a GIN index may hold of new entries before they are merged into it.
@@ -465,12 +465,15 @@ def _release_sqlite_write_lock(session, transaction) -> None:
 
 class Checkpointer:
     """SQLite: a thread of this process that copies the WAL back into the database file
-    (a PASSIVE checkpoint: it waits for no reader or writer) every SQLITE_CHECKPOINT_INTERVAL_S
-    while there are writes, instead of the commit that crosses the threshold doing it, with
-    its two fsyncs, while the process's other writers queue for the write lock. It ends after
-    SQLITE_CHECKPOINTER_IDLE_S without a write; the next write starts it again (also in a
-    forked worker, where the parent's thread does not exist). Should it fall behind, commits
-    checkpoint past SQLITE_WAL_AUTOCHECKPOINT_PAGES as SQLite does by itself."""
+    (a PASSIVE checkpoint) between writes, instead of the commit that crosses SQLite's
+    threshold doing it, with its two fsyncs, inside that write. Every
+    SQLITE_CHECKPOINT_INTERVAL_S while there were writes, it takes the process's write
+    lock if no write holds it (else it tries again at the next tick): a checkpoint that
+    ran beside a write made that write wait for the disk (a removal of 1,000 took twice
+    as long), while one between writes delays only a write that arrives during it. It
+    ends after SQLITE_CHECKPOINTER_IDLE_S without a write; the next write starts it again
+    (also in a forked worker, where the parent's thread does not exist). Should it fall
+    behind, commits checkpoint past SQLITE_WAL_AUTOCHECKPOINT_PAGES as SQLite does."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -521,6 +524,9 @@ class Checkpointer:
                         return
                 continue
             idle = 0.0
+            lock = _SQLITE_WRITE_LOCKS.get(self.engine)
+            if lock is not None and not lock.acquire(blocking=False):
+                continue  # a write of this process is in progress: next tick
             self.dirty = False
             writes = self.writes
             try:
@@ -529,6 +535,9 @@ class Checkpointer:
             except Exception:  # noqa: BLE001 - a housekeeping thread must not die of it
                 # The commits' own threshold still bounds the WAL meanwhile.
                 log.warning("SQLite checkpoint failed", exc_info=True)
+            finally:
+                if lock is not None:
+                    lock.release()
 
 
 _CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, Checkpointer] = weakref.WeakKeyDictionary()
