@@ -34,6 +34,7 @@ from flask import (
     request_finished,
     request_started,
 )
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_input_stream
@@ -319,12 +320,18 @@ def route(
         serve=serve,
     )
 
-    def view() -> Response:
-        return respond(current_app._get_current_object(), the_route, request.environ)  # type: ignore[attr-defined]
+    def register(state: BlueprintSetupState) -> None:
+        app = state.app  # the app itself (current_app is a proxy)
+        assert isinstance(app, Flask)  # (typed as Flask's sans-IO base)
 
-    view.__name__ = endpoint
-    view.pipeline_route = the_route  # type: ignore[attr-defined]
-    bp.add_url_rule(rule, endpoint, view, methods=[method])
+        def view() -> Response:
+            return respond(app, the_route, request.environ)
+
+        view.__name__ = endpoint
+        view.pipeline_route = the_route  # type: ignore[attr-defined]
+        state.add_url_rule(rule, endpoint, view, methods=[method])
+
+    bp.record(register)
     return the_route
 
 
