@@ -76,6 +76,37 @@ def test_a_wrong_value_is_refused_naming_the_variable(name, raw):
     )
 
 
+def _wrong_value(name: str, field) -> str | None:
+    """A value of the wrong kind for a flag, a number or a limit string (None: another kind)."""
+    if name in config.LIMIT_NAMES:
+        return "30/fortnight"
+    kinds = str(field.annotation)
+    for kind, wrong in (("bool", "maybe"), ("int", "many"), ("float", "soon")):
+        if kind in kinds:
+            return wrong
+    return None
+
+
+WRONG = {
+    name: wrong
+    for name, field in Settings.model_fields.items()
+    if (wrong := _wrong_value(name, field)) is not None
+}
+
+
+def test_every_flag_number_and_limit_setting_refuses_a_wrong_value_by_name():
+    """Each of them, not a sample (the `flask` and gunicorn tests below boot with some)."""
+    assert len(WRONG) > 50 and {"RATELIMIT_ENABLED", "DB_POOL_SIZE", "DNC_WRITE_LIMIT"} <= set(
+        WRONG
+    )
+    for name, wrong in WRONG.items():
+        with pytest.raises(ConfigError) as caught:
+            Settings.from_env({name: wrong})
+        message = str(caught.value)
+        assert message.startswith(name) and "\n" not in message, name
+        assert repr(wrong) in message or name in config.SECRET_NAMES, name
+
+
 def test_a_secret_is_not_repeated_in_the_message():
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({"SMTP_PASSWORD": "hunter2", "SMTP_PORT": "x"})
