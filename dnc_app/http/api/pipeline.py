@@ -50,7 +50,7 @@ from dnc_app.http.clientaddr import client_key
 from dnc_app.http.errors import api_rate_limited, seconds_until
 from dnc_app.http.request_guard import UNDECODABLE_QUERY
 from dnc_app.http.security import security_headers
-from dnc_app.logging import _SANE_REQUEST_ID, REQUEST_ID_HEADER, log_request_line
+from dnc_app.logging import REQUEST_ID_HEADER, SANE_REQUEST_ID, log_request_line
 from dnc_app.storage.limitstore import check_app_wide_limits
 
 STATUS_LINES = {code: f"{code} {name.upper()}" for code, name in HTTP_STATUS_CODES.items()}
@@ -71,7 +71,7 @@ class Call:
         self.body = b""  # set by the size-cap step, for a route that reads one
         self.secure = environ.get("wsgi.url_scheme") in ("https", "wss")
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        self.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        self.request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 class Answer:
