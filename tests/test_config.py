@@ -244,6 +244,35 @@ def test_serve_production_refuses_a_wrong_setting_before_migrating(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "args, concurrency, named",
+    [
+        ([], "many", "WEB_CONCURRENCY"),
+        ([], "0", "WEB_CONCURRENCY"),
+        (["-w", "x"], "2", "--workers"),
+    ],
+)
+def test_serve_production_names_where_a_wrong_worker_count_came_from(
+    tmp_path, args, concurrency, named
+):
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "serve-production"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environment(
+            DNC_INSTANCE_PATH=str(tmp_path),
+            SECRET_KEY="k" * 40,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'dnc.sqlite3'}",
+            WEB_CONCURRENCY=concurrency,
+        ),
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"serve-production: {named} must be a positive number")
+    assert not (tmp_path / "dnc.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
     "secure, limits_on",
     [("1", "off"), ("yes", "0"), ("off", "on"), ("0", "yes"), ("TRUE", "false")],
 )
