@@ -222,11 +222,10 @@ def test_gunicorn_refuses_to_start_with_a_wrong_setting(tmp_path, config_file, c
     _assert_refused(result, line)
 
 
-def test_serve_production_refuses_a_wrong_setting_before_migrating(tmp_path):
-    # Its `flask db upgrade` is the first to read the settings: it stops there, once.
-    settings, line = BAD["pool-size"]
-    result = subprocess.run(
-        [str(ROOT / "scripts" / "serve-production"), "--workers", "1"],
+def _serve_production(tmp_path, *args: str, **settings: str) -> subprocess.CompletedProcess:
+    """scripts/serve-production on a SQLite file under tmp_path, with a production key."""
+    return subprocess.run(
+        [str(ROOT / "scripts" / "serve-production"), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -239,6 +238,12 @@ def test_serve_production_refuses_a_wrong_setting_before_migrating(tmp_path):
             **settings,
         ),
     )
+
+
+def test_serve_production_refuses_a_wrong_setting_before_migrating(tmp_path):
+    # Its `flask db upgrade` is the first to read the settings: it stops there, once.
+    settings, line = BAD["pool-size"]
+    result = _serve_production(tmp_path, "--workers", "1", **settings)
     _assert_refused(result, line)
     assert not (tmp_path / "dnc.sqlite3").exists()
 
@@ -254,19 +259,7 @@ def test_serve_production_refuses_a_wrong_setting_before_migrating(tmp_path):
 def test_serve_production_names_where_a_wrong_worker_count_came_from(
     tmp_path, args, concurrency, named
 ):
-    result = subprocess.run(
-        [str(ROOT / "scripts" / "serve-production"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_environment(
-            DNC_INSTANCE_PATH=str(tmp_path),
-            SECRET_KEY="k" * 40,
-            DATABASE_URL=f"sqlite:///{tmp_path / 'dnc.sqlite3'}",
-            WEB_CONCURRENCY=concurrency,
-        ),
-    )
+    result = _serve_production(tmp_path, *args, WEB_CONCURRENCY=concurrency)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"serve-production: {named} must be a positive number")
     assert not (tmp_path / "dnc.sqlite3").exists()
