@@ -57,7 +57,7 @@ def main() -> None:
     team_id = load["team_id"]
     with app.app_context():
         now = utcnow()
-        start = dashboard._midnight(dashboard.week_starts(now)[0])
+        start = dashboard.midnight(dashboard.week_starts(now)[0])
 
         def read_entries():
             c = ENTRIES.c

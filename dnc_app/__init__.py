@@ -37,7 +37,6 @@ class DncFlask(Flask):
         route = pipeline.route_of(self)
         if route is None:
             return super().full_dispatch_request()
-        self._got_first_request = True
         return pipeline.respond(self, route, request.environ)
 
 

@@ -543,7 +543,6 @@ class Settings(BaseSettings):
         "where the gunicorn workers' metric files are added up (emptied when the "
         "master starts; never shared by two masters)",
         shown="a temporary directory per gunicorn master",
-        app=False,
     )
 
     # ---- gunicorn (gunicorn.conf.py)
@@ -686,8 +685,8 @@ def engine_options(database_url: str, values: Settings) -> dict[str, Any]:
     }
 
 
-def _database_url(instance_path: Path, env: Mapping[str, str] = os.environ) -> str:
-    url = env.get("DATABASE_URL", "").strip()
+def _database_url(instance_path: Path, url: str) -> str:
+    """DATABASE_URL as the engine takes it: the embedded SQLite file when it is blank."""
     if not url:
         return f"sqlite:///{instance_path / 'dnc.sqlite3'}"
     # Accept the common spellings and use the psycopg 3 driver for PostgreSQL.
@@ -697,13 +696,12 @@ def _database_url(instance_path: Path, env: Mapping[str, str] = os.environ) -> s
     return url
 
 
-def _secret_key(instance_path: Path, env: Mapping[str, str] = os.environ) -> str:
-    """SECRET_KEY from the environment, else one generated once and kept under instance/.
+def _secret_key(instance_path: Path, key: str) -> str:
+    """SECRET_KEY when set, else one generated once and kept under instance/.
 
     Several processes or machines must share one key (sessions, CSRF, signed links), so
     production sets SECRET_KEY; the embedded default keeps a stable key across restarts.
     """
-    key = env.get("SECRET_KEY", "").strip()
     if key:
         return key
     path = instance_path / "secret_key"
@@ -733,7 +731,6 @@ class Config:
     name = "default"
 
     def __init__(self, env: Mapping[str, str]):
-        self.env = env
         self.values = Settings.from_env(env)
 
     def instance_path(self) -> Path:
@@ -742,10 +739,10 @@ class Config:
         return Path(configured).resolve() if configured else default_instance_path()
 
     def secret_key(self, instance_path: Path) -> str:
-        return _secret_key(instance_path, self.env)
+        return _secret_key(instance_path, self.values.SECRET_KEY)
 
     def database_url(self, instance_path: Path) -> str:
-        return _database_url(instance_path, self.env)
+        return _database_url(instance_path, self.values.DATABASE_URL)
 
     def overrides(self) -> dict[str, Any]:
         """Settings this environment fixes, applied over those read."""

@@ -57,9 +57,12 @@ def on_starting(server):
     prepare_metrics_dir(os.environ)
 
 
-# Metrics directories this master made (removed when it exits).
+# Metrics directories this master made (removed when it exits), and the one its workers
+# write to.
 _owned_dirs: list[str] = []
-_OWN_DIR_VARIABLE = "DNC_METRICS_OWN_DIR"
+_metrics_dir: list[str] = []
+# In a directory a master made for itself (never in one the operator chose).
+_MADE_BY_A_MASTER = ".made-by-gunicorn-master"
 
 
 def prepare_metrics_dir(env) -> None:
@@ -67,16 +70,19 @@ def prepare_metrics_dir(env) -> None:
     (prometheus_client's multiprocess mode) that a scrape adds up. Set here, in the
     master, before any worker imports the app (the mode is chosen at import). Emptied at
     each start: the files of a previous master's workers would be counted again."""
-    if not Settings.from_env(env).METRICS_ENABLED:
+    values = Settings.from_env(env)
+    if not values.METRICS_ENABLED:
         return
-    path = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    path = values.PROMETHEUS_MULTIPROC_DIR
     # Unset, or the directory a previous master made for itself (a master re-executed by
     # USR2 inherits its environment, and that directory goes when the old master exits).
-    if not path or path == env.get(_OWN_DIR_VARIABLE):
+    if not path or os.path.exists(os.path.join(path, _MADE_BY_A_MASTER)):
         # One directory per master: two masters on one host must not share files.
         path = tempfile.mkdtemp(prefix="dnc-metrics-")
-        env["PROMETHEUS_MULTIPROC_DIR"] = env[_OWN_DIR_VARIABLE] = path
+        open(os.path.join(path, _MADE_BY_A_MASTER), "x").close()
+        env["PROMETHEUS_MULTIPROC_DIR"] = path  # for the workers and prometheus_client
         _owned_dirs.append(path)
+    _metrics_dir[:] = [path]
     os.makedirs(path, exist_ok=True)
     for name in os.listdir(path):
         if name.endswith(".db"):
@@ -90,10 +96,10 @@ def on_exit(server):
 
 def child_exit(server, worker):
     """A worker's live values leave the sums when it exits (its counters stay counted)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if _metrics_dir:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)
+        multiprocess.mark_process_dead(worker.pid, _metrics_dir[0])
 
 
 def multi_process_memory_limits(worker_count, env):

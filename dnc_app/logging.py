@@ -25,7 +25,7 @@ from dnc_app.metrics import UNMATCHED
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id set by a proxy in front is kept (so lines correlate across hops) if it is sane.
-_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 request_logger = logging.getLogger("dnc_app.request")
 
@@ -88,7 +88,7 @@ def register_logging(app: Flask) -> None:
 def _start_request(sender: Flask, **_extra) -> None:
     g.request_started_at = time.perf_counter()
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 def _log_request(sender: Flask, response: Response, **_extra) -> None:

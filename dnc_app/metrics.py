@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 from datetime import datetime
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -37,7 +36,6 @@ from dnc_app.storage.models import WebhookMessage
 
 logger = logging.getLogger(__name__)
 
-MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # Methods outside this set share one label value: a client cannot add series.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # The route label of a request that matched no route (a 404, whatever its URL).
@@ -189,7 +187,9 @@ def _seconds_since(moment: datetime | None, now: datetime) -> float:
 def exposition(now: datetime) -> bytes:
     """Every metric in the text format: all processes' files, or this process's registry."""
     registry = CollectorRegistry()
-    path = os.environ.get(MULTIPROC_DIR_VARIABLE)
+    # The variable prometheus_client itself read when the metrics were made (the
+    # process's environment, which the app's settings were read from).
+    path = current_app.config["PROMETHEUS_MULTIPROC_DIR"]
     if path:
         multiprocess.MultiProcessCollector(registry, path=path)
     else:

@@ -312,7 +312,12 @@ def test_every_hook_of_the_app_is_a_step_of_the_pipeline_or_has_no_work_there(ma
         limiter: "step: app-wide limits; its teardown resets its own request context",
         login_manager: "no work: no cookie under /v1",
     }
-    registry = [hook for hooks in pipeline.hooks_at_install(app) for hook in hooks]
+    registry = [
+        # partial(start_delivery, app): the function
+        hook.func if isinstance(hook, functools.partial) and hook.args == (app,) else hook
+        for hooks in pipeline.hooks_at_install(app)
+        for hook in hooks
+    ]
     assert registry, "the registry is read"
     unaccounted = [
         hook for hook in registry if hook not in accounted and _owner(hook) not in by_owner

@@ -77,6 +77,37 @@ def test_a_wrong_value_is_refused_naming_the_variable(name, raw):
     )
 
 
+def _wrong_value(name: str, field) -> str | None:
+    """A value of the wrong kind for a flag, a number or a limit string (None: another kind)."""
+    if name in config.LIMIT_NAMES:
+        return "30/fortnight"
+    kinds = str(field.annotation)
+    for kind, wrong in (("bool", "maybe"), ("int", "many"), ("float", "soon")):
+        if kind in kinds:
+            return wrong
+    return None
+
+
+WRONG = {
+    name: wrong
+    for name, field in Settings.model_fields.items()
+    if (wrong := _wrong_value(name, field)) is not None
+}
+
+
+def test_every_flag_number_and_limit_setting_refuses_a_wrong_value_by_name():
+    """Each of them, not a sample (the `flask` and gunicorn tests below boot with some)."""
+    assert len(WRONG) > 50 and {"RATELIMIT_ENABLED", "DB_POOL_SIZE", "DNC_WRITE_LIMIT"} <= set(
+        WRONG
+    )
+    for name, wrong in WRONG.items():
+        with pytest.raises(ConfigError) as caught:
+            Settings.from_env({name: wrong})
+        message = str(caught.value)
+        assert message.startswith(name) and "\n" not in message, name
+        assert repr(wrong) in message or name in config.SECRET_NAMES, name
+
+
 def test_a_secret_is_not_repeated_in_the_message():
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({"SMTP_PASSWORD": "hunter2", "SMTP_PORT": "x"})
@@ -192,11 +223,10 @@ def test_gunicorn_refuses_to_start_with_a_wrong_setting(tmp_path, config_file, c
     _assert_refused(result, line)
 
 
-def test_serve_production_refuses_a_wrong_setting_before_migrating(tmp_path):
-    # Its `flask db upgrade` is the first to read the settings: it stops there, once.
-    settings, line = BAD["pool-size"]
-    result = subprocess.run(
-        [str(ROOT / "scripts" / "serve-production"), "--workers", "1"],
+def _serve_production(tmp_path, *args: str, **settings: str) -> subprocess.CompletedProcess:
+    """scripts/serve-production on a SQLite file under tmp_path, with a production key."""
+    return subprocess.run(
+        [str(ROOT / "scripts" / "serve-production"), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -209,7 +239,30 @@ def test_serve_production_refuses_a_wrong_setting_before_migrating(tmp_path):
             **settings,
         ),
     )
+
+
+def test_serve_production_refuses_a_wrong_setting_before_migrating(tmp_path):
+    # Its `flask db upgrade` is the first to read the settings: it stops there, once.
+    settings, line = BAD["pool-size"]
+    result = _serve_production(tmp_path, "--workers", "1", **settings)
     _assert_refused(result, line)
+    assert not (tmp_path / "dnc.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    "args, concurrency, named",
+    [
+        ([], "many", "WEB_CONCURRENCY"),
+        ([], "0", "WEB_CONCURRENCY"),
+        (["-w", "x"], "2", "--workers"),
+    ],
+)
+def test_serve_production_names_where_a_wrong_worker_count_came_from(
+    tmp_path, args, concurrency, named
+):
+    result = _serve_production(tmp_path, *args, WEB_CONCURRENCY=concurrency)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"serve-production: {named} must be a positive number")
     assert not (tmp_path / "dnc.sqlite3").exists()
 
 

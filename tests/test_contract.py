@@ -236,6 +236,29 @@ def test_every_documented_error_code_is_one_the_code_answers_with():
             assert set(refusal.codes) <= set(routes.ERROR_CODES), route.operation_id
 
 
+def _section(text: str, title: str) -> str:
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_api_page_names_every_route_and_every_error_code():
+    """docs/api.md's endpoint list and error table are written by hand: a route or code
+    added later fails here until the page has it."""
+    page = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    listed = _section(page, "The endpoints")
+    # A group may be named by its prefix: `/v1/webhooks/{webhookId}/…`.
+    prefixes = [p.removesuffix("/…") for p in re.findall(r"`([^`]+/…)`", listed)]
+    unlisted = [
+        f"{route.method.upper()} {route.path}"
+        for route in routes.ROUTES
+        if f"`{route.method.upper()} {route.path}`" not in listed
+        and f"`{route.path}`" not in listed
+        and not any((route.path + "/").startswith(prefix + "/") for prefix in prefixes)
+    ]
+    assert unlisted == []
+    table = _section(page, "Error codes")
+    assert [code for code in routes.ERROR_CODES if f"`{code}`" not in table] == []
+
+
 def test_the_429_and_error_bodies_are_the_models(make_app, make_team):
     app = make_app(DNC_CHECK_LIMIT="1/minute")
     client = app.test_client()

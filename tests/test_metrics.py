@@ -187,7 +187,8 @@ def test_gunicorn_prepares_one_directory_per_master(tmp_path):
     env = {"METRICS_ENABLED": "1"}
     prepare(env)
     own = Path(env["PROMETHEUS_MULTIPROC_DIR"])
-    assert own.is_dir() and not list(own.iterdir())
+    assert env == {"METRICS_ENABLED": "1", "PROMETHEUS_MULTIPROC_DIR": str(own)}
+    assert own.is_dir() and not list(own.glob("*.db"))
     # A master re-executed (USR2) inherits the variable: it makes a directory of its own.
     inherited = dict(env)
     prepare(inherited)

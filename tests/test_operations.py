@@ -19,23 +19,25 @@ ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(Path(sys.executable).with_name("flask"))
 
 
-def test_database_url_defaults_to_sqlite_under_instance(monkeypatch, tmp_path):
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    assert config._database_url(tmp_path) == f"sqlite:///{tmp_path / 'dnc.sqlite3'}"
-    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@h/db")
-    assert config._database_url(tmp_path) == "postgresql+psycopg://u:p@h/db"
-    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
-    assert config._database_url(tmp_path) == "postgresql+psycopg://u@h/db"
+def test_database_url_defaults_to_sqlite_under_instance(tmp_path):
+    def url(env: dict[str, str]) -> str:
+        return config.Config(env).database_url(tmp_path)
+
+    assert url({}) == f"sqlite:///{tmp_path / 'dnc.sqlite3'}"
+    assert url({"DATABASE_URL": "  "}) == f"sqlite:///{tmp_path / 'dnc.sqlite3'}"
+    assert url({"DATABASE_URL": "postgres://u:p@h/db"}) == "postgresql+psycopg://u:p@h/db"
+    assert url({"DATABASE_URL": " postgresql://u@h/db\n"}) == "postgresql+psycopg://u@h/db"
 
 
-def test_secret_key_is_generated_once_and_kept(monkeypatch, tmp_path):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    first = config._secret_key(tmp_path / "instance")
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    def key(env: dict[str, str]) -> str:
+        return config.Config(env).secret_key(tmp_path / "instance")
+
+    first = key({})
     assert len(first) >= 43
-    assert config._secret_key(tmp_path / "instance") == first
+    assert key({"SECRET_KEY": " "}) == first
     assert oct((tmp_path / "instance" / "secret_key").stat().st_mode)[-3:] == "600"
-    monkeypatch.setenv("SECRET_KEY", "from-env")
-    assert config._secret_key(tmp_path / "instance") == "from-env"
+    assert key({"SECRET_KEY": " from-env "}) == "from-env"
 
 
 def test_limits_and_storage_come_from_the_environment(monkeypatch, app_from_environment):

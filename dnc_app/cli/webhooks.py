@@ -6,8 +6,7 @@ import json
 import signal
 
 import click
-from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from dnc_app.cli import require_team
 from dnc_app.events.webhooks import endpoints
@@ -82,9 +81,8 @@ def webhooks_test(endpoint_id: str, team_ref: str) -> None:
 def webhooks_worker() -> None:
     """Deliver events until SIGTERM/SIGINT (finishes the attempts in flight). Run it
     where servers have WEBHOOK_DELIVERY=off; any number may run at once."""
-    # The app itself, not its proxy (werkzeug's documented accessor, which Flask's type
-    # for current_app does not declare).
-    dispatcher = Dispatcher(current_app._get_current_object())  # type: ignore[attr-defined]
+    # The app itself (current_app is a proxy, bound to this thread).
+    dispatcher = Dispatcher(click.get_current_context().ensure_object(ScriptInfo).load_app())
 
     def stop(_signum, _frame):
         dispatcher.stop()

@@ -34,17 +34,15 @@ import unicodedata
 from dnc_app.domain.normalize import (
     _AUTHORITY_END,
     _INVISIBLE_LETTERS,
-    _TRIM,
-    MAX_INPUT_LENGTH,
     R_EMPTY,
-    R_NOT_STRING,
     R_REPEATED_SLASH,
-    R_TOO_LONG,
     InvalidURL,
     _is_lookalike,
     _percent_decode,
     _segment_name,
     _url_of_path,
+    case_folded,
+    trimmed_input,
 )
 
 __all__ = [
@@ -106,11 +104,7 @@ _FAST = re.compile(
 
 def normalize_company_url(raw: object) -> str:
     """Return the canonical 'https://linkedin.com/company/<slug>' or raise InvalidURL."""
-    if not isinstance(raw, str):
-        raise InvalidURL(R_NOT_STRING)
-    if len(raw) > MAX_INPUT_LENGTH:
-        raise InvalidURL(R_TOO_LONG)
-    s = raw.strip(_TRIM)
+    s = trimmed_input(raw)
     m = _FAST.fullmatch(s)
     if m is not None and len(m.group(1)) <= MAX_SLUG_LENGTH:
         return COMPANY_PREFIX + m.group(1).lower()
@@ -153,12 +147,7 @@ def _sales_company_url(segments: list[str]) -> str:
 
 def _canonical_slug(segment: str) -> str:
     """Decode, normalize and validate the slug segment (already bounded by the input cap)."""
-    slug = _percent_decode(segment)
-    if slug.isascii():
-        slug = slug.lower()
-    else:
-        slug = unicodedata.normalize("NFC", slug)
-        slug = unicodedata.normalize("NFC", slug.lower())
+    slug = case_folded(_percent_decode(segment))
     if len(slug) > MAX_SLUG_LENGTH:
         raise InvalidURL(R_SLUG_LONG)
     has_alnum = False

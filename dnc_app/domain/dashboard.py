@@ -86,7 +86,7 @@ class Dashboard:
         return max((week.total for week in self.weeks), default=0)
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
@@ -130,17 +130,17 @@ def read_dashboard(team_id: str, now: datetime | None = None, span: str = "weeks
     else:
         starts = week_starts(now)
         periods = [Week(monday) for monday in starts]
-    start_hour = epoch_hour(_midnight(starts[0]))
+    start_hour = epoch_hour(midnight(starts[0]))
     # All later than the first period's start (12 weeks reach back further than a month).
     # Midnights are whole hours; a week ago is not: its first hour is counted apart.
     week_ago = now - timedelta(days=7)
     first_whole_hour = -(-int(week_ago.timestamp()) // 3600)
-    month_hour = epoch_hour(_midnight(now.date().replace(day=1)))
+    month_hour = epoch_hour(midnight(now.date().replace(day=1)))
     c = _HOURS.c
     # The period of an hour: its index among the periods' first hours (the last that is
     # not after it), a CASE of 11 comparisons (months are not of one length).
     period = case(
-        *[(c.hour < epoch_hour(_midnight(first)), i - 1) for i, first in enumerate(starts) if i],
+        *[(c.hour < epoch_hour(midnight(first)), i - 1) for i, first in enumerate(starts) if i],
         else_=len(starts) - 1,
     )
     hours = (

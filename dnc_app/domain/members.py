@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 
 from dnc_app.domain import ids, sessions
 from dnc_app.domain.accounts import AccountError
-from dnc_app.domain.accounts.users import _check_new_password, check_email, record_member_event
+from dnc_app.domain.accounts.users import check_email, check_new_password, record_member_event
 from dnc_app.domain.changelog import Action, Actor, Change, Source, record
 from dnc_app.domain.passwords import hash_password
 from dnc_app.domain.roles import Role, role_of
@@ -200,7 +200,7 @@ def accept_invite(token: str, password: str) -> User:
     invite = find_invite(token)
     if invite is None:
         raise InviteNotValid()
-    _check_new_password(password)
+    check_new_password(password)
     password_hash = hash_password(password)  # before the write transaction: it is slow
     _lock_team(invite.team_id)
     # Conditional: of two requests with one link, only one finds it still open.

@@ -315,13 +315,27 @@ _INVISIBLE_LETTERS = frozenset(
 # --- public API ----------------------------------------------------------------
 
 
-def normalize_linkedin_url(raw: object) -> str:
-    """Return the canonical 'https://linkedin.com/in/<username>' or raise InvalidURL(reason)."""
+def trimmed_input(raw: object) -> str:
+    """The input as a string of bounded length, trimmed of white space and invisible
+    characters at either end (profile and company URLs alike), or InvalidURL."""
     if not isinstance(raw, str):
         raise InvalidURL(R_NOT_STRING)
     if len(raw) > MAX_INPUT_LENGTH:
         raise InvalidURL(R_TOO_LONG)
-    s = raw.strip(_TRIM)
+    return raw.strip(_TRIM)
+
+
+def case_folded(name: str) -> str:
+    """A decoded path segment lowercased; one that is not ASCII in NFC before and after
+    (a lowercase letter may compose where its capital did not)."""
+    if name.isascii():
+        return name.lower()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).lower())
+
+
+def normalize_linkedin_url(raw: object) -> str:
+    """Return the canonical 'https://linkedin.com/in/<username>' or raise InvalidURL(reason)."""
+    s = trimmed_input(raw)
     m = _FAST.fullmatch(s)
     if m is not None:
         username = m.group(1)
@@ -530,11 +544,7 @@ def _canonical_username(segment: str) -> str:
     name = _percent_decode(segment)
     if len(name) == _MEMBER_TOKEN_LENGTH and _MEMBER_TOKEN.fullmatch(name):
         return name
-    if name.isascii():
-        name = name.lower()
-    else:
-        name = unicodedata.normalize("NFC", name)
-        name = unicodedata.normalize("NFC", name.lower())
+    name = case_folded(name)
     if len(name) > MAX_USERNAME_LENGTH:
         raise InvalidURL(R_USERNAME_LONG)
     if name == _SIGNED_IN_ALIAS:

@@ -169,7 +169,7 @@ def add_aliases(
     urls = clean_aliases(raw_urls, "urls")
     if not urls:
         raise InvalidAliases("urls must contain at least one URL")
-    service._begin_write(team_id)
+    service.begin_team_write(team_id)
     try:
         found = run(sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id})
         if not found:
@@ -203,7 +203,7 @@ def add_entry_with_aliases(
     aliases = [alias for alias in clean_aliases(raw_aliases) if alias != url]
     reason = clean_reason(reason)
     source = Source(source)
-    service._begin_write(team_id)
+    service.begin_team_write(team_id)
     try:
         entry = _insert_person(team_id, url, aliases, reason, source, actor)
     except BaseException:
@@ -223,7 +223,7 @@ def _insert_person(
         if found:
             raise AlreadyListed(Entry(*found[0]))
     now = utcnow()
-    row = service._entry_row(team_id, url, reason, source, actor, now)
+    row = service.entry_row(team_id, url, reason, source, actor, now)
     stored = sql.insert_ignoring_duplicates([row])
     if url not in stored:  # pragma: no cover - the probe above found nothing
         raise RuntimeError("the entry's identifier was taken while the team was locked")

@@ -65,7 +65,7 @@ __all__ = [
 # --------------------------------------------------------------------------- writes
 
 
-def _begin_write(team_id: str) -> None:
+def begin_team_write(team_id: str) -> None:
     """Start a fresh write transaction holding the team's write lock."""
     begin_write()
     _lock_team(team_id)
@@ -75,7 +75,7 @@ def _insert_one(team_id: str, row: dict) -> dict[str, tuple[int, str]]:
     """Begin a write holding the team's lock and insert the row unless its URL is listed;
     {url: (seq, id)} of the row stored. Raises TeamNotFound."""
     if sql.dialect_name() != "postgresql":
-        _begin_write(team_id)
+        begin_team_write(team_id)
         return sql.insert_ignoring_duplicates([row])
     begin_write()
     stored = sql.insert_one_locking_team_pg(row)  # lock and insert: one round trip
@@ -90,7 +90,7 @@ def _lock_team(team_id: str) -> None:
         raise TeamNotFound()
 
 
-def _entry_row(
+def entry_row(
     team_id: str,
     url: str,
     reason: str | None,
@@ -148,7 +148,7 @@ def add_entry(
     reason = clean_reason(reason)
     source = Source(source)
     for _attempt in range(3):
-        row = _entry_row(team_id, url, reason, source, actor, utcnow())
+        row = entry_row(team_id, url, reason, source, actor, utcnow())
         row["needs_review"] = needs_review
         outcome = _add_outside_session(team_id, row, actor, reference, record_duplicate)
         if outcome is None:
@@ -319,7 +319,7 @@ def _store_new_entries(
     else:
         stored = sql.insert_ignoring_duplicates(
             [
-                _entry_row(team_id, url, e.reason, source, actor, now, entry_id)
+                entry_row(team_id, url, e.reason, source, actor, now, entry_id)
                 for (entry_id, url), e in zip(keys, new, strict=True)
             ]
         )
@@ -350,7 +350,7 @@ def add_entries(
     if not pending:
         return result
     now = utcnow()
-    _begin_write(team_id)
+    begin_team_write(team_id)
     listed = sql.listed_urls(team_id, list(pending))
     new = [
         Change(entry_id, url, pending[url].reason)
@@ -386,7 +386,7 @@ def remove_entry(
     (an owner, or a key an owner allowed), and only with a reason; a refused attempt
     is recorded (REMOVE_REFUSED) and raises ProtectedEntry."""
     reason = clean_reason(reason)
-    _begin_write(team_id)
+    begin_team_write(team_id)
     entry = _entry_from_row(
         db.session.execute(sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id}).first()
     )
@@ -415,7 +415,7 @@ def erase_entry(team_id: str, entry_id: str, *, source: Source, actor: Actor) ->
     (erasure.scrub), in one transaction with the `erase` change (feed `erased`, webhook
     `dnc.entry.erased`). Another team's id is EntryNotFound. Erasing an erased entry
     changes nothing and returns it. The caller checks the right to erase."""
-    _begin_write(team_id)
+    begin_team_write(team_id)
     entry = _entry_from_row(
         db.session.execute(sql.GET_ENTRY, {"team_id": team_id, "entry_id": entry_id}).first()
     )
@@ -494,7 +494,7 @@ def remove_entries(
     result, keys, wanted = _removal_keys(ids, urls)
     if not wanted:
         return result
-    _begin_write(team_id)
+    begin_team_write(team_id)
     removed, refused = _classify_removal(
         team_id, result, keys, wanted, ids is None, may_remove_optouts
     )

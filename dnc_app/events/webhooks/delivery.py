@@ -23,6 +23,7 @@ explains the design; in short:
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import func, insert, select, update
 
 from dnc_app import metrics
@@ -642,12 +643,12 @@ def init_app(app: Flask) -> None:
     if not app.config["WEBHOOK_DELIVERY"]:
         return
 
-    app.before_request(start_delivery)
+    app.before_request(functools.partial(start_delivery, app))
 
 
-def start_delivery() -> None:
+def start_delivery(app: Flask) -> None:
     """Before every request: the delivery loop runs (the API pipeline's first step too)."""
-    ensure_delivery(current_app._get_current_object())  # type: ignore[attr-defined]
+    ensure_delivery(app)
 
 
 def ensure_delivery(app: Flask) -> None:

@@ -109,7 +109,7 @@ def _allow_private() -> bool:
     return bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"])
 
 
-def _clean_events(events: object) -> list[str]:
+def clean_events(events: object) -> list[str]:
     if events is None:
         return list(outbox.EVENT_TYPES)
     if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
@@ -128,7 +128,7 @@ def _unprintable(text: str) -> bool:
     return any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) < 0xE000 for c in text)
 
 
-def _clean_description(description: object) -> str | None:
+def clean_description(description: object) -> str | None:
     if description is None or description == "":
         return None
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
@@ -163,7 +163,7 @@ def create_endpoint(
     """A new enabled endpoint and its secret (shown once). Raises WebhookError; at most
     WEBHOOK_MAX_ENDPOINTS per team, also when many are created at once."""
     # The URL last: its check resolves the name, not worth it for a refused request.
-    events, description = " ".join(_clean_events(events)), _clean_description(description)
+    events, description = " ".join(clean_events(events)), clean_description(description)
     url = _clean_url(url)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint(
@@ -221,9 +221,9 @@ def update_endpoint(
         raise WebhookError("enabled must be true or false")
     changes: dict[str, str | None] = {}
     if events is not _UNSET:
-        changes["events"] = " ".join(_clean_events(events))
+        changes["events"] = " ".join(clean_events(events))
     if description is not _UNSET:
-        changes["description"] = _clean_description(description)
+        changes["description"] = clean_description(description)
     if url is not _UNSET:
         changes["url"] = _clean_url(url)
     endpoint = _for_update(team_id, endpoint_id)

@@ -34,6 +34,7 @@ from flask import (
     request_finished,
     request_started,
 )
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_input_stream
@@ -49,7 +50,7 @@ from dnc_app.http.clientaddr import client_key
 from dnc_app.http.errors import api_rate_limited, seconds_until
 from dnc_app.http.request_guard import UNDECODABLE_QUERY
 from dnc_app.http.security import security_headers
-from dnc_app.logging import _SANE_REQUEST_ID, REQUEST_ID_HEADER, log_request_line
+from dnc_app.logging import REQUEST_ID_HEADER, SANE_REQUEST_ID, log_request_line
 from dnc_app.storage.limitstore import check_app_wide_limits
 
 STATUS_LINES = {code: f"{code} {name.upper()}" for code, name in HTTP_STATUS_CODES.items()}
@@ -70,7 +71,7 @@ class Call:
         self.body = b""  # set by the size-cap step, for a route that reads one
         self.secure = environ.get("wsgi.url_scheme") in ("https", "wss")
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        self.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        self.request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 class Answer:
@@ -319,12 +320,18 @@ def route(
         serve=serve,
     )
 
-    def view() -> Response:
-        return respond(current_app._get_current_object(), the_route, request.environ)  # type: ignore[attr-defined]
+    def register(state: BlueprintSetupState) -> None:
+        app = state.app  # the app itself (current_app is a proxy)
+        assert isinstance(app, Flask)  # (typed as Flask's sans-IO base)
 
-    view.__name__ = endpoint
-    view.pipeline_route = the_route  # type: ignore[attr-defined]
-    bp.add_url_rule(rule, endpoint, view, methods=[method])
+        def view() -> Response:
+            return respond(app, the_route, request.environ)
+
+        view.__name__ = endpoint
+        view.pipeline_route = the_route  # type: ignore[attr-defined]
+        state.add_url_rule(rule, endpoint, view, methods=[method])
+
+    bp.record(register)
     return the_route
 
 

@@ -14,7 +14,12 @@ from dnc_app.extensions import db
 from dnc_app.http.clientaddr import client_key
 from dnc_app.http.web import bp
 from dnc_app.http.web.access import requires_role
-from dnc_app.http.web.auth import limit_failures, remember_password, session_token
+from dnc_app.http.web.auth import (
+    limit_failures,
+    remember_password,
+    session_token,
+    signed_in_user,
+)
 from dnc_app.http.web.forms import NotificationsForm, PasswordForm
 from dnc_app.http.web.htmx import is_htmx, render
 from dnc_app.storage.database import begin_write
@@ -87,7 +92,7 @@ def account():
 def notifications():
     form = NotificationsForm()
     if form.validate():  # CSRF: the switches have no other way to be wrong
-        user = current_user._get_current_object()
+        user = signed_in_user()
         begin_write()
         user.notify_optouts, user.notify_endpoints = form.optouts.data, form.endpoints.data
         db.session.commit()
@@ -111,7 +116,7 @@ def change_password():
     if form.validate():
         try:
             ended = change_own_password(
-                current_user._get_current_object(),
+                signed_in_user(),
                 form.current_password.data,
                 form.new_password.data,
                 session_token=session_token(),

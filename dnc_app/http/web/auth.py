@@ -27,7 +27,7 @@ from dnc_app.domain.accounts.users import (
     sign_in,
     sign_out,
 )
-from dnc_app.extensions import limiter, login_manager
+from dnc_app.extensions import db, limiter, login_manager
 from dnc_app.http.clientaddr import client_key
 from dnc_app.http.web import bp
 from dnc_app.http.web.forms import LoginForm
@@ -140,6 +140,14 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
+def signed_in_user() -> User:
+    """The signed-in member's row itself, not flask_login's proxy for it (the session's
+    identity map already holds it: no query)."""
+    user = db.session.get(User, current_user.id)
+    assert user is not None  # current_user is authenticated: its loader just read it
+    return user
+
+
 def start_session(user: User) -> None:
     token = sign_in(
         user,
@@ -203,7 +211,7 @@ def logout():
     # CSRF-checked like every POST, so another site cannot sign a member out.
     token = session_token()
     if token is not None:
-        user = current_user._get_current_object() if current_user.is_authenticated else None
+        user = signed_in_user() if current_user.is_authenticated else None
         sign_out(token, user)
     logout_user()
     session.clear()

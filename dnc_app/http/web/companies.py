@@ -13,7 +13,7 @@ from dnc_app.domain.roles import Role
 from dnc_app.http.params import bounded_int
 from dnc_app.http.web import bp
 from dnc_app.http.web.access import requires_role
-from dnc_app.http.web.htmx import is_htmx, render
+from dnc_app.http.web.htmx import fragment_only, is_htmx, render
 from dnc_app.http.web.limits import write_limit
 from dnc_app.http.web.signed_in import actor, team_id
 
@@ -151,7 +151,9 @@ def remove_company(block_id: str):
 @bp.get("/companies/<block_id>/row")
 @requires_role(Role.VIEWER)
 def company_row(block_id: str):
-    block = _block_or_404(block_id)
-    if not is_htmx():
-        return redirect(url_for("web.company_blocks"))
-    return render_template("web/_company_row.html", block=block, today=companies.today())
+    return fragment_only(
+        "web/_company_row.html",
+        url_for("web.company_blocks"),
+        block=_block_or_404(block_id),
+        today=companies.today(),
+    )

@@ -31,12 +31,15 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class LoginForm(FlaskForm):
-    email = StringField(
-        "Email",
-        validators=[DataRequired("Enter your email address."), Length(max=254)],
-        filters=[_strip],
+def email_field(missing: str) -> StringField:
+    """An email address: required, trimmed, as long as the account's column allows."""
+    return StringField(
+        "Email", validators=[DataRequired(missing), Length(max=254)], filters=[_strip]
     )
+
+
+class LoginForm(FlaskForm):
+    email = email_field("Enter your email address.")
     password = PasswordField(
         "Password", validators=[DataRequired("Enter your password."), Length(max=1024)]
     )
@@ -61,16 +64,20 @@ def new_password_field(label: str, missing: str) -> PasswordField:
     )
 
 
+def confirm_password_field(label: str, missing: str, of: str, differs: str) -> PasswordField:
+    """The password chosen in field `of`, typed again."""
+    return PasswordField(label, validators=[DataRequired(missing), EqualTo(of, differs)])
+
+
 class ResetPasswordForm(FlaskForm):
     """A new password, twice (also the password reset page's form)."""
 
     new_password = new_password_field("New password", "Enter a new password.")
-    confirm_password = PasswordField(
+    confirm_password = confirm_password_field(
         "New password again",
-        validators=[
-            DataRequired("Enter the new password again."),
-            EqualTo("new_password", "The two new passwords are not the same."),
-        ],
+        "Enter the new password again.",
+        of="new_password",
+        differs="The two new passwords are not the same.",
     )
 
 
@@ -91,11 +98,7 @@ class ChatWebhookForm(FlaskForm):
 
 
 class ResetRequestForm(FlaskForm):
-    email = StringField(
-        "Email",
-        validators=[DataRequired("Enter your email address."), Length(max=254)],
-        filters=[_strip],
-    )
+    email = email_field("Enter your email address.")
 
 
 class AddEntryForm(FlaskForm):
@@ -217,11 +220,7 @@ ROLE_FIELD = {
 
 
 class InviteForm(FlaskForm):
-    email = StringField(
-        "Email",
-        validators=[DataRequired("Enter the person's email address."), Length(max=254)],
-        filters=[_strip],
-    )
+    email = email_field("Enter the person's email address.")
     role = StringField("Role", default=Role.MEMBER.value, **ROLE_FIELD)
 
 
@@ -231,12 +230,11 @@ class RoleForm(FlaskForm):
 
 class AcceptInviteForm(FlaskForm):
     password = new_password_field("Choose a password", "Choose a password.")
-    confirm_password = PasswordField(
+    confirm_password = confirm_password_field(
         "The password again",
-        validators=[
-            DataRequired("Enter the password again."),
-            EqualTo("password", "The two passwords are not the same."),
-        ],
+        "Enter the password again.",
+        of="password",
+        differs="The two passwords are not the same.",
     )
 
 

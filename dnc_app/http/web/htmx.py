@@ -3,7 +3,7 @@ otherwise (the page includes the fragment, so both show the same thing)."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import redirect, render_template, request
 
 
 def is_htmx() -> bool:
@@ -22,3 +22,11 @@ def render(page_template: str, fragment_template: str | None = None, status: int
     """The fragment for htmx requests, the whole page otherwise."""
     template = fragment_template if fragment_template and is_htmx() else page_template
     return render_template(template, **context), status
+
+
+def fragment_only(fragment_template: str, page_url: str, **context):
+    """A route that serves only a fragment (a row put back, a panel): the fragment for
+    htmx, and a visit of its URL in the browser goes to `page_url`, the page it is part of."""
+    if not is_htmx():
+        return redirect(page_url)
+    return render_template(fragment_template, **context)

@@ -16,7 +16,7 @@ from dnc_app.domain.roles import Role
 from dnc_app.http.web import bp
 from dnc_app.http.web.access import requires_role
 from dnc_app.http.web.forms import ApiKeyForm, ConfirmForm
-from dnc_app.http.web.htmx import is_htmx, render
+from dnc_app.http.web.htmx import fragment_only, is_htmx, render
 from dnc_app.http.web.signed_in import actor, team_id
 from dnc_app.storage.models import ApiKey
 
@@ -91,7 +91,4 @@ def revoke_key(key_id: str):
 @bp.get("/keys/<key_id>/row")
 @requires_role(Role.OWNER)
 def key_row(key_id: str):
-    key = key_or_404(key_id)
-    if not is_htmx():
-        return redirect(url_for("web.keys"))
-    return render_template("web/_key_row.html", key=key)
+    return fragment_only("web/_key_row.html", url_for("web.keys"), key=key_or_404(key_id))

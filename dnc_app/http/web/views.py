@@ -17,7 +17,7 @@ from dnc_app.extensions import db
 from dnc_app.http.web import bp, chart
 from dnc_app.http.web.access import can, requires_role
 from dnc_app.http.web.forms import AddEntryForm, CheckForm, ConfirmForm, RemoveForm
-from dnc_app.http.web.htmx import is_htmx, render
+from dnc_app.http.web.htmx import fragment_only, is_htmx, render
 from dnc_app.http.web.limits import check_limit, write_limit
 from dnc_app.http.web.signed_in import actor, team_id
 from dnc_app.storage.models import ApiKey
@@ -422,9 +422,11 @@ def post_erasure(entry_id: str):
 def entry_row(entry_id: str):
     """One row of the list (htmx puts it back when a removal is cancelled)."""
     entry = get_entry_or_404(entry_id)
-    if not is_htmx():
-        return redirect(url_for("web.entries", q=entry.url))
     # The row comes back after a Cancel: the focus goes to its actions (app.js).
-    return render_template(
-        "web/_entry_row.html", entry=entry, focus_actions=True, key_names=key_names([entry])
+    return fragment_only(
+        "web/_entry_row.html",
+        url_for("web.entries", q=entry.url),
+        entry=entry,
+        focus_actions=True,
+        key_names=key_names([entry]),
     )

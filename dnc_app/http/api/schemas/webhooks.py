@@ -32,14 +32,14 @@ MAX_WEBHOOK_URL = 2048
 
 def _events(value: object) -> Any:
     try:
-        return endpoints._clean_events(value)
+        return endpoints.clean_events(value)
     except endpoints.WebhookError as exc:
         raise refuse(exc.code, exc.message) from None
 
 
 def _description(value: object) -> Any:
     try:
-        return endpoints._clean_description(value)
+        return endpoints.clean_description(value)
     except endpoints.WebhookError as exc:
         raise refuse(exc.code, exc.message) from None
 
