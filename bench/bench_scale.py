@@ -466,7 +466,9 @@ def request_maker(teams: list[dict]):
     return make
 
 
-def _client_process(urls: list[str], make, threads: int, stop_at: float, pipe) -> None:
+def _client_process(
+    urls: list[str], make, threads: int, stop_at: float, pipe, interval: float | None = None
+) -> None:
     import http.client
     from urllib.parse import urlsplit
 
@@ -477,12 +479,22 @@ def _client_process(urls: list[str], make, threads: int, stop_at: float, pipe) -
         parts = urlsplit(urls[n % len(urls)])
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
         mine = []
+        # Paced (--rate): each client sends on a fixed schedule, and a request's time
+        # runs from when it was due, so a late one counts its wait (no coordinated
+        # omission). Clients start spread over one interval.
+        due = time.monotonic() + (interval or 0) * n / max(threads, 1)
         while time.monotonic() < stop_at:
             op, method, path, body, headers = make()
             payload = json.dumps(body).encode() if body is not None else None
             if payload is not None:
                 headers = {**headers, "Content-Type": "application/json"}
-            began = time.monotonic()
+            if interval:
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                began, due = due, due + interval
+            else:
+                began = time.monotonic()
             try:
                 conn.request(method, path, body=payload, headers=headers)
                 response = conn.getresponse()
@@ -506,9 +518,13 @@ def _client_process(urls: list[str], make, threads: int, stop_at: float, pipe) -
     pipe.close()
 
 
-def run_mixed(urls: list[str], make, clients: int, seconds: float) -> list[tuple]:
+def run_mixed(
+    urls: list[str], make, clients: int, seconds: float, rate: float | None = None
+) -> list[tuple]:
     """`clients` keep-alive clients (threads over two processes), each request to one of
-    the servers in turn by client; [(op, seconds, status)]."""
+    the servers in turn by client; closed-loop, or paced to `rate` requests/s in all;
+    [(op, seconds, status)]."""
+    interval = clients / rate if rate else None
     context = multiprocessing.get_context("fork")
     stop_at = time.monotonic() + seconds
     procs = []
@@ -517,7 +533,8 @@ def run_mixed(urls: list[str], make, clients: int, seconds: float) -> list[tuple
         share = clients // 2 + (clients % 2 if p == 0 else 0)
         # Each process's clients alternate servers (client n goes to urls[n % 2]).
         proc = context.Process(
-            target=_client_process, args=(urls[p:] + urls[:p], make, share, stop_at, sender)
+            target=_client_process,
+            args=(urls[p:] + urls[:p], make, share, stop_at, sender, interval),
         )
         proc.start()
         sender.close()
@@ -589,6 +606,13 @@ def main() -> None:
     parser.add_argument("--endpoints", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="requests/s in all, the clients paced to it (a latency at a stated load; "
+        "default: closed loop, as fast as they are answered)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
     parser.add_argument(
@@ -642,12 +666,14 @@ def main() -> None:
         servers = [start_gunicorn(env, workers=2, threads=8) for _ in range(2)]
         try:
             make = request_maker(teams)
-            run_mixed([s.url for s in servers], make, args.clients, 3.0)  # warm-up
+            run_mixed([s.url for s in servers], make, args.clients, 3.0, args.rate)  # warm-up
             with receiver.lock:
                 receiver.lags.clear()
             statements(database_url, reset=True)
             load_before = os.getloadavg()
-            results = run_mixed([s.url for s in servers], make, args.clients, args.seconds)
+            results = run_mixed(
+                [s.url for s in servers], make, args.clients, args.seconds, args.rate
+            )
             load_after = os.getloadavg()
             by_statement = statements(database_url)
             time.sleep(3)  # the last events' deliveries
@@ -703,7 +729,9 @@ def main() -> None:
     print(
         f"{args.entries:,} entries over {args.teams} teams (largest {teams[0]['size']:,}), "
         f"{args.endpoints} webhook endpoints; 2 servers x 2 workers, PostgreSQL + Redis; "
-        f"{args.clients} clients for {args.seconds:g} s ({os.cpu_count()} CPUs, load "
+        f"{args.clients} clients"
+        + (f" paced to {args.rate:g} requests/s" if args.rate else "")
+        + f" for {args.seconds:g} s ({os.cpu_count()} CPUs, load "
         "generator on the same machine)"
     )
     print(
