@@ -6,7 +6,6 @@ webhooks."""
 
 from __future__ import annotations
 
-import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -247,74 +246,16 @@ def _add_many(team_id: str, start: int, count: int) -> None:
 
 
 @pytest.mark.database("sqlite")
-def test_commits_leave_the_wal_to_the_checkpointer(app, team, monkeypatch):
-    """A commit no longer checkpoints at SQLite's 1,000 pages (with the checkpointer held
-    back, the WAL grows past them), and the connection's own threshold stays as a net."""
-    monkeypatch.setattr(database, "SQLITE_CHECKPOINT_INTERVAL_S", 60.0)
+def test_a_commit_checkpoints_past_10000_pages_not_1000(app, team):
+    """SQLite's own threshold is raised: three writes of 1,000 entries (thousands of
+    pages) leave them in the WAL, where SQLite's default would have copied them back at
+    every thousand pages."""
     with app.app_context():
         engine = db.engine
-        assert database.checkpointer(engine) is not None
         with engine.connect() as connection:
             pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
-        assert pages == database.SQLITE_WAL_AUTOCHECKPOINT_PAGES > 1000
-        # Other apps' checkpointers (earlier tests, same file) are done, and sleep now.
-        time.sleep(0.5)
-        database.checkpointer(engine).checkpoint()  # from an empty WAL on
+        assert pages == database.SQLITE_WAL_AUTOCHECKPOINT_PAGES == 10_000
+        _wal_pages(engine)  # from an empty WAL on
         for chunk in range(3):
             _add_many(team.id, chunk * 1000, 1000)
-        assert _wal_pages(engine) > 1000
-
-
-@pytest.mark.database("sqlite")
-def test_the_checkpointer_copies_the_wal_back_after_writes_and_rests_when_idle(
-    app, team, monkeypatch
-):
-    monkeypatch.setattr(database, "SQLITE_CHECKPOINT_INTERVAL_S", 0.02)
-    monkeypatch.setattr(database, "SQLITE_CHECKPOINTER_IDLE_S", 0.2)
-    with app.app_context():
-        engine = db.engine
-        worker = database.checkpointer(engine)
-        assert worker is not None
-        worker.checkpoint()
-        seen = []
-        for chunk in range(4):
-            _add_many(team.id, chunk * 1000, 1000)
-            assert worker.running  # a write started it
-            db.session.remove()  # as at the end of a request: no snapshot held open
-            # A checkpoint that began after the chunk's writes:
-            writes = worker.writes
-            _wait_for(lambda writes=writes: worker.covered >= writes)
-            seen.append(worker.last)
-        # Each of the thread's checkpoints copied the whole WAL back, and each chunk began
-        # a new WAL: one chunk's pages each time (three chunks without the thread: more
-        # than 1,000, the test above), not a growing sum.
-        assert all(busy == 0 and copied == pages for busy, pages, copied in seen)
-        assert all(0 < pages < 1000 for _busy, pages, _copied in seen)
-        _wait_for(lambda: not worker.running)  # idle: the thread ends
-        _add_many(team.id, 10_000, 10)
-        assert worker.running  # and the next write starts it again
-
-
-def _wait_for(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-@pytest.mark.database("sqlite")
-def test_the_checkpointer_waits_for_the_write_in_progress(app, team, monkeypatch):
-    """A checkpoint beside a write made the write wait for the disk: the thread checkpoints
-    between the process's writes only."""
-    monkeypatch.setattr(database, "SQLITE_CHECKPOINT_INTERVAL_S", 0.02)
-    with app.app_context():
-        worker = database.checkpointer(db.engine)
-        assert worker is not None
-        _add_many(team.id, 0, 200)
-        assert worker.running
-        begin_write()  # this session holds the process's write lock
-        done = worker.checkpoints
-        time.sleep(0.3)  # fifteen ticks
-        assert worker.checkpoints == done
-        db.session.commit()
-        _wait_for(lambda: worker.checkpoints > done)
+        assert 1000 < _wal_pages(engine) < 10_000

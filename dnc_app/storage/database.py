@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import sqlite3
 import threading
-import time
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator
@@ -22,13 +19,11 @@ from sqlalchemy.exc import DBAPIError
 from dnc_app.extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# SQLite's WAL is copied back into the database file by a thread of each process (the
-# checkpointer, below) between writes; a commit does it itself only past this many pages
-# (SQLite's wal_autocheckpoint, 1,000 by default), should that thread fall behind.
+# SQLite copies its WAL back into the database file in the commit that crosses this many
+# pages (its wal_autocheckpoint; 1,000 by default): fewer, larger checkpoints, each page
+# copied once however often it changed meanwhile, and a write of 1,000 entries (thousands
+# of pages) checkpointing once rather than at every thousand pages.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
-SQLITE_CHECKPOINT_INTERVAL_S = 0.05
-# The checkpointer's thread ends after this long without writes (the next write starts it).
-SQLITE_CHECKPOINTER_IDLE_S = 5.0
 # PostgreSQL: how much a GIN index may hold of new entries before they are merged into it.
 GIN_PENDING_LIST_LIMIT = "64kB"
 
@@ -44,8 +39,6 @@ _SQLITE_WRITE_CACHE_KIB: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKe
 _LARGE_CACHE = "dnc_sqlite_large_cache"
 _CONNECTION = "dnc_transaction_connection"
 
-log = logging.getLogger(__name__)
-
 
 def init_app(app: Flask) -> None:
     # The engine options (pool sizes) come from the configuration (config.engine_options).
@@ -57,8 +50,6 @@ def init_app(app: Flask) -> None:
                 engine, app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_WRITE_CACHE_MIB"]
             )
             _SQLITE_WRITE_LOCKS.setdefault(engine, threading.Lock())
-            if engine.url.database not in (None, "", ":memory:"):
-                _CHECKPOINTERS.setdefault(engine, Checkpointer(engine))
         elif engine.dialect.name == "postgresql":
             _configure_postgresql(engine)
 
@@ -98,9 +89,6 @@ def _configure_sqlite(engine: Engine, synchronous: str, write_cache_mib: int) ->
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        # Checkpoints are the checkpointer's (below): a commit crossing SQLite's default
-        # threshold would copy the WAL back and fsync twice while this process's writers
-        # queue behind it on the write lock.
         cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         # Freed cells and pages are zeroed, not left holding old rows: an erased person's
         # URL must leave the file, not only the table (dnc_app/domain/entries/erasure.py).
@@ -322,7 +310,6 @@ def write_outside_session() -> Iterator[OutsideWrite]:
     finally:
         if held:
             lock.release()
-        wrote(engine)
 
 
 def _transaction_connection():
@@ -460,96 +447,3 @@ def _release_sqlite_write_lock(session, transaction) -> None:
         lock = session.info.pop(_LOCK_HELD, None)
         if lock is not None:
             lock.release()
-            wrote(session.get_bind())
-
-
-class Checkpointer:
-    """SQLite: a thread of this process that copies the WAL back into the database file
-    (a PASSIVE checkpoint) between writes, instead of the commit that crosses SQLite's
-    threshold doing it, with its two fsyncs, inside that write. Every
-    SQLITE_CHECKPOINT_INTERVAL_S while there were writes, it takes the process's write
-    lock if no write holds it (else it tries again at the next tick): a checkpoint that
-    ran beside a write made that write wait for the disk (a removal of 1,000 took twice
-    as long), while one between writes delays only a write that arrives during it. It
-    ends after SQLITE_CHECKPOINTER_IDLE_S without a write; the next write starts it again
-    (also in a forked worker, where the parent's thread does not exist). Should it fall
-    behind, commits checkpoint past SQLITE_WAL_AUTOCHECKPOINT_PAGES as SQLite does."""
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.pid = 0  # the process whose thread runs (none yet)
-        self.running = False
-        self.dirty = False
-        self.checkpoints = 0
-        self.last: tuple[int, int, int] | None = None
-        # Writes noted, and how many of them the last checkpoint came after.
-        self.writes = 0
-        self.covered = 0
-        self._lock = threading.Lock()
-
-    def wrote(self) -> None:
-        self.writes += 1
-        self.dirty = True
-        if self.running and self.pid == os.getpid():
-            return
-        with self._lock:
-            if self.running and self.pid == os.getpid():
-                return
-            self.pid, self.running = os.getpid(), True
-        threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True).start()
-
-    def checkpoint(self) -> tuple[int, int, int]:
-        """One PASSIVE checkpoint: (busy, pages in the WAL, pages copied back)."""
-        fairy = self.engine.raw_connection()
-        try:
-            cursor = fairy.cursor()
-            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            busy, pages, copied = cursor.fetchone() or (0, 0, 0)
-            cursor.close()
-        finally:
-            fairy.close()
-        self.last = (busy, pages, copied)
-        self.checkpoints += 1
-        return self.last
-
-    def _run(self) -> None:
-        idle = 0.0
-        while True:
-            time.sleep(SQLITE_CHECKPOINT_INTERVAL_S)
-            if not self.dirty:
-                idle += SQLITE_CHECKPOINT_INTERVAL_S
-                with self._lock:
-                    if idle >= SQLITE_CHECKPOINTER_IDLE_S and not self.dirty:
-                        self.running = False
-                        return
-                continue
-            idle = 0.0
-            lock = _SQLITE_WRITE_LOCKS.get(self.engine)
-            if lock is not None and not lock.acquire(blocking=False):
-                continue  # a write of this process is in progress: next tick
-            self.dirty = False
-            writes = self.writes
-            try:
-                self.checkpoint()
-                self.covered = writes
-            except Exception:  # noqa: BLE001 - a housekeeping thread must not die of it
-                # The commits' own threshold still bounds the WAL meanwhile.
-                log.warning("SQLite checkpoint failed", exc_info=True)
-            finally:
-                if lock is not None:
-                    lock.release()
-
-
-_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, Checkpointer] = weakref.WeakKeyDictionary()
-
-
-def checkpointer(engine: Engine) -> Checkpointer | None:
-    """The engine's checkpointer (SQLite database files only)."""
-    return _CHECKPOINTERS.get(engine)
-
-
-def wrote(engine: Any) -> None:
-    """A write transaction ended on `engine`: its checkpointer runs soon."""
-    worker = _CHECKPOINTERS.get(engine)
-    if worker is not None:
-        worker.wrote()
