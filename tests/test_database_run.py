@@ -225,6 +225,25 @@ def test_a_database_that_cannot_be_opened_on_the_outside_path_is_wrapped(make_ap
         entries.add_entry("team_x", "in/nowhere", source=Source.API, actor=ACTOR)
 
 
+@pytest.mark.database("sqlite")
+def test_a_connection_lost_on_the_outside_path_is_its_wrapped_error(app, team):
+    """A connection that goes away mid-write: its error, wrapped as Core wraps it, is what
+    the caller gets (not the rollback's on the way out), and the pool does not hand the
+    dead connection out again."""
+    from sqlalchemy.exc import DBAPIError
+
+    from dnc_app.storage.database import write_outside_session
+
+    with app.app_context():
+        with pytest.raises(DBAPIError) as caught, write_outside_session() as transaction:
+            transaction.fairy.driver_connection.close()
+            run(sql.TEAM_HAS_WEBHOOKS, {"team_id": team.id})
+        assert "closed database" in str(caught.value.orig)
+        # The pool replaced it: the next add goes through.
+        entries.add_entry(team.id, "in/after-loss", source=Source.API, actor=ACTOR)
+        assert stored(team.id) == (1, ["add"])
+
+
 # ------------------------------------------------------------ SQLite's checkpoints
 
 

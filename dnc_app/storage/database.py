@@ -197,14 +197,17 @@ def run(statement, params: dict | list[dict]) -> list:
         many = False
         prepared = _prepared(engine, statement, tuple(params))
         values = prepared.parameters(params)
-    cursor = fairy.cursor()
     sql = prepared.sql
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        cursor = fairy.cursor()
+    except dbapi.Error as exc:  # a connection closed under us: wrapped, as Core does
+        raise DBAPIError.instance(sql, values, exc, dbapi.Error, dialect=engine.dialect) from exc
     # The connection's cursor listeners (the engine's included); usually none. Outside
     # the session there is no Connection: the engine's listeners get None for it.
     dispatch = engine.dispatch if connection is None else connection.dispatch
     for listener in dispatch.before_cursor_execute:
         listener(connection, cursor, sql, values, None, many)
-    dbapi = engine.dialect.loaded_dbapi
     try:
         if many:
             cursor.executemany(sql, values)
@@ -268,7 +271,9 @@ class OutsideWrite:
 
     def rollback(self) -> None:
         self.is_active = False
-        self._execute("ROLLBACK", self.fairy.driver_connection.rollback)
+        driver = self.fairy.driver_connection
+        if driver is not None:  # None once invalidated (a lost connection): nothing open
+            self._execute("ROLLBACK", driver.rollback)
 
 
 @contextmanager
@@ -300,7 +305,12 @@ def write_outside_session() -> Iterator[OutsideWrite]:
                     transaction.commit()
             except BaseException:
                 if transaction.is_active:
-                    transaction.rollback()
+                    try:
+                        transaction.rollback()
+                    except DBAPIError:
+                        # The connection is unusable (the error being raised says why):
+                        # not back to the pool.
+                        fairy.invalidate()
                 raise
             finally:
                 _OUTSIDE_SESSION.reset(token)
