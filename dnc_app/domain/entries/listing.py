@@ -380,14 +380,17 @@ def count_matches(
     found = known
     pg_index = search.indexed and sql.dialect_name() != "sqlite"
     # No window on PostgreSQL (PG_WINDOW_PER_ROW): the capped count stops in the newest
-    # buckets of a dense term, and reads only the matches of a rare one.
-    bounded = _window(team_id, span, 1 if pg_index or not search.indexed else COUNT_WINDOW)
-    if bounded is None:
-        return found, found > cap
-    span, edge = bounded
-    parts: list[tuple[_Span, bool]] = [(span, pg_index)]  # (part, read through the index)
-    if search.indexed and not pg_index and edge is not None:
-        parts = _parts(span, edge, search.indexed_upto)
+    # buckets of a dense term, and reads only the matches of a rare one; the bucketed read
+    # finds the team's rows in the span itself (its walk of the team's index).
+    parts: list[tuple[_Span, bool]] = [(span, True)]  # (part, read through the index)
+    if not pg_index:
+        bounded = _window(team_id, span, COUNT_WINDOW if search.indexed else 1)
+        if bounded is None:
+            return found, found > cap
+        span, edge = bounded
+        parts = [(span, False)]
+        if search.indexed and edge is not None:
+            parts = _parts(span, edge, search.indexed_upto)
     for part, through_index in parts:
         if found > cap:
             break
